@@ -1,0 +1,129 @@
+/* Program helpers: the options every stochtools program shares, usage
+ * errors, verbosity, atomic output files and a checked stdout.
+ *
+ * This is the one part of lib/core that may print and exit: it exists so
+ * that each tools/<program>.c stays a thin parse-read-call-write driver.
+ *
+ * Typical main():
+ *     st_cli cli;
+ *     st_cli_init(&cli, "stoch-cat", USAGE);
+ *     static const struct option longopts[] = { ST_CLI_LONGOPTS, {"head", 1, 0, OPT_HEAD}, {0} };
+ *     while ((c = getopt_long(argc, argv, ST_CLI_SHORTOPTS "c:", longopts, NULL)) != -1) {
+ *         if (st_cli_common(&cli, c, optarg, argv)) continue;
+ *         switch (c) { ... default: st_cli_usage_error(&cli, NULL); }
+ *     }
+ *     st_output out;
+ *     if (st_output_open(&out, &cli, st_cli_binary_output(&cli), &err) < 0) ...
+ *     ... write to out.fp ...
+ *     return st_cli_finish(&cli, &out, rc, &err);
+ */
+#ifndef ST_CORE_CLI_H
+#define ST_CORE_CLI_H
+
+#include <getopt.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "core/err.h"
+
+#define ST_VERSION_STRING PACKAGE_VERSION
+
+/* Output formats (--format) and binary chunk codecs (--compress). */
+enum { ST_FMT_AUTO = 0, ST_FMT_CSV = 1, ST_FMT_BIN = 2 };
+
+/* Long-only option codes of the common options; a program's own long-only
+ * options start at ST_OPT_TOOL. */
+enum {
+    ST_OPT_VERSION = 0x100,
+    ST_OPT_FORMAT,
+    ST_OPT_COMPRESS,
+    ST_OPT_SEED,
+    ST_OPT_TOOL = 0x200
+};
+
+/* getopt_long short options for the common set; the leading ':' makes a
+ * missing argument return ':' so that it is reported as a usage error. */
+#define ST_CLI_SHORTOPTS ":ho:j:qv"
+#define ST_CLI_LONGOPTS                                         \
+    {"help", no_argument, NULL, 'h'},                           \
+    {"version", no_argument, NULL, ST_OPT_VERSION},             \
+    {"output", required_argument, NULL, 'o'},                   \
+    {"format", required_argument, NULL, ST_OPT_FORMAT},         \
+    {"compress", no_argument, NULL, ST_OPT_COMPRESS},           \
+    {"seed", required_argument, NULL, ST_OPT_SEED},             \
+    {"threads", required_argument, NULL, 'j'},                  \
+    {"quiet", no_argument, NULL, 'q'},                          \
+    {"verbose", no_argument, NULL, 'v'}
+
+typedef struct st_cli {
+    const char *prog;   /* program name used in every message */
+    const char *usage;  /* full --help text, printed as is */
+    const char *output; /* -o FILE, NULL for stdout */
+    int format;         /* ST_FMT_AUTO, ST_FMT_CSV or ST_FMT_BIN */
+    int compress;       /* --compress: zlib-compressed binary chunks */
+    uint64_t seed;      /* --seed, default 1 */
+    int threads;        /* -j N; 0 means OMP_NUM_THREADS or all cores */
+    int verbosity;      /* 0 with -q, 1 by default, 2+ with -v (repeatable) */
+} st_cli;
+
+void st_cli_init(st_cli *c, const char *prog, const char *usage);
+
+/* Handle one getopt_long result if it is a common option (or '?'/':',
+ * which are usage errors).  Returns 1 if handled, 0 if the caller should.
+ * --help and --version print and exit 0; bad values exit 2. argv is used
+ * to name an unknown long option. */
+int st_cli_common(st_cli *c, int opt, const char *arg, char *const argv[]);
+
+/* "prog: message\nTry 'prog --help' for more information." and exit 2.
+ * fmt may be NULL (only the hint is printed). */
+_Noreturn void st_cli_usage_error(const st_cli *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Print "prog: message" to stderr if verbosity >= level (1: warnings and
+ * notes, shown unless -q; 2: details, shown with -v). */
+void st_cli_log(const st_cli *c, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Iteration logs and progress: stderr is a terminal (and not -q), or -v. */
+int st_cli_progress(const st_cli *c);
+
+/* Output format after defaults: --format if given; else binary when -o names
+ * a .stb file; else CSV. */
+int st_cli_output_format(const st_cli *c);
+
+/* Number of threads to use (applies -j to OpenMP as a side effect). */
+int st_cli_threads(const st_cli *c);
+
+/* ---- number parsing for option values (whole string must parse) ---- */
+int st_parse_double(const char *s, double *out);
+int st_parse_long(const char *s, long *out);
+int st_parse_u64(const char *s, uint64_t *out);
+/* "80,95" -> {80,95}; *out malloc'ed. Returns 0 or -1 (bad list / no memory). */
+int st_parse_double_list(const char *s, double **out, size_t *n);
+/* "3" -> [3,3], "2..8" -> [2,8]. */
+int st_parse_range(const char *s, long *lo, long *hi);
+
+/* ---- output: stdout, or a file written atomically ----
+ * A named file is written to "NAME.tmp.XXXXXX" in the same directory and
+ * renamed over NAME only by st_output_close on success.  The temporary is
+ * removed by st_output_abort, and on SIGINT/SIGTERM/SIGHUP/SIGPIPE. */
+typedef struct st_output {
+    FILE *fp;      /* where to write */
+    char *path;    /* final name, NULL for stdout */
+    char *tmppath; /* temporary name while open */
+} st_output;
+
+/* Open the output named by path (NULL or "-" is stdout).  binary != 0
+ * refuses a terminal ("use --format csv or redirect"). */
+int st_output_open(st_output *o, const char *path, int binary, st_err *e);
+/* Flush, check for write errors (a full disk is an error), and rename into
+ * place.  For stdout: fflush and ferror are checked. */
+int st_output_close(st_output *o, st_err *e);
+/* Give up: close and delete the temporary file.  Safe on a closed output. */
+void st_output_abort(st_output *o);
+
+/* End of main(): if rc < 0 print the error and abort the output, else close
+ * it (reporting a failed close).  Returns the exit status for main(). */
+int st_cli_finish(const st_cli *c, st_output *o, int rc, const st_err *e);
+
+#endif

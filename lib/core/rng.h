@@ -1,0 +1,65 @@
+/* Random numbers: xoshiro256++ (Blackman & Vigna) seeded by SplitMix64,
+ * with jump() (2^128 steps) to give independent streams, and the samplers
+ * the families need.
+ *
+ * Streams: st_rng_stream(&r, seed, k) is the k-th independent stream of a
+ * seed -- use one per sequence, series, particle block or thread so that
+ * results never depend on the thread count.  A st_rng is a plain value:
+ * copy it freely; no allocation. */
+#ifndef ST_CORE_RNG_H
+#define ST_CORE_RNG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+
+typedef struct st_rng {
+    uint64_t s[4];
+    double spare_normal; /* cached second normal deviate */
+    int has_spare;
+} st_rng;
+
+/* Seed the generator from one 64-bit seed (stream 0). */
+void st_rng_seed(st_rng *r, uint64_t seed);
+/* Stream k of seed: the state of stream 0 advanced by k jumps of 2^128
+ * draws, so streams never overlap.  Costs k jumps (about 1 microsecond
+ * each): for many streams, take stream 0 and call st_rng_jump between
+ * consecutive ones instead. */
+void st_rng_stream(st_rng *r, uint64_t seed, uint64_t k);
+/* Advance by 2^128 draws. */
+void st_rng_jump(st_rng *r);
+
+uint64_t st_rng_u64(st_rng *r);
+/* Uniform on [0,1) with 53 random bits; st_rng_uniform_pos on (0,1). */
+double st_rng_uniform(st_rng *r);
+double st_rng_uniform_pos(st_rng *r);
+/* Uniform integer in [0, n), unbiased (Lemire). n >= 1. */
+uint64_t st_rng_below(st_rng *r, uint64_t n);
+
+double st_rng_normal(st_rng *r);                    /* N(0,1) */
+double st_rng_exponential(st_rng *r);               /* Exp(1) */
+double st_rng_gamma(st_rng *r, double shape);       /* Gamma(shape, 1), shape > 0 */
+double st_rng_beta(st_rng *r, double a, double b);  /* a, b > 0 */
+uint64_t st_rng_poisson(st_rng *r, double lambda);  /* lambda >= 0 */
+uint64_t st_rng_binomial(st_rng *r, uint64_t n, double p);
+/* Negative binomial: number of failures before r successes (Gamma-Poisson). */
+uint64_t st_rng_negbinomial(st_rng *r, double size, double p);
+double st_rng_student_t(st_rng *r, double nu);
+/* Dirichlet(alpha[0..k-1]) into out[0..k-1]. */
+void st_rng_dirichlet(st_rng *r, const double *alpha, size_t k, double *out);
+/* Index i with probability p[i] / sum(p) by inversion (O(k)); p >= 0. */
+size_t st_rng_categorical(st_rng *r, const double *p, size_t k);
+
+/* Walker/Vose alias table for O(1) categorical draws from a fixed p. */
+typedef struct st_alias {
+    size_t k;
+    double *prob;
+    size_t *alias;
+} st_alias;
+/* Build from weights p[0..k-1] (non-negative, positive sum). */
+int st_alias_new(st_alias **a, const double *p, size_t k, st_err *e);
+size_t st_alias_draw(const st_alias *a, st_rng *r);
+void st_alias_free(st_alias *a);
+
+#endif

@@ -1,0 +1,154 @@
+/* Streams: tables of named numeric columns, read from CSV (plain or gzip)
+ * or the binary stream format of stoch-stream(5), written as either.
+ *
+ * The reader detects the format from the first bytes (binary magic, gzip
+ * magic, else CSV text).  Every value is delivered as a double: integer
+ * columns convert exactly up to 2^53; missing values are NaN.  Errors name
+ * the file and the line (CSV) or byte offset (binary).
+ *
+ * Ownership: st_reader_open/st_reader_free and st_writer_new/st_writer_free
+ * pair up; free accepts NULL.  A writer does not own the FILE it writes to. */
+#ifndef ST_CORE_STREAM_H
+#define ST_CORE_STREAM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "core/err.h"
+
+typedef enum { ST_F8 = 0, ST_F4, ST_I8, ST_I4 } st_dtype;
+
+/* numpy dtype string ("<f8") and back; returns -1 for an unknown string. */
+const char *st_dtype_name(st_dtype d);
+int st_dtype_parse(const char *s, st_dtype *d);
+
+/* Binary stream codecs (chunk head byte). */
+enum { ST_CODEC_RAW = 0, ST_CODEC_ZLIB = 1 };
+
+/* Longest CSV line accepted; a longer one is an error, not a hang. */
+#define ST_CSV_MAX_LINE (1u << 20)
+
+/* ---------------------------------------------------------------- reader */
+
+typedef struct st_reader st_reader;
+
+/* Open path (NULL or "-" is stdin).  Reads the header (CSV header line or
+ * binary header) before returning. */
+int st_reader_open(st_reader **r, const char *path, st_err *e);
+void st_reader_free(st_reader *r);
+
+size_t st_reader_ncols(const st_reader *r);
+const char *st_reader_name(const st_reader *r, size_t j);
+st_dtype st_reader_dtype(const st_reader *r, size_t j); /* CSV: ST_F8 */
+/* Column index by name, -1 if absent. */
+int st_reader_col(const st_reader *r, const char *name);
+/* "csv" or "bin" input (ST_FMT_CSV / ST_FMT_BIN of cli.h). */
+int st_reader_format(const st_reader *r);
+/* The JSON text of the binary header's "meta" object, NULL for CSV. */
+const char *st_reader_meta(const st_reader *r);
+/* File name for messages ("<stdin>" for stdin). */
+const char *st_reader_path(const st_reader *r);
+
+/* Read the next row into row[0..ncols-1].  Returns 1 for a row, 0 at the
+ * end of the stream, a negative ST_E* code on error. */
+int st_reader_next(st_reader *r, double *row, st_err *e);
+/* Read up to max rows (row-major) into rows; *n gets the count (0 at end).
+ * Returns 0 or a negative ST_E* code. */
+int st_reader_read(st_reader *r, double *rows, size_t max, size_t *n, st_err *e);
+/* Where the last row came from: CSV line number (1-based) or binary row
+ * index (0-based) -- for messages such as "file:LINE: ...". */
+long st_reader_line(const st_reader *r);
+
+/* Resolve a comma-separated list of column names ("seq,x") to indices.
+ * *idx is malloc'ed; an unknown name is an ST_EUSAGE error naming it. */
+int st_reader_select(const st_reader *r, const char *list, int **idx, size_t *n, st_err *e);
+
+/* ---------------------------------------------------------------- writer */
+
+typedef struct st_writer_opts {
+    int format;            /* ST_FMT_CSV (default when 0) or ST_FMT_BIN */
+    int codec;             /* ST_CODEC_RAW or ST_CODEC_ZLIB (binary only) */
+    char sep;              /* CSV separator, ',' when 0 */
+    size_t chunk_rows;     /* binary rows per chunk, 0 for the default (65536) */
+    const char *meta_json; /* JSON object for "meta" (binary) or NULL */
+} st_writer_opts;
+
+typedef struct st_writer st_writer;
+
+/* Start a stream on fp with ncols columns.  dtypes may be NULL: then every
+ * column is ST_F8 except one named "seq", which is ST_I8.  opts may be NULL
+ * (CSV with ','). */
+int st_writer_new(st_writer **w, FILE *fp, const char *const *names, const st_dtype *dtypes,
+                  size_t ncols, const st_writer_opts *opts, st_err *e);
+/* Append one row (ncols doubles).  Integer columns must hold integers;
+ * NaN in an integer column is an error. */
+int st_writer_row(st_writer *w, const double *row, st_err *e);
+int st_writer_rows(st_writer *w, const double *rows, size_t n, st_err *e);
+/* Finish the stream (binary: the zero-row end chunk), flush, free w. */
+int st_writer_close(st_writer *w, st_err *e);
+/* Drop a writer without finishing the stream. */
+void st_writer_free(st_writer *w);
+
+/* Build the "meta" JSON object: {"tool": "...", "version": "...",
+ * "seed": N (if has_seed), "source": "..." (if non-NULL), "parent": <the
+ * input's meta object> (if parent_json non-NULL)}.  *json is malloc'ed. */
+int st_meta_json(char **json, const char *tool, int has_seed, uint64_t seed,
+                 const char *source, const char *parent_json, st_err *e);
+
+/* ------------------------------------------------------- number format */
+
+/* Shortest decimal text that reads back (strtod) to exactly x; NaN is
+ * "NaN", infinities "Inf"/"-Inf".  buf needs ST_DOUBLE_BUFSZ bytes.
+ * Returns the length. */
+#define ST_DOUBLE_BUFSZ 32
+int st_format_double(char *buf, double x);
+
+/* ---------------------------------------------------------------- table */
+
+/* A whole stream in memory, row-major. */
+typedef struct st_table {
+    size_t nrows, ncols;
+    char **names;     /* ncols names */
+    st_dtype *dtypes; /* ncols dtypes */
+    double *data;     /* nrows * ncols values, row-major */
+    char *meta;       /* meta JSON of the (first) input, or NULL */
+    char *source;     /* display name of the (first) input */
+    size_t cap;       /* allocated rows */
+} st_table;
+
+static inline double st_table_get(const st_table *t, size_t i, size_t j)
+{
+    return t->data[i * t->ncols + j];
+}
+
+/* Read a whole stream.  Growing past the machine's physical memory is
+ * refused up front (ST_ENOMEM, with the figure), not left to the OOM killer. */
+int st_table_read(st_table **t, const char *path, st_err *e);
+/* Read and concatenate several inputs (npaths == 0 reads stdin); they must
+ * have the same column names in the same order. */
+int st_table_read_many(st_table **t, const char *const *paths, size_t npaths, st_err *e);
+void st_table_free(st_table *t);
+int st_table_col(const st_table *t, const char *name);
+
+/* Contiguous runs of equal values in column seqcol (seqcol < 0: one group
+ * for the whole table).  A seq value that reappears after another one is an
+ * error (rows of one sequence must be contiguous), as is a non-integer or
+ * missing seq.  *groups is malloc'ed. */
+typedef struct st_group {
+    double seq;   /* the seq value (0 when there is no seq column) */
+    size_t start; /* first row */
+    size_t n;     /* number of rows */
+} st_group;
+int st_table_groups(const st_table *t, int seqcol, st_group **groups, size_t *ngroups, st_err *e);
+
+/* Streaming iteration over seq groups, holding one group in memory at a
+ * time (for tools whose memory must not grow with the number of series). */
+typedef struct st_seqiter st_seqiter;
+int st_seqiter_new(st_seqiter **it, st_reader *r, int seqcol, st_err *e);
+/* Next group: *rows points at n rows (row-major, ncols each) valid until the
+ * next call.  Returns 1 for a group, 0 at the end, negative on error. */
+int st_seqiter_next(st_seqiter *it, const double **rows, size_t *n, double *seq, st_err *e);
+void st_seqiter_free(st_seqiter *it);
+
+#endif

@@ -1,0 +1,1 @@
+# uq: see the issue; this fragment appends to the variables of Makefile.am.
