@@ -2,8 +2,8 @@
 # their evaluation (uq-eval).  Appends to the variables of Makefile.am.
 
 lib_libstoch_a_SOURCES += lib/uq/input.c lib/uq/text.c lib/uq/cluster.c \
-	lib/uq/scores.c lib/uq/spectral.c lib/uq/metrics.c
-noinst_HEADERS += lib/uq/uq.h
+	lib/uq/scores.c lib/uq/spectral.c lib/uq/metrics.c lib/uq/run.c
+noinst_HEADERS += lib/uq/uq.h lib/uq/run.h
 
 check_PROGRAMS += tests/unit/test_uq_input tests/unit/test_uq_scores tests/unit/test_uq_metrics
 tests_unit_test_uq_input_SOURCES = tests/unit/test_uq_input.c
