@@ -51,7 +51,8 @@ const char *st_reader_meta(const st_reader *r);
 const char *st_reader_path(const st_reader *r);
 
 /* Read the next row into row[0..ncols-1].  Returns 1 for a row, 0 at the
- * end of the stream, a negative ST_E* code on error. */
+ * end of the stream, a negative ST_E* code on error.  A stream with a
+ * header and no rows is not an error here: programs decide. */
 int st_reader_next(st_reader *r, double *row, st_err *e);
 /* Read up to max rows (row-major) into rows; *n gets the count (0 at end).
  * Returns 0 or a negative ST_E* code. */
@@ -61,7 +62,8 @@ int st_reader_read(st_reader *r, double *rows, size_t max, size_t *n, st_err *e)
 long st_reader_line(const st_reader *r);
 
 /* Resolve a comma-separated list of column names ("seq,x") to indices.
- * *idx is malloc'ed; an unknown name is an ST_EUSAGE error naming it. */
+ * *idx is malloc'ed; an unknown name is an ST_EDATA error naming it and
+ * the input's columns (it depends on the input, so it exits 1, not 2). */
 int st_reader_select(const st_reader *r, const char *list, int **idx, size_t *n, st_err *e);
 
 /* ---------------------------------------------------------------- writer */
