@@ -153,4 +153,25 @@ int st_seqiter_new(st_seqiter **it, st_reader *r, int seqcol, st_err *e);
 int st_seqiter_next(st_seqiter *it, const double **rows, size_t *n, double *seq, st_err *e);
 void st_seqiter_free(st_seqiter *it);
 
+/* ------------------------------------------------------------ describe */
+
+/* Streaming summary of a stream: rows, sequences (runs of the seq column,
+ * checked for contiguity) and per column count, missing, min, mean, max.
+ * The mean is a compensated sum over rows in order, so it is exact to a
+ * few ulps and independent of how the rows were blocked. */
+typedef struct st_colstat {
+    size_t count;          /* non-missing values */
+    size_t missing;        /* NaN values */
+    double min, mean, max; /* over the non-missing values; NaN if none */
+} st_colstat;
+typedef struct st_describe st_describe;
+/* seqcol < 0: no seq column (one sequence if there are rows). */
+int st_describe_new(st_describe **d, size_t ncols, int seqcol, st_err *e);
+/* Add one row; r (may be NULL) names the file and line in errors: a seq
+ * value that is not an integer or comes back after another one. */
+int st_describe_row(st_describe *d, const double *row, const st_reader *r, st_err *e);
+/* stats gets ncols entries. */
+void st_describe_result(const st_describe *d, st_colstat *stats, size_t *rows, size_t *nseq);
+void st_describe_free(st_describe *d);
+
 #endif

@@ -100,6 +100,17 @@ int st_format_float(char *buf, float x);
 /* An integral double as a decimal integer. */
 int st_format_int(char *buf, double x);
 
+/* Set of seq values seen (for the contiguity check). */
+typedef struct st_seqset {
+    uint64_t *keys; /* bit patterns + 1 (0 marks an empty slot) */
+    size_t cap, n;
+} st_seqset;
+/* Insert v; returns 1 if it was there already, 0 if new, -1 on no memory. */
+int st_seqset_add(st_seqset *s, double v);
+/* A new seq value v: it must be an integer not seen before.  where is a
+ * message prefix such as "row 7: ". */
+int st_seq_check(st_seqset *s, double v, const char *file, long line, const char *where, st_err *e);
+
 /* Validate a column-name list: non-empty, no duplicates.  On error fills e
  * (file, line 1 for CSV, column number) and returns ST_EDATA. */
 int st_check_names(char *const *names, size_t n, const char *file, long line, st_err *e);

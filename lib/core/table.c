@@ -13,11 +13,6 @@
 
 /* ------------------------------------------------ set of seen seq values */
 
-typedef struct seqset {
-    uint64_t *keys; /* bit patterns + 1 (0 marks an empty slot) */
-    size_t cap, n;
-} seqset;
-
 static uint64_t seq_key(double v)
 {
     uint64_t k;
@@ -35,7 +30,7 @@ static size_t seq_hash(uint64_t k, size_t cap)
 }
 
 /* Insert v; returns 1 if it was already there, 0 if new, <0 on no memory. */
-static int seqset_add(seqset *s, double v)
+int st_seqset_add(st_seqset *s, double v)
 {
     if (2 * (s->n + 1) > s->cap) {
         size_t nc = s->cap ? 2 * s->cap : 64;
@@ -66,14 +61,14 @@ static int seqset_add(seqset *s, double v)
 }
 
 /* Check one seq value: an integer, and not a sequence seen before. */
-static int seq_check(seqset *s, double v, const char *file, long line, const char *where, st_err *e)
+int st_seq_check(st_seqset *s, double v, const char *file, long line, const char *where, st_err *e)
 {
     char num[ST_DOUBLE_BUFSZ];
     if (!(v == floor(v))) {
         st_format_double(num, v);
         return st_err_set(e, ST_EDATA, file, line, 0, "%sseq value %s is not an integer", where, num);
     }
-    int dup = seqset_add(s, v);
+    int dup = st_seqset_add(s, v);
     if (dup < 0)
         return st_err_nomem(e, "seq index");
     if (dup) {
@@ -238,7 +233,7 @@ int st_table_groups(const st_table *t, int seqcol, st_group **groups, size_t *ng
     }
     if ((size_t)seqcol >= t->ncols)
         return st_err_set(e, ST_EUSAGE, t->source, 0, 0, "seq column %d out of range", seqcol);
-    seqset seen = {0};
+    st_seqset seen = {0};
     st_group *g = NULL;
     size_t ng = 0, cap = 0;
     int rc = ST_OK;
@@ -250,7 +245,7 @@ int st_table_groups(const st_table *t, int seqcol, st_group **groups, size_t *ng
         }
         char where[48];
         snprintf(where, sizeof where, "row %zu: ", i + 1);
-        if ((rc = seq_check(&seen, v, t->source, 0, where, e)) < 0)
+        if ((rc = st_seq_check(&seen, v, t->source, 0, where, e)) < 0)
             break;
         if (ng == cap) {
             cap = cap ? 2 * cap : 16;
@@ -286,7 +281,7 @@ struct st_seqiter {
     size_t n, cap;
     double *ahead; /* first row of the next group */
     int have_ahead, done;
-    seqset seen;
+    st_seqset seen;
 };
 
 int st_seqiter_new(st_seqiter **out, st_reader *r, int seqcol, st_err *e)
@@ -361,7 +356,7 @@ int st_seqiter_next(st_seqiter *it, const double **rows, size_t *n, double *seq,
             snprintf(where, sizeof where, "row %ld: ", line + 1);
             line = 0;
         }
-        if ((rc = seq_check(&it->seen, s, st_reader_path(it->r), line, where, e)) < 0)
+        if ((rc = st_seq_check(&it->seen, s, st_reader_path(it->r), line, where, e)) < 0)
             return rc;
     }
     if ((rc = push_row(it, it->ahead, e)) < 0)
