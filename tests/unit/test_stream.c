@@ -870,6 +870,45 @@ START_TEST(test_seqiter)
 }
 END_TEST
 
+START_TEST(test_describe)
+{
+    st_err e;
+    st_err_clear(&e);
+    st_describe *d;
+    ck_assert_int_eq(st_describe_new(&d, 2, 0, &e), 0);
+    /* seq 1: x = 1, 2; seq 2: x = NaN, 4; seq 3: x = 1e16, -1e16 (compensated sum) */
+    double rows[][2] = {{1, 1}, {1, 2}, {2, NAN}, {2, 4}, {3, 1e16}, {3, -1e16}};
+    for (int i = 0; i < 6; i++)
+        ck_assert_int_eq(st_describe_row(d, rows[i], NULL, &e), 0);
+    st_colstat s[2];
+    size_t n, nseq;
+    st_describe_result(d, s, &n, &nseq);
+    ck_assert_uint_eq(n, 6);
+    ck_assert_uint_eq(nseq, 3);
+    ck_assert_uint_eq(s[1].count, 5);
+    ck_assert_uint_eq(s[1].missing, 1);
+    ck_assert_double_eq(s[1].min, -1e16);
+    ck_assert_double_eq(s[1].max, 1e16);
+    ck_assert_double_eq(s[1].mean, 7.0 / 5); /* a naive sum would lose the 1 and 2 */
+    ck_assert_double_eq(s[0].mean, 2);
+    double back[2] = {1, 0};
+    ck_assert_int_eq(st_describe_row(d, back, NULL, &e), ST_EDATA);
+    ck_assert_ptr_nonnull(strstr(e.msg, "row 7: seq 1 appears again"));
+    st_describe_free(d);
+
+    /* No seq column; a column with no values at all. */
+    ck_assert_int_eq(st_describe_new(&d, 1, -1, &e), 0);
+    st_describe_result(d, s, &n, &nseq);
+    ck_assert_uint_eq(nseq, 0);
+    double nan1[1] = {NAN};
+    ck_assert_int_eq(st_describe_row(d, nan1, NULL, &e), 0);
+    st_describe_result(d, s, &n, &nseq);
+    ck_assert_uint_eq(nseq, 1);
+    ck_assert(isnan(s[0].mean) && isnan(s[0].min) && s[0].missing == 1);
+    st_describe_free(d);
+}
+END_TEST
+
 static Suite *stream_suite(void)
 {
     Suite *s = suite_create("stream");
@@ -893,6 +932,7 @@ static Suite *stream_suite(void)
     tcase_add_test(tc, test_binary_gzip_and_stdin);
     tcase_add_test(tc, test_table_and_groups);
     tcase_add_test(tc, test_seqiter);
+    tcase_add_test(tc, test_describe);
     suite_add_tcase(s, tc);
     return s;
 }
