@@ -707,10 +707,12 @@ START_TEST(test_binary_errors)
     expect_fail(put_bytes("glued.stb", c, len + 16), "data after the end chunk", NULL);
 
     /* Unknown dtype and bad columns in a hand-made header. */
-    const char *hdrs[] = {"{\"columns\": [{\"name\": \"a\", \"dtype\": \"<c16\"}]}   ",
-                          "{\"columns\": []}        ", "{\"columns\": [{\"name\": \"a\", \"dtype\": \"<f8\"}, "
-                                                      "{\"name\": \"a\", \"dtype\": \"<f8\"}]}  ",
-                          "[1, 2, 3]               "};
+    const char *hdrs[] = {
+        "{\"columns\": [{\"name\": \"a\", \"dtype\": \"<c16\"}]}   ",
+        "{\"columns\": []}        ",
+        ("{\"columns\": [{\"name\": \"a\", \"dtype\": \"<f8\"}, {\"name\": \"a\", \"dtype\": \"<f8\"}]}  "),
+        "[1, 2, 3]               ",
+    };
     const char *needles[] = {"unknown dtype '<c16'", "non-empty \"columns\"", "duplicate column name 'a'",
                              "non-empty \"columns\""};
     for (int i = 0; i < 4; i++) {
