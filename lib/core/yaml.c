@@ -27,6 +27,8 @@ struct st_ynode {
     st_ynode **items;     /* sequence items / mapping values */
     st_ynode **keys;      /* mapping keys (scalars) */
     unsigned char *used;  /* mapping: key asked for by the reader */
+    char **asked;         /* mapping: every key the reader asked for */
+    size_t nasked, capasked;
 };
 
 typedef struct arena_blk {
@@ -72,6 +74,7 @@ void st_ydoc_free(st_ydoc *d)
         free(d->containers[i]->items);
         free(d->containers[i]->keys);
         free(d->containers[i]->used);
+        free(d->containers[i]->asked);
     }
     free(d->containers);
     for (arena_blk *b = d->arena, *nx; b; b = nx) {
@@ -551,15 +554,41 @@ int st_ydoc_load(st_ydoc **out, const char *path, st_err *e)
 
 /* ------------------------------------------------------------ mappings */
 
+/* Remember a key the reader asked for, for "did you mean" hints.  The
+ * document is heap memory this module allocated: recording through the
+ * const views of the API is fine; failure only loses a hint. */
+static void note_asked(const st_ydoc *cdoc, const st_ynode *cmap, const char *key)
+{
+    st_ydoc *doc = (st_ydoc *)cdoc;
+    st_ynode *map = (st_ynode *)cmap;
+    if (!doc)
+        return;
+    for (size_t i = 0; i < map->nasked; i++)
+        if (strcmp(map->asked[i], key) == 0)
+            return;
+    if (map->nasked == map->capasked) {
+        size_t nc = map->capasked ? 2 * map->capasked : 8;
+        char **a = realloc(map->asked, nc * sizeof *a);
+        if (!a)
+            return;
+        map->asked = a;
+        map->capasked = nc;
+    }
+    size_t len = strlen(key);
+    char *copy = arena_alloc(doc, len + 1);
+    if (!copy)
+        return;
+    memcpy(copy, key, len + 1);
+    map->asked[map->nasked++] = copy;
+}
+
 const st_ynode *st_ymap_get(const st_ydoc *doc, const st_ynode *map, const char *key)
 {
-    (void)doc;
     if (!map || map->kind != ST_YMAP)
         return NULL;
+    note_asked(doc, map, key);
     for (size_t i = 0; i < map->n; i++)
         if (strcmp(map->keys[i]->text, key) == 0) {
-            /* The flags are the document's own heap memory: marking keys
-             * through a const view is the point of the API. */
             ((st_ynode *)map)->used[i] = 1;
             return map->items[i];
         }
@@ -598,15 +627,68 @@ int st_ymap_require(const st_ydoc *doc, const st_ynode *map, const char *key,
     return 0;
 }
 
+/* Edit distance (insert, delete, substitute, swap neighbours) of short
+ * strings; longer ones count as far apart. */
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t m = strlen(a), n = strlen(b);
+    if (m > 63 || n > 63)
+        return SIZE_MAX;
+    size_t d[64][64];
+    for (size_t i = 0; i <= m; i++)
+        d[i][0] = i;
+    for (size_t j = 0; j <= n; j++)
+        d[0][j] = j;
+    for (size_t i = 1; i <= m; i++)
+        for (size_t j = 1; j <= n; j++) {
+            size_t best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            if (d[i - 1][j] + 1 < best)
+                best = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < best)
+                best = d[i][j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+                d[i - 2][j - 2] + 1 < best)
+                best = d[i - 2][j - 2] + 1;
+            d[i][j] = best;
+        }
+    return d[m][n];
+}
+
 int st_ymap_check_unknown(const st_ydoc *doc, const st_ynode *map, st_err *e)
 {
     int rc = expect_map(doc, map, e);
     if (rc)
         return rc;
-    for (size_t i = 0; i < map->n; i++)
-        if (!map->used[i])
-            return st_ynode_error(doc, map->keys[i], e, ST_EDATA, "unknown key '%s'",
-                                  map->keys[i]->text);
+    for (size_t i = 0; i < map->n; i++) {
+        if (map->used[i])
+            continue;
+        const st_ynode *k = map->keys[i];
+        /* A hint: the nearest key the reader knows, or the list of them. */
+        size_t best = SIZE_MAX, bi = 0;
+        for (size_t j = 0; j < map->nasked; j++) {
+            size_t dj = edit_distance(k->text, map->asked[j]);
+            if (dj < best)
+                best = dj, bi = j;
+        }
+        size_t klen = strlen(k->text);
+        if (best <= 2 && best < klen)
+            return st_ynode_error(doc, k, e, ST_EDATA, "unknown key '%s' (did you mean '%s'?)",
+                                  k->text, map->asked[bi]);
+        char list[200];
+        size_t len = 0;
+        list[0] = '\0';
+        for (size_t j = 0; j < map->nasked && len < sizeof list; j++) {
+            int w = snprintf(list + len, sizeof list - len, "%s%s", j ? ", " : "", map->asked[j]);
+            if (w > 0)
+                len += (size_t)w;
+        }
+        if (len >= sizeof list)
+            memcpy(list + sizeof list - 4, "...", 4);
+        if (map->nasked)
+            return st_ynode_error(doc, k, e, ST_EDATA, "unknown key '%s' (known keys here: %s)",
+                                  k->text, list);
+        return st_ynode_error(doc, k, e, ST_EDATA, "unknown key '%s'", k->text);
+    }
     return 0;
 }
 

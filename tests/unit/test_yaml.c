@@ -189,7 +189,7 @@ START_TEST(test_load_file_errors)
     ck_assert_int_eq(st_ymodel_header(d, "hmm", &e), 0);
     ck_assert_int_eq(st_ymap_check_unknown(d, st_ydoc_root(d), &e), ST_EDATA);
     char want[128];
-    snprintf(want, sizeof want, "%s:3:1: unknown key 'foo'", path);
+    snprintf(want, sizeof want, "%s:3:1: unknown key 'foo' (known keys here: model, version)", path);
     ck_assert_str_eq(fmt_err(&e), want);
     st_ydoc_free(d);
 
@@ -214,15 +214,29 @@ START_TEST(test_keys_required_and_unknown)
     ck_assert_ptr_null(n);
     ck_assert_str_eq(fmt_err(&e), "m.yaml:1:1: missing key 'emission'");
     ck_assert_int_eq(st_ymap_check_unknown(d, root, &e), ST_EDATA);
-    ck_assert_str_eq(fmt_err(&e), "m.yaml:4:1: unknown key 'extra'");
+    ck_assert_str_eq(fmt_err(&e), "m.yaml:4:1: unknown key 'extra' "
+                                  "(known keys here: model, version, K, absent, emission)");
     st_ymap_get(d, root, "extra");
     /* sub was never asked for: unknown */
     ck_assert_int_eq(st_ymap_check_unknown(d, root, &e), ST_EDATA);
-    ck_assert_str_eq(fmt_err(&e), "m.yaml:5:1: unknown key 'sub'");
+    ck_assert_str_eq(fmt_err(&e), "m.yaml:5:1: unknown key 'sub' "
+                                  "(known keys here: model, version, K, absent, emission, extra)");
     const st_ynode *sub = st_ymap_get(d, root, "sub");
     ck_assert_int_eq(st_ymap_check_unknown(d, root, &e), 0);
     ck_assert_int_eq(st_ymap_check_unknown(d, sub, &e), ST_EDATA);
     ck_assert_str_eq(fmt_err(&e), "m.yaml:6:3: unknown key 'z'");
+    /* a near miss gets a suggestion */
+    st_ydoc_free(d);
+    d = load("transtion: 1\nemision: 2\nK: 3\n", &e);
+    root = st_ydoc_root(d);
+    st_ymap_get(d, root, "K");
+    st_ymap_get(d, root, "transition");
+    st_ymap_get(d, root, "emission");
+    ck_assert_int_eq(st_ymap_check_unknown(d, root, &e), ST_EDATA);
+    ck_assert_str_eq(fmt_err(&e), "m.yaml:1:1: unknown key 'transtion' (did you mean 'transition'?)");
+    st_ymap_get(d, root, "transtion");
+    ck_assert_int_eq(st_ymap_check_unknown(d, root, &e), ST_EDATA);
+    ck_assert_str_eq(fmt_err(&e), "m.yaml:2:1: unknown key 'emision' (did you mean 'emission'?)");
     /* asking a sequence for keys is a shape error */
     st_ydoc_free(d);
     d = load("a: [1, 2]\n", &e);
