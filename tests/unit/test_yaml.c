@@ -777,6 +777,98 @@ START_TEST(test_writer_reports_problems)
 }
 END_TEST
 
+/* ------------------------------------------------------------ fixtures */
+
+/* The reader a family would write, for the "test" family of the fixtures
+ * in tests/data/yaml: every key optional except the header. */
+static int read_test_model(const char *path, st_err *e)
+{
+    st_ydoc *d;
+    int rc = st_ydoc_load(&d, path, e);
+    if (rc)
+        return rc;
+    const st_ynode *r = st_ydoc_root(d), *n;
+    static const char *const kinds[] = {"gaussian", "poisson", NULL};
+    double x, *v = NULL, *m = NULL;
+    long l;
+    int b, k;
+    size_t len, rows, cols;
+    const char *s;
+    rc = st_ymodel_header(d, "test", e);
+    if (rc == 0 && (n = st_ymap_get(d, r, "x")))
+        rc = st_ynode_double(d, n, 0, 1, &x, e);
+    if (rc == 0 && (n = st_ymap_get(d, r, "n")))
+        rc = st_ynode_long(d, n, 1, 100, &l, e);
+    if (rc == 0 && (n = st_ymap_get(d, r, "flag")))
+        rc = st_ynode_bool(d, n, &b, e);
+    if (rc == 0 && (n = st_ymap_get(d, r, "kind")))
+        rc = st_ynode_enum(d, n, kinds, &k, e);
+    if (rc == 0 && (n = st_ymap_get(d, r, "name")))
+        rc = st_ynode_string(d, n, &s, e);
+    if (rc == 0 && (n = st_ymap_get(d, r, "v"))) {
+        rc = st_ynode_vector(d, n, 0, -INFINITY, INFINITY, &v, &len, e);
+        free(v);
+    }
+    if (rc == 0 && (n = st_ymap_get(d, r, "P"))) {
+        rc = st_ynode_matrix(d, n, 0, 0, -INFINITY, INFINITY, &m, &rows, &cols, e);
+        if (rc == 0)
+            rc = st_ynode_check_stochastic(d, n, m, rows, cols, 1e-9, e);
+        free(m);
+    }
+    if (rc == 0 && (n = st_ymap_get(d, r, "Q"))) {
+        rc = st_ynode_matrix(d, n, 0, 0, -INFINITY, INFINITY, &m, &rows, &cols, e);
+        if (rc == 0)
+            rc = st_ynode_check_rates(d, n, m, rows, cols, 1e-9, e);
+        free(m);
+    }
+    if (rc == 0)
+        rc = st_ymap_check_unknown(d, r, e);
+    st_ydoc_free(d);
+    return rc;
+}
+
+static const char *fixture(const char *name)
+{
+    static char path[1024];
+    const char *top = getenv("top_srcdir");
+    snprintf(path, sizeof path, "%s/tests/data/yaml/%s", top ? top : ".", name);
+    return path;
+}
+
+START_TEST(test_fixtures)
+{
+    st_err e;
+    st_err_clear(&e);
+    ck_assert_msg(read_test_model(fixture("good.yaml"), &e) == 0, "%s", fmt_err(&e));
+    ck_assert_msg(read_test_model(fixture("good_crlf_bom.yaml"), &e) == 0, "%s", fmt_err(&e));
+    FILE *fp = fopen(fixture("errors.txt"), "r");
+    ck_assert_msg(fp != NULL, "cannot open %s", fixture("errors.txt"));
+    char line[512];
+    int count = 0;
+    while (fgets(line, sizeof line, fp)) {
+        if (line[0] == '#')
+            continue;
+        line[strcspn(line, "\n")] = '\0';
+        char *sp = strchr(line, ' ');
+        ck_assert_ptr_nonnull(sp);
+        *sp = '\0';
+        const char *path = fixture(line);
+        char want[1100];
+        snprintf(want, sizeof want, "%s:%s", path, sp + 1);
+        st_err_clear(&e);
+        int rc = read_test_model(path, &e);
+        ck_assert_msg(rc < 0, "%s: accepted", line);
+        ck_assert_str_eq(fmt_err(&e), want);
+        count++;
+    }
+    fclose(fp);
+    ck_assert_int_ge(count, 28);
+
+    /* a directory is a read error, not a crash */
+    ck_assert_int_eq(read_test_model(fixture(""), &e), ST_EIO);
+}
+END_TEST
+
 /* ------------------------------------------------------------ robustness */
 
 static const char valid_model[] =
@@ -893,6 +985,7 @@ static Suite *yaml_suite(void)
     tcase_add_test(tc, test_ranges_ints_bools_enums);
     tcase_add_test(tc, test_vectors_and_matrices);
     tcase_add_test(tc, test_stochastic_and_rates);
+    tcase_add_test(tc, test_fixtures);
     suite_add_tcase(s, tc);
     tc = tcase_create("write");
     tcase_add_test(tc, test_round_trip_doubles);
