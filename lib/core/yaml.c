@@ -191,8 +191,11 @@ static int prescan(const char *path, const unsigned char *s, size_t len, st_err 
             what = "tab character: indent and separate with spaces";
         else if (c == 0)
             what = "NUL byte (binary data?)";
-        else if ((c < 0x20 && c != '\n' && c != '\r') || c == 0x7F)
-            what = "control character (binary data?)";
+        else if ((c < 0x20 && c != '\n' && c != '\r') || c == 0x7F ||
+                 (c == 0xC2 && s[i + 1] < 0xA0))
+            what = "control character (binary data?)"; /* C0, DEL, C1 incl. NEL */
+        else if (c == 0xE2 && s[i + 1] == 0x80 && (s[i + 2] == 0xA8 || s[i + 2] == 0xA9))
+            what = "Unicode line separator: use a plain newline";
         if (what) {
             long l, col;
             offset_mark(s, len, i, &l, &col);

@@ -8,7 +8,11 @@
  * key nobody asked for ("unknown key 'foo'").  Errors carry the file, line
  * and column of the offending node.
  *
- * Ownership: st_ydoc_load/st_ydoc_free; nodes belong to their document. */
+ * Ownership: st_ydoc_load/st_ydoc_free; nodes belong to their document.
+ * Threads: st_ymap_get/require mark keys inside the document, so read one
+ * document from one thread at a time.  Accessors that return a node, text
+ * or length accept NULL (and return NULL/0); st_ynode_kind needs a node.
+ * The rules the reader enforces are listed in stoch-model(5). */
 #ifndef ST_CORE_YAML_H
 #define ST_CORE_YAML_H
 

@@ -218,6 +218,27 @@ void st_yw_comment(st_yw *w, const char *fmt, ...)
         vsnprintf(buf, (size_t)n + 1, fmt, ap);
         va_end(ap);
     }
+    /* The reader rejects tabs, control bytes and bad UTF-8 anywhere, even
+     * in comments: write a readable substitute instead. */
+    for (unsigned char *p = (unsigned char *)buf; *p;) {
+        if (*p == '\n') {
+            p++;
+        } else if (*p < 0x20 || *p == 0x7F) {
+            *p = *p == '\t' ? ' ' : '?';
+            p++;
+        } else if (*p < 0x80) {
+            p++;
+        } else {
+            int k = utf8_seq(p);
+            if (k > 0) {
+                p += k;
+            } else {
+                int m = k < 0 ? -k : 1;
+                memset(p, '?', (size_t)m);
+                p += m;
+            }
+        }
+    }
     int ind = w->lv[w->depth].indent;
     for (char *line = buf; line;) {
         char *nl = strchr(line, '\n');

@@ -122,6 +122,13 @@ START_TEST(test_syntax_errors_have_positions)
     load_fails("a: \0", 4, "m.yaml:1:4: NUL byte (binary data?)");
     LOAD_FAILS("a: \xc3\xa9t\xe9\n", "m.yaml:1:6: invalid UTF-8 (binary data?)");
     LOAD_FAILS("\xff\xfe" "a", "m.yaml:1:1: invalid UTF-8 (binary data?)");
+    LOAD_FAILS("a: 1\nb: x\xc2\x85y\n", "m.yaml:2:5: control character (binary data?)");
+    LOAD_FAILS("a: 1\nb: x\xe2\x80\xa8y\n", "m.yaml:2:5: Unicode line separator: use a plain newline");
+    LOAD_FAILS("a: \"\xef\xbf\xbe\"\n",
+               "m.yaml:1:5: control characters are not allowed");
+    /* columns count characters, not bytes */
+    LOAD_FAILS("\xc3\xa9t\xc3\xa9: [1, &x 2]\n", "m.yaml:1:10: anchors (&x) are not allowed in model files");
+    LOAD_FAILS("a: 1\r\nb: 2\r\na: 3\r\n", "m.yaml:3:1: duplicate key 'a' (first at line 1)");
     /* anchors, aliases, tags, several documents */
     LOAD_FAILS("a: &x 1\nb: 2\n", "m.yaml:1:4: anchors (&x) are not allowed in model files");
     LOAD_FAILS("a: [1]\nb: *x\n", "m.yaml:2:4: aliases (*x) are not allowed in model files");
@@ -751,6 +758,17 @@ START_TEST(test_writer_reports_problems)
     st_yw_begin_map(&mb.w, "open");
     st_yw_key_long(&mb.w, "k", 1);
     ck_assert_int_eq(mb_close(&mb, &e), ST_EINTERNAL);
+    free(mb.buf);
+
+    /* comments never carry what the reader rejects */
+    mb_open(&mb);
+    st_yw_comment(&mb.w, "data\tfile \xff\x01 \xc3\xa9");
+    st_yw_key_long(&mb.w, "k", 1);
+    ck_assert_int_eq(mb_close(&mb, &e), 0);
+    ck_assert_str_eq(mb.buf, "# data file ?? \xc3\xa9\nk: 1\n");
+    st_ydoc *d = load(mb.buf, &e);
+    ck_assert_ptr_nonnull(d);
+    st_ydoc_free(d);
     free(mb.buf);
 
     mb_open(&mb);
