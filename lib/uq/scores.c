@@ -395,7 +395,8 @@ int st_uq_score_prompt(const st_uq_prompt *p, const st_uq_opts *o, const int *wh
     size_t nclusters = 0;
     int clusters_done = 0;
     double *W = NULL;
-    int W_done = 0, W_ok = 0;
+    int W_done = 0, W_ok = 0, spec_done = 0;
+    double spec_eigv = NAN, spec_ecc = NAN;
     for (size_t q = 0; q < n; q++) {
         int s = which[q];
         double v = NAN;
@@ -461,16 +462,22 @@ int st_uq_score_prompt(const st_uq_prompt *p, const st_uq_opts *o, const int *wh
                 v = (double)nclusters;
             break;
         case ST_UQ_EIGV:
+        case ST_UQ_ECC:
+            if (W_ok && !spec_done) {
+                /* one eigendecomposition serves both */
+                int need_ecc = 0;
+                for (size_t r2 = q; r2 < n; r2++)
+                    need_ecc |= which[r2] == ST_UQ_ECC;
+                spec_done = 1;
+                rc = st_uq_spectral(W, m, o->eig_threshold, &spec_eigv, need_ecc ? &spec_ecc : NULL,
+                                    W + m * m, e);
+            }
             if (W_ok)
-                rc = st_uq_eigv(W, m, &v, W + m * m, e);
+                v = s == ST_UQ_EIGV ? spec_eigv : spec_ecc;
             break;
         case ST_UQ_DEG:
             if (W_ok)
                 v = st_uq_degree(W, m);
-            break;
-        case ST_UQ_ECC:
-            if (W_ok)
-                rc = st_uq_ecc(W, m, o->eig_threshold, &v, W + m * m, e);
             break;
         case ST_UQ_KLE:
             if (W_ok)

@@ -27,20 +27,47 @@ static int norm_laplacian(const double *W, size_t m, double *L, double *dinv, st
     return 0;
 }
 
-int st_uq_eigv(const double *W, size_t m, double *out, double *work, st_err *e)
+int st_uq_spectral(const double *W, size_t m, double threshold, double *eigv, double *ecc,
+                   double *work, st_err *e)
 {
-    double *L = work, *w = work + 2 * m * m;
-    int rc = norm_laplacian(W, m, L, w + m, e);
+    double *L = work, *V = work + m * m, *w = work + 2 * m * m, *mean = w + m;
+    int rc = norm_laplacian(W, m, L, mean, e);
     if (rc < 0)
         return rc;
-    if ((rc = st_eigen_sym(L, m, w, NULL, e)) < 0)
+    if ((rc = st_eigen_sym(L, m, w, ecc ? V : NULL, e)) < 0)
         return rc;
-    double s = 0;
-    for (size_t k = 0; k < m; k++)
-        if (w[k] < 1)
-            s += 1 - w[k];
-    *out = s;
+    if (eigv) {
+        double s = 0;
+        for (size_t k = 0; k < m; k++)
+            if (w[k] < 1)
+                s += 1 - w[k];
+        *eigv = s;
+    }
+    if (ecc) {
+        /* rows of the eigenvectors with eigenvalue < threshold embed the samples */
+        size_t k = 0;
+        while (k < m && w[k] < threshold)
+            k++;
+        for (size_t j = 0; j < k; j++) {
+            double s = 0;
+            for (size_t i = 0; i < m; i++)
+                s += V[i * m + j];
+            mean[j] = s / (double)m;
+        }
+        double ss = 0;
+        for (size_t i = 0; i < m; i++)
+            for (size_t j = 0; j < k; j++) {
+                double d = V[i * m + j] - mean[j];
+                ss += d * d;
+            }
+        *ecc = sqrt(ss);
+    }
     return 0;
+}
+
+int st_uq_eigv(const double *W, size_t m, double *out, double *work, st_err *e)
+{
+    return st_uq_spectral(W, m, 1, out, NULL, work, e);
 }
 
 double st_uq_degree(const double *W, size_t m)
@@ -53,30 +80,7 @@ double st_uq_degree(const double *W, size_t m)
 
 int st_uq_ecc(const double *W, size_t m, double threshold, double *out, double *work, st_err *e)
 {
-    double *L = work, *V = work + m * m, *w = work + 2 * m * m, *mean = w + m;
-    int rc = norm_laplacian(W, m, L, mean, e);
-    if (rc < 0)
-        return rc;
-    if ((rc = st_eigen_sym(L, m, w, V, e)) < 0)
-        return rc;
-    size_t k = 0;
-    while (k < m && w[k] < threshold)
-        k++;
-    /* rows of the first k eigenvectors embed the samples */
-    for (size_t j = 0; j < k; j++) {
-        double s = 0;
-        for (size_t i = 0; i < m; i++)
-            s += V[i * m + j];
-        mean[j] = s / (double)m;
-    }
-    double ss = 0;
-    for (size_t i = 0; i < m; i++)
-        for (size_t j = 0; j < k; j++) {
-            double d = V[i * m + j] - mean[j];
-            ss += d * d;
-        }
-    *out = sqrt(ss);
-    return 0;
+    return st_uq_spectral(W, m, threshold, NULL, out, work, e);
 }
 
 int st_uq_kle(const double *W, size_t m, double t, double *out, double *work, st_err *e)

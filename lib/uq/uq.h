@@ -165,6 +165,9 @@ int st_uq_affinity(const st_uq_prompt *p, int mode, double *W);
 int st_uq_eigv(const double *W, size_t m, double *out, double *work, st_err *e);
 double st_uq_degree(const double *W, size_t m);
 int st_uq_ecc(const double *W, size_t m, double threshold, double *out, double *work, st_err *e);
+/* EigV and/or Ecc (either pointer may be NULL) from one eigendecomposition. */
+int st_uq_spectral(const double *W, size_t m, double threshold, double *eigv, double *ecc,
+                   double *work, st_err *e);
 int st_uq_kle(const double *W, size_t m, double t, double *out, double *work, st_err *e);
 /* EigenScore of m embeddings of dimension d (row-major). work: 2 m^2 + m. */
 int st_uq_eigenscore(const double *Z, size_t m, size_t d, double alpha, int variant, double *out,
