@@ -372,9 +372,10 @@ static int run_long(const char *path, const st_uq_opts *o, acc *a, st_uq_work *w
     int ccl = st_reader_col(r, "cluster"), ct = st_reader_col(r, "temperature");
     int cc = st_reader_col(r, "correct"), cq = st_reader_col(r, "quality");
     if (cid < 0 || cs < 0 || clp < 0) {
+        rc = st_err_set(e, ST_EDATA, file, 1, 0,
+                        "a CSV long table needs columns id, sample and logprob");
         st_reader_free(r);
-        return st_err_set(e, ST_EDATA, file, 1, 0,
-                          "a CSV long table needs columns id, sample and logprob");
+        return rc;
     }
     size_t nc = st_reader_ncols(r);
     double *row = malloc(nc * sizeof *row);
