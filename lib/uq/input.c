@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
+#include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -138,17 +140,16 @@ static int token_logprobs(ctx *c, json_t *v, const char *what, st_uq_seq *s, int
     size_t n = json_array_size(v);
     if (n == 0)
         return FAIL(c, "%s is empty", what);
-    s->logprobs = malloc(n * sizeof *s->logprobs);
-    if (!s->logprobs)
-        return st_err_nomem(c->e, "logprobs");
+    /* the scores need only the sum and the count: the tokens are not kept */
     s->ntok = n;
     double sum = 0;
     int objects_with_top = 1;
     for (size_t t = 0; t < n; t++) {
         json_t *x = json_array_get(v, t);
-        if (logprob_value(c, x, what, t, &s->logprobs[t]) < 0)
+        double lp;
+        if (logprob_value(c, x, what, t, &lp) < 0)
             return c->e->code;
-        sum += s->logprobs[t];
+        sum += lp;
         if (!json_is_object(x) || !json_object_get(x, "top_logprobs"))
             objects_with_top = 0;
     }
@@ -205,7 +206,7 @@ static int parse_seq(ctx *c, json_t *obj, const char *what, st_uq_seq *s, int gr
     json_t *top = json_object_get(obj, "top_logprobs");
     if (top && !json_is_null(top)) {
         snprintf(buf, sizeof buf, "%s.top_logprobs", what);
-        if (!s->logprobs)
+        if (!s->ntok)
             return FAIL(c, "%s given without %s.logprobs", buf, what);
         free(s->top);
         free(s->top_off);
@@ -221,7 +222,7 @@ static int parse_seq(ctx *c, json_t *obj, const char *what, st_uq_seq *s, int gr
         double x = json_number_value(sl);
         if (!isfinite(x) || x > 0)
             return FAIL(c, "%s.sum_logprob = %g is not a finite log-probability <= 0", what, x);
-        if (s->logprobs && fabs(x - s->sum_logprob) > 1e-6 * (1 + fabs(x)))
+        if (s->ntok && fabs(x - s->sum_logprob) > 1e-6 * (1 + fabs(x)))
             return FAIL(c, "%s.sum_logprob = %.17g disagrees with the sum of its logprobs (%.17g)",
                         what, x, s->sum_logprob);
         s->sum_logprob = x;
@@ -231,7 +232,7 @@ static int parse_seq(ctx *c, json_t *obj, const char *what, st_uq_seq *s, int gr
         if (!json_is_integer(nt) || json_integer_value(nt) < 1)
             return FAIL(c, "%s.n_tokens is not a positive integer", what);
         double x = (double)json_integer_value(nt);
-        if (s->logprobs && x != (double)s->ntok)
+        if (s->ntok && x != (double)s->ntok)
             return FAIL(c, "%s.n_tokens = %g but logprobs has %zu entries", what, x, s->ntok);
         s->n_tokens = x;
     }
@@ -474,8 +475,114 @@ static int parse_prompt(ctx *c, json_t *root, st_uq_prompt *p)
     return 0;
 }
 
+/* ------------------------------------------------ jansson arena
+ *
+ * jansson allocates every JSON value separately; for a line of a thousand
+ * numbers malloc and free cost as much as the parse.  While a thread parses
+ * with an arena, jansson's allocations come from it (free is a no-op) and
+ * the whole tree is dropped at once afterwards.  Outside such a window the
+ * hooks are plain malloc/free, so other jansson users are unaffected. */
+
+typedef struct big_block {
+    struct big_block *next;
+    max_align_t data[];
+} big_block;
+
+struct st_uq_arena {
+    char *buf;
+    size_t cap, used, overflow;
+    big_block *big;
+};
+
+static _Thread_local st_uq_arena *tl_arena;
+
+static void *arena_malloc(size_t n)
+{
+    st_uq_arena *a = tl_arena;
+    if (!a)
+        return malloc(n);
+    n = (n + 15) & ~(size_t)15;
+    if (a->used + n <= a->cap) {
+        void *p = a->buf + a->used;
+        a->used += n;
+        return p;
+    }
+    big_block *b = malloc(sizeof *b + n);
+    if (!b)
+        return NULL;
+    b->next = a->big;
+    a->big = b;
+    a->overflow += n;
+    return b->data;
+}
+
+static void arena_free(void *p)
+{
+    if (!tl_arena)
+        free(p);
+}
+
+static void install_hooks(void)
+{
+    json_set_alloc_funcs(arena_malloc, arena_free);
+}
+
+void st_uq_parse_init(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, install_hooks);
+}
+
+int st_uq_arena_new(st_uq_arena **a, st_err *e)
+{
+    st_uq_parse_init();
+    *a = calloc(1, sizeof **a);
+    if (!*a || !((*a)->buf = malloc((*a)->cap = 1 << 20))) {
+        free(*a);
+        *a = NULL;
+        return st_err_nomem(e, "parse arena");
+    }
+    return 0;
+}
+
+static void arena_reset(st_uq_arena *a)
+{
+    while (a->big) {
+        big_block *b = a->big;
+        a->big = b->next;
+        free(b);
+    }
+    if (a->overflow) {
+        /* next time the whole line fits in one block */
+        size_t want = a->cap + a->overflow;
+        char *nb = malloc(want);
+        if (nb) {
+            free(a->buf);
+            a->buf = nb;
+            a->cap = want;
+        }
+        a->overflow = 0;
+    }
+    a->used = 0;
+}
+
+void st_uq_arena_free(st_uq_arena *a)
+{
+    if (!a)
+        return;
+    arena_reset(a);
+    free(a->buf);
+    free(a);
+}
+
 int st_uq_parse_line(const char *text, size_t len, const char *file, long line,
                      st_uq_prompt *p, st_err *e)
+{
+    return st_uq_parse_line_arena(text, len, file, line, NULL, p, e);
+}
+
+int st_uq_parse_line_arena(const char *text, size_t len, const char *file, long line,
+                           st_uq_arena *arena, st_uq_prompt *p, st_err *e)
 {
     size_t i = 0;
     while (i < len && (text[i] == ' ' || text[i] == '\t' || text[i] == '\r' || text[i] == '\n'))
@@ -486,12 +593,21 @@ int st_uq_parse_line(const char *text, size_t len, const char *file, long line,
     p->line = line;
     ctx c = {file, line, e};
     json_error_t jerr;
+    tl_arena = arena;
     json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    int rc;
     if (!root)
-        return st_err_set(e, ST_EDATA, file, line, jerr.column > 0 ? jerr.column : 0,
-                          "malformed JSON: %s", jerr.text);
-    int rc = parse_prompt(&c, root, p);
-    json_decref(root);
+        rc = st_err_set(e, ST_EDATA, file, line, jerr.column > 0 ? jerr.column : 0,
+                        "malformed JSON: %s", jerr.text);
+    else
+        rc = parse_prompt(&c, root, p);
+    tl_arena = NULL;
+    if (arena)
+        arena_reset(arena); /* drops the whole tree */
+    else if (root)
+        json_decref(root);
+    if (!root)
+        return rc;
     if (rc < 0) {
         st_uq_prompt_free(p);
         return rc;

@@ -175,7 +175,7 @@ static int acc_add(acc *a, st_uq_prompt *p, const double *scores, const char *fi
 
 typedef struct slot {
     char *text;
-    size_t len;
+    size_t len, cap;
     long line;
     int rc;
     st_uq_prompt p;
@@ -184,7 +184,7 @@ typedef struct slot {
 } slot;
 
 static int run_jsonl(const char *path, const st_uq_opts *o, acc *a, st_uq_work **works,
-                     slot *slots, uint64_t *index, st_err *e)
+                     st_uq_arena **arenas, slot *slots, uint64_t *index, st_err *e)
 {
     lines L;
     int rc = lines_open(&L, path, e);
@@ -199,11 +199,14 @@ static int run_jsonl(const char *path, const st_uq_opts *o, acc *a, st_uq_work *
         /* copy a batch of lines (the reader's buffer moves) */
         while (nb < BATCH && (rc = lines_next(&L, &s, &n, e)) == 1) {
             slot *sl = &slots[nb++];
-            free(sl->text);
-            sl->text = malloc(n + 1);
-            if (!sl->text) {
-                rc = st_err_nomem(e, "input line");
-                break;
+            if (n + 1 > sl->cap) { /* buffers are reused from batch to batch */
+                char *nt = realloc(sl->text, n + 1);
+                if (!nt) {
+                    rc = st_err_nomem(e, "input line");
+                    break;
+                }
+                sl->text = nt;
+                sl->cap = n + 1;
             }
             memcpy(sl->text, s, n);
             sl->text[n] = '\0';
@@ -217,12 +220,14 @@ static int run_jsonl(const char *path, const st_uq_opts *o, acc *a, st_uq_work *
         for (long b = 0; b < nbl; b++) {
             slot *sl = &slots[b];
 #ifdef _OPENMP
-            st_uq_work *w = works[omp_get_thread_num()];
+            int th = omp_get_thread_num();
 #else
-            st_uq_work *w = works[0];
+            int th = 0;
 #endif
+            st_uq_work *w = works[th];
             st_err_clear(&sl->e);
-            sl->rc = st_uq_parse_line(sl->text, sl->len, L.name, sl->line, &sl->p, &sl->e);
+            sl->rc = st_uq_parse_line_arena(sl->text, sl->len, L.name, sl->line, arenas[th], &sl->p,
+                                            &sl->e);
             if (sl->rc == 1) {
                 int r2 = st_uq_score_prompt(&sl->p, o, a->which, a->nwhich, *index + (uint64_t)b, w,
                                             sl->scores, &sl->e);
@@ -503,6 +508,7 @@ int st_uq_entropy_run(const char *const *paths, size_t npaths, int csv_long, con
     a.width = R_FIRST + nwhich;
     a.all_int = 1;
     st_uq_work **works = NULL;
+    st_uq_arena **arenas = NULL;
     slot *slots = NULL;
     int nthreads = 1;
 #ifdef _OPENMP
@@ -517,13 +523,14 @@ int st_uq_entropy_run(const char *const *paths, size_t npaths, int csv_long, con
     if ((rc = st_uq_idset_new(&a.ids, e)) < 0)
         goto out;
     works = calloc((size_t)nthreads, sizeof *works);
+    arenas = calloc((size_t)nthreads, sizeof *arenas);
     slots = calloc(BATCH, sizeof *slots);
-    if (!works || !slots) {
+    if (!works || !arenas || !slots) {
         rc = st_err_nomem(e, "batch");
         goto out;
     }
     for (int t = 0; t < nthreads; t++)
-        if ((rc = st_uq_work_new(&works[t], e)) < 0)
+        if ((rc = st_uq_work_new(&works[t], e)) < 0 || (rc = st_uq_arena_new(&arenas[t], e)) < 0)
             goto out;
     for (size_t b = 0; b < BATCH; b++)
         if (!(slots[b].scores = malloc((nwhich ? nwhich : 1) * sizeof *slots[b].scores))) {
@@ -535,7 +542,7 @@ int st_uq_entropy_run(const char *const *paths, size_t npaths, int csv_long, con
     for (size_t f = 0; f < np && rc == 0; f++) {
         const char *path = npaths ? paths[f] : NULL;
         rc = csv_long ? run_long(path, o, &a, works[0], &index, slots[0].scores, e)
-                      : run_jsonl(path, o, &a, works, slots, &index, e);
+                      : run_jsonl(path, o, &a, works, arenas, slots, &index, e);
     }
     if (rc < 0)
         goto out;
@@ -589,6 +596,10 @@ out:
         for (int t = 0; t < nthreads; t++)
             st_uq_work_free(works[t]);
     free(works);
+    if (arenas)
+        for (int t = 0; t < nthreads; t++)
+            st_uq_arena_free(arenas[t]);
+    free(arenas);
     if (slots)
         for (size_t b = 0; b < BATCH; b++) {
             free(slots[b].text);

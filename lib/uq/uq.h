@@ -20,8 +20,9 @@
 
 typedef struct st_uq_seq {
     char *text;          /* NULL if absent */
-    double *logprobs;    /* per token, NULL if absent */
-    size_t ntok;         /* length of logprobs */
+    double *logprobs;    /* per token (CSV long input); the JSON parser keeps
+                          * only the sum and the count: NULL */
+    size_t ntok;         /* number of token log-probs given, 0 if none */
     double sum_logprob;  /* sum of log-probs (given or summed); NaN if unknown */
     double n_tokens;     /* token count (given or ntok); NaN if unknown */
     long cluster;        /* given semantic cluster id, -1 if absent */
@@ -64,6 +65,17 @@ void st_uq_prompt_free(st_uq_prompt *p);
  * freed. */
 int st_uq_parse_line(const char *text, size_t len, const char *file, long line,
                      st_uq_prompt *p, st_err *e);
+
+/* The same with jansson's allocations taken from a per-caller arena (much
+ * faster on long lines).  An arena serves one thread at a time.
+ * st_uq_parse_init installs the allocation hooks (malloc/free outside an
+ * arena parse); call it before starting threads (st_uq_arena_new does). */
+typedef struct st_uq_arena st_uq_arena;
+void st_uq_parse_init(void);
+int st_uq_arena_new(st_uq_arena **a, st_err *e);
+void st_uq_arena_free(st_uq_arena *a);
+int st_uq_parse_line_arena(const char *text, size_t len, const char *file, long line,
+                           st_uq_arena *arena, st_uq_prompt *p, st_err *e);
 
 /* Duplicate detection: the key is (id, temperature). */
 typedef struct st_uq_idset st_uq_idset;
