@@ -959,6 +959,34 @@ int st_ynode_vector(const st_ydoc *doc, const st_ynode *n, size_t want_n, double
     return 0;
 }
 
+int st_ynode_long_vector(const st_ydoc *doc, const st_ynode *n, size_t want_n, long lo, long hi,
+                         long **v, size_t *len, st_err *e)
+{
+    *v = NULL;
+    int rc = expect_list(doc, n, "a list of integers", e);
+    if (rc)
+        return rc;
+    if (want_n && n->n != want_n)
+        return st_ynode_error(doc, n, e, ST_EDATA, "expected a list of %zu integers, found %zu",
+                              want_n, n->n);
+    if (n->n == 0)
+        return st_ynode_error(doc, n, e, ST_EDATA, "expected a non-empty list of integers");
+    long *x = malloc(n->n * sizeof *x);
+    if (!x)
+        return st_ynode_error(doc, n, e, ST_ENOMEM, "out of memory for %zu integers", n->n);
+    for (size_t i = 0; i < n->n; i++) {
+        rc = st_ynode_long(doc, n->items[i], lo, hi, &x[i], e);
+        if (rc) {
+            free(x);
+            return rc;
+        }
+    }
+    *v = x;
+    if (len)
+        *len = n->n;
+    return 0;
+}
+
 int st_ynode_matrix(const st_ydoc *doc, const st_ynode *n, size_t want_rows, size_t want_cols,
                     double lo, double hi, double **m, size_t *rows, size_t *cols, st_err *e)
 {

@@ -76,6 +76,10 @@ int st_ynode_enum(const st_ydoc *doc, const st_ynode *n, const char *const *choi
  * otherwise the length must equal want_n.  *v is malloc'ed. */
 int st_ynode_vector(const st_ydoc *doc, const st_ynode *n, size_t want_n, double lo, double hi,
                     double **v, size_t *len, st_err *e);
+/* The same for integers (state ids, counts, masks): each entry as
+ * st_ynode_long. */
+int st_ynode_long_vector(const st_ydoc *doc, const st_ynode *n, size_t want_n, long lo, long hi,
+                         long **v, size_t *len, st_err *e);
 /* A sequence of equal-length sequences of numbers, row-major.  want_rows /
  * want_cols == 0 accept any size.  *m is malloc'ed. */
 int st_ynode_matrix(const st_ydoc *doc, const st_ynode *n, size_t want_rows, size_t want_cols,
@@ -127,7 +131,8 @@ typedef struct st_yw {
 void st_yw_init(st_yw *w, FILE *fp);
 void st_yw_comment(st_yw *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void st_yw_begin_map(st_yw *w, const char *key);
-/* A list of mappings: begin_list(key), then item_map() before each item's keys. */
+/* A list of mappings: begin_list(key), then item_map() before each item's
+ * keys; one st_yw_end closes the last item and the list. */
 void st_yw_begin_list(st_yw *w, const char *key);
 void st_yw_item_map(st_yw *w);
 void st_yw_end(st_yw *w);
@@ -140,6 +145,8 @@ void st_yw_key_string(st_yw *w, const char *key, const char *s);
  * always has a '.', so YAML 1.1 readers such as PyYAML see floats too). */
 void st_yw_key_vector(st_yw *w, const char *key, const double *v, size_t n);
 void st_yw_key_long_vector(st_yw *w, const char *key, const long *v, size_t n);
+/* Strings in flow style: key: [a, "b c"] */
+void st_yw_key_string_vector(st_yw *w, const char *key, const char *const *s, size_t n);
 /* Matrices as a block list of flow rows. */
 void st_yw_key_matrix(st_yw *w, const char *key, const double *m, size_t rows, size_t cols);
 /* Flush and report the first problem: a write error (ST_EIO), a

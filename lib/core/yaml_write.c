@@ -376,6 +376,19 @@ void st_yw_key_long_vector(st_yw *w, const char *key, const long *v, size_t n)
     fputs("]\n", w->fp);
 }
 
+void st_yw_key_string_vector(st_yw *w, const char *key, const char *const *s, size_t n)
+{
+    if (begin_key(w, key) < 0)
+        return;
+    fputs(" [", w->fp);
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            fputs(", ", w->fp);
+        put_string(w, s[i]);
+    }
+    fputs("]\n", w->fp);
+}
+
 void st_yw_key_matrix(st_yw *w, const char *key, const double *m, size_t rows, size_t cols)
 {
     int ind = w->lv[w->depth].indent;
