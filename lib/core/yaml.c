@@ -611,6 +611,8 @@ static const char *kind_name(const st_ynode *n)
 
 static int expect_map(const st_ydoc *doc, const st_ynode *n, st_err *e)
 {
+    if (!n)
+        return st_err_set(e, ST_EINTERNAL, doc_path(doc), 0, 0, "no node for a mapping");
     if (n->kind != ST_YMAP)
         return st_ynode_error(doc, n, e, ST_EDATA, "expected a mapping (key: value lines), found %s",
                               kind_name(n));
@@ -659,6 +661,8 @@ static size_t edit_distance(const char *a, const char *b)
 
 int st_ymap_check_unknown(const st_ydoc *doc, const st_ynode *map, st_err *e)
 {
+    if (!map)
+        return 0; /* an absent optional mapping has no unknown keys */
     int rc = expect_map(doc, map, e);
     if (rc)
         return rc;

@@ -49,7 +49,8 @@ const st_ynode *st_yseq_at(const st_ynode *n, size_t i);
 const char *st_ymap_key_at(const st_ynode *n, size_t i);
 const st_ynode *st_ymap_value_at(const st_ynode *n, size_t i);
 
-/* Fill e with "file:line:col: message" located at node n; returns code. */
+/* Fill e with "file:line:col: message" located at node n (n NULL: the
+ * file alone); returns code. */
 int st_ynode_error(const st_ydoc *doc, const st_ynode *n, st_err *e, int code,
                    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
@@ -58,7 +59,9 @@ int st_ynode_error(const st_ydoc *doc, const st_ynode *n, st_err *e, int code,
 const st_ynode *st_ymap_get(const st_ydoc *doc, const st_ynode *map, const char *key);
 int st_ymap_require(const st_ydoc *doc, const st_ynode *map, const char *key,
                     const st_ynode **out, st_err *e);
-/* Error on the first key of map that no st_ymap_get/require asked for. */
+/* Error on the first key of map that no st_ymap_get/require asked for,
+ * with a hint ("did you mean 'x'?" or the keys that were asked for).
+ * map NULL (an absent optional mapping) passes. */
 int st_ymap_check_unknown(const st_ydoc *doc, const st_ynode *map, st_err *e);
 
 /* Typed scalars.  Numbers must be finite (".nan", ".inf" are errors); ints

@@ -244,6 +244,10 @@ START_TEST(test_keys_required_and_unknown)
     st_ymap_get(d, root, "transtion");
     ck_assert_int_eq(st_ymap_check_unknown(d, root, &e), ST_EDATA);
     ck_assert_str_eq(fmt_err(&e), "m.yaml:2:1: unknown key 'emision' (did you mean 'emission'?)");
+    ck_assert_int_eq(st_ymap_check_unknown(d, NULL, &e), 0);
+    ck_assert_int_eq(st_ymap_require(d, NULL, "x", &n, &e), ST_EINTERNAL);
+    ck_assert_int_eq(st_ynode_error(d, NULL, &e, ST_EDATA, "whole file %d", 1), ST_EDATA);
+    ck_assert_str_eq(fmt_err(&e), "m.yaml: whole file 1");
     /* asking a sequence for keys is a shape error */
     st_ydoc_free(d);
     d = load("a: [1, 2]\n", &e);
