@@ -157,9 +157,10 @@ void st_yw_key_matrix(st_yw *w, const char *key, const double *m, size_t rows, s
  * would reject the file), unbalanced begin/end (ST_EINTERNAL). */
 int st_yw_finish(st_yw *w, st_err *e);
 
-/* The spelling the writer uses for x: shortest round-trip digits, a '.' in
- * every mantissa with an exponent ("1.0e-08"), -0 as "-0.0", non-finite as
- * .nan/.inf/-.inf.  buf needs 32 bytes; returns the length. */
+/* The spelling the writer uses for x: st_format_double's shortest
+ * round-trip digits (stream.h), with a '.' in every mantissa that has an
+ * exponent ("1.0e-08"), -0 as "-0.0", non-finite as .nan/.inf/-.inf.
+ * buf needs ST_DOUBLE_BUFSZ (32) bytes; returns the length. */
 int st_yw_format_double(char *buf, double x);
 
 #endif
