@@ -783,6 +783,19 @@ static int is_nonfinite_spelling(const char *s)
     return 0;
 }
 
+/* strtod of a string number_syntax() accepted.  strtod follows LC_NUMERIC:
+ * under a locale with a decimal comma it would stop at the '.', so a
+ * partial parse is reported instead of read as a wrong value. */
+static int parse_double(const st_ydoc *doc, const st_ynode *n, double *x, st_err *e)
+{
+    char *end;
+    *x = strtod(n->text, &end);
+    if (*end != '\0')
+        return st_ynode_error(doc, n, e, ST_EINTERNAL,
+                              "cannot read number '%.40s' (LC_NUMERIC is not \"C\"?)", n->text);
+    return 0;
+}
+
 static void format_bound(char *buf, size_t n, double x)
 {
     snprintf(buf, n, "%.17g", x);
@@ -825,8 +838,9 @@ int st_ynode_double(const st_ydoc *doc, const st_ynode *n, double lo, double hi,
         return st_ynode_error(doc, n, e, ST_EDATA, "expected a number, found %s'%s'",
                               n->quoted ? "the quoted string " : "",
                               shown(n, sb, sizeof sb));
-    errno = 0;
-    double x = strtod(n->text, NULL);
+    double x;
+    if ((rc = parse_double(doc, n, &x, e)) != 0)
+        return rc;
     if (!isfinite(x))
         return st_ynode_error(doc, n, e, ST_EDATA, "number '%s' is too large for a double",
                               shown(n, sb, sizeof sb));
@@ -859,7 +873,9 @@ int st_ynode_long(const st_ydoc *doc, const st_ynode *n, long lo, long hi, long 
                                   shown(n, sb, sizeof sb));
     } else {
         /* 1e3 or 3.0: accepted when the value is an integer. */
-        double x = strtod(n->text, NULL);
+        double x;
+        if ((rc = parse_double(doc, n, &x, e)) != 0)
+            return rc;
         if (!isfinite(x) || x != floor(x))
             return st_ynode_error(doc, n, e, ST_EDATA, "expected an integer, found '%s'",
                                   shown(n, sb, sizeof sb));
