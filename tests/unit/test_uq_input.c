@@ -4,6 +4,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "check_util.h"
@@ -181,6 +182,49 @@ START_TEST(test_duplicate_ids)
 }
 END_TEST
 
+
+START_TEST(test_arena_matches_malloc)
+{
+    /* the arena parser gives the same prompt, the same errors, and copes
+     * with a line larger than its first block (1 MiB) */
+    st_uq_arena *a;
+    st_err e, e2;
+    ck_assert_int_eq(st_uq_arena_new(&a, &e), 0);
+    size_t m = 600, cap = 64 + m * m * 8; /* about 1.5 MB of JSON */
+    char *big = malloc(cap);
+    ck_assert_ptr_nonnull(big);
+    size_t n = (size_t)snprintf(big, cap, "{\"id\": 5, \"samples\": [");
+    for (size_t i = 0; i < m; i++)
+        n += (size_t)snprintf(big + n, cap - n, "%s{\"sum_logprob\": -%zu.5, \"n_tokens\": 3}", i ? "," : "", i);
+    n += (size_t)snprintf(big + n, cap - n, "], \"sim\": [");
+    for (size_t i = 0; i < m; i++) {
+        n += (size_t)snprintf(big + n, cap - n, "%s[", i ? "," : "");
+        for (size_t j = 0; j < m; j++)
+            n += (size_t)snprintf(big + n, cap - n, "%s0.%zu", j ? "," : "", (i + j) % 10);
+        n += (size_t)snprintf(big + n, cap - n, "]");
+    }
+    n += (size_t)snprintf(big + n, cap - n, "]}");
+    for (int round = 0; round < 3; round++) {
+        st_uq_prompt p, q;
+        ck_assert_int_eq(st_uq_parse_line_arena(big, n, "f", 1, a, &p, &e), 1);
+        ck_assert_int_eq(st_uq_parse_line(big, n, "f", 1, &q, &e2), 1);
+        ck_assert_uint_eq(p.m, m);
+        for (size_t i = 0; i < m; i++)
+            ck_assert(p.samples[i].sum_logprob == q.samples[i].sum_logprob);
+        ck_assert(memcmp(p.sim, q.sim, m * m * sizeof *p.sim) == 0);
+        st_uq_prompt_free(&p);
+        st_uq_prompt_free(&q);
+        const char *bad = "{\"id\": 1, \"greedy\": {\"logprobs\": [-0.1, 0.3]}}";
+        ck_assert_int_eq(st_uq_parse_line_arena(bad, strlen(bad), "f", 2, a, &p, &e), ST_EDATA);
+        ck_assert(strstr(e.msg, "positive") != NULL);
+        ck_assert_int_eq(st_uq_parse_line_arena("{\"id\": [", 8, "f", 3, a, &p, &e), ST_EDATA);
+        ck_assert(strstr(e.msg, "malformed JSON") != NULL);
+    }
+    free(big);
+    st_uq_arena_free(a);
+}
+END_TEST
+
 static Suite *uq_input_suite(void)
 {
     Suite *s = suite_create("uq_input");
@@ -191,6 +235,7 @@ static Suite *uq_input_suite(void)
     tcase_add_test(tc, test_blank);
     tcase_add_test(tc, test_bad_lines);
     tcase_add_test(tc, test_duplicate_ids);
+    tcase_add_test(tc, test_arena_matches_malloc);
     suite_add_tcase(s, tc);
     return s;
 }
