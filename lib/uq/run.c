@@ -21,6 +21,7 @@
 #include "uq/run.h"
 
 #define BATCH 2048
+#define BATCH_BYTES ((size_t)64 << 20)
 #define MAX_LINE ((size_t)1 << 30)
 
 /* ------------------------------------------------------- line reader */
@@ -196,8 +197,11 @@ static int run_jsonl(const char *path, const st_uq_opts *o, acc *a, st_uq_work *
         size_t nb = 0;
         const char *s = NULL;
         size_t n = 0;
-        /* copy a batch of lines (the reader's buffer moves) */
-        while (nb < BATCH && (rc = lines_next(&L, &s, &n, e)) == 1) {
+        /* copy a batch of lines (the reader's buffer moves); a batch stops
+         * at BATCH lines or BATCH_BYTES, so huge lines do not pile up */
+        size_t bytes = 0;
+        while (nb < BATCH && bytes < BATCH_BYTES && (rc = lines_next(&L, &s, &n, e)) == 1) {
+            bytes += n;
             slot *sl = &slots[nb++];
             if (n + 1 > sl->cap) { /* buffers are reused from batch to batch */
                 char *nt = realloc(sl->text, n + 1);
@@ -254,7 +258,7 @@ static int run_jsonl(const char *path, const st_uq_opts *o, acc *a, st_uq_work *
             slots[b].rc = 0;
         }
         *index += nb;
-        if (rc < 0 || nb < BATCH)
+        if (rc < 0 || (nb < BATCH && bytes < BATCH_BYTES))
             break;
     }
     lines_close(&L);
