@@ -125,15 +125,26 @@ static int top_list(ctx *c, json_t *arr, const char *what, st_uq_seq *s)
     return 0;
 }
 
-/* Token log-probs: [numbers], [{"logprob": x, "top_logprobs": [...]}, ...]
- * or {"content": [token objects]} (OpenAI chat completions). */
+static int top_list(ctx *c, json_t *arr, const char *what, st_uq_seq *s);
+
+/* Token log-probs: [numbers], [{"logprob": x, "top_logprobs": [...]}, ...],
+ * {"content": [token objects]} (OpenAI chat completions) or
+ * {"token_logprobs": [...], "top_logprobs": [{token: x}, ...]} (OpenAI
+ * legacy and vLLM completions). */
 static int token_logprobs(ctx *c, json_t *v, const char *what, st_uq_seq *s, int want_top)
 {
+    json_t *legacy_top = NULL;
     if (json_is_object(v)) {
         json_t *content = json_object_get(v, "content");
-        if (!json_is_array(content))
-            return FAIL(c, "%s is an object without a \"content\" list", what);
-        v = content;
+        json_t *tl = json_object_get(v, "token_logprobs");
+        if (json_is_array(content)) {
+            v = content;
+        } else if (json_is_array(tl)) {
+            legacy_top = json_object_get(v, "top_logprobs");
+            v = tl;
+        } else {
+            return FAIL(c, "%s is an object without a \"content\" or \"token_logprobs\" list", what);
+        }
     }
     if (!json_is_array(v))
         return FAIL(c, "%s is not a list of log-probabilities", what);
@@ -155,6 +166,11 @@ static int token_logprobs(ctx *c, json_t *v, const char *what, st_uq_seq *s, int
     }
     s->sum_logprob = sum;
     s->n_tokens = (double)n;
+    if (want_top && legacy_top && !json_is_null(legacy_top)) {
+        char buf[128];
+        snprintf(buf, sizeof buf, "%s.top_logprobs", what);
+        return top_list(c, legacy_top, buf, s);
+    }
     if (want_top && objects_with_top) {
         /* top_logprobs inside each token object */
         s->top_off = malloc((n + 1) * sizeof *s->top_off);

@@ -83,6 +83,16 @@ START_TEST(test_openai_content)
     ck_assert_near(p.samples[0].sum_logprob, -1, 0);
     ck_assert_int_eq(p.samples[0].cluster, 3);
     st_uq_prompt_free(&p);
+    /* OpenAI legacy / vLLM completions: token_logprobs + top_logprobs dicts */
+    s = "{\"id\": 3, \"greedy\": {\"logprobs\": {\"tokens\": [\"a\", \"b\"], \"token_logprobs\": [-0.5, -0.25],"
+        " \"top_logprobs\": [{\"a\": -0.5, \"c\": -1.5}, {\"b\": -0.25}], \"text_offset\": [0, 1]}}}";
+    ck_assert_int_eq(parse(s, &p, &e), 1);
+    ck_assert_near(p.greedy.sum_logprob, -0.75, 0);
+    ck_assert_uint_eq(p.greedy.top_off[2], 3);
+    ck_assert_near(p.greedy.top[1], -1.5, 0);
+    st_uq_prompt_free(&p);
+    s = "{\"id\": 3, \"greedy\": {\"logprobs\": {\"token_logprobs\": [null, -0.25]}}}";
+    ck_assert_int_eq(parse(s, &p, &e), ST_EDATA);
     /* "007" keeps its text: not an integer id */
     ck_assert_int_eq(parse("{\"id\": \"007\"}", &p, &e), 1);
     ck_assert_int_eq(p.id_is_int, 0);
