@@ -12,11 +12,11 @@
 #include "uq/eval.h"
 
 static const char USAGE[] =
-    "Usage: uq-eval --labels COLUMN [options] SCORES [LABELS]\n"
+    "Usage: uq-eval --labels COLUMN [options] [SCORES [LABELS]]\n"
     "Evaluate uncertainty scores (a stream with an id column and one column per\n"
     "score, as uq-entropy writes) against labels: 0/1 correctness or quality in\n"
     "[0,1], from column COLUMN of SCORES or of LABELS (joined on id, and on\n"
-    "temperature when both have it).  SCORES '-' reads standard input.\n"
+    "temperature when both have it).  SCORES '-' or none reads standard input.\n"
     "Output: CSV with columns score,metric,n,value,lo,hi (lo, hi: bootstrap\n"
     "interval, NaN without --bootstrap).\n"
     "\n"
@@ -238,8 +238,9 @@ int main(int argc, char **argv)
     }
     if (!labcol)
         st_cli_usage_error(&cli, "--labels COLUMN is required");
-    if (argc - optind < 1 || argc - optind > 2)
-        st_cli_usage_error(&cli, "give SCORES and optionally LABELS");
+    if (argc - optind > 2)
+        st_cli_usage_error(&cli, "give SCORES and optionally LABELS, not %d files", argc - optind);
+    const char *scores_path = optind < argc ? argv[optind] : NULL; /* none: stdin */
     int explicit_metrics = metrics != NULL;
     if (metrics) {
         for (int k = 0; k < ST_UQ_NMETRICS; k++)
@@ -268,7 +269,7 @@ int main(int argc, char **argv)
     memset(&lab, 0, sizeof lab);
     double *label = NULL;
     int *cols = NULL;
-    int rc = read_rows(&s, argv[optind], &e);
+    int rc = read_rows(&s, scores_path, &e);
     if (rc < 0)
         goto done;
     const char *sname = st_reader_path(s.r);

@@ -13,7 +13,7 @@ expect_exit 0 "--help" uq-eval --help
 check "--help names the metrics" grep -q 'prr50' "$tmp/out"
 expect_exit 0 "--version" uq-eval --version
 expect_error 2 'labels COLUMN is required' "no --labels" uq-eval "$data/uq-eval-small.csv"
-expect_error 2 'give SCORES' "no SCORES" uq-eval -l correct
+expect_error 2 'give SCORES and optionally LABELS, not 3' "three files" uq-eval -l correct a b c
 expect_error 2 "unknown metric 'roc'" "bad --metrics" uq-eval -l correct -m roc "$data/uq-eval-small.csv"
 expect_error 2 'level must be' "bad --level" uq-eval -l correct --level 100 "$data/uq-eval-small.csv"
 
@@ -61,7 +61,7 @@ check "bootstrap: same seed, same bytes" cmp -s "$tmp/b1.csv" "$tmp/b2.csv"
 check "interval contains the estimate" awk -F, 'NR > 1 && $5 != "NaN" && !($5 <= $4 && $4 <= $6) { bad = 1 } END { exit bad }' "$tmp/b1.csv"
 check "ece for msp" test -n "$(val "$tmp/b1.csv" msp ece)"
 check "tsu over 30 prompts" test "$(val "$tmp/b1.csv" se tsu n)" = 30
-uq-eval -q -l correct -o "$tmp/nb.csv" - <"$tmp/s.csv"
+uq-eval -q -l correct -o "$tmp/nb.csv" <"$tmp/s.csv"
 check "stdin; the estimate does not depend on --bootstrap" test "$(val "$tmp/nb.csv" se auroc)" = "$(val "$tmp/b1.csv" se auroc)"
 # TSU by hand: id 1 rises, id 2 falls
 printf 'id,temperature,u,correct\n1,0.5,1,1\n1,1,2,1\n2,0.5,3,0\n2,1,2,1\n' >"$tmp/tsu.csv"
