@@ -63,6 +63,9 @@ check "ece for msp" test -n "$(val "$tmp/b1.csv" msp ece)"
 check "tsu over 30 prompts" test "$(val "$tmp/b1.csv" se tsu n)" = 30
 uq-eval -q -l correct -o "$tmp/nb.csv" <"$tmp/s.csv"
 check "stdin; the estimate does not depend on --bootstrap" test "$(val "$tmp/nb.csv" se auroc)" = "$(val "$tmp/b1.csv" se auroc)"
+# DESIGN.md's pipeline, word for word
+uq-entropy --scores pe,ln-pe,se,g-nll,eigv "$top_srcdir/data/uq-trivia.jsonl" 2>/dev/null | uq-eval --labels correct >"$tmp/p.csv" 2>"$tmp/p.err"
+check "DESIGN pipeline: 5 scores x 7 metrics" test "$(grep -c ',auroc,\|,auprc,\|,prr,\|,prr50,\|,auarc,\|,spearman,\|,tsu,' "$tmp/p.csv")" -eq 35
 # TSU by hand: id 1 rises, id 2 falls
 printf 'id,temperature,u,correct\n1,0.5,1,1\n1,1,2,1\n2,0.5,3,0\n2,1,2,1\n' >"$tmp/tsu.csv"
 expect_exit 0 "tsu" uq-eval -l correct -m tsu -o "$tmp/tsu.out" "$tmp/tsu.csv"
