@@ -9,3 +9,11 @@ check_PROGRAMS += tests/unit/test_rng
 tests_unit_test_rng_SOURCES = tests/unit/test_rng.c
 tests_unit_test_rng_CFLAGS = $(CHECK_CFLAGS_ALL)
 tests_unit_test_rng_LDADD = $(CHECK_LIBS_ALL)
+
+lib_libstoch_a_SOURCES += lib/core/linalg.c lib/core/expm.c
+noinst_HEADERS += lib/core/lapack.h
+
+check_PROGRAMS += tests/unit/test_linalg
+tests_unit_test_linalg_SOURCES = tests/unit/test_linalg.c
+tests_unit_test_linalg_CFLAGS = $(CHECK_CFLAGS_ALL)
+tests_unit_test_linalg_LDADD = $(CHECK_LIBS_ALL)
