@@ -17,3 +17,10 @@ check_PROGRAMS += tests/unit/test_linalg
 tests_unit_test_linalg_SOURCES = tests/unit/test_linalg.c
 tests_unit_test_linalg_CFLAGS = $(CHECK_CFLAGS_ALL)
 tests_unit_test_linalg_LDADD = $(CHECK_LIBS_ALL)
+
+lib_libstoch_a_SOURCES += lib/core/optim.c
+
+check_PROGRAMS += tests/unit/test_optim
+tests_unit_test_optim_SOURCES = tests/unit/test_optim.c
+tests_unit_test_optim_CFLAGS = $(CHECK_CFLAGS_ALL)
+tests_unit_test_optim_LDADD = $(CHECK_LIBS_ALL)
