@@ -625,6 +625,7 @@ static Suite *linalg_suite(void)
 {
     Suite *s = suite_create("linalg");
     TCase *tc = tcase_create("linalg");
+    tcase_set_timeout(tc, 60); /* loaded CI machines, sanitizers */
     tcase_add_test(tc, test_gemm_gemv);
     tcase_add_test(tc, test_chol);
     tcase_add_test(tc, test_chol_jitter);
@@ -635,6 +636,7 @@ static Suite *linalg_suite(void)
     tcase_add_test(tc, test_helpers);
     suite_add_tcase(s, tc);
     TCase *te = tcase_create("expm");
+    tcase_set_timeout(te, 60); /* loaded CI machines, sanitizers */
     tcase_add_test(te, test_expm_rotation);
     tcase_add_test(te, test_expm_two_state);
     tcase_add_test(te, test_expm_nilpotent);

@@ -319,6 +319,7 @@ static Suite *optim_suite(void)
 {
     Suite *s = suite_create("optim");
     TCase *tc = tcase_create("optim");
+    tcase_set_timeout(tc, 60); /* loaded CI machines, sanitizers */
     tcase_add_test(tc, test_rosenbrock);
     tcase_add_test(tc, test_status_and_bounds);
     tcase_add_test(tc, test_numgrad_numhess);

@@ -747,6 +747,7 @@ static Suite *rng_suite(void)
 {
     Suite *s = suite_create("rng");
     TCase *tc = tcase_create("generator");
+    tcase_set_timeout(tc, 60); /* loaded CI machines, sanitizers */
     tcase_add_test(tc, test_reference_1234);
     tcase_add_test(tc, test_reference_0001_and_jump);
     tcase_add_test(tc, test_jump_is_matrix_power);
