@@ -16,6 +16,11 @@
 
 /* Integer scratch (pivots): on the stack for small n, else on the heap. */
 #define SMALL_N 256
+/* Sizes below which plain loops beat the BLAS/LAPACK call overhead
+ * (measured: a 3x3 dpotrf costs ~200 ns, the loop ~20 ns). */
+#define SMALL_GEMM 512
+#define SMALL_GEMV 256
+#define SMALL_CHOL 8
 
 static la_int *ipiv_get(la_int *stackbuf, size_t n)
 {
@@ -47,6 +52,21 @@ void st_gemm(int ta, int tb, size_t m, size_t n, size_t k, double alpha, const d
             C[i] = beta == 0.0 ? 0.0 : beta * C[i];
         return;
     }
+    if (m * n * k <= SMALL_GEMM) {
+        /* Below ~8x8x8 the BLAS call costs more than the arithmetic.
+         * op(A)(i,l) = A[i*ai + l*al], op(B)(l,j) = B[l*bl + j*bj]. */
+        const size_t ai = ta ? 1 : k, al = ta ? m : 1;
+        const size_t bl = tb ? 1 : n, bj = tb ? k : 1;
+        for (size_t i = 0; i < m; i++)
+            for (size_t j = 0; j < n; j++) {
+                const double *a = A + i * ai, *b = B + j * bj;
+                double acc = 0.0;
+                for (size_t l = 0; l < k; l++)
+                    acc += a[l * al] * b[l * bl];
+                C[i * n + j] = alpha * acc + (beta == 0.0 ? 0.0 : beta * C[i * n + j]);
+            }
+        return;
+    }
     /* Row-major C (m x n) is column-major C^T = op(B)^T op(A)^T. */
     const la_int M = (la_int)n, N = (la_int)m, K = (la_int)k;
     const la_int lda = (la_int)(ta ? m : k), ldb = (la_int)(tb ? k : n), ldc = (la_int)n;
@@ -65,6 +85,19 @@ void st_gemv(int ta, size_t m, size_t n, double alpha, const double *A, const do
             y[i] = beta == 0.0 ? 0.0 : beta * y[i];
         return;
     }
+    if (m * n <= SMALL_GEMV) {
+        for (size_t i = 0; i < ylen; i++) {
+            double acc = 0.0;
+            if (ta)
+                for (size_t l = 0; l < m; l++)
+                    acc += A[l * n + i] * x[l];
+            else
+                for (size_t l = 0; l < n; l++)
+                    acc += A[i * n + l] * x[l];
+            y[i] = alpha * acc + (beta == 0.0 ? 0.0 : beta * y[i]);
+        }
+        return;
+    }
     /* Row-major A (m x n) is column-major A^T (n x m, ld n). */
     const la_int M = (la_int)n, N = (la_int)m, one = 1;
     dgemv_(ta ? "N" : "T", &M, &N, &alpha, A, &M, x, &one, &beta, y, &one, 1);
@@ -72,9 +105,34 @@ void st_gemv(int ta, size_t m, size_t n, double alpha, const double *A, const do
 
 /* ---- Cholesky ---- */
 
+/* Cholesky-Banachiewicz on the row-major lower triangle for small n:
+ * same contract as dpotrf (upper triangle untouched, returns the order of
+ * the first non-positive leading minor). */
+static la_int chol_small(double *A, size_t n)
+{
+    for (size_t j = 0; j < n; j++) {
+        double d = A[j * n + j];
+        for (size_t k = 0; k < j; k++)
+            d -= A[j * n + k] * A[j * n + k];
+        if (!(d > 0.0) || !isfinite(d))
+            return (la_int)j + 1;
+        const double ljj = sqrt(d);
+        A[j * n + j] = ljj;
+        for (size_t i = j + 1; i < n; i++) {
+            double v = A[i * n + j];
+            for (size_t k = 0; k < j; k++)
+                v -= A[i * n + k] * A[j * n + k];
+            A[i * n + j] = v / ljj;
+        }
+    }
+    return 0;
+}
+
 /* Factor the row-major lower triangle in place; 0 on success. */
 static la_int potrf_lower(double *A, size_t n)
 {
+    if (n <= SMALL_CHOL)
+        return chol_small(A, n);
     const la_int N = (la_int)n;
     la_int info = 0;
     dpotrf_("U", &N, A, &N, &info, 1);
@@ -136,10 +194,39 @@ int st_chol(double *A, size_t n, int max_tries, double *jitter, st_err *e)
     return 0;
 }
 
+/* L y = b in place on column j of the row-major n x nrhs B. */
+static void forward_small(const double *L, size_t n, double *B, size_t nrhs, size_t j)
+{
+    for (size_t i = 0; i < n; i++) {
+        double v = B[i * nrhs + j];
+        for (size_t k = 0; k < i; k++)
+            v -= L[i * n + k] * B[k * nrhs + j];
+        B[i * nrhs + j] = v / L[i * n + i];
+    }
+}
+
+/* L^T x = y in place on column j. */
+static void backward_small(const double *L, size_t n, double *B, size_t nrhs, size_t j)
+{
+    for (size_t i = n; i-- > 0;) {
+        double v = B[i * nrhs + j];
+        for (size_t k = i + 1; k < n; k++)
+            v -= L[k * n + i] * B[k * nrhs + j];
+        B[i * nrhs + j] = v / L[i * n + i];
+    }
+}
+
 void st_chol_solve(const double *L, size_t n, double *B, size_t nrhs)
 {
     if (n == 0 || nrhs == 0)
         return;
+    if (n <= SMALL_CHOL) {
+        for (size_t j = 0; j < nrhs; j++) {
+            forward_small(L, n, B, nrhs, j);
+            backward_small(L, n, B, nrhs, j);
+        }
+        return;
+    }
     /* Column-major, L is U with A = U^T U, and B is B^T (nrhs x n):
      * X^T = B^T A^-1 = B^T U^-1 U^-T. */
     const la_int N = (la_int)n, R = (la_int)nrhs;
@@ -152,6 +239,11 @@ void st_chol_lower_solve(const double *L, size_t n, double *B, size_t nrhs)
 {
     if (n == 0 || nrhs == 0)
         return;
+    if (n <= SMALL_CHOL) {
+        for (size_t j = 0; j < nrhs; j++)
+            forward_small(L, n, B, nrhs, j);
+        return;
+    }
     /* X = L^-1 B, i.e. X^T = B^T L^-T = B^T U^-1 in column-major terms. */
     const la_int N = (la_int)n, R = (la_int)nrhs;
     const double one = 1.0;

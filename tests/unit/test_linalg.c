@@ -63,6 +63,42 @@ static void rand_spd(st_rng *r, double *A, size_t n)
 
 /* ---------- BLAS ---------- */
 
+/* BLAS path: sizes above the small-matrix thresholds. */
+static void check_gemm_large(st_rng *r)
+{
+    const size_t m = 13, n = 17, k = 11;
+    double *A = malloc(m * k * sizeof *A), *B = malloc(k * n * sizeof *B),
+           *C = malloc(m * n * sizeof *C), *Cref = malloc(m * n * sizeof *C),
+           *x = malloc(17 * sizeof *x), *y = malloc(17 * sizeof *y), *yref = malloc(17 * sizeof *y);
+    randmat(r, A, m, k);
+    randmat(r, B, k, n);
+    for (int ta = 0; ta < 2; ta++)
+        for (int tb = 0; tb < 2; tb++) {
+            naive_mm(ta, tb, m, n, k, A, B, Cref);
+            for (size_t i = 0; i < m * n; i++)
+                C[i] = NAN; /* beta = 0: C is not read */
+            st_gemm(ta, tb, m, n, k, 1.0, A, B, 0.0, C);
+            ck_assert_double_le(max_abs_diff(C, Cref, m * n), 1e-14);
+        }
+    /* gemv on B (11 x 17) both ways. */
+    randmat(r, x, 1, 17);
+    naive_mm(0, 0, k, 1, n, B, x, yref);
+    for (size_t i = 0; i < k; i++)
+        y[i] = NAN;
+    st_gemv(0, k, n, 1.0, B, x, 0.0, y);
+    ck_assert_double_le(max_abs_diff(y, yref, k), 1e-14);
+    naive_mm(1, 0, n, 1, k, B, x, yref);
+    st_gemv(1, k, n, 1.0, B, x, 0.0, y);
+    ck_assert_double_le(max_abs_diff(y, yref, n), 1e-14);
+    free(A);
+    free(B);
+    free(C);
+    free(Cref);
+    free(x);
+    free(y);
+    free(yref);
+}
+
 START_TEST(test_gemm_gemv)
 {
     st_rng r;
@@ -97,60 +133,85 @@ START_TEST(test_gemm_gemv)
     memcpy(y, y0, sizeof y);
     st_gemv(1, 3, 5, 2.0, A, x, -1.0, y);
     ck_assert_double_le(max_abs_diff(y, yref, 5), 1e-14);
+    check_gemm_large(&r);
 }
 END_TEST
 
 /* ---------- Cholesky ---------- */
 
-START_TEST(test_chol)
+/* Orders on both sides of the small-matrix paths (n <= 8 plain loops,
+ * larger n LAPACK). */
+static void check_chol(st_rng *r, size_t N, size_t R)
 {
-    st_rng r;
-    st_rng_seed(&r, 2);
-    enum { N = 7, R = 3 };
-    double A[N * N], L[N * N], LLt[N * N], B[N * R], X[N * R], AX[N * R], Ainv[N * N], P[N * N];
+    double *A = malloc(N * N * sizeof *A), *L = malloc(N * N * sizeof *L),
+           *LLt = malloc(N * N * sizeof *LLt), *Ainv = malloc(N * N * sizeof *Ainv),
+           *P = malloc(N * N * sizeof *P), *B = malloc(N * R * sizeof *B),
+           *X = malloc(N * R * sizeof *X), *AX = malloc(N * R * sizeof *AX);
     st_err e;
-    rand_spd(&r, A, N);
-    memcpy(L, A, sizeof A);
+    rand_spd(r, A, N);
+    memcpy(L, A, N * N * sizeof *A);
     /* Garbage above the diagonal must be ignored. */
-    for (int i = 0; i < N; i++)
-        for (int j = i + 1; j < N; j++)
+    for (size_t i = 0; i < N; i++)
+        for (size_t j = i + 1; j < N; j++)
             L[i * N + j] = 1e300;
     double jit = -1;
     ck_assert_int_eq(st_chol(L, N, 0, &jit, &e), 0);
     ck_assert(jit == 0.0);
-    for (int i = 0; i < N; i++)
-        for (int j = i + 1; j < N; j++)
-            ck_assert(L[i * N + j] == 0.0);
+    int bad = 0;
+    for (size_t i = 0; i < N; i++)
+        for (size_t j = i + 1; j < N; j++)
+            bad += L[i * N + j] != 0.0;
+    ck_assert_int_eq(bad, 0);
+    const double tol = 1e-14 * (double)N * (double)N;
     naive_mm(0, 1, N, N, N, L, L, LLt);
-    ck_assert_double_le(max_abs_diff(LLt, A, N * N), 1e-13);
+    ck_assert_double_le(max_abs_diff(LLt, A, N * N), tol);
 
     /* Solve with several right-hand sides: residual A X - B. */
-    randmat(&r, B, N, R);
-    memcpy(X, B, sizeof B);
+    randmat(r, B, N, R);
+    memcpy(X, B, N * R * sizeof *B);
     st_chol_solve(L, N, X, R);
     naive_mm(0, 0, N, R, N, A, X, AX);
-    ck_assert_double_le(max_abs_diff(AX, B, N * R), 1e-13);
+    ck_assert_double_le(max_abs_diff(AX, B, N * R), tol);
     /* Forward solve only: L X = B. */
-    memcpy(X, B, sizeof B);
+    memcpy(X, B, N * R * sizeof *B);
     st_chol_lower_solve(L, N, X, R);
     naive_mm(0, 0, N, R, N, L, X, AX);
-    ck_assert_double_le(max_abs_diff(AX, B, N * R), 1e-13);
+    ck_assert_double_le(max_abs_diff(AX, B, N * R), tol);
 
     /* Inverse: A A^-1 = I, and symmetric. */
     st_chol_inverse(L, N, Ainv);
     naive_mm(0, 0, N, N, N, A, Ainv, P);
-    ck_assert_double_le(max_abs_diff_identity(P, N), 1e-13);
+    ck_assert_double_le(max_abs_diff_identity(P, N), tol);
     ck_assert_double_eq(st_mat_asymmetry(Ainv, N), 0.0);
 
     /* log det from Cholesky equals log|det| from LU. */
-    double ld, Acopy[N * N];
+    double ld;
     int sign;
-    memcpy(Acopy, A, sizeof A);
-    ck_assert_int_eq(st_logdet_general(Acopy, N, &ld, &sign, &e), 0);
+    memcpy(P, A, N * N * sizeof *A);
+    ck_assert_int_eq(st_logdet_general(P, N, &ld, &sign, &e), 0);
     ck_assert_int_eq(sign, 1);
-    ck_assert_near(st_chol_logdet(L, N), ld, 1e-12);
+    ck_assert_near(st_chol_logdet(L, N), ld, 1e-12 * fmax(1.0, fabs(ld)));
+    free(A);
+    free(L);
+    free(LLt);
+    free(Ainv);
+    free(P);
+    free(B);
+    free(X);
+    free(AX);
+}
 
+START_TEST(test_chol)
+{
+    st_rng r;
+    st_rng_seed(&r, 2);
+    const size_t sizes[] = {1, 2, 3, 7, 8, 9, 12, 40};
+    for (size_t t = 0; t < sizeof sizes / sizeof *sizes; t++) {
+        check_chol(&r, sizes[t], 1);
+        check_chol(&r, sizes[t], 3);
+    }
     /* A diagonal matrix: logdet closed form. */
+    st_err e;
     double D[9] = {2, 0, 0, 0, 3, 0, 0, 0, 0.25};
     ck_assert_int_eq(st_chol(D, 3, 0, NULL, &e), 0);
     ck_assert_near(st_chol_logdet(D, 3), log(1.5), 1e-15);
@@ -189,6 +250,25 @@ START_TEST(test_chol_jitter)
     naive_mm(0, 1, 4, 4, 1, v, v, M);
     ck_assert_int_eq(st_chol(M, 4, 10, &jit, &e), 0);
     ck_assert(jit >= 1e-10 * 1.5625e6 * (1 - 1e-12));
+
+    /* The same on the LAPACK path: rank-2 PSD of order 12, V V^T. */
+    {
+        enum { O = 12 };
+        double V[O * 2], S12[O * O], L12[O * O], R12[O * O];
+        st_rng r;
+        st_rng_seed(&r, 9);
+        randmat(&r, V, O, 2);
+        naive_mm(0, 1, O, O, 2, V, V, S12);
+        memcpy(L12, S12, sizeof S12);
+        ck_assert_int_eq(st_chol(L12, O, 0, NULL, &e), ST_ENUMERIC);
+        memcpy(L12, S12, sizeof S12);
+        ck_assert_int_eq(st_chol(L12, O, 12, &jit, &e), 0);
+        ck_assert(jit > 0.0);
+        naive_mm(0, 1, O, O, O, L12, L12, R12);
+        for (int i = 0; i < O; i++)
+            S12[i * O + i] += jit;
+        ck_assert_double_le(max_abs_diff(R12, S12, O * O), 1e-13);
+    }
 
     /* Indefinite: eigenvalue -1 is beyond any jitter tried. */
     double I2[4] = {1, 2, 2, 1};
