@@ -2,8 +2,8 @@
 # This fragment appends to the variables of Makefile.am.
 
 lib_libstoch_a_SOURCES += lib/core/rng.c
-noinst_HEADERS += lib/core/rng.h lib/core/rng_ziggurat.h lib/core/linalg.h lib/core/optim.h
-EXTRA_DIST += lib/core/gen_ziggurat.py
+noinst_HEADERS += lib/core/rng.h lib/core/rng_ziggurat.h lib/core/rng_jumps.h lib/core/linalg.h lib/core/optim.h
+EXTRA_DIST += lib/core/gen_ziggurat.py lib/core/gen_jumps.py
 
 check_PROGRAMS += tests/unit/test_rng
 tests_unit_test_rng_SOURCES = tests/unit/test_rng.c

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "core/rng_jumps.h"
 #include "core/rng_ziggurat.h"
 
 /* ---- generator ---- */
@@ -52,14 +53,15 @@ void st_rng_seed(st_rng *r, uint64_t seed)
     r->has_spare = 0;
 }
 
-void st_rng_jump(st_rng *r)
+/* state <- J(M) state for a jump polynomial J (bit i = coefficient of x^i),
+ * as in the reference jump(): sum of the states after i steps over the
+ * set bits i. */
+static void jump_poly(st_rng *r, const uint64_t poly[4])
 {
-    static const uint64_t JUMP[] = {0x180ec6d33cfd0abaULL, 0xd5a61266f0c9392cULL,
-                                    0xa9582618e03fc9aaULL, 0x39abdc4529b1661cULL};
     uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
     for (int i = 0; i < 4; i++)
         for (int b = 0; b < 64; b++) {
-            if (JUMP[i] & (UINT64_C(1) << b)) {
+            if (poly[i] & (UINT64_C(1) << b)) {
                 s0 ^= r->s[0];
                 s1 ^= r->s[1];
                 s2 ^= r->s[2];
@@ -74,11 +76,19 @@ void st_rng_jump(st_rng *r)
     r->has_spare = 0;
 }
 
+void st_rng_jump(st_rng *r)
+{
+    jump_poly(r, rng_jump_poly[0]); /* the published JUMP constants */
+}
+
 void st_rng_stream(st_rng *r, uint64_t seed, uint64_t k)
 {
+    /* k jumps = one jump of 2^(128+j) steps per set bit j of k (jumps
+     * commute), so any stream costs at most 64 jumps. */
     st_rng_seed(r, seed);
-    for (uint64_t i = 0; i < k; i++)
-        st_rng_jump(r);
+    for (int j = 0; j < 64; j++)
+        if (k >> j & 1)
+            jump_poly(r, rng_jump_poly[j]);
 }
 
 void st_rng_streams_fill(st_rng *out, uint64_t seed, uint64_t k0, size_t count)

@@ -257,17 +257,29 @@ START_TEST(test_jump_is_matrix_power)
             if (r.s[i >> 6] >> (i & 63) & 1)
                 m[0].row[i][j >> 6] |= UINT64_C(1) << (j & 63);
     }
-    for (int k = 0; k < 128; k++) {
-        gf2_mul(&m[k & 1], &m[k & 1], &m[(k + 1) & 1]);
-    }
-    const gf2mat *p = &m[0]; /* 128 squarings: result back in m[0] */
+    int sq = 0; /* m[sq & 1] = M^(2^sq) */
+    for (; sq < 128; sq++)
+        gf2_mul(&m[sq & 1], &m[sq & 1], &m[(sq + 1) & 1]);
     st_rng r;
     st_rng_seed(&r, 20261126);
     uint64_t want[4];
-    gf2_apply(p, r.s, want);
+    gf2_apply(&m[sq & 1], r.s, want);
     st_rng_jump(&r);
     for (int w = 0; w < 4; w++)
         ck_assert_uint_eq(r.s[w], want[w]);
+    /* Stream 2^j of a seed is M^(2^(128+j)) applied to its stream 0: this
+     * checks the precomputed jump polynomials of st_rng_stream. */
+    static const int js[] = {1, 2, 17, 40, 63};
+    for (size_t t = 0; t < sizeof js / sizeof *js; t++) {
+        for (; sq < 128 + js[t]; sq++)
+            gf2_mul(&m[sq & 1], &m[sq & 1], &m[(sq + 1) & 1]);
+        st_rng s0, sk;
+        st_rng_seed(&s0, 99);
+        gf2_apply(&m[sq & 1], s0.s, want);
+        st_rng_stream(&sk, 99, UINT64_C(1) << js[t]);
+        for (int w = 0; w < 4; w++)
+            ck_assert_uint_eq(sk.s[w], want[w]);
+    }
     free(m);
 }
 END_TEST
@@ -297,6 +309,17 @@ START_TEST(test_streams)
     st_rng_jump(&a);
     st_rng_jump(&a);
     st_rng_stream(&b, 7, 3);
+    ck_assert_mem_eq(a.s, b.s, sizeof a.s);
+    /* Stream 1000 = 1000 single jumps; 2^40 + 3 = stream 2^40 + 3 jumps. */
+    st_rng_seed(&a, 7);
+    for (int i = 0; i < 1000; i++)
+        st_rng_jump(&a);
+    st_rng_stream(&b, 7, 1000);
+    ck_assert_mem_eq(a.s, b.s, sizeof a.s);
+    st_rng_stream(&a, 7, UINT64_C(1) << 40);
+    for (int i = 0; i < 3; i++)
+        st_rng_jump(&a);
+    st_rng_stream(&b, 7, (UINT64_C(1) << 40) + 3);
     ck_assert_mem_eq(a.s, b.s, sizeof a.s);
     st_rng_streams_fill(c, 7, 1, 6);
     for (int i = 0; i < 6; i++) {
