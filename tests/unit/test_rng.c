@@ -583,8 +583,9 @@ static void poisson_pmf(double lambda, size_t kmax, double *p)
 
 START_TEST(test_poisson)
 {
-    /* Inversion below lambda = 10, PTRS above: both sides of the switch. */
-    static const double lambdas[] = {0.3, 4.0, 9.99, 10.0, 37.5, 1000.0, 1e7};
+    /* Inversion below lambda = 10, PTRS above: both sides of the switch,
+     * up to 1e15 (acceptance in Loader's saddle-point form). */
+    static const double lambdas[] = {0.3, 4.0, 9.99, 10.0, 37.5, 1000.0, 1e7, 1e15};
     st_rng r;
     st_rng_seed(&r, 19);
     const int n = 100000;
@@ -654,12 +655,13 @@ START_TEST(test_binomial)
         free(cnt);
         free(pmf);
     }
-    /* Huge n with a small mean, and a large mean with large n. */
+    /* Huge n with a small mean, and large means with large n (1e15: where
+     * differences of log k! would lose all their digits). */
     static const struct {
         uint64_t n;
         double p;
-    } big[] = {{1000000000ULL, 3e-9}, {1000000000ULL, 0.25}};
-    for (size_t t = 0; t < 2; t++) {
+    } big[] = {{1000000000ULL, 3e-9}, {1000000000ULL, 0.25}, {1000000000000000ULL, 0.3}};
+    for (size_t t = 0; t < 3; t++) {
         moments m = {0};
         double nn = (double)big[t].n, p = big[t].p, var = nn * p * (1 - p);
         for (int i = 0; i < n; i++)
