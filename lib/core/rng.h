@@ -16,8 +16,8 @@
 
 typedef struct st_rng {
     uint64_t s[4];
-    double spare_normal; /* cached second normal deviate */
-    int has_spare;
+    double spare_normal; /* reserved: the ziggurat normal needs no cache; */
+    int has_spare;       /* both stay 0 (seed and jump reset them) */
 } st_rng;
 
 /* Seed the generator from one 64-bit seed (stream 0). */
