@@ -41,6 +41,17 @@ static double rosenbrock_walled(const double *x, double *g, void *ctx)
     return rosenbrock(x, g, NULL);
 }
 
+/* Infeasible (+inf) just beyond the minimum: x > 1.05 or y > 1.05^2. */
+static double rosenbrock_tight(const double *x, double *g, void *ctx)
+{
+    int *calls = ctx;
+    if (calls)
+        (*calls)++;
+    if (x[0] > 1.05 || x[1] > 1.1025)
+        return INFINITY;
+    return rosenbrock(x, g, NULL);
+}
+
 static double always_inf(const double *x, double *g, void *ctx)
 {
     (void)x;
@@ -78,6 +89,13 @@ START_TEST(test_rosenbrock)
     /* Infeasible regions (inf and NaN) are backed off from. */
     run_rosenbrock(ST_OPT_NELDERMEAD, rosenbrock_walled, start, 1e-6);
     run_rosenbrock(ST_OPT_LBFGS, rosenbrock_walled, start, 1e-6);
+    run_rosenbrock(ST_OPT_BOBYQA, rosenbrock_walled, start, 1e-6);
+    /* Walls just beyond the optimum (x > 1.05 or y > 1.1025 infeasible):
+     * overshooting trial steps hit them from several starts. */
+    static const double starts[4][2] = {{-1.2, 1.0}, {0.0, 0.0}, {0.9, 0.5}, {-1.0, -1.0}};
+    for (int m = 0; m < 3; m++)
+        for (int s0 = 0; s0 < 4; s0++)
+            run_rosenbrock((st_optim_method)m, rosenbrock_tight, starts[s0], 1e-6);
 }
 END_TEST
 
