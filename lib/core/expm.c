@@ -97,7 +97,8 @@ int st_expm(const double *A0, size_t n, double *out, st_err *e)
                                 : st_err_set(e, ST_ENUMERIC, NULL, 0, 0, "expm: overflow");
     }
     const size_t nn = n * n;
-    double *buf = malloc(7 * nn * sizeof *buf);
+    double stackbuf[7 * 64]; /* n <= 8: no allocation */
+    double *buf = nn <= 64 ? stackbuf : malloc(7 * nn * sizeof *buf);
     if (!buf)
         return st_err_nomem(e, "expm");
     double *A = buf, *A2 = buf + nn, *A4 = buf + 2 * nn, *A6 = buf + 3 * nn, *U = buf + 4 * nn,
@@ -197,6 +198,7 @@ int st_expm(const double *A0, size_t n, double *out, st_err *e)
             break;
         }
 done:
-    free(buf);
+    if (buf != stackbuf)
+        free(buf);
     return rc;
 }

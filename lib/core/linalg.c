@@ -20,7 +20,7 @@
  * (measured: a 3x3 dpotrf costs ~200 ns, the loop ~20 ns). */
 #define SMALL_GEMM 512
 #define SMALL_GEMV 256
-#define SMALL_CHOL 8
+#define SMALL_CHOL 8 /* also the LU solve */
 
 static la_int *ipiv_get(la_int *stackbuf, size_t n)
 {
@@ -273,12 +273,61 @@ void st_chol_inverse(const double *L, size_t n, double *Ainv)
 
 /* ---- LU ---- */
 
+/* Gaussian elimination with partial pivoting for small n, row-major, on
+ * A and B together; returns k+1 for a zero (or NaN) pivot at step k. */
+static int lu_solve_small(double *A, size_t n, double *B, size_t nrhs)
+{
+    for (size_t k = 0; k < n; k++) {
+        size_t p = k;
+        for (size_t i = k + 1; i < n; i++)
+            if (fabs(A[i * n + k]) > fabs(A[p * n + k]))
+                p = i;
+        if (!(fabs(A[p * n + k]) > 0.0))
+            return (int)k + 1;
+        if (p != k) {
+            for (size_t j = 0; j < n; j++) {
+                double t = A[k * n + j];
+                A[k * n + j] = A[p * n + j];
+                A[p * n + j] = t;
+            }
+            for (size_t j = 0; j < nrhs; j++) {
+                double t = B[k * nrhs + j];
+                B[k * nrhs + j] = B[p * nrhs + j];
+                B[p * nrhs + j] = t;
+            }
+        }
+        const double piv = A[k * n + k];
+        for (size_t i = k + 1; i < n; i++) {
+            const double l = A[i * n + k] / piv;
+            A[i * n + k] = l;
+            for (size_t j = k + 1; j < n; j++)
+                A[i * n + j] -= l * A[k * n + j];
+            for (size_t j = 0; j < nrhs; j++)
+                B[i * nrhs + j] -= l * B[k * nrhs + j];
+        }
+    }
+    for (size_t i = n; i-- > 0;)
+        for (size_t j = 0; j < nrhs; j++) {
+            double v = B[i * nrhs + j];
+            for (size_t l = i + 1; l < n; l++)
+                v -= A[i * n + l] * B[l * nrhs + j];
+            B[i * nrhs + j] = v / A[i * n + i];
+        }
+    return 0;
+}
+
 int st_lu_solve(double *A, size_t n, double *B, size_t nrhs, st_err *e)
 {
     if (n == 0)
         return 0;
     if (too_big(n, e))
         return ST_EUSAGE;
+    if (n <= SMALL_CHOL) {
+        int bad = lu_solve_small(A, n, B, nrhs);
+        return bad ? st_err_set(e, ST_ENUMERIC, NULL, 0, 0, "matrix is singular (zero pivot %d)",
+                                bad)
+                   : 0;
+    }
     la_int pstack[SMALL_N], *ipiv = ipiv_get(pstack, n);
     if (!ipiv)
         return st_err_nomem(e, "LU pivots");

@@ -19,9 +19,11 @@ void st_gemm(int ta, int tb, size_t m, size_t n, size_t k, double alpha, const d
 void st_gemv(int ta, size_t m, size_t n, double alpha, const double *A, const double *x,
              double beta, double *y);
 
-/* Allocation: st_chol (jitter, n > 256), the LU routines (n > 256), the
- * inverse, eigen, expm and dlyap routines allocate their own scratch space
- * and report ST_ENOMEM if that fails. */
+/* Allocation: st_chol (jitter, n > 256), the LU routines (n > 256), st_expm
+ * (n > 8), the inverse, eigen and dlyap routines allocate their own scratch
+ * space and report ST_ENOMEM if that fails.  Orders up to 8 use plain loops
+ * (Cholesky, its solves, LU solve; gemm/gemv below 512/256 products), where
+ * the BLAS/LAPACK call overhead would dominate. */
 
 /* Cholesky A = L L^T in place (lower triangle holds L, upper is zeroed).
  * Reads the lower triangle of A only.

@@ -281,29 +281,48 @@ END_TEST
 
 /* ---------- LU ---------- */
 
-START_TEST(test_lu_inverse_logdet)
+/* LU solve and inverse residuals at order N (plain loops up to 8, LAPACK
+ * above), 1 and 4 right-hand sides. */
+static void check_lu(st_rng *r, size_t N)
 {
-    st_rng r;
-    st_rng_seed(&r, 3);
-    enum { N = 6, R = 4 };
-    double A[N * N], M[N * N], B[N * R], X[N * R], AX[N * R], P[N * N];
+    const size_t R = 4;
+    double *A = malloc(N * N * sizeof *A), *M = malloc(N * N * sizeof *M),
+           *P = malloc(N * N * sizeof *P), *B = malloc(N * R * sizeof *B),
+           *X = malloc(N * R * sizeof *X), *AX = malloc(N * R * sizeof *AX);
     st_err e;
-    randmat(&r, A, N, N);
-    A[0] = 0.0; /* forces a row exchange at the first step */
-    for (int nrhs = 1; nrhs <= R; nrhs += R - 1) {
-        memcpy(M, A, sizeof A);
-        randmat(&r, B, N, (size_t)nrhs);
-        memcpy(X, B, sizeof B);
-        ck_assert_int_eq(st_lu_solve(M, N, X, (size_t)nrhs, &e), 0);
-        naive_mm(0, 0, N, (size_t)nrhs, N, A, X, AX);
-        ck_assert_double_le(max_abs_diff(AX, B, N * (size_t)nrhs), 1e-12);
+    randmat(r, A, N, N);
+    if (N > 1)
+        A[0] = 0.0; /* forces a row exchange at the first step */
+    for (size_t nrhs = 1; nrhs <= R; nrhs += R - 1) {
+        memcpy(M, A, N * N * sizeof *A);
+        randmat(r, B, N, nrhs);
+        memcpy(X, B, N * nrhs * sizeof *B);
+        ck_assert_int_eq(st_lu_solve(M, N, X, nrhs, &e), 0);
+        naive_mm(0, 0, N, nrhs, N, A, X, AX);
+        ck_assert_double_le(max_abs_diff(AX, B, N * nrhs), 1e-12);
     }
-    memcpy(M, A, sizeof A);
+    memcpy(M, A, N * N * sizeof *A);
     ck_assert_int_eq(st_inverse(M, N, &e), 0);
     naive_mm(0, 0, N, N, N, A, M, P);
     ck_assert_double_le(max_abs_diff_identity(P, N), 1e-12);
     naive_mm(0, 0, N, N, N, M, A, P);
     ck_assert_double_le(max_abs_diff_identity(P, N), 1e-12);
+    free(A);
+    free(M);
+    free(P);
+    free(B);
+    free(X);
+    free(AX);
+}
+
+START_TEST(test_lu_inverse_logdet)
+{
+    st_rng r;
+    st_rng_seed(&r, 3);
+    st_err e;
+    const size_t sizes[] = {1, 2, 6, 8, 9, 20};
+    for (size_t t = 0; t < sizeof sizes / sizeof *sizes; t++)
+        check_lu(&r, sizes[t]);
 
     /* log det: a permutation (det -1) and a known triangular product. */
     double perm[9] = {0, 1, 0, 1, 0, 0, 0, 0, 1}, ld;
@@ -324,6 +343,10 @@ START_TEST(test_lu_inverse_logdet)
     /* Singular matrices. */
     double S[4] = {1, 2, 2, 4}, b[2] = {1, 1};
     ck_assert_int_eq(st_lu_solve(S, 2, b, 1, &e), ST_ENUMERIC);
+    double S9[81] = {0}, b9[9] = {0}; /* order 9 (LAPACK path): a zero row */
+    for (int i = 0; i < 8; i++)
+        S9[i * 9 + i] = 1.0;
+    ck_assert_int_eq(st_lu_solve(S9, 9, b9, 1, &e), ST_ENUMERIC);
     double S2[4] = {1, 2, 2, 4};
     ck_assert_int_eq(st_inverse(S2, 2, &e), ST_ENUMERIC);
     double S3[4] = {1, 2, 2, 4};
@@ -572,33 +595,47 @@ END_TEST
 
 START_TEST(test_expm_diagonalizable)
 {
-    /* A = V D V^-1 with a well-conditioned V: exp(A) = V exp(D) V^-1. */
+    /* A = V D V^-1 with a well-conditioned V: exp(A) = V exp(D) V^-1, at
+     * orders 5 (stack scratch, loop LU) and 12 (heap, LAPACK). */
     st_rng r;
     st_rng_seed(&r, 6);
-    enum { N = 5 };
-    const double d[N] = {-2.0, -0.5, 0.1, 0.8, 1.5};
-    double V[N * N], Vi[N * N], VD[N * N], A[N * N], W[N * N], E[N * N];
     st_err e;
-    for (double scale = 0.05; scale < 40; scale *= 4) {
-        randmat(&r, V, N, N);
-        for (int i = 0; i < N; i++)
-            V[i * N + i] += 3.0; /* diagonally dominant: cond(V) small */
-        memcpy(Vi, V, sizeof V);
-        ck_assert_int_eq(st_inverse(Vi, N, &e), 0);
-        for (int i = 0; i < N; i++)
-            for (int j = 0; j < N; j++)
-                VD[i * N + j] = V[i * N + j] * d[j] * scale;
-        naive_mm(0, 0, N, N, N, VD, Vi, A);
-        for (int i = 0; i < N; i++)
-            for (int j = 0; j < N; j++)
-                VD[i * N + j] = V[i * N + j] * exp(d[j] * scale);
-        naive_mm(0, 0, N, N, N, VD, Vi, W);
-        ck_assert_int_eq(st_expm(A, N, E, &e), 0);
-        double big = 0;
-        for (int i = 0; i < N * N; i++)
-            big = fmax(big, fabs(W[i]));
-        ck_assert_msg(max_abs_diff(E, W, N * N) <= 1e-12 * big, "scale %g: diff %g of %g", scale,
-                      max_abs_diff(E, W, N * N), big);
+    for (size_t N = 5; N <= 12; N += 7) {
+        double *V = malloc(N * N * sizeof *V), *Vi = malloc(N * N * sizeof *V),
+               *VD = malloc(N * N * sizeof *V), *A = malloc(N * N * sizeof *V),
+               *W = malloc(N * N * sizeof *V), *E = malloc(N * N * sizeof *V),
+               *d = malloc(N * sizeof *d);
+        for (size_t j = 0; j < N; j++)
+            d[j] = -2.0 + 3.5 * (double)j / (double)(N - 1); /* -2 .. 1.5 */
+        for (double scale = 0.05; scale < 40; scale *= 4) {
+            randmat(&r, V, N, N);
+            for (size_t i = 0; i < N; i++)
+                V[i * N + i] += 3.0; /* diagonally dominant: cond(V) small */
+            memcpy(Vi, V, N * N * sizeof *V);
+            ck_assert_int_eq(st_inverse(Vi, N, &e), 0);
+            for (size_t i = 0; i < N; i++)
+                for (size_t j = 0; j < N; j++)
+                    VD[i * N + j] = V[i * N + j] * d[j] * scale;
+            naive_mm(0, 0, N, N, N, VD, Vi, A);
+            for (size_t i = 0; i < N; i++)
+                for (size_t j = 0; j < N; j++)
+                    VD[i * N + j] = V[i * N + j] * exp(d[j] * scale);
+            naive_mm(0, 0, N, N, N, VD, Vi, W);
+            ck_assert_int_eq(st_expm(A, N, E, &e), 0);
+            double big = 0;
+            for (size_t i = 0; i < N * N; i++)
+                big = fmax(big, fabs(W[i]));
+            ck_assert_msg(max_abs_diff(E, W, N * N) <= 1e-12 * big,
+                          "n %zu scale %g: diff %g of %g", N, scale, max_abs_diff(E, W, N * N),
+                          big);
+        }
+        free(V);
+        free(Vi);
+        free(VD);
+        free(A);
+        free(W);
+        free(E);
+        free(d);
     }
 }
 END_TEST
