@@ -1,9 +1,15 @@
-/* uq evaluation metrics on hand-computed cases, including ties. */
+/* uq evaluation metrics on hand-computed cases, including ties; the
+ * per-column evaluation with bootstrap; the uq-entropy driver. */
 #include "config.h"
 
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "check_util.h"
+#include "uq/eval.h"
+#include "uq/run.h"
 #include "uq/uq.h"
 
 START_TEST(test_auroc)
@@ -99,6 +105,98 @@ START_TEST(test_ranks)
 }
 END_TEST
 
+
+START_TEST(test_evaluate)
+{
+    /* a confidence is ranked as its negative; NaN rows are left out */
+    double conf[] = {0.9, 0.6, 0.65, 0.2, NAN}, y[] = {1, 1, 0, 0, 1};
+    double id[] = {1, 2, 3, 4, 5};
+    st_uq_eval_opts o;
+    st_uq_eval_opts_default(&o);
+    st_uq_stat st[ST_UQ_NMETRICS];
+    st_err e;
+    ck_assert_int_eq(st_uq_evaluate(conf, y, id, NULL, 5, 1, &o, st, &e), 0);
+    double u[] = {-0.9, -0.6, -0.65, -0.2};
+    ck_assert_near(st[ST_UQ_M_AUROC].value, st_uq_auroc(u, y, 4), 0);
+    ck_assert_uint_eq(st[ST_UQ_M_AUROC].n, 4);
+    ck_assert_near(st[ST_UQ_M_PRR].value, st_uq_prr(u, y, 4, 1), 0);
+    ck_assert_near(st[ST_UQ_M_ECE].value, st_uq_ece(conf, y, 4, 10), 0);
+    ck_assert(isnan(st[ST_UQ_M_TSU].value));
+    ck_assert(isnan(st[ST_UQ_M_AUROC].lo));
+    /* as an uncertainty there is no ECE */
+    ck_assert_int_eq(st_uq_evaluate(conf, y, id, NULL, 5, 0, &o, st, &e), 0);
+    ck_assert(isnan(st[ST_UQ_M_ECE].value));
+    ck_assert_near(st[ST_UQ_M_AUROC].value, 1 - st_uq_auroc(u, y, 4), 1e-15);
+}
+END_TEST
+
+START_TEST(test_bootstrap)
+{
+    /* 200 rows, score informative; the interval holds the estimate, is
+     * reproducible for a seed and changes with it */
+    size_t n = 200;
+    double *s = malloc(4 * n * sizeof *s), *y = s + n, *id = s + 2 * n, *t = s + 3 * n;
+    ck_assert_ptr_nonnull(s);
+    for (size_t i = 0; i < n; i++) {
+        y[i] = (i * 7919 % 13) < 8;
+        s[i] = (1 - y[i]) + (double)(i * 104729 % 101) / 60.0;
+        id[i] = (double)(i / 2);
+        t[i] = i % 2 ? 1.0 : 0.5;
+    }
+    st_uq_eval_opts o;
+    st_uq_eval_opts_default(&o);
+    o.bootstrap = 300;
+    o.seed = 11;
+    st_uq_stat a[ST_UQ_NMETRICS], b[ST_UQ_NMETRICS];
+    st_err e;
+    ck_assert_int_eq(st_uq_evaluate(s, y, id, t, n, 0, &o, a, &e), 0);
+    ck_assert_int_eq(st_uq_evaluate(s, y, id, t, n, 0, &o, b, &e), 0);
+    for (int k = 0; k < ST_UQ_NMETRICS; k++) {
+        if (isnan(a[k].value))
+            continue;
+        ck_assert_msg(a[k].lo <= a[k].value && a[k].value <= a[k].hi, "%s: %g not in [%g, %g]",
+                      st_uq_metric_name(k), a[k].value, a[k].lo, a[k].hi);
+        ck_assert(a[k].lo == b[k].lo && a[k].hi == b[k].hi);
+    }
+    ck_assert_uint_eq(a[ST_UQ_M_TSU].n, 100);
+    o.seed = 12;
+    ck_assert_int_eq(st_uq_evaluate(s, y, id, t, n, 0, &o, b, &e), 0);
+    ck_assert(a[ST_UQ_M_AUROC].lo != b[ST_UQ_M_AUROC].lo || a[ST_UQ_M_AUROC].hi != b[ST_UQ_M_AUROC].hi);
+    ck_assert(a[ST_UQ_M_AUROC].value == b[ST_UQ_M_AUROC].value);
+    free(s);
+}
+END_TEST
+
+START_TEST(test_entropy_run)
+{
+    /* the driver on the closed-form fixture: columns, ids, NaN counts */
+    const char *top = getenv("top_srcdir");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/tests/data/uq-closed.jsonl", top ? top : ".");
+    st_uq_opts o;
+    st_uq_opts_default(&o);
+    int which[] = {ST_UQ_SE, ST_UQ_GNLL};
+    st_uq_result *r;
+    st_err e;
+    const char *paths[] = {path};
+    ck_assert_int_eq(st_uq_entropy_run(paths, 1, 0, &o, which, 2, &r, &e), 0);
+    ck_assert_uint_eq(r->n, 3);
+    ck_assert_uint_eq(r->ncols, 4); /* id, se, g-nll, correct */
+    ck_assert(r->has_correct && !r->has_temperature && !r->ids_are_records);
+    ck_assert_near(r->data[0 * 4 + 1], log(2.0), 1e-15);
+    ck_assert_near(r->data[1 * 4 + 2], 2, 0);
+    ck_assert_near(r->data[2 * 4 + 0], 3, 0);
+    ck_assert_uint_eq(r->nan_count[0], 1);
+    ck_assert_uint_eq(r->nan_count[1], 2);
+    ck_assert_str_eq(r->ids[1], "2");
+    st_uq_result_free(r);
+    /* a missing file is an I/O error naming it */
+    const char *missing[] = {"/nonexistent/uq.jsonl"};
+    ck_assert_int_eq(st_uq_entropy_run(missing, 1, 0, &o, which, 2, &r, &e), ST_EIO);
+    ck_assert_str_eq(e.file, "/nonexistent/uq.jsonl");
+}
+END_TEST
+
 static Suite *uq_metrics_suite(void)
 {
     Suite *s = suite_create("uq_metrics");
@@ -108,6 +206,9 @@ static Suite *uq_metrics_suite(void)
     tcase_add_test(tc, test_prr);
     tcase_add_test(tc, test_spearman_ece_tsu);
     tcase_add_test(tc, test_ranks);
+    tcase_add_test(tc, test_evaluate);
+    tcase_add_test(tc, test_bootstrap);
+    tcase_add_test(tc, test_entropy_run);
     suite_add_tcase(s, tc);
     return s;
 }
