@@ -119,8 +119,8 @@ static int cmp_key(const void *a, const void *b)
 }
 
 /* Labels for every SCORES row from LABELS, joined on id (and temperature). */
-static int join_labels(const rows *s, int sid, int stemp, const rows *l, const char *lpath,
-                       const char *col, double *label, st_err *e)
+static int join_labels(const rows *s, int sid, int stemp, const rows *l, const char *col,
+                       double *label, long *from, st_err *e)
 {
     const char *lname = st_reader_path(l->r);
     int lid = st_reader_col(l->r, "id"), lt = st_reader_col(l->r, "temperature");
@@ -155,6 +155,7 @@ static int join_labels(const rows *s, int sid, int stemp, const rows *l, const c
         key q = {s->v[i * s->nc + sid], use_t ? s->v[i * s->nc + stemp] : NAN, 0};
         size_t lo = 0, hi = l->n;
         label[i] = NAN;
+        from[i] = 0;
         while (lo < hi) {
             size_t mid = (lo + hi) / 2;
             key probe = k[mid];
@@ -162,6 +163,7 @@ static int join_labels(const rows *s, int sid, int stemp, const rows *l, const c
             int c = cmp_key(&probe, &q);
             if (c == 0) {
                 label[i] = l->v[k[mid].row * l->nc + lc];
+                from[i] = l->line[k[mid].row];
                 break;
             }
             if (c < 0)
@@ -171,7 +173,6 @@ static int join_labels(const rows *s, int sid, int stemp, const rows *l, const c
         }
     }
     free(k);
-    (void)lpath;
     return 0;
 }
 
@@ -268,6 +269,7 @@ int main(int argc, char **argv)
     memset(&s, 0, sizeof s);
     memset(&lab, 0, sizeof lab);
     double *label = NULL;
+    long *lline = NULL;
     int *cols = NULL;
     int rc = read_rows(&s, scores_path, &e);
     if (rc < 0)
@@ -288,15 +290,21 @@ int main(int argc, char **argv)
         rc = st_err_nomem(&e, "labels");
         goto done;
     }
+    /* where each label came from, for messages */
     const char *lname = sname;
-    const long *lline = s.line;
+    lline = malloc(s.n * sizeof *lline);
+    if (!lline) {
+        rc = st_err_nomem(&e, "labels");
+        goto done;
+    }
+    memcpy(lline, s.line, s.n * sizeof *lline);
     int labcol_idx = -1;
     if (argc - optind == 2) {
         if ((rc = read_rows(&lab, argv[optind + 1], &e)) < 0)
             goto done;
-        if ((rc = join_labels(&s, sid, stemp, &lab, argv[optind + 1], labcol, label, &e)) < 0)
+        if ((rc = join_labels(&s, sid, stemp, &lab, labcol, label, lline, &e)) < 0)
             goto done;
-        lname = NULL;
+        lname = st_reader_path(lab.r);
     } else {
         labcol_idx = st_reader_col(s.r, labcol);
         if (labcol_idx < 0) {
@@ -318,7 +326,7 @@ int main(int argc, char **argv)
         if (!isnan(threshold))
             label[i] = label[i] >= threshold;
         if (!(label[i] >= 0 && label[i] <= 1)) {
-            rc = st_err_set(&e, ST_EDATA, lname ? lname : sname, lname ? lline[i] : s.line[i], 0,
+            rc = st_err_set(&e, ST_EDATA, lname, lline[i], 0,
                             "label %g is outside [0, 1]", label[i]);
             goto done;
         }
@@ -338,7 +346,7 @@ int main(int argc, char **argv)
             if (!st_uq_metric_binary(k) || !eo.want[k])
                 continue;
             if (explicit_metrics) {
-                rc = st_err_set(&e, ST_EDATA, lname ? lname : sname, s.line[first_nonbinary], 0,
+                rc = st_err_set(&e, ST_EDATA, lname, lline[first_nonbinary], 0,
                                 "label %g is not 0/1, but %s needs binary labels (use --threshold)",
                                 label[first_nonbinary], st_uq_metric_name(k));
                 goto done;
@@ -417,6 +425,7 @@ int main(int argc, char **argv)
     free(sc);
 done:
     free(label);
+    free(lline);
     free(cols);
     rows_free(&s);
     rows_free(&lab);

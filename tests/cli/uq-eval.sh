@@ -41,7 +41,7 @@ check "quality: no auroc" test -z "$(val "$tmp/q.csv" u auroc)"
 # in order of u, ids 1, 3, 2, 4 have quality 1, 0.9, 0.6, 0.2: a perfect ranking
 check "quality: spearman 1" approx "$(val "$tmp/q.csv" u spearman)" 1 1e-15
 check "quality: PRR 1" approx "$(val "$tmp/q.csv" u prr)" 1 1e-15
-expect_error 1 'is not 0/1, but auroc needs binary labels' "auroc with quality labels" \
+expect_error 1 'uq-eval-labels.csv:4: label 0.6 is not 0/1, but auroc needs binary labels' "auroc with quality labels" \
     uq-eval -l quality -m auroc "$data/uq-eval-small.csv" "$data/uq-eval-labels.csv"
 expect_exit 0 "--threshold binarises" uq-eval -l quality --threshold 0.5 -m auroc -c u -o "$tmp/t.csv" "$data/uq-eval-small.csv" "$data/uq-eval-labels.csv"
 # correct = ids 1,2,3; error = id 4 with the highest u
