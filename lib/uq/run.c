@@ -98,8 +98,18 @@ static int lines_next(lines *L, const char **s, size_t *n, st_err *e)
             const char *msg = gzerror(L->gz, &errnum);
             return st_err_set(e, ST_EIO, L->name, L->lineno + 1, 0, "read error: %s", msg);
         }
-        if (got == 0)
+        if (got == 0) {
+            /* zlib reports a truncated gzip stream only through gzerror */
+            int errnum = Z_OK;
+            const char *msg = gzerror(L->gz, &errnum);
+            if (errnum != Z_OK) {
+                const char *tail = msg ? strrchr(msg, ':') : NULL; /* zlib writes "path: what" */
+                return st_err_set(e, ST_EDATA, L->name, L->lineno + 1, 0,
+                                  "truncated or corrupt gzip input: %s",
+                                  tail && tail[1] == ' ' ? tail + 2 : msg ? msg : "read error");
+            }
             L->eof = 1;
+        }
         L->len += (size_t)got;
     }
 }

@@ -110,6 +110,20 @@ printf 'id,sample,logprob\n1,0,0.5\n' >"$tmp/badlong.csv"
 expect_error 1 'badlong.csv:2: logprob 0.5' "csv-long: positive log-prob" uq-entropy --csv-long -s g-nll "$tmp/badlong.csv"
 printf 'id,logprob\n1,-0.5\n' >"$tmp/badlong2.csv"
 expect_error 1 'needs columns id, sample and logprob' "csv-long: missing column" uq-entropy --csv-long -s g-nll "$tmp/badlong2.csv"
+# huge: one line with a 400 x 400 entailment matrix (about 1 MB); a
+# truncated gzip file is an error, not a short read
+awk 'BEGIN { m = 400; printf "{\"id\": 1, \"samples\": ["
+    for (i = 0; i < m; i++) printf "%s{\"sum_logprob\": -1, \"n_tokens\": 1}", i ? "," : ""
+    printf "], \"entail\": ["
+    for (i = 0; i < m; i++) { printf "%s[", i ? "," : ""
+        for (j = 0; j < m; j++) printf "%s%s", j ? "," : "", (i % 2 == j % 2) ? "1" : "0"
+        printf "]" }
+    print "]}" }' >"$tmp/huge.jsonl"
+expect_exit 0 "huge line (400 samples)" uq-entropy -s se,num-sets,eigv -o "$tmp/huge.csv" "$tmp/huge.jsonl"
+check "huge line: two sets of equal mass" approx "$(col "$tmp/huge.csv" se 1)" $ln2 1e-12
+check "huge line: eigv = 2" approx "$(col "$tmp/huge.csv" eigv 1)" 2 1e-9
+head -c 3000 "$tmp/t.jsonl.gz" >"$tmp/trunc.jsonl.gz"
+expect_error 1 'trunc.jsonl.gz:[0-9]+: truncated or corrupt gzip input' "truncated gzip input" uq-entropy -s se "$tmp/trunc.jsonl.gz"
 expect_exit 1 "failed run leaves no output file" uq-entropy -s se -o "$tmp/never.csv" "$tmp/bad.jsonl"
 check "no output file" test ! -e "$tmp/never.csv"
 done_testing
