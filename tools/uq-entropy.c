@@ -20,7 +20,9 @@ static const char USAGE[] =
     "  -s, --scores LIST       comma-separated scores, or 'all' (required):\n"
     "                          msp g-nll ppl mte pe ln-pe se se-discrete num-sets\n"
     "                          eigv deg ecc lexsim-rougel lexsim-jaccard eigenscore\n"
-    "                          kle inv-entropy inv-entropy-full (uq-entropy(1))\n"
+    "                          kle inv-entropy inv-entropy-full (uq-entropy(1));\n"
+    "                          eigv, deg, ecc, kle take their own weights as\n"
+    "                          NAME:entail, :contra, :jaccard or :sim\n"
     "      --cluster METHOD    semantic classes: auto (given cluster ids, else\n"
     "                          greedy), given, greedy (Farquhar et al. reference\n"
     "                          code), rep (Kuhn et al. class representatives),\n"
@@ -76,29 +78,36 @@ static int pick(const st_cli *cli, const char *opt, const char *arg, const char 
     st_cli_usage_error(cli, "%s: unknown value '%s'", opt, arg);
 }
 
-static void parse_scores(const st_cli *cli, const char *list, int **which, size_t *n)
+/* Score codes and their column names (the names as given; *copy owns them). */
+static void parse_scores(const st_cli *cli, const char *list, int **which, const char ***names,
+                         size_t *n, char **copy)
 {
-    *which = malloc((ST_UQ_NSCORES + strlen(list)) * sizeof **which);
-    char *copy = strdup(list);
-    if (!*which || !copy)
+    size_t cap = ST_UQ_NSCORES + strlen(list);
+    *which = malloc(cap * sizeof **which);
+    *names = malloc(cap * sizeof **names);
+    *copy = strdup(list);
+    if (!*which || !*names || !*copy)
         st_cli_usage_error(cli, "out of memory");
     *n = 0;
     char *save = NULL;
-    for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+    for (char *t = strtok_r(*copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        int first = 0, last = 0;
         if (strcmp(t, "all") == 0) {
-            for (int s = 0; s < ST_UQ_NSCORES; s++)
-                (*which)[(*n)++] = s;
-            continue;
+            last = ST_UQ_NSCORES;
+        } else {
+            first = st_uq_score_parse(t);
+            if (first < 0)
+                st_cli_usage_error(cli, "unknown score '%s' (see --help)", t);
+            last = first + 1;
         }
-        int s = st_uq_score_parse(t);
-        if (s < 0)
-            st_cli_usage_error(cli, "unknown score '%s' (see --help)", t);
-        for (size_t k = 0; k < *n; k++)
-            if ((*which)[k] == s)
-                st_cli_usage_error(cli, "score '%s' listed twice", t);
-        (*which)[(*n)++] = s;
+        for (int s = first; s < last; s++) {
+            for (size_t k = 0; k < *n; k++)
+                if ((*which)[k] == s)
+                    st_cli_usage_error(cli, "score '%s' listed twice", st_uq_score_name(s));
+            (*names)[*n] = last - first > 1 ? st_uq_score_name(s) : t;
+            (*which)[(*n)++] = s;
+        }
     }
-    free(copy);
     if (*n == 0)
         st_cli_usage_error(cli, "--scores is empty");
 }
@@ -213,8 +222,10 @@ int main(int argc, char **argv)
     if (!scores)
         st_cli_usage_error(&cli, "--scores is required");
     int *which;
+    const char **score_names;
+    char *score_text;
     size_t nwhich;
-    parse_scores(&cli, scores, &which, &nwhich);
+    parse_scores(&cli, scores, &which, &score_names, &nwhich, &score_text);
     o.seed = cli.seed;
     st_cli_threads(&cli);
 
@@ -238,7 +249,7 @@ int main(int argc, char **argv)
     }
     for (size_t k = 0; k < nwhich; k++)
         if (r->nan_count[k])
-            st_cli_log(&cli, 1, "%s: NaN for %zu of %zu prompts (needs %s)", st_uq_score_name(which[k]),
+            st_cli_log(&cli, 1, "%s: NaN for %zu of %zu prompts (needs %s)", score_names[k],
                        r->nan_count[k], r->n, st_uq_score_needs(which[k]));
     if (r->ids_are_records)
         st_cli_log(&cli, id_map ? 2 : 1, "ids are not all integers: column id numbers them 1, 2, ... in order of first appearance%s",
@@ -261,7 +272,7 @@ int main(int argc, char **argv)
     }
     for (size_t k = 0; k < nwhich; k++) {
         dtypes[j] = ST_F8;
-        names[j++] = st_uq_score_name(which[k]);
+        names[j++] = score_names[k];
     }
     if (r->has_correct) {
         dtypes[j] = ST_F8;
@@ -290,6 +301,8 @@ done:
     free(names);
     free(dtypes);
     free(which);
+    free(score_names);
+    free(score_text);
     st_uq_result_free(r);
     return st_cli_finish(&cli, &out, rc, &e);
 }

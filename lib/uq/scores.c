@@ -34,26 +34,47 @@ static const struct {
     [ST_UQ_INV_FULL] = {"inv-entropy-full", "inputs and output sim or embeddings", 0},
 };
 
+static const char *const affinity_names[] = {"entail", "contra", "jaccard", "sim"};
+
 const char *st_uq_score_name(int s)
 {
+    s = ST_UQ_SCORE_BASE(s);
     return s >= 0 && s < ST_UQ_NSCORES ? score_info[s].name : "?";
 }
 
 const char *st_uq_score_needs(int s)
 {
+    s = ST_UQ_SCORE_BASE(s);
     return s >= 0 && s < ST_UQ_NSCORES ? score_info[s].needs : "?";
+}
+
+static int is_graph_score(int s)
+{
+    return s == ST_UQ_EIGV || s == ST_UQ_DEG || s == ST_UQ_ECC || s == ST_UQ_KLE;
 }
 
 int st_uq_score_parse(const char *name)
 {
-    for (int s = 0; s < ST_UQ_NSCORES; s++)
-        if (strcmp(name, score_info[s].name) == 0)
+    const char *colon = strchr(name, ':');
+    size_t n = colon ? (size_t)(colon - name) : strlen(name);
+    for (int s = 0; s < ST_UQ_NSCORES; s++) {
+        if (strlen(score_info[s].name) != n || strncmp(name, score_info[s].name, n) != 0)
+            continue;
+        if (!colon)
             return s;
+        if (!is_graph_score(s))
+            return -1;
+        for (int a = 0; a < 4; a++)
+            if (strcmp(colon + 1, affinity_names[a]) == 0)
+                return s | ((a + 1) << 8);
+        return -1;
+    }
     return -1;
 }
 
 int st_uq_score_is_confidence(int s)
 {
+    s = ST_UQ_SCORE_BASE(s);
     return s >= 0 && s < ST_UQ_NSCORES && score_info[s].confidence;
 }
 
@@ -395,22 +416,28 @@ int st_uq_score_prompt(const st_uq_prompt *p, const st_uq_opts *o, const int *wh
     size_t nclusters = 0;
     int clusters_done = 0;
     double *W = NULL;
-    int W_done = 0, W_ok = 0, spec_done = 0;
+    int W_aff = -1, W_ok = 0, spec_done = 0;
     double spec_eigv = NAN, spec_ecc = NAN;
     for (size_t q = 0; q < n; q++) {
-        int s = which[q];
+        int s = ST_UQ_SCORE_BASE(which[q]);
+        int aff = ST_UQ_SCORE_AFFINITY(which[q]);
+        if (aff < 0)
+            aff = o->affinity;
         double v = NAN;
         if ((s == ST_UQ_SE || s == ST_UQ_SE_DISCRETE || s == ST_UQ_NUMSETS) && !clusters_done) {
             clusters_done = 1;
             if (m && (ids = work_ids(w, m)) != NULL)
                 nclusters = clusters(p, o, ids);
         }
-        if ((s == ST_UQ_EIGV || s == ST_UQ_DEG || s == ST_UQ_ECC || s == ST_UQ_KLE) && !W_done) {
-            W_done = 1;
+        if (is_graph_score(s) && aff != W_aff) {
+            /* (re)build W for this score's weights */
+            W_aff = aff;
+            spec_done = 0;
+            W_ok = 0;
             double *buf = m ? work_doubles(w, 4 * m * m + 2 * m) : NULL;
             if (buf) {
                 W = buf;
-                W_ok = st_uq_affinity(p, o->affinity, W) == 0;
+                W_ok = st_uq_affinity(p, aff, W) == 0;
             } else if (m) {
                 return st_err_nomem(e, "affinity matrix");
             }
@@ -466,8 +493,11 @@ int st_uq_score_prompt(const st_uq_prompt *p, const st_uq_opts *o, const int *wh
             if (W_ok && !spec_done) {
                 /* one eigendecomposition serves both */
                 int need_ecc = 0;
-                for (size_t r2 = q; r2 < n; r2++)
-                    need_ecc |= which[r2] == ST_UQ_ECC;
+                for (size_t r2 = q; r2 < n; r2++) {
+                    int a2 = ST_UQ_SCORE_AFFINITY(which[r2]);
+                    need_ecc |= ST_UQ_SCORE_BASE(which[r2]) == ST_UQ_ECC &&
+                                (a2 < 0 ? o->affinity : a2) == aff;
+                }
                 spec_done = 1;
                 rc = st_uq_spectral(W, m, o->eig_threshold, &spec_eigv, need_ecc ? &spec_ecc : NULL,
                                     W + m * m, e);

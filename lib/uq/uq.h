@@ -109,10 +109,17 @@ enum {
     ST_UQ_NSCORES
 };
 
-const char *st_uq_score_name(int s);
+/* A score code is a score index, or for the graph scores (eigv, deg, ecc,
+ * kle) an index with its own affinity, as st_uq_score_parse("eigv:jaccard")
+ * returns: then ST_UQ_SCORE_AFFINITY gives ST_UQ_AFF_*, else -1 (use the
+ * options' affinity). */
+#define ST_UQ_SCORE_BASE(code) ((code) & 0xff)
+#define ST_UQ_SCORE_AFFINITY(code) (((code) >> 8) - 1)
+
+const char *st_uq_score_name(int s); /* the base name */
 /* What a score needs, for the NaN count message ("greedy log-probs"). */
 const char *st_uq_score_needs(int s);
-/* Index of a score name, -1 if unknown. */
+/* Code of a score name ("se", "eigv:contra"), -1 if unknown. */
 int st_uq_score_parse(const char *name);
 /* 1 if the score is a confidence (higher = more likely correct). */
 int st_uq_score_is_confidence(int s);

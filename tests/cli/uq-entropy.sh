@@ -50,6 +50,25 @@ for m in greedy:2 rep:2 union:1; do
     check "--cluster ${m%%:*}: ${m##*:} sets" test "$(col "$tmp/n.csv" num-sets 1)" = "${m##*:}"
 done
 
+# per-score weights: eigv:jaccard is eigv under --affinity jaccard, whatever the order
+uq-entropy -q -s ecc,eigv:jaccard,deg:contra,kle:sim,eigv "$top_srcdir/data/uq-trivia.jsonl" >"$tmp/mix.csv"
+uq-entropy -q -s eigv,ecc --affinity jaccard "$top_srcdir/data/uq-trivia.jsonl" >"$tmp/jac.csv"
+uq-entropy -q -s deg --affinity contra "$top_srcdir/data/uq-trivia.jsonl" >"$tmp/con.csv"
+uq-entropy -q -s kle --affinity sim "$top_srcdir/data/uq-trivia.jsonl" >"$tmp/sim.csv"
+uq-entropy -q -s eigv,ecc "$top_srcdir/data/uq-trivia.jsonl" >"$tmp/ent.csv"
+check "header keeps NAME:WEIGHTS" test "$(head -1 "$tmp/mix.csv")" = "id,temperature,ecc,eigv:jaccard,deg:contra,kle:sim,eigv,correct"
+same_col() { # FILE1 COL1 FILE2 COL2
+    paste -d, "$1" "$3" | awk -F, -v a="$2" -v b="$4" -v n1="$(head -1 "$1" | awk -F, '{ print NF }')" '
+        NR == 1 { for (i = 1; i <= NF; i++) { if (i <= n1 && $i == a) x = i; if (i > n1 && $i == b) y = i }; next }
+        { d = $x - $y; if (d < 0) d = -d; if (d > 1e-12 * (1 + ($y < 0 ? -$y : $y))) bad = 1 } END { exit bad || !x || !y }'
+}
+check "eigv:jaccard = --affinity jaccard" same_col "$tmp/mix.csv" eigv:jaccard "$tmp/jac.csv" eigv
+check "deg:contra = --affinity contra" same_col "$tmp/mix.csv" deg:contra "$tmp/con.csv" deg
+check "kle:sim = --affinity sim (NaN without sim)" same_col "$tmp/mix.csv" kle:sim "$tmp/sim.csv" kle
+check "ecc and eigv with the default weights" same_col "$tmp/mix.csv" ecc "$tmp/ent.csv" ecc
+check "eigv after other weights" same_col "$tmp/mix.csv" eigv "$tmp/ent.csv" eigv
+expect_error 2 "unknown score 'se:jaccard'" "weights only for graph scores" uq-entropy -s se:jaccard "$data/uq-closed.jsonl"
+
 # gzip input and thread count give the same bytes
 uq-entropy -q -s all -j 1 "$top_srcdir/data/uq-trivia.jsonl" >"$tmp/a.csv"
 gzip -c "$top_srcdir/data/uq-trivia.jsonl" >"$tmp/t.jsonl.gz"
