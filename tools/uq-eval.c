@@ -239,6 +239,8 @@ int main(int argc, char **argv)
     }
     if (!labcol)
         st_cli_usage_error(&cli, "--labels COLUMN is required");
+    if (cli.format == ST_FMT_BIN)
+        st_cli_usage_error(&cli, "the report has a text column (score): it is CSV only, not --format bin");
     if (argc - optind > 2)
         st_cli_usage_error(&cli, "give SCORES and optionally LABELS, not %d files", argc - optind);
     const char *scores_path = optind < argc ? argv[optind] : NULL; /* none: stdin */

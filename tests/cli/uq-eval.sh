@@ -15,6 +15,7 @@ expect_exit 0 "--version" uq-eval --version
 expect_error 2 'labels COLUMN is required' "no --labels" uq-eval "$data/uq-eval-small.csv"
 expect_error 2 'give SCORES and optionally LABELS, not 3' "three files" uq-eval -l correct a b c
 expect_error 2 "unknown metric 'roc'" "bad --metrics" uq-eval -l correct -m roc "$data/uq-eval-small.csv"
+expect_error 2 'CSV only' "--format bin refused" uq-eval -l correct --format bin "$data/uq-eval-small.csv"
 expect_error 2 'level must be' "bad --level" uq-eval -l correct --level 100 "$data/uq-eval-small.csv"
 
 # scikit-learn's documented example: roc_auc_score 0.75, average precision 0.8333
