@@ -1,0 +1,305 @@
+/* MPI wrappers (see mpi.h).  Without ST_HAVE_MPI every function is the
+ * single-process case, so the library never needs an #ifdef of its own. */
+#include "config.h"
+
+#include <limits.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/mpi.h"
+
+#ifdef ST_HAVE_MPI
+#include <mpi.h>
+
+static int we_initialised;
+
+static int running(void)
+{
+    int init = 0, fin = 0;
+    MPI_Initialized(&init);
+    if (init)
+        MPI_Finalized(&fin);
+    return init && !fin;
+}
+#endif
+
+int st_mpi_compiled(void)
+{
+#ifdef ST_HAVE_MPI
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+int st_mpi_init(int *argc, char ***argv, st_err *e)
+{
+#ifdef ST_HAVE_MPI
+    if (running())
+        return ST_OK;
+    int provided = 0;
+    if (MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
+        return st_err_set(e, ST_EIO, NULL, 0, 0, "MPI_Init_thread failed");
+    we_initialised = 1;
+    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+#else
+    (void)argc;
+    (void)argv;
+    (void)e;
+#endif
+    return ST_OK;
+}
+
+void st_mpi_finalize(void)
+{
+#ifdef ST_HAVE_MPI
+    if (we_initialised && running())
+        MPI_Finalize();
+    we_initialised = 0;
+#endif
+}
+
+void st_mpi_abort(int status)
+{
+#ifdef ST_HAVE_MPI
+    if (st_mpi_size() > 1)
+        MPI_Abort(MPI_COMM_WORLD, status);
+#else
+    (void)status;
+#endif
+}
+
+int st_mpi_rank(void)
+{
+#ifdef ST_HAVE_MPI
+    int r = 0;
+    if (running())
+        MPI_Comm_rank(MPI_COMM_WORLD, &r);
+    return r;
+#else
+    return 0;
+#endif
+}
+
+int st_mpi_size(void)
+{
+#ifdef ST_HAVE_MPI
+    int s = 1;
+    if (running())
+        MPI_Comm_size(MPI_COMM_WORLD, &s);
+    return s;
+#else
+    return 1;
+#endif
+}
+
+void st_mpi_share_rank(size_t n, int r, int p, size_t *lo, size_t *hi)
+{
+    /* floor(n*r/p) without overflow: (n/p)*r + floor((n%p)*r/p) */
+    size_t q = n / (size_t)p, m = n % (size_t)p;
+    *lo = q * (size_t)r + m * (size_t)r / (size_t)p;
+    *hi = q * (size_t)(r + 1) + m * (size_t)(r + 1) / (size_t)p;
+}
+
+void st_mpi_share(size_t n, size_t *lo, size_t *hi)
+{
+    st_mpi_share_rank(n, st_mpi_rank(), st_mpi_size(), lo, hi);
+}
+
+size_t st_mpi_fold_bytes(size_t nblocks, size_t len)
+{
+    return nblocks * len * sizeof(double);
+}
+
+#ifdef ST_HAVE_MPI
+/* Counts and displacements (in elements of `unit` doubles) for a gather of
+ * rank shares of n items; -1 if they do not fit an int. */
+static int counts_for(size_t n, size_t unit, int p, int *cnt, int *dsp)
+{
+    for (int r = 0; r < p; r++) {
+        size_t lo, hi;
+        st_mpi_share_rank(n, r, p, &lo, &hi);
+        if (hi * unit > (size_t)INT_MAX)
+            return -1;
+        cnt[r] = (int)((hi - lo) * unit);
+        dsp[r] = (int)(lo * unit);
+    }
+    return 0;
+}
+#endif
+
+int st_mpi_fold_blocks(double *part, size_t nblocks, size_t len, double *acc, st_err *e)
+{
+#ifdef ST_HAVE_MPI
+    int p = st_mpi_size();
+    if (p > 1) {
+        int *cnt = malloc(2 * (size_t)p * sizeof *cnt);
+        if (!cnt)
+            return st_err_nomem(e, "MPI counts");
+        int *dsp = cnt + p;
+        if (counts_for(nblocks, len, p, cnt, dsp) < 0) {
+            free(cnt);
+            return st_err_set(e, ST_ENOMEM, NULL, 0, 0,
+                              "%zu blocks of %zu statistics exceed MPI's int counts", nblocks, len);
+        }
+        int rc = MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, part, cnt, dsp, MPI_DOUBLE,
+                                MPI_COMM_WORLD);
+        free(cnt);
+        if (rc != MPI_SUCCESS)
+            return st_err_set(e, ST_EIO, NULL, 0, 0, "MPI_Allgatherv of block statistics failed");
+    }
+#else
+    (void)e;
+#endif
+    for (size_t j = 0; j < len; j++)
+        acc[j] = 0;
+    for (size_t b = 0; b < nblocks; b++) {
+        const double *row = part + b * len;
+        for (size_t j = 0; j < len; j++)
+            acc[j] += row[j];
+    }
+    return ST_OK;
+}
+
+int st_mpi_allgather(const double *mine, size_t n, double **all, size_t *total, st_err *e)
+{
+    *all = NULL;
+    *total = 0;
+#ifdef ST_HAVE_MPI
+    int p = st_mpi_size();
+    if (p > 1) {
+        if (n > (size_t)INT_MAX)
+            return st_err_set(e, ST_ENOMEM, NULL, 0, 0, "%zu values exceed MPI's int counts", n);
+        int *cnt = malloc(2 * (size_t)p * sizeof *cnt);
+        if (!cnt)
+            return st_err_nomem(e, "MPI counts");
+        int *dsp = cnt + p, my = (int)n;
+        if (MPI_Allgather(&my, 1, MPI_INT, cnt, 1, MPI_INT, MPI_COMM_WORLD) != MPI_SUCCESS) {
+            free(cnt);
+            return st_err_set(e, ST_EIO, NULL, 0, 0, "MPI_Allgather of counts failed");
+        }
+        size_t sum = 0;
+        for (int r = 0; r < p; r++) {
+            if (sum > (size_t)INT_MAX) {
+                free(cnt);
+                return st_err_set(e, ST_ENOMEM, NULL, 0, 0, "gathered values exceed MPI's int counts");
+            }
+            dsp[r] = (int)sum;
+            sum += (size_t)cnt[r];
+        }
+        double *buf = malloc((sum ? sum : 1) * sizeof *buf);
+        if (!buf) {
+            free(cnt);
+            return st_err_nomem(e, "gathered values");
+        }
+        int rc = MPI_Allgatherv(mine, my, MPI_DOUBLE, buf, cnt, dsp, MPI_DOUBLE, MPI_COMM_WORLD);
+        free(cnt);
+        if (rc != MPI_SUCCESS) {
+            free(buf);
+            return st_err_set(e, ST_EIO, NULL, 0, 0, "MPI_Allgatherv failed");
+        }
+        *all = buf;
+        *total = sum;
+        return ST_OK;
+    }
+#endif
+    double *buf = malloc((n ? n : 1) * sizeof *buf);
+    if (!buf)
+        return st_err_nomem(e, "gathered values");
+    if (n)
+        memcpy(buf, mine, n * sizeof *buf);
+    *all = buf;
+    *total = n;
+    return ST_OK;
+}
+
+int st_mpi_gather_bytes(const void *mine, size_t n, char **all, size_t *total, st_err *e)
+{
+    *all = NULL;
+    *total = 0;
+#ifdef ST_HAVE_MPI
+    int p = st_mpi_size();
+    if (p > 1) {
+        if (n > (size_t)INT_MAX)
+            return st_err_set(e, ST_ENOMEM, NULL, 0, 0, "%zu bytes exceed MPI's int counts", n);
+        int rank = st_mpi_rank(), my = (int)n, *cnt = NULL, *dsp = NULL, rc;
+        char *buf = NULL;
+        size_t sum = 0;
+        if (rank == 0) {
+            cnt = malloc(2 * (size_t)p * sizeof *cnt);
+            if (!cnt)
+                return st_err_nomem(e, "MPI counts");
+            dsp = cnt + p;
+        }
+        rc = MPI_Gather(&my, 1, MPI_INT, cnt, 1, MPI_INT, 0, MPI_COMM_WORLD);
+        int ok = rc == MPI_SUCCESS;
+        if (rank == 0 && ok) {
+            for (int r = 0; r < p; r++) {
+                if (sum > (size_t)INT_MAX)
+                    ok = 0;
+                dsp[r] = (int)sum;
+                sum += (size_t)cnt[r];
+            }
+            if (ok && !(buf = malloc(sum ? sum : 1)))
+                ok = 0;
+        }
+        /* everyone learns whether rank 0 can receive */
+        MPI_Bcast(&ok, 1, MPI_INT, 0, MPI_COMM_WORLD);
+        if (ok)
+            ok = MPI_Gatherv(mine, my, MPI_CHAR, buf, cnt, dsp, MPI_CHAR, 0, MPI_COMM_WORLD) == MPI_SUCCESS;
+        free(cnt);
+        if (!ok) {
+            free(buf);
+            return st_err_set(e, ST_EIO, NULL, 0, 0, "gathering output on rank 0 failed");
+        }
+        *all = buf;
+        *total = rank == 0 ? sum : 0;
+        return ST_OK;
+    }
+#endif
+    char *buf = malloc(n ? n : 1);
+    if (!buf)
+        return st_err_nomem(e, "gathered output");
+    if (n)
+        memcpy(buf, mine, n);
+    *all = buf;
+    *total = n;
+    return ST_OK;
+}
+
+int st_mpi_agree(int rc)
+{
+#ifdef ST_HAVE_MPI
+    if (st_mpi_size() > 1) {
+        int out = rc;
+        MPI_Allreduce(&rc, &out, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+        return out;
+    }
+#endif
+    return rc;
+}
+
+long st_mpi_min_long(long v)
+{
+#ifdef ST_HAVE_MPI
+    if (st_mpi_size() > 1) {
+        long out = v;
+        MPI_Allreduce(&v, &out, 1, MPI_LONG, MPI_MIN, MPI_COMM_WORLD);
+        return out;
+    }
+#endif
+    return v;
+}
+
+long st_mpi_max_long(long v)
+{
+#ifdef ST_HAVE_MPI
+    if (st_mpi_size() > 1) {
+        long out = v;
+        MPI_Allreduce(&v, &out, 1, MPI_LONG, MPI_MAX, MPI_COMM_WORLD);
+        return out;
+    }
+#endif
+    return v;
+}

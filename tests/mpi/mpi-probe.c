@@ -1,0 +1,90 @@
+/* mpi-probe: exercises lib/core/mpi across ranks for tests/cli/mpi.sh.
+ * Every rank computes the partials of its share of 37 blocks of 10 items
+ * (values of wildly different magnitudes, so that any change of addition
+ * order shows in the last bits), folds them, and rank 0 prints the sums in
+ * hexadecimal floating point, then a gather of item numbers and bytes.  The
+ * output must be the same bytes for any number of ranks.
+ * `mpi-probe --compiled` prints yes or no (built with --with-mpi). */
+#include "config.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/mpi.h"
+
+#define NBLOCKS 37
+#define PER 10
+#define LEN 5
+
+static double item(size_t i, size_t j)
+{
+    uint64_t z = (uint64_t)(i * LEN + j) + 0x9e3779b97f4a7c15u;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+    z ^= z >> 31;
+    double u = (double)(z >> 11) / 9007199254740992.0;
+    int ex = (int)(z % 40) - 20;
+    double v = (u - 0.5);
+    while (ex > 0) { v *= 10; ex--; }
+    while (ex < 0) { v /= 10; ex++; }
+    return v;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "--compiled") == 0) {
+        puts(st_mpi_compiled() ? "yes" : "no");
+        return 0;
+    }
+    st_err e;
+    st_err_clear(&e);
+    if (st_mpi_init(&argc, &argv, &e) < 0) {
+        fprintf(stderr, "mpi-probe: %s\n", e.msg);
+        return 1;
+    }
+    int rank = st_mpi_rank(), rc = 0;
+    double *part = calloc(NBLOCKS * LEN, sizeof *part), acc[LEN];
+    size_t lo, hi;
+    st_mpi_share(NBLOCKS, &lo, &hi);
+    for (size_t b = lo; b < hi; b++)
+        for (size_t i = b * PER; i < (b + 1) * PER; i++)
+            for (size_t j = 0; j < LEN; j++)
+                part[b * LEN + j] += item(i, j);
+    if (st_mpi_fold_blocks(part, NBLOCKS, LEN, acc, &e) < 0)
+        rc = 1;
+    /* gather the item numbers of this rank's share of 23 items */
+    size_t ilo, ihi, n = 0, nb = 0;
+    st_mpi_share(23, &ilo, &ihi);
+    double mine[23], *all = NULL;
+    for (size_t i = ilo; i < ihi; i++)
+        mine[i - ilo] = (double)i;
+    if (!rc && st_mpi_allgather(mine, ihi - ilo, &all, &n, &e) < 0)
+        rc = 1;
+    char text[64], *bytes = NULL;
+    int tl = 0;
+    for (size_t i = ilo; i < ihi; i++)
+        tl += snprintf(text + tl, sizeof text - (size_t)tl, "%c", (char)('a' + i));
+    if (!rc && st_mpi_gather_bytes(text, (size_t)tl, &bytes, &nb, &e) < 0)
+        rc = 1;
+    rc = st_mpi_agree(rc ? -1 : 0) < 0;
+    long mn = st_mpi_min_long(100 + rank);
+    long mx = st_mpi_max_long(rank) - (st_mpi_size() - 1);
+    if (rc)
+        fprintf(stderr, "mpi-probe: rank %d: %s\n", rank, e.msg);
+    else if (rank == 0) {
+        for (size_t j = 0; j < LEN; j++)
+            printf("fold[%zu] %a\n", j, acc[j]);
+        printf("allgather");
+        for (size_t i = 0; i < n; i++)
+            printf(" %g", all[i]);
+        printf("\ngather_bytes %.*s\n", (int)nb, bytes);
+        printf("min %ld max %ld\n", mn, mx);
+    }
+    free(part);
+    free(all);
+    free(bytes);
+    st_mpi_finalize();
+    return rc;
+}
