@@ -112,46 +112,47 @@ size_t st_mpi_fold_bytes(size_t nblocks, size_t len)
     return nblocks * len * sizeof(double);
 }
 
-#ifdef ST_HAVE_MPI
-/* Counts and displacements (in elements of `unit` doubles) for a gather of
- * rank shares of n items; -1 if they do not fit an int. */
-static int counts_for(size_t n, size_t unit, int p, int *cnt, int *dsp)
-{
-    for (int r = 0; r < p; r++) {
-        size_t lo, hi;
-        st_mpi_share_rank(n, r, p, &lo, &hi);
-        if (hi * unit > (size_t)INT_MAX)
-            return -1;
-        cnt[r] = (int)((hi - lo) * unit);
-        dsp[r] = (int)(lo * unit);
-    }
-    return 0;
-}
-#endif
-
-int st_mpi_fold_blocks(double *part, size_t nblocks, size_t len, double *acc, st_err *e)
+int st_mpi_share_allgather(double *buf, size_t n, const size_t *off, size_t unit, st_err *e)
 {
 #ifdef ST_HAVE_MPI
     int p = st_mpi_size();
-    if (p > 1) {
-        int *cnt = malloc(2 * (size_t)p * sizeof *cnt);
-        if (!cnt)
-            return st_err_nomem(e, "MPI counts");
-        int *dsp = cnt + p;
-        if (counts_for(nblocks, len, p, cnt, dsp) < 0) {
+    if (p <= 1)
+        return ST_OK;
+    int *cnt = malloc(2 * (size_t)p * sizeof *cnt);
+    if (!cnt)
+        return st_err_nomem(e, "MPI counts");
+    int *dsp = cnt + p;
+    for (int r = 0; r < p; r++) {
+        size_t lo, hi;
+        st_mpi_share_rank(n, r, p, &lo, &hi);
+        size_t a = (off ? off[lo] : lo) * unit, b = (off ? off[hi] : hi) * unit;
+        if (b > (size_t)INT_MAX) {
             free(cnt);
             return st_err_set(e, ST_ENOMEM, NULL, 0, 0,
-                              "%zu blocks of %zu statistics exceed MPI's int counts", nblocks, len);
+                              "%zu values to exchange exceed MPI's int counts", b);
         }
-        int rc = MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, part, cnt, dsp, MPI_DOUBLE,
-                                MPI_COMM_WORLD);
-        free(cnt);
-        if (rc != MPI_SUCCESS)
-            return st_err_set(e, ST_EIO, NULL, 0, 0, "MPI_Allgatherv of block statistics failed");
+        cnt[r] = (int)(b - a);
+        dsp[r] = (int)a;
     }
+    int rc = MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buf, cnt, dsp, MPI_DOUBLE, MPI_COMM_WORLD);
+    free(cnt);
+    if (rc != MPI_SUCCESS)
+        return st_err_set(e, ST_EIO, NULL, 0, 0, "MPI_Allgatherv failed");
 #else
+    (void)buf;
+    (void)n;
+    (void)off;
+    (void)unit;
     (void)e;
 #endif
+    return ST_OK;
+}
+
+int st_mpi_fold_blocks(double *part, size_t nblocks, size_t len, double *acc, st_err *e)
+{
+    int rc = st_mpi_share_allgather(part, nblocks, NULL, len, e);
+    if (rc < 0)
+        return rc;
     for (size_t j = 0; j < len; j++)
         acc[j] = 0;
     for (size_t b = 0; b < nblocks; b++) {

@@ -51,6 +51,13 @@ void st_mpi_share_rank(size_t n, int r, int p, size_t *lo, size_t *hi);
  * in block order.  ST_ENOMEM if the counts exceed what MPI can address. */
 int st_mpi_fold_blocks(double *part, size_t nblocks, size_t len, double *acc, st_err *e);
 
+/* Complete a shared array in place: buf holds n items; item i occupies
+ * doubles [off[i]*unit, off[i+1]*unit) (off has n+1 entries; NULL means
+ * item i is [i*unit, (i+1)*unit)).  This rank has filled the items of its
+ * share (st_mpi_share(n, ...)); on return every rank has every item.
+ * Nothing is added, so the values are exactly what one process computes. */
+int st_mpi_share_allgather(double *buf, size_t n, const size_t *off, size_t unit, st_err *e);
+
 /* Gather variable-length per-rank arrays of doubles on every rank, in rank
  * order: this rank gives mine[0 .. n-1]; *all (malloc'ed, caller frees) gets
  * the concatenation and *total its length. */

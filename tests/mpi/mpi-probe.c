@@ -68,6 +68,20 @@ int main(int argc, char **argv)
         tl += snprintf(text + tl, sizeof text - (size_t)tl, "%c", (char)('a' + i));
     if (!rc && st_mpi_gather_bytes(text, (size_t)tl, &bytes, &nb, &e) < 0)
         rc = 1;
+    /* complete a shared array of 11 items of 1..3 pairs each */
+    size_t off[12] = {0};
+    for (size_t i = 0; i < 11; i++)
+        off[i + 1] = off[i] + i % 3 + 1;
+    double shared[2 * 22];
+    for (size_t k = 0; k < 2 * off[11]; k++)
+        shared[k] = -1;
+    size_t slo, shi;
+    st_mpi_share(11, &slo, &shi);
+    for (size_t i = slo; i < shi; i++)
+        for (size_t k = 2 * off[i]; k < 2 * off[i + 1]; k++)
+            shared[k] = (double)(100 * i + k);
+    if (!rc && st_mpi_share_allgather(shared, 11, off, 2, &e) < 0)
+        rc = 1;
     rc = st_mpi_agree(rc ? -1 : 0) < 0;
     long mn = st_mpi_min_long(100 + rank);
     long mx = st_mpi_max_long(rank) - (st_mpi_size() - 1);
@@ -79,6 +93,9 @@ int main(int argc, char **argv)
         printf("allgather");
         for (size_t i = 0; i < n; i++)
             printf(" %g", all[i]);
+        printf("\nshared");
+        for (size_t k = 0; k < 2 * off[11]; k++)
+            printf(" %g", shared[k]);
         printf("\ngather_bytes %.*s\n", (int)nb, bytes);
         printf("min %ld max %ld\n", mn, mx);
     }
