@@ -9,6 +9,10 @@
 
 #include "core/mpi.h"
 
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
+
 #ifdef ST_HAVE_MPI
 #include <mpi.h>
 
@@ -303,4 +307,37 @@ long st_mpi_max_long(long v)
     }
 #endif
     return v;
+}
+
+int st_mpi_cli_start(st_cli *c, int *argc, char ***argv, int ninputs, char *const *inputs, st_err *e)
+{
+    int rc = st_mpi_init(argc, argv, e);
+    if (rc < 0 || st_mpi_size() <= 1)
+        return rc;
+    if (st_mpi_rank() != 0) {
+        c->output = "/dev/null";
+        if (c->verbosity < 2) {
+            c->verbosity = 0;
+            int fd = open("/dev/null", O_WRONLY);
+            if (fd >= 0) {
+                fflush(stderr);
+                dup2(fd, 2);
+                close(fd);
+            }
+        }
+    }
+    int uses_stdin = ninputs <= 0;
+    for (int i = 0; i < ninputs; i++)
+        uses_stdin |= strcmp(inputs[i], "-") == 0;
+    if (uses_stdin)
+        return st_err_set(e, ST_EUSAGE, NULL, 0, 0,
+                          "with %d MPI ranks every rank reads DATA: name the files (standard input reaches rank 0 only)",
+                          st_mpi_size());
+    return ST_OK;
+}
+
+int st_mpi_cli_end(int status)
+{
+    st_mpi_finalize();
+    return status;
 }

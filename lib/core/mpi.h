@@ -21,6 +21,7 @@
 
 #include <stddef.h>
 
+#include "core/cli.h"
 #include "core/err.h"
 
 /* Initialise MPI (MPI_Init_thread, MPI_THREAD_FUNNELED) if built with MPI;
@@ -73,6 +74,16 @@ int st_mpi_gather_bytes(const void *mine, size_t n, char **all, size_t *total, s
 int st_mpi_agree(int rc);
 long st_mpi_min_long(long v);
 long st_mpi_max_long(long v);
+
+/* For programs, after option parsing: initialise MPI; with several ranks,
+ * refuse standard input (it reaches rank 0 only: ninputs is the number of
+ * DATA operands, none meaning stdin, and "-" counts as stdin), and on ranks
+ * other than 0 send the output (-o or stdout) and, unless -v, stderr to
+ * /dev/null with -q, so that rank 0 alone writes and reports.  Returns 0 or
+ * a negative code with e filled. */
+int st_mpi_cli_start(st_cli *c, int *argc, char ***argv, int ninputs, char *const *inputs, st_err *e);
+/* End of main(): finalize MPI and pass the exit status through. */
+int st_mpi_cli_end(int status);
 
 /* Bytes that st_mpi_fold_blocks moves into each rank for nblocks x len:
  * the figure for the communication volume per EM iteration. */
