@@ -202,6 +202,20 @@ static int split_e(const char *s, char *d, int *e10)
     return nd;
 }
 
+/* The double nearest d[0..nd) x 10^(e10 - nd + 1), as strtod gives it. */
+static double decimal_value(const char *d, int nd, int e10)
+{
+    uint64_t m = 0;
+    for (int i = 0; i < nd; i++)
+        m = m * 10 + (uint64_t)(d[i] - '0');
+    int k = e10 - nd + 1;
+    if (m <= (UINT64_C(1) << 53) && k >= -22 && k <= 22)
+        return k < 0 ? (double)m / pow10_exact[-k] : (double)m * pow10_exact[k];
+    char s[48];
+    snprintf(s, sizeof s, "%.*se%d", nd, d, k);
+    return strtod(s, NULL);
+}
+
 static int special(char *buf, double x)
 {
     if (isnan(x))
@@ -248,14 +262,57 @@ int st_format_double(char *buf, double x)
         }
     }
     char s[48];
-    /* Subnormals carry fewer digits: there the search starts at 1. */
-    for (int prec = ax < 2.2250738585072014e-308 ? 1 : 15; prec <= 17; prec++) {
-        snprintf(s, sizeof s, "%.*e", prec - 1, x);
-        if (prec == 17 || strtod(s, NULL) == x)
-            break;
+    if (ax < 2.2250738585072014e-308) {
+        /* Subnormals carry fewer digits: search from 1 (rare, so plain). */
+        for (int prec = 1; prec <= 17; prec++) {
+            snprintf(s, sizeof s, "%.*e", prec - 1, x);
+            if (prec == 17 || strtod(s, NULL) == x)
+                break;
+        }
+        int nd = split_e(s, d, &e10);
+        return layout(buf, x < 0, d, nd, e10);
     }
-    int nd = split_e(s, d, &e10);
-    return layout(buf, x < 0, d, nd, e10);
+    /* One correctly rounded 17-digit expansion; the 15- and 16-digit
+     * candidates are its roundings (exact unless its tail is a tie such as
+     * "50", then printf is asked), each checked for a round trip. */
+    snprintf(s, sizeof s, "%.16e", ax);
+    char d17[17];
+    d17[0] = s[0];
+    memcpy(d17 + 1, s + 2, 16);
+    int e17 = atoi(s + 19);
+    for (int p = 15; p <= 16; p++) {
+        int nd, tie = d17[p] == '5';
+        for (int i = p + 1; i < 17 && tie; i++)
+            tie = d17[i] == '0';
+        if (tie) {
+            snprintf(s, sizeof s, "%.*e", p - 1, ax);
+            nd = split_e(s, d, &e10);
+        } else {
+            memcpy(d, d17, (size_t)p);
+            e10 = e17;
+            if (d17[p] >= '5') {
+                int i = p - 1;
+                while (i >= 0 && d[i] == '9')
+                    d[i--] = '0';
+                if (i >= 0) {
+                    d[i]++;
+                } else {
+                    d[0] = '1'; /* 9.99..9 rounds up to 10.0..0 */
+                    e10++;
+                }
+            }
+            nd = p;
+            while (nd > 1 && d[nd - 1] == '0')
+                nd--;
+        }
+        if (decimal_value(d, nd, e10) == ax)
+            return layout(buf, x < 0, d, nd, e10);
+    }
+    int nd = 17;
+    memcpy(d, d17, 17);
+    while (nd > 1 && d[nd - 1] == '0')
+        nd--;
+    return layout(buf, x < 0, d, nd, e17);
 }
 
 int st_format_float(char *buf, float x)
