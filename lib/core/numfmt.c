@@ -216,6 +216,64 @@ static double decimal_value(const char *d, int nd, int e10)
     return strtod(s, NULL);
 }
 
+#ifdef __SIZEOF_INT128__
+__extension__ typedef unsigned __int128 u128;
+
+/* The 17 significant digits of ax correctly rounded (ties to even, as
+ * printf does), exactly, for 1e-5 <= ax < 1e16: ax = m 2^e, and
+ * q = round(m 2^e 10^s) is computed in 128-bit integers (m 10^s < 2^123,
+ * the shift is at most 69 bits).  Returns 0 outside that range. */
+static int digits17(double ax, char *d, int *e10)
+{
+    if (!(ax >= 1e-5 && ax < 1e16))
+        return 0;
+    int e2;
+    double fr = frexp(ax, &e2);
+    uint64_t m = (uint64_t)ldexp(fr, 53);
+    int e = e2 - 53;
+    const u128 lo = (u128)10000000000000000u, hi = lo * 10;
+    int E = (int)floor(log10(ax));
+    for (int tries = 0; tries < 3; tries++) {
+        int s = 16 - E;
+        if (s < 0 || s > 22)
+            return 0;
+        u128 p10 = s <= 19 ? (u128)(uint64_t)pow10_exact[s] : (u128)(uint64_t)pow10_exact[s - 10] * 10000000000u;
+        u128 num = (u128)m * p10, q;
+        if (e >= 0) {
+            q = num << e;
+        } else {
+            int sh = -e;
+            u128 rem = num & (((u128)1 << sh) - 1), half = (u128)1 << (sh - 1);
+            q = num >> sh;
+            if (rem > half || (rem == half && (q & 1)))
+                q++;
+        }
+        if (q >= hi) {
+            E++;
+            continue;
+        }
+        if (q < lo) {
+            E--;
+            continue;
+        }
+        uint64_t v = (uint64_t)q;
+        for (int i = 16; i >= 0; i--) {
+            d[i] = (char)('0' + v % 10);
+            v /= 10;
+        }
+        *e10 = E;
+        return 1;
+    }
+    return 0;
+}
+#else
+static int digits17(double ax, char *d, int *e10)
+{
+    (void)ax, (void)d, (void)e10;
+    return 0;
+}
+#endif
+
 static int special(char *buf, double x)
 {
     if (isnan(x))
@@ -275,11 +333,14 @@ int st_format_double(char *buf, double x)
     /* One correctly rounded 17-digit expansion; the 15- and 16-digit
      * candidates are its roundings (exact unless its tail is a tie such as
      * "50", then printf is asked), each checked for a round trip. */
-    snprintf(s, sizeof s, "%.16e", ax);
     char d17[17];
-    d17[0] = s[0];
-    memcpy(d17 + 1, s + 2, 16);
-    int e17 = atoi(s + 19);
+    int e17;
+    if (!digits17(ax, d17, &e17)) {
+        snprintf(s, sizeof s, "%.16e", ax);
+        d17[0] = s[0];
+        memcpy(d17 + 1, s + 2, 16);
+        e17 = atoi(s + 19);
+    }
     for (int p = 15; p <= 16; p++) {
         int nd, tie = d17[p] == '5';
         for (int i = p + 1; i < 17 && tie; i++)
@@ -333,8 +394,20 @@ int st_format_float(char *buf, float x)
 
 int st_format_int(char *buf, double x)
 {
-    if (!(fabs(x) < 9.3e18))
+    if (!(fabs(x) < 9.2e18))
         return st_format_double(buf, x);
     long long v = (long long)x;
-    return sprintf(buf, "%lld", v);
+    char tmp[24];
+    int n = 0, k = 0;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        buf[k++] = '-';
+    while (n)
+        buf[k++] = tmp[--n];
+    buf[k] = '\0';
+    return k;
 }
