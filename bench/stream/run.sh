@@ -72,7 +72,7 @@ t=$(secs "$cat_" --describe "$csv");                line "stoch-cat --describe c
 t=$(secs "$cat_" --describe "$dir/data.stb");       line "stoch-cat --describe bin" "$t" "$rows" "$(size "$dir/data.stb")"
 
 echo "-- peers on the same files"
-awkv=$(awk --version 2>/dev/null | head -1 | cut -c1-30 || true)
+awkv=$(awk -W version 2>/dev/null </dev/null | head -1 | cut -c1-24 || true)
 t=$(secs awk -F, 'NR > 1 { s += $3 } END { print s }' "$csv")
 line "awk sum of column x (${awkv:-awk})" "$t" "$rows" "$(size "$csv")"
 if [ -x "$py" ] && "$py" -c 'import numpy' 2>/dev/null; then

@@ -64,7 +64,8 @@ int main(int argc, char **argv)
         char what[64];
         snprintf(what, sizeof what, "read-%s", st_reader_format(r) == ST_FMT_BIN ? "bin" : "csv");
         report(what, total, file_size(argv[2]), sec);
-        fprintf(stderr, "(sum %.17g)\n", sum);
+        if (sum == 0.123) /* keep the sum alive */
+            fprintf(stderr, "(sum %.17g)\n", sum);
         free(rows);
         st_reader_free(r);
         return 0;
