@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -887,6 +888,60 @@ START_TEST(test_seqiter)
 }
 END_TEST
 
+START_TEST(test_binary_pipe_streaming)
+{
+    /* Rows of a chunk reach the reader while the writer is still running:
+     * the writer flushes per chunk and the reader does not wait for more. */
+    int data[2], go[2];
+    ck_assert_int_eq(pipe(data), 0);
+    ck_assert_int_eq(pipe(go), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        close(data[0]);
+        close(go[1]);
+        FILE *f = fdopen(data[1], "wb");
+        st_err e;
+        st_writer *w;
+        const char *names[] = {"seq", "x"};
+        st_writer_opts o = {.format = ST_FMT_BIN, .chunk_rows = 2};
+        double rows[8] = {1, 0.5, 1, 1.5, 2, 2.5, 2, 3.5};
+        if (st_writer_new(&w, f, names, NULL, 2, &o, &e) < 0 || st_writer_rows(w, rows, 2, &e) < 0)
+            _exit(1);
+        char c;
+        if (read(go[0], &c, 1) != 1) /* wait until the reader has the first rows */
+            _exit(1);
+        if (st_writer_rows(w, rows + 4, 2, &e) < 0 || st_writer_close(w, &e) < 0)
+            _exit(1);
+        fclose(f);
+        _exit(0);
+    }
+    close(data[1]);
+    close(go[0]);
+    char path[32];
+    snprintf(path, sizeof path, "/dev/fd/%d", data[0]);
+    st_err e;
+    st_err_clear(&e);
+    st_reader *r;
+    ck_assert_int_eq(st_reader_open(&r, path, &e), 0);
+    double row[2];
+    ck_assert_int_eq(st_reader_next(r, row, &e), 1);
+    ck_assert_int_eq(st_reader_next(r, row, &e), 1);
+    ck_assert_double_eq(row[1], 1.5);
+    ck_assert_int_eq((int)write(go[1], "g", 1), 1);
+    ck_assert_int_eq(st_reader_next(r, row, &e), 1);
+    ck_assert_double_eq(row[1], 2.5);
+    ck_assert_int_eq(st_reader_next(r, row, &e), 1);
+    ck_assert_int_eq(st_reader_next(r, row, &e), 0);
+    st_reader_free(r);
+    close(data[0]);
+    close(go[1]);
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+END_TEST
+
 START_TEST(test_describe)
 {
     st_err e;
@@ -950,6 +1005,7 @@ static Suite *stream_suite(void)
     tcase_add_test(tc, test_table_and_groups);
     tcase_add_test(tc, test_seqiter);
     tcase_add_test(tc, test_describe);
+    tcase_add_test(tc, test_binary_pipe_streaming);
     suite_add_tcase(s, tc);
     return s;
 }
