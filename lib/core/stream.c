@@ -14,17 +14,46 @@
 
 /* ---------------------------------------------------------------- names */
 
+typedef struct named {
+    const char *name;
+    size_t idx;
+} named;
+
+static int cmp_named(const void *a, const void *b)
+{
+    const named *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : (x->idx > y->idx) - (x->idx < y->idx);
+}
+
 int st_check_names(char *const *names, size_t n, const char *file, long line, st_err *e)
 {
-    for (size_t j = 0; j < n; j++) {
+    for (size_t j = 0; j < n; j++)
         if (!names[j][0])
             return st_err_set(e, ST_EDATA, file, line, line ? (long)j + 1 : 0, "empty name for column %zu", j + 1);
-        for (size_t i = 0; i < j; i++)
-            if (strcmp(names[i], names[j]) == 0)
-                return st_err_set(e, ST_EDATA, file, line, line ? (long)j + 1 : 0,
-                                  "duplicate column name '%.100s' (columns %zu and %zu)", names[j], i + 1, j + 1);
+    if (n < 2)
+        return ST_OK;
+    /* Duplicates by sorting (a header may have many thousands of names):
+     * report the first column whose name appeared before. */
+    named *v = malloc(n * sizeof *v);
+    if (!v)
+        return st_err_nomem(e, "column names");
+    for (size_t j = 0; j < n; j++)
+        v[j] = (named){names[j], j};
+    qsort(v, n, sizeof *v, cmp_named);
+    size_t first = 0, second = SIZE_MAX;
+    for (size_t k = 1; k < n; k++) {
+        int group_second = strcmp(v[k].name, v[k - 1].name) == 0 && (k < 2 || strcmp(v[k - 1].name, v[k - 2].name) != 0);
+        if (group_second && v[k].idx < second) {
+            first = v[k - 1].idx;
+            second = v[k].idx;
+        }
     }
-    return ST_OK;
+    free(v);
+    if (second == SIZE_MAX)
+        return ST_OK;
+    return st_err_set(e, ST_EDATA, file, line, line ? (long)second + 1 : 0,
+                      "duplicate column name '%.100s' (columns %zu and %zu)", names[second], first + 1, second + 1);
 }
 
 /* --------------------------------------------------------------- reader */
@@ -238,7 +267,7 @@ int st_writer_new(st_writer **out, FILE *fp, const char *const *names, const st_
     w->format = opts && opts->format == ST_FMT_BIN ? ST_FMT_BIN : ST_FMT_CSV;
     w->codec = opts && opts->codec == ST_CODEC_ZLIB ? ST_CODEC_ZLIB : ST_CODEC_RAW;
     w->sep = opts && opts->sep ? opts->sep : ',';
-    w->chunk_rows = opts && opts->chunk_rows ? opts->chunk_rows : 65536;
+    w->chunk_rows = opts && opts->chunk_rows ? opts->chunk_rows : 0;
     w->names = calloc(ncols, sizeof *w->names);
     w->dtypes = calloc(ncols, sizeof *w->dtypes);
     w->coloff = calloc(ncols, sizeof *w->coloff);
@@ -258,6 +287,8 @@ int st_writer_new(st_writer **out, FILE *fp, const char *const *names, const st_
     if ((rc = st_check_names(w->names, ncols, NULL, 0, e)) < 0)
         goto out;
     if (w->format == ST_FMT_BIN) {
+        if (w->chunk_rows == 0) /* 65536 rows, or about 2 MB of wide rows */
+            w->chunk_rows = w->rowsize * 65536 <= (2u << 20) ? 65536 : ((2u << 20) + w->rowsize - 1) / w->rowsize;
         if (w->chunk_rows > (1u << 30) / w->rowsize)
             w->chunk_rows = (1u << 30) / w->rowsize;
         w->chunk = malloc(w->chunk_rows * w->rowsize);

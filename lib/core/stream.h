@@ -72,7 +72,7 @@ typedef struct st_writer_opts {
     int format;            /* ST_FMT_CSV (default when 0) or ST_FMT_BIN */
     int codec;             /* ST_CODEC_RAW or ST_CODEC_ZLIB (binary only) */
     char sep;              /* CSV separator, ',' when 0 */
-    size_t chunk_rows;     /* binary rows per chunk, 0 for the default (65536) */
+    size_t chunk_rows;     /* binary rows per chunk; 0: 65536, fewer for rows over 32 bytes (about 2 MB) */
     const char *meta_json; /* JSON object for "meta" (binary) or NULL */
 } st_writer_opts;
 

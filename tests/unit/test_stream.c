@@ -460,6 +460,20 @@ START_TEST(test_csv_errors)
     expect_fail(put("long.csv", "a,b\n1,2,3,4\n"), "long.csv:2:3: ragged row: 4 fields, the header has 2", NULL);
     expect_fail(put("nonnum.csv", "a,b\n1,2\n1,abc\n"), "nonnum.csv:3:2: non-numeric value 'abc' in column 'b'", NULL);
     expect_fail(put("dup.csv", "a,b,a\n1,2,3\n"), "dup.csv:1:3: duplicate column name 'a'", NULL);
+    expect_fail(put("dup2.csv", "z,b,c,b,z\n1,2,3,4,5\n"), "dup2.csv:1:4: duplicate column name 'b' (columns 2 and 4)", NULL);
+
+    /* 120000 columns: the duplicate check is not quadratic. */
+    {
+        size_t nc = 120000;
+        char *hdr = malloc(nc * 8 + 16), *q = hdr;
+        for (size_t j = 0; j < nc; j++)
+            q += sprintf(q, "%sc%zu", j ? "," : "", j);
+        q += sprintf(q, ",c17\n");
+        clock_t t0 = clock();
+        expect_fail(put_bytes("wide.csv", hdr, (size_t)(q - hdr)), "wide.csv:1:120001: duplicate column name 'c17' (columns 18 and 120001)", NULL);
+        ck_assert_msg((double)(clock() - t0) / CLOCKS_PER_SEC < 2.0, "duplicate check too slow");
+        free(hdr);
+    }
     expect_fail(put("emptyname.csv", "a,,c\n1,2,3\n"), "emptyname.csv:1:2: empty name for column 2", NULL);
     expect_fail(put("quote.csv", "\"a,b\n1\n"), "quote.csv:1:1: unterminated quote", NULL);
     expect_fail(put_bytes("nul.csv", "a,b\n1,\0002\n", 9), "nul.csv:2:2: non-numeric value '?2'", NULL);
@@ -594,6 +608,38 @@ START_TEST(test_binary_round_trip)
     ck_assert_str_eq(d, "seq,t,x,k,f\n0,0,NaN,-5000,0\n0,0.1,0.0008414709848078966,-4999,0.25\n"
                         "0,0.2,0.0009092974268256818,-4998,0.5\n");
     free(d);
+    free(rows);
+}
+END_TEST
+
+START_TEST(test_wide_chunks)
+{
+    /* 1000 columns of f8: default chunks hold about 2 MB, not 65536 rows. */
+    size_t nc = 1000, n = 600;
+    char **names = malloc(nc * sizeof *names);
+    double *rows = malloc(n * nc * sizeof *rows);
+    for (size_t j = 0; j < nc; j++) {
+        names[j] = malloc(16);
+        snprintf(names[j], 16, "v%zu", j);
+    }
+    for (size_t i = 0; i < n * nc; i++)
+        rows[i] = (double)i;
+    const char *p = write_stream("wide.stb", ST_FMT_BIN, 0, NULL, (const char *const *)names, nc, rows, n, 0, NULL);
+    size_t len;
+    unsigned char *d = slurp(p, &len);
+    uint32_t hlen = d[12] | d[13] << 8 | d[14] << 16 | (uint32_t)d[15] << 24;
+    const unsigned char *c = d + 16 + hlen;
+    ck_assert_uint_eq(c[0] | c[1] << 8, 263); /* ceil(2 MiB / 8000 B) */
+    st_table *t;
+    st_err e;
+    ck_assert_int_eq(st_table_read(&t, p, &e), 0);
+    ck_assert_uint_eq(t->nrows, n);
+    ck_assert_double_eq(st_table_get(t, n - 1, nc - 1), (double)(n * nc - 1));
+    st_table_free(t);
+    free(d);
+    for (size_t j = 0; j < nc; j++)
+        free(names[j]);
+    free(names);
     free(rows);
 }
 END_TEST
@@ -1000,6 +1046,7 @@ static Suite *stream_suite(void)
     tcase_add_test(tc, test_csv_many_short_lines_linear);
     tcase_add_test(tc, test_binary_round_trip);
     tcase_add_test(tc, test_writer_checks);
+    tcase_add_test(tc, test_wide_chunks);
     tcase_add_test(tc, test_binary_errors);
     tcase_add_test(tc, test_binary_gzip_and_stdin);
     tcase_add_test(tc, test_table_and_groups);
