@@ -9,7 +9,9 @@
  * in a fixed layout so that every path gives the same bytes. */
 #include "config.h"
 
+#include <locale.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +38,22 @@ int st_dtype_parse(const char *s, st_dtype *d)
             return 0;
         }
     return -1;
+}
+
+/* strtod in the C locale: a program that called setlocale() with a
+ * decimal-comma LC_NUMERIC must still read "1.5" as 1.5. */
+static locale_t c_locale;
+static pthread_once_t c_locale_once = PTHREAD_ONCE_INIT;
+
+static void make_c_locale(void)
+{
+    c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
+}
+
+static double c_strtod(const char *s)
+{
+    pthread_once(&c_locale_once, make_c_locale);
+    return c_locale ? strtod_l(s, NULL, c_locale) : strtod(s, NULL);
 }
 
 static int is_digit(char c)
@@ -141,7 +159,7 @@ int st_num_parse(const char *s, size_t len, double *out)
         return -1;
     memcpy(tmp, p, n);
     tmp[n] = '\0';
-    *out = strtod(tmp, NULL);
+    *out = c_strtod(tmp);
     if (tmp != small)
         free(tmp);
     return 0;
@@ -213,7 +231,7 @@ static double decimal_value(const char *d, int nd, int e10)
         return k < 0 ? (double)m / pow10_exact[-k] : (double)m * pow10_exact[k];
     char s[48];
     snprintf(s, sizeof s, "%.*se%d", nd, d, k);
-    return strtod(s, NULL);
+    return c_strtod(s);
 }
 
 #ifdef __SIZEOF_INT128__
@@ -337,9 +355,11 @@ int st_format_double(char *buf, double x)
     int e17;
     if (!digits17(ax, d17, &e17)) {
         snprintf(s, sizeof s, "%.16e", ax);
-        d17[0] = s[0];
-        memcpy(d17 + 1, s + 2, 16);
-        e17 = atoi(s + 19);
+        const char *c = s;
+        for (int i = 0; i < 17; c++) /* any decimal point the locale uses */
+            if (is_digit(*c))
+                d17[i++] = *c;
+        e17 = atoi(strchr(c, 'e') + 1);
     }
     for (int p = 15; p <= 16; p++) {
         int nd, tie = d17[p] == '5';
