@@ -8,7 +8,11 @@
  * key nobody asked for ("unknown key 'foo'").  Errors carry the file, line
  * and column of the offending node.
  *
- * Ownership: st_ydoc_load/st_ydoc_free; nodes belong to their document. */
+ * Ownership: st_ydoc_load/st_ydoc_free; nodes belong to their document.
+ * Threads: st_ymap_get/require mark keys inside the document, so read one
+ * document from one thread at a time.  Accessors that return a node, text
+ * or length accept NULL (and return NULL/0); st_ynode_kind needs a node.
+ * The rules the reader enforces are listed in stoch-model(5). */
 #ifndef ST_CORE_YAML_H
 #define ST_CORE_YAML_H
 
@@ -19,6 +23,9 @@
 #include "core/err.h"
 
 typedef enum { ST_YSCALAR, ST_YSEQ, ST_YMAP } st_ykind;
+
+/* Larger inputs are refused up front (the tree needs ~30x the text). */
+#define ST_YAML_MAX_BYTES (64 << 20)
 
 typedef struct st_ynode st_ynode;
 typedef struct st_ydoc st_ydoc;
@@ -42,7 +49,8 @@ const st_ynode *st_yseq_at(const st_ynode *n, size_t i);
 const char *st_ymap_key_at(const st_ynode *n, size_t i);
 const st_ynode *st_ymap_value_at(const st_ynode *n, size_t i);
 
-/* Fill e with "file:line:col: message" located at node n; returns code. */
+/* Fill e with "file:line:col: message" located at node n (n NULL: the
+ * file alone); returns code. */
 int st_ynode_error(const st_ydoc *doc, const st_ynode *n, st_err *e, int code,
                    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
@@ -51,7 +59,9 @@ int st_ynode_error(const st_ydoc *doc, const st_ynode *n, st_err *e, int code,
 const st_ynode *st_ymap_get(const st_ydoc *doc, const st_ynode *map, const char *key);
 int st_ymap_require(const st_ydoc *doc, const st_ynode *map, const char *key,
                     const st_ynode **out, st_err *e);
-/* Error on the first key of map that no st_ymap_get/require asked for. */
+/* Error on the first key of map that no st_ymap_get/require asked for,
+ * with a hint ("did you mean 'x'?" or the keys that were asked for).
+ * map NULL (an absent optional mapping) passes. */
 int st_ymap_check_unknown(const st_ydoc *doc, const st_ynode *map, st_err *e);
 
 /* Typed scalars.  Numbers must be finite (".nan", ".inf" are errors); ints
@@ -69,6 +79,10 @@ int st_ynode_enum(const st_ydoc *doc, const st_ynode *n, const char *const *choi
  * otherwise the length must equal want_n.  *v is malloc'ed. */
 int st_ynode_vector(const st_ydoc *doc, const st_ynode *n, size_t want_n, double lo, double hi,
                     double **v, size_t *len, st_err *e);
+/* The same for integers (state ids, counts, masks): each entry as
+ * st_ynode_long. */
+int st_ynode_long_vector(const st_ydoc *doc, const st_ynode *n, size_t want_n, long lo, long hi,
+                         long **v, size_t *len, st_err *e);
 /* A sequence of equal-length sequences of numbers, row-major.  want_rows /
  * want_cols == 0 accept any size.  *m is malloc'ed. */
 int st_ynode_matrix(const st_ydoc *doc, const st_ynode *n, size_t want_rows, size_t want_cols,
@@ -80,6 +94,10 @@ int st_ynode_matrix(const st_ydoc *doc, const st_ynode *n, size_t want_rows, siz
  * (0-based) at the node's position. */
 int st_ynode_check_stochastic(const st_ydoc *doc, const st_ynode *n, const double *m, size_t rows,
                               size_t cols, double tol, st_err *e);
+/* Rate matrix (generator): square, off-diagonals >= 0, each row sums to 0
+ * within tol * max(1, |q_ii|). */
+int st_ynode_check_rates(const st_ydoc *doc, const st_ynode *n, const double *q, size_t rows,
+                         size_t cols, double tol, st_err *e);
 
 /* Read the header every model file has: `model: <family>` and `version: 1`.
  * Marks both keys as known.  A different family or version is an error. */
@@ -96,15 +114,28 @@ int st_ymodel_header(const st_ydoc *doc, const char *family, st_err *e);
  *       st_yw_key_matrix(&w, "means", m, K, D);
  *     st_yw_end(&w);
  *     rc = st_yw_finish(&w, e);   -- checks the stream for write errors */
+#define ST_YW_MAX_DEPTH 16
 typedef struct st_yw {
     FILE *fp;
     int depth;
+    /* private: per open level (lv[0] is the top-level mapping) its kind
+     * ('M' map, 'L' list, 'I' map item of a list), the column of its keys
+     * (of its dashes for 'L') and how many children were written */
+    int err;          /* first problem: ST_EDATA (non-finite, bad UTF-8) or ST_EINTERNAL */
+    char errmsg[128];
+    int pending_dash; /* the next key starts a list item: "- key: ..." */
+    struct {
+        char kind;
+        int indent;
+        size_t nchild;
+    } lv[ST_YW_MAX_DEPTH];
 } st_yw;
 
 void st_yw_init(st_yw *w, FILE *fp);
 void st_yw_comment(st_yw *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void st_yw_begin_map(st_yw *w, const char *key);
-/* A list of mappings: begin_list(key), then item_map() before each item's keys. */
+/* A list of mappings: begin_list(key), then item_map() before each item's
+ * keys; one st_yw_end closes the last item and the list. */
 void st_yw_begin_list(st_yw *w, const char *key);
 void st_yw_item_map(st_yw *w);
 void st_yw_end(st_yw *w);
@@ -113,11 +144,23 @@ void st_yw_key_long(st_yw *w, const char *key, long x);
 void st_yw_key_bool(st_yw *w, const char *key, int x);
 /* Strings are double-quoted and escaped when they need it. */
 void st_yw_key_string(st_yw *w, const char *key, const char *s);
-/* Vectors in flow style on one line: key: [1, 0.5, 2e-08] */
+/* Vectors in flow style on one line: key: [1, 0.5, 2.0e-08] (a mantissa
+ * always has a '.', so YAML 1.1 readers such as PyYAML see floats too). */
 void st_yw_key_vector(st_yw *w, const char *key, const double *v, size_t n);
 void st_yw_key_long_vector(st_yw *w, const char *key, const long *v, size_t n);
+/* Strings in flow style: key: [a, "b c"] */
+void st_yw_key_string_vector(st_yw *w, const char *key, const char *const *s, size_t n);
 /* Matrices as a block list of flow rows. */
 void st_yw_key_matrix(st_yw *w, const char *key, const double *m, size_t rows, size_t cols);
+/* Flush and report the first problem: a write error (ST_EIO), a
+ * non-finite double or a string that is not UTF-8 (ST_EDATA: the reader
+ * would reject the file), unbalanced begin/end (ST_EINTERNAL). */
 int st_yw_finish(st_yw *w, st_err *e);
+
+/* The spelling the writer uses for x: st_format_double's shortest
+ * round-trip digits (stream.h), with a '.' in every mantissa that has an
+ * exponent ("1.0e-08"), -0 as "-0.0", non-finite as .nan/.inf/-.inf.
+ * buf needs ST_DOUBLE_BUFSZ (32) bytes; returns the length. */
+int st_yw_format_double(char *buf, double x);
 
 #endif
