@@ -122,7 +122,7 @@ fi
 # ---- bad input: exit 1, one line, file and line/column/byte offset
 : >"$tmp/empty.csv"
 expect_error 1 "empty.csv: empty input" "empty input" stoch-cat "$tmp/empty.csv"
-expect_error 1 "<stdin>: empty input" "empty stdin" sh -c "stoch-cat </dev/null"
+expect_error 1 "<stdin>: empty input" "empty stdin" sh -c "stoch-cat <'$tmp/empty.csv'"
 printf 't,x\n' >"$tmp/hdr.csv"
 expect_error 1 "hdr.csv: no data rows" "header only" stoch-cat "$tmp/hdr.csv"
 printf 'a,b,c\n1,2,3\n4,5\n' >"$tmp/ragged.csv"
