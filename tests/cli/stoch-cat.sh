@@ -183,6 +183,13 @@ expect_error 1 "late.csv:1862:4: ragged row" "failure with -o" stoch-cat -o "$tm
 check "no partial -o file after a failure" test -z "$(ls -A "$tmp/outdir")"
 expect_error 1 "flip.stb:byte" "binary failure with -o" stoch-cat --format bin -o "$tmp/outdir/x.stb" "$tmp/flip.stb"
 check "no partial binary -o file" test -z "$(ls -A "$tmp/outdir")"
+if command -v script >/dev/null 2>&1; then
+    script -qec "stoch-cat --format bin '$stocks'" "$tmp/typescript" >"$tmp/tty.out" 2>&1
+    rc=$?
+    check "binary output to a terminal is refused (exit $rc)" sh -c "[ $rc -eq 2 ] && grep -q 'refusing to write binary data to a terminal' '$tmp/tty.out'"
+else
+    skip "script(1) is not installed: no pseudo-terminal test"
+fi
 if [ -w /dev/full ]; then
     expect_error 1 "No space left on device" "CSV to /dev/full" sh -c "stoch-cat '$stocks' >/dev/full"
     expect_error 1 "No space left on device" "binary to /dev/full" sh -c "stoch-cat --format bin '$stocks' >/dev/full"
