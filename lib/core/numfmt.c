@@ -292,6 +292,41 @@ static int digits17(double ax, char *d, int *e10)
 }
 #endif
 
+/* The p-digit decimal one unit in the last place above (up) or below the
+ * digits d[0..*nd) (trailing zeros stripped) x 10^e10.  Returns the new
+ * digit count (0 if there is none). */
+static int other_neighbour(char *d, int *nd, int *e10, int p, int up)
+{
+    for (int i = *nd; i < p; i++)
+        d[i] = '0';
+    int i = p - 1;
+    if (up) {
+        while (i >= 0 && d[i] == '9')
+            d[i--] = '0';
+        if (i >= 0) {
+            d[i]++;
+        } else {
+            d[0] = '1';
+            (*e10)++;
+        }
+    } else {
+        while (i >= 0 && d[i] == '0')
+            d[i--] = '9';
+        if (i < 0)
+            return 0;
+        d[i]--;
+        if (d[0] == '0') { /* 1.000 - 1 ulp = 0.999: one digit fewer */
+            memmove(d, d + 1, (size_t)p - 1);
+            p--;
+            (*e10)--;
+        }
+    }
+    *nd = p;
+    while (*nd > 1 && d[*nd - 1] == '0')
+        (*nd)--;
+    return *nd;
+}
+
 static int special(char *buf, double x)
 {
     if (isnan(x))
@@ -351,6 +386,9 @@ int st_format_double(char *buf, double x)
     /* One correctly rounded 17-digit expansion; the 15- and 16-digit
      * candidates are its roundings (exact unless its tail is a tie such as
      * "50", then printf is asked), each checked for a round trip. */
+    uint64_t bits;
+    memcpy(&bits, &ax, sizeof bits);
+    int pow2 = (bits & ((UINT64_C(1) << 52) - 1)) == 0;
     char d17[17];
     int e17;
     if (!digits17(ax, d17, &e17)) {
@@ -386,7 +424,13 @@ int st_format_double(char *buf, double x)
             while (nd > 1 && d[nd - 1] == '0')
                 nd--;
         }
-        if (decimal_value(d, nd, e10) == ax)
+        double v = decimal_value(d, nd, e10);
+        if (v == ax)
+            return layout(buf, x < 0, d, nd, e10);
+        /* At a power of two the doubles below are twice as dense, so the
+         * rounding interval is lopsided: the p-digit decimal on the far
+         * side of x can read back to x while the nearer one does not. */
+        if (pow2 && other_neighbour(d, &nd, &e10, p, v < ax) && decimal_value(d, nd, e10) == ax)
             return layout(buf, x < 0, d, nd, e10);
     }
     int nd = 17;

@@ -115,8 +115,14 @@ if have_python_module numpy; then
     check "numpy values equal the CSV" grep -q '^ok 8 rows, 4 columns' "$tmp/out"
     expect_exit 0 "numpy reads compressed binary" "$PYTHON" "$top_srcdir/tests/cli/numpy_read_stream.py" "$tmp/stocks.stb" "$stocks"
     check "numpy sees the provenance" grep -q '"tool": "stoch-cat"' "$tmp/out"
+    "$PYTHON" "$top_srcdir/tests/cli/shortest_vs_python.py" gen "$tmp/doubles.stb"
+    stoch-cat "$tmp/doubles.stb" >"$tmp/doubles.csv"
+    expect_exit 0 "shortest printing agrees digit for digit with Python's repr" \
+        "$PYTHON" "$top_srcdir/tests/cli/shortest_vs_python.py" check "$tmp/doubles.stb" "$tmp/doubles.csv"
+    diag "$(cat "$tmp/out")"
 else
     skip "numpy reader: /usr/bin/python3 has no numpy"
+    skip "shortest printing vs Python's repr: /usr/bin/python3 has no numpy"
 fi
 
 # ---- bad input: exit 1, one line, file and line/column/byte offset

@@ -243,6 +243,9 @@ START_TEST(test_format_examples)
     ck_assert_str_eq(fmt(9007199254740993.0), "9007199254740992");
     ck_assert_str_eq(fmt(100), "100");
     ck_assert_str_eq(fmt(1e100), "1e+100");
+    /* A power of two whose shortest form lies on the far side of it
+     * (Python's repr agrees: 7.120236347223045e-307). */
+    ck_assert_str_eq(fmt(ldexp(1.0, -1017)), "7.120236347223045e-307");
     ck_assert_int_eq((int)strlen(fmt(-1.2345678901234567e-300)), 24);
     char b[ST_DOUBLE_BUFSZ];
     ck_assert_int_eq(st_format_float(b, 0.1f), 3);
@@ -268,16 +271,34 @@ static void sig_digits(const char *s, char *d)
     d[n] = '\0';
 }
 
-/* The shortest digits found the slow way: the first precision whose
- * correctly rounded %.*e reads back. */
+/* The shortest digits found the slow way: for p = 1, 2, ... the correctly
+ * rounded p-digit decimal (printf), else its neighbour on the other side
+ * of x (which can read back at a power of two, where the rounding interval
+ * is lopsided); the first one that reads back to x. */
 static void ref_digits(double x, char *d)
 {
-    char s[64];
+    char s[64], t[64];
+    x = fabs(x);
     for (int p = 1; p <= 17; p++) {
         snprintf(s, sizeof s, "%.*e", p - 1, x);
-        if (strtod(s, NULL) == x)
-            break;
+        double v = strtod(s, NULL);
+        if (v == x) {
+            sig_digits(s, d);
+            return;
+        }
+        unsigned long long m = 0;
+        const char *c = s;
+        for (; *c != 'e'; c++)
+            if (*c >= '0' && *c <= '9')
+                m = m * 10 + (unsigned long long)(*c - '0');
+        int e = atoi(c + 1) - (p - 1);
+        snprintf(t, sizeof t, "%llue%d", v < x ? m + 1 : m - 1, e);
+        if (strtod(t, NULL) == x) {
+            sig_digits(t, d);
+            return;
+        }
     }
+    snprintf(s, sizeof s, "%.16e", x);
     sig_digits(s, d);
 }
 
@@ -326,6 +347,13 @@ START_TEST(test_format_round_trip)
         double x;
         memcpy(&x, &b, sizeof x);
         check_shortest(x, 1);
+    }
+    /* Every power of two and its neighbours (lopsided rounding intervals). */
+    for (int k = -1074; k < 1024; k++) {
+        double x = ldexp(1.0, k);
+        check_shortest(x, 1);
+        check_shortest(nextafter(x, 0), 1);
+        check_shortest(nextafter(x, INFINITY), 1);
     }
     double edges[] = {0.0, -0.0, 1e-5, 9.999999999999999e-6, 1e15, 999999999999999.9, 1e16, 4.35, 2.675,
                       0.3, 1e21, 1e22, 1e23, 5e-324, -5e-324, DBL_MAX, DBL_MIN, DBL_EPSILON,
