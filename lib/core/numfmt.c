@@ -56,6 +56,12 @@ static double c_strtod(const char *s)
     return c_locale ? strtod_l(s, NULL, c_locale) : strtod(s, NULL);
 }
 
+static float c_strtof(const char *s)
+{
+    pthread_once(&c_locale_once, make_c_locale);
+    return c_locale ? strtof_l(s, NULL, c_locale) : strtof(s, NULL);
+}
+
 static int is_digit(char c)
 {
     return c >= '0' && c <= '9';
@@ -445,14 +451,30 @@ int st_format_float(char *buf, float x)
     int k = special(buf, x);
     if (k >= 0)
         return k;
+    float ax = fabsf(x);
+    uint32_t bits;
+    memcpy(&bits, &ax, sizeof bits);
+    int pow2 = (bits & 0x7fffffu) == 0;
     char s[48], d[40];
-    int e10;
-    for (int prec = 6; prec <= 9; prec++) {
-        snprintf(s, sizeof s, "%.*e", prec - 1, (double)x);
-        if (prec == 9 || strtof(s, NULL) == x)
+    int e10, nd;
+    /* As for doubles: correctly rounded 6..9 digits (from 1 for
+     * subnormals), and the far neighbour at a power of two. */
+    for (int p = ax < 1.17549435e-38f ? 1 : 6; p <= 9; p++) {
+        snprintf(s, sizeof s, "%.*e", p - 1, (double)ax);
+        nd = split_e(s, d, &e10);
+        float v = c_strtof(s);
+        if (p == 9 || v == ax)
             break;
+        char d2[40];
+        int nd2 = nd, e2 = e10;
+        memcpy(d2, d, (size_t)nd);
+        if (pow2 && other_neighbour(d2, &nd2, &e2, p, v < ax)) {
+            char t[48];
+            snprintf(t, sizeof t, "%.*se%d", nd2, d2, e2 - nd2 + 1);
+            if (c_strtof(t) == ax)
+                return layout(buf, x < 0, d2, nd2, e2);
+        }
     }
-    int nd = split_e(s, d, &e10);
     return layout(buf, x < 0, d, nd, e10);
 }
 

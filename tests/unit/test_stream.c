@@ -302,6 +302,64 @@ static void ref_digits(double x, char *d)
     sig_digits(s, d);
 }
 
+/* ref_digits for floats. */
+static void ref_digits_f(float x, char *d)
+{
+    char s[64], t[64];
+    x = fabsf(x);
+    for (int p = 1; p <= 9; p++) {
+        snprintf(s, sizeof s, "%.*e", p - 1, (double)x);
+        float v = strtof(s, NULL);
+        if (v == x) {
+            sig_digits(s, d);
+            return;
+        }
+        unsigned long long m = 0;
+        const char *c = s;
+        for (; *c != 'e'; c++)
+            if (*c >= '0' && *c <= '9')
+                m = m * 10 + (unsigned long long)(*c - '0');
+        snprintf(t, sizeof t, "%llue%d", v < x ? m + 1 : m - 1, atoi(c + 1) - (p - 1));
+        if (strtof(t, NULL) == x) {
+            sig_digits(t, d);
+            return;
+        }
+    }
+    snprintf(s, sizeof s, "%.8e", (double)x);
+    sig_digits(s, d);
+}
+
+static void check_shortest_f(float x)
+{
+    char buf[ST_DOUBLE_BUFSZ], got[40], want[40];
+    st_format_float(buf, x);
+    float back = strtof(buf, NULL);
+    if (memcmp(&back, &x, sizeof x) != 0)
+        ck_abort_msg("float %.9g printed as %s reads back as %.9g", (double)x, buf, (double)back);
+    sig_digits(buf, got);
+    ref_digits_f(x, want);
+    if (strcmp(got, want) != 0)
+        ck_abort_msg("float %.9g printed as %s, the shortest digits are %s", (double)x, buf, want);
+}
+
+START_TEST(test_format_float_round_trip)
+{
+    for (int k = -149; k < 128; k++) {
+        float x = ldexpf(1.0f, k);
+        check_shortest_f(x);
+        check_shortest_f(-nextafterf(x, 0));
+        check_shortest_f(nextafterf(x, INFINITY));
+    }
+    for (int i = 0; i < 200000; i++) {
+        uint32_t b = (uint32_t)rnd();
+        float x;
+        memcpy(&x, &b, sizeof x);
+        if (isfinite(x))
+            check_shortest_f(x);
+    }
+}
+END_TEST
+
 static void check_shortest(double x, int full)
 {
     char buf[ST_DOUBLE_BUFSZ];
@@ -1064,6 +1122,7 @@ static Suite *stream_suite(void)
     tcase_add_test(tc, test_parse_equals_strtod);
     tcase_add_test(tc, test_format_examples);
     tcase_add_test(tc, test_format_round_trip);
+    tcase_add_test(tc, test_format_float_round_trip);
     suite_add_tcase(s, tc);
     tc = tcase_create("io");
     tcase_set_timeout(tc, 60);
