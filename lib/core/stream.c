@@ -30,7 +30,10 @@ int st_check_names(char *const *names, size_t n, const char *file, long line, st
 {
     for (size_t j = 0; j < n; j++)
         if (!names[j][0])
-            return st_err_set(e, ST_EDATA, file, line, line ? (long)j + 1 : 0, "empty name for column %zu", j + 1);
+            return st_err_set(e, ST_EDATA, file, line, line ? (long)j + 1 : 0, "empty name for column %zu%s", j + 1,
+                              j == 0 ? " (row names from R's write.csv or an index from pandas' to_csv?"
+                                       " write with row.names=FALSE / index=False)"
+                                     : "");
     if (n < 2)
         return ST_OK;
     /* Duplicates by sorting (a header may have many thousands of names):
