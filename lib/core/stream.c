@@ -206,6 +206,20 @@ int st_reader_select(const st_reader *r, const char *list, int **idx, size_t *n,
     return ST_OK;
 }
 
+int st_reader_same_columns(const st_reader *r, char *const *names, size_t ncols, const char *other, st_err *e)
+{
+    const char *tail = "inputs to concatenate need the same columns";
+    if (r->ncols != ncols)
+        return st_err_set(e, ST_EDATA, r->path, 0, 0, "columns differ from those of %.200s: %zu column%s here, %zu there (%s)",
+                          other, r->ncols, r->ncols == 1 ? "" : "s", ncols, tail);
+    for (size_t j = 0; j < ncols; j++)
+        if (strcmp(r->names[j], names[j]) != 0)
+            return st_err_set(e, ST_EDATA, r->path, 0, 0,
+                              "columns differ from those of %.200s: column %zu is '%.60s' here, '%.60s' there (%s)",
+                              other, j + 1, r->names[j], names[j], tail);
+    return ST_OK;
+}
+
 /* --------------------------------------------------------------- writer */
 
 struct st_writer {

@@ -66,6 +66,11 @@ long st_reader_line(const st_reader *r);
  * the input's columns (it depends on the input, so it exits 1, not 2). */
 int st_reader_select(const st_reader *r, const char *list, int **idx, size_t *n, st_err *e);
 
+/* Check that r has exactly the columns names[0..ncols-1] (of the input
+ * called other, for the message): ST_EDATA naming r's file and the first
+ * difference otherwise.  For concatenating inputs. */
+int st_reader_same_columns(const st_reader *r, char *const *names, size_t ncols, const char *other, st_err *e);
+
 /* ---------------------------------------------------------------- writer */
 
 typedef struct st_writer_opts {

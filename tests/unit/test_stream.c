@@ -994,6 +994,7 @@ START_TEST(test_table_and_groups)
     char msg[512];
     st_err_format(&e, msg, sizeof msg);
     ck_assert_msg(strstr(msg, "c.csv: columns differ from those of"), "%s", msg);
+    ck_assert_msg(strstr(msg, "column 2 is 'y' here, 'x' there"), "%s", msg);
 
     ck_assert_int_eq(st_table_read(&t, put("h.csv", "seq,x\n"), &e), 0);
     ck_assert_uint_eq(t->nrows, 0);
