@@ -16,7 +16,7 @@ dist_man_MANS += man/man1/stoch-cat.1 man/man5/stoch-stream.5
 
 TESTS += tests/cli/stoch-cat.sh
 dist_check_SCRIPTS += tests/cli/stoch-cat.sh
-EXTRA_DIST += tests/cli/numpy_read_stream.py tests/cli/shortest_vs_python.py bench/stream
+EXTRA_DIST += tests/cli/numpy_read_stream.py tests/cli/shortest_vs_python.py
 
 # make demo: a stoch-cat round trip of a real data set.
 DEMO_TARGETS += demo-core
