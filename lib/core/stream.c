@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -143,6 +145,18 @@ const char *st_reader_path(const st_reader *r)
 long st_reader_line(const st_reader *r)
 {
     return r->last;
+}
+
+int st_reader_error(const st_reader *r, st_err *e, int code, const char *fmt, ...)
+{
+    char msg[sizeof e->msg];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (r->format == ST_FMT_BIN)
+        return st_err_set(e, code, r->path, 0, 0, "row %ld: %s", r->last + 1, msg);
+    return st_err_set(e, code, r->path, r->last, 0, "%s", msg);
 }
 
 int st_reader_next(st_reader *r, double *row, st_err *e)

@@ -61,6 +61,13 @@ int st_reader_read(st_reader *r, double *rows, size_t max, size_t *n, st_err *e)
  * index (0-based) -- for messages such as "file:LINE: ...". */
 long st_reader_line(const st_reader *r);
 
+/* Fill e with an error about the last row read and return code: located
+ * as "file:LINE: msg" for CSV, "file: row N: msg" (N 1-based) for binary.
+ * Use this rather than st_reader_line() in messages, which is a 0-based
+ * row index for binary input. */
+int st_reader_error(const st_reader *r, st_err *e, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /* Resolve a comma-separated list of column names ("seq,x") to indices.
  * *idx is malloc'ed; an unknown name is an ST_EDATA error naming it and
  * the input's columns (it depends on the input, so it exits 1, not 2). */

@@ -336,17 +336,8 @@ int st_seqiter_next(st_seqiter *it, const double **rows, size_t *n, double *seq,
     }
     it->have_ahead = 0;
     double s = it->seqcol >= 0 ? it->ahead[it->seqcol] : 0;
-    if (it->seqcol >= 0) {
-        /* CSV: name the line; binary: the 1-based row. */
-        char where[48] = "";
-        long line = st_reader_line(it->r);
-        if (st_reader_format(it->r) == ST_FMT_BIN) {
-            snprintf(where, sizeof where, "row %ld: ", line + 1);
-            line = 0;
-        }
-        if ((rc = st_seq_check(&it->seen, s, st_reader_path(it->r), line, where, e)) < 0)
-            return rc;
-    }
+    if (it->seqcol >= 0 && (rc = st_seq_check(&it->seen, s, NULL, 0, "", e)) < 0)
+        return st_reader_error(it->r, e, rc, "%s", e->msg);
     if ((rc = push_row(it, it->ahead, e)) < 0)
         return rc;
     for (;;) {

@@ -106,6 +106,9 @@ check "--describe x: 7 values, 1 missing" sh -c "awk '\$1 == \"x\" { exit !(\$2 
 printf 'seq,x\n1,1\n2,1\n1,1\n' >"$tmp/noncontig.csv"
 expect_error 1 "noncontig.csv:4: seq 1 appears again" "--describe checks that sequences are contiguous" \
     stoch-cat --describe "$tmp/noncontig.csv"
+stoch-cat --format bin "$tmp/noncontig.csv" >"$tmp/noncontig.stb" 2>/dev/null || true
+expect_error 1 "noncontig.stb: row 3: seq 1 appears again" "--describe on binary names the row" \
+    stoch-cat --describe "$tmp/noncontig.stb"
 expect_exit 0 "-v reports rows read" stoch-cat -v -o "$tmp/v.csv" "$stocks"
 check "-v message" grep -q '1860 rows read' "$tmp/err"
 

@@ -1057,6 +1057,25 @@ START_TEST(test_seqiter)
     st_seqiter_free(it);
     st_reader_free(r);
 
+    /* The same in a binary stream names the 1-based row. */
+    {
+        const char *nm[] = {"seq", "x"};
+        double rr[6] = {1, 1, 2, 1, 1, 1};
+        const char *b = write_stream("s2.stb", ST_FMT_BIN, 0, NULL, nm, 2, rr, 3, 0, NULL);
+        ck_assert_int_eq(st_reader_open(&r, b, &e), 0);
+        ck_assert_int_eq(st_seqiter_new(&it, r, 0, &e), 0);
+        ck_assert_int_eq(st_seqiter_next(it, &rows, &n, &seq, &e), 1);
+        ck_assert_int_eq(st_seqiter_next(it, &rows, &n, &seq, &e), 1);
+        ck_assert_int_eq(st_seqiter_next(it, &rows, &n, &seq, &e), ST_EDATA);
+        st_err_format(&e, msg, sizeof msg);
+        ck_assert_msg(strstr(msg, "s2.stb: row 3: seq 1 appears again"), "%s", msg);
+        ck_assert_int_eq(st_reader_error(r, &e, ST_EDATA, "x = %d", 5), ST_EDATA);
+        st_err_format(&e, msg, sizeof msg);
+        ck_assert_msg(strstr(msg, "s2.stb: row 3: x = 5"), "%s", msg);
+        st_seqiter_free(it);
+        st_reader_free(r);
+    }
+
     /* No seq column: the whole stream is one group. */
     ck_assert_int_eq(st_reader_open(&r, put("s3.csv", "x\n1\n2\n3\n"), &e), 0);
     ck_assert_int_eq(st_seqiter_new(&it, r, -1, &e), 0);
