@@ -315,15 +315,14 @@ int st_mpi_cli_start(st_cli *c, int *argc, char ***argv, int ninputs, char *cons
     if (rc < 0 || st_mpi_size() <= 1)
         return rc;
     if (st_mpi_rank() != 0) {
+        /* errors are agreed on, so rank 0 reports them for everyone */
         c->output = "/dev/null";
-        if (c->verbosity < 2) {
-            c->verbosity = 0;
-            int fd = open("/dev/null", O_WRONLY);
-            if (fd >= 0) {
-                fflush(stderr);
-                dup2(fd, 2);
-                close(fd);
-            }
+        c->verbosity = 0;
+        int fd = open("/dev/null", O_WRONLY);
+        if (fd >= 0) {
+            fflush(stderr);
+            dup2(fd, 2);
+            close(fd);
         }
     }
     int uses_stdin = ninputs <= 0;

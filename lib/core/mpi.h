@@ -78,8 +78,9 @@ long st_mpi_max_long(long v);
 /* For programs, after option parsing: initialise MPI; with several ranks,
  * refuse standard input (it reaches rank 0 only: ninputs is the number of
  * DATA operands, none meaning stdin, and "-" counts as stdin), and on ranks
- * other than 0 send the output (-o or stdout) and, unless -v, stderr to
- * /dev/null with -q, so that rank 0 alone writes and reports.  Returns 0 or
+ * other than 0 send the output (-o or stdout) and stderr to /dev/null with
+ * -q, so that rank 0 alone writes and reports (the library makes every rank
+ * agree on errors, so rank 0 reports them).  Returns 0 or
  * a negative code with e filled. */
 int st_mpi_cli_start(st_cli *c, int *argc, char ***argv, int ninputs, char *const *inputs, st_err *e);
 /* End of main(): finalize MPI and pass the exit status through. */

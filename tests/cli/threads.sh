@@ -37,4 +37,37 @@ same_bytes "uq-entropy all scores" uq-entropy -q -s all --seed 7 "$d/uq-trivia.j
 uq-entropy -q -s msp,pe,se,eigv -o "$tmp/uq.csv" "$d/uq-trivia.jsonl" 2>/dev/null
 same_bytes "uq-eval bootstrap" uq-eval -q -l correct --bootstrap 200 --seed 7 "$tmp/uq.csv"
 
+# hmm: sequences in the E-step (150 sequences: more than one block of 64)
+if command -v hmm-sample >/dev/null 2>&1 && [ -f "$d/hmm-full-3.yaml" ]; then
+    hmm-sample -m "$d/hmm-full-3.yaml" -n 150 -T 40 --seed 3 -o "$tmp/hmm.csv" 2>/dev/null
+    same_bytes "hmm-sample" hmm-sample -m "$d/hmm-cyclic-4.yaml" -n 40 -T 20 --seed 7
+    same_bytes "hmm-fit, 150 sequences, 2 restarts" hmm-fit -q -K 3 -r 2 --max-iter 60 --seed 7 "$tmp/hmm.csv"
+    hmm-fit -q -K 3 -r 1 --max-iter 20 -o "$tmp/hmm.yaml" "$tmp/hmm.csv" 2>/dev/null
+    same_bytes "hmm-decode --posterior" hmm-decode -m "$tmp/hmm.yaml" --posterior "$tmp/hmm.csv"
+else
+    skip "hmm programs not built"
+fi
+
+# ssm: series in parallel (40 series)
+awk 'BEGIN { srand(2); print "seq,t,y"
+    for (s = 1; s <= 40; s++) { l = 10
+        for (t = 1; t <= 48; t++) { l += rand() - 0.5; printf "%d,%d,%.4f\n", s, t, l + 3 * sin(t * 0.5236) + rand() } } }' >"$tmp/ssm.csv"
+same_bytes "ssm-forecast, 40 series" ssm-forecast -q --model level+seasonal:12 -H 6 "$tmp/ssm.csv"
+
+# mjp: subjects and distinct intervals
+if command -v mjp-sample >/dev/null 2>&1 && [ -f "$d/mjp-ratchet.yaml" ]; then
+    same_bytes "mjp-sample" mjp-sample -m "$d/mjp-ratchet.yaml" -n 60 --until 10 --obs-every 0.5 --seed 7
+    mjp-sample -m "$d/mjp-ratchet.yaml" -n 200 --until 10 --obs-every 0.5 --seed 1 -o "$tmp/mjp.csv" 2>/dev/null
+    same_bytes "mjp-infer --panel" mjp-infer -q --panel -m "$d/mjp-ratchet-start.yaml" "$tmp/mjp.csv"
+else
+    skip "mjp programs not built"
+fi
+
+# pf: particles
+if command -v pf-smooth >/dev/null 2>&1 && [ -f "$d/pf-nile-lg.yaml" ]; then
+    same_bytes "pf-smooth ffbsi" pf-smooth -q -m "$d/pf-nile-lg.yaml" -N 400 --smoother ffbsi --seed 7 "$d/nile.csv"
+else
+    skip "pf programs not built"
+fi
+
 done_testing
