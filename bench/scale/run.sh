@@ -8,9 +8,11 @@
 #     mkdir _build-mpi && cd _build-mpi && ../configure --with-mpi && make
 # named by MPI_BUILD (default: _build-mpi next to the sources, if built).
 # Environment: REPS (runs per timing, median; default 3), BENCH_TMP.
-# Wall-clock medians; on a shared 2-core machine other load moves them by
-# 10-30 %.  Speed-up S = t(1) / t(2); efficiency = S / 2; the gain per added
-# core is S - 1.
+# Wall-clock medians; speed-up S = wall(1) / wall(2), efficiency S / 2, gain
+# per added core S - 1.  On a shared machine other load hides the speed-up;
+# the CPU seconds (all processes) show what parallelism costs: cpu 2/1 near
+# 1 means the second thread or rank adds no work, so on idle cores the
+# speed-up approaches 2.
 set -e
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -28,49 +30,56 @@ if [ -x "$mpib/hmm-fit" ] || [ -x "$mpib/ssm-forecast" ] || [ -x "$mpib/mjp-infe
     command -v mpirun >/dev/null 2>&1 && have_mpi=1
 fi
 
-# wall CMD...: median wall seconds over $reps runs (output discarded)
-wall() {
+# timed CMD...: "wall cpu" medians over $reps runs (output discarded); cpu is
+# user + system seconds of CMD and all its children (mpirun's ranks too)
+timed() {
     for k in $(seq "$reps"); do
-        s=$(date +%s.%N)
-        "$@" >/dev/null 2>&1 || { echo "bench/scale: failed: $*" >&2; exit 1; }
-        e=$(date +%s.%N)
-        awk -v s="$s" -v e="$e" 'BEGIN { printf "%.4f\n", e - s }'
-    done | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+        /usr/bin/time -f '%e %U %S' -o "$dir/time" "$@" >/dev/null 2>&1 ||
+            { echo "bench/scale: failed: $*" >&2; exit 1; }
+        awk '{ printf "%.3f %.3f\n", $1, $2 + $3 }' "$dir/time"
+    done | sort -n | awk '{ w[NR] = $1; c[NR] = $2 } END { m = int((NR + 1) / 2); print w[m], c[m] }'
 }
-line() { # line WHAT T1 T2 KIND
-    awk -v w="$1" -v a="$2" -v b="$3" -v k="$4" 'BEGIN {
-        s = a / b; printf "%-44s %-8s %8.3f %8.3f %7.2fx %6.0f%% %+6.2f\n", w, k, a, b, s, 50 * s, s - 1 }'
+line() { # line WHAT KIND "WALL1 CPU1" "WALL2 CPU2"
+    echo "$1|$2|$3|$4" | awk -F'|' '{ split($3, a, " "); split($4, b, " "); s = a[1] / b[1]
+        printf "%-46s %-7s %7.2f %7.2f %6.2fx %5.0f%% %+6.2f %7.2f %7.2f %6.2f\n",
+            $1, $2, a[1], b[1], s, 50 * s, s - 1, a[2], b[2], b[2] / a[2] }'
 }
 # scale NAME PROG ARGS...: -j 1 vs -j 2; then 1 vs 2 ranks (-j 1 each) with the MPI build
 scale() {
     name=$1 prog=$2
     shift 2
     [ -x "$bin/$prog" ] || { echo "# $name: $prog not built, skipped"; return 0; }
-    t1=$(wall "$bin/$prog" -j 1 "$@")
-    t2=$(wall "$bin/$prog" -j 2 "$@")
-    line "$name" "$t1" "$t2" threads
+    line "$name" threads "$(timed "$bin/$prog" -j 1 "$@")" "$(timed "$bin/$prog" -j 2 "$@")"
     if [ "$have_mpi" = 1 ] && [ -x "$mpib/$prog" ] && [ "${MPI_PROGS#*$prog}" != "$MPI_PROGS" ]; then
-        r1=$(wall mpirun -np 1 "$mpib/$prog" -j 1 "$@")
-        r2=$(wall mpirun -np 2 "$mpib/$prog" -j 1 "$@")
-        line "$name" "$r1" "$r2" ranks
+        line "$name" ranks "$(timed mpirun -np 1 "$mpib/$prog" -j 1 "$@")" \
+            "$(timed mpirun -np 2 "$mpib/$prog" -j 1 "$@")"
     fi
 }
 MPI_PROGS="hmm-fit mjp-infer ssm-forecast"
 
 echo "bench/scale: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg); median of $reps"
-printf '%-44s %-8s %8s %8s %8s %7s %6s\n' workload over "t(1) s" "t(2) s" speed-up effic. "gain"
+printf '%-46s %-7s %7s %7s %7s %6s %6s %7s %7s %6s\n' workload over "wall 1" "wall 2" speed-up effic. gain \
+    "cpu 1" "cpu 2" "cpu 2/1"
 
 # uq-entropy: 20,000 prompts, spectral scores from m = 10 samples
 uq=$dir/uq-20000.jsonl
 [ -s "$uq" ] || /usr/bin/python3 "$top/bench/uq/gen.py" bench 20000 10 spectral >"$uq"
 scale "uq-entropy 20,000 prompts, eigv,deg,ecc,se" uq-entropy -q -s eigv,deg,ecc,se "$uq"
 
-# hmm-fit: 256 sequences x 2,000 rows, Gaussian diag K=8, D=2, 10 EM iterations
+# hmm-fit: 512 sequences x 1,000 symbols (data/hmm-full-3.yaml), categorical
+# K=8, 20 EM iterations from one start
 if [ -x "$bin/hmm-sample" ]; then
-    [ -s "$dir/hmm.csv" ] || "$bin/hmm-sample" -m "$top/data/hmm-full-3.yaml" -n 256 -T 2000 --seed 1 -o "$dir/hmm.csv" 2>/dev/null || true
+    [ -s "$dir/hmm.stb" ] || "$bin/hmm-sample" -m "$top/data/hmm-full-3.yaml" -n 512 -T 1000 --seed 1 \
+        -o "$dir/hmm.stb" 2>/dev/null || true
 fi
-[ -s "$dir/hmm.csv" ] && scale "hmm-fit 256 x 2,000, K=8 diag, 10 iterations" hmm-fit -q -K 8 -r 1 \
-    --max-iter 10 --tol 1e-300 -o /dev/null "$dir/hmm.csv"
+if [ -s "$dir/hmm.stb" ]; then
+    scale "hmm-fit 512 x 1,000, categorical K=8, 20 it." hmm-fit -q -K 8 -e categorical -r 1 \
+        --max-iter 20 --tol 1e-300 -o /dev/null "$dir/hmm.stb"
+    # bytes each rank receives per EM iteration: blocks x (1 + K + K^2 + K*M) doubles
+    awk 'BEGIN { K = 8; M = 3; n = 512; b = int((n + 63) / 64); if (b > 256) b = 256
+        printf "# hmm-fit MPI traffic: %d blocks x %d statistics x 8 B = %d bytes per rank per iteration\n",
+            b, 1 + K + K * K + K * M, b * (1 + K + K * K + K * M) * 8 }'
+fi
 
 # ssm-forecast: 400 monthly series of 120 points, local linear trend + seasonal
 if [ ! -s "$dir/ssm.csv" ]; then
