@@ -107,6 +107,12 @@ same_ranks "ssm-forecast, holdout" ssm-forecast -v --model trend -H 6 --holdout 
 if command -v mjp-sample >/dev/null 2>&1 && [ -f "$d/mjp-ratchet.yaml" ]; then
     mjp-sample -m "$d/mjp-ratchet.yaml" -n 200 --until 10 --obs-every 0.5 --seed 1 -o "$tmp/mjp.csv" 2>/dev/null
     same_ranks "mjp-infer --panel" mjp-infer -q --panel -m "$d/mjp-ratchet-start.yaml" "$tmp/mjp.csv"
+    # hidden states: forward-backward per subject, exchanged between ranks
+    e=$top_srcdir/tests/data
+    mjp-sample -m "$e/mjp-illness.yaml" -n 120 --until 12 --obs-random 8 --emission "$e/mjp-emission.yaml" \
+        --seed 8 -o "$tmp/hid.csv" 2>/dev/null
+    same_ranks "mjp-infer --hidden" mjp-infer -q --hidden -m "$e/mjp-illness.yaml" \
+        --emission "$e/mjp-emission.yaml" --estimate-emission "$tmp/hid.csv"
 else
     skip "mjp-infer not built"
 fi
