@@ -76,7 +76,7 @@ if [ -s "$dir/hmm.stb" ]; then
     scale "hmm-fit 512 x 1,000, categorical K=8, 20 it." hmm-fit -q -K 8 -e categorical -r 1 \
         --max-iter 20 --tol 1e-300 -o /dev/null "$dir/hmm.stb"
     # bytes each rank receives per EM iteration: blocks x (1 + K + K^2 + K*M) doubles
-    awk 'BEGIN { K = 8; M = 3; n = 512; b = int((n + 63) / 64); if (b > 256) b = 256
+    awk 'BEGIN { K = 8; M = 3; n = 512; b = int((n + 15) / 16); if (b > 256) b = 256
         printf "# hmm-fit MPI traffic: %d blocks x %d statistics x 8 B = %d bytes per rank per iteration\n",
             b, 1 + K + K * K + K * M, b * (1 + K + K * K + K * M) * 8 }'
 fi

@@ -81,7 +81,7 @@ same_ranks() {
 
 d=$top_srcdir/data
 
-# hmm-fit: data-parallel EM, 150 sequences (3 blocks of 64), iteration log with -v
+# hmm-fit: data-parallel EM, 150 sequences (10 blocks of 16), iteration log with -v
 if command -v hmm-sample >/dev/null 2>&1 && [ -f "$d/hmm-full-3.yaml" ]; then
     hmm-sample -m "$d/hmm-full-3.yaml" -n 150 -T 40 --seed 3 -o "$tmp/hmm.csv" 2>/dev/null
     same_ranks "hmm-fit" hmm-fit -v -K 3 -r 2 --max-iter 40 --seed 5 "$tmp/hmm.csv"

@@ -37,7 +37,7 @@ same_bytes "uq-entropy all scores" uq-entropy -q -s all --seed 7 "$d/uq-trivia.j
 uq-entropy -q -s msp,pe,se,eigv -o "$tmp/uq.csv" "$d/uq-trivia.jsonl" 2>/dev/null
 same_bytes "uq-eval bootstrap" uq-eval -q -l correct --bootstrap 200 --seed 7 "$tmp/uq.csv"
 
-# hmm: sequences in the E-step (150 sequences: more than one block of 64)
+# hmm: sequences in the E-step (150 sequences: 10 blocks of 16)
 if command -v hmm-sample >/dev/null 2>&1 && [ -f "$d/hmm-full-3.yaml" ]; then
     hmm-sample -m "$d/hmm-full-3.yaml" -n 150 -T 40 --seed 3 -o "$tmp/hmm.csv" 2>/dev/null
     same_bytes "hmm-sample" hmm-sample -m "$d/hmm-cyclic-4.yaml" -n 40 -T 20 --seed 7
