@@ -1,0 +1,393 @@
+/* Scaled forward-backward (Rabiner 1989, with per-step normalisers c_t),
+ * Viterbi in log space, posterior decoding and log-likelihoods.
+ *
+ * Emission probabilities arrive scaled per time step (B_t = b_t / s_t, s_t
+ * usually max_k b_t(k)), so the recursions use only multiplications and
+ * one division per step: no exp or log in the K^2 inner loops.  When a step
+ * underflows (c_t below 1e-280: the predicted states all have negligible
+ * emission probability), that step is redone with the scale chosen in log
+ * space from the exact log densities: s_t = max_k (log pred_k + log b_k),
+ * so c_t >= 1 again.  Only a step whose every state is impossible gives
+ * -Inf.
+ *
+ * Layout: every T x K array is row-major (the K states of one time step
+ * contiguous); trans is K x K row-major.  The forward step is an axpy over
+ * rows of trans, the backward step a row-wise dot product, and the
+ * transition statistics sum_t alpha_t w_t+1^T one rank-(T-1) update done by
+ * BLAS dgemm for large K. */
+#include "config.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/linalg.h"
+#include "hmm/internal.h"
+
+#define UNDERFLOW 1e-280
+#define BIG 1e300
+/* From this many states the transition statistics go through dgemm. */
+#define GEMM_MIN_K 24
+
+st_hmm_ws *st_hmm_ws_new(size_t K, size_t Tmax)
+{
+    st_hmm_ws *w = calloc(1, sizeof *w);
+    if (!w)
+        return NULL;
+    if (Tmax == 0)
+        Tmax = 1;
+    w->K = K;
+    w->Tmax = Tmax;
+    w->B = malloc(Tmax * K * sizeof *w->B);
+    w->alpha = malloc(Tmax * K * sizeof *w->alpha);
+    w->gamma = malloc(Tmax * K * sizeof *w->gamma);
+    w->logs = malloc(Tmax * sizeof *w->logs);
+    w->c = malloc(Tmax * sizeof *w->c);
+    w->v = malloc(2 * K * sizeof *w->v);
+    if (!w->B || !w->alpha || !w->gamma || !w->logs || !w->c || !w->v) {
+        st_hmm_ws_free(w);
+        return NULL;
+    }
+    return w;
+}
+
+void st_hmm_ws_free(st_hmm_ws *w)
+{
+    if (!w)
+        return;
+    free(w->B);
+    free(w->alpha);
+    free(w->gamma);
+    free(w->logs);
+    free(w->c);
+    free(w->v);
+    free(w->bp);
+    free(w);
+}
+
+/* pred = a^T A (K x K row-major): axpy over the rows of A. */
+static void vec_mat(const double *restrict a, const double *restrict A, size_t K, double *restrict pred)
+{
+    if (K >= GEMM_MIN_K) {
+        st_gemv(1, K, K, 1.0, A, a, 0.0, pred);
+        return;
+    }
+    memset(pred, 0, K * sizeof *pred);
+    for (size_t i = 0; i < K; i++) {
+        double ai = a[i];
+        if (ai == 0)
+            continue;
+        const double *row = A + i * K;
+        for (size_t j = 0; j < K; j++)
+            pred[j] += ai * row[j];
+    }
+}
+
+/* out = A w: dot products along the rows of A. */
+static void mat_vec(const double *restrict A, const double *restrict w, size_t K, double *restrict out)
+{
+    if (K >= GEMM_MIN_K) {
+        st_gemv(0, K, K, 1.0, A, w, 0.0, out);
+        return;
+    }
+    for (size_t i = 0; i < K; i++) {
+        const double *row = A + i * K;
+        double s = 0;
+        for (size_t j = 0; j < K; j++)
+            s += row[j] * w[j];
+        out[i] = s;
+    }
+}
+
+/* Redo step t's scale in log space (see the top of the file).  Returns 0 if
+ * every state with positive predicted probability is impossible. */
+static int rescale_step(const st_hmm *m, const double *xt, const double *pred, double *b, double *logs,
+                        double *lp)
+{
+    size_t K = m->K;
+    st_hmm_ops(m)->logpdf(m, xt, lp);
+    double mx = -INFINITY;
+    for (size_t k = 0; k < K; k++)
+        if (pred[k] > 0) {
+            double v = log(pred[k]) + lp[k];
+            mx = v > mx ? v : mx;
+        }
+    if (!(mx > -INFINITY))
+        return 0;
+    for (size_t k = 0; k < K; k++) {
+        double v = exp(lp[k] - mx);
+        b[k] = v < BIG ? v : BIG;
+    }
+    *logs = mx;
+    return 1;
+}
+
+/* Forward pass over B (already evaluated); alpha rows normalised. */
+static void forward_pass(const st_hmm *m, const double *x, size_t T, st_hmm_ws *w, double *logl)
+{
+    size_t K = m->K, D = m->D;
+    double *pred = w->v, *lp = w->v + K;
+    double ll = 0;
+    memcpy(pred, m->start, K * sizeof *pred);
+    for (size_t t = 0; t < T; t++) {
+        double *b = w->B + t * K, *a = w->alpha + t * K;
+        double c = 0;
+        for (size_t k = 0; k < K; k++) {
+            a[k] = pred[k] * b[k];
+            c += a[k];
+        }
+        if (!(c >= UNDERFLOW)) {
+            if (!rescale_step(m, x + t * D, pred, b, &w->logs[t], lp)) {
+                *logl = -INFINITY;
+                return;
+            }
+            c = 0;
+            for (size_t k = 0; k < K; k++) {
+                a[k] = pred[k] * b[k];
+                c += a[k];
+            }
+        }
+        double ic = 1 / c;
+        for (size_t k = 0; k < K; k++)
+            a[k] *= ic;
+        w->c[t] = c;
+        ll += log(c) + w->logs[t];
+        if (t + 1 < T)
+            vec_mat(a, m->trans, K, pred);
+    }
+    *logl = ll;
+}
+
+void st_hmm_forward(const st_hmm *m, const double *x, size_t T, st_hmm_ws *w, double *logl)
+{
+    st_hmm_ops(m)->eval(m, x, T, w->B, w->logs);
+    forward_pass(m, x, T, w, logl);
+}
+
+void st_hmm_fb(const st_hmm *m, const double *x, size_t T, st_hmm_ws *w, double *logl, double *xi)
+{
+    size_t K = m->K;
+    st_hmm_forward(m, x, T, w, logl);
+    if (!(*logl > -INFINITY))
+        return;
+    double *beta = w->v, *nb = w->v + K;
+    for (size_t k = 0; k < K; k++)
+        beta[k] = 1;
+    for (size_t t = T; t-- > 0;) {
+        double *b = w->B + t * K, *a = w->alpha + t * K, *g = w->gamma + t * K;
+        double ic = 1 / w->c[t];
+        for (size_t k = 0; k < K; k++) {
+            g[k] = a[k] * beta[k];
+            b[k] *= beta[k] * ic; /* w_t = B_t beta_t / c_t */
+        }
+        if (t > 0) {
+            mat_vec(m->trans, b, K, nb);
+            memcpy(beta, nb, K * sizeof *beta);
+        }
+    }
+    if (!xi || T < 2)
+        return;
+    /* xi += alpha[0..T-2]^T w[1..T-1] */
+    if (K >= GEMM_MIN_K) {
+        st_gemm(1, 0, K, K, T - 1, 1.0, w->alpha, w->B + K, 1.0, xi);
+        return;
+    }
+    for (size_t t = 0; t + 1 < T; t++) {
+        const double *a = w->alpha + t * K, *wn = w->B + (t + 1) * K;
+        for (size_t i = 0; i < K; i++) {
+            double ai = a[i];
+            double *row = xi + i * K;
+            for (size_t j = 0; j < K; j++)
+                row[j] += ai * wn[j];
+        }
+    }
+}
+
+size_t st_hmm_data_maxlen(const st_hmm_data *d)
+{
+    size_t mx = 0;
+    for (size_t s = 0; s < d->nseq; s++) {
+        size_t n = d->off[s + 1] - d->off[s];
+        mx = n > mx ? n : mx;
+    }
+    return mx;
+}
+
+static int impossible(const st_hmm_data *d, size_t s, st_err *e)
+{
+    return st_err_set(e, ST_EDATA, d->source, 0, 0,
+                      "sequence %.17g has probability zero under the model", d->seqid ? d->seqid[s] : (double)s);
+}
+
+int st_hmm_loglik(st_hmm *m, const st_hmm_data *d, double *logl, double *total, st_err *e)
+{
+    int rc = st_hmm_prepare(m, e);
+    if (rc < 0)
+        return rc;
+    size_t Tmax = st_hmm_data_maxlen(d);
+    double *ll = logl ? logl : malloc((d->nseq ? d->nseq : 1) * sizeof *ll);
+    if (!ll)
+        return st_err_nomem(e, "log-likelihoods");
+    int nomem = 0;
+#pragma omp parallel
+    {
+        st_hmm_ws *w = st_hmm_ws_new(m->K, Tmax);
+        if (!w) {
+#pragma omp atomic write
+            nomem = 1;
+        }
+#pragma omp for schedule(dynamic, 1)
+        for (size_t s = 0; s < d->nseq; s++) {
+            if (!w)
+                continue;
+            size_t T = d->off[s + 1] - d->off[s];
+            st_hmm_forward(m, d->x + d->off[s] * d->D, T, w, &ll[s]);
+        }
+        st_hmm_ws_free(w);
+    }
+    if (nomem)
+        rc = st_err_nomem(e, "forward workspace");
+    double tot = 0;
+    for (size_t s = 0; rc == ST_OK && s < d->nseq; s++)
+        tot += ll[s];
+    if (total)
+        *total = tot;
+    if (ll != logl)
+        free(ll);
+    return rc;
+}
+
+int st_hmm_posterior(st_hmm *m, const st_hmm_data *d, double *post, double *logl, st_err *e)
+{
+    int rc = st_hmm_prepare(m, e);
+    if (rc < 0)
+        return rc;
+    size_t Tmax = st_hmm_data_maxlen(d), K = m->K;
+    long bad = -1;
+    int nomem = 0;
+#pragma omp parallel
+    {
+        st_hmm_ws *w = st_hmm_ws_new(K, Tmax);
+        if (!w) {
+#pragma omp atomic write
+            nomem = 1;
+        }
+#pragma omp for schedule(dynamic, 1)
+        for (size_t s = 0; s < d->nseq; s++) {
+            if (!w)
+                continue;
+            size_t T = d->off[s + 1] - d->off[s];
+            double ll;
+            st_hmm_fb(m, d->x + d->off[s] * d->D, T, w, &ll, NULL);
+            if (logl)
+                logl[s] = ll;
+            if (!(ll > -INFINITY)) {
+#pragma omp critical(hmm_bad)
+                if (bad < 0 || (long)s < bad)
+                    bad = (long)s;
+                continue;
+            }
+            memcpy(post + d->off[s] * K, w->gamma, T * K * sizeof *post);
+        }
+        st_hmm_ws_free(w);
+    }
+    if (nomem)
+        return st_err_nomem(e, "forward-backward workspace");
+    if (bad >= 0)
+        return impossible(d, (size_t)bad, e);
+    return ST_OK;
+}
+
+/* Viterbi for one sequence: delta_t(j) = max_i delta_t-1(i) + log A_ij,
+ * plus log b_t(j); ties go to the lowest i.  logAT is log trans transposed
+ * so that the maximum over i reads a contiguous row. */
+static double viterbi_one(const st_hmm *m, const double *x, size_t T, const double *logAT,
+                          const double *logpi, double *delta, double *lp, int *bp, int *path)
+{
+    size_t K = m->K, D = m->D;
+    const st_hmm_emis_ops *ops = st_hmm_ops(m);
+    double *prev = delta, *cur = delta + K;
+    ops->logpdf(m, x, lp);
+    for (size_t k = 0; k < K; k++)
+        prev[k] = logpi[k] + lp[k];
+    for (size_t t = 1; t < T; t++) {
+        ops->logpdf(m, x + t * D, lp);
+        for (size_t j = 0; j < K; j++) {
+            const double *col = logAT + j * K;
+            double best = -INFINITY;
+            int arg = 0;
+            for (size_t i = 0; i < K; i++) {
+                double v = prev[i] + col[i];
+                if (v > best) {
+                    best = v;
+                    arg = (int)i;
+                }
+            }
+            cur[j] = best + lp[j];
+            bp[t * K + j] = arg;
+        }
+        double *tmp = prev;
+        prev = cur;
+        cur = tmp;
+    }
+    size_t arg = 0;
+    for (size_t k = 1; k < K; k++)
+        if (prev[k] > prev[arg])
+            arg = k;
+    double best = prev[arg];
+    path[T - 1] = (int)arg;
+    for (size_t t = T - 1; t > 0; t--)
+        path[t - 1] = bp[t * K + (size_t)path[t]];
+    return best;
+}
+
+int st_hmm_viterbi(st_hmm *m, const st_hmm_data *d, int *path, double *logp, st_err *e)
+{
+    int rc = st_hmm_prepare(m, e);
+    if (rc < 0)
+        return rc;
+    size_t K = m->K, Tmax = st_hmm_data_maxlen(d);
+    double *logAT = malloc((K * K + K) * sizeof *logAT), *logpi = logAT ? logAT + K * K : NULL;
+    if (!logAT)
+        return st_err_nomem(e, "Viterbi");
+    for (size_t i = 0; i < K; i++) {
+        logpi[i] = log(m->start[i]);
+        for (size_t j = 0; j < K; j++)
+            logAT[j * K + i] = log(m->trans[i * K + j]);
+    }
+    long bad = -1;
+    int nomem = 0;
+#pragma omp parallel
+    {
+        double *delta = malloc(3 * K * sizeof *delta);
+        int *bp = malloc((Tmax ? Tmax : 1) * K * sizeof *bp);
+        if (!delta || !bp) {
+#pragma omp atomic write
+            nomem = 1;
+        }
+#pragma omp for schedule(dynamic, 1)
+        for (size_t s = 0; s < d->nseq; s++) {
+            if (!delta || !bp)
+                continue;
+            size_t T = d->off[s + 1] - d->off[s];
+            double lp = viterbi_one(m, d->x + d->off[s] * d->D, T, logAT, logpi, delta, delta + 2 * K, bp,
+                                    path + d->off[s]);
+            if (logp)
+                logp[s] = lp;
+            if (!(lp > -INFINITY)) {
+#pragma omp critical(hmm_bad)
+                if (bad < 0 || (long)s < bad)
+                    bad = (long)s;
+            }
+        }
+        free(delta);
+        free(bp);
+    }
+    free(logAT);
+    if (nomem)
+        return st_err_nomem(e, "Viterbi workspace");
+    if (bad >= 0)
+        return impossible(d, (size_t)bad, e);
+    return ST_OK;
+}

@@ -1,0 +1,77 @@
+/* lib/hmm internals: the emission vtable shared by forward.c, fit.c and
+ * sample.c, and the per-thread forward-backward workspace. */
+#ifndef ST_HMM_INTERNAL_H
+#define ST_HMM_INTERNAL_H
+
+#include "hmm/hmm.h"
+
+/* What the M-step needs besides the statistics. */
+typedef struct st_hmm_mctx {
+    double prob_floor;
+    const double *var_floor; /* D absolute variance floors */
+    int floored;             /* set when a floor or a fallback changed an estimate */
+} st_hmm_mctx;
+
+/* One emission family.  x points at rows of D doubles. */
+typedef struct st_hmm_emis_ops {
+    /* Scaled probabilities of n rows: B[t*K+k] = p(x_t | k) / s_t with
+     * logs[t] = log s_t (s_t = max_k p(x_t | k) or 1).  No logs or exps
+     * beyond the ones the density needs. */
+    void (*eval)(const st_hmm *m, const double *x, size_t n, double *B, double *logs);
+    /* Exact log densities of one row into out[K]. */
+    void (*logpdf)(const st_hmm *m, const double *x, double *out);
+    /* Length of the sufficient statistics vector. */
+    size_t (*nstats)(const st_hmm *m);
+    /* stats += statistics of n rows weighted by gamma (n x K). */
+    void (*accum)(const st_hmm *m, const double *x, size_t n, const double *gamma, double *stats);
+    /* New parameters from summed statistics; st_hmm_prepare is called after. */
+    int (*mstep)(st_hmm *m, const double *stats, st_hmm_mctx *c, st_err *e);
+    long (*nparams)(const st_hmm *m);
+    /* Draw one row for state k into x (D). */
+    void (*sample)(const st_hmm *m, size_t k, st_rng *r, double *x);
+    /* Initial emission parameters from the data (restart r, generator g). */
+    int (*init)(st_hmm *m, const st_hmm_data *d, st_rng *g, int restart, const st_hmm_mctx *c,
+                st_err *e);
+    /* Refresh m->cache and m->lognorm. */
+    int (*prepare)(st_hmm *m, st_err *e);
+} st_hmm_emis_ops;
+
+const st_hmm_emis_ops *st_hmm_ops(const st_hmm *m);
+extern const st_hmm_emis_ops st_hmm_ops_categorical;
+extern const st_hmm_emis_ops st_hmm_ops_poisson;
+extern const st_hmm_emis_ops st_hmm_ops_gaussian;
+
+/* Size of m->cache for the family. */
+size_t st_hmm_cache_size(const st_hmm *m);
+
+/* Per-thread forward-backward workspace for sequences up to Tmax rows. */
+typedef struct st_hmm_ws {
+    size_t K, Tmax;
+    double *B;     /* Tmax x K scaled emission probabilities, then w = B beta / c */
+    double *alpha; /* Tmax x K normalised forward probabilities */
+    double *gamma; /* Tmax x K posteriors */
+    double *logs;  /* Tmax emission scales */
+    double *c;     /* Tmax forward normalisers */
+    double *v;     /* 2K scratch */
+    int *bp;       /* Tmax x K Viterbi back-pointers (allocated on demand) */
+} st_hmm_ws;
+
+st_hmm_ws *st_hmm_ws_new(size_t K, size_t Tmax);
+void st_hmm_ws_free(st_hmm_ws *w);
+
+/* Forward-backward on one sequence (T rows of x).  Fills ws->gamma, ws->B
+ * (as w), ws->alpha and returns the log-likelihood in *logl (-INFINITY if
+ * the sequence is impossible under the model: then nothing else is
+ * valid).  If xi != NULL, xi (K*K) += sum_t alpha_t w_t+1^T (the caller
+ * multiplies by trans elementwise). */
+void st_hmm_fb(const st_hmm *m, const double *x, size_t T, st_hmm_ws *w, double *logl, double *xi);
+/* Forward pass only (log-likelihood). */
+void st_hmm_forward(const st_hmm *m, const double *x, size_t T, st_hmm_ws *w, double *logl);
+
+/* Longest sequence of d. */
+size_t st_hmm_data_maxlen(const st_hmm_data *d);
+
+/* Variance of each column over the observed values (NaN skipped) into v (D). */
+void st_hmm_data_colvar(const st_hmm_data *d, double *mean, double *v);
+
+#endif
