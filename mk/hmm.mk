@@ -3,3 +3,11 @@
 lib_libstoch_a_SOURCES += lib/hmm/model.c lib/hmm/emit_discrete.c lib/hmm/emit_gauss.c \
 	lib/hmm/forward.c lib/hmm/fit.c lib/hmm/data.c lib/hmm/sample.c lib/hmm/io.c
 noinst_HEADERS += lib/hmm/hmm.h lib/hmm/internal.h
+
+check_PROGRAMS += tests/unit/test_hmm tests/unit/test_hmm_fit
+tests_unit_test_hmm_SOURCES = tests/unit/test_hmm.c
+tests_unit_test_hmm_CFLAGS = $(CHECK_CFLAGS_ALL)
+tests_unit_test_hmm_LDADD = $(CHECK_LIBS_ALL)
+tests_unit_test_hmm_fit_SOURCES = tests/unit/test_hmm_fit.c
+tests_unit_test_hmm_fit_CFLAGS = $(CHECK_CFLAGS_ALL)
+tests_unit_test_hmm_fit_LDADD = $(CHECK_LIBS_ALL)

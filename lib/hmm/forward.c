@@ -177,9 +177,13 @@ void st_hmm_fb(const st_hmm *m, const double *x, size_t T, st_hmm_ws *w, double 
     for (size_t t = T; t-- > 0;) {
         double *b = w->B + t * K, *a = w->alpha + t * K, *g = w->gamma + t * K;
         double ic = 1 / w->c[t];
+        /* w_t = B_t beta_t / c_t; a state with alpha_t = 0 (unreachable, or
+         * impossible emission) contributes nothing backwards, and zeroing
+         * its w keeps an overflowing B of an unreachable state out of the
+         * sums (0 * Inf). */
         for (size_t k = 0; k < K; k++) {
             g[k] = a[k] * beta[k];
-            b[k] *= beta[k] * ic; /* w_t = B_t beta_t / c_t */
+            b[k] = a[k] > 0 ? b[k] * beta[k] * ic : 0;
         }
         if (t > 0) {
             mat_vec(m->trans, b, K, nb);
