@@ -11,3 +11,7 @@ tests_unit_test_hmm_LDADD = $(CHECK_LIBS_ALL)
 tests_unit_test_hmm_fit_SOURCES = tests/unit/test_hmm_fit.c
 tests_unit_test_hmm_fit_CFLAGS = $(CHECK_CFLAGS_ALL)
 tests_unit_test_hmm_fit_LDADD = $(CHECK_LIBS_ALL)
+check_PROGRAMS += tests/unit/test_hmm_io
+tests_unit_test_hmm_io_SOURCES = tests/unit/test_hmm_io.c
+tests_unit_test_hmm_io_CFLAGS = $(CHECK_CFLAGS_ALL)
+tests_unit_test_hmm_io_LDADD = $(CHECK_LIBS_ALL)
