@@ -15,3 +15,8 @@ check_PROGRAMS += tests/unit/test_hmm_io
 tests_unit_test_hmm_io_SOURCES = tests/unit/test_hmm_io.c
 tests_unit_test_hmm_io_CFLAGS = $(CHECK_CFLAGS_ALL)
 tests_unit_test_hmm_io_LDADD = $(CHECK_LIBS_ALL)
+
+bin_PROGRAMS += tools/hmm-fit tools/hmm-decode tools/hmm-sample
+tools_hmm_fit_SOURCES = tools/hmm-fit.c
+tools_hmm_decode_SOURCES = tools/hmm-decode.c
+tools_hmm_sample_SOURCES = tools/hmm-sample.c

@@ -194,6 +194,12 @@ double st_hmm_bic(const st_hmm *m);
  * sequence s draws from st_rng_stream(seed, s). */
 int st_hmm_sample(const st_hmm *m, size_t n, size_t T, uint64_t seed, int *states, double *x,
                   st_err *e);
+/* The same in blocks: base is the generator of the block's first sequence
+ * (st_rng_stream(&base, seed, 0) before the first block); it is advanced by
+ * n jumps, so consecutive blocks continue the numbering and the output
+ * equals one st_hmm_sample call.  m must be validated (st_hmm_validate). */
+int st_hmm_sample_next(const st_hmm *m, st_rng *base, size_t n, size_t T, int *states, double *x,
+                       st_err *e);
 
 /* ----------------------------------------------------- model files */
 

@@ -6,18 +6,17 @@
 
 #include "hmm/internal.h"
 
-int st_hmm_sample(const st_hmm *m, size_t n, size_t T, uint64_t seed, int *states, double *x, st_err *e)
+int st_hmm_sample_next(const st_hmm *m, st_rng *base, size_t n, size_t T, int *states, double *x,
+                       st_err *e)
 {
     size_t K = m->K, D = m->D;
     const st_hmm_emis_ops *ops = st_hmm_ops(m);
     st_rng *g = malloc((n ? n : 1) * sizeof *g);
     if (!g)
         return st_err_nomem(e, "random streams");
-    st_rng base;
-    st_rng_stream(&base, seed, 0);
-    for (size_t s = 0; s < n; s++) { /* stream s = stream 0 jumped s times */
-        g[s] = base;
-        st_rng_jump(&base);
+    for (size_t s = 0; s < n; s++) { /* sequence s: the base jumped s times */
+        g[s] = *base;
+        st_rng_jump(base);
     }
 #pragma omp parallel for schedule(dynamic, 16)
     for (size_t s = 0; s < n; s++) {
@@ -32,4 +31,11 @@ int st_hmm_sample(const st_hmm *m, size_t n, size_t T, uint64_t seed, int *state
     }
     free(g);
     return ST_OK;
+}
+
+int st_hmm_sample(const st_hmm *m, size_t n, size_t T, uint64_t seed, int *states, double *x, st_err *e)
+{
+    st_rng base;
+    st_rng_stream(&base, seed, 0);
+    return st_hmm_sample_next(m, &base, n, T, states, x, e);
 }
