@@ -20,3 +20,8 @@ bin_PROGRAMS += tools/hmm-fit tools/hmm-decode tools/hmm-sample
 tools_hmm_fit_SOURCES = tools/hmm-fit.c
 tools_hmm_decode_SOURCES = tools/hmm-decode.c
 tools_hmm_sample_SOURCES = tools/hmm-sample.c
+
+check_PROGRAMS += tests/unit/test_hmm_arch
+tests_unit_test_hmm_arch_SOURCES = tests/unit/test_hmm_arch.c
+tests_unit_test_hmm_arch_CFLAGS = $(CHECK_CFLAGS_ALL)
+tests_unit_test_hmm_arch_LDADD = $(CHECK_LIBS_ALL)

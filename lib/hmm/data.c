@@ -100,8 +100,9 @@ int st_hmm_data_from_table(st_hmm_data **out, const st_table *t, const char *col
         }
         free(copy);
     } else {
+        int statecol = st_table_col(t, "state"); /* hmm-sample's true states */
         for (size_t j = 0; j < t->ncols; j++)
-            if ((int)j != seqcol && (int)j != tcol)
+            if ((int)j != seqcol && (int)j != tcol && (int)j != statecol)
                 idx[D++] = (int)j;
     }
     if (D == 0) {

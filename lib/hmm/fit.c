@@ -1,9 +1,12 @@
 /* Baum-Welch (EM) over many sequences, with restarts, priors and floors.
  *
- * E-step: sequences are processed in chunks of CHUNK; each sequence writes
- * its statistics (start, transitions, emissions, log-likelihood) into its
- * own slot, in parallel, and the slots are then added in sequence order.
- * The sums are therefore the same for any number of threads, bit for bit.
+ * E-step: sequences are processed in chunks; each sequence writes its
+ * statistics (start, transitions, emissions, log-likelihood) into its own
+ * slot, in parallel, and the slots are then added in sequence order.  The
+ * sums are therefore the same for any number of threads, bit for bit.  The
+ * chunk size depends only on the data and the model (as many sequences as
+ * fit in SLOT_BUDGET doubles of slots, at least 64), so that many short
+ * sequences cost one parallel loop per iteration, not one per 64.
  *
  * M-step: start and transition rows are normalised expected counts plus
  * the Dirichlet pseudo-count (--pseudo, allowed entries only) and the
@@ -23,7 +26,8 @@
 
 #include "hmm/internal.h"
 
-#define CHUNK 64
+#define MIN_CHUNK 64
+#define SLOT_BUDGET (4u << 20)
 
 void st_hmm_fit_opts_init(st_hmm_fit_opts *o)
 {
@@ -46,7 +50,9 @@ static int estep(const st_hmm *m, const st_hmm_data *d, estep_out *r, st_err *e)
 {
     size_t K = m->K, Tmax = st_hmm_data_maxlen(d);
     const st_hmm_emis_ops *ops = st_hmm_ops(m);
-    size_t nst = r->nst, ch = d->nseq < CHUNK ? d->nseq : CHUNK;
+    size_t nst = r->nst, chunk = SLOT_BUDGET / nst;
+    chunk = chunk < MIN_CHUNK ? MIN_CHUNK : chunk;
+    size_t ch = d->nseq < chunk ? d->nseq : chunk;
     double *slots = malloc((ch ? ch : 1) * nst * sizeof *slots);
     if (!slots)
         return st_err_nomem(e, "E-step statistics");
@@ -60,8 +66,8 @@ static int estep(const st_hmm *m, const st_hmm_data *d, estep_out *r, st_err *e)
 #pragma omp atomic write
             nomem = 1;
         }
-        for (size_t s0 = 0; s0 < d->nseq; s0 += CHUNK) {
-            size_t n = d->nseq - s0 < CHUNK ? d->nseq - s0 : CHUNK;
+        for (size_t s0 = 0; s0 < d->nseq; s0 += ch) {
+            size_t n = d->nseq - s0 < ch ? d->nseq - s0 : ch;
 #pragma omp for schedule(dynamic, 1)
             for (size_t i = 0; i < n; i++) {
                 if (!w)

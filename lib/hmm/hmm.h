@@ -120,7 +120,8 @@ typedef struct st_hmm_data {
     char *source;          /* input name for messages */
 } st_hmm_data;
 
-/* Take the value columns (comma list `cols`, or NULL for all but seq and t)
+/* Take the value columns (comma list `cols`, or NULL for all but seq, t and
+ * state -- the true states hmm-sample writes)
  * of a table, grouped by its seq column if present. */
 int st_hmm_data_from_table(st_hmm_data **d, const st_table *t, const char *cols, st_err *e);
 /* Build directly from arrays (copied): nseq sequences with len[s] rows. */
