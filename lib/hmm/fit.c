@@ -59,7 +59,7 @@ static int estep(const st_hmm *m, const st_hmm_data *d, estep_out *r, st_err *e)
     memset(r->acc, 0, nst * sizeof *r->acc);
     long bad = -1;
     int nomem = 0;
-#pragma omp parallel
+#pragma omp parallel if (st_hmm_worth_threads(m, d))
     {
         st_hmm_ws *w = st_hmm_ws_new(K, Tmax);
         if (!w) {

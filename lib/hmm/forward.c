@@ -208,6 +208,12 @@ void st_hmm_fb(const st_hmm *m, const double *x, size_t T, st_hmm_ws *w, double 
     }
 }
 
+int st_hmm_worth_threads(const st_hmm *m, const st_hmm_data *d)
+{
+    double work = (double)d->total * (double)m->K * (double)(m->K + m->D + 8);
+    return d->nseq > 1 && work > 4e6;
+}
+
 size_t st_hmm_data_maxlen(const st_hmm_data *d)
 {
     size_t mx = 0;
@@ -234,7 +240,7 @@ int st_hmm_loglik(st_hmm *m, const st_hmm_data *d, double *logl, double *total, 
     if (!ll)
         return st_err_nomem(e, "log-likelihoods");
     int nomem = 0;
-#pragma omp parallel
+#pragma omp parallel if (st_hmm_worth_threads(m, d))
     {
         st_hmm_ws *w = st_hmm_ws_new(m->K, Tmax);
         if (!w) {
@@ -270,7 +276,7 @@ int st_hmm_posterior(st_hmm *m, const st_hmm_data *d, double *post, double *logl
     size_t Tmax = st_hmm_data_maxlen(d), K = m->K;
     long bad = -1;
     int nomem = 0;
-#pragma omp parallel
+#pragma omp parallel if (st_hmm_worth_threads(m, d))
     {
         st_hmm_ws *w = st_hmm_ws_new(K, Tmax);
         if (!w) {
@@ -362,7 +368,7 @@ int st_hmm_viterbi(st_hmm *m, const st_hmm_data *d, int *path, double *logp, st_
     }
     long bad = -1;
     int nomem = 0;
-#pragma omp parallel
+#pragma omp parallel if (st_hmm_worth_threads(m, d))
     {
         double *delta = malloc(3 * K * sizeof *delta);
         int *bp = malloc((Tmax ? Tmax : 1) * K * sizeof *bp);

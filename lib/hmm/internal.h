@@ -68,6 +68,11 @@ void st_hmm_fb(const st_hmm *m, const double *x, size_t T, st_hmm_ws *w, double 
 /* Forward pass only (log-likelihood). */
 void st_hmm_forward(const st_hmm *m, const double *x, size_t T, st_hmm_ws *w, double *logl);
 
+/* Whether a pass over d is worth starting threads for: below about a
+ * millisecond of work, waking a team (and, on a loaded machine, spinning
+ * for it) costs more than it saves.  Results never depend on it. */
+int st_hmm_worth_threads(const st_hmm *m, const st_hmm_data *d);
+
 /* Longest sequence of d. */
 size_t st_hmm_data_maxlen(const st_hmm_data *d);
 
