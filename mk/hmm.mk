@@ -44,3 +44,6 @@ demo-hmm: tools/hmm-fit tools/hmm-decode tools/hmm-sample
 	tools/hmm-sample -m $(top_srcdir)/data/hmm-cyclic-4.yaml -n 400 -T 50 --seed 7 -o demo-out/cyclic4-sample.csv
 	tools/hmm-fit -K 3..5 -e categorical --restarts 2 --max-iter 300 -o demo-out/cyclic4-fit.yaml demo-out/cyclic4-sample.csv
 	@grep -q '^states: 4' demo-out/cyclic4-fit.yaml && echo "demo-hmm: BIC picked the true 4 states of data/hmm-cyclic-4.yaml"
+TESTS += tests/cli/hmm-numpy.sh
+dist_check_SCRIPTS += tests/cli/hmm-numpy.sh
+EXTRA_DIST += tests/cli/hmm_numpy_ref.py

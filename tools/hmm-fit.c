@@ -89,7 +89,7 @@ typedef struct prog_ctx {
 static void progress(void *ctx, int restart, int iter, double logl, double change)
 {
     const prog_ctx *p = ctx;
-    fprintf(stderr, "hmm-fit: K=%zu restart %d iteration %d logL %.10g change %.3g\n", p->K, restart + 1, iter, logl,
+    fprintf(stderr, "hmm-fit: K=%zu restart %d iteration %d logL %.17g change %.3g\n", p->K, restart + 1, iter, logl,
             change);
 }
 
