@@ -34,7 +34,9 @@ static void cat_eval(const st_hmm *m, const double *x, size_t n, double *B, doub
     for (size_t t = 0; t < n; t++) {
         double *b = B + t * K;
         const double *xt = x + t * D;
-        memcpy(b, m->cache + m->symoff[0] + (size_t)xt[0] * K, K * sizeof *b);
+        const double *p0 = m->cache + m->symoff[0] + (size_t)xt[0] * K;
+        for (size_t k = 0; k < K; k++)
+            b[k] = p0[k];
         for (size_t c = 1; c < D; c++) {
             const double *p = m->cache + m->symoff[c] + (size_t)xt[c] * K;
             for (size_t k = 0; k < K; k++)

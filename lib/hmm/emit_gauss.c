@@ -187,15 +187,27 @@ static void gauss_accum(const st_hmm *m, const double *x, size_t n, const double
         double *N = stats, *S1 = stats + K * D, *S2 = stats + 2 * K * D;
         for (size_t t = 0; t < n; t++) {
             const double *g = gamma + t * K, *xt = x + t * D;
+            int missing = 0;
+            for (size_t d = 0; d < D; d++)
+                missing |= isnan(xt[d]);
             for (size_t k = 0; k < K; k++) {
                 const double *mu = m->mean + k * D;
-                double gk = g[k];
+                double gk = g[k], *nk = N + k * D, *s1 = S1 + k * D, *s2 = S2 + k * D;
+                if (!missing) {
+                    for (size_t d = 0; d < D; d++) {
+                        double r = xt[d] - mu[d], gr = gk * r;
+                        nk[d] += gk;
+                        s1[d] += gr;
+                        s2[d] += gr * r;
+                    }
+                    continue;
+                }
                 for (size_t d = 0; d < D; d++) {
                     double r = xt[d] - mu[d];
                     if (r == r) { /* observed */
-                        N[k * D + d] += gk;
-                        S1[k * D + d] += gk * r;
-                        S2[k * D + d] += gk * r * r;
+                        nk[d] += gk;
+                        s1[d] += gk * r;
+                        s2[d] += gk * r * r;
                     }
                 }
             }

@@ -13,8 +13,8 @@
  * Layout: every T x K array is row-major (the K states of one time step
  * contiguous); trans is K x K row-major.  The forward step is an axpy over
  * rows of trans, the backward step a row-wise dot product, and the
- * transition statistics sum_t alpha_t w_t+1^T one rank-(T-1) update done by
- * BLAS dgemm for large K. */
+ * transition statistics sum_t alpha_t w_t+1^T one rank-(T-1) update, all
+ * three in kernels.c. */
 #include "config.h"
 
 #include <float.h>
@@ -22,13 +22,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/linalg.h"
 #include "hmm/internal.h"
 
 #define UNDERFLOW 1e-280
 #define BIG 1e300
-/* From this many states the transition statistics go through dgemm. */
-#define GEMM_MIN_K 24
 
 st_hmm_ws *st_hmm_ws_new(size_t K, size_t Tmax)
 {
@@ -45,7 +42,8 @@ st_hmm_ws *st_hmm_ws_new(size_t K, size_t Tmax)
     w->logs = malloc(Tmax * sizeof *w->logs);
     w->c = malloc(Tmax * sizeof *w->c);
     w->v = malloc(2 * K * sizeof *w->v);
-    if (!w->B || !w->alpha || !w->gamma || !w->logs || !w->c || !w->v) {
+    w->AT = malloc(K * K * sizeof *w->AT);
+    if (!w->B || !w->alpha || !w->gamma || !w->logs || !w->c || !w->v || !w->AT) {
         st_hmm_ws_free(w);
         return NULL;
     }
@@ -62,42 +60,9 @@ void st_hmm_ws_free(st_hmm_ws *w)
     free(w->logs);
     free(w->c);
     free(w->v);
+    free(w->AT);
     free(w->bp);
     free(w);
-}
-
-/* pred = a^T A (K x K row-major): axpy over the rows of A. */
-static void vec_mat(const double *restrict a, const double *restrict A, size_t K, double *restrict pred)
-{
-    if (K >= GEMM_MIN_K) {
-        st_gemv(1, K, K, 1.0, A, a, 0.0, pred);
-        return;
-    }
-    memset(pred, 0, K * sizeof *pred);
-    for (size_t i = 0; i < K; i++) {
-        double ai = a[i];
-        if (ai == 0)
-            continue;
-        const double *row = A + i * K;
-        for (size_t j = 0; j < K; j++)
-            pred[j] += ai * row[j];
-    }
-}
-
-/* out = A w: dot products along the rows of A. */
-static void mat_vec(const double *restrict A, const double *restrict w, size_t K, double *restrict out)
-{
-    if (K >= GEMM_MIN_K) {
-        st_gemv(0, K, K, 1.0, A, w, 0.0, out);
-        return;
-    }
-    for (size_t i = 0; i < K; i++) {
-        const double *row = A + i * K;
-        double s = 0;
-        for (size_t j = 0; j < K; j++)
-            s += row[j] * w[j];
-        out[i] = s;
-    }
 }
 
 /* Redo step t's scale in log space (see the top of the file).  Returns 0 if
@@ -128,7 +93,10 @@ static void forward_pass(const st_hmm *m, const double *x, size_t T, st_hmm_ws *
 {
     size_t K = m->K, D = m->D;
     double *pred = w->v, *lp = w->v + K;
-    double ll = 0;
+    /* log L = sum_t log c_t + log s_t; the c_t are multiplied and their
+     * product's log taken only when it nears the ends of the double range,
+     * which keeps log() out of the per-step work. */
+    double ll = 0, cprod = 1;
     memcpy(pred, m->start, K * sizeof *pred);
     for (size_t t = 0; t < T; t++) {
         double *b = w->B + t * K, *a = w->alpha + t * K;
@@ -152,11 +120,16 @@ static void forward_pass(const st_hmm *m, const double *x, size_t T, st_hmm_ws *
         for (size_t k = 0; k < K; k++)
             a[k] *= ic;
         w->c[t] = c;
-        ll += log(c) + w->logs[t];
+        ll += w->logs[t];
+        cprod *= c;
+        if (!(cprod > 1e-250 && cprod < 1e250)) {
+            ll += log(cprod);
+            cprod = 1;
+        }
         if (t + 1 < T)
-            vec_mat(a, m->trans, K, pred);
+            st_hmm_vecmat(a, m->trans, K, pred);
     }
-    *logl = ll;
+    *logl = ll + log(cprod);
 }
 
 void st_hmm_forward(const st_hmm *m, const double *x, size_t T, st_hmm_ws *w, double *logl)
@@ -171,7 +144,11 @@ void st_hmm_fb(const st_hmm *m, const double *x, size_t T, st_hmm_ws *w, double 
     st_hmm_forward(m, x, T, w, logl);
     if (!(*logl > -INFINITY))
         return;
-    double *beta = w->v, *nb = w->v + K;
+    /* beta_t-1 = A w_t as w_t^T A^T: the axpy kernel over rows of A^T. */
+    double *AT = w->AT, *beta = w->v, *nb = w->v + K;
+    for (size_t i = 0; i < K; i++)
+        for (size_t j = 0; j < K; j++)
+            AT[j * K + i] = m->trans[i * K + j];
     for (size_t k = 0; k < K; k++)
         beta[k] = 1;
     for (size_t t = T; t-- > 0;) {
@@ -186,26 +163,16 @@ void st_hmm_fb(const st_hmm *m, const double *x, size_t T, st_hmm_ws *w, double 
             b[k] = a[k] > 0 ? b[k] * beta[k] * ic : 0;
         }
         if (t > 0) {
-            mat_vec(m->trans, b, K, nb);
-            memcpy(beta, nb, K * sizeof *beta);
+            st_hmm_vecmat(b, AT, K, nb);
+            double *tmp = beta;
+            beta = nb;
+            nb = tmp;
         }
     }
     if (!xi || T < 2)
         return;
     /* xi += alpha[0..T-2]^T w[1..T-1] */
-    if (K >= GEMM_MIN_K) {
-        st_gemm(1, 0, K, K, T - 1, 1.0, w->alpha, w->B + K, 1.0, xi);
-        return;
-    }
-    for (size_t t = 0; t + 1 < T; t++) {
-        const double *a = w->alpha + t * K, *wn = w->B + (t + 1) * K;
-        for (size_t i = 0; i < K; i++) {
-            double ai = a[i];
-            double *row = xi + i * K;
-            for (size_t j = 0; j < K; j++)
-                row[j] += ai * wn[j];
-        }
-    }
+    st_hmm_outer_acc(xi, w->alpha, w->B + K, T - 1, K);
 }
 
 int st_hmm_worth_threads(const st_hmm *m, const st_hmm_data *d)

@@ -53,6 +53,7 @@ typedef struct st_hmm_ws {
     double *logs;  /* Tmax emission scales */
     double *c;     /* Tmax forward normalisers */
     double *v;     /* 2K scratch */
+    double *AT;    /* K x K: trans transposed */
     int *bp;       /* Tmax x K Viterbi back-pointers (allocated on demand) */
 } st_hmm_ws;
 
@@ -72,6 +73,11 @@ void st_hmm_forward(const st_hmm *m, const double *x, size_t T, st_hmm_ws *w, do
  * millisecond of work, waking a team (and, on a loaded machine, spinning
  * for it) costs more than it saves.  Results never depend on it. */
 int st_hmm_worth_threads(const st_hmm *m, const st_hmm_data *d);
+
+/* kernels.c: out = a^T A; out = A w; X += sum_t a_t w_t^T (a, w: T x K). */
+void st_hmm_vecmat(const double *a, const double *A, size_t K, double *out);
+void st_hmm_matvec(const double *A, const double *w, size_t K, double *out);
+void st_hmm_outer_acc(double *X, const double *a, const double *w, size_t T, size_t K);
 
 /* Longest sequence of d. */
 size_t st_hmm_data_maxlen(const st_hmm_data *d);
