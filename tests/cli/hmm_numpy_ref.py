@@ -93,4 +93,5 @@ def main():
             P /= P.sum(1, keepdims=True)
 
 
-main()
+if __name__ == "__main__":
+    main()
