@@ -8,6 +8,9 @@
 # hmm-fit's time per iteration is (t(1+N) - t(1)) / N for fits from the same
 # --init model, so reading, setup and the final E-step cancel; GHMM's the
 # same with its own nstep runs; numpy's the median of timed iterations.
+# Single-threaded comparisons use CPU seconds (user + system), which the
+# other load of a shared machine disturbs much less than wall time; the -j1
+# and -j2 wall times show the thread scaling.
 # Run from a built tree (make bench, or sh bench/hmm/run.sh); figures go to
 # bench/RESULTS.md by hand.  Environment: N (iterations, default 4),
 # CASES (default "a b c"), KEEP=1 keeps the data in the work directory.
@@ -30,6 +33,15 @@ elapsed() {
     t1=$(now)
     awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f", b - a }'
 }
+# cpu CMD...: user + system CPU seconds of CMD (wall seconds without GNU time)
+cpu() {
+    if [ -x /usr/bin/time ]; then
+        /usr/bin/time -f '%U %S' -o "$work/time" "$@" >/dev/null 2>&1
+        awk '{ printf "%.4f", $1 + $2 }' "$work/time"
+    else
+        elapsed "$@"
+    fi
+}
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f", a / b; else print "-" }'; }
 
 have_numpy=0
@@ -47,7 +59,8 @@ fi
 "$PY" "$here/models.py" "$work"
 mhz=$(awk -F: '/cpu MHz/ { printf "%d", $2; exit }' /proc/cpuinfo 2>/dev/null || echo 0)
 echo "bench/hmm: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), ${mhz} MHz, $(nproc) cores; N=$N iterations"
-printf '%-4s %-28s %10s %10s %10s %10s %10s %9s %9s\n' case model "ours -j1" "ours -j2" GHMM numpy "-j2 gain" "vs GHMM" "vs numpy"
+echo "CPU seconds per iteration (single thread), ratios of CPU seconds; wall seconds for -j1/-j2:"
+printf '%-4s %-28s %9s %9s %9s %8s %8s %9s %9s\n' case model ours GHMM numpy "vs GHMM" "vs numpy" "wall -j1" "wall -j2"
 for c in $CASES; do
     case $c in
     a) n=100 T=10000 K=8 mode=cat desc="categorical K=8 M=16" ;;
@@ -57,19 +70,20 @@ for c in $CASES; do
     esac
     "$bin/hmm-sample" -m "$work/$c-truth.yaml" -n $n -T $T --seed 1 -o "$work/$c.stb"
     "$bin/stoch-cat" "$work/$c.stb" > "$work/$c.csv"
-    fit() { elapsed "$bin/hmm-fit" -q -j "$1" --init "$work/$c-init.yaml" --max-iter "$2" --tol 1e-300 -o /dev/null "$work/$c.stb"; }
-    t1=$(fit 1 1); tn=$(fit 1 $((N + 1)))
-    ours1=$(awk -v a="$t1" -v b="$tn" -v n="$N" 'BEGIN { printf "%.4f", (b - a) / n }')
-    t1=$(fit 2 1); tn=$(fit 2 $((N + 1)))
-    ours2=$(awk -v a="$t1" -v b="$tn" -v n="$N" 'BEGIN { printf "%.4f", (b - a) / n }')
+    fit() { $1 "$bin/hmm-fit" -q -j "$2" --init "$work/$c-init.yaml" --max-iter "$3" --tol 1e-300 -o /dev/null "$work/$c.stb"; }
+    per() { awk -v a="$1" -v b="$2" -v n="$N" 'BEGIN { printf "%.4f", (b - a) / n }'; }
+    ours=$(per "$(fit cpu 1 1)" "$(fit cpu 1 $((N + 1)))")
+    wall1=$(per "$(fit elapsed 1 1)" "$(fit elapsed 1 $((N + 1)))")
+    wall2=$(per "$(fit elapsed 2 1)" "$(fit elapsed 2 $((N + 1)))")
+    ours1=$ours
     gh=-
     if [ -n "$ghmm" ] && [ $mode = cat ]; then
         g1=$("$ghmm" "$work/$c.csv" $K 16 1 2>/dev/null); gn=$("$ghmm" "$work/$c.csv" $K 16 $((N + 1)) 2>/dev/null)
         gh=$(awk -v a="$g1" -v b="$gn" -v n="$N" 'BEGIN { printf "%.4f", (b - a) / n }')
     fi
     np=$("$PY" "$here/numpy_em.py" $mode "$work/$c.csv" $K $([ $c = c ] && echo 2 || echo 3))
-    printf '%-4s %-28s %10s %10s %10s %10s %10s %9s %9s\n' "($c)" "$desc, ${n}x$T" "$ours1" "$ours2" "$gh" "$np" \
-        "$(ratio "$ours1" "$ours2")" "$( [ "$gh" = - ] && echo - || ratio "$gh" "$ours1")" "$(ratio "$np" "$ours1")"
+    printf '%-4s %-28s %9s %9s %9s %8s %8s %9s %9s\n' "($c)" "$desc, ${n}x$T" "$ours" "$gh" "$np" \
+        "$( [ "$gh" = - ] && echo - || ratio "$gh" "$ours")" "$(ratio "$np" "$ours")" "$wall1" "$wall2"
     if [ $c = c ]; then
         # K^2 work per observation: forward 2K^2, backward 2K^2, transition statistics 2K^2
         awk -v k=$K -v obs=$((n * T)) -v s="$ours1" -v mhz="$mhz" 'BEGIN {
