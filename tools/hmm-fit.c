@@ -23,9 +23,12 @@ static const char USAGE[] =
     "  -K, --states N|LO..HI  states, 1..4096; a range fits each K, prints a\n"
     "                       table (K, logL, parameters, AIC, BIC) to stderr and\n"
     "                       writes the model chosen by --select\n"
-    "  -e, --emission TYPE  categorical, poisson or gaussian (default gaussian);\n"
-    "                       gaussian-diag, gaussian-full, gaussian-spherical and\n"
-    "                       gaussian-tied also set --cov\n"
+    "  -e, --emission TYPE  categorical, poisson, gaussian (default) or ar\n"
+    "                       (autoregressive Gaussian, diagonal noise); gaussian-diag,\n"
+    "                       gaussian-full, gaussian-spherical and gaussian-tied\n"
+    "                       also set --cov\n"
+    "      --order P        ar: autoregressive order, 1..64 (default 1); the first\n"
+    "                       P rows of each sequence are conditioned on\n"
     "      --cov TYPE       Gaussian covariance: diag (default), full, spherical,\n"
     "                       tied (one matrix for all states)\n"
     "      --symbols LIST   categorical: symbols per column (default: largest\n"
@@ -78,7 +81,8 @@ enum {
     OPT_TOL,
     OPT_MINVAR,
     OPT_PROBFLOOR,
-    OPT_SELECT
+    OPT_SELECT,
+    OPT_ORDER
 };
 
 typedef struct prog_ctx {
@@ -102,6 +106,8 @@ static int parse_family(const char *s, st_hmm_family *f, st_hmm_cov *cov, int *c
         *f = ST_HMM_POISSON;
     else if (strcmp(s, "gaussian") == 0)
         *f = ST_HMM_GAUSSIAN;
+    else if (strcmp(s, "ar") == 0 || strcmp(s, "ar-gaussian") == 0)
+        *f = ST_HMM_AR;
     else if (strncmp(s, "gaussian-", 9) == 0) {
         *f = ST_HMM_GAUSSIAN;
         for (int i = 0; i < 4; i++)
@@ -193,6 +199,7 @@ int main(int argc, char **argv)
                                              {"min-var", required_argument, NULL, OPT_MINVAR},
                                              {"prob-floor", required_argument, NULL, OPT_PROBFLOOR},
                                              {"select", required_argument, NULL, OPT_SELECT},
+                                             {"order", required_argument, NULL, OPT_ORDER},
                                              {NULL, 0, NULL, 0}};
     int c;
     long l;
@@ -209,7 +216,7 @@ int main(int argc, char **argv)
             break;
         case 'e':
             if (parse_family(optarg, &o.family, &o.cov, &cov_set) < 0)
-                st_cli_usage_error(&cli, "--emission must be categorical, poisson, gaussian or gaussian-COV, not '%s'", optarg);
+                st_cli_usage_error(&cli, "--emission must be categorical, poisson, gaussian, gaussian-COV or ar, not '%s'", optarg);
             break;
         case OPT_COV:
             if (parse_cov(optarg, &o.cov) < 0)
@@ -281,6 +288,11 @@ int main(int argc, char **argv)
                 st_cli_usage_error(&cli, "--prob-floor must be a number from 0 to 0.01, not '%s'", optarg);
             o.prob_floor = x;
             break;
+        case OPT_ORDER:
+            if (st_parse_long(optarg, &l) < 0 || l < 1 || l > 64)
+                st_cli_usage_error(&cli, "--order must be an integer from 1 to 64, not '%s'", optarg);
+            o.order = (size_t)l;
+            break;
         case OPT_SELECT:
             if (strcmp(optarg, "bic") == 0)
                 select_aic = 0;
@@ -299,6 +311,8 @@ int main(int argc, char **argv)
         st_cli_usage_error(&cli, "--init fixes K: a range -K does not apply");
     if (cov_set && o.family != ST_HMM_GAUSSIAN)
         st_cli_usage_error(&cli, "--cov applies to --emission gaussian");
+    if (o.order && o.family != ST_HMM_AR)
+        st_cli_usage_error(&cli, "--order applies to --emission ar");
     if (symbols && o.family != ST_HMM_CATEGORICAL)
         st_cli_usage_error(&cli, "--symbols applies to --emission categorical");
     if (fix) {

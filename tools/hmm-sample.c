@@ -118,7 +118,7 @@ int main(int argc, char **argv)
             rc = st_err_nomem(&e, "names");
             goto out;
         }
-        dt[j] = j < 3 || m->family != ST_HMM_GAUSSIAN ? ST_I8 : ST_F8;
+        dt[j] = j < 3 || m->family == ST_HMM_CATEGORICAL || m->family == ST_HMM_POISSON ? ST_I8 : ST_F8;
     }
     int fmt = st_cli_output_format(&cli);
     if ((rc = st_output_open(&out, cli.output, fmt == ST_FMT_BIN, &e)) < 0)

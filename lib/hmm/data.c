@@ -205,6 +205,20 @@ int st_hmm_data_check(const st_hmm_data *d, st_hmm_family f, st_hmm_cov cov, con
     return ST_OK;
 }
 
+int st_hmm_data_check_ar(const st_hmm_data *d, size_t order, st_err *e)
+{
+    int rc = st_hmm_data_check(d, ST_HMM_AR, ST_HMM_COV_DIAG, NULL, e);
+    if (rc < 0)
+        return rc;
+    for (size_t s = 0; s < d->nseq; s++) {
+        size_t n = d->off[s + 1] - d->off[s];
+        if (n <= order)
+            return st_err_set(e, ST_EDATA, d->source, 0, 0,
+                              "sequence %.17g has %zu rows, not more than the AR order %zu", d->seqid[s], n, order);
+    }
+    return ST_OK;
+}
+
 void st_hmm_data_colvar(const st_hmm_data *d, double *mean, double *v)
 {
     size_t D = d->D;

@@ -46,7 +46,7 @@ static void cat_eval(const st_hmm *m, const double *x, size_t n, double *B, doub
     }
 }
 
-static void cat_logpdf(const st_hmm *m, const double *x, double *out)
+static void cat_logpdf(const st_hmm *m, const double *x, size_t t, double *out)
 {
     size_t K = m->K;
     for (size_t k = 0; k < K; k++)
@@ -138,7 +138,7 @@ static long cat_nparams(const st_hmm *m)
     return p;
 }
 
-static void cat_sample(const st_hmm *m, size_t k, st_rng *r, double *x)
+static void cat_sample(const st_hmm *m, size_t k, st_rng *r, double *x, size_t t)
 {
     for (size_t c = 0; c < m->D; c++)
         x[c] = (double)st_rng_categorical(r, m->prob + m->symoff[c] + k * m->nsym[c], m->nsym[c]);
@@ -234,7 +234,7 @@ static void pois_eval(const st_hmm *m, const double *x, size_t n, double *B, dou
     }
 }
 
-static void pois_logpdf(const st_hmm *m, const double *x, double *out)
+static void pois_logpdf(const st_hmm *m, const double *x, size_t t, double *out)
 {
     double lf = pois_row(m, x, out);
     for (size_t k = 0; k < m->K; k++)
@@ -287,7 +287,7 @@ static long pois_nparams(const st_hmm *m)
     return (long)(m->K * m->D);
 }
 
-static void pois_sample(const st_hmm *m, size_t k, st_rng *r, double *x)
+static void pois_sample(const st_hmm *m, size_t k, st_rng *r, double *x, size_t t)
 {
     for (size_t d = 0; d < m->D; d++)
         x[d] = (double)st_rng_poisson(r, m->rate[k * m->D + d]);

@@ -350,7 +350,7 @@ static long gauss_nparams(const st_hmm *m)
     return 0;
 }
 
-static void gauss_sample(const st_hmm *m, size_t k, st_rng *r, double *x)
+static void gauss_sample(const st_hmm *m, size_t k, st_rng *r, double *x, size_t t)
 {
     size_t K = m->K, D = m->D;
     const double *mu = m->mean + k * D;
@@ -389,8 +389,7 @@ static void gauss_sample(const st_hmm *m, size_t k, st_rng *r, double *x)
  * rows in standardised units, then 20 Lloyd iterations; the means are the
  * centres, the variances the within-cluster variances (floored) for
  * diag/spherical and the overall variances (diagonal) for full/tied. */
-static int gauss_init(st_hmm *m, const st_hmm_data *d, st_rng *g, int restart, const st_hmm_mctx *cx,
-                      st_err *e)
+int st_hmm_gauss_init(st_hmm *m, const st_hmm_data *d, st_rng *g, int restart, const st_hmm_mctx *cx, st_err *e)
 {
     size_t K = m->K, D = m->D, n = d->total;
     (void)restart;
@@ -535,6 +534,13 @@ out:
     return rc;
 }
 
+static void gauss_logpdf(const st_hmm *m, const double *x, size_t t, double *out)
+{
+    (void)t;
+    gauss_row(m, x, out);
+}
+
 const st_hmm_emis_ops st_hmm_ops_gaussian = {
-    gauss_eval, gauss_row, gauss_nstats, gauss_accum, gauss_mstep, gauss_nparams, gauss_sample, gauss_init, gauss_prepare,
+    gauss_eval, gauss_logpdf, gauss_nstats, gauss_accum, gauss_mstep, gauss_nparams, gauss_sample, st_hmm_gauss_init,
+    gauss_prepare,
 };

@@ -243,7 +243,8 @@ static int init_model(st_hmm **out, const st_hmm_data *d, const st_hmm_fit_opts 
 {
     size_t K = o->K;
     st_hmm *m;
-    int rc = st_hmm_new(&m, K, d->D, o->family, o->cov, nsym, e);
+    int rc = o->family == ST_HMM_AR ? st_hmm_new_ar(&m, K, d->D, o->order ? o->order : 1, e)
+                                    : st_hmm_new(&m, K, d->D, o->family, o->cov, nsym, e);
     if (rc < 0)
         return rc;
     st_rng g;
@@ -332,7 +333,8 @@ static int run_em(st_hmm *m, const st_hmm_data *d, const st_hmm_fit_opts *o, int
     m->fitted = 1;
     m->logl = r.logl;
     m->iterations = it;
-    m->nobs = (long)d->total;
+    /* an AR model conditions on the first `order` rows of each sequence */
+    m->nobs = (long)(d->total - (m->family == ST_HMM_AR ? m->order * d->nseq : 0));
     m->nseq = (long)d->nseq;
     return ST_OK;
 }
@@ -354,7 +356,8 @@ int st_hmm_fit(st_hmm **out, const st_hmm_data *d, const st_hmm_fit_opts *o, st_
     if (o->init && o->init->D != d->D)
         return st_err_set(e, ST_EDATA, d->source, 0, 0, "the initial model has %zu data columns, the data %zu",
                           o->init->D, d->D);
-    int rc = st_hmm_data_check(d, fam, cov, nsym, e);
+    size_t order = o->init ? o->init->order : (o->order ? o->order : 1);
+    int rc = fam == ST_HMM_AR ? st_hmm_data_check_ar(d, order, e) : st_hmm_data_check(d, fam, cov, nsym, e);
     if (rc < 0)
         return rc;
     size_t *own_nsym = NULL;
@@ -377,7 +380,8 @@ int st_hmm_fit(st_hmm **out, const st_hmm_data *d, const st_hmm_fit_opts *o, st_
     st_hmm_fit_opts oo = *o;
     oo.K = K;
     oo.family = fam;
-    oo.cov = cov;
+    oo.cov = fam == ST_HMM_AR ? ST_HMM_COV_DIAG : cov;
+    oo.order = order;
     int restarts = o->init ? 1 : (o->restarts > 0 ? o->restarts : 1);
     st_hmm *best = NULL;
     for (int r = 0; r < restarts; r++) {

@@ -67,11 +67,11 @@ void st_hmm_ws_free(st_hmm_ws *w)
 
 /* Redo step t's scale in log space (see the top of the file).  Returns 0 if
  * every state with positive predicted probability is impossible. */
-static int rescale_step(const st_hmm *m, const double *xt, const double *pred, double *b, double *logs,
+static int rescale_step(const st_hmm *m, const double *xt, size_t t, const double *pred, double *b, double *logs,
                         double *lp)
 {
     size_t K = m->K;
-    st_hmm_ops(m)->logpdf(m, xt, lp);
+    st_hmm_ops(m)->logpdf(m, xt, t, lp);
     double mx = -INFINITY;
     for (size_t k = 0; k < K; k++)
         if (pred[k] > 0) {
@@ -106,7 +106,7 @@ static void forward_pass(const st_hmm *m, const double *x, size_t T, st_hmm_ws *
             c += a[k];
         }
         if (!(c >= UNDERFLOW)) {
-            if (!rescale_step(m, x + t * D, pred, b, &w->logs[t], lp)) {
+            if (!rescale_step(m, x + t * D, t, pred, b, &w->logs[t], lp)) {
                 *logl = -INFINITY;
                 return;
             }
@@ -285,11 +285,11 @@ static double viterbi_one(const st_hmm *m, const double *x, size_t T, const doub
     size_t K = m->K, D = m->D;
     const st_hmm_emis_ops *ops = st_hmm_ops(m);
     double *prev = delta, *cur = delta + K;
-    ops->logpdf(m, x, lp);
+    ops->logpdf(m, x, 0, lp);
     for (size_t k = 0; k < K; k++)
         prev[k] = logpi[k] + lp[k];
     for (size_t t = 1; t < T; t++) {
-        ops->logpdf(m, x + t * D, lp);
+        ops->logpdf(m, x + t * D, t, lp);
         for (size_t j = 0; j < K; j++) {
             const double *col = logAT + j * K;
             double best = -INFINITY;

@@ -20,7 +20,8 @@
 typedef enum {
     ST_HMM_CATEGORICAL = 0, /* one or several independent channels of symbols 0..M-1 */
     ST_HMM_POISSON,         /* independent Poisson counts per column */
-    ST_HMM_GAUSSIAN         /* Gaussian, covariance type below */
+    ST_HMM_GAUSSIAN,        /* Gaussian, covariance type below */
+    ST_HMM_AR               /* autoregressive Gaussian of order p, diagonal noise */
 } st_hmm_family;
 
 /* Gaussian covariance types. */
@@ -63,9 +64,15 @@ typedef struct st_hmm {
     /* Poisson: K*D rates */
     double *rate;
     /* Gaussian: K*D means; variances (diag K*D, spherical K) or covariances
-     * (full K*D*D, tied D*D) */
+     * (full K*D*D, tied D*D).  AR: mean holds the K*D intercepts, var the
+     * K*D noise variances, ar the coefficients: state k, output d, lag l
+     * (1..order), input e at ar[((k*D + d)*order + l-1)*D + e], so that
+     * x_t = c_k + sum_l A_kl x_t-l + noise; the first `order` rows of a
+     * sequence are conditioned on (they carry no emission term). */
     double *mean;
     double *var;
+    size_t order;
+    double *ar;
     char **colnames;     /* D data column names, or NULL */
     /* what the fit recorded (fitted != 0) */
     int fitted;
@@ -85,6 +92,8 @@ typedef struct st_hmm {
  * ones, topology ergodic. */
 int st_hmm_new(st_hmm **m, size_t K, size_t D, st_hmm_family family, st_hmm_cov cov,
                const size_t *nsym, st_err *e);
+/* An AR model of order p (1..64); st_hmm_new with ST_HMM_AR gives order 1. */
+int st_hmm_new_ar(st_hmm **m, size_t K, size_t D, size_t order, st_err *e);
 void st_hmm_free(st_hmm *m);
 int st_hmm_copy(st_hmm **out, const st_hmm *m, st_err *e);
 /* Set the column names (copied). */
@@ -131,10 +140,13 @@ void st_hmm_data_free(st_hmm_data *d);
 /* Check the data fit the family: categorical symbols integers in 0..nsym-1
  * (nsym may be NULL: only non-negative integers), Poisson counts
  * non-negative integers, no NaN except in diag/spherical Gaussian data
- * (marginalised), at least one observed value per row for Gaussian.  The
- * error names the row, sequence and column. */
+ * (marginalised), at least one observed value per row for Gaussian, AR
+ * sequences longer than the order.  The error names the row, sequence and
+ * column. */
 int st_hmm_data_check(const st_hmm_data *d, st_hmm_family f, st_hmm_cov cov, const size_t *nsym,
                       st_err *e);
+/* The same for an AR model of the given order. */
+int st_hmm_data_check_ar(const st_hmm_data *d, size_t order, st_err *e);
 
 /* ----------------------------------------------------- inference */
 
@@ -154,6 +166,7 @@ typedef struct st_hmm_fit_opts {
     st_hmm_family family;
     st_hmm_cov cov;
     const size_t *nsym;      /* categorical: symbols per channel, NULL: from the data */
+    size_t order;            /* AR order (default 1 when 0) */
     st_hmm_topology topology;
     int maxjump;
     const unsigned char *mask; /* K*K for ST_HMM_MASK */

@@ -18,8 +18,9 @@ typedef struct st_hmm_emis_ops {
      * logs[t] = log s_t (s_t = max_k p(x_t | k) or 1).  No logs or exps
      * beyond the ones the density needs. */
     void (*eval)(const st_hmm *m, const double *x, size_t n, double *B, double *logs);
-    /* Exact log densities of one row into out[K]. */
-    void (*logpdf)(const st_hmm *m, const double *x, double *out);
+    /* Exact log densities of row t of a sequence into out[K]; x points at
+     * that row (the rows before it, x - D ..., are the sequence's past). */
+    void (*logpdf)(const st_hmm *m, const double *x, size_t t, double *out);
     /* Length of the sufficient statistics vector. */
     size_t (*nstats)(const st_hmm *m);
     /* stats += statistics of n rows weighted by gamma (n x K). */
@@ -27,8 +28,9 @@ typedef struct st_hmm_emis_ops {
     /* New parameters from summed statistics; st_hmm_prepare is called after. */
     int (*mstep)(st_hmm *m, const double *stats, st_hmm_mctx *c, st_err *e);
     long (*nparams)(const st_hmm *m);
-    /* Draw one row for state k into x (D). */
-    void (*sample)(const st_hmm *m, size_t k, st_rng *r, double *x);
+    /* Draw row t of a sequence for state k into x (D); x - D ... hold the
+     * rows drawn before it. */
+    void (*sample)(const st_hmm *m, size_t k, st_rng *r, double *x, size_t t);
     /* Initial emission parameters from the data (restart r, generator g). */
     int (*init)(st_hmm *m, const st_hmm_data *d, st_rng *g, int restart, const st_hmm_mctx *c,
                 st_err *e);
@@ -40,6 +42,12 @@ const st_hmm_emis_ops *st_hmm_ops(const st_hmm *m);
 extern const st_hmm_emis_ops st_hmm_ops_categorical;
 extern const st_hmm_emis_ops st_hmm_ops_poisson;
 extern const st_hmm_emis_ops st_hmm_ops_gaussian;
+extern const st_hmm_emis_ops st_hmm_ops_ar;
+
+/* Gaussian k-means++ start of m->mean and diagonal m->var (emit_gauss.c),
+ * shared with the AR family. */
+int st_hmm_gauss_init(st_hmm *m, const st_hmm_data *d, st_rng *g, int restart, const st_hmm_mctx *c,
+                      st_err *e);
 
 /* Size of m->cache for the family. */
 size_t st_hmm_cache_size(const st_hmm *m);

@@ -11,7 +11,7 @@
 
 #define ROW_TOL 1e-9
 
-static const char *const family_names[] = {"categorical", "poisson", "gaussian", NULL};
+static const char *const family_names[] = {"categorical", "poisson", "gaussian", "ar-gaussian", NULL};
 static const char *const cov_names[] = {"diag", "full", "spherical", "tied", NULL};
 
 static void topology_text(const st_hmm *m, char *buf, size_t n)
@@ -97,6 +97,14 @@ int st_hmm_write(const st_hmm *m, FILE *fp, st_err *e)
             break;
         case ST_HMM_COV_TIED: st_yw_key_matrix(&w, "covariance_matrix", m->var, D, D); break;
         }
+        break;
+    case ST_HMM_AR:
+        st_yw_key_long(&w, "order", (long)m->order);
+        st_yw_key_matrix(&w, "intercepts", m->mean, K, D);
+        st_yw_comment(&w, "coefficients: %zu blocks of %zu rows (one per output column), each row lag 1 then", K, D);
+        st_yw_comment(&w, "lag 2 ... of the %zu input columns", D);
+        st_yw_key_matrix(&w, "coefficients", m->ar, K * D, m->order * D);
+        st_yw_key_matrix(&w, "variances", m->var, K, D);
         break;
     }
     st_yw_end(&w);
@@ -205,6 +213,23 @@ static int read_emission(st_hmm *m, const st_ydoc *doc, const st_ynode *em, st_e
         if ((rc = st_hmm_prepare(m, e)) < 0)
             return at_node(doc, em, e, rc);
         return ST_OK;
+    case ST_HMM_AR:
+        if ((rc = st_ymap_require(doc, em, "intercepts", &n, e)) < 0 ||
+            (rc = st_ynode_matrix(doc, n, K, D, -INFINITY, INFINITY, &v, &r, &c, e)) < 0)
+            return rc;
+        memcpy(m->mean, v, K * D * sizeof *v);
+        free(v);
+        if ((rc = st_ymap_require(doc, em, "coefficients", &n, e)) < 0 ||
+            (rc = st_ynode_matrix(doc, n, K * D, m->order * D, -INFINITY, INFINITY, &v, &r, &c, e)) < 0)
+            return rc;
+        memcpy(m->ar, v, K * D * m->order * D * sizeof *v);
+        free(v);
+        if ((rc = st_ymap_require(doc, em, "variances", &n, e)) < 0 ||
+            (rc = st_ynode_matrix(doc, n, K, D, 1e-300, INFINITY, &v, &r, &c, e)) < 0)
+            return rc;
+        memcpy(m->var, v, K * D * sizeof *v);
+        free(v);
+        return ST_OK;
     }
     return ST_OK;
 }
@@ -258,16 +283,25 @@ int st_hmm_read_doc(st_hmm **out, const st_ydoc *doc, const st_ynode *root, st_e
             nsym[j] = (size_t)M;
         }
     } else {
-        const st_ynode *pn = st_ymap_get(doc, em, fi == ST_HMM_POISSON ? "rates" : "means");
+        const char *key = fi == ST_HMM_POISSON ? "rates" : fi == ST_HMM_AR ? "intercepts" : "means";
+        const st_ynode *pn = st_ymap_get(doc, em, key);
         if (!pn)
-            return st_ynode_error(doc, em, e, ST_EDATA, "missing key '%s'", fi == ST_HMM_POISSON ? "rates" : "means");
+            return st_ynode_error(doc, em, e, ST_EDATA, "missing key '%s'", key);
         const st_ynode *row0 = st_ynode_kind(pn) == ST_YSEQ && st_ynode_len(pn) > 0 ? st_yseq_at(pn, 0) : NULL;
         if (!row0 || st_ynode_kind(row0) != ST_YSEQ || st_ynode_len(row0) == 0)
             return st_ynode_error(doc, pn, e, ST_EDATA, "expected a %ld x D matrix", K);
         D = st_ynode_len(row0);
     }
+    long order = 1;
+    if (fi == ST_HMM_AR) {
+        const st_ynode *on;
+        if ((rc = st_ymap_require(doc, em, "order", &on, e)) < 0 || (rc = st_ynode_long(doc, on, 1, 64, &order, e)) < 0)
+            return rc;
+    }
     st_hmm *m;
-    if ((rc = st_hmm_new(&m, (size_t)K, D, (st_hmm_family)fi, (st_hmm_cov)ci, nsym, e)) < 0) {
+    rc = fi == ST_HMM_AR ? st_hmm_new_ar(&m, (size_t)K, D, (size_t)order, e)
+                         : st_hmm_new(&m, (size_t)K, D, (st_hmm_family)fi, (st_hmm_cov)ci, nsym, e);
+    if (rc < 0) {
         free(nsym);
         return rc;
     }

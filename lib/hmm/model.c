@@ -15,6 +15,7 @@ const char *st_hmm_family_name(st_hmm_family f)
     case ST_HMM_CATEGORICAL: return "categorical";
     case ST_HMM_POISSON: return "poisson";
     case ST_HMM_GAUSSIAN: return "gaussian";
+    case ST_HMM_AR: return "ar-gaussian";
     }
     return "?";
 }
@@ -36,6 +37,7 @@ const st_hmm_emis_ops *st_hmm_ops(const st_hmm *m)
     case ST_HMM_CATEGORICAL: return &st_hmm_ops_categorical;
     case ST_HMM_POISSON: return &st_hmm_ops_poisson;
     case ST_HMM_GAUSSIAN: return &st_hmm_ops_gaussian;
+    case ST_HMM_AR: return &st_hmm_ops_ar;
     }
     return NULL;
 }
@@ -59,6 +61,7 @@ size_t st_hmm_cache_size(const st_hmm *m)
     case ST_HMM_GAUSSIAN: /* full and tied keep L^-1 and L */
         return var_size(m->K, m->D, m->cov) *
                (m->cov == ST_HMM_COV_FULL || m->cov == ST_HMM_COV_TIED ? 2 : 1);
+    case ST_HMM_AR: return m->K * m->D;
     }
     return 0;
 }
@@ -118,6 +121,15 @@ int st_hmm_new(st_hmm **out, size_t K, size_t D, st_hmm_family family, st_hmm_co
         if (!m->mean || !m->var)
             goto nomem;
         break;
+    case ST_HMM_AR:
+        m->cov = ST_HMM_COV_DIAG;
+        m->order = 1;
+        m->mean = calloc(K * D, sizeof *m->mean);
+        m->var = calloc(K * D, sizeof *m->var);
+        m->ar = calloc(K * D * D, sizeof *m->ar);
+        if (!m->mean || !m->var || !m->ar)
+            goto nomem;
+        break;
     default:
         st_hmm_free(m);
         return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "unknown emission family");
@@ -130,6 +142,26 @@ int st_hmm_new(st_hmm **out, size_t K, size_t D, st_hmm_family family, st_hmm_co
 nomem:
     st_hmm_free(m);
     return st_err_nomem(e, "model parameters");
+}
+
+int st_hmm_new_ar(st_hmm **out, size_t K, size_t D, size_t order, st_err *e)
+{
+    if (order < 1 || order > 64)
+        return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "the AR order must be from 1 to 64, not %zu", order);
+    int rc = st_hmm_new(out, K, D, ST_HMM_AR, ST_HMM_COV_DIAG, NULL, e);
+    if (rc < 0)
+        return rc;
+    st_hmm *m = *out;
+    double *ar = calloc(K * D * D * order, sizeof *ar);
+    if (!ar) {
+        st_hmm_free(m);
+        *out = NULL;
+        return st_err_nomem(e, "AR coefficients");
+    }
+    free(m->ar);
+    m->ar = ar;
+    m->order = order;
+    return ST_OK;
 }
 
 void st_hmm_free(st_hmm *m)
@@ -145,6 +177,7 @@ void st_hmm_free(st_hmm *m)
     free(m->rate);
     free(m->mean);
     free(m->var);
+    free(m->ar);
     free(m->cache);
     free(m->lognorm);
     if (m->colnames) {
@@ -177,7 +210,8 @@ int st_hmm_set_colnames(st_hmm *m, const char *const *names, st_err *e)
 int st_hmm_copy(st_hmm **out, const st_hmm *m, st_err *e)
 {
     st_hmm *c;
-    int rc = st_hmm_new(&c, m->K, m->D, m->family, m->cov, m->nsym, e);
+    int rc = m->family == ST_HMM_AR ? st_hmm_new_ar(&c, m->K, m->D, m->order, e)
+                                    : st_hmm_new(&c, m->K, m->D, m->family, m->cov, m->nsym, e);
     if (rc < 0)
         return rc;
     size_t K = m->K, D = m->D;
@@ -194,6 +228,8 @@ int st_hmm_copy(st_hmm **out, const st_hmm *m, st_err *e)
         memcpy(c->mean, m->mean, K * D * sizeof *c->mean);
         memcpy(c->var, m->var, var_size(K, D, m->cov) * sizeof *c->var);
     }
+    if (m->ar)
+        memcpy(c->ar, m->ar, K * D * D * m->order * sizeof *c->ar);
     c->topology = m->topology;
     c->maxjump = m->maxjump;
     c->start_stationary = m->start_stationary;
@@ -307,6 +343,11 @@ int st_hmm_validate(st_hmm *m, st_err *e)
             if (!(m->rate[i] > 0) || !isfinite(m->rate[i]))
                 return st_err_set(e, ST_EDATA, NULL, 0, 0, "Poisson rate of state %zu, column %zu must be positive and finite", i / D, i % D);
         break;
+    case ST_HMM_AR:
+        for (size_t i = 0; i < K * D * D * m->order; i++)
+            if (!isfinite(m->ar[i]))
+                return st_err_set(e, ST_EDATA, NULL, 0, 0, "an AR coefficient of state %zu is not finite", i / (D * D * m->order));
+        /* fall through - intercepts and variances as for a diagonal Gaussian */
     case ST_HMM_GAUSSIAN:
         for (size_t i = 0; i < K * D; i++)
             if (!isfinite(m->mean[i]))

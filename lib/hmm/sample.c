@@ -26,7 +26,7 @@ int st_hmm_sample_next(const st_hmm *m, st_rng *base, size_t n, size_t T, int *s
             if (t > 0)
                 k = st_rng_categorical(r, m->trans + k * K, K);
             states[s * T + t] = (int)k;
-            ops->sample(m, k, r, x + (s * T + t) * D);
+            ops->sample(m, k, r, x + (s * T + t) * D, t);
         }
     }
     free(g);

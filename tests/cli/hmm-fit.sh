@@ -8,7 +8,7 @@ faithful="$top_srcdir/data/faithful.csv"
 
 # ---- help, version, usage errors
 expect_exit 0 "--help exits 0" hmm-fit --help
-check "--help lists the emissions and defaults" sh -c "grep -q 'categorical, poisson or gaussian' '$tmp/out' && grep -q 'default 1e-8' '$tmp/out'"
+check "--help lists the emissions and defaults" sh -c "grep -q 'categorical, poisson, gaussian' '$tmp/out' && grep -q 'default 1e-8' '$tmp/out'"
 expect_exit 0 "--version exits 0" hmm-fit --version
 check "--version names the program" grep -q '^hmm-fit (stochtools) ' "$tmp/out"
 expect_error 2 "-K N .* is required" "-K is required" hmm-fit "$faithful"
@@ -79,6 +79,40 @@ expect_exit 0 "Poisson counts" hmm-fit -K 2 -e poisson -o "$tmp/p.yaml" "$tmp/co
 check "Poisson rates written" grep -q 'rates:' "$tmp/p.yaml"
 expect_exit 0 "Gaussian diag with missing values" hmm-fit -K 2 "$data/hmm-gauss-nan.csv"
 check "the missing values were marginalised" grep -q 'observations: 5' "$tmp/out"
+
+# ---- autoregressive emissions
+cat > "$tmp/ar.yaml" <<'EOM'
+model: hmm
+version: 1
+states: 2
+columns: y
+start: [0.5, 0.5]
+transitions:
+  - [0.98, 0.02]
+  - [0.03, 0.97]
+emission:
+  family: ar-gaussian
+  order: 1
+  intercepts:
+    - [0.5]
+    - [-1]
+  coefficients:
+    - [0.8]
+    - [-0.5]
+  variances:
+    - [0.25]
+    - [1]
+EOM
+hmm-sample -m "$tmp/ar.yaml" -n 10 -T 400 --seed 3 > "$tmp/ar.csv"
+expect_exit 0 "AR(1) emissions" hmm-fit -K 2 -e ar --order 1 -o "$tmp/arfit.yaml" "$tmp/ar.csv"
+coefs=$(sed -n '/^  coefficients:/,/^  variances:/p' "$tmp/arfit.yaml" | grep -- '- \[' | tr -d '[] -' | sort -n | tr '\n' ' ')
+set -- $coefs
+# 4,000 steps; the coefficients' standard errors are about 0.01 and 0.03
+check "AR coefficients near -0.5 and 0.8 ($coefs)" sh -c "awk -v a=$1 -v b=$2 'BEGIN { exit !(a > 0.4 && a < 0.6 && b > 0.75 && b < 0.85) }'"
+check "observations exclude the conditioned first rows" grep -q 'observations: 3990' "$tmp/arfit.yaml"
+expect_error 2 "order applies to --emission ar" "--order without -e ar" hmm-fit -K 2 --order 2 "$tmp/ar.csv"
+printf 'seq,y\n0,1\n0,2\n0,3\n1,1\n1,2\n1,3\n1,4\n' > "$tmp/short.csv"
+expect_error 1 "sequence 0 has 3 rows, not more than the AR order 3" "a sequence not longer than the AR order" hmm-fit -K 1 -e ar --order 3 "$tmp/short.csv"
 
 # ---- bad input: each exit 1 with a one-line message naming what and where
 expect_error 1 "row 3 .*symbol 3 out of range 0..2" "categorical symbol out of range" hmm-fit -K 2 -e categorical --symbols 3 "$data/hmm-sym-range.csv"

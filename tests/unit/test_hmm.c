@@ -15,11 +15,33 @@
 #define LOG_2PI 1.8378770664093454836
 
 /* ---- independent log densities ---- */
+/* x points at row t of a sequence (AR: the rows before it are its past). */
+static double ref_logdens_t(const st_hmm *m, const double *x, size_t t, size_t k)
+{
+    size_t D = m->D, p = m->order;
+    if (m->family != ST_HMM_AR)
+        return NAN;
+    if (t < p)
+        return 0;
+    double s = 0;
+    for (size_t d = 0; d < D; d++) {
+        double mu = m->mean[k * D + d];
+        for (size_t l = 1; l <= p; l++)
+            for (size_t e = 0; e < D; e++)
+                mu += m->ar[((k * D + d) * p + l - 1) * D + e] * (x - l * D)[e];
+        double v = m->var[k * D + d], r = x[d] - mu;
+        s += -0.5 * (LOG_2PI + log(v) + r * r / v);
+    }
+    return s;
+}
+
 static double ref_logdens(const st_hmm *m, const double *x, size_t k)
 {
     size_t D = m->D;
     double s = 0;
     switch (m->family) {
+    case ST_HMM_AR:
+        return NAN; /* needs t: ref_logdens_t */
     case ST_HMM_CATEGORICAL:
         for (size_t c = 0; c < D; c++)
             s += log(m->prob[m->symoff[c] + k * m->nsym[c] + (size_t)x[c]]);
@@ -79,9 +101,10 @@ static void brute(const st_hmm *m, const double *x, size_t T, double *logl, doub
             path[t] = (int)(q % K);
             q /= K;
         }
-        double lp = log(m->start[path[0]]) + ref_logdens(m, x, (size_t)path[0]);
+#define DENS(t, k) (m->family == ST_HMM_AR ? ref_logdens_t(m, x + (t) * D, (t), (k)) : ref_logdens(m, x + (t) * D, (k)))
+        double lp = log(m->start[path[0]]) + DENS(0, (size_t)path[0]);
         for (size_t t = 1; t < T; t++)
-            lp += log(m->trans[path[t - 1] * K + path[t]]) + ref_logdens(m, x + t * D, (size_t)path[t]);
+            lp += log(m->trans[path[t - 1] * K + path[t]]) + DENS(t, (size_t)path[t]);
         lpath[p] = lp;
         tot = lse(tot, lp);
         if (lp > *bestlp) {
@@ -252,6 +275,25 @@ START_TEST(test_brute_gauss_tied)
 }
 END_TEST
 
+/* Autoregressive Gaussian of order 2 on two columns: the first two rows
+ * carry no emission term. */
+START_TEST(test_brute_ar)
+{
+    st_err e;
+    st_hmm *m;
+    ck_assert_int_eq(st_hmm_new_ar(&m, 3, 2, 2, &e), 0);
+    set_chain(m, start3, trans3);
+    const double c[] = {0.1, -0.2, 1, 0.5, -1, 0};
+    const double v[] = {0.5, 1.2, 0.8, 0.3, 2, 1};
+    memcpy(m->mean, c, sizeof c);
+    memcpy(m->var, v, sizeof v);
+    for (size_t i = 0; i < 3 * 2 * 2 * 2; i++)
+        m->ar[i] = 0.3 * sin((double)i + 1);
+    compare(m, gx, 6);
+    st_hmm_free(m);
+}
+END_TEST
+
 /* Masked transitions (left-right) give exact zeros in the posteriors of
  * unreachable states, and Viterbi never takes a masked step. */
 START_TEST(test_brute_left_right)
@@ -375,6 +417,7 @@ static Suite *hmm_suite(void)
     tcase_add_test(tc, test_brute_gauss_full);
     tcase_add_test(tc, test_brute_gauss_tied);
     tcase_add_test(tc, test_brute_left_right);
+    tcase_add_test(tc, test_brute_ar);
     tcase_add_test(tc, test_underflow_fallback);
     tcase_add_test(tc, test_impossible);
     tcase_add_test(tc, test_sample);

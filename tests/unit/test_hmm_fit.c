@@ -13,6 +13,7 @@
 #endif
 
 #include "check_util.h"
+#include "core/linalg.h"
 #include "hmm/hmm.h"
 
 /* Number of standard errors allowed in the recovery checks. */
@@ -56,6 +57,8 @@ static st_hmm *truth(st_hmm_family f, st_hmm_cov cov, size_t K)
             for (size_t v = 0; v < 3; v++)
                 p1[v] = v == (k + 1) % 3 ? 0.6 : 0.2;
         }
+        break;
+    default:
         break;
     case ST_HMM_POISSON:
         for (size_t k = 0; k < K; k++) {
@@ -132,6 +135,7 @@ static size_t emis_vec(const st_hmm *m, size_t k, double *v)
             v[n++] = m->rate[k * D + d];
         break;
     case ST_HMM_GAUSSIAN:
+    case ST_HMM_AR:
         for (size_t d = 0; d < D; d++)
             v[n++] = m->mean[k * D + d];
         break;
@@ -225,6 +229,8 @@ static void recover(st_hmm_family f, st_hmm_cov cov)
                 ck_assert_near(fit->rate[q * D + j], r, NSD * sqrt(r / N));
             }
             break;
+        case ST_HMM_AR: /* test_recover_ar */
+            break;
         case ST_HMM_GAUSSIAN:
             for (size_t j = 0; j < D; j++) {
                 double v = cov == ST_HMM_COV_DIAG        ? tr->var[k * D + j]
@@ -285,6 +291,98 @@ END_TEST
 START_TEST(test_recover_gauss_spherical) { recover(ST_HMM_GAUSSIAN, ST_HMM_COV_SPHERICAL); }
 END_TEST
 START_TEST(test_recover_gauss_tied) { recover(ST_HMM_GAUSSIAN, ST_HMM_COV_TIED); }
+END_TEST
+
+/* AR(1)-HMM, 2 states, 2 columns: intercepts, coefficients and variances
+ * are recovered within NSD standard errors.  The errors are those of least
+ * squares with the true state labels: var(b) = v (Z^T Z)^-1 from the sampled
+ * lags of each state (EM cannot do better than knowing the states). */
+START_TEST(test_recover_ar)
+{
+    st_err e;
+    st_err_clear(&e);
+    st_hmm *tr;
+    size_t K = 2, D = 2, n = 20, T = 500;
+    ck_assert_int_eq(st_hmm_new_ar(&tr, K, D, 1, &e), 0);
+    const double a[] = {0.95, 0.05, 0.1, 0.9}, s[] = {0.5, 0.5};
+    memcpy(tr->trans, a, sizeof a);
+    memcpy(tr->start, s, sizeof s);
+    const double c[] = {1, 0, -1, 2}, v[] = {0.3, 0.5, 0.8, 0.2};
+    const double A[] = {0.5, 0.2, -0.1, 0.6, /* state 1 */ -0.4, 0, 0.3, 0.2};
+    memcpy(tr->mean, c, sizeof c);
+    memcpy(tr->var, v, sizeof v);
+    memcpy(tr->ar, A, sizeof A);
+    ck_assert_int_eq(st_hmm_validate(tr, &e), 0);
+    int *st = malloc(n * T * sizeof *st);
+    double *x = malloc(n * T * D * sizeof *x);
+    size_t len[20];
+    for (size_t i = 0; i < n; i++)
+        len[i] = T;
+    ck_assert_int_eq(st_hmm_sample(tr, n, T, 9, st, x, &e), 0);
+    st_hmm_data *d;
+    ck_assert_int_eq(st_hmm_data_new(&d, n, len, D, x, &e), 0);
+    st_hmm_fit_opts o;
+    st_hmm_fit_opts_init(&o);
+    o.K = K;
+    o.family = ST_HMM_AR;
+    o.order = 1;
+    o.restarts = 3;
+    st_hmm *fit;
+    ck_assert_msg(st_hmm_fit(&fit, d, &o, &e) == 0, "%s", e.msg);
+    ck_assert_int_eq(fit->nobs, (long)(n * (T - 1)));
+    /* match states by intercepts */
+    size_t perm[2] = {0, 1};
+    double d01 = fabs(fit->mean[0] - c[0]) + fabs(fit->mean[2] - c[2]);
+    double d10 = fabs(fit->mean[2] - c[0]) + fabs(fit->mean[0] - c[2]);
+    if (d10 < d01) {
+        perm[0] = 1;
+        perm[1] = 0;
+    }
+    for (size_t k = 0; k < K; k++) {
+        /* Z^T Z over the true state's rows, z = [1, x_t-1] */
+        double ZZ[9] = {0}, inv[9];
+        for (size_t q = 0; q < n; q++)
+            for (size_t t = 1; t < T; t++) {
+                if ((size_t)st[q * T + t] != k)
+                    continue;
+                const double *xl = x + (q * T + t - 1) * D;
+                double z[3] = {1, xl[0], xl[1]};
+                for (int i = 0; i < 3; i++)
+                    for (int j = 0; j < 3; j++)
+                        ZZ[i * 3 + j] += z[i] * z[j];
+            }
+        for (int i = 0; i < 9; i++)
+            inv[i] = i % 4 == 0;
+        ck_assert_int_eq(st_lu_solve(ZZ, 3, inv, 3, &e), 0);
+        size_t q = perm[k];
+        for (size_t dd = 0; dd < D; dd++) {
+            double vk = v[k * D + dd];
+            ck_assert_near(fit->mean[q * D + dd], c[k * D + dd], NSD * sqrt(vk * inv[0]));
+            for (size_t j = 0; j < D; j++)
+                ck_assert_near(fit->ar[(q * D + dd) * D + j], A[(k * D + dd) * D + j], NSD * sqrt(vk * inv[(j + 1) * 4]));
+            /* expected visits from the stationary distribution (2/3, 1/3) */
+            double nk = (double)(n * T) * (k == 0 ? 2.0 / 3 : 1.0 / 3);
+            ck_assert_near(fit->var[q * D + dd], vk, NSD * vk * sqrt(2 / nk));
+        }
+    }
+    for (size_t i = 0; i < K; i++)
+        for (size_t j = 0; j < K; j++) {
+            double p = a[i * K + j], N = (double)(n * T) * (i == 0 ? 2.0 / 3 : 1.0 / 3);
+            ck_assert_near(fit->trans[perm[i] * K + perm[j]], p, NSD * sqrt(p * (1 - p) / N));
+        }
+    /* a sequence not longer than the order is refused */
+    size_t len1[1] = {1};
+    st_hmm_data *d1;
+    ck_assert_int_eq(st_hmm_data_new(&d1, 1, len1, D, x, &e), 0);
+    ck_assert_int_eq(st_hmm_data_check_ar(d1, 1, &e), ST_EDATA);
+    ck_assert_ptr_nonnull(strstr(e.msg, "not more than the AR order 1"));
+    st_hmm_data_free(d1);
+    st_hmm_free(fit);
+    st_hmm_free(tr);
+    st_hmm_data_free(d);
+    free(st);
+    free(x);
+}
 END_TEST
 
 /* Each EM step from a poor start raises the log-likelihood, for every
@@ -468,6 +566,7 @@ static Suite *hmm_fit_suite(void)
     tcase_add_test(tc, test_recover_gauss_full);
     tcase_add_test(tc, test_recover_gauss_spherical);
     tcase_add_test(tc, test_recover_gauss_tied);
+    tcase_add_test(tc, test_recover_ar);
     tcase_add_test(tc, test_em_monotone);
     tcase_add_test(tc, test_mask_zeros);
     tcase_add_test(tc, test_threads_bitwise);

@@ -40,12 +40,22 @@ START_TEST(test_roundtrip_all)
     st_err e;
     st_rng g;
     st_rng_seed(&g, 3);
-    for (int f = 0; f < 7; f++) {
-        st_hmm_family fam = f == 0 ? ST_HMM_CATEGORICAL : f == 1 ? ST_HMM_POISSON : ST_HMM_GAUSSIAN;
-        st_hmm_cov cov = f >= 2 ? (st_hmm_cov)((f - 2) % 4) : 0;
+    for (int f = 0; f < 8; f++) {
+        st_hmm_family fam = f == 0 ? ST_HMM_CATEGORICAL : f == 1 ? ST_HMM_POISSON : f == 7 ? ST_HMM_AR : ST_HMM_GAUSSIAN;
+        st_hmm_cov cov = f >= 2 && f < 7 ? (st_hmm_cov)((f - 2) % 4) : 0;
         size_t K = 3, D = 2, nsym[2] = {3, 5};
         st_hmm *m;
-        ck_assert_int_eq(st_hmm_new(&m, K, D, fam, cov, nsym, &e), 0);
+        if (fam == ST_HMM_AR) {
+            ck_assert_int_eq(st_hmm_new_ar(&m, K, D, 2, &e), 0);
+            for (size_t i = 0; i < K * D * D * 2; i++)
+                m->ar[i] = st_rng_normal(&g);
+            for (size_t i = 0; i < K * D; i++) {
+                m->mean[i] = st_rng_normal(&g);
+                m->var[i] = 0.1 + st_rng_uniform(&g);
+            }
+        } else {
+            ck_assert_int_eq(st_hmm_new(&m, K, D, fam, cov, nsym, &e), 0);
+        }
         double ones[5] = {1, 1, 1, 1, 1};
         st_rng_dirichlet(&g, ones, K, m->start);
         for (size_t i = 0; i < K; i++)
@@ -105,6 +115,12 @@ START_TEST(test_roundtrip_all)
             same(r->prob, m->prob, K * 8);
         if (fam == ST_HMM_POISSON)
             same(r->rate, m->rate, K * D);
+        if (fam == ST_HMM_AR) {
+            ck_assert_int_eq(r->order, 2);
+            same(r->ar, m->ar, K * D * D * 2);
+            same(r->mean, m->mean, K * D);
+            same(r->var, m->var, K * D);
+        }
         if (fam == ST_HMM_GAUSSIAN) {
             same(r->mean, m->mean, K * D);
             size_t nv = cov == ST_HMM_COV_DIAG ? K * D : cov == ST_HMM_COV_SPHERICAL ? K : cov == ST_HMM_COV_FULL ? K * 4 : 4;
