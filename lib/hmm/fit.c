@@ -45,14 +45,31 @@ typedef struct estep_out {
     double logl;
 } estep_out;
 
-/* Slot layout: [0] logL, [1..K] start, [1+K ..] xi (K*K), then emission. */
+/* Statistics of sequence s from its workspace into its slot. */
+static void finish_seq(const st_hmm *m, const st_hmm_data *d, size_t s, const st_hmm_ws *w, double *slot, long *bad)
+{
+    size_t K = m->K, T = d->off[s + 1] - d->off[s];
+    if (!(slot[0] > -INFINITY)) {
+#pragma omp critical(hmm_bad)
+        if (*bad < 0 || (long)s < *bad)
+            *bad = (long)s;
+        return;
+    }
+    memcpy(slot + 1, w->gamma, K * sizeof *slot);
+    st_hmm_ops(m)->accum(m, d->x + d->off[s] * d->D, T, w->gamma, slot + 1 + K + K * K);
+}
+
+/* Slot layout: [0] logL, [1..K] start, [1+K ..] xi (K*K), then emission.
+ * Work items are groups of ST_HMM_BATCH consecutive sequences (fixed by the
+ * data, not the threads); a group of equal lengths with many states runs
+ * batched (st_hmm_fb_batch), any other one sequence at a time. */
 static int estep(const st_hmm *m, const st_hmm_data *d, estep_out *r, st_err *e)
 {
-    size_t K = m->K, Tmax = st_hmm_data_maxlen(d);
-    const st_hmm_emis_ops *ops = st_hmm_ops(m);
+    size_t K = m->K, Tmax = st_hmm_data_maxlen(d), NB = ST_HMM_BATCH;
     size_t nst = r->nst, chunk = SLOT_BUDGET / nst;
-    chunk = chunk < MIN_CHUNK ? MIN_CHUNK : chunk;
+    chunk = chunk < MIN_CHUNK ? MIN_CHUNK : chunk - chunk % NB;
     size_t ch = d->nseq < chunk ? d->nseq : chunk;
+    int batching = K >= ST_HMM_BATCH_MIN_K;
     double *slots = malloc((ch ? ch : 1) * nst * sizeof *slots);
     if (!slots)
         return st_err_nomem(e, "E-step statistics");
@@ -61,30 +78,48 @@ static int estep(const st_hmm *m, const st_hmm_data *d, estep_out *r, st_err *e)
     int nomem = 0;
 #pragma omp parallel if (st_hmm_worth_threads(m, d))
     {
-        st_hmm_ws *w = st_hmm_ws_new(K, Tmax);
-        if (!w) {
+        st_hmm_ws *w[ST_HMM_BATCH] = {NULL};
+        size_t nws = batching ? NB : 1;
+        int ok = 1;
+        for (size_t q = 0; q < nws; q++)
+            ok &= (w[q] = st_hmm_ws_new(K, Tmax)) != NULL;
+        if (!ok) {
 #pragma omp atomic write
             nomem = 1;
         }
         for (size_t s0 = 0; s0 < d->nseq; s0 += ch) {
-            size_t n = d->nseq - s0 < ch ? d->nseq - s0 : ch;
+            size_t n = d->nseq - s0 < ch ? d->nseq - s0 : ch, ng = (n + NB - 1) / NB;
 #pragma omp for schedule(dynamic, 1)
-            for (size_t i = 0; i < n; i++) {
-                if (!w)
+            for (size_t gi = 0; gi < ng; gi++) {
+                if (!ok)
                     continue;
-                size_t s = s0 + i, T = d->off[s + 1] - d->off[s];
-                const double *x = d->x + d->off[s] * d->D;
-                double *slot = slots + i * nst;
-                memset(slot, 0, nst * sizeof *slot);
-                st_hmm_fb(m, x, T, w, &slot[0], slot + 1 + K);
-                if (!(slot[0] > -INFINITY)) {
-#pragma omp critical(hmm_bad)
-                    if (bad < 0 || (long)s < bad)
-                        bad = (long)s;
+                size_t i0 = gi * NB, i1 = i0 + NB < n ? i0 + NB : n, T0 = d->off[s0 + i0 + 1] - d->off[s0 + i0];
+                int same = batching && i1 - i0 > 1;
+                for (size_t i = i0; i < i1; i++) {
+                    size_t s = s0 + i;
+                    memset(slots + i * nst, 0, nst * sizeof *slots);
+                    same &= d->off[s + 1] - d->off[s] == T0;
+                }
+                if (same) {
+                    const double *xs[ST_HMM_BATCH];
+                    double *xis[ST_HMM_BATCH], ll[ST_HMM_BATCH];
+                    for (size_t i = i0; i < i1; i++) {
+                        xs[i - i0] = d->x + d->off[s0 + i] * d->D;
+                        xis[i - i0] = slots + i * nst + 1 + K;
+                    }
+                    st_hmm_fb_batch(m, xs, T0, w, i1 - i0, ll, xis);
+                    for (size_t i = i0; i < i1; i++) {
+                        slots[i * nst] = ll[i - i0];
+                        finish_seq(m, d, s0 + i, w[i - i0], slots + i * nst, &bad);
+                    }
                     continue;
                 }
-                memcpy(slot + 1, w->gamma, K * sizeof *slot);
-                ops->accum(m, x, T, w->gamma, slot + 1 + K + K * K);
+                for (size_t i = i0; i < i1; i++) {
+                    size_t s = s0 + i, T = d->off[s + 1] - d->off[s];
+                    double *slot = slots + i * nst;
+                    st_hmm_fb(m, d->x + d->off[s] * d->D, T, w[0], &slot[0], slot + 1 + K);
+                    finish_seq(m, d, s, w[0], slot, &bad);
+                }
             }
 #pragma omp single
             for (size_t i = 0; i < n; i++) {
@@ -93,7 +128,8 @@ static int estep(const st_hmm *m, const st_hmm_data *d, estep_out *r, st_err *e)
                     r->acc[j] += slot[j];
             }
         }
-        st_hmm_ws_free(w);
+        for (size_t q = 0; q < nws; q++)
+            st_hmm_ws_free(w[q]);
     }
     free(slots);
     if (nomem)

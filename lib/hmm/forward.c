@@ -89,45 +89,56 @@ static int rescale_step(const st_hmm *m, const double *xt, size_t t, const doubl
 }
 
 /* Forward pass over B (already evaluated); alpha rows normalised. */
-static void forward_pass(const st_hmm *m, const double *x, size_t T, st_hmm_ws *w, double *logl)
+/* One forward step at t given pred (alpha_t-1 A, or start): alpha_t, c_t,
+ * the log-likelihood terms.  Returns 0 if the step is impossible. */
+static int forward_step(const st_hmm *m, const double *x, size_t t, st_hmm_ws *w, const double *pred, double *ll,
+                        double *cprod)
 {
     size_t K = m->K, D = m->D;
-    double *pred = w->v, *lp = w->v + K;
-    /* log L = sum_t log c_t + log s_t; the c_t are multiplied and their
-     * product's log taken only when it nears the ends of the double range,
-     * which keeps log() out of the per-step work. */
-    double ll = 0, cprod = 1;
-    memcpy(pred, m->start, K * sizeof *pred);
-    for (size_t t = 0; t < T; t++) {
-        double *b = w->B + t * K, *a = w->alpha + t * K;
-        double c = 0;
+    double *b = w->B + t * K, *a = w->alpha + t * K, *lp = w->v + K;
+    double c = 0;
+    for (size_t k = 0; k < K; k++) {
+        a[k] = pred[k] * b[k];
+        c += a[k];
+    }
+    if (!(c >= UNDERFLOW)) {
+        if (!rescale_step(m, x + t * D, t, pred, b, &w->logs[t], lp))
+            return 0;
+        c = 0;
         for (size_t k = 0; k < K; k++) {
             a[k] = pred[k] * b[k];
             c += a[k];
         }
-        if (!(c >= UNDERFLOW)) {
-            if (!rescale_step(m, x + t * D, t, pred, b, &w->logs[t], lp)) {
-                *logl = -INFINITY;
-                return;
-            }
-            c = 0;
-            for (size_t k = 0; k < K; k++) {
-                a[k] = pred[k] * b[k];
-                c += a[k];
-            }
-        }
-        double ic = 1 / c;
-        for (size_t k = 0; k < K; k++)
-            a[k] *= ic;
-        w->c[t] = c;
-        ll += w->logs[t];
-        cprod *= c;
-        if (!(cprod > 1e-250 && cprod < 1e250)) {
-            ll += log(cprod);
-            cprod = 1;
+    }
+    double ic = 1 / c;
+    for (size_t k = 0; k < K; k++)
+        a[k] *= ic;
+    w->c[t] = c;
+    /* log L = sum_t log c_t + log s_t; the c_t are multiplied and their
+     * product's log taken only when it nears the ends of the double range,
+     * which keeps log() out of the per-step work. */
+    *ll += w->logs[t];
+    *cprod *= c;
+    if (!(*cprod > 1e-250 && *cprod < 1e250)) {
+        *ll += log(*cprod);
+        *cprod = 1;
+    }
+    return 1;
+}
+
+static void forward_pass(const st_hmm *m, const double *x, size_t T, st_hmm_ws *w, double *logl)
+{
+    size_t K = m->K;
+    double *pred = w->AT; /* free until the backward pass */
+    double ll = 0, cprod = 1;
+    memcpy(pred, m->start, K * sizeof *pred);
+    for (size_t t = 0; t < T; t++) {
+        if (!forward_step(m, x, t, w, pred, &ll, &cprod)) {
+            *logl = -INFINITY;
+            return;
         }
         if (t + 1 < T)
-            st_hmm_vecmat(a, m->trans, K, pred);
+            st_hmm_vecmat(w->alpha + t * K, m->trans, K, pred);
     }
     *logl = ll + log(cprod);
 }
@@ -138,6 +149,27 @@ void st_hmm_forward(const st_hmm *m, const double *x, size_t T, st_hmm_ws *w, do
     forward_pass(m, x, T, w, logl);
 }
 
+/* One backward step at t: gamma_t = alpha_t beta_t and w_t = B_t beta_t / c_t
+ * (in place of B_t).  A state with alpha_t = 0 (unreachable, or impossible
+ * emission) contributes nothing backwards, and zeroing its w keeps an
+ * overflowing B of an unreachable state out of the sums (0 * Inf). */
+static void backward_step(size_t K, size_t t, st_hmm_ws *w, const double *beta)
+{
+    double *b = w->B + t * K, *a = w->alpha + t * K, *g = w->gamma + t * K;
+    double ic = 1 / w->c[t];
+    for (size_t k = 0; k < K; k++) {
+        g[k] = a[k] * beta[k];
+        b[k] = a[k] > 0 ? b[k] * beta[k] * ic : 0;
+    }
+}
+
+static void transpose(const double *A, size_t K, double *AT)
+{
+    for (size_t i = 0; i < K; i++)
+        for (size_t j = 0; j < K; j++)
+            AT[j * K + i] = A[i * K + j];
+}
+
 void st_hmm_fb(const st_hmm *m, const double *x, size_t T, st_hmm_ws *w, double *logl, double *xi)
 {
     size_t K = m->K;
@@ -146,24 +178,13 @@ void st_hmm_fb(const st_hmm *m, const double *x, size_t T, st_hmm_ws *w, double 
         return;
     /* beta_t-1 = A w_t as w_t^T A^T: the axpy kernel over rows of A^T. */
     double *AT = w->AT, *beta = w->v, *nb = w->v + K;
-    for (size_t i = 0; i < K; i++)
-        for (size_t j = 0; j < K; j++)
-            AT[j * K + i] = m->trans[i * K + j];
+    transpose(m->trans, K, AT);
     for (size_t k = 0; k < K; k++)
         beta[k] = 1;
     for (size_t t = T; t-- > 0;) {
-        double *b = w->B + t * K, *a = w->alpha + t * K, *g = w->gamma + t * K;
-        double ic = 1 / w->c[t];
-        /* w_t = B_t beta_t / c_t; a state with alpha_t = 0 (unreachable, or
-         * impossible emission) contributes nothing backwards, and zeroing
-         * its w keeps an overflowing B of an unreachable state out of the
-         * sums (0 * Inf). */
-        for (size_t k = 0; k < K; k++) {
-            g[k] = a[k] * beta[k];
-            b[k] = a[k] > 0 ? b[k] * beta[k] * ic : 0;
-        }
+        backward_step(K, t, w, beta);
         if (t > 0) {
-            st_hmm_vecmat(b, AT, K, nb);
+            st_hmm_vecmat(w->B + t * K, AT, K, nb);
             double *tmp = beta;
             beta = nb;
             nb = tmp;
@@ -173,6 +194,72 @@ void st_hmm_fb(const st_hmm *m, const double *x, size_t T, st_hmm_ws *w, double 
         return;
     /* xi += alpha[0..T-2]^T w[1..T-1] */
     st_hmm_outer_acc(xi, w->alpha, w->B + K, T - 1, K);
+}
+
+void st_hmm_fb_batch(const st_hmm *m, const double *const *x, size_t T, st_hmm_ws *const *w, size_t nb,
+                     double *logl, double *const *xi)
+{
+    size_t K = m->K;
+    const double *ain[ST_HMM_BATCH];
+    double *pout[ST_HMM_BATCH], *cp = w[0]->AT;
+    double ll[ST_HMM_BATCH], cprod[ST_HMM_BATCH];
+    int alive[ST_HMM_BATCH];
+    for (size_t s = 0; s < nb; s++) {
+        st_hmm_ops(m)->eval(m, x[s], T, w[s]->B, w[s]->logs);
+        /* pred lives in AT, free until the backward pass */
+        memcpy(w[s]->AT, m->start, K * sizeof(double));
+        ll[s] = 0;
+        cprod[s] = 1;
+        alive[s] = 1;
+    }
+    /* forward: per-sequence steps, then one batched a^T A for all */
+    for (size_t t = 0; t < T; t++) {
+        size_t n = 0;
+        for (size_t s = 0; s < nb; s++) {
+            if (!alive[s])
+                continue;
+            if (!forward_step(m, x[s], t, w[s], w[s]->AT, &ll[s], &cprod[s])) {
+                alive[s] = 0;
+                continue;
+            }
+            ain[n] = w[s]->alpha + t * K;
+            pout[n++] = w[s]->AT;
+        }
+        if (t + 1 < T && n)
+            st_hmm_vecmat_batch(ain, n, m->trans, K, pout);
+    }
+    for (size_t s = 0; s < nb; s++)
+        logl[s] = alive[s] ? ll[s] + log(cprod[s]) : -INFINITY;
+    /* backward: trans^T once, kept in the first workspace's AT */
+    transpose(m->trans, K, cp);
+    double *beta[ST_HMM_BATCH], *nbv[ST_HMM_BATCH];
+    for (size_t s = 0; s < nb; s++) {
+        beta[s] = w[s]->v;
+        nbv[s] = w[s]->v + K;
+        for (size_t k = 0; k < K; k++)
+            beta[s][k] = 1;
+    }
+    for (size_t t = T; t-- > 0;) {
+        size_t n = 0;
+        for (size_t s = 0; s < nb; s++) {
+            if (!alive[s])
+                continue;
+            backward_step(K, t, w[s], beta[s]);
+            ain[n] = w[s]->B + t * K;
+            pout[n++] = nbv[s];
+        }
+        if (t > 0 && n) {
+            st_hmm_vecmat_batch(ain, n, cp, K, pout);
+            for (size_t s = 0; s < nb; s++) {
+                double *tmp = beta[s];
+                beta[s] = nbv[s];
+                nbv[s] = tmp;
+            }
+        }
+    }
+    for (size_t s = 0; s < nb; s++)
+        if (alive[s] && xi[s] && T >= 2)
+            st_hmm_outer_acc(xi[s], w[s]->alpha, w[s]->B + K, T - 1, K);
 }
 
 int st_hmm_worth_threads(const st_hmm *m, const st_hmm_data *d)

@@ -74,6 +74,19 @@ void st_hmm_ws_free(st_hmm_ws *w);
  * valid).  If xi != NULL, xi (K*K) += sum_t alpha_t w_t+1^T (the caller
  * multiplies by trans elementwise). */
 void st_hmm_fb(const st_hmm *m, const double *x, size_t T, st_hmm_ws *w, double *logl, double *xi);
+/* Sequences per batch, and the number of states from which the E-step
+ * batches sequences of equal length: the forward and backward steps of a
+ * batch read trans once for all of them (a^T A for several a), which moves
+ * them from memory-bound to compute-bound.  Every output element is summed
+ * in the same order as unbatched, so batching changes no bit. */
+#define ST_HMM_BATCH 4
+#define ST_HMM_BATCH_MIN_K 64
+
+/* st_hmm_fb for nb <= ST_HMM_BATCH sequences of the same length T, each
+ * with its own workspace; xi[s] may be NULL. */
+void st_hmm_fb_batch(const st_hmm *m, const double *const *x, size_t T, st_hmm_ws *const *w, size_t nb,
+                     double *logl, double *const *xi);
+
 /* Forward pass only (log-likelihood). */
 void st_hmm_forward(const st_hmm *m, const double *x, size_t T, st_hmm_ws *w, double *logl);
 
@@ -84,6 +97,8 @@ int st_hmm_worth_threads(const st_hmm *m, const st_hmm_data *d);
 
 /* kernels.c: out = a^T A; out = A w; X += sum_t a_t w_t^T (a, w: T x K). */
 void st_hmm_vecmat(const double *a, const double *A, size_t K, double *out);
+/* out[s] = a[s]^T A for s < nb <= ST_HMM_BATCH, bit-identical to st_hmm_vecmat. */
+void st_hmm_vecmat_batch(const double *const *a, size_t nb, const double *A, size_t K, double *const *out);
 void st_hmm_matvec(const double *A, const double *w, size_t K, double *out);
 void st_hmm_outer_acc(double *X, const double *a, const double *w, size_t T, size_t K);
 

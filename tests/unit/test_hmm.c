@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "check_util.h"
-#include "hmm/hmm.h"
+#include "hmm/internal.h"
 
 #define LOG_2PI 1.8378770664093454836
 
@@ -406,6 +406,62 @@ START_TEST(test_sample)
 }
 END_TEST
 
+/* Batched forward-backward (several sequences against one read of trans)
+ * gives the same bits as one sequence at a time, for sizes that exercise
+ * every remainder path of the kernels (K = 70 = 4 x 16 + 4 + 2), and for
+ * a batch with fewer than four sequences. */
+START_TEST(test_batch_bitwise)
+{
+    st_err e;
+    st_rng g;
+    st_rng_seed(&g, 5);
+    size_t K = 70, D = 2, T = 30;
+    st_hmm *m;
+    ck_assert_int_eq(st_hmm_new(&m, K, D, ST_HMM_GAUSSIAN, ST_HMM_COV_DIAG, NULL, &e), 0);
+    double *ones = malloc(K * sizeof *ones);
+    for (size_t k = 0; k < K; k++)
+        ones[k] = 1;
+    st_rng_dirichlet(&g, ones, K, m->start);
+    for (size_t i = 0; i < K; i++)
+        st_rng_dirichlet(&g, ones, K, m->trans + i * K);
+    for (size_t i = 0; i < K * D; i++) {
+        m->mean[i] = 3 * st_rng_normal(&g);
+        m->var[i] = 0.5 + st_rng_uniform(&g);
+    }
+    ck_assert_int_eq(st_hmm_validate(m, &e), 0);
+    double *x = malloc(4 * T * D * sizeof *x);
+    int *st = malloc(4 * T * sizeof *st);
+    ck_assert_int_eq(st_hmm_sample(m, 4, T, 3, st, x, &e), 0);
+    for (size_t nb = 2; nb <= 4; nb++) {
+        st_hmm_ws *w[4], *w1 = st_hmm_ws_new(K, T);
+        const double *xs[4];
+        double *xi[4], ll[4];
+        for (size_t s = 0; s < nb; s++) {
+            w[s] = st_hmm_ws_new(K, T);
+            xs[s] = x + s * T * D;
+            xi[s] = calloc(K * K, sizeof(double));
+        }
+        st_hmm_fb_batch(m, xs, T, w, nb, ll, xi);
+        double *xi1 = calloc(K * K, sizeof(double)), ll1;
+        for (size_t s = 0; s < nb; s++) {
+            memset(xi1, 0, K * K * sizeof *xi1);
+            st_hmm_fb(m, xs[s], T, w1, &ll1, xi1);
+            ck_assert(memcmp(&ll1, &ll[s], sizeof ll1) == 0);
+            ck_assert(memcmp(w1->gamma, w[s]->gamma, T * K * sizeof(double)) == 0);
+            ck_assert(memcmp(xi1, xi[s], K * K * sizeof(double)) == 0);
+            free(xi[s]);
+            st_hmm_ws_free(w[s]);
+        }
+        free(xi1);
+        st_hmm_ws_free(w1);
+    }
+    free(ones);
+    free(x);
+    free(st);
+    st_hmm_free(m);
+}
+END_TEST
+
 static Suite *hmm_suite(void)
 {
     Suite *s = suite_create("hmm");
@@ -418,6 +474,7 @@ static Suite *hmm_suite(void)
     tcase_add_test(tc, test_brute_gauss_tied);
     tcase_add_test(tc, test_brute_left_right);
     tcase_add_test(tc, test_brute_ar);
+    tcase_add_test(tc, test_batch_bitwise);
     tcase_add_test(tc, test_underflow_fallback);
     tcase_add_test(tc, test_impossible);
     tcase_add_test(tc, test_sample);

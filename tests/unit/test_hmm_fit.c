@@ -489,6 +489,32 @@ START_TEST(test_threads_bitwise)
     st_hmm_free(fits[1]);
     st_hmm_free(tr);
     st_hmm_data_free(d);
+    /* many states: the E-step batches groups of equal-length sequences;
+     * 9 sequences (two full groups and a single), one of another length */
+    size_t len[9] = {200, 200, 200, 200, 200, 200, 200, 200, 150}, tot = 0; /* enough work for a thread team */
+    for (int i = 0; i < 9; i++)
+        tot += len[i];
+    double *x = malloc(tot * sizeof *x);
+    for (size_t i = 0; i < tot; i++)
+        x[i] = (double)((i * 7919) % 13);
+    st_err e;
+    ck_assert_int_eq(st_hmm_data_new(&d, 9, len, 1, x, &e), 0);
+    for (int j = 0; j < 2; j++) {
+        omp_set_num_threads(j + 1);
+        st_hmm_fit_opts o;
+        st_hmm_fit_opts_init(&o);
+        o.K = 66;
+        o.family = ST_HMM_CATEGORICAL;
+        o.max_iter = 3;
+        ck_assert_int_eq(st_hmm_fit(&fits[j], d, &o, &e), 0);
+    }
+    ck_assert(memcmp(&fits[0]->logl, &fits[1]->logl, sizeof(double)) == 0);
+    ck_assert(memcmp(fits[0]->trans, fits[1]->trans, 66 * 66 * sizeof(double)) == 0);
+    ck_assert(memcmp(fits[0]->prob, fits[1]->prob, 66 * 13 * sizeof(double)) == 0);
+    st_hmm_free(fits[0]);
+    st_hmm_free(fits[1]);
+    st_hmm_data_free(d);
+    free(x);
 #endif
 }
 END_TEST
