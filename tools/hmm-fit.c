@@ -23,10 +23,11 @@ static const char USAGE[] =
     "  -K, --states N|LO..HI  states, 1..4096; a range fits each K, prints a\n"
     "                       table (K, logL, parameters, AIC, BIC) to stderr and\n"
     "                       writes the model chosen by --select\n"
-    "  -e, --emission TYPE  categorical, poisson, gaussian (default) or ar\n"
-    "                       (autoregressive Gaussian, diagonal noise); gaussian-diag,\n"
-    "                       gaussian-full, gaussian-spherical and gaussian-tied\n"
-    "                       also set --cov\n"
+    "  -e, --emission TYPE  categorical, poisson, gaussian (default), gmm (mixture\n"
+    "                       of diagonal Gaussians per state) or ar (autoregressive\n"
+    "                       Gaussian, diagonal noise); gaussian-diag, gaussian-full,\n"
+    "                       gaussian-spherical and gaussian-tied also set --cov\n"
+    "      --components M   gmm: components per state, 1..256 (default 2)\n"
     "      --order P        ar: autoregressive order, 1..64 (default 1); the first\n"
     "                       P rows of each sequence are conditioned on\n"
     "      --cov TYPE       Gaussian covariance: diag (default), full, spherical,\n"
@@ -82,7 +83,8 @@ enum {
     OPT_MINVAR,
     OPT_PROBFLOOR,
     OPT_SELECT,
-    OPT_ORDER
+    OPT_ORDER,
+    OPT_COMPONENTS
 };
 
 typedef struct prog_ctx {
@@ -108,6 +110,8 @@ static int parse_family(const char *s, st_hmm_family *f, st_hmm_cov *cov, int *c
         *f = ST_HMM_GAUSSIAN;
     else if (strcmp(s, "ar") == 0 || strcmp(s, "ar-gaussian") == 0)
         *f = ST_HMM_AR;
+    else if (strcmp(s, "gmm") == 0 || strcmp(s, "gaussian-mixture") == 0)
+        *f = ST_HMM_GMM;
     else if (strncmp(s, "gaussian-", 9) == 0) {
         *f = ST_HMM_GAUSSIAN;
         for (int i = 0; i < 4; i++)
@@ -200,6 +204,7 @@ int main(int argc, char **argv)
                                              {"prob-floor", required_argument, NULL, OPT_PROBFLOOR},
                                              {"select", required_argument, NULL, OPT_SELECT},
                                              {"order", required_argument, NULL, OPT_ORDER},
+                                             {"components", required_argument, NULL, OPT_COMPONENTS},
                                              {NULL, 0, NULL, 0}};
     int c;
     long l;
@@ -216,7 +221,7 @@ int main(int argc, char **argv)
             break;
         case 'e':
             if (parse_family(optarg, &o.family, &o.cov, &cov_set) < 0)
-                st_cli_usage_error(&cli, "--emission must be categorical, poisson, gaussian, gaussian-COV or ar, not '%s'", optarg);
+                st_cli_usage_error(&cli, "--emission must be categorical, poisson, gaussian, gaussian-COV, gmm or ar, not '%s'", optarg);
             break;
         case OPT_COV:
             if (parse_cov(optarg, &o.cov) < 0)
@@ -293,6 +298,11 @@ int main(int argc, char **argv)
                 st_cli_usage_error(&cli, "--order must be an integer from 1 to 64, not '%s'", optarg);
             o.order = (size_t)l;
             break;
+        case OPT_COMPONENTS:
+            if (st_parse_long(optarg, &l) < 0 || l < 1 || l > 256)
+                st_cli_usage_error(&cli, "--components must be an integer from 1 to 256, not '%s'", optarg);
+            o.ncomp = (size_t)l;
+            break;
         case OPT_SELECT:
             if (strcmp(optarg, "bic") == 0)
                 select_aic = 0;
@@ -313,6 +323,8 @@ int main(int argc, char **argv)
         st_cli_usage_error(&cli, "--cov applies to --emission gaussian");
     if (o.order && o.family != ST_HMM_AR)
         st_cli_usage_error(&cli, "--order applies to --emission ar");
+    if (o.ncomp && o.family != ST_HMM_GMM)
+        st_cli_usage_error(&cli, "--components applies to --emission gmm");
     if (symbols && o.family != ST_HMM_CATEGORICAL)
         st_cli_usage_error(&cli, "--symbols applies to --emission categorical");
     if (fix) {

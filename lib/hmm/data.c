@@ -170,7 +170,7 @@ int st_hmm_data_check(const st_hmm_data *d, st_hmm_family f, st_hmm_cov cov, con
             double v = x[j];
             char msg[160];
             if (isnan(v)) {
-                if (f == ST_HMM_GAUSSIAN && (cov == ST_HMM_COV_DIAG || cov == ST_HMM_COV_SPHERICAL))
+                if ((f == ST_HMM_GAUSSIAN && (cov == ST_HMM_COV_DIAG || cov == ST_HMM_COV_SPHERICAL)) || f == ST_HMM_GMM)
                     continue;
                 return bad_value(d, i, j, e,
                                  f == ST_HMM_GAUSSIAN ? "missing value (NaN): full and tied covariances need complete rows (use --cov diag or spherical)"

@@ -279,8 +279,9 @@ static int init_model(st_hmm **out, const st_hmm_data *d, const st_hmm_fit_opts 
 {
     size_t K = o->K;
     st_hmm *m;
-    int rc = o->family == ST_HMM_AR ? st_hmm_new_ar(&m, K, d->D, o->order ? o->order : 1, e)
-                                    : st_hmm_new(&m, K, d->D, o->family, o->cov, nsym, e);
+    int rc = o->family == ST_HMM_AR    ? st_hmm_new_ar(&m, K, d->D, o->order ? o->order : 1, e)
+             : o->family == ST_HMM_GMM ? st_hmm_new_gmm(&m, K, d->D, o->ncomp ? o->ncomp : 2, e)
+                                       : st_hmm_new(&m, K, d->D, o->family, o->cov, nsym, e);
     if (rc < 0)
         return rc;
     st_rng g;
@@ -416,7 +417,7 @@ int st_hmm_fit(st_hmm **out, const st_hmm_data *d, const st_hmm_fit_opts *o, st_
     st_hmm_fit_opts oo = *o;
     oo.K = K;
     oo.family = fam;
-    oo.cov = fam == ST_HMM_AR ? ST_HMM_COV_DIAG : cov;
+    oo.cov = fam == ST_HMM_AR || fam == ST_HMM_GMM ? ST_HMM_COV_DIAG : cov;
     oo.order = order;
     int restarts = o->init ? 1 : (o->restarts > 0 ? o->restarts : 1);
     st_hmm *best = NULL;

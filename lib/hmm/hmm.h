@@ -21,7 +21,8 @@ typedef enum {
     ST_HMM_CATEGORICAL = 0, /* one or several independent channels of symbols 0..M-1 */
     ST_HMM_POISSON,         /* independent Poisson counts per column */
     ST_HMM_GAUSSIAN,        /* Gaussian, covariance type below */
-    ST_HMM_AR               /* autoregressive Gaussian of order p, diagonal noise */
+    ST_HMM_AR,              /* autoregressive Gaussian of order p, diagonal noise */
+    ST_HMM_GMM              /* mixture of M diagonal Gaussians per state */
 } st_hmm_family;
 
 /* Gaussian covariance types. */
@@ -73,6 +74,10 @@ typedef struct st_hmm {
     double *var;
     size_t order;
     double *ar;
+    /* GMM: ncomp components per state; weight K*M (rows sum to 1); mean and
+     * var hold K*M*D values, component (k, c) at row k*M + c. */
+    size_t ncomp;
+    double *weight;
     char **colnames;     /* D data column names, or NULL */
     /* what the fit recorded (fitted != 0) */
     int fitted;
@@ -94,6 +99,9 @@ int st_hmm_new(st_hmm **m, size_t K, size_t D, st_hmm_family family, st_hmm_cov 
                const size_t *nsym, st_err *e);
 /* An AR model of order p (1..64); st_hmm_new with ST_HMM_AR gives order 1. */
 int st_hmm_new_ar(st_hmm **m, size_t K, size_t D, size_t order, st_err *e);
+/* A Gaussian-mixture model with M (1..256) diagonal components per state;
+ * st_hmm_new with ST_HMM_GMM gives M = 1. */
+int st_hmm_new_gmm(st_hmm **m, size_t K, size_t D, size_t M, st_err *e);
 void st_hmm_free(st_hmm *m);
 int st_hmm_copy(st_hmm **out, const st_hmm *m, st_err *e);
 /* Set the column names (copied). */
@@ -167,6 +175,7 @@ typedef struct st_hmm_fit_opts {
     st_hmm_cov cov;
     const size_t *nsym;      /* categorical: symbols per channel, NULL: from the data */
     size_t order;            /* AR order (default 1 when 0) */
+    size_t ncomp;            /* GMM components per state (default 2 when 0) */
     st_hmm_topology topology;
     int maxjump;
     const unsigned char *mask; /* K*K for ST_HMM_MASK */

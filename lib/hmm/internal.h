@@ -43,6 +43,7 @@ extern const st_hmm_emis_ops st_hmm_ops_categorical;
 extern const st_hmm_emis_ops st_hmm_ops_poisson;
 extern const st_hmm_emis_ops st_hmm_ops_gaussian;
 extern const st_hmm_emis_ops st_hmm_ops_ar;
+extern const st_hmm_emis_ops st_hmm_ops_gmm;
 
 /* Gaussian k-means++ start of m->mean and diagonal m->var (emit_gauss.c),
  * shared with the AR family. */

@@ -11,7 +11,7 @@
 
 #define ROW_TOL 1e-9
 
-static const char *const family_names[] = {"categorical", "poisson", "gaussian", "ar-gaussian", NULL};
+static const char *const family_names[] = {"categorical", "poisson", "gaussian", "ar-gaussian", "gaussian-mixture", NULL};
 static const char *const cov_names[] = {"diag", "full", "spherical", "tied", NULL};
 
 static void topology_text(const st_hmm *m, char *buf, size_t n)
@@ -105,6 +105,14 @@ int st_hmm_write(const st_hmm *m, FILE *fp, st_err *e)
         st_yw_comment(&w, "lag 2 ... of the %zu input columns", D);
         st_yw_key_matrix(&w, "coefficients", m->ar, K * D, m->order * D);
         st_yw_key_matrix(&w, "variances", m->var, K, D);
+        break;
+    case ST_HMM_GMM:
+        st_yw_key_long(&w, "components", (long)m->ncomp);
+        st_yw_key_matrix(&w, "weights", m->weight, K, m->ncomp);
+        st_yw_comment(&w, "means, variances: %zu blocks of %zu rows (the components of a state), state 0 first", K,
+                      m->ncomp);
+        st_yw_key_matrix(&w, "means", m->mean, K * m->ncomp, D);
+        st_yw_key_matrix(&w, "variances", m->var, K * m->ncomp, D);
         break;
     }
     st_yw_end(&w);
@@ -213,6 +221,29 @@ static int read_emission(st_hmm *m, const st_ydoc *doc, const st_ynode *em, st_e
         if ((rc = st_hmm_prepare(m, e)) < 0)
             return at_node(doc, em, e, rc);
         return ST_OK;
+    case ST_HMM_GMM: {
+        size_t M = m->ncomp;
+        if ((rc = st_ymap_require(doc, em, "weights", &n, e)) < 0 ||
+            (rc = st_ynode_matrix(doc, n, K, M, 0, 1, &v, &r, &c, e)) < 0)
+            return rc;
+        if ((rc = rows_stochastic(doc, n, v, K, M, e)) < 0) {
+            free(v);
+            return rc;
+        }
+        memcpy(m->weight, v, K * M * sizeof *v);
+        free(v);
+        if ((rc = st_ymap_require(doc, em, "means", &n, e)) < 0 ||
+            (rc = st_ynode_matrix(doc, n, K * M, D, -INFINITY, INFINITY, &v, &r, &c, e)) < 0)
+            return rc;
+        memcpy(m->mean, v, K * M * D * sizeof *v);
+        free(v);
+        if ((rc = st_ymap_require(doc, em, "variances", &n, e)) < 0 ||
+            (rc = st_ynode_matrix(doc, n, K * M, D, 1e-300, INFINITY, &v, &r, &c, e)) < 0)
+            return rc;
+        memcpy(m->var, v, K * M * D * sizeof *v);
+        free(v);
+        return ST_OK;
+    }
     case ST_HMM_AR:
         if ((rc = st_ymap_require(doc, em, "intercepts", &n, e)) < 0 ||
             (rc = st_ynode_matrix(doc, n, K, D, -INFINITY, INFINITY, &v, &r, &c, e)) < 0)
@@ -292,15 +323,22 @@ int st_hmm_read_doc(st_hmm **out, const st_ydoc *doc, const st_ynode *root, st_e
             return st_ynode_error(doc, pn, e, ST_EDATA, "expected a %ld x D matrix", K);
         D = st_ynode_len(row0);
     }
-    long order = 1;
+    long order = 1, ncomp = 1;
     if (fi == ST_HMM_AR) {
         const st_ynode *on;
         if ((rc = st_ymap_require(doc, em, "order", &on, e)) < 0 || (rc = st_ynode_long(doc, on, 1, 64, &order, e)) < 0)
             return rc;
     }
+    if (fi == ST_HMM_GMM) {
+        const st_ynode *on;
+        if ((rc = st_ymap_require(doc, em, "components", &on, e)) < 0 ||
+            (rc = st_ynode_long(doc, on, 1, 256, &ncomp, e)) < 0)
+            return rc;
+    }
     st_hmm *m;
-    rc = fi == ST_HMM_AR ? st_hmm_new_ar(&m, (size_t)K, D, (size_t)order, e)
-                         : st_hmm_new(&m, (size_t)K, D, (st_hmm_family)fi, (st_hmm_cov)ci, nsym, e);
+    rc = fi == ST_HMM_AR    ? st_hmm_new_ar(&m, (size_t)K, D, (size_t)order, e)
+         : fi == ST_HMM_GMM ? st_hmm_new_gmm(&m, (size_t)K, D, (size_t)ncomp, e)
+                            : st_hmm_new(&m, (size_t)K, D, (st_hmm_family)fi, (st_hmm_cov)ci, nsym, e);
     if (rc < 0) {
         free(nsym);
         return rc;

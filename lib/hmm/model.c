@@ -16,6 +16,7 @@ const char *st_hmm_family_name(st_hmm_family f)
     case ST_HMM_POISSON: return "poisson";
     case ST_HMM_GAUSSIAN: return "gaussian";
     case ST_HMM_AR: return "ar-gaussian";
+    case ST_HMM_GMM: return "gaussian-mixture";
     }
     return "?";
 }
@@ -38,6 +39,7 @@ const st_hmm_emis_ops *st_hmm_ops(const st_hmm *m)
     case ST_HMM_POISSON: return &st_hmm_ops_poisson;
     case ST_HMM_GAUSSIAN: return &st_hmm_ops_gaussian;
     case ST_HMM_AR: return &st_hmm_ops_ar;
+    case ST_HMM_GMM: return &st_hmm_ops_gmm;
     }
     return NULL;
 }
@@ -62,6 +64,7 @@ size_t st_hmm_cache_size(const st_hmm *m)
         return var_size(m->K, m->D, m->cov) *
                (m->cov == ST_HMM_COV_FULL || m->cov == ST_HMM_COV_TIED ? 2 : 1);
     case ST_HMM_AR: return m->K * m->D;
+    case ST_HMM_GMM: return m->K * m->ncomp * (m->D + 1); /* precisions, log constants */
     }
     return 0;
 }
@@ -121,6 +124,15 @@ int st_hmm_new(st_hmm **out, size_t K, size_t D, st_hmm_family family, st_hmm_co
         if (!m->mean || !m->var)
             goto nomem;
         break;
+    case ST_HMM_GMM:
+        m->cov = ST_HMM_COV_DIAG;
+        m->ncomp = 1;
+        m->weight = calloc(K, sizeof *m->weight);
+        m->mean = calloc(K * D, sizeof *m->mean);
+        m->var = calloc(K * D, sizeof *m->var);
+        if (!m->weight || !m->mean || !m->var)
+            goto nomem;
+        break;
     case ST_HMM_AR:
         m->cov = ST_HMM_COV_DIAG;
         m->order = 1;
@@ -164,6 +176,37 @@ int st_hmm_new_ar(st_hmm **out, size_t K, size_t D, size_t order, st_err *e)
     return ST_OK;
 }
 
+int st_hmm_new_gmm(st_hmm **out, size_t K, size_t D, size_t M, st_err *e)
+{
+    if (M < 1 || M > 256)
+        return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "mixture components must be from 1 to 256, not %zu", M);
+    int rc = st_hmm_new(out, K, D, ST_HMM_GMM, ST_HMM_COV_DIAG, NULL, e);
+    if (rc < 0)
+        return rc;
+    st_hmm *m = *out;
+    double *w = calloc(K * M, sizeof *w), *mu = calloc(K * M * D, sizeof *mu), *v = calloc(K * M * D, sizeof *v),
+           *cache = calloc(K * M * (D + 1), sizeof *cache);
+    if (!w || !mu || !v || !cache) {
+        free(w);
+        free(mu);
+        free(v);
+        free(cache);
+        st_hmm_free(m);
+        *out = NULL;
+        return st_err_nomem(e, "mixture parameters");
+    }
+    free(m->weight);
+    free(m->mean);
+    free(m->var);
+    free(m->cache);
+    m->weight = w;
+    m->mean = mu;
+    m->var = v;
+    m->cache = cache;
+    m->ncomp = M;
+    return ST_OK;
+}
+
 void st_hmm_free(st_hmm *m)
 {
     if (!m)
@@ -178,6 +221,7 @@ void st_hmm_free(st_hmm *m)
     free(m->mean);
     free(m->var);
     free(m->ar);
+    free(m->weight);
     free(m->cache);
     free(m->lognorm);
     if (m->colnames) {
@@ -210,8 +254,9 @@ int st_hmm_set_colnames(st_hmm *m, const char *const *names, st_err *e)
 int st_hmm_copy(st_hmm **out, const st_hmm *m, st_err *e)
 {
     st_hmm *c;
-    int rc = m->family == ST_HMM_AR ? st_hmm_new_ar(&c, m->K, m->D, m->order, e)
-                                    : st_hmm_new(&c, m->K, m->D, m->family, m->cov, m->nsym, e);
+    int rc = m->family == ST_HMM_AR    ? st_hmm_new_ar(&c, m->K, m->D, m->order, e)
+             : m->family == ST_HMM_GMM ? st_hmm_new_gmm(&c, m->K, m->D, m->ncomp, e)
+                                       : st_hmm_new(&c, m->K, m->D, m->family, m->cov, m->nsym, e);
     if (rc < 0)
         return rc;
     size_t K = m->K, D = m->D;
@@ -224,7 +269,11 @@ int st_hmm_copy(st_hmm **out, const st_hmm *m, st_err *e)
         memcpy(c->prob, m->prob, st_hmm_cache_size(m) * sizeof *c->prob);
     if (m->rate)
         memcpy(c->rate, m->rate, K * D * sizeof *c->rate);
-    if (m->mean) {
+    if (m->family == ST_HMM_GMM) {
+        memcpy(c->weight, m->weight, K * m->ncomp * sizeof *c->weight);
+        memcpy(c->mean, m->mean, K * m->ncomp * D * sizeof *c->mean);
+        memcpy(c->var, m->var, K * m->ncomp * D * sizeof *c->var);
+    } else if (m->mean) {
         memcpy(c->mean, m->mean, K * D * sizeof *c->mean);
         memcpy(c->var, m->var, var_size(K, D, m->cov) * sizeof *c->var);
     }
@@ -342,6 +391,18 @@ int st_hmm_validate(st_hmm *m, st_err *e)
         for (size_t i = 0; i < K * D; i++)
             if (!(m->rate[i] > 0) || !isfinite(m->rate[i]))
                 return st_err_set(e, ST_EDATA, NULL, 0, 0, "Poisson rate of state %zu, column %zu must be positive and finite", i / D, i % D);
+        break;
+    case ST_HMM_GMM:
+        for (size_t k = 0; k < K; k++)
+            if ((rc = check_row(m->weight + k * m->ncomp, NULL, m->ncomp, "mixture weight", k, e)) < 0)
+                return rc;
+        for (size_t i = 0; i < K * m->ncomp * D; i++) {
+            if (!isfinite(m->mean[i]))
+                return st_err_set(e, ST_EDATA, NULL, 0, 0, "a mixture mean of state %zu is not finite", i / (m->ncomp * D));
+            if (!(m->var[i] > 0) || !isfinite(m->var[i]))
+                return st_err_set(e, ST_EDATA, NULL, 0, 0, "a mixture variance of state %zu must be positive and finite",
+                                  i / (m->ncomp * D));
+        }
         break;
     case ST_HMM_AR:
         for (size_t i = 0; i < K * D * D * m->order; i++)

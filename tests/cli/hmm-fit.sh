@@ -114,6 +114,13 @@ expect_error 2 "order applies to --emission ar" "--order without -e ar" hmm-fit 
 printf 'seq,y\n0,1\n0,2\n0,3\n1,1\n1,2\n1,3\n1,4\n' > "$tmp/short.csv"
 expect_error 1 "sequence 0 has 3 rows, not more than the AR order 3" "a sequence not longer than the AR order" hmm-fit -K 1 -e ar --order 3 "$tmp/short.csv"
 
+# ---- Gaussian mixtures per state
+expect_exit 0 "a mixture of 2 components per state" hmm-fit -K 2 -e gmm --components 2 -c eruptions,waiting -o "$tmp/gmm.yaml" "$faithful"
+check "mixture weights and components written" sh -c "grep -q 'family: gaussian-mixture' '$tmp/gmm.yaml' && grep -q 'components: 2' '$tmp/gmm.yaml'"
+check "the mixture fits at least as well as one Gaussian per state" sh -c "awk '/logl:/ { print \$2 }' '$tmp/gmm.yaml' > '$tmp/l1'; hmm-fit -K 2 -c eruptions,waiting '$faithful' | awk '/logl:/ { print \$2 }' > '$tmp/l2'; awk -v a=\$(cat '$tmp/l1') -v b=\$(cat '$tmp/l2') 'BEGIN { exit !(a >= b - 1e-6) }'"
+expect_exit 0 "decode with the mixture" hmm-decode -m "$tmp/gmm.yaml" --score "$faithful"
+expect_error 2 "components applies to --emission gmm" "--components without -e gmm" hmm-fit -K 2 --components 3 "$faithful"
+
 # ---- bad input: each exit 1 with a one-line message naming what and where
 expect_error 1 "row 3 .*symbol 3 out of range 0..2" "categorical symbol out of range" hmm-fit -K 2 -e categorical --symbols 3 "$data/hmm-sym-range.csv"
 expect_error 1 "row 2 .*symbol 1.5 is not a non-negative integer" "non-integer symbol" hmm-fit -K 2 -e categorical "$data/hmm-sym-frac.csv"

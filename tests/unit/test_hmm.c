@@ -42,6 +42,22 @@ static double ref_logdens(const st_hmm *m, const double *x, size_t k)
     switch (m->family) {
     case ST_HMM_AR:
         return NAN; /* needs t: ref_logdens_t */
+    case ST_HMM_GMM: { /* log sum_c w_c prod_d N(x_d; mu, v), NaN dimensions left out */
+        size_t M = m->ncomp;
+        double tot = 0;
+        for (size_t c = 0; c < M; c++) {
+            size_t i = k * M + c;
+            double l = log(m->weight[i]);
+            for (size_t d = 0; d < D; d++) {
+                if (isnan(x[d]))
+                    continue;
+                double v = m->var[i * D + d], r = x[d] - m->mean[i * D + d];
+                l += -0.5 * (LOG_2PI + log(v) + r * r / v);
+            }
+            tot += exp(l);
+        }
+        return log(tot);
+    }
     case ST_HMM_CATEGORICAL:
         for (size_t c = 0; c < D; c++)
             s += log(m->prob[m->symoff[c] + k * m->nsym[c] + (size_t)x[c]]);
@@ -294,6 +310,28 @@ START_TEST(test_brute_ar)
 }
 END_TEST
 
+/* Mixtures of three diagonal Gaussians per state, with a missing value. */
+START_TEST(test_brute_gmm)
+{
+    st_err e;
+    st_hmm *m;
+    ck_assert_int_eq(st_hmm_new_gmm(&m, 3, 2, 3, &e), 0);
+    set_chain(m, start3, trans3);
+    const double w[] = {0.2, 0.3, 0.5, 0.6, 0.3, 0.1, 1.0 / 3, 1.0 / 3, 1.0 / 3};
+    memcpy(m->weight, w, sizeof w);
+    for (size_t i = 0; i < 18; i++) {
+        m->mean[i] = 2 * sin(1.7 * (double)i);
+        m->var[i] = 0.4 + 0.1 * (double)(i % 5);
+    }
+    compare(m, gx, 6);
+    double x[12];
+    memcpy(x, gx, sizeof x);
+    x[5] = NAN;
+    compare(m, x, 6);
+    st_hmm_free(m);
+}
+END_TEST
+
 /* Masked transitions (left-right) give exact zeros in the posteriors of
  * unreachable states, and Viterbi never takes a masked step. */
 START_TEST(test_brute_left_right)
@@ -474,6 +512,7 @@ static Suite *hmm_suite(void)
     tcase_add_test(tc, test_brute_gauss_tied);
     tcase_add_test(tc, test_brute_left_right);
     tcase_add_test(tc, test_brute_ar);
+    tcase_add_test(tc, test_brute_gmm);
     tcase_add_test(tc, test_batch_bitwise);
     tcase_add_test(tc, test_underflow_fallback);
     tcase_add_test(tc, test_impossible);

@@ -136,8 +136,9 @@ static size_t emis_vec(const st_hmm *m, size_t k, double *v)
         break;
     case ST_HMM_GAUSSIAN:
     case ST_HMM_AR:
+    case ST_HMM_GMM: /* first component */
         for (size_t d = 0; d < D; d++)
-            v[n++] = m->mean[k * D + d];
+            v[n++] = m->mean[(m->family == ST_HMM_GMM ? k * m->ncomp : k) * D + d];
         break;
     }
     return n;
@@ -229,7 +230,8 @@ static void recover(st_hmm_family f, st_hmm_cov cov)
                 ck_assert_near(fit->rate[q * D + j], r, NSD * sqrt(r / N));
             }
             break;
-        case ST_HMM_AR: /* test_recover_ar */
+        case ST_HMM_AR:  /* test_recover_ar */
+        case ST_HMM_GMM: /* test_recover_gmm */
             break;
         case ST_HMM_GAUSSIAN:
             for (size_t j = 0; j < D; j++) {
@@ -377,6 +379,73 @@ START_TEST(test_recover_ar)
     ck_assert_int_eq(st_hmm_data_check_ar(d1, 1, &e), ST_EDATA);
     ck_assert_ptr_nonnull(strstr(e.msg, "not more than the AR order 1"));
     st_hmm_data_free(d1);
+    st_hmm_free(fit);
+    st_hmm_free(tr);
+    st_hmm_data_free(d);
+    free(st);
+    free(x);
+}
+END_TEST
+
+/* Two states, each a mixture of two well-separated diagonal components in
+ * two dimensions: weights, means and variances recovered within NSD
+ * standard errors (component visits N_kc = pi_k w_kc n T), states matched by
+ * their overall means, components within a state by their first
+ * coordinate. */
+START_TEST(test_recover_gmm)
+{
+    st_err e;
+    st_err_clear(&e);
+    st_hmm *tr;
+    size_t K = 2, M = 2, D = 2, n = 20, T = 500;
+    ck_assert_int_eq(st_hmm_new_gmm(&tr, K, D, M, &e), 0);
+    const double a[] = {0.95, 0.05, 0.05, 0.95}, s[] = {0.5, 0.5}, w[] = {0.3, 0.7, 0.6, 0.4};
+    const double mu[] = {-4, 0, 0, 2, /* state 1 */ 4, -3, 8, 0};
+    const double v[] = {0.5, 1, 0.8, 0.6, 1, 0.4, 0.7, 0.9};
+    memcpy(tr->trans, a, sizeof a);
+    memcpy(tr->start, s, sizeof s);
+    memcpy(tr->weight, w, sizeof w);
+    memcpy(tr->mean, mu, sizeof mu);
+    memcpy(tr->var, v, sizeof v);
+    ck_assert_int_eq(st_hmm_validate(tr, &e), 0);
+    int *st = malloc(n * T * sizeof *st);
+    double *x = malloc(n * T * D * sizeof *x);
+    size_t len[20];
+    for (size_t i = 0; i < n; i++)
+        len[i] = T;
+    ck_assert_int_eq(st_hmm_sample(tr, n, T, 13, st, x, &e), 0);
+    st_hmm_data *d;
+    ck_assert_int_eq(st_hmm_data_new(&d, n, len, D, x, &e), 0);
+    st_hmm_fit_opts o;
+    st_hmm_fit_opts_init(&o);
+    o.K = K;
+    o.family = ST_HMM_GMM;
+    o.ncomp = M;
+    o.restarts = 4;
+    o.seed = 2;
+    st_hmm *fit;
+    ck_assert_msg(st_hmm_fit(&fit, d, &o, &e) == 0, "%s", e.msg);
+    double lt;
+    ck_assert_int_eq(st_hmm_loglik(tr, d, NULL, &lt, &e), 0);
+    ck_assert(fit->logl >= lt - 1e-6 * fabs(lt));
+    /* state matching by the mixture mean of the first coordinate */
+    double m0 = fit->weight[0] * fit->mean[0] + fit->weight[1] * fit->mean[2];
+    size_t sk[2] = {m0 < 0 ? 0u : 1u, m0 < 0 ? 1u : 0u};
+    for (size_t k = 0; k < K; k++) {
+        size_t q = sk[k];
+        size_t c0 = fit->mean[(q * M) * D] < fit->mean[(q * M + 1) * D] ? 0 : 1, sc[2] = {c0, 1 - c0};
+        for (size_t c = 0; c < M; c++) {
+            size_t it = k * M + c, iq = q * M + sc[c];
+            double Nc = 0.5 * w[it] * (double)(n * T);
+            ck_assert_near(fit->weight[iq], w[it], NSD * sqrt(w[it] * (1 - w[it]) / (0.5 * (double)(n * T))));
+            for (size_t j = 0; j < D; j++) {
+                double vt = v[it * D + j];
+                ck_assert_near(fit->mean[iq * D + j], mu[it * D + j], NSD * sqrt(vt / Nc));
+                ck_assert_near(fit->var[iq * D + j], vt, NSD * vt * sqrt(2 / Nc));
+            }
+        }
+    }
+    ck_assert_int_eq(st_hmm_nparams(fit), 1 + 2 + 2 * (1 + 2 * 2 * 2));
     st_hmm_free(fit);
     st_hmm_free(tr);
     st_hmm_data_free(d);
@@ -593,6 +662,7 @@ static Suite *hmm_fit_suite(void)
     tcase_add_test(tc, test_recover_gauss_spherical);
     tcase_add_test(tc, test_recover_gauss_tied);
     tcase_add_test(tc, test_recover_ar);
+    tcase_add_test(tc, test_recover_gmm);
     tcase_add_test(tc, test_em_monotone);
     tcase_add_test(tc, test_mask_zeros);
     tcase_add_test(tc, test_threads_bitwise);

@@ -40,10 +40,15 @@ START_TEST(test_roundtrip_all)
     st_err e;
     st_rng g;
     st_rng_seed(&g, 3);
-    for (int f = 0; f < 8; f++) {
-        st_hmm_family fam = f == 0 ? ST_HMM_CATEGORICAL : f == 1 ? ST_HMM_POISSON : f == 7 ? ST_HMM_AR : ST_HMM_GAUSSIAN;
+    for (int f = 0; f < 9; f++) {
+        st_hmm_family fam = f == 0   ? ST_HMM_CATEGORICAL
+                            : f == 1 ? ST_HMM_POISSON
+                            : f == 7 ? ST_HMM_AR
+                            : f == 8 ? ST_HMM_GMM
+                                     : ST_HMM_GAUSSIAN;
         st_hmm_cov cov = f >= 2 && f < 7 ? (st_hmm_cov)((f - 2) % 4) : 0;
         size_t K = 3, D = 2, nsym[2] = {3, 5};
+        double ones[5] = {1, 1, 1, 1, 1};
         st_hmm *m;
         if (fam == ST_HMM_AR) {
             ck_assert_int_eq(st_hmm_new_ar(&m, K, D, 2, &e), 0);
@@ -53,10 +58,17 @@ START_TEST(test_roundtrip_all)
                 m->mean[i] = st_rng_normal(&g);
                 m->var[i] = 0.1 + st_rng_uniform(&g);
             }
+        } else if (fam == ST_HMM_GMM) {
+            ck_assert_int_eq(st_hmm_new_gmm(&m, K, D, 3, &e), 0);
+            for (size_t k = 0; k < K; k++)
+                st_rng_dirichlet(&g, ones, 3, m->weight + k * 3);
+            for (size_t i = 0; i < K * 3 * D; i++) {
+                m->mean[i] = st_rng_normal(&g);
+                m->var[i] = 0.1 + st_rng_uniform(&g);
+            }
         } else {
             ck_assert_int_eq(st_hmm_new(&m, K, D, fam, cov, nsym, &e), 0);
         }
-        double ones[5] = {1, 1, 1, 1, 1};
         st_rng_dirichlet(&g, ones, K, m->start);
         for (size_t i = 0; i < K; i++)
             st_rng_dirichlet(&g, ones, K, m->trans + i * K);
@@ -115,6 +127,12 @@ START_TEST(test_roundtrip_all)
             same(r->prob, m->prob, K * 8);
         if (fam == ST_HMM_POISSON)
             same(r->rate, m->rate, K * D);
+        if (fam == ST_HMM_GMM) {
+            ck_assert_int_eq(r->ncomp, 3);
+            same(r->weight, m->weight, K * 3);
+            same(r->mean, m->mean, K * 3 * D);
+            same(r->var, m->var, K * 3 * D);
+        }
         if (fam == ST_HMM_AR) {
             ck_assert_int_eq(r->order, 2);
             same(r->ar, m->ar, K * D * D * 2);
