@@ -170,11 +170,10 @@ int st_hmm_data_check(const st_hmm_data *d, st_hmm_family f, st_hmm_cov cov, con
             double v = x[j];
             char msg[160];
             if (isnan(v)) {
-                if ((f == ST_HMM_GAUSSIAN && (cov == ST_HMM_COV_DIAG || cov == ST_HMM_COV_SPHERICAL)) || f == ST_HMM_GMM)
+                if (f == ST_HMM_GAUSSIAN || f == ST_HMM_GMM) /* marginalised */
                     continue;
-                return bad_value(d, i, j, e,
-                                 f == ST_HMM_GAUSSIAN ? "missing value (NaN): full and tied covariances need complete rows (use --cov diag or spherical)"
-                                                      : "missing value (NaN) is not allowed for this emission");
+                (void)cov;
+                return bad_value(d, i, j, e, "missing value (NaN) is not allowed for this emission");
             }
             if (!isfinite(v))
                 return bad_value(d, i, j, e, "infinite value");

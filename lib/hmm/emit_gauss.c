@@ -1,9 +1,11 @@
 /* Gaussian emissions: diagonal, spherical, full and tied covariances.
  *
- * Missing values (NaN) are marginalised for diagonal and spherical
- * covariances (the observed dimensions are independent given the state, so
- * dropping the missing ones is the exact marginal); full and tied
- * covariances need complete rows (st_hmm_data_check says so).
+ * Missing values (NaN) are marginalised: for diagonal and spherical
+ * covariances by dropping the missing dimensions (independent given the
+ * state); for full and tied ones the density is N(x_o; mu_o, S_oo) and the
+ * E-step fills the statistics with the conditional mean E[x_m | x_o] and
+ * adds the conditional covariance S_mm - S_mo S_oo^-1 S_om (the exact EM
+ * for Gaussians with data missing at random).
  *
  * Statistics are accumulated around the current means (sum g (x - mu),
  * sum g (x - mu)^2 or the outer product), which keeps the variance update
@@ -87,8 +89,74 @@ static int gauss_prepare(st_hmm *m, st_err *e)
     return ST_OK;
 }
 
+/* Row x with missing values under N(mu, S): *lp = log N(x_o; mu_o, S_oo);
+ * if xhat != NULL, xhat = x with the missing entries replaced by
+ * E[x_m | x_o] and C (D x D, zero outside the missing block) = Cov[x_m | x_o].
+ * Returns -1 if S_oo is not positive definite (or no memory). */
+static int missing_gauss(const double *x, const double *mu, const double *S, size_t D, double *lp, double *xhat,
+                         double *C)
+{
+    size_t no = 0, nm = 0;
+    size_t *o = malloc(2 * D * sizeof *o), *mi = o ? o + D : NULL;
+    double *L = malloc((D * D + D + D + D * D) * sizeof *L);
+    if (!o || !L) {
+        free(o);
+        free(L);
+        return -1;
+    }
+    double *r = L + D * D, *al = r + D, *W = al + D;
+    for (size_t d = 0; d < D; d++) {
+        if (isnan(x[d]))
+            mi[nm++] = d;
+        else
+            o[no++] = d;
+    }
+    for (size_t i = 0; i < no; i++) {
+        for (size_t j = 0; j < no; j++)
+            L[i * no + j] = S[o[i] * D + o[j]];
+        r[i] = al[i] = x[o[i]] - mu[o[i]];
+    }
+    st_err e;
+    st_err_clear(&e);
+    int rc = -1;
+    if (st_chol(L, no, 0, NULL, &e) == 0) {
+        st_chol_solve(L, no, al, 1); /* al = S_oo^-1 r */
+        double q = 0;
+        for (size_t i = 0; i < no; i++)
+            q += r[i] * al[i];
+        *lp = -0.5 * ((double)no * LOG_2PI + st_chol_logdet(L, no) + q);
+        rc = 0;
+        if (xhat) {
+            for (size_t d = 0; d < D; d++)
+                xhat[d] = x[d];
+            for (size_t a = 0; a < nm; a++) {
+                double v = mu[mi[a]];
+                for (size_t i = 0; i < no; i++)
+                    v += S[mi[a] * D + o[i]] * al[i];
+                xhat[mi[a]] = v;
+            }
+            /* W = S_oo^-1 S_om (no x nm), C_mm = S_mm - S_mo W */
+            for (size_t i = 0; i < no; i++)
+                for (size_t a = 0; a < nm; a++)
+                    W[i * nm + a] = S[o[i] * D + mi[a]];
+            st_chol_solve(L, no, W, nm);
+            memset(C, 0, D * D * sizeof *C);
+            for (size_t a = 0; a < nm; a++)
+                for (size_t b = 0; b < nm; b++) {
+                    double v = S[mi[a] * D + mi[b]];
+                    for (size_t i = 0; i < no; i++)
+                        v -= S[mi[a] * D + o[i]] * W[i * nm + b];
+                    C[mi[a] * D + mi[b]] = v;
+                }
+        }
+    }
+    free(o);
+    free(L);
+    return rc;
+}
+
 /* Log densities of one row; rows with NaN take the marginal over the
- * observed dimensions (diag/spherical only). */
+ * observed dimensions. */
 static void gauss_row(const st_hmm *m, const double *x, double *out)
 {
     size_t K = m->K, D = m->D;
@@ -141,6 +209,12 @@ static void gauss_row(const st_hmm *m, const double *x, double *out)
         for (size_t k = 0; k < K; k++) {
             const double *mu = m->mean + k * D;
             const double *Li = m->cache + (m->cov == ST_HMM_COV_FULL ? k * D * D : 0);
+            if (missing) {
+                const double *S = m->var + (m->cov == ST_HMM_COV_FULL ? k * D * D : 0);
+                if (missing_gauss(x, mu, S, D, &out[k], NULL, NULL) < 0)
+                    out[k] = -INFINITY;
+                continue;
+            }
             for (size_t d = 0; d < D; d++)
                 rr[d] = x[d] - mu[d];
             double s = 0;
@@ -215,29 +289,40 @@ static void gauss_accum(const st_hmm *m, const double *x, size_t n, const double
         return;
     }
     double *N = stats, *S1 = stats + K, *S2 = stats + K + K * D;
-    double r[64], *rr = D <= 64 ? r : malloc(D * sizeof *rr);
+    double *rr = malloc((2 * D + D * D) * sizeof *rr), *xh = rr ? rr + D : NULL, *C = rr ? xh + D : NULL;
     if (!rr)
         return;
     for (size_t t = 0; t < n; t++) {
         const double *g = gamma + t * K, *xt = x + t * D;
+        int missing = 0;
+        for (size_t d = 0; d < D; d++)
+            missing |= isnan(xt[d]);
         for (size_t k = 0; k < K; k++) {
             const double *mu = m->mean + k * D;
-            double gk = g[k];
+            double gk = g[k], lp;
+            const double *xr = xt;
+            if (missing) { /* conditional mean in, conditional covariance added */
+                if (gk == 0)
+                    continue;
+                const double *S = m->var + (m->cov == ST_HMM_COV_FULL ? k * D * D : 0);
+                if (missing_gauss(xt, mu, S, D, &lp, xh, C) < 0)
+                    continue;
+                xr = xh;
+            }
             N[k] += gk;
             double *s1 = S1 + k * D, *s2 = S2 + k * D * D;
             for (size_t d = 0; d < D; d++) {
-                rr[d] = xt[d] - mu[d];
+                rr[d] = xr[d] - mu[d];
                 s1[d] += gk * rr[d];
             }
             for (size_t i = 0; i < D; i++) {
                 double gi = gk * rr[i];
                 for (size_t j = 0; j <= i; j++)
-                    s2[i * D + j] += gi * rr[j];
+                    s2[i * D + j] += gi * rr[j] + (missing ? gk * C[i * D + j] : 0);
             }
         }
     }
-    if (rr != r)
-        free(rr);
+    free(rr);
 }
 
 static int gauss_mstep(st_hmm *m, const double *stats, st_hmm_mctx *cx, st_err *e)

@@ -80,6 +80,11 @@ static double ref_logdens(const st_hmm *m, const double *x, size_t k)
             return s;
         } else { /* D = 2 closed form */
             const double *S = m->var + (m->cov == ST_HMM_COV_FULL ? k * 4 : 0);
+            if (isnan(x[0]) || isnan(x[1])) { /* marginal of the observed one */
+                int j = isnan(x[0]) ? 1 : 0;
+                double v = S[j * 3], r = x[j] - m->mean[k * 2 + (size_t)j];
+                return -0.5 * (LOG_2PI + log(v) + r * r / v);
+            }
             double a = S[0], b = S[1], d = S[3], det = a * d - b * b;
             double r0 = x[0] - m->mean[k * 2], r1 = x[1] - m->mean[k * 2 + 1];
             double q = (d * r0 * r0 - 2 * b * r0 * r1 + a * r1 * r1) / det;
@@ -279,6 +284,11 @@ START_TEST(test_brute_gauss_full)
 {
     st_hmm *m = gauss2(ST_HMM_COV_FULL);
     compare(m, gx, 6);
+    double x[12];
+    memcpy(x, gx, sizeof x);
+    x[3] = NAN;
+    x[8] = NAN;
+    compare(m, x, 6);
     st_hmm_free(m);
 }
 END_TEST
@@ -287,6 +297,10 @@ START_TEST(test_brute_gauss_tied)
 {
     st_hmm *m = gauss2(ST_HMM_COV_TIED);
     compare(m, gx, 6);
+    double x[12];
+    memcpy(x, gx, sizeof x);
+    x[0] = NAN;
+    compare(m, x, 6);
     st_hmm_free(m);
 }
 END_TEST
