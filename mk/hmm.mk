@@ -47,3 +47,5 @@ demo-hmm: tools/hmm-fit tools/hmm-decode tools/hmm-sample
 TESTS += tests/cli/hmm-numpy.sh
 dist_check_SCRIPTS += tests/cli/hmm-numpy.sh
 EXTRA_DIST += tests/cli/hmm_numpy_ref.py
+TESTS += tests/cli/hmm-architectures.sh
+dist_check_SCRIPTS += tests/cli/hmm-architectures.sh
