@@ -252,28 +252,48 @@ static void predict_mean(kf_work *w, const st_ssm *s)
     memcpy(w->a, w->anew, m * sizeof(double));
 }
 
-/* P <- T P T' (+ RQR' if add) ; symmetric result */
+/* P <- T P T' (+ RQR' if add).  X = T P by row axpys over the non-zeros
+ * of T, then P = T X' the same way after a transpose: contiguous inner
+ * loops the compiler vectorises.  Symmetric up to rounding; symmetrised. */
 static void predict_cov(kf_work *w, double *P, int add)
 {
     size_t m = w->m;
-    double *TP = w->tmp;
-    for (size_t i = 0; i < m; i++)
-        for (size_t j = 0; j < m; j++) {
-            double acc = 0;
-            for (size_t k = w->rowptr[i]; k < w->rowptr[i + 1]; k++)
-                acc += w->val[k] * P[w->col[k] * m + j];
-            TP[i * m + j] = acc;
+    double *X = w->tmp;
+    for (size_t i = 0; i < m; i++) {
+        double *xi = X + i * m;
+        memset(xi, 0, m * sizeof(double));
+        for (size_t k = w->rowptr[i]; k < w->rowptr[i + 1]; k++) {
+            const double *pr = P + w->col[k] * m;
+            double tv = w->val[k];
+            for (size_t j = 0; j < m; j++)
+                xi[j] += tv * pr[j];
         }
+    }
+    /* P = X' in place (P's old values are no longer needed) */
     for (size_t i = 0; i < m; i++)
-        for (size_t l = 0; l <= i; l++) {
-            double acc = 0;
-            for (size_t k = w->rowptr[l]; k < w->rowptr[l + 1]; k++)
-                acc += TP[i * m + w->col[k]] * w->val[k];
-            if (add)
-                acc += w->RQR[i * m + l];
-            P[i * m + l] = acc;
-            P[l * m + i] = acc;
+        for (size_t j = 0; j < m; j++)
+            P[i * m + j] = X[j * m + i];
+    for (size_t i = 0; i < m; i++) {
+        double *xi = X + i * m;
+        memset(xi, 0, m * sizeof(double));
+        for (size_t k = w->rowptr[i]; k < w->rowptr[i + 1]; k++) {
+            const double *pr = P + w->col[k] * m;
+            double tv = w->val[k];
+            for (size_t j = 0; j < m; j++)
+                xi[j] += tv * pr[j];
         }
+    }
+    if (add)
+        for (size_t i = 0; i < m * m; i++)
+            X[i] += w->RQR[i];
+    for (size_t i = 0; i < m; i++) {
+        P[i * m + i] = X[i * m + i];
+        for (size_t j = 0; j < i; j++) {
+            double x = 0.5 * (X[i * m + j] + X[j * m + i]);
+            P[i * m + j] = x;
+            P[j * m + i] = x;
+        }
+    }
 }
 
 static double dot(const double *x, const double *y, size_t n)
@@ -397,12 +417,12 @@ static int run_filter(const st_ssm *s, const double *y, size_t n, st_kalman_ll *
             for (size_t k = 0; k < m; k++)
                 w.a[k] += M[k] * v / F;
             if (!steady)
-                for (size_t k = 0; k < m; k++)
-                    for (size_t l = 0; l <= k; l++) {
-                        double x = w.P[k * m + l] - M[k] * M[l] / F;
-                        w.P[k * m + l] = x;
-                        w.P[l * m + k] = x;
-                    }
+                for (size_t k = 0; k < m; k++) {
+                    double mk = M[k] / F;
+                    double *pk = w.P + k * m;
+                    for (size_t l = 0; l < m; l++)
+                        pk[l] -= mk * M[l];
+                }
             ll->sum_logF += log(F);
             ll->sum_v2F += v * v / F;
             ll->nreg++;
@@ -432,8 +452,9 @@ static int run_filter(const st_ssm *s, const double *y, size_t n, st_kalman_ll *
             if (was_regular) {
                 double diff = 0, scale = 0;
                 for (size_t k = 0; k < m * m; k++) {
-                    diff = fmax(diff, fabs(w.P[k] - w.Pold[k]));
-                    scale = fmax(scale, fabs(w.P[k]));
+                    double dk = fabs(w.P[k] - w.Pold[k]), sk = fabs(w.P[k]);
+                    diff = dk > diff ? dk : diff;
+                    scale = sk > scale ? sk : scale;
                 }
                 if (diff <= TOL_STEADY * scale)
                     steady = 1;
