@@ -265,6 +265,7 @@ static void predict_cov(kf_work *w, double *P, int add)
         for (size_t k = w->rowptr[i]; k < w->rowptr[i + 1]; k++) {
             const double *pr = P + w->col[k] * m;
             double tv = w->val[k];
+#pragma omp simd
             for (size_t j = 0; j < m; j++)
                 xi[j] += tv * pr[j];
         }
@@ -279,6 +280,7 @@ static void predict_cov(kf_work *w, double *P, int add)
         for (size_t k = w->rowptr[i]; k < w->rowptr[i + 1]; k++) {
             const double *pr = P + w->col[k] * m;
             double tv = w->val[k];
+#pragma omp simd
             for (size_t j = 0; j < m; j++)
                 xi[j] += tv * pr[j];
         }
@@ -309,6 +311,21 @@ static void symv(const double *A, const double *x, double *y, size_t m)
 {
     for (size_t i = 0; i < m; i++)
         y[i] = dot(A + i * m, x, m);
+}
+
+/* y = A z for symmetric A and a sparse z (observation rows of structural
+ * models have a few non-zeros): row axpys over the non-zeros. */
+static void symv_sparse(const double *A, const double *z, double *y, size_t m)
+{
+    memset(y, 0, m * sizeof(double));
+    for (size_t j = 0; j < m; j++) {
+        double zj = z[j];
+        if (zj == 0)
+            continue;
+        const double *aj = A + j * m;
+        for (size_t k = 0; k < m; k++)
+            y[k] += zj * aj[k];
+    }
 }
 
 static int pinf_is_zero(double *Pinf, size_t m)
@@ -349,7 +366,7 @@ static int run_filter(const st_ssm *s, const double *y, size_t n, st_kalman_ll *
             steady = 0; /* P is still the steady P_pred: resume full updates */
         if (diffuse)
             ll->d = t + 1;
-        if (o) {
+        if (o && o->a_pred) {
             memcpy(o->a_pred + t * m, w.a, m * sizeof(double));
             memcpy(o->P_pred + t * m * m, w.P, m * m * sizeof(double));
             memcpy(o->Pinf_pred + t * m * m, w.Pinf, m * m * sizeof(double));
@@ -377,11 +394,11 @@ static int run_filter(const st_ssm *s, const double *y, size_t n, st_kalman_ll *
                 M = w.Mc + i * m;
                 F = w.Fc[i];
             } else {
-                symv(w.P, z, M, m);
+                symv_sparse(w.P, z, M, m);
                 F = dot(z, M, m) + h;
             }
             if (diffuse) {
-                symv(w.Pinf, z, w.Minf, m);
+                symv_sparse(w.Pinf, z, w.Minf, m);
                 double Finf = dot(z, w.Minf, m);
                 double zz = dot(z, z, m);
                 if (Finf > TOL_FINF * fmax(zz, 1e-300)) {
@@ -418,10 +435,13 @@ static int run_filter(const st_ssm *s, const double *y, size_t n, st_kalman_ll *
                 w.a[k] += M[k] * v / F;
             if (!steady)
                 for (size_t k = 0; k < m; k++) {
-                    double mk = M[k] / F;
+                    double mk = M[k], invF = 1 / F;
                     double *pk = w.P + k * m;
+                    if (mk == 0)
+                        continue;
+#pragma omp simd
                     for (size_t l = 0; l < m; l++)
-                        pk[l] -= mk * M[l];
+                        pk[l] -= (mk * M[l]) * invF; /* (M_k M_l)/F: exactly symmetric */
                 }
             ll->sum_logF += log(F);
             ll->sum_v2F += v * v / F;
@@ -439,7 +459,7 @@ static int run_filter(const st_ssm *s, const double *y, size_t n, st_kalman_ll *
         }
         if (diffuse)
             diffuse = !pinf_is_zero(w.Pinf, m);
-        if (o) {
+        if (o && o->a_filt) {
             memcpy(o->a_filt + t * m, w.a, m * sizeof(double));
             memcpy(o->P_filt + t * m * m, w.P, m * m * sizeof(double));
         }
@@ -450,18 +470,26 @@ static int run_filter(const st_ssm *s, const double *y, size_t n, st_kalman_ll *
             if (diffuse)
                 predict_cov(&w, w.Pinf, 0);
             if (was_regular) {
+                /* the diagonal first: it rules steady state out cheaply */
                 double diff = 0, scale = 0;
-                for (size_t k = 0; k < m * m; k++) {
-                    double dk = fabs(w.P[k] - w.Pold[k]), sk = fabs(w.P[k]);
+                for (size_t k = 0; k < m; k++) {
+                    double dk = fabs(w.P[k * m + k] - w.Pold[k * m + k]), sk = fabs(w.P[k * m + k]);
                     diff = dk > diff ? dk : diff;
                     scale = sk > scale ? sk : scale;
                 }
-                if (diff <= TOL_STEADY * scale)
-                    steady = 1;
+                if (diff <= TOL_STEADY * scale) {
+                    for (size_t k = 0; k < m * m; k++) {
+                        double dk = fabs(w.P[k] - w.Pold[k]), sk = fabs(w.P[k]);
+                        diff = dk > diff ? dk : diff;
+                        scale = sk > scale ? sk : scale;
+                    }
+                    if (diff <= TOL_STEADY * scale)
+                        steady = 1;
+                }
             }
         }
     }
-    if (o) {
+    if (o && o->a_pred) {
         memcpy(o->a_pred + n * m, w.a, m * sizeof(double));
         memcpy(o->P_pred + n * m * m, w.P, m * m * sizeof(double));
         memcpy(o->Pinf_pred + n * m * m, w.Pinf, m * m * sizeof(double));
@@ -536,47 +564,44 @@ int st_kalman_filter(const st_ssm *s, const double *y, size_t n, st_kalman_out *
 
 /* ------------------------------------------------------------ smoother */
 
-/* N <- L' N L with L = I - K z' (N general m x m); scratch u, w (m). */
+/* N <- L' N L with L = I - K z', N symmetric m x m (every N of the
+ * smoothers is); scratch u (m), w unused. */
 static void lnl(double *N, const double *K, const double *z, size_t m, double *u, double *w)
 {
-    /* u = N K, w = N' K, s = K' N K */
-    for (size_t i = 0; i < m; i++) {
-        double a = 0, b = 0;
-        for (size_t j = 0; j < m; j++) {
-            a += N[i * m + j] * K[j];
-            b += N[j * m + i] * K[j];
-        }
-        u[i] = a;
-        w[i] = b;
-    }
-    double sk = dot(K, u, m);
+    (void)w;
     for (size_t i = 0; i < m; i++)
+        u[i] = dot(N + i * m, K, m);
+    double sk = dot(K, u, m);
+    for (size_t i = 0; i < m; i++) {
+        double zi = z[i], ui = u[i];
+        double *ni = N + i * m;
+#pragma omp simd
         for (size_t j = 0; j < m; j++)
-            N[i * m + j] += -z[i] * w[j] - u[i] * z[j] + sk * z[i] * z[j];
+            ni[j] += -zi * u[j] - ui * z[j] + sk * zi * z[j];
+    }
 }
 
-/* X <- X T (right) or T' X (left), X m x m; scratch tmp m x m. */
+/* X <- T' X T (X symmetric m x m): Y = T'X by scatter-adding rows, then
+ * X = T'Y' the same way; scratch tmp m x m. */
 static void mul_TtXT(const kf_work *w, double *X, double *tmp)
 {
     size_t m = w->m;
-    /* tmp = T' X : tmp[j][l] = sum_i T[i][j] X[i][l] */
-    memset(tmp, 0, m * m * sizeof(double));
-    for (size_t i = 0; i < m; i++)
-        for (size_t k = w->rowptr[i]; k < w->rowptr[i + 1]; k++) {
-            size_t j = w->col[k];
-            double tv = w->val[k];
-            for (size_t l = 0; l < m; l++)
-                tmp[j * m + l] += tv * X[i * m + l];
-        }
-    /* X = tmp T : X[j][l] = sum_i tmp[j][i] T[i][l] */
-    memset(X, 0, m * m * sizeof(double));
-    for (size_t i = 0; i < m; i++)
-        for (size_t k = w->rowptr[i]; k < w->rowptr[i + 1]; k++) {
-            size_t l = w->col[k];
-            double tv = w->val[k];
+    for (int pass = 0; pass < 2; pass++) {
+        memset(tmp, 0, m * m * sizeof(double));
+        for (size_t i = 0; i < m; i++)
+            for (size_t k = w->rowptr[i]; k < w->rowptr[i + 1]; k++) {
+                double *tj = tmp + w->col[k] * m;
+                const double *xi = X + i * m;
+                double tv = w->val[k];
+#pragma omp simd
+                for (size_t l = 0; l < m; l++)
+                    tj[l] += tv * xi[l];
+            }
+        /* X = tmp' */
+        for (size_t i = 0; i < m; i++)
             for (size_t j = 0; j < m; j++)
-                X[j * m + l] += tmp[j * m + i] * tv;
-        }
+                X[i * m + j] = tmp[j * m + i];
+    }
 }
 
 static void mul_Ttr(const kf_work *w, double *r, double *tmp)
@@ -843,5 +868,111 @@ int st_kalman_forecast(const st_ssm *s, const st_kalman_out *o, size_t h, const 
         predict_cov(&w, w.P, 1);
     }
     work_free(&w);
+    return 0;
+}
+
+/* ------------------------------------------------- disturbance moments */
+
+int st_kalman_disturbance_moments(const st_ssm *s, const double *y, size_t n, st_kalman_ll *ll,
+                                  double *eps_m2, double *eps_var, double *eta_m2, double *eta_var,
+                                  st_err *e)
+{
+    size_t m = s->m, p = s->p, r = s->r, nn = n ? n : 1;
+    st_kalman_out o;
+    memset(&o, 0, sizeof o);
+    o.n = n, o.p = p, o.m = m, o.r = r;
+    o.v = malloc(nn * p * sizeof(double));
+    o.F = malloc(nn * p * sizeof(double));
+    o.Finf = malloc(nn * p * sizeof(double));
+    o.M_ = malloc(nn * p * m * sizeof(double));
+    o.Minf_ = malloc(nn * p * m * sizeof(double));
+    o.kind_ = malloc(nn * p);
+    double *buf = malloc((2 * m * m + 6 * m + 2 * m * (r ? r : 1)) * sizeof(double));
+    kf_work w;
+    int rc;
+    if (!o.v || !o.F || !o.Finf || !o.M_ || !o.Minf_ || !o.kind_ || !buf) {
+        free(buf);
+        st_kalman_out_free(&o);
+        return st_err_nomem(e, "Kalman smoother");
+    }
+    if ((rc = run_filter(s, y, n, ll, &o, e)) < 0 || (rc = work_init(&w, s, e)) < 0) {
+        free(buf);
+        st_kalman_out_free(&o);
+        return rc;
+    }
+    double *N = buf, *T1 = N + m * m, *rv = T1 + m * m, *u = rv + m, *wv = u + m, *K = wv + m;
+    double *RQ = K + m; /* m x r */
+    memset(N, 0, m * m * sizeof(double));
+    memset(rv, 0, m * sizeof(double));
+    memset(eps_m2, 0, p * sizeof(double));
+    memset(eps_var, 0, p * sizeof(double));
+    memset(eta_m2, 0, r * sizeof(double));
+    memset(eta_var, 0, r * sizeof(double));
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < r; j++) {
+            double acc = 0;
+            for (size_t k = 0; k < r; k++)
+                acc += s->R[i * r + k] * s->Q[k * r + j];
+            RQ[i * r + j] = acc;
+        }
+    for (size_t tt = n; tt-- > 0;) {
+        /* eta_t = Q R' r, Var = Q - Q R' N R Q (diagonal only) */
+        for (size_t j = 0; j < r; j++) {
+            double mean = 0, quad = 0;
+            for (size_t i = 0; i < m; i++) {
+                double rqi = RQ[i * r + j];
+                if (rqi == 0)
+                    continue;
+                mean += rqi * rv[i];
+                for (size_t l = 0; l < m; l++)
+                    quad += rqi * N[i * m + l] * RQ[l * r + j];
+            }
+            eta_m2[j] += mean * mean;
+            eta_var[j] += s->Q[j * r + j] - quad;
+        }
+        if (tt + 1 < n) {
+            mul_Ttr(&w, rv, u);
+            mul_TtXT(&w, N, T1);
+        }
+        const double *Z = s->Zt ? s->Zt + tt * p * m : s->Z;
+        for (size_t i = p; i-- > 0;) {
+            size_t ti = tt * p + i;
+            double h = s->H[i * p + i];
+            int kind = o.kind_[ti];
+            if (!kind) {
+                eps_var[i] += h; /* missing: eps_hat = 0, Var = h */
+                continue;
+            }
+            const double *z = Z + i * m;
+            double v = o.v[ti], F = o.F[ti];
+            const double *M = kind == 1 ? o.Minf_ + ti * m : o.M_ + ti * m;
+            double Fk = kind == 1 ? o.Finf[ti] : F;
+            for (size_t k = 0; k < m; k++)
+                K[k] = M[k] / Fk;
+            /* eps: kind 2: h (v/F - K'r), h - h^2 (1/F + K'NK); kind 1: -h K0'r0, h - h^2 K0'N0K0 */
+            double kr = dot(K, rv, m);
+            symv(N, K, u, m); /* N symmetric */
+            double knk = dot(K, u, m);
+            double eh = kind == 2 ? h * (v / F - kr) : -h * kr;
+            double ev = kind == 2 ? h - h * h * (1 / F + knk) : h - h * h * knk;
+            eps_m2[i] += eh * eh;
+            eps_var[i] += ev;
+            if (kind == 2) {
+                for (size_t k = 0; k < m; k++)
+                    rv[k] += z[k] * (v / F - kr);
+                lnl(N, K, z, m, u, wv);
+                for (size_t k = 0; k < m; k++)
+                    for (size_t l = 0; l < m; l++)
+                        N[k * m + l] += z[k] * z[l] / F;
+            } else {
+                for (size_t k = 0; k < m; k++)
+                    rv[k] -= z[k] * kr;
+                lnl(N, K, z, m, u, wv);
+            }
+        }
+    }
+    free(buf);
+    work_free(&w);
+    st_kalman_out_free(&o);
     return 0;
 }

@@ -99,6 +99,19 @@ int st_kalman_filter(const st_ssm *s, const double *y, size_t n, st_kalman_out *
 int st_kalman_smooth(const st_ssm *s, const double *y, size_t n, st_kalman_out *out, st_err *e);
 void st_kalman_out_free(st_kalman_out *out);
 
+/* Smoothed second moments of the disturbances, summed over time, for the
+ * score of variance parameters (Fisher identity; Durbin & Koopman 2012 sec
+ * 7.3.3), split into squared smoothed means and conditional variances:
+ * eps_m2[i] = sum_t E[eps_{t,i}|y]^2, eps_var[i] = sum_t Var(eps_{t,i}|y)
+ * (p each), eta_m2/eta_var the same for eta_{t,j} (r each), t = 1..n
+ * (missing points contribute Var = H_ii).  With E2 = m2 + var and diagonal
+ * Q and H: d logL / d Q_jj = (E2[j] - n Q_jj) / (2 Q_jj^2), the same for H.
+ * Scaling every variance by s scales the var sums by s, not the m2 sums.
+ * Also fills ll.  About twice the cost of st_kalman_loglik. */
+int st_kalman_disturbance_moments(const st_ssm *s, const double *y, size_t n, st_kalman_ll *ll,
+                                  double *eps_m2, double *eps_var, double *eta_m2, double *eta_var,
+                                  st_err *e);
+
 /* h-step forecasts after the filter: mean[h*p], var[h*p] (variances of
  * y_{n+k}, diagonal) and, if non-NULL, state means amean[h*m] and
  * variances avar[h*m*m].  Fails if the state is still diffuse.

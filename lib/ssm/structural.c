@@ -376,6 +376,10 @@ typedef struct fit_ctx {
     double *Zbuf;
     int ref;        /* index of the variance fixed at 1 (concentrated scale) */
     int full;       /* 1: u holds every variance (no concentration) */
+    int analytic;   /* every parameter is a variance: score from the smoother */
+    int qgroup[ST_UC_MAXPAR * 8]; /* disturbance j -> parameter index (analytic) */
+    int hgroup;     /* parameter index of the irregular */
+    double *work;   /* 2r + 2 doubles for the moments */
     int nevals;
     st_err err;
 } fit_ctx;
@@ -494,9 +498,55 @@ static double objective_nograd(const double *u, double *grad, void *vc)
     return objective_value(u, vc);
 }
 
+/* Concentrated objective and its exact gradient in log q for models whose
+ * parameters are all variances (Fisher identity: kalman.h). */
+static double objective_analytic(const double *u, double *grad, fit_ctx *c)
+{
+    const st_uc_spec *sp = c->sp;
+    double theta[ST_UC_MAXPAR];
+    u_to_theta(c, u, theta);
+    c->nevals++;
+    if (st_uc_build(sp, theta, c->s, c->x, c->n, c->Zbuf, &c->err) < 0)
+        return INFINITY;
+    st_kalman_ll ll;
+    size_t r = sp->r;
+    double *em = c->work, *ev = em + 1, *qm = ev + 1, *qv = qm + r;
+    if (st_kalman_disturbance_moments(c->s, c->y, c->n, &ll, em, ev, qm, qv, &c->err) < 0)
+        return INFINITY;
+    if (ll.nreg == 0 || !(ll.sum_v2F > 0))
+        return INFINITY;
+    double s2 = ll.sum_v2F / (double)ll.nreg, N = (double)c->n, nobs = (double)c->nobs;
+    double nll = 0.5 * ((double)ll.nreg * (log(2 * M_PI) + 1 + log(s2)) + ll.sum_logF) + 0.5 * ll.sum_logFinf;
+    if (!isfinite(nll))
+        return INFINITY;
+    double g[ST_UC_MAXPAR];
+    for (size_t i = 0; i < sp->npar; i++)
+        g[i] = 0;
+    /* d logL / d log v = sum_j (E2_j - N v) / (2 v), v = s2 q, E2 = m2 + s2 var1 */
+    for (size_t j = 0; j < r; j++) {
+        int i = c->qgroup[j];
+        double v = s2 * theta[i];
+        g[i] += (qm[j] + s2 * qv[j] - N * v) / (2 * v);
+    }
+    {
+        int i = c->hgroup;
+        double v = s2 * theta[i];
+        g[i] += (em[0] + s2 * ev[0] - N * v) / (2 * v);
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < sp->npar; i++) {
+        if ((int)i == c->ref)
+            continue;
+        grad[k++] = -g[i] / nobs;
+    }
+    return nll / nobs;
+}
+
 static double objective(const double *u, double *grad, void *vc)
 {
     fit_ctx *c = vc;
+    if (grad && c->analytic && !c->full)
+        return objective_analytic(u, grad, c);
     double f = objective_value(u, c);
     if (grad) {
         size_t k = nfree(c);
@@ -580,11 +630,32 @@ static int ctx_init(fit_ctx *c, const st_uc_spec *sp, const double *y, size_t n,
     }
     for (size_t t = 0; t < n; t++)
         c->nobs += !isnan(y[t]);
+    /* analytic gradient: every parameter a variance; find which disturbance
+     * each variance drives by building once with distinct values. */
+    c->analytic = sp->r <= ST_UC_MAXPAR * 8;
+    for (size_t i = 0; i < sp->npar; i++)
+        if (sp->ptype[i] != ST_UC_PVAR)
+            c->analytic = 0;
+    if (c->analytic) {
+        double probe[ST_UC_MAXPAR];
+        for (size_t i = 0; i < sp->npar; i++)
+            probe[i] = (double)i + 2;
+        c->work = malloc((2 * sp->r + 2) * sizeof(double));
+        st_err pe;
+        if (!c->work || st_uc_build(sp, probe, c->s, x, n, c->Zbuf, &pe) < 0) {
+            c->analytic = 0;
+        } else {
+            for (size_t j = 0; j < sp->r; j++)
+                c->qgroup[j] = (int)(c->s->Q[j * sp->r + j] - 2);
+            c->hgroup = (int)(c->s->H[0] - 2);
+        }
+    }
     return 0;
 }
 
 static void ctx_free(fit_ctx *c)
 {
+    free(c->work);
     st_ssm_free(c->s);
     free(c->Zbuf);
 }
@@ -700,7 +771,7 @@ int st_uc_fit_model(const st_uc_spec *sp, const double *y, size_t n, const doubl
     fit_ctx c;
     if ((rc = ctx_init(&c, sp, y, n, x, e)) < 0)
         return rc;
-    int nstarts = opts && opts->nstarts > 0 ? opts->nstarts : 3;
+    int nstarts = opts && opts->nstarts > 0 ? opts->nstarts : 2;
     int max_eval = opts && opts->max_eval > 0 ? opts->max_eval : 400;
     c.ref = first_var(sp, 1); /* the irregular */
     size_t k = nfree(&c);
@@ -716,25 +787,46 @@ int st_uc_fit_model(const st_uc_spec *sp, const double *y, size_t n, const doubl
     oo.max_eval = max_eval;
     oo.lower = lo;
     oo.upper = hi;
-    static const double ratio[] = {0.1, 1.0, 0.01, 0.001, 10.0};
+    /* Starting points: screen a small grid of variance ratios (and damping /
+     * frequency values) by one likelihood evaluation each, then run L-BFGS
+     * from the best nstarts of them. */
+    static const double ratio[] = {0.1, 1.0, 0.01, 0.001, 10.0, 0.0001};
+    enum { NCAND = 12 };
+    double cand[NCAND][ST_UC_MAXPAR], candf[NCAND];
+    int order[NCAND];
     double dv = diff_var(y, n);
-    for (int st = 0; st < nstarts; st++) {
-        double rr = ratio[st % 5];
+    for (int st = 0; st < NCAND; st++) {
+        double rr = ratio[st % 6];
+        int alt = st >= 6;
         for (size_t i = 0; i < sp->npar; i++) {
             switch (sp->ptype[i]) {
             case ST_UC_PVAR: theta0[i] = (int)i == c.ref ? dv : rr * dv; break;
-            case ST_UC_PUNIT: theta0[i] = st == 1 ? 0.5 : 0.9; break;
-            case ST_UC_PANGLE: theta0[i] = st == 1 ? M_PI / 4 : 2 * M_PI / 20; break;
+            case ST_UC_PUNIT: theta0[i] = alt ? 0.5 : 0.9; break;
+            case ST_UC_PANGLE: theta0[i] = alt ? M_PI / 4 : 2 * M_PI / 20; break;
             case ST_UC_PAR: theta0[i] = 0; break;
             }
         }
         for (size_t i = 0; i < sp->npar; i++)
             if (sp->ptype[i] == ST_UC_PAR)
-                theta0[i] = i > 0 && sp->ptype[i - 1] != ST_UC_PAR ? (st == 1 ? -0.3 : 0.5) : 0;
-        if (theta_to_u(&c, theta0, u) < 0)
+                theta0[i] = i > 0 && sp->ptype[i - 1] != ST_UC_PAR ? (alt ? -0.3 : 0.5) : 0;
+        candf[st] = INFINITY;
+        order[st] = st;
+        if (theta_to_u(&c, theta0, cand[st]) < 0)
             continue;
         for (size_t i = 0; i < k; i++)
-            u[i] = pclamp(u[i], lo[i], hi[i]);
+            cand[st][i] = pclamp(cand[st][i], lo[i], hi[i]);
+        candf[st] = objective_value(cand[st], &c);
+    }
+    for (int a = 1; a < NCAND; a++) /* insertion sort by value, stable */
+        for (int b = a; b > 0 && candf[order[b]] < candf[order[b - 1]]; b--) {
+            int tmp = order[b];
+            order[b] = order[b - 1];
+            order[b - 1] = tmp;
+        }
+    for (int st = 0; st < nstarts && st < NCAND; st++) {
+        if (!isfinite(candf[order[st]]))
+            break;
+        memcpy(u, cand[order[st]], k * sizeof(double));
         st_optim_result res;
         st_err oe;
         if (st_optim_minimize(objective, &c, u, k, &oo, &res, &oe) < 0)

@@ -445,6 +445,89 @@ START_TEST(test_check_rejects)
 }
 END_TEST
 
+
+/* The Fisher-identity score from the disturbance moments equals the
+ * numerical derivative of the log-likelihood in each variance. */
+static void check_score(st_ssm *s, const double *y, size_t n)
+{
+    st_err e;
+    size_t p = s->p, r = s->r;
+    double eps2[8], eta2[8], epsv[8], etav[8];
+    st_kalman_ll ll;
+    ck_assert_int_eq(st_kalman_disturbance_moments(s, y, n, &ll, eps2, epsv, eta2, etav, &e), 0);
+    for (size_t i = 0; i < p; i++)
+        eps2[i] += epsv[i];
+    for (size_t j = 0; j < r; j++)
+        eta2[j] += etav[j];
+    st_kalman_ll ll2;
+    ck_assert_int_eq(st_kalman_loglik(s, y, n, &ll2, &e), 0);
+    ck_assert_near(ll.loglik, ll2.loglik, 1e-10);
+    /* against the smoother's own disturbance output */
+    st_kalman_out o;
+    ck_assert_int_eq(st_kalman_smooth(s, y, n, &o, &e), 0);
+    for (size_t i = 0; i < p; i++) {
+        double acc = 0;
+        for (size_t t = 0; t < n; t++)
+            acc += o.eps_hat[t * p + i] * o.eps_hat[t * p + i] + o.eps_var[t * p + i];
+        ck_assert_near(eps2[i], acc, 1e-7 * (1 + fabs(acc)));
+    }
+    for (size_t j = 0; j < r; j++) {
+        double acc = 0;
+        for (size_t t = 0; t < n; t++)
+            acc += o.eta_hat[t * r + j] * o.eta_hat[t * r + j] + o.eta_var[t * r * r + j * r + j];
+        ck_assert_near(eta2[j], acc, 1e-7 * (1 + fabs(acc)));
+    }
+    st_kalman_out_free(&o);
+    /* numerical derivatives */
+    for (size_t j = 0; j < r; j++) {
+        double q = s->Q[j * r + j], hstep = 1e-5 * q, lp, lm;
+        s->Q[j * r + j] = q + hstep;
+        st_kalman_loglik(s, y, n, &ll2, &e);
+        lp = ll2.loglik;
+        s->Q[j * r + j] = q - hstep;
+        st_kalman_loglik(s, y, n, &ll2, &e);
+        lm = ll2.loglik;
+        s->Q[j * r + j] = q;
+        double num = (lp - lm) / (2 * hstep), ana = (eta2[j] - (double)n * q) / (2 * q * q);
+        ck_assert_near(ana, num, 1e-5 * (1 + fabs(num)));
+    }
+    for (size_t i = 0; i < p; i++) {
+        double h = s->H[i * p + i], hstep = 1e-5 * h, lp, lm;
+        s->H[i * p + i] = h + hstep;
+        st_kalman_loglik(s, y, n, &ll2, &e);
+        lp = ll2.loglik;
+        s->H[i * p + i] = h - hstep;
+        st_kalman_loglik(s, y, n, &ll2, &e);
+        lm = ll2.loglik;
+        s->H[i * p + i] = h;
+        double num = (lp - lm) / (2 * hstep), ana = (eps2[i] - (double)n * h) / (2 * h * h);
+        ck_assert_near(ana, num, 1e-5 * (1 + fabs(num)));
+    }
+}
+
+START_TEST(test_score_moments)
+{
+    st_ssm *s = trend_seasonal();
+    double y[12];
+    check_score(s, Y12, 12);
+    memcpy(y, Y12, sizeof y);
+    y[1] = y[4] = y[9] = NAN;
+    check_score(s, y, 12);
+    st_ssm_free(s);
+    s = local_level(1.5, 0.4, 1);
+    check_score(s, Y12, 12);
+    st_ssm_free(s);
+    /* bivariate: diagonal Q needed for the simple formula */
+    s = bivariate();
+    s->Q[1] = s->Q[2] = 0;
+    double yb[20] = {1.0, 2.0, 1.5, NAN, NAN, 2.5, 2.2, 3.1, NAN, NAN,
+                     2.0, 1.1, 3.3, 2.9, 2.7, NAN, 1.9, 2.4, 2.0, 2.2};
+    yb[0] = NAN;
+    check_score(s, yb, 10);
+    st_ssm_free(s);
+}
+END_TEST
+
 static Suite *kalman_suite(void)
 {
     Suite *su = suite_create("kalman");
@@ -457,6 +540,7 @@ static Suite *kalman_suite(void)
     tcase_add_test(tc, test_long_series_steady_state);
     tcase_add_test(tc, test_forecast);
     tcase_add_test(tc, test_check_rejects);
+    tcase_add_test(tc, test_score_moments);
     tcase_set_timeout(tc, 60);
     suite_add_tcase(su, tc);
     return su;
