@@ -135,8 +135,11 @@ int st_s4d_forecast(const double *y, size_t n, int N, size_t h, const double *le
             }
         }
         double wmax = fmax(w[F - 1], 1e-12), best = INFINITY, best_lam = 0;
-        for (int g = 0; g <= 40; g++) {
-            double lam = wmax * pow(10, -10 + 0.3 * g);
+        /* penalties from 1e-6 to 1e2 times the largest eigenvalue: the
+         * floor bounds the condition number, so directions the training rows
+         * barely span cannot blow up the forecast from the last state */
+        for (int g = 0; g <= 32; g++) {
+            double lam = wmax * pow(10, -6 + 0.25 * g);
             double sse = 0;
             for (size_t i = 0; i < nr; i++) {
                 double fit = 0, hii = 0;
