@@ -34,7 +34,8 @@ static const char USAGE[] =
     "      --starts N        optimiser starting points per fit (1..5, default 3)\n"
     "      --se              standard errors (shown with -v, saved with -m)\n"
     "Input:\n"
-    "  -c, --column NAME     value column (default y)\n"
+    "  -c, --column NAME     value column (default y); a list y1,y2 for a\n"
+    "                        multivariate matrix model\n"
     "  -t, --time NAME       time column (default t; optional in the data)\n"
     "  -x, --regressors A,B  exogenous columns for the 'reg' component\n"
     "      --future FILE     future regressor values (seq and the -x columns,\n"
@@ -210,8 +211,8 @@ int main(int argc, char **argv)
     st_reader *rd = NULL;
     st_seqiter *it = NULL;
     st_writer *wr = NULL;
-    int *xcol = NULL;
-    size_t nx = 0;
+    int *xcol = NULL, *ycols = NULL;
+    size_t nx = 0, pobs = 1;
     job *jobs = NULL;
     size_t nok = 0, nfail = 0, nseries = 0;
     double sum_mase = 0, sum_smape = 0, sum_cov[16] = {0};
@@ -257,11 +258,8 @@ int main(int argc, char **argv)
         if ((rc = st_ssm_file_read(&mf, op.model, nx, &err)) < 0)
             goto done;
         if (mf.is_matrix) {
-            if (mf.s->p != 1) {
-                rc = st_err_set(&err, ST_EUSAGE, op.model, 0, 0, "multivariate models (%zu observed series) are not supported by ssm-forecast yet", mf.s->p);
-                goto done;
-            }
             so.mode = ST_SSMF_MATRIX;
+            pobs = mf.s->p;
             so.matrix = mf.s;
         } else {
             so.mode = ST_SSMF_SPEC;
@@ -364,11 +362,19 @@ int main(int argc, char **argv)
     for (;;) {
         /* per input file */
         const char *path = rd ? st_reader_path(rd) : NULL;
-        int ycol = st_reader_col(rd, op.column);
         int tcol = st_reader_col(rd, op.time);
         int scol = st_reader_col(rd, "seq");
-        if (ycol < 0) {
+        free(ycols);
+        ycols = NULL;
+        size_t nyc = 0;
+        if (!strchr(op.column, ',') && st_reader_col(rd, op.column) < 0) {
             rc = st_err_set(&err, ST_EDATA, path, 0, 0, "no value column '%s' (use -c NAME)", op.column);
+            break;
+        }
+        if ((rc = st_reader_select(rd, op.column, &ycols, &nyc, &err)) < 0)
+            break;
+        if (nyc != pobs) {
+            rc = st_err_set(&err, ST_EDATA, path, 0, 0, "the model observes %zu variable%s but -c names %zu column%s", pobs, pobs == 1 ? "" : "s", nyc, nyc == 1 ? "" : "s");
             break;
         }
         if (op.time_given && tcol < 0) {
@@ -405,7 +411,7 @@ int main(int argc, char **argv)
                 memset(j, 0, sizeof *j);
                 j->seq = seq;
                 j->n = n;
-                j->y = malloc(n * sizeof(double));
+                j->y = malloc(n * pobs * sizeof(double));
                 j->x = nx ? malloc(n * nx * sizeof(double)) : NULL;
                 j->t = tcol >= 0 ? malloc(n * sizeof(double)) : NULL;
                 if (!j->y || (nx && !j->x) || (tcol >= 0 && !j->t)) {
@@ -413,7 +419,8 @@ int main(int argc, char **argv)
                     break;
                 }
                 for (size_t i = 0; i < n; i++) {
-                    j->y[i] = rows[i * ncin + (size_t)ycol];
+                    for (size_t k = 0; k < pobs; k++)
+                        j->y[i * pobs + k] = rows[i * ncin + (size_t)ycols[k]];
                     if (j->t)
                         j->t[i] = rows[i * ncin + (size_t)tcol];
                     for (size_t k = 0; k < nx; k++)
@@ -522,7 +529,7 @@ int main(int argc, char **argv)
                     orow[q++] = j->seq;
                     if (with_t) {
                         if (r->tshift)
-                            orow[q++] = tlast + (double)(k + 1) * tstep;
+                            orow[q++] = tlast + (double)(k / r->rows_per_t + 1) * tstep;
                         else
                             orow[q++] = j->t ? j->t[k] : (double)(k + 1);
                     }
@@ -586,6 +593,7 @@ done:
     free(fut.groups);
     free(fut.xcol);
     free(xcol);
+    free(ycols);
     free(jobs);
     st_ssm_file_free(&mf);
     free(op.levels);
@@ -597,6 +605,7 @@ quiet_fail:
     free(fut.groups);
     free(fut.xcol);
     free(xcol);
+    free(ycols);
     st_ssm_file_free(&mf);
     free(op.levels);
     return 1;

@@ -28,10 +28,40 @@ static const char *comp_name(const st_uc_comp *c, char *buf)
     }
 }
 
+size_t st_ssmf_nobs(const st_ssmf_opts *o)
+{
+    return o->mode == ST_SSMF_MATRIX && o->matrix ? o->matrix->p : 1;
+}
+
 size_t st_ssmf_columns(const st_ssmf_opts *o, char names[][32], size_t max)
 {
     size_t k = 0;
 #define ADD(s) do { if (k < max) snprintf(names[k], 32, "%s", s); k++; } while (0)
+    size_t p = st_ssmf_nobs(o);
+    if (o->mode == ST_SSMF_MATRIX && (o->output == ST_SSMF_SMOOTH || (p > 1 && o->output == ST_SSMF_FILTER))) {
+        char nm[32];
+        if (o->output == ST_SSMF_FILTER)
+            for (size_t j = 0; j < p; j++) {
+                snprintf(nm, sizeof nm, "y%zu", j + 1);
+                ADD(nm);
+                snprintf(nm, sizeof nm, "pred%zu", j + 1);
+                ADD(nm);
+                snprintf(nm, sizeof nm, "pred_sd%zu", j + 1);
+                ADD(nm);
+            }
+        for (size_t i = 0; i < o->matrix->m; i++) {
+            snprintf(nm, sizeof nm, "a%zu", i + 1);
+            ADD(nm);
+        }
+        if (o->output == ST_SSMF_SMOOTH)
+            for (size_t i = 0; i < o->matrix->m; i++) {
+                snprintf(nm, sizeof nm, "a%zu_sd", i + 1);
+                ADD(nm);
+            }
+        return k;
+    }
+    if (p > 1 && o->output == ST_SSMF_FORECAST)
+        ADD("obs");
     switch (o->output) {
     case ST_SSMF_FORECAST:
         ADD("mean");
@@ -223,6 +253,82 @@ static int filter_rows(const st_ssm *s, const st_ssmf_opts *o, const double *y, 
     return 0;
 }
 
+/* Matrix models: smoothed states (any p), and forecasts / filter for p > 1. */
+static int matrix_rows(const st_ssmf_opts *o, const double *y, const double *yorig, size_t n,
+                       st_ssmf_result *res, st_err *e)
+{
+    const st_ssm *s = o->matrix;
+    size_t p = s->p, m = s->m, nc = res->ncols, h = o->h;
+    st_kalman_out out;
+    int rc;
+    if (o->output == ST_SSMF_HOLDOUT)
+        return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "--holdout needs a univariate model");
+    if (o->output == ST_SSMF_SMOOTH)
+        rc = st_kalman_smooth(s, y, n, &out, e);
+    else
+        rc = st_kalman_filter(s, y, n, &out, e);
+    if (rc < 0)
+        return rc;
+    size_t nrows = o->output == ST_SSMF_FORECAST ? h * p : n;
+    res->rows = malloc((nrows ? nrows : 1) * nc * sizeof(double));
+    if (!res->rows) {
+        st_kalman_out_free(&out);
+        return st_err_nomem(e, "output");
+    }
+    if (o->output == ST_SSMF_SMOOTH) {
+        for (size_t t = 0; t < n; t++)
+            for (size_t i = 0; i < m; i++) {
+                res->rows[t * nc + i] = out.a_smooth[t * m + i];
+                res->rows[t * nc + m + i] = sqrt(fmax(out.V_smooth[t * m * m + i * m + i], 0));
+            }
+    } else if (o->output == ST_SSMF_FILTER) {
+        for (size_t t = 0; t < n; t++) {
+            double *row = res->rows + t * nc;
+            const double *a = out.a_pred + t * m, *P = out.P_pred + t * m * m, *Pi = out.Pinf_pred + t * m * m;
+            for (size_t j = 0; j < p; j++) {
+                const double *z = s->Z + j * m;
+                double pred = s->d[j], F = s->H[j * p + j], Finf = 0;
+                for (size_t i = 0; i < m; i++) {
+                    pred += z[i] * a[i];
+                    for (size_t l = 0; l < m; l++) {
+                        F += z[i] * P[i * m + l] * z[l];
+                        Finf += z[i] * Pi[i * m + l] * z[l];
+                    }
+                }
+                int dif = Finf > 1e-9;
+                row[3 * j] = yorig[t * p + j];
+                row[3 * j + 1] = dif ? NAN : (o->log ? exp(pred) : pred);
+                row[3 * j + 2] = dif ? NAN : sqrt(fmax(F, 0));
+            }
+            for (size_t i = 0; i < m; i++)
+                row[3 * p + i] = out.a_filt[t * m + i];
+        }
+    } else {
+        double *mean = malloc(h * p * sizeof(double)), *var = malloc(h * p * sizeof(double));
+        double *tmp = malloc((2 + 2 * o->nlevels) * sizeof(double));
+        if (!mean || !var || !tmp)
+            rc = st_err_nomem(e, "forecasts");
+        else
+            rc = st_kalman_forecast(s, &out, h, NULL, NULL, mean, var, NULL, NULL, e);
+        for (size_t k = 0; rc == 0 && k < h; k++)
+            for (size_t j = 0; j < p; j++) {
+                double *row = res->rows + (k * p + j) * nc;
+                forecast_rows(o, mean + k * p + j, var + k * p + j, 1, tmp, nc - 1);
+                row[0] = (double)(j + 1);
+                memcpy(row + 1, tmp, (nc - 1) * sizeof(double));
+            }
+        free(mean);
+        free(var);
+        free(tmp);
+        res->tshift = 1;
+        res->rows_per_t = p;
+    }
+    st_kalman_out_free(&out);
+    if (rc == 0)
+        res->nrows = nrows;
+    return rc;
+}
+
 int st_ssmf_series(const st_ssmf_opts *o, const double *yin, size_t n, const double *x,
                    const double *xf, st_ssmf_result *res, st_err *e)
 {
@@ -237,11 +343,13 @@ int st_ssmf_series(const st_ssmf_opts *o, const double *yin, size_t n, const dou
     if (n == 0)
         return st_err_set(e, ST_EDATA, NULL, 0, 0, "empty series");
     res->ncols = nc;
-    double *y = malloc(n * sizeof(double));
+    res->rows_per_t = 1;
+    size_t pobs = st_ssmf_nobs(o);
+    double *y = malloc(n * pobs * sizeof(double));
     double *mean = NULL, *var = NULL;
     if (!y)
         return st_err_nomem(e, "series");
-    for (size_t t = 0; t < n; t++) {
+    for (size_t t = 0; t < n * pobs; t++) {
         y[t] = yin[t];
         if (o->log && !isnan(y[t])) {
             if (!(y[t] > 0)) {
@@ -335,6 +443,11 @@ int st_ssmf_series(const st_ssmf_opts *o, const double *yin, size_t n, const dou
     }
 
     st_ssm *ms = NULL;
+    if (o->mode == ST_SSMF_MATRIX && (pobs > 1 || o->output == ST_SSMF_SMOOTH)) {
+        snprintf(res->model, sizeof res->model, "matrix (p=%zu, m=%zu)", pobs, o->matrix->m);
+        rc = matrix_rows(o, y, yin, n, res, e);
+        goto out;
+    }
     if (o->mode == ST_SSMF_MATRIX) {
         if ((rc = st_ssm_copy(&ms, o->matrix, e)) < 0)
             goto out;

@@ -36,6 +36,7 @@ typedef struct st_ssmf_result {
     size_t nrows, ncols;      /* rows x ncols values (without seq and t) */
     double *rows;
     int tshift;               /* rows index time: 0 = the data points, 1 = after them */
+    size_t rows_per_t;        /* rows per time point (p for multivariate forecasts, else 1) */
     st_uc_fit fit;            /* the structural fit (mode SPEC/AUTO) */
     int fitted;               /* fit is valid */
     char model[128];          /* model chosen, as text */
@@ -47,8 +48,15 @@ typedef struct st_ssmf_result {
  * count. */
 size_t st_ssmf_columns(const st_ssmf_opts *o, char names[][32], size_t max);
 
-/* Run one series y[0..n-1] (NaN missing), regressors x (n x nreg) and future
- * regressors xf (h x nreg) when the model has "reg". */
+/* Observed variables per time point: p of a matrix model, else 1. */
+size_t st_ssmf_nobs(const st_ssmf_opts *o);
+
+/* Run one series y[0..n-1] (n x p for a multivariate matrix model; NaN
+ * missing), regressors x (n x nreg) and future regressors xf (h x nreg)
+ * when the model has "reg".
+ * Matrix models: --smooth writes the smoothed states a1..am and their sds;
+ * with p > 1 forecasts have a leading column "obs" (1..p, p rows per step)
+ * and --filter writes y_j, pred_j, pred_sd_j for each j, then a1..am. */
 int st_ssmf_series(const st_ssmf_opts *o, const double *y, size_t n, const double *x,
                    const double *xf, st_ssmf_result *res, st_err *e);
 void st_ssmf_result_free(st_ssmf_result *res);

@@ -76,6 +76,20 @@ check "fixed model reproduces the forecasts" cmp -s "$tmp/f1.csv" "$tmp/f2.csv"
 expect_exit 0 "matrix model from YAML" ssm-forecast --model "$data/ssm-nile-level.yaml" -c flow -H 1 "$nile"
 check "matrix model forecast = structural at the same values" approx "$(field "$tmp/out" 1 3)" 798.37 0.05
 
+# multivariate matrix model: partly missing vectors, 2 rows per step
+biv="$data/ssm-bivariate.yaml"
+expect_exit 0 "bivariate matrix model forecast" ssm-forecast --model "$biv" -c u,w -H 2 "$data/ssm-bivariate.csv"
+check "obs column" test "$(head -1 "$tmp/out")" = "seq,t,obs,mean,sd,lo80,hi80,lo95,hi95"
+check "two rows per step, t repeated" test "$(cut -d, -f2,3 "$tmp/out" | tail -4 | tr '\n' ' ')" = "11,1 11,2 12,1 12,2 "
+check "series 1 is a random walk: flat mean" test "$(field "$tmp/out" 1 4)" = "$(field "$tmp/out" 3 4)"
+expect_exit 0 "bivariate --filter" ssm-forecast --model "$biv" -c u,w --filter "$data/ssm-bivariate.csv"
+check "filter columns per variable" test "$(head -1 "$tmp/out")" = "seq,t,y1,pred1,pred_sd1,y2,pred2,pred_sd2,a1,a2"
+expect_exit 0 "bivariate --smooth (states)" ssm-forecast --model "$biv" -c u,w --smooth "$data/ssm-bivariate.csv"
+check "10 smoothed state rows" test "$(wc -l <"$tmp/out")" -eq 11
+expect_error 1 "observes 2 variables but -c names 1" "too few value columns" ssm-forecast --model "$biv" -c u "$data/ssm-bivariate.csv"
+expect_exit 0 "matrix --smooth on the Nile" ssm-forecast --model "$data/ssm-nile-level.yaml" -c flow --smooth "$nile"
+check "smoothed level 1871 = 1111.67 (D&K fig 2.2)" approx "$(field "$tmp/out" 1 3)" 1111.67 0.01
+
 # batch: seq 2 is constant and seq 4 is all missing: both reported, skipped
 awk -F, 'NR > 1 { print 1 "," $2; print 2 ",5"; print 3 "," $2 + 100; print 4 "," }' "$nile" |
     sort -t, -s -k1,1n | sed '1i seq,y' >"$tmp/batch.csv"
