@@ -376,7 +376,8 @@ typedef struct fit_ctx {
     double *Zbuf;
     int ref;        /* index of the variance fixed at 1 (concentrated scale) */
     int full;       /* 1: u holds every variance (no concentration) */
-    int analytic;   /* every parameter is a variance: score from the smoother */
+    int analytic;   /* some variances get their score from the smoother */
+    int pnum[ST_UC_MAXPAR]; /* 1: parameter enters T or P1: numerical derivative */
     int qgroup[ST_UC_MAXPAR * 8]; /* disturbance j -> parameter index (analytic) */
     int hgroup;     /* parameter index of the irregular */
     double *work;   /* 2r + 2 doubles for the moments */
@@ -498,8 +499,9 @@ static double objective_nograd(const double *u, double *grad, void *vc)
     return objective_value(u, vc);
 }
 
-/* Concentrated objective and its exact gradient in log q for models whose
- * parameters are all variances (Fisher identity: kalman.h). */
+/* Concentrated objective and its gradient in log q: exact (Fisher identity,
+ * kalman.h) for the variances that enter only Q or H, central differences
+ * for the parameters that enter T or the stationary prior P1. */
 static double objective_analytic(const double *u, double *grad, fit_ctx *c)
 {
     const st_uc_spec *sp = c->sp;
@@ -534,12 +536,24 @@ static double objective_analytic(const double *u, double *grad, fit_ctx *c)
         g[i] += (em[0] + s2 * ev[0] - N * v) / (2 * v);
     }
     size_t k = 0;
+    double f = nll / nobs;
     for (size_t i = 0; i < sp->npar; i++) {
         if ((int)i == c->ref)
             continue;
-        grad[k++] = -g[i] / nobs;
+        if (c->pnum[i]) {
+            /* central difference, step as st_optim_numgrad */
+            double up[ST_UC_MAXPAR], h = 6.055454452393343e-06 * fmax(fabs(u[k]), 1);
+            memcpy(up, u, nfree(c) * sizeof(double));
+            up[k] = u[k] + h;
+            double fp = objective_value(up, c);
+            up[k] = u[k] - h;
+            double fm = objective_value(up, c);
+            grad[k] = isfinite(fp) && isfinite(fm) ? (fp - fm) / (2 * h) : 0;
+        } else
+            grad[k] = -g[i] / nobs;
+        k++;
     }
-    return nll / nobs;
+    return f;
 }
 
 static double objective(const double *u, double *grad, void *vc)
@@ -630,16 +644,39 @@ static int ctx_init(fit_ctx *c, const st_uc_spec *sp, const double *y, size_t n,
     }
     for (size_t t = 0; t < n; t++)
         c->nobs += !isnan(y[t]);
-    /* analytic gradient: every parameter a variance; find which disturbance
+    /* Which parameters enter T or P1 (numerical derivative); the others
+     * are variances of Q or H with an exact score.  Find which disturbance
      * each variance drives by building once with distinct values. */
-    c->analytic = sp->r <= ST_UC_MAXPAR * 8;
-    for (size_t i = 0; i < sp->npar; i++)
-        if (sp->ptype[i] != ST_UC_PVAR)
-            c->analytic = 0;
+    size_t k = 0;
+    for (size_t ci = 0; ci < sp->ncomp; ci++) {
+        const st_uc_comp *cp = &sp->comp[ci];
+        switch (cp->kind) {
+        case ST_UC_LEVEL: case ST_UC_SMOOTH_TREND: case ST_UC_SEASONAL: case ST_UC_TRIG:
+            c->pnum[k++] = 0;
+            break;
+        case ST_UC_TREND:
+            c->pnum[k++] = 0, c->pnum[k++] = 0;
+            break;
+        case ST_UC_DAMPED_TREND:
+            c->pnum[k++] = 0, c->pnum[k++] = 1, c->pnum[k++] = 1;
+            break;
+        case ST_UC_CYCLE:
+            c->pnum[k++] = 1, c->pnum[k++] = 1, c->pnum[k++] = 1;
+            break;
+        case ST_UC_AR:
+            for (int j = 0; j <= cp->P; j++)
+                c->pnum[k++] = 1;
+            break;
+        default:
+            break;
+        }
+    }
+    c->pnum[k++] = 0; /* irregular */
+    c->analytic = sp->r <= ST_UC_MAXPAR * 8 && k == sp->npar;
     if (c->analytic) {
         double probe[ST_UC_MAXPAR];
         for (size_t i = 0; i < sp->npar; i++)
-            probe[i] = (double)i + 2;
+            probe[i] = sp->ptype[i] == ST_UC_PVAR ? (double)i + 2 : sp->ptype[i] == ST_UC_PAR ? 0 : sp->ptype[i] == ST_UC_PANGLE ? 1 : 0.5;
         c->work = malloc((2 * sp->r + 2) * sizeof(double));
         st_err pe;
         if (!c->work || st_uc_build(sp, probe, c->s, x, n, c->Zbuf, &pe) < 0) {
