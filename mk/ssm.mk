@@ -14,7 +14,7 @@ tests_unit_test_kalman_LDADD = $(CHECK_LIBS_ALL)
 dist_man_MANS += man/man1/ssm-forecast.1
 
 # @SSM_NEEDS_NUMERIC@ -- the rest links lib/core linalg+optim (enabled once on main)
-EXTRA_DIST += tools/ssm-forecast.c tests/unit/test_ssm_structural.c tests/cli/ssm-forecast.sh \
+EXTRA_DIST += tools/ssm-forecast.c tests/unit/test_ssm_structural.c tests/unit/test_ssm_forecast.c tests/cli/ssm-forecast.sh \
 	tests/cli/ssm-forecast-peers.sh
 #bin_PROGRAMS += tools/ssm-forecast
 #tools_ssm_forecast_SOURCES = tools/ssm-forecast.c
@@ -22,6 +22,10 @@ EXTRA_DIST += tools/ssm-forecast.c tests/unit/test_ssm_structural.c tests/cli/ss
 #tests_unit_test_ssm_structural_SOURCES = tests/unit/test_ssm_structural.c
 #tests_unit_test_ssm_structural_CFLAGS = $(CHECK_CFLAGS_ALL)
 #tests_unit_test_ssm_structural_LDADD = $(CHECK_LIBS_ALL)
+#check_PROGRAMS += tests/unit/test_ssm_forecast
+#tests_unit_test_ssm_forecast_SOURCES = tests/unit/test_ssm_forecast.c
+#tests_unit_test_ssm_forecast_CFLAGS = $(CHECK_CFLAGS_ALL)
+#tests_unit_test_ssm_forecast_LDADD = $(CHECK_LIBS_ALL)
 #TESTS += tests/cli/ssm-forecast.sh tests/cli/ssm-forecast-peers.sh
 #dist_check_SCRIPTS += tests/cli/ssm-forecast.sh tests/cli/ssm-forecast-peers.sh
 

@@ -134,7 +134,9 @@ static int read_matrix(const st_ydoc *doc, const st_ynode *map, st_ssm_file *f, 
     for (size_t i = 0; i < m; i++)
         s->diffuse[i] = df ? df[i] != 0 : !P1;
     if ((rc = st_ssm_check(s, e)) < 0) {
-        st_err_set(e, rc, e->file[0] ? e->file : NULL, st_ynode_line(map), st_ynode_col(map), "%s", e->msg);
+        char msg[sizeof e->msg];
+        snprintf(msg, sizeof msg, "%s", e->msg);
+        st_ynode_error(doc, map, e, rc, "%s", msg);
         st_ssm_free(f->s);
         f->s = NULL;
     }
