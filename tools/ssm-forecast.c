@@ -31,7 +31,8 @@ static const char USAGE[] =
     "      --fixed           with --model FILE.yaml: use its parameters, no refit\n"
     "      --period S        seasonal period for auto and MASE (default 1: none)\n"
     "      --log             model log(y); forecasts are back-transformed\n"
-    "      --starts N        optimiser starting points per fit (1..5, default 3)\n"
+    "      --starts N        optimiser runs per fit from the best screened starting\n"
+    "                        points (1..5, default 2)\n"
     "      --se              standard errors (shown with -v, saved with -m)\n"
     "Input:\n"
     "  -c, --column NAME     value column (default y); a list y1,y2 for a\n"
@@ -135,7 +136,7 @@ int main(int argc, char **argv)
     op.column = "y";
     op.time = "t";
     op.horizon = 12;
-    op.starts = 3;
+    op.starts = 2;
     op.period = 1;
     const char *level_arg = "80,95", *horizon_arg = NULL, *holdout_arg = NULL;
     static const struct option longopts[] = {
