@@ -274,28 +274,28 @@ static void predict_cov(kf_work *w, double *P, int add)
     for (size_t i = 0; i < m; i++)
         for (size_t j = 0; j < m; j++)
             P[i * m + j] = X[j * m + i];
+    /* second product: the lower triangle only (the result is symmetric) */
     for (size_t i = 0; i < m; i++) {
         double *xi = X + i * m;
-        memset(xi, 0, m * sizeof(double));
+        size_t len = i + 1;
+        if (add)
+            memcpy(xi, w->RQR + i * m, len * sizeof(double));
+        else
+            memset(xi, 0, len * sizeof(double));
         for (size_t k = w->rowptr[i]; k < w->rowptr[i + 1]; k++) {
             const double *pr = P + w->col[k] * m;
             double tv = w->val[k];
 #pragma omp simd
-            for (size_t j = 0; j < m; j++)
+            for (size_t j = 0; j < len; j++)
                 xi[j] += tv * pr[j];
         }
     }
-    if (add)
-        for (size_t i = 0; i < m * m; i++)
-            X[i] += w->RQR[i];
-    for (size_t i = 0; i < m; i++) {
-        P[i * m + i] = X[i * m + i];
-        for (size_t j = 0; j < i; j++) {
-            double x = 0.5 * (X[i * m + j] + X[j * m + i]);
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j <= i; j++) {
+            double x = X[i * m + j];
             P[i * m + j] = x;
             P[j * m + i] = x;
         }
-    }
 }
 
 static double dot(const double *x, const double *y, size_t n)
@@ -582,26 +582,40 @@ static void lnl(double *N, const double *K, const double *z, size_t m, double *u
 }
 
 /* X <- T' X T (X symmetric m x m): Y = T'X by scatter-adding rows, then
- * X = T'Y' the same way; scratch tmp m x m. */
+ * X = T'Y' the same way (lower triangle, mirrored); scratch tmp m x m. */
 static void mul_TtXT(const kf_work *w, double *X, double *tmp)
 {
     size_t m = w->m;
-    for (int pass = 0; pass < 2; pass++) {
-        memset(tmp, 0, m * m * sizeof(double));
-        for (size_t i = 0; i < m; i++)
-            for (size_t k = w->rowptr[i]; k < w->rowptr[i + 1]; k++) {
-                double *tj = tmp + w->col[k] * m;
-                const double *xi = X + i * m;
-                double tv = w->val[k];
+    memset(tmp, 0, m * m * sizeof(double));
+    for (size_t i = 0; i < m; i++)
+        for (size_t k = w->rowptr[i]; k < w->rowptr[i + 1]; k++) {
+            double *tj = tmp + w->col[k] * m;
+            const double *xi = X + i * m;
+            double tv = w->val[k];
 #pragma omp simd
-                for (size_t l = 0; l < m; l++)
-                    tj[l] += tv * xi[l];
-            }
-        /* X = tmp' */
-        for (size_t i = 0; i < m; i++)
-            for (size_t j = 0; j < m; j++)
-                X[i * m + j] = tmp[j * m + i];
-    }
+            for (size_t l = 0; l < m; l++)
+                tj[l] += tv * xi[l];
+        }
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < m; j++)
+            X[i * m + j] = tmp[j * m + i];
+    memset(tmp, 0, m * m * sizeof(double));
+    for (size_t i = 0; i < m; i++)
+        for (size_t k = w->rowptr[i]; k < w->rowptr[i + 1]; k++) {
+            size_t j = w->col[k];
+            double *tj = tmp + j * m;
+            const double *xi = X + i * m;
+            double tv = w->val[k];
+#pragma omp simd
+            for (size_t l = 0; l <= j; l++)
+                tj[l] += tv * xi[l];
+        }
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j <= i; j++) {
+            double x = tmp[i * m + j];
+            X[i * m + j] = x;
+            X[j * m + i] = x;
+        }
 }
 
 static void mul_Ttr(const kf_work *w, double *r, double *tmp)
