@@ -13,25 +13,22 @@ tests_unit_test_kalman_LDADD = $(CHECK_LIBS_ALL)
 
 dist_man_MANS += man/man1/ssm-forecast.1
 
-# @SSM_NEEDS_NUMERIC@ -- the rest links lib/core linalg+optim (enabled once on main)
-EXTRA_DIST += tools/ssm-forecast.c tests/unit/test_ssm_structural.c tests/unit/test_ssm_forecast.c tests/cli/ssm-forecast.sh \
-	tests/cli/ssm-forecast-peers.sh
-#bin_PROGRAMS += tools/ssm-forecast
-#tools_ssm_forecast_SOURCES = tools/ssm-forecast.c
-#check_PROGRAMS += tests/unit/test_ssm_structural
-#tests_unit_test_ssm_structural_SOURCES = tests/unit/test_ssm_structural.c
-#tests_unit_test_ssm_structural_CFLAGS = $(CHECK_CFLAGS_ALL)
-#tests_unit_test_ssm_structural_LDADD = $(CHECK_LIBS_ALL)
-#check_PROGRAMS += tests/unit/test_ssm_forecast
-#tests_unit_test_ssm_forecast_SOURCES = tests/unit/test_ssm_forecast.c
-#tests_unit_test_ssm_forecast_CFLAGS = $(CHECK_CFLAGS_ALL)
-#tests_unit_test_ssm_forecast_LDADD = $(CHECK_LIBS_ALL)
-#TESTS += tests/cli/ssm-forecast.sh tests/cli/ssm-forecast-peers.sh
-#dist_check_SCRIPTS += tests/cli/ssm-forecast.sh tests/cli/ssm-forecast-peers.sh
+bin_PROGRAMS += tools/ssm-forecast
+tools_ssm_forecast_SOURCES = tools/ssm-forecast.c
+check_PROGRAMS += tests/unit/test_ssm_structural
+tests_unit_test_ssm_structural_SOURCES = tests/unit/test_ssm_structural.c
+tests_unit_test_ssm_structural_CFLAGS = $(CHECK_CFLAGS_ALL)
+tests_unit_test_ssm_structural_LDADD = $(CHECK_LIBS_ALL)
+check_PROGRAMS += tests/unit/test_ssm_forecast
+tests_unit_test_ssm_forecast_SOURCES = tests/unit/test_ssm_forecast.c
+tests_unit_test_ssm_forecast_CFLAGS = $(CHECK_CFLAGS_ALL)
+tests_unit_test_ssm_forecast_LDADD = $(CHECK_LIBS_ALL)
+TESTS += tests/cli/ssm-forecast.sh tests/cli/ssm-forecast-peers.sh
+dist_check_SCRIPTS += tests/cli/ssm-forecast.sh tests/cli/ssm-forecast-peers.sh
 
 # make demo: the Nile and (log) airline passengers, forecasts, decomposition
 # and a holdout evaluation.
-#DEMO_TARGETS += demo-ssm
+DEMO_TARGETS += demo-ssm
 demo-ssm: tools/ssm-forecast
 	@mkdir -p demo-out
 	tools/ssm-forecast --model level -c flow -t year -H 10 -v -m demo-out/nile-level.yaml \

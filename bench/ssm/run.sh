@@ -62,8 +62,8 @@ echo "ssm-forecast trend+seasonal:12 wall: -j 1 $w_bsm1, -j 2 $w_bsm2 series/s (
 # memory does not grow with the number of series
 if [ -x /usr/bin/time ]; then
     gen $((NSERIES / 4)) >"$dir/small.csv"
-    m1=$(/usr/bin/time -f %M "$tool" --model level -H 1 -q -o /dev/null "$dir/small.csv" 2>&1 | tail -1)
-    m2=$(/usr/bin/time -f %M "$tool" --model level -H 1 -q -o /dev/null "$dir/series.csv" 2>&1 | tail -1)
+    m1=$(/usr/bin/time -f %M "$tool" --model level -H 1 -q -o "$dir/rss.csv" "$dir/small.csv" 2>&1 | tail -1)
+    m2=$(/usr/bin/time -f %M "$tool" --model level -H 1 -q -o "$dir/rss.csv" "$dir/series.csv" 2>&1 | tail -1)
     echo "max RSS: $m1 KB for $((NSERIES / 4)) series, $m2 KB for $NSERIES series"
 fi
 

@@ -577,6 +577,30 @@ static double objective(const double *u, double *grad, void *vc)
     return f;
 }
 
+/* L-BFGS from u; an NLopt failure (typically a line search stuck by
+ * roundoff near the optimum) is retried once from the best point seen, and
+ * the best point is kept either way.  Returns 0 if res->fmin is usable. */
+static int run_lbfgs(fit_ctx *c, double *u, size_t k, const st_optim_opts *oo, st_optim_result *res)
+{
+    st_err oe;
+    int rc = st_optim_minimize(objective, c, u, k, oo, res, &oe);
+    if (rc < 0 && isfinite(res->fmin)) {
+        st_optim_result r2;
+        double keep[ST_UC_MAXPAR];
+        memcpy(keep, u, k * sizeof(double));
+        int nev = res->nevals;
+        rc = st_optim_minimize(objective, c, u, k, oo, &r2, &oe);
+        if (isfinite(r2.fmin) && r2.fmin <= res->fmin) {
+            *res = r2;
+        } else {
+            memcpy(u, keep, k * sizeof(double));
+        }
+        res->nevals += nev;
+        return 0;
+    }
+    return rc < 0 ? rc : 0;
+}
+
 static void set_bounds(const fit_ctx *c, double *lo, double *hi)
 {
     const st_uc_spec *sp = c->sp;
@@ -865,8 +889,7 @@ int st_uc_fit_model(const st_uc_spec *sp, const double *y, size_t n, const doubl
             break;
         memcpy(u, cand[order[st]], k * sizeof(double));
         st_optim_result res;
-        st_err oe;
-        if (st_optim_minimize(objective, &c, u, k, &oo, &res, &oe) < 0)
+        if (run_lbfgs(&c, u, k, &oo, &res) < 0)
             continue;
         if (res.fmin < best_f) {
             best_f = res.fmin;
@@ -877,6 +900,30 @@ int st_uc_fit_model(const st_uc_spec *sp, const double *y, size_t n, const doubl
     if (!isfinite(best_f)) {
         ctx_free(&c);
         return st_err_set(e, ST_ENUMERIC, NULL, 0, 0, "the likelihood could not be evaluated at any starting point%s%s", c.err.msg[0] ? ": " : "", c.err.msg);
+    }
+    /* Variances that collapsed to zero are a common local optimum of
+     * structural models (a fixed seasonal pattern instead of an evolving
+     * one).  With more than one start, revive them all at once to 1% of the
+     * reference variance and rerun; keep whichever is better. */
+    if (nstarts >= 2) {
+        size_t j = 0;
+        int any = 0;
+        memcpy(u, best_u, k * sizeof(double));
+        for (size_t i = 0; i < sp->npar; i++) {
+            if ((int)i == c.ref)
+                continue;
+            if (sp->ptype[i] == ST_UC_PVAR && u[j] < log(1e-6)) {
+                u[j] = log(0.01);
+                any = 1;
+            }
+            j++;
+        }
+        st_optim_result res;
+        if (any && run_lbfgs(&c, u, k, &oo, &res) == 0 && res.fmin < best_f - 1e-12) {
+            best_f = res.fmin;
+            memcpy(best_u, u, k * sizeof(double));
+            best_res = res;
+        }
     }
     /* Re-reference the scale to the largest variance so that the ratios are
      * <= 1 and a vanishing irregular does not push the others to the bound. */
@@ -893,8 +940,7 @@ int st_uc_fit_model(const st_uc_spec *sp, const double *y, size_t n, const doubl
         for (size_t i = 0; i < k; i++)
             u[i] = pclamp(u[i], lo[i], hi[i]);
         st_optim_result res;
-        st_err oe;
-        if (st_optim_minimize(objective, &c, u, k, &oo, &res, &oe) == 0 && res.fmin <= best_f + 1e-9) {
+        if (run_lbfgs(&c, u, k, &oo, &res) == 0 && res.fmin <= best_f + 1e-9) {
             best_f = res.fmin;
             memcpy(best_u, u, k * sizeof(double));
             best_res = res;
