@@ -463,7 +463,8 @@ int main(int argc, char **argv)
                 nseries++;
                 if (j->rc < 0) {
                     nfail++;
-                    st_err_prefix(&j->err, "seq %.17g: ", j->seq);
+                    if (scol >= 0)
+                        st_err_prefix(&j->err, "seq %.17g: ", j->seq);
                     if (!j->err.file[0] && path)
                         snprintf(j->err.file, sizeof j->err.file, "%s", path);
                     if (op.strict) {
