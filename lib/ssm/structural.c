@@ -852,16 +852,38 @@ int st_uc_fit_model(const st_uc_spec *sp, const double *y, size_t n, const doubl
      * frequency values) by one likelihood evaluation each, then run L-BFGS
      * from the best nstarts of them. */
     static const double ratio[] = {0.1, 1.0, 0.01, 0.001, 10.0, 0.0001};
-    enum { NCAND = 12 };
+    /* pool 0: common ratios (and damping/frequency variants); pool 1: one
+     * variance large and the others small, or one small and the others
+     * large -- the starts that reach a different basin. */
+    enum { NCOMMON = 12, NCAND = 12 + 16 };
     double cand[NCAND][ST_UC_MAXPAR], candf[NCAND];
-    int order[NCAND];
+    int order[NCAND], pool[NCAND], ncand = 0;
     double dv = diff_var(y, n);
+    int nvarfree = 0;
+    for (size_t i = 0; i < sp->npar; i++)
+        nvarfree += sp->ptype[i] == ST_UC_PVAR && (int)i != c.ref;
     for (int st = 0; st < NCAND; st++) {
+        int alt = st >= 6 && st < NCOMMON, which = -1, big = 0;
         double rr = ratio[st % 6];
-        int alt = st >= 6;
+        if (st >= NCOMMON) {
+            int q = st - NCOMMON;
+            if (nvarfree < 2 || q >= 2 * nvarfree)
+                break;
+            which = q / 2, big = q % 2 == 0;
+        }
+        int vi = 0;
         for (size_t i = 0; i < sp->npar; i++) {
             switch (sp->ptype[i]) {
-            case ST_UC_PVAR: theta0[i] = (int)i == c.ref ? dv : rr * dv; break;
+            case ST_UC_PVAR:
+                if ((int)i == c.ref)
+                    theta0[i] = dv;
+                else if (which < 0)
+                    theta0[i] = rr * dv;
+                else
+                    theta0[i] = (vi == which ? (big ? 1.0 : 1e-4) : (big ? 1e-3 : 0.1)) * dv;
+                if ((int)i != c.ref)
+                    vi++;
+                break;
             case ST_UC_PUNIT: theta0[i] = alt ? 0.5 : 0.9; break;
             case ST_UC_PANGLE: theta0[i] = alt ? M_PI / 4 : 2 * M_PI / 20; break;
             case ST_UC_PAR: theta0[i] = 0; break;
@@ -870,21 +892,31 @@ int st_uc_fit_model(const st_uc_spec *sp, const double *y, size_t n, const doubl
         for (size_t i = 0; i < sp->npar; i++)
             if (sp->ptype[i] == ST_UC_PAR)
                 theta0[i] = i > 0 && sp->ptype[i - 1] != ST_UC_PAR ? (alt ? -0.3 : 0.5) : 0;
-        candf[st] = INFINITY;
-        order[st] = st;
-        if (theta_to_u(&c, theta0, cand[st]) < 0)
-            continue;
-        for (size_t i = 0; i < k; i++)
-            cand[st][i] = pclamp(cand[st][i], lo[i], hi[i]);
-        candf[st] = objective_value(cand[st], &c);
+        candf[ncand] = INFINITY;
+        order[ncand] = ncand;
+        pool[ncand] = st >= NCOMMON;
+        if (theta_to_u(&c, theta0, cand[ncand]) >= 0) {
+            for (size_t i = 0; i < k; i++)
+                cand[ncand][i] = pclamp(cand[ncand][i], lo[i], hi[i]);
+            candf[ncand] = objective_value(cand[ncand], &c);
+        }
+        ncand++;
     }
-    for (int a = 1; a < NCAND; a++) /* insertion sort by value, stable */
+    for (int a = 1; a < ncand; a++) /* insertion sort by value, stable */
         for (int b = a; b > 0 && candf[order[b]] < candf[order[b - 1]]; b--) {
             int tmp = order[b];
             order[b] = order[b - 1];
             order[b - 1] = tmp;
         }
-    for (int st = 0; st < nstarts && st < NCAND; st++) {
+    /* the second start is the best of the other pool */
+    for (int a = 1; a < ncand; a++)
+        if (pool[order[a]] != pool[order[0]]) {
+            int tmp = order[a];
+            memmove(order + 2, order + 1, (size_t)(a - 1) * sizeof(int));
+            order[1] = tmp;
+            break;
+        }
+    for (int st = 0; st < nstarts && st < ncand; st++) {
         if (!isfinite(candf[order[st]]))
             break;
         memcpy(u, cand[order[st]], k * sizeof(double));
@@ -903,9 +935,9 @@ int st_uc_fit_model(const st_uc_spec *sp, const double *y, size_t n, const doubl
     }
     /* Variances that collapsed to zero are a common local optimum of
      * structural models (a fixed seasonal pattern instead of an evolving
-     * one).  With more than one start, revive them all at once to 1% of the
-     * reference variance and rerun; keep whichever is better. */
-    if (nstarts >= 2) {
+     * one).  Revive them all at once to 1% of the reference variance and
+     * rerun; keep whichever is better. */
+    {
         size_t j = 0;
         int any = 0;
         memcpy(u, best_u, k * sizeof(double));
