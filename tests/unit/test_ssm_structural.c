@@ -199,6 +199,25 @@ START_TEST(test_auto_airpassengers)
 }
 END_TEST
 
+START_TEST(test_air120_global_optimum)
+{
+    /* log AirPassengers 1949-1958, trend+seasonal:12: a local optimum with
+     * a fixed seasonal pattern (loglik 183.2957) lies next to the MLE
+     * (185.48862; statsmodels from four starts: 185.488598 + 13/2 log 2pi
+     * after the convention shift).  The default fit must find the MLE. */
+    double y[120];
+    for (int t = 0; t < 120; t++)
+        y[t] = log(AIR[t]);
+    st_uc_spec sp;
+    st_err e;
+    ck_assert_int_eq(st_uc_parse("trend+seasonal:12", 0, &sp, &e), 0);
+    st_uc_fit f;
+    ck_assert_int_eq(st_uc_fit_model(&sp, y, 120, NULL, NULL, &f, &e), 0);
+    ck_assert_msg(f.loglik > 185.4886, "loglik %.6f: stuck in the local optimum", f.loglik);
+    ck_assert_rel(f.theta[2], 3.67e-5, 0.02); /* sigma2.seasonal12 */
+}
+END_TEST
+
 START_TEST(test_parse)
 {
     st_uc_spec sp;
@@ -267,6 +286,7 @@ static Suite *structural_suite(void)
     tcase_add_test(tc, test_forecast_level);
     tcase_add_test(tc, test_decompose);
     tcase_add_test(tc, test_auto_airpassengers);
+    tcase_add_test(tc, test_air120_global_optimum);
     tcase_add_test(tc, test_parse);
     tcase_add_test(tc, test_bad_series);
     tcase_add_test(tc, test_qnorm);
