@@ -85,8 +85,8 @@ for s in seqs:
     r.get_forecast(12).summary_frame(alpha=0.05)
 print("%.1f" % (len(seqs) / (time.process_time() - t)))
 PY
-    r_sm=$(OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 /usr/bin/python3 -W ignore "$dir/sm.py" "$dir/peer.csv" 50)
-    r_sm_full=$(OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 /usr/bin/python3 -W ignore "$dir/sm.py" "$dir/peer.csv" 1000)
+    r_sm=$(OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 /usr/bin/python3 -W ignore "$dir/sm.py" "$dir/peer.csv" 50 2>/dev/null)
+    r_sm_full=$(OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 /usr/bin/python3 -W ignore "$dir/sm.py" "$dir/peer.csv" 1000 2>/dev/null)
     echo "statsmodels UnobservedComponents (maxiter 50):   $r_sm series/s"
     echo "statsmodels UnobservedComponents (maxiter 1000): $r_sm_full series/s"
 fi
