@@ -297,7 +297,7 @@ static int matrix_rows(const st_ssmf_opts *o, const double *y, const double *yor
                 }
                 int dif = Finf > 1e-9;
                 row[3 * j] = yorig[t * p + j];
-                row[3 * j + 1] = dif ? NAN : (o->log ? exp(pred) : pred);
+                row[3 * j + 1] = dif ? NAN : pred;
                 row[3 * j + 2] = dif ? NAN : sqrt(fmax(F, 0));
             }
             for (size_t i = 0; i < m; i++)
@@ -502,7 +502,7 @@ int st_ssmf_series(const st_ssmf_opts *o, const double *yin, size_t n, const dou
                         if (i + 1 < ncomp)
                             sig += comp[t * ncomp + i];
                     }
-                    row[1] = o->log ? exp(sig) : sig;
+                    row[1] = sig;
                 }
                 res->nrows = n;
             }
