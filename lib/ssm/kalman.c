@@ -151,6 +151,8 @@ typedef struct kf_work {
     /* T as sparse rows: entries [rowptr[i], rowptr[i+1]) of (col, val) */
     size_t *rowptr, *col;
     double *val;
+    size_t *colptr, *row; /* T by columns too (for T' X T) */
+    double *cval;
     double *RQR;       /* m x m */
     double *a, *P, *Pinf, *tmp, *anew; /* state and scratch */
     double *M, *Minf;  /* m */
@@ -164,6 +166,9 @@ static void work_free(kf_work *w)
     free(w->rowptr);
     free(w->col);
     free(w->val);
+    free(w->colptr);
+    free(w->row);
+    free(w->cval);
     free(w->RQR);
     free(w->a);
     free(w->P);
@@ -216,6 +221,23 @@ static int work_init(kf_work *w, const st_ssm *s, st_err *e)
             }
     }
     w->rowptr[m] = nnz;
+    w->colptr = malloc((m + 1) * sizeof(size_t));
+    w->row = malloc((nnz + 1) * sizeof(size_t));
+    w->cval = malloc((nnz + 1) * sizeof(double));
+    if (!w->colptr || !w->row || !w->cval) {
+        work_free(w);
+        return st_err_nomem(e, "Kalman filter workspace");
+    }
+    nnz = 0;
+    for (size_t j = 0; j < m; j++) {
+        w->colptr[j] = nnz;
+        for (size_t i = 0; i < m; i++)
+            if (s->T[i * m + j] != 0) {
+                w->row[nnz] = i;
+                w->cval[nnz++] = s->T[i * m + j];
+            }
+    }
+    w->colptr[m] = nnz;
     /* RQR' */
     w->rqr_zero = 1;
     for (size_t i = 0; i < m; i++)
@@ -253,8 +275,8 @@ static void predict_mean(kf_work *w, const st_ssm *s)
 }
 
 /* P <- T P T' (+ RQR' if add).  X = T P by row axpys over the non-zeros
- * of T, then P = T X' the same way after a transpose: contiguous inner
- * loops the compiler vectorises.  Symmetric up to rounding; symmetrised. */
+ * of T (contiguous, vectorised), then the lower triangle of X T' by
+ * gathering X[i][k] over the non-zeros of each row of T; mirrored. */
 static void predict_cov(kf_work *w, double *P, int add)
 {
     size_t m = w->m;
@@ -270,32 +292,16 @@ static void predict_cov(kf_work *w, double *P, int add)
                 xi[j] += tv * pr[j];
         }
     }
-    /* P = X' in place (P's old values are no longer needed) */
-    for (size_t i = 0; i < m; i++)
-        for (size_t j = 0; j < m; j++)
-            P[i * m + j] = X[j * m + i];
-    /* second product: the lower triangle only (the result is symmetric) */
     for (size_t i = 0; i < m; i++) {
-        double *xi = X + i * m;
-        size_t len = i + 1;
-        if (add)
-            memcpy(xi, w->RQR + i * m, len * sizeof(double));
-        else
-            memset(xi, 0, len * sizeof(double));
-        for (size_t k = w->rowptr[i]; k < w->rowptr[i + 1]; k++) {
-            const double *pr = P + w->col[k] * m;
-            double tv = w->val[k];
-#pragma omp simd
-            for (size_t j = 0; j < len; j++)
-                xi[j] += tv * pr[j];
+        const double *xi = X + i * m;
+        for (size_t j = 0; j <= i; j++) {
+            double acc = add ? w->RQR[i * m + j] : 0;
+            for (size_t k = w->rowptr[j]; k < w->rowptr[j + 1]; k++)
+                acc += w->val[k] * xi[w->col[k]];
+            P[i * m + j] = acc;
+            P[j * m + i] = acc;
         }
     }
-    for (size_t i = 0; i < m; i++)
-        for (size_t j = 0; j <= i; j++) {
-            double x = X[i * m + j];
-            P[i * m + j] = x;
-            P[j * m + i] = x;
-        }
 }
 
 static double dot(const double *x, const double *y, size_t n)
@@ -581,8 +587,9 @@ static void lnl(double *N, const double *K, const double *z, size_t m, double *u
     }
 }
 
-/* X <- T' X T (X symmetric m x m): Y = T'X by scatter-adding rows, then
- * X = T'Y' the same way (lower triangle, mirrored); scratch tmp m x m. */
+/* X <- T' X T (X symmetric m x m): Y = T'X by scatter-adding rows of X
+ * (contiguous), then the lower triangle of Y T by gathering Y[i][k] over
+ * the non-zeros of each column of T; mirrored.  Scratch tmp m x m. */
 static void mul_TtXT(const kf_work *w, double *X, double *tmp)
 {
     size_t m = w->m;
@@ -596,26 +603,16 @@ static void mul_TtXT(const kf_work *w, double *X, double *tmp)
             for (size_t l = 0; l < m; l++)
                 tj[l] += tv * xi[l];
         }
-    for (size_t i = 0; i < m; i++)
-        for (size_t j = 0; j < m; j++)
-            X[i * m + j] = tmp[j * m + i];
-    memset(tmp, 0, m * m * sizeof(double));
-    for (size_t i = 0; i < m; i++)
-        for (size_t k = w->rowptr[i]; k < w->rowptr[i + 1]; k++) {
-            size_t j = w->col[k];
-            double *tj = tmp + j * m;
-            const double *xi = X + i * m;
-            double tv = w->val[k];
-#pragma omp simd
-            for (size_t l = 0; l <= j; l++)
-                tj[l] += tv * xi[l];
-        }
-    for (size_t i = 0; i < m; i++)
+    for (size_t i = 0; i < m; i++) {
+        const double *yi = tmp + i * m;
         for (size_t j = 0; j <= i; j++) {
-            double x = tmp[i * m + j];
-            X[i * m + j] = x;
-            X[j * m + i] = x;
+            double acc = 0;
+            for (size_t k = w->colptr[j]; k < w->colptr[j + 1]; k++)
+                acc += yi[w->row[k]] * w->cval[k];
+            X[i * m + j] = acc;
+            X[j * m + i] = acc;
         }
+    }
 }
 
 static void mul_Ttr(const kf_work *w, double *r, double *tmp)
