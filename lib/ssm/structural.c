@@ -858,6 +858,9 @@ int st_uc_fit_model(const st_uc_spec *sp, const double *y, size_t n, const doubl
     enum { NCOMMON = 12, NCAND = 12 + 16 };
     double cand[NCAND][ST_UC_MAXPAR], candf[NCAND];
     int order[NCAND], pool[NCAND], ncand = 0;
+    int has_shape = 0; /* parameters besides variances (phi, rho, lambda, AR) */
+    for (size_t i = 0; i < sp->npar; i++)
+        has_shape |= sp->ptype[i] != ST_UC_PVAR;
     double dv = diff_var(y, n);
     int nvarfree = 0;
     for (size_t i = 0; i < sp->npar; i++)
@@ -908,8 +911,10 @@ int st_uc_fit_model(const st_uc_spec *sp, const double *y, size_t n, const doubl
             order[b] = order[b - 1];
             order[b - 1] = tmp;
         }
-    /* the second start is the best of the other pool */
-    for (int a = 1; a < ncand; a++)
+    /* variance-only models: the second start is the best of the other pool
+     * (a different basin); models with damping/frequency/AR parameters keep
+     * the plain ranking, which did better on them */
+    for (int a = 1; a < ncand && !has_shape; a++)
         if (pool[order[a]] != pool[order[0]]) {
             int tmp = order[a];
             memmove(order + 2, order + 1, (size_t)(a - 1) * sizeof(int));
