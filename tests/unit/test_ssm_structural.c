@@ -13,6 +13,8 @@
 
 /* R datasets::Nile, 1871-1970 (data/nile.csv) */
 static const double NILE[100] = {1120, 1160, 963, 1210, 1160, 1160, 813, 1230, 1370, 1140, 995, 935, 1110, 994, 1020, 960, 1180, 799, 958, 1140, 1100, 1210, 1150, 1250, 1260, 1220, 1030, 1100, 774, 840, 874, 694, 940, 833, 701, 916, 692, 1020, 1050, 969, 831, 726, 456, 824, 702, 1120, 1100, 832, 764, 821, 768, 845, 864, 862, 698, 845, 744, 796, 1040, 759, 781, 865, 845, 944, 984, 897, 822, 1010, 771, 676, 649, 846, 812, 742, 801, 1040, 860, 874, 848, 890, 744, 749, 838, 1050, 918, 986, 797, 923, 975, 815, 1020, 906, 901, 1170, 912, 746, 919, 718, 714, 740};
+/* R datasets::lynx, 1821-1934 (data/lynx.csv) */
+static const double LYNX[114] = {269, 321, 585, 871, 1475, 2821, 3928, 5943, 4950, 2577, 523, 98, 184, 279, 409, 2285, 2685, 3409, 1824, 409, 151, 45, 68, 213, 546, 1033, 2129, 2536, 957, 361, 377, 225, 360, 731, 1638, 2725, 2871, 2119, 684, 299, 236, 245, 552, 1623, 3311, 6721, 4254, 687, 255, 473, 358, 784, 1594, 1676, 2251, 1426, 756, 299, 201, 229, 469, 736, 2042, 2811, 4431, 2511, 389, 73, 39, 49, 59, 188, 377, 1292, 4031, 3495, 587, 105, 153, 387, 758, 1307, 3465, 6991, 6313, 3794, 1836, 345, 382, 808, 1388, 2713, 3800, 3091, 2985, 3790, 674, 81, 80, 108, 229, 399, 1132, 2432, 3574, 2935, 1537, 529, 485, 662, 1000, 1590, 2657, 3396};
 /* R datasets::AirPassengers, 1949-1960 (data/airpassengers.csv) */
 static const double AIR[144] = {112, 118, 132, 129, 121, 135, 148, 148, 136, 119, 104, 118, 115, 126, 141, 135, 125, 149, 170, 170, 158, 133, 114, 140, 145, 150, 178, 163, 172, 178, 199, 199, 184, 162, 146, 166, 171, 180, 193, 181, 183, 218, 230, 242, 209, 191, 172, 194, 196, 196, 236, 235, 229, 243, 264, 272, 237, 211, 180, 201, 204, 188, 235, 227, 234, 264, 302, 293, 259, 229, 203, 229, 242, 233, 267, 269, 270, 315, 364, 347, 312, 274, 237, 278, 284, 277, 317, 313, 318, 374, 413, 405, 355, 306, 271, 306, 315, 301, 356, 348, 355, 422, 465, 467, 404, 347, 305, 336, 340, 318, 362, 348, 363, 435, 491, 505, 404, 359, 310, 337, 360, 342, 406, 396, 420, 472, 548, 559, 463, 407, 362, 405, 417, 391, 419, 461, 472, 535, 622, 606, 508, 461, 390, 432};
 
@@ -218,6 +220,32 @@ START_TEST(test_air120_global_optimum)
 }
 END_TEST
 
+START_TEST(test_damped_and_cycle)
+{
+    /* damped-trend+seasonal:12 on log AirPassengers: the better of two
+     * local optima (232.4306 vs 227.8082) */
+    double y[144];
+    for (int t = 0; t < 144; t++)
+        y[t] = log(AIR[t]);
+    st_uc_spec sp;
+    st_err e;
+    st_uc_fit f;
+    ck_assert_int_eq(st_uc_parse("damped-trend+seasonal:12", 0, &sp, &e), 0);
+    ck_assert_int_eq(st_uc_fit_model(&sp, y, 144, NULL, NULL, &f, &e), 0);
+    ck_assert_msg(f.loglik > 232.43, "loglik %.6f", f.loglik);
+    /* log lynx: a stochastic cycle of about ten years (Brockwell & Davis
+     * fit AR(2) with a 9.6-year period) */
+    double z[114];
+    for (int t = 0; t < 114; t++)
+        z[t] = log(LYNX[t]);
+    ck_assert_int_eq(st_uc_parse("level+cycle", 0, &sp, &e), 0);
+    ck_assert_int_eq(st_uc_fit_model(&sp, z, 114, NULL, NULL, &f, &e), 0);
+    double period = 2 * M_PI / f.theta[3];
+    ck_assert_msg(period > 9 && period < 10.5, "cycle period %g", period);
+    ck_assert(f.theta[2] > 0.9 && f.theta[2] < 1);
+}
+END_TEST
+
 START_TEST(test_parse)
 {
     st_uc_spec sp;
@@ -287,6 +315,7 @@ static Suite *structural_suite(void)
     tcase_add_test(tc, test_decompose);
     tcase_add_test(tc, test_auto_airpassengers);
     tcase_add_test(tc, test_air120_global_optimum);
+    tcase_add_test(tc, test_damped_and_cycle);
     tcase_add_test(tc, test_parse);
     tcase_add_test(tc, test_bad_series);
     tcase_add_test(tc, test_qnorm);
