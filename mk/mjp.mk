@@ -1,5 +1,10 @@
 # mjp: Markov jump processes (issue 5).  Appends to the variables of Makefile.am.
 
 lib_libstoch_a_SOURCES += lib/mjp/expr.c lib/mjp/model.c lib/mjp/data.c lib/mjp/lik.c \
-	lib/mjp/fit.c lib/mjp/summary.c lib/mjp/sample.c
+	lib/mjp/fit.c lib/mjp/summary.c lib/mjp/sample.c lib/mjp/io.c
 noinst_HEADERS += lib/mjp/mjp.h lib/mjp/internal.h
+
+check_PROGRAMS += tests/unit/test_mjp
+tests_unit_test_mjp_SOURCES = tests/unit/test_mjp.c
+tests_unit_test_mjp_CFLAGS = $(CHECK_CFLAGS_ALL)
+tests_unit_test_mjp_LDADD = $(CHECK_LIBS_ALL)

@@ -128,16 +128,18 @@ int st_mjp_data_from_table(st_mjp_data **out, const st_table *tab, const st_mjp 
                                 "subject %.17g, row %ld: obstype applies to panel data (--panel)", sid, row);
                 goto fail;
             }
-            int y = -1;
+            int y = 0, censored = 0;
             if (!isfinite(v)) {
                 rc = st_err_set(e, ST_EDATA, src, 0, 0, "subject %.17g, row %ld: %s is missing", sid,
                                 row, mode == ST_MJP_HIDDEN ? "observation" : "state");
                 goto fail;
             }
             for (size_t c = 0; c < ncensor && mode != ST_MJP_HIDDEN; c++)
-                if (v == censor[c].code)
+                if (!censored && v == censor[c].code) {
                     y = -(int)c - 1;
-            if (y == -1) {
+                    censored = 1;
+                }
+            if (!censored) {
                 double lim = mode == ST_MJP_HIDDEN ? (double)m->M : (double)K;
                 double idx = v - base;
                 if (idx != floor(idx) || idx < 0 || idx >= lim) {

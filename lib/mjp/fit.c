@@ -36,6 +36,8 @@ typedef struct fitctx {
     int nevals;
     /* inner M-step for parametric families */
     const double *mN, *mD;
+    double mscale; /* 1 / total jumps: keeps L-BFGS's first step sane */
+    double oscale; /* 1 / number of intervals, for the direct objective */
 } fitctx;
 
 static void build_defs(fitctx *c)
@@ -261,8 +263,8 @@ static double objective(const double *th, double *gr, void *ctx)
         return INFINITY;
     if (gr)
         for (size_t k = 0; k < c->n; k++)
-            gr[k] = -gr[k];
-    return -ll;
+            gr[k] = -gr[k] * c->oscale;
+    return -ll * c->oscale;
 }
 
 /* Parametric M-step: maximise sum N_ab log q_ab - D_a q_ab over the rate
@@ -310,12 +312,12 @@ static double mstep_objective(const double *th, double *gr, void *ctx)
             for (size_t ab = 0; ab < K * K; ab++)
                 if (m->expr[ab])
                     acc += G[ab] * J[ab * P + p];
-            gr[p] = -acc;
+            gr[p] = -acc * c->mscale;
         }
         free(J);
         free(G);
     }
-    return -f;
+    return -f * c->mscale;
 }
 
 static int mstep(fitctx *c, const mjp_stats *s)
@@ -330,10 +332,15 @@ static int mstep(fitctx *c, const mjp_stats *s)
         memcpy(save, m->par, m->P * sizeof *save);
         c->mN = s->N;
         c->mD = s->D;
+        double tot = 0;
+        for (size_t ab = 0; ab < K * K; ab++)
+            tot += s->N[ab];
+        c->mscale = 1.0 / fmax(tot, 1.0);
         st_optim_opts o = {.method = ST_OPT_LBFGS, .ftol_rel = 1e-14, .xtol_rel = 1e-12, .max_eval = 500};
         st_optim_result r;
         st_err le;
-        if (st_optim_minimize(mstep_objective, c, th, m->P, &o, &r, &le) < 0 || !isfinite(r.fmin)) {
+        int orc = st_optim_minimize(mstep_objective, c, th, m->P, &o, &r, &le);
+        if (orc < 0 || !isfinite(r.fmin)) {
             memcpy(m->par, save, m->P * sizeof *save);
         } else {
             for (size_t p = 0; p < m->P; p++)
@@ -675,6 +682,7 @@ int st_mjp_fit_run(st_mjp *m, const st_mjp_data *d, const st_mjp_fit_opts *o, st
     if ((rc = mjp_stats_alloc(&c.s, K, m->M, e)) < 0)
         goto out;
     build_defs(&c);
+    c.oscale = 1.0 / fmax(1.0, (double)(d->nobs - d->nsubj));
     size_t n = c.n;
     th = malloc((n ? n : 1) * sizeof *th);
     gr = malloc((n ? n : 1) * sizeof *gr);

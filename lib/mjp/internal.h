@@ -30,4 +30,7 @@ void mjp_stats_free(mjp_stats *s);
 /* Number of distinct interval lengths (for tests and -v). */
 size_t mjp_engine_ndistinct(const mjp_engine *eng);
 
+/* "a-b" (labels, or indices minus base) into i, j; -1 if malformed. */
+int mjp_parse_pair(const st_mjp *m, const char *s, size_t len, int base, int *i, int *j);
+
 #endif
