@@ -8,3 +8,7 @@ check_PROGRAMS += tests/unit/test_mjp
 tests_unit_test_mjp_SOURCES = tests/unit/test_mjp.c
 tests_unit_test_mjp_CFLAGS = $(CHECK_CFLAGS_ALL)
 tests_unit_test_mjp_LDADD = $(CHECK_LIBS_ALL)
+
+bin_PROGRAMS += tools/mjp-infer tools/mjp-sample
+tools_mjp_infer_SOURCES = tools/mjp-infer.c
+tools_mjp_sample_SOURCES = tools/mjp-sample.c

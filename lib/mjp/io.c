@@ -42,12 +42,10 @@ static int read_emission_node(st_mjp *m, const st_ydoc *doc, const st_ynode *em,
     size_t r, c;
     if ((rc = st_ynode_matrix(doc, mat, m->K, 0, -INFINITY, INFINITY, &E, &r, &c, e)) < 0)
         return rc;
-    char where[64] = "";
     if ((rc = st_mjp_check_emission(E, m->K, c, NULL, e)) < 0) {
         char msg[512];
         snprintf(msg, sizeof msg, "%s", e->msg);
         free(E);
-        (void)where;
         return st_ynode_error(doc, mat, e, ST_EDATA, "%s", msg);
     }
     const st_ynode *fx = st_ymap_get(doc, em, "fixed");
@@ -515,4 +513,34 @@ int st_mjp_write(FILE *fp, const st_mjp *m, const st_mjp_fit *fit, const st_mjp_
         st_yw_end(&w);
     }
     return st_yw_finish(&w, e);
+}
+
+int st_mjp_emission_states(const char *path, size_t *K, st_err *e)
+{
+    st_ydoc *doc;
+    int rc = st_ydoc_load(&doc, path, e);
+    if (rc < 0)
+        return rc;
+    const st_ynode *root = st_ydoc_root(doc), *em, *mat;
+    if (st_ynode_kind(root) != ST_YMAP) {
+        rc = st_ynode_error(doc, root, e, ST_EDATA, "emission file must be a mapping with 'emission'");
+        goto out;
+    }
+    if ((rc = st_ymap_require(doc, root, "emission", &em, e)) < 0)
+        goto out;
+    if (st_ynode_kind(em) != ST_YMAP) {
+        rc = st_ynode_error(doc, em, e, ST_EDATA, "emission must be a mapping with 'matrix'");
+        goto out;
+    }
+    if ((rc = st_ymap_require(doc, em, "matrix", &mat, e)) < 0)
+        goto out;
+    if (st_ynode_kind(mat) != ST_YSEQ || st_ynode_len(mat) < 1 || st_ynode_len(mat) > ST_MJP_MAX_STATES) {
+        rc = st_ynode_error(doc, mat, e, ST_EDATA, "emission matrix must have 1 to %d rows",
+                            ST_MJP_MAX_STATES);
+        goto out;
+    }
+    *K = st_ynode_len(mat);
+out:
+    st_ydoc_free(doc);
+    return rc;
 }

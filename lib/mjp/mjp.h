@@ -77,6 +77,8 @@ int st_mjp_read_string(st_mjp **m, const char *text, size_t len, const char *nam
 /* Read an emission matrix file: a YAML mapping with `emission:` (as in a
  * model file; `model: mjp` and `version: 1` optional) for a K-state model. */
 int st_mjp_read_emission(st_mjp *m, const char *path, st_err *e);
+/* Number of rows (true states) of the emission matrix in path. */
+int st_mjp_emission_states(const char *path, size_t *K, st_err *e);
 
 /* Check a rate matrix: rows sum to 0 (relative tol 1e-8), off-diagonals
  * >= 0 and finite.  The error names the row (0-based). */
