@@ -451,7 +451,7 @@ int st_mjp_write(FILE *fp, const st_mjp *m, const st_mjp_fit *fit, const st_mjp_
         st_yw_key_double(&w, "loglik", fit->loglik);
         st_yw_key_double(&w, "minus2loglik", fit->minus2loglik);
         st_yw_key_double(&w, "aic", fit->aic);
-        st_yw_key_long(&w, "parameters", (long)fit->nfree);
+        st_yw_key_long(&w, "free_parameters", (long)fit->nfree);
         st_yw_key_long(&w, "iterations", fit->iterations);
         st_yw_key_bool(&w, "converged", fit->converged);
         st_yw_key_double(&w, "max_gradient", fit->grad_norm);

@@ -549,14 +549,8 @@ int mjp_engine_eval(mjp_engine *g, const st_mjp *m, int want, mjp_stats *s, st_e
     }
     size_t nd = g->nd;
     int bad = 0;
-    /* 1. P(dt) once per distinct dt */
-    {
-        double *A = malloc(KK * sizeof *A);
-        if (!A)
-            return st_err_nomem(e, "P(t)");
-        free(A);
-    }
-#pragma omp parallel
+    /* 1. P(dt) once per distinct dt (threads only when there is work) */
+#pragma omp parallel if (nd * KK * K > 200000)
     {
         double *A = malloc(KK * sizeof *A);
         st_err le;
@@ -581,13 +575,13 @@ int mjp_engine_eval(mjp_engine *g, const st_mjp *m, int want, mjp_stats *s, st_e
         return st_err_set(e, ST_ENUMERIC, NULL, 0, 0, "matrix exponential failed (rates not finite?)");
     /* 2. generic subjects: forward-backward */
     size_t ngen = g->ngen;
-#pragma omp parallel for schedule(dynamic, 8)
+#pragma omp parallel for schedule(dynamic, 8) if (ngen * KK > 20000)
     for (size_t gi = 0; gi < ngen; gi++)
         forward_backward(g, m, gi, want);
     /* 3. per distinct dt: plain counts, summed W, Van Loan; fixed blocks */
     size_t stride = KK + 1;
     size_t nblk = g->nblk;
-#pragma omp parallel
+#pragma omp parallel if (nd * KK * K > 50000)
     {
         double *W = malloc(2 * KK * sizeof *W);
         st_err le;
