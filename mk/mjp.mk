@@ -12,3 +12,7 @@ tests_unit_test_mjp_LDADD = $(CHECK_LIBS_ALL)
 bin_PROGRAMS += tools/mjp-infer tools/mjp-sample
 tools_mjp_infer_SOURCES = tools/mjp-infer.c
 tools_mjp_sample_SOURCES = tools/mjp-sample.c
+check_PROGRAMS += tests/unit/test_mjp_model
+tests_unit_test_mjp_model_SOURCES = tests/unit/test_mjp_model.c
+tests_unit_test_mjp_model_CFLAGS = $(CHECK_CFLAGS_ALL)
+tests_unit_test_mjp_model_LDADD = $(CHECK_LIBS_ALL)

@@ -313,7 +313,7 @@ END_TEST
 START_TEST(test_em_equals_lbfgs_panel)
 {
     st_mjp *truth = model_from(3, Q3);
-    st_table *t = simulate(truth, 300, 12, ST_MJP_SAMPLE_RANDOM, 0, 8, 0, 11);
+    st_table *t = simulate(truth, 200, 12, ST_MJP_SAMPLE_RANDOM, 0, 6, 0, 11);
     st_mjp_data *d = compile(t, truth, ST_MJP_PANEL);
     st_mjp *a, *b;
     st_err e;
@@ -397,7 +397,7 @@ END_TEST
 START_TEST(test_hidden_fit)
 {
     st_mjp *truth = hidden_model();
-    st_table *t = simulate(truth, 400, 10, ST_MJP_SAMPLE_RANDOM, 0, 10, 1, 31);
+    st_table *t = simulate(truth, 250, 10, ST_MJP_SAMPLE_RANDOM, 0, 8, 1, 31);
     st_mjp_data *d = compile(t, truth, ST_MJP_HIDDEN);
     st_mjp *a, *b;
     st_err e;
@@ -639,22 +639,30 @@ END_TEST
 static Suite *suite(void)
 {
     Suite *s = suite_create("mjp");
-    TCase *tc = tcase_create("core");
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, test_pmatrix_two_state);
-    tcase_add_test(tc, test_pmatrix_birth_death);
-    tcase_add_test(tc, test_vanloan_quadrature);
-    tcase_add_test(tc, test_gradient_panel);
-    tcase_add_test(tc, test_gradient_obstypes);
-    tcase_add_test(tc, test_gradient_hidden);
-    tcase_add_test(tc, test_em_equals_lbfgs_panel);
-    tcase_add_test(tc, test_exact_closed_form);
-    tcase_add_test(tc, test_hidden_fit);
-    tcase_add_test(tc, test_ratchet_exact_and_panel);
-    tcase_add_test(tc, test_thread_invariance);
-    tcase_add_test(tc, test_summaries);
-    tcase_add_test(tc, test_data_errors);
-    suite_add_tcase(s, tc);
+    struct {
+        const char *name;
+        const TTest *test;
+    } tests[] = {
+        {"pmatrix_two_state", test_pmatrix_two_state},
+        {"pmatrix_birth_death", test_pmatrix_birth_death},
+        {"vanloan_quadrature", test_vanloan_quadrature},
+        {"gradient_panel", test_gradient_panel},
+        {"gradient_obstypes", test_gradient_obstypes},
+        {"gradient_hidden", test_gradient_hidden},
+        {"em_equals_lbfgs_panel", test_em_equals_lbfgs_panel},
+        {"exact_closed_form", test_exact_closed_form},
+        {"hidden_fit", test_hidden_fit},
+        {"ratchet_exact_and_panel", test_ratchet_exact_and_panel},
+        {"thread_invariance", test_thread_invariance},
+        {"summaries", test_summaries},
+        {"data_errors", test_data_errors},
+    };
+    for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
+        TCase *tc = tcase_create(tests[i].name); /* one case each: CK_RUN_CASE=name */
+        tcase_set_timeout(tc, 120);
+        tcase_add_test(tc, tests[i].test);
+        suite_add_tcase(s, tc);
+    }
     return s;
 }
 
