@@ -16,3 +16,6 @@ check_PROGRAMS += tests/unit/test_mjp_model
 tests_unit_test_mjp_model_SOURCES = tests/unit/test_mjp_model.c
 tests_unit_test_mjp_model_CFLAGS = $(CHECK_CFLAGS_ALL)
 tests_unit_test_mjp_model_LDADD = $(CHECK_LIBS_ALL)
+
+TESTS += tests/cli/mjp-infer.sh tests/cli/mjp-sample.sh tests/cli/mjp-msm.sh
+dist_check_SCRIPTS += tests/cli/mjp-infer.sh tests/cli/mjp-sample.sh tests/cli/mjp-msm.sh

@@ -463,29 +463,70 @@ int st_mjp_write(FILE *fp, const st_mjp *m, const st_mjp_fit *fit, const st_mjp_
         if (m->P)
             st_yw_key_matrix(&w, "Q", m->Q, K, K);
         if (fit->Q_se) {
-            st_yw_key_matrix(&w, "Q_se", fit->Q_se, K, K);
-            st_yw_key_matrix(&w, "Q_lower", fit->Q_lo, K, K);
-            st_yw_key_matrix(&w, "Q_upper", fit->Q_hi, K, K);
+            /* the writer refuses non-finite numbers: entries without a
+             * standard error are written as 0 and listed by name */
+            double *cp = malloc(3 * K * K * sizeof *cp);
+            if (!cp)
+                return st_err_nomem(e, "standard errors");
+            char bad[1024] = "";
+            size_t blen = 0;
+            for (size_t i = 0; i < K * K; i++) {
+                double v[3] = {fit->Q_se[i], fit->Q_lo[i], fit->Q_hi[i]};
+                int fin = isfinite(v[0]) && isfinite(v[1]) && isfinite(v[2]);
+                for (int k = 0; k < 3; k++)
+                    cp[k * K * K + i] = fin ? v[k] : 0;
+                if (!fin && blen + 40 < sizeof bad) {
+                    char pair[160];
+                    write_state_pair(pair, sizeof pair, m, i / K, i % K);
+                    blen += (size_t)snprintf(bad + blen, sizeof bad - blen, "%s%s", blen ? "," : "", pair);
+                }
+            }
+            st_yw_key_matrix(&w, "Q_se", cp, K, K);
+            st_yw_key_matrix(&w, "Q_lower", cp + K * K, K, K);
+            st_yw_key_matrix(&w, "Q_upper", cp + 2 * K * K, K, K);
+            if (blen)
+                st_yw_key_string(&w, "se_unavailable", bad);
+            free(cp);
         }
         if (m->P && fit->par_se) {
             st_yw_begin_map(&w, "parameters");
             for (size_t p = 0; p < m->P; p++) {
                 st_yw_begin_map(&w, m->pnames[p]);
                 st_yw_key_double(&w, "estimate", m->par[p]);
-                st_yw_key_double(&w, "se", fit->par_se[p]);
-                st_yw_key_double(&w, "lower", fit->par_lo[p]);
-                st_yw_key_double(&w, "upper", fit->par_hi[p]);
+                if (isfinite(fit->par_se[p]) && isfinite(fit->par_lo[p]) && isfinite(fit->par_hi[p])) {
+                    st_yw_key_double(&w, "se", fit->par_se[p]);
+                    st_yw_key_double(&w, "lower", fit->par_lo[p]);
+                    st_yw_key_double(&w, "upper", fit->par_hi[p]);
+                } else {
+                    st_yw_key_string(&w, "se", "unavailable");
+                }
                 st_yw_end(&w);
             }
             st_yw_end(&w);
         }
-        if (fit->E_se)
-            st_yw_key_matrix(&w, "emission_se", fit->E_se, K, m->M);
+        if (fit->E_se) {
+            int fin = 1;
+            for (size_t i = 0; i < K * m->M; i++)
+                fin &= isfinite(fit->E_se[i]) != 0;
+            if (fin)
+                st_yw_key_matrix(&w, "emission_se", fit->E_se, K, m->M);
+        }
         double *v = malloc(K * sizeof *v);
         if (v) {
             st_err le;
             st_mjp_sojourn(m, v);
-            st_yw_key_vector(&w, "sojourn", v, K);
+            /* mean sojourn times of the non-absorbing states */
+            st_yw_begin_map(&w, "sojourn");
+            for (size_t i = 0; i < K; i++)
+                if (isfinite(v[i])) {
+                    char key[80];
+                    if (m->labels)
+                        snprintf(key, sizeof key, "%s", m->labels[i]);
+                    else
+                        snprintf(key, sizeof key, "%zu", i);
+                    st_yw_key_double(&w, key, v[i]);
+                }
+            st_yw_end(&w);
             if (st_mjp_stationary(m, v, &le) == 0)
                 st_yw_key_vector(&w, "stationary", v, K);
             if (st_mjp_expected_visits(m, v, &le) == 0)
