@@ -365,7 +365,7 @@ int main(int argc, char **argv)
                             m->Q[ab] = crude->Q[ab];
                         s += m->Q[ab];
                     }
-                    m->Q[a * m->K + a] = -s;
+                    m->Q[a * m->K + a] = 0.0 - s;
                 }
             }
             st_mjp_free(crude);

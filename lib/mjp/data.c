@@ -281,7 +281,7 @@ int st_mjp_init_rates(st_mjp *m, const st_mjp_data *d, st_err *e)
             }
             sum += m->Q[ab];
         }
-        m->Q[a * K + a] = -sum;
+        m->Q[a * K + a] = 0.0 - sum; /* +0, not -0, for absorbing states */
     }
     free(N);
     free(T);

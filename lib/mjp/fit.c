@@ -140,7 +140,7 @@ static int set_theta(fitctx *c, const double *th)
             for (size_t b = 0; b < K; b++)
                 if (a != b)
                     s += m->Q[a * K + b];
-            m->Q[a * K + a] = -s;
+            m->Q[a * K + a] = 0.0 - s;
         }
     }
     if (em) {
@@ -361,7 +361,7 @@ static int mstep(fitctx *c, const mjp_stats *s)
                     m->Q[ab] = fmax(s->N[ab] / s->D[a], 1e-300);
                 sum += m->Q[ab];
             }
-            m->Q[a * K + a] = -sum;
+            m->Q[a * K + a] = 0.0 - sum; /* +0, not -0, for absorbing states */
         }
     }
     if (c->d->mode == ST_MJP_HIDDEN && !m->E_fixed) {
@@ -602,7 +602,7 @@ static int exact_closed_form(fitctx *c, st_mjp_fit *f, int want_se)
                 m->Q[ab] = s->D[a] > 0 ? s->N[ab] / s->D[a] : 0;
             sum += m->Q[ab];
         }
-        m->Q[a * K + a] = -sum;
+        m->Q[a * K + a] = 0.0 - sum; /* +0, not -0, for absorbing states */
     }
     if (mjp_engine_eval(c->g, m, 1, &c->s, c->e) < 0)
         return -1;

@@ -189,7 +189,7 @@ int st_mjp_update_q(st_mjp *m, st_err *e)
             m->Q[i * K + j] = q;
             sum += q;
         }
-        m->Q[i * K + i] = -sum;
+        m->Q[i * K + i] = 0.0 - sum; /* +0, not -0, for absorbing states */
     }
     return 0;
 }
@@ -285,7 +285,7 @@ int st_mjp_set_allowed(st_mjp *m, const char *list, int base, st_err *e)
                 m->Q[i * K + j] = 0;
             sum += m->Q[i * K + j];
         }
-        m->Q[i * K + i] = -sum;
+        m->Q[i * K + i] = 0.0 - sum; /* +0, not -0, for absorbing states */
     }
     return 0;
 }
