@@ -421,20 +421,29 @@ out:
     return rc;
 }
 
-/* Newton steps on ll from th (with step halving); returns ll at the end. */
-static double newton_polish(fitctx *c, double *th, double *gr, double *H, int steps)
+/* Newton steps on ll from th (with step halving) until max |gradient| <
+ * 1e-6.  The Hessian is the expensive part (2n gradients), so it is also
+ * kept for the standard errors: *h_valid says whether H is the Hessian at
+ * the final th.  Returns ll at the end. */
+static double newton_polish(fitctx *c, double *th, double *gr, double *H, int steps, int want_h,
+                            int *h_valid)
 {
     size_t n = c->n;
     double *step = malloc(n * sizeof *step), *neg = malloc(n * n * sizeof *neg),
            *x = malloc(n * sizeof *x);
     double ll = eval_ll(c, th, gr);
-    for (int it = 0; it < steps && step && neg && x && isfinite(ll); it++) {
+    *h_valid = 0;
+    for (int it = 0; it <= steps && step && neg && x && isfinite(ll); it++) {
         double gmax = 0;
         for (size_t i = 0; i < n; i++)
             gmax = fmax(gmax, fabs(gr[i]));
-        if (gmax < 1e-9)
+        if (gmax < 1e-6 && !want_h)
             break;
         if (hessian(c, th, H) < 0)
+            break;
+        eval_ll(c, th, gr); /* the model back at th */
+        *h_valid = 1;
+        if (gmax < 1e-6 || it == steps)
             break;
         for (size_t i = 0; i < n * n; i++)
             neg[i] = -H[i];
@@ -458,6 +467,7 @@ static double newton_polish(fitctx *c, double *th, double *gr, double *H, int st
         ll = eval_ll(c, th, gr);
         if (!moved)
             break;
+        *h_valid = 0;
     }
     free(step);
     free(neg);
@@ -692,6 +702,7 @@ int st_mjp_fit_run(st_mjp *m, const st_mjp_data *d, const st_mjp_fit_opts *o, st
         goto out;
     }
     int method = o->method;
+    int h_valid = 0;
     if (d->mode == ST_MJP_EXACT && !m->P && method != ST_MJP_FIT_LBFGS) {
         if ((rc = exact_closed_form(&c, f, o->want_se)) < 0)
             goto out;
@@ -746,7 +757,7 @@ int st_mjp_fit_run(st_mjp *m, const st_mjp_data *d, const st_mjp_fit_opts *o, st
             rc = c.rc;
             goto out;
         }
-        newton_polish(&c, th, gr, H, 8);
+        newton_polish(&c, th, gr, H, 4, o->want_se, &h_valid);
         f->iterations = c.nevals;
         f->converged = r.converged;
     }
@@ -770,7 +781,7 @@ int st_mjp_fit_run(st_mjp *m, const st_mjp_data *d, const st_mjp_fit_opts *o, st
             rc = st_err_nomem(e, "covariance");
             goto out;
         }
-        if (hessian(&c, th, H) == 0) {
+        if (h_valid || hessian(&c, th, H) == 0) {
             for (size_t i = 0; i < n * n; i++)
                 f->cov[i] = -H[i];
             st_err le;
