@@ -374,28 +374,6 @@ static void write_mask(st_yw *w, const char *key, const unsigned char *mask, siz
     free(v);
 }
 
-/* A top-level flow list of quoted names (the YAML writer has no string
- * lists); only entries with sel[i] when sel is given. */
-static void write_names(FILE *fp, const char *key, const char *const *names, const unsigned char *sel,
-                        size_t n)
-{
-    fprintf(fp, "%s: [", key);
-    int first = 1;
-    for (size_t i = 0; i < n; i++) {
-        if (sel && !sel[i])
-            continue;
-        fputs(first ? "\"" : ", \"", fp);
-        for (const char *c = names[i]; *c; c++) {
-            if (*c == '"' || *c == '\\')
-                fputc('\\', fp);
-            fputc(*c, fp);
-        }
-        fputc('"', fp);
-        first = 0;
-    }
-    fputs("]\n", fp);
-}
-
 int st_mjp_write(FILE *fp, const st_mjp *m, const st_mjp_fit *fit, const st_mjp_data *d,
                  const double *ptimes, size_t npt, st_err *e)
 {
@@ -406,7 +384,7 @@ int st_mjp_write(FILE *fp, const st_mjp *m, const st_mjp_fit *fit, const st_mjp_
     st_yw_key_long(&w, "version", 1);
     st_yw_key_long(&w, "states", (long)K);
     if (m->labels)
-        write_names(fp, "labels", (const char *const *)m->labels, NULL, K);
+        st_yw_key_string_vector(&w, "labels", (const char *const *)m->labels, K);
     if (m->P) {
         st_yw_begin_map(&w, "parameters");
         for (size_t p = 0; p < m->P; p++)
@@ -415,8 +393,14 @@ int st_mjp_write(FILE *fp, const st_mjp *m, const st_mjp_fit *fit, const st_mjp_
         int anypos = 0;
         for (size_t p = 0; p < m->P; p++)
             anypos |= m->ppos[p];
-        if (anypos)
-            write_names(fp, "positive", (const char *const *)m->pnames, m->ppos, m->P);
+        if (anypos) {
+            const char *pos[ST_MJP_MAX_PARAMS];
+            size_t np = 0;
+            for (size_t p = 0; p < m->P; p++)
+                if (m->ppos[p])
+                    pos[np++] = m->pnames[p];
+            st_yw_key_string_vector(&w, "positive", pos, np);
+        }
         st_yw_begin_map(&w, "rates");
         for (size_t i = 0; i < K; i++)
             for (size_t j = 0; j < K; j++)
