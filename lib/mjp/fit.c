@@ -748,7 +748,7 @@ int st_mjp_fit_run(st_mjp *m, const st_mjp_data *d, const st_mjp_fit_opts *o, st
                                    "the data are impossible under the starting rates (log-likelihood -inf)");
             goto out;
         }
-        st_optim_opts oo = {.method = ST_OPT_LBFGS, .ftol_rel = fmin(tol, 1e-12), .xtol_rel = 1e-10,
+        st_optim_opts oo = {.method = ST_OPT_LBFGS, .ftol_rel = tol, .xtol_rel = 1e-8,
                             .max_eval = o->max_iter > 0 ? o->max_iter : 5000};
         st_optim_result r;
         if ((rc = st_optim_minimize(objective, &c, th, n, &oo, &r, e)) < 0)

@@ -27,6 +27,19 @@ int mjp_engine_eval(mjp_engine *eng, const st_mjp *m, int want_stats, mjp_stats 
 int mjp_stats_alloc(mjp_stats *s, size_t K, size_t M, st_err *e);
 void mjp_stats_free(mjp_stats *s);
 
+/* Eigendecomposition of Q for the Van Loan integrals (see lik.c). */
+typedef struct mjp_eig {
+    int ok; /* real, well-conditioned decomposition found */
+    size_t K;
+    double l[ST_MJP_MAX_STATES];
+    double U[ST_MJP_MAX_STATES * ST_MJP_MAX_STATES];
+    double Ui[ST_MJP_MAX_STATES * ST_MJP_MAX_STATES];
+} mjp_eig;
+/* Returns ev->ok. */
+int mjp_eig_prepare(mjp_eig *ev, const double *Q, size_t K);
+/* I(W) for interval t (K x K); work holds 2 K^2 doubles. */
+void mjp_eig_vanloan(const mjp_eig *ev, double t, const double *W, double *I, double *work);
+
 /* Number of distinct interval lengths (for tests and -v). */
 size_t mjp_engine_ndistinct(const mjp_engine *eng);
 

@@ -17,6 +17,7 @@
  * order (blocks of a fixed size), so any thread count gives the same bits. */
 #include "config.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -191,9 +192,17 @@ int mjp_engine_new(mjp_engine **out, const st_mjp_data *d, st_err *e)
         for (size_t k = d->start[s] + 1; k < d->start[s + 1]; k++)
             all[n++] = d->t[k] - d->t[k - 1];
     qsort(all, n, sizeof *all, cmp_double);
+    /* Interval lengths closer than the resolution of the times themselves
+     * (a few ulps of the largest |t|) are one length: visits on a grid of
+     * days give differences such as 5/365 - 2/365 and 3/365 that differ in
+     * the last bit only, and they share one P(dt). */
+    double tmax = 0;
+    for (size_t k = 0; k < d->nobs; k++)
+        tmax = fmax(tmax, fabs(d->t[k]));
+    double tol = 8 * DBL_EPSILON * tmax;
     size_t nd = 0;
     for (size_t i = 0; i < n; i++)
-        if (nd == 0 || all[i] != all[nd - 1])
+        if (nd == 0 || all[i] - all[nd - 1] > tol)
             all[nd++] = all[i];
     g->nd = nd;
     g->dts = all;
@@ -524,6 +533,62 @@ int st_mjp_vanloan(const double *Q, size_t K, double t, const double *W, double 
     return rc;
 }
 
+/* The Van Loan integrals by eigendecomposition when Q = U diag(l) U^-1 with
+ * real eigenvalues and a well-conditioned U (reversible chains, chains with
+ * absorbing states, birth-death models): with Q^T = U^-T diag(l) U^T,
+ *   I(W) = U^-T [ (U^T W U^-T) o Phi ] U^T,
+ *   Phi_ij = int_0^t e^{l_i u} e^{l_j (t-u)} du
+ *          = t e^{l_j t} expm1((l_i - l_j) t) / ((l_i - l_j) t),
+ * four K x K products per distinct t instead of a 2K x 2K exponential.
+ * Otherwise (complex eigenvalues, defective Q) the block exponential is used. */
+int mjp_eig_prepare(mjp_eig *ev, const double *Q, size_t K)
+{
+    ev->ok = 0;
+    ev->K = K;
+    double wi[ST_MJP_MAX_STATES];
+    st_err le;
+    if (st_eigen_general(Q, K, ev->l, wi, ev->U, &le) < 0)
+        return 0;
+    double qmax = 0;
+    for (size_t i = 0; i < K * K; i++)
+        qmax = fmax(qmax, fabs(Q[i]));
+    for (size_t i = 0; i < K; i++)
+        if (wi[i] != 0 || ev->l[i] > 1e-12 * fmax(qmax, 1e-300))
+            return 0;
+    memcpy(ev->Ui, ev->U, K * K * sizeof *ev->U);
+    if (st_inverse(ev->Ui, K, &le) < 0)
+        return 0;
+    /* accept only if U diag(l) U^-1 reproduces Q closely */
+    double err = 0;
+    for (size_t i = 0; i < K; i++)
+        for (size_t j = 0; j < K; j++) {
+            double acc = 0;
+            for (size_t k = 0; k < K; k++)
+                acc += ev->U[i * K + k] * ev->l[k] * ev->Ui[k * K + j];
+            err = fmax(err, fabs(acc - Q[i * K + j]));
+        }
+    if (!(err <= 1e-11 * fmax(qmax, 1e-300)))
+        return 0;
+    ev->ok = 1;
+    return 1;
+}
+
+void mjp_eig_vanloan(const mjp_eig *ev, double t, const double *W, double *I, double *work)
+{
+    size_t K = ev->K, KK = K * K;
+    double *X1 = work, *X = work + KK;
+    st_gemm(1, 0, K, K, K, 1.0, ev->U, W, 0.0, X1); /* U^T W */
+    st_gemm(0, 1, K, K, K, 1.0, X1, ev->Ui, 0.0, X); /* U^T W U^-T */
+    for (size_t i = 0; i < K; i++)
+        for (size_t j = 0; j < K; j++) {
+            double a = ev->l[i] * t, b = ev->l[j] * t, d = a - b;
+            double phi = d == 0 ? t * exp(a) : t * exp(b) * (expm1(d) / d);
+            X[i * K + j] *= phi;
+        }
+    st_gemm(1, 0, K, K, K, 1.0, ev->Ui, X, 0.0, X1); /* U^-T Y */
+    st_gemm(0, 1, K, K, K, 1.0, X1, ev->U, 0.0, I);  /* U^-T Y U^T */
+}
+
 int mjp_engine_eval(mjp_engine *g, const st_mjp *m, int want, mjp_stats *s, st_err *e)
 {
     size_t K = g->K, KK = K * K;
@@ -579,11 +644,16 @@ int mjp_engine_eval(mjp_engine *g, const st_mjp *m, int want, mjp_stats *s, st_e
     for (size_t gi = 0; gi < ngen; gi++)
         forward_backward(g, m, gi, want);
     /* 3. per distinct dt: plain counts, summed W, Van Loan; fixed blocks */
+    mjp_eig ev;
+    if (want)
+        mjp_eig_prepare(&ev, Q, K);
+    else
+        ev.ok = 0;
     size_t stride = KK + 1;
     size_t nblk = g->nblk;
 #pragma omp parallel if (nd * KK * K > 50000)
     {
-        double *W = malloc(2 * KK * sizeof *W);
+        double *W = malloc(4 * KK * sizeof *W);
         st_err le;
         st_err_clear(&le);
 #pragma omp for schedule(dynamic, 1)
@@ -624,7 +694,9 @@ int mjp_engine_eval(mjp_engine *g, const st_mjp *m, int want, mjp_stats *s, st_e
                             for (size_t c = 0; c < K; c++)
                                 W[r * K + c] += a[r] * b[c];
                 }
-                if (st_mjp_vanloan(Q, K, g->dts[di], W, I, &le) < 0) {
+                if (ev.ok)
+                    mjp_eig_vanloan(&ev, g->dts[di], W, I, I + KK);
+                else if (st_mjp_vanloan(Q, K, g->dts[di], W, I, &le) < 0) {
 #pragma omp atomic write
                     bad = 1;
                     continue;

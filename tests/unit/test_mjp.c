@@ -192,6 +192,30 @@ START_TEST(test_vanloan_quadrature)
 }
 END_TEST
 
+/* The eigendecomposition path gives the same integrals as the block
+ * exponential: a birth-death chain with an absorbing state (real spectrum)
+ * is taken, a rotation-like chain (complex spectrum) is refused. */
+START_TEST(test_vanloan_eigen)
+{
+    size_t K = 4;
+    double Q[16] = {-0.5, 0.3, 0, 0.2, 0.4, -0.9, 0.3, 0.2, 0, 0.6, -0.8, 0.2, 0, 0, 0, 0};
+    double W[16], I1[16], I2[16], work[32];
+    for (size_t i = 0; i < 16; i++)
+        W[i] = 1.0 / (1.0 + (double)((i * 5) % 7)) - 0.1 * (double)(i % 2);
+    mjp_eig ev;
+    st_err e;
+    ck_assert_int_eq(mjp_eig_prepare(&ev, Q, K), 1);
+    for (double t = 0.01; t < 40; t *= 3.1) {
+        ck_assert_int_eq(st_mjp_vanloan(Q, K, t, W, I1, &e), 0);
+        mjp_eig_vanloan(&ev, t, W, I2, work);
+        for (size_t i = 0; i < 16; i++)
+            ck_assert_near(I2[i], I1[i], 1e-11 * fmax(1, fabs(I1[i])));
+    }
+    double R[9] = {-1, 1, 0, 0, -1, 1, 1, 0, -1}; /* cyclic: eigenvalues -3/2 +- i sqrt(3)/2 */
+    ck_assert_int_eq(mjp_eig_prepare(&ev, R, 3), 0);
+}
+END_TEST
+
 /* -------------------------------------------- gradients and statistics */
 
 static const double Q3[] = {-0.5, 0.3, 0.2, 0.4, -0.6, 0.2, 0.1, 0.25, -0.35};
@@ -646,6 +670,7 @@ static Suite *suite(void)
         {"pmatrix_two_state", test_pmatrix_two_state},
         {"pmatrix_birth_death", test_pmatrix_birth_death},
         {"vanloan_quadrature", test_vanloan_quadrature},
+        {"vanloan_eigen", test_vanloan_eigen},
         {"gradient_panel", test_gradient_panel},
         {"gradient_obstypes", test_gradient_obstypes},
         {"gradient_hidden", test_gradient_hidden},
