@@ -19,6 +19,13 @@ if command -v Rscript >/dev/null 2>&1 && Rscript -e 'suppressMessages(library(ms
     have_msm=1
 fi
 now() { date +%s.%N; }
+# cpu_time OUTVAR CMD...: run CMD, set OUTVAR to "cpu wall" seconds
+cpu_time() {
+    var=$1
+    shift
+    /usr/bin/time -f "%U %S %e" -o "$work/time" "$@"
+    eval "$var=\"$(awk '{ printf "%.2f %.2f", $1 + $2, $3 }' "$work/time")\""
+}
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 
 # model K: chain 0..K-2 with forward rate f, backward g, death d to K-1
@@ -71,9 +78,12 @@ d <- read.csv(a[1]); d$state <- d$state + 1
 K <- as.integer(a[2])
 Q <- matrix(0, K, K)
 for (p in strsplit(strsplit(a[3], ",")[[1]], "-")) Q[as.integer(p[1]) + 1, as.integer(p[2]) + 1] <- 0.1
-t0 <- proc.time()[["elapsed"]]
-f <- suppressWarnings(msm(state ~ t, subject = seq, data = d, qmatrix = Q, gen.inits = TRUE))
-cat(sprintf("%.2f %.6f\n", proc.time()[["elapsed"]] - t0, f$minus2loglik))
+t0 <- proc.time()
+# fnscale: msm's advice for large data; without it BFGS overflows here
+f <- suppressWarnings(msm(state ~ t, subject = seq, data = d, qmatrix = Q, gen.inits = TRUE,
+                          control = list(fnscale = nrow(d))))
+t1 <- proc.time() - t0
+cat(sprintf("%.2f %.6f %.2f\n", t1[["user.self"]] + t1[["sys.self"]], f$minus2loglik, t1[["elapsed"]]))
 REOF
 
 run_case() {
@@ -82,36 +92,31 @@ run_case() {
     al=$(allowed "$K")
     mjp-sample -m "$work/$name.yaml" -n "$N" --until "$T" --seed 1 >"$work/$name-path.csv"
     panel "$work/$name-path.csv" "$V" "$T" 7 >"$work/$name.csv"
-    nd=$(awk -F, 'NR > 1 { if ($1 == s) d[$2 - p] = 1; s = $1; p = $2 } END { print length(d) }' "$work/$name.csv")
+    nd=$(awk -F, 'NR > 1 { if ($1 == s) d[sprintf("%.6f", $2 - p)] = 1; s = $1; p = $2 } END { print length(d) }' "$work/$name.csv")
     echo "$name: $K states, $N subjects x $V visits, $(($(wc -l <"$work/$name.csv") - 1)) rows, $nd distinct intervals"
-    for j in 1 2; do
-        t0=$(now)
-        mjp-infer -j $j --allowed "$al" -o "$work/$name-fit$j.yaml" "$work/$name.csv"
-        t1=$(now)
-        eval "t_j$j=$(elapsed "$t0" "$t1")"
-    done
+    cpu_time r1 mjp-infer -j 1 --allowed "$al" -o "$work/$name-fit1.yaml" "$work/$name.csv"
+    cpu_time r2 mjp-infer -j 2 --allowed "$al" -o "$work/$name-fit2.yaml" "$work/$name.csv"
+    cmp -s "$work/$name-fit1.yaml" "$work/$name-fit2.yaml" && same="identical" || same="DIFFERENT"
     m2=$(awk '$1 == "minus2loglik:" { print $2 }' "$work/$name-fit1.yaml")
     it=$(awk '$1 == "iterations:" { print $2 }' "$work/$name-fit1.yaml")
-    t0=$(now)
-    mjp-infer -j 1 --no-se --allowed "$al" -o "$work/$name-nose.yaml" "$work/$name.csv"
-    t_nose=$(elapsed "$t0" "$(now)")
-    t0=$(now)
-    mjp-infer -j 1 --em --no-se --allowed "$al" -o "$work/$name-em.yaml" "$work/$name.csv"
-    t_em=$(elapsed "$t0" "$(now)")
+    cpu_time rn mjp-infer -j 1 --no-se --allowed "$al" -o "$work/$name-nose.yaml" "$work/$name.csv"
+    cpu_time re mjp-infer -j 1 --em --no-se --allowed "$al" -o "$work/$name-em.yaml" "$work/$name.csv"
     m2em=$(awk '$1 == "minus2loglik:" { print $2 }' "$work/$name-em.yaml")
-    echo "  mjp-infer L-BFGS+SE  -j1 ${t_j1}s  -j2 ${t_j2}s (speed-up $(awk -v a="$t_j1" -v b="$t_j2" 'BEGIN { printf "%.2f", a / b }'))  -2logL $m2  ($it evaluations)"
-    echo "  mjp-infer L-BFGS     -j1 ${t_nose}s (no standard errors)"
-    echo "  mjp-infer EM         -j1 ${t_em}s  -2logL $m2em"
+    t_j1=${r1%% *}
+    echo "  (cpu s, wall s)"
+    echo "  mjp-infer L-BFGS + SE   -j1 $r1   -j2 $r2   -2logL $m2  ($it evaluations; -j1/-j2 output $same)"
+    echo "  mjp-infer L-BFGS, no SE -j1 $rn"
+    echo "  mjp-infer EM, no SE     -j1 $re   -2logL $m2em"
     if [ "$have_msm" = 1 ] && { [ "$K" -lt 10 ] || [ "${MJP_BENCH_MSM12:-1}" = 1 ]; }; then
         tmo=${MSM12_TIMEOUT:-1800}
         [ "$K" -lt 10 ] && tmo=${MSM5_TIMEOUT:-1800}
         t0=$(now)
-        if r=$(timeout "$tmo" Rscript "$work/fit.R" "$work/$name.csv" "$K" "$al" 2>/dev/null) && [ -n "$r" ]; then
+        if r=$(timeout "$tmo" Rscript "$work/fit.R" "$work/$name.csv" "$K" "$al" 2>"$work/msm.err") && [ -n "$r" ]; then
             ts=$(echo "$r" | awk '{ print $1 }')
-            echo "  R msm (BFGS, analytic gradient)  ${ts}s  -2logL $(echo "$r" | awk '{ print $2 }')"
-            echo "  ratio msm / mjp-infer: $(awk -v a="$ts" -v b="$t_j1" 'BEGIN { printf "%.1f", a / b }')x (-j1, with SE), $(awk -v a="$ts" -v b="$t_j2" 'BEGIN { printf "%.1f", a / b }')x (-j2)"
+            echo "  R msm (BFGS)            $ts $(echo "$r" | awk '{ print $3 }')   -2logL $(echo "$r" | awk '{ print $2 }')"
+            echo "  cpu ratio msm / mjp-infer (-j1, with SE): $(awk -v a="$ts" -v b="$t_j1" 'BEGIN { printf "%.1f", a / b }')x"
         else
-            echo "  R msm did not finish within ${tmo}s ($(elapsed "$t0" "$(now)")s)"
+            echo "  R msm failed or did not finish within ${tmo}s ($(elapsed "$t0" "$(now)")s wall): $(tail -1 "$work/msm.err")"
         fi
     else
         echo "  R msm: skipped"
