@@ -123,9 +123,10 @@ int st_mjp_data_from_table(st_mjp_data **out, const st_table *tab, const st_mjp 
                                 "subject %.17g, row %ld: obstype %g is not 1, 2 or 3", sid, row, ot);
                 goto fail;
             }
-            if (mode == ST_MJP_EXACT && ot != 1) {
+            if (mode != ST_MJP_PANEL && ot != 1) {
                 rc = st_err_set(e, ST_EDATA, src, 0, 0,
-                                "subject %.17g, row %ld: obstype applies to panel data (--panel)", sid, row);
+                                "subject %.17g, row %ld: obstype %g applies to panel data (--panel)", sid,
+                                row, ot);
                 goto fail;
             }
             int y = 0, censored = 0;

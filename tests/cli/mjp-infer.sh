@@ -157,6 +157,8 @@ printf 'seq,t,state\n' >"$tmp/empty.csv"
 expect_error 1 "no data rows" "empty data" mjp-infer -K 2 "$tmp/empty.csv"
 printf 'seq,t,state,obstype\n1,0,0,1\n1,1,1,7\n' >"$tmp/ot.csv"
 expect_error 1 "obstype 7 is not 1, 2 or 3" "bad obstype" mjp-infer -K 2 "$tmp/ot.csv"
+printf 'seq,t,state,obstype\n1,0,0,1\n1,1,1,2\n' >"$tmp/hot.csv"
+expect_error 1 "subject 1, row 2: obstype 2 applies to panel data" "obstype with --hidden" mjp-infer --hidden -m "$data/mjp-illness.yaml" --emission "$data/mjp-emission.yaml" "$tmp/hot.csv"
 printf 'model: mjp\nversion: 1\nstates: 2\nQ: [[-1, 1], [1, -1]]\nbogus: 1\n' >"$tmp/unk.yaml"
 expect_error 1 "unknown key 'bogus'" "unknown model key" mjp-infer -m "$tmp/unk.yaml" "$tmp/panel.csv"
 
