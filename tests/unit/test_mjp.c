@@ -474,6 +474,68 @@ START_TEST(test_hidden_fit)
 }
 END_TEST
 
+/* A fixed rate stays at its value and is not a free parameter; EM and
+ * L-BFGS agree on the others.  Hidden data with the initial distribution
+ * estimated: it moves towards the truth and sums to 1. */
+START_TEST(test_fixed_rate_and_initial)
+{
+    st_mjp *truth = model_from(3, Q3);
+    st_table *t = simulate(truth, 150, 10, ST_MJP_SAMPLE_RANDOM, 0, 6, 0, 13);
+    st_mjp_data *d = compile(t, truth, ST_MJP_PANEL);
+    st_mjp *a, *b;
+    st_err e;
+    ck_assert_int_eq(st_mjp_copy(&a, truth, &e), 0);
+    a->fixed[0 * 3 + 2] = 1; /* q02 held at 0.2 */
+    ck_assert_int_eq(st_mjp_init_rates(a, d, &e), 0);
+    ck_assert_near(a->Q[2], 0.2, 0);
+    ck_assert_int_eq(st_mjp_copy(&b, a, &e), 0);
+    st_mjp_fit *fa, *fb;
+    st_mjp_fit_opts oa = {.method = ST_MJP_FIT_EM, .tol = 1e-13, .max_iter = 20000};
+    st_mjp_fit_opts ob = {.method = ST_MJP_FIT_LBFGS, .want_se = 1};
+    ck_assert_int_eq(st_mjp_fit_run(a, d, &oa, &fa, &e), 0);
+    ck_assert_int_eq(st_mjp_fit_run(b, d, &ob, &fb, &e), 0);
+    ck_assert_near(a->Q[2], 0.2, 0);
+    ck_assert_near(b->Q[2], 0.2, 0);
+    ck_assert_uint_eq(fb->nfree, 5);
+    ck_assert_near(fb->Q_se[2], 0, 0);
+    ck_assert_rel(fa->loglik, fb->loglik, 1e-9);
+    for (size_t i = 0; i < 9; i++)
+        ck_assert_rel(a->Q[i], b->Q[i], 2e-4);
+    st_mjp_fit_free(fa);
+    st_mjp_fit_free(fb);
+    st_mjp_free(a);
+    st_mjp_free(b);
+    st_mjp_data_free(d);
+    table_free(t);
+    st_mjp_free(truth);
+
+    truth = hidden_model(); /* init (0.5, 0.3, 0.2) */
+    t = simulate(truth, 600, 6, ST_MJP_SAMPLE_RANDOM, 0, 4, 1, 17);
+    d = compile(t, truth, ST_MJP_HIDDEN);
+    ck_assert_int_eq(st_mjp_copy(&a, truth, &e), 0);
+    a->init_estimate = 1;
+    a->init[0] = a->init[1] = a->init[2] = 1.0 / 3;
+    ck_assert_int_eq(st_mjp_copy(&b, a, &e), 0);
+    ck_assert_int_eq(st_mjp_fit_run(a, d, &oa, &fa, &e), 0);
+    ck_assert_int_eq(st_mjp_fit_run(b, d, &ob, &fb, &e), 0);
+    ck_assert_rel(fa->loglik, fb->loglik, 1e-8);
+    ck_assert_near(a->init[0] + a->init[1] + a->init[2], 1, 1e-12);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_near(a->init[i], b->init[i], 1e-4);
+        /* 600 subjects: binomial sd of a share <= 0.02; 4 sd plus misclassification slack */
+        ck_assert_near(b->init[i], truth->init[i], 0.1);
+    }
+    ck_assert_uint_eq(fb->nfree, 6 + 2);
+    st_mjp_fit_free(fa);
+    st_mjp_fit_free(fb);
+    st_mjp_free(a);
+    st_mjp_free(b);
+    st_mjp_data_free(d);
+    table_free(t);
+    st_mjp_free(truth);
+}
+END_TEST
+
 /* Discrete flashing ratchet built with formulas: recovered from exact paths. */
 static st_mjp *ratchet(double V, double r, double b)
 {
@@ -677,6 +739,7 @@ static Suite *suite(void)
         {"em_equals_lbfgs_panel", test_em_equals_lbfgs_panel},
         {"exact_closed_form", test_exact_closed_form},
         {"hidden_fit", test_hidden_fit},
+        {"fixed_rate_and_initial", test_fixed_rate_and_initial},
         {"ratchet_exact_and_panel", test_ratchet_exact_and_panel},
         {"thread_invariance", test_thread_invariance},
         {"summaries", test_summaries},
