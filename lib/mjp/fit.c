@@ -421,37 +421,43 @@ out:
     return rc;
 }
 
-/* Newton steps on ll from th (with step halving) until max |gradient| <
- * 1e-6.  The Hessian is the expensive part (2n gradients), so it is also
- * kept for the standard errors: *h_valid says whether H is the Hessian at
- * the final th.  Returns ll at the end. */
-static double newton_polish(fitctx *c, double *th, double *gr, double *H, int steps, int want_h,
-                            int *h_valid)
+/* Newton steps on ll from th until max |gradient| < 1e-6.  The Hessian
+ * (2n gradients) is the expensive part: it is computed at most max_hess
+ * times and reused between steps (chord method; near the optimum it barely
+ * changes), and the last one serves the standard errors (*h_valid).
+ * Returns 0 if the gradient criterion was met, -1 otherwise. */
+static int newton_polish(fitctx *c, double *th, double *gr, double *H, int max_hess, int want_h,
+                         int *h_valid)
 {
     size_t n = c->n;
-    double *step = malloc(n * sizeof *step), *neg = malloc(n * n * sizeof *neg),
-           *x = malloc(n * sizeof *x);
+    double *step = malloc(n * sizeof *step), *L = malloc(n * n * sizeof *L), *x = malloc(n * sizeof *x);
+    int have = 0, fresh = 0, nh = 0, ok = -1;
     double ll = eval_ll(c, th, gr);
     *h_valid = 0;
-    for (int it = 0; it <= steps && step && neg && x && isfinite(ll); it++) {
+    for (int it = 0; it < 40 && step && L && x && isfinite(ll); it++) {
         double gmax = 0;
         for (size_t i = 0; i < n; i++)
             gmax = fmax(gmax, fabs(gr[i]));
-        if (gmax < 1e-6 && !want_h)
+        if (gmax < 1e-6 && (have || !want_h)) {
+            ok = 0;
             break;
-        if (hessian(c, th, H) < 0)
-            break;
-        eval_ll(c, th, gr); /* the model back at th */
-        *h_valid = 1;
-        if (gmax < 1e-6 || it == steps)
-            break;
-        for (size_t i = 0; i < n * n; i++)
-            neg[i] = -H[i];
+        }
+        if (!have) {
+            if (nh == max_hess || hessian(c, th, H) < 0)
+                break;
+            nh++;
+            ll = eval_ll(c, th, gr); /* the model back at th */
+            for (size_t i = 0; i < n * n; i++)
+                L[i] = -H[i];
+            st_err le;
+            if (st_chol(L, n, 0, NULL, &le) < 0)
+                break; /* not a maximum-shaped point */
+            have = fresh = 1;
+            *h_valid = 1;
+            continue;
+        }
         memcpy(step, gr, n * sizeof *step);
-        st_err le;
-        if (st_chol(neg, n, 0, NULL, &le) < 0)
-            break; /* not a maximum-shaped point: leave it to the optimiser's answer */
-        st_chol_solve(neg, n, step, 1);
+        st_chol_solve(L, n, step, 1);
         double t = 1;
         int moved = 0;
         for (int h = 0; h < 20; h++, t *= 0.5) {
@@ -465,14 +471,63 @@ static double newton_polish(fitctx *c, double *th, double *gr, double *H, int st
             }
         }
         ll = eval_ll(c, th, gr);
-        if (!moved)
-            break;
-        *h_valid = 0;
+        if (!moved) {
+            if (fresh)
+                break;
+            have = 0; /* stale Hessian: recompute */
+        }
+        fresh = 0;
     }
     free(step);
-    free(neg);
+    free(L);
     free(x);
-    return ll;
+    return ok;
+}
+
+/* EM from the current model: up to maxit iterations or a relative change
+ * of the log-likelihood <= tol.  *iters gets the count, *conv 1 if tol met. */
+static int run_em(fitctx *c, int maxit, double tol, int *iters, int *conv, st_err *e)
+{
+    double prev = -INFINITY;
+    int it, rc;
+    *conv = 0;
+    for (it = 1; it <= maxit; it++) {
+        if ((rc = mjp_engine_eval(c->g, c->m, 1, &c->s, e)) < 0)
+            return rc;
+        c->nevals++;
+        if (!isfinite(c->s.ll))
+            return st_err_set(e, ST_ENUMERIC, NULL, 0, 0,
+                              "the data are impossible under the starting rates (log-likelihood -inf)");
+        if (it > 1 && fabs(c->s.ll - prev) <= tol * fmax(1.0, fabs(c->s.ll))) {
+            *conv = 1;
+            break;
+        }
+        prev = c->s.ll;
+        mjp_stats st = c->s;
+        if (mstep(c, &st) < 0)
+            return st_err_set(e, ST_ENUMERIC, NULL, 0, 0, "M-step failed: rate formula out of range");
+    }
+    *iters = it > maxit ? maxit : it;
+    return 0;
+}
+
+/* L-BFGS on -ll from th. */
+static int run_lbfgs(fitctx *c, double *th, int maxeval, double tol, int *conv, st_err *e)
+{
+    double ll0 = eval_ll(c, th, NULL);
+    if (!isfinite(ll0))
+        return c->rc ? c->rc
+                     : st_err_set(e, ST_ENUMERIC, NULL, 0, 0,
+                                  "the data are impossible under the starting rates (log-likelihood -inf)");
+    st_optim_opts oo = {.method = ST_OPT_LBFGS, .ftol_rel = tol, .xtol_rel = 1e-8, .max_eval = maxeval};
+    st_optim_result r;
+    int rc = st_optim_minimize(objective, c, th, c->n, &oo, &r, e);
+    if (rc < 0)
+        return rc;
+    if (c->rc)
+        return c->rc;
+    *conv = r.converged;
+    return 0;
 }
 
 void st_mjp_fit_free(st_mjp_fit *f)
@@ -709,57 +764,37 @@ int st_mjp_fit_run(st_mjp *m, const st_mjp_data *d, const st_mjp_fit_opts *o, st
         f->nfree = n;
         goto finish;
     }
-    if (method == ST_MJP_FIT_AUTO)
-        method = d->mode == ST_MJP_EXACT ? ST_MJP_FIT_EM : ST_MJP_FIT_LBFGS;
     double tol = o->tol > 0 ? o->tol : 1e-10;
+    int conv = 0;
     get_theta(&c, th);
     if (method == ST_MJP_FIT_EM) {
-        int maxit = o->max_iter > 0 ? o->max_iter : 10000;
-        double prev = -INFINITY;
-        int it;
         f->method = "EM";
-        for (it = 1; it <= maxit; it++) {
-            if ((rc = mjp_engine_eval(c.g, m, 1, &c.s, e)) < 0)
-                goto out;
-            if (!isfinite(c.s.ll)) {
-                rc = st_err_set(e, ST_ENUMERIC, NULL, 0, 0,
-                                "the data are impossible under the starting rates (log-likelihood -inf)");
-                goto out;
-            }
-            if (it > 1 && fabs(c.s.ll - prev) <= tol * fmax(1.0, fabs(c.s.ll))) {
-                f->converged = 1;
-                break;
-            }
-            prev = c.s.ll;
-            mjp_stats st = c.s;
-            if (mstep(&c, &st) < 0) {
-                rc = st_err_set(e, ST_ENUMERIC, NULL, 0, 0, "M-step failed: rate formula out of range");
-                goto out;
-            }
-        }
-        f->iterations = it > maxit ? maxit : it;
+        if ((rc = run_em(&c, o->max_iter > 0 ? o->max_iter : 10000, tol, &f->iterations, &conv, e)) < 0)
+            goto out;
+        f->converged = conv;
         get_theta(&c, th);
-    } else {
+    } else if (method == ST_MJP_FIT_LBFGS) {
         f->method = "L-BFGS";
-        double ll0 = eval_ll(&c, th, NULL);
-        if (!isfinite(ll0)) {
-            rc = c.rc ? c.rc
-                      : st_err_set(e, ST_ENUMERIC, NULL, 0, 0,
-                                   "the data are impossible under the starting rates (log-likelihood -inf)");
+        if ((rc = run_lbfgs(&c, th, o->max_iter > 0 ? o->max_iter : 5000, tol, &conv, e)) < 0)
             goto out;
-        }
-        st_optim_opts oo = {.method = ST_OPT_LBFGS, .ftol_rel = tol, .xtol_rel = 1e-8,
-                            .max_eval = o->max_iter > 0 ? o->max_iter : 5000};
-        st_optim_result r;
-        if ((rc = st_optim_minimize(objective, &c, th, n, &oo, &r, e)) < 0)
-            goto out;
-        if (c.rc) {
-            rc = c.rc;
-            goto out;
-        }
-        newton_polish(&c, th, gr, H, 4, o->want_se, &h_valid);
+        newton_polish(&c, th, gr, H, 3, o->want_se, &h_valid);
         f->iterations = c.nevals;
-        f->converged = r.converged;
+        f->converged = conv;
+    } else {
+        /* default: EM gets close fast (exact M-steps), Newton steps on the
+         * Hessian finish; L-BFGS takes over if Newton cannot */
+        int it;
+        f->method = "EM + Newton";
+        if ((rc = run_em(&c, o->max_iter > 0 ? o->max_iter : 500, 1e-9, &it, &conv, e)) < 0)
+            goto out;
+        get_theta(&c, th);
+        if (newton_polish(&c, th, gr, H, 3, o->want_se, &h_valid) < 0) {
+            f->method = "EM + L-BFGS + Newton";
+            if ((rc = run_lbfgs(&c, th, 5000, tol, &conv, e)) < 0)
+                goto out;
+            newton_polish(&c, th, gr, H, 3, o->want_se, &h_valid);
+        }
+        f->iterations = c.nevals;
     }
     /* final state and gradient */
     {
@@ -771,7 +806,7 @@ int st_mjp_fit_run(st_mjp *m, const st_mjp_data *d, const st_mjp_fit_opts *o, st
         f->grad_norm = 0;
         for (size_t i = 0; i < n; i++)
             f->grad_norm = fmax(f->grad_norm, fabs(gr[i]));
-        if (method == ST_MJP_FIT_LBFGS && f->grad_norm < 1e-3)
+        if (method != ST_MJP_FIT_EM && f->grad_norm < 1e-3)
             f->converged = 1;
     }
     f->nfree = n;
