@@ -99,14 +99,16 @@ run_case() {
     cmp -s "$work/$name-fit1.yaml" "$work/$name-fit2.yaml" && same="identical" || same="DIFFERENT"
     m2=$(awk '$1 == "minus2loglik:" { print $2 }' "$work/$name-fit1.yaml")
     it=$(awk '$1 == "iterations:" { print $2 }' "$work/$name-fit1.yaml")
-    cpu_time rn mjp-infer -j 1 --no-se --allowed "$al" -o "$work/$name-nose.yaml" "$work/$name.csv"
+    cpu_time rl mjp-infer -j 1 --lbfgs --allowed "$al" -o "$work/$name-lbfgs.yaml" "$work/$name.csv"
+    m2l=$(awk '$1 == "minus2loglik:" { print $2 }' "$work/$name-lbfgs.yaml")
+    itl=$(awk '$1 == "iterations:" { print $2 }' "$work/$name-lbfgs.yaml")
     cpu_time re mjp-infer -j 1 --em --no-se --allowed "$al" -o "$work/$name-em.yaml" "$work/$name.csv"
     m2em=$(awk '$1 == "minus2loglik:" { print $2 }' "$work/$name-em.yaml")
     t_j1=${r1%% *}
     echo "  (cpu s, wall s)"
-    echo "  mjp-infer L-BFGS + SE   -j1 $r1   -j2 $r2   -2logL $m2  ($it evaluations; -j1/-j2 output $same)"
-    echo "  mjp-infer L-BFGS, no SE -j1 $rn"
-    echo "  mjp-infer EM, no SE     -j1 $re   -2logL $m2em"
+    echo "  mjp-infer (EM + Newton) + SE  -j1 $r1   -j2 $r2   -2logL $m2  ($it evaluations; -j1/-j2 output $same)"
+    echo "  mjp-infer --lbfgs + SE        -j1 $rl   -2logL $m2l  ($itl evaluations)"
+    echo "  mjp-infer --em, no SE         -j1 $re   -2logL $m2em"
     if [ "$have_msm" = 1 ] && { [ "$K" -lt 10 ] || [ "${MJP_BENCH_MSM12:-1}" = 1 ]; }; then
         tmo=${MSM12_TIMEOUT:-1800}
         [ "$K" -lt 10 ] && tmo=${MSM5_TIMEOUT:-1800}

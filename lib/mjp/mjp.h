@@ -152,8 +152,10 @@ int st_mjp_init_rates(st_mjp *m, const st_mjp_data *d, st_err *e);
 enum { ST_MJP_FIT_AUTO = 0, ST_MJP_FIT_EM, ST_MJP_FIT_LBFGS };
 
 typedef struct st_mjp_fit_opts {
-    int method;       /* ST_MJP_FIT_AUTO: closed form / inner optimisation for
-                         exact data, L-BFGS for panel and hidden */
+    int method;       /* ST_MJP_FIT_AUTO: closed form for exact data with free
+                         rates, else EM (to 1e-9) then Newton steps, L-BFGS if
+                         Newton cannot; ST_MJP_FIT_EM: EM only (to tol);
+                         ST_MJP_FIT_LBFGS: L-BFGS then Newton steps */
     int max_iter;     /* EM iterations or L-BFGS evaluations; 0 = default */
     double tol;       /* relative change of the log-likelihood; 0 = 1e-10 */
     int want_se;      /* observed-information standard errors */
