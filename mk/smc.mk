@@ -1,1 +1,12 @@
-# smc: see the issue; this fragment appends to the variables of Makefile.am.
+# smc: particle filters and smoothers (lib/smc), pf-smooth and pf-resample.
+# This fragment appends to the variables of Makefile.am.
+
+lib_libstoch_a_SOURCES += lib/smc/expr.c lib/smc/model.c lib/smc/resample.c \
+	lib/smc/filter.c lib/smc/smooth.c
+noinst_HEADERS += lib/smc/expr.h lib/smc/dist.h lib/smc/model.h lib/smc/resample.h \
+	lib/smc/pf.h lib/smc/pf_internal.h
+
+check_PROGRAMS += tests/unit/test_smc_expr
+tests_unit_test_smc_expr_SOURCES = tests/unit/test_smc_expr.c
+tests_unit_test_smc_expr_CFLAGS = $(CHECK_CFLAGS_ALL)
+tests_unit_test_smc_expr_LDADD = $(CHECK_LIBS_ALL)
