@@ -10,3 +10,7 @@ check_PROGRAMS += tests/unit/test_smc_expr
 tests_unit_test_smc_expr_SOURCES = tests/unit/test_smc_expr.c
 tests_unit_test_smc_expr_CFLAGS = $(CHECK_CFLAGS_ALL)
 tests_unit_test_smc_expr_LDADD = $(CHECK_LIBS_ALL)
+
+bin_PROGRAMS += tools/pf-smooth tools/pf-resample
+tools_pf_smooth_SOURCES = tools/pf-smooth.c
+tools_pf_resample_SOURCES = tools/pf-resample.c

@@ -139,3 +139,60 @@ void st_resample(st_resample_scheme s, const double *W, size_t n, size_t m, uint
     }
     }
 }
+
+int st_resample_step(const st_rs_step_opts *o, const double *lw, const unsigned char *done, size_t n,
+                     uint32_t *anc, double *W, double *ess, double *logz, int *resampled, st_rng *r,
+                     st_err *e)
+{
+    size_t na = 0;
+    *resampled = 0;
+    *ess = 0;
+    *logz = 0;
+    for (size_t i = 0; i < n; i++) {
+        anc[i] = (uint32_t)i;
+        W[i] = 0;
+        if (!done || !done[i])
+            na++;
+    }
+    if (na == 0)
+        return 0;
+    double *la = malloc(na * sizeof *la), *wa = malloc(na * sizeof *wa);
+    size_t *pos = malloc(na * sizeof *pos);
+    uint32_t *a = malloc(na * sizeof *a);
+    int rc = 0;
+    if (!la || !wa || !pos || !a) {
+        rc = st_err_nomem(e, "resampling");
+        goto out;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!done || !done[i]) {
+            pos[k] = i;
+            la[k++] = lw[i] / o->temperature;
+        }
+    double lse = st_normalise(la, na, wa);
+    if (!(lse > -INFINITY)) {
+        rc = st_err_set(e, ST_ENUMERIC, NULL, 0, 0, "every unfinished particle has zero weight");
+        goto out;
+    }
+    if (!isfinite(lse)) {
+        rc = st_err_set(e, ST_EDATA, NULL, 0, 0, "a log-weight is +Inf");
+        goto out;
+    }
+    *logz = lse - log((double)na);
+    *ess = st_ess(wa, na);
+    for (k = 0; k < na; k++)
+        W[pos[k]] = wa[k];
+    if (o->always || *ess < o->ess * (double)na) {
+        st_resample(o->scheme, wa, na, na, a, r);
+        for (k = 0; k < na; k++)
+            anc[pos[k]] = (uint32_t)pos[a[k]];
+        *resampled = 1;
+    }
+out:
+    free(la);
+    free(wa);
+    free(pos);
+    free(a);
+    return rc;
+}

@@ -43,4 +43,24 @@ double st_ess(const double *W, size_t n);
 void st_resample(st_resample_scheme s, const double *W, size_t n, size_t m, uint32_t *a,
                  st_rng *r);
 
+/* One resampling step for an external proposer (pf-resample): n particles
+ * with log weights lw and optional done flags (finished particles keep
+ * their place and are not resampled).  Weights are softmax(lw / temperature)
+ * over the unfinished particles.  Outputs: anc[i] (position of particle i's
+ * ancestor; a finished particle is its own), W[i] (normalised weight before
+ * resampling, 0 for finished), *ess over the unfinished, *logz = log of the
+ * mean unnormalised weight (the log normalising increment), *resampled.
+ * Resamples when always, or when ESS < ess * (number unfinished).  Every
+ * unfinished weight zero is ST_ENUMERIC. */
+typedef struct st_rs_step_opts {
+    st_resample_scheme scheme;
+    double temperature; /* > 0 */
+    double ess;         /* threshold fraction in [0, 1] */
+    int always;
+} st_rs_step_opts;
+
+int st_resample_step(const st_rs_step_opts *o, const double *lw, const unsigned char *done, size_t n,
+                     uint32_t *anc, double *W, double *ess, double *logz, int *resampled, st_rng *r,
+                     st_err *e);
+
 #endif

@@ -370,7 +370,7 @@ static int forward(const st_pf_model *m, const st_pf_data *d, const st_pf_opts *
                 for (size_t p = 0; p < N; p++)
                     Wp[p] = exp(f->lwprev[p]);
                 pf_backward bw;
-                if ((rc = pf_backward_init(&bw, m, &s, f->Xprev, f->lwprev, Wp, N, dx, o->max_tries, 1, e)) < 0) {
+                if ((rc = pf_backward_init(&bw, m, &s, f->Xprev, f->lwprev, Wp, N, dx, o->max_tries, !o->exact_backward, e)) < 0) {
                     free(Wp);
                     goto out;
                 }
@@ -503,7 +503,7 @@ static int ffbsi_paths(const st_pf_model *m, const st_pf_data *d, const st_pf_op
             W[p] = exp(h->lw[t * N + p]);
         pf_backward bw;
         if ((rc = pf_backward_init(&bw, m, &s, h->X + t * dx * N, h->lw + t * N, W, N, dx,
-                                   o->max_tries, 1, e)) < 0)
+                                   o->max_tries, !o->exact_backward, e)) < 0)
             break;
         rc = pf_backward_draw(&bw, h->X + (t + 1) * dx * N, N, idx + (t + 1) * M, M, 1, idx + t * M,
                               brs, th, e);
