@@ -1,1 +1,11 @@
-# numeric: see the issue; this fragment appends to the variables of Makefile.am.
+# numeric: random numbers, dense linear algebra, optimisation (lib/core).
+# This fragment appends to the variables of Makefile.am.
+
+lib_libstoch_a_SOURCES += lib/core/rng.c
+noinst_HEADERS += lib/core/rng.h lib/core/rng_ziggurat.h lib/core/linalg.h lib/core/optim.h
+EXTRA_DIST += lib/core/gen_ziggurat.py
+
+check_PROGRAMS += tests/unit/test_rng
+tests_unit_test_rng_SOURCES = tests/unit/test_rng.c
+tests_unit_test_rng_CFLAGS = $(CHECK_CFLAGS_ALL)
+tests_unit_test_rng_LDADD = $(CHECK_LIBS_ALL)

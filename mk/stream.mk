@@ -1,1 +1,30 @@
-# stream: see the issue; this fragment appends to the variables of Makefile.am.
+# stream: the stream library (CSV, binary stream, tables), stoch-cat, and
+# stoch-stream(5).  This fragment appends to the variables of Makefile.am.
+
+lib_libstoch_a_SOURCES += lib/core/input.c lib/core/csv.c lib/core/binstream.c \
+	lib/core/numfmt.c lib/core/stream.c lib/core/table.c lib/core/describe.c
+noinst_HEADERS += lib/core/stream.h lib/core/stream_impl.h
+
+check_PROGRAMS += tests/unit/test_stream
+tests_unit_test_stream_SOURCES = tests/unit/test_stream.c
+tests_unit_test_stream_CFLAGS = $(CHECK_CFLAGS_ALL)
+tests_unit_test_stream_LDADD = $(CHECK_LIBS_ALL)
+
+bin_PROGRAMS += tools/stoch-cat
+tools_stoch_cat_SOURCES = tools/stoch-cat.c
+dist_man_MANS += man/man1/stoch-cat.1 man/man5/stoch-stream.5
+
+TESTS += tests/cli/stoch-cat.sh
+dist_check_SCRIPTS += tests/cli/stoch-cat.sh
+EXTRA_DIST += tests/cli/numpy_read_stream.py
+
+# make demo: a stoch-cat round trip of a real data set.
+DEMO_TARGETS += demo-core
+demo-core: tools/stoch-cat
+	@mkdir -p demo-out
+	tools/stoch-cat $(top_srcdir)/data/eustockmarkets.csv > demo-out/eustockmarkets.csv
+	tools/stoch-cat --format bin --compress -o demo-out/eustockmarkets.stb $(top_srcdir)/data/eustockmarkets.csv
+	tools/stoch-cat demo-out/eustockmarkets.stb > demo-out/eustockmarkets-back.csv
+	cmp demo-out/eustockmarkets.csv demo-out/eustockmarkets-back.csv
+	tools/stoch-cat --describe demo-out/eustockmarkets.stb | tee demo-out/eustockmarkets-describe.txt
+	@echo "demo-core: CSV -> compressed binary -> CSV round trip is byte-identical"

@@ -29,6 +29,10 @@ void st_rng_seed(st_rng *r, uint64_t seed);
 void st_rng_stream(st_rng *r, uint64_t seed, uint64_t k);
 /* Advance by 2^128 draws. */
 void st_rng_jump(st_rng *r);
+/* Streams k0, k0+1, ..., k0+count-1 of seed into out[0..count-1], for
+ * k0 + count jumps in total (instead of count*k0 + count^2/2 through
+ * st_rng_stream); out[i] equals st_rng_stream(seed, k0 + i). */
+void st_rng_streams_fill(st_rng *out, uint64_t seed, uint64_t k0, size_t count);
 
 uint64_t st_rng_u64(st_rng *r);
 /* Uniform on [0,1) with 53 random bits; st_rng_uniform_pos on (0,1). */
@@ -50,6 +54,9 @@ double st_rng_student_t(st_rng *r, double nu);
 void st_rng_dirichlet(st_rng *r, const double *alpha, size_t k, double *out);
 /* Index i with probability p[i] / sum(p) by inversion (O(k)); p >= 0. */
 size_t st_rng_categorical(st_rng *r, const double *p, size_t k);
+/* Multinomial(n, p[0..k-1] / sum(p)) counts into out[0..k-1], by
+ * conditional binomials (O(k) whatever n). */
+void st_rng_multinomial(st_rng *r, uint64_t n, const double *p, size_t k, uint64_t *out);
 
 /* Walker/Vose alias table for O(1) categorical draws from a fixed p. */
 typedef struct st_alias {

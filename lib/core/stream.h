@@ -51,7 +51,8 @@ const char *st_reader_meta(const st_reader *r);
 const char *st_reader_path(const st_reader *r);
 
 /* Read the next row into row[0..ncols-1].  Returns 1 for a row, 0 at the
- * end of the stream, a negative ST_E* code on error. */
+ * end of the stream, a negative ST_E* code on error.  A stream with a
+ * header and no rows is not an error here: programs decide. */
 int st_reader_next(st_reader *r, double *row, st_err *e);
 /* Read up to max rows (row-major) into rows; *n gets the count (0 at end).
  * Returns 0 or a negative ST_E* code. */
@@ -61,7 +62,8 @@ int st_reader_read(st_reader *r, double *rows, size_t max, size_t *n, st_err *e)
 long st_reader_line(const st_reader *r);
 
 /* Resolve a comma-separated list of column names ("seq,x") to indices.
- * *idx is malloc'ed; an unknown name is an ST_EUSAGE error naming it. */
+ * *idx is malloc'ed; an unknown name is an ST_EDATA error naming it and
+ * the input's columns (it depends on the input, so it exits 1, not 2). */
 int st_reader_select(const st_reader *r, const char *list, int **idx, size_t *n, st_err *e);
 
 /* ---------------------------------------------------------------- writer */
@@ -150,5 +152,26 @@ int st_seqiter_new(st_seqiter **it, st_reader *r, int seqcol, st_err *e);
  * next call.  Returns 1 for a group, 0 at the end, negative on error. */
 int st_seqiter_next(st_seqiter *it, const double **rows, size_t *n, double *seq, st_err *e);
 void st_seqiter_free(st_seqiter *it);
+
+/* ------------------------------------------------------------ describe */
+
+/* Streaming summary of a stream: rows, sequences (runs of the seq column,
+ * checked for contiguity) and per column count, missing, min, mean, max.
+ * The mean is a compensated sum over rows in order, so it is exact to a
+ * few ulps and independent of how the rows were blocked. */
+typedef struct st_colstat {
+    size_t count;          /* non-missing values */
+    size_t missing;        /* NaN values */
+    double min, mean, max; /* over the non-missing values; NaN if none */
+} st_colstat;
+typedef struct st_describe st_describe;
+/* seqcol < 0: no seq column (one sequence if there are rows). */
+int st_describe_new(st_describe **d, size_t ncols, int seqcol, st_err *e);
+/* Add one row; r (may be NULL) names the file and line in errors: a seq
+ * value that is not an integer or comes back after another one. */
+int st_describe_row(st_describe *d, const double *row, const st_reader *r, st_err *e);
+/* stats gets ncols entries. */
+void st_describe_result(const st_describe *d, st_colstat *stats, size_t *rows, size_t *nseq);
+void st_describe_free(st_describe *d);
 
 #endif

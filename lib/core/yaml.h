@@ -8,7 +8,11 @@
  * key nobody asked for ("unknown key 'foo'").  Errors carry the file, line
  * and column of the offending node.
  *
- * Ownership: st_ydoc_load/st_ydoc_free; nodes belong to their document. */
+ * Ownership: st_ydoc_load/st_ydoc_free; nodes belong to their document.
+ * Threads: st_ymap_get/require mark keys inside the document, so read one
+ * document from one thread at a time.  Accessors that return a node, text
+ * or length accept NULL (and return NULL/0); st_ynode_kind needs a node.
+ * The rules the reader enforces are listed in stoch-model(5). */
 #ifndef ST_CORE_YAML_H
 #define ST_CORE_YAML_H
 
@@ -19,6 +23,9 @@
 #include "core/err.h"
 
 typedef enum { ST_YSCALAR, ST_YSEQ, ST_YMAP } st_ykind;
+
+/* Larger inputs are refused up front (the tree needs ~30x the text). */
+#define ST_YAML_MAX_BYTES (64 << 20)
 
 typedef struct st_ynode st_ynode;
 typedef struct st_ydoc st_ydoc;
@@ -80,6 +87,10 @@ int st_ynode_matrix(const st_ydoc *doc, const st_ynode *n, size_t want_rows, siz
  * (0-based) at the node's position. */
 int st_ynode_check_stochastic(const st_ydoc *doc, const st_ynode *n, const double *m, size_t rows,
                               size_t cols, double tol, st_err *e);
+/* Rate matrix (generator): square, off-diagonals >= 0, each row sums to 0
+ * within tol * max(1, |q_ii|). */
+int st_ynode_check_rates(const st_ydoc *doc, const st_ynode *n, const double *q, size_t rows,
+                         size_t cols, double tol, st_err *e);
 
 /* Read the header every model file has: `model: <family>` and `version: 1`.
  * Marks both keys as known.  A different family or version is an error. */
@@ -96,9 +107,21 @@ int st_ymodel_header(const st_ydoc *doc, const char *family, st_err *e);
  *       st_yw_key_matrix(&w, "means", m, K, D);
  *     st_yw_end(&w);
  *     rc = st_yw_finish(&w, e);   -- checks the stream for write errors */
+#define ST_YW_MAX_DEPTH 16
 typedef struct st_yw {
     FILE *fp;
     int depth;
+    /* private: per open level (lv[0] is the top-level mapping) its kind
+     * ('M' map, 'L' list, 'I' map item of a list), the column of its keys
+     * (of its dashes for 'L') and how many children were written */
+    int err;          /* first problem: ST_EDATA (non-finite, bad UTF-8) or ST_EINTERNAL */
+    char errmsg[128];
+    int pending_dash; /* the next key starts a list item: "- key: ..." */
+    struct {
+        char kind;
+        int indent;
+        size_t nchild;
+    } lv[ST_YW_MAX_DEPTH];
 } st_yw;
 
 void st_yw_init(st_yw *w, FILE *fp);
@@ -113,11 +136,20 @@ void st_yw_key_long(st_yw *w, const char *key, long x);
 void st_yw_key_bool(st_yw *w, const char *key, int x);
 /* Strings are double-quoted and escaped when they need it. */
 void st_yw_key_string(st_yw *w, const char *key, const char *s);
-/* Vectors in flow style on one line: key: [1, 0.5, 2e-08] */
+/* Vectors in flow style on one line: key: [1, 0.5, 2.0e-08] (a mantissa
+ * always has a '.', so YAML 1.1 readers such as PyYAML see floats too). */
 void st_yw_key_vector(st_yw *w, const char *key, const double *v, size_t n);
 void st_yw_key_long_vector(st_yw *w, const char *key, const long *v, size_t n);
 /* Matrices as a block list of flow rows. */
 void st_yw_key_matrix(st_yw *w, const char *key, const double *m, size_t rows, size_t cols);
+/* Flush and report the first problem: a write error (ST_EIO), a
+ * non-finite double or a string that is not UTF-8 (ST_EDATA: the reader
+ * would reject the file), unbalanced begin/end (ST_EINTERNAL). */
 int st_yw_finish(st_yw *w, st_err *e);
+
+/* The spelling the writer uses for x: shortest round-trip digits, a '.' in
+ * every mantissa with an exponent ("1.0e-08"), -0 as "-0.0", non-finite as
+ * .nan/.inf/-.inf.  buf needs 32 bytes; returns the length. */
+int st_yw_format_double(char *buf, double x);
 
 #endif

@@ -1,0 +1,942 @@
+/* Streams: CSV and binary reading/writing, number parsing and printing,
+ * tables, seq groups, and every kind of bad input with its location. */
+#include "config.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "check_util.h"
+#include "core/cli.h"
+#include "core/stream.h"
+#include "core/stream_impl.h"
+
+/* ------------------------------------------------------------ helpers */
+
+static char tmpdir[64];
+
+static void setup(void)
+{
+    strcpy(tmpdir, "/tmp/st_stream_XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+static void teardown(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+static const char *tpath(const char *name)
+{
+    static char buf[4][128];
+    static int k;
+    k = (k + 1) % 4;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", tmpdir, name);
+    return buf[k];
+}
+
+static const char *put_bytes(const char *name, const void *data, size_t n)
+{
+    const char *p = tpath(name);
+    FILE *f = fopen(p, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(data, 1, n, f), n);
+    fclose(f);
+    return p;
+}
+
+static const char *put(const char *name, const char *text)
+{
+    return put_bytes(name, text, strlen(text));
+}
+
+static unsigned char *slurp(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *d = malloc((size_t)len + 1);
+    ck_assert_uint_eq(fread(d, 1, (size_t)len, f), (size_t)len);
+    fclose(f);
+    *n = (size_t)len;
+    return d;
+}
+
+/* Read a whole file through the reader; returns the error code (0 ok) and
+ * the formatted message in msg. */
+static int read_all(const char *path, size_t *nrows, char *msg, size_t cap)
+{
+    st_err e;
+    st_err_clear(&e);
+    st_reader *r;
+    size_t n = 0;
+    int rc = st_reader_open(&r, path, &e);
+    if (rc == 0) {
+        double row[64];
+        while ((rc = st_reader_next(r, row, &e)) == 1)
+            n++;
+        st_reader_free(r);
+    }
+    if (nrows)
+        *nrows = n;
+    msg[0] = '\0';
+    if (rc < 0)
+        st_err_format(&e, msg, cap);
+    return rc;
+}
+
+/* The reader fails on path with a message containing every needle. */
+static void expect_fail(const char *path, const char *needle1, const char *needle2)
+{
+    char msg[1024];
+    int rc = read_all(path, NULL, msg, sizeof msg);
+    ck_assert_msg(rc < 0, "expected an error for %s", path);
+    ck_assert_msg(strstr(msg, needle1), "message '%s' lacks '%s'", msg, needle1);
+    if (needle2)
+        ck_assert_msg(strstr(msg, needle2), "message '%s' lacks '%s'", msg, needle2);
+    ck_assert_ptr_null(strchr(msg, '\n'));
+}
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15u;
+static uint64_t rnd(void)
+{
+    /* splitmix64: deterministic test inputs */
+    uint64_t z = (rng_state += 0x9e3779b97f4a7c15u);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+    return z ^ (z >> 31);
+}
+
+static int same_bits(double a, double b)
+{
+    return memcmp(&a, &b, sizeof a) == 0;
+}
+
+/* ------------------------------------------------------- number parsing */
+
+START_TEST(test_parse_cells)
+{
+    double v;
+    ck_assert_int_eq(st_num_parse("1.5", 3, &v), 0);
+    ck_assert_double_eq(v, 1.5);
+    ck_assert_int_eq(st_num_parse(" -2e3 ", 6, &v), 0);
+    ck_assert_double_eq(v, -2000);
+    ck_assert_int_eq(st_num_parse("+.5", 3, &v), 0);
+    ck_assert_double_eq(v, 0.5);
+    ck_assert_int_eq(st_num_parse("7.", 2, &v), 0);
+    ck_assert_double_eq(v, 7);
+    ck_assert_int_eq(st_num_parse("-0", 2, &v), 0);
+    ck_assert(v == 0 && signbit(v));
+    ck_assert_int_eq(st_num_parse("", 0, &v), 1);
+    ck_assert(isnan(v));
+    ck_assert_int_eq(st_num_parse("NA", 2, &v), 1);
+    ck_assert_int_eq(st_num_parse("NaN", 3, &v), 1);
+    ck_assert_int_eq(st_num_parse("nan", 3, &v), 1);
+    ck_assert_int_eq(st_num_parse("  ", 2, &v), 1);
+    ck_assert_int_eq(st_num_parse("Inf", 3, &v), 0);
+    ck_assert(isinf(v) && v > 0);
+    ck_assert_int_eq(st_num_parse("-Infinity", 9, &v), 0);
+    ck_assert(isinf(v) && v < 0);
+    ck_assert_int_eq(st_num_parse("1e400", 5, &v), 0);
+    ck_assert(isinf(v));
+    ck_assert_int_eq(st_num_parse("1e-400", 6, &v), 0);
+    ck_assert(v == 0);
+    ck_assert_int_eq(st_num_parse("4.9406564584124654e-324", 23, &v), 0);
+    ck_assert(v > 0 && v < 1e-323);
+    const char *bad[] = {"abc", "1.2.3", "1e", "1e+", "--1", "0x10", "1,5", "1 2", ".", "-", "e5", "NAN1", "1d5", "inf5"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        ck_assert_msg(st_num_parse(bad[i], strlen(bad[i]), &v) == -1, "'%s' should not parse", bad[i]);
+    /* NUL bytes inside a cell are not numbers */
+    ck_assert_int_eq(st_num_parse("1\0002", 3, &v), -1);
+}
+END_TEST
+
+/* A random decimal string: sign, up to 25 digits, optional point and exponent. */
+static size_t random_decimal(char *s)
+{
+    size_t k = 0;
+    uint64_t r = rnd();
+    if (r & 1)
+        s[k++] = '-';
+    int nd = 1 + (int)((r >> 1) % 25);
+    int point = (int)((r >> 6) % (unsigned)(nd + 2)) - 1; /* -1: none */
+    int lead0 = (r >> 12) % 4 == 0;
+    for (int i = 0; i < nd; i++) {
+        if (i == point)
+            s[k++] = '.';
+        s[k++] = (char)('0' + (lead0 && i < 3 ? 0 : rnd() % 10));
+    }
+    if ((r >> 16) % 3 == 0) {
+        int ex = (int)((r >> 20) % 700) - 350;
+        if ((r >> 32) % 2)
+            ex = (int)((r >> 33) % 50) - 25;
+        k += (size_t)sprintf(s + k, "e%d", ex);
+    }
+    s[k] = '\0';
+    return k;
+}
+
+START_TEST(test_parse_equals_strtod)
+{
+    /* The fast path must give strtod's double bit for bit. */
+    char s[80];
+    for (int i = 0; i < 2000000; i++) {
+        size_t n = random_decimal(s);
+        double v, ref = strtod(s, NULL);
+        /* plain ifs in hot loops: every ck_assert writes to Check's pipe */
+        if (st_num_parse(s, n, &v) != 0 || !same_bits(v, ref))
+            ck_abort_msg("'%s': %.17g != strtod %.17g", s, v, ref);
+    }
+    /* Printed doubles of every kind read back exactly. */
+    for (int i = 0; i < 300000; i++) {
+        uint64_t b = rnd();
+        double x;
+        memcpy(&x, &b, sizeof x);
+        if (!isfinite(x))
+            continue;
+        int n = snprintf(s, sizeof s, "%.17g", x);
+        double v;
+        if (st_num_parse(s, (size_t)n, &v) != 0 || !same_bits(v, x))
+            ck_abort_msg("'%s' does not read back", s);
+    }
+}
+END_TEST
+
+/* ------------------------------------------------------ number printing */
+
+static const char *fmt(double x)
+{
+    static char buf[ST_DOUBLE_BUFSZ];
+    st_format_double(buf, x);
+    return buf;
+}
+
+START_TEST(test_format_examples)
+{
+    ck_assert_str_eq(fmt(0.1), "0.1");
+    ck_assert_str_eq(fmt(1628.75), "1628.75");
+    ck_assert_str_eq(fmt(-3), "-3");
+    ck_assert_str_eq(fmt(0.0), "0");
+    ck_assert_str_eq(fmt(-0.0), "-0");
+    ck_assert_str_eq(fmt(NAN), "NaN");
+    ck_assert_str_eq(fmt(INFINITY), "Inf");
+    ck_assert_str_eq(fmt(-INFINITY), "-Inf");
+    ck_assert_str_eq(fmt(1e-5), "0.00001");
+    ck_assert_str_eq(fmt(1.5e-6), "1.5e-06");
+    ck_assert_str_eq(fmt(1e15), "1000000000000000");
+    ck_assert_str_eq(fmt(1e16), "1e+16");
+    ck_assert_str_eq(fmt(0.1 + 0.2), "0.30000000000000004");
+    ck_assert_str_eq(fmt(1.0 / 3), "0.3333333333333333");
+    ck_assert_str_eq(fmt(123456789012345680.0), "1.2345678901234568e+17");
+    ck_assert_str_eq(fmt(5e-324), "5e-324");
+    ck_assert_str_eq(fmt(1.7976931348623157e308), "1.7976931348623157e+308");
+    ck_assert_str_eq(fmt(2.2250738585072014e-308), "2.2250738585072014e-308");
+    ck_assert_str_eq(fmt(9007199254740993.0), "9007199254740992");
+    ck_assert_str_eq(fmt(100), "100");
+    ck_assert_str_eq(fmt(1e100), "1e+100");
+    ck_assert_int_eq((int)strlen(fmt(-1.2345678901234567e-300)), 24);
+    char b[ST_DOUBLE_BUFSZ];
+    ck_assert_int_eq(st_format_float(b, 0.1f), 3);
+    ck_assert_str_eq(b, "0.1");
+    st_format_float(b, 16777217.0f);
+    ck_assert_str_eq(b, "16777216");
+    st_format_int(b, -42);
+    ck_assert_str_eq(b, "-42");
+}
+END_TEST
+
+/* Significant digits of a printed number (leading/trailing zeros dropped). */
+static int sig_digits(const char *s)
+{
+    char d[64];
+    int n = 0;
+    for (; *s && *s != 'e'; s++)
+        if (*s >= '0' && *s <= '9' && (n || *s != '0'))
+            d[n++] = *s;
+    while (n > 1 && d[n - 1] == '0')
+        n--;
+    return n ? n : 1;
+}
+
+/* Shortest length found the slow way: the first precision whose %.*e reads back. */
+static int ref_digits(double x)
+{
+    char s[64];
+    for (int p = 1; p <= 17; p++) {
+        snprintf(s, sizeof s, "%.*e", p - 1, x);
+        if (strtod(s, NULL) == x)
+            return sig_digits(s);
+    }
+    return 17;
+}
+
+static void check_shortest(double x, int full)
+{
+    char buf[ST_DOUBLE_BUFSZ];
+    int n = st_format_double(buf, x);
+    if (n != (int)strlen(buf) || n >= ST_DOUBLE_BUFSZ)
+        ck_abort_msg("bad length for %s", buf);
+    double back = strtod(buf, NULL);
+    if (!same_bits(back, x))
+        ck_abort_msg("%.17g printed as %s reads back as %.17g", x, buf, back);
+    if (full && sig_digits(buf) != ref_digits(x))
+        ck_abort_msg("%.17g printed as %s, not shortest (%d digits)", x, buf, ref_digits(x));
+}
+
+START_TEST(test_format_round_trip)
+{
+    /* Random bit patterns: every exponent, subnormals, both signs. */
+    for (int i = 0; i < 2000000; i++) {
+        uint64_t b = rnd();
+        double x;
+        memcpy(&x, &b, sizeof x);
+        if (isfinite(x))
+            check_shortest(x, i < 100000);
+    }
+    /* Short decimals (the fast path) and values near its edges. */
+    for (int i = 0; i < 1000000; i++) {
+        double x = (double)(int64_t)(rnd() % 2000000000000000u - 1000000000000000) /
+                   pow(10, (double)(rnd() % 23));
+        check_shortest(x, i < 200000);
+    }
+    for (int i = 0; i < 100000; i++) {
+        uint64_t b = rnd() & 0x000fffffffffffffu; /* subnormals */
+        double x;
+        memcpy(&x, &b, sizeof x);
+        check_shortest(x, 1);
+    }
+    double edges[] = {0.0, -0.0, 1e-5, 9.999999999999999e-6, 1e15, 999999999999999.9, 1e16, 4.35, 2.675,
+                      0.3, 1e21, 1e22, 1e23, 5e-324, -5e-324, DBL_MAX, DBL_MIN, DBL_EPSILON};
+    for (size_t i = 0; i < sizeof edges / sizeof edges[0]; i++)
+        check_shortest(edges[i], 1);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- CSV */
+
+START_TEST(test_csv_basic)
+{
+    const char *p = put("a.csv", "# a comment\n\xef\xbb\xbf"
+                                 "\"seq\", x ,\"y \"\"q\"\"\"\r\n"
+                                 "1,2.5,\r\n"
+                                 "# another comment\n"
+                                 "\n"
+                                 "1,NA,-1e3\r\n"
+                                 "2,NaN,7"); /* no final newline */
+    st_err e;
+    st_err_clear(&e);
+    st_reader *r;
+    /* The BOM is only skipped at the start of the file; here it follows a
+     * comment line, so it belongs to the first name. */
+    ck_assert_int_eq(st_reader_open(&r, p, &e), 0);
+    st_reader_free(r);
+    p = put("a.csv", "\xef\xbb\xbf# a comment\n"
+                     "\"seq\", x ,\"y \"\"q\"\"\"\r\n"
+                     "1,2.5,\r\n"
+                     "# another comment\n"
+                     "\n"
+                     "1,NA,-1e3\r\n"
+                     "2,NaN,7");
+    ck_assert_int_eq(st_reader_open(&r, p, &e), 0);
+    ck_assert_uint_eq(st_reader_ncols(r), 3);
+    ck_assert_int_eq(st_reader_format(r), ST_FMT_CSV);
+    ck_assert_ptr_null(st_reader_meta(r));
+    ck_assert_str_eq(st_reader_name(r, 1), "x");
+    ck_assert_int_eq(st_reader_col(r, "y \"q\""), 2);
+    ck_assert_int_eq(st_reader_col(r, "nope"), -1);
+    double row[3];
+    ck_assert_int_eq(st_reader_next(r, row, &e), 1);
+    ck_assert_int_eq(st_reader_line(r), 3);
+    ck_assert_double_eq(row[0], 1);
+    ck_assert_double_eq(row[1], 2.5);
+    ck_assert(isnan(row[2]));
+    ck_assert_int_eq(st_reader_next(r, row, &e), 1);
+    ck_assert_int_eq(st_reader_line(r), 6);
+    ck_assert(isnan(row[1]));
+    ck_assert_double_eq(row[2], -1000);
+    ck_assert_int_eq(st_reader_next(r, row, &e), 1);
+    ck_assert_int_eq(st_reader_line(r), 7);
+    ck_assert_double_eq(row[2], 7);
+    ck_assert_int_eq(st_reader_next(r, row, &e), 0);
+    ck_assert_int_eq(st_reader_next(r, row, &e), 0);
+    st_reader_free(r);
+
+    /* Tab separated; a single column; header only is zero rows. */
+    p = put("t.tsv", "a\tb\n1\t2\n");
+    ck_assert_int_eq(st_reader_open(&r, p, &e), 0);
+    ck_assert_int_eq(st_reader_next(r, row, &e), 1);
+    ck_assert_double_eq(row[1], 2);
+    st_reader_free(r);
+    size_t n;
+    char msg[512];
+    ck_assert_int_eq(read_all(put("one.csv", "x\n1\n\n2\n"), &n, msg, sizeof msg), 0);
+    ck_assert_uint_eq(n, 2);
+    ck_assert_int_eq(read_all(put("h.csv", "x,y\n"), &n, msg, sizeof msg), 0);
+    ck_assert_uint_eq(n, 0);
+
+    int *idx;
+    size_t k;
+    ck_assert_int_eq(st_reader_open(&r, p, &e), 0);
+    ck_assert_int_eq(st_reader_select(r, "b,a", &idx, &k, &e), 0);
+    ck_assert_uint_eq(k, 2);
+    ck_assert_int_eq(idx[0], 1);
+    ck_assert_int_eq(idx[1], 0);
+    free(idx);
+    ck_assert_int_eq(st_reader_select(r, "a,zz", &idx, &k, &e), ST_EDATA);
+    ck_assert_ptr_nonnull(strstr(e.msg, "unknown column 'zz'"));
+    ck_assert_int_eq(st_reader_select(r, "a,", &idx, &k, &e), ST_EDATA);
+    st_reader_free(r);
+}
+END_TEST
+
+START_TEST(test_csv_gzip)
+{
+    const char *p = tpath("z.csv.gz");
+    gzFile g = gzopen(p, "wb");
+    gzputs(g, "t,x\n");
+    for (int i = 0; i < 100000; i++)
+        gzprintf(g, "%d,%d.25\n", i, i);
+    gzclose(g);
+    size_t n;
+    char msg[512];
+    ck_assert_int_eq(read_all(p, &n, msg, sizeof msg), 0);
+    ck_assert_uint_eq(n, 100000);
+    /* Two gzip members one after the other, as `cat a.gz b.gz` makes. */
+    size_t len;
+    unsigned char *d = slurp(p, &len);
+    unsigned char *two = malloc(2 * len);
+    memcpy(two, d, len);
+    gzFile g2 = gzopen(tpath("m2.gz"), "wb");
+    gzputs(g2, "99,1\n");
+    gzclose(g2);
+    size_t len2;
+    unsigned char *d2 = slurp(tpath("m2.gz"), &len2);
+    memcpy(two + len, d2, len2);
+    ck_assert_int_eq(read_all(put_bytes("two.gz", two, len + len2), &n, msg, sizeof msg), 0);
+    ck_assert_uint_eq(n, 100001);
+    /* Cut short: an error naming a byte offset, not a silent short read. */
+    const char *cut = put_bytes("cut.gz", d, len / 2);
+    expect_fail(cut, "cut.gz:byte ", "gzip data cut short");
+    /* A flipped byte inside the deflate data. */
+    d[len / 2] ^= 0x55;
+    const char *bad = put_bytes("bad.gz", d, len);
+    ck_assert_int_lt(read_all(bad, &n, msg, sizeof msg), 0);
+    ck_assert_msg(strstr(msg, "bad.gz:") && (strstr(msg, "gzip") || strstr(msg, "bad.gz:")), "%s", msg);
+    free(d);
+    free(d2);
+    free(two);
+}
+END_TEST
+
+START_TEST(test_csv_errors)
+{
+    expect_fail(put("empty.csv", ""), "empty.csv: empty input", NULL);
+    expect_fail(put("comments.csv", "# only\n\n# comments\n"), "empty input", NULL);
+    expect_fail(put("ragged.csv", "a,b,c\n1,2,3\n1,2\n"), "ragged.csv:3:3: ragged row: 2 fields, the header has 3", NULL);
+    expect_fail(put("long.csv", "a,b\n1,2,3,4\n"), "long.csv:2:3: ragged row: 4 fields, the header has 2", NULL);
+    expect_fail(put("nonnum.csv", "a,b\n1,2\n1,abc\n"), "nonnum.csv:3:2: non-numeric value 'abc' in column 'b'", NULL);
+    expect_fail(put("dup.csv", "a,b,a\n1,2,3\n"), "dup.csv:1:3: duplicate column name 'a'", NULL);
+    expect_fail(put("emptyname.csv", "a,,c\n1,2,3\n"), "emptyname.csv:1:2: empty name for column 2", NULL);
+    expect_fail(put("quote.csv", "\"a,b\n1\n"), "quote.csv:1:1: unterminated quote", NULL);
+    expect_fail(put_bytes("nul.csv", "a,b\n1,\0002\n", 9), "nul.csv:2:2: non-numeric value '?2'", NULL);
+    expect_fail(put_bytes("nulhead.csv", "a\000,b\n1,2\n", 9), "nulhead.csv:1:1: control byte 0x00 in header", NULL);
+
+    /* Random bytes: one clean error, whatever they are. */
+    for (int trial = 0; trial < 50; trial++) {
+        unsigned char junk[4096];
+        for (size_t i = 0; i < sizeof junk; i++)
+            junk[i] = (unsigned char)rnd();
+        if (junk[0] == 0x1f || junk[0] == 0x89)
+            junk[0] = 'x';
+        char msg[1024];
+        int rc = read_all(put_bytes("junk.bin", junk, sizeof junk), NULL, msg, sizeof msg);
+        ck_assert_int_lt(rc, 0);
+        ck_assert_ptr_nonnull(strstr(msg, "junk.bin:"));
+    }
+
+    /* A 10 MB line: an error at its line number, quickly. */
+    size_t big = 10u << 20;
+    char *line = malloc(big + 16);
+    memcpy(line, "a,b\n1,2\n", 8);
+    memset(line + 8, '7', big);
+    line[8 + big] = '\n';
+    const char *p = put_bytes("huge.csv", line, big + 9);
+    clock_t t0 = clock();
+    expect_fail(p, "huge.csv:3: line longer than 1048576 bytes", NULL);
+    ck_assert_msg((double)(clock() - t0) / CLOCKS_PER_SEC < 2.0, "long line took too long");
+    /* Header line too long as well. */
+    memset(line, 'a', big);
+    expect_fail(put_bytes("hugehead.csv", line, big), "hugehead.csv:1: line longer than", NULL);
+    free(line);
+
+    /* A missing file. */
+    expect_fail(tpath("nonexistent.csv"), "nonexistent.csv: cannot open", NULL);
+}
+END_TEST
+
+START_TEST(test_csv_many_short_lines_linear)
+{
+    /* Lines just under the limit, many of them: reading stays linear. */
+    size_t linelen = ST_CSV_MAX_LINE - 10, nlines = 12;
+    FILE *f = fopen(tpath("wide.csv"), "wb");
+    fputs("x\n", f);
+    char *cell = malloc(linelen + 1);
+    memset(cell, '0', linelen);
+    cell[linelen - 1] = '5';
+    cell[linelen] = '\n';
+    for (size_t i = 0; i < nlines; i++)
+        fwrite(cell, 1, linelen + 1, f);
+    fclose(f);
+    free(cell);
+    size_t n;
+    char msg[512];
+    ck_assert_int_eq(read_all(tpath("wide.csv"), &n, msg, sizeof msg), 0);
+    ck_assert_uint_eq(n, nlines);
+}
+END_TEST
+
+/* ------------------------------------------------------------- writer */
+
+static const char *write_stream(const char *name, int format, int codec, const st_dtype *dtypes,
+                                const char *const *names, size_t ncols, const double *rows, size_t n,
+                                size_t chunk_rows, const char *meta)
+{
+    const char *p = tpath(name);
+    FILE *f = fopen(p, "wb");
+    st_err e;
+    st_err_clear(&e);
+    st_writer *w;
+    st_writer_opts o = {.format = format, .codec = codec, .chunk_rows = chunk_rows, .meta_json = meta};
+    ck_assert_int_eq(st_writer_new(&w, f, names, dtypes, ncols, &o, &e), 0);
+    ck_assert_int_eq(st_writer_rows(w, rows, n, &e), 0);
+    ck_assert_int_eq(st_writer_close(w, &e), 0);
+    fclose(f);
+    return p;
+}
+
+START_TEST(test_binary_round_trip)
+{
+    const char *names[] = {"seq", "t", "x", "k", "f"};
+    const st_dtype dt[] = {ST_I8, ST_F8, ST_F8, ST_I4, ST_F4};
+    size_t n = 10007;
+    double *rows = malloc(n * 5 * sizeof *rows);
+    for (size_t i = 0; i < n; i++) {
+        rows[i * 5 + 0] = (double)(i / 1000);
+        rows[i * 5 + 1] = (double)i * 0.1;
+        rows[i * 5 + 2] = i % 17 == 0 ? NAN : sin((double)i) * 1e-3;
+        rows[i * 5 + 3] = (double)i - 5000;
+        rows[i * 5 + 4] = (float)(i * 0.25);
+    }
+    for (int codec = 0; codec <= 1; codec++) {
+        const char *p = write_stream(codec ? "z.stb" : "r.stb", ST_FMT_BIN, codec, dt, names, 5, rows, n, 1000,
+                                     "{\"tool\": \"test\", \"seed\": 7}");
+        size_t len;
+        unsigned char *d = slurp(p, &len);
+        ck_assert_int_eq(memcmp(d, "\x89STB\r\n\x1a\n\x01\x00\x00\x00", 12), 0);
+        uint32_t hlen = d[12] | d[13] << 8 | d[14] << 16 | (uint32_t)d[15] << 24;
+        ck_assert_uint_eq((16 + hlen) % 8, 0);
+        ck_assert_ptr_nonnull(memmem(d + 16, hlen, "{\"columns\": [{\"name\": \"seq\", \"dtype\": \"<i8\"}", 44));
+        /* first chunk head: 1000 rows of 8+8+8+4+4 bytes, codec as asked */
+        const unsigned char *c = d + 16 + hlen;
+        ck_assert_uint_eq(c[0] | c[1] << 8, 1000);
+        ck_assert_int_eq(c[12], codec);
+        if (!codec)
+            ck_assert_uint_eq(c[4] | c[5] << 8 | c[6] << 16, 32000);
+        free(d);
+
+        st_err e;
+        st_err_clear(&e);
+        st_reader *r;
+        ck_assert_int_eq(st_reader_open(&r, p, &e), 0);
+        ck_assert_int_eq(st_reader_format(r), ST_FMT_BIN);
+        ck_assert_str_eq(st_reader_meta(r), "{\"tool\":\"test\",\"seed\":7}");
+        ck_assert_int_eq(st_reader_dtype(r, 3), ST_I4);
+        double *back = malloc(n * 5 * sizeof *back);
+        size_t got = 0, k;
+        while (st_reader_read(r, back + got * 5, 333, &k, &e) == 0 && k)
+            got += k;
+        ck_assert_uint_eq(got, n);
+        ck_assert_int_eq(st_reader_line(r), (long)n - 1);
+        for (size_t i = 0; i < n * 5; i++)
+            ck_assert_msg(same_bits(back[i], rows[i]) || (isnan(back[i]) && isnan(rows[i])), "value %zu", i);
+        st_reader_free(r);
+        free(back);
+    }
+    /* CSV written from the same rows prints integers as integers. */
+    const char *p = write_stream("w.csv", ST_FMT_CSV, 0, dt, names, 5, rows, 3, 0, NULL);
+    size_t len;
+    char *d = (char *)slurp(p, &len);
+    d[len] = '\0';
+    ck_assert_str_eq(d, "seq,t,x,k,f\n0,0,NaN,-5000,0\n0,0.1,0.0008414709848078966,-4999,0.25\n"
+                        "0,0.2,0.0009092974268256818,-4998,0.5\n");
+    free(d);
+    free(rows);
+}
+END_TEST
+
+START_TEST(test_writer_checks)
+{
+    st_err e;
+    st_err_clear(&e);
+    st_writer *w;
+    FILE *f = fopen(tpath("x.stb"), "wb");
+    const char *names[] = {"seq", "x"};
+    ck_assert_int_eq(st_writer_new(&w, f, names, NULL, 2, &(st_writer_opts){.format = ST_FMT_BIN}, &e), 0);
+    double ok[2] = {1, 0.5}, frac[2] = {1.5, 0}, nan[2] = {NAN, 0};
+    ck_assert_int_eq(st_writer_row(w, ok, &e), 0);
+    ck_assert_int_eq(st_writer_row(w, frac, &e), ST_EDATA);
+    ck_assert_ptr_nonnull(strstr(e.msg, "column 'seq' (<i8) needs an integer, not 1.5"));
+    ck_assert_int_eq(st_writer_row(w, nan, &e), ST_EDATA);
+    st_writer_free(w);
+    const char *dup[] = {"a", "a"};
+    ck_assert_int_eq(st_writer_new(&w, f, dup, NULL, 2, NULL, &e), ST_EDATA);
+    ck_assert_int_eq(st_writer_new(&w, f, names, NULL, 2, &(st_writer_opts){.format = ST_FMT_BIN, .meta_json = "[1]"}, &e),
+                     ST_EUSAGE);
+    fclose(f);
+
+    /* A full disk is an error at close. */
+    FILE *full = fopen("/dev/full", "wb");
+    if (full) {
+        ck_assert_int_eq(st_writer_new(&w, full, names, NULL, 2, NULL, &e), 0);
+        for (int i = 0; i < 10000; i++)
+            st_writer_row(w, ok, &e);
+        ck_assert_int_eq(st_writer_close(w, &e), ST_EIO);
+        ck_assert_ptr_nonnull(strstr(e.msg, "write error"));
+        fclose(full);
+    }
+
+    /* Quoted header names survive a CSV round trip. */
+    const char *odd[] = {"a,b", "say \"hi\"", "#c"};
+    double r3[3] = {1, 2, 3};
+    const char *p = write_stream("odd.csv", ST_FMT_CSV, 0, NULL, odd, 3, r3, 1, 0, NULL);
+    st_reader *r;
+    ck_assert_int_eq(st_reader_open(&r, p, &e), 0);
+    for (int j = 0; j < 3; j++)
+        ck_assert_str_eq(st_reader_name(r, (size_t)j), odd[j]);
+    st_reader_free(r);
+
+    char *meta;
+    ck_assert_int_eq(st_meta_json(&meta, "hmm-sample", 1, 7, "in.csv", "{\"tool\":\"x\"}", &e), 0);
+    ck_assert_str_eq(meta, "{\"tool\":\"hmm-sample\",\"version\":\"" PACKAGE_VERSION
+                           "\",\"seed\":7,\"source\":\"in.csv\",\"parent\":{\"tool\":\"x\"}}");
+    free(meta);
+    ck_assert_int_eq(st_meta_json(&meta, "t", 0, 0, NULL, "nope", &e), ST_EUSAGE);
+}
+END_TEST
+
+/* ------------------------------------------------ binary stream errors */
+
+/* A small valid raw stream: 2 columns f8, chunks of 4 rows, 10 rows. */
+static unsigned char *valid_stream(size_t *len, size_t *data_start)
+{
+    const char *names[] = {"a", "b"};
+    double rows[20];
+    for (int i = 0; i < 20; i++)
+        rows[i] = i * 1.5;
+    const char *p = write_stream("v.stb", ST_FMT_BIN, 0, NULL, names, 2, rows, 10, 4, NULL);
+    unsigned char *d = slurp(p, len);
+    *data_start = 16 + (d[12] | d[13] << 8);
+    return d;
+}
+
+START_TEST(test_binary_errors)
+{
+    size_t len, ds;
+    unsigned char *d = valid_stream(&len, &ds);
+    size_t n;
+    char msg[512];
+    ck_assert_int_eq(read_all(put_bytes("ok.stb", d, len), &n, msg, sizeof msg), 0);
+    ck_assert_uint_eq(n, 10);
+    ck_assert_uint_eq(len, ds + 3 * 16 + 10 * 16 + 16);
+
+    /* Truncated mid-chunk, mid-head, and with the end chunk missing. */
+    expect_fail(put_bytes("t1.stb", d, ds + 16 + 20), "t1.stb:byte ",
+                "truncated stream: chunk at byte");
+    char want[160];
+    snprintf(want, sizeof want, "t2.stb:byte %zu: truncated stream: chunk head", ds + 16 + 64);
+    expect_fail(put_bytes("t2.stb", d, ds + 16 + 64 + 5), want, NULL);
+    snprintf(want, sizeof want, "t3.stb:byte %zu: truncated stream: missing end chunk", len - 16);
+    expect_fail(put_bytes("t3.stb", d, len - 16), want, NULL);
+    expect_fail(put_bytes("t4.stb", d, ds - 3), "t4.stb:byte ", "truncated stream: header");
+
+    /* A flipped payload byte: bad CRC at that chunk. */
+    unsigned char *c = malloc(len + 32);
+    memcpy(c, d, len);
+    c[ds + 16 + 64 + 16 + 3] ^= 0x01;
+    snprintf(want, sizeof want, "flip.stb:byte %zu: bad CRC in chunk at byte %zu", ds + 96, ds + 80);
+    expect_fail(put_bytes("flip.stb", c, len), want, NULL);
+
+    memcpy(c, d, len);
+    c[ds + 12] = 7;
+    snprintf(want, sizeof want, "codec.stb:byte %zu: unknown codec 7", ds + 12);
+    expect_fail(put_bytes("codec.stb", c, len), want, NULL);
+
+    memcpy(c, d, len);
+    c[8] = 2;
+    expect_fail(put_bytes("ver.stb", c, len), "ver.stb:byte 8: unsupported stream version 2.0", NULL);
+
+    memcpy(c, d, len);
+    c[4] = 'X';
+    /* Not our magic: read as text, which fails cleanly. */
+    ck_assert_int_lt(read_all(put_bytes("magic.stb", c, len), NULL, msg, sizeof msg), 0);
+    memcpy(c, d, len);
+    c[5] = 'X';
+    expect_fail(put_bytes("magic2.stb", c, len), "magic2.stb:byte 0: bad magic", NULL);
+
+    memcpy(c, d, len);
+    c[17] = '!';
+    expect_fail(put_bytes("json.stb", c, len), "json.stb:byte ", "bad JSON header");
+
+    /* Payload size inconsistent with the row count. */
+    memcpy(c, d, len);
+    c[ds + 4] = 63;
+    snprintf(want, sizeof want, "size.stb:byte %zu: payload size 63 does not match 4 rows of 16 bytes", ds + 4);
+    expect_fail(put_bytes("size.stb", c, len), want, NULL);
+
+    /* Another stream glued after the end chunk. */
+    memcpy(c, d, len);
+    memcpy(c + len, d, 16);
+    expect_fail(put_bytes("glued.stb", c, len + 16), "data after the end chunk", NULL);
+
+    /* Unknown dtype and bad columns in a hand-made header. */
+    const char *hdrs[] = {
+        "{\"columns\": [{\"name\": \"a\", \"dtype\": \"<c16\"}]}   ",
+        "{\"columns\": []}        ",
+        ("{\"columns\": [{\"name\": \"a\", \"dtype\": \"<f8\"}, {\"name\": \"a\", \"dtype\": \"<f8\"}]}  "),
+        "[1, 2, 3]               ",
+    };
+    const char *needles[] = {"unknown dtype '<c16'", "non-empty \"columns\"", "duplicate column name 'a'",
+                             "non-empty \"columns\""};
+    for (int i = 0; i < 4; i++) {
+        size_t hl = strlen(hdrs[i]);
+        unsigned char buf[256];
+        memcpy(buf, "\x89STB\r\n\x1a\n\x01\x00\x00\x00", 12);
+        buf[12] = (unsigned char)hl, buf[13] = buf[14] = buf[15] = 0;
+        memcpy(buf + 16, hdrs[i], hl);
+        memset(buf + 16 + hl, 0, 16);
+        expect_fail(put_bytes("hdr.stb", buf, 16 + hl + 16), "hdr.stb:byte 16: ", needles[i]);
+    }
+
+    /* A zlib chunk whose data is damaged. */
+    const char *names[] = {"a", "b"};
+    double rows[2000];
+    for (int i = 0; i < 2000; i++)
+        rows[i] = i % 10;
+    const char *zp = write_stream("zz.stb", ST_FMT_BIN, ST_CODEC_ZLIB, NULL, names, 2, rows, 1000, 0, NULL);
+    size_t zl;
+    unsigned char *z = slurp(zp, &zl);
+    ck_assert_int_eq(z[ds + 12], ST_CODEC_ZLIB);
+    z[ds + 16 + 10] ^= 0xff;
+    expect_fail(put_bytes("zbad.stb", z, zl), "zbad.stb:byte ", "zlib payload");
+    free(z);
+    free(c);
+    free(d);
+}
+END_TEST
+
+START_TEST(test_binary_gzip_and_stdin)
+{
+    /* A gzip'ed binary stream is read transparently, through stdin too. */
+    size_t len, ds;
+    unsigned char *d = valid_stream(&len, &ds);
+    gzFile g = gzopen(tpath("v.stb.gz"), "wb");
+    gzwrite(g, d, (unsigned)len);
+    gzclose(g);
+    size_t n;
+    char msg[512];
+    ck_assert_int_eq(read_all(tpath("v.stb.gz"), &n, msg, sizeof msg), 0);
+    ck_assert_uint_eq(n, 10);
+    FILE *saved = freopen(tpath("v.stb.gz"), "rb", stdin);
+    ck_assert_ptr_nonnull(saved);
+    ck_assert_int_eq(read_all("-", &n, msg, sizeof msg), 0);
+    ck_assert_uint_eq(n, 10);
+    free(d);
+}
+END_TEST
+
+/* -------------------------------------------------------------- tables */
+
+START_TEST(test_table_and_groups)
+{
+    const char *a = put("a.csv", "seq,x\n1,0.5\n1,1.5\n2,2.5\n");
+    const char *b = put("b.csv", "seq,x\n3,3.5\n3,4.5\n");
+    const char *paths[] = {a, b};
+    st_err e;
+    st_err_clear(&e);
+    st_table *t;
+    ck_assert_int_eq(st_table_read_many(&t, paths, 2, &e), 0);
+    ck_assert_uint_eq(t->nrows, 5);
+    ck_assert_uint_eq(t->ncols, 2);
+    ck_assert_double_eq(st_table_get(t, 4, 1), 4.5);
+    ck_assert_int_eq(st_table_col(t, "x"), 1);
+    ck_assert_str_eq(t->source, a);
+    st_group *g;
+    size_t ng;
+    ck_assert_int_eq(st_table_groups(t, 0, &g, &ng, &e), 0);
+    ck_assert_uint_eq(ng, 3);
+    ck_assert_double_eq(g[0].seq, 1);
+    ck_assert_uint_eq(g[0].n, 2);
+    ck_assert_uint_eq(g[2].start, 3);
+    ck_assert_uint_eq(g[2].n, 2);
+    free(g);
+    ck_assert_int_eq(st_table_groups(t, -1, &g, &ng, &e), 0);
+    ck_assert_uint_eq(ng, 1);
+    ck_assert_uint_eq(g[0].n, 5);
+    free(g);
+    st_table_free(t);
+
+    const char *c = put("c.csv", "seq,y\n1,2\n");
+    const char *bad[] = {a, c};
+    ck_assert_int_eq(st_table_read_many(&t, bad, 2, &e), ST_EDATA);
+    char msg[512];
+    st_err_format(&e, msg, sizeof msg);
+    ck_assert_msg(strstr(msg, "c.csv: columns differ from those of"), "%s", msg);
+
+    ck_assert_int_eq(st_table_read(&t, put("h.csv", "seq,x\n"), &e), 0);
+    ck_assert_uint_eq(t->nrows, 0);
+    ck_assert_int_eq(st_table_groups(t, 0, &g, &ng, &e), 0);
+    ck_assert_uint_eq(ng, 0);
+    free(g);
+    st_table_free(t);
+
+    ck_assert_int_eq(st_table_read(&t, put("nc.csv", "seq,x\n1,0\n2,0\n1,0\n"), &e), 0);
+    ck_assert_int_eq(st_table_groups(t, 0, &g, &ng, &e), ST_EDATA);
+    ck_assert_ptr_nonnull(strstr(e.msg, "row 3: seq 1 appears again"));
+    st_table_free(t);
+    ck_assert_int_eq(st_table_read(&t, put("ni.csv", "seq,x\n1,0\n2.5,0\n"), &e), 0);
+    ck_assert_int_eq(st_table_groups(t, 0, &g, &ng, &e), ST_EDATA);
+    ck_assert_ptr_nonnull(strstr(e.msg, "row 2: seq value 2.5 is not an integer"));
+    st_table_free(t);
+    ck_assert_int_eq(st_table_read(&t, put("nn.csv", "seq,x\nNA,0\n"), &e), 0);
+    ck_assert_int_eq(st_table_groups(t, 0, &g, &ng, &e), ST_EDATA);
+    st_table_free(t);
+}
+END_TEST
+
+START_TEST(test_seqiter)
+{
+    const char *p = put("s.csv", "x,seq\n1,5\n2,5\n3,6\n4,7\n5,7\n6,7\n");
+    st_err e;
+    st_err_clear(&e);
+    st_reader *r;
+    ck_assert_int_eq(st_reader_open(&r, p, &e), 0);
+    st_seqiter *it;
+    ck_assert_int_eq(st_seqiter_new(&it, r, st_reader_col(r, "seq"), &e), 0);
+    const double *rows;
+    size_t n;
+    double seq;
+    double want_seq[] = {5, 6, 7};
+    size_t want_n[] = {2, 1, 3};
+    double first_x[] = {1, 3, 4};
+    for (int k = 0; k < 3; k++) {
+        ck_assert_int_eq(st_seqiter_next(it, &rows, &n, &seq, &e), 1);
+        ck_assert_double_eq(seq, want_seq[k]);
+        ck_assert_uint_eq(n, want_n[k]);
+        ck_assert_double_eq(rows[0], first_x[k]);
+        ck_assert_double_eq(rows[2 * n - 1], want_seq[k]);
+    }
+    ck_assert_int_eq(st_seqiter_next(it, &rows, &n, &seq, &e), 0);
+    ck_assert_int_eq(st_seqiter_next(it, &rows, &n, &seq, &e), 0);
+    st_seqiter_free(it);
+    st_reader_free(r);
+
+    /* A sequence that comes back later is an error at its line. */
+    p = put("s2.csv", "seq,x\n1,1\n2,1\n# c\n1,1\n");
+    ck_assert_int_eq(st_reader_open(&r, p, &e), 0);
+    ck_assert_int_eq(st_seqiter_new(&it, r, 0, &e), 0);
+    ck_assert_int_eq(st_seqiter_next(it, &rows, &n, &seq, &e), 1);
+    ck_assert_int_eq(st_seqiter_next(it, &rows, &n, &seq, &e), 1);
+    ck_assert_int_eq(st_seqiter_next(it, &rows, &n, &seq, &e), ST_EDATA);
+    char msg[512];
+    st_err_format(&e, msg, sizeof msg);
+    ck_assert_msg(strstr(msg, "s2.csv:5: seq 1 appears again"), "%s", msg);
+    st_seqiter_free(it);
+    st_reader_free(r);
+
+    /* No seq column: the whole stream is one group. */
+    ck_assert_int_eq(st_reader_open(&r, put("s3.csv", "x\n1\n2\n3\n"), &e), 0);
+    ck_assert_int_eq(st_seqiter_new(&it, r, -1, &e), 0);
+    ck_assert_int_eq(st_seqiter_next(it, &rows, &n, &seq, &e), 1);
+    ck_assert_uint_eq(n, 3);
+    ck_assert_int_eq(st_seqiter_next(it, &rows, &n, &seq, &e), 0);
+    st_seqiter_free(it);
+    st_reader_free(r);
+}
+END_TEST
+
+START_TEST(test_describe)
+{
+    st_err e;
+    st_err_clear(&e);
+    st_describe *d;
+    ck_assert_int_eq(st_describe_new(&d, 2, 0, &e), 0);
+    /* seq 1: x = 1, 2; seq 2: x = NaN, 4; seq 3: x = 1e16, -1e16 (compensated sum) */
+    double rows[][2] = {{1, 1}, {1, 2}, {2, NAN}, {2, 4}, {3, 1e16}, {3, -1e16}};
+    for (int i = 0; i < 6; i++)
+        ck_assert_int_eq(st_describe_row(d, rows[i], NULL, &e), 0);
+    st_colstat s[2];
+    size_t n, nseq;
+    st_describe_result(d, s, &n, &nseq);
+    ck_assert_uint_eq(n, 6);
+    ck_assert_uint_eq(nseq, 3);
+    ck_assert_uint_eq(s[1].count, 5);
+    ck_assert_uint_eq(s[1].missing, 1);
+    ck_assert_double_eq(s[1].min, -1e16);
+    ck_assert_double_eq(s[1].max, 1e16);
+    ck_assert_double_eq(s[1].mean, 7.0 / 5); /* a naive sum would lose the 1 and 2 */
+    ck_assert_double_eq(s[0].mean, 2);
+    double back[2] = {1, 0};
+    ck_assert_int_eq(st_describe_row(d, back, NULL, &e), ST_EDATA);
+    ck_assert_ptr_nonnull(strstr(e.msg, "row 7: seq 1 appears again"));
+    st_describe_free(d);
+
+    /* No seq column; a column with no values at all. */
+    ck_assert_int_eq(st_describe_new(&d, 1, -1, &e), 0);
+    st_describe_result(d, s, &n, &nseq);
+    ck_assert_uint_eq(nseq, 0);
+    double nan1[1] = {NAN};
+    ck_assert_int_eq(st_describe_row(d, nan1, NULL, &e), 0);
+    st_describe_result(d, s, &n, &nseq);
+    ck_assert_uint_eq(nseq, 1);
+    ck_assert(isnan(s[0].mean) && isnan(s[0].min) && s[0].missing == 1);
+    st_describe_free(d);
+}
+END_TEST
+
+static Suite *stream_suite(void)
+{
+    Suite *s = suite_create("stream");
+    TCase *tc = tcase_create("numbers");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_parse_cells);
+    tcase_add_test(tc, test_parse_equals_strtod);
+    tcase_add_test(tc, test_format_examples);
+    tcase_add_test(tc, test_format_round_trip);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("io");
+    tcase_set_timeout(tc, 60);
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_csv_basic);
+    tcase_add_test(tc, test_csv_gzip);
+    tcase_add_test(tc, test_csv_errors);
+    tcase_add_test(tc, test_csv_many_short_lines_linear);
+    tcase_add_test(tc, test_binary_round_trip);
+    tcase_add_test(tc, test_writer_checks);
+    tcase_add_test(tc, test_binary_errors);
+    tcase_add_test(tc, test_binary_gzip_and_stdin);
+    tcase_add_test(tc, test_table_and_groups);
+    tcase_add_test(tc, test_seqiter);
+    tcase_add_test(tc, test_describe);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+ST_CHECK_MAIN(stream_suite)
