@@ -14,3 +14,14 @@ tests_unit_test_smc_expr_LDADD = $(CHECK_LIBS_ALL)
 bin_PROGRAMS += tools/pf-smooth tools/pf-resample
 tools_pf_smooth_SOURCES = tools/pf-smooth.c
 tools_pf_resample_SOURCES = tools/pf-resample.c
+
+check_PROGRAMS += tests/unit/test_smc_resample tests/unit/test_smc_model tests/unit/test_smc_pf
+tests_unit_test_smc_resample_SOURCES = tests/unit/test_smc_resample.c
+tests_unit_test_smc_resample_CFLAGS = $(CHECK_CFLAGS_ALL)
+tests_unit_test_smc_resample_LDADD = $(CHECK_LIBS_ALL)
+tests_unit_test_smc_model_SOURCES = tests/unit/test_smc_model.c
+tests_unit_test_smc_model_CFLAGS = $(CHECK_CFLAGS_ALL)
+tests_unit_test_smc_model_LDADD = $(CHECK_LIBS_ALL)
+tests_unit_test_smc_pf_SOURCES = tests/unit/test_smc_pf.c
+tests_unit_test_smc_pf_CFLAGS = $(CHECK_CFLAGS_ALL)
+tests_unit_test_smc_pf_LDADD = $(CHECK_LIBS_ALL)
