@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "check_util.h"
@@ -213,7 +214,7 @@ START_TEST(test_sampler_moments)
         "model: pf\nversion: 1\ndim: 8\n"
         "initial: {dist: mvnormal, mean: [0, 0, 0, 0, 0, 0, 0, 0], diag: [1, 1, 1, 1, 1, 1, 1, 1]}\n"
         "transition:\n"
-        "  - {dist: normal, mean: 2 + 0 * x[0], sd: 3}\n"
+        "  - {dist: normal, mean: '2 + 0 * x[0]', sd: 3}\n"
         "  - {dist: student-t, df: 5, loc: 1, scale: 2}\n"
         "  - {dist: lognormal, meanlog: 0.5, sdlog: 0.5}\n"
         "  - {dist: gamma, shape: 3, rate: 2}\n"
@@ -221,7 +222,7 @@ START_TEST(test_sampler_moments)
         "  - {dist: binomial, size: 12, prob: 0.25}\n"
         "  - {dist: negbinomial, size: 3, prob: 0.4}\n"
         "  - {dist: mvnormal, mean: [-1], cov: [[0.25]]}\n"
-        "observation: {dist: normal, mean: x[0], sd: 1}\n";
+        "observation: {dist: normal, mean: 'x[0]', sd: 1}\n";
     st_pf_model *m = load(yaml);
     const double mean[8] = {2, 1, exp(0.5 + 0.125), 1.5, 4.5, 3, 3 * 0.6 / 0.4, -1};
     const double var[8] = {9, 4 * 5.0 / 3, (exp(0.25) - 1) * exp(1 + 0.25), 0.75, 4.5, 12 * 0.25 * 0.75,
