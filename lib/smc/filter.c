@@ -204,7 +204,7 @@ int pf_filter_step(pf_filter *f, size_t t, st_err *e)
     double logN = log((double)N);
     if (t == 0) {
         f->resampled = 0;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (f->nblocks >= PF_PAR_BLOCKS)
         for (long b = 0; b < (long)f->nblocks; b++) {
             size_t start = (size_t)b * ST_PF_BLOCK, n = N - start < ST_PF_BLOCK ? N - start : ST_PF_BLOCK;
             pf_thread *th = f->th[thread_id()];
@@ -237,7 +237,7 @@ int pf_filter_step(pf_filter *f, size_t t, st_err *e)
             for (size_t p = 0; p < N; p++)
                 f->A[p] = (uint32_t)p;
         }
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (f->nblocks >= PF_PAR_BLOCKS)
         for (long b = 0; b < (long)f->nblocks; b++) {
             size_t start = (size_t)b * ST_PF_BLOCK, n = N - start < ST_PF_BLOCK ? N - start : ST_PF_BLOCK;
             pf_thread *th = f->th[thread_id()];
@@ -264,7 +264,7 @@ int pf_filter_step(pf_filter *f, size_t t, st_err *e)
         for (size_t i = 0; i < dx; i++)
             f->X[i * N] = f->ref[t * dx + i];
     /* weight, and per-block maxima */
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (f->nblocks >= PF_PAR_BLOCKS)
     for (long b = 0; b < (long)f->nblocks; b++) {
         size_t start = (size_t)b * ST_PF_BLOCK, n = N - start < ST_PF_BLOCK ? N - start : ST_PF_BLOCK;
         pf_thread *th = f->th[thread_id()];
@@ -294,7 +294,7 @@ int pf_filter_step(pf_filter *f, size_t t, st_err *e)
                           "the filter collapsed at time step %zu (t = %g): every particle has zero weight; "
                           "check the observation model or use more particles",
                           t + 1, s.t);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (f->nblocks >= PF_PAR_BLOCKS)
     for (long b = 0; b < (long)f->nblocks; b++) {
         size_t start = (size_t)b * ST_PF_BLOCK, n = N - start < ST_PF_BLOCK ? N - start : ST_PF_BLOCK;
         double sum = 0;
@@ -308,7 +308,7 @@ int pf_filter_step(pf_filter *f, size_t t, st_err *e)
     double lse = mx + log(sum);
     f->llinc = lse;
     f->loglik += lse;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (f->nblocks >= PF_PAR_BLOCKS)
     for (long b = 0; b < (long)f->nblocks; b++) {
         size_t start = (size_t)b * ST_PF_BLOCK, n = N - start < ST_PF_BLOCK ? N - start : ST_PF_BLOCK;
         double s2 = 0;

@@ -10,6 +10,11 @@
 #include "smc/model.h"
 #include "smc/pf.h"
 
+/* Parallel regions only pay off above this many particle blocks (thread
+ * wake-ups cost microseconds, more on a loaded machine); results do not
+ * depend on it. */
+#define PF_PAR_BLOCKS 16
+
 /* Per-thread scratch: the model's work area plus gather buffers. */
 typedef struct pf_thread {
     st_pf_work w;

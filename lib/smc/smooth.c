@@ -118,7 +118,7 @@ int pf_backward_draw(pf_backward *b, const double *Xnext, size_t nstride, const 
     size_t nblk = (ntarget + ST_PF_BLOCK - 1) / ST_PF_BLOCK, dx = b->dx;
     int err_blk = -1;
     uint64_t prop = 0, acc = 0;
-#pragma omp parallel for schedule(dynamic) reduction(+ : prop, acc)
+#pragma omp parallel for schedule(dynamic) reduction(+ : prop, acc) if (nblk >= PF_PAR_BLOCKS)
     for (long blk = 0; blk < (long)nblk; blk++) {
         pf_thread *t = th[thread_id()];
         st_rng *r = &rs[blk];
@@ -386,7 +386,7 @@ static int forward(const st_pf_model *m, const st_pf_data *d, const st_pf_opts *
                 tau_prev = tau;
                 tau = tmp;
                 double inv = 1.0 / (double)K;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (N >= PF_PAR_BLOCKS * ST_PF_BLOCK)
                 for (long p = 0; p < (long)N; p++) {
                     double *tp = tau + (size_t)p * nf;
                     for (size_t q = 0; q < nf; q++)
@@ -596,7 +596,7 @@ static int smooth_ffbsm(const st_pf_model *m, const st_pf_data *d, const st_pf_o
         pf_step_ctx_data(d, st_pf_model_dy(m), st_pf_model_ncov(m), t + 1, &s);
         const double *Xt = h->X + t * dx * N, *Xn = h->X + (t + 1) * dx * N, *lwt = h->lw + t * N;
         /* pass 1: lden[j] = log sum_i W_t^i f(x_{t+1}^j | x_t^i) */
-#pragma omp parallel for schedule(dynamic)
+#pragma omp parallel for schedule(dynamic, 16) if (N >= 2048)
         for (long j = 0; j < (long)N; j++) {
             if (wn[j] == 0 || err_blk >= 0) {
                 lden[j] = 0;
@@ -637,7 +637,7 @@ static int smooth_ffbsm(const st_pf_model *m, const st_pf_data *d, const st_pf_o
             goto out;
         }
         /* pass 2: ws[i] = sum_j wn[j] W_t^i f(x_{t+1}^j | x_t^i) / den[j] */
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (N >= 2048)
         for (long b = 0; b < (long)nblk; b++) {
             pf_thread *tt = th[thread_id()];
             size_t i0 = (size_t)b * ST_PF_BLOCK, ni = MIN(N - i0, (size_t)ST_PF_BLOCK);

