@@ -25,3 +25,6 @@ tests_unit_test_smc_model_LDADD = $(CHECK_LIBS_ALL)
 tests_unit_test_smc_pf_SOURCES = tests/unit/test_smc_pf.c
 tests_unit_test_smc_pf_CFLAGS = $(CHECK_CFLAGS_ALL)
 tests_unit_test_smc_pf_LDADD = $(CHECK_LIBS_ALL)
+
+TESTS += tests/cli/pf-smooth.sh tests/cli/pf-resample.sh
+dist_check_SCRIPTS += tests/cli/pf-smooth.sh tests/cli/pf-resample.sh

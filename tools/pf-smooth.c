@@ -201,7 +201,7 @@ int main(int argc, char **argv)
         case OPT_BUILTIN: opt.builtin = optarg; break;
         case OPT_FILTER: filter_flag = 1; opt.pf.smoother = ST_SM_NONE; break;
         case OPT_SMOOTHER: smoother_flag = 1; parse_smoother(&cli, optarg, &opt.pf); break;
-        case 'N': opt.pf.N = parse_count(&cli, "-N/--particles", optarg, 2, 100000000); break;
+        case 'N': opt.pf.N = parse_count(&cli, "-N/--particles", optarg, 0, 100000000); break;
         case OPT_RESAMPLE:
             if (st_resample_parse(optarg, &opt.pf.scheme) < 0)
                 st_cli_usage_error(&cli, "--resample must be systematic, stratified, multinomial or residual, not '%s'", optarg);
@@ -284,6 +284,10 @@ int main(int argc, char **argv)
     }
     if (rc < 0)
         goto done;
+    if (opt.pf.N < 2) {
+        rc = st_err_set(&err, ST_EDATA, NULL, 0, 0, "need at least 2 particles (-N), not %zu", opt.pf.N);
+        goto done;
+    }
     const char *const *paths = (const char *const *)(argv + optind);
     if ((rc = st_table_read_many(&tab, paths, (size_t)(argc - optind), &err)) < 0)
         goto done;
@@ -396,7 +400,7 @@ int main(int argc, char **argv)
         if ((rc = st_pf_run(m, &d, &opt.pf, &res, &err)) < 0) {
             if (has_seq)
                 st_err_prefix(&err, "seq %g: ", g->seq);
-            if (err.file[0] == '\0' && !opt.builtin)
+            if (err.file[0] == '\0' && err.code == ST_ENUMERIC)
                 snprintf(err.file, sizeof err.file, "%s", tab->source);
             goto done;
         }

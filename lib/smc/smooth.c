@@ -897,7 +897,7 @@ int st_pf_run(const st_pf_model *m, const st_pf_data *d, const st_pf_opts *o, st
         return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "particle Gibbs needs at least 1 iteration");
     size_t ffbsm_max = o->ffbsm_max ? o->ffbsm_max : 10000;
     if (o->smoother == ST_SM_FFBSM && N > ffbsm_max)
-        return st_err_set(e, ST_EUSAGE, NULL, 0, 0,
+        return st_err_set(e, ST_ENOMEM, NULL, 0, 0,
                           "FFBSm costs O(N^2) per step and is refused above %zu particles (asked for %zu): "
                           "use --smoother ffbsi or paris, which are O(N)",
                           ffbsm_max, N);

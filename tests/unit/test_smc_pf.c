@@ -355,16 +355,17 @@ START_TEST(test_threads_identical)
     for (size_t i = 0; i < sizeof sms / sizeof sms[0]; i++) {
         st_pf_opts o;
         st_pf_opts_init(&o);
-        o.N = 700; /* three blocks, the last one partial */
+        /* enough blocks for the parallel regions, the last one partial */
+        o.N = sms[i] == ST_SM_FFBSM ? 2100 : 4500;
         o.smoother = sms[i];
         o.iter = 3;
         o.burn = 1;
         o.seed = 99;
         omp_set_num_threads(1);
-        st_pf_result *a = run(m, 20, &o);
+        st_pf_result *a = run(m, 8, &o);
         omp_set_num_threads(2);
-        st_pf_result *b = run(m, 20, &o);
-        same_result(a, b, 20);
+        st_pf_result *b = run(m, 8, &o);
+        same_result(a, b, 8);
         st_pf_result_free(a);
         st_pf_result_free(b);
     }
@@ -385,7 +386,7 @@ START_TEST(test_errors)
     ck_assert_int_eq(st_pf_run(m, &d, &o, &r, &e), ST_EUSAGE);
     o.N = 20000;
     o.smoother = ST_SM_FFBSM;
-    ck_assert_int_eq(st_pf_run(m, &d, &o, &r, &e), ST_EUSAGE);
+    ck_assert_int_eq(st_pf_run(m, &d, &o, &r, &e), ST_ENOMEM);
     ck_assert_ptr_nonnull(strstr(e.msg, "FFBSm"));
     o.N = 100;
     o.smoother = ST_SM_PARIS;
