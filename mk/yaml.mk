@@ -7,3 +7,4 @@ check_PROGRAMS += tests/unit/test_yaml
 tests_unit_test_yaml_SOURCES = tests/unit/test_yaml.c
 tests_unit_test_yaml_CFLAGS = $(CHECK_CFLAGS_ALL)
 tests_unit_test_yaml_LDADD = $(CHECK_LIBS_ALL)
+EXTRA_DIST += tests/fuzz/yaml_fuzz.c

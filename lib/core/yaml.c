@@ -13,22 +13,29 @@
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
 
-struct st_ynode {
-    st_ykind kind;
-    unsigned char quoted; /* scalar was quoted or block (not plain) */
-    unsigned char want_value; /* mapping being built: key read, value next */
-    long line, col;
-    char *text;           /* scalar text, NUL-terminated */
-    size_t n, cap;        /* children */
-    st_ynode **items;     /* sequence items / mapping values */
-    st_ynode **keys;      /* mapping keys (scalars) */
-    unsigned char *used;  /* mapping: key asked for by the reader */
-    char **asked;         /* mapping: every key the reader asked for */
+/* Mapping-only parts, kept out of st_ynode so that the many scalar nodes
+ * of a big matrix stay small (48 bytes + text). */
+typedef struct ymap {
+    st_ynode **keys;      /* keys (scalars), parallel to items */
+    unsigned char *used;  /* key asked for by the reader */
+    char **asked;         /* every key the reader asked for (for hints) */
     size_t nasked, capasked;
+} ymap;
+
+struct st_ynode {
+    unsigned char kind;       /* st_ykind */
+    unsigned char quoted;     /* scalar was quoted or block (not plain) */
+    unsigned char want_value; /* mapping being built: key read, value next */
+    uint32_t line, col;       /* 1-based; the input size limit keeps them small */
+    uint32_t n, cap;          /* children */
+    char *text;               /* scalar text, NUL-terminated */
+    st_ynode **items;         /* sequence items / mapping values */
+    ymap *mx;                 /* mappings only */
 };
 
 typedef struct arena_blk {
@@ -49,7 +56,7 @@ struct st_ydoc {
 
 static void *arena_alloc(st_ydoc *d, size_t size)
 {
-    size = (size + 15) & ~(size_t)15;
+    size = (size + 7) & ~(size_t)7;
     arena_blk *b = d->arena;
     if (!b || b->cap - b->used < size) {
         size_t cap = size > 65536 ? size : 65536;
@@ -72,9 +79,11 @@ void st_ydoc_free(st_ydoc *d)
         return;
     for (size_t i = 0; i < d->ncont; i++) {
         free(d->containers[i]->items);
-        free(d->containers[i]->keys);
-        free(d->containers[i]->used);
-        free(d->containers[i]->asked);
+        if (d->containers[i]->mx) {
+            free(d->containers[i]->mx->keys);
+            free(d->containers[i]->mx->used);
+            free(d->containers[i]->mx->asked);
+        }
     }
     free(d->containers);
     for (arena_blk *b = d->arena, *nx; b; b = nx) {
@@ -88,7 +97,7 @@ void st_ydoc_free(st_ydoc *d)
 /* ------------------------------------------------------ node accessors */
 
 const st_ynode *st_ydoc_root(const st_ydoc *doc) { return doc ? doc->root : NULL; }
-st_ykind st_ynode_kind(const st_ynode *n) { return n->kind; }
+st_ykind st_ynode_kind(const st_ynode *n) { return (st_ykind)n->kind; }
 long st_ynode_line(const st_ynode *n) { return n ? n->line : 0; }
 long st_ynode_col(const st_ynode *n) { return n ? n->col : 0; }
 const char *st_ynode_text(const st_ynode *n) { return n && n->kind == ST_YSCALAR ? n->text : NULL; }
@@ -101,7 +110,7 @@ const st_ynode *st_yseq_at(const st_ynode *n, size_t i)
 
 const char *st_ymap_key_at(const st_ynode *n, size_t i)
 {
-    return n && n->kind == ST_YMAP && i < n->n ? n->keys[i]->text : NULL;
+    return n && n->kind == ST_YMAP && i < n->n ? n->mx->keys[i]->text : NULL;
 }
 
 const st_ynode *st_ymap_value_at(const st_ynode *n, size_t i)
@@ -225,9 +234,15 @@ static st_ynode *new_node(st_ydoc *d, st_ykind kind, yaml_mark_t m)
     if (!n)
         return NULL;
     memset(n, 0, sizeof *n);
-    n->kind = kind;
-    n->line = (long)m.line + 1;
-    n->col = (long)m.column + 1;
+    n->kind = (unsigned char)kind;
+    n->line = (uint32_t)m.line + 1;
+    n->col = (uint32_t)m.column + 1;
+    if (kind == ST_YMAP) {
+        n->mx = arena_alloc(d, sizeof *n->mx);
+        if (!n->mx)
+            return NULL;
+        memset(n->mx, 0, sizeof *n->mx);
+    }
     if (kind != ST_YSCALAR) {
         if (d->ncont == d->capcont) {
             size_t nc = d->capcont ? 2 * d->capcont : 64;
@@ -269,15 +284,15 @@ static int attach(builder *b, st_ynode *child, st_err *e)
             return doc_nomem(d, e);
         p->items = it;
         if (p->kind == ST_YMAP) {
-            st_ynode **k = realloc(p->keys, nc * sizeof *k);
+            st_ynode **k = realloc(p->mx->keys, nc * sizeof *k);
             if (!k)
                 return doc_nomem(d, e);
-            p->keys = k;
+            p->mx->keys = k;
         }
         p->cap = nc;
     }
     if (p->kind == ST_YMAP) {
-        p->keys[p->n] = child;
+        p->mx->keys[p->n] = child;
         p->items[p->n] = NULL;
         p->want_value = 1;
     } else {
@@ -307,14 +322,14 @@ static int finish_map(st_ydoc *d, st_ynode *m, st_err *e)
 {
     if (m->n == 0)
         return 0;
-    m->used = calloc(m->n, 1);
+    m->mx->used = calloc(m->n, 1);
     keyidx *ki = malloc(m->n * sizeof *ki);
-    if (!m->used || !ki) {
+    if (!m->mx->used || !ki) {
         free(ki);
         return doc_nomem(d, e);
     }
     for (size_t i = 0; i < m->n; i++) {
-        ki[i].key = m->keys[i]->text;
+        ki[i].key = m->mx->keys[i]->text;
         ki[i].idx = i;
     }
     qsort(ki, m->n, sizeof *ki, cmp_keyidx);
@@ -327,10 +342,10 @@ static int finish_map(st_ydoc *d, st_ynode *m, st_err *e)
         }
     free(ki);
     if (dup != SIZE_MAX) {
-        const st_ynode *k = m->keys[dup];
+        const st_ynode *k = m->mx->keys[dup];
         return st_err_set(e, ST_EFORMAT, d->path, k->line, k->col,
                           "duplicate key '%s' (first at line %ld)", k->text,
-                          m->keys[first]->line);
+                          (long)m->mx->keys[first]->line);
     }
     return 0;
 }
@@ -566,23 +581,23 @@ static void note_asked(const st_ydoc *cdoc, const st_ynode *cmap, const char *ke
     st_ynode *map = (st_ynode *)cmap;
     if (!doc)
         return;
-    for (size_t i = 0; i < map->nasked; i++)
-        if (strcmp(map->asked[i], key) == 0)
+    for (size_t i = 0; i < map->mx->nasked; i++)
+        if (strcmp(map->mx->asked[i], key) == 0)
             return;
-    if (map->nasked == map->capasked) {
-        size_t nc = map->capasked ? 2 * map->capasked : 8;
-        char **a = realloc(map->asked, nc * sizeof *a);
+    if (map->mx->nasked == map->mx->capasked) {
+        size_t nc = map->mx->capasked ? 2 * map->mx->capasked : 8;
+        char **a = realloc(map->mx->asked, nc * sizeof *a);
         if (!a)
             return;
-        map->asked = a;
-        map->capasked = nc;
+        map->mx->asked = a;
+        map->mx->capasked = nc;
     }
     size_t len = strlen(key);
     char *copy = arena_alloc(doc, len + 1);
     if (!copy)
         return;
     memcpy(copy, key, len + 1);
-    map->asked[map->nasked++] = copy;
+    map->mx->asked[map->mx->nasked++] = copy;
 }
 
 const st_ynode *st_ymap_get(const st_ydoc *doc, const st_ynode *map, const char *key)
@@ -591,8 +606,8 @@ const st_ynode *st_ymap_get(const st_ydoc *doc, const st_ynode *map, const char 
         return NULL;
     note_asked(doc, map, key);
     for (size_t i = 0; i < map->n; i++)
-        if (strcmp(map->keys[i]->text, key) == 0) {
-            ((st_ynode *)map)->used[i] = 1;
+        if (strcmp(map->mx->keys[i]->text, key) == 0) {
+            map->mx->used[i] = 1;
             return map->items[i];
         }
     return NULL;
@@ -611,6 +626,8 @@ static const char *kind_name(const st_ynode *n)
 
 static int expect_map(const st_ydoc *doc, const st_ynode *n, st_err *e)
 {
+    if (!n)
+        return st_err_set(e, ST_EINTERNAL, doc_path(doc), 0, 0, "no node for a mapping");
     if (n->kind != ST_YMAP)
         return st_ynode_error(doc, n, e, ST_EDATA, "expected a mapping (key: value lines), found %s",
                               kind_name(n));
@@ -659,35 +676,37 @@ static size_t edit_distance(const char *a, const char *b)
 
 int st_ymap_check_unknown(const st_ydoc *doc, const st_ynode *map, st_err *e)
 {
+    if (!map)
+        return 0; /* an absent optional mapping has no unknown keys */
     int rc = expect_map(doc, map, e);
     if (rc)
         return rc;
     for (size_t i = 0; i < map->n; i++) {
-        if (map->used[i])
+        if (map->mx->used[i])
             continue;
-        const st_ynode *k = map->keys[i];
+        const st_ynode *k = map->mx->keys[i];
         /* A hint: the nearest key the reader knows, or the list of them. */
         size_t best = SIZE_MAX, bi = 0;
-        for (size_t j = 0; j < map->nasked; j++) {
-            size_t dj = edit_distance(k->text, map->asked[j]);
+        for (size_t j = 0; j < map->mx->nasked; j++) {
+            size_t dj = edit_distance(k->text, map->mx->asked[j]);
             if (dj < best)
                 best = dj, bi = j;
         }
         size_t klen = strlen(k->text);
         if (best <= 2 && best < klen)
             return st_ynode_error(doc, k, e, ST_EDATA, "unknown key '%s' (did you mean '%s'?)",
-                                  k->text, map->asked[bi]);
+                                  k->text, map->mx->asked[bi]);
         char list[200];
         size_t len = 0;
         list[0] = '\0';
-        for (size_t j = 0; j < map->nasked && len < sizeof list; j++) {
-            int w = snprintf(list + len, sizeof list - len, "%s%s", j ? ", " : "", map->asked[j]);
+        for (size_t j = 0; j < map->mx->nasked && len < sizeof list; j++) {
+            int w = snprintf(list + len, sizeof list - len, "%s%s", j ? ", " : "", map->mx->asked[j]);
             if (w > 0)
                 len += (size_t)w;
         }
         if (len >= sizeof list)
             memcpy(list + sizeof list - 4, "...", 4);
-        if (map->nasked)
+        if (map->mx->nasked)
             return st_ynode_error(doc, k, e, ST_EDATA, "unknown key '%s' (known keys here: %s)",
                                   k->text, list);
         return st_ynode_error(doc, k, e, ST_EDATA, "unknown key '%s'", k->text);
@@ -764,6 +783,19 @@ static int is_nonfinite_spelling(const char *s)
     return 0;
 }
 
+/* strtod of a string number_syntax() accepted.  strtod follows LC_NUMERIC:
+ * under a locale with a decimal comma it would stop at the '.', so a
+ * partial parse is reported instead of read as a wrong value. */
+static int parse_double(const st_ydoc *doc, const st_ynode *n, double *x, st_err *e)
+{
+    char *end;
+    *x = strtod(n->text, &end);
+    if (*end != '\0')
+        return st_ynode_error(doc, n, e, ST_EINTERNAL,
+                              "cannot read number '%.40s' (LC_NUMERIC is not \"C\"?)", n->text);
+    return 0;
+}
+
 static void format_bound(char *buf, size_t n, double x)
 {
     snprintf(buf, n, "%.17g", x);
@@ -806,8 +838,9 @@ int st_ynode_double(const st_ydoc *doc, const st_ynode *n, double lo, double hi,
         return st_ynode_error(doc, n, e, ST_EDATA, "expected a number, found %s'%s'",
                               n->quoted ? "the quoted string " : "",
                               shown(n, sb, sizeof sb));
-    errno = 0;
-    double x = strtod(n->text, NULL);
+    double x;
+    if ((rc = parse_double(doc, n, &x, e)) != 0)
+        return rc;
     if (!isfinite(x))
         return st_ynode_error(doc, n, e, ST_EDATA, "number '%s' is too large for a double",
                               shown(n, sb, sizeof sb));
@@ -840,7 +873,9 @@ int st_ynode_long(const st_ydoc *doc, const st_ynode *n, long lo, long hi, long 
                                   shown(n, sb, sizeof sb));
     } else {
         /* 1e3 or 3.0: accepted when the value is an integer. */
-        double x = strtod(n->text, NULL);
+        double x;
+        if ((rc = parse_double(doc, n, &x, e)) != 0)
+            return rc;
         if (!isfinite(x) || x != floor(x))
             return st_ynode_error(doc, n, e, ST_EDATA, "expected an integer, found '%s'",
                                   shown(n, sb, sizeof sb));
@@ -940,14 +975,42 @@ int st_ynode_vector(const st_ydoc *doc, const st_ynode *n, size_t want_n, double
         return rc;
     if (want_n && n->n != want_n)
         return st_ynode_error(doc, n, e, ST_EDATA, "expected a list of %zu numbers, found %zu",
-                              want_n, n->n);
+                              want_n, (size_t)n->n);
     if (n->n == 0)
         return st_ynode_error(doc, n, e, ST_EDATA, "expected a non-empty list of numbers");
     double *x = malloc(n->n * sizeof *x);
     if (!x)
-        return st_ynode_error(doc, n, e, ST_ENOMEM, "out of memory for %zu numbers", n->n);
+        return st_ynode_error(doc, n, e, ST_ENOMEM, "out of memory for %zu numbers", (size_t)n->n);
     for (size_t i = 0; i < n->n; i++) {
         rc = st_ynode_double(doc, n->items[i], lo, hi, &x[i], e);
+        if (rc) {
+            free(x);
+            return rc;
+        }
+    }
+    *v = x;
+    if (len)
+        *len = n->n;
+    return 0;
+}
+
+int st_ynode_long_vector(const st_ydoc *doc, const st_ynode *n, size_t want_n, long lo, long hi,
+                         long **v, size_t *len, st_err *e)
+{
+    *v = NULL;
+    int rc = expect_list(doc, n, "a list of integers", e);
+    if (rc)
+        return rc;
+    if (want_n && n->n != want_n)
+        return st_ynode_error(doc, n, e, ST_EDATA, "expected a list of %zu integers, found %zu",
+                              want_n, (size_t)n->n);
+    if (n->n == 0)
+        return st_ynode_error(doc, n, e, ST_EDATA, "expected a non-empty list of integers");
+    long *x = malloc(n->n * sizeof *x);
+    if (!x)
+        return st_ynode_error(doc, n, e, ST_ENOMEM, "out of memory for %zu integers", (size_t)n->n);
+    for (size_t i = 0; i < n->n; i++) {
+        rc = st_ynode_long(doc, n->items[i], lo, hi, &x[i], e);
         if (rc) {
             free(x);
             return rc;
@@ -968,7 +1031,7 @@ int st_ynode_matrix(const st_ydoc *doc, const st_ynode *n, size_t want_rows, siz
         return rc;
     if (want_rows && n->n != want_rows)
         return st_ynode_error(doc, n, e, ST_EDATA, "expected a matrix of %zu rows, found %zu",
-                              want_rows, n->n);
+                              want_rows, (size_t)n->n);
     if (n->n == 0)
         return st_ynode_error(doc, n, e, ST_EDATA, "expected a non-empty matrix (a list of rows)");
     for (size_t i = 0; i < n->n; i++) {
@@ -987,12 +1050,12 @@ int st_ynode_matrix(const st_ydoc *doc, const st_ynode *n, size_t want_rows, siz
         if (n->items[i]->n != c)
             return st_ynode_error(doc, n->items[i], e, ST_EDATA,
                                   "ragged matrix: row %zu has %zu entries, row 0 has %zu", i,
-                                  n->items[i]->n, c);
+                                  (size_t)n->items[i]->n, c);
     if (n->n > SIZE_MAX / sizeof(double) / c)
         return st_ynode_error(doc, n, e, ST_ENOMEM, "matrix too large");
     double *x = malloc(n->n * c * sizeof *x);
     if (!x)
-        return st_ynode_error(doc, n, e, ST_ENOMEM, "out of memory for a %zu x %zu matrix", n->n, c);
+        return st_ynode_error(doc, n, e, ST_ENOMEM, "out of memory for a %zu x %zu matrix", (size_t)n->n, c);
     for (size_t i = 0; i < n->n; i++)
         for (size_t j = 0; j < c; j++) {
             rc = st_ynode_double(doc, n->items[i]->items[j], lo, hi, &x[i * c + j], e);

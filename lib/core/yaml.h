@@ -49,7 +49,8 @@ const st_ynode *st_yseq_at(const st_ynode *n, size_t i);
 const char *st_ymap_key_at(const st_ynode *n, size_t i);
 const st_ynode *st_ymap_value_at(const st_ynode *n, size_t i);
 
-/* Fill e with "file:line:col: message" located at node n; returns code. */
+/* Fill e with "file:line:col: message" located at node n (n NULL: the
+ * file alone); returns code. */
 int st_ynode_error(const st_ydoc *doc, const st_ynode *n, st_err *e, int code,
                    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
@@ -58,7 +59,9 @@ int st_ynode_error(const st_ydoc *doc, const st_ynode *n, st_err *e, int code,
 const st_ynode *st_ymap_get(const st_ydoc *doc, const st_ynode *map, const char *key);
 int st_ymap_require(const st_ydoc *doc, const st_ynode *map, const char *key,
                     const st_ynode **out, st_err *e);
-/* Error on the first key of map that no st_ymap_get/require asked for. */
+/* Error on the first key of map that no st_ymap_get/require asked for,
+ * with a hint ("did you mean 'x'?" or the keys that were asked for).
+ * map NULL (an absent optional mapping) passes. */
 int st_ymap_check_unknown(const st_ydoc *doc, const st_ynode *map, st_err *e);
 
 /* Typed scalars.  Numbers must be finite (".nan", ".inf" are errors); ints
@@ -76,6 +79,10 @@ int st_ynode_enum(const st_ydoc *doc, const st_ynode *n, const char *const *choi
  * otherwise the length must equal want_n.  *v is malloc'ed. */
 int st_ynode_vector(const st_ydoc *doc, const st_ynode *n, size_t want_n, double lo, double hi,
                     double **v, size_t *len, st_err *e);
+/* The same for integers (state ids, counts, masks): each entry as
+ * st_ynode_long. */
+int st_ynode_long_vector(const st_ydoc *doc, const st_ynode *n, size_t want_n, long lo, long hi,
+                         long **v, size_t *len, st_err *e);
 /* A sequence of equal-length sequences of numbers, row-major.  want_rows /
  * want_cols == 0 accept any size.  *m is malloc'ed. */
 int st_ynode_matrix(const st_ydoc *doc, const st_ynode *n, size_t want_rows, size_t want_cols,
@@ -127,7 +134,8 @@ typedef struct st_yw {
 void st_yw_init(st_yw *w, FILE *fp);
 void st_yw_comment(st_yw *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void st_yw_begin_map(st_yw *w, const char *key);
-/* A list of mappings: begin_list(key), then item_map() before each item's keys. */
+/* A list of mappings: begin_list(key), then item_map() before each item's
+ * keys; one st_yw_end closes the last item and the list. */
 void st_yw_begin_list(st_yw *w, const char *key);
 void st_yw_item_map(st_yw *w);
 void st_yw_end(st_yw *w);
@@ -140,6 +148,8 @@ void st_yw_key_string(st_yw *w, const char *key, const char *s);
  * always has a '.', so YAML 1.1 readers such as PyYAML see floats too). */
 void st_yw_key_vector(st_yw *w, const char *key, const double *v, size_t n);
 void st_yw_key_long_vector(st_yw *w, const char *key, const long *v, size_t n);
+/* Strings in flow style: key: [a, "b c"] */
+void st_yw_key_string_vector(st_yw *w, const char *key, const char *const *s, size_t n);
 /* Matrices as a block list of flow rows. */
 void st_yw_key_matrix(st_yw *w, const char *key, const double *m, size_t rows, size_t cols);
 /* Flush and report the first problem: a write error (ST_EIO), a
@@ -147,9 +157,10 @@ void st_yw_key_matrix(st_yw *w, const char *key, const double *m, size_t rows, s
  * would reject the file), unbalanced begin/end (ST_EINTERNAL). */
 int st_yw_finish(st_yw *w, st_err *e);
 
-/* The spelling the writer uses for x: shortest round-trip digits, a '.' in
- * every mantissa with an exponent ("1.0e-08"), -0 as "-0.0", non-finite as
- * .nan/.inf/-.inf.  buf needs 32 bytes; returns the length. */
+/* The spelling the writer uses for x: st_format_double's shortest
+ * round-trip digits (stream.h), with a '.' in every mantissa that has an
+ * exponent ("1.0e-08"), -0 as "-0.0", non-finite as .nan/.inf/-.inf.
+ * buf needs ST_DOUBLE_BUFSZ (32) bytes; returns the length. */
 int st_yw_format_double(char *buf, double x);
 
 #endif

@@ -5,9 +5,9 @@
 #include "config.h"
 
 #include "core/yaml.h"
+#include "core/stream.h"
 
 #include <errno.h>
-#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -40,14 +40,8 @@ int st_yw_format_double(char *buf, double x)
         return sprintf(buf, ".nan");
     if (isinf(x))
         return sprintf(buf, x < 0 ? "-.inf" : ".inf");
-    int len = 0;
-    /* For normal doubles the %.15g digits are the shortest whenever 15
-     * digits suffice (DBL_DIG); subnormals have fewer digits of precision. */
-    for (int prec = fabs(x) < DBL_MIN ? 1 : 15; prec <= 17; prec++) {
-        len = sprintf(buf, "%.*g", prec, x);
-        if (strtod(buf, NULL) == x)
-            break;
-    }
+    /* Shortest round-trip digits, as in CSV output; then YAML 1.1 floats. */
+    int len = st_format_double(buf, x);
     char *ex = strchr(buf, 'e');
     if (ex && !memchr(buf, '.', (size_t)(ex - buf))) {
         /* "1e-08" -> "1.0e-08": a float to YAML 1.1 readers as well */
@@ -373,6 +367,19 @@ void st_yw_key_long_vector(st_yw *w, const char *key, const long *v, size_t n)
     fputs(" [", w->fp);
     for (size_t i = 0; i < n; i++)
         fprintf(w->fp, i ? ", %ld" : "%ld", v[i]);
+    fputs("]\n", w->fp);
+}
+
+void st_yw_key_string_vector(st_yw *w, const char *key, const char *const *s, size_t n)
+{
+    if (begin_key(w, key) < 0)
+        return;
+    fputs(" [", w->fp);
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            fputs(", ", w->fp);
+        put_string(w, s[i]);
+    }
     fputs("]\n", w->fp);
 }
 

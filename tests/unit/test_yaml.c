@@ -244,6 +244,10 @@ START_TEST(test_keys_required_and_unknown)
     st_ymap_get(d, root, "transtion");
     ck_assert_int_eq(st_ymap_check_unknown(d, root, &e), ST_EDATA);
     ck_assert_str_eq(fmt_err(&e), "m.yaml:2:1: unknown key 'emision' (did you mean 'emission'?)");
+    ck_assert_int_eq(st_ymap_check_unknown(d, NULL, &e), 0);
+    ck_assert_int_eq(st_ymap_require(d, NULL, "x", &n, &e), ST_EINTERNAL);
+    ck_assert_int_eq(st_ynode_error(d, NULL, &e, ST_EDATA, "whole file %d", 1), ST_EDATA);
+    ck_assert_str_eq(fmt_err(&e), "m.yaml: whole file 1");
     /* asking a sequence for keys is a shape error */
     st_ydoc_free(d);
     d = load("a: [1, 2]\n", &e);
@@ -686,6 +690,7 @@ START_TEST(test_writer_layout_and_nesting)
     st_yw_end(&mb.w);
     st_yw_key_vector(&mb.w, "pi", (const double[]){0.5, 0.25, 0.25}, 3);
     st_yw_key_vector(&mb.w, "nothing", NULL, 0);
+    st_yw_key_string_vector(&mb.w, "names", (const char *const[]){"a", "b c", "1", "x,y"}, 4);
     st_err e;
     ck_assert_int_eq(mb_close(&mb, &e), 0);
     ck_assert_str_eq(mb.buf, "# written by test\n"
@@ -712,7 +717,8 @@ START_TEST(test_writer_layout_and_nesting)
                              "    inner:\n"
                              "      []\n"
                              "pi: [0.5, 0.25, 0.25]\n"
-                             "nothing: []\n");
+                             "nothing: []\n"
+                             "names: [a, \"b c\", \"1\", \"x,y\"]\n");
 
     /* and it reads back as the same tree */
     st_ydoc *d = load(mb.buf, &e);
@@ -726,6 +732,20 @@ START_TEST(test_writer_layout_and_nesting)
     n = st_ymap_get(d, st_ymap_get(d, r, "emission"), "none");
     ck_assert_int_eq(st_ynode_kind(n), ST_YMAP);
     ck_assert_uint_eq(st_ynode_len(n), 0);
+    n = st_ymap_get(d, r, "names");
+    ck_assert_uint_eq(st_ynode_len(n), 4);
+    ck_assert_str_eq(st_ynode_text(st_yseq_at(n, 3)), "x,y");
+    n = st_ymap_get(d, st_yseq_at(st_ymap_get(d, r, "states"), 0), "ids");
+    long *ids;
+    size_t nids;
+    ck_assert_int_eq(st_ynode_long_vector(d, n, 2, LONG_MIN, LONG_MAX, &ids, &nids, &e), 0);
+    ck_assert_int_eq(ids[0], 1);
+    ck_assert_int_eq(ids[1], -2);
+    free(ids);
+    ck_assert_int_eq(st_ynode_long_vector(d, n, 0, 0, 5, &ids, &nids, &e), ST_EDATA);
+    ck_assert_str_eq(fmt_err(&e), "m.yaml:18:14: value -2 out of range [0, 5]");
+    ck_assert_int_eq(st_ynode_long_vector(d, n, 3, 0, 5, &ids, &nids, &e), ST_EDATA);
+    ck_assert_str_eq(fmt_err(&e), "m.yaml:18:10: expected a list of 3 integers, found 2");
     n = st_ymap_get(d, r, "states");
     ck_assert_uint_eq(st_ynode_len(n), 3);
     ck_assert_int_eq(st_ynode_kind(st_yseq_at(n, 1)), ST_YMAP);
