@@ -28,3 +28,5 @@ tests_unit_test_smc_pf_LDADD = $(CHECK_LIBS_ALL)
 
 TESTS += tests/cli/pf-smooth.sh tests/cli/pf-resample.sh
 dist_check_SCRIPTS += tests/cli/pf-smooth.sh tests/cli/pf-resample.sh
+
+dist_man_MANS += man/man1/pf-smooth.1 man/man1/pf-resample.1
