@@ -30,3 +30,19 @@ TESTS += tests/cli/pf-smooth.sh tests/cli/pf-resample.sh
 dist_check_SCRIPTS += tests/cli/pf-smooth.sh tests/cli/pf-resample.sh
 
 dist_man_MANS += man/man1/pf-smooth.1 man/man1/pf-resample.1
+
+# make demo: stochastic volatility of the DAX (returns in percent from
+# data/eustockmarkets.csv) smoothed by PaRIS, the Nile local level model,
+# and lynx counts with a Poisson observation smoothed by FFBSi.
+DEMO_TARGETS += demo-pf
+demo-pf: all
+	@mkdir -p demo-out
+	$(AWK) -F, 'NR == 1 { print "t,y"; next } NR > 2 { printf "%d,%.10g\n", NR - 2, 100 * log($$2 / p) } { p = $$2 }' \
+	    $(srcdir)/data/eustockmarkets.csv > demo-out/dax-returns.csv
+	tools/pf-smooth -v -m $(srcdir)/data/pf-sv.yaml -N 1000 --smoother paris \
+	    --quantiles 0.05,0.5,0.95 -o demo-out/pf-dax-sv.csv demo-out/dax-returns.csv
+	tools/pf-smooth -v -m $(srcdir)/data/pf-nile-lg.yaml -N 5000 --smoother ffbsi \
+	    -o demo-out/pf-nile.csv $(srcdir)/data/nile.csv
+	tools/pf-smooth -v -m $(srcdir)/data/pf-lynx-poisson.yaml -N 2000 --smoother ffbsi \
+	    -o demo-out/pf-lynx.csv $(srcdir)/data/lynx.csv
+	@echo "demo-pf: smoothed DAX log-variance in demo-out/pf-dax-sv.csv; Nile level in demo-out/pf-nile.csv; lynx log-intensity in demo-out/pf-lynx.csv"
