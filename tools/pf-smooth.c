@@ -245,6 +245,7 @@ int main(int argc, char **argv)
         st_cli_usage_error(&cli, "--loglik and --draws exclude each other");
     if (opt.functionals && opt.pf.smoother != ST_SM_PARIS && opt.pf.smoother != ST_SM_PPG)
         st_cli_usage_error(&cli, "--functionals needs --smoother paris or ppg");
+    opt.pf.loglik_only = opt.loglik_only && opt.pf.smoother == ST_SM_NONE;
     opt.pf.q = opt.q;
     opt.pf.nq = opt.nq;
     opt.pf.seed = cli.seed;

@@ -123,7 +123,7 @@ int pf_filter_new(pf_filter **out, const st_pf_model *m, const st_pf_data *d, co
     f->lwprev = malloc(N * sizeof *f->lwprev);
     f->W = malloc(N * sizeof *f->W);
     f->A = malloc(N * sizeof *f->A);
-    f->part = malloc(f->nblocks * 2 * sizeof *f->part);
+    f->part = malloc(f->nblocks * 3 * sizeof *f->part);
     if (!f->brng || !f->th || !f->X || !f->Xprev || !f->lw || !f->lwprev || !f->W || !f->A || !f->part) {
         pf_filter_free(f);
         return st_err_nomem(e, "particle filter");
@@ -202,18 +202,9 @@ int pf_filter_step(pf_filter *f, size_t t, st_err *e)
     pf_step_ctx(f, t, &s);
     f->err_block = -1;
     double logN = log((double)N);
+    int resample = 0;
     if (t == 0) {
         f->resampled = 0;
-#pragma omp parallel for schedule(static) if (f->nblocks >= PF_PAR_BLOCKS)
-        for (long b = 0; b < (long)f->nblocks; b++) {
-            size_t start = (size_t)b * ST_PF_BLOCK, n = N - start < ST_PF_BLOCK ? N - start : ST_PF_BLOCK;
-            pf_thread *th = f->th[thread_id()];
-            st_err be;
-            if (st_pf_model_init(f->m, &s, f->X + start, N, n, &f->brng[b], &th->w, &be) < 0)
-                block_error(f, b, &be);
-            for (size_t p = 0; p < n; p++)
-                f->lw[start + p] = -logN;
-        }
     } else {
         double *tmp = f->Xprev;
         f->Xprev = f->X;
@@ -221,7 +212,7 @@ int pf_filter_step(pf_filter *f, size_t t, st_err *e)
         tmp = f->lwprev;
         f->lwprev = f->lw;
         f->lw = tmp;
-        int resample = f->ref || o->always || f->ess < o->ess * (double)N;
+        resample = f->ref || o->always || f->ess < o->ess * (double)N;
         f->resampled = resample;
         if (resample) {
             if (f->ref) {
@@ -237,10 +228,23 @@ int pf_filter_step(pf_filter *f, size_t t, st_err *e)
             for (size_t p = 0; p < N; p++)
                 f->A[p] = (uint32_t)p;
         }
+    }
+    /* One pass per block: propagate (or draw the initial particles),
+     * weight, and the block's statistics: its largest log-weight m_b,
+     * W_p = exp(lw_p - m_b), and sums of W_p and W_p^2. */
+    double *bmax = f->part, *bsum = f->part + f->nblocks, *bsum2 = f->part + 2 * f->nblocks;
 #pragma omp parallel for schedule(static) if (f->nblocks >= PF_PAR_BLOCKS)
-        for (long b = 0; b < (long)f->nblocks; b++) {
-            size_t start = (size_t)b * ST_PF_BLOCK, n = N - start < ST_PF_BLOCK ? N - start : ST_PF_BLOCK;
-            pf_thread *th = f->th[thread_id()];
+    for (long b = 0; b < (long)f->nblocks; b++) {
+        size_t start = (size_t)b * ST_PF_BLOCK, n = N - start < ST_PF_BLOCK ? N - start : ST_PF_BLOCK;
+        pf_thread *th = f->th[thread_id()];
+        st_err be;
+        double *lw = f->lw + start;
+        int rc;
+        if (t == 0) {
+            rc = st_pf_model_init(f->m, &s, f->X + start, N, n, &f->brng[b], &th->w, &be);
+            for (size_t p = 0; p < n; p++)
+                lw[p] = -logN;
+        } else {
             const uint32_t *a = f->A + start;
             for (size_t i = 0; i < dx; i++) {
                 const double *src = f->Xprev + i * N;
@@ -248,30 +252,24 @@ int pf_filter_step(pf_filter *f, size_t t, st_err *e)
                 for (size_t p = 0; p < n; p++)
                     dst[p] = src[a[p]];
             }
-            st_err be;
-            if (st_pf_model_transition(f->m, &s, th->ga, ST_PF_BLOCK, f->X + start, N, n, &f->brng[b],
-                                       &th->w, &be) < 0)
-                block_error(f, b, &be);
-            for (size_t p = 0; p < n; p++)
-                f->lw[start + p] = resample ? -logN : f->lwprev[a[p]];
+            rc = st_pf_model_transition(f->m, &s, th->ga, ST_PF_BLOCK, f->X + start, N, n, &f->brng[b],
+                                        &th->w, &be);
+            if (resample)
+                for (size_t p = 0; p < n; p++)
+                    lw[p] = -logN;
+            else
+                for (size_t p = 0; p < n; p++)
+                    lw[p] = f->lwprev[a[p]];
         }
-    }
-    if (f->err_block >= 0) {
-        *e = f->err;
-        return e->code;
-    }
-    if (f->ref)
-        for (size_t i = 0; i < dx; i++)
-            f->X[i * N] = f->ref[t * dx + i];
-    /* weight, and per-block maxima */
-#pragma omp parallel for schedule(static) if (f->nblocks >= PF_PAR_BLOCKS)
-    for (long b = 0; b < (long)f->nblocks; b++) {
-        size_t start = (size_t)b * ST_PF_BLOCK, n = N - start < ST_PF_BLOCK ? N - start : ST_PF_BLOCK;
-        pf_thread *th = f->th[thread_id()];
-        st_err be;
-        double *lw = f->lw + start;
-        if (st_pf_model_logobs(f->m, &s, f->X + start, N, n, lw, &th->w, &be) < 0)
+        if (rc == 0 && f->ref && b == 0)
+            for (size_t i = 0; i < dx; i++)
+                f->X[i * N] = f->ref[t * dx + i];
+        if (rc == 0)
+            rc = st_pf_model_logobs(f->m, &s, f->X + start, N, n, lw, &th->w, &be);
+        if (rc < 0) {
             block_error(f, b, &be);
+            continue;
+        }
         double mx = -INFINITY;
         for (size_t p = 0; p < n; p++) {
             if (isnan(lw[p]) || lw[p] == INFINITY)
@@ -279,7 +277,20 @@ int pf_filter_step(pf_filter *f, size_t t, st_err *e)
             if (lw[p] > mx)
                 mx = lw[p];
         }
-        f->part[b] = mx;
+        double s1 = 0, s2 = 0, *W = f->W + start;
+        if (mx > -INFINITY)
+            for (size_t p = 0; p < n; p++) {
+                double w = exp(lw[p] - mx);
+                W[p] = w;
+                s1 += w;
+                s2 += w * w;
+            }
+        else
+            for (size_t p = 0; p < n; p++)
+                W[p] = 0;
+        bmax[b] = mx;
+        bsum[b] = s1;
+        bsum2[b] = s2;
     }
     if (f->err_block >= 0) {
         *e = f->err;
@@ -287,44 +298,36 @@ int pf_filter_step(pf_filter *f, size_t t, st_err *e)
     }
     double mx = -INFINITY;
     for (size_t b = 0; b < f->nblocks; b++)
-        if (f->part[b] > mx)
-            mx = f->part[b];
+        if (bmax[b] > mx)
+            mx = bmax[b];
     if (!(mx > -INFINITY))
         return st_err_set(e, ST_ENUMERIC, NULL, 0, 0,
                           "the filter collapsed at time step %zu (t = %g): every particle has zero weight; "
                           "check the observation model or use more particles",
                           t + 1, s.t);
-#pragma omp parallel for schedule(static) if (f->nblocks >= PF_PAR_BLOCKS)
-    for (long b = 0; b < (long)f->nblocks; b++) {
-        size_t start = (size_t)b * ST_PF_BLOCK, n = N - start < ST_PF_BLOCK ? N - start : ST_PF_BLOCK;
-        double sum = 0;
-        for (size_t p = 0; p < n; p++)
-            sum += exp(f->lw[start + p] - mx);
-        f->part[f->nblocks + b] = sum;
+    double sum = 0, sum2 = 0;
+    for (size_t b = 0; b < f->nblocks; b++) {
+        if (!(bmax[b] > -INFINITY))
+            continue;
+        double c = exp(bmax[b] - mx);
+        sum += bsum[b] * c;
+        sum2 += bsum2[b] * c * c;
     }
-    double sum = 0;
-    for (size_t b = 0; b < f->nblocks; b++)
-        sum += f->part[f->nblocks + b];
     double lse = mx + log(sum);
     f->llinc = lse;
     f->loglik += lse;
+    f->ess = sum * sum / sum2;
+    /* normalise: W_p *= exp(m_b - lse), lw_p -= lse */
 #pragma omp parallel for schedule(static) if (f->nblocks >= PF_PAR_BLOCKS)
     for (long b = 0; b < (long)f->nblocks; b++) {
         size_t start = (size_t)b * ST_PF_BLOCK, n = N - start < ST_PF_BLOCK ? N - start : ST_PF_BLOCK;
-        double s2 = 0;
+        double c = bmax[b] > -INFINITY ? exp(bmax[b] - lse) : 0;
+        double *W = f->W + start, *lw = f->lw + start;
         for (size_t p = 0; p < n; p++) {
-            double l = f->lw[start + p] - lse;
-            f->lw[start + p] = l;
-            double w = exp(l);
-            f->W[start + p] = w;
-            s2 += w * w;
+            W[p] *= c;
+            lw[p] -= lse;
         }
-        f->part[b] = s2;
     }
-    double s2 = 0;
-    for (size_t b = 0; b < f->nblocks; b++)
-        s2 += f->part[b];
-    f->ess = 1.0 / s2;
     return 0;
 }
 

@@ -77,12 +77,13 @@ void st_resample(st_resample_scheme s, const double *W, size_t n, size_t m, uint
         return;
     switch (s) {
     case ST_RS_SYSTEMATIC: {
-        double u0 = st_rng_uniform(r);
-        MERGE((k + u0) / (double)m);
+        double u0 = st_rng_uniform(r), im = 1.0 / (double)m;
+        MERGE(((double)k + u0) * im);
         break;
     }
     case ST_RS_STRATIFIED:
-        MERGE((k + st_rng_uniform(r)) / (double)m);
+        double im = 1.0 / (double)m;
+        MERGE(((double)k + st_rng_uniform(r)) * im);
         break;
     case ST_RS_MULTINOMIAL: {
         /* Ordered uniforms as normalised partial sums of m+1 exponentials:

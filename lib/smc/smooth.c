@@ -343,8 +343,9 @@ static int forward(const st_pf_model *m, const st_pf_data *d, const st_pf_opts *
             r->ess[t] = f->ess;
             r->llinc[t] = f->llinc;
             r->resampled[t] = f->resampled;
-            pf_summarise(f->X, N, f->W, N, dx, o->q, o->nq, r->fmean + t * dx, r->fsd + t * dx,
-                         r->fq + t * dx * (o->nq ? o->nq : 1), scratch);
+            if (!o->loglik_only)
+                pf_summarise(f->X, N, f->W, N, dx, o->q, o->nq, r->fmean + t * dx, r->fsd + t * dx,
+                             r->fq + t * dx * (o->nq ? o->nq : 1), scratch);
         }
         if (fo->hist)
             pf_hist_store(fo->hist, f, t);
