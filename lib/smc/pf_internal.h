@@ -96,9 +96,17 @@ typedef struct pf_backward {
     int bounded;
     double logbound;
     size_t max_tries;
+    /* MCMC backward kernel (Dau & Chopin): when mcmc > 0 and start is set,
+     * each draw starts at start[column of the target] (its ancestor) and
+     * makes mcmc independent Metropolis-Hastings moves with proposals
+     * from W_prev: O(mcmc) per draw, no bound needed. */
+    size_t mcmc;
+    const uint32_t *start;
     uint64_t proposals, accepted;
 } pf_backward;
 
+/* use_rejection: 1 rejection/hybrid when the model has a bound, 0 exact
+ * draws only, -S the MCMC kernel with S moves (set b->start after init). */
 int pf_backward_init(pf_backward *b, const st_pf_model *m, const st_pf_step *s, const double *Xprev,
                      const double *lwprev, const double *Wprev, size_t N, size_t dx,
                      size_t max_tries, int use_rejection, st_err *e);

@@ -43,6 +43,13 @@ int pf_backward_init(pf_backward *b, const st_pf_model *m, const st_pf_step *s, 
     b->N = N;
     b->dx = dx;
     b->max_tries = max_tries;
+    if (use_rejection < 0) { /* MCMC kernel: proposals from W_prev, no bound */
+        int rc = st_alias_new(&b->alias, Wprev, N, e);
+        if (rc < 0)
+            return rc;
+        b->mcmc = (size_t)(-use_rejection);
+        return 0;
+    }
     if (use_rejection && max_tries > 0 && st_pf_model_trans_bound(m, s, &b->logbound)) {
         int rc = st_alias_new(&b->alias, Wprev, N, e);
         if (rc < 0)
@@ -134,6 +141,44 @@ int pf_backward_draw(pf_backward *b, const double *Xnext, size_t nstride, const 
         }
         for (size_t i = 0; i < npend; i++)
             pend[i] = (uint32_t)i;
+        if (b->mcmc && b->start) {
+            for (size_t c0 = 0; c0 < npend; c0 += ST_PF_BLOCK) {
+                size_t n = MIN(npend - c0, (size_t)ST_PF_BLOCK);
+                uint32_t cur[ST_PF_BLOCK], prop_j[ST_PF_BLOCK];
+                double lcur[ST_PF_BLOCK];
+                for (size_t step = 0; step <= b->mcmc; step++) {
+                    for (size_t p = 0; p < n; p++) {
+                        size_t item = pend[c0 + p], k = k0 + item / K, col = tgt ? tgt[k] : k;
+                        size_t j = step == 0 ? b->start[col] : st_alias_draw(b->alias, r);
+                        prop_j[p] = (uint32_t)j;
+                        for (size_t i = 0; i < dx; i++) {
+                            t->ga[i * ST_PF_BLOCK + p] = b->Xprev[i * b->N + j];
+                            t->gb[i * ST_PF_BLOCK + p] = Xnext[i * nstride + col];
+                        }
+                    }
+                    if ((rc = st_pf_model_logtrans(b->m, b->s, t->ga, ST_PF_BLOCK, t->gb, ST_PF_BLOCK, n,
+                                                   t->lf, &t->w, &be)) < 0)
+                        goto done;
+                    for (size_t p = 0; p < n; p++) {
+                        double l = isnan(t->lf[p]) ? -INFINITY : t->lf[p];
+                        if (step == 0) {
+                            cur[p] = prop_j[p];
+                            lcur[p] = l;
+                        } else {
+                            prop++;
+                            if (log(st_rng_uniform_pos(r)) < l - lcur[p] || !(lcur[p] > -INFINITY)) {
+                                cur[p] = prop_j[p];
+                                lcur[p] = l;
+                                acc++;
+                            }
+                        }
+                    }
+                }
+                for (size_t p = 0; p < n; p++)
+                    out[k0 * K + pend[c0 + p]] = cur[p];
+            }
+            npend = 0;
+        }
         if (b->bounded) {
             for (size_t round = 0; round < b->max_tries && npend > 0; round++) {
                 size_t keep = 0;
@@ -371,11 +416,13 @@ static int forward(const st_pf_model *m, const st_pf_data *d, const st_pf_opts *
                 for (size_t p = 0; p < N; p++)
                     Wp[p] = exp(f->lwprev[p]);
                 pf_backward bw;
-                if ((rc = pf_backward_init(&bw, m, &s, f->Xprev, f->lwprev, Wp, N, dx, o->max_tries, !o->exact_backward, e)) < 0) {
+                if ((rc = pf_backward_init(&bw, m, &s, f->Xprev, f->lwprev, Wp, N, dx, o->max_tries,
+                                           o->mcmc ? -(int)o->mcmc : !o->exact_backward, e)) < 0) {
                     free(Wp);
                     goto out;
                 }
                 uint32_t *J = fo->J + t * N * K;
+                bw.start = f->A; /* the ancestors of this step */
                 rc = pf_backward_draw(&bw, f->X, N, NULL, N, K, J, fo->brs, f->th, e);
                 fo->prop += bw.proposals;
                 fo->acc += bw.accepted;
@@ -503,9 +550,10 @@ static int ffbsi_paths(const st_pf_model *m, const st_pf_data *d, const st_pf_op
         for (size_t p = 0; p < N; p++)
             W[p] = exp(h->lw[t * N + p]);
         pf_backward bw;
-        if ((rc = pf_backward_init(&bw, m, &s, h->X + t * dx * N, h->lw + t * N, W, N, dx,
-                                   o->max_tries, !o->exact_backward, e)) < 0)
+        if ((rc = pf_backward_init(&bw, m, &s, h->X + t * dx * N, h->lw + t * N, W, N, dx, o->max_tries,
+                                   o->mcmc && h->A ? -(int)o->mcmc : !o->exact_backward, e)) < 0)
             break;
+        bw.start = h->A ? h->A + (t + 1) * N : NULL;
         rc = pf_backward_draw(&bw, h->X + (t + 1) * dx * N, N, idx + (t + 1) * M, M, 1, idx + t * M,
                               brs, th, e);
         *prop += bw.proposals;
@@ -916,7 +964,8 @@ int st_pf_run(const st_pf_model *m, const st_pf_data *d, const st_pf_opts *o, st
     if (rc < 0)
         return rc;
     int need_A = o->smoother == ST_SM_FIXEDLAG || (o->smoother == ST_SM_PG && o->ancestor) ||
-                 (o->smoother == ST_SM_NONE && o->draws);
+                 (o->smoother == ST_SM_NONE && o->draws) ||
+                 (o->mcmc && (o->smoother == ST_SM_FFBSI || o->smoother == ST_SM_FFBSM || o->smoother == ST_SM_PG));
     int need_hist = smooth || o->draws;
     if (need_hist && (rc = pf_hist_new(&h, T, N, dx, need_A, e)) < 0)
         goto out;

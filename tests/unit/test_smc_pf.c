@@ -236,6 +236,13 @@ START_TEST(test_ffbsi_exact_and_expressions)
     o.smoother = ST_SM_PARIS;
     o.K = 3;
     check_means(m, o, 1, k.ms, k.ps, "paris K=3 (expressions)");
+    /* the MCMC backward kernel started at the ancestors */
+    o.N = 1000;
+    o.K = 2;
+    o.mcmc = 2;
+    check_means(m, o, 1, k.ms, k.ps, "paris, MCMC kernel");
+    o.smoother = ST_SM_FFBSI;
+    check_means(m, o, 1, k.ms, k.ps, "ffbsi, MCMC kernel");
     st_pf_model_free(m);
 }
 END_TEST
