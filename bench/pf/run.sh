@@ -6,7 +6,8 @@
 # sh bench/pf/run.sh).  Not a test.
 #   PF_BENCH_NS="1000 10000 100000 1000000"  particle counts for the filter
 #   PF_BENCH_NUMPY_MAX=100000                  largest N given to numpy
-#   PF_BENCH_SMOOTH_NS="500 1000 2000 4000 8000"  particle counts for the smoothers
+#   PF_BENCH_SMOOTH_NS="1000 4000 16000 64000"  particle counts for the smoothers
+#   PF_BENCH_HYBRID_MAX=4000                   largest N for the hybrid sampler (O(N^2) when rejection fails)
 set -e
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -14,7 +15,7 @@ tool=${PF_SMOOTH:-$top/tools/pf-smooth}
 [ -x "$tool" ] || { echo "bench/pf: build first ($tool missing)"; exit 1; }
 ns=${PF_BENCH_NS:-"1000 10000 100000 1000000"}
 npmax=${PF_BENCH_NUMPY_MAX:-100000}
-sns=${PF_BENCH_SMOOTH_NS:-"500 1000 2000 4000 8000"}
+sns=${PF_BENCH_SMOOTH_NS:-"1000 4000 16000 64000"}
 T=1000
 work=$(mktemp -d /tmp/pfbench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
@@ -69,14 +70,20 @@ for n in $ns; do
 done
 
 echo
-echo "smoothers on the SV model (built-in), T = $T, -j 2: seconds (best of 3) and seconds per particle (x1e3)"
-printf "%7s %10s %10s %10s %10s %10s\n" N filter ffbsi paris "ffbsi/N" "paris/N"
+echo "smoothers on the SV model (built-in), T = $T, -j 2: seconds (one run); hybrid = rejection then exact draws, mcmc = 1 MH move from the ancestor"
+printf "%7s %9s %11s %11s %12s %12s %11s %11s\n" N filter ffbsi-mcmc paris-mcmc ffbsi-hybrid paris-hybrid "ffbsi-m/N" "paris-m/N"
 for n in $sns; do
-    f=$(best "$tool" -m "$work/sv-builtin.yaml" -N "$n" --loglik -j 2 "$work/sv.csv")
-    fb=$(best "$tool" -m "$work/sv-builtin.yaml" -N "$n" --smoother ffbsi -j 2 "$work/sv.csv")
-    pa=$(best "$tool" -m "$work/sv-builtin.yaml" -N "$n" --smoother paris -j 2 "$work/sv.csv")
-    printf "%7s %10s %10s %10s %10s %10s\n" "$n" "$f" "$fb" "$pa" \
-        "$(awk -v a="$fb" -v n="$n" 'BEGIN { printf "%.3f", a / n * 1e3 }')" \
-        "$(awk -v a="$pa" -v n="$n" 'BEGIN { printf "%.3f", a / n * 1e3 }')"
+    f=$(secs "$tool" -m "$work/sv-builtin.yaml" -N "$n" --loglik -j 2 "$work/sv.csv")
+    fm=$(secs "$tool" -m "$work/sv-builtin.yaml" -N "$n" --smoother ffbsi --mcmc 1 -j 2 "$work/sv.csv")
+    pm=$(secs "$tool" -m "$work/sv-builtin.yaml" -N "$n" --smoother paris --mcmc 1 -j 2 "$work/sv.csv")
+    fh=- ph=-
+    if [ "$n" -le "${PF_BENCH_HYBRID_MAX:-4000}" ]; then
+        fh=$(secs "$tool" -m "$work/sv-builtin.yaml" -N "$n" --smoother ffbsi -j 2 "$work/sv.csv")
+        ph=$(secs "$tool" -m "$work/sv-builtin.yaml" -N "$n" --smoother paris -j 2 "$work/sv.csv")
+    fi
+    printf "%7s %9s %11s %11s %12s %12s %11s %11s\n" "$n" "$f" "$fm" "$pm" "$fh" "$ph" \
+        "$(awk -v a="$fm" -v n="$n" 'BEGIN { printf "%.2e", a / n }')" \
+        "$(awk -v a="$pm" -v n="$n" 'BEGIN { printf "%.2e", a / n }')"
 done
-"$tool" -v -m "$work/sv-builtin.yaml" -N 2000 --smoother paris "$work/sv.csv" 2>&1 >/dev/null | grep accepted || true
+"$tool" -v -m "$work/sv-builtin.yaml" -N 2000 --smoother paris "$work/sv.csv" 2>&1 >/dev/null | grep accepted | sed 's/^/hybrid: /' || true
+"$tool" -v -m "$work/sv-builtin.yaml" -N 2000 --smoother paris --mcmc 1 "$work/sv.csv" 2>&1 >/dev/null | grep accepted | sed 's/^/mcmc: /' || true
