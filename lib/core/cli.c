@@ -271,6 +271,17 @@ int st_output_open(st_output *o, const char *path, int binary, st_err *e)
         o->fp = stdout;
         return ST_OK;
     }
+    /* A device or FIFO (-o /dev/null, a named pipe) is written in place:
+     * renaming a temporary over it would replace the device itself. */
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        if (S_ISDIR(st.st_mode))
+            return st_err_set(e, ST_EIO, path, 0, 0, "cannot write output: is a directory");
+        o->fp = fopen(path, "wb");
+        if (!o->fp)
+            return st_err_set(e, ST_EIO, path, 0, 0, "cannot open output: %s", strerror(errno));
+        return ST_OK;
+    }
     size_t n = strlen(path);
     o->path = strdup(path);
     o->tmppath = malloc(n + 16);
@@ -320,6 +331,8 @@ int st_output_close(st_output *o, st_err *e)
         err = errno;
     }
     o->fp = NULL;
+    if (!o->tmppath) /* a device or FIFO written in place */
+        return bad ? st_err_set(e, ST_EIO, NULL, 0, 0, "write error on output: %s", strerror(err)) : ST_OK;
     if (!bad && rename(o->tmppath, o->path) != 0) {
         bad = 1;
         err = errno;

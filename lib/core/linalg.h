@@ -19,7 +19,14 @@ void st_gemm(int ta, int tb, size_t m, size_t n, size_t k, double alpha, const d
 void st_gemv(int ta, size_t m, size_t n, double alpha, const double *A, const double *x,
              double beta, double *y);
 
+/* Allocation: st_chol (jitter, n > 256), the LU routines (n > 256), st_expm
+ * (n > 8), the inverse, eigen and dlyap routines allocate their own scratch
+ * space and report ST_ENOMEM if that fails.  Orders up to 8 use plain loops
+ * (Cholesky, its solves, LU solve; gemm/gemv below 512/256 products), where
+ * the BLAS/LAPACK call overhead would dominate. */
+
 /* Cholesky A = L L^T in place (lower triangle holds L, upper is zeroed).
+ * Reads the lower triangle of A only.
  * If A is not positive definite, jitter: add eps*mean(diag)*10^k to the
  * diagonal for k = 0..max_tries-1 (eps = 1e-10) and report the jitter
  * used in *jitter (may be NULL).  Pass max_tries = 0 for no jitter.
@@ -28,6 +35,9 @@ int st_chol(double *A, size_t n, int max_tries, double *jitter, st_err *e);
 /* Solve A X = B given the Cholesky factor L (from st_chol); B is n x nrhs
  * row-major, overwritten by X. */
 void st_chol_solve(const double *L, size_t n, double *B, size_t nrhs);
+/* Solve L X = B (forward substitution only) given the Cholesky factor, for
+ * whitened residuals and quadratic forms v^T A^-1 v = |L^-1 v|^2. */
+void st_chol_lower_solve(const double *L, size_t n, double *B, size_t nrhs);
 /* log det A from its Cholesky factor. */
 double st_chol_logdet(const double *L, size_t n);
 /* Inverse of A from its Cholesky factor into Ainv (n x n). */
@@ -38,7 +48,8 @@ void st_chol_inverse(const double *L, size_t n, double *Ainv);
 int st_lu_solve(double *A, size_t n, double *B, size_t nrhs, st_err *e);
 /* Inverse of a general matrix in place. */
 int st_inverse(double *A, size_t n, st_err *e);
-/* log |det A| and its sign from an LU factorisation (A is overwritten). */
+/* log |det A| and its sign from an LU factorisation (A is overwritten).
+ * A singular A gives *logabsdet = -INFINITY, *sign = 0 and returns 0. */
 int st_logdet_general(double *A, size_t n, double *logabsdet, int *sign, st_err *e);
 
 /* Symmetric eigendecomposition: eigenvalues ascending in w[0..n-1]; if V is

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "core/rng_jumps.h"
 #include "core/rng_ziggurat.h"
 
 /* ---- generator ---- */
@@ -52,14 +53,15 @@ void st_rng_seed(st_rng *r, uint64_t seed)
     r->has_spare = 0;
 }
 
-void st_rng_jump(st_rng *r)
+/* state <- J(M) state for a jump polynomial J (bit i = coefficient of x^i),
+ * as in the reference jump(): sum of the states after i steps over the
+ * set bits i. */
+static void jump_poly(st_rng *r, const uint64_t poly[4])
 {
-    static const uint64_t JUMP[] = {0x180ec6d33cfd0abaULL, 0xd5a61266f0c9392cULL,
-                                    0xa9582618e03fc9aaULL, 0x39abdc4529b1661cULL};
     uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
     for (int i = 0; i < 4; i++)
         for (int b = 0; b < 64; b++) {
-            if (JUMP[i] & (UINT64_C(1) << b)) {
+            if (poly[i] & (UINT64_C(1) << b)) {
                 s0 ^= r->s[0];
                 s1 ^= r->s[1];
                 s2 ^= r->s[2];
@@ -74,11 +76,19 @@ void st_rng_jump(st_rng *r)
     r->has_spare = 0;
 }
 
+void st_rng_jump(st_rng *r)
+{
+    jump_poly(r, rng_jump_poly[0]); /* the published JUMP constants */
+}
+
 void st_rng_stream(st_rng *r, uint64_t seed, uint64_t k)
 {
+    /* k jumps = one jump of 2^(128+j) steps per set bit j of k (jumps
+     * commute), so any stream costs at most 64 jumps. */
     st_rng_seed(r, seed);
-    for (uint64_t i = 0; i < k; i++)
-        st_rng_jump(r);
+    for (int j = 0; j < 64; j++)
+        if (k >> j & 1)
+            jump_poly(r, rng_jump_poly[j]);
 }
 
 void st_rng_streams_fill(st_rng *out, uint64_t seed, uint64_t k0, size_t count)
@@ -259,10 +269,17 @@ void st_rng_dirichlet(st_rng *r, const double *alpha, size_t k, double *out)
 
 /* ---- discrete samplers ---- */
 
-/* log k! exactly (to double rounding) below 32, Stirling series above. */
-static double log_factorial(double k)
+/* Log-probabilities for the rejection steps, in Loader's (2000) saddle-point
+ * form ("Fast and accurate computation of binomial probabilities"): every
+ * term is O(1) or O(deviation), so they keep their precision for means up
+ * to 2^62 where log k! differences would cancel catastrophically. */
+
+#define TWO_PI 6.28318530717958647692
+
+/* stirlerr(n) = log n! - [(n + 1/2) log n - n + log sqrt(2 pi)], n >= 1. */
+static double stirlerr(double n)
 {
-    static const double table[32] = {
+    static const double lfact[32] = {
         0x0.0p+0, 0x0.0p+0, 0x1.62e42fefa39efp-1, 0x1.cab0bfa2a2002p+0,
         0x1.96ca77c922cf9p+1, 0x1.326643c4479c9p+2, 0x1.a51273acf01cap+2, 0x1.10ce1f32dcc30p+3,
         0x1.5358e82fcb70dp+3, 0x1.99a8921a7f7cfp+3, 0x1.e357590954d15p+3, 0x1.180973f3a8d74p+4,
@@ -271,13 +288,51 @@ static double log_factorial(double k)
         0x1.52af57aed77bep+5, 0x1.6b0a8643472a9p+5, 0x1.83c4faba84f06p+5, 0x1.9cda78b856a45p+5,
         0x1.b6472034e8d14p+5, 0x1.d007622cd65e7p+5, 0x1.ea17f717c6794p+5, 0x1.023aeb67e4fefp+6,
         0x1.0f8f18d330240p+6, 0x1.1d07353917231p+6, 0x1.2aa208b59d0e5p+6, 0x1.385e6fd9e5a40p+6,
-    };
-    if (k < 32.0)
-        return table[(int)k];
-    const double n = k, n2 = 1.0 / (n * n);
-    /* 0.5*log(2*pi) and 1/(12n) - 1/(360n^3) + 1/(1260n^5) - 1/(1680n^7). */
-    return (n + 0.5) * log(n) - n + 0.91893853320467274178 +
-           (1.0 / 12.0 - n2 * (1.0 / 360.0 - n2 * (1.0 / 1260.0 - n2 / 1680.0))) / n;
+    }; /* log k!, k = 0..31, from mpmath */
+    const double ln_sqrt_2pi = 0.91893853320467274178;
+    if (n < 32.0)
+        return lfact[(int)n] - ((n + 0.5) * log(n) - n + ln_sqrt_2pi);
+    const double nn = n * n;
+    /* 1/(12n) - 1/(360n^3) + 1/(1260n^5) - 1/(1680n^7) */
+    return (1.0 / 12.0 - (1.0 / 360.0 - (1.0 / 1260.0 - 1.0 / (1680.0 * nn)) / nn) / nn) / n;
+}
+
+/* bd0(x, m) = x log(x/m) + m - x, the deviance term, stable near x = m. */
+static double bd0(double x, double m)
+{
+    if (fabs(x - m) < 0.1 * (x + m)) {
+        double v = (x - m) / (x + m), s = (x - m) * v, ej = 2.0 * x * v;
+        v *= v;
+        for (int j = 1; j < 1000; j++) {
+            ej *= v;
+            const double s1 = s + ej / (2 * j + 1);
+            if (s1 == s)
+                return s1;
+            s = s1;
+        }
+    }
+    return x * log(x / m) + m - x;
+}
+
+/* log P(K = k) for K ~ Poisson(lambda), lambda > 0. */
+static double poisson_logpmf(double k, double lambda)
+{
+    if (k == 0.0)
+        return -lambda;
+    return -stirlerr(k) - bd0(k, lambda) - 0.5 * log(TWO_PI * k);
+}
+
+/* log P(K = k) for K ~ Binomial(n, p), 0 < p < 1, q = 1 - p. */
+static double binomial_logpmf(double k, double n, double p, double q)
+{
+    if (k == 0.0)
+        return n * log1p(-p);
+    if (k == n)
+        return n * log(p);
+    const double lc =
+        stirlerr(n) - stirlerr(k) - stirlerr(n - k) - bd0(k, n * p) - bd0(n - k, n * q);
+    const double lf = log(TWO_PI) + log(k) + log1p(-k / n);
+    return lc - 0.5 * lf;
 }
 
 /* Largest value a uint64_t sampler returns; means beyond 2^62 are clamped. */
@@ -303,7 +358,7 @@ uint64_t st_rng_poisson(st_rng *r, double lambda)
         return k;
     }
     /* PTRS: transformed rejection with squeeze (Hoermann 1993). */
-    const double slam = sqrt(lambda), loglam = log(lambda);
+    const double slam = sqrt(lambda);
     const double b = 0.931 + 2.53 * slam;
     const double a = -0.059 + 0.02483 * b;
     const double invalpha = 1.1239 + 1.1328 / (b - 3.4);
@@ -317,8 +372,7 @@ uint64_t st_rng_poisson(st_rng *r, double lambda)
             return (uint64_t)k;
         if (k < 0.0 || (us < 0.013 && v > us))
             continue;
-        if (log(v) + log(invalpha) - log(a / (us * us) + b) <=
-            -lambda + k * loglam - log_factorial(k))
+        if (log(v) + log(invalpha) - log(a / (us * us) + b) <= poisson_logpmf(k, lambda))
             return (uint64_t)k;
     }
 }
@@ -344,8 +398,8 @@ static uint64_t binomial_inversion(st_rng *r, uint64_t n, double p)
 }
 
 /* BTRS: transformed rejection with squeeze (Hoermann 1993), p <= 1/2 and
- * n*p >= 10.  Accurate while log k! differences keep their precision
- * (n up to about 1e12). */
+ * n*p >= 10.  The acceptance test compares with log f(k) - log f(m) in
+ * Loader's form, which stays accurate for any n. */
 static uint64_t binomial_btrs(st_rng *r, uint64_t n, double p)
 {
     const double nd = (double)n, q = 1.0 - p;
@@ -355,9 +409,8 @@ static uint64_t binomial_btrs(st_rng *r, uint64_t n, double p)
     const double c = nd * p + 0.5;
     const double vr = 0.92 - 4.2 / b;
     const double alpha = (2.83 + 5.1 / b) * spq;
-    const double lpq = log(p / q);
     const double m = floor((nd + 1.0) * p);
-    const double h = log_factorial(m) + log_factorial(nd - m);
+    const double logf_m = binomial_logpmf(m, nd, p, q);
     for (;;) {
         const double u = st_rng_uniform(r) - 0.5;
         double v = st_rng_uniform_pos(r);
@@ -368,7 +421,7 @@ static uint64_t binomial_btrs(st_rng *r, uint64_t n, double p)
         if (us >= 0.07 && v <= vr)
             return (uint64_t)k;
         v = log(v * alpha / (a / (us * us) + b));
-        if (v <= h - log_factorial(k) - log_factorial(nd - k) + (k - m) * lpq)
+        if (v <= binomial_logpmf(k, nd, p, q) - logf_m)
             return (uint64_t)k;
     }
 }

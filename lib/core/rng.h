@@ -16,22 +16,23 @@
 
 typedef struct st_rng {
     uint64_t s[4];
-    double spare_normal; /* cached second normal deviate */
-    int has_spare;
+    double spare_normal; /* reserved: the ziggurat normal needs no cache; */
+    int has_spare;       /* both stay 0 (seed and jump reset them) */
 } st_rng;
 
 /* Seed the generator from one 64-bit seed (stream 0). */
 void st_rng_seed(st_rng *r, uint64_t seed);
 /* Stream k of seed: the state of stream 0 advanced by k jumps of 2^128
- * draws, so streams never overlap.  Costs k jumps (about 1 microsecond
- * each): for many streams, take stream 0 and call st_rng_jump between
- * consecutive ones instead. */
+ * draws, so streams never overlap.  Uses precomputed jump polynomials for
+ * 2^(128+j) draws: one jump (about 1 microsecond) per set bit of k, at
+ * most 64.  For many consecutive streams st_rng_streams_fill (one jump
+ * each) is still cheaper. */
 void st_rng_stream(st_rng *r, uint64_t seed, uint64_t k);
 /* Advance by 2^128 draws. */
 void st_rng_jump(st_rng *r);
-/* Streams k0, k0+1, ..., k0+count-1 of seed into out[0..count-1], for
- * k0 + count jumps in total (instead of count*k0 + count^2/2 through
- * st_rng_stream); out[i] equals st_rng_stream(seed, k0 + i). */
+/* Streams k0, k0+1, ..., k0+count-1 of seed into out[0..count-1]: one
+ * st_rng_stream then one jump per further stream; out[i] equals
+ * st_rng_stream(seed, k0 + i). */
 void st_rng_streams_fill(st_rng *out, uint64_t seed, uint64_t k0, size_t count);
 
 uint64_t st_rng_u64(st_rng *r);

@@ -100,6 +100,30 @@ START_TEST(test_output_unwritable)
 }
 END_TEST
 
+START_TEST(test_output_device_kept)
+{
+    /* -o /dev/null must write to the device, never rename a file over it. */
+    st_err e;
+    st_err_clear(&e);
+    st_output o;
+    ck_assert_int_eq(st_output_open(&o, "/dev/null", 0, &e), 0);
+    ck_assert_ptr_null(o.tmppath);
+    fputs("discarded\n", o.fp);
+    ck_assert_int_eq(st_output_close(&o, &e), 0);
+    struct stat st;
+    ck_assert_int_eq(stat("/dev/null", &st), 0);
+    ck_assert(S_ISCHR(st.st_mode));
+    /* /dev/full accepts the open and fails the writes: close reports it. */
+    if (access("/dev/full", W_OK) == 0) {
+        ck_assert_int_eq(st_output_open(&o, "/dev/full", 0, &e), 0);
+        for (int i = 0; i < 10000; i++)
+            fputs("0123456789", o.fp);
+        ck_assert_int_eq(st_output_close(&o, &e), ST_EIO);
+    }
+    ck_assert_int_eq(st_output_open(&o, "/tmp", 0, &e), ST_EIO);
+}
+END_TEST
+
 static Suite *cli_suite(void)
 {
     Suite *s = suite_create("cli");
@@ -108,6 +132,7 @@ static Suite *cli_suite(void)
     tcase_add_test(tc, test_parse_lists);
     tcase_add_test(tc, test_output_atomic);
     tcase_add_test(tc, test_output_unwritable);
+    tcase_add_test(tc, test_output_device_kept);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -257,17 +257,29 @@ START_TEST(test_jump_is_matrix_power)
             if (r.s[i >> 6] >> (i & 63) & 1)
                 m[0].row[i][j >> 6] |= UINT64_C(1) << (j & 63);
     }
-    for (int k = 0; k < 128; k++) {
-        gf2_mul(&m[k & 1], &m[k & 1], &m[(k + 1) & 1]);
-    }
-    const gf2mat *p = &m[0]; /* 128 squarings: result back in m[0] */
+    int sq = 0; /* m[sq & 1] = M^(2^sq) */
+    for (; sq < 128; sq++)
+        gf2_mul(&m[sq & 1], &m[sq & 1], &m[(sq + 1) & 1]);
     st_rng r;
     st_rng_seed(&r, 20261126);
     uint64_t want[4];
-    gf2_apply(p, r.s, want);
+    gf2_apply(&m[sq & 1], r.s, want);
     st_rng_jump(&r);
     for (int w = 0; w < 4; w++)
         ck_assert_uint_eq(r.s[w], want[w]);
+    /* Stream 2^j of a seed is M^(2^(128+j)) applied to its stream 0: this
+     * checks the precomputed jump polynomials of st_rng_stream. */
+    static const int js[] = {1, 2, 17, 40, 63};
+    for (size_t t = 0; t < sizeof js / sizeof *js; t++) {
+        for (; sq < 128 + js[t]; sq++)
+            gf2_mul(&m[sq & 1], &m[sq & 1], &m[(sq + 1) & 1]);
+        st_rng s0, sk;
+        st_rng_seed(&s0, 99);
+        gf2_apply(&m[sq & 1], s0.s, want);
+        st_rng_stream(&sk, 99, UINT64_C(1) << js[t]);
+        for (int w = 0; w < 4; w++)
+            ck_assert_uint_eq(sk.s[w], want[w]);
+    }
     free(m);
 }
 END_TEST
@@ -297,6 +309,17 @@ START_TEST(test_streams)
     st_rng_jump(&a);
     st_rng_jump(&a);
     st_rng_stream(&b, 7, 3);
+    ck_assert_mem_eq(a.s, b.s, sizeof a.s);
+    /* Stream 1000 = 1000 single jumps; 2^40 + 3 = stream 2^40 + 3 jumps. */
+    st_rng_seed(&a, 7);
+    for (int i = 0; i < 1000; i++)
+        st_rng_jump(&a);
+    st_rng_stream(&b, 7, 1000);
+    ck_assert_mem_eq(a.s, b.s, sizeof a.s);
+    st_rng_stream(&a, 7, UINT64_C(1) << 40);
+    for (int i = 0; i < 3; i++)
+        st_rng_jump(&a);
+    st_rng_stream(&b, 7, (UINT64_C(1) << 40) + 3);
     ck_assert_mem_eq(a.s, b.s, sizeof a.s);
     st_rng_streams_fill(c, 7, 1, 6);
     for (int i = 0; i < 6; i++) {
@@ -560,8 +583,9 @@ static void poisson_pmf(double lambda, size_t kmax, double *p)
 
 START_TEST(test_poisson)
 {
-    /* Inversion below lambda = 10, PTRS above: both sides of the switch. */
-    static const double lambdas[] = {0.3, 4.0, 9.99, 10.0, 37.5, 1000.0, 1e7};
+    /* Inversion below lambda = 10, PTRS above: both sides of the switch,
+     * up to 1e15 (acceptance in Loader's saddle-point form). */
+    static const double lambdas[] = {0.3, 4.0, 9.99, 10.0, 37.5, 1000.0, 1e7, 1e15};
     st_rng r;
     st_rng_seed(&r, 19);
     const int n = 100000;
@@ -631,12 +655,13 @@ START_TEST(test_binomial)
         free(cnt);
         free(pmf);
     }
-    /* Huge n with a small mean, and a large mean with large n. */
+    /* Huge n with a small mean, and large means with large n (1e15: where
+     * differences of log k! would lose all their digits). */
     static const struct {
         uint64_t n;
         double p;
-    } big[] = {{1000000000ULL, 3e-9}, {1000000000ULL, 0.25}};
-    for (size_t t = 0; t < 2; t++) {
+    } big[] = {{1000000000ULL, 3e-9}, {1000000000ULL, 0.25}, {1000000000000000ULL, 0.3}};
+    for (size_t t = 0; t < 3; t++) {
         moments m = {0};
         double nn = (double)big[t].n, p = big[t].p, var = nn * p * (1 - p);
         for (int i = 0; i < n; i++)
@@ -747,6 +772,7 @@ static Suite *rng_suite(void)
 {
     Suite *s = suite_create("rng");
     TCase *tc = tcase_create("generator");
+    tcase_set_timeout(tc, 60); /* loaded CI machines, sanitizers */
     tcase_add_test(tc, test_reference_1234);
     tcase_add_test(tc, test_reference_0001_and_jump);
     tcase_add_test(tc, test_jump_is_matrix_power);
