@@ -308,6 +308,57 @@ START_TEST(test_ppg)
 }
 END_TEST
 
+/* Squared bias of the smoothed means summed over the first n steps, with
+ * the replicates' own noise removed (E[avg^2] = bias^2 + var/R); *noise
+ * gets that noise term. */
+static double squared_bias(const st_pf_model *m, st_pf_opts o, size_t n, int reps, const double *exact_mean,
+                           double *noise)
+{
+    double s[TMAX] = {0}, s2[TMAX] = {0};
+    for (int k = 0; k < reps; k++) {
+        o.seed = (uint64_t)k + 1;
+        st_pf_result *r = run(m, n, &o);
+        for (size_t t = 0; t < n; t++) {
+            double v = r->smean[t] - exact_mean[t];
+            s[t] += v;
+            s2[t] += v * v;
+        }
+        st_pf_result_free(r);
+    }
+    double b = 0, nz = 0;
+    for (size_t t = 0; t < n; t++) {
+        double a = s[t] / reps, var = s2[t] / reps - a * a;
+        b += a * a - var / reps;
+        nz += var / reps;
+    }
+    *noise = nz;
+    return b;
+}
+
+START_TEST(test_ppg_bias_below_paris)
+{
+    /* with 10 particles PaRIS is visibly biased; PPG's roll-out average
+     * over conditional PaRIS runs with the same N removes most of it */
+    enum { n = 20 };
+    exact k;
+    kalman(ydata, n, &k);
+    st_pf_model *m = load(lg_yaml);
+    st_pf_opts o;
+    st_pf_opts_init(&o);
+    o.N = 10;
+    o.smoother = ST_SM_PARIS;
+    double np, nq;
+    double bp = squared_bias(m, o, n, 2000, k.ms, &np);
+    o.smoother = ST_SM_PPG;
+    o.burn = 10;
+    o.iter = 100;
+    double bq = squared_bias(m, o, n, 100, k.ms, &nq);
+    ck_assert_msg(bp > 10 * np, "PaRIS bias^2 %g not above its noise %g: the test has no power", bp, np);
+    ck_assert_msg(bq < bp / 4, "PPG bias^2 %g (noise %g) not below PaRIS's %g / 4", bq, nq, bp);
+    st_pf_model_free(m);
+}
+END_TEST
+
 START_TEST(test_paris_functionals)
 {
     /* the online functionals equal the sums of the smoothed marginals */
@@ -464,6 +515,10 @@ static Suite *make_suite(void)
     tcase_set_timeout(tc_ppg, 120);
     tcase_add_test(tc_ppg, test_ppg);
     suite_add_tcase(s, tc_ppg);
+    TCase *tc_ppg_bias = tcase_create("ppg_bias");
+    tcase_set_timeout(tc_ppg_bias, 120);
+    tcase_add_test(tc_ppg_bias, test_ppg_bias_below_paris);
+    suite_add_tcase(s, tc_ppg_bias);
     TCase *tc_paris_functionals = tcase_create("paris_functionals");
     tcase_set_timeout(tc_paris_functionals, 120);
     tcase_add_test(tc_paris_functionals, test_paris_functionals);
