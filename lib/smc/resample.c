@@ -81,10 +81,11 @@ void st_resample(st_resample_scheme s, const double *W, size_t n, size_t m, uint
         MERGE(((double)k + u0) * im);
         break;
     }
-    case ST_RS_STRATIFIED:
+    case ST_RS_STRATIFIED: {
         double im = 1.0 / (double)m;
         MERGE(((double)k + st_rng_uniform(r)) * im);
         break;
+    }
     case ST_RS_MULTINOMIAL: {
         /* Ordered uniforms as normalised partial sums of m+1 exponentials:
          * draw the spacings from a copy of the generator once to get the
