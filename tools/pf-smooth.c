@@ -48,6 +48,8 @@ static const char usage[] =
     "      --draws M          write M smoothed trajectories (draw,t,x...) instead\n"
     "      --loglik           write only the log-likelihood estimate\n"
     "      --functionals FILE PaRIS/PPG: write sum x_t, sum x_t^2, sum x_t x_{t+1}\n"
+    "      --online           PaRIS: the functionals only, in O(N) memory (the\n"
+    "                         per-step output is then the filter's)\n"
     "Common:\n"
     "  -o, --output FILE      write here (atomically) instead of stdout\n"
     "      --format csv|bin   output format (default csv; bin for -o *.stb)\n"
@@ -78,7 +80,8 @@ enum {
     OPT_QUANTILES,
     OPT_DRAWS,
     OPT_LOGLIK,
-    OPT_FUNCTIONALS
+    OPT_FUNCTIONALS,
+    OPT_ONLINE
 };
 
 typedef struct options {
@@ -214,6 +217,7 @@ int main(int argc, char **argv)
         {"draws", required_argument, NULL, OPT_DRAWS},
         {"loglik", no_argument, NULL, OPT_LOGLIK},
         {"functionals", required_argument, NULL, OPT_FUNCTIONALS},
+        {"online", no_argument, NULL, OPT_ONLINE},
         {NULL, 0, NULL, 0}};
     int c, filter_flag = 0, smoother_flag = 0;
     while ((c = getopt_long(argc, argv, ST_CLI_SHORTOPTS "m:N:K:", longopts, NULL)) != -1) {
@@ -258,6 +262,7 @@ int main(int argc, char **argv)
         case OPT_DRAWS: opt.pf.draws = parse_count(&cli, "--draws", optarg, 1, 100000000); break;
         case OPT_LOGLIK: opt.loglik_only = 1; break;
         case OPT_FUNCTIONALS: opt.functionals = optarg; break;
+        case OPT_ONLINE: opt.pf.online = 1; break;
         default: st_cli_usage_error(&cli, NULL);
         }
     }
@@ -269,6 +274,8 @@ int main(int argc, char **argv)
         st_cli_usage_error(&cli, "--loglik and --draws exclude each other");
     if (opt.functionals && opt.pf.smoother != ST_SM_PARIS && opt.pf.smoother != ST_SM_PPG)
         st_cli_usage_error(&cli, "--functionals needs --smoother paris or ppg");
+    if (opt.pf.online && (opt.pf.smoother != ST_SM_PARIS || opt.pf.draws))
+        st_cli_usage_error(&cli, "--online needs --smoother paris (and no --draws)");
     opt.pf.loglik_only = opt.loglik_only && opt.pf.smoother == ST_SM_NONE;
     opt.pf.q = opt.q;
     opt.pf.nq = opt.nq;
@@ -340,7 +347,7 @@ int main(int argc, char **argv)
     /* output columns */
     int has_seq = seqcol >= 0;
     size_t nq = opt.nq, per = 2 + nq;
-    int smooth = opt.pf.smoother != ST_SM_NONE;
+    int smooth = opt.pf.smoother != ST_SM_NONE && !opt.pf.online;
     if (opt.loglik_only)
         ncols = (size_t)has_seq + 2;
     else if (opt.pf.draws)

@@ -55,6 +55,8 @@ typedef struct st_pf_opts {
     size_t ffbsm_max; /* refuse FFBSm above this many particles (0: 10000) */
     size_t max_tries; /* rejection proposals per backward draw before the exact draw (0: 16) */
     size_t mcmc;        /* >0: backward draws by this many MH moves from the ancestor */
+    int online;         /* PaRIS: the additive functionals only, in O(N) memory
+                         * (no smoothed per-step summaries, no history) */
     int loglik_only;    /* skip the per-step summaries: only the log-likelihood is wanted */
     int exact_backward; /* never use rejection: every backward draw is the exact O(N) one */
 } st_pf_opts;

@@ -349,6 +349,7 @@ typedef struct fwd_opts {
     /* PaRIS: K backward draws per particle at each step into J (T x N x K)
      * and the online additive functionals into func (3 dx) */
     int paris;
+    int online; /* J holds one step only */
     uint32_t *J;
     st_rng *brs;            /* backward streams, one per block of targets */
     uint64_t prop, acc;
@@ -421,7 +422,7 @@ static int forward(const st_pf_model *m, const st_pf_data *d, const st_pf_opts *
                     free(Wp);
                     goto out;
                 }
-                uint32_t *J = fo->J + t * N * K;
+                uint32_t *J = fo->J + (fo->online ? 0 : t * N * K);
                 bw.start = f->A; /* the ancestors of this step */
                 rc = pf_backward_draw(&bw, f->X, N, NULL, N, K, J, fo->brs, f->th, e);
                 fo->prop += bw.proposals;
@@ -953,7 +954,10 @@ int st_pf_run(const st_pf_model *m, const st_pf_data *d, const st_pf_opts *o, st
     if (!oo.max_tries)
         oo.max_tries = 16;
     o = &oo;
-    int smooth = o->smoother != ST_SM_NONE;
+    int online = o->online && o->smoother == ST_SM_PARIS;
+    if (online && o->draws)
+        return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "online PaRIS keeps no history to draw trajectories from");
+    int smooth = o->smoother != ST_SM_NONE && !online;
     st_pf_result *r = NULL;
     pf_hist *h = NULL;
     uint32_t *J = NULL, *idx = NULL;
@@ -967,6 +971,7 @@ int st_pf_run(const st_pf_model *m, const st_pf_data *d, const st_pf_opts *o, st
                  (o->smoother == ST_SM_NONE && o->draws) ||
                  (o->mcmc && (o->smoother == ST_SM_FFBSI || o->smoother == ST_SM_FFBSM || o->smoother == ST_SM_PG));
     int need_hist = smooth || o->draws;
+    /* (online PaRIS: smooth is 0, so no history) */
     if (need_hist && (rc = pf_hist_new(&h, T, N, dx, need_A, e)) < 0)
         goto out;
     int paris = o->smoother == ST_SM_PARIS || o->smoother == ST_SM_PPG;
@@ -974,9 +979,10 @@ int st_pf_run(const st_pf_model *m, const st_pf_data *d, const st_pf_opts *o, st
     size_t nstreams = ((paris ? N : o->smoother == ST_SM_FFBSI ? M : MIN(N, o->draws > 0 ? o->draws : 1)) +
                        ST_PF_BLOCK - 1) / ST_PF_BLOCK + 1;
     if (paris) {
-        if ((rc = pf_check_memory((double)T * N * o->K * 4.0, "storing the PaRIS backward indices", e)) < 0)
+        size_t steps = online ? 1 : T;
+        if ((rc = pf_check_memory((double)steps * N * o->K * 4.0, "storing the PaRIS backward indices", e)) < 0)
             goto out;
-        if (!(J = malloc(T * N * o->K * sizeof *J))) {
+        if (!(J = malloc(steps * N * o->K * sizeof *J))) {
             rc = st_err_nomem(e, "PaRIS backward indices");
             goto out;
         }
@@ -988,7 +994,7 @@ int st_pf_run(const st_pf_model *m, const st_pf_data *d, const st_pf_opts *o, st
     pf_streams(brs, nstreams, o->seed, RS_BACKWARD);
     if ((rc = make_threads(&th, &nth, e)) < 0)
         goto out;
-    fwd_opts fo = {.hist = h, .res = r, .paris = paris, .J = J, .brs = brs};
+    fwd_opts fo = {.hist = h, .res = r, .paris = paris, .online = online, .J = J, .brs = brs};
     if ((rc = forward(m, d, o, o->seed, &fo, e)) < 0)
         goto out;
     st_rng g;
@@ -1020,6 +1026,8 @@ int st_pf_run(const st_pf_model *m, const st_pf_data *d, const st_pf_opts *o, st
     case ST_SM_FFBSI:
         break;
     case ST_SM_PARIS: {
+        if (online)
+            break;
         double *mass = malloc(T * N * sizeof *mass), *scratch = col_scratch(N);
         if (!mass || !scratch) {
             free(mass);

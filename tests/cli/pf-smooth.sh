@@ -43,6 +43,13 @@ last=$(tail -1 "$tmp/out")
 check "local level: last filtered mean equals the smoothed one" \
     awk -F, -v l="$last" 'BEGIN { split(l, f, ","); d = f[5] - f[7]; exit !(d < 1e-9 && d > -1e-9) }'
 
+# PaRIS functionals: online (O(N) memory) equals the stored-history run.
+expect_exit 0 "paris functionals" pf-smooth -m "$models/pf-sv.yaml" -N 300 --smoother paris --functionals "$tmp/f1.csv" "$dax"
+expect_exit 0 "paris functionals online" pf-smooth -m "$models/pf-sv.yaml" -N 300 --smoother paris --online --functionals "$tmp/f2.csv" "$dax"
+check "online functionals equal the stored-history ones" cmp -s "$tmp/f1.csv" "$tmp/f2.csv"
+check "functionals file has sum_x, sum_x2, sum_xx1" [ "$(cut -d, -f1 "$tmp/f1.csv" | tr '\n' ' ')" = "name sum_x sum_x2 sum_xx1 " ]
+check "online output has the filter's columns only" sh -c "! grep -q x_smean '$tmp/out'"
+
 # Output shapes: quantile columns, trajectories, seq groups.
 expect_exit 0 "quantiles" pf-smooth --builtin growth -N 200 --smoother ffbsi --quantiles 0.05,0.5,0.95 "$tmp/nile.csv"
 check "quantile columns" grep -q "^t,ess,llinc,resampled,x_fmean,x_fsd,x_fq5,x_fq50,x_fq95,x_smean,x_ssd,x_sq5,x_sq50,x_sq95$" "$tmp/out"

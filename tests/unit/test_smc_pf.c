@@ -393,6 +393,14 @@ START_TEST(test_paris_functionals)
         sxx += J * k.ps[t + 1] + k.ms[t] * k.ms[t + 1];
     }
     ck_assert_msg(fabs(r->func[2] - sxx) < 0.05 * fabs(sxx) + 1, "sum x x1 %g vs exact %g", r->func[2], sxx);
+    /* online (O(N) memory): the same functionals from the same draws */
+    o.online = 1;
+    st_pf_result *ro = run(m, T, &o);
+    ck_assert_ptr_null(ro->smean);
+    ck_assert_int_eq(ro->has_func, 1);
+    for (int q = 0; q < 3; q++)
+        ck_assert_near(ro->func[q], r->func[q], 1e-12 * (1 + fabs(r->func[q])));
+    st_pf_result_free(ro);
     st_pf_result_free(r);
     st_pf_model_free(m);
 }
