@@ -1,1 +1,35 @@
-# uq: see the issue; this fragment appends to the variables of Makefile.am.
+# uq: uncertainty scores for language-model generations (uq-entropy) and
+# their evaluation (uq-eval).  Appends to the variables of Makefile.am.
+
+lib_libstoch_a_SOURCES += lib/uq/input.c lib/uq/text.c lib/uq/cluster.c \
+	lib/uq/scores.c lib/uq/spectral.c lib/uq/metrics.c lib/uq/run.c lib/uq/eval.c
+noinst_HEADERS += lib/uq/uq.h lib/uq/run.h lib/uq/eval.h
+
+check_PROGRAMS += tests/unit/test_uq_input tests/unit/test_uq_scores tests/unit/test_uq_metrics
+tests_unit_test_uq_input_SOURCES = tests/unit/test_uq_input.c
+tests_unit_test_uq_input_CFLAGS = $(CHECK_CFLAGS_ALL)
+tests_unit_test_uq_input_LDADD = $(CHECK_LIBS_ALL)
+tests_unit_test_uq_scores_SOURCES = tests/unit/test_uq_scores.c
+tests_unit_test_uq_scores_CFLAGS = $(CHECK_CFLAGS_ALL)
+tests_unit_test_uq_scores_LDADD = $(CHECK_LIBS_ALL)
+tests_unit_test_uq_metrics_SOURCES = tests/unit/test_uq_metrics.c
+tests_unit_test_uq_metrics_CFLAGS = $(CHECK_CFLAGS_ALL)
+tests_unit_test_uq_metrics_LDADD = $(CHECK_LIBS_ALL)
+
+bin_PROGRAMS += tools/uq-entropy tools/uq-eval
+tools_uq_entropy_SOURCES = tools/uq-entropy.c
+tools_uq_eval_SOURCES = tools/uq-eval.c
+dist_man_MANS += man/man1/uq-entropy.1 man/man1/uq-eval.1 man/man5/stoch-uq-input.5
+
+TESTS += tests/cli/uq-entropy.sh tests/cli/uq-eval.sh tests/cli/uq-numpy.sh
+dist_check_SCRIPTS += tests/cli/uq-entropy.sh tests/cli/uq-eval.sh tests/cli/uq-numpy.sh
+EXTRA_DIST += tests/cli/uq_numpy.py
+
+# make demo: score the shipped example generations and evaluate the scores.
+DEMO_TARGETS += demo-uq
+demo-uq: all
+	@mkdir -p demo-out
+	tools/uq-entropy -q -s msp,g-nll,ppl,mte,pe,ln-pe,se,se-discrete,num-sets,eigv,deg,ecc,lexsim-rougel,eigenscore,kle,inv-entropy \
+	  --id-map demo-out/uq-ids.csv -o demo-out/uq-scores.csv $(srcdir)/data/uq-trivia.jsonl
+	tools/uq-eval -l correct --bootstrap 200 -o demo-out/uq-eval.csv demo-out/uq-scores.csv
+	@awk -F, '$$2 == "auroc" { printf "demo-uq: AUROC %-14s %.3f\n", $$1, $$4 }' demo-out/uq-eval.csv

@@ -1,0 +1,74 @@
+#!/bin/sh
+# uq-eval: known AUROC/AUPRC/PRR values including ties, joins, bootstrap,
+# TSU, bad labels.
+. "$top_srcdir/tests/cli/tap.sh"
+
+# val FILE SCORE METRIC [FIELD]: the value (or lo/hi) of one output row.
+val() {
+    awk -F, -v s="$2" -v m="$3" -v f="${4:-value}" 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+        $1 == s && $2 == m { print $c[f] }' "$1"
+}
+
+expect_exit 0 "--help" uq-eval --help
+check "--help names the metrics" grep -q 'prr50' "$tmp/out"
+expect_exit 0 "--version" uq-eval --version
+expect_error 2 'labels COLUMN is required' "no --labels" uq-eval "$data/uq-eval-small.csv"
+expect_error 2 'give SCORES and optionally LABELS, not 3' "three files" uq-eval -l correct a b c
+expect_error 2 "unknown metric 'roc'" "bad --metrics" uq-eval -l correct -m roc "$data/uq-eval-small.csv"
+expect_error 2 'CSV only' "--format bin refused" uq-eval -l correct --format bin "$data/uq-eval-small.csv"
+expect_error 2 'level must be' "bad --level" uq-eval -l correct --level 100 "$data/uq-eval-small.csv"
+
+# scikit-learn's documented example: roc_auc_score 0.75, average precision 0.8333
+expect_exit 0 "small example" uq-eval -l correct -o "$tmp/e.csv" "$data/uq-eval-small.csv"
+check "header" test "$(head -1 "$tmp/e.csv")" = "score,metric,n,value,lo,hi"
+check "AUROC 0.75" approx "$(val "$tmp/e.csv" u auroc)" 0.75 1e-15
+check "AUPRC 5/6" approx "$(val "$tmp/e.csv" u auprc)" 0.83333333333333337 1e-15
+# labels in order of u: 1,0,1,0: AUARC (1 + 1/2 + 2/3 + 2/4)/4 = 2/3; the
+# oracle's (1 + 1 + 2/3 + 2/4)/4 = 19/24; random 1/2: PRR (1/6)/(7/24) = 4/7
+check "PRR 4/7" approx "$(val "$tmp/e.csv" u prr)" 0.5714285714285714 1e-15
+check "AUARC 2/3" approx "$(val "$tmp/e.csv" u auarc)" 0.66666666666666663 1e-15
+check "n" test "$(val "$tmp/e.csv" u auroc n)" = 4
+# all tied: AUROC 1/2, PRR 0 (the expectation over tie orders), Spearman undefined
+check "ties: AUROC 0.5" approx "$(val "$tmp/e.csv" v auroc)" 0.5 0
+check "ties: PRR 0" approx "$(val "$tmp/e.csv" v prr)" 0 1e-15
+check "ties: AUPRC = error rate" approx "$(val "$tmp/e.csv" v auprc)" 0.5 0
+check "no interval without --bootstrap" test "$(val "$tmp/e.csv" u auroc lo)" = NaN
+check "ece only for confidences" test -z "$(val "$tmp/e.csv" u ece)"
+check "no tsu without temperature" test -z "$(val "$tmp/e.csv" u tsu)"
+
+# labels joined from a second file; quality labels drop the binary metrics
+expect_exit 0 "LABELS file (quality)" uq-eval -l quality -c u -o "$tmp/q.csv" "$data/uq-eval-small.csv" "$data/uq-eval-labels.csv"
+check "quality: no auroc" test -z "$(val "$tmp/q.csv" u auroc)"
+# in order of u, ids 1, 3, 2, 4 have quality 1, 0.9, 0.6, 0.2: a perfect ranking
+check "quality: spearman 1" approx "$(val "$tmp/q.csv" u spearman)" 1 1e-15
+check "quality: PRR 1" approx "$(val "$tmp/q.csv" u prr)" 1 1e-15
+expect_error 1 'uq-eval-labels.csv:4: label 0.6 is not 0/1, but auroc needs binary labels' "auroc with quality labels" \
+    uq-eval -l quality -m auroc "$data/uq-eval-small.csv" "$data/uq-eval-labels.csv"
+expect_exit 0 "--threshold binarises" uq-eval -l quality --threshold 0.5 -m auroc -c u -o "$tmp/t.csv" "$data/uq-eval-small.csv" "$data/uq-eval-labels.csv"
+# correct = ids 1,2,3; error = id 4 with the highest u
+check "--threshold: AUROC 1" approx "$(val "$tmp/t.csv" u auroc)" 1 0
+printf 'id,u,correct\n1,0.5,1\n2,0.2,2\n' >"$tmp/bad.csv"
+expect_error 1 'bad.csv:3: label 2 is outside' "label outside [0,1]" uq-eval -l correct "$tmp/bad.csv"
+expect_error 1 "no label column 'right'" "missing label column" uq-eval -l right "$data/uq-eval-small.csv"
+expect_error 1 "no column 'w'" "unknown --columns" uq-eval -l correct -c w "$data/uq-eval-small.csv"
+printf 'id,quality\n1,1\n1,0\n' >"$tmp/dup.csv"
+expect_error 1 'dup.csv:3: duplicate id 1' "duplicate label ids" uq-eval -l quality "$data/uq-eval-small.csv" "$tmp/dup.csv"
+
+# pipeline with temperatures: TSU, ECE for msp, deterministic bootstrap
+uq-entropy -q -s msp,se "$top_srcdir/data/uq-trivia.jsonl" >"$tmp/s.csv"
+expect_exit 0 "bootstrap" uq-eval -l correct --bootstrap 200 --seed 3 -o "$tmp/b1.csv" "$tmp/s.csv"
+uq-eval -l correct --bootstrap 200 --seed 3 -o "$tmp/b2.csv" "$tmp/s.csv"
+check "bootstrap: same seed, same bytes" cmp -s "$tmp/b1.csv" "$tmp/b2.csv"
+check "interval contains the estimate" awk -F, 'NR > 1 && $5 != "NaN" && !($5 <= $4 && $4 <= $6) { bad = 1 } END { exit bad }' "$tmp/b1.csv"
+check "ece for msp" test -n "$(val "$tmp/b1.csv" msp ece)"
+check "tsu over 30 prompts" test "$(val "$tmp/b1.csv" se tsu n)" = 30
+uq-eval -q -l correct -o "$tmp/nb.csv" <"$tmp/s.csv"
+check "stdin; the estimate does not depend on --bootstrap" test "$(val "$tmp/nb.csv" se auroc)" = "$(val "$tmp/b1.csv" se auroc)"
+# DESIGN.md's pipeline, word for word
+uq-entropy --scores pe,ln-pe,se,g-nll,eigv "$top_srcdir/data/uq-trivia.jsonl" 2>/dev/null | uq-eval --labels correct >"$tmp/p.csv" 2>"$tmp/p.err"
+check "DESIGN pipeline: 5 scores x 7 metrics" test "$(grep -c ',auroc,\|,auprc,\|,prr,\|,prr50,\|,auarc,\|,spearman,\|,tsu,' "$tmp/p.csv")" -eq 35
+# TSU by hand: id 1 rises, id 2 falls
+printf 'id,temperature,u,correct\n1,0.5,1,1\n1,1,2,1\n2,0.5,3,0\n2,1,2,1\n' >"$tmp/tsu.csv"
+expect_exit 0 "tsu" uq-eval -l correct -m tsu -o "$tmp/tsu.out" "$tmp/tsu.csv"
+check "tsu = 1/2" approx "$(val "$tmp/tsu.out" u tsu)" 0.5 0
+done_testing

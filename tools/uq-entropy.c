@@ -1,0 +1,308 @@
+/* uq-entropy: uncertainty scores for language-model generations, one row
+ * per prompt.  Thin driver over lib/uq (st_uq_entropy_run). */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/cli.h"
+#include "core/stream.h"
+#include "uq/run.h"
+
+static const char USAGE[] =
+    "Usage: uq-entropy --scores LIST [options] [FILE...]\n"
+    "Uncertainty scores for language-model generations: one output row per\n"
+    "prompt (columns id, [temperature], one per score, [correct], [quality]).\n"
+    "Input: JSON Lines, one prompt per line, plain or gzip (stoch-uq-input(5));\n"
+    "FILE '-' or none reads standard input.\n"
+    "\n"
+    "  -s, --scores LIST       comma-separated scores, or 'all' (required):\n"
+    "                          msp g-nll ppl mte pe ln-pe se se-discrete num-sets\n"
+    "                          eigv deg ecc lexsim-rougel lexsim-jaccard eigenscore\n"
+    "                          kle inv-entropy inv-entropy-full (uq-entropy(1));\n"
+    "                          eigv, deg, ecc, kle take their own weights as\n"
+    "                          NAME:entail, :contra, :jaccard or :sim\n"
+    "      --cluster METHOD    semantic classes: auto (given cluster ids, else\n"
+    "                          greedy), given, greedy (Farquhar et al. reference\n"
+    "                          code), rep (Kuhn et al. class representatives),\n"
+    "                          union (transitive closure); default auto\n"
+    "      --equiv RULE        bidirectional entailment rule: default (no\n"
+    "                          contradiction and not both neutral), strict (both\n"
+    "                          entailment), nc (no contradiction); default default\n"
+    "      --affinity W        graph weights for eigv, deg, ecc, kle: entail,\n"
+    "                          contra, jaccard, sim; default entail\n"
+    "      --eig-threshold X   ecc keeps Laplacian eigenvalues < X, 0 < X <= 2;\n"
+    "                          default 0.9\n"
+    "      --kle-t T           heat kernel time for kle, T > 0; default 0.3\n"
+    "      --token-entropy M   mte from top-k: renorm (renormalised top-k) or\n"
+    "                          partial (sum over the k given); default renorm\n"
+    "      --eigenscore-alpha A  ridge added to the covariance, A > 0; default 0.001\n"
+    "      --eigenscore-variant V  paper (Z J Z^T, natural log) or code (covariance\n"
+    "                          divided by d-1, log10); default paper\n"
+    "      --inv-subsamples B  Inv-Entropy subsamples (one answer per input),\n"
+    "                          1..100000; default 20 (all combinations if fewer)\n"
+    "      --csv-long          inputs are CSV (or binary) streams with columns id,\n"
+    "                          sample (0 = greedy), logprob and optional cluster,\n"
+    "                          temperature, correct, quality\n"
+    "      --id-map FILE       write 'id,name' CSV pairing output ids with input ids\n"
+    "  -o, --output FILE       write to FILE (atomically) instead of stdout\n"
+    "      --format csv|bin    output format; default csv (bin for -o *.stb)\n"
+    "      --compress          zlib-compress binary chunks\n"
+    "      --seed N            seed for Inv-Entropy subsampling; default 1\n"
+    "  -j, --threads N         threads (results do not depend on N)\n"
+    "  -q, --quiet             no notes (NaN counts)\n"
+    "  -v, --verbose           more notes\n"
+    "  -h, --help              this help\n"
+    "      --version           version\n";
+
+enum {
+    OPT_CLUSTER = ST_OPT_TOOL,
+    OPT_EQUIV,
+    OPT_AFFINITY,
+    OPT_EIGTHR,
+    OPT_KLET,
+    OPT_TOKENT,
+    OPT_ESALPHA,
+    OPT_ESVAR,
+    OPT_INVB,
+    OPT_CSVLONG,
+    OPT_IDMAP
+};
+
+static int pick(const st_cli *cli, const char *opt, const char *arg, const char *const *names)
+{
+    for (int i = 0; names[i]; i++)
+        if (strcmp(arg, names[i]) == 0)
+            return i;
+    st_cli_usage_error(cli, "%s: unknown value '%s'", opt, arg);
+}
+
+/* Score codes and their column names (the names as given; *copy owns them). */
+static void parse_scores(const st_cli *cli, const char *list, int **which, const char ***names,
+                         size_t *n, char **copy)
+{
+    size_t cap = ST_UQ_NSCORES + strlen(list);
+    *which = malloc(cap * sizeof **which);
+    *names = malloc(cap * sizeof **names);
+    *copy = strdup(list);
+    if (!*which || !*names || !*copy)
+        st_cli_usage_error(cli, "out of memory");
+    *n = 0;
+    char *save = NULL;
+    for (char *t = strtok_r(*copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        int first = 0, last = 0;
+        if (strcmp(t, "all") == 0) {
+            last = ST_UQ_NSCORES;
+        } else {
+            first = st_uq_score_parse(t);
+            if (first < 0)
+                st_cli_usage_error(cli, "unknown score '%s' (see --help)", t);
+            last = first + 1;
+        }
+        for (int s = first; s < last; s++) {
+            for (size_t k = 0; k < *n; k++)
+                if ((*which)[k] == s)
+                    st_cli_usage_error(cli, "score '%s' listed twice", st_uq_score_name(s));
+            (*names)[*n] = last - first > 1 ? st_uq_score_name(s) : t;
+            (*which)[(*n)++] = s;
+        }
+    }
+    if (*n == 0)
+        st_cli_usage_error(cli, "--scores is empty");
+}
+
+static int write_id_map(const char *path, const st_uq_result *r, st_err *e)
+{
+    st_output out;
+    int rc = st_output_open(&out, path, 0, e);
+    if (rc < 0)
+        return rc;
+    fputs("id,name\n", out.fp);
+    for (size_t i = 0; i < r->n; i++) {
+        char num[ST_DOUBLE_BUFSZ];
+        st_format_double(num, r->data[i * r->ncols]);
+        fprintf(out.fp, "%s,\"", num);
+        for (const char *c = r->ids[i]; *c; c++) {
+            if (*c == '"')
+                fputc('"', out.fp);
+            fputc(*c == '\n' || *c == '\r' ? ' ' : *c, out.fp);
+        }
+        fputs("\"\n", out.fp);
+    }
+    rc = st_output_close(&out, e);
+    if (rc < 0)
+        st_output_abort(&out);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    st_cli cli;
+    st_cli_init(&cli, "uq-entropy", USAGE);
+    st_uq_opts o;
+    st_uq_opts_default(&o);
+    const char *scores = NULL, *id_map = NULL;
+    int csv_long = 0;
+    static const char *const clusters[] = {"auto", "given", "greedy", "rep", "union", NULL};
+    static const char *const equivs[] = {"default", "strict", "nc", NULL};
+    static const char *const affs[] = {"entail", "contra", "jaccard", "sim", NULL};
+    static const char *const tokents[] = {"renorm", "partial", NULL};
+    static const char *const esvars[] = {"paper", "code", NULL};
+    static const struct option longopts[] = {
+        ST_CLI_LONGOPTS,
+        {"scores", required_argument, NULL, 's'},
+        {"cluster", required_argument, NULL, OPT_CLUSTER},
+        {"equiv", required_argument, NULL, OPT_EQUIV},
+        {"affinity", required_argument, NULL, OPT_AFFINITY},
+        {"eig-threshold", required_argument, NULL, OPT_EIGTHR},
+        {"kle-t", required_argument, NULL, OPT_KLET},
+        {"token-entropy", required_argument, NULL, OPT_TOKENT},
+        {"eigenscore-alpha", required_argument, NULL, OPT_ESALPHA},
+        {"eigenscore-variant", required_argument, NULL, OPT_ESVAR},
+        {"inv-subsamples", required_argument, NULL, OPT_INVB},
+        {"csv-long", no_argument, NULL, OPT_CSVLONG},
+        {"id-map", required_argument, NULL, OPT_IDMAP},
+        {NULL, 0, NULL, 0}};
+    int c;
+    double x;
+    long l;
+    while ((c = getopt_long(argc, argv, ST_CLI_SHORTOPTS "s:", longopts, NULL)) != -1) {
+        if (st_cli_common(&cli, c, optarg, argv))
+            continue;
+        switch (c) {
+        case 's':
+            scores = optarg;
+            break;
+        case OPT_CLUSTER:
+            o.cluster = pick(&cli, "--cluster", optarg, clusters);
+            break;
+        case OPT_EQUIV:
+            o.equiv = pick(&cli, "--equiv", optarg, equivs);
+            break;
+        case OPT_AFFINITY:
+            o.affinity = pick(&cli, "--affinity", optarg, affs);
+            break;
+        case OPT_TOKENT:
+            o.token_entropy = pick(&cli, "--token-entropy", optarg, tokents);
+            break;
+        case OPT_ESVAR:
+            o.es_variant = pick(&cli, "--eigenscore-variant", optarg, esvars);
+            break;
+        case OPT_EIGTHR:
+            if (st_parse_double(optarg, &x) < 0 || !(x > 0 && x <= 2))
+                st_cli_usage_error(&cli, "--eig-threshold must be in (0, 2], not '%s'", optarg);
+            o.eig_threshold = x;
+            break;
+        case OPT_KLET:
+            if (st_parse_double(optarg, &x) < 0 || !(x > 0))
+                st_cli_usage_error(&cli, "--kle-t must be a number > 0, not '%s'", optarg);
+            o.kle_t = x;
+            break;
+        case OPT_ESALPHA:
+            if (st_parse_double(optarg, &x) < 0 || !(x > 0))
+                st_cli_usage_error(&cli, "--eigenscore-alpha must be a number > 0, not '%s'", optarg);
+            o.es_alpha = x;
+            break;
+        case OPT_INVB:
+            if (st_parse_long(optarg, &l) < 0 || l < 1 || l > 100000)
+                st_cli_usage_error(&cli, "--inv-subsamples must be an integer from 1 to 100000, not '%s'", optarg);
+            o.inv_subsamples = (int)l;
+            break;
+        case OPT_CSVLONG:
+            csv_long = 1;
+            break;
+        case OPT_IDMAP:
+            id_map = optarg;
+            break;
+        default:
+            st_cli_usage_error(&cli, NULL);
+        }
+    }
+    if (!scores)
+        st_cli_usage_error(&cli, "--scores is required");
+    int *which;
+    const char **score_names;
+    char *score_text;
+    size_t nwhich;
+    parse_scores(&cli, scores, &which, &score_names, &nwhich, &score_text);
+    o.seed = cli.seed;
+    st_cli_threads(&cli);
+
+    st_err e;
+    st_err_clear(&e);
+    st_output out;
+    memset(&out, 0, sizeof out);
+    st_uq_result *r = NULL;
+    st_writer *w = NULL;
+    char *meta = NULL;
+    const char **names = NULL;
+    st_dtype *dtypes = NULL;
+    int rc = st_uq_entropy_run((const char *const *)argv + optind, (size_t)(argc - optind), csv_long,
+                               &o, which, nwhich, &r, &e);
+    if (rc < 0)
+        goto done;
+    if (r->n == 0) {
+        rc = st_err_set(&e, ST_EDATA, st_display_name(optind < argc ? argv[optind] : NULL), 0, 0,
+                        "no prompts in the input");
+        goto done;
+    }
+    for (size_t k = 0; k < nwhich; k++)
+        if (r->nan_count[k])
+            st_cli_log(&cli, 1, "%s: NaN for %zu of %zu prompts (needs %s)", score_names[k],
+                       r->nan_count[k], r->n, st_uq_score_needs(which[k]));
+    if (r->ids_are_records)
+        st_cli_log(&cli, id_map ? 2 : 1, "ids are not all integers: column id numbers them 1, 2, ... in order of first appearance%s",
+                   id_map ? "" : " (--id-map FILE pairs them with the input ids)");
+    if (id_map && (rc = write_id_map(id_map, r, &e)) < 0)
+        goto done;
+
+    names = malloc(r->ncols * sizeof *names);
+    dtypes = malloc(r->ncols * sizeof *dtypes);
+    if (!names || !dtypes) {
+        rc = st_err_nomem(&e, "column names");
+        goto done;
+    }
+    size_t j = 0;
+    dtypes[j] = ST_I8;
+    names[j++] = "id";
+    if (r->has_temperature) {
+        dtypes[j] = ST_F8;
+        names[j++] = "temperature";
+    }
+    for (size_t k = 0; k < nwhich; k++) {
+        dtypes[j] = ST_F8;
+        names[j++] = score_names[k];
+    }
+    if (r->has_correct) {
+        dtypes[j] = ST_F8;
+        names[j++] = "correct";
+    }
+    if (r->has_quality) {
+        dtypes[j] = ST_F8;
+        names[j++] = "quality";
+    }
+    int fmt = st_cli_output_format(&cli);
+    if ((rc = st_output_open(&out, cli.output, fmt == ST_FMT_BIN, &e)) < 0)
+        goto done;
+    const char *src = optind < argc ? argv[optind] : NULL;
+    if ((rc = st_meta_json(&meta, "uq-entropy", 1, cli.seed, st_display_name(src), NULL, &e)) < 0)
+        goto done;
+    st_writer_opts wo = {fmt, cli.compress ? ST_CODEC_ZLIB : ST_CODEC_RAW, 0, 0, meta};
+    if ((rc = st_writer_new(&w, out.fp, names, dtypes, r->ncols, &wo, &e)) < 0)
+        goto done;
+    if ((rc = st_writer_rows(w, r->data, r->n, &e)) < 0)
+        goto done;
+    rc = st_writer_close(w, &e);
+    w = NULL;
+done:
+    st_writer_free(w);
+    free(meta);
+    free(names);
+    free(dtypes);
+    free(which);
+    free(score_names);
+    free(score_text);
+    st_uq_result_free(r);
+    return st_cli_finish(&cli, &out, rc, &e);
+}
