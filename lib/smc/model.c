@@ -993,54 +993,58 @@ static int comp_logpdf(const st_pf_model *m, const pcomp *c, const st_pf_step *s
                        size_t n, double *out, st_pf_work *w, st_err *e)
 {
     int uni[3], rc;
-    for (size_t k = 0; k < c->nd; k++) {
-        const pdist *d = &c->d[k];
-        if (vconst) {
-            int all_missing = 1, any_missing = 0;
-            for (size_t i = 0; i < d->dim; i++) {
-                if (isnan(vconst[d->off + i]))
-                    any_missing = 1;
-                else
-                    all_missing = 0;
-            }
-            if (all_missing)
-                continue;
-            if (any_missing)
-                return st_err_set(e, ST_EDATA, m->file, d->mean[0].line, d->mean[0].col,
-                                  "time step %ld (t = %g): some but not all observations of this mvnormal are missing; "
-                                  "write independent normals instead", s->step + 1, s->t);
-        }
+    for (size_t di = 0; di < c->nd; di++) {
+        const pdist *d = &c->d[di];
+        /* observed components (missing observations are NaN) */
+        size_t obs[ST_PF_MAXDIM], k = 0;
+        for (size_t i = 0; i < d->dim; i++)
+            if (!vconst || !isnan(vconst[d->off + i]))
+                obs[k++] = i;
+        if (k == 0)
+            continue;
         if (d->kind == D_MVNORMAL) {
             int muni[ST_PF_MAXDIM], suni[ST_PF_MAXDIM];
             if ((rc = mvn_setup(m, c, d, s, X, xstride, n, muni, suni, w, e)) < 0)
                 return rc;
             size_t dim = d->dim;
             double logdet = 0;
+            if (d->full && k < dim) {
+                /* the marginal of the observed components: their block of
+                 * the covariance, factorised afresh */
+                for (size_t a = 0; a < k; a++)
+                    for (size_t b = 0; b < k; b++)
+                        eval_arg(&d->cov[obs[a] * dim + obs[b]], s, X, xstride, 1, &w->mat[a * k + b], w);
+                st_err tmp;
+                if (st_chol(w->mat, k, 0, NULL, &tmp) < 0)
+                    return bad_value(m, s, c->what, &d->cov[0], w->mat[0], 0,
+                                     "but the observed block of 'cov' is not positive definite", e);
+            }
             if (d->full)
-                logdet = st_chol_logdet(w->mat, dim);
+                logdet = st_chol_logdet(w->mat, k);
             for (size_t p = 0; p < n; p++) {
                 double z[ST_PF_MAXDIM], q = 0, ld = 0;
-                for (size_t i = 0; i < dim; i++) {
+                for (size_t a = 0; a < k; a++) {
+                    size_t i = obs[a];
                     double v = vconst ? vconst[d->off + i] : V[(d->off + i) * vstride + p];
-                    z[i] = v - w->tmp[i][muni[i] ? 0 : p];
+                    z[a] = v - w->tmp[i][muni[i] ? 0 : p];
                 }
                 if (d->full) {
-                    for (size_t i = 0; i < dim; i++) {
-                        double v = z[i];
-                        for (size_t j = 0; j < i; j++)
-                            v -= w->mat[i * dim + j] * z[j];
-                        z[i] = v / w->mat[i * dim + i];
-                        q += z[i] * z[i];
+                    for (size_t a = 0; a < k; a++) {
+                        double v = z[a];
+                        for (size_t b = 0; b < a; b++)
+                            v -= w->mat[a * k + b] * z[b];
+                        z[a] = v / w->mat[a * k + a];
+                        q += z[a] * z[a];
                     }
                     ld = 0.5 * logdet;
                 } else {
-                    for (size_t i = 0; i < dim; i++) {
-                        double sd = w->tmp[dim + i][suni[i] ? 0 : p];
-                        q += (z[i] / sd) * (z[i] / sd);
+                    for (size_t a = 0; a < k; a++) {
+                        double sd = w->tmp[dim + obs[a]][suni[obs[a]] ? 0 : p];
+                        q += (z[a] / sd) * (z[a] / sd);
                         ld += log(sd);
                     }
                 }
-                out[p] += -0.5 * q - ld - (double)dim * ST_LOG_SQRT_2PI;
+                out[p] += -0.5 * q - ld - (double)k * ST_LOG_SQRT_2PI;
             }
             continue;
         }

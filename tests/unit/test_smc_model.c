@@ -195,12 +195,20 @@ START_TEST(test_mvnormal_and_lg)
     double r0 = y[0] - (xn[0] + xn[n]), r1 = y[1] - xn[n];
     double det = 2 * 1 - 0.25, q = (1 * r0 * r0 - 2 * 0.5 * r0 * r1 + 2 * r1 * r1) / det;
     ck_assert_near(lb[0], -0.5 * q - 0.5 * log(det) - log(2 * M_PI), 1e-12);
-    /* partly missing: the built-in uses the marginal of the observed part */
+    /* partly missing: both use the marginal of the observed part */
     double ym[2] = {NAN, -1.2};
     st_pf_step s2 = {0, 1.0, ym, NULL};
+    memset(la, 0, sizeof la);
     memset(lb, 0, sizeof lb);
+    ck_assert_int_eq(st_pf_model_logobs(a, &s2, xn, n, n, la, &work, &e), 0);
     ck_assert_int_eq(st_pf_model_logobs(b, &s2, xn, n, n, lb, &work, &e), 0);
     ck_assert_near(lb[3], st_lpdf_normal(-1.2, xn[n + 3], 1.0), 1e-12);
+    ck_assert_near(la[3], lb[3], 1e-12);
+    double ym2[2] = {0.3, NAN};
+    st_pf_step s3 = {0, 1.0, ym2, NULL};
+    memset(la, 0, sizeof la);
+    ck_assert_int_eq(st_pf_model_logobs(a, &s3, xn, n, n, la, &work, &e), 0);
+    ck_assert_near(la[2], st_lpdf_normal(0.3, xn[2] + xn[n + 2], sqrt(2.0)), 1e-12);
     st_pf_model_free(a);
     st_pf_model_free(b);
 }
