@@ -90,6 +90,31 @@ check "another seed, other numbers" sh -c "! cmp -s '$tmp/s5a' '$tmp/s6'"
 expect_exit 0 "binary output" pf-smooth -m "$models/pf-sv.yaml" -N 100 --format bin -o "$tmp/out.stb" "$dax"
 check "binary magic" sh -c "head -c 4 '$tmp/out.stb' | od -c | grep -q 'S   T   B'"
 
+# Covariates, a multi-dimensional built-in, gzip and stdin input.
+cat >"$tmp/cov.yaml" <<'EOF'
+model: pf
+version: 1
+covariates: [u]
+parameters: {beta: 0.5}
+initial: {dist: normal, mean: 0, sd: 1}
+transition: {dist: normal, mean: 0.8 * x + beta * u, sd: 0.3}
+observation: {dist: poisson, rate: exp(x)}
+EOF
+awk 'BEGIN { print "t,u,y"; for (t = 1; t <= 40; t++) print t "," (t % 7 == 0) "," (t % 5) }' >"$tmp/cov.csv"
+expect_exit 0 "covariate model" pf-smooth -m "$tmp/cov.yaml" -N 300 --smoother ffbsi "$tmp/cov.csv"
+check "covariate model: 40 rows" [ "$(wc -l <"$tmp/out")" -eq 41 ]
+check "covariate model: no NaN" sh -c "! grep -qi nan '$tmp/out'"
+cut -d, -f1,3 "$tmp/cov.csv" >"$tmp/nocov.csv"
+expect_error 1 "no column 'u' \\(a covariate" "missing covariate column" pf-smooth -m "$tmp/cov.yaml" -N 100 "$tmp/nocov.csv"
+awk 'BEGIN { print "t,y"; for (t = 1; t <= 30; t++) printf "%d,%.6f\n", t, atan2(0.7 - 0.055 * t, -0.05 + 0.001 * t) }' >"$tmp/bearings.csv"
+expect_exit 0 "bearings-only" pf-smooth --builtin bearings-only -N 500 --smoother paris "$tmp/bearings.csv"
+check "bearings-only: four state components" grep -q "px_fmean,px_fsd,vx_fmean,vx_fsd,py_fmean,py_fsd,vy_fmean,vy_fsd" "$tmp/out"
+gzip -c "$dax" >"$tmp/dax.csv.gz"
+run pf-smooth -m "$models/pf-sv.yaml" -N 500 --loglik "$tmp/dax.csv.gz"
+check "gzip input gives the same log-likelihood" [ "$(sed -n 2p "$tmp/out" | cut -d, -f1)" = "$ll_yaml" ]
+run sh -c "pf-smooth -m '$models/pf-sv.yaml' -N 500 --loglik < '$dax'"
+check "stdin input gives the same log-likelihood" [ "$(sed -n 2p "$tmp/out" | cut -d, -f1)" = "$ll_yaml" ]
+
 # Bad models: each exits 1 with file:line:col and a clear message.
 bad() { # NAME REGEX: write stdin to $tmp/NAME.yaml and expect the error
     cat >"$tmp/$1.yaml"
