@@ -123,7 +123,7 @@ int pf_filter_new(pf_filter **out, const st_pf_model *m, const st_pf_data *d, co
     f->lwprev = malloc(N * sizeof *f->lwprev);
     f->W = malloc(N * sizeof *f->W);
     f->A = malloc(N * sizeof *f->A);
-    f->part = malloc(f->nblocks * 3 * sizeof *f->part);
+    f->part = malloc((f->nblocks * 5 + 1) * sizeof *f->part);
     if (!f->brng || !f->th || !f->X || !f->Xprev || !f->lw || !f->lwprev || !f->W || !f->A || !f->part) {
         pf_filter_free(f);
         return st_err_nomem(e, "particle filter");
@@ -194,6 +194,40 @@ static void ancestor_sample_ref(pf_filter *f, size_t t, st_pf_step *s)
     f->A[0] = (uint32_t)j;
 }
 
+/* Systematic resampling in parallel over the particle blocks: the points
+ * (k + u) / N * total are cut at the blocks' cumulative weights, and each
+ * block assigns the points that fall in it.  One uniform, as in the
+ * sequential scheme; the block layout does not depend on the thread count,
+ * so neither does the result. */
+static void systematic_blocks(pf_filter *f)
+{
+    size_t N = f->N, nb = f->nblocks;
+    const double *bw = f->part + 3 * nb;
+    double *C = f->part + 4 * nb; /* nb + 1 cumulative block weights */
+    C[0] = 0;
+    for (size_t b = 0; b < nb; b++)
+        C[b + 1] = C[b] + bw[b];
+    double total = C[nb], u0 = st_rng_uniform(&f->rng), step = total / (double)N;
+    /* first point index of each block: points below C[b] belong before it */
+#pragma omp parallel for schedule(static) if (nb >= PF_PAR_BLOCKS)
+    for (long bl = 0; bl < (long)nb; bl++) {
+        size_t b = (size_t)bl, start = b * ST_PF_BLOCK, end = start + ST_PF_BLOCK < N ? start + ST_PF_BLOCK : N;
+        double lo = ceil(C[b] / step - u0), hi = b + 1 == nb ? (double)N : ceil(C[b + 1] / step - u0);
+        size_t k0 = lo < 0 ? 0 : lo > (double)N ? N : (size_t)lo;
+        size_t k1 = hi < 0 ? 0 : hi > (double)N ? N : (size_t)hi;
+        if (b == 0)
+            k0 = 0;
+        size_t i = start;
+        double cum = C[b] + f->W[i];
+        for (size_t k = k0; k < k1; k++) {
+            double v = ((double)k + u0) * step;
+            while (v >= cum && i + 1 < end)
+                cum += f->W[++i];
+            f->A[k] = (uint32_t)i;
+        }
+    }
+}
+
 int pf_filter_step(pf_filter *f, size_t t, st_err *e)
 {
     size_t N = f->N, dx = f->dx;
@@ -222,7 +256,10 @@ int pf_filter_step(pf_filter *f, size_t t, st_err *e)
                 if (f->ancestor_sampling)
                     ancestor_sample_ref(f, t, &s);
             } else {
-                st_resample(o->scheme, f->W, N, N, f->A, &f->rng);
+                if (o->scheme == ST_RS_SYSTEMATIC)
+                    systematic_blocks(f);
+                else
+                    st_resample(o->scheme, f->W, N, N, f->A, &f->rng);
             }
         } else {
             for (size_t p = 0; p < N; p++)
@@ -322,11 +359,13 @@ int pf_filter_step(pf_filter *f, size_t t, st_err *e)
     for (long b = 0; b < (long)f->nblocks; b++) {
         size_t start = (size_t)b * ST_PF_BLOCK, n = N - start < ST_PF_BLOCK ? N - start : ST_PF_BLOCK;
         double c = bmax[b] > -INFINITY ? exp(bmax[b] - lse) : 0;
-        double *W = f->W + start, *lw = f->lw + start;
+        double *W = f->W + start, *lw = f->lw + start, tot = 0;
         for (size_t p = 0; p < n; p++) {
             W[p] *= c;
+            tot += W[p];
             lw[p] -= lse;
         }
+        f->part[3 * f->nblocks + (size_t)b] = tot; /* block weight, for resampling */
     }
     return 0;
 }
