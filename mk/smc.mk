@@ -33,7 +33,9 @@ dist_man_MANS += man/man1/pf-smooth.1 man/man1/pf-resample.1
 
 # make demo: stochastic volatility of the DAX (returns in percent from
 # data/eustockmarkets.csv) smoothed by PaRIS, the Nile local level model,
-# and lynx counts with a Poisson observation smoothed by FFBSi.
+# lynx counts with a Poisson observation smoothed by FFBSi, and pf-resample
+# on the sampled generations of data/uq-trivia.jsonl (one step per prompt,
+# log-weight = the generation's summed token log-probabilities).
 DEMO_TARGETS += demo-pf
 demo-pf: all
 	@mkdir -p demo-out
@@ -45,4 +47,9 @@ demo-pf: all
 	    -o demo-out/pf-nile.csv $(srcdir)/data/nile.csv
 	tools/pf-smooth -v -m $(srcdir)/data/pf-lynx-poisson.yaml -N 2000 --smoother ffbsi \
 	    -o demo-out/pf-lynx.csv $(srcdir)/data/lynx.csv
-	@echo "demo-pf: smoothed DAX log-variance in demo-out/pf-dax-sv.csv; Nile level in demo-out/pf-nile.csv; lynx log-intensity in demo-out/pf-lynx.csv"
+	$(AWK) 'BEGIN { print "step,particle,logw" } { s = substr($$0, index($$0, "\"samples\":[")); n = 0; \
+	    while (match(s, /"logprobs":\[[^]]*\]/)) { seg = substr(s, RSTART + 12, RLENGTH - 13); k = split(seg, v, ","); \
+	    tot = 0; for (i = 1; i <= k; i++) tot += v[i]; print NR "," n "," tot; n++; s = substr(s, RSTART + RLENGTH) } }' \
+	    $(srcdir)/data/uq-trivia.jsonl > demo-out/pf-trivia-logw.csv
+	tools/pf-resample --always --temperature 2 -o demo-out/pf-trivia-resampled.csv demo-out/pf-trivia-logw.csv
+	@echo "demo-pf: smoothed DAX log-variance in demo-out/pf-dax-sv.csv; Nile level in demo-out/pf-nile.csv; lynx log-intensity in demo-out/pf-lynx.csv; generations resampled by sequence log-probability in demo-out/pf-trivia-resampled.csv"
