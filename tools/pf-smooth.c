@@ -36,7 +36,8 @@ static const char usage[] =
     "  -K, --backward K       PaRIS/PPG backward draws per particle, >= 2 (default 2)\n"
     "      --trajectories M   FFBSi backward trajectories (default N)\n"
     "      --max-tries N      rejection proposals per backward draw before the\n"
-    "                         exact O(N) draw, 0..1000 (default 16)\n"
+    "                         exact O(N) draw, 0..100000 (default max(16, sqrt N);\n"
+    "                         0: always the exact draw)\n"
     "      --mcmc S           backward draws by S Metropolis-Hastings moves from the\n"
     "                         particle's ancestor instead (O(S), no bound needed)\n"
     "      --iter N           PG/PPG iterations kept after burn-in, >= 1 (default 50)\n"
@@ -241,7 +242,7 @@ int main(int argc, char **argv)
         case 'K': opt.pf.K = parse_count(&cli, "-K/--backward", optarg, 2, 1000); break;
         case OPT_TRAJ: opt.pf.M = parse_count(&cli, "--trajectories", optarg, 1, 100000000); break;
         case OPT_MAXTRIES:
-            opt.pf.max_tries = parse_count(&cli, "--max-tries", optarg, 0, 1000);
+            opt.pf.max_tries = parse_count(&cli, "--max-tries", optarg, 0, 100000);
             opt.pf.exact_backward = opt.pf.max_tries == 0;
             break;
         case OPT_MCMC: opt.pf.mcmc = parse_count(&cli, "--mcmc", optarg, 1, 1000); break;

@@ -53,7 +53,7 @@ typedef struct st_pf_opts {
     size_t nq;
     size_t draws;     /* smoothed trajectories to return (0: none) */
     size_t ffbsm_max; /* refuse FFBSm above this many particles (0: 10000) */
-    size_t max_tries; /* rejection proposals per backward draw before the exact draw (0: 16) */
+    size_t max_tries; /* rejection proposals per backward draw before the exact draw (0: max(16, sqrt N)) */
     size_t mcmc;        /* >0: backward draws by this many MH moves from the ancestor */
     int online;         /* PaRIS: the additive functionals only, in O(N) memory
                          * (no smoothed per-step summaries, no history) */

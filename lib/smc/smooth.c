@@ -951,8 +951,13 @@ int st_pf_run(const st_pf_model *m, const st_pf_data *d, const st_pf_opts *o, st
                           "FFBSm costs O(N^2) per step and is refused above %zu particles (asked for %zu): "
                           "use --smoother ffbsi or paris, which are O(N)",
                           ffbsm_max, N);
-    if (!oo.max_tries)
-        oo.max_tries = 16;
+    if (!oo.max_tries) {
+        /* up to sqrt(N) proposals cost less than the exact O(N) draw, and
+         * make that fallback rare even at modest acceptance rates */
+        oo.max_tries = (size_t)sqrt((double)N);
+        if (oo.max_tries < 16)
+            oo.max_tries = 16;
+    }
     o = &oo;
     int online = o->online && o->smoother == ST_SM_PARIS;
     if (online && o->draws)
