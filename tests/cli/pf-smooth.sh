@@ -82,6 +82,10 @@ for sm in ffbsi paris; do
     pf-smooth -m "$tmp/ll.yaml" -N 5000 --smoother $sm -j 2 "$tmp/nile.csv" >"$tmp/j2" 2>/dev/null
     check "$sm: -j 1 and -j 2 give identical output" cmp -s "$tmp/j1" "$tmp/j2"
 done
+for opt in "--mcmc 1" "--max-tries 0"; do
+    expect_exit 0 "paris $opt" pf-smooth -m "$models/pf-sv.yaml" -N 200 --smoother paris $opt "$dax"
+    check "paris $opt: no NaN, 199 rows" sh -c "! grep -qi nan '$tmp/out' && [ \$(wc -l <'$tmp/out') -eq 200 ]"
+done
 pf-smooth -m "$models/pf-sv.yaml" -N 300 --seed 5 "$dax" >"$tmp/s5a" 2>/dev/null
 pf-smooth -m "$models/pf-sv.yaml" -N 300 --seed 5 "$dax" >"$tmp/s5b" 2>/dev/null
 pf-smooth -m "$models/pf-sv.yaml" -N 300 --seed 6 "$dax" >"$tmp/s6" 2>/dev/null
