@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/cli.h"
+#include "core/mpi.h"
 #include "core/stream.h"
 #include "core/yaml.h"
 #include "hmm/hmm.h"
@@ -357,6 +358,9 @@ int main(int argc, char **argv)
     unsigned char *mask = NULL;
     size_t *nsym = NULL;
     int rc = ST_OK;
+    /* under MPI every rank reads the data and takes a share of the E-step */
+    if ((rc = st_mpi_cli_start(&cli, &argc, &argv, argc - optind, argv + optind, &e)) < 0)
+        goto out;
     if (init_path) {
         if ((rc = st_hmm_read(&init, init_path, &e)) < 0)
             goto out;
@@ -466,5 +470,5 @@ out:
     st_hmm_free(best);
     free(mask);
     free(nsym);
-    return st_cli_finish(&cli, &out, rc, &e);
+    return st_mpi_cli_end(st_cli_finish(&cli, &out, rc, &e));
 }

@@ -20,13 +20,22 @@
  * does not maximise exactly) is exempt from the monotonicity check. */
 #include "config.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/mpi.h"
 #include "hmm/internal.h"
 
 #define MIN_CHUNK 64
+/* Sums run per block of consecutive sequences, then over the blocks in
+ * order: blocks of 16 sequences, larger for more than 256 x 16 sequences
+ * (at most 256 blocks).  The block size depends only on the number of
+ * sequences, so neither -j nor the number of MPI ranks (which take
+ * contiguous shares of the blocks, lib/core/mpi.h) changes a bit. */
+#define MIN_BLOCK 16
+#define MAX_BLOCKS 256
 #define SLOT_BUDGET (4u << 20)
 
 void st_hmm_fit_opts_init(st_hmm_fit_opts *o)
@@ -67,13 +76,21 @@ static int estep(const st_hmm *m, const st_hmm_data *d, estep_out *r, st_err *e)
 {
     size_t K = m->K, Tmax = st_hmm_data_maxlen(d), NB = ST_HMM_BATCH;
     size_t nst = r->nst, chunk = SLOT_BUDGET / nst;
-    chunk = chunk < MIN_CHUNK ? MIN_CHUNK : chunk - chunk % NB;
-    size_t ch = d->nseq < chunk ? d->nseq : chunk;
+    size_t B = MIN_BLOCK * ((d->nseq + MIN_BLOCK * MAX_BLOCKS - 1) / (MIN_BLOCK * MAX_BLOCKS));
+    B = B ? B : MIN_BLOCK;
+    chunk = chunk < B ? B : chunk - chunk % B; /* chunks and groups start on block bounds */
+    size_t nblk = (d->nseq + B - 1) / B, blo, bhi;
+    st_mpi_share(nblk, &blo, &bhi);
+    size_t s_lo = blo * B, s_hi = bhi * B < d->nseq ? bhi * B : d->nseq;
+    size_t ch = s_hi - s_lo < chunk ? s_hi - s_lo : chunk;
     int batching = K >= ST_HMM_BATCH_MIN_K;
     double *slots = malloc((ch ? ch : 1) * nst * sizeof *slots);
-    if (!slots)
+    double *part = calloc(nblk ? nblk * nst : 1, sizeof *part);
+    if (!slots || !part) {
+        free(slots);
+        free(part);
         return st_err_nomem(e, "E-step statistics");
-    memset(r->acc, 0, nst * sizeof *r->acc);
+    }
     long bad = -1;
     int nomem = 0;
 #pragma omp parallel if (st_hmm_worth_threads(m, d))
@@ -87,8 +104,8 @@ static int estep(const st_hmm *m, const st_hmm_data *d, estep_out *r, st_err *e)
 #pragma omp atomic write
             nomem = 1;
         }
-        for (size_t s0 = 0; s0 < d->nseq; s0 += ch) {
-            size_t n = d->nseq - s0 < ch ? d->nseq - s0 : ch, ng = (n + NB - 1) / NB;
+        for (size_t s0 = s_lo; s0 < s_hi; s0 += ch) {
+            size_t n = s_hi - s0 < ch ? s_hi - s0 : ch, ng = (n + NB - 1) / NB;
 #pragma omp for schedule(dynamic, 1)
             for (size_t gi = 0; gi < ng; gi++) {
                 if (!ok)
@@ -124,19 +141,29 @@ static int estep(const st_hmm *m, const st_hmm_data *d, estep_out *r, st_err *e)
 #pragma omp single
             for (size_t i = 0; i < n; i++) {
                 const double *slot = slots + i * nst;
+                double *acc = part + (s0 + i) / B * nst;
                 for (size_t j = 0; j < nst; j++)
-                    r->acc[j] += slot[j];
+                    acc[j] += slot[j];
             }
         }
         for (size_t q = 0; q < nws; q++)
             st_hmm_ws_free(w[q]);
     }
     free(slots);
+    /* every rank learns of a failure on any rank, then the block sums */
+    nomem = (int)st_mpi_max_long(nomem);
+    bad = st_mpi_min_long(bad < 0 ? LONG_MAX : bad);
+    int rc = ST_OK;
     if (nomem)
-        return st_err_nomem(e, "forward-backward workspace");
-    if (bad >= 0)
-        return st_err_set(e, ST_EDATA, d->source, 0, 0, "sequence %.17g has probability zero under the model",
-                          d->seqid[bad]);
+        rc = st_err_nomem(e, "forward-backward workspace");
+    else if (bad != LONG_MAX)
+        rc = st_err_set(e, ST_EDATA, d->source, 0, 0, "sequence %.17g has probability zero under the model",
+                        d->seqid[bad]);
+    else
+        rc = st_mpi_fold_blocks(part, nblk, nst, r->acc, e);
+    free(part);
+    if (rc < 0)
+        return rc;
     r->logl = r->acc[0];
     return ST_OK;
 }
