@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/cli.h"
+#include "core/mpi.h"
 #include "core/stream.h"
 #include "mjp/mjp.h"
 
@@ -299,7 +300,10 @@ int main(int argc, char **argv)
     st_mjp_data *d = NULL;
     st_mjp_fit *fit = NULL;
     st_output out = {0};
-    int rc = st_table_read_many(&tab, (const char *const *)argv + optind, (size_t)(argc - optind), &err);
+    /* under MPI every rank reads the data and takes a share of each likelihood pass */
+    int rc = st_mpi_cli_start(&cli, &argc, &argv, argc - optind, argv + optind, &err);
+    if (rc == 0)
+        rc = st_table_read_many(&tab, (const char *const *)argv + optind, (size_t)(argc - optind), &err);
     if (rc == 0 && model) {
         rc = st_mjp_read(&m, model, &err);
         if (rc == 0 && K && (size_t)K != m->K)
@@ -380,7 +384,7 @@ int main(int argc, char **argv)
         if (!fit->converged)
             st_cli_log(&cli, 1, "warning: the fit did not converge (max |gradient| %g)", fit->grad_norm);
     }
-    if (rc == 0 && viterbi)
+    if (rc == 0 && viterbi && st_mpi_rank() == 0)
         rc = write_viterbi(viterbi, m, d, base, &err);
     if (rc == 0)
         rc = st_output_open(&out, cli.output, 0, &err);
@@ -391,5 +395,5 @@ int main(int argc, char **argv)
     st_mjp_free(m);
     st_table_free(tab);
     free(ptimes);
-    return st_cli_finish(&cli, &out, rc, &err);
+    return st_mpi_cli_end(st_cli_finish(&cli, &out, rc, &err));
 }

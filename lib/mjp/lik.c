@@ -14,7 +14,13 @@
  *
  * Determinism: subjects and distinct dt are processed in parallel, but
  * each result goes to its own slot and the slots are summed in a fixed
- * order (blocks of a fixed size), so any thread count gives the same bits. */
+ * order (blocks of a fixed size), so any thread count gives the same bits.
+ *
+ * MPI (lib/core/mpi.h): each rank computes its contiguous share of the
+ * distinct dt (P and the block partials) and of the generic subjects; the
+ * shares are completed on every rank (st_mpi_share_allgather: values, not
+ * sums, are exchanged) and the sums below run on every rank in the same
+ * order, so any number of ranks gives the same bits too. */
 #include "config.h"
 
 #include <float.h>
@@ -23,6 +29,7 @@
 #include <string.h>
 
 #include "core/linalg.h"
+#include "core/mpi.h"
 #include "mjp/internal.h"
 
 #define BLOCK 16 /* distinct dt per partial sum: fixed, not per thread */
@@ -612,8 +619,11 @@ int mjp_engine_eval(mjp_engine *g, const st_mjp *m, int want, mjp_stats *s, st_e
         }
         return 0;
     }
-    size_t nd = g->nd;
+    size_t nd = g->nd, dlo1, dhi1, glo, ghi, blo, bhi;
     int bad = 0;
+    st_mpi_share(nd, &dlo1, &dhi1);
+    st_mpi_share(g->ngen, &glo, &ghi);
+    st_mpi_share(g->nblk, &blo, &bhi);
     /* 1. P(dt) once per distinct dt (threads only when there is work) */
 #pragma omp parallel if (nd * KK * K > 200000)
     {
@@ -621,7 +631,7 @@ int mjp_engine_eval(mjp_engine *g, const st_mjp *m, int want, mjp_stats *s, st_e
         st_err le;
         st_err_clear(&le);
 #pragma omp for schedule(static)
-        for (size_t di = 0; di < nd; di++) {
+        for (size_t di = dlo1; di < dhi1; di++) {
             if (!A) {
 #pragma omp atomic write
                 bad = 1;
@@ -636,13 +646,20 @@ int mjp_engine_eval(mjp_engine *g, const st_mjp *m, int want, mjp_stats *s, st_e
         }
         free(A);
     }
-    if (bad)
+    if (st_mpi_max_long(bad))
         return st_err_set(e, ST_ENUMERIC, NULL, 0, 0, "matrix exponential failed (rates not finite?)");
+    int rc = st_mpi_share_allgather(g->P, nd, NULL, KK, e);
+    if (rc < 0)
+        return rc;
     /* 2. generic subjects: forward-backward */
     size_t ngen = g->ngen;
 #pragma omp parallel for schedule(dynamic, 8) if (ngen * KK > 20000)
-    for (size_t gi = 0; gi < ngen; gi++)
+    for (size_t gi = glo; gi < ghi; gi++)
         forward_backward(g, m, gi, want);
+    if ((rc = st_mpi_share_allgather(g->ab, ngen, g->gen_iv, 2 * K, e)) < 0 ||
+        (rc = st_mpi_share_allgather(g->sub, ngen, NULL, g->substride, e)) < 0 ||
+        (rc = st_mpi_share_allgather(g->sub_ll, ngen, NULL, 1, e)) < 0)
+        return rc;
     /* 3. per distinct dt: plain counts, summed W, Van Loan; fixed blocks */
     mjp_eig ev;
     if (want)
@@ -657,7 +674,7 @@ int mjp_engine_eval(mjp_engine *g, const st_mjp *m, int want, mjp_stats *s, st_e
         st_err le;
         st_err_clear(&le);
 #pragma omp for schedule(dynamic, 1)
-        for (size_t bi = 0; bi < nblk; bi++) {
+        for (size_t bi = blo; bi < bhi; bi++) {
             double *acc = g->blk + bi * stride;
             memset(acc, 0, stride * sizeof *acc);
             if (!W) {
@@ -707,8 +724,10 @@ int mjp_engine_eval(mjp_engine *g, const st_mjp *m, int want, mjp_stats *s, st_e
         }
         free(W);
     }
-    if (bad)
+    if (st_mpi_max_long(bad))
         return st_err_set(e, ST_ENUMERIC, NULL, 0, 0, "Van Loan exponential failed");
+    if ((rc = st_mpi_share_allgather(g->blk, nblk, NULL, stride, e)) < 0)
+        return rc;
     /* 4. fixed-order reductions */
     double ll = 0;
     double *Iacc = NULL;
