@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/cli.h"
+#include "core/mpi.h"
 #include "core/stream.h"
 #include "ssm/forecast.h"
 #include "ssm/model_io.h"
@@ -85,6 +86,7 @@ typedef struct job {
     st_ssmf_result res;
     st_err err;
     int rc;
+    char status[64]; /* optimiser status of a result computed on another rank */
 } job;
 
 typedef struct future_index {
@@ -126,6 +128,81 @@ static void free_job(job *j)
 static int parse_int_opt(const char *arg, long lo, long hi, long *out)
 {
     return st_parse_long(arg, out) == 0 && *out >= lo && *out <= hi ? 0 : -1;
+}
+
+/* Under MPI (several ranks): each rank ran the jobs of its share of the
+ * batch; give every rank every job's outcome (status, error, result) in
+ * batch order, so that all ranks go on identically and rank 0 writes the
+ * rows in input order.  The result structure holds no pointers but its
+ * rows and the optimiser status, which are copied; all ranks run the same
+ * binary. */
+typedef struct packed_job {
+    int rc, has_status;
+    st_err err;
+    st_ssmf_result res;
+    char status[64];
+} packed_job;
+
+static int share_jobs(job *jobs, size_t nb, size_t lo, size_t hi, st_err *e)
+{
+    const size_t hdr = (sizeof(packed_job) + sizeof(double) - 1) / sizeof(double);
+    size_t n = 0;
+    for (size_t i = lo; i < hi; i++)
+        n += hdr + (jobs[i].res.rows ? jobs[i].res.nrows * jobs[i].res.ncols : 0);
+    double *buf = calloc(n ? n : 1, sizeof *buf), *all = NULL, *q = buf;
+    if (!buf)
+        return st_err_nomem(e, "MPI exchange");
+    for (size_t i = lo; i < hi; i++) {
+        packed_job pj;
+        memset(&pj, 0, sizeof pj);
+        pj.rc = jobs[i].rc;
+        pj.err = jobs[i].err;
+        pj.res = jobs[i].res;
+        if (!pj.res.rows)
+            pj.res.nrows = 0;
+        pj.has_status = jobs[i].res.fit.status != NULL;
+        if (pj.has_status)
+            snprintf(pj.status, sizeof pj.status, "%s", jobs[i].res.fit.status);
+        memcpy(q, &pj, sizeof pj);
+        q += hdr;
+        size_t nv = pj.res.nrows * pj.res.ncols;
+        if (nv)
+            memcpy(q, jobs[i].res.rows, nv * sizeof *q);
+        q += nv;
+    }
+    size_t total;
+    int rc = st_mpi_allgather(buf, n, &all, &total, e);
+    free(buf);
+    if (rc < 0)
+        return rc;
+    q = all;
+    for (size_t i = 0; i < nb && rc == 0; i++) {
+        packed_job pj;
+        memcpy(&pj, q, sizeof pj);
+        q += hdr;
+        size_t nv = pj.res.nrows * pj.res.ncols;
+        if (i < lo || i >= hi) {
+            job *j = &jobs[i];
+            j->rc = pj.rc;
+            j->err = pj.err;
+            j->res = pj.res;
+            j->res.rows = NULL;
+            j->res.fit.status = NULL;
+            if (pj.has_status) {
+                memcpy(j->status, pj.status, sizeof j->status);
+                j->res.fit.status = j->status;
+            }
+            if (nv) {
+                if (!(j->res.rows = malloc(nv * sizeof *j->res.rows)))
+                    rc = st_err_nomem(e, "MPI exchange");
+                else
+                    memcpy(j->res.rows, q, nv * sizeof *q);
+            }
+        }
+        q += nv;
+    }
+    free(all);
+    return rc;
 }
 
 int main(int argc, char **argv)
@@ -246,6 +323,11 @@ int main(int argc, char **argv)
     so.uc.nstarts = op.starts;
     so.uc.want_se = op.se;
 
+    /* under MPI every rank reads the input; the series are shared out below */
+    if ((rc = st_mpi_cli_start(&cli, &argc, &argv, argc - optind, argv + optind, &err)) < 0)
+        goto done;
+    int nranks = st_mpi_size();
+
     /* first input: columns */
     const char *first = optind < argc ? argv[optind] : NULL;
     if ((rc = st_reader_open(&rd, first, &err)) < 0)
@@ -351,7 +433,7 @@ int main(int argc, char **argv)
         goto done;
 
     int nthreads = st_cli_threads(&cli);
-    size_t batch = (size_t)(nthreads > 1 ? 32 * nthreads : 1);
+    size_t batch = (size_t)(nthreads > 1 || nranks > 1 ? 32 * nthreads * nranks : 1);
     jobs = calloc(batch, sizeof *jobs);
     double *orow = malloc((ncol_out ? ncol_out : 1) * sizeof(double));
     if (!jobs || !orow) {
@@ -452,12 +534,17 @@ int main(int argc, char **argv)
                     free_job(&jobs[i]);
                 break;
             }
+            size_t mlo = 0, mhi = nb; /* this rank's share of the batch */
+            if (nranks > 1)
+                st_mpi_share(nb, &mlo, &mhi);
 #ifdef _OPENMP
 #pragma omp parallel for schedule(dynamic, 1)
 #endif
-            for (size_t i = 0; i < nb; i++)
+            for (size_t i = mlo; i < mhi; i++)
                 if (jobs[i].rc == 1)
                     run_job(&so, &jobs[i]);
+            if (nranks > 1 && rc == 0)
+                rc = share_jobs(jobs, nb, mlo, mhi, &err);
             for (size_t i = 0; i < nb && rc == 0; i++) {
                 job *j = &jobs[i];
                 nseries++;
@@ -492,7 +579,7 @@ int main(int argc, char **argv)
                     } else
                         fprintf(stderr, "%s: seq %.17g: %s\n", PROG, j->seq, r->model);
                 }
-                if (op.save) {
+                if (op.save && st_mpi_rank() == 0) {
                     FILE *mfp = NULL;
                     st_output mo = {0};
                     if ((rc = st_output_open(&mo, op.save, 0, &err)) < 0)
@@ -538,6 +625,11 @@ int main(int argc, char **argv)
                     memcpy(orow + q, r->rows + k * r->ncols, r->ncols * sizeof(double));
                     rc = st_writer_row(wr, orow, &err);
                 }
+            }
+            if (nranks > 1) { /* a write error on rank 0 stops every rank */
+                int all = st_mpi_agree(rc);
+                if (all < 0 && rc == 0)
+                    rc = st_err_set(&err, all, NULL, 0, 0, "stopped: another MPI rank failed");
             }
             for (size_t i = 0; i < nb; i++)
                 free_job(&jobs[i]);
@@ -599,7 +691,7 @@ done:
     free(jobs);
     st_ssm_file_free(&mf);
     free(op.levels);
-    return st_cli_finish(&cli, &out, rc, &err);
+    return st_mpi_cli_end(st_cli_finish(&cli, &out, rc, &err));
 quiet_fail:
     st_seqiter_free(it);
     st_reader_free(rd);
@@ -610,5 +702,5 @@ quiet_fail:
     free(ycols);
     st_ssm_file_free(&mf);
     free(op.levels);
-    return 1;
+    return st_mpi_cli_end(1);
 }
