@@ -90,3 +90,13 @@ if [ ! -s "$dir/ssm.csv" ]; then
 fi
 scale "ssm-forecast 400 series x 120, trend+seasonal:12" ssm-forecast -q --model trend+seasonal:12 -H 12 \
     -o /dev/null "$dir/ssm.csv"
+
+# mjp-infer: 1,000 subjects of the flashing ratchet, 10 visits at random times
+# (about 9,000 distinct intervals: one matrix exponential each per pass)
+if [ -x "$bin/mjp-sample" ]; then
+    [ -s "$dir/mjp.csv" ] || "$bin/mjp-sample" -m "$top/data/mjp-ratchet.yaml" -n 1000 --until 10 \
+        --obs-random 10 --seed 1 -o "$dir/mjp.csv" 2>/dev/null || true
+fi
+[ -s "$dir/mjp.csv" ] && scale "mjp-infer --panel 1,000 x 10 random visits" mjp-infer -q --panel \
+    -m "$top/data/mjp-ratchet-start.yaml" -o /dev/null "$dir/mjp.csv"
+exit 0
