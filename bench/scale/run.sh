@@ -67,16 +67,16 @@ uq=$dir/uq-20000.jsonl
 scale "uq-entropy 20,000 prompts, eigv,deg,ecc,se" uq-entropy -q -s eigv,deg,ecc,se "$uq"
 
 # hmm-fit: 512 sequences x 1,000 symbols (data/hmm-full-3.yaml), categorical
-# K=8, 20 EM iterations from one start
+# K=16, 20 EM iterations from one start
 if [ -x "$bin/hmm-sample" ]; then
     [ -s "$dir/hmm.stb" ] || "$bin/hmm-sample" -m "$top/data/hmm-full-3.yaml" -n 512 -T 1000 --seed 1 \
         -o "$dir/hmm.stb" 2>/dev/null || true
 fi
 if [ -s "$dir/hmm.stb" ]; then
-    scale "hmm-fit 512 x 1,000, categorical K=8, 20 it." hmm-fit -q -K 8 -e categorical -r 1 \
+    scale "hmm-fit 512 x 1,000, categorical K=16, 20 it." hmm-fit -q -K 16 -e categorical -r 1 \
         --max-iter 20 --tol 1e-300 -o /dev/null "$dir/hmm.stb"
     # bytes each rank receives per EM iteration: blocks x (1 + K + K^2 + K*M) doubles
-    awk 'BEGIN { K = 8; M = 3; n = 512; b = int((n + 15) / 16); if (b > 256) b = 256
+    awk 'BEGIN { K = 16; M = 3; n = 512; b = int((n + 15) / 16); if (b > 256) b = 256
         printf "# hmm-fit MPI traffic: %d blocks x %d statistics x 8 B = %d bytes per rank per iteration\n",
             b, 1 + K + K * K + K * M, b * (1 + K + K * K + K * M) * 8 }'
 fi
