@@ -25,6 +25,14 @@ dir=${BENCH_TMP:-/tmp/stochbench-scale}
 mkdir -p "$dir"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl=self,vader \
     OMPI_MCA_btl_vader_single_copy_mechanism=none OMPI_MCA_rmaps_base_oversubscribe=1
+# Waiting threads and ranks sleep instead of spinning: on a machine shared
+# with other work, spinning burns the cores the other thread or rank needs
+# (seen: mjp-infer -j 2 used 2.1x the CPU of -j 1 with GNU OpenMP's default
+# spin, 1.0x with passive waits).  Set SPIN=1 to keep the defaults (right on
+# dedicated cores).
+if [ -z "${SPIN:-}" ]; then
+    export OMP_WAIT_POLICY=passive OMPI_MCA_mpi_yield_when_idle=1
+fi
 have_mpi=0
 if [ -x "$mpib/hmm-fit" ] || [ -x "$mpib/ssm-forecast" ] || [ -x "$mpib/mjp-infer" ]; then
     command -v mpirun >/dev/null 2>&1 && have_mpi=1
