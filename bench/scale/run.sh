@@ -69,6 +69,16 @@ echo "bench/scale: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/
 printf '%-46s %-7s %7s %7s %7s %6s %6s %7s %7s %6s\n' workload over "wall 1" "wall 2" speed-up effic. gain \
     "cpu 1" "cpu 2" "cpu 2/1"
 
+# Control: what two cores give right now.  Two copies of a CPU-bound awk loop
+# at once against one: on two idle cores both take as long as one (ceiling
+# 2.00x); on a machine busy with other work the ceiling is lower.
+spin="awk 'BEGIN { for (i = 0; i < 3e7; i++) s += i; print s }'"
+c1=$(timed sh -c "$spin")
+c2=$(timed sh -c "$spin & $spin; wait")
+echo "$c1|$c2" | awk -F'|' '{ split($1, a, " "); split($2, b, " ")
+    printf "%-46s %-7s %7.2f %7.2f %6.2fx   (the most 2 workers can gain now; 2.00x on idle cores)\n",
+        "control: 1 vs 2 copies of an awk loop", "procs", a[1], b[1], 2 * a[1] / b[1] }'
+
 # uq-entropy: 20,000 prompts, spectral scores from m = 10 samples
 uq=$dir/uq-20000.jsonl
 [ -s "$uq" ] || /usr/bin/python3 "$top/bench/uq/gen.py" bench 20000 10 spectral >"$uq"
