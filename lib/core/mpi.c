@@ -120,7 +120,7 @@ int st_mpi_share_allgather(double *buf, size_t n, const size_t *off, size_t unit
 {
 #ifdef ST_HAVE_MPI
     int p = st_mpi_size();
-    if (p <= 1)
+    if (p <= 1 || n == 0) /* the same decision on every rank: n is shared */
         return ST_OK;
     int *cnt = malloc(2 * (size_t)p * sizeof *cnt);
     if (!cnt)
