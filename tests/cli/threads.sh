@@ -66,6 +66,10 @@ fi
 # pf: particles
 if command -v pf-smooth >/dev/null 2>&1 && [ -f "$d/pf-nile-lg.yaml" ]; then
     same_bytes "pf-smooth ffbsi" pf-smooth -q -m "$d/pf-nile-lg.yaml" -N 400 --smoother ffbsi --seed 7 "$d/nile.csv"
+    awk 'BEGIN { print "step,particle,logw"; for (s = 0; s < 20; s++) for (p = 0; p < 3000; p++) print s "," p "," log(p % 97 + 1) }' >"$tmp/logw.csv"
+    for scheme in systematic multinomial residual; do
+        same_bytes "pf-resample $scheme" pf-resample -q --always --scheme $scheme --seed 7 "$tmp/logw.csv"
+    done
 else
     skip "pf programs not built"
 fi
