@@ -2,8 +2,10 @@
  *
  * E-step: sequences are processed in chunks; each sequence writes its
  * statistics (start, transitions, emissions, log-likelihood) into its own
- * slot, in parallel, and the slots are then added in sequence order.  The
- * sums are therefore the same for any number of threads, bit for bit.  The
+ * slot, in parallel, and the slots are then added in sequence order into
+ * the partial sum of their block, the blocks in block order (MIN_BLOCK
+ * below).  The sums are therefore the same for any number of threads and
+ * MPI ranks, bit for bit.  The
  * chunk size depends only on the data and the model (as many sequences as
  * fit in SLOT_BUDGET doubles of slots, at least 64), so that many short
  * sequences cost one parallel loop per iteration, not one per 64.
