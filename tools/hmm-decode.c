@@ -152,6 +152,8 @@ int main(int argc, char **argv)
             fprintf(stderr, "hmm-decode: total log-likelihood %.17g over %zu sequences, %zu observations\n", tot, d->nseq, N);
         nc = viterbi ? 4 : 3;
     } else if (posterior) {
+        if ((rc = st_hmm_check_memory((double)N * (double)K * sizeof *post, "the posterior table", &e)) < 0)
+            goto out;
         if (!(post = malloc(N * K * sizeof *post)) || !(ll = malloc(d->nseq * sizeof *ll))) {
             rc = st_err_nomem(&e, "posteriors");
             goto out;

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "hmm/internal.h"
 
@@ -215,6 +216,16 @@ int st_hmm_data_check_ar(const st_hmm_data *d, size_t order, st_err *e)
             return st_err_set(e, ST_EDATA, d->source, 0, 0,
                               "sequence %.17g has %zu rows, not more than the AR order %zu", d->seqid[s], n, order);
     }
+    return ST_OK;
+}
+
+int st_hmm_check_memory(double bytes, const char *what, st_err *e)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+    double phys = pages > 0 && size > 0 ? (double)pages * (double)size : INFINITY;
+    if (bytes > phys)
+        return st_err_set(e, ST_ENOMEM, NULL, 0, 0, "%s needs %.3g GB, more than the %.3g GB of memory of this machine",
+                          what, bytes / 1e9, phys / 1e9);
     return ST_OK;
 }
 

@@ -26,6 +26,10 @@
 
 #include "hmm/internal.h"
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #define MIN_CHUNK 64
 #define SLOT_BUDGET (4u << 20)
 
@@ -70,6 +74,15 @@ static int estep(const st_hmm *m, const st_hmm_data *d, estep_out *r, st_err *e)
     chunk = chunk < MIN_CHUNK ? MIN_CHUNK : chunk - chunk % NB;
     size_t ch = d->nseq < chunk ? d->nseq : chunk;
     int batching = K >= ST_HMM_BATCH_MIN_K;
+    int nthreads = 1;
+#ifdef _OPENMP
+    nthreads = st_hmm_worth_threads(m, d) ? omp_get_max_threads() : 1;
+#endif
+    double need = (double)nthreads * (batching ? (double)NB : 1.0) * (3.0 * (double)Tmax * (double)K + (double)K * (double)K) *
+                      sizeof(double) + (double)ch * (double)nst * sizeof(double);
+    int rc0 = st_hmm_check_memory(need, "the forward-backward workspace", e);
+    if (rc0 < 0)
+        return rc0;
     double *slots = malloc((ch ? ch : 1) * nst * sizeof *slots);
     if (!slots)
         return st_err_nomem(e, "E-step statistics");

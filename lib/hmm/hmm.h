@@ -156,6 +156,10 @@ int st_hmm_data_check(const st_hmm_data *d, st_hmm_family f, st_hmm_cov cov, con
 /* The same for an AR model of the given order. */
 int st_hmm_data_check_ar(const st_hmm_data *d, size_t order, st_err *e);
 
+/* Refuse up front (ST_ENOMEM, with the figures) a buffer of `bytes` for
+ * `what` that exceeds the machine's physical memory. */
+int st_hmm_check_memory(double bytes, const char *what, st_err *e);
+
 /* ----------------------------------------------------- inference */
 
 /* Log-likelihood of each sequence (logl[s], may be NULL) and the total. */

@@ -141,6 +141,11 @@ run hmm-fit -K 2 "$tmp/nothing.csv"
 check "an empty file exits 1 ($rc)" [ "$rc" -eq 1 ]
 printf 'x\n1\nInf\n' > "$tmp/inf.csv"
 expect_error 1 "infinite" "an infinite value" hmm-fit -K 1 "$tmp/inf.csv"
+# a fit whose workspace cannot fit in memory is refused up front with the
+# figures (1,000,000 rows x 4096 states needs about 400 GB)
+awk 'BEGIN { print "x"; for (i = 0; i < 1000000; i++) print i % 97 }' > "$tmp/big.csv"
+expect_error 1 "workspace needs .* GB, more than the .* GB of memory" "a fit too large for the memory" hmm-fit -K 4096 -r 1 -j1 "$tmp/big.csv"
+rm -f "$tmp/big.csv"
 check "no output file is left behind after a failure" sh -c "! ls '$tmp'/*.tmp.* >/dev/null 2>&1"
 
 done_testing
