@@ -427,6 +427,15 @@ int st_hmm_fit(st_hmm **out, const st_hmm_data *d, const st_hmm_fit_opts *o, st_
         free(own_nsym);
         return rc;
     }
+    if (fam == ST_HMM_GAUSSIAN || fam == ST_HMM_GMM || fam == ST_HMM_AR)
+        for (size_t j = 0; j < d->D; j++)
+            if (!isfinite(vf[j]) || vf[j] > 1e290) {
+                free(own_nsym);
+                free(vf);
+                return st_err_set(e, ST_EDATA, d->source, 0, 0,
+                                  "column '%s': values too large for a Gaussian model (their variance overflows); rescale them",
+                                  d->names ? d->names[j] : "?");
+            }
     st_hmm_fit_opts oo = *o;
     oo.K = K;
     oo.family = fam;

@@ -139,6 +139,8 @@ expect_error 1 "no data rows" "a header and no rows" hmm-fit -K 2 "$tmp/empty.cs
 : > "$tmp/nothing.csv"
 run hmm-fit -K 2 "$tmp/nothing.csv"
 check "an empty file exits 1 ($rc)" [ "$rc" -eq 1 ]
+printf 'x\n1e300\n-1e300\n2e300\n5\n' > "$tmp/huge.csv"
+expect_error 1 "column 'x': values too large" "values whose variance overflows" hmm-fit -K 2 "$tmp/huge.csv"
 printf 'x\n1\nInf\n' > "$tmp/inf.csv"
 expect_error 1 "infinite" "an infinite value" hmm-fit -K 1 "$tmp/inf.csv"
 # a fit whose workspace cannot fit in memory is refused up front with the
