@@ -110,22 +110,7 @@ int main(int argc, char **argv)
         goto out;
     if ((rc = st_table_read_many(&tab, (const char *const *)argv + optind, (size_t)(argc - optind), &e)) < 0)
         goto out;
-    static char colbuf[4096];
-    if (!columns && m->colnames) {
-        int all = 1;
-        colbuf[0] = '\0';
-        for (size_t j = 0; j < m->D; j++) {
-            all &= st_table_col(tab, m->colnames[j]) >= 0;
-            if (strlen(colbuf) + strlen(m->colnames[j]) + 2 < sizeof colbuf) {
-                if (j)
-                    strcat(colbuf, ",");
-                strcat(colbuf, m->colnames[j]);
-            }
-        }
-        if (all)
-            columns = colbuf;
-    }
-    if ((rc = st_hmm_data_from_table(&d, tab, columns, &e)) < 0)
+    if ((rc = st_hmm_data_for_model(&d, tab, m, columns, &e)) < 0)
         goto out;
     if (d->D != m->D) {
         rc = st_err_set(&e, ST_EDATA, d->source, 0, 0, "the data have %zu value columns, the model %s %zu", d->D,

@@ -9,7 +9,6 @@
 
 #include "core/cli.h"
 #include "core/stream.h"
-#include "core/yaml.h"
 #include "hmm/hmm.h"
 
 static const char USAGE[] =
@@ -135,42 +134,6 @@ static int parse_cov(const char *s, st_hmm_cov *cov)
             return 0;
         }
     return -1;
-}
-
-/* --mask FILE: a YAML mapping with one key 'mask', a K x K 0/1 matrix. */
-static int read_mask(const char *path, size_t K, unsigned char **mask, st_err *e)
-{
-    st_ydoc *doc;
-    int rc = st_ydoc_load(&doc, path, e);
-    if (rc < 0)
-        return rc;
-    const st_ynode *root = st_ydoc_root(doc), *n;
-    double *v = NULL;
-    size_t r, c;
-    if (st_ynode_kind(root) != ST_YMAP) {
-        rc = st_ynode_error(doc, root, e, ST_EDATA, "a mask file is a mapping with the key 'mask'");
-        goto out;
-    }
-    if ((rc = st_ymap_require(doc, root, "mask", &n, e)) < 0 ||
-        (rc = st_ynode_matrix(doc, n, K, K, 0, 1, &v, &r, &c, e)) < 0 || (rc = st_ymap_check_unknown(doc, root, e)) < 0)
-        goto out;
-    if (!(*mask = malloc(K * K))) {
-        rc = st_err_nomem(e, "mask");
-        goto out;
-    }
-    for (size_t i = 0; i < K * K; i++) {
-        if (v[i] != 0 && v[i] != 1) {
-            rc = st_ynode_error(doc, n, e, ST_EDATA, "mask entries must be 0 or 1");
-            free(*mask);
-            *mask = NULL;
-            goto out;
-        }
-        (*mask)[i] = v[i] == 1;
-    }
-out:
-    free(v);
-    st_ydoc_free(doc);
-    return rc;
 }
 
 int main(int argc, char **argv)
@@ -372,7 +335,7 @@ int main(int argc, char **argv)
             rc = st_err_set(&e, ST_EUSAGE, NULL, 0, 0, "--mask needs a single K");
             goto out;
         }
-        if ((rc = read_mask(mask_path, (size_t)klo, &mask, &e)) < 0)
+        if ((rc = st_hmm_read_mask(mask_path, (size_t)klo, &mask, &e)) < 0)
             goto out;
         o.topology = ST_HMM_MASK;
         o.mask = mask;
@@ -380,24 +343,7 @@ int main(int argc, char **argv)
     const char *const *inputs = (const char *const *)argv + optind;
     if ((rc = st_table_read_many(&tab, inputs, (size_t)(argc - optind), &e)) < 0)
         goto out;
-    if (!columns && init && init->colnames) { /* the model's columns, when the data have them */
-        int all = 1;
-        for (size_t j = 0; j < init->D; j++)
-            all &= st_table_col(tab, init->colnames[j]) >= 0;
-        if (all) {
-            static char buf[4096];
-            buf[0] = '\0';
-            for (size_t j = 0; j < init->D; j++) {
-                if (strlen(buf) + strlen(init->colnames[j]) + 2 >= sizeof buf)
-                    break;
-                if (j)
-                    strcat(buf, ",");
-                strcat(buf, init->colnames[j]);
-            }
-            columns = buf;
-        }
-    }
-    if ((rc = st_hmm_data_from_table(&d, tab, columns, &e)) < 0)
+    if ((rc = st_hmm_data_for_model(&d, tab, init, columns, &e)) < 0)
         goto out;
     if (symbols) {
         double *v;

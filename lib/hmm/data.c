@@ -150,6 +150,30 @@ int st_hmm_data_from_table(st_hmm_data **out, const st_table *t, const char *col
     return ST_OK;
 }
 
+int st_hmm_data_for_model(st_hmm_data **d, const st_table *t, const st_hmm *m, const char *cols, st_err *e)
+{
+    if (cols || !m || !m->colnames)
+        return st_hmm_data_from_table(d, t, cols, e);
+    size_t len = 1;
+    for (size_t j = 0; j < m->D; j++) {
+        if (st_table_col(t, m->colnames[j]) < 0)
+            return st_hmm_data_from_table(d, t, NULL, e);
+        len += strlen(m->colnames[j]) + 1;
+    }
+    char *list = malloc(len);
+    if (!list)
+        return st_err_nomem(e, "column list");
+    list[0] = '\0';
+    for (size_t j = 0; j < m->D; j++) {
+        if (j)
+            strcat(list, ",");
+        strcat(list, m->colnames[j]);
+    }
+    int rc = st_hmm_data_from_table(d, t, list, e);
+    free(list);
+    return rc;
+}
+
 /* Row i (0-based over all rows) named for messages: 1-based row, sequence. */
 static int bad_value(const st_hmm_data *d, size_t i, size_t j, st_err *e, const char *what)
 {

@@ -141,6 +141,9 @@ typedef struct st_hmm_data {
  * state -- the true states hmm-sample writes)
  * of a table, grouped by its seq column if present. */
 int st_hmm_data_from_table(st_hmm_data **d, const st_table *t, const char *cols, st_err *e);
+/* The same for data to be used with model m (may be NULL): without `cols`,
+ * the model's column names when the table has them all, else the default. */
+int st_hmm_data_for_model(st_hmm_data **d, const st_table *t, const st_hmm *m, const char *cols, st_err *e);
 /* Build directly from arrays (copied): nseq sequences with len[s] rows. */
 int st_hmm_data_new(st_hmm_data **d, size_t nseq, const size_t *len, size_t D, const double *x,
                     st_err *e);
@@ -233,5 +236,8 @@ int st_hmm_sample_next(const st_hmm *m, st_rng *base, size_t n, size_t T, int *s
 int st_hmm_read(st_hmm **m, const char *path, st_err *e);
 int st_hmm_read_doc(st_hmm **m, const st_ydoc *doc, const st_ynode *root, st_err *e);
 int st_hmm_write(const st_hmm *m, FILE *fp, st_err *e);
+/* A transition mask file: YAML with one key 'mask', a K x K matrix of 0 and
+ * 1.  *mask (K*K) is malloc'ed. */
+int st_hmm_read_mask(const char *path, size_t K, unsigned char **mask, st_err *e);
 
 #endif
