@@ -1,0 +1,290 @@
+/* mjp data: subjects of (time, state or symbol, obstype) from a stream
+ * table, checked against the model. */
+#include "config.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/stream.h"
+#include "mjp/mjp.h"
+
+void st_mjp_data_free(st_mjp_data *d)
+{
+    if (!d)
+        return;
+    free(d->seq);
+    free(d->start);
+    free(d->t);
+    free(d->y);
+    free(d->obstype);
+    free(d->censor);
+    free(d);
+}
+
+/* reach[i*K+j]: j reachable from i (i itself included) through allowed jumps. */
+static void reachability(const st_mjp *m, unsigned char *reach)
+{
+    size_t K = m->K;
+    for (size_t i = 0; i < K; i++)
+        for (size_t j = 0; j < K; j++)
+            reach[i * K + j] = i == j || m->allowed[i * K + j];
+    for (size_t k = 0; k < K; k++)
+        for (size_t i = 0; i < K; i++)
+            if (reach[i * K + k])
+                for (size_t j = 0; j < K; j++)
+                    if (reach[k * K + j])
+                        reach[i * K + j] = 1;
+}
+
+/* The set of states (member mask) an observation value y may be in. */
+static void obs_members(const st_mjp_data *d, int y, unsigned char *mem)
+{
+    memset(mem, 0, d->K);
+    if (y >= 0)
+        mem[y] = 1;
+    else
+        memcpy(mem, d->censor[-y - 1].member, d->K);
+}
+
+int st_mjp_data_from_table(st_mjp_data **out, const st_table *tab, const st_mjp *m, int mode, int base,
+                           const st_mjp_censor *censor, size_t ncensor, st_err *e)
+{
+    *out = NULL;
+    const char *src = tab->source;
+    int cseq = st_table_col(tab, "seq"), ct = st_table_col(tab, "t");
+    int cobs = mode == ST_MJP_HIDDEN ? st_table_col(tab, "obs") : -1;
+    int cst = cobs >= 0 ? cobs : st_table_col(tab, "state");
+    int cot = st_table_col(tab, "obstype");
+    if (ct < 0)
+        return st_err_set(e, ST_EDATA, src, 0, 0, "no column 't' (time)");
+    if (cst < 0)
+        return st_err_set(e, ST_EDATA, src, 0, 0, "no column 'state'%s",
+                          mode == ST_MJP_HIDDEN ? " (or 'obs')" : "");
+    if (mode == ST_MJP_HIDDEN && !m->E)
+        return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "hidden data need an emission matrix (--emission)");
+    if (tab->nrows == 0)
+        return st_err_set(e, ST_EDATA, src, 0, 0, "no data rows");
+    st_group *g = NULL;
+    size_t ng = 0;
+    int rc = st_table_groups(tab, cseq, &g, &ng, e);
+    if (rc < 0)
+        return rc;
+    size_t K = m->K;
+    st_mjp_data *d = calloc(1, sizeof *d);
+    unsigned char *reach = malloc(K * K);
+    if (!d || !reach) {
+        free(g);
+        free(reach);
+        free(d);
+        return st_err_nomem(e, "data");
+    }
+    d->mode = mode;
+    d->K = K;
+    d->M = mode == ST_MJP_HIDDEN ? m->M : 0;
+    d->seq = malloc((ng ? ng : 1) * sizeof *d->seq);
+    d->start = malloc((ng + 1) * sizeof *d->start);
+    d->t = malloc(tab->nrows * sizeof *d->t);
+    d->y = malloc(tab->nrows * sizeof *d->y);
+    d->obstype = malloc(tab->nrows);
+    if (ncensor) {
+        d->censor = malloc(ncensor * sizeof *d->censor);
+        if (d->censor)
+            memcpy(d->censor, censor, ncensor * sizeof *censor);
+        d->ncensor = ncensor;
+    }
+    if (!d->seq || !d->start || !d->t || !d->y || !d->obstype || (ncensor && !d->censor)) {
+        rc = st_err_nomem(e, "data");
+        goto fail;
+    }
+    reachability(m, reach);
+    size_t n = 0, ns = 0;
+    unsigned char ma[ST_MJP_MAX_STATES], mb[ST_MJP_MAX_STATES];
+    for (size_t s = 0; s < ng; s++) {
+        size_t first = n;
+        double sid = g[s].seq;
+        for (size_t r = g[s].start; r < g[s].start + g[s].n; r++) {
+            long row = (long)r + 1;
+            double t = st_table_get(tab, r, (size_t)ct);
+            double v = st_table_get(tab, r, (size_t)cst);
+            double ot = cot >= 0 ? st_table_get(tab, r, (size_t)cot) : 1;
+            if (!isfinite(t)) {
+                rc = st_err_set(e, ST_EDATA, src, 0, 0, "subject %.17g, row %ld: time is missing", sid, row);
+                goto fail;
+            }
+            if (n > first && t < d->t[n - 1]) {
+                rc = st_err_set(e, ST_EDATA, src, 0, 0,
+                                "subject %.17g, row %ld: time %g is before the previous time %g", sid,
+                                row, t, d->t[n - 1]);
+                goto fail;
+            }
+            if (ot != 1 && ot != 2 && ot != 3) {
+                rc = st_err_set(e, ST_EDATA, src, 0, 0,
+                                "subject %.17g, row %ld: obstype %g is not 1, 2 or 3", sid, row, ot);
+                goto fail;
+            }
+            if (mode != ST_MJP_PANEL && ot != 1) {
+                rc = st_err_set(e, ST_EDATA, src, 0, 0,
+                                "subject %.17g, row %ld: obstype %g applies to panel data (--panel)", sid,
+                                row, ot);
+                goto fail;
+            }
+            int y = 0, censored = 0;
+            if (!isfinite(v)) {
+                rc = st_err_set(e, ST_EDATA, src, 0, 0, "subject %.17g, row %ld: %s is missing", sid,
+                                row, mode == ST_MJP_HIDDEN ? "observation" : "state");
+                goto fail;
+            }
+            for (size_t c = 0; c < ncensor && mode != ST_MJP_HIDDEN; c++)
+                if (!censored && v == censor[c].code) {
+                    y = -(int)c - 1;
+                    censored = 1;
+                }
+            if (!censored) {
+                double lim = mode == ST_MJP_HIDDEN ? (double)m->M : (double)K;
+                double idx = v - base;
+                if (idx != floor(idx) || idx < 0 || idx >= lim) {
+                    rc = st_err_set(e, ST_EDATA, src, 0, 0,
+                                    "subject %.17g, row %ld: %s %g is outside the model (%d to %d)",
+                                    sid, row, mode == ST_MJP_HIDDEN ? "observed symbol" : "state", v,
+                                    base, base + (int)lim - 1);
+                    goto fail;
+                }
+                y = (int)idx;
+            } else if (mode == ST_MJP_EXACT || ot != 1) {
+                rc = st_err_set(e, ST_EDATA, src, 0, 0,
+                                "subject %.17g, row %ld: a censored state needs a panel snapshot", sid, row);
+                goto fail;
+            }
+            d->t[n] = t;
+            d->y[n] = y;
+            d->obstype[n] = (unsigned char)ot;
+            if (n > first && mode != ST_MJP_HIDDEN) {
+                int yp = d->y[n - 1];
+                double dt = t - d->t[n - 1];
+                obs_members(d, yp, ma);
+                obs_members(d, y, mb);
+                int possible = 0, same = 0;
+                for (size_t a = 0; a < K; a++)
+                    for (size_t b = 0; b < K; b++)
+                        if (ma[a] && mb[b]) {
+                            if (a == b)
+                                same = 1;
+                            if (ot == 3 ? reach[a * K + b] : ot == 2 || mode == ST_MJP_EXACT
+                                                                 ? (a == b || m->allowed[a * K + b])
+                                                                 : reach[a * K + b])
+                                possible = 1;
+                        }
+                if (dt == 0 && !same) {
+                    rc = st_err_set(e, ST_EDATA, src, 0, 0,
+                                    "subject %.17g, row %ld: state changes from %d to %d in a zero-length interval",
+                                    sid, row, yp + base, y + base);
+                    goto fail;
+                }
+                if (ot == 3 && (y < 0 || !st_mjp_absorbing(m, (size_t)y))) {
+                    rc = st_err_set(e, ST_EDATA, src, 0, 0,
+                                    "subject %.17g, row %ld: obstype 3 needs an absorbing state, not %g",
+                                    sid, row, v);
+                    goto fail;
+                }
+                if (!possible) {
+                    rc = st_err_set(e, ST_EDATA, src, 0, 0,
+                                    "subject %.17g, row %ld: transition %d-%d is %s the allowed transitions",
+                                    sid, row, yp + base, y + base,
+                                    (mode == ST_MJP_EXACT || ot == 2) ? "not among" : "impossible under");
+                    goto fail;
+                }
+            }
+            n++;
+        }
+        if (n - first < 2) {
+            /* one observation: no information on the rates */
+            if (!d->nskipped)
+                d->first_skipped = sid;
+            d->nskipped++;
+            n = first;
+            continue;
+        }
+        d->seq[ns] = sid;
+        d->start[ns] = first;
+        ns++;
+    }
+    d->start[ns] = n;
+    d->nsubj = ns;
+    d->nobs = n;
+    free(g);
+    free(reach);
+    if (ns == 0) {
+        rc = st_err_set(e, ST_EDATA, src, 0, 0, "no subject has two or more observations");
+        st_mjp_data_free(d);
+        return rc;
+    }
+    *out = d;
+    return 0;
+fail:
+    free(g);
+    free(reach);
+    st_mjp_data_free(d);
+    return rc;
+}
+
+int st_mjp_init_rates(st_mjp *m, const st_mjp_data *d, st_err *e)
+{
+    if (m->P)
+        return 0;
+    size_t K = m->K;
+    double *N = calloc(K * K, sizeof *N), *T = calloc(K, sizeof *T);
+    if (!N || !T) {
+        free(N);
+        free(T);
+        return st_err_nomem(e, "initial rates");
+    }
+    double tot = 0;
+    for (size_t s = 0; s < d->nsubj; s++)
+        for (size_t k = d->start[s] + 1; k < d->start[s + 1]; k++) {
+            int a, b;
+            if (d->mode == ST_MJP_HIDDEN) {
+                a = d->y[k - 1] < (int)K ? d->y[k - 1] : -1;
+                b = d->y[k] < (int)K ? d->y[k] : -1;
+            } else {
+                a = d->y[k - 1];
+                b = d->y[k];
+            }
+            if (a < 0)
+                continue;
+            double dt = d->t[k] - d->t[k - 1];
+            T[a] += dt;
+            tot += dt;
+            if (b >= 0 && b != a)
+                N[(size_t)a * K + (size_t)b] += 1;
+        }
+    double base = 0;
+    size_t nall = 0;
+    for (size_t a = 0; a < K; a++)
+        for (size_t b = 0; b < K; b++)
+            if (m->allowed[a * K + b]) {
+                nall++;
+                if (T[a] > 0)
+                    base += N[a * K + b] / T[a];
+            }
+    base = nall && base > 0 ? base / (double)nall : (tot > 0 ? 1.0 / tot : 1.0);
+    for (size_t a = 0; a < K; a++) {
+        double sum = 0;
+        for (size_t b = 0; b < K; b++) {
+            size_t ab = a * K + b;
+            if (a == b)
+                continue;
+            if (m->allowed[ab] && !m->fixed[ab]) {
+                double q = T[a] > 0 ? N[ab] / T[a] : 0;
+                m->Q[ab] = q > 0 ? q : 0.1 * base;
+            } else if (!m->allowed[ab]) {
+                m->Q[ab] = 0;
+            }
+            sum += m->Q[ab];
+        }
+        m->Q[a * K + a] = 0.0 - sum; /* +0, not -0, for absorbing states */
+    }
+    free(N);
+    free(T);
+    return 0;
+}

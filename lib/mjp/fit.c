@@ -1,0 +1,855 @@
+/* Maximum likelihood for mjp models: EM (expected jumps and dwell times,
+ * closed-form M-step for free rates, an inner L-BFGS for parametric
+ * families) and direct L-BFGS on the log rates with analytic gradients,
+ * finished by Newton steps on the Hessian (central differences of the
+ * analytic gradient), which also gives the standard errors. */
+#include "config.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/linalg.h"
+#include "core/optim.h"
+#include "mjp/internal.h"
+
+/* Where each free parameter theta[i] lives. */
+enum { TH_RATE, TH_PAR, TH_EM, TH_INIT };
+typedef struct thdef {
+    int kind;
+    int i, j; /* rate (i,j); param i; emission (row i, col j); init state i */
+} thdef;
+
+typedef struct fitctx {
+    st_mjp *m;
+    const st_mjp_data *d;
+    mjp_engine *g;
+    mjp_stats s;
+    size_t n;
+    thdef *def;
+    int *eref;     /* K: reference column of each emission row */
+    int iref;      /* reference initial state */
+    unsigned char *estruct; /* K x M: emission entry free (nonzero at start) */
+    unsigned char *istruct; /* K: initial entry free */
+    st_err *e;
+    int rc;        /* first error inside the objective */
+    int nevals;
+    /* inner M-step for parametric families */
+    const double *mN, *mD;
+    double mscale; /* 1 / total jumps: keeps L-BFGS's first step sane */
+    double oscale; /* 1 / number of intervals, for the direct objective */
+} fitctx;
+
+static void build_defs(fitctx *c)
+{
+    st_mjp *m = c->m;
+    size_t K = m->K, n = 0;
+    int hidden = c->d->mode == ST_MJP_HIDDEN;
+    if (m->P) {
+        for (size_t p = 0; p < m->P; p++)
+            c->def[n++] = (thdef){TH_PAR, (int)p, 0};
+    } else {
+        for (size_t a = 0; a < K; a++)
+            for (size_t b = 0; b < K; b++)
+                if (a != b && m->allowed[a * K + b] && !m->fixed[a * K + b])
+                    c->def[n++] = (thdef){TH_RATE, (int)a, (int)b};
+    }
+    if (hidden && !m->E_fixed) {
+        for (size_t i = 0; i < K; i++) {
+            int ref = 0;
+            for (size_t j = 0; j < m->M; j++) {
+                c->estruct[i * m->M + j] = m->E[i * m->M + j] > 0;
+                if (m->E[i * m->M + j] > m->E[i * m->M + (size_t)ref])
+                    ref = (int)j;
+            }
+            c->eref[i] = ref;
+            for (size_t j = 0; j < m->M; j++)
+                if ((int)j != ref && c->estruct[i * m->M + j])
+                    c->def[n++] = (thdef){TH_EM, (int)i, (int)j};
+        }
+    }
+    if (hidden && m->init_estimate) {
+        int ref = 0;
+        for (size_t i = 0; i < K; i++) {
+            c->istruct[i] = m->init[i] > 0;
+            if (m->init[i] > m->init[ref])
+                ref = (int)i;
+        }
+        c->iref = ref;
+        for (size_t i = 0; i < K; i++)
+            if ((int)i != ref && c->istruct[i])
+                c->def[n++] = (thdef){TH_INIT, (int)i, 0};
+    }
+    c->n = n;
+}
+
+static void get_theta(const fitctx *c, double *th)
+{
+    const st_mjp *m = c->m;
+    size_t K = m->K;
+    for (size_t k = 0; k < c->n; k++) {
+        const thdef *t = &c->def[k];
+        switch (t->kind) {
+        case TH_RATE:
+            th[k] = log(m->Q[(size_t)t->i * K + (size_t)t->j]);
+            break;
+        case TH_PAR:
+            th[k] = m->ppos[t->i] ? log(m->par[t->i]) : m->par[t->i];
+            break;
+        case TH_EM:
+            th[k] = log(m->E[(size_t)t->i * m->M + (size_t)t->j] /
+                        m->E[(size_t)t->i * m->M + (size_t)c->eref[t->i]]);
+            break;
+        case TH_INIT:
+            th[k] = log(m->init[t->i] / m->init[c->iref]);
+            break;
+        }
+    }
+}
+
+/* Set the model from theta; nonzero if a rate formula fails. */
+static int set_theta(fitctx *c, const double *th)
+{
+    st_mjp *m = c->m;
+    size_t K = m->K;
+    int em = 0, in = 0;
+    for (size_t k = 0; k < c->n; k++) {
+        const thdef *t = &c->def[k];
+        switch (t->kind) {
+        case TH_RATE:
+            m->Q[(size_t)t->i * K + (size_t)t->j] = exp(th[k]);
+            break;
+        case TH_PAR:
+            m->par[t->i] = m->ppos[t->i] ? exp(th[k]) : th[k];
+            break;
+        case TH_EM:
+            em = 1;
+            break;
+        case TH_INIT:
+            in = 1;
+            break;
+        }
+    }
+    if (m->P) {
+        st_err le;
+        if (st_mjp_update_q(m, &le) < 0)
+            return -1;
+    } else {
+        for (size_t a = 0; a < K; a++) {
+            double s = 0;
+            for (size_t b = 0; b < K; b++)
+                if (a != b)
+                    s += m->Q[a * K + b];
+            m->Q[a * K + a] = 0.0 - s;
+        }
+    }
+    if (em) {
+        for (size_t i = 0; i < K; i++)
+            for (size_t j = 0; j < m->M; j++)
+                m->E[i * m->M + j] = (int)j == c->eref[i] ? 1.0 : 0.0;
+        for (size_t k = 0; k < c->n; k++)
+            if (c->def[k].kind == TH_EM)
+                m->E[(size_t)c->def[k].i * m->M + (size_t)c->def[k].j] = exp(th[k]);
+        for (size_t i = 0; i < K; i++) {
+            double s = 0;
+            for (size_t j = 0; j < m->M; j++)
+                s += m->E[i * m->M + j];
+            for (size_t j = 0; j < m->M; j++)
+                m->E[i * m->M + j] /= s;
+        }
+    }
+    if (in) {
+        for (size_t i = 0; i < K; i++)
+            m->init[i] = (int)i == c->iref ? 1.0 : 0.0;
+        for (size_t k = 0; k < c->n; k++)
+            if (c->def[k].kind == TH_INIT)
+                m->init[c->def[k].i] = exp(th[k]);
+        double s = 0;
+        for (size_t i = 0; i < K; i++)
+            s += m->init[i];
+        for (size_t i = 0; i < K; i++)
+            m->init[i] /= s;
+    }
+    return 0;
+}
+
+/* d q_ab / d theta_p for a parametric model, into J (K*K x P). */
+static void rate_jacobian(const st_mjp *m, double *J)
+{
+    size_t K = m->K, P = m->P;
+    double g[ST_MJP_MAX_PARAMS];
+    memset(J, 0, K * K * P * sizeof *J);
+    for (size_t ab = 0; ab < K * K; ab++) {
+        if (!m->expr[ab])
+            continue;
+        st_mjp_expr_eval(m->expr[ab], m->par, g);
+        for (size_t p = 0; p < P; p++)
+            J[ab * P + p] = g[p] * (m->ppos[p] ? m->par[p] : 1.0);
+    }
+}
+
+/* d ll / d theta from the statistics. */
+static void grad_theta(const fitctx *c, const mjp_stats *s, double *gr)
+{
+    const st_mjp *m = c->m;
+    size_t K = m->K;
+    double *J = NULL;
+    if (m->P)
+        J = malloc(K * K * m->P * sizeof *J);
+    if (J)
+        rate_jacobian(m, J);
+    double nem_row[ST_MJP_MAX_STATES];
+    if (m->E)
+        for (size_t i = 0; i < K; i++) {
+            nem_row[i] = 0;
+            for (size_t j = 0; j < m->M; j++)
+                nem_row[i] += s->Nem[i * m->M + j];
+        }
+    double n0 = 0;
+    for (size_t i = 0; i < K; i++)
+        n0 += s->N0[i];
+    for (size_t k = 0; k < c->n; k++) {
+        const thdef *t = &c->def[k];
+        size_t i = (size_t)t->i, j = (size_t)t->j;
+        switch (t->kind) {
+        case TH_RATE:
+            gr[k] = m->Q[i * K + j] * s->G[i * K + j];
+            break;
+        case TH_PAR: {
+            double acc = 0;
+            if (J)
+                for (size_t ab = 0; ab < K * K; ab++)
+                    if (m->expr[ab])
+                        acc += s->G[ab] * J[ab * m->P + i];
+            gr[k] = J ? acc : NAN;
+            break;
+        }
+        case TH_EM:
+            gr[k] = s->Nem[i * m->M + j] - m->E[i * m->M + j] * nem_row[i];
+            break;
+        case TH_INIT:
+            gr[k] = s->N0[i] - m->init[i] * n0;
+            break;
+        }
+    }
+    free(J);
+}
+
+/* Evaluate ll and (if gr) its gradient at theta. */
+static double eval_ll(fitctx *c, const double *th, double *gr)
+{
+    c->nevals++;
+    if (set_theta(c, th) < 0)
+        return -INFINITY;
+    st_err le;
+    st_err_clear(&le);
+    if (mjp_engine_eval(c->g, c->m, gr != NULL, &c->s, &le) < 0) {
+        if (le.code == ST_ENOMEM && c->rc == 0) {
+            c->rc = le.code;
+            *c->e = le;
+        }
+        return -INFINITY;
+    }
+    if (gr && isfinite(c->s.ll))
+        grad_theta(c, &c->s, gr);
+    return c->s.ll;
+}
+
+static double objective(const double *th, double *gr, void *ctx)
+{
+    fitctx *c = ctx;
+    double ll = eval_ll(c, th, gr);
+    if (!isfinite(ll))
+        return INFINITY;
+    if (gr)
+        for (size_t k = 0; k < c->n; k++)
+            gr[k] = -gr[k] * c->oscale;
+    return -ll * c->oscale;
+}
+
+/* Parametric M-step: maximise sum N_ab log q_ab - D_a q_ab over the rate
+ * parameters (emission and initial are updated in closed form). */
+static double mstep_objective(const double *th, double *gr, void *ctx)
+{
+    fitctx *c = ctx;
+    st_mjp *m = c->m;
+    size_t K = m->K, P = m->P;
+    for (size_t p = 0; p < P; p++)
+        m->par[p] = m->ppos[p] ? exp(th[p]) : th[p];
+    st_err le;
+    if (st_mjp_update_q(m, &le) < 0)
+        return INFINITY;
+    double f = 0;
+    double *G = gr ? calloc(K * K, sizeof *G) : NULL;
+    for (size_t a = 0; a < K; a++)
+        for (size_t b = 0; b < K; b++) {
+            size_t ab = a * K + b;
+            if (a == b || !m->expr[ab])
+                continue;
+            double q = m->Q[ab];
+            if (c->mN[ab] > 0) {
+                if (!(q > 0)) {
+                    free(G);
+                    return INFINITY;
+                }
+                f += c->mN[ab] * log(q);
+            }
+            f -= c->mD[a] * q;
+            if (G)
+                G[ab] = (c->mN[ab] > 0 ? c->mN[ab] / q : 0) - c->mD[a];
+        }
+    if (gr) {
+        if (!G)
+            return INFINITY;
+        double *J = malloc(K * K * P * sizeof *J);
+        if (!J) {
+            free(G);
+            return INFINITY;
+        }
+        rate_jacobian(m, J);
+        for (size_t p = 0; p < P; p++) {
+            double acc = 0;
+            for (size_t ab = 0; ab < K * K; ab++)
+                if (m->expr[ab])
+                    acc += G[ab] * J[ab * P + p];
+            gr[p] = -acc * c->mscale;
+        }
+        free(J);
+        free(G);
+    }
+    return -f * c->mscale;
+}
+
+static int mstep(fitctx *c, const mjp_stats *s)
+{
+    st_mjp *m = c->m;
+    size_t K = m->K;
+    if (m->P) {
+        double th[ST_MJP_MAX_PARAMS];
+        for (size_t p = 0; p < m->P; p++)
+            th[p] = m->ppos[p] ? log(m->par[p]) : m->par[p];
+        double save[ST_MJP_MAX_PARAMS];
+        memcpy(save, m->par, m->P * sizeof *save);
+        c->mN = s->N;
+        c->mD = s->D;
+        double tot = 0;
+        for (size_t ab = 0; ab < K * K; ab++)
+            tot += s->N[ab];
+        c->mscale = 1.0 / fmax(tot, 1.0);
+        st_optim_opts o = {.method = ST_OPT_LBFGS, .ftol_rel = 1e-14, .xtol_rel = 1e-12, .max_eval = 500};
+        st_optim_result r;
+        st_err le;
+        int orc = st_optim_minimize(mstep_objective, c, th, m->P, &o, &r, &le);
+        if (orc < 0 || !isfinite(r.fmin)) {
+            memcpy(m->par, save, m->P * sizeof *save);
+        } else {
+            for (size_t p = 0; p < m->P; p++)
+                m->par[p] = m->ppos[p] ? exp(th[p]) : th[p];
+        }
+        if (st_mjp_update_q(m, &le) < 0)
+            return -1;
+    } else {
+        for (size_t a = 0; a < K; a++) {
+            if (!(s->D[a] > 0))
+                continue;
+            double sum = 0;
+            for (size_t b = 0; b < K; b++) {
+                size_t ab = a * K + b;
+                if (a == b)
+                    continue;
+                if (m->allowed[ab] && !m->fixed[ab])
+                    m->Q[ab] = fmax(s->N[ab] / s->D[a], 1e-300);
+                sum += m->Q[ab];
+            }
+            m->Q[a * K + a] = 0.0 - sum; /* +0, not -0, for absorbing states */
+        }
+    }
+    if (c->d->mode == ST_MJP_HIDDEN && !m->E_fixed) {
+        for (size_t i = 0; i < K; i++) {
+            double sum = 0;
+            for (size_t j = 0; j < m->M; j++)
+                if (c->estruct[i * m->M + j])
+                    sum += s->Nem[i * m->M + j];
+            if (sum > 0)
+                for (size_t j = 0; j < m->M; j++)
+                    m->E[i * m->M + j] =
+                        c->estruct[i * m->M + j] ? fmax(s->Nem[i * m->M + j] / sum, 1e-300) : 0;
+        }
+    }
+    if (c->d->mode == ST_MJP_HIDDEN && m->init_estimate) {
+        double sum = 0;
+        for (size_t i = 0; i < K; i++)
+            if (c->istruct[i])
+                sum += s->N0[i];
+        if (sum > 0)
+            for (size_t i = 0; i < K; i++)
+                m->init[i] = c->istruct[i] ? fmax(s->N0[i] / sum, 1e-300) : 0;
+    }
+    return 0;
+}
+
+/* Hessian of ll in theta by central differences of the analytic gradient. */
+static int hessian(fitctx *c, const double *th, double *H)
+{
+    size_t n = c->n;
+    double *x = malloc(n * sizeof *x), *gp = malloc(n * sizeof *gp), *gm = malloc(n * sizeof *gm);
+    int rc = 0;
+    if (!x || !gp || !gm) {
+        rc = -1;
+        goto out;
+    }
+    memcpy(x, th, n * sizeof *x);
+    for (size_t j = 0; j < n; j++) {
+        double h = 1e-5 * fmax(1.0, fabs(th[j]));
+        x[j] = th[j] + h;
+        double a = eval_ll(c, x, gp);
+        x[j] = th[j] - h;
+        double b = eval_ll(c, x, gm);
+        x[j] = th[j];
+        if (!isfinite(a) || !isfinite(b)) {
+            rc = -1;
+            goto out;
+        }
+        for (size_t i = 0; i < n; i++)
+            H[i * n + j] = (gp[i] - gm[i]) / (2 * h);
+    }
+    st_mat_symmetrise(H, n);
+out:
+    free(x);
+    free(gp);
+    free(gm);
+    return rc;
+}
+
+/* Newton steps on ll from th until max |gradient| < 1e-6.  The Hessian
+ * (2n gradients) is the expensive part: it is computed at most max_hess
+ * times and reused between steps (chord method; near the optimum it barely
+ * changes), and the last one serves the standard errors (*h_valid).
+ * Returns 0 if the gradient criterion was met, -1 otherwise. */
+static int newton_polish(fitctx *c, double *th, double *gr, double *H, int max_hess, int want_h,
+                         int *h_valid)
+{
+    size_t n = c->n;
+    double *step = malloc(n * sizeof *step), *L = malloc(n * n * sizeof *L), *x = malloc(n * sizeof *x);
+    int have = 0, fresh = 0, nh = 0, ok = -1;
+    double ll = eval_ll(c, th, gr);
+    *h_valid = 0;
+    for (int it = 0; it < 40 && step && L && x && isfinite(ll); it++) {
+        double gmax = 0;
+        for (size_t i = 0; i < n; i++)
+            gmax = fmax(gmax, fabs(gr[i]));
+        if (gmax < 1e-6 && (have || !want_h)) {
+            ok = 0;
+            break;
+        }
+        if (!have) {
+            if (nh == max_hess || hessian(c, th, H) < 0)
+                break;
+            nh++;
+            ll = eval_ll(c, th, gr); /* the model back at th */
+            for (size_t i = 0; i < n * n; i++)
+                L[i] = -H[i];
+            st_err le;
+            if (st_chol(L, n, 0, NULL, &le) < 0)
+                break; /* not a maximum-shaped point */
+            have = fresh = 1;
+            *h_valid = 1;
+            continue;
+        }
+        memcpy(step, gr, n * sizeof *step);
+        st_chol_solve(L, n, step, 1);
+        double t = 1;
+        int moved = 0;
+        for (int h = 0; h < 20; h++, t *= 0.5) {
+            for (size_t i = 0; i < n; i++)
+                x[i] = th[i] + t * step[i];
+            double l2 = eval_ll(c, x, NULL);
+            if (isfinite(l2) && l2 >= ll - 1e-12 * fabs(ll)) {
+                memcpy(th, x, n * sizeof *x);
+                moved = 1;
+                break;
+            }
+        }
+        ll = eval_ll(c, th, gr);
+        if (!moved) {
+            if (fresh)
+                break;
+            have = 0; /* stale Hessian: recompute */
+        }
+        fresh = 0;
+    }
+    free(step);
+    free(L);
+    free(x);
+    return ok;
+}
+
+/* EM from the current model: up to maxit iterations or a relative change
+ * of the log-likelihood <= tol.  *iters gets the count, *conv 1 if tol met. */
+static int run_em(fitctx *c, int maxit, double tol, int *iters, int *conv, st_err *e)
+{
+    double prev = -INFINITY;
+    int it, rc;
+    *conv = 0;
+    for (it = 1; it <= maxit; it++) {
+        if ((rc = mjp_engine_eval(c->g, c->m, 1, &c->s, e)) < 0)
+            return rc;
+        c->nevals++;
+        if (!isfinite(c->s.ll))
+            return st_err_set(e, ST_ENUMERIC, NULL, 0, 0,
+                              "the data are impossible under the starting rates (log-likelihood -inf)");
+        if (it > 1 && fabs(c->s.ll - prev) <= tol * fmax(1.0, fabs(c->s.ll))) {
+            *conv = 1;
+            break;
+        }
+        prev = c->s.ll;
+        mjp_stats st = c->s;
+        if (mstep(c, &st) < 0)
+            return st_err_set(e, ST_ENUMERIC, NULL, 0, 0, "M-step failed: rate formula out of range");
+    }
+    *iters = it > maxit ? maxit : it;
+    return 0;
+}
+
+/* L-BFGS on -ll from th. */
+static int run_lbfgs(fitctx *c, double *th, int maxeval, double tol, int *conv, st_err *e)
+{
+    double ll0 = eval_ll(c, th, NULL);
+    if (!isfinite(ll0))
+        return c->rc ? c->rc
+                     : st_err_set(e, ST_ENUMERIC, NULL, 0, 0,
+                                  "the data are impossible under the starting rates (log-likelihood -inf)");
+    st_optim_opts oo = {.method = ST_OPT_LBFGS, .ftol_rel = tol, .xtol_rel = 1e-8, .max_eval = maxeval};
+    st_optim_result r;
+    int rc = st_optim_minimize(objective, c, th, c->n, &oo, &r, e);
+    if (rc < 0)
+        return rc;
+    if (c->rc)
+        return c->rc;
+    *conv = r.converged;
+    return 0;
+}
+
+void st_mjp_fit_free(st_mjp_fit *f)
+{
+    if (!f)
+        return;
+    free(f->Q_se);
+    free(f->Q_lo);
+    free(f->Q_hi);
+    free(f->par_se);
+    free(f->par_lo);
+    free(f->par_hi);
+    free(f->E_se);
+    free(f->cov);
+    free(f);
+}
+
+/* Standard errors from the covariance of theta (delta method). */
+static int fill_se(fitctx *c, st_mjp_fit *f, const double *cov)
+{
+    st_mjp *m = c->m;
+    size_t K = m->K, n = c->n, P = m->P;
+    f->Q_se = malloc(K * K * sizeof *f->Q_se);
+    f->Q_lo = malloc(K * K * sizeof *f->Q_lo);
+    f->Q_hi = malloc(K * K * sizeof *f->Q_hi);
+    double *Jr = calloc(K * K * (n ? n : 1), sizeof *Jr); /* d q_ab / d theta */
+    double *Jp = P ? malloc(K * K * P * sizeof *Jp) : NULL;
+    if (!f->Q_se || !f->Q_lo || !f->Q_hi || !Jr || (P && !Jp)) {
+        free(Jr);
+        free(Jp);
+        return -1;
+    }
+    if (P)
+        rate_jacobian(m, Jp);
+    for (size_t k = 0; k < n; k++) {
+        const thdef *t = &c->def[k];
+        if (t->kind == TH_RATE) {
+            size_t ab = (size_t)t->i * K + (size_t)t->j;
+            Jr[ab * n + k] = m->Q[ab];
+        } else if (t->kind == TH_PAR) {
+            for (size_t ab = 0; ab < K * K; ab++)
+                Jr[ab * n + k] = Jp[ab * P + (size_t)t->i];
+        }
+    }
+    for (size_t a = 0; a < K; a++)
+        for (size_t b = 0; b < K; b++)
+            if (a != b)
+                for (size_t k = 0; k < n; k++)
+                    Jr[(a * K + a) * n + k] -= Jr[(a * K + b) * n + k];
+    for (size_t ab = 0; ab < K * K; ab++) {
+        double v = 0;
+        int any = 0;
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < n; j++) {
+                v += Jr[ab * n + i] * cov[i * n + j] * Jr[ab * n + j];
+                any |= Jr[ab * n + i] != 0;
+            }
+        double q = m->Q[ab], se = any ? sqrt(fmax(v, 0)) : 0;
+        f->Q_se[ab] = se;
+        if (ab / K != ab % K && q > 0) {
+            double sl = se / q;
+            f->Q_lo[ab] = q * exp(-1.959963984540054 * sl);
+            f->Q_hi[ab] = q * exp(1.959963984540054 * sl);
+        } else {
+            f->Q_lo[ab] = q - 1.959963984540054 * se;
+            f->Q_hi[ab] = q + 1.959963984540054 * se;
+        }
+    }
+    free(Jr);
+    free(Jp);
+    if (P) {
+        f->par_se = calloc(P, sizeof *f->par_se);
+        f->par_lo = calloc(P, sizeof *f->par_lo);
+        f->par_hi = calloc(P, sizeof *f->par_hi);
+        if (!f->par_se || !f->par_lo || !f->par_hi)
+            return -1;
+        for (size_t k = 0; k < n; k++) {
+            const thdef *t = &c->def[k];
+            if (t->kind != TH_PAR)
+                continue;
+            size_t p = (size_t)t->i;
+            double su = sqrt(fmax(cov[k * n + k], 0));
+            if (m->ppos[p]) {
+                f->par_se[p] = m->par[p] * su;
+                f->par_lo[p] = m->par[p] * exp(-1.959963984540054 * su);
+                f->par_hi[p] = m->par[p] * exp(1.959963984540054 * su);
+            } else {
+                f->par_se[p] = su;
+                f->par_lo[p] = m->par[p] - 1.959963984540054 * su;
+                f->par_hi[p] = m->par[p] + 1.959963984540054 * su;
+            }
+        }
+    }
+    if (m->E && !m->E_fixed && c->d->mode == ST_MJP_HIDDEN) {
+        size_t M = m->M;
+        f->E_se = calloc(K * M, sizeof *f->E_se);
+        if (!f->E_se)
+            return -1;
+        /* dE_ij / du_ik = E_ij (delta_jk - E_ik) for the row's free logits */
+        for (size_t i = 0; i < K; i++)
+            for (size_t j = 0; j < M; j++) {
+                double v = 0;
+                for (size_t k1 = 0; k1 < n; k1++) {
+                    if (c->def[k1].kind != TH_EM || (size_t)c->def[k1].i != i)
+                        continue;
+                    size_t c1 = (size_t)c->def[k1].j;
+                    double d1 = m->E[i * M + j] * ((j == c1) - m->E[i * M + c1]);
+                    for (size_t k2 = 0; k2 < n; k2++) {
+                        if (c->def[k2].kind != TH_EM || (size_t)c->def[k2].i != i)
+                            continue;
+                        size_t c2 = (size_t)c->def[k2].j;
+                        double d2 = m->E[i * M + j] * ((j == c2) - m->E[i * M + c2]);
+                        v += d1 * cov[k1 * n + k2] * d2;
+                    }
+                }
+                f->E_se[i * M + j] = sqrt(fmax(v, 0));
+            }
+    }
+    return 0;
+}
+
+/* Exact data, free rates: the MLE q = N / D and se(q) = sqrt(N) / D. */
+static int exact_closed_form(fitctx *c, st_mjp_fit *f, int want_se)
+{
+    st_mjp *m = c->m;
+    size_t K = m->K;
+    if (mjp_engine_eval(c->g, m, 1, &c->s, c->e) < 0)
+        return -1;
+    mjp_stats *s = &c->s;
+    for (size_t a = 0; a < K; a++) {
+        double sum = 0;
+        for (size_t b = 0; b < K; b++) {
+            size_t ab = a * K + b;
+            if (a == b)
+                continue;
+            if (m->allowed[ab] && !m->fixed[ab])
+                m->Q[ab] = s->D[a] > 0 ? s->N[ab] / s->D[a] : 0;
+            sum += m->Q[ab];
+        }
+        m->Q[a * K + a] = 0.0 - sum; /* +0, not -0, for absorbing states */
+    }
+    if (mjp_engine_eval(c->g, m, 1, &c->s, c->e) < 0)
+        return -1;
+    f->iterations = 1;
+    f->converged = 1;
+    f->method = "exact closed form";
+    if (!want_se)
+        return 0;
+    f->Q_se = calloc(K * K, sizeof *f->Q_se);
+    f->Q_lo = calloc(K * K, sizeof *f->Q_lo);
+    f->Q_hi = calloc(K * K, sizeof *f->Q_hi);
+    if (!f->Q_se || !f->Q_lo || !f->Q_hi)
+        return st_err_nomem(c->e, "standard errors");
+    for (size_t a = 0; a < K; a++) {
+        double vdiag = 0;
+        for (size_t b = 0; b < K; b++) {
+            size_t ab = a * K + b;
+            if (a == b || !m->allowed[ab] || m->fixed[ab])
+                continue;
+            double n = s->N[ab], D = s->D[a], q = m->Q[ab];
+            if (n > 0) {
+                double se = sqrt(n) / D, sl = 1 / sqrt(n);
+                f->Q_se[ab] = se;
+                f->Q_lo[ab] = q * exp(-1.959963984540054 * sl);
+                f->Q_hi[ab] = q * exp(1.959963984540054 * sl);
+                vdiag += se * se;
+            } else {
+                /* no jump seen: the MLE is on the boundary; the upper bound
+                 * is where the log-likelihood drops by 1.92 (q D = 1.92) */
+                f->Q_se[ab] = NAN;
+                f->Q_lo[ab] = 0;
+                f->Q_hi[ab] = D > 0 ? 1.920729410347062 / D : INFINITY;
+            }
+        }
+        f->Q_se[a * K + a] = sqrt(vdiag);
+        f->Q_lo[a * K + a] = m->Q[a * K + a] - 1.959963984540054 * sqrt(vdiag);
+        f->Q_hi[a * K + a] = m->Q[a * K + a] + 1.959963984540054 * sqrt(vdiag);
+    }
+    return 0;
+}
+
+int st_mjp_fit_run(st_mjp *m, const st_mjp_data *d, const st_mjp_fit_opts *o, st_mjp_fit **out,
+                   st_err *e)
+{
+    *out = NULL;
+    size_t K = m->K;
+    if (d->K != K)
+        return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "data compiled for %zu states, model has %zu", d->K, K);
+    if (d->mode == ST_MJP_HIDDEN && (!m->E || m->M != d->M))
+        return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "hidden data need the model's emission matrix");
+    st_mjp_fit *f = calloc(1, sizeof *f);
+    fitctx c;
+    memset(&c, 0, sizeof c);
+    c.m = m;
+    c.d = d;
+    c.e = e;
+    size_t M = m->M ? m->M : 1;
+    c.def = malloc((K * K + K * M + K + ST_MJP_MAX_PARAMS) * sizeof *c.def);
+    c.eref = calloc(K, sizeof *c.eref);
+    c.estruct = calloc(K * M, 1);
+    c.istruct = calloc(K, 1);
+    double *th = NULL, *gr = NULL, *H = NULL;
+    int rc;
+    if (!f || !c.def || !c.eref || !c.estruct || !c.istruct) {
+        rc = st_err_nomem(e, "fit");
+        goto out;
+    }
+    if (!m->P)
+        for (size_t ab = 0; ab < K * K; ab++)
+            if (ab / K != ab % K && m->allowed[ab] && !m->fixed[ab] && !(m->Q[ab] > 0)) {
+                rc = st_err_set(e, ST_EUSAGE, NULL, 0, 0,
+                                "allowed rate %zu-%zu needs a positive starting value", ab / K, ab % K);
+                goto out;
+            }
+    if ((rc = mjp_engine_new(&c.g, d, e)) < 0)
+        goto out;
+    if ((rc = mjp_stats_alloc(&c.s, K, m->M, e)) < 0)
+        goto out;
+    build_defs(&c);
+    c.oscale = 1.0 / fmax(1.0, (double)(d->nobs - d->nsubj));
+    size_t n = c.n;
+    th = malloc((n ? n : 1) * sizeof *th);
+    gr = malloc((n ? n : 1) * sizeof *gr);
+    H = malloc((n ? n * n : 1) * sizeof *H);
+    if (!th || !gr || !H) {
+        rc = st_err_nomem(e, "fit");
+        goto out;
+    }
+    int method = o->method;
+    int h_valid = 0;
+    if (d->mode == ST_MJP_EXACT && !m->P && method != ST_MJP_FIT_LBFGS) {
+        if ((rc = exact_closed_form(&c, f, o->want_se)) < 0)
+            goto out;
+        f->nfree = n;
+        goto finish;
+    }
+    double tol = o->tol > 0 ? o->tol : 1e-10;
+    int conv = 0;
+    get_theta(&c, th);
+    if (method == ST_MJP_FIT_EM) {
+        f->method = "EM";
+        if ((rc = run_em(&c, o->max_iter > 0 ? o->max_iter : 10000, tol, &f->iterations, &conv, e)) < 0)
+            goto out;
+        f->converged = conv;
+        get_theta(&c, th);
+    } else if (method == ST_MJP_FIT_LBFGS) {
+        f->method = "L-BFGS";
+        if ((rc = run_lbfgs(&c, th, o->max_iter > 0 ? o->max_iter : 5000, tol, &conv, e)) < 0)
+            goto out;
+        newton_polish(&c, th, gr, H, 3, o->want_se, &h_valid);
+        f->iterations = c.nevals;
+        f->converged = conv;
+    } else {
+        /* default: EM gets close fast (exact M-steps), Newton steps on the
+         * Hessian finish; L-BFGS takes over if Newton cannot */
+        int it;
+        f->method = "EM + Newton";
+        if ((rc = run_em(&c, o->max_iter > 0 ? o->max_iter : 500, 1e-9, &it, &conv, e)) < 0)
+            goto out;
+        get_theta(&c, th);
+        if (newton_polish(&c, th, gr, H, 3, o->want_se, &h_valid) < 0) {
+            f->method = "EM + L-BFGS + Newton";
+            if ((rc = run_lbfgs(&c, th, 5000, tol, &conv, e)) < 0)
+                goto out;
+            newton_polish(&c, th, gr, H, 3, o->want_se, &h_valid);
+        }
+        f->iterations = c.nevals;
+    }
+    /* final state and gradient */
+    {
+        double ll = eval_ll(&c, th, gr);
+        if (!isfinite(ll)) {
+            rc = st_err_set(e, ST_ENUMERIC, NULL, 0, 0, "fit ended at log-likelihood -inf");
+            goto out;
+        }
+        f->grad_norm = 0;
+        for (size_t i = 0; i < n; i++)
+            f->grad_norm = fmax(f->grad_norm, fabs(gr[i]));
+        if (method != ST_MJP_FIT_EM && f->grad_norm < 1e-3)
+            f->converged = 1;
+    }
+    f->nfree = n;
+    if (o->want_se && n > 0) {
+        f->cov = malloc(n * n * sizeof *f->cov);
+        if (!f->cov) {
+            rc = st_err_nomem(e, "covariance");
+            goto out;
+        }
+        if (h_valid || hessian(&c, th, H) == 0) {
+            for (size_t i = 0; i < n * n; i++)
+                f->cov[i] = -H[i];
+            st_err le;
+            if (st_inverse(f->cov, n, &le) < 0)
+                for (size_t i = 0; i < n * n; i++)
+                    f->cov[i] = NAN;
+        } else {
+            for (size_t i = 0; i < n * n; i++)
+                f->cov[i] = NAN;
+        }
+        eval_ll(&c, th, gr); /* back to the optimum */
+        if (fill_se(&c, f, f->cov) < 0) {
+            rc = st_err_nomem(e, "standard errors");
+            goto out;
+        }
+    }
+finish:
+    f->loglik = c.s.ll;
+    f->minus2loglik = -2 * c.s.ll;
+    f->aic = f->minus2loglik + 2.0 * (double)f->nfree;
+    *out = f;
+    f = NULL;
+    rc = 0;
+out:
+    st_mjp_fit_free(f);
+    mjp_stats_free(&c.s);
+    mjp_engine_free(c.g);
+    free(c.def);
+    free(c.eref);
+    free(c.estruct);
+    free(c.istruct);
+    free(th);
+    free(gr);
+    free(H);
+    return rc;
+}

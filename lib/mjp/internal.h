@@ -1,0 +1,49 @@
+/* lib/mjp private: the likelihood engine shared by fitting, the summaries
+ * and the tests.  Not part of the public API. */
+#ifndef ST_MJP_INTERNAL_H
+#define ST_MJP_INTERNAL_H
+
+#include "mjp/mjp.h"
+
+/* Expected sufficient statistics and gradient at one Q. */
+typedef struct mjp_stats {
+    double ll;   /* log-likelihood (-INFINITY if the data are impossible) */
+    double *N;   /* K x K expected jumps a -> b */
+    double *D;   /* K expected time in a */
+    double *G;   /* K x K d ll / d q_ab (off-diagonal) */
+    double *Nem; /* K x M expected emissions (hidden) */
+    double *N0;  /* K expected initial states (hidden) */
+} mjp_stats;
+
+typedef struct mjp_engine mjp_engine;
+
+/* Precompute what does not depend on Q: distinct intervals, aggregated
+ * transition counts of plain panel subjects, interval lists. */
+int mjp_engine_new(mjp_engine **eng, const st_mjp_data *d, st_err *e);
+void mjp_engine_free(mjp_engine *eng);
+/* Evaluate at m (Q, E, init).  want_stats = 0 gives only s->ll. */
+int mjp_engine_eval(mjp_engine *eng, const st_mjp *m, int want_stats, mjp_stats *s, st_err *e);
+
+int mjp_stats_alloc(mjp_stats *s, size_t K, size_t M, st_err *e);
+void mjp_stats_free(mjp_stats *s);
+
+/* Eigendecomposition of Q for the Van Loan integrals (see lik.c). */
+typedef struct mjp_eig {
+    int ok; /* real, well-conditioned decomposition found */
+    size_t K;
+    double l[ST_MJP_MAX_STATES];
+    double U[ST_MJP_MAX_STATES * ST_MJP_MAX_STATES];
+    double Ui[ST_MJP_MAX_STATES * ST_MJP_MAX_STATES];
+} mjp_eig;
+/* Returns ev->ok. */
+int mjp_eig_prepare(mjp_eig *ev, const double *Q, size_t K);
+/* I(W) for interval t (K x K); work holds 2 K^2 doubles. */
+void mjp_eig_vanloan(const mjp_eig *ev, double t, const double *W, double *I, double *work);
+
+/* Number of distinct interval lengths (for tests and -v). */
+size_t mjp_engine_ndistinct(const mjp_engine *eng);
+
+/* "a-b" (labels, or indices minus base) into i, j; -1 if malformed. */
+int mjp_parse_pair(const st_mjp *m, const char *s, size_t len, int base, int *i, int *j);
+
+#endif

@@ -1,0 +1,250 @@
+/* Markov jump processes (continuous-time Markov chains on K states): the
+ * rate-matrix model with its constraints and parametric rate families, the
+ * data (exact paths, panel snapshots, noisy observations), maximum
+ * likelihood by EM and by L-BFGS, summaries, and path sampling.
+ *
+ * Ownership: st_mjp_new/st_mjp_free, st_mjp_data_free, st_mjp_fit_free
+ * pair up; free accepts NULL.  Functions never keep pointers to what the
+ * caller passes in, except a st_mjp_data that was compiled against a model
+ * refers to nothing but its own arrays. */
+#ifndef ST_MJP_MJP_H
+#define ST_MJP_MJP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "core/err.h"
+
+/* ------------------------------------------------------------ formulas */
+
+/* A rate formula of a few named parameters (see stoch-model(5)):
+ *     expr    := term (('+' | '-') term)*
+ *     term    := unary (('*' | '/') unary)*
+ *     unary   := '-' unary | power
+ *     power   := primary ('^' unary)?
+ *     primary := NUMBER | NAME | FUNC '(' expr ')' | '(' expr ')'
+ *     FUNC    := exp | log | sqrt
+ * NAME is a parameter.  Evaluation gives the value and its gradient. */
+typedef struct st_mjp_expr st_mjp_expr;
+
+/* Parse text; names[0..nnames-1] are the parameters.  An unknown name or
+ * a syntax error is ST_EDATA with the character position in the message. */
+int st_mjp_expr_parse(st_mjp_expr **x, const char *text, const char *const *names, size_t nnames,
+                      st_err *e);
+/* Value at par[]; if grad != NULL, d value / d par[p] for p < nnames. */
+double st_mjp_expr_eval(const st_mjp_expr *x, const double *par, double *grad);
+/* 1 if the formula does not depend on any parameter. */
+int st_mjp_expr_constant(const st_mjp_expr *x);
+const char *st_mjp_expr_text(const st_mjp_expr *x);
+void st_mjp_expr_free(st_mjp_expr *x);
+
+/* --------------------------------------------------------------- model */
+
+#define ST_MJP_MAX_STATES 64
+#define ST_MJP_MAX_PARAMS 32
+
+typedef struct st_mjp {
+    size_t K;            /* states */
+    char **labels;       /* K labels or NULL */
+    double *Q;           /* K x K rate matrix, rows sum to 0 */
+    unsigned char *allowed; /* K x K: transition i->j may happen (i != j) */
+    unsigned char *fixed;   /* K x K: rate held at its value (free-rate models) */
+    double *init;        /* K initial distribution */
+    int init_given;      /* `initial` was in the file (hidden: held fixed unless estimated) */
+    int init_estimate;   /* hidden models: estimate the initial distribution */
+    size_t M;            /* observed symbols of the emission matrix, 0 if none */
+    double *E;           /* K x M emission (misclassification) matrix or NULL */
+    int E_fixed;         /* emission held fixed */
+    /* Parametric rate family: P named parameters; rate i->j = expr[i*K+j]
+     * (NULL where no rate).  P == 0 means free rates. */
+    size_t P;
+    char **pnames;
+    double *par;
+    unsigned char *ppos; /* parameter is positive (optimised on the log scale) */
+    st_mjp_expr **expr;
+} st_mjp;
+
+/* A model with K states, no transitions allowed yet, uniform initial. */
+int st_mjp_new(st_mjp **m, size_t K, st_err *e);
+void st_mjp_free(st_mjp *m);
+int st_mjp_copy(st_mjp **dst, const st_mjp *src, st_err *e);
+
+/* Read and check a model file (stoch-model(5), `model: mjp`).  A `fit:`
+ * section written by mjp-infer is accepted and ignored. */
+int st_mjp_read(st_mjp **m, const char *path, st_err *e);
+int st_mjp_read_string(st_mjp **m, const char *text, size_t len, const char *name, st_err *e);
+/* Read an emission matrix file: a YAML mapping with `emission:` (as in a
+ * model file; `model: mjp` and `version: 1` optional) for a K-state model. */
+int st_mjp_read_emission(st_mjp *m, const char *path, st_err *e);
+/* Number of rows (true states) of the emission matrix in path. */
+int st_mjp_emission_states(const char *path, size_t *K, st_err *e);
+
+/* Check a rate matrix: rows sum to 0 (relative tol 1e-8), off-diagonals
+ * >= 0 and finite.  The error names the row (0-based). */
+int st_mjp_check_q(const double *Q, size_t K, const char *src, st_err *e);
+/* Check an emission matrix: entries in [0,1], rows sum to 1 (tol 1e-8). */
+int st_mjp_check_emission(const double *E, size_t K, size_t M, const char *src, st_err *e);
+
+/* Evaluate a parametric model's rates at m->par into m->Q (no-op for free
+ * rates).  ST_EDATA if a rate is negative or not finite. */
+int st_mjp_update_q(st_mjp *m, st_err *e);
+
+/* State index of a label or decimal index text, -1 if none. */
+int st_mjp_state_index(const st_mjp *m, const char *s);
+/* Parse "1-2,2-1,..." (indices minus `base`, or labels) into m->allowed,
+ * replacing it.  Rates of newly allowed transitions start at 0 until
+ * st_mjp_init_rates. */
+int st_mjp_set_allowed(st_mjp *m, const char *list, int base, st_err *e);
+/* 1 if state i has no allowed transition out of it. */
+int st_mjp_absorbing(const st_mjp *m, size_t i);
+
+/* ---------------------------------------------------------------- data */
+
+enum { ST_MJP_EXACT = 1, ST_MJP_PANEL = 2, ST_MJP_HIDDEN = 3 };
+
+/* msm's obstype: 1 snapshot, 2 exact transition time (state held since the
+ * previous observation), 3 exact entry time into an absorbing state (state
+ * just before unknown). */
+enum { ST_MJP_OBS_SNAPSHOT = 1, ST_MJP_OBS_EXACT = 2, ST_MJP_OBS_DEATH = 3 };
+
+/* A censoring code: a data value that means "one of these states". */
+typedef struct st_mjp_censor {
+    double code;
+    unsigned char member[ST_MJP_MAX_STATES];
+} st_mjp_censor;
+
+typedef struct st_mjp_data {
+    int mode;         /* ST_MJP_EXACT / PANEL / HIDDEN */
+    size_t K, M;
+    size_t nsubj;     /* subjects kept */
+    double *seq;      /* nsubj subject ids */
+    size_t *start;    /* nsubj + 1 offsets into the observations */
+    size_t nobs;
+    double *t;        /* times */
+    int *y;           /* state (>= 0), symbol (hidden), or -(c+1) for censor code c */
+    unsigned char *obstype;
+    size_t nskipped;  /* subjects with one observation (no information) */
+    double first_skipped;
+    size_t ncensor;
+    st_mjp_censor *censor;
+} st_mjp_data;
+
+/* Build data from a table with columns seq (optional: one subject), t,
+ * state (or `obs` for hidden data when present), obstype (optional).
+ * state values are `base`-based state indices (or censor codes).  Checks:
+ * decreasing times, states outside the model, zero-length intervals with
+ * a change of state, exact jumps forbidden by the mask, transitions that
+ * the mask makes impossible; each error names the subject and the row. */
+struct st_table;
+int st_mjp_data_from_table(st_mjp_data **d, const struct st_table *tab, const st_mjp *m, int mode,
+                           int base, const st_mjp_censor *censor, size_t ncensor, st_err *e);
+void st_mjp_data_free(st_mjp_data *d);
+
+/* Crude starting rates for panel/exact data (msm's crudeinits): observed
+ * transitions between consecutive observations over time spent in the
+ * earlier state; allowed transitions with no count get a small rate.
+ * Only free, non-fixed rates of a free-rate model are changed. */
+int st_mjp_init_rates(st_mjp *m, const st_mjp_data *d, st_err *e);
+
+/* ------------------------------------------------------------ fitting */
+
+enum { ST_MJP_FIT_AUTO = 0, ST_MJP_FIT_EM, ST_MJP_FIT_LBFGS };
+
+typedef struct st_mjp_fit_opts {
+    int method;       /* ST_MJP_FIT_AUTO: closed form for exact data with free
+                         rates, else EM (to 1e-9) then Newton steps, L-BFGS if
+                         Newton cannot; ST_MJP_FIT_EM: EM only (to tol);
+                         ST_MJP_FIT_LBFGS: L-BFGS then Newton steps */
+    int max_iter;     /* EM iterations or L-BFGS evaluations; 0 = default */
+    double tol;       /* relative change of the log-likelihood; 0 = 1e-10 */
+    int want_se;      /* observed-information standard errors */
+} st_mjp_fit_opts;
+
+typedef struct st_mjp_fit {
+    double loglik, minus2loglik, aic;
+    size_t nfree;     /* free parameters (rates, emission, initial) */
+    int iterations;
+    int converged;
+    const char *method;
+    double grad_norm; /* max |d logL / d theta| at the end */
+    /* Standard errors (NULL when not computed); NaN where not estimable. */
+    double *Q_se, *Q_lo, *Q_hi;   /* K x K */
+    double *par_se, *par_lo, *par_hi; /* P (parametric models) */
+    double *E_se;                 /* K x M (estimated emission) */
+    double *cov;                  /* nfree x nfree covariance of theta */
+} st_mjp_fit;
+
+/* Fit m in place (Q, parameters, emission, initial) to d. */
+int st_mjp_fit_run(st_mjp *m, const st_mjp_data *d, const st_mjp_fit_opts *o, st_mjp_fit **fit,
+                   st_err *e);
+void st_mjp_fit_free(st_mjp_fit *f);
+
+/* Log-likelihood of d under m (conditional on each subject's first state
+ * for exact and panel data; hidden data include the initial distribution). */
+int st_mjp_loglik(const st_mjp *m, const st_mjp_data *d, double *loglik, st_err *e);
+
+/* Expected sufficient statistics at m: transitions N (K x K), time spent
+ * D (K), and d logL / d q_ij in G (K x K; may be NULL).  For panel and
+ * hidden data they come from the Van Loan integrals of exp(Q t). */
+int st_mjp_expected_stats(const st_mjp *m, const st_mjp_data *d, double *loglik, double *N,
+                          double *D, double *G, st_err *e);
+
+/* Van Loan: I = int_0^t exp(Q^T u) W exp(Q^T (t-u)) du (K x K), the
+ * building block of the expected counts: for a panel interval r -> s with
+ * W = e_r e_s^T / P_rs(t), I_aa is the expected time in a and q_ab I_ab
+ * the expected number of a -> b jumps. */
+int st_mjp_vanloan(const double *Q, size_t K, double t, const double *W, double *I, st_err *e);
+
+/* P(t) = exp(Q t). */
+int st_mjp_pmatrix(const st_mjp *m, double t, double *P, st_err *e);
+
+/* Viterbi path of true states for subject s of hidden data (states[] gets
+ * one entry per observation of the subject). */
+int st_mjp_viterbi(const st_mjp *m, const st_mjp_data *d, size_t s, int *states, st_err *e);
+
+/* ------------------------------------------------------------ summaries */
+
+/* Mean sojourn times -1/q_ii (INFINITY for absorbing states). */
+void st_mjp_sojourn(const st_mjp *m, double *out);
+/* Stationary distribution (pi Q = 0, sum 1).  ST_ENUMERIC if not unique. */
+int st_mjp_stationary(const st_mjp *m, double *pi, st_err *e);
+/* Expected number of visits to each state before absorption, starting from
+ * the initial distribution (the start counts as a visit).  ST_EDATA if no
+ * state is absorbing (visits are then infinite). */
+int st_mjp_expected_visits(const st_mjp *m, double *visits, st_err *e);
+
+/* ------------------------------------------------------------- writing */
+
+/* Write the model (and the fit, with summaries, when fit != NULL) as YAML.
+ * ptimes[0..npt-1]: P(t) matrices to include. */
+int st_mjp_write(FILE *fp, const st_mjp *m, const st_mjp_fit *fit, const st_mjp_data *d,
+                 const double *ptimes, size_t npt, st_err *e);
+
+/* ------------------------------------------------------------ sampling */
+
+enum { ST_MJP_SAMPLE_PATH = 0, ST_MJP_SAMPLE_EVERY, ST_MJP_SAMPLE_TIMES, ST_MJP_SAMPLE_RANDOM };
+
+typedef struct st_mjp_sample_opts {
+    size_t npaths;
+    double until;        /* paths run on [0, until] */
+    int scheme;          /* ST_MJP_SAMPLE_* */
+    double every;        /* snapshot spacing */
+    const double *times; /* fixed observation times (sorted) */
+    size_t ntimes;
+    size_t nrandom;      /* observations per path at time 0 and uniform times */
+    int emit;            /* draw an observed symbol from m->E */
+    uint64_t seed;
+} st_mjp_sample_opts;
+
+/* Rows written by st_mjp_sample: seq, t, state[, obs]. */
+typedef int (*st_mjp_row_fn)(const double *row, size_t ncols, void *ctx, st_err *e);
+
+/* Sample paths (Gillespie) and emit rows in path order through fn.  Paths
+ * are drawn in parallel, each from its own random stream (path k uses the
+ * seed's stream k), so the output does not depend on the thread count.
+ * PATH scheme: the initial state, each jump, and a last row at `until`. */
+int st_mjp_sample(const st_mjp *m, const st_mjp_sample_opts *o, st_mjp_row_fn fn, void *ctx,
+                  st_err *e);
+
+#endif

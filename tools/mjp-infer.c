@@ -1,0 +1,395 @@
+/* mjp-infer: maximum-likelihood rate matrix of a Markov jump process from
+ * exact paths, panel snapshots or noisy (hidden) observations. */
+#include "config.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/cli.h"
+#include "core/stream.h"
+#include "mjp/mjp.h"
+
+static const char USAGE[] =
+    "Usage: mjp-infer [--exact | --panel | --hidden] [options] [DATA...] [-o q.yaml]\n"
+    "Fit the rate matrix Q of a Markov jump process by maximum likelihood and\n"
+    "write it, with standard errors, 95% intervals, -2 log-likelihood and AIC,\n"
+    "as a model file (stoch-model(5)).  DATA: streams (CSV, gzip or binary;\n"
+    "stdin if none) with columns seq (optional), t, state, and for --panel an\n"
+    "optional obstype (1 snapshot, 2 exact transition time, 3 exact entry into\n"
+    "an absorbing state); --hidden reads the observed symbol from obs (or state).\n"
+    "\n"
+    "Data kind (default --panel):\n"
+    "      --exact          paths observed continuously: rows are the initial\n"
+    "                       state, each jump, and the end of observation\n"
+    "      --panel          snapshots at irregular times (msm's panel data)\n"
+    "      --hidden         snapshots seen through an emission matrix\n"
+    "Model:\n"
+    "  -m, --model FILE     starting model: Q (start values), allowed mask,\n"
+    "                       fixed rates, rate formulas, emission, initial\n"
+    "  -K, --states K       number of states without -m (default: from data)\n"
+    "      --allowed LIST   allowed transitions FROM-TO,... e.g. 1-2,2-1,2-3\n"
+    "                       (default without -m: all)\n"
+    "      --base B         state numbering of the data and LIST: 0 (default) or 1\n"
+    "      --censor C=S,..  data value C means one of states S,... (repeatable)\n"
+    "      --emission FILE  emission (misclassification) matrix for --hidden\n"
+    "      --estimate-emission  estimate the emission matrix's nonzero entries\n"
+    "      --estimate-initial   estimate the initial distribution (--hidden)\n"
+    "Fitting (default: EM, then Newton steps on the Hessian; exact paths with\n"
+    "free rates use the closed form):\n"
+    "      --em             EM only (expected jumps and dwell times, Van Loan)\n"
+    "      --lbfgs          L-BFGS on log rates with analytic gradients, then Newton\n"
+    "      --max-iter N     EM iterations (default 500, 10000 with --em) or\n"
+    "                       L-BFGS evaluations (default 5000)\n"
+    "      --tol X          relative log-likelihood tolerance (default 1e-10)\n"
+    "      --no-se          skip standard errors\n"
+    "Output:\n"
+    "      --pmatrix T,...  add P(t) = exp(Q t) for these t >= 0\n"
+    "      --viterbi FILE   (--hidden) write the most likely true states\n"
+    "\n"
+    "Common options:\n"
+    "  -o, --output FILE    write the fitted model to FILE (atomically)\n"
+    "  -j, --threads N      threads over subjects (results do not depend on N)\n"
+    "  -q, --quiet          errors only;  -v, --verbose  more detail\n"
+    "  -h, --help           this help;  --version  print the version\n";
+
+enum {
+    OPT_EXACT = ST_OPT_TOOL,
+    OPT_PANEL,
+    OPT_HIDDEN,
+    OPT_ALLOWED,
+    OPT_BASE,
+    OPT_CENSOR,
+    OPT_EMISSION,
+    OPT_EST_EM,
+    OPT_EST_INIT,
+    OPT_EM,
+    OPT_LBFGS,
+    OPT_MAXIT,
+    OPT_TOL,
+    OPT_NOSE,
+    OPT_PMATRIX,
+    OPT_VITERBI
+};
+
+#define MAX_CENSOR 16
+
+/* "99=1,2" -> code and member mask (states minus base). */
+static int parse_censor(const char *s, int base, st_mjp_censor *c)
+{
+    memset(c, 0, sizeof *c);
+    const char *eq = strchr(s, '=');
+    if (!eq)
+        return -1;
+    char buf[64];
+    size_t len = (size_t)(eq - s);
+    if (len == 0 || len >= sizeof buf)
+        return -1;
+    memcpy(buf, s, len);
+    buf[len] = 0;
+    if (st_parse_double(buf, &c->code) < 0)
+        return -1;
+    const char *p = eq + 1;
+    int any = 0;
+    while (*p) {
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (end == p || (*end && *end != ',') || v - base < 0 || v - base >= ST_MJP_MAX_STATES)
+            return -1;
+        c->member[v - base] = 1;
+        any = 1;
+        p = *end ? end + 1 : end;
+    }
+    return any ? 0 : -1;
+}
+
+/* Largest state value in the data (excluding censor codes), or -1. */
+static double max_state(const st_table *t, int hidden, const st_mjp_censor *cs, size_t nc)
+{
+    int col = hidden && st_table_col(t, "obs") >= 0 ? st_table_col(t, "obs") : st_table_col(t, "state");
+    double mx = -1;
+    if (col < 0)
+        return -1;
+    for (size_t i = 0; i < t->nrows; i++) {
+        double v = st_table_get(t, i, (size_t)col);
+        int cens = 0;
+        for (size_t c = 0; c < nc; c++)
+            cens |= v == cs[c].code;
+        if (!cens && isfinite(v) && v > mx)
+            mx = v;
+    }
+    return mx;
+}
+
+static int write_viterbi(const char *path, const st_mjp *m, const st_mjp_data *d, int base, st_err *e)
+{
+    st_output out = {0};
+    st_writer *w = NULL;
+    int *st = NULL;
+    int rc = st_output_open(&out, path, 0, e);
+    if (rc < 0)
+        return rc;
+    const char *names[] = {"seq", "t", "obs", "state"};
+    const st_dtype dt[] = {ST_I8, ST_F8, ST_I8, ST_I8};
+    rc = st_writer_new(&w, out.fp, names, dt, 4, NULL, e);
+    size_t maxn = 0;
+    for (size_t s = 0; s < d->nsubj; s++)
+        if (d->start[s + 1] - d->start[s] > maxn)
+            maxn = d->start[s + 1] - d->start[s];
+    if (rc == 0 && !(st = malloc(maxn * sizeof *st)))
+        rc = st_err_nomem(e, "Viterbi");
+    for (size_t s = 0; rc == 0 && s < d->nsubj; s++) {
+        rc = st_mjp_viterbi(m, d, s, st, e);
+        for (size_t k = d->start[s]; rc == 0 && k < d->start[s + 1]; k++) {
+            double row[4] = {d->seq[s], d->t[k], d->y[k] + base, st[k - d->start[s]] + base};
+            rc = st_writer_row(w, row, e);
+        }
+    }
+    if (rc == 0) {
+        rc = st_writer_close(w, e);
+        w = NULL;
+    }
+    st_writer_free(w);
+    free(st);
+    if (rc == 0)
+        rc = st_output_close(&out, e);
+    else
+        st_output_abort(&out);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    st_cli cli;
+    st_cli_init(&cli, "mjp-infer", USAGE);
+    static const struct option longopts[] = {ST_CLI_LONGOPTS,
+                                             {"exact", no_argument, NULL, OPT_EXACT},
+                                             {"panel", no_argument, NULL, OPT_PANEL},
+                                             {"hidden", no_argument, NULL, OPT_HIDDEN},
+                                             {"model", required_argument, NULL, 'm'},
+                                             {"states", required_argument, NULL, 'K'},
+                                             {"allowed", required_argument, NULL, OPT_ALLOWED},
+                                             {"base", required_argument, NULL, OPT_BASE},
+                                             {"censor", required_argument, NULL, OPT_CENSOR},
+                                             {"emission", required_argument, NULL, OPT_EMISSION},
+                                             {"estimate-emission", no_argument, NULL, OPT_EST_EM},
+                                             {"estimate-initial", no_argument, NULL, OPT_EST_INIT},
+                                             {"em", no_argument, NULL, OPT_EM},
+                                             {"lbfgs", no_argument, NULL, OPT_LBFGS},
+                                             {"max-iter", required_argument, NULL, OPT_MAXIT},
+                                             {"tol", required_argument, NULL, OPT_TOL},
+                                             {"no-se", no_argument, NULL, OPT_NOSE},
+                                             {"pmatrix", required_argument, NULL, OPT_PMATRIX},
+                                             {"viterbi", required_argument, NULL, OPT_VITERBI},
+                                             {NULL, 0, NULL, 0}};
+    int mode = 0, base = 0, est_em = 0, est_init = 0;
+    long K = 0;
+    const char *model = NULL, *allowed = NULL, *emission = NULL, *viterbi = NULL;
+    st_mjp_censor censor[MAX_CENSOR];
+    size_t ncensor = 0;
+    st_mjp_fit_opts fo = {.method = ST_MJP_FIT_AUTO, .want_se = 1};
+    double *ptimes = NULL;
+    size_t npt = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, ST_CLI_SHORTOPTS "m:K:", longopts, NULL)) != -1) {
+        if (st_cli_common(&cli, c, optarg, argv))
+            continue;
+        switch (c) {
+        case OPT_EXACT:
+        case OPT_PANEL:
+        case OPT_HIDDEN: {
+            int want = c == OPT_EXACT ? ST_MJP_EXACT : c == OPT_PANEL ? ST_MJP_PANEL : ST_MJP_HIDDEN;
+            if (mode && mode != want)
+                st_cli_usage_error(&cli, "give only one of --exact, --panel, --hidden");
+            mode = want;
+            break;
+        }
+        case 'm':
+            model = optarg;
+            break;
+        case 'K':
+            if (st_parse_long(optarg, &K) < 0 || K < 2 || K > ST_MJP_MAX_STATES)
+                st_cli_usage_error(&cli, "-K/--states must be an integer from 2 to %d, not '%s'",
+                                   ST_MJP_MAX_STATES, optarg);
+            break;
+        case OPT_ALLOWED:
+            allowed = optarg;
+            break;
+        case OPT_BASE: {
+            long b;
+            if (st_parse_long(optarg, &b) < 0 || (b != 0 && b != 1))
+                st_cli_usage_error(&cli, "--base must be 0 or 1, not '%s'", optarg);
+            base = (int)b;
+            break;
+        }
+        case OPT_CENSOR:
+            if (ncensor == MAX_CENSOR)
+                st_cli_usage_error(&cli, "at most %d --censor codes", MAX_CENSOR);
+            if (parse_censor(optarg, 0, &censor[ncensor]) < 0)
+                st_cli_usage_error(&cli, "--censor must be CODE=STATE,STATE,..., not '%s'", optarg);
+            ncensor++;
+            break;
+        case OPT_EMISSION:
+            emission = optarg;
+            break;
+        case OPT_EST_EM:
+            est_em = 1;
+            break;
+        case OPT_EST_INIT:
+            est_init = 1;
+            break;
+        case OPT_EM:
+            fo.method = ST_MJP_FIT_EM;
+            break;
+        case OPT_LBFGS:
+            fo.method = ST_MJP_FIT_LBFGS;
+            break;
+        case OPT_MAXIT: {
+            long v;
+            if (st_parse_long(optarg, &v) < 0 || v < 1 || v > 100000000L)
+                st_cli_usage_error(&cli, "--max-iter must be an integer from 1 to 1e8, not '%s'", optarg);
+            fo.max_iter = (int)v;
+            break;
+        }
+        case OPT_TOL:
+            if (st_parse_double(optarg, &fo.tol) < 0 || !(fo.tol > 0) || fo.tol >= 1)
+                st_cli_usage_error(&cli, "--tol must be a number in (0, 1), not '%s'", optarg);
+            break;
+        case OPT_NOSE:
+            fo.want_se = 0;
+            break;
+        case OPT_PMATRIX:
+            free(ptimes);
+            if (st_parse_double_list(optarg, &ptimes, &npt) < 0)
+                st_cli_usage_error(&cli, "--pmatrix must be a list of times t1,t2,..., not '%s'", optarg);
+            for (size_t i = 0; i < npt; i++)
+                if (!(ptimes[i] >= 0) || !isfinite(ptimes[i]))
+                    st_cli_usage_error(&cli, "--pmatrix times must be >= 0, not '%s'", optarg);
+            break;
+        case OPT_VITERBI:
+            viterbi = optarg;
+            break;
+        default:
+            st_cli_usage_error(&cli, NULL);
+        }
+    }
+    if (!mode)
+        mode = ST_MJP_PANEL;
+    if (viterbi && mode != ST_MJP_HIDDEN)
+        st_cli_usage_error(&cli, "--viterbi needs --hidden");
+    if ((est_em || est_init) && mode != ST_MJP_HIDDEN)
+        st_cli_usage_error(&cli, "--estimate-emission and --estimate-initial need --hidden");
+    if (mode == ST_MJP_HIDDEN && !model && !emission)
+        st_cli_usage_error(&cli, "--hidden needs --emission FILE (or a model with an emission matrix)");
+    for (size_t i = 0; i < ncensor; i++) {
+        /* members were parsed 0-based; shift for --base 1 */
+        if (base == 1) {
+            if (censor[i].member[0])
+                st_cli_usage_error(&cli, "--censor: state 0 does not exist with --base 1");
+            memmove(censor[i].member, censor[i].member + 1, ST_MJP_MAX_STATES - 1);
+            censor[i].member[ST_MJP_MAX_STATES - 1] = 0;
+        }
+    }
+    st_cli_threads(&cli);
+
+    st_err err;
+    st_err_clear(&err);
+    st_table *tab = NULL;
+    st_mjp *m = NULL;
+    st_mjp_data *d = NULL;
+    st_mjp_fit *fit = NULL;
+    st_output out = {0};
+    int rc = st_table_read_many(&tab, (const char *const *)argv + optind, (size_t)(argc - optind), &err);
+    if (rc == 0 && model) {
+        rc = st_mjp_read(&m, model, &err);
+        if (rc == 0 && K && (size_t)K != m->K)
+            rc = st_err_set(&err, ST_EUSAGE, NULL, 0, 0, "-K %ld but the model has %zu states", K, m->K);
+    } else if (rc == 0) {
+        if (!K && emission && mode == ST_MJP_HIDDEN) {
+            size_t k;
+            rc = st_mjp_emission_states(emission, &k, &err);
+            K = (long)k;
+        }
+        if (rc == 0 && !K) {
+            double mx = max_state(tab, mode == ST_MJP_HIDDEN, censor, ncensor);
+            if (mx < base + 1 || mx - base + 1 > ST_MJP_MAX_STATES)
+                rc = st_err_set(&err, ST_EDATA, tab->source, 0, 0,
+                                "cannot tell the number of states from the data: give -K or -m");
+            else
+                K = (long)(mx - base) + 1;
+        }
+        if (rc == 0)
+            rc = st_mjp_new(&m, (size_t)K, &err);
+        if (rc == 0)
+            for (size_t i = 0; i < m->K * m->K; i++)
+                m->allowed[i] = i / m->K != i % m->K;
+    }
+    if (rc == 0 && allowed) {
+        if (m->P)
+            rc = st_err_set(&err, ST_EUSAGE, NULL, 0, 0, "--allowed does not apply to a model with rate formulas");
+        else
+            rc = st_mjp_set_allowed(m, allowed, base, &err);
+    }
+    if (rc == 0 && emission)
+        rc = st_mjp_read_emission(m, emission, &err);
+    if (rc == 0 && est_em) {
+        if (!m->E)
+            rc = st_err_set(&err, ST_EUSAGE, NULL, 0, 0, "--estimate-emission needs an emission matrix");
+        else
+            m->E_fixed = 0;
+    }
+    if (rc == 0 && est_init)
+        m->init_estimate = 1;
+    if (rc == 0)
+        rc = st_mjp_data_from_table(&d, tab, m, mode, base, censor, ncensor, &err);
+    if (rc == 0 && d->nskipped)
+        st_cli_log(&cli, 1, "warning: %zu subject%s with a single observation skipped (first: subject %.17g)",
+                   d->nskipped, d->nskipped > 1 ? "s" : "", d->first_skipped);
+    if (rc == 0 && !m->P) {
+        /* starting values: the model's, or crude ones where none is given */
+        int need = 0;
+        for (size_t i = 0; i < m->K * m->K; i++)
+            need |= m->allowed[i] && !m->fixed[i] && !(m->Q[i] > 0);
+        if (need) {
+            st_mjp *crude;
+            rc = st_mjp_copy(&crude, m, &err);
+            if (rc == 0)
+                rc = st_mjp_init_rates(crude, d, &err);
+            if (rc == 0) {
+                for (size_t a = 0; a < m->K; a++) {
+                    double s = 0;
+                    for (size_t b = 0; b < m->K; b++) {
+                        size_t ab = a * m->K + b;
+                        if (a == b)
+                            continue;
+                        if (m->allowed[ab] && !m->fixed[ab] && !(m->Q[ab] > 0))
+                            m->Q[ab] = crude->Q[ab];
+                        s += m->Q[ab];
+                    }
+                    m->Q[a * m->K + a] = 0.0 - s;
+                }
+            }
+            st_mjp_free(crude);
+        }
+    }
+    if (rc == 0)
+        rc = st_mjp_fit_run(m, d, &fo, &fit, &err);
+    if (rc == 0) {
+        st_cli_log(&cli, 2, "%s: -2 log-likelihood %.10g, %d iterations, %s", fit->method,
+                   fit->minus2loglik, fit->iterations, fit->converged ? "converged" : "NOT converged");
+        if (!fit->converged)
+            st_cli_log(&cli, 1, "warning: the fit did not converge (max |gradient| %g)", fit->grad_norm);
+    }
+    if (rc == 0 && viterbi)
+        rc = write_viterbi(viterbi, m, d, base, &err);
+    if (rc == 0)
+        rc = st_output_open(&out, cli.output, 0, &err);
+    if (rc == 0)
+        rc = st_mjp_write(out.fp, m, fit, d, ptimes, npt, &err);
+    st_mjp_fit_free(fit);
+    st_mjp_data_free(d);
+    st_mjp_free(m);
+    st_table_free(tab);
+    free(ptimes);
+    return st_cli_finish(&cli, &out, rc, &err);
+}
