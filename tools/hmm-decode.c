@@ -16,7 +16,7 @@ static const char USAGE[] =
     "Decode the sequences in DATA (CSV, plain or gzip, or binary streams; stdin\n"
     "if none) under the hidden Markov model in MODEL (stoch-model(5)).  A column\n"
     "'seq' groups rows into sequences; the value columns are the model's\n"
-    "'columns' when the data have them, else all but seq and t, or -c.\n"
+    "'columns' when the data have them, else all but seq, t and state, or -c.\n"
     "\n"
     "  -m, --model FILE     model file (required)\n"
     "      --viterbi        most probable state path: seq,t,state (default)\n"
