@@ -48,6 +48,8 @@ static const char USAGE[] =
     "  -r, --restarts R     random restarts, best log-likelihood kept, 1..10000\n"
     "                       (default 4; 1 with --init)\n"
     "      --max-iter N     EM iterations per restart, 1..1e6 (default 1000)\n"
+    "      --accelerate     SQUAREM extrapolation of EM steps (for slowly\n"
+    "                       converging fits; never accepts a worse objective)\n"
     "      --tol X          stop when the relative change of the objective is\n"
     "                       <= X, > 0 (default 1e-8)\n"
     "      --min-var V      variance floor, > 0 (default 1e-6 x each column's\n"
@@ -84,7 +86,8 @@ enum {
     OPT_PROBFLOOR,
     OPT_SELECT,
     OPT_ORDER,
-    OPT_COMPONENTS
+    OPT_COMPONENTS,
+    OPT_ACCELERATE
 };
 
 typedef struct prog_ctx {
@@ -169,6 +172,7 @@ int main(int argc, char **argv)
                                              {"select", required_argument, NULL, OPT_SELECT},
                                              {"order", required_argument, NULL, OPT_ORDER},
                                              {"components", required_argument, NULL, OPT_COMPONENTS},
+                                             {"accelerate", no_argument, NULL, OPT_ACCELERATE},
                                              {NULL, 0, NULL, 0}};
     int c;
     long l;
@@ -266,6 +270,9 @@ int main(int argc, char **argv)
             if (st_parse_long(optarg, &l) < 0 || l < 1 || l > 256)
                 st_cli_usage_error(&cli, "--components must be an integer from 1 to 256, not '%s'", optarg);
             o.ncomp = (size_t)l;
+            break;
+        case OPT_ACCELERATE:
+            o.accelerate = 1;
             break;
         case OPT_SELECT:
             if (strcmp(optarg, "bic") == 0)

@@ -197,6 +197,7 @@ typedef struct st_hmm_fit_opts {
     uint64_t seed;
     int max_iter;            /* default 500 when 0 */
     double tol;              /* relative logL change, default 1e-8 when 0 */
+    int accelerate;          /* SQUAREM extrapolation of EM steps (Varadhan & Roland 2008) */
     /* Called after each iteration (may be NULL). */
     void (*progress)(void *ctx, int restart, int iter, double logl, double change);
     void *progress_ctx;
