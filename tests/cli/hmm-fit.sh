@@ -38,6 +38,9 @@ expect_exit 0 "the same fit with -j2" hmm-fit -K 2 -c waiting -j2 -o "$tmp/fw2.y
 check "-j1 and -j2 give identical bytes" cmp -s "$tmp/fw1.yaml" "$tmp/fw2.yaml"
 check "and equal the default run" cmp -s "$tmp/fw.yaml" "$tmp/fw1.yaml"
 expect_exit 0 "a different seed runs" hmm-fit -K 2 -c waiting --seed 9 -o "$tmp/fw9.yaml" "$faithful"
+expect_exit 0 "--accelerate" hmm-fit -K 2 -c waiting --accelerate -o "$tmp/fwa.yaml" "$faithful"
+lla=$(awk '/logl:/ { print $2 }' "$tmp/fwa.yaml")
+check "accelerated fit reaches the same logL ($lla)" approx "$lla" "$ll" 1e-4
 
 # ---- model selection over K, both columns, full covariances
 expect_exit 0 "-K 1..3 with full covariances" hmm-fit -K 1..3 --cov full -c eruptions,waiting -o "$tmp/sel.yaml" "$faithful"
