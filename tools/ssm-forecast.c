@@ -105,11 +105,16 @@ static void run_job(const st_ssmf_opts *so, job *j)
     st_err_clear(&j->err);
     /* time must increase strictly */
     if (j->t)
-        for (size_t i = 1; i < j->n; i++)
-            if (!(j->t[i] > j->t[i - 1])) {
+        for (size_t i = 0; i < j->n; i++) {
+            if (!isfinite(j->t[i])) {
+                j->rc = st_err_set(&j->err, ST_EDATA, NULL, 0, 0, "time is missing at row %zu of the series", i + 1);
+                return;
+            }
+            if (i > 0 && !(j->t[i] > j->t[i - 1])) {
                 j->rc = st_err_set(&j->err, ST_EDATA, NULL, 0, 0, "time is not increasing at row %zu of the series (t = %g after %g)", i + 1, j->t[i], j->t[i - 1]);
                 return;
             }
+        }
     j->rc = st_ssmf_series(so, j->y, j->n, j->x, j->xf, &j->res, &j->err);
 }
 

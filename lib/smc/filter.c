@@ -195,37 +195,42 @@ static void ancestor_sample_ref(pf_filter *f, size_t t, st_pf_step *s)
 }
 
 /* Systematic resampling in parallel over the particle blocks: the points
- * (k + u) / N * total are cut at the blocks' cumulative weights, and each
- * block assigns the points that fall in it.  One uniform, as in the
- * sequential scheme; the block layout does not depend on the thread count,
- * so neither does the result. */
-static void systematic_blocks(pf_filter *f)
+ * (k + u0) / N * total are cut at the blocks' cumulative weights, and each
+ * block assigns the points that fall in it.  The block layout does not
+ * depend on the thread count, so neither does the result. */
+void pf_systematic_blocks(const double *W, const double *bw, double *C, size_t N, double u0, uint32_t *A)
 {
-    size_t N = f->N, nb = f->nblocks;
-    const double *bw = f->part + 3 * nb;
-    double *C = f->part + 4 * nb; /* nb + 1 cumulative block weights */
+    size_t nb = (N + ST_PF_BLOCK - 1) / ST_PF_BLOCK;
     C[0] = 0;
     for (size_t b = 0; b < nb; b++)
         C[b + 1] = C[b] + bw[b];
-    double total = C[nb], u0 = st_rng_uniform(&f->rng), step = total / (double)N;
-    /* first point index of each block: points below C[b] belong before it */
+    double total = C[nb], step = total / (double)N;
 #pragma omp parallel for schedule(static) if (nb >= PF_PAR_BLOCKS)
     for (long bl = 0; bl < (long)nb; bl++) {
         size_t b = (size_t)bl, start = b * ST_PF_BLOCK, end = start + ST_PF_BLOCK < N ? start + ST_PF_BLOCK : N;
+        /* first point of this block and of the next: points below C[b]
+         * belong to earlier blocks */
         double lo = ceil(C[b] / step - u0), hi = b + 1 == nb ? (double)N : ceil(C[b + 1] / step - u0);
         size_t k0 = lo < 0 ? 0 : lo > (double)N ? N : (size_t)lo;
         size_t k1 = hi < 0 ? 0 : hi > (double)N ? N : (size_t)hi;
         if (b == 0)
             k0 = 0;
         size_t i = start;
-        double cum = C[b] + f->W[i];
+        double cum = C[b] + W[i];
         for (size_t k = k0; k < k1; k++) {
             double v = ((double)k + u0) * step;
             while (v >= cum && i + 1 < end)
-                cum += f->W[++i];
-            f->A[k] = (uint32_t)i;
+                cum += W[++i];
+            A[k] = (uint32_t)i;
         }
     }
+}
+
+static void systematic_blocks(pf_filter *f)
+{
+    /* one uniform, as the sequential scheme draws */
+    double u0 = st_rng_uniform(&f->rng);
+    pf_systematic_blocks(f->W, f->part + 3 * f->nblocks, f->part + 4 * f->nblocks, f->N, u0, f->A);
 }
 
 int pf_filter_step(pf_filter *f, size_t t, st_err *e)

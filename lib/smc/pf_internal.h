@@ -115,6 +115,11 @@ int pf_backward_draw(pf_backward *b, const double *Xnext, size_t nstride, const 
                      size_t ntarget, size_t K, uint32_t *out, st_rng *rs, pf_thread **th,
                      st_err *e);
 
+/* Systematic resampling of N normalised weights W in parallel over the
+ * particle blocks: bw[b] is the weight of block b, C has room for nblocks + 1
+ * cumulative sums, u0 the uniform; ancestors into A. */
+void pf_systematic_blocks(const double *W, const double *bw, double *C, size_t N, double u0, uint32_t *A);
+
 /* Memory check: refuse a size that would not fit (ST_ENOMEM with the figure). */
 int pf_check_memory(double bytes, const char *what, st_err *e);
 

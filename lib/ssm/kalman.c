@@ -357,6 +357,7 @@ static int run_filter(const st_ssm *s, const double *y, size_t n, st_kalman_ll *
     memset(ll, 0, sizeof *ll);
     int diffuse = !pinf_is_zero(w.Pinf, m);
     int steady = 0;
+    size_t steady_src = 0; /* step whose filtered P holds in steady state */
     const double LOG2PI = 1.8378770664093454836;
     double llsum = 0;
 
@@ -467,7 +468,11 @@ static int run_filter(const st_ssm *s, const double *y, size_t n, st_kalman_ll *
             diffuse = !pinf_is_zero(w.Pinf, m);
         if (o && o->a_filt) {
             memcpy(o->a_filt + t * m, w.a, m * sizeof(double));
-            memcpy(o->P_filt + t * m * m, w.P, m * m * sizeof(double));
+            /* In steady state w.P is the (fixed) predicted covariance, never
+             * updated: the filtered one is the one of the step that reached
+             * steady state. */
+            const double *Pf = steady ? o->P_filt + steady_src * m * m : w.P;
+            memcpy(o->P_filt + t * m * m, Pf, m * m * sizeof(double));
         }
         predict_mean(&w, s);
         if (!steady) {
@@ -489,8 +494,10 @@ static int run_filter(const st_ssm *s, const double *y, size_t n, st_kalman_ll *
                         diff = dk > diff ? dk : diff;
                         scale = sk > scale ? sk : scale;
                     }
-                    if (diff <= TOL_STEADY * scale)
+                    if (diff <= TOL_STEADY * scale) {
                         steady = 1;
+                        steady_src = t;
+                    }
                 }
             }
         }

@@ -96,6 +96,15 @@ int st_uc_parse(const char *text, size_t nreg, st_uc_spec *sp, st_err *e)
     }
     if (ntrend > 1)
         return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "at most one of level, trend, smooth-trend, damped-trend");
+    /* parameter names must be unique: one cycle, one AR, one seasonal of
+     * each kind per period */
+    for (size_t i = 0; i < sp->ncomp; i++)
+        for (size_t j = 0; j < i; j++) {
+            const st_uc_comp *a = &sp->comp[i], *b = &sp->comp[j];
+            if (a->kind == b->kind && (a->kind == ST_UC_CYCLE || a->kind == ST_UC_AR ||
+                                       ((a->kind == ST_UC_SEASONAL || a->kind == ST_UC_TRIG) && a->S == b->S)))
+                return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "a component appears twice");
+        }
     if (has_irr > 1 || has_reg > 1)
         return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "a component appears twice");
     if (has_reg && nreg == 0)

@@ -41,6 +41,13 @@ check "intervals contain the mean" awk -F, 'NR > 1 && !($5 < $3 && $3 < $6 && $7
 expect_exit 0 "--level 50,99" ssm-forecast --model level -c flow -H 1 --level 50,99 "$nile"
 check "level columns named" test "$(head -1 "$tmp/out")" = "seq,t,mean,sd,lo50,hi50,lo99,hi99"
 
+# binary stream in and out gives the same numbers as CSV
+ssm-forecast --model level -c flow -t year -H 3 -o "$tmp/c.csv" "$nile"
+stoch-cat --format bin -o "$tmp/nile.stb" "$nile"
+expect_exit 0 "binary input, binary output" ssm-forecast --model level -c flow -t year -H 3 --format bin -o "$tmp/fc.stb" "$tmp/nile.stb"
+stoch-cat "$tmp/fc.stb" >"$tmp/fc-back.csv"
+check "binary round trip equals the CSV run" cmp -s "$tmp/c.csv" "$tmp/fc-back.csv"
+
 # --smooth: components add up to y; --filter: one row per point
 expect_exit 0 "--smooth" ssm-forecast --model level -c flow -t year --smooth "$nile"
 check "smooth header" test "$(head -1 "$tmp/out")" = "seq,t,y,signal,level,level_sd,irregular,irregular_sd"
@@ -125,6 +132,8 @@ printf 'y\n3\n3\n3\n3\n3\n3\n' >"$tmp/const.csv"
 expect_error 1 "constant series" "constant series" ssm-forecast --model level "$tmp/const.csv"
 printf 't,y\n1,3\n2,4\n2,5\n4,3\n5,7\n6,1\n' >"$tmp/t.csv"
 expect_error 1 "time is not increasing" "non-increasing t" ssm-forecast --model level "$tmp/t.csv"
+printf 't,y\n1,3\n2,4\n,5\n4,3\n5,7\n6,1\n' >"$tmp/tna.csv"
+expect_error 1 "time is missing at row 3" "missing t" ssm-forecast --model level "$tmp/tna.csv"
 expect_error 1 "Q is not symmetric" "non-symmetric Q in YAML" ssm-forecast --model "$data/ssm-q-asym.yaml" -c flow "$nile"
 expect_error 1 "Q is singular" "singular Q in YAML" ssm-forecast --model "$data/ssm-q-singular.yaml" -c flow "$nile"
 expect_error 1 "unknown key 'Tt'" "unknown key in YAML" ssm-forecast --model "$data/ssm-unknown-key.yaml" -c flow "$nile"

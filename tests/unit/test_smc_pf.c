@@ -95,12 +95,11 @@ static void kalman(const double *y, size_t n, exact *k)
     memset(&out, 0, sizeof out);
     int rc = st_kalman_smooth(s, y, n, &out, &e);
     ck_assert_msg(rc == 0, "st_kalman_smooth: %s", e.msg);
-    /* P_filt is not compared: on this branch's copy of lib/ssm it holds
-     * the predicted variance once the filter reaches its steady state (from
-     * t = 31 here), reported to the ssm helper; the scalar filter's
-     * filtered variance is kept. */
+    /* P_filt is compared past t = 31 too, where lib/ssm's filter reaches
+     * its steady state (it once returned the predicted variance there). */
     for (size_t t = 0; t < n; t++) {
         ck_assert_near(out.a_filt[t], k->mf[t], 1e-9);
+        ck_assert_near(out.P_filt[t], k->pf[t], 1e-9);
         ck_assert_near(out.a_smooth[t], k->ms[t], 1e-9);
         ck_assert_near(out.V_smooth[t], k->ps[t], 1e-9);
         k->mf[t] = out.a_filt[t];

@@ -8,6 +8,7 @@
 
 #include "check_util.h"
 #include "core/rng.h"
+#include "smc/pf_internal.h"
 #include "smc/resample.h"
 
 START_TEST(test_logsumexp_normalise_ess)
@@ -156,6 +157,49 @@ START_TEST(test_step_done_and_temperature)
 }
 END_TEST
 
+/* The filter's block-parallel systematic resampling matches the sequential
+ * scheme with the same uniform (up to points that fall on a rounding
+ * boundary) and is unbiased. */
+START_TEST(test_systematic_blocks)
+{
+    enum { N = 1000, reps = 2000 };
+    static double W[N], lw[N], bw[(N + ST_PF_BLOCK - 1) / ST_PF_BLOCK], C[(N + ST_PF_BLOCK - 1) / ST_PF_BLOCK + 1];
+    static uint32_t a[N], b[N];
+    static double cnt[N];
+    st_rng r;
+    st_rng_seed(&r, 11);
+    for (int i = 0; i < N; i++)
+        lw[i] = 3 * sin(0.37 * i) + (i % 97 == 0 ? -INFINITY : 0); /* some zero weights */
+    st_normalise(lw, N, W);
+    size_t nb = (N + ST_PF_BLOCK - 1) / ST_PF_BLOCK;
+    for (size_t k = 0; k < nb; k++) {
+        bw[k] = 0;
+        for (size_t i = k * ST_PF_BLOCK; i < N && i < (k + 1) * ST_PF_BLOCK; i++)
+            bw[k] += W[i];
+    }
+    int differ = 0;
+    for (int rep = 0; rep < reps; rep++) {
+        st_rng copy = r;
+        double u0 = st_rng_uniform(&copy);
+        st_resample(ST_RS_SYSTEMATIC, W, N, N, a, &r);
+        pf_systematic_blocks(W, bw, C, N, u0, b);
+        for (int k = 0; k < N; k++) {
+            differ += a[k] != b[k];
+            ck_assert(W[b[k]] > 0); /* never a zero-weight ancestor */
+            cnt[b[k]] += 1;
+            if (k)
+                ck_assert_uint_le(b[k - 1], b[k]);
+        }
+    }
+    ck_assert_msg(differ <= reps / 100, "%d ancestors differ from the sequential scheme", differ);
+    /* offspring counts: mean N W_i; a systematic count is floor or ceil of
+     * N W_i, so its variance is at most 1/4 */
+    for (int i = 0; i < N; i++)
+        ck_assert_msg(fabs(cnt[i] / reps - N * W[i]) <= 5 * sqrt(0.25 / reps) + 1e-12,
+                      "particle %d: mean count %g, expected %g", i, cnt[i] / reps, N * W[i]);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("smc_resample");
@@ -165,6 +209,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, test_unbiased_and_variance_ordering);
     tcase_add_test(tc, test_degenerate_weights);
     tcase_add_test(tc, test_step_done_and_temperature);
+    tcase_add_test(tc, test_systematic_blocks);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -276,6 +276,9 @@ START_TEST(test_parse)
     ck_assert_int_eq(st_uc_parse("trig:12:7", 0, &sp, &e), ST_EUSAGE);
     ck_assert_int_eq(st_uc_parse("level+reg", 0, &sp, &e), ST_EUSAGE);
     ck_assert_int_eq(st_uc_parse("", 0, &sp, &e), ST_EUSAGE);
+    ck_assert_int_eq(st_uc_parse("level+seasonal:12+seasonal:12", 0, &sp, &e), ST_EUSAGE);
+    ck_assert_int_eq(st_uc_parse("level+ar:1+ar:2", 0, &sp, &e), ST_EUSAGE);
+    ck_assert_int_eq(st_uc_parse("level+seasonal:7+trig:365:2", 0, &sp, &e), 0);
 }
 END_TEST
 
