@@ -59,6 +59,8 @@ struct mjp_engine {
     size_t nblk;
 };
 
+double mjp_omp_min_work = 1e6;
+
 size_t mjp_engine_ndistinct(const mjp_engine *g)
 {
     return g->nd;
@@ -614,8 +616,10 @@ int mjp_engine_eval(mjp_engine *g, const st_mjp *m, int want, mjp_stats *s, st_e
     }
     size_t nd = g->nd;
     int bad = 0;
-    /* 1. P(dt) once per distinct dt (threads only when there is work) */
-#pragma omp parallel if (nd * KK * K > 200000)
+    /* 1. P(dt) once per distinct dt.  Threads only when the work is worth a
+     * fork and a barrier (a few milliseconds): on a busy machine idle
+     * OpenMP threads spin and cost more than they save on small problems. */
+#pragma omp parallel if ((double)nd * (double)(KK * K) > mjp_omp_min_work)
     {
         double *A = malloc(KK * sizeof *A);
         st_err le;
@@ -640,7 +644,7 @@ int mjp_engine_eval(mjp_engine *g, const st_mjp *m, int want, mjp_stats *s, st_e
         return st_err_set(e, ST_ENUMERIC, NULL, 0, 0, "matrix exponential failed (rates not finite?)");
     /* 2. generic subjects: forward-backward */
     size_t ngen = g->ngen;
-#pragma omp parallel for schedule(dynamic, 8) if (ngen * KK > 20000)
+#pragma omp parallel for schedule(dynamic, 8) if ((double)g->niv * (double)(KK * 4) > mjp_omp_min_work)
     for (size_t gi = 0; gi < ngen; gi++)
         forward_backward(g, m, gi, want);
     /* 3. per distinct dt: plain counts, summed W, Van Loan; fixed blocks */
@@ -651,7 +655,7 @@ int mjp_engine_eval(mjp_engine *g, const st_mjp *m, int want, mjp_stats *s, st_e
         ev.ok = 0;
     size_t stride = KK + 1;
     size_t nblk = g->nblk;
-#pragma omp parallel if (nd * KK * K > 50000)
+#pragma omp parallel if ((double)nd * (double)(KK * K) > mjp_omp_min_work)
     {
         double *W = malloc(4 * KK * sizeof *W);
         st_err le;
