@@ -216,6 +216,29 @@ START_TEST(test_vanloan_eigen)
 }
 END_TEST
 
+/* Visits on a grid of days: differences such as 5/365 - 2/365 and 3/365
+ * differ in the last bit but are one interval length (one P(dt)). */
+START_TEST(test_distinct_intervals)
+{
+    st_mjp *m = model_from(3, (double[]){-0.5, 0.3, 0.2, 0.4, -0.6, 0.2, 0.1, 0.25, -0.35});
+    st_table *t = table_new(3);
+    int days[][4] = {{0, 2, 5, 9}, {0, 3, 7, 11}, {1, 4, 8, 12}, {0, 365, 730, 1000}};
+    for (int s = 0; s < 4; s++)
+        for (int k = 0; k < 4; k++)
+            table_add(t, (double[]){s, days[s][k] / 365.0, 0});
+    st_mjp_data *d = compile(t, m, ST_MJP_PANEL);
+    mjp_engine *g;
+    st_err e;
+    ck_assert_int_eq(mjp_engine_new(&g, d, &e), 0);
+    /* lengths in days: 2 3 4 | 3 4 4 | 3 4 4 | 365 365 270 -> {2, 3, 4, 270, 365} */
+    ck_assert_uint_eq(mjp_engine_ndistinct(g), 5);
+    mjp_engine_free(g);
+    st_mjp_data_free(d);
+    table_free(t);
+    st_mjp_free(m);
+}
+END_TEST
+
 /* -------------------------------------------- gradients and statistics */
 
 static const double Q3[] = {-0.5, 0.3, 0.2, 0.4, -0.6, 0.2, 0.1, 0.25, -0.35};
@@ -758,6 +781,7 @@ static Suite *suite(void)
         {"pmatrix_birth_death", test_pmatrix_birth_death},
         {"vanloan_quadrature", test_vanloan_quadrature},
         {"vanloan_eigen", test_vanloan_eigen},
+        {"distinct_intervals", test_distinct_intervals},
         {"gradient_panel", test_gradient_panel},
         {"gradient_obstypes", test_gradient_obstypes},
         {"gradient_hidden", test_gradient_hidden},
