@@ -835,7 +835,7 @@ int st_mjp_fit_run(st_mjp *m, const st_mjp_data *d, const st_mjp_fit_opts *o, st
     }
 finish:
     f->loglik = c.s.ll;
-    f->minus2loglik = -2 * c.s.ll;
+    f->minus2loglik = 0.0 - 2 * c.s.ll; /* +0, not -0, when the likelihood is 1 */
     f->aic = f->minus2loglik + 2.0 * (double)f->nfree;
     *out = f;
     f = NULL;
