@@ -21,6 +21,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/linalg.h"
 #include "mjp/internal.h"
@@ -240,6 +241,22 @@ int mjp_engine_new(mjp_engine **out, const st_mjp_data *d, st_err *e)
             g->tri[m++] = g->tri[i];
     }
     g->ntri = m;
+    /* refuse up front what the machine cannot hold (P cache, interval
+     * vectors, per-subject statistics), with the figure */
+    {
+        double need = ((double)nd * (double)(K * K) + (double)niv * 2.0 * (double)K +
+                       (double)g->ngen * (double)(2 * K * K + 3 * K + K * (g->M ? g->M : 1))) *
+                      sizeof(double);
+        long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+        double phys = pages > 0 && psize > 0 ? (double)pages * (double)psize : 0;
+        if (phys > 0 && need > 0.8 * phys) {
+            mjp_engine_free(g);
+            return st_err_set(e, ST_ENOMEM, NULL, 0, 0,
+                              "%zu states x %zu distinct interval lengths need %.1f GB, more than this "
+                              "machine's %.1f GB",
+                              K, nd, need / 1e9, phys / 1e9);
+        }
+    }
     g->tri_start = calloc(nd + 1, sizeof *g->tri_start);
     g->ivlist_start = calloc(nd + 1, sizeof *g->ivlist_start);
     g->ivlist = malloc((niv ? niv : 1) * sizeof *g->ivlist);
