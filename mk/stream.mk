@@ -16,15 +16,16 @@ dist_man_MANS += man/man1/stoch-cat.1 man/man5/stoch-stream.5
 
 TESTS += tests/cli/stoch-cat.sh
 dist_check_SCRIPTS += tests/cli/stoch-cat.sh
-EXTRA_DIST += tests/cli/numpy_read_stream.py
+EXTRA_DIST += tests/cli/numpy_read_stream.py tests/cli/shortest_vs_python.py
 
 # make demo: a stoch-cat round trip of a real data set.
 DEMO_TARGETS += demo-core
 demo-core: tools/stoch-cat
 	@mkdir -p demo-out
-	tools/stoch-cat $(top_srcdir)/data/eustockmarkets.csv > demo-out/eustockmarkets.csv
+	tools/stoch-cat -o demo-out/eustockmarkets.csv $(top_srcdir)/data/eustockmarkets.csv
 	tools/stoch-cat --format bin --compress -o demo-out/eustockmarkets.stb $(top_srcdir)/data/eustockmarkets.csv
-	tools/stoch-cat demo-out/eustockmarkets.stb > demo-out/eustockmarkets-back.csv
+	tools/stoch-cat -o demo-out/eustockmarkets-back.csv demo-out/eustockmarkets.stb
 	cmp demo-out/eustockmarkets.csv demo-out/eustockmarkets-back.csv
-	tools/stoch-cat --describe demo-out/eustockmarkets.stb | tee demo-out/eustockmarkets-describe.txt
+	tools/stoch-cat --describe -o demo-out/eustockmarkets-describe.txt demo-out/eustockmarkets.stb
+	cat demo-out/eustockmarkets-describe.txt
 	@echo "demo-core: CSV -> compressed binary -> CSV round trip is byte-identical"

@@ -220,18 +220,6 @@ static int setup(run *R, st_reader *r, st_output *out, st_err *e)
     return rc;
 }
 
-static int same_columns(const run *R, const st_reader *r, st_err *e)
-{
-    int same = st_reader_ncols(r) == R->ncols_in;
-    for (size_t j = 0; same && j < R->ncols_in; j++)
-        same = strcmp(R->names_in[j], st_reader_name(r, j)) == 0;
-    if (same)
-        return ST_OK;
-    return st_err_set(e, ST_EDATA, st_reader_path(r), 0, 0,
-                      "columns differ from those of %.200s (inputs to concatenate need the same columns)",
-                      R->first_path);
-}
-
 /* Stream one input through the selection into the writer or summary.
  * Returns 1 when --head is satisfied (stop reading), 0 or negative. */
 static int pump(run *R, st_reader *r, st_err *e)
@@ -404,7 +392,7 @@ int main(int argc, char **argv)
         rc = st_reader_open(&r, o.ninputs ? o.inputs[i] : NULL, &e);
         if (rc < 0)
             break;
-        rc = i == 0 ? setup(&R, r, &out, &e) : same_columns(&R, r, &e);
+        rc = i == 0 ? setup(&R, r, &out, &e) : st_reader_same_columns(r, R.names_in, R.ncols_in, R.first_path, &e);
         if (rc == 0)
             rc = pump(&R, r, &e);
         if (i == 0 && rc >= 0) {

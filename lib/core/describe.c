@@ -55,18 +55,12 @@ int st_describe_row(st_describe *d, const double *row, const st_reader *r, st_er
     if (d->seqcol >= 0) {
         double s = row[d->seqcol];
         if (d->rows == 0 || !(s == d->last_seq)) {
-            const char *file = r ? st_reader_path(r) : NULL;
-            long line = r ? st_reader_line(r) : 0;
             char where[48] = "";
-            if (r && st_reader_format(r) == ST_FMT_BIN) {
-                snprintf(where, sizeof where, "row %ld: ", line + 1);
-                line = 0;
-            } else if (!r) {
+            if (!r)
                 snprintf(where, sizeof where, "row %zu: ", d->rows + 1);
-            }
-            int rc = st_seq_check(&d->seen, s, file, line, where, e);
+            int rc = st_seq_check(&d->seen, s, NULL, 0, where, e);
             if (rc < 0)
-                return rc;
+                return r ? st_reader_error(r, e, rc, "%s", e->msg) : rc;
             d->nseq++;
             d->last_seq = s;
         }

@@ -86,6 +86,8 @@ static long long gz_offset(const st_reader *r)
 static int src_some(st_reader *r, unsigned char *dst, size_t n, size_t *got, st_err *e)
 {
     *got = 0;
+    if (n == 0)
+        return ST_OK; /* no room: callers never ask for nothing */
     if (!r->gz) {
         if (r->zin_pos < r->zin_len) {
             size_t k = r->zin_len - r->zin_pos;
@@ -162,6 +164,8 @@ int st_in_fill(st_reader *r, size_t want, st_err *e)
             r->pos = 0;
             r->len = k;
         }
+        if (r->len == ST_INBUF_SIZE)
+            break; /* full: the caller's request is larger than the buffer */
         size_t got;
         int rc = src_some(r, (unsigned char *)r->buf + r->len, ST_INBUF_SIZE - r->len, &got, e);
         if (rc < 0)

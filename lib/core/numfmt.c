@@ -9,7 +9,9 @@
  * in a fixed layout so that every path gives the same bytes. */
 #include "config.h"
 
+#include <locale.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +38,28 @@ int st_dtype_parse(const char *s, st_dtype *d)
             return 0;
         }
     return -1;
+}
+
+/* strtod in the C locale: a program that called setlocale() with a
+ * decimal-comma LC_NUMERIC must still read "1.5" as 1.5. */
+static locale_t c_locale;
+static pthread_once_t c_locale_once = PTHREAD_ONCE_INIT;
+
+static void make_c_locale(void)
+{
+    c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
+}
+
+static double c_strtod(const char *s)
+{
+    pthread_once(&c_locale_once, make_c_locale);
+    return c_locale ? strtod_l(s, NULL, c_locale) : strtod(s, NULL);
+}
+
+static float c_strtof(const char *s)
+{
+    pthread_once(&c_locale_once, make_c_locale);
+    return c_locale ? strtof_l(s, NULL, c_locale) : strtof(s, NULL);
 }
 
 static int is_digit(char c)
@@ -141,7 +165,7 @@ int st_num_parse(const char *s, size_t len, double *out)
         return -1;
     memcpy(tmp, p, n);
     tmp[n] = '\0';
-    *out = strtod(tmp, NULL);
+    *out = c_strtod(tmp);
     if (tmp != small)
         free(tmp);
     return 0;
@@ -202,6 +226,113 @@ static int split_e(const char *s, char *d, int *e10)
     return nd;
 }
 
+/* The double nearest d[0..nd) x 10^(e10 - nd + 1), as strtod gives it. */
+static double decimal_value(const char *d, int nd, int e10)
+{
+    uint64_t m = 0;
+    for (int i = 0; i < nd; i++)
+        m = m * 10 + (uint64_t)(d[i] - '0');
+    int k = e10 - nd + 1;
+    if (m <= (UINT64_C(1) << 53) && k >= -22 && k <= 22)
+        return k < 0 ? (double)m / pow10_exact[-k] : (double)m * pow10_exact[k];
+    char s[48];
+    snprintf(s, sizeof s, "%.*se%d", nd, d, k);
+    return c_strtod(s);
+}
+
+#ifdef __SIZEOF_INT128__
+__extension__ typedef unsigned __int128 u128;
+
+/* The 17 significant digits of ax correctly rounded (ties to even, as
+ * printf does), exactly, for 1e-5 <= ax < 1e16: ax = m 2^e, and
+ * q = round(m 2^e 10^s) is computed in 128-bit integers (m 10^s < 2^123,
+ * the shift is at most 69 bits).  Returns 0 outside that range. */
+static int digits17(double ax, char *d, int *e10)
+{
+    if (!(ax >= 1e-5 && ax < 1e16))
+        return 0;
+    int e2;
+    double fr = frexp(ax, &e2);
+    uint64_t m = (uint64_t)ldexp(fr, 53);
+    int e = e2 - 53;
+    const u128 lo = (u128)10000000000000000u, hi = lo * 10;
+    int E = (int)floor(log10(ax));
+    for (int tries = 0; tries < 3; tries++) {
+        int s = 16 - E;
+        if (s < 0 || s > 22)
+            return 0;
+        u128 p10 = s <= 19 ? (u128)(uint64_t)pow10_exact[s] : (u128)(uint64_t)pow10_exact[s - 10] * 10000000000u;
+        u128 num = (u128)m * p10, q;
+        if (e >= 0) {
+            q = num << e;
+        } else {
+            int sh = -e;
+            u128 rem = num & (((u128)1 << sh) - 1), half = (u128)1 << (sh - 1);
+            q = num >> sh;
+            if (rem > half || (rem == half && (q & 1)))
+                q++;
+        }
+        if (q >= hi) {
+            E++;
+            continue;
+        }
+        if (q < lo) {
+            E--;
+            continue;
+        }
+        uint64_t v = (uint64_t)q;
+        for (int i = 16; i >= 0; i--) {
+            d[i] = (char)('0' + v % 10);
+            v /= 10;
+        }
+        *e10 = E;
+        return 1;
+    }
+    return 0;
+}
+#else
+static int digits17(double ax, char *d, int *e10)
+{
+    (void)ax, (void)d, (void)e10;
+    return 0;
+}
+#endif
+
+/* The p-digit decimal one unit in the last place above (up) or below the
+ * digits d[0..*nd) (trailing zeros stripped) x 10^e10.  Returns the new
+ * digit count (0 if there is none). */
+static int other_neighbour(char *d, int *nd, int *e10, int p, int up)
+{
+    for (int i = *nd; i < p; i++)
+        d[i] = '0';
+    int i = p - 1;
+    if (up) {
+        while (i >= 0 && d[i] == '9')
+            d[i--] = '0';
+        if (i >= 0) {
+            d[i]++;
+        } else {
+            d[0] = '1';
+            (*e10)++;
+        }
+    } else {
+        while (i >= 0 && d[i] == '0')
+            d[i--] = '9';
+        if (i < 0)
+            return 0;
+        d[i]--;
+        if (d[0] == '0') { /* 1.000 - 1 ulp = 0.999: one digit fewer */
+            memmove(d, d + 1, (size_t)p - 1);
+            p--;
+            (*e10)--;
+        }
+    }
+    *nd = p;
+    while (*nd > 1 && d[*nd - 1] == '0')
+        (*nd)--;
+    return *nd;
+}
+
 static int special(char *buf, double x)
 {
     if (isnan(x))
@@ -248,14 +379,71 @@ int st_format_double(char *buf, double x)
         }
     }
     char s[48];
-    /* Subnormals carry fewer digits: there the search starts at 1. */
-    for (int prec = ax < 2.2250738585072014e-308 ? 1 : 15; prec <= 17; prec++) {
-        snprintf(s, sizeof s, "%.*e", prec - 1, x);
-        if (prec == 17 || strtod(s, NULL) == x)
-            break;
+    if (ax < 2.2250738585072014e-308) {
+        /* Subnormals carry fewer digits: search from 1 (rare, so plain). */
+        for (int prec = 1; prec <= 17; prec++) {
+            snprintf(s, sizeof s, "%.*e", prec - 1, x);
+            if (prec == 17 || strtod(s, NULL) == x)
+                break;
+        }
+        int nd = split_e(s, d, &e10);
+        return layout(buf, x < 0, d, nd, e10);
     }
-    int nd = split_e(s, d, &e10);
-    return layout(buf, x < 0, d, nd, e10);
+    /* One correctly rounded 17-digit expansion; the 15- and 16-digit
+     * candidates are its roundings (exact unless its tail is a tie such as
+     * "50", then printf is asked), each checked for a round trip. */
+    uint64_t bits;
+    memcpy(&bits, &ax, sizeof bits);
+    int pow2 = (bits & ((UINT64_C(1) << 52) - 1)) == 0;
+    char d17[17];
+    int e17;
+    if (!digits17(ax, d17, &e17)) {
+        snprintf(s, sizeof s, "%.16e", ax);
+        const char *c = s;
+        for (int i = 0; i < 17; c++) /* any decimal point the locale uses */
+            if (is_digit(*c))
+                d17[i++] = *c;
+        e17 = atoi(strchr(c, 'e') + 1);
+    }
+    for (int p = 15; p <= 16; p++) {
+        int nd, tie = d17[p] == '5';
+        for (int i = p + 1; i < 17 && tie; i++)
+            tie = d17[i] == '0';
+        if (tie) {
+            snprintf(s, sizeof s, "%.*e", p - 1, ax);
+            nd = split_e(s, d, &e10);
+        } else {
+            memcpy(d, d17, (size_t)p);
+            e10 = e17;
+            if (d17[p] >= '5') {
+                int i = p - 1;
+                while (i >= 0 && d[i] == '9')
+                    d[i--] = '0';
+                if (i >= 0) {
+                    d[i]++;
+                } else {
+                    d[0] = '1'; /* 9.99..9 rounds up to 10.0..0 */
+                    e10++;
+                }
+            }
+            nd = p;
+            while (nd > 1 && d[nd - 1] == '0')
+                nd--;
+        }
+        double v = decimal_value(d, nd, e10);
+        if (v == ax)
+            return layout(buf, x < 0, d, nd, e10);
+        /* At a power of two the doubles below are twice as dense, so the
+         * rounding interval is lopsided: the p-digit decimal on the far
+         * side of x can read back to x while the nearer one does not. */
+        if (pow2 && other_neighbour(d, &nd, &e10, p, v < ax) && decimal_value(d, nd, e10) == ax)
+            return layout(buf, x < 0, d, nd, e10);
+    }
+    int nd = 17;
+    memcpy(d, d17, 17);
+    while (nd > 1 && d[nd - 1] == '0')
+        nd--;
+    return layout(buf, x < 0, d, nd, e17);
 }
 
 int st_format_float(char *buf, float x)
@@ -263,21 +451,49 @@ int st_format_float(char *buf, float x)
     int k = special(buf, x);
     if (k >= 0)
         return k;
+    float ax = fabsf(x);
+    uint32_t bits;
+    memcpy(&bits, &ax, sizeof bits);
+    int pow2 = (bits & 0x7fffffu) == 0;
     char s[48], d[40];
-    int e10;
-    for (int prec = 6; prec <= 9; prec++) {
-        snprintf(s, sizeof s, "%.*e", prec - 1, (double)x);
-        if (prec == 9 || strtof(s, NULL) == x)
+    int e10, nd;
+    /* As for doubles: correctly rounded 6..9 digits (from 1 for
+     * subnormals), and the far neighbour at a power of two. */
+    for (int p = ax < 1.17549435e-38f ? 1 : 6; p <= 9; p++) {
+        snprintf(s, sizeof s, "%.*e", p - 1, (double)ax);
+        nd = split_e(s, d, &e10);
+        float v = c_strtof(s);
+        if (p == 9 || v == ax)
             break;
+        char d2[40];
+        int nd2 = nd, e2 = e10;
+        memcpy(d2, d, (size_t)nd);
+        if (pow2 && other_neighbour(d2, &nd2, &e2, p, v < ax)) {
+            char t[48];
+            snprintf(t, sizeof t, "%.*se%d", nd2, d2, e2 - nd2 + 1);
+            if (c_strtof(t) == ax)
+                return layout(buf, x < 0, d2, nd2, e2);
+        }
     }
-    int nd = split_e(s, d, &e10);
     return layout(buf, x < 0, d, nd, e10);
 }
 
 int st_format_int(char *buf, double x)
 {
-    if (!(fabs(x) < 9.3e18))
+    if (!(fabs(x) < 9.2e18))
         return st_format_double(buf, x);
     long long v = (long long)x;
-    return sprintf(buf, "%lld", v);
+    char tmp[24];
+    int n = 0, k = 0;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        buf[k++] = '-';
+    while (n)
+        buf[k++] = tmp[--n];
+    buf[k] = '\0';
+    return k;
 }

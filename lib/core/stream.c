@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,17 +16,49 @@
 
 /* ---------------------------------------------------------------- names */
 
+typedef struct named {
+    const char *name;
+    size_t idx;
+} named;
+
+static int cmp_named(const void *a, const void *b)
+{
+    const named *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : (x->idx > y->idx) - (x->idx < y->idx);
+}
+
 int st_check_names(char *const *names, size_t n, const char *file, long line, st_err *e)
 {
-    for (size_t j = 0; j < n; j++) {
+    for (size_t j = 0; j < n; j++)
         if (!names[j][0])
-            return st_err_set(e, ST_EDATA, file, line, line ? (long)j + 1 : 0, "empty name for column %zu", j + 1);
-        for (size_t i = 0; i < j; i++)
-            if (strcmp(names[i], names[j]) == 0)
-                return st_err_set(e, ST_EDATA, file, line, line ? (long)j + 1 : 0,
-                                  "duplicate column name '%.100s' (columns %zu and %zu)", names[j], i + 1, j + 1);
+            return st_err_set(e, ST_EDATA, file, line, line ? (long)j + 1 : 0, "empty name for column %zu%s", j + 1,
+                              j == 0 ? " (row names from R's write.csv or an index from pandas' to_csv?"
+                                       " write with row.names=FALSE / index=False)"
+                                     : "");
+    if (n < 2)
+        return ST_OK;
+    /* Duplicates by sorting (a header may have many thousands of names):
+     * report the first column whose name appeared before. */
+    named *v = malloc(n * sizeof *v);
+    if (!v)
+        return st_err_nomem(e, "column names");
+    for (size_t j = 0; j < n; j++)
+        v[j] = (named){names[j], j};
+    qsort(v, n, sizeof *v, cmp_named);
+    size_t first = 0, second = SIZE_MAX;
+    for (size_t k = 1; k < n; k++) {
+        int group_second = strcmp(v[k].name, v[k - 1].name) == 0 && (k < 2 || strcmp(v[k - 1].name, v[k - 2].name) != 0);
+        if (group_second && v[k].idx < second) {
+            first = v[k - 1].idx;
+            second = v[k].idx;
+        }
     }
-    return ST_OK;
+    free(v);
+    if (second == SIZE_MAX)
+        return ST_OK;
+    return st_err_set(e, ST_EDATA, file, line, line ? (long)second + 1 : 0,
+                      "duplicate column name '%.100s' (columns %zu and %zu)", names[second], first + 1, second + 1);
 }
 
 /* --------------------------------------------------------------- reader */
@@ -113,6 +147,18 @@ long st_reader_line(const st_reader *r)
     return r->last;
 }
 
+int st_reader_error(const st_reader *r, st_err *e, int code, const char *fmt, ...)
+{
+    char msg[sizeof e->msg];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (r->format == ST_FMT_BIN)
+        return st_err_set(e, code, r->path, 0, 0, "row %ld: %s", r->last + 1, msg);
+    return st_err_set(e, code, r->path, r->last, 0, "%s", msg);
+}
+
 int st_reader_next(st_reader *r, double *row, st_err *e)
 {
     return r->format == ST_FMT_BIN ? st_bin_next(r, row, e) : st_csv_next(r, row, e);
@@ -171,6 +217,20 @@ int st_reader_select(const st_reader *r, const char *list, int **idx, size_t *n,
     }
     *idx = v;
     *n = cap;
+    return ST_OK;
+}
+
+int st_reader_same_columns(const st_reader *r, char *const *names, size_t ncols, const char *other, st_err *e)
+{
+    const char *tail = "inputs to concatenate need the same columns";
+    if (r->ncols != ncols)
+        return st_err_set(e, ST_EDATA, r->path, 0, 0, "columns differ from those of %.200s: %zu column%s here, %zu there (%s)",
+                          other, r->ncols, r->ncols == 1 ? "" : "s", ncols, tail);
+    for (size_t j = 0; j < ncols; j++)
+        if (strcmp(r->names[j], names[j]) != 0)
+            return st_err_set(e, ST_EDATA, r->path, 0, 0,
+                              "columns differ from those of %.200s: column %zu is '%.60s' here, '%.60s' there (%s)",
+                              other, j + 1, r->names[j], names[j], tail);
     return ST_OK;
 }
 
@@ -238,7 +298,7 @@ int st_writer_new(st_writer **out, FILE *fp, const char *const *names, const st_
     w->format = opts && opts->format == ST_FMT_BIN ? ST_FMT_BIN : ST_FMT_CSV;
     w->codec = opts && opts->codec == ST_CODEC_ZLIB ? ST_CODEC_ZLIB : ST_CODEC_RAW;
     w->sep = opts && opts->sep ? opts->sep : ',';
-    w->chunk_rows = opts && opts->chunk_rows ? opts->chunk_rows : 65536;
+    w->chunk_rows = opts && opts->chunk_rows ? opts->chunk_rows : 0;
     w->names = calloc(ncols, sizeof *w->names);
     w->dtypes = calloc(ncols, sizeof *w->dtypes);
     w->coloff = calloc(ncols, sizeof *w->coloff);
@@ -258,6 +318,8 @@ int st_writer_new(st_writer **out, FILE *fp, const char *const *names, const st_
     if ((rc = st_check_names(w->names, ncols, NULL, 0, e)) < 0)
         goto out;
     if (w->format == ST_FMT_BIN) {
+        if (w->chunk_rows == 0) /* 65536 rows, or about 2 MB of wide rows */
+            w->chunk_rows = w->rowsize * 65536 <= (2u << 20) ? 65536 : ((2u << 20) + w->rowsize - 1) / w->rowsize;
         if (w->chunk_rows > (1u << 30) / w->rowsize)
             w->chunk_rows = (1u << 30) / w->rowsize;
         w->chunk = malloc(w->chunk_rows * w->rowsize);

@@ -61,10 +61,22 @@ int st_reader_read(st_reader *r, double *rows, size_t max, size_t *n, st_err *e)
  * index (0-based) -- for messages such as "file:LINE: ...". */
 long st_reader_line(const st_reader *r);
 
+/* Fill e with an error about the last row read and return code: located
+ * as "file:LINE: msg" for CSV, "file: row N: msg" (N 1-based) for binary.
+ * Use this rather than st_reader_line() in messages, which is a 0-based
+ * row index for binary input. */
+int st_reader_error(const st_reader *r, st_err *e, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /* Resolve a comma-separated list of column names ("seq,x") to indices.
  * *idx is malloc'ed; an unknown name is an ST_EDATA error naming it and
  * the input's columns (it depends on the input, so it exits 1, not 2). */
 int st_reader_select(const st_reader *r, const char *list, int **idx, size_t *n, st_err *e);
+
+/* Check that r has exactly the columns names[0..ncols-1] (of the input
+ * called other, for the message): ST_EDATA naming r's file and the first
+ * difference otherwise.  For concatenating inputs. */
+int st_reader_same_columns(const st_reader *r, char *const *names, size_t ncols, const char *other, st_err *e);
 
 /* ---------------------------------------------------------------- writer */
 
@@ -72,7 +84,7 @@ typedef struct st_writer_opts {
     int format;            /* ST_FMT_CSV (default when 0) or ST_FMT_BIN */
     int codec;             /* ST_CODEC_RAW or ST_CODEC_ZLIB (binary only) */
     char sep;              /* CSV separator, ',' when 0 */
-    size_t chunk_rows;     /* binary rows per chunk, 0 for the default (65536) */
+    size_t chunk_rows;     /* binary rows per chunk; 0: 65536, fewer for rows over 32 bytes (about 2 MB) */
     const char *meta_json; /* JSON object for "meta" (binary) or NULL */
 } st_writer_opts;
 

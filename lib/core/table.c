@@ -147,18 +147,6 @@ static int table_init(st_table *t, const st_reader *r, st_err *e)
     return ST_OK;
 }
 
-static int same_columns(const st_table *t, const st_reader *r, st_err *e)
-{
-    int same = st_reader_ncols(r) == t->ncols;
-    for (size_t j = 0; same && j < t->ncols; j++)
-        same = strcmp(t->names[j], st_reader_name(r, j)) == 0;
-    if (same)
-        return ST_OK;
-    return st_err_set(e, ST_EDATA, st_reader_path(r), 0, 0,
-                      "columns differ from those of %.200s (inputs to concatenate need the same columns)",
-                      t->source);
-}
-
 static int read_into(st_table *t, st_reader *r, st_err *e)
 {
     for (;;) {
@@ -188,7 +176,7 @@ int st_table_read_many(st_table **out, const char *const *paths, size_t npaths, 
         rc = st_reader_open(&r, npaths ? paths[i] : NULL, e);
         if (rc < 0)
             break;
-        rc = i == 0 ? table_init(t, r, e) : same_columns(t, r, e);
+        rc = i == 0 ? table_init(t, r, e) : st_reader_same_columns(r, t->names, t->ncols, t->source, e);
         if (rc == 0)
             rc = read_into(t, r, e);
         st_reader_free(r);
@@ -348,17 +336,8 @@ int st_seqiter_next(st_seqiter *it, const double **rows, size_t *n, double *seq,
     }
     it->have_ahead = 0;
     double s = it->seqcol >= 0 ? it->ahead[it->seqcol] : 0;
-    if (it->seqcol >= 0) {
-        /* CSV: name the line; binary: the 1-based row. */
-        char where[48] = "";
-        long line = st_reader_line(it->r);
-        if (st_reader_format(it->r) == ST_FMT_BIN) {
-            snprintf(where, sizeof where, "row %ld: ", line + 1);
-            line = 0;
-        }
-        if ((rc = st_seq_check(&it->seen, s, st_reader_path(it->r), line, where, e)) < 0)
-            return rc;
-    }
+    if (it->seqcol >= 0 && (rc = st_seq_check(&it->seen, s, NULL, 0, "", e)) < 0)
+        return st_reader_error(it->r, e, rc, "%s", e->msg);
     if ((rc = push_row(it, it->ahead, e)) < 0)
         return rc;
     for (;;) {

@@ -409,7 +409,7 @@ static int run_long(const char *path, const st_uq_opts *o, acc *a, st_uq_work *w
         double id = row[cid], smp = row[cs], lp = row[clp];
         double temp = ct >= 0 ? row[ct] : NAN;
         if (!(id == floor(id)) || fabs(id) > 9007199254740992.0) {
-            rc = st_err_set(e, ST_EDATA, file, line, 0, "id must be an integer");
+            rc = st_reader_error(r, e, ST_EDATA, "id must be an integer");
             break;
         }
         if (!(smp == floor(smp)) || smp < 0) {
@@ -418,7 +418,7 @@ static int run_long(const char *path, const st_uq_opts *o, acc *a, st_uq_work *w
             break;
         }
         if (!isfinite(lp) || lp > 0) {
-            rc = st_err_set(e, ST_EDATA, file, line, 0, "logprob %g is not a finite log-probability <= 0", lp);
+            rc = st_reader_error(r, e, ST_EDATA, "logprob %g is not a finite log-probability <= 0", lp);
             break;
         }
         int same = st.open && st.p.id_num == id &&
@@ -435,14 +435,14 @@ static int run_long(const char *path, const st_uq_opts *o, acc *a, st_uq_work *w
         }
         if (cc >= 0 && !isnan(row[cc])) {
             if (row[cc] != 0 && row[cc] != 1) {
-                rc = st_err_set(e, ST_EDATA, file, line, 0, "correct must be 0 or 1");
+                rc = st_reader_error(r, e, ST_EDATA, "correct must be 0 or 1");
                 break;
             }
             st.p.correct = row[cc];
         }
         if (cq >= 0 && !isnan(row[cq])) {
             if (!(row[cq] >= 0 && row[cq] <= 1)) {
-                rc = st_err_set(e, ST_EDATA, file, line, 0, "quality must be in [0, 1]");
+                rc = st_reader_error(r, e, ST_EDATA, "quality must be in [0, 1]");
                 break;
             }
             st.p.quality = row[cq];

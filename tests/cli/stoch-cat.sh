@@ -106,6 +106,9 @@ check "--describe x: 7 values, 1 missing" sh -c "awk '\$1 == \"x\" { exit !(\$2 
 printf 'seq,x\n1,1\n2,1\n1,1\n' >"$tmp/noncontig.csv"
 expect_error 1 "noncontig.csv:4: seq 1 appears again" "--describe checks that sequences are contiguous" \
     stoch-cat --describe "$tmp/noncontig.csv"
+stoch-cat --format bin "$tmp/noncontig.csv" >"$tmp/noncontig.stb" 2>/dev/null || true
+expect_error 1 "noncontig.stb: row 3: seq 1 appears again" "--describe on binary names the row" \
+    stoch-cat --describe "$tmp/noncontig.stb"
 expect_exit 0 "-v reports rows read" stoch-cat -v -o "$tmp/v.csv" "$stocks"
 check "-v message" grep -q '1860 rows read' "$tmp/err"
 
@@ -115,14 +118,20 @@ if have_python_module numpy; then
     check "numpy values equal the CSV" grep -q '^ok 8 rows, 4 columns' "$tmp/out"
     expect_exit 0 "numpy reads compressed binary" "$PYTHON" "$top_srcdir/tests/cli/numpy_read_stream.py" "$tmp/stocks.stb" "$stocks"
     check "numpy sees the provenance" grep -q '"tool": "stoch-cat"' "$tmp/out"
+    "$PYTHON" "$top_srcdir/tests/cli/shortest_vs_python.py" gen "$tmp/doubles.stb"
+    stoch-cat "$tmp/doubles.stb" >"$tmp/doubles.csv"
+    expect_exit 0 "shortest printing agrees digit for digit with Python's repr" \
+        "$PYTHON" "$top_srcdir/tests/cli/shortest_vs_python.py" check "$tmp/doubles.stb" "$tmp/doubles.csv"
+    diag "$(cat "$tmp/out")"
 else
     skip "numpy reader: /usr/bin/python3 has no numpy"
+    skip "shortest printing vs Python's repr: /usr/bin/python3 has no numpy"
 fi
 
 # ---- bad input: exit 1, one line, file and line/column/byte offset
 : >"$tmp/empty.csv"
 expect_error 1 "empty.csv: empty input" "empty input" stoch-cat "$tmp/empty.csv"
-expect_error 1 "<stdin>: empty input" "empty stdin" sh -c "stoch-cat </dev/null"
+expect_error 1 "<stdin>: empty input" "empty stdin" sh -c "stoch-cat <'$tmp/empty.csv'"
 printf 't,x\n' >"$tmp/hdr.csv"
 expect_error 1 "hdr.csv: no data rows" "header only" stoch-cat "$tmp/hdr.csv"
 printf 'a,b,c\n1,2,3\n4,5\n' >"$tmp/ragged.csv"
@@ -133,6 +142,8 @@ printf 'a,b,a\n1,2,3\n' >"$tmp/dup.csv"
 expect_error 1 "dup.csv:1:3: duplicate column name 'a'" "duplicate column names" stoch-cat "$tmp/dup.csv"
 printf 'a,,b\n1,2,3\n' >"$tmp/noname.csv"
 expect_error 1 "noname.csv:1:2: empty name" "empty column name" stoch-cat "$tmp/noname.csv"
+printf '"","x"\n"1",2.5\n' >"$tmp/rownames.csv"
+expect_error 1 "rownames.csv:1:1: empty name for column 1 \\(row names from R" "R row names get a hint" stoch-cat "$tmp/rownames.csv"
 expect_error 1 "eustockmarkets.csv: unknown column 'zz'" "unknown column asked for" stoch-cat -c t,zz "$stocks"
 { printf 'a,b\n1,2\n'; head -c 10485760 /dev/zero | tr '\0' 7; printf ',1\n'; } >"$tmp/huge.csv"
 expect_error 1 "huge.csv:3: line longer than 1048576 bytes" "a 10 MB line" stoch-cat "$tmp/huge.csv"
@@ -183,6 +194,13 @@ expect_error 1 "late.csv:1862:4: ragged row" "failure with -o" stoch-cat -o "$tm
 check "no partial -o file after a failure" test -z "$(ls -A "$tmp/outdir")"
 expect_error 1 "flip.stb:byte" "binary failure with -o" stoch-cat --format bin -o "$tmp/outdir/x.stb" "$tmp/flip.stb"
 check "no partial binary -o file" test -z "$(ls -A "$tmp/outdir")"
+if command -v script >/dev/null 2>&1; then
+    script -qec "stoch-cat --format bin '$stocks'" "$tmp/typescript" >"$tmp/tty.out" 2>&1
+    rc=$?
+    check "binary output to a terminal is refused (exit $rc)" sh -c "[ $rc -eq 2 ] && grep -q 'refusing to write binary data to a terminal' '$tmp/tty.out'"
+else
+    skip "script(1) is not installed: no pseudo-terminal test"
+fi
 if [ -w /dev/full ]; then
     expect_error 1 "No space left on device" "CSV to /dev/full" sh -c "stoch-cat '$stocks' >/dev/full"
     expect_error 1 "No space left on device" "binary to /dev/full" sh -c "stoch-cat --format bin '$stocks' >/dev/full"

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -242,6 +243,9 @@ START_TEST(test_format_examples)
     ck_assert_str_eq(fmt(9007199254740993.0), "9007199254740992");
     ck_assert_str_eq(fmt(100), "100");
     ck_assert_str_eq(fmt(1e100), "1e+100");
+    /* A power of two whose shortest form lies on the far side of it
+     * (Python's repr agrees: 7.120236347223045e-307). */
+    ck_assert_str_eq(fmt(ldexp(1.0, -1017)), "7.120236347223045e-307");
     ck_assert_int_eq((int)strlen(fmt(-1.2345678901234567e-300)), 24);
     char b[ST_DOUBLE_BUFSZ];
     ck_assert_int_eq(st_format_float(b, 0.1f), 3);
@@ -254,29 +258,107 @@ START_TEST(test_format_examples)
 END_TEST
 
 /* Significant digits of a printed number (leading/trailing zeros dropped). */
-static int sig_digits(const char *s)
+static void sig_digits(const char *s, char *d)
 {
-    char d[64];
     int n = 0;
     for (; *s && *s != 'e'; s++)
         if (*s >= '0' && *s <= '9' && (n || *s != '0'))
             d[n++] = *s;
     while (n > 1 && d[n - 1] == '0')
         n--;
-    return n ? n : 1;
+    if (!n)
+        d[n++] = '0';
+    d[n] = '\0';
 }
 
-/* Shortest length found the slow way: the first precision whose %.*e reads back. */
-static int ref_digits(double x)
+/* The shortest digits found the slow way: for p = 1, 2, ... the correctly
+ * rounded p-digit decimal (printf), else its neighbour on the other side
+ * of x (which can read back at a power of two, where the rounding interval
+ * is lopsided); the first one that reads back to x. */
+static void ref_digits(double x, char *d)
 {
-    char s[64];
+    char s[64], t[64];
+    x = fabs(x);
     for (int p = 1; p <= 17; p++) {
         snprintf(s, sizeof s, "%.*e", p - 1, x);
-        if (strtod(s, NULL) == x)
-            return sig_digits(s);
+        double v = strtod(s, NULL);
+        if (v == x) {
+            sig_digits(s, d);
+            return;
+        }
+        unsigned long long m = 0;
+        const char *c = s;
+        for (; *c != 'e'; c++)
+            if (*c >= '0' && *c <= '9')
+                m = m * 10 + (unsigned long long)(*c - '0');
+        int e = atoi(c + 1) - (p - 1);
+        snprintf(t, sizeof t, "%llue%d", v < x ? m + 1 : m - 1, e);
+        if (strtod(t, NULL) == x) {
+            sig_digits(t, d);
+            return;
+        }
     }
-    return 17;
+    snprintf(s, sizeof s, "%.16e", x);
+    sig_digits(s, d);
 }
+
+/* ref_digits for floats. */
+static void ref_digits_f(float x, char *d)
+{
+    char s[64], t[64];
+    x = fabsf(x);
+    for (int p = 1; p <= 9; p++) {
+        snprintf(s, sizeof s, "%.*e", p - 1, (double)x);
+        float v = strtof(s, NULL);
+        if (v == x) {
+            sig_digits(s, d);
+            return;
+        }
+        unsigned long long m = 0;
+        const char *c = s;
+        for (; *c != 'e'; c++)
+            if (*c >= '0' && *c <= '9')
+                m = m * 10 + (unsigned long long)(*c - '0');
+        snprintf(t, sizeof t, "%llue%d", v < x ? m + 1 : m - 1, atoi(c + 1) - (p - 1));
+        if (strtof(t, NULL) == x) {
+            sig_digits(t, d);
+            return;
+        }
+    }
+    snprintf(s, sizeof s, "%.8e", (double)x);
+    sig_digits(s, d);
+}
+
+static void check_shortest_f(float x)
+{
+    char buf[ST_DOUBLE_BUFSZ], got[40], want[40];
+    st_format_float(buf, x);
+    float back = strtof(buf, NULL);
+    if (memcmp(&back, &x, sizeof x) != 0)
+        ck_abort_msg("float %.9g printed as %s reads back as %.9g", (double)x, buf, (double)back);
+    sig_digits(buf, got);
+    ref_digits_f(x, want);
+    if (strcmp(got, want) != 0)
+        ck_abort_msg("float %.9g printed as %s, the shortest digits are %s", (double)x, buf, want);
+}
+
+START_TEST(test_format_float_round_trip)
+{
+    for (int k = -149; k < 128; k++) {
+        float x = ldexpf(1.0f, k);
+        check_shortest_f(x);
+        check_shortest_f(-nextafterf(x, 0));
+        check_shortest_f(nextafterf(x, INFINITY));
+    }
+    for (int i = 0; i < 200000; i++) {
+        uint32_t b = (uint32_t)rnd();
+        float x;
+        memcpy(&x, &b, sizeof x);
+        if (isfinite(x))
+            check_shortest_f(x);
+    }
+}
+END_TEST
 
 static void check_shortest(double x, int full)
 {
@@ -287,8 +369,13 @@ static void check_shortest(double x, int full)
     double back = strtod(buf, NULL);
     if (!same_bits(back, x))
         ck_abort_msg("%.17g printed as %s reads back as %.17g", x, buf, back);
-    if (full && sig_digits(buf) != ref_digits(x))
-        ck_abort_msg("%.17g printed as %s, not shortest (%d digits)", x, buf, ref_digits(x));
+    if (full) {
+        char got[40], want[40];
+        sig_digits(buf, got);
+        ref_digits(x, want);
+        if (strcmp(got, want) != 0)
+            ck_abort_msg("%.17g printed as %s, the shortest digits are %s", x, buf, want);
+    }
 }
 
 START_TEST(test_format_round_trip)
@@ -305,16 +392,31 @@ START_TEST(test_format_round_trip)
     for (int i = 0; i < 1000000; i++) {
         double x = (double)(int64_t)(rnd() % 2000000000000000u - 1000000000000000) /
                    pow(10, (double)(rnd() % 23));
-        check_shortest(x, i < 200000);
+        check_shortest(x, i < 100000);
     }
-    for (int i = 0; i < 100000; i++) {
+    /* Full-precision values in the fixed-notation range (the 128-bit path). */
+    for (int i = 0; i < 150000; i++) {
+        double x = ldexp((double)(rnd() >> 11), (int)(rnd() % 71) - 70);
+        if (x >= 1e-5 && x < 1e16)
+            check_shortest(i % 2 ? x : -x, 1);
+    }
+    for (int i = 0; i < 50000; i++) {
         uint64_t b = rnd() & 0x000fffffffffffffu; /* subnormals */
         double x;
         memcpy(&x, &b, sizeof x);
         check_shortest(x, 1);
     }
+    /* Every power of two and its neighbours (lopsided rounding intervals). */
+    for (int k = -1074; k < 1024; k++) {
+        double x = ldexp(1.0, k);
+        check_shortest(x, 1);
+        check_shortest(nextafter(x, 0), 1);
+        check_shortest(nextafter(x, INFINITY), 1);
+    }
     double edges[] = {0.0, -0.0, 1e-5, 9.999999999999999e-6, 1e15, 999999999999999.9, 1e16, 4.35, 2.675,
-                      0.3, 1e21, 1e22, 1e23, 5e-324, -5e-324, DBL_MAX, DBL_MIN, DBL_EPSILON};
+                      0.3, 1e21, 1e22, 1e23, 5e-324, -5e-324, DBL_MAX, DBL_MIN, DBL_EPSILON,
+                      1125899906842624.5, 562949953421312.25, 9007199254740993.0, 0.9999999999999999,
+                      9.999999999999999e22, 99999999999999.99};
     for (size_t i = 0; i < sizeof edges / sizeof edges[0]; i++)
         check_shortest(edges[i], 1);
 }
@@ -444,6 +546,20 @@ START_TEST(test_csv_errors)
     expect_fail(put("long.csv", "a,b\n1,2,3,4\n"), "long.csv:2:3: ragged row: 4 fields, the header has 2", NULL);
     expect_fail(put("nonnum.csv", "a,b\n1,2\n1,abc\n"), "nonnum.csv:3:2: non-numeric value 'abc' in column 'b'", NULL);
     expect_fail(put("dup.csv", "a,b,a\n1,2,3\n"), "dup.csv:1:3: duplicate column name 'a'", NULL);
+    expect_fail(put("dup2.csv", "z,b,c,b,z\n1,2,3,4,5\n"), "dup2.csv:1:4: duplicate column name 'b' (columns 2 and 4)", NULL);
+
+    /* 120000 columns: the duplicate check is not quadratic. */
+    {
+        size_t nc = 120000;
+        char *hdr = malloc(nc * 8 + 16), *q = hdr;
+        for (size_t j = 0; j < nc; j++)
+            q += sprintf(q, "%sc%zu", j ? "," : "", j);
+        q += sprintf(q, ",c17\n");
+        clock_t t0 = clock();
+        expect_fail(put_bytes("wide.csv", hdr, (size_t)(q - hdr)), "wide.csv:1:120001: duplicate column name 'c17' (columns 18 and 120001)", NULL);
+        ck_assert_msg((double)(clock() - t0) / CLOCKS_PER_SEC < 2.0, "duplicate check too slow");
+        free(hdr);
+    }
     expect_fail(put("emptyname.csv", "a,,c\n1,2,3\n"), "emptyname.csv:1:2: empty name for column 2", NULL);
     expect_fail(put("quote.csv", "\"a,b\n1\n"), "quote.csv:1:1: unterminated quote", NULL);
     expect_fail(put_bytes("nul.csv", "a,b\n1,\0002\n", 9), "nul.csv:2:2: non-numeric value '?2'", NULL);
@@ -578,6 +694,38 @@ START_TEST(test_binary_round_trip)
     ck_assert_str_eq(d, "seq,t,x,k,f\n0,0,NaN,-5000,0\n0,0.1,0.0008414709848078966,-4999,0.25\n"
                         "0,0.2,0.0009092974268256818,-4998,0.5\n");
     free(d);
+    free(rows);
+}
+END_TEST
+
+START_TEST(test_wide_chunks)
+{
+    /* 1000 columns of f8: default chunks hold about 2 MB, not 65536 rows. */
+    size_t nc = 1000, n = 600;
+    char **names = malloc(nc * sizeof *names);
+    double *rows = malloc(n * nc * sizeof *rows);
+    for (size_t j = 0; j < nc; j++) {
+        names[j] = malloc(16);
+        snprintf(names[j], 16, "v%zu", j);
+    }
+    for (size_t i = 0; i < n * nc; i++)
+        rows[i] = (double)i;
+    const char *p = write_stream("wide.stb", ST_FMT_BIN, 0, NULL, (const char *const *)names, nc, rows, n, 0, NULL);
+    size_t len;
+    unsigned char *d = slurp(p, &len);
+    uint32_t hlen = d[12] | d[13] << 8 | d[14] << 16 | (uint32_t)d[15] << 24;
+    const unsigned char *c = d + 16 + hlen;
+    ck_assert_uint_eq(c[0] | c[1] << 8, 263); /* ceil(2 MiB / 8000 B) */
+    st_table *t;
+    st_err e;
+    ck_assert_int_eq(st_table_read(&t, p, &e), 0);
+    ck_assert_uint_eq(t->nrows, n);
+    ck_assert_double_eq(st_table_get(t, n - 1, nc - 1), (double)(n * nc - 1));
+    st_table_free(t);
+    free(d);
+    for (size_t j = 0; j < nc; j++)
+        free(names[j]);
+    free(names);
     free(rows);
 }
 END_TEST
@@ -742,6 +890,53 @@ START_TEST(test_binary_errors)
 }
 END_TEST
 
+START_TEST(test_mutations_never_crash)
+{
+    /* Damaged copies of valid streams (flipped bytes, cuts, spliced junk):
+     * every read ends in rows or one clean error, never a crash (the ASan
+     * build runs this too) or a hang. */
+    const char *names[] = {"seq", "x", "k"};
+    const st_dtype dt[] = {ST_I8, ST_F8, ST_I4};
+    double rows[3 * 300];
+    for (int i = 0; i < 300; i++) {
+        rows[3 * i] = i / 50;
+        rows[3 * i + 1] = i * 0.37;
+        rows[3 * i + 2] = i % 7;
+    }
+    const char *srcs[3];
+    srcs[0] = write_stream("m_raw.stb", ST_FMT_BIN, 0, dt, names, 3, rows, 300, 64, "{\"a\": [1, 2]}");
+    srcs[1] = write_stream("m_z.stb", ST_FMT_BIN, ST_CODEC_ZLIB, dt, names, 3, rows, 300, 64, NULL);
+    srcs[2] = write_stream("m.csv", ST_FMT_CSV, 0, dt, names, 3, rows, 300, 0, NULL);
+    for (int which = 0; which < 3; which++) {
+        size_t len;
+        unsigned char *d = slurp(srcs[which], &len);
+        unsigned char *m = malloc(len + 64);
+        for (int trial = 0; trial < 400; trial++) {
+            memcpy(m, d, len);
+            size_t n = len;
+            int kind = (int)(rnd() % 3);
+            if (kind == 0) {
+                for (int k = 0; k < 1 + (int)(rnd() % 4); k++)
+                    m[rnd() % n] ^= (unsigned char)(1u << (rnd() % 8));
+            } else if (kind == 1) {
+                n = rnd() % len;
+            } else {
+                size_t at = rnd() % n, k = 1 + rnd() % 32;
+                for (size_t i = 0; i < k && at + i < n; i++)
+                    m[at + i] = (unsigned char)rnd();
+            }
+            char msg[1024];
+            size_t got;
+            int rc = read_all(put_bytes("mut.bin", m, n), &got, msg, sizeof msg);
+            if (rc < 0 && (!strstr(msg, "mut.bin") || strchr(msg, '\n')))
+                ck_abort_msg("unclear error for a damaged stream: '%s'", msg);
+        }
+        free(m);
+        free(d);
+    }
+}
+END_TEST
+
 START_TEST(test_binary_gzip_and_stdin)
 {
     /* A gzip'ed binary stream is read transparently, through stdin too. */
@@ -799,6 +994,7 @@ START_TEST(test_table_and_groups)
     char msg[512];
     st_err_format(&e, msg, sizeof msg);
     ck_assert_msg(strstr(msg, "c.csv: columns differ from those of"), "%s", msg);
+    ck_assert_msg(strstr(msg, "column 2 is 'y' here, 'x' there"), "%s", msg);
 
     ck_assert_int_eq(st_table_read(&t, put("h.csv", "seq,x\n"), &e), 0);
     ck_assert_uint_eq(t->nrows, 0);
@@ -861,6 +1057,25 @@ START_TEST(test_seqiter)
     st_seqiter_free(it);
     st_reader_free(r);
 
+    /* The same in a binary stream names the 1-based row. */
+    {
+        const char *nm[] = {"seq", "x"};
+        double rr[6] = {1, 1, 2, 1, 1, 1};
+        const char *b = write_stream("s2.stb", ST_FMT_BIN, 0, NULL, nm, 2, rr, 3, 0, NULL);
+        ck_assert_int_eq(st_reader_open(&r, b, &e), 0);
+        ck_assert_int_eq(st_seqiter_new(&it, r, 0, &e), 0);
+        ck_assert_int_eq(st_seqiter_next(it, &rows, &n, &seq, &e), 1);
+        ck_assert_int_eq(st_seqiter_next(it, &rows, &n, &seq, &e), 1);
+        ck_assert_int_eq(st_seqiter_next(it, &rows, &n, &seq, &e), ST_EDATA);
+        st_err_format(&e, msg, sizeof msg);
+        ck_assert_msg(strstr(msg, "s2.stb: row 3: seq 1 appears again"), "%s", msg);
+        ck_assert_int_eq(st_reader_error(r, &e, ST_EDATA, "x = %d", 5), ST_EDATA);
+        st_err_format(&e, msg, sizeof msg);
+        ck_assert_msg(strstr(msg, "s2.stb: row 3: x = 5"), "%s", msg);
+        st_seqiter_free(it);
+        st_reader_free(r);
+    }
+
     /* No seq column: the whole stream is one group. */
     ck_assert_int_eq(st_reader_open(&r, put("s3.csv", "x\n1\n2\n3\n"), &e), 0);
     ck_assert_int_eq(st_seqiter_new(&it, r, -1, &e), 0);
@@ -869,6 +1084,60 @@ START_TEST(test_seqiter)
     ck_assert_int_eq(st_seqiter_next(it, &rows, &n, &seq, &e), 0);
     st_seqiter_free(it);
     st_reader_free(r);
+}
+END_TEST
+
+START_TEST(test_binary_pipe_streaming)
+{
+    /* Rows of a chunk reach the reader while the writer is still running:
+     * the writer flushes per chunk and the reader does not wait for more. */
+    int data[2], go[2];
+    ck_assert_int_eq(pipe(data), 0);
+    ck_assert_int_eq(pipe(go), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        close(data[0]);
+        close(go[1]);
+        FILE *f = fdopen(data[1], "wb");
+        st_err e;
+        st_writer *w;
+        const char *names[] = {"seq", "x"};
+        st_writer_opts o = {.format = ST_FMT_BIN, .chunk_rows = 2};
+        double rows[8] = {1, 0.5, 1, 1.5, 2, 2.5, 2, 3.5};
+        if (st_writer_new(&w, f, names, NULL, 2, &o, &e) < 0 || st_writer_rows(w, rows, 2, &e) < 0)
+            _exit(1);
+        char c;
+        if (read(go[0], &c, 1) != 1) /* wait until the reader has the first rows */
+            _exit(1);
+        if (st_writer_rows(w, rows + 4, 2, &e) < 0 || st_writer_close(w, &e) < 0)
+            _exit(1);
+        fclose(f);
+        _exit(0);
+    }
+    close(data[1]);
+    close(go[0]);
+    char path[32];
+    snprintf(path, sizeof path, "/dev/fd/%d", data[0]);
+    st_err e;
+    st_err_clear(&e);
+    st_reader *r;
+    ck_assert_int_eq(st_reader_open(&r, path, &e), 0);
+    double row[2];
+    ck_assert_int_eq(st_reader_next(r, row, &e), 1);
+    ck_assert_int_eq(st_reader_next(r, row, &e), 1);
+    ck_assert_double_eq(row[1], 1.5);
+    ck_assert_int_eq((int)write(go[1], "g", 1), 1);
+    ck_assert_int_eq(st_reader_next(r, row, &e), 1);
+    ck_assert_double_eq(row[1], 2.5);
+    ck_assert_int_eq(st_reader_next(r, row, &e), 1);
+    ck_assert_int_eq(st_reader_next(r, row, &e), 0);
+    st_reader_free(r);
+    close(data[0]);
+    close(go[1]);
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 END_TEST
 
@@ -920,6 +1189,7 @@ static Suite *stream_suite(void)
     tcase_add_test(tc, test_parse_equals_strtod);
     tcase_add_test(tc, test_format_examples);
     tcase_add_test(tc, test_format_round_trip);
+    tcase_add_test(tc, test_format_float_round_trip);
     suite_add_tcase(s, tc);
     tc = tcase_create("io");
     tcase_set_timeout(tc, 60);
@@ -930,11 +1200,14 @@ static Suite *stream_suite(void)
     tcase_add_test(tc, test_csv_many_short_lines_linear);
     tcase_add_test(tc, test_binary_round_trip);
     tcase_add_test(tc, test_writer_checks);
+    tcase_add_test(tc, test_wide_chunks);
     tcase_add_test(tc, test_binary_errors);
     tcase_add_test(tc, test_binary_gzip_and_stdin);
     tcase_add_test(tc, test_table_and_groups);
     tcase_add_test(tc, test_seqiter);
     tcase_add_test(tc, test_describe);
+    tcase_add_test(tc, test_binary_pipe_streaming);
+    tcase_add_test(tc, test_mutations_never_crash);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,0 +1,459 @@
+/* Baum-Welch (EM) over many sequences, with restarts, priors and floors.
+ *
+ * E-step: sequences are processed in chunks; each sequence writes its
+ * statistics (start, transitions, emissions, log-likelihood) into its own
+ * slot, in parallel, and the slots are then added in sequence order.  The
+ * sums are therefore the same for any number of threads, bit for bit.  The
+ * chunk size depends only on the data and the model (as many sequences as
+ * fit in SLOT_BUDGET doubles of slots, at least 64), so that many short
+ * sequences cost one parallel loop per iteration, not one per 64.
+ *
+ * M-step: start and transition rows are normalised expected counts plus
+ * the Dirichlet pseudo-count (--pseudo, allowed entries only) and the
+ * sticky count on self-transitions (--sticky), so EM maximises
+ *     logL + pseudo * (sum log pi + sum_allowed log a_ij) + sticky * sum log a_ii,
+ * which must not decrease from one iteration to the next.  Floors: every
+ * estimated probability (allowed entries) >= prob_floor, then renormalised;
+ * masked entries are set to exactly 0; a state with no expected visits
+ * keeps its previous row/parameters.  An iteration where a floor changed an
+ * estimate (or the start is tied to the stationary distribution, which EM
+ * does not maximise exactly) is exempt from the monotonicity check. */
+#include "config.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hmm/internal.h"
+
+#define MIN_CHUNK 64
+#define SLOT_BUDGET (4u << 20)
+
+void st_hmm_fit_opts_init(st_hmm_fit_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->K = 2;
+    o->restarts = 1;
+    o->seed = 1;
+    o->prob_floor = -1;
+    o->var_floor = -1;
+}
+
+typedef struct estep_out {
+    size_t nst;   /* slot length: 1 + K + K*K + emission stats */
+    double *acc;  /* summed statistics */
+    double logl;
+} estep_out;
+
+/* Statistics of sequence s from its workspace into its slot. */
+static void finish_seq(const st_hmm *m, const st_hmm_data *d, size_t s, const st_hmm_ws *w, double *slot, long *bad)
+{
+    size_t K = m->K, T = d->off[s + 1] - d->off[s];
+    if (!(slot[0] > -INFINITY)) {
+#pragma omp critical(hmm_bad)
+        if (*bad < 0 || (long)s < *bad)
+            *bad = (long)s;
+        return;
+    }
+    memcpy(slot + 1, w->gamma, K * sizeof *slot);
+    st_hmm_ops(m)->accum(m, d->x + d->off[s] * d->D, T, w->gamma, slot + 1 + K + K * K);
+}
+
+/* Slot layout: [0] logL, [1..K] start, [1+K ..] xi (K*K), then emission.
+ * Work items are groups of ST_HMM_BATCH consecutive sequences (fixed by the
+ * data, not the threads); a group of equal lengths with many states runs
+ * batched (st_hmm_fb_batch), any other one sequence at a time. */
+static int estep(const st_hmm *m, const st_hmm_data *d, estep_out *r, st_err *e)
+{
+    size_t K = m->K, Tmax = st_hmm_data_maxlen(d), NB = ST_HMM_BATCH;
+    size_t nst = r->nst, chunk = SLOT_BUDGET / nst;
+    chunk = chunk < MIN_CHUNK ? MIN_CHUNK : chunk - chunk % NB;
+    size_t ch = d->nseq < chunk ? d->nseq : chunk;
+    int batching = K >= ST_HMM_BATCH_MIN_K;
+    double *slots = malloc((ch ? ch : 1) * nst * sizeof *slots);
+    if (!slots)
+        return st_err_nomem(e, "E-step statistics");
+    memset(r->acc, 0, nst * sizeof *r->acc);
+    long bad = -1;
+    int nomem = 0;
+#pragma omp parallel if (st_hmm_worth_threads(m, d))
+    {
+        st_hmm_ws *w[ST_HMM_BATCH] = {NULL};
+        size_t nws = batching ? NB : 1;
+        int ok = 1;
+        for (size_t q = 0; q < nws; q++)
+            ok &= (w[q] = st_hmm_ws_new(K, Tmax)) != NULL;
+        if (!ok) {
+#pragma omp atomic write
+            nomem = 1;
+        }
+        for (size_t s0 = 0; s0 < d->nseq; s0 += ch) {
+            size_t n = d->nseq - s0 < ch ? d->nseq - s0 : ch, ng = (n + NB - 1) / NB;
+#pragma omp for schedule(dynamic, 1)
+            for (size_t gi = 0; gi < ng; gi++) {
+                if (!ok)
+                    continue;
+                size_t i0 = gi * NB, i1 = i0 + NB < n ? i0 + NB : n, T0 = d->off[s0 + i0 + 1] - d->off[s0 + i0];
+                int same = batching && i1 - i0 > 1;
+                for (size_t i = i0; i < i1; i++) {
+                    size_t s = s0 + i;
+                    memset(slots + i * nst, 0, nst * sizeof *slots);
+                    same &= d->off[s + 1] - d->off[s] == T0;
+                }
+                if (same) {
+                    const double *xs[ST_HMM_BATCH];
+                    double *xis[ST_HMM_BATCH], ll[ST_HMM_BATCH];
+                    for (size_t i = i0; i < i1; i++) {
+                        xs[i - i0] = d->x + d->off[s0 + i] * d->D;
+                        xis[i - i0] = slots + i * nst + 1 + K;
+                    }
+                    st_hmm_fb_batch(m, xs, T0, w, i1 - i0, ll, xis);
+                    for (size_t i = i0; i < i1; i++) {
+                        slots[i * nst] = ll[i - i0];
+                        finish_seq(m, d, s0 + i, w[i - i0], slots + i * nst, &bad);
+                    }
+                    continue;
+                }
+                for (size_t i = i0; i < i1; i++) {
+                    size_t s = s0 + i, T = d->off[s + 1] - d->off[s];
+                    double *slot = slots + i * nst;
+                    st_hmm_fb(m, d->x + d->off[s] * d->D, T, w[0], &slot[0], slot + 1 + K);
+                    finish_seq(m, d, s, w[0], slot, &bad);
+                }
+            }
+#pragma omp single
+            for (size_t i = 0; i < n; i++) {
+                const double *slot = slots + i * nst;
+                for (size_t j = 0; j < nst; j++)
+                    r->acc[j] += slot[j];
+            }
+        }
+        for (size_t q = 0; q < nws; q++)
+            st_hmm_ws_free(w[q]);
+    }
+    free(slots);
+    if (nomem)
+        return st_err_nomem(e, "forward-backward workspace");
+    if (bad >= 0)
+        return st_err_set(e, ST_EDATA, d->source, 0, 0, "sequence %.17g has probability zero under the model",
+                          d->seqid[bad]);
+    r->logl = r->acc[0];
+    return ST_OK;
+}
+
+/* Normalise a row of counts into probabilities over the allowed entries,
+ * with the floor; returns 1 if the floor raised an entry, -1 if the row
+ * had no counts (then p is left alone). */
+static int normalise_row(double *p, const double *cnt, const unsigned char *mask, size_t n, double floor)
+{
+    double s = 0;
+    for (size_t j = 0; j < n; j++)
+        s += mask ? (mask[j] ? cnt[j] : 0) : cnt[j];
+    if (!(s > 0))
+        return -1;
+    int raised = 0;
+    double s2 = 0;
+    for (size_t j = 0; j < n; j++) {
+        if (mask && !mask[j]) {
+            p[j] = 0;
+            continue;
+        }
+        p[j] = cnt[j] / s;
+        if (p[j] < floor) {
+            p[j] = floor;
+            raised = 1;
+        }
+        s2 += p[j];
+    }
+    if (raised)
+        for (size_t j = 0; j < n; j++)
+            p[j] /= s2;
+    return raised;
+}
+
+static double log_prior(const st_hmm *m, const st_hmm_fit_opts *o)
+{
+    size_t K = m->K;
+    double lp = 0;
+    if (o->pseudo > 0) {
+        if (!m->start_stationary && !o->fix_start)
+            for (size_t k = 0; k < K; k++)
+                lp += o->pseudo * log(m->start[k]);
+        if (!o->fix_trans)
+            for (size_t i = 0; i < K * K; i++)
+                if (m->mask[i])
+                    lp += o->pseudo * log(m->trans[i]);
+    }
+    if (o->sticky > 0 && !o->fix_trans)
+        for (size_t k = 0; k < K; k++)
+            if (m->mask[k * K + k])
+                lp += o->sticky * log(m->trans[k * K + k]);
+    return lp;
+}
+
+static int mstep(st_hmm *m, const double *acc, const st_hmm_fit_opts *o, st_hmm_mctx *cx, st_err *e)
+{
+    size_t K = m->K;
+    const double *g0 = acc + 1, *xi = acc + 1 + K, *es = acc + 1 + K + K * K;
+    double *cnt = malloc(K * sizeof *cnt);
+    if (!cnt)
+        return st_err_nomem(e, "M-step");
+    int rc = ST_OK;
+    if (!o->fix_trans) {
+        for (size_t i = 0; i < K; i++) {
+            const unsigned char *mk = m->mask + i * K;
+            for (size_t j = 0; j < K; j++)
+                cnt[j] = mk[j] ? m->trans[i * K + j] * xi[i * K + j] + o->pseudo + (i == j ? o->sticky : 0) : 0;
+            int r = normalise_row(m->trans + i * K, cnt, mk, K, cx->prob_floor);
+            if (r)
+                cx->floored = 1;
+        }
+    }
+    if (!o->fix_start) {
+        if (m->start_stationary) {
+            if ((rc = st_hmm_stationary(m, m->start, e)) < 0)
+                goto out;
+        } else {
+            for (size_t k = 0; k < K; k++)
+                cnt[k] = g0[k] + o->pseudo;
+            if (normalise_row(m->start, cnt, NULL, K, cx->prob_floor))
+                cx->floored = 1;
+        }
+    }
+    if (!o->fix_emis && (rc = st_hmm_ops(m)->mstep(m, es, cx, e)) < 0)
+        goto out;
+    rc = st_hmm_prepare(m, e);
+out:
+    free(cnt);
+    return rc;
+}
+
+static size_t stats_len(const st_hmm *m)
+{
+    return 1 + m->K + m->K * m->K + st_hmm_ops(m)->nstats(m);
+}
+
+static int make_mctx(const st_hmm_data *d, const st_hmm_fit_opts *o, st_hmm_mctx *cx, double **vf, st_err *e)
+{
+    size_t D = d->D;
+    double *mean = malloc(2 * D * sizeof *mean);
+    if (!mean)
+        return st_err_nomem(e, "floors");
+    double *var = mean + D;
+    st_hmm_data_colvar(d, mean, var);
+    for (size_t j = 0; j < D; j++)
+        mean[j] = o->var_floor >= 0 ? o->var_floor : ST_HMM_VAR_FLOOR_REL * var[j];
+    *vf = mean;
+    cx->var_floor = mean;
+    cx->prob_floor = o->prob_floor >= 0 ? o->prob_floor : ST_HMM_PROB_FLOOR;
+    cx->floored = 0;
+    return ST_OK;
+}
+
+int st_hmm_em_step(st_hmm *m, const st_hmm_data *d, const st_hmm_fit_opts *o, double *logl, st_err *e)
+{
+    st_hmm_mctx cx;
+    double *vf;
+    int rc = make_mctx(d, o, &cx, &vf, e);
+    if (rc < 0)
+        return rc;
+    estep_out r;
+    r.nst = stats_len(m);
+    r.acc = malloc(r.nst * sizeof *r.acc);
+    if (!r.acc) {
+        free(vf);
+        return st_err_nomem(e, "E-step");
+    }
+    if ((rc = st_hmm_prepare(m, e)) == ST_OK && (rc = estep(m, d, &r, e)) == ST_OK) {
+        *logl = r.logl;
+        rc = mstep(m, r.acc, o, &cx, e);
+    }
+    free(r.acc);
+    free(vf);
+    return rc;
+}
+
+/* A random starting model for restart r. */
+static int init_model(st_hmm **out, const st_hmm_data *d, const st_hmm_fit_opts *o, const size_t *nsym,
+                      int r, const st_hmm_mctx *cx, st_err *e)
+{
+    size_t K = o->K;
+    st_hmm *m;
+    int rc = o->family == ST_HMM_AR    ? st_hmm_new_ar(&m, K, d->D, o->order ? o->order : 1, e)
+             : o->family == ST_HMM_GMM ? st_hmm_new_gmm(&m, K, d->D, o->ncomp ? o->ncomp : 2, e)
+                                       : st_hmm_new(&m, K, d->D, o->family, o->cov, nsym, e);
+    if (rc < 0)
+        return rc;
+    st_rng g;
+    st_rng_stream(&g, o->seed, (uint64_t)r);
+    m->topology = o->topology;
+    m->maxjump = o->maxjump;
+    m->start_stationary = o->start_stationary;
+    if (o->topology == ST_HMM_MASK && o->mask)
+        memcpy(m->mask, o->mask, K * K);
+    else
+        st_hmm_topology_mask(o->topology, o->maxjump, K, m->mask);
+    for (size_t i = 0; i < K; i++) {
+        double s = 0, nfree = 0;
+        for (size_t j = 0; j < K; j++)
+            nfree += m->mask[i * K + j];
+        for (size_t j = 0; j < K; j++) {
+            double v = m->mask[i * K + j] ? 0.5 + st_rng_uniform(&g) + (i == j ? nfree : 0) : 0;
+            m->trans[i * K + j] = v;
+            s += v;
+        }
+        if (!(s > 0)) {
+            st_hmm_free(m);
+            return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "transition mask row %zu allows no transition", i);
+        }
+        for (size_t j = 0; j < K; j++)
+            m->trans[i * K + j] /= s;
+    }
+    for (size_t k = 0; k < K; k++)
+        m->start[k] = 1.0 / (double)K;
+    if ((rc = st_hmm_ops(m)->init(m, d, &g, r, cx, e)) < 0 || (rc = st_hmm_prepare(m, e)) < 0) {
+        st_hmm_free(m);
+        return rc;
+    }
+    if (o->start_stationary && (rc = st_hmm_stationary(m, m->start, e)) < 0) {
+        st_hmm_free(m);
+        return rc;
+    }
+    *out = m;
+    return ST_OK;
+}
+
+static int run_em(st_hmm *m, const st_hmm_data *d, const st_hmm_fit_opts *o, int restart, st_hmm_mctx *cx,
+                  st_err *e)
+{
+    int max_iter = o->max_iter > 0 ? o->max_iter : 1000;
+    double tol = o->tol > 0 ? o->tol : 1e-8;
+    estep_out r;
+    r.nst = stats_len(m);
+    r.acc = malloc(r.nst * sizeof *r.acc);
+    if (!r.acc)
+        return st_err_nomem(e, "E-step");
+    double prev = -INFINITY;
+    int it = 0, floored_last = 0, rc;
+    m->converged = 0;
+    for (;;) {
+        if ((rc = estep(m, d, &r, e)) < 0)
+            break;
+        double obj = r.logl + log_prior(m, o);
+        if (it > 0) {
+            double change = obj - prev;
+            if (o->progress)
+                o->progress(o->progress_ctx, restart, it, r.logl, change);
+            if (change < -1e-9 * (fabs(prev) + 1) && !floored_last && !m->start_stationary) {
+                rc = st_err_set(e, ST_EINTERNAL, NULL, 0, 0,
+                                "bug: the EM objective decreased from %.17g to %.17g at iteration %d (restart %d)",
+                                prev, obj, it, restart + 1);
+                break;
+            }
+            if (fabs(change) <= tol * fabs(prev)) {
+                m->converged = 1;
+                break;
+            }
+        }
+        if (it >= max_iter)
+            break;
+        cx->floored = 0;
+        if ((rc = mstep(m, r.acc, o, cx, e)) < 0)
+            break;
+        floored_last = cx->floored;
+        prev = obj;
+        it++;
+    }
+    free(r.acc);
+    if (rc < 0)
+        return rc;
+    m->fitted = 1;
+    m->logl = r.logl;
+    m->iterations = it;
+    /* an AR model conditions on the first `order` rows of each sequence */
+    m->nobs = (long)(d->total - (m->family == ST_HMM_AR ? m->order * d->nseq : 0));
+    m->nseq = (long)d->nseq;
+    return ST_OK;
+}
+
+int st_hmm_fit(st_hmm **out, const st_hmm_data *d, const st_hmm_fit_opts *o, st_err *e)
+{
+    *out = NULL;
+    size_t K = o->init ? o->init->K : o->K;
+    if (K < 1)
+        return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "the number of states must be at least 1");
+    if (K > d->total)
+        return st_err_set(e, ST_EDATA, d->source, 0, 0, "%zu states is more than the %zu observations", K,
+                          d->total);
+    if (d->nseq == 0)
+        return st_err_set(e, ST_EDATA, d->source, 0, 0, "no sequences");
+    st_hmm_family fam = o->init ? o->init->family : o->family;
+    st_hmm_cov cov = o->init ? o->init->cov : o->cov;
+    const size_t *nsym = o->init ? o->init->nsym : o->nsym;
+    if (o->init && o->init->D != d->D)
+        return st_err_set(e, ST_EDATA, d->source, 0, 0, "the initial model has %zu data columns, the data %zu",
+                          o->init->D, d->D);
+    size_t order = o->init ? o->init->order : (o->order ? o->order : 1);
+    int rc = fam == ST_HMM_AR ? st_hmm_data_check_ar(d, order, e) : st_hmm_data_check(d, fam, cov, nsym, e);
+    if (rc < 0)
+        return rc;
+    size_t *own_nsym = NULL;
+    if (fam == ST_HMM_CATEGORICAL && !nsym) {
+        if (!(own_nsym = calloc(d->D, sizeof *own_nsym)))
+            return st_err_nomem(e, "symbols");
+        for (size_t i = 0; i < d->total; i++)
+            for (size_t c = 0; c < d->D; c++) {
+                size_t v = (size_t)d->x[i * d->D + c] + 1;
+                own_nsym[c] = v > own_nsym[c] ? v : own_nsym[c];
+            }
+        nsym = own_nsym;
+    }
+    st_hmm_mctx cx;
+    double *vf = NULL;
+    if ((rc = make_mctx(d, o, &cx, &vf, e)) < 0) {
+        free(own_nsym);
+        return rc;
+    }
+    st_hmm_fit_opts oo = *o;
+    oo.K = K;
+    oo.family = fam;
+    oo.cov = fam == ST_HMM_AR || fam == ST_HMM_GMM ? ST_HMM_COV_DIAG : cov;
+    oo.order = order;
+    int restarts = o->init ? 1 : (o->restarts > 0 ? o->restarts : 1);
+    st_hmm *best = NULL;
+    for (int r = 0; r < restarts; r++) {
+        st_hmm *m = NULL;
+        if (o->init) {
+            if ((rc = st_hmm_copy(&m, o->init, e)) == ST_OK)
+                rc = st_hmm_validate(m, e);
+            if (rc == ST_OK && o->start_stationary && !m->start_stationary) {
+                m->start_stationary = 1;
+                rc = st_hmm_stationary(m, m->start, e);
+            }
+        } else {
+            rc = init_model(&m, d, &oo, nsym, r, &cx, e);
+        }
+        if (rc == ST_OK)
+            rc = run_em(m, d, &oo, r, &cx, e);
+        if (rc < 0) {
+            st_hmm_free(m);
+            break;
+        }
+        if (!best || m->logl > best->logl) {
+            st_hmm_free(best);
+            best = m;
+        } else {
+            st_hmm_free(m);
+        }
+    }
+    free(own_nsym);
+    free(vf);
+    if (rc == ST_OK && best && d->names)
+        rc = st_hmm_set_colnames(best, (const char *const *)d->names, e);
+    if (rc < 0) {
+        st_hmm_free(best);
+        return rc;
+    }
+    *out = best;
+    return ST_OK;
+}

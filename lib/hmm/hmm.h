@@ -1,0 +1,233 @@
+/* Hidden Markov models: the model, scaled forward-backward, Viterbi,
+ * posterior decoding, Baum-Welch over many sequences, sampling and the
+ * `model: hmm` YAML file (stoch-model(5)).
+ *
+ * Ownership: st_hmm_new/st_hmm_free and st_hmm_data_new/st_hmm_data_free
+ * pair up (free accepts NULL); every other function borrows its arguments
+ * and writes only into buffers the caller passes. */
+#ifndef ST_HMM_HMM_H
+#define ST_HMM_HMM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+#include "core/rng.h"
+#include "core/stream.h"
+#include "core/yaml.h"
+
+/* Emission families. */
+typedef enum {
+    ST_HMM_CATEGORICAL = 0, /* one or several independent channels of symbols 0..M-1 */
+    ST_HMM_POISSON,         /* independent Poisson counts per column */
+    ST_HMM_GAUSSIAN,        /* Gaussian, covariance type below */
+    ST_HMM_AR,              /* autoregressive Gaussian of order p, diagonal noise */
+    ST_HMM_GMM              /* mixture of M diagonal Gaussians per state */
+} st_hmm_family;
+
+/* Gaussian covariance types. */
+typedef enum {
+    ST_HMM_COV_DIAG = 0,  /* per state, diagonal */
+    ST_HMM_COV_FULL,      /* per state, full */
+    ST_HMM_COV_SPHERICAL, /* per state, one variance for all dimensions */
+    ST_HMM_COV_TIED       /* one full covariance shared by all states */
+} st_hmm_cov;
+
+/* Topologies: which transitions are allowed (the mask). */
+typedef enum {
+    ST_HMM_ERGODIC = 0,  /* all */
+    ST_HMM_LEFT_RIGHT,   /* i -> j for i <= j <= i + maxjump (maxjump 0: any j >= i) */
+    ST_HMM_CYCLIC,       /* i -> i, i -> i+1 mod K */
+    ST_HMM_LINEAR_CHAIN, /* i -> i-1, i, i+1 (neighbours only) */
+    ST_HMM_MASK          /* given explicitly */
+} st_hmm_topology;
+
+/* Default floors (documented in hmm-fit(1) and stoch-model(5)). */
+#define ST_HMM_PROB_FLOOR 1e-10   /* estimated probabilities (allowed entries) */
+#define ST_HMM_VAR_FLOOR_REL 1e-6 /* variances >= this times the data variance */
+#define ST_HMM_RATE_FLOOR 1e-10   /* Poisson rates */
+
+typedef struct st_hmm {
+    size_t K;            /* states */
+    size_t D;            /* data columns: channels (categorical) or dimensions */
+    st_hmm_family family;
+    st_hmm_cov cov;      /* Gaussian only */
+    double *start;       /* K */
+    double *trans;       /* K*K row-major: trans[i*K+j] = P(s_t = j | s_t-1 = i) */
+    unsigned char *mask; /* K*K: 1 free, 0 a structural zero (stays exactly 0) */
+    st_hmm_topology topology;
+    int maxjump;         /* left-right only */
+    int start_stationary;/* start is the stationary distribution of trans */
+    /* categorical: channel c has nsym[c] symbols; its K x nsym[c] table of
+     * P(symbol | state) starts at prob + symoff[c] */
+    size_t *nsym, *symoff;
+    double *prob;
+    /* Poisson: K*D rates */
+    double *rate;
+    /* Gaussian: K*D means; variances (diag K*D, spherical K) or covariances
+     * (full K*D*D, tied D*D).  AR: mean holds the K*D intercepts, var the
+     * K*D noise variances, ar the coefficients: state k, output d, lag l
+     * (1..order), input e at ar[((k*D + d)*order + l-1)*D + e], so that
+     * x_t = c_k + sum_l A_kl x_t-l + noise; the first `order` rows of a
+     * sequence are conditioned on (they carry no emission term). */
+    double *mean;
+    double *var;
+    size_t order;
+    double *ar;
+    /* GMM: ncomp components per state; weight K*M (rows sum to 1); mean and
+     * var hold K*M*D values, component (k, c) at row k*M + c. */
+    size_t ncomp;
+    double *weight;
+    char **colnames;     /* D data column names, or NULL */
+    /* what the fit recorded (fitted != 0) */
+    int fitted;
+    double logl;
+    long nobs, nseq, iterations;
+    int converged;
+    /* density cache, refreshed by st_hmm_prepare: categorical P(symbol|state)
+     * transposed (symbol-major, K contiguous); Poisson log rates; Gaussian
+     * precisions (diag K*D, spherical K) or inverse Cholesky factors (full
+     * K*D*D, tied D*D); lognorm[K] the per-state constant terms */
+    double *cache;
+    double *lognorm;
+} st_hmm;
+
+/* Allocate a model with K states for the given family; nsym (categorical,
+ * D entries) gives the symbols per channel.  Parameters are zero, mask all
+ * ones, topology ergodic. */
+int st_hmm_new(st_hmm **m, size_t K, size_t D, st_hmm_family family, st_hmm_cov cov,
+               const size_t *nsym, st_err *e);
+/* An AR model of order p (1..64); st_hmm_new with ST_HMM_AR gives order 1. */
+int st_hmm_new_ar(st_hmm **m, size_t K, size_t D, size_t order, st_err *e);
+/* A Gaussian-mixture model with M (1..256) diagonal components per state;
+ * st_hmm_new with ST_HMM_GMM gives M = 1. */
+int st_hmm_new_gmm(st_hmm **m, size_t K, size_t D, size_t M, st_err *e);
+void st_hmm_free(st_hmm *m);
+int st_hmm_copy(st_hmm **out, const st_hmm *m, st_err *e);
+/* Set the column names (copied). */
+int st_hmm_set_colnames(st_hmm *m, const char *const *names, st_err *e);
+
+/* Fill the mask from a topology ("ergodic", "left-right[:maxjump]",
+ * "cyclic", "linear-chain"); ST_EUSAGE for an unknown name. */
+int st_hmm_topology_parse(const char *s, st_hmm_topology *t, int *maxjump, st_err *e);
+void st_hmm_topology_mask(st_hmm_topology t, int maxjump, size_t K, unsigned char *mask);
+const char *st_hmm_family_name(st_hmm_family f);
+const char *st_hmm_cov_name(st_hmm_cov c);
+
+/* Check shapes and values: rows of start, trans and categorical tables sum
+ * to 1 within 1e-9, masked entries are 0, variances positive, covariances
+ * positive definite.  Refreshes the density cache (st_hmm_prepare). */
+int st_hmm_validate(st_hmm *m, st_err *e);
+/* Refresh the Cholesky/log-constant cache after changing Gaussian parameters. */
+int st_hmm_prepare(st_hmm *m, st_err *e);
+/* Free parameters: start (K-1 unless stationary), transitions (free
+ * entries minus one per row), emissions. */
+long st_hmm_nparams(const st_hmm *m);
+/* Stationary distribution of trans into pi (K); ST_ENUMERIC if none. */
+int st_hmm_stationary(const st_hmm *m, double *pi, st_err *e);
+
+/* ------------------------------------------------------------ data */
+
+typedef struct st_hmm_data {
+    size_t nseq, D, total; /* sequences, value columns, rows */
+    size_t *off;           /* nseq+1: rows of sequence s are off[s] .. off[s+1]-1 */
+    double *x;             /* total x D row-major */
+    double *seqid;         /* nseq seq values */
+    char **names;          /* D column names */
+    char *source;          /* input name for messages */
+} st_hmm_data;
+
+/* Take the value columns (comma list `cols`, or NULL for all but seq, t and
+ * state -- the true states hmm-sample writes)
+ * of a table, grouped by its seq column if present. */
+int st_hmm_data_from_table(st_hmm_data **d, const st_table *t, const char *cols, st_err *e);
+/* Build directly from arrays (copied): nseq sequences with len[s] rows. */
+int st_hmm_data_new(st_hmm_data **d, size_t nseq, const size_t *len, size_t D, const double *x,
+                    st_err *e);
+void st_hmm_data_free(st_hmm_data *d);
+/* Check the data fit the family: categorical symbols integers in 0..nsym-1
+ * (nsym may be NULL: only non-negative integers), Poisson counts
+ * non-negative integers, no NaN except in diag/spherical Gaussian data
+ * (marginalised), at least one observed value per row for Gaussian, AR
+ * sequences longer than the order.  The error names the row, sequence and
+ * column. */
+int st_hmm_data_check(const st_hmm_data *d, st_hmm_family f, st_hmm_cov cov, const size_t *nsym,
+                      st_err *e);
+/* The same for an AR model of the given order. */
+int st_hmm_data_check_ar(const st_hmm_data *d, size_t order, st_err *e);
+
+/* ----------------------------------------------------- inference */
+
+/* Log-likelihood of each sequence (logl[s], may be NULL) and the total. */
+int st_hmm_loglik(st_hmm *m, const st_hmm_data *d, double *logl, double *total, st_err *e);
+/* Posterior state probabilities: post is total x K (row-major, rows as in
+ * d); logl per sequence may be NULL. */
+int st_hmm_posterior(st_hmm *m, const st_hmm_data *d, double *post, double *logl, st_err *e);
+/* Most probable path: path has total entries; logp[s] (may be NULL) gets
+ * the joint log-probability of sequence s and its path. */
+int st_hmm_viterbi(st_hmm *m, const st_hmm_data *d, int *path, double *logp, st_err *e);
+
+/* ----------------------------------------------------- fitting */
+
+typedef struct st_hmm_fit_opts {
+    size_t K;
+    st_hmm_family family;
+    st_hmm_cov cov;
+    const size_t *nsym;      /* categorical: symbols per channel, NULL: from the data */
+    size_t order;            /* AR order (default 1 when 0) */
+    size_t ncomp;            /* GMM components per state (default 2 when 0) */
+    st_hmm_topology topology;
+    int maxjump;
+    const unsigned char *mask; /* K*K for ST_HMM_MASK */
+    int start_stationary;
+    int fix_start, fix_trans, fix_emis; /* keep at the --init values */
+    const st_hmm *init;      /* initial model (K and family must match) or NULL */
+    double pseudo;           /* Dirichlet pseudo-count on start and allowed transitions */
+    double sticky;           /* extra pseudo-count on self-transitions */
+    double prob_floor;       /* < 0: default ST_HMM_PROB_FLOOR */
+    double var_floor;        /* absolute variance floor, < 0: default (relative) */
+    int restarts;            /* >= 1 */
+    uint64_t seed;
+    int max_iter;            /* default 500 when 0 */
+    double tol;              /* relative logL change, default 1e-8 when 0 */
+    /* Called after each iteration (may be NULL). */
+    void (*progress)(void *ctx, int restart, int iter, double logl, double change);
+    void *progress_ctx;
+} st_hmm_fit_opts;
+
+void st_hmm_fit_opts_init(st_hmm_fit_opts *o);
+
+/* Baum-Welch with restarts; the best final log-likelihood wins.  *out gets
+ * a new model with fitted = 1 and the fit record filled. */
+int st_hmm_fit(st_hmm **out, const st_hmm_data *d, const st_hmm_fit_opts *o, st_err *e);
+
+/* One EM iteration in place (E-step over all sequences, M-step): for tests
+ * and peers that compare iteration by iteration.  *logl gets the
+ * log-likelihood of the model before the update. */
+int st_hmm_em_step(st_hmm *m, const st_hmm_data *d, const st_hmm_fit_opts *o, double *logl,
+                   st_err *e);
+
+/* Information criteria from a fitted model. */
+double st_hmm_aic(const st_hmm *m);
+double st_hmm_bic(const st_hmm *m);
+
+/* ----------------------------------------------------- sampling */
+
+/* n sequences of length T; states (n*T) and x (n*T x D) row-major.  Each
+ * sequence s draws from st_rng_stream(seed, s). */
+int st_hmm_sample(const st_hmm *m, size_t n, size_t T, uint64_t seed, int *states, double *x,
+                  st_err *e);
+/* The same in blocks: base is the generator of the block's first sequence
+ * (st_rng_stream(&base, seed, 0) before the first block); it is advanced by
+ * n jumps, so consecutive blocks continue the numbering and the output
+ * equals one st_hmm_sample call.  m must be validated (st_hmm_validate). */
+int st_hmm_sample_next(const st_hmm *m, st_rng *base, size_t n, size_t T, int *states, double *x,
+                       st_err *e);
+
+/* ----------------------------------------------------- model files */
+
+int st_hmm_read(st_hmm **m, const char *path, st_err *e);
+int st_hmm_read_doc(st_hmm **m, const st_ydoc *doc, const st_ynode *root, st_err *e);
+int st_hmm_write(const st_hmm *m, FILE *fp, st_err *e);
+
+#endif

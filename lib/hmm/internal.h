@@ -1,0 +1,112 @@
+/* lib/hmm internals: the emission vtable shared by forward.c, fit.c and
+ * sample.c, and the per-thread forward-backward workspace. */
+#ifndef ST_HMM_INTERNAL_H
+#define ST_HMM_INTERNAL_H
+
+#include "hmm/hmm.h"
+
+/* What the M-step needs besides the statistics. */
+typedef struct st_hmm_mctx {
+    double prob_floor;
+    const double *var_floor; /* D absolute variance floors */
+    int floored;             /* set when a floor or a fallback changed an estimate */
+} st_hmm_mctx;
+
+/* One emission family.  x points at rows of D doubles. */
+typedef struct st_hmm_emis_ops {
+    /* Scaled probabilities of n rows: B[t*K+k] = p(x_t | k) / s_t with
+     * logs[t] = log s_t (s_t = max_k p(x_t | k) or 1).  No logs or exps
+     * beyond the ones the density needs. */
+    void (*eval)(const st_hmm *m, const double *x, size_t n, double *B, double *logs);
+    /* Exact log densities of row t of a sequence into out[K]; x points at
+     * that row (the rows before it, x - D ..., are the sequence's past). */
+    void (*logpdf)(const st_hmm *m, const double *x, size_t t, double *out);
+    /* Length of the sufficient statistics vector. */
+    size_t (*nstats)(const st_hmm *m);
+    /* stats += statistics of n rows weighted by gamma (n x K). */
+    void (*accum)(const st_hmm *m, const double *x, size_t n, const double *gamma, double *stats);
+    /* New parameters from summed statistics; st_hmm_prepare is called after. */
+    int (*mstep)(st_hmm *m, const double *stats, st_hmm_mctx *c, st_err *e);
+    long (*nparams)(const st_hmm *m);
+    /* Draw row t of a sequence for state k into x (D); x - D ... hold the
+     * rows drawn before it. */
+    void (*sample)(const st_hmm *m, size_t k, st_rng *r, double *x, size_t t);
+    /* Initial emission parameters from the data (restart r, generator g). */
+    int (*init)(st_hmm *m, const st_hmm_data *d, st_rng *g, int restart, const st_hmm_mctx *c,
+                st_err *e);
+    /* Refresh m->cache and m->lognorm. */
+    int (*prepare)(st_hmm *m, st_err *e);
+} st_hmm_emis_ops;
+
+const st_hmm_emis_ops *st_hmm_ops(const st_hmm *m);
+extern const st_hmm_emis_ops st_hmm_ops_categorical;
+extern const st_hmm_emis_ops st_hmm_ops_poisson;
+extern const st_hmm_emis_ops st_hmm_ops_gaussian;
+extern const st_hmm_emis_ops st_hmm_ops_ar;
+extern const st_hmm_emis_ops st_hmm_ops_gmm;
+
+/* Gaussian k-means++ start of m->mean and diagonal m->var (emit_gauss.c),
+ * shared with the AR family. */
+int st_hmm_gauss_init(st_hmm *m, const st_hmm_data *d, st_rng *g, int restart, const st_hmm_mctx *c,
+                      st_err *e);
+
+/* Size of m->cache for the family. */
+size_t st_hmm_cache_size(const st_hmm *m);
+
+/* Per-thread forward-backward workspace for sequences up to Tmax rows. */
+typedef struct st_hmm_ws {
+    size_t K, Tmax;
+    double *B;     /* Tmax x K scaled emission probabilities, then w = B beta / c */
+    double *alpha; /* Tmax x K normalised forward probabilities */
+    double *gamma; /* Tmax x K posteriors */
+    double *logs;  /* Tmax emission scales */
+    double *c;     /* Tmax forward normalisers */
+    double *v;     /* 2K scratch */
+    double *AT;    /* K x K: trans transposed */
+    int *bp;       /* Tmax x K Viterbi back-pointers (allocated on demand) */
+} st_hmm_ws;
+
+st_hmm_ws *st_hmm_ws_new(size_t K, size_t Tmax);
+void st_hmm_ws_free(st_hmm_ws *w);
+
+/* Forward-backward on one sequence (T rows of x).  Fills ws->gamma, ws->B
+ * (as w), ws->alpha and returns the log-likelihood in *logl (-INFINITY if
+ * the sequence is impossible under the model: then nothing else is
+ * valid).  If xi != NULL, xi (K*K) += sum_t alpha_t w_t+1^T (the caller
+ * multiplies by trans elementwise). */
+void st_hmm_fb(const st_hmm *m, const double *x, size_t T, st_hmm_ws *w, double *logl, double *xi);
+/* Sequences per batch, and the number of states from which the E-step
+ * batches sequences of equal length: the forward and backward steps of a
+ * batch read trans once for all of them (a^T A for several a), which moves
+ * them from memory-bound to compute-bound.  Every output element is summed
+ * in the same order as unbatched, so batching changes no bit. */
+#define ST_HMM_BATCH 4
+#define ST_HMM_BATCH_MIN_K 64
+
+/* st_hmm_fb for nb <= ST_HMM_BATCH sequences of the same length T, each
+ * with its own workspace; xi[s] may be NULL. */
+void st_hmm_fb_batch(const st_hmm *m, const double *const *x, size_t T, st_hmm_ws *const *w, size_t nb,
+                     double *logl, double *const *xi);
+
+/* Forward pass only (log-likelihood). */
+void st_hmm_forward(const st_hmm *m, const double *x, size_t T, st_hmm_ws *w, double *logl);
+
+/* Whether a pass over d is worth starting threads for: below about a
+ * millisecond of work, waking a team (and, on a loaded machine, spinning
+ * for it) costs more than it saves.  Results never depend on it. */
+int st_hmm_worth_threads(const st_hmm *m, const st_hmm_data *d);
+
+/* kernels.c: out = a^T A; out = A w; X += sum_t a_t w_t^T (a, w: T x K). */
+void st_hmm_vecmat(const double *a, const double *A, size_t K, double *out);
+/* out[s] = a[s]^T A for s < nb <= ST_HMM_BATCH, bit-identical to st_hmm_vecmat. */
+void st_hmm_vecmat_batch(const double *const *a, size_t nb, const double *A, size_t K, double *const *out);
+void st_hmm_matvec(const double *A, const double *w, size_t K, double *out);
+void st_hmm_outer_acc(double *X, const double *a, const double *w, size_t T, size_t K);
+
+/* Longest sequence of d. */
+size_t st_hmm_data_maxlen(const st_hmm_data *d);
+
+/* Variance of each column over the observed values (NaN skipped) into v (D). */
+void st_hmm_data_colvar(const st_hmm_data *d, double *mean, double *v);
+
+#endif

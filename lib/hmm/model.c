@@ -1,0 +1,528 @@
+/* The st_hmm object: allocation, topologies, validation, parameter counts,
+ * stationary distribution. */
+#include "config.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/linalg.h"
+#include "hmm/internal.h"
+
+const char *st_hmm_family_name(st_hmm_family f)
+{
+    switch (f) {
+    case ST_HMM_CATEGORICAL: return "categorical";
+    case ST_HMM_POISSON: return "poisson";
+    case ST_HMM_GAUSSIAN: return "gaussian";
+    case ST_HMM_AR: return "ar-gaussian";
+    case ST_HMM_GMM: return "gaussian-mixture";
+    }
+    return "?";
+}
+
+const char *st_hmm_cov_name(st_hmm_cov c)
+{
+    switch (c) {
+    case ST_HMM_COV_DIAG: return "diag";
+    case ST_HMM_COV_FULL: return "full";
+    case ST_HMM_COV_SPHERICAL: return "spherical";
+    case ST_HMM_COV_TIED: return "tied";
+    }
+    return "?";
+}
+
+const st_hmm_emis_ops *st_hmm_ops(const st_hmm *m)
+{
+    switch (m->family) {
+    case ST_HMM_CATEGORICAL: return &st_hmm_ops_categorical;
+    case ST_HMM_POISSON: return &st_hmm_ops_poisson;
+    case ST_HMM_GAUSSIAN: return &st_hmm_ops_gaussian;
+    case ST_HMM_AR: return &st_hmm_ops_ar;
+    case ST_HMM_GMM: return &st_hmm_ops_gmm;
+    }
+    return NULL;
+}
+
+static size_t var_size(size_t K, size_t D, st_hmm_cov cov)
+{
+    switch (cov) {
+    case ST_HMM_COV_DIAG: return K * D;
+    case ST_HMM_COV_FULL: return K * D * D;
+    case ST_HMM_COV_SPHERICAL: return K;
+    case ST_HMM_COV_TIED: return D * D;
+    }
+    return 0;
+}
+
+size_t st_hmm_cache_size(const st_hmm *m)
+{
+    switch (m->family) {
+    case ST_HMM_CATEGORICAL: return m->symoff[m->D - 1] + m->K * m->nsym[m->D - 1];
+    case ST_HMM_POISSON: return m->K * m->D;
+    case ST_HMM_GAUSSIAN: /* full and tied keep L^-1 and L */
+        return var_size(m->K, m->D, m->cov) *
+               (m->cov == ST_HMM_COV_FULL || m->cov == ST_HMM_COV_TIED ? 2 : 1);
+    case ST_HMM_AR: return m->K * m->D;
+    case ST_HMM_GMM: return m->K * m->ncomp * (m->D + 1); /* precisions, log constants */
+    }
+    return 0;
+}
+
+int st_hmm_new(st_hmm **out, size_t K, size_t D, st_hmm_family family, st_hmm_cov cov,
+               const size_t *nsym, st_err *e)
+{
+    *out = NULL;
+    if (K < 1 || D < 1)
+        return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "a model needs at least one state and one data column");
+    if (K > 65536 || D > 65536)
+        return st_err_set(e, ST_ENOMEM, NULL, 0, 0, "%zu states x %zu columns is beyond the supported size (65536)", K, D);
+    st_hmm *m = calloc(1, sizeof *m);
+    if (!m)
+        return st_err_nomem(e, "model");
+    m->K = K;
+    m->D = D;
+    m->family = family;
+    m->cov = cov;
+    m->start = calloc(K, sizeof *m->start);
+    m->trans = calloc(K * K, sizeof *m->trans);
+    m->mask = malloc(K * K);
+    m->lognorm = calloc(K, sizeof *m->lognorm);
+    if (!m->start || !m->trans || !m->mask || !m->lognorm)
+        goto nomem;
+    memset(m->mask, 1, K * K);
+    switch (family) {
+    case ST_HMM_CATEGORICAL: {
+        m->nsym = calloc(D, sizeof *m->nsym);
+        m->symoff = calloc(D, sizeof *m->symoff);
+        if (!m->nsym || !m->symoff)
+            goto nomem;
+        size_t tot = 0;
+        for (size_t c = 0; c < D; c++) {
+            size_t M = nsym ? nsym[c] : 0;
+            if (M < 1 || M > 1000000) {
+                st_hmm_free(m);
+                return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "channel %zu needs 1 to 1000000 symbols, not %zu", c + 1, M);
+            }
+            m->nsym[c] = M;
+            m->symoff[c] = tot;
+            tot += K * M;
+        }
+        m->prob = calloc(tot, sizeof *m->prob);
+        if (!m->prob)
+            goto nomem;
+        break;
+    }
+    case ST_HMM_POISSON:
+        m->rate = calloc(K * D, sizeof *m->rate);
+        if (!m->rate)
+            goto nomem;
+        break;
+    case ST_HMM_GAUSSIAN:
+        m->mean = calloc(K * D, sizeof *m->mean);
+        m->var = calloc(var_size(K, D, cov), sizeof *m->var);
+        if (!m->mean || !m->var)
+            goto nomem;
+        break;
+    case ST_HMM_GMM:
+        m->cov = ST_HMM_COV_DIAG;
+        m->ncomp = 1;
+        m->weight = calloc(K, sizeof *m->weight);
+        m->mean = calloc(K * D, sizeof *m->mean);
+        m->var = calloc(K * D, sizeof *m->var);
+        if (!m->weight || !m->mean || !m->var)
+            goto nomem;
+        break;
+    case ST_HMM_AR:
+        m->cov = ST_HMM_COV_DIAG;
+        m->order = 1;
+        m->mean = calloc(K * D, sizeof *m->mean);
+        m->var = calloc(K * D, sizeof *m->var);
+        m->ar = calloc(K * D * D, sizeof *m->ar);
+        if (!m->mean || !m->var || !m->ar)
+            goto nomem;
+        break;
+    default:
+        st_hmm_free(m);
+        return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "unknown emission family");
+    }
+    m->cache = calloc(st_hmm_cache_size(m), sizeof *m->cache);
+    if (!m->cache)
+        goto nomem;
+    *out = m;
+    return ST_OK;
+nomem:
+    st_hmm_free(m);
+    return st_err_nomem(e, "model parameters");
+}
+
+int st_hmm_new_ar(st_hmm **out, size_t K, size_t D, size_t order, st_err *e)
+{
+    if (order < 1 || order > 64)
+        return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "the AR order must be from 1 to 64, not %zu", order);
+    int rc = st_hmm_new(out, K, D, ST_HMM_AR, ST_HMM_COV_DIAG, NULL, e);
+    if (rc < 0)
+        return rc;
+    st_hmm *m = *out;
+    double *ar = calloc(K * D * D * order, sizeof *ar);
+    if (!ar) {
+        st_hmm_free(m);
+        *out = NULL;
+        return st_err_nomem(e, "AR coefficients");
+    }
+    free(m->ar);
+    m->ar = ar;
+    m->order = order;
+    return ST_OK;
+}
+
+int st_hmm_new_gmm(st_hmm **out, size_t K, size_t D, size_t M, st_err *e)
+{
+    if (M < 1 || M > 256)
+        return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "mixture components must be from 1 to 256, not %zu", M);
+    int rc = st_hmm_new(out, K, D, ST_HMM_GMM, ST_HMM_COV_DIAG, NULL, e);
+    if (rc < 0)
+        return rc;
+    st_hmm *m = *out;
+    double *w = calloc(K * M, sizeof *w), *mu = calloc(K * M * D, sizeof *mu), *v = calloc(K * M * D, sizeof *v),
+           *cache = calloc(K * M * (D + 1), sizeof *cache);
+    if (!w || !mu || !v || !cache) {
+        free(w);
+        free(mu);
+        free(v);
+        free(cache);
+        st_hmm_free(m);
+        *out = NULL;
+        return st_err_nomem(e, "mixture parameters");
+    }
+    free(m->weight);
+    free(m->mean);
+    free(m->var);
+    free(m->cache);
+    m->weight = w;
+    m->mean = mu;
+    m->var = v;
+    m->cache = cache;
+    m->ncomp = M;
+    return ST_OK;
+}
+
+void st_hmm_free(st_hmm *m)
+{
+    if (!m)
+        return;
+    free(m->start);
+    free(m->trans);
+    free(m->mask);
+    free(m->nsym);
+    free(m->symoff);
+    free(m->prob);
+    free(m->rate);
+    free(m->mean);
+    free(m->var);
+    free(m->ar);
+    free(m->weight);
+    free(m->cache);
+    free(m->lognorm);
+    if (m->colnames) {
+        for (size_t j = 0; j < m->D; j++)
+            free(m->colnames[j]);
+        free(m->colnames);
+    }
+    free(m);
+}
+
+int st_hmm_set_colnames(st_hmm *m, const char *const *names, st_err *e)
+{
+    if (m->colnames) {
+        for (size_t j = 0; j < m->D; j++)
+            free(m->colnames[j]);
+        free(m->colnames);
+        m->colnames = NULL;
+    }
+    if (!names)
+        return ST_OK;
+    m->colnames = calloc(m->D, sizeof *m->colnames);
+    if (!m->colnames)
+        return st_err_nomem(e, "column names");
+    for (size_t j = 0; j < m->D; j++)
+        if (!(m->colnames[j] = strdup(names[j])))
+            return st_err_nomem(e, "column names");
+    return ST_OK;
+}
+
+int st_hmm_copy(st_hmm **out, const st_hmm *m, st_err *e)
+{
+    st_hmm *c;
+    int rc = m->family == ST_HMM_AR    ? st_hmm_new_ar(&c, m->K, m->D, m->order, e)
+             : m->family == ST_HMM_GMM ? st_hmm_new_gmm(&c, m->K, m->D, m->ncomp, e)
+                                       : st_hmm_new(&c, m->K, m->D, m->family, m->cov, m->nsym, e);
+    if (rc < 0)
+        return rc;
+    size_t K = m->K, D = m->D;
+    memcpy(c->start, m->start, K * sizeof *c->start);
+    memcpy(c->trans, m->trans, K * K * sizeof *c->trans);
+    memcpy(c->mask, m->mask, K * K);
+    memcpy(c->lognorm, m->lognorm, K * sizeof *c->lognorm);
+    memcpy(c->cache, m->cache, st_hmm_cache_size(m) * sizeof *c->cache);
+    if (m->prob)
+        memcpy(c->prob, m->prob, st_hmm_cache_size(m) * sizeof *c->prob);
+    if (m->rate)
+        memcpy(c->rate, m->rate, K * D * sizeof *c->rate);
+    if (m->family == ST_HMM_GMM) {
+        memcpy(c->weight, m->weight, K * m->ncomp * sizeof *c->weight);
+        memcpy(c->mean, m->mean, K * m->ncomp * D * sizeof *c->mean);
+        memcpy(c->var, m->var, K * m->ncomp * D * sizeof *c->var);
+    } else if (m->mean) {
+        memcpy(c->mean, m->mean, K * D * sizeof *c->mean);
+        memcpy(c->var, m->var, var_size(K, D, m->cov) * sizeof *c->var);
+    }
+    if (m->ar)
+        memcpy(c->ar, m->ar, K * D * D * m->order * sizeof *c->ar);
+    c->topology = m->topology;
+    c->maxjump = m->maxjump;
+    c->start_stationary = m->start_stationary;
+    c->fitted = m->fitted;
+    c->logl = m->logl;
+    c->nobs = m->nobs;
+    c->nseq = m->nseq;
+    c->iterations = m->iterations;
+    c->converged = m->converged;
+    if (m->colnames && (rc = st_hmm_set_colnames(c, (const char *const *)m->colnames, e)) < 0) {
+        st_hmm_free(c);
+        return rc;
+    }
+    *out = c;
+    return ST_OK;
+}
+
+/* ------------------------------------------------------------ topology */
+
+int st_hmm_topology_parse(const char *s, st_hmm_topology *t, int *maxjump, st_err *e)
+{
+    *maxjump = 0;
+    if (strcmp(s, "ergodic") == 0) {
+        *t = ST_HMM_ERGODIC;
+    } else if (strcmp(s, "cyclic") == 0) {
+        *t = ST_HMM_CYCLIC;
+    } else if (strcmp(s, "linear-chain") == 0) {
+        *t = ST_HMM_LINEAR_CHAIN;
+    } else if (strcmp(s, "mask") == 0) {
+        *t = ST_HMM_MASK;
+    } else if (strncmp(s, "left-right", 10) == 0 && (s[10] == '\0' || s[10] == ':')) {
+        *t = ST_HMM_LEFT_RIGHT;
+        if (s[10] == ':') {
+            char *end;
+            long j = strtol(s + 11, &end, 10);
+            if (*end || end == s + 11 || j < 1 || j > 65536)
+                return st_err_set(e, ST_EUSAGE, NULL, 0, 0,
+                                  "left-right:MAXJUMP needs an integer MAXJUMP >= 1, not '%s'", s + 11);
+            *maxjump = (int)j;
+        }
+    } else {
+        return st_err_set(e, ST_EUSAGE, NULL, 0, 0,
+                          "unknown topology '%s' (ergodic, left-right[:maxjump], cyclic, linear-chain)", s);
+    }
+    return ST_OK;
+}
+
+void st_hmm_topology_mask(st_hmm_topology t, int maxjump, size_t K, unsigned char *mask)
+{
+    for (size_t i = 0; i < K; i++)
+        for (size_t j = 0; j < K; j++) {
+            int ok = 1;
+            switch (t) {
+            case ST_HMM_ERGODIC:
+            case ST_HMM_MASK:
+                ok = 1;
+                break;
+            case ST_HMM_LEFT_RIGHT:
+                ok = j >= i && (maxjump <= 0 || j - i <= (size_t)maxjump);
+                break;
+            case ST_HMM_CYCLIC:
+                ok = j == i || j == (i + 1) % K;
+                break;
+            case ST_HMM_LINEAR_CHAIN:
+                ok = j == i || j + 1 == i || j == i + 1;
+                break;
+            }
+            mask[i * K + j] = (unsigned char)ok;
+        }
+}
+
+/* ------------------------------------------------------------ checks */
+
+static int check_row(const double *p, const unsigned char *mask, size_t n, const char *what,
+                     size_t row, st_err *e)
+{
+    double s = 0;
+    for (size_t j = 0; j < n; j++) {
+        if (!isfinite(p[j]) || p[j] < 0)
+            return st_err_set(e, ST_EDATA, NULL, 0, 0, "%s row %zu has a negative or non-finite entry", what, row);
+        if (mask && !mask[j] && p[j] != 0)
+            return st_err_set(e, ST_EDATA, NULL, 0, 0, "%s row %zu: entry %zu is masked but not 0", what, row, j);
+        s += p[j];
+    }
+    if (fabs(s - 1) > 1e-9)
+        return st_err_set(e, ST_EDATA, NULL, 0, 0, "%s row %zu sums to %.17g, not 1", what, row, s);
+    return ST_OK;
+}
+
+int st_hmm_validate(st_hmm *m, st_err *e)
+{
+    size_t K = m->K, D = m->D;
+    int rc;
+    if ((rc = check_row(m->start, NULL, K, "start", 0, e)) < 0)
+        return rc;
+    for (size_t i = 0; i < K; i++)
+        if ((rc = check_row(m->trans + i * K, m->mask + i * K, K, "transition", i, e)) < 0)
+            return rc;
+    switch (m->family) {
+    case ST_HMM_CATEGORICAL:
+        for (size_t c = 0; c < D; c++)
+            for (size_t k = 0; k < K; k++) {
+                char what[64];
+                snprintf(what, sizeof what, "emission channel %zu", c);
+                if ((rc = check_row(m->prob + m->symoff[c] + k * m->nsym[c], NULL, m->nsym[c], what, k, e)) < 0)
+                    return rc;
+            }
+        break;
+    case ST_HMM_POISSON:
+        for (size_t i = 0; i < K * D; i++)
+            if (!(m->rate[i] > 0) || !isfinite(m->rate[i]))
+                return st_err_set(e, ST_EDATA, NULL, 0, 0, "Poisson rate of state %zu, column %zu must be positive and finite", i / D, i % D);
+        break;
+    case ST_HMM_GMM:
+        for (size_t k = 0; k < K; k++)
+            if ((rc = check_row(m->weight + k * m->ncomp, NULL, m->ncomp, "mixture weight", k, e)) < 0)
+                return rc;
+        for (size_t i = 0; i < K * m->ncomp * D; i++) {
+            if (!isfinite(m->mean[i]))
+                return st_err_set(e, ST_EDATA, NULL, 0, 0, "a mixture mean of state %zu is not finite", i / (m->ncomp * D));
+            if (!(m->var[i] > 0) || !isfinite(m->var[i]))
+                return st_err_set(e, ST_EDATA, NULL, 0, 0, "a mixture variance of state %zu must be positive and finite",
+                                  i / (m->ncomp * D));
+        }
+        break;
+    case ST_HMM_AR:
+        for (size_t i = 0; i < K * D * D * m->order; i++)
+            if (!isfinite(m->ar[i]))
+                return st_err_set(e, ST_EDATA, NULL, 0, 0, "an AR coefficient of state %zu is not finite", i / (D * D * m->order));
+        /* fall through - intercepts and variances as for a diagonal Gaussian */
+    case ST_HMM_GAUSSIAN:
+        for (size_t i = 0; i < K * D; i++)
+            if (!isfinite(m->mean[i]))
+                return st_err_set(e, ST_EDATA, NULL, 0, 0, "mean of state %zu is not finite", i / D);
+        if (m->cov == ST_HMM_COV_DIAG || m->cov == ST_HMM_COV_SPHERICAL) {
+            size_t n = var_size(K, D, m->cov);
+            for (size_t i = 0; i < n; i++)
+                if (!(m->var[i] > 0) || !isfinite(m->var[i]))
+                    return st_err_set(e, ST_EDATA, NULL, 0, 0, "variance of state %zu must be positive and finite",
+                                      m->cov == ST_HMM_COV_DIAG ? i / D : i);
+        } else {
+            size_t nm = m->cov == ST_HMM_COV_FULL ? K : 1;
+            for (size_t k = 0; k < nm; k++) {
+                const double *S = m->var + k * D * D;
+                for (size_t i = 0; i < D * D; i++)
+                    if (!isfinite(S[i]))
+                        return st_err_set(e, ST_EDATA, NULL, 0, 0, "covariance of state %zu is not finite", k);
+                if (st_mat_asymmetry(S, D) > 1e-9)
+                    return st_err_set(e, ST_EDATA, NULL, 0, 0, "covariance of state %zu is not symmetric", k);
+            }
+        }
+        break;
+    }
+    if ((rc = st_hmm_prepare(m, e)) < 0)
+        return rc;
+    return ST_OK;
+}
+
+int st_hmm_prepare(st_hmm *m, st_err *e)
+{
+    return st_hmm_ops(m)->prepare(m, e);
+}
+
+long st_hmm_nparams(const st_hmm *m)
+{
+    size_t K = m->K;
+    long p = m->start_stationary ? 0 : (long)K - 1;
+    for (size_t i = 0; i < K; i++) {
+        long free_ = 0;
+        for (size_t j = 0; j < K; j++)
+            free_ += m->mask[i * K + j] != 0;
+        if (free_ > 0)
+            p += free_ - 1;
+    }
+    return p + st_hmm_ops(m)->nparams(m);
+}
+
+double st_hmm_aic(const st_hmm *m)
+{
+    return -2 * m->logl + 2.0 * (double)st_hmm_nparams(m);
+}
+
+double st_hmm_bic(const st_hmm *m)
+{
+    return -2 * m->logl + (double)st_hmm_nparams(m) * log((double)(m->nobs > 0 ? m->nobs : 1));
+}
+
+/* Stationary distribution: solve pi (A - I) = 0, sum pi = 1 by LU (the last
+ * equation replaced by the normalisation); if that is singular (several
+ * closed classes), average the lazy chain's powers from the uniform start. */
+int st_hmm_stationary(const st_hmm *m, double *pi, st_err *e)
+{
+    size_t K = m->K;
+    if (K == 1) {
+        pi[0] = 1;
+        return ST_OK;
+    }
+    double *M = malloc(K * K * sizeof *M);
+    if (!M)
+        return st_err_nomem(e, "stationary distribution");
+    /* Row-major M with M[i][j] = A[j][i] - delta_ij, last row all ones. */
+    for (size_t i = 0; i < K; i++)
+        for (size_t j = 0; j < K; j++)
+            M[i * K + j] = m->trans[j * K + i] - (i == j);
+    for (size_t j = 0; j < K; j++)
+        M[(K - 1) * K + j] = 1;
+    for (size_t i = 0; i < K; i++)
+        pi[i] = i == K - 1;
+    st_err tmp;
+    st_err_clear(&tmp);
+    int rc = st_lu_solve(M, K, pi, 1, &tmp);
+    int ok = rc == ST_OK;
+    double s = 0;
+    for (size_t i = 0; ok && i < K; i++) {
+        if (!isfinite(pi[i]) || pi[i] < -1e-9)
+            ok = 0;
+        pi[i] = pi[i] < 0 ? 0 : pi[i];
+        s += pi[i];
+    }
+    if (ok && s > 0) {
+        for (size_t i = 0; i < K; i++)
+            pi[i] /= s;
+        free(M);
+        return ST_OK;
+    }
+    /* Fallback: lazy power iteration. */
+    double *q = M;
+    for (size_t i = 0; i < K; i++)
+        pi[i] = 1.0 / (double)K;
+    for (int it = 0; it < 100000; it++) {
+        for (size_t j = 0; j < K; j++)
+            q[j] = 0.5 * pi[j];
+        for (size_t i = 0; i < K; i++)
+            for (size_t j = 0; j < K; j++)
+                q[j] += 0.5 * pi[i] * m->trans[i * K + j];
+        double d = 0;
+        for (size_t j = 0; j < K; j++) {
+            d += fabs(q[j] - pi[j]);
+            pi[j] = q[j];
+        }
+        if (d < 1e-14)
+            break;
+    }
+    free(M);
+    (void)e;
+    return ST_OK;
+}

@@ -1,0 +1,97 @@
+/* State-space models for the particle methods: x_1 ~ initial, x_t | x_{t-1}
+ * ~ transition, y_t | x_t ~ observation.  A model is either written in YAML
+ * (distributions whose arguments are compiled expressions) or one of the
+ * built-in models (linear-gaussian, stochastic-volatility, growth,
+ * bearings-only) that run without expression overhead.
+ *
+ * Particles are stored by component ("structure of arrays"): component i
+ * of particle p is X[i * stride + p].  Every model operation works on a
+ * block of n <= ST_PF_BLOCK particles with a per-thread st_pf_work.
+ *
+ * Ownership: st_pf_model_load / st_pf_model_builtin and st_pf_model_free. */
+#ifndef ST_SMC_MODEL_H
+#define ST_SMC_MODEL_H
+
+#include <stddef.h>
+
+#include "core/err.h"
+#include "core/rng.h"
+#include "smc/expr.h"
+
+#define ST_PF_BLOCK ST_EXPR_BLOCK
+/* Largest state or observation dimension. */
+#define ST_PF_MAXDIM 64
+
+typedef enum {
+    ST_PF_YAML = 0,
+    ST_PF_LINEAR_GAUSSIAN,
+    ST_PF_STOCHVOL,
+    ST_PF_GROWTH,
+    ST_PF_BEARINGS
+} st_pf_kind;
+
+typedef struct st_pf_model st_pf_model;
+
+/* What a model operation needs to know about the current time step. */
+typedef struct st_pf_step {
+    long step;         /* 0-based time step, for messages */
+    double t;          /* the time (t column, else step + 1) */
+    const double *y;   /* dy observations, NaN when missing */
+    const double *cov; /* ncov covariates */
+} st_pf_step;
+
+/* Per-thread scratch space. */
+typedef struct st_pf_work {
+    st_expr_work ew;
+    double arg[4][ST_PF_BLOCK];
+    double tmp[ST_PF_MAXDIM][ST_PF_BLOCK];
+    double mat[ST_PF_MAXDIM * ST_PF_MAXDIM];
+} st_pf_work;
+
+/* Load a `model: pf` YAML file (path "-" is stdin). */
+int st_pf_model_load(st_pf_model **m, const char *path, st_err *e);
+int st_pf_model_load_string(st_pf_model **m, const char *text, const char *name, st_err *e);
+void st_pf_model_free(st_pf_model *m);
+
+st_pf_kind st_pf_model_kind(const st_pf_model *m);
+size_t st_pf_model_dx(const st_pf_model *m);
+size_t st_pf_model_dy(const st_pf_model *m);
+size_t st_pf_model_ncov(const st_pf_model *m);
+/* Names of state components (for output columns), observation columns and
+ * covariate columns. */
+const char *st_pf_model_xname(const st_pf_model *m, size_t i);
+const char *st_pf_model_yname(const st_pf_model *m, size_t i);
+const char *st_pf_model_covname(const st_pf_model *m, size_t i);
+/* Observations this model cannot take as infinite: all.  A count model
+ * also needs integers; 1 if observation column j must hold counts. */
+int st_pf_model_y_is_count(const st_pf_model *m, size_t j);
+
+/* Linear-Gaussian matrices (row-major) for cross-checks, NULL otherwise:
+ * A dx*dx, Q dx*dx, C dy*dx, R dy*dy, m0 dx, P0 dx*dx. */
+typedef struct st_pf_lg {
+    const double *A, *Q, *C, *R, *m0, *P0;
+} st_pf_lg;
+int st_pf_model_lg(const st_pf_model *m, st_pf_lg *lg);
+
+/* Draw n particles from the initial distribution into X (stride). */
+int st_pf_model_init(const st_pf_model *m, const st_pf_step *s, double *X, size_t stride, size_t n,
+                     st_rng *r, st_pf_work *w, st_err *e);
+/* Draw Xnew[p] ~ f(. | Xprev[p]) for p < n. */
+int st_pf_model_transition(const st_pf_model *m, const st_pf_step *s, const double *Xprev,
+                           size_t pstride, double *Xnew, size_t nstride, size_t n, st_rng *r,
+                           st_pf_work *w, st_err *e);
+/* out[p] = log f(Xnew[p] | Xprev[p]). */
+int st_pf_model_logtrans(const st_pf_model *m, const st_pf_step *s, const double *Xprev,
+                         size_t pstride, const double *Xnew, size_t nstride, size_t n, double *out,
+                         st_pf_work *w, st_err *e);
+/* lw[p] += log g(y | X[p]); missing observations (NaN) add nothing. */
+int st_pf_model_logobs(const st_pf_model *m, const st_pf_step *s, const double *X, size_t stride,
+                       size_t n, double *lw, st_pf_work *w, st_err *e);
+/* A bound log f(x' | x) <= *logbound for all x, x' at this step: 1 if the
+ * model has one (transition scales that do not depend on the state), else 0. */
+int st_pf_model_trans_bound(const st_pf_model *m, const st_pf_step *s, double *logbound);
+
+/* Names of the built-in models, NULL-terminated. */
+extern const char *const st_pf_builtin_names[];
+
+#endif

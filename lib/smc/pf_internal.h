@@ -1,0 +1,126 @@
+/* Internals shared by lib/smc/filter.c and lib/smc/smooth.c: the forward
+ * filter object, the stored history, and the backward sampler. */
+#ifndef ST_SMC_PF_INTERNAL_H
+#define ST_SMC_PF_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/rng.h"
+#include "smc/model.h"
+#include "smc/pf.h"
+
+/* Parallel regions only pay off above this many particle blocks (thread
+ * wake-ups cost microseconds, more on a loaded machine); results do not
+ * depend on it. */
+#define PF_PAR_BLOCKS 16
+
+/* Per-thread scratch: the model's work area plus gather buffers. */
+typedef struct pf_thread {
+    st_pf_work w;
+    double ga[ST_PF_MAXDIM * ST_PF_BLOCK]; /* gathered previous states */
+    double gb[ST_PF_MAXDIM * ST_PF_BLOCK]; /* gathered next states */
+    double lf[ST_PF_BLOCK];
+} pf_thread;
+
+/* Random-stream families derived from one seed. */
+enum { RS_FORWARD = 1, RS_RESAMPLE, RS_BACKWARD, RS_GIBBS };
+
+typedef struct pf_filter {
+    const st_pf_model *m;
+    const st_pf_data *d;
+    const st_pf_opts *o;
+    size_t N, dx, dy, nblocks;
+    st_rng rng;     /* sequential draws: resampling, reference ancestors */
+    st_rng *brng;   /* one stream per block */
+    pf_thread **th; /* per thread */
+    int nthreads;
+    double *X, *Xprev;   /* dx x N (component-major) */
+    double *lw, *lwprev; /* normalised log weights */
+    double *W;           /* normalised weights */
+    uint32_t *A;         /* ancestors of this step */
+    double *part;        /* per-block partial sums */
+    double loglik, llinc, ess;
+    int resampled;
+    /* conditional SMC: reference trajectory (T x dx) kept as particle 0 */
+    const double *ref;
+    int ancestor_sampling;
+    /* first error raised inside a parallel region */
+    int err_block;
+    st_err err;
+} pf_filter;
+
+/* Stored history of a filter run (for the smoothers). */
+typedef struct pf_hist {
+    size_t T, N, dx;
+    double *X;   /* T x dx x N */
+    double *lw;  /* T x N normalised log weights */
+    uint32_t *A; /* T x N ancestors (row 0 unused) */
+} pf_hist;
+
+uint64_t pf_seed(uint64_t seed, int family);
+void pf_streams(st_rng *r, size_t n, uint64_t seed, int family);
+int pf_filter_new(pf_filter **f, const st_pf_model *m, const st_pf_data *d, const st_pf_opts *o,
+                  st_err *e);
+void pf_filter_free(pf_filter *f);
+/* Advance to step t (0 first): resample, propagate, weight. */
+int pf_filter_step(pf_filter *f, size_t t, st_err *e);
+void pf_step_ctx(const pf_filter *f, size_t t, st_pf_step *s);
+void pf_step_ctx_data(const st_pf_data *d, size_t dy, size_t ncov, size_t t, st_pf_step *s);
+
+int pf_hist_new(pf_hist **h, size_t T, size_t N, size_t dx, int want_A, st_err *e);
+void pf_hist_free(pf_hist *h);
+void pf_hist_store(pf_hist *h, const pf_filter *f, size_t t);
+
+/* Weighted summaries of component rows X (dx x N, stride N) under
+ * normalised weights W (NULL: equal weights) into mean[dx], sd[dx],
+ * q[dx*nq]. */
+void pf_summarise(const double *X, size_t stride, const double *W, size_t N, size_t dx,
+                  const double *q, size_t nq, double *mean, double *sd, double *qout,
+                  double *scratch_pairs);
+
+/* Backward sampling.  For each target k < ntarget (state column
+ * tgt[k] of Xnext, stride nstride), draw K indices j in 0..N-1 with
+ * probability proportional to W_prev[j] f(x_next | X_prev[j]) into
+ * out[k*K .. k*K+K-1].  Rejection sampling with up to max_tries proposals
+ * from W_prev when the transition density is bounded, then the exact
+ * O(N) draw.  Parallel over fixed blocks of targets with streams rs. */
+typedef struct pf_backward {
+    const st_pf_model *m;
+    const st_pf_step *s;    /* the step of x_next */
+    const double *Xprev;    /* dx x N */
+    const double *lwprev;   /* N normalised log weights */
+    const double *Wprev;    /* N weights */
+    size_t N, dx;
+    st_alias *alias;        /* built from Wprev when bounded */
+    int bounded;
+    double logbound;
+    size_t max_tries;
+    /* MCMC backward kernel (Dau & Chopin): when mcmc > 0 and start is set,
+     * each draw starts at start[column of the target] (its ancestor) and
+     * makes mcmc independent Metropolis-Hastings moves with proposals
+     * from W_prev: O(mcmc) per draw, no bound needed. */
+    size_t mcmc;
+    const uint32_t *start;
+    uint64_t proposals, accepted;
+} pf_backward;
+
+/* use_rejection: 1 rejection/hybrid when the model has a bound, 0 exact
+ * draws only, -S the MCMC kernel with S moves (set b->start after init). */
+int pf_backward_init(pf_backward *b, const st_pf_model *m, const st_pf_step *s, const double *Xprev,
+                     const double *lwprev, const double *Wprev, size_t N, size_t dx,
+                     size_t max_tries, int use_rejection, st_err *e);
+void pf_backward_free(pf_backward *b);
+int pf_backward_draw(pf_backward *b, const double *Xnext, size_t nstride, const uint32_t *tgt,
+                     size_t ntarget, size_t K, uint32_t *out, st_rng *rs, pf_thread **th,
+                     st_err *e);
+
+/* Systematic resampling of N normalised weights W in parallel over the
+ * particle blocks: bw[b] is the weight of block b, C has room for nblocks + 1
+ * cumulative sums, u0 the uniform; ancestors into A. */
+void pf_systematic_blocks(const double *W, const double *bw, double *C, size_t N, double u0, uint32_t *A);
+
+/* Memory check: refuse a size that would not fit (ST_ENOMEM with the figure). */
+int pf_check_memory(double bytes, const char *what, st_err *e);
+
+#endif

@@ -1,0 +1,33 @@
+/* ssm model files (stoch-model(5), `model: ssm`): a fitted structural
+ * model (spec text and named parameters) or a general linear Gaussian
+ * model given by its matrices.  Ownership: st_ssm_file_free. */
+#ifndef ST_SSM_MODEL_IO_H
+#define ST_SSM_MODEL_IO_H
+
+#include <stdio.h>
+
+#include "core/err.h"
+#include "ssm/kalman.h"
+#include "ssm/structural.h"
+
+typedef struct st_ssm_file {
+    int is_matrix;            /* 0: structural, 1: matrices */
+    st_uc_spec spec;          /* structural */
+    double theta[ST_UC_MAXPAR];
+    int log;                  /* fitted on log(y) */
+    st_ssm *s;                /* matrices (owned) */
+} st_ssm_file;
+
+/* Read and validate: unknown keys, wrong shapes, non-symmetric or
+ * non-positive-definite Q and H, P1 not positive semi-definite, a missing
+ * or unknown parameter: errors with file:line:col.  nreg: regressors the
+ * caller supplies (for a "reg" component). */
+int st_ssm_file_read(st_ssm_file *f, const char *path, size_t nreg, st_err *e);
+void st_ssm_file_free(st_ssm_file *f);
+
+/* Write a structural fit (with its log-likelihood and AICc as comments). */
+int st_ssm_file_write_fit(FILE *fp, const st_uc_fit *fit, int log, st_err *e);
+/* Write a matrix model. */
+int st_ssm_file_write_matrix(FILE *fp, const st_ssm *s, st_err *e);
+
+#endif

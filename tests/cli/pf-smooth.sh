@@ -1,0 +1,221 @@
+#!/bin/sh
+# pf-smooth: numbers against closed forms and exact Kalman results, output
+# shapes, determinism across thread counts, and every kind of bad input.
+. "$top_srcdir/tests/cli/tap.sh"
+models="$top_srcdir/data"
+dax="$data/pf-dax200.csv"
+
+expect_exit 0 "--help" pf-smooth --help
+check "--help lists the smoothers" grep -q "ffbsm | ffbsi | paris | fixed-lag:L | pg | ppg" "$tmp/out"
+expect_exit 0 "--version" pf-smooth --version
+check "--version names the tool" grep -q "^pf-smooth (stochtools)" "$tmp/out"
+
+# The YAML and built-in stochastic volatility models draw the same random
+# numbers: the same log-likelihood to the last digit.
+run pf-smooth -m "$models/pf-sv.yaml" -N 500 --loglik "$dax"
+ll_yaml=$(sed -n 2p "$tmp/out" | cut -d, -f1)
+run pf-smooth -m "$models/pf-sv-builtin.yaml" -N 500 --loglik "$dax"
+ll_builtin=$(sed -n 2p "$tmp/out" | cut -d, -f1)
+check "SV: YAML and built-in log-likelihoods agree ($ll_yaml)" [ "$ll_yaml" = "$ll_builtin" ]
+check "SV: log-likelihood is a negative number" awk -v l="$ll_yaml" 'BEGIN { exit !(l + 0 < 0 && l + 0 > -1000) }' 
+
+# Local level model on a short series: the exact Kalman log-likelihood and
+# filtered mean, computed here with awk.  The particle estimate has a
+# Monte Carlo sd of a few hundredths at N = 20000.
+cat >"$tmp/ll.yaml" <<'EOF'
+model: pf
+version: 1
+builtin: linear-gaussian
+parameters: {A: [[1]], Q: [[1469.1]], C: [[1]], R: [[15099]], m0: [1120], P0: [[100000]]}
+EOF
+awk -F, 'NR > 1 && NR <= 31 { print NR - 1 "," $2 }' "$top_srcdir/data/nile.csv" |
+    sed '1i t,y' >"$tmp/nile.csv"
+exact=$(awk -F, 'NR > 1 { F = P + 15099; v = $2 - a; ll += -0.5 * (log(2 * 3.141592653589793 * F) + v * v / F);
+        a = a + P / F * v; P = P * (1 - P / F) + 1469.1 }
+        BEGIN { a = 1120; P = 100000 } END { printf "%.10g %.10g\n", ll, a }' "$tmp/nile.csv")
+ll_exact=${exact% *}
+run pf-smooth -m "$tmp/ll.yaml" -N 20000 --loglik "$tmp/nile.csv"
+ll=$(sed -n 2p "$tmp/out" | cut -d, -f1)
+check "local level: log-likelihood $ll vs exact $ll_exact" approx "$ll" "$ll_exact" 0.2
+run pf-smooth -m "$tmp/ll.yaml" -N 5000 --smoother paris "$tmp/nile.csv"
+check "local level: 30 rows and a header" [ "$(wc -l <"$tmp/out")" -eq 31 ]
+last=$(tail -1 "$tmp/out")
+check "local level: last filtered mean equals the smoothed one" \
+    awk -F, -v l="$last" 'BEGIN { split(l, f, ","); d = f[5] - f[7]; exit !(d < 1e-9 && d > -1e-9) }'
+
+# PaRIS functionals: online (O(N) memory) equals the stored-history run.
+expect_exit 0 "paris functionals" pf-smooth -m "$models/pf-sv.yaml" -N 300 --smoother paris --functionals "$tmp/f1.csv" "$dax"
+expect_exit 0 "paris functionals online" pf-smooth -m "$models/pf-sv.yaml" -N 300 --smoother paris --online --functionals "$tmp/f2.csv" "$dax"
+check "online functionals equal the stored-history ones" cmp -s "$tmp/f1.csv" "$tmp/f2.csv"
+check "functionals file has sum_x, sum_x2, sum_xx1" [ "$(cut -d, -f1 "$tmp/f1.csv" | tr '\n' ' ')" = "name sum_x sum_x2 sum_xx1 " ]
+check "online output has the filter's columns only" sh -c "! grep -q x_smean '$tmp/out'"
+
+# Output shapes: quantile columns, trajectories, seq groups.
+expect_exit 0 "quantiles" pf-smooth --builtin growth -N 200 --smoother ffbsi --quantiles 0.05,0.5,0.95 "$tmp/nile.csv"
+check "quantile columns" grep -q "^t,ess,llinc,resampled,x_fmean,x_fsd,x_fq5,x_fq50,x_fq95,x_smean,x_ssd,x_sq5,x_sq50,x_sq95$" "$tmp/out"
+check "quantiles are ordered" awk -F, 'NR > 1 && !($7 <= $8 && $8 <= $9 && $12 <= $13 && $13 <= $14) { bad = 1 } END { exit bad }' "$tmp/out"
+expect_exit 0 "draws" pf-smooth -m "$models/pf-sv.yaml" -N 200 --smoother paris --draws 3 "$dax"
+check "draws: header draw,t,x" [ "$(head -1 "$tmp/out")" = "draw,t,x" ]
+check "draws: 3 x 199 rows" [ "$(wc -l <"$tmp/out")" -eq $((3 * 199 + 1)) ]
+{ echo "seq,t,y"; sed 1d "$dax" | head -50 | sed 's/^/1,/'; sed 1d "$dax" | head -30 | sed 's/^/2,/'; } >"$tmp/two.csv"
+expect_exit 0 "two series" pf-smooth -m "$models/pf-sv.yaml" -N 100 --loglik "$tmp/two.csv"
+check "one log-likelihood per series" [ "$(wc -l <"$tmp/out")" -eq 3 ]
+{ echo "t,y"; sed 1d "$dax" | head -30; } >"$tmp/one.csv"
+run pf-smooth -m "$models/pf-sv.yaml" -N 100 --loglik "$tmp/one.csv"
+one=$(sed -n 2p "$tmp/out" | cut -d, -f1)
+run pf-smooth -m "$models/pf-sv.yaml" -N 100 --loglik "$tmp/two.csv"
+two=$(sed -n 3p "$tmp/out" | cut -d, -f2)
+check "series 2 alone gives the same log-likelihood" [ "$one" = "$two" ]
+
+# A missing observation adds nothing to the log-likelihood.
+{ echo "t,y"; echo "1,0.5"; echo "2,"; echo "3,NaN"; echo "4,-1"; } >"$tmp/miss.csv"
+expect_exit 0 "missing observations" pf-smooth -m "$models/pf-sv.yaml" -N 100 "$tmp/miss.csv"
+check "llinc is 0 where y is missing" awk -F, 'NR == 3 || NR == 4 { if ($3 != 0) bad = 1 } END { exit bad }' "$tmp/out"
+
+# Every smoother runs, and -j does not change a byte.
+for sm in ffbsm ffbsi paris fixed-lag:5 pg ppg; do
+    expect_exit 0 "smoother $sm" pf-smooth -m "$models/pf-sv.yaml" -N 100 --iter 5 --burn 2 --smoother "$sm" "$dax"
+    check "smoother $sm: no NaN" sh -c "! grep -qi nan '$tmp/out'"
+done
+for sm in ffbsi paris; do
+    pf-smooth -m "$tmp/ll.yaml" -N 5000 --smoother $sm -j 1 "$tmp/nile.csv" >"$tmp/j1" 2>/dev/null
+    pf-smooth -m "$tmp/ll.yaml" -N 5000 --smoother $sm -j 2 "$tmp/nile.csv" >"$tmp/j2" 2>/dev/null
+    check "$sm: -j 1 and -j 2 give identical output" cmp -s "$tmp/j1" "$tmp/j2"
+done
+for opt in "--mcmc 1" "--max-tries 0"; do
+    expect_exit 0 "paris $opt" pf-smooth -m "$models/pf-sv.yaml" -N 200 --smoother paris $opt "$dax"
+    check "paris $opt: no NaN, 199 rows" sh -c "! grep -qi nan '$tmp/out' && [ \$(wc -l <'$tmp/out') -eq 200 ]"
+done
+pf-smooth -m "$models/pf-sv.yaml" -N 300 --seed 5 "$dax" >"$tmp/s5a" 2>/dev/null
+pf-smooth -m "$models/pf-sv.yaml" -N 300 --seed 5 "$dax" >"$tmp/s5b" 2>/dev/null
+pf-smooth -m "$models/pf-sv.yaml" -N 300 --seed 6 "$dax" >"$tmp/s6" 2>/dev/null
+check "same seed, same bytes" cmp -s "$tmp/s5a" "$tmp/s5b"
+check "another seed, other numbers" sh -c "! cmp -s '$tmp/s5a' '$tmp/s6'"
+expect_exit 0 "binary output" pf-smooth -m "$models/pf-sv.yaml" -N 100 --format bin -o "$tmp/out.stb" "$dax"
+check "binary magic" sh -c "head -c 4 '$tmp/out.stb' | od -c | grep -q 'S   T   B'"
+
+# Covariates, a multi-dimensional built-in, gzip and stdin input.
+cat >"$tmp/cov.yaml" <<'EOF'
+model: pf
+version: 1
+covariates: [u]
+parameters: {beta: 0.5}
+initial: {dist: normal, mean: 0, sd: 1}
+transition: {dist: normal, mean: 0.8 * x + beta * u, sd: 0.3}
+observation: {dist: poisson, rate: exp(x)}
+EOF
+awk 'BEGIN { print "t,u,y"; for (t = 1; t <= 40; t++) print t "," (t % 7 == 0) "," (t % 5) }' >"$tmp/cov.csv"
+expect_exit 0 "covariate model" pf-smooth -m "$tmp/cov.yaml" -N 300 --smoother ffbsi "$tmp/cov.csv"
+check "covariate model: 40 rows" [ "$(wc -l <"$tmp/out")" -eq 41 ]
+check "covariate model: no NaN" sh -c "! grep -qi nan '$tmp/out'"
+cut -d, -f1,3 "$tmp/cov.csv" >"$tmp/nocov.csv"
+expect_error 1 "no column 'u' \\(a covariate" "missing covariate column" pf-smooth -m "$tmp/cov.yaml" -N 100 "$tmp/nocov.csv"
+awk 'BEGIN { print "t,y"; for (t = 1; t <= 30; t++) printf "%d,%.6f\n", t, atan2(0.7 - 0.055 * t, -0.05 + 0.001 * t) }' >"$tmp/bearings.csv"
+expect_exit 0 "bearings-only" pf-smooth --builtin bearings-only -N 500 --smoother paris "$tmp/bearings.csv"
+check "bearings-only: four state components" grep -q "px_fmean,px_fsd,vx_fmean,vx_fsd,py_fmean,py_fsd,vy_fmean,vy_fsd" "$tmp/out"
+gzip -c "$dax" >"$tmp/dax.csv.gz"
+run pf-smooth -m "$models/pf-sv.yaml" -N 500 --loglik "$tmp/dax.csv.gz"
+check "gzip input gives the same log-likelihood" [ "$(sed -n 2p "$tmp/out" | cut -d, -f1)" = "$ll_yaml" ]
+run sh -c "pf-smooth -m '$models/pf-sv.yaml' -N 500 --loglik < '$dax'"
+check "stdin input gives the same log-likelihood" [ "$(sed -n 2p "$tmp/out" | cut -d, -f1)" = "$ll_yaml" ]
+
+# Bad models: each exits 1 with file:line:col and a clear message.
+bad() { # NAME REGEX: write stdin to $tmp/NAME.yaml and expect the error
+    cat >"$tmp/$1.yaml"
+    expect_error 1 "$2" "bad model: $1" pf-smooth -m "$tmp/$1.yaml" -N 100 "$dax"
+}
+bad syntax 'syntax.yaml:9:14: expression .*unexpected' <<'EOF'
+model: pf
+version: 1
+initial: {dist: normal, mean: 0, sd: 1}
+transition:
+  dist: normal
+  mean: x
+  sd: 1
+observation:
+  sd: exp(x /* 2)
+  dist: normal
+  mean: 0
+EOF
+bad unknown 'unknown.yaml:4:[0-9]+: .*unknown variable .rho.' <<'EOF'
+model: pf
+version: 1
+initial: {dist: normal, mean: 0, sd: 1}
+transition: {dist: normal, mean: rho * x, sd: 1}
+observation: {dist: normal, mean: 0, sd: exp(x / 2)}
+EOF
+bad dims "dims.yaml:[0-9]+:[0-9]+: 'transition' describes 1 component but the state has 2" <<'EOF'
+model: pf
+version: 1
+dim: 2
+initial: {dist: mvnormal, mean: [0, 0], diag: [1, 1]}
+transition: {dist: normal, mean: 'x[0]', sd: 1}
+observation: {dist: normal, mean: 0, sd: 'exp(x[1] / 2)'}
+EOF
+bad index "index.yaml:4:[0-9]+: .*x\[1\] is out of range" <<'EOF'
+model: pf
+version: 1
+initial: {dist: normal, mean: 0, sd: 1}
+transition: {dist: normal, mean: 'x[1]', sd: 1}
+observation: {dist: normal, mean: 0, sd: 1}
+EOF
+bad negscale "negscale.yaml:7:7: time step [0-9]+ .*'sd' = -[0-9.e-]+ is not positive .*x - 10" <<'EOF'
+model: pf
+version: 1
+initial: {dist: normal, mean: 0, sd: 1}
+transition:
+  dist: normal
+  mean: x
+  sd: x - 10
+observation: {dist: normal, mean: 0, sd: exp(x / 2)}
+EOF
+bad key "key.yaml:3:[0-9]+: .*(unknown key|sigma)" <<'EOF'
+model: pf
+version: 1
+initial: {dist: normal, mean: 0, sd: 1, sigma: 1}
+transition: {dist: normal, mean: x, sd: 1}
+observation: {dist: normal, mean: 0, sd: 1}
+EOF
+bad family "family.yaml:[0-9]+:[0-9]+: " <<'EOF'
+model: hmm
+version: 1
+EOF
+bad param "param.yaml:4:[0-9]+: " <<'EOF'
+model: pf
+version: 1
+builtin: stochastic-volatility
+parameters: {phi: 1.2}
+EOF
+
+# Bad data and options.
+{ echo "t,y"; echo "1,0.5"; echo "2,inf"; } >"$tmp/inf.csv"
+expect_error 1 "row 2: observation y is infinite" "infinite observation" pf-smooth -m "$models/pf-sv.yaml" -N 100 "$tmp/inf.csv"
+{ echo "t,trappings"; echo "1,3"; echo "2,2.5"; } >"$tmp/frac.csv"
+expect_error 1 "not a count" "non-integer count" pf-smooth -m "$models/pf-lynx-poisson.yaml" -N 100 "$tmp/frac.csv"
+{ echo "t,z"; echo "1,3"; } >"$tmp/nocol.csv"
+expect_error 1 "no column 'y'" "missing observation column" pf-smooth -m "$models/pf-sv.yaml" -N 100 "$tmp/nocol.csv"
+echo "t,y" >"$tmp/empty.csv"
+expect_error 1 "no data rows|empty" "no rows" pf-smooth -m "$models/pf-sv.yaml" -N 100 "$tmp/empty.csv"
+{ echo "t,y"; echo "2,1"; echo "1,1"; } >"$tmp/order.csv"
+expect_error 1 "does not increase" "decreasing t" pf-smooth -m "$models/pf-sv.yaml" -N 100 "$tmp/order.csv"
+expect_error 1 "at least 2 particles" "N = 1" pf-smooth -m "$models/pf-sv.yaml" -N 1 "$dax"
+expect_error 1 "refused above 100 particles" "FFBSm too large" pf-smooth -m "$models/pf-sv.yaml" -N 200 --ffbsm-max 100 --smoother ffbsm "$dax"
+expect_error 1 "cannot open|No such file" "missing model file" pf-smooth -m "$tmp/nope.yaml" "$dax"
+expect_error 2 "--smoother must be" "unknown smoother" pf-smooth -m "$models/pf-sv.yaml" --smoother kalman "$dax"
+expect_error 2 "-K/--backward" "K = 1" pf-smooth -m "$models/pf-sv.yaml" -K 1 --smoother paris "$dax"
+expect_error 2 "--quantiles" "bad quantiles" pf-smooth -m "$models/pf-sv.yaml" --quantiles 0.5,0.2 "$dax"
+expect_error 2 "one of them" "no model" pf-smooth "$dax"
+expect_error 2 "unknown option" "unknown option" pf-smooth --bogus
+# collapse: a count no particle can produce
+cat >"$tmp/collapse.yaml" <<'EOF'
+model: pf
+version: 1
+observations: [y]
+initial: {dist: normal, mean: 0, sd: 0.1}
+transition: {dist: normal, mean: x, sd: 0.1}
+observation: {dist: binomial, size: 3, prob: logistic(x)}
+EOF
+{ echo "t,y"; echo "1,1"; echo "2,7"; } >"$tmp/seven.csv"
+expect_error 1 "collapsed at time step 2" "filter collapse" pf-smooth -m "$tmp/collapse.yaml" -N 100 "$tmp/seven.csv"
+
+done_testing

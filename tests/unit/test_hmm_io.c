@@ -1,0 +1,250 @@
+/* lib/hmm model files: every family written and read back bit for bit;
+ * malformed files (rows not summing to 1, masked entries that are not 0,
+ * wrong shapes, unknown keys, a covariance that is not positive definite)
+ * are refused with the line named. */
+#include "config.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check_util.h"
+#include "hmm/hmm.h"
+
+static st_hmm *roundtrip(st_hmm *m)
+{
+    st_err e;
+    st_err_clear(&e);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&buf, &len);
+    ck_assert_int_eq(st_hmm_write(m, fp, &e), 0);
+    fclose(fp);
+    st_ydoc *doc;
+    ck_assert_msg(st_ydoc_load_string(&doc, buf, len, "mem.yaml", &e) == 0, "%s", e.msg);
+    st_hmm *r;
+    ck_assert_msg(st_hmm_read_doc(&r, doc, st_ydoc_root(doc), &e) == 0, "%s\n%s", e.msg, buf);
+    st_ydoc_free(doc);
+    free(buf);
+    return r;
+}
+
+static void same(const double *a, const double *b, size_t n)
+{
+    ck_assert(memcmp(a, b, n * sizeof *a) == 0);
+}
+
+START_TEST(test_roundtrip_all)
+{
+    st_err e;
+    st_rng g;
+    st_rng_seed(&g, 3);
+    for (int f = 0; f < 9; f++) {
+        st_hmm_family fam = f == 0   ? ST_HMM_CATEGORICAL
+                            : f == 1 ? ST_HMM_POISSON
+                            : f == 7 ? ST_HMM_AR
+                            : f == 8 ? ST_HMM_GMM
+                                     : ST_HMM_GAUSSIAN;
+        st_hmm_cov cov = f >= 2 && f < 7 ? (st_hmm_cov)((f - 2) % 4) : 0;
+        size_t K = 3, D = 2, nsym[2] = {3, 5};
+        double ones[5] = {1, 1, 1, 1, 1};
+        st_hmm *m;
+        if (fam == ST_HMM_AR) {
+            ck_assert_int_eq(st_hmm_new_ar(&m, K, D, 2, &e), 0);
+            for (size_t i = 0; i < K * D * D * 2; i++)
+                m->ar[i] = st_rng_normal(&g);
+            for (size_t i = 0; i < K * D; i++) {
+                m->mean[i] = st_rng_normal(&g);
+                m->var[i] = 0.1 + st_rng_uniform(&g);
+            }
+        } else if (fam == ST_HMM_GMM) {
+            ck_assert_int_eq(st_hmm_new_gmm(&m, K, D, 3, &e), 0);
+            for (size_t k = 0; k < K; k++)
+                st_rng_dirichlet(&g, ones, 3, m->weight + k * 3);
+            for (size_t i = 0; i < K * 3 * D; i++) {
+                m->mean[i] = st_rng_normal(&g);
+                m->var[i] = 0.1 + st_rng_uniform(&g);
+            }
+        } else {
+            ck_assert_int_eq(st_hmm_new(&m, K, D, fam, cov, nsym, &e), 0);
+        }
+        st_rng_dirichlet(&g, ones, K, m->start);
+        for (size_t i = 0; i < K; i++)
+            st_rng_dirichlet(&g, ones, K, m->trans + i * K);
+        if (f == 6) { /* a mask */
+            m->topology = ST_HMM_MASK;
+            m->mask[1] = 0;
+            m->trans[0] += m->trans[1];
+            m->trans[1] = 0;
+            m->start_stationary = 1;
+        }
+        if (fam == ST_HMM_CATEGORICAL)
+            for (size_t c = 0; c < D; c++)
+                for (size_t k = 0; k < K; k++)
+                    st_rng_dirichlet(&g, ones, nsym[c], m->prob + m->symoff[c] + k * nsym[c]);
+        if (fam == ST_HMM_POISSON)
+            for (size_t i = 0; i < K * D; i++)
+                m->rate[i] = st_rng_uniform_pos(&g) * 10;
+        if (fam == ST_HMM_GAUSSIAN) {
+            for (size_t i = 0; i < K * D; i++)
+                m->mean[i] = st_rng_normal(&g);
+            size_t nm = cov == ST_HMM_COV_FULL ? K : 1;
+            if (cov == ST_HMM_COV_DIAG)
+                for (size_t i = 0; i < K * D; i++)
+                    m->var[i] = 0.1 + st_rng_uniform(&g);
+            else if (cov == ST_HMM_COV_SPHERICAL)
+                for (size_t i = 0; i < K; i++)
+                    m->var[i] = 0.1 + st_rng_uniform(&g);
+            else
+                for (size_t k = 0; k < nm; k++) {
+                    double *S = m->var + k * 4, c = 0.3 * st_rng_normal(&g);
+                    S[0] = 1 + st_rng_uniform(&g);
+                    S[3] = 1 + st_rng_uniform(&g);
+                    S[1] = S[2] = c;
+                }
+        }
+        const char *names[2] = {"a", "b"};
+        ck_assert_int_eq(st_hmm_set_colnames(m, names, &e), 0);
+        m->fitted = 1;
+        m->logl = -1234.5678901234567;
+        m->nobs = 1000;
+        m->nseq = 3;
+        m->iterations = 17;
+        m->converged = 1;
+        st_err_clear(&e);
+        ck_assert_msg(st_hmm_validate(m, &e) == 0, "family %d: %s", f, e.msg);
+        st_hmm *r = roundtrip(m);
+        ck_assert_int_eq(r->K, K);
+        ck_assert_int_eq(r->D, D);
+        ck_assert_int_eq(r->family, fam);
+        ck_assert_int_eq(r->cov, cov);
+        same(r->start, m->start, K);
+        same(r->trans, m->trans, K * K);
+        ck_assert(memcmp(r->mask, m->mask, K * K) == 0);
+        ck_assert_int_eq(r->start_stationary, m->start_stationary);
+        if (fam == ST_HMM_CATEGORICAL)
+            same(r->prob, m->prob, K * 8);
+        if (fam == ST_HMM_POISSON)
+            same(r->rate, m->rate, K * D);
+        if (fam == ST_HMM_GMM) {
+            ck_assert_int_eq(r->ncomp, 3);
+            same(r->weight, m->weight, K * 3);
+            same(r->mean, m->mean, K * 3 * D);
+            same(r->var, m->var, K * 3 * D);
+        }
+        if (fam == ST_HMM_AR) {
+            ck_assert_int_eq(r->order, 2);
+            same(r->ar, m->ar, K * D * D * 2);
+            same(r->mean, m->mean, K * D);
+            same(r->var, m->var, K * D);
+        }
+        if (fam == ST_HMM_GAUSSIAN) {
+            same(r->mean, m->mean, K * D);
+            size_t nv = cov == ST_HMM_COV_DIAG ? K * D : cov == ST_HMM_COV_SPHERICAL ? K : cov == ST_HMM_COV_FULL ? K * 4 : 4;
+            same(r->var, m->var, nv);
+        }
+        ck_assert_str_eq(r->colnames[1], "b");
+        ck_assert(r->logl == m->logl);
+        ck_assert_int_eq(r->nobs, 1000);
+        ck_assert_int_eq(r->iterations, 17);
+        ck_assert_int_eq(r->converged, 1);
+        st_hmm_free(r);
+        st_hmm_free(m);
+    }
+}
+END_TEST
+
+static const char *good =
+    "model: hmm\n"
+    "version: 1\n"
+    "states: 2\n"
+    "topology: left-right\n"
+    "start: [1, 0]\n"
+    "transitions:\n"
+    "  - [0.9, 0.1]\n"
+    "  - [0, 1]\n"
+    "emission:\n"
+    "  family: categorical\n"
+    "  channels:\n"
+    "    - symbols: 3\n"
+    "      probabilities:\n"
+    "        - [0.5, 0.25, 0.25]\n"
+    "        - [0.1, 0.1, 0.8]\n";
+
+/* Replace the first occurrence of from with to in good, then read. */
+static int read_variant(const char *from, const char *to, st_err *e)
+{
+    char buf[2048];
+    const char *p = strstr(good, from);
+    ck_assert_ptr_nonnull(p);
+    size_t pre = (size_t)(p - good);
+    snprintf(buf, sizeof buf, "%.*s%s%s", (int)pre, good, to, p + strlen(from));
+    st_ydoc *doc;
+    st_err_clear(e);
+    int rc = st_ydoc_load_string(&doc, buf, strlen(buf), "bad.yaml", e);
+    if (rc < 0)
+        return rc;
+    st_hmm *m = NULL;
+    rc = st_hmm_read_doc(&m, doc, st_ydoc_root(doc), e);
+    st_hmm_free(m);
+    st_ydoc_free(doc);
+    return rc;
+}
+
+START_TEST(test_bad_files)
+{
+    st_err e;
+    ck_assert_int_eq(read_variant("states: 2", "states: 2", &e), 0);
+    /* a row that does not sum to 1 */
+    ck_assert_int_lt(read_variant("[0.9, 0.1]", "[0.9, 0.2]", &e), 0);
+    ck_assert_int_eq(e.line, 7);
+    ck_assert_int_lt(read_variant("[0.5, 0.25, 0.25]", "[0.5, 0.25, 0.2500001]", &e), 0);
+    /* within 1e-9 is accepted */
+    ck_assert_int_eq(read_variant("[0.5, 0.25, 0.25]", "[0.5, 0.25, 0.2500000001]", &e), 0);
+    /* masked entry not zero */
+    ck_assert_int_lt(read_variant("[0, 1]", "[0.5, 0.5]", &e), 0);
+    ck_assert_ptr_nonnull(strstr(e.msg, "forbids"));
+    /* shapes */
+    ck_assert_int_lt(read_variant("start: [1, 0]", "start: [1, 0, 0]", &e), 0);
+    ck_assert_int_lt(read_variant("symbols: 3", "symbols: 4", &e), 0);
+    /* unknown key, bad enum, non-finite */
+    ck_assert_int_lt(read_variant("states: 2", "states: 2\nstats: 3", &e), 0);
+    ck_assert_ptr_nonnull(strstr(e.msg, "stats"));
+    ck_assert_int_lt(read_variant("family: categorical", "family: gamma", &e), 0);
+    ck_assert_int_lt(read_variant("[0.1, 0.1, 0.8]", "[0.1, .nan, 0.8]", &e), 0);
+    ck_assert_int_lt(read_variant("topology: left-right", "topology: zigzag", &e), 0);
+    ck_assert_int_eq(e.line, 4);
+    ck_assert_int_lt(read_variant("model: hmm", "model: ssm", &e), 0);
+}
+END_TEST
+
+START_TEST(test_bad_covariance)
+{
+    const char *txt =
+        "model: hmm\nversion: 1\nstates: 1\nstart: [1]\ntransitions:\n  - [1]\n"
+        "emission:\n  family: gaussian\n  covariance: full\n  means:\n    - [0, 0]\n"
+        "  covariances:\n    - [1, 2]\n    - [2, 1]\n";
+    st_err e;
+    st_ydoc *doc;
+    ck_assert_int_eq(st_ydoc_load_string(&doc, txt, strlen(txt), "cov.yaml", &e), 0);
+    st_hmm *m = NULL;
+    ck_assert_int_lt(st_hmm_read_doc(&m, doc, st_ydoc_root(doc), &e), 0);
+    ck_assert_ptr_nonnull(strstr(e.msg, "positive definite"));
+    ck_assert_int_gt(e.line, 0);
+    st_ydoc_free(doc);
+}
+END_TEST
+
+static Suite *hmm_io_suite(void)
+{
+    Suite *s = suite_create("hmm_io");
+    TCase *tc = tcase_create("io");
+    tcase_add_test(tc, test_roundtrip_all);
+    tcase_add_test(tc, test_bad_files);
+    tcase_add_test(tc, test_bad_covariance);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+ST_CHECK_MAIN(hmm_io_suite)

@@ -1,0 +1,398 @@
+/* Particle models: YAML models agree with the built-in ones, log densities
+ * match reference values (scipy.stats), samplers have the right moments,
+ * and every mistake in a model file is reported at its line and column. */
+#include "config.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "check_util.h"
+#include "smc/dist.h"
+#include "smc/model.h"
+
+static st_pf_work work;
+
+static st_pf_model *load(const char *text)
+{
+    st_pf_model *m = NULL;
+    st_err e;
+    st_err_clear(&e);
+    int rc = st_pf_model_load_string(&m, text, "m.yaml", &e);
+    ck_assert_msg(rc == 0, "load: %s:%ld:%ld: %s", e.file, e.line, e.col, e.msg);
+    return m;
+}
+
+/* Load text that must fail; return the error. */
+static st_err load_fail(const char *text)
+{
+    st_pf_model *m = NULL;
+    st_err e;
+    st_err_clear(&e);
+    int rc = st_pf_model_load_string(&m, text, "m.yaml", &e);
+    ck_assert_msg(rc < 0, "loaded a bad model:\n%s", text);
+    ck_assert_ptr_null(m);
+    return e;
+}
+
+static const char sv_yaml[] =
+    "model: pf\nversion: 1\n"
+    "parameters: {mu: -0.5, phi: 0.9, sigma: 0.4}\n"
+    "initial: {dist: normal, mean: mu, sd: sigma / sqrt(1 - phi^2)}\n"
+    "transition: {dist: normal, mean: mu + phi * (x - mu), sd: sigma}\n"
+    "observation: {dist: normal, mean: 0, sd: exp(x / 2)}\n";
+static const char sv_builtin[] =
+    "model: pf\nversion: 1\nbuiltin: stochastic-volatility\n"
+    "parameters: {mu: -0.5, phi: 0.9, sigma: 0.4}\n";
+
+START_TEST(test_yaml_matches_builtin_sv)
+{
+    st_pf_model *a = load(sv_yaml), *b = load(sv_builtin);
+    ck_assert_int_eq(st_pf_model_kind(a), ST_PF_YAML);
+    ck_assert_int_eq(st_pf_model_kind(b), ST_PF_STOCHVOL);
+    enum { n = 100 };
+    double xp[n], xn[n], la[n], lb[n], y = 0.7;
+    for (int p = 0; p < n; p++) {
+        xp[p] = -3 + 0.06 * p;
+        xn[p] = 2 - 0.05 * p;
+    }
+    st_pf_step s = {4, 5.0, &y, NULL};
+    st_err e;
+    ck_assert_int_eq(st_pf_model_logtrans(a, &s, xp, n, xn, n, n, la, &work, &e), 0);
+    ck_assert_int_eq(st_pf_model_logtrans(b, &s, xp, n, xn, n, n, lb, &work, &e), 0);
+    for (int p = 0; p < n; p++) {
+        ck_assert_near(la[p], lb[p], 1e-12);
+        ck_assert_near(la[p], st_lpdf_normal(xn[p], -0.5 + 0.9 * (xp[p] + 0.5), 0.4), 1e-12);
+    }
+    memset(la, 0, sizeof la);
+    memset(lb, 0, sizeof lb);
+    ck_assert_int_eq(st_pf_model_logobs(a, &s, xn, n, n, la, &work, &e), 0);
+    ck_assert_int_eq(st_pf_model_logobs(b, &s, xn, n, n, lb, &work, &e), 0);
+    for (int p = 0; p < n; p++)
+        ck_assert_near(la[p], lb[p], 1e-12);
+    double ba, bb;
+    ck_assert_int_eq(st_pf_model_trans_bound(a, &s, &ba), 1);
+    ck_assert_int_eq(st_pf_model_trans_bound(b, &s, &bb), 1);
+    ck_assert_near(ba, bb, 1e-14);
+    ck_assert_near(ba, -log(0.4) - 0.5 * log(2 * M_PI), 1e-14);
+    /* a missing observation adds nothing */
+    double ymiss = NAN;
+    st_pf_step sm = {4, 5.0, &ymiss, NULL};
+    memset(la, 0, sizeof la);
+    ck_assert_int_eq(st_pf_model_logobs(a, &sm, xn, n, n, la, &work, &e), 0);
+    ck_assert_near(la[0], 0, 0);
+    st_pf_model_free(a);
+    st_pf_model_free(b);
+}
+END_TEST
+
+START_TEST(test_yaml_matches_builtin_growth)
+{
+    const char *expr =
+        "model: pf\nversion: 1\n"
+        "initial: {dist: normal, mean: 0, sd: sqrt(5)}\n"
+        "transition: {dist: normal, mean: 'x / 2 + 25 * x / (1 + x^2) + 8 * cos(1.2 * t)', sd: sqrt(10)}\n"
+        "observation: {dist: normal, mean: x^2 / 20, sd: 1}\n";
+    st_pf_model *a = load(expr), *b = load("model: pf\nversion: 1\nbuiltin: growth\n");
+    enum { n = 64 };
+    double xp[n], xn[n], la[n], lb[n], y = 3.5;
+    for (int p = 0; p < n; p++) {
+        xp[p] = -20 + 0.6 * p;
+        xn[p] = 15 - 0.4 * p;
+    }
+    st_pf_step s = {6, 7.0, &y, NULL};
+    st_err e;
+    ck_assert_int_eq(st_pf_model_logtrans(a, &s, xp, n, xn, n, n, la, &work, &e), 0);
+    ck_assert_int_eq(st_pf_model_logtrans(b, &s, xp, n, xn, n, n, lb, &work, &e), 0);
+    for (int p = 0; p < n; p++)
+        ck_assert_near(la[p], lb[p], 1e-11);
+    memset(la, 0, sizeof la);
+    memset(lb, 0, sizeof lb);
+    ck_assert_int_eq(st_pf_model_logobs(a, &s, xn, n, n, la, &work, &e), 0);
+    ck_assert_int_eq(st_pf_model_logobs(b, &s, xn, n, n, lb, &work, &e), 0);
+    for (int p = 0; p < n; p++)
+        ck_assert_near(la[p], lb[p], 1e-11);
+    st_pf_model_free(a);
+    st_pf_model_free(b);
+}
+END_TEST
+
+/* One observation distribution at x = 0.5 (unused), value y: log density. */
+static double obs_logpdf(const char *dist, double y)
+{
+    char text[512];
+    snprintf(text, sizeof text,
+             "model: pf\nversion: 1\ninitial: {dist: normal, mean: 0, sd: 1}\n"
+             "transition: {dist: normal, mean: x, sd: 1}\nobservation: %s\n", dist);
+    st_pf_model *m = load(text);
+    double x = 0.5, lw = 0;
+    st_pf_step s = {0, 1.0, &y, NULL};
+    st_err e;
+    int rc = st_pf_model_logobs(m, &s, &x, 1, 1, &lw, &work, &e);
+    ck_assert_msg(rc == 0, "%s", e.msg);
+    st_pf_model_free(m);
+    return lw;
+}
+
+START_TEST(test_log_densities)
+{
+    /* reference values: scipy.stats logpdf / logpmf */
+    ck_assert_near(obs_logpdf("{dist: normal, mean: 0.5, sd: 2}", 1.3), -1.6920857137646181, 1e-12);
+    ck_assert_near(obs_logpdf("{dist: student-t, df: 4, loc: 0.5, scale: 2}", 1.3), -1.7720282164548746, 1e-12);
+    ck_assert_near(obs_logpdf("{dist: lognormal, meanlog: 0.2, sdlog: 0.7}", 1.3), -0.8285965287156467, 1e-12);
+    ck_assert_near(obs_logpdf("{dist: gamma, shape: 2.5, rate: 1.7}", 1.3), -0.7745658461162567, 1e-12);
+    ck_assert_near(obs_logpdf("{dist: gamma, shape: 2.5, scale: 1 / 1.7}", 1.3), -0.7745658461162567, 1e-12);
+    ck_assert_near(obs_logpdf("{dist: poisson, rate: 2.2}", 3), -1.6263873881352442, 1e-12);
+    ck_assert_near(obs_logpdf("{dist: binomial, size: 10, prob: 0.35}", 3), -1.3774550433611665, 1e-12);
+    ck_assert_near(obs_logpdf("{dist: negbinomial, size: 2.5, prob: 0.4}", 3), -1.9418320730656171, 1e-12);
+    /* mean parameterisation: prob = size / (size + mean) */
+    ck_assert_near(obs_logpdf("{dist: negbinomial, size: 2.5, mean: 3.75}", 3), -1.9418320730656171, 1e-12);
+    /* outside the support: zero density */
+    ck_assert(obs_logpdf("{dist: poisson, rate: 2.2}", 2.5) == -INFINITY);
+    ck_assert(obs_logpdf("{dist: lognormal, meanlog: 0, sdlog: 1}", -1) == -INFINITY);
+    ck_assert(obs_logpdf("{dist: binomial, size: 3, prob: 0.5}", 4) == -INFINITY);
+}
+END_TEST
+
+START_TEST(test_mvnormal_and_lg)
+{
+    /* a full-covariance mvnormal observation equals the linear-gaussian
+     * built-in with the same C and R */
+    const char *yaml =
+        "model: pf\nversion: 1\ndim: 2\nobservations: [a, b]\n"
+        "initial: {dist: mvnormal, mean: [0, 0], diag: [1, 1]}\n"
+        "transition: {dist: mvnormal, mean: ['0.9 * x[0]', '0.5 * x[0] + 0.3 * x[1]'], cov: [[1, 0.3], [0.3, 2]]}\n"
+        "observation: {dist: mvnormal, mean: ['x[0] + x[1]', 'x[1]'], cov: [[2, 0.5], [0.5, 1]]}\n";
+    const char *lg =
+        "model: pf\nversion: 1\nbuiltin: linear-gaussian\nobservations: [a, b]\n"
+        "parameters:\n  A: [[0.9, 0], [0.5, 0.3]]\n  Q: [[1, 0.3], [0.3, 2]]\n"
+        "  C: [[1, 1], [0, 1]]\n  R: [[2, 0.5], [0.5, 1]]\n";
+    st_pf_model *a = load(yaml), *b = load(lg);
+    ck_assert_uint_eq(st_pf_model_dx(b), 2);
+    ck_assert_uint_eq(st_pf_model_dy(b), 2);
+    ck_assert_str_eq(st_pf_model_yname(a, 1), "b");
+    enum { n = 10 };
+    double xp[2 * n], xn[2 * n], la[n], lb[n], y[2] = {0.3, -1.2};
+    for (int p = 0; p < n; p++) {
+        xp[p] = 0.3 * p - 1;
+        xp[n + p] = 1 - 0.2 * p;
+        xn[p] = 0.1 * p;
+        xn[n + p] = -0.15 * p;
+    }
+    st_pf_step s = {0, 1.0, y, NULL};
+    st_err e;
+    ck_assert_int_eq(st_pf_model_logtrans(a, &s, xp, n, xn, n, n, la, &work, &e), 0);
+    ck_assert_int_eq(st_pf_model_logtrans(b, &s, xp, n, xn, n, n, lb, &work, &e), 0);
+    for (int p = 0; p < n; p++)
+        ck_assert_near(la[p], lb[p], 1e-12);
+    memset(la, 0, sizeof la);
+    memset(lb, 0, sizeof lb);
+    ck_assert_int_eq(st_pf_model_logobs(a, &s, xn, n, n, la, &work, &e), 0);
+    ck_assert_int_eq(st_pf_model_logobs(b, &s, xn, n, n, lb, &work, &e), 0);
+    for (int p = 0; p < n; p++)
+        ck_assert_near(la[p], lb[p], 1e-12);
+    /* closed form at particle 0: residual r = y - C x, R^-1 */
+    double r0 = y[0] - (xn[0] + xn[n]), r1 = y[1] - xn[n];
+    double det = 2 * 1 - 0.25, q = (1 * r0 * r0 - 2 * 0.5 * r0 * r1 + 2 * r1 * r1) / det;
+    ck_assert_near(lb[0], -0.5 * q - 0.5 * log(det) - log(2 * M_PI), 1e-12);
+    /* partly missing: both use the marginal of the observed part */
+    double ym[2] = {NAN, -1.2};
+    st_pf_step s2 = {0, 1.0, ym, NULL};
+    memset(la, 0, sizeof la);
+    memset(lb, 0, sizeof lb);
+    ck_assert_int_eq(st_pf_model_logobs(a, &s2, xn, n, n, la, &work, &e), 0);
+    ck_assert_int_eq(st_pf_model_logobs(b, &s2, xn, n, n, lb, &work, &e), 0);
+    ck_assert_near(lb[3], st_lpdf_normal(-1.2, xn[n + 3], 1.0), 1e-12);
+    ck_assert_near(la[3], lb[3], 1e-12);
+    double ym2[2] = {0.3, NAN};
+    st_pf_step s3 = {0, 1.0, ym2, NULL};
+    memset(la, 0, sizeof la);
+    ck_assert_int_eq(st_pf_model_logobs(a, &s3, xn, n, n, la, &work, &e), 0);
+    ck_assert_near(la[2], st_lpdf_normal(0.3, xn[2] + xn[n + 2], sqrt(2.0)), 1e-12);
+    st_pf_model_free(a);
+    st_pf_model_free(b);
+}
+END_TEST
+
+/* Sample many particles from the transition of a multi-distribution model
+ * and compare the sample means with the distributions' means. */
+START_TEST(test_sampler_moments)
+{
+    const char *yaml =
+        "model: pf\nversion: 1\ndim: 8\n"
+        "initial: {dist: mvnormal, mean: [0, 0, 0, 0, 0, 0, 0, 0], diag: [1, 1, 1, 1, 1, 1, 1, 1]}\n"
+        "transition:\n"
+        "  - {dist: normal, mean: '2 + 0 * x[0]', sd: 3}\n"
+        "  - {dist: student-t, df: 5, loc: 1, scale: 2}\n"
+        "  - {dist: lognormal, meanlog: 0.5, sdlog: 0.5}\n"
+        "  - {dist: gamma, shape: 3, rate: 2}\n"
+        "  - {dist: poisson, rate: 4.5}\n"
+        "  - {dist: binomial, size: 12, prob: 0.25}\n"
+        "  - {dist: negbinomial, size: 3, prob: 0.4}\n"
+        "  - {dist: mvnormal, mean: [-1], cov: [[0.25]]}\n"
+        "observation: {dist: normal, mean: 'x[0]', sd: 1}\n";
+    st_pf_model *m = load(yaml);
+    const double mean[8] = {2, 1, exp(0.5 + 0.125), 1.5, 4.5, 3, 3 * 0.6 / 0.4, -1};
+    const double var[8] = {9, 4 * 5.0 / 3, (exp(0.25) - 1) * exp(1 + 0.25), 0.75, 4.5, 12 * 0.25 * 0.75,
+                           3 * 0.6 / 0.16, 0.25};
+    enum { n = ST_PF_BLOCK, reps = 100 };
+    static double xp[8 * n], xn[8 * n];
+    double sum[8] = {0};
+    st_rng r;
+    st_rng_seed(&r, 5);
+    st_pf_step s = {1, 2.0, NULL, NULL};
+    st_err e;
+    for (int k = 0; k < reps; k++) {
+        ck_assert_int_eq(st_pf_model_transition(m, &s, xp, n, xn, n, n, &r, &work, &e), 0);
+        for (int i = 0; i < 8; i++)
+            for (int p = 0; p < n; p++)
+                sum[i] += xn[i * n + p];
+    }
+    double N = (double)n * reps;
+    for (int i = 0; i < 8; i++)
+        ck_assert_msg(fabs(sum[i] / N - mean[i]) <= 5 * sqrt(var[i] / N), "component %d: mean %g, expected %g", i,
+                      sum[i] / N, mean[i]);
+    /* counts are integers */
+    for (int p = 0; p < n; p++)
+        ck_assert_near(xn[4 * n + p], floor(xn[4 * n + p]), 0);
+    ck_assert_int_eq(st_pf_model_y_is_count(m, 0), 0);
+    st_pf_model_free(m);
+}
+END_TEST
+
+START_TEST(test_runtime_bad_scale)
+{
+    /* the sd becomes negative for negative states: an error naming the time
+     * step and the expression at its place in the file */
+    const char *yaml =
+        "model: pf\nversion: 1\n"
+        "initial: {dist: normal, mean: 0, sd: 1}\n"
+        "transition:\n  dist: normal\n  mean: x\n  sd: 0.5 * x\n"
+        "observation: {dist: normal, mean: x, sd: 1}\n";
+    st_pf_model *m = load(yaml);
+    double xp[2] = {1, -1}, xn[2];
+    st_rng r;
+    st_rng_seed(&r, 1);
+    st_pf_step s = {16, 17.0, NULL, NULL};
+    st_err e;
+    st_err_clear(&e);
+    ck_assert_int_eq(st_pf_model_transition(m, &s, xp, 2, xn, 2, 2, &r, &work, &e), ST_EDATA);
+    ck_assert_str_eq(e.file, "m.yaml");
+    ck_assert_int_eq(e.line, 7);
+    ck_assert_int_eq(e.col, 7);
+    ck_assert_ptr_nonnull(strstr(e.msg, "time step 17"));
+    ck_assert_ptr_nonnull(strstr(e.msg, "0.5 * x"));
+    ck_assert_ptr_nonnull(strstr(e.msg, "not positive"));
+    /* the bound is unknown when the scale depends on the state */
+    double b;
+    ck_assert_int_eq(st_pf_model_trans_bound(m, &s, &b), 0);
+    st_pf_model_free(m);
+}
+END_TEST
+
+START_TEST(test_load_errors)
+{
+    st_err e;
+    /* syntax error: line 5, the scalar starts at column 9, '*' at offset 7 */
+    e = load_fail("model: pf\nversion: 1\ninitial: {dist: normal, mean: 0, sd: 1}\n"
+                  "transition:\n  mean: x + * 2\n  dist: normal\n  sd: 1\n"
+                  "observation: {dist: normal, mean: x, sd: 1}\n");
+    ck_assert_int_eq(e.line, 5);
+    ck_assert_int_eq(e.col, 13);
+    ck_assert_ptr_nonnull(strstr(e.msg, "unexpected '*'"));
+    /* a quoted scalar: the column counts from inside the quotes */
+    e = load_fail("model: pf\nversion: 1\ninitial: {dist: normal, mean: 0, sd: 1}\n"
+                  "transition:\n  mean: \"x + zz\"\n  dist: normal\n  sd: 1\n"
+                  "observation: {dist: normal, mean: x, sd: 1}\n");
+    ck_assert_int_eq(e.line, 5);
+    ck_assert_int_eq(e.col, 14);
+    ck_assert_ptr_nonnull(strstr(e.msg, "unknown variable 'zz'"));
+    /* x in the initial distribution */
+    e = load_fail("model: pf\nversion: 1\ninitial: {dist: normal, mean: x, sd: 1}\n"
+                  "transition: {dist: normal, mean: x, sd: 1}\nobservation: {dist: normal, mean: x, sd: 1}\n");
+    ck_assert_int_eq(e.line, 3);
+    ck_assert_ptr_nonnull(strstr(e.msg, "no previous state"));
+    /* wrong dimensions */
+    e = load_fail("model: pf\nversion: 1\ndim: 2\ninitial: {dist: normal, mean: 0, sd: 1}\n"
+                  "transition: {dist: normal, mean: 'x[0]', sd: 1}\nobservation: {dist: normal, mean: 'x[0]', sd: 1}\n");
+    ck_assert_ptr_nonnull(strstr(e.msg, "has 2"));
+    e = load_fail("model: pf\nversion: 1\ninitial: {dist: normal, mean: 0, sd: 1}\n"
+                  "transition: {dist: normal, mean: 'x[1]', sd: 1}\nobservation: {dist: normal, mean: x, sd: 1}\n");
+    ck_assert_ptr_nonnull(strstr(e.msg, "out of range"));
+    /* unknown distribution, missing argument, unknown key */
+    e = load_fail("model: pf\nversion: 1\ninitial: {dist: cauchy, mean: 0, sd: 1}\n"
+                  "transition: {dist: normal, mean: x, sd: 1}\nobservation: {dist: normal, mean: x, sd: 1}\n");
+    ck_assert_int_eq(e.line, 3);
+    e = load_fail("model: pf\nversion: 1\ninitial: {dist: normal, mean: 0}\n"
+                  "transition: {dist: normal, mean: x, sd: 1}\nobservation: {dist: normal, mean: x, sd: 1}\n");
+    ck_assert_ptr_nonnull(strstr(e.msg, "'sd'"));
+    e = load_fail("model: pf\nversion: 1\ninitial: {dist: normal, mean: 0, sd: 1, sigma: 2}\n"
+                  "transition: {dist: normal, mean: x, sd: 1}\nobservation: {dist: normal, mean: x, sd: 1}\n");
+    ck_assert_ptr_nonnull(strstr(e.msg, "sigma"));
+    /* a full covariance may not depend on the state */
+    e = load_fail("model: pf\nversion: 1\ninitial: {dist: normal, mean: 0, sd: 1}\n"
+                  "transition: {dist: mvnormal, mean: [x], cov: [[exp(x)]]}\nobservation: {dist: normal, mean: x, sd: 1}\n");
+    ck_assert_ptr_nonnull(strstr(e.msg, "may not depend"));
+    /* reserved parameter names, built-in parameter checks */
+    e = load_fail("model: pf\nversion: 1\nparameters: {t: 1}\ninitial: {dist: normal, mean: 0, sd: 1}\n"
+                  "transition: {dist: normal, mean: x, sd: 1}\nobservation: {dist: normal, mean: x, sd: 1}\n");
+    ck_assert_ptr_nonnull(strstr(e.msg, "reserved"));
+    e = load_fail("model: pf\nversion: 1\nbuiltin: stochastic-volatility\nparameters: {phi: 1.5}\n");
+    ck_assert_int_eq(e.line, 4);
+    e = load_fail("model: pf\nversion: 1\nbuiltin: stochastic-volatility\nparameters: {rho: 0.5}\n");
+    ck_assert_ptr_nonnull(strstr(e.msg, "rho"));
+    e = load_fail("model: pf\nversion: 1\nbuiltin: linear-gaussian\nparameters: {A: [[1]], Q: [[-1]], C: [[1]], R: [[1]]}\n");
+    ck_assert_ptr_nonnull(strstr(e.msg, "positive definite"));
+    e = load_fail("model: pf\nversion: 1\nbuiltin: linear-gaussian\nparameters: {A: [[1, 0]], Q: [[1]], C: [[1]], R: [[1]]}\n");
+    ck_assert_ptr_nonnull(strstr(e.msg, "square"));
+    e = load_fail("model: hmm\nversion: 1\n");
+    ck_assert_int_ge(e.line, 1);
+}
+END_TEST
+
+START_TEST(test_covariates_and_names)
+{
+    const char *yaml =
+        "model: pf\nversion: 1\nstates: [level]\ncovariates: [u]\nobservations: [y]\n"
+        "parameters: {beta: 2}\n"
+        "initial: {dist: normal, mean: u, sd: 1}\n"
+        "transition: {dist: normal, mean: level_is_x_here_no, sd: 1}\n"
+        "observation: {dist: normal, mean: x + beta * u, sd: 1}\n";
+    st_err e = load_fail(yaml);
+    ck_assert_ptr_nonnull(strstr(e.msg, "unknown variable 'level_is_x_here_no'"));
+    const char *ok =
+        "model: pf\nversion: 1\nstates: [level]\ncovariates: [u]\nobservations: [y]\n"
+        "parameters: {beta: 2}\n"
+        "initial: {dist: normal, mean: u, sd: 1}\n"
+        "transition: {dist: normal, mean: x, sd: 1}\n"
+        "observation: {dist: normal, mean: x + beta * u, sd: 1}\n";
+    st_pf_model *m = load(ok);
+    ck_assert_str_eq(st_pf_model_xname(m, 0), "level");
+    ck_assert_str_eq(st_pf_model_covname(m, 0), "u");
+    ck_assert_uint_eq(st_pf_model_ncov(m), 1);
+    double x = 1, y = 4, u = 1.5, lw = 0;
+    st_pf_step s = {0, 1, &y, &u};
+    st_err e2;
+    ck_assert_int_eq(st_pf_model_logobs(m, &s, &x, 1, 1, &lw, &work, &e2), 0);
+    ck_assert_near(lw, st_lpdf_normal(4, 1 + 3, 1), 1e-14);
+    st_pf_model_free(m);
+}
+END_TEST
+
+static Suite *make_suite(void)
+{
+    Suite *s = suite_create("smc_model");
+    TCase *tc = tcase_create("model");
+    tcase_add_test(tc, test_yaml_matches_builtin_sv);
+    tcase_add_test(tc, test_yaml_matches_builtin_growth);
+    tcase_add_test(tc, test_log_densities);
+    tcase_add_test(tc, test_mvnormal_and_lg);
+    tcase_add_test(tc, test_sampler_moments);
+    tcase_add_test(tc, test_runtime_bad_scale);
+    tcase_add_test(tc, test_load_errors);
+    tcase_add_test(tc, test_covariates_and_names);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+ST_CHECK_MAIN(make_suite)

@@ -1,0 +1,255 @@
+/* ssm-forecast's per-series pipeline (forecast.c), the S4D forecaster
+ * (s4d.c) and model files (model_io.c): accuracy measures by hand, the
+ * log back-transform, holdout rows, S4D on a noiseless periodic signal,
+ * and model files that round-trip every double. */
+#include "config.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check_util.h"
+#include "ssm/forecast.h"
+#include "ssm/model_io.h"
+#include "ssm/s4d.h"
+
+START_TEST(test_mase_smape)
+{
+    /* train 1,3,2,4 (m=1): in-sample naive MAE = (2+1+2)/3 = 5/3;
+     * errors |5-4| + |6-8| = 3 over 2 -> 1.5 / (5/3) = 0.9 */
+    double train[4] = {1, 3, 2, 4}, act[2] = {5, 6}, fc[2] = {4, 8};
+    ck_assert_near(st_ssm_mase(train, 4, 1, act, fc, 2), 0.9, 1e-12);
+    /* sMAPE: 200*(1/9 + 2/14)/2 */
+    ck_assert_near(st_ssm_smape(act, fc, 2), 100 * (1.0 / 9 + 2.0 / 14), 1e-12);
+    /* seasonal scale m=2: |2-1| + |4-3| = 2 over 2 -> 1; 1.5 / 1 */
+    ck_assert_near(st_ssm_mase(train, 4, 2, act, fc, 2), 1.5, 1e-12);
+    /* missing actuals are skipped */
+    double act2[2] = {NAN, 6};
+    ck_assert_near(st_ssm_smape(act2, fc, 2), 200 * 2.0 / 14, 1e-12);
+}
+END_TEST
+
+static void opts_level(st_ssmf_opts *o, const double *levels, int output, size_t h)
+{
+    st_err e;
+    memset(o, 0, sizeof *o);
+    o->mode = ST_SSMF_SPEC;
+    o->output = output;
+    o->h = h;
+    o->levels = levels;
+    o->nlevels = 2;
+    o->period = 1;
+    ck_assert_int_eq(st_uc_parse("level", 0, &o->spec, &e), 0);
+}
+
+START_TEST(test_log_backtransform)
+{
+    /* fixed level model on log y: mean = exp(mu + s^2/2), bounds exp(mu +- z s) */
+    const double lv[2] = {80, 95};
+    double y[30], th[2] = {0.01, 0.02};
+    for (int t = 0; t < 30; t++)
+        y[t] = exp(1 + 0.1 * sin(t));
+    st_ssmf_opts o;
+    opts_level(&o, lv, ST_SSMF_FORECAST, 3);
+    o.log = 1;
+    o.fixed_theta = th;
+    st_ssmf_result r;
+    st_err e;
+    ck_assert_int_eq(st_ssmf_series(&o, y, 30, NULL, NULL, &r, &e), 0);
+    double ly[30], mean[3], var[3];
+    for (int t = 0; t < 30; t++)
+        ly[t] = log(y[t]);
+    ck_assert_int_eq(st_uc_forecast(&o.spec, th, ly, 30, NULL, NULL, 3, mean, var, &e), 0);
+    ck_assert_int_eq((int)r.ncols, 6);
+    for (int k = 0; k < 3; k++) {
+        const double *row = r.rows + k * 6;
+        double s = sqrt(var[k]);
+        ck_assert_rel(row[0], exp(mean[k] + var[k] / 2), 1e-12);
+        ck_assert_rel(row[1], row[0] * sqrt(expm1(var[k])), 1e-12);
+        ck_assert_rel(row[4], exp(mean[k] - 1.959963984540054 * s), 1e-12);
+        ck_assert_rel(row[5], exp(mean[k] + 1.959963984540054 * s), 1e-12);
+    }
+    st_ssmf_result_free(&r);
+}
+END_TEST
+
+START_TEST(test_holdout_row)
+{
+    /* a fixed model: the holdout row's MASE equals the one computed from
+     * the forecasts of the training part */
+    const double lv[2] = {80, 95};
+    double y[40], th[2] = {0.5, 1.0};
+    for (int t = 0; t < 40; t++)
+        y[t] = 10 + 0.2 * t + sin(0.9 * t);
+    st_ssmf_opts o;
+    opts_level(&o, lv, ST_SSMF_HOLDOUT, 5);
+    o.fixed_theta = th;
+    st_ssmf_result r;
+    st_err e;
+    ck_assert_int_eq(st_ssmf_series(&o, y, 40, NULL, NULL, &r, &e), 0);
+    ck_assert_int_eq((int)r.nrows, 1);
+    double mean[5], var[5];
+    ck_assert_int_eq(st_uc_forecast(&o.spec, th, y, 35, NULL, NULL, 5, mean, var, &e), 0);
+    ck_assert_near(r.rows[0], 35, 0);
+    ck_assert_near(r.rows[1], 5, 0);
+    ck_assert_near(r.rows[2], st_ssm_mase(y, 35, 1, y + 35, mean, 5), 1e-12);
+    ck_assert_near(r.rows[3], st_ssm_smape(y + 35, mean, 5), 1e-12);
+    ck_assert(r.rows[4] >= 0 && r.rows[4] <= 1 && r.rows[5] >= r.rows[4]);
+    st_ssmf_result_free(&r);
+    /* holdout as long as the series */
+    ck_assert_int_eq(st_ssmf_series(&o, y, 5, NULL, NULL, &r, &e), ST_EDATA);
+}
+END_TEST
+
+START_TEST(test_s4d_periodic)
+{
+    /* a noiseless period-12 signal is forecast almost exactly, far better
+     * than its own amplitude */
+    double y[240], mean[12], var[12], lo[24], hi[24];
+    const double lv[2] = {80, 95};
+    for (int t = 0; t < 240; t++)
+        y[t] = 5 + 2 * sin(2 * M_PI * t / 12) + cos(2 * M_PI * t / 6);
+    st_err e;
+    ck_assert_int_eq(st_s4d_forecast(y, 228, 16, 12, lv, 2, mean, var, lo, hi, &e), 0);
+    double mae = 0;
+    for (int k = 0; k < 12; k++) {
+        mae += fabs(mean[k] - y[228 + k]) / 12;
+        ck_assert(lo[2 * k] <= hi[2 * k] && lo[2 * k + 1] <= lo[2 * k] && hi[2 * k + 1] >= hi[2 * k]);
+    }
+    ck_assert_msg(mae < 0.1, "s4d MAE %g on a periodic signal", mae);
+    /* constant series and too short series are errors */
+    double c[50];
+    for (int t = 0; t < 50; t++)
+        c[t] = 3;
+    ck_assert_int_eq(st_s4d_forecast(c, 50, 8, 3, lv, 2, mean, var, lo, hi, &e), ST_EDATA);
+    ck_assert_int_eq(st_s4d_forecast(y, 12, 8, 6, lv, 2, mean, var, lo, hi, &e), ST_EDATA);
+}
+END_TEST
+
+static char *tmpname(const char *tag)
+{
+    static char buf[256];
+    snprintf(buf, sizeof buf, "/tmp/test_ssm_forecast.%ld.%s.yaml", (long)getpid(), tag);
+    return buf;
+}
+
+START_TEST(test_model_file_roundtrip)
+{
+    st_uc_fit fit;
+    st_err e;
+    memset(&fit, 0, sizeof fit);
+    ck_assert_int_eq(st_uc_parse("damped-trend+seasonal:4+ar:2", 0, &fit.spec, &e), 0);
+    const double th[8] = {1.0 / 3, 1e-300, 0.87654321, 2.5e-7, 0.3, 0.2, -0.1, 12345.678901234567};
+    ck_assert_int_eq((int)fit.spec.npar, 8);
+    memcpy(fit.theta, th, sizeof th);
+    fit.loglik = -12.5;
+    fit.aicc = 40;
+    fit.converged = 1;
+    for (int i = 0; i < 8; i++)
+        fit.se[i] = NAN;
+    const char *path = tmpname("fit");
+    FILE *fp = fopen(path, "w");
+    ck_assert_ptr_nonnull(fp);
+    ck_assert_int_eq(st_ssm_file_write_fit(fp, &fit, 1, &e), 0);
+    fclose(fp);
+    st_ssm_file f;
+    ck_assert_msg(st_ssm_file_read(&f, path, 0, &e) == 0, "%s", e.msg);
+    ck_assert_int_eq(f.is_matrix, 0);
+    ck_assert_int_eq(f.log, 1);
+    for (int i = 0; i < 8; i++)
+        ck_assert_msg(f.theta[i] == th[i], "param %d: %.17g != %.17g", i, f.theta[i], th[i]);
+    st_ssm_file_free(&f);
+    unlink(path);
+}
+END_TEST
+
+START_TEST(test_matrix_file_roundtrip)
+{
+    st_ssm *s;
+    st_err e;
+    ck_assert_int_eq(st_ssm_new(&s, 2, 2, 1, &e), 0);
+    s->T[0] = 1, s->T[1] = 0.1, s->T[3] = 0.5;
+    s->Z[0] = 1, s->Z[2] = 0.3, s->Z[3] = 1;
+    s->R[0] = 1, s->R[1] = 0.7;
+    s->Q[0] = 0.25;
+    s->H[0] = 1.5, s->H[3] = 0.1;
+    s->d[1] = -2;
+    s->P1[3] = 4.0 / 3;
+    s->diffuse[0] = 1;
+    const char *path = tmpname("mat");
+    FILE *fp = fopen(path, "w");
+    ck_assert_int_eq(st_ssm_file_write_matrix(fp, s, &e), 0);
+    fclose(fp);
+    st_ssm_file f;
+    ck_assert_msg(st_ssm_file_read(&f, path, 0, &e) == 0, "%s", e.msg);
+    ck_assert_int_eq(f.is_matrix, 1);
+    ck_assert_int_eq((int)f.s->p, 2);
+    ck_assert_int_eq((int)f.s->r, 1);
+    ck_assert(memcmp(f.s->T, s->T, 4 * sizeof(double)) == 0);
+    ck_assert(memcmp(f.s->R, s->R, 2 * sizeof(double)) == 0);
+    ck_assert(memcmp(f.s->P1, s->P1, 4 * sizeof(double)) == 0);
+    ck_assert_int_eq(f.s->diffuse[0], 1);
+    ck_assert_int_eq(f.s->diffuse[1], 0);
+    st_ssm_file_free(&f);
+    /* a stationary state that is also diffuse with a proper variance is refused */
+    s->diffuse[1] = 1;
+    fp = fopen(path, "w");
+    ck_assert_int_eq(st_ssm_file_write_matrix(fp, s, &e), 0);
+    fclose(fp);
+    ck_assert_int_lt(st_ssm_file_read(&f, path, 0, &e), 0);
+    ck_assert_ptr_nonnull(strstr(e.msg, "P1 row 2"));
+    unlink(path);
+    st_ssm_free(s);
+}
+END_TEST
+
+START_TEST(test_model_file_errors)
+{
+    static const struct { const char *text, *msg; } cases[] = {
+        {"model: ssm\nversion: 1\nstructural: level\nparams:\n  sigma2.level: 1\n", "sigma2.irregular"},
+        {"model: ssm\nversion: 1\nstructural: level\nparams:\n  sigma2.level: 1\n  sigma2.irregular: 2\n  x: 3\n", "unknown key 'x'"},
+        {"model: ssm\nversion: 1\nstructural: level+ar:1\nparams:\n  sigma2.level: 1\n  sigma2.ar: 1\n  ar1: 1.5\n  sigma2.irregular: 2\n", "out of range"},
+        {"model: ssm\nversion: 1\nstructural: level+seasonal:1\nparams: {}\n", "seasonal period"},
+        {"model: ssm\nversion: 1\n", "exactly one of"},
+        {"model: ssm\nversion: 1\nmatrices:\n  T: [[1, 0]]\n  Z: [[1, 0]]\n  Q: [[1]]\n  H: [[1]]\n", "square"},
+        {"model: ssm\nversion: 1\nmatrices:\n  T: [[1]]\n  Z: [[1]]\n  Q: [[-1]]\n  H: [[1]]\n", "Q is singular or not positive definite"},
+        {"model: ssm\nversion: 1\nmatrices:\n  T: [[1]]\n  Z: [[1, 2]]\n  Q: [[1]]\n  H: [[1]]\n", ""},
+        {"model: ssm\nversion: 1\nmatrices:\n  T: [[1]]\n  Z: [[1], [1]]\n  Q: [[1]]\n  H: [[1, 0.5], [0.5, 1]]\n", "H must be diagonal"},
+        {"model: ssm\nversion: 1\nmatrices:\n  T: [[1]]\n  Z: [[1]]\n  Q: [[1]]\n  H: [[1]]\n  diffuse: [0.5]\n", "0 or 1"},
+        {"model: hmm\nversion: 1\n", ""},
+    };
+    const char *path = tmpname("bad");
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        FILE *fp = fopen(path, "w");
+        fputs(cases[i].text, fp);
+        fclose(fp);
+        st_ssm_file f;
+        st_err e;
+        st_err_clear(&e);
+        ck_assert_msg(st_ssm_file_read(&f, path, 0, &e) < 0, "case %zu accepted", i);
+        ck_assert_msg(strstr(e.msg, cases[i].msg) != NULL, "case %zu: '%s' lacks '%s'", i, e.msg, cases[i].msg);
+        ck_assert_msg(e.line > 0, "case %zu: no line in the error", i);
+    }
+    unlink(path);
+}
+END_TEST
+
+static Suite *forecast_suite(void)
+{
+    Suite *su = suite_create("ssm_forecast");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, test_mase_smape);
+    tcase_add_test(tc, test_log_backtransform);
+    tcase_add_test(tc, test_holdout_row);
+    tcase_add_test(tc, test_s4d_periodic);
+    tcase_add_test(tc, test_model_file_roundtrip);
+    tcase_add_test(tc, test_matrix_file_roundtrip);
+    tcase_add_test(tc, test_model_file_errors);
+    tcase_set_timeout(tc, 60);
+    suite_add_tcase(su, tc);
+    return su;
+}
+
+ST_CHECK_MAIN(forecast_suite)
