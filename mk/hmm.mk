@@ -49,3 +49,5 @@ dist_check_SCRIPTS += tests/cli/hmm-numpy.sh
 EXTRA_DIST += tests/cli/hmm_numpy_ref.py
 TESTS += tests/cli/hmm-architectures.sh
 dist_check_SCRIPTS += tests/cli/hmm-architectures.sh
+TESTS += tests/cli/hmm-ghmm.sh
+dist_check_SCRIPTS += tests/cli/hmm-ghmm.sh

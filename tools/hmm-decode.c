@@ -16,7 +16,7 @@ static const char USAGE[] =
     "Decode the sequences in DATA (CSV, plain or gzip, or binary streams; stdin\n"
     "if none) under the hidden Markov model in MODEL (stoch-model(5)).  A column\n"
     "'seq' groups rows into sequences; the value columns are the model's\n"
-    "'columns' when the data have them, else all but seq and t, or -c.\n"
+    "'columns' when the data have them, else all but seq, t and state, or -c.\n"
     "\n"
     "  -m, --model FILE     model file (required)\n"
     "      --viterbi        most probable state path: seq,t,state (default)\n"
@@ -110,22 +110,7 @@ int main(int argc, char **argv)
         goto out;
     if ((rc = st_table_read_many(&tab, (const char *const *)argv + optind, (size_t)(argc - optind), &e)) < 0)
         goto out;
-    static char colbuf[4096];
-    if (!columns && m->colnames) {
-        int all = 1;
-        colbuf[0] = '\0';
-        for (size_t j = 0; j < m->D; j++) {
-            all &= st_table_col(tab, m->colnames[j]) >= 0;
-            if (strlen(colbuf) + strlen(m->colnames[j]) + 2 < sizeof colbuf) {
-                if (j)
-                    strcat(colbuf, ",");
-                strcat(colbuf, m->colnames[j]);
-            }
-        }
-        if (all)
-            columns = colbuf;
-    }
-    if ((rc = st_hmm_data_from_table(&d, tab, columns, &e)) < 0)
+    if ((rc = st_hmm_data_for_model(&d, tab, m, columns, &e)) < 0)
         goto out;
     if (d->D != m->D) {
         rc = st_err_set(&e, ST_EDATA, d->source, 0, 0, "the data have %zu value columns, the model %s %zu", d->D,
@@ -152,6 +137,8 @@ int main(int argc, char **argv)
             fprintf(stderr, "hmm-decode: total log-likelihood %.17g over %zu sequences, %zu observations\n", tot, d->nseq, N);
         nc = viterbi ? 4 : 3;
     } else if (posterior) {
+        if ((rc = st_hmm_check_memory((double)N * (double)K * sizeof *post, "the posterior table", &e)) < 0)
+            goto out;
         if (!(post = malloc(N * K * sizeof *post)) || !(ll = malloc(d->nseq * sizeof *ll))) {
             rc = st_err_nomem(&e, "posteriors");
             goto out;

@@ -10,7 +10,6 @@
 #include "core/cli.h"
 #include "core/mpi.h"
 #include "core/stream.h"
-#include "core/yaml.h"
 #include "hmm/hmm.h"
 
 static const char USAGE[] =
@@ -18,7 +17,8 @@ static const char USAGE[] =
     "Fit a hidden Markov model by Baum-Welch (EM) to the sequences in DATA\n"
     "(CSV, plain or gzip, or binary streams; stdin if none) and write the model\n"
     "file (stoch-model(5)).  A column 'seq' groups rows into sequences; the\n"
-    "value columns are all others except 't', or those named by -c.\n"
+    "value columns are all others except 't' and 'state' (the true states\n"
+    "hmm-sample writes), or those named by -c.\n"
     "\n"
     "Model:\n"
     "  -K, --states N|LO..HI  states, 1..4096; a range fits each K, prints a\n"
@@ -44,11 +44,13 @@ static const char USAGE[] =
     "                       transitions, >= 0 (default 0)\n"
     "      --init MODEL     start from this model (its K, emission and mask)\n"
     "      --fix LIST       keep any of start,transitions,emissions at --init\n"
-    "  -c, --columns LIST   value columns (default: all but seq and t)\n"
+    "  -c, --columns LIST   value columns (default: all but seq, t and state)\n"
     "Fitting:\n"
     "  -r, --restarts R     random restarts, best log-likelihood kept, 1..10000\n"
     "                       (default 4; 1 with --init)\n"
     "      --max-iter N     EM iterations per restart, 1..1e6 (default 1000)\n"
+    "      --accelerate     SQUAREM extrapolation of EM steps (for slowly\n"
+    "                       converging fits; never accepts a worse objective)\n"
     "      --tol X          stop when the relative change of the objective is\n"
     "                       <= X, > 0 (default 1e-8)\n"
     "      --min-var V      variance floor, > 0 (default 1e-6 x each column's\n"
@@ -85,7 +87,8 @@ enum {
     OPT_PROBFLOOR,
     OPT_SELECT,
     OPT_ORDER,
-    OPT_COMPONENTS
+    OPT_COMPONENTS,
+    OPT_ACCELERATE
 };
 
 typedef struct prog_ctx {
@@ -138,42 +141,6 @@ static int parse_cov(const char *s, st_hmm_cov *cov)
     return -1;
 }
 
-/* --mask FILE: a YAML mapping with one key 'mask', a K x K 0/1 matrix. */
-static int read_mask(const char *path, size_t K, unsigned char **mask, st_err *e)
-{
-    st_ydoc *doc;
-    int rc = st_ydoc_load(&doc, path, e);
-    if (rc < 0)
-        return rc;
-    const st_ynode *root = st_ydoc_root(doc), *n;
-    double *v = NULL;
-    size_t r, c;
-    if (st_ynode_kind(root) != ST_YMAP) {
-        rc = st_ynode_error(doc, root, e, ST_EDATA, "a mask file is a mapping with the key 'mask'");
-        goto out;
-    }
-    if ((rc = st_ymap_require(doc, root, "mask", &n, e)) < 0 ||
-        (rc = st_ynode_matrix(doc, n, K, K, 0, 1, &v, &r, &c, e)) < 0 || (rc = st_ymap_check_unknown(doc, root, e)) < 0)
-        goto out;
-    if (!(*mask = malloc(K * K))) {
-        rc = st_err_nomem(e, "mask");
-        goto out;
-    }
-    for (size_t i = 0; i < K * K; i++) {
-        if (v[i] != 0 && v[i] != 1) {
-            rc = st_ynode_error(doc, n, e, ST_EDATA, "mask entries must be 0 or 1");
-            free(*mask);
-            *mask = NULL;
-            goto out;
-        }
-        (*mask)[i] = v[i] == 1;
-    }
-out:
-    free(v);
-    st_ydoc_free(doc);
-    return rc;
-}
-
 int main(int argc, char **argv)
 {
     st_cli cli;
@@ -206,6 +173,7 @@ int main(int argc, char **argv)
                                              {"select", required_argument, NULL, OPT_SELECT},
                                              {"order", required_argument, NULL, OPT_ORDER},
                                              {"components", required_argument, NULL, OPT_COMPONENTS},
+                                             {"accelerate", no_argument, NULL, OPT_ACCELERATE},
                                              {NULL, 0, NULL, 0}};
     int c;
     long l;
@@ -304,6 +272,9 @@ int main(int argc, char **argv)
                 st_cli_usage_error(&cli, "--components must be an integer from 1 to 256, not '%s'", optarg);
             o.ncomp = (size_t)l;
             break;
+        case OPT_ACCELERATE:
+            o.accelerate = 1;
+            break;
         case OPT_SELECT:
             if (strcmp(optarg, "bic") == 0)
                 select_aic = 0;
@@ -376,7 +347,7 @@ int main(int argc, char **argv)
             rc = st_err_set(&e, ST_EUSAGE, NULL, 0, 0, "--mask needs a single K");
             goto out;
         }
-        if ((rc = read_mask(mask_path, (size_t)klo, &mask, &e)) < 0)
+        if ((rc = st_hmm_read_mask(mask_path, (size_t)klo, &mask, &e)) < 0)
             goto out;
         o.topology = ST_HMM_MASK;
         o.mask = mask;
@@ -384,24 +355,7 @@ int main(int argc, char **argv)
     const char *const *inputs = (const char *const *)argv + optind;
     if ((rc = st_table_read_many(&tab, inputs, (size_t)(argc - optind), &e)) < 0)
         goto out;
-    if (!columns && init && init->colnames) { /* the model's columns, when the data have them */
-        int all = 1;
-        for (size_t j = 0; j < init->D; j++)
-            all &= st_table_col(tab, init->colnames[j]) >= 0;
-        if (all) {
-            static char buf[4096];
-            buf[0] = '\0';
-            for (size_t j = 0; j < init->D; j++) {
-                if (strlen(buf) + strlen(init->colnames[j]) + 2 >= sizeof buf)
-                    break;
-                if (j)
-                    strcat(buf, ",");
-                strcat(buf, init->colnames[j]);
-            }
-            columns = buf;
-        }
-    }
-    if ((rc = st_hmm_data_from_table(&d, tab, columns, &e)) < 0)
+    if ((rc = st_hmm_data_for_model(&d, tab, init, columns, &e)) < 0)
         goto out;
     if (symbols) {
         double *v;

@@ -2,6 +2,12 @@
  * library (Debian libghmm-dev) on a CSV of hmm-sample output.
  *
  *     ghmm_bw DATA.csv K M STEPS
+ *     ghmm_bw DATA.csv K M STEPS INIT.yaml
+ *
+ * The second form writes the initial model as an hmm model file (so that
+ * hmm-fit --init starts from the same numbers) and prints the
+ * log-likelihood after each of STEPS one-step Baum-Welch calls, for an
+ * iteration-by-iteration comparison with hmm-fit -v.
  *
  * Builds a fully connected K-state model over M symbols (a fixed random
  * start), runs ghmm_dmodel_baum_welch_nstep for STEPS iterations and prints
@@ -39,8 +45,8 @@ static double now(void)
 
 int main(int argc, char **argv)
 {
-    if (argc != 5) {
-        fprintf(stderr, "usage: ghmm_bw DATA.csv K M STEPS\n");
+    if (argc != 5 && argc != 6) {
+        fprintf(stderr, "usage: ghmm_bw DATA.csv K M STEPS [INIT.yaml]\n");
         return 2;
     }
     int K = atoi(argv[2]), M = atoi(argv[3]), steps = atoi(argv[4]);
@@ -106,6 +112,36 @@ int main(int argc, char **argv)
     for (int i = 0; i < K; i++)
         for (int j = 0; j < K; j++)
             mo->s[j].in_a[i] = mo->s[i].out_a[j];
+    if (argc == 6) {
+        FILE *y = fopen(argv[5], "w");
+        if (!y) {
+            perror(argv[5]);
+            return 1;
+        }
+        fprintf(y, "model: hmm\nversion: 1\nstates: %d\nstart: [", K);
+        for (int i = 0; i < K; i++)
+            fprintf(y, "%s%.17g", i ? ", " : "", mo->s[i].pi);
+        fprintf(y, "]\ntransitions:\n");
+        for (int i = 0; i < K; i++) {
+            fprintf(y, "  - [");
+            for (int j = 0; j < K; j++)
+                fprintf(y, "%s%.17g", j ? ", " : "", mo->s[i].out_a[j]);
+            fprintf(y, "]\n");
+        }
+        fprintf(y, "emission:\n  family: categorical\n  channels:\n    - symbols: %d\n      probabilities:\n", M);
+        for (int i = 0; i < K; i++) {
+            fprintf(y, "        - [");
+            for (int m = 0; m < M; m++)
+                fprintf(y, "%s%.17g", m ? ", " : "", mo->s[i].b[m]);
+            fprintf(y, "]\n");
+        }
+        fclose(y);
+        for (int it = 0; it < steps; it++) {
+            ghmm_dmodel_baum_welch_nstep(mo, sq, 1, 0.0);
+            printf("%.17g\n", ghmm_dmodel_likelihood(mo, sq));
+        }
+        return 0;
+    }
     if (getenv("GHMM_BW_DEBUG")) {
         fprintf(stderr, "check %d M %d N %d maxorder %d b0 %g %g pow %p\n", ghmm_dmodel_check(mo), mo->M, mo->N, mo->maxorder, mo->s[0].b[0], mo->s[0].b[12], (void *)mo->pow_lookup);
         fprintf(stderr, "seq0 %d %d %d len %d\n", sq->seq[0][0], sq->seq[0][1], sq->seq[0][2], sq->seq_len[0]);

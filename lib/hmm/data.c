@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "hmm/internal.h"
 
@@ -149,6 +150,30 @@ int st_hmm_data_from_table(st_hmm_data **out, const st_table *t, const char *col
     return ST_OK;
 }
 
+int st_hmm_data_for_model(st_hmm_data **d, const st_table *t, const st_hmm *m, const char *cols, st_err *e)
+{
+    if (cols || !m || !m->colnames)
+        return st_hmm_data_from_table(d, t, cols, e);
+    size_t len = 1;
+    for (size_t j = 0; j < m->D; j++) {
+        if (st_table_col(t, m->colnames[j]) < 0)
+            return st_hmm_data_from_table(d, t, NULL, e);
+        len += strlen(m->colnames[j]) + 1;
+    }
+    char *list = malloc(len);
+    if (!list)
+        return st_err_nomem(e, "column list");
+    list[0] = '\0';
+    for (size_t j = 0; j < m->D; j++) {
+        if (j)
+            strcat(list, ",");
+        strcat(list, m->colnames[j]);
+    }
+    int rc = st_hmm_data_from_table(d, t, list, e);
+    free(list);
+    return rc;
+}
+
 /* Row i (0-based over all rows) named for messages: 1-based row, sequence. */
 static int bad_value(const st_hmm_data *d, size_t i, size_t j, st_err *e, const char *what)
 {
@@ -215,6 +240,16 @@ int st_hmm_data_check_ar(const st_hmm_data *d, size_t order, st_err *e)
             return st_err_set(e, ST_EDATA, d->source, 0, 0,
                               "sequence %.17g has %zu rows, not more than the AR order %zu", d->seqid[s], n, order);
     }
+    return ST_OK;
+}
+
+int st_hmm_check_memory(double bytes, const char *what, st_err *e)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+    double phys = pages > 0 && size > 0 ? (double)pages * (double)size : INFINITY;
+    if (bytes > phys)
+        return st_err_set(e, ST_ENOMEM, NULL, 0, 0, "%s needs %.3g GB, more than the %.3g GB of memory of this machine",
+                          what, bytes / 1e9, phys / 1e9);
     return ST_OK;
 }
 

@@ -30,6 +30,10 @@
 #include "core/mpi.h"
 #include "hmm/internal.h"
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #define MIN_CHUNK 64
 /* Sums run per block of consecutive sequences, then over the blocks in
  * order: blocks of 16 sequences, larger for more than 256 x 16 sequences
@@ -86,6 +90,15 @@ static int estep(const st_hmm *m, const st_hmm_data *d, estep_out *r, st_err *e)
     size_t s_lo = blo * B, s_hi = bhi * B < d->nseq ? bhi * B : d->nseq;
     size_t ch = s_hi - s_lo < chunk ? s_hi - s_lo : chunk;
     int batching = K >= ST_HMM_BATCH_MIN_K;
+    int nthreads = 1;
+#ifdef _OPENMP
+    nthreads = st_hmm_worth_threads(m, d) ? omp_get_max_threads() : 1;
+#endif
+    double need = (double)nthreads * (batching ? (double)NB : 1.0) * (3.0 * (double)Tmax * (double)K + (double)K * (double)K) *
+                      sizeof(double) + (double)ch * (double)nst * sizeof(double);
+    int rc0 = st_hmm_check_memory(need, "the forward-backward workspace", e);
+    if (rc0 < 0)
+        return rc0;
     double *slots = malloc((ch ? ch : 1) * nst * sizeof *slots);
     double *part = calloc(nblk ? nblk * nst : 1, sizeof *part);
     if (!slots || !part) {
@@ -352,6 +365,77 @@ static int init_model(st_hmm **out, const st_hmm_data *d, const st_hmm_fit_opts 
     return ST_OK;
 }
 
+/* The free parameter arrays of m (what EM changes), for SQUAREM. */
+typedef struct parr {
+    double *p;
+    size_t n;
+} parr;
+
+static size_t param_arrays(st_hmm *m, const st_hmm_fit_opts *o, parr *a)
+{
+    size_t K = m->K, D = m->D, n = 0;
+    if (!o->fix_start && !m->start_stationary)
+        a[n++] = (parr){m->start, K};
+    if (!o->fix_trans)
+        a[n++] = (parr){m->trans, K * K};
+    if (o->fix_emis)
+        return n;
+    switch (m->family) {
+    case ST_HMM_CATEGORICAL:
+        a[n++] = (parr){m->prob, st_hmm_cache_size(m)};
+        break;
+    case ST_HMM_POISSON:
+        a[n++] = (parr){m->rate, K * D};
+        break;
+    case ST_HMM_GAUSSIAN:
+        a[n++] = (parr){m->mean, K * D};
+        a[n++] = (parr){m->var, m->cov == ST_HMM_COV_DIAG        ? K * D
+                                : m->cov == ST_HMM_COV_SPHERICAL ? K
+                                : m->cov == ST_HMM_COV_FULL      ? K * D * D
+                                                                 : D * D};
+        break;
+    case ST_HMM_AR:
+        a[n++] = (parr){m->mean, K * D};
+        a[n++] = (parr){m->var, K * D};
+        a[n++] = (parr){m->ar, K * D * D * m->order};
+        break;
+    case ST_HMM_GMM:
+        a[n++] = (parr){m->weight, K * m->ncomp};
+        a[n++] = (parr){m->mean, K * m->ncomp * D};
+        a[n++] = (parr){m->var, K * m->ncomp * D};
+        break;
+    }
+    return n;
+}
+
+static size_t param_len(const parr *a, size_t na)
+{
+    size_t len = 0;
+    for (size_t i = 0; i < na; i++)
+        len += a[i].n;
+    return len;
+}
+
+static void param_get(const parr *a, size_t na, double *v)
+{
+    for (size_t i = 0; i < na; i++, v += a[i - 1].n)
+        memcpy(v, a[i].p, a[i].n * sizeof *v);
+}
+
+static void param_set(const parr *a, size_t na, const double *v)
+{
+    for (size_t i = 0; i < na; i++, v += a[i - 1].n)
+        memcpy(a[i].p, v, a[i].n * sizeof *v);
+}
+
+/* EM from m's current parameters until convergence or max_iter E-steps.
+ *
+ * With o->accelerate, each cycle takes two EM steps th1 = M(th0),
+ * th2 = M(th1) and proposes the SQUAREM point (Varadhan & Roland 2008,
+ * scheme S3) th' = th0 - 2a r + a^2 v with r = th1 - th0, v = th2 - th1 - r,
+ * a = -|r|/|v| (at most -1; halved towards -1 until th' is a valid model).
+ * th' is kept only if its objective is at least that of th1, otherwise the
+ * fit continues from th2, so the accepted objectives never decrease either. */
 static int run_em(st_hmm *m, const st_hmm_data *d, const st_hmm_fit_opts *o, int restart, st_hmm_mctx *cx,
                   st_err *e)
 {
@@ -362,13 +446,40 @@ static int run_em(st_hmm *m, const st_hmm_data *d, const st_hmm_fit_opts *o, int
     r.acc = malloc(r.nst * sizeof *r.acc);
     if (!r.acc)
         return st_err_nomem(e, "E-step");
-    double prev = -INFINITY;
-    int it = 0, floored_last = 0, rc;
+    parr pa[8];
+    size_t na = param_arrays(m, o, pa), np = param_len(pa, na);
+    double *th0 = NULL, *th1 = NULL, *th2 = NULL, *prop = NULL;
+    if (o->accelerate && np > 0) {
+        th0 = malloc(4 * np * sizeof *th0);
+        if (!th0) {
+            free(r.acc);
+            return st_err_nomem(e, "SQUAREM");
+        }
+        th1 = th0 + np;
+        th2 = th1 + np;
+        prop = th2 + np;
+    }
+    double prev = -INFINITY, threshold = -INFINITY;
+    int it = 0, floored_last = 0, rc, phase = 0, pending = 0, f2 = 0;
     m->converged = 0;
     for (;;) {
-        if ((rc = estep(m, d, &r, e)) < 0)
+        rc = estep(m, d, &r, e);
+        if (rc < 0 && !(pending && rc == ST_EDATA))
             break;
-        double obj = r.logl + log_prior(m, o);
+        double obj = rc < 0 ? -INFINITY : r.logl + log_prior(m, o);
+        rc = ST_OK;
+        if (pending) { /* judge the SQUAREM proposal */
+            pending = 0;
+            if (!(obj >= threshold)) { /* worse than plain EM (or impossible data): go on from th2 */
+                param_set(pa, na, th2);
+                if (m->start_stationary && (rc = st_hmm_stationary(m, m->start, e)) < 0)
+                    break;
+                if ((rc = st_hmm_prepare(m, e)) < 0)
+                    break;
+                floored_last = f2;
+                continue;
+            }
+        }
         if (it > 0) {
             double change = obj - prev;
             if (o->progress)
@@ -386,13 +497,57 @@ static int run_em(st_hmm *m, const st_hmm_data *d, const st_hmm_fit_opts *o, int
         }
         if (it >= max_iter)
             break;
+        if (th0 && phase == 0)
+            param_get(pa, na, th0);
         cx->floored = 0;
         if ((rc = mstep(m, r.acc, o, cx, e)) < 0)
             break;
         floored_last = cx->floored;
         prev = obj;
         it++;
+        if (!th0)
+            continue;
+        if (phase == 0) { /* th1 done; its E-step comes next */
+            param_get(pa, na, th1);
+            phase = 1;
+            continue;
+        }
+        /* th2 done: propose the extrapolation */
+        phase = 0;
+        f2 = floored_last;
+        param_get(pa, na, th2);
+        double rr = 0, vv = 0;
+        for (size_t i = 0; i < np; i++) {
+            double ri = th1[i] - th0[i], vi = th2[i] - 2 * th1[i] + th0[i];
+            rr += ri * ri;
+            vv += vi * vi;
+        }
+        double alpha = vv > 0 && rr > 0 ? -sqrt(rr / vv) : -1;
+        while (alpha < -1) {
+            for (size_t i = 0; i < np; i++) {
+                double ri = th1[i] - th0[i], vi = th2[i] - 2 * th1[i] + th0[i];
+                prop[i] = th0[i] - 2 * alpha * ri + alpha * alpha * vi;
+            }
+            param_set(pa, na, prop);
+            st_err tmp;
+            st_err_clear(&tmp);
+            if ((!m->start_stationary || st_hmm_stationary(m, m->start, &tmp) == ST_OK) &&
+                st_hmm_validate(m, &tmp) == ST_OK)
+                break;
+            alpha = alpha < -1.02 ? (alpha - 1) / 2 : -1; /* back towards plain EM */
+        }
+        if (alpha < -1) { /* judge it after its E-step */
+            pending = 1;
+            threshold = prev;
+            continue;
+        }
+        param_set(pa, na, th2);
+        if (m->start_stationary && (rc = st_hmm_stationary(m, m->start, e)) < 0)
+            break;
+        if ((rc = st_hmm_prepare(m, e)) < 0)
+            break;
     }
+    free(th0);
     free(r.acc);
     if (rc < 0)
         return rc;
@@ -443,6 +598,15 @@ int st_hmm_fit(st_hmm **out, const st_hmm_data *d, const st_hmm_fit_opts *o, st_
         free(own_nsym);
         return rc;
     }
+    if (fam == ST_HMM_GAUSSIAN || fam == ST_HMM_GMM || fam == ST_HMM_AR)
+        for (size_t j = 0; j < d->D; j++)
+            if (!isfinite(vf[j]) || vf[j] > 1e290) {
+                free(own_nsym);
+                free(vf);
+                return st_err_set(e, ST_EDATA, d->source, 0, 0,
+                                  "column '%s': values too large for a Gaussian model (their variance overflows); rescale them",
+                                  d->names ? d->names[j] : "?");
+            }
     st_hmm_fit_opts oo = *o;
     oo.K = K;
     oo.family = fam;

@@ -141,6 +141,9 @@ typedef struct st_hmm_data {
  * state -- the true states hmm-sample writes)
  * of a table, grouped by its seq column if present. */
 int st_hmm_data_from_table(st_hmm_data **d, const st_table *t, const char *cols, st_err *e);
+/* The same for data to be used with model m (may be NULL): without `cols`,
+ * the model's column names when the table has them all, else the default. */
+int st_hmm_data_for_model(st_hmm_data **d, const st_table *t, const st_hmm *m, const char *cols, st_err *e);
 /* Build directly from arrays (copied): nseq sequences with len[s] rows. */
 int st_hmm_data_new(st_hmm_data **d, size_t nseq, const size_t *len, size_t D, const double *x,
                     st_err *e);
@@ -155,6 +158,10 @@ int st_hmm_data_check(const st_hmm_data *d, st_hmm_family f, st_hmm_cov cov, con
                       st_err *e);
 /* The same for an AR model of the given order. */
 int st_hmm_data_check_ar(const st_hmm_data *d, size_t order, st_err *e);
+
+/* Refuse up front (ST_ENOMEM, with the figures) a buffer of `bytes` for
+ * `what` that exceeds the machine's physical memory. */
+int st_hmm_check_memory(double bytes, const char *what, st_err *e);
 
 /* ----------------------------------------------------- inference */
 
@@ -190,6 +197,7 @@ typedef struct st_hmm_fit_opts {
     uint64_t seed;
     int max_iter;            /* default 500 when 0 */
     double tol;              /* relative logL change, default 1e-8 when 0 */
+    int accelerate;          /* SQUAREM extrapolation of EM steps (Varadhan & Roland 2008) */
     /* Called after each iteration (may be NULL). */
     void (*progress)(void *ctx, int restart, int iter, double logl, double change);
     void *progress_ctx;
@@ -229,5 +237,8 @@ int st_hmm_sample_next(const st_hmm *m, st_rng *base, size_t n, size_t T, int *s
 int st_hmm_read(st_hmm **m, const char *path, st_err *e);
 int st_hmm_read_doc(st_hmm **m, const st_ydoc *doc, const st_ynode *root, st_err *e);
 int st_hmm_write(const st_hmm *m, FILE *fp, st_err *e);
+/* A transition mask file: YAML with one key 'mask', a K x K matrix of 0 and
+ * 1.  *mask (K*K) is malloc'ed. */
+int st_hmm_read_mask(const char *path, size_t K, unsigned char **mask, st_err *e);
 
 #endif

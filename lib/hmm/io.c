@@ -487,3 +487,39 @@ int st_hmm_read(st_hmm **m, const char *path, st_err *e)
     st_ydoc_free(doc);
     return rc;
 }
+
+/* --mask FILE: a YAML mapping with one key 'mask', a K x K 0/1 matrix. */
+int st_hmm_read_mask(const char *path, size_t K, unsigned char **mask, st_err *e)
+{
+    st_ydoc *doc;
+    int rc = st_ydoc_load(&doc, path, e);
+    if (rc < 0)
+        return rc;
+    const st_ynode *root = st_ydoc_root(doc), *n;
+    double *v = NULL;
+    size_t r, c;
+    if (st_ynode_kind(root) != ST_YMAP) {
+        rc = st_ynode_error(doc, root, e, ST_EDATA, "a mask file is a mapping with the key 'mask'");
+        goto out;
+    }
+    if ((rc = st_ymap_require(doc, root, "mask", &n, e)) < 0 ||
+        (rc = st_ynode_matrix(doc, n, K, K, 0, 1, &v, &r, &c, e)) < 0 || (rc = st_ymap_check_unknown(doc, root, e)) < 0)
+        goto out;
+    if (!(*mask = malloc(K * K))) {
+        rc = st_err_nomem(e, "mask");
+        goto out;
+    }
+    for (size_t i = 0; i < K * K; i++) {
+        if (v[i] != 0 && v[i] != 1) {
+            rc = st_ynode_error(doc, n, e, ST_EDATA, "mask entries must be 0 or 1");
+            free(*mask);
+            *mask = NULL;
+            goto out;
+        }
+        (*mask)[i] = v[i] == 1;
+    }
+out:
+    free(v);
+    st_ydoc_free(doc);
+    return rc;
+}

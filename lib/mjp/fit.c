@@ -388,41 +388,46 @@ static int mstep(fitctx *c, const mjp_stats *s)
     return 0;
 }
 
-/* Hessian of ll in theta by central differences of the analytic gradient. */
+/* Hessian of ll in theta by forward differences of the analytic gradient
+ * (n + 1 gradients; step 1e-6 relative: truncation and rounding errors
+ * both near 1e-6 relative, ample for Newton steps and standard errors). */
 static int hessian(fitctx *c, const double *th, double *H)
 {
     size_t n = c->n;
-    double *x = malloc(n * sizeof *x), *gp = malloc(n * sizeof *gp), *gm = malloc(n * sizeof *gm);
+    double *x = malloc(n * sizeof *x), *g0 = malloc(n * sizeof *g0), *gp = malloc(n * sizeof *gp);
     int rc = 0;
-    if (!x || !gp || !gm) {
+    if (!x || !g0 || !gp) {
         rc = -1;
         goto out;
     }
     memcpy(x, th, n * sizeof *x);
+    if (!isfinite(eval_ll(c, x, g0))) {
+        rc = -1;
+        goto out;
+    }
     for (size_t j = 0; j < n; j++) {
-        double h = 1e-5 * fmax(1.0, fabs(th[j]));
+        double h = 1e-6 * fmax(1.0, fabs(th[j]));
         x[j] = th[j] + h;
+        h = x[j] - th[j]; /* the step actually taken */
         double a = eval_ll(c, x, gp);
-        x[j] = th[j] - h;
-        double b = eval_ll(c, x, gm);
         x[j] = th[j];
-        if (!isfinite(a) || !isfinite(b)) {
+        if (!isfinite(a)) {
             rc = -1;
             goto out;
         }
         for (size_t i = 0; i < n; i++)
-            H[i * n + j] = (gp[i] - gm[i]) / (2 * h);
+            H[i * n + j] = (gp[i] - g0[i]) / h;
     }
     st_mat_symmetrise(H, n);
 out:
     free(x);
+    free(g0);
     free(gp);
-    free(gm);
     return rc;
 }
 
 /* Newton steps on ll from th until max |gradient| < 1e-6.  The Hessian
- * (2n gradients) is the expensive part: it is computed at most max_hess
+ * (n + 1 gradients) is the expensive part: it is computed at most max_hess
  * times and reused between steps (chord method; near the optimum it barely
  * changes), and the last one serves the standard errors (*h_valid).
  * Returns 0 if the gradient criterion was met, -1 otherwise. */
@@ -835,7 +840,7 @@ int st_mjp_fit_run(st_mjp *m, const st_mjp_data *d, const st_mjp_fit_opts *o, st
     }
 finish:
     f->loglik = c.s.ll;
-    f->minus2loglik = -2 * c.s.ll;
+    f->minus2loglik = 0.0 - 2 * c.s.ll; /* +0, not -0, when the likelihood is 1 */
     f->aic = f->minus2loglik + 2.0 * (double)f->nfree;
     *out = f;
     f = NULL;

@@ -40,6 +40,10 @@ int mjp_eig_prepare(mjp_eig *ev, const double *Q, size_t K);
 /* I(W) for interval t (K x K); work holds 2 K^2 doubles. */
 void mjp_eig_vanloan(const mjp_eig *ev, double t, const double *W, double *I, double *work);
 
+/* Rough flop count below which the engine stays serial (default 1e6);
+ * tests set 0 to run every parallel region. */
+extern double mjp_omp_min_work;
+
 /* Number of distinct interval lengths (for tests and -v). */
 size_t mjp_engine_ndistinct(const mjp_engine *eng);
 

@@ -27,6 +27,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/linalg.h"
 #include "core/mpi.h"
@@ -65,6 +66,8 @@ struct mjp_engine {
     double *blk;       /* nblk x (K^2 + 1) */
     size_t nblk;
 };
+
+double mjp_omp_min_work = 1e6;
 
 size_t mjp_engine_ndistinct(const mjp_engine *g)
 {
@@ -245,6 +248,22 @@ int mjp_engine_new(mjp_engine **out, const st_mjp_data *d, st_err *e)
             g->tri[m++] = g->tri[i];
     }
     g->ntri = m;
+    /* refuse up front what the machine cannot hold (P cache, interval
+     * vectors, per-subject statistics), with the figure */
+    {
+        double need = ((double)nd * (double)(K * K) + (double)niv * 2.0 * (double)K +
+                       (double)g->ngen * (double)(2 * K * K + 3 * K + K * (g->M ? g->M : 1))) *
+                      sizeof(double);
+        long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+        double phys = pages > 0 && psize > 0 ? (double)pages * (double)psize : 0;
+        if (phys > 0 && need > 0.8 * phys) {
+            mjp_engine_free(g);
+            return st_err_set(e, ST_ENOMEM, NULL, 0, 0,
+                              "%zu states x %zu distinct interval lengths need %.1f GB, more than this "
+                              "machine's %.1f GB",
+                              K, nd, need / 1e9, phys / 1e9);
+        }
+    }
     g->tri_start = calloc(nd + 1, sizeof *g->tri_start);
     g->ivlist_start = calloc(nd + 1, sizeof *g->ivlist_start);
     g->ivlist = malloc((niv ? niv : 1) * sizeof *g->ivlist);
@@ -624,8 +643,10 @@ int mjp_engine_eval(mjp_engine *g, const st_mjp *m, int want, mjp_stats *s, st_e
     st_mpi_share(nd, &dlo1, &dhi1);
     st_mpi_share(g->ngen, &glo, &ghi);
     st_mpi_share(g->nblk, &blo, &bhi);
-    /* 1. P(dt) once per distinct dt (threads only when there is work) */
-#pragma omp parallel if (nd * KK * K > 200000)
+    /* 1. P(dt) once per distinct dt.  Threads only when the work is worth a
+     * fork and a barrier (a few milliseconds): on a busy machine idle
+     * OpenMP threads spin and cost more than they save on small problems. */
+#pragma omp parallel if ((double)nd * (double)(KK * K) > mjp_omp_min_work)
     {
         double *A = malloc(KK * sizeof *A);
         st_err le;
@@ -653,7 +674,7 @@ int mjp_engine_eval(mjp_engine *g, const st_mjp *m, int want, mjp_stats *s, st_e
         return rc;
     /* 2. generic subjects: forward-backward */
     size_t ngen = g->ngen;
-#pragma omp parallel for schedule(dynamic, 8) if (ngen * KK > 20000)
+#pragma omp parallel for schedule(dynamic, 8) if ((double)g->niv * (double)(KK * 4) > mjp_omp_min_work)
     for (size_t gi = glo; gi < ghi; gi++)
         forward_backward(g, m, gi, want);
     if ((rc = st_mpi_share_allgather(g->ab, ngen, g->gen_iv, 2 * K, e)) < 0 ||
@@ -668,7 +689,7 @@ int mjp_engine_eval(mjp_engine *g, const st_mjp *m, int want, mjp_stats *s, st_e
         ev.ok = 0;
     size_t stride = KK + 1;
     size_t nblk = g->nblk;
-#pragma omp parallel if (nd * KK * K > 50000)
+#pragma omp parallel if ((double)nd * (double)(KK * K) > mjp_omp_min_work)
     {
         double *W = malloc(4 * KK * sizeof *W);
         st_err le;

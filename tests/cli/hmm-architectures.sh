@@ -20,9 +20,19 @@ else
     not_ok "the experiment ran"
     tail -5 "$tmp/log" | sed 's/^/#   /'
 fi
+T=${HMM_ARCH_T:-50}
 for a in linear-2 linear-3 linear-4 linear-5 full-3 cyclic-4; do
     line=$(grep "^$a " "$tmp/out/summary.txt" 2>/dev/null)
     diag "$line"
-    check "BIC picks the true number of states for $a" sh -c "echo '$line' | grep -q '(ok)'"
+    if echo "$line" | grep -q '(ok)'; then
+        ok "BIC picks the true number of states for $a"
+    elif [ "$T" -lt 300 ] && { [ $a = linear-4 ] || [ $a = linear-5 ]; }; then
+        # measured at T = 50: even the true model is only 10-18 nats more
+        # likely than the best fit with one state fewer, BIC charges 64-78
+        tap_n=$((tap_n + 1))
+        echo "not ok $tap_n - BIC picks the true number of states for $a # TODO not BIC-identifiable at T=$T (see examples/hmm-architectures/README.md)"
+    else
+        not_ok "BIC picks the true number of states for $a"
+    fi
 done
 done_testing

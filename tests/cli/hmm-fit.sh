@@ -38,6 +38,9 @@ expect_exit 0 "the same fit with -j2" hmm-fit -K 2 -c waiting -j2 -o "$tmp/fw2.y
 check "-j1 and -j2 give identical bytes" cmp -s "$tmp/fw1.yaml" "$tmp/fw2.yaml"
 check "and equal the default run" cmp -s "$tmp/fw.yaml" "$tmp/fw1.yaml"
 expect_exit 0 "a different seed runs" hmm-fit -K 2 -c waiting --seed 9 -o "$tmp/fw9.yaml" "$faithful"
+expect_exit 0 "--accelerate" hmm-fit -K 2 -c waiting --accelerate -o "$tmp/fwa.yaml" "$faithful"
+lla=$(awk '/logl:/ { print $2 }' "$tmp/fwa.yaml")
+check "accelerated fit reaches the same logL ($lla)" approx "$lla" "$ll" 1e-4
 
 # ---- model selection over K, both columns, full covariances
 expect_exit 0 "-K 1..3 with full covariances" hmm-fit -K 1..3 --cov full -c eruptions,waiting -o "$tmp/sel.yaml" "$faithful"
@@ -139,8 +142,15 @@ expect_error 1 "no data rows" "a header and no rows" hmm-fit -K 2 "$tmp/empty.cs
 : > "$tmp/nothing.csv"
 run hmm-fit -K 2 "$tmp/nothing.csv"
 check "an empty file exits 1 ($rc)" [ "$rc" -eq 1 ]
+printf 'x\n1e300\n-1e300\n2e300\n5\n' > "$tmp/huge.csv"
+expect_error 1 "column 'x': values too large" "values whose variance overflows" hmm-fit -K 2 "$tmp/huge.csv"
 printf 'x\n1\nInf\n' > "$tmp/inf.csv"
 expect_error 1 "infinite" "an infinite value" hmm-fit -K 1 "$tmp/inf.csv"
+# a fit whose workspace cannot fit in memory is refused up front with the
+# figures (1,000,000 rows x 4096 states needs about 400 GB)
+awk 'BEGIN { print "x"; for (i = 0; i < 1000000; i++) print i % 97 }' > "$tmp/big.csv"
+expect_error 1 "workspace needs .* GB, more than the .* GB of memory" "a fit too large for the memory" hmm-fit -K 4096 -r 1 -j1 "$tmp/big.csv"
+rm -f "$tmp/big.csv"
 check "no output file is left behind after a failure" sh -c "! ls '$tmp'/*.tmp.* >/dev/null 2>&1"
 
 done_testing

@@ -494,6 +494,55 @@ START_TEST(test_missing_full)
 }
 END_TEST
 
+/* SQUAREM on a slowly converging model (the 3-state linear chain of
+ * data/hmm-linear-3.yaml): from the same start it reaches at least the
+ * plain-EM optimum in far fewer iterations, and the accepted objectives
+ * never decrease. */
+START_TEST(test_accelerate)
+{
+    st_err e;
+    st_err_clear(&e);
+    size_t nsym[1] = {3};
+    st_hmm *tr;
+    ck_assert_int_eq(st_hmm_new(&tr, 3, 1, ST_HMM_CATEGORICAL, 0, nsym, &e), 0);
+    double q = sqrt(0.05);
+    const double a[] = {1 - q, q, 0, q, 1 - 2 * q, q, 0, q, 1 - q};
+    const double p[] = {0.99, 0.01, 0, 0.495, 0.01, 0.495, 0, 0.01, 0.99};
+    for (int i = 0; i < 3; i++)
+        tr->start[i] = 1.0 / 3;
+    memcpy(tr->trans, a, sizeof a);
+    memcpy(tr->prob, p, sizeof p);
+    ck_assert_int_eq(st_hmm_validate(tr, &e), 0);
+    st_hmm_data *d = sample(tr, 400, 50, 5);
+    st_hmm *fit[2];
+    trace tc[2] = {{0, {0}, INFINITY}, {0, {0}, INFINITY}};
+    for (int acc = 0; acc < 2; acc++) {
+        st_hmm_fit_opts o;
+        st_hmm_fit_opts_init(&o);
+        o.K = 3;
+        o.family = ST_HMM_CATEGORICAL;
+        o.max_iter = 3000;
+        o.accelerate = acc;
+        o.progress = record;
+        o.progress_ctx = &tc[acc];
+        ck_assert_msg(st_hmm_fit(&fit[acc], d, &o, &e) == 0, "%s", e.msg);
+        ck_assert(fit[acc]->converged);
+        ck_assert(tc[acc].minchange >= -1e-9 * fabs(fit[acc]->logl));
+    }
+    ck_assert_msg(fit[1]->logl >= fit[0]->logl - 1e-6 * fabs(fit[0]->logl), "accelerated %.17g, plain %.17g",
+                  fit[1]->logl, fit[0]->logl);
+    ck_assert_msg(fit[1]->iterations * 3 < fit[0]->iterations, "iterations: accelerated %ld, plain %ld",
+                  fit[1]->iterations, fit[0]->iterations);
+    for (int i = 0; i < 9; i++)
+        if (a[i] == 0)
+            ck_assert(fit[1]->trans[i] >= 0);
+    st_hmm_free(fit[0]);
+    st_hmm_free(fit[1]);
+    st_hmm_free(tr);
+    st_hmm_data_free(d);
+}
+END_TEST
+
 /* Each EM step from a poor start raises the log-likelihood, for every
  * family, and with priors the penalised objective. */
 START_TEST(test_em_monotone)
@@ -704,6 +753,7 @@ static Suite *hmm_fit_suite(void)
     tcase_add_test(tc, test_recover_ar);
     tcase_add_test(tc, test_recover_gmm);
     tcase_add_test(tc, test_missing_full);
+    tcase_add_test(tc, test_accelerate);
     tcase_add_test(tc, test_em_monotone);
     tcase_add_test(tc, test_mask_zeros);
     tcase_add_test(tc, test_threads_bitwise);

@@ -216,6 +216,29 @@ START_TEST(test_vanloan_eigen)
 }
 END_TEST
 
+/* Visits on a grid of days: differences such as 5/365 - 2/365 and 3/365
+ * differ in the last bit but are one interval length (one P(dt)). */
+START_TEST(test_distinct_intervals)
+{
+    st_mjp *m = model_from(3, (double[]){-0.5, 0.3, 0.2, 0.4, -0.6, 0.2, 0.1, 0.25, -0.35});
+    st_table *t = table_new(3);
+    int days[][4] = {{0, 2, 5, 9}, {0, 3, 7, 11}, {1, 4, 8, 12}, {0, 365, 730, 1000}};
+    for (int s = 0; s < 4; s++)
+        for (int k = 0; k < 4; k++)
+            table_add(t, (double[]){s, days[s][k] / 365.0, 0});
+    st_mjp_data *d = compile(t, m, ST_MJP_PANEL);
+    mjp_engine *g;
+    st_err e;
+    ck_assert_int_eq(mjp_engine_new(&g, d, &e), 0);
+    /* lengths in days: 2 3 4 | 3 4 4 | 3 4 4 | 365 365 270 -> {2, 3, 4, 270, 365} */
+    ck_assert_uint_eq(mjp_engine_ndistinct(g), 5);
+    mjp_engine_free(g);
+    st_mjp_data_free(d);
+    table_free(t);
+    st_mjp_free(m);
+}
+END_TEST
+
 /* -------------------------------------------- gradients and statistics */
 
 static const double Q3[] = {-0.5, 0.3, 0.2, 0.4, -0.6, 0.2, 0.1, 0.25, -0.35};
@@ -628,6 +651,7 @@ START_TEST(test_thread_invariance)
     st_mjp_data *d = compile(t, m, ST_MJP_HIDDEN);
     double l1, l2, N1[9], N2[9], D1[3], D2[3];
     st_err e;
+    mjp_omp_min_work = 0; /* every parallel region runs threaded */
     omp_set_num_threads(1);
     ck_assert_int_eq(st_mjp_expected_stats(m, d, &l1, N1, D1, NULL, &e), 0);
     omp_set_num_threads(2);
@@ -644,6 +668,30 @@ START_TEST(test_thread_invariance)
     ck_assert(memcmp(t1->data, t2->data, t1->nrows * t1->ncols * sizeof(double)) == 0);
     table_free(t1);
     table_free(t2);
+    /* a plain panel (aggregated counts, per-dt blocks) and a whole fit */
+    st_mjp *p = model_from(3, Q3);
+    st_table *tp = simulate(p, 300, 10, ST_MJP_SAMPLE_RANDOM, 0, 6, 0, 19);
+    st_mjp_data *dp = compile(tp, p, ST_MJP_PANEL);
+    st_mjp *f1, *f2;
+    st_mjp_fit *r1, *r2;
+    st_mjp_fit_opts fo = {.want_se = 1};
+    ck_assert_int_eq(st_mjp_copy(&f1, p, &e), 0);
+    ck_assert_int_eq(st_mjp_copy(&f2, p, &e), 0);
+    omp_set_num_threads(1);
+    ck_assert_int_eq(st_mjp_fit_run(f1, dp, &fo, &r1, &e), 0);
+    omp_set_num_threads(2);
+    ck_assert_int_eq(st_mjp_fit_run(f2, dp, &fo, &r2, &e), 0);
+    ck_assert(memcmp(f1->Q, f2->Q, sizeof Q3) == 0);
+    ck_assert(memcmp(r1->Q_se, r2->Q_se, sizeof Q3) == 0);
+    ck_assert(r1->loglik == r2->loglik);
+    st_mjp_fit_free(r1);
+    st_mjp_fit_free(r2);
+    st_mjp_free(f1);
+    st_mjp_free(f2);
+    st_mjp_data_free(dp);
+    table_free(tp);
+    st_mjp_free(p);
+    mjp_omp_min_work = 1e6;
     st_mjp_data_free(d);
     table_free(t);
     st_mjp_free(m);
@@ -733,6 +781,7 @@ static Suite *suite(void)
         {"pmatrix_birth_death", test_pmatrix_birth_death},
         {"vanloan_quadrature", test_vanloan_quadrature},
         {"vanloan_eigen", test_vanloan_eigen},
+        {"distinct_intervals", test_distinct_intervals},
         {"gradient_panel", test_gradient_panel},
         {"gradient_obstypes", test_gradient_obstypes},
         {"gradient_hidden", test_gradient_hidden},
