@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "core/cli.h"
+#include "core/resource.h"
 #include "core/stream_impl.h"
 
 /* ------------------------------------------------ set of seen seq values */
@@ -84,10 +85,8 @@ int st_seq_check(st_seqset *s, double v, const char *file, long line, const char
 
 static size_t phys_bytes(void)
 {
-    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
-    if (pages <= 0 || size <= 0)
-        return SIZE_MAX;
-    return (size_t)pages * (size_t)size;
+    double phys = st_phys_memory();
+    return phys < (double)SIZE_MAX ? (size_t)phys : SIZE_MAX;
 }
 
 static int table_grow(st_table *t, size_t need, st_err *e)

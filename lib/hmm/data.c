@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/resource.h"
 #include "hmm/internal.h"
 
 void st_hmm_data_free(st_hmm_data *d)
@@ -245,12 +246,7 @@ int st_hmm_data_check_ar(const st_hmm_data *d, size_t order, st_err *e)
 
 int st_hmm_check_memory(double bytes, const char *what, st_err *e)
 {
-    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
-    double phys = pages > 0 && size > 0 ? (double)pages * (double)size : INFINITY;
-    if (bytes > phys)
-        return st_err_set(e, ST_ENOMEM, NULL, 0, 0, "%s needs %.3g GB, more than the %.3g GB of memory of this machine",
-                          what, bytes / 1e9, phys / 1e9);
-    return ST_OK;
+    return st_check_memory(bytes, what, e);
 }
 
 void st_hmm_data_colvar(const st_hmm_data *d, double *mean, double *v)

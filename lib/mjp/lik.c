@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "core/linalg.h"
+#include "core/resource.h"
 #include "core/mpi.h"
 #include "mjp/internal.h"
 
@@ -254,9 +255,8 @@ int mjp_engine_new(mjp_engine **out, const st_mjp_data *d, st_err *e)
         double need = ((double)nd * (double)(K * K) + (double)niv * 2.0 * (double)K +
                        (double)g->ngen * (double)(2 * K * K + 3 * K + K * (g->M ? g->M : 1))) *
                       sizeof(double);
-        long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
-        double phys = pages > 0 && psize > 0 ? (double)pages * (double)psize : 0;
-        if (phys > 0 && need > 0.8 * phys) {
+        double phys = st_phys_memory();
+        if (need > 0.8 * phys) {
             mjp_engine_free(g);
             return st_err_set(e, ST_ENOMEM, NULL, 0, 0,
                               "%zu states x %zu distinct interval lengths need %.1f GB, more than this "
