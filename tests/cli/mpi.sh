@@ -103,6 +103,56 @@ awk 'BEGIN { srand(2); print "seq,t,y"
 same_ranks "ssm-forecast, 23 series" ssm-forecast -q --model level+seasonal:12 -H 6 "$tmp/ssm.csv"
 same_ranks "ssm-forecast, holdout" ssm-forecast -v --model trend -H 6 --holdout 6 "$tmp/ssm.csv"
 
+# ssm-forecast --output-per-rank: each rank writes its share of every batch
+# to NAME.rankN.EXT, series in input order within each file; the batches
+# interleave the files, so the rows merged on seq (increasing here) are
+# the single-process rows.  One process (no mpirun): the plain -o file.
+awk 'BEGIN { srand(4); print "seq,t,y"
+    for (s = 1; s <= 70; s++) { l = 5
+        for (t = 1; t <= 12; t++) { l += rand() - 0.5; printf "%d,%d,%.4f\n", s, t, l + rand() } } }' >"$tmp/ssm70.csv"
+if command -v ssm-forecast >/dev/null 2>&1; then
+    ssm-forecast -q -j 1 --model level -H 3 -o "$tmp/pr-ref.csv" "$tmp/ssm70.csv"
+    expect_exit 0 "ssm-forecast --output-per-rank, one process" \
+        ssm-forecast -q -j 1 --model level -H 3 --output-per-rank -o "$tmp/pr1.csv" "$tmp/ssm70.csv"
+    check "one process: --output-per-rank writes the plain -o file" cmp -s "$tmp/pr-ref.csv" "$tmp/pr1.csv"
+    if [ "$have_mpi" = yes ]; then
+        # -j 1: batches of 32 x ranks series, so 70 series make several batches
+        for np in 2 3; do
+            rm -f "$tmp"/pr.rank*.csv
+            if mpi "$np" ssm-forecast -q -j 1 --model level -H 3 --output-per-rank -o "$tmp/pr.csv" \
+                "$tmp/ssm70.csv" 2>"$tmp/pr.err"; then
+                : >"$tmp/pr-body"
+                hdr=yes
+                r=0
+                while [ "$r" -lt "$np" ]; do
+                    f=$tmp/pr.rank$r.csv
+                    [ -f "$f" ] && [ "$(head -n 1 "$f")" = "$(head -n 1 "$tmp/pr-ref.csv")" ] || hdr=no
+                    [ -f "$f" ] && tail -n +2 "$f" >>"$tmp/pr-body"
+                    r=$((r + 1))
+                done
+                sort -s -t, -k1,1n "$tmp/pr-body" >"$tmp/pr-merged"
+                tail -n +2 "$tmp/pr-ref.csv" >"$tmp/pr-refbody"
+                if [ "$hdr" = yes ] && [ ! -e "$tmp/pr.csv" ] && [ ! -e "$tmp/pr.rank$np.csv" ] \
+                    && [ -s "$tmp/pr.rank1.csv" ] && cmp -s "$tmp/pr-refbody" "$tmp/pr-merged"; then
+                    ok "ssm-forecast --output-per-rank, $np ranks: files merged on seq = one process"
+                else
+                    not_ok "ssm-forecast --output-per-rank, $np ranks: files differ (header $hdr)"
+                    diff "$tmp/pr-refbody" "$tmp/pr-merged" 2>&1 | sed 's/^/#   /' | head -6
+                fi
+            else
+                not_ok "ssm-forecast --output-per-rank, $np ranks failed"
+                sed 's/^/#   /' "$tmp/pr.err" | head -3
+            fi
+        done
+        expect_error 2 'needs -o FILE' "ssm-forecast --output-per-rank without -o under 2 ranks" \
+            mpi 2 ssm-forecast -q --model level --output-per-rank "$tmp/ssm70.csv"
+    else
+        skip "ssm-forecast --output-per-rank under MPI: not built with --with-mpi"
+    fi
+else
+    skip "ssm-forecast not built"
+fi
+
 # mjp-infer: subjects over ranks
 if command -v mjp-sample >/dev/null 2>&1 && [ -f "$d/mjp-ratchet.yaml" ]; then
     mjp-sample -m "$d/mjp-ratchet.yaml" -n 200 --until 10 --obs-every 0.5 --seed 1 -o "$tmp/mjp.csv" 2>/dev/null
