@@ -357,6 +357,18 @@ int main(int argc, char **argv)
         goto out;
     if ((rc = st_hmm_data_for_model(&d, tab, init, columns, &e)) < 0)
         goto out;
+    if (init && st_mpi_size() > 1) {
+        /* from an initial model nothing needs the whole data but figures
+         * kept with the share: check it all (the same first error on every
+         * rank), then keep only this rank's sequences */
+        rc = init->D != d->D ? ST_OK
+             : init->family == ST_HMM_AR ? st_hmm_data_check_ar(d, init->order, &e)
+                                         : st_hmm_data_check(d, init->family, init->cov, init->nsym, &e);
+        if (rc < 0 || (rc = st_hmm_data_keep_share(d, &e)) < 0)
+            goto out;
+        st_table_free(tab);
+        tab = NULL;
+    }
     if (symbols) {
         double *v;
         size_t nv;

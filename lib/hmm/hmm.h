@@ -135,6 +135,12 @@ typedef struct st_hmm_data {
     double *seqid;         /* nseq seq values */
     char **names;          /* D column names */
     char *source;          /* input name for messages */
+    /* Under MPI, a rank's share (st_hmm_data_keep_share): the sequences
+     * first .. first+nseq-1 of the whole data; the whole data's figures are
+     * kept here (gnseq 0: d is the whole data). */
+    size_t first, gnseq, gtotal;
+    double *gseqid;        /* gnseq seq values */
+    double *gmean, *gvar;  /* D column means and variances (NaN skipped) */
 } st_hmm_data;
 
 /* Take the value columns (comma list `cols`, or NULL for all but seq, t and
@@ -148,6 +154,13 @@ int st_hmm_data_for_model(st_hmm_data **d, const st_table *t, const st_hmm *m, c
 int st_hmm_data_new(st_hmm_data **d, size_t nseq, const size_t *len, size_t D, const double *x,
                     st_err *e);
 void st_hmm_data_free(st_hmm_data *d);
+/* Under MPI with more than one rank: keep only the sequences of the E-step
+ * blocks this rank computes (lib/hmm/fit.c), with the whole data's
+ * sequence count, row count, seq values and column means/variances, so that
+ * st_hmm_fit with an initial model (opts.init; no data-driven start) gives
+ * the same bits as on the whole data.  Check the data (st_hmm_data_check)
+ * before: errors must name the same row on every rank.  One process: no-op. */
+int st_hmm_data_keep_share(st_hmm_data *d, st_err *e);
 /* Check the data fit the family: categorical symbols integers in 0..nsym-1
  * (nsym may be NULL: only non-negative integers), Poisson counts
  * non-negative integers, no NaN except in diag/spherical Gaussian data

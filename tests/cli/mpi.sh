@@ -86,6 +86,22 @@ if command -v hmm-sample >/dev/null 2>&1 && [ -f "$d/hmm-full-3.yaml" ]; then
     hmm-sample -m "$d/hmm-full-3.yaml" -n 150 -T 40 --seed 3 -o "$tmp/hmm.csv" 2>/dev/null
     same_ranks "hmm-fit" hmm-fit -v -K 3 -r 2 --max-iter 40 --seed 5 "$tmp/hmm.csv"
     same_ranks "hmm-fit, K range" hmm-fit -q -K 2..3 -e gaussian-full -r 1 --max-iter 20 "$tmp/hmm.csv"
+    # from --init each rank keeps only the sequences of its E-step blocks
+    # (st_hmm_data_keep_share): categorical, and Gaussian (variance floors
+    # from the whole data's column variances); 20 sequences = 2 blocks, so
+    # under 3 ranks one rank holds none
+    same_ranks "hmm-fit --init, share of the data" hmm-fit -v --init "$d/hmm-full-3.yaml" --max-iter 15 "$tmp/hmm.csv"
+    awk 'BEGIN { srand(7); print "seq,t,a,b"
+        for (s = 1; s <= 70; s++) { k = 0
+            for (t = 1; t <= 30; t++) { if (rand() < 0.1) k = 1 - k
+                printf "%d,%d,%.5f,%.5f\n", s, t, 3 * k + rand() + rand() - 1, 10 * k + 4 * (rand() - 0.5) } } }' >"$tmp/g.csv"
+    head -n 601 "$tmp/g.csv" >"$tmp/g20.csv"
+    if hmm-fit -q -K 2 --max-iter 2 --seed 2 -o "$tmp/g-init.yaml" "$tmp/g.csv" 2>/dev/null; then
+        same_ranks "hmm-fit --init gaussian, 70 sequences" hmm-fit -v --init "$tmp/g-init.yaml" --max-iter 30 "$tmp/g.csv"
+        same_ranks "hmm-fit --init gaussian, 20 sequences" hmm-fit -v --init "$tmp/g-init.yaml" --max-iter 30 "$tmp/g20.csv"
+    else
+        not_ok "hmm-fit: gaussian initial model"
+    fi
     if [ "$have_mpi" = yes ]; then
         expect_error 2 'standard input reaches rank 0 only' "hmm-fit: stdin refused under 2 ranks" \
             mpi 2 hmm-fit -K 2 -
