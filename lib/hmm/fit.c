@@ -576,9 +576,11 @@ static int run_em(st_hmm *m, const st_hmm_data *d, const st_hmm_fit_opts *o, int
     return ST_OK;
 }
 
-int st_hmm_fit(st_hmm **out, const st_hmm_data *d, const st_hmm_fit_opts *o, st_err *e)
+/* st_hmm_fit, or with starts_out only the starting models of its restarts */
+static int fit_impl(st_hmm **out, st_hmm **starts_out, const st_hmm_data *d, const st_hmm_fit_opts *o, st_err *e)
 {
-    *out = NULL;
+    if (out)
+        *out = NULL;
     size_t K = o->init ? o->init->K : o->K;
     if (K < 1)
         return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "the number of states must be at least 1");
@@ -588,7 +590,7 @@ int st_hmm_fit(st_hmm **out, const st_hmm_data *d, const st_hmm_fit_opts *o, st_
                           gtotal);
     if ((d->gnseq ? d->gnseq : d->nseq) == 0)
         return st_err_set(e, ST_EDATA, d->source, 0, 0, "no sequences");
-    if (d->gnseq && !o->init)
+    if (d->gnseq && !o->init && !o->starts)
         return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "a rank's share of the data needs an initial model (no data-driven start)");
     st_hmm_family fam = o->init ? o->init->family : o->family;
     st_hmm_cov cov = o->init ? o->init->cov : o->cov;
@@ -642,6 +644,14 @@ int st_hmm_fit(st_hmm **out, const st_hmm_data *d, const st_hmm_fit_opts *o, st_
                 m->start_stationary = 1;
                 rc = st_hmm_stationary(m, m->start, e);
             }
+        } else if (starts_out) {
+            if ((rc = init_model(&m, d, &oo, nsym, r, &cx, e)) < 0)
+                break;
+            starts_out[r] = m;
+            continue;
+        } else if (o->starts) {
+            if ((rc = st_hmm_copy(&m, o->starts[r], e)) == ST_OK)
+                rc = st_hmm_prepare(m, e);
         } else {
             rc = init_model(&m, d, &oo, nsym, r, &cx, e);
         }
@@ -666,6 +676,39 @@ int st_hmm_fit(st_hmm **out, const st_hmm_data *d, const st_hmm_fit_opts *o, st_
         st_hmm_free(best);
         return rc;
     }
-    *out = best;
+    if (out)
+        *out = best;
+    return ST_OK;
+}
+
+int st_hmm_fit(st_hmm **out, const st_hmm_data *d, const st_hmm_fit_opts *o, st_err *e)
+{
+    return fit_impl(out, NULL, d, o, e);
+}
+
+void st_hmm_fit_starts_free(st_hmm **starts, int n)
+{
+    if (!starts)
+        return;
+    for (int r = 0; r < n; r++)
+        st_hmm_free(starts[r]);
+    free(starts);
+}
+
+int st_hmm_fit_starts(st_hmm ***starts, const st_hmm_data *d, const st_hmm_fit_opts *o, st_err *e)
+{
+    *starts = NULL;
+    if (o->init)
+        return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "starting models are made without an initial model");
+    int n = o->restarts > 0 ? o->restarts : 1;
+    st_hmm **st = calloc((size_t)n, sizeof *st);
+    if (!st)
+        return st_err_nomem(e, "starting models");
+    int rc = fit_impl(NULL, st, d, o, e);
+    if (rc < 0) {
+        st_hmm_fit_starts_free(st, n);
+        return rc;
+    }
+    *starts = st;
     return ST_OK;
 }

@@ -157,8 +157,8 @@ void st_hmm_data_free(st_hmm_data *d);
 /* Under MPI with more than one rank: keep only the sequences of the E-step
  * blocks this rank computes (lib/hmm/fit.c), with the whole data's
  * sequence count, row count, seq values and column means/variances, so that
- * st_hmm_fit with an initial model (opts.init; no data-driven start) gives
- * the same bits as on the whole data.  Check the data (st_hmm_data_check)
+ * st_hmm_fit with an initial model (opts.init, or opts.starts made on the
+ * whole data before) gives the same bits as on the whole data.  Check the data (st_hmm_data_check)
  * before: errors must name the same row on every rank.  One process: no-op. */
 int st_hmm_data_keep_share(st_hmm_data *d, st_err *e);
 /* Check the data fit the family: categorical symbols integers in 0..nsym-1
@@ -202,6 +202,8 @@ typedef struct st_hmm_fit_opts {
     int start_stationary;
     int fix_start, fix_trans, fix_emis; /* keep at the --init values */
     const st_hmm *init;      /* initial model (K and family must match) or NULL */
+    st_hmm *const *starts;   /* without init: the restarts' starting models made
+                                by st_hmm_fit_starts on the whole data, or NULL */
     double pseudo;           /* Dirichlet pseudo-count on start and allowed transitions */
     double sticky;           /* extra pseudo-count on self-transitions */
     double prob_floor;       /* < 0: default ST_HMM_PROB_FLOOR */
@@ -221,6 +223,12 @@ void st_hmm_fit_opts_init(st_hmm_fit_opts *o);
 /* Baum-Welch with restarts; the best final log-likelihood wins.  *out gets
  * a new model with fitted = 1 and the fit record filled. */
 int st_hmm_fit(st_hmm **out, const st_hmm_data *d, const st_hmm_fit_opts *o, st_err *e);
+/* The starting models st_hmm_fit would make (o->restarts of them, o->init
+ * NULL) from the whole data, with the same checks: give them as o->starts
+ * to fit a rank's share of the data (st_hmm_data_keep_share) to the same
+ * bits.  Free with st_hmm_fit_starts_free(starts, o->restarts). */
+int st_hmm_fit_starts(st_hmm ***starts, const st_hmm_data *d, const st_hmm_fit_opts *o, st_err *e);
+void st_hmm_fit_starts_free(st_hmm **starts, int n);
 
 /* One EM iteration in place (E-step over all sequences, M-step): for tests
  * and peers that compare iteration by iteration.  *logl gets the

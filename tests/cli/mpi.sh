@@ -99,6 +99,10 @@ if command -v hmm-sample >/dev/null 2>&1 && [ -f "$d/hmm-full-3.yaml" ]; then
     if hmm-fit -q -K 2 --max-iter 2 --seed 2 -o "$tmp/g-init.yaml" "$tmp/g.csv" 2>/dev/null; then
         same_ranks "hmm-fit --init gaussian, 70 sequences" hmm-fit -v --init "$tmp/g-init.yaml" --max-iter 30 "$tmp/g.csv"
         same_ranks "hmm-fit --init gaussian, 20 sequences" hmm-fit -v --init "$tmp/g-init.yaml" --max-iter 30 "$tmp/g20.csv"
+        # data-driven starts (k-means) made on the whole data, then shares
+        same_ranks "hmm-fit gaussian K range, share of the data" hmm-fit -v -K 2..3 -r 2 --max-iter 25 "$tmp/g.csv"
+        same_ranks "hmm-fit gaussian, 20 sequences, share of the data" hmm-fit -v -K 2 -r 2 --max-iter 25 "$tmp/g20.csv"
+        same_ranks "hmm-fit ar, share of the data" hmm-fit -q -K 2 -e ar -r 1 --max-iter 15 "$tmp/g.csv"
     else
         not_ok "hmm-fit: gaussian initial model"
     fi
