@@ -328,6 +328,7 @@ int main(int argc, char **argv)
     st_hmm *init = NULL, *best = NULL;
     unsigned char *mask = NULL;
     size_t *nsym = NULL;
+    st_hmm ***starts = NULL; /* under MPI without --init: per K */
     int rc = ST_OK;
     /* under MPI every rank reads the data and takes a share of the E-step */
     if ((rc = st_mpi_cli_start(&cli, &argc, &argv, argc - optind, argv + optind, &e)) < 0)
@@ -382,6 +383,27 @@ int main(int argc, char **argv)
         free(v);
         o.nsym = nsym;
     }
+    if (st_mpi_size() > 1) {
+        /* under MPI each rank keeps only the sequences of its E-step blocks
+         * (with the whole data's counts and column variances): from an
+         * initial model, check the data whole (the same first error on
+         * every rank); else make every K's starting models on the whole
+         * data first (the same checks) */
+        if (init)
+            rc = init->D != d->D ? ST_OK
+                 : init->family == ST_HMM_AR ? st_hmm_data_check_ar(d, init->order, &e)
+                                             : st_hmm_data_check(d, init->family, init->cov, init->nsym, &e);
+        else if (!(starts = calloc((size_t)(khi - klo + 1), sizeof *starts)))
+            rc = st_err_nomem(&e, "starting models");
+        for (long K = klo; !init && rc == ST_OK && K <= khi; K++) {
+            o.K = (size_t)K;
+            rc = st_hmm_fit_starts(&starts[K - klo], d, &o, &e);
+        }
+        if (rc < 0 || (rc = st_hmm_data_keep_share(d, &e)) < 0)
+            goto out;
+        st_table_free(tab);
+        tab = NULL;
+    }
     prog_ctx pc = {&cli, 0};
     if (st_cli_progress(&cli)) {
         o.progress = progress;
@@ -395,6 +417,7 @@ int main(int argc, char **argv)
         st_hmm *m;
         o.K = (size_t)K;
         pc.K = (size_t)K;
+        o.starts = starts ? starts[K - klo] : NULL;
         if ((rc = st_hmm_fit(&m, d, &o, &e)) < 0)
             goto out;
         if (!m->converged)
@@ -424,5 +447,9 @@ out:
     st_hmm_free(best);
     free(mask);
     free(nsym);
+    if (starts)
+        for (long K = klo; K <= khi; K++)
+            st_hmm_fit_starts_free(starts[K - klo], o.restarts > 0 ? o.restarts : 1);
+    free(starts);
     return st_mpi_cli_end(st_cli_finish(&cli, &out, rc, &e));
 }

@@ -52,6 +52,8 @@ static const char USAGE[] =
     "  -m, --save-model FILE write the fitted model (one series only)\n"
     "      --strict          a series that cannot be fitted is fatal (default:\n"
     "                        report it by seq, skip it, go on)\n"
+    "      --output-per-rank under MPI with several ranks: each rank writes its\n"
+    "                        own series to -o NAME.rankN.EXT (needs -o FILE)\n"
     "Common:\n"
     "  -o, --output FILE     write here (atomically) instead of stdout\n"
     "      --format csv|bin  output format (default csv, bin for *.stb)\n"
@@ -66,12 +68,12 @@ static const char USAGE[] =
 
 enum {
     OPT_MODEL = ST_OPT_TOOL, OPT_FIXED, OPT_PERIOD, OPT_LOG, OPT_STARTS, OPT_SE, OPT_FUTURE,
-    OPT_LEVEL, OPT_SMOOTH, OPT_FILTER, OPT_HOLDOUT, OPT_STRICT
+    OPT_LEVEL, OPT_SMOOTH, OPT_FILTER, OPT_HOLDOUT, OPT_STRICT, OPT_PER_RANK
 };
 
 typedef struct opts {
     const char *model, *column, *time, *regressors, *future, *save;
-    int fixed, period, log, starts, se, smooth, filter, strict;
+    int fixed, period, log, starts, se, smooth, filter, strict, per_rank;
     long horizon, holdout;
     int have_holdout, time_given;
     double *levels;
@@ -148,12 +150,12 @@ typedef struct packed_job {
     char status[64];
 } packed_job;
 
-static int share_jobs(job *jobs, size_t nb, size_t lo, size_t hi, st_err *e)
+static int share_jobs(job *jobs, size_t nb, size_t lo, size_t hi, int rows, st_err *e)
 {
     const size_t hdr = (sizeof(packed_job) + sizeof(double) - 1) / sizeof(double);
     size_t n = 0;
     for (size_t i = lo; i < hi; i++)
-        n += hdr + (jobs[i].res.rows ? jobs[i].res.nrows * jobs[i].res.ncols : 0);
+        n += hdr + (rows && jobs[i].res.rows ? jobs[i].res.nrows * jobs[i].res.ncols : 0);
     double *buf = calloc(n ? n : 1, sizeof *buf), *all = NULL, *q = buf;
     if (!buf)
         return st_err_nomem(e, "MPI exchange");
@@ -163,7 +165,7 @@ static int share_jobs(job *jobs, size_t nb, size_t lo, size_t hi, st_err *e)
         pj.rc = jobs[i].rc;
         pj.err = jobs[i].err;
         pj.res = jobs[i].res;
-        if (!pj.res.rows)
+        if (!rows || !pj.res.rows)
             pj.res.nrows = 0;
         pj.has_status = jobs[i].res.fit.status != NULL;
         if (pj.has_status)
@@ -210,6 +212,19 @@ static int share_jobs(job *jobs, size_t nb, size_t lo, size_t hi, st_err *e)
     return rc;
 }
 
+/* NAME.EXT -> NAME.rankN.EXT (the last extension of the last path part;
+ * NAME without one -> NAME.rankN) */
+static int rank_file_name(char *buf, size_t size, const char *name, int rank)
+{
+    const char *base = strrchr(name, '/');
+    base = base ? base + 1 : name;
+    const char *dot = strrchr(base, '.');
+    if (!dot || dot == base)
+        dot = base + strlen(base);
+    int n = snprintf(buf, size, "%.*s.rank%d%s", (int)(dot - name), name, rank, dot);
+    return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     st_cli cli;
@@ -240,6 +255,7 @@ int main(int argc, char **argv)
         {"holdout", required_argument, NULL, OPT_HOLDOUT},
         {"save-model", required_argument, NULL, 'm'},
         {"strict", no_argument, NULL, OPT_STRICT},
+        {"output-per-rank", no_argument, NULL, OPT_PER_RANK},
         {NULL, 0, NULL, 0}};
     int c;
     while ((c = getopt_long(argc, argv, ST_CLI_SHORTOPTS "c:t:x:H:m:", longopts, NULL)) != -1) {
@@ -272,6 +288,7 @@ int main(int argc, char **argv)
         case OPT_HOLDOUT: holdout_arg = optarg; break;
         case 'm': op.save = optarg; break;
         case OPT_STRICT: op.strict = 1; break;
+        case OPT_PER_RANK: op.per_rank = 1; break;
         default: st_cli_usage_error(&cli, NULL);
         }
     }
@@ -329,9 +346,25 @@ int main(int argc, char **argv)
     so.uc.want_se = op.se;
 
     /* under MPI every rank reads the input; the series are shared out below */
+    const char *out_name = cli.output;
+    static char rank_name[4096];
     if ((rc = st_mpi_cli_start(&cli, &argc, &argv, argc - optind, argv + optind, &err)) < 0)
         goto done;
     int nranks = st_mpi_size();
+    /* --output-per-rank: each rank writes the rows of its own series to
+     * its own file (NAME.rankN.EXT); other ranks' rows are not sent */
+    int per_rank = op.per_rank && nranks > 1;
+    if (per_rank) {
+        if (!out_name || !strcmp(out_name, "-")) {
+            rc = st_err_set(&err, ST_EUSAGE, NULL, 0, 0, "--output-per-rank with %d MPI ranks needs -o FILE", nranks);
+            goto done;
+        }
+        if (rank_file_name(rank_name, sizeof rank_name, out_name, st_mpi_rank()) < 0) {
+            rc = st_err_set(&err, ST_EUSAGE, NULL, 0, 0, "-o name too long");
+            goto done;
+        }
+        cli.output = rank_name;
+    }
 
     /* first input: columns */
     const char *first = optind < argc ? argv[optind] : NULL;
@@ -549,7 +582,7 @@ int main(int argc, char **argv)
                 if (jobs[i].rc == 1)
                     run_job(&so, &jobs[i]);
             if (nranks > 1 && rc == 0)
-                rc = share_jobs(jobs, nb, mlo, mhi, &err);
+                rc = share_jobs(jobs, nb, mlo, mhi, !per_rank, &err);
             for (size_t i = 0; i < nb && rc == 0; i++) {
                 job *j = &jobs[i];
                 nseries++;
@@ -618,6 +651,8 @@ int main(int argc, char **argv)
                     if (j->n >= 2)
                         tstep = j->t[j->n - 1] - j->t[j->n - 2];
                 }
+                if (per_rank && (i < mlo || i >= mhi))
+                    continue; /* another rank writes this series' rows */
                 for (size_t k = 0; k < r->nrows && rc == 0; k++) {
                     size_t q = 0;
                     orow[q++] = j->seq;

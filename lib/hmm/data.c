@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/mpi.h"
 #include "core/resource.h"
 #include "hmm/internal.h"
 
@@ -17,6 +18,8 @@ void st_hmm_data_free(st_hmm_data *d)
     free(d->off);
     free(d->x);
     free(d->seqid);
+    free(d->gseqid);
+    free(d->gmean);
     if (d->names)
         for (size_t j = 0; j < d->D; j++)
             free(d->names[j]);
@@ -252,6 +255,11 @@ int st_hmm_check_memory(double bytes, const char *what, st_err *e)
 void st_hmm_data_colvar(const st_hmm_data *d, double *mean, double *v)
 {
     size_t D = d->D;
+    if (d->gnseq && d->gmean) { /* a share: the whole data's figures */
+        memcpy(mean, d->gmean, D * sizeof *mean);
+        memcpy(v, d->gvar, D * sizeof *v);
+        return;
+    }
     for (size_t j = 0; j < D; j++) {
         double m = 0, s = 0;
         size_t n = 0;
@@ -267,4 +275,46 @@ void st_hmm_data_colvar(const st_hmm_data *d, double *mean, double *v)
         mean[j] = m;
         v[j] = n > 1 && s > 0 ? s / (double)n : 1.0;
     }
+}
+
+int st_hmm_data_keep_share(st_hmm_data *d, st_err *e)
+{
+    if (st_mpi_size() <= 1 || d->gnseq)
+        return ST_OK;
+    size_t D = d->D, B, nblk = st_hmm_blocks(d->nseq, &B), blo, bhi;
+    st_mpi_share(nblk, &blo, &bhi);
+    size_t s_lo = blo * B < d->nseq ? blo * B : d->nseq, s_hi = bhi * B < d->nseq ? bhi * B : d->nseq;
+    double *gm = malloc((D ? 2 * D : 1) * sizeof *gm);
+    if (!gm)
+        return st_err_nomem(e, "column figures");
+    st_hmm_data_colvar(d, gm, gm + D);
+    size_t r_lo = d->off[s_lo], r_hi = d->off[s_hi], n = s_hi - s_lo, rows = r_hi - r_lo;
+    double *x = malloc((rows ? rows : 1) * D * sizeof *x);
+    size_t *off = malloc((n + 1) * sizeof *off);
+    double *sid = malloc((n ? n : 1) * sizeof *sid);
+    if (!x || !off || !sid) {
+        free(gm);
+        free(x);
+        free(off);
+        free(sid);
+        return st_err_nomem(e, "the rank's share of the sequences");
+    }
+    memcpy(x, d->x + r_lo * D, rows * D * sizeof *x);
+    for (size_t s = 0; s <= n; s++)
+        off[s] = d->off[s_lo + s] - r_lo;
+    memcpy(sid, d->seqid + s_lo, n * sizeof *sid);
+    d->gseqid = d->seqid;
+    d->seqid = sid;
+    d->gmean = gm;
+    d->gvar = gm + D;
+    d->gnseq = d->nseq;
+    d->gtotal = d->total;
+    d->first = s_lo;
+    d->nseq = n;
+    d->total = rows;
+    free(d->x);
+    d->x = x;
+    free(d->off);
+    d->off = off;
+    return ST_OK;
 }

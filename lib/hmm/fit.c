@@ -54,6 +54,14 @@ void st_hmm_fit_opts_init(st_hmm_fit_opts *o)
     o->var_floor = -1;
 }
 
+size_t st_hmm_blocks(size_t nseq, size_t *B)
+{
+    size_t b = MIN_BLOCK * ((nseq + MIN_BLOCK * MAX_BLOCKS - 1) / (MIN_BLOCK * MAX_BLOCKS));
+    b = b ? b : MIN_BLOCK;
+    *B = b;
+    return (nseq + b - 1) / b;
+}
+
 typedef struct estep_out {
     size_t nst;   /* slot length: 1 + K + K*K + emission stats */
     double *acc;  /* summed statistics */
@@ -65,9 +73,10 @@ static void finish_seq(const st_hmm *m, const st_hmm_data *d, size_t s, const st
 {
     size_t K = m->K, T = d->off[s + 1] - d->off[s];
     if (!(slot[0] > -INFINITY)) {
+        long g = (long)(s + (d->gnseq ? d->first : 0)); /* index in the whole data */
 #pragma omp critical(hmm_bad)
-        if (*bad < 0 || (long)s < *bad)
-            *bad = (long)s;
+        if (*bad < 0 || g < *bad)
+            *bad = g;
         return;
     }
     memcpy(slot + 1, w->gamma, K * sizeof *slot);
@@ -81,13 +90,19 @@ static void finish_seq(const st_hmm *m, const st_hmm_data *d, size_t s, const st
 static int estep(const st_hmm *m, const st_hmm_data *d, estep_out *r, st_err *e)
 {
     size_t K = m->K, Tmax = st_hmm_data_maxlen(d), NB = ST_HMM_BATCH;
+    Tmax = Tmax ? Tmax : 1; /* a rank's share may hold no sequence */
     size_t nst = r->nst, chunk = SLOT_BUDGET / nst;
-    size_t B = MIN_BLOCK * ((d->nseq + MIN_BLOCK * MAX_BLOCKS - 1) / (MIN_BLOCK * MAX_BLOCKS));
-    B = B ? B : MIN_BLOCK;
+    /* blocks of the whole data; a share (st_hmm_data_keep_share) holds
+     * exactly this rank's blocks, sequence s of the whole is d's s - first */
+    size_t gn = d->gnseq ? d->gnseq : d->nseq, B, nblk = st_hmm_blocks(gn, &B), blo, bhi;
     chunk = chunk < B ? B : chunk - chunk % B; /* chunks and groups start on block bounds */
-    size_t nblk = (d->nseq + B - 1) / B, blo, bhi;
     st_mpi_share(nblk, &blo, &bhi);
-    size_t s_lo = blo * B, s_hi = bhi * B < d->nseq ? bhi * B : d->nseq;
+    size_t first = d->gnseq ? d->first : 0;
+    size_t s_lo = blo * B < gn ? blo * B : gn, s_hi = bhi * B < gn ? bhi * B : gn;
+    if (d->gnseq && (s_lo != first || s_hi - s_lo != d->nseq))
+        return st_err_set(e, ST_EINTERNAL, NULL, 0, 0, "bug: the data share does not match the E-step blocks");
+    s_lo -= first;
+    s_hi -= first;
     size_t ch = s_hi - s_lo < chunk ? s_hi - s_lo : chunk;
     int batching = K >= ST_HMM_BATCH_MIN_K;
     int nthreads = 1;
@@ -156,7 +171,7 @@ static int estep(const st_hmm *m, const st_hmm_data *d, estep_out *r, st_err *e)
 #pragma omp single
             for (size_t i = 0; i < n; i++) {
                 const double *slot = slots + i * nst;
-                double *acc = part + (s0 + i) / B * nst;
+                double *acc = part + (first + s0 + i) / B * nst;
                 for (size_t j = 0; j < nst; j++)
                     acc[j] += slot[j];
             }
@@ -173,7 +188,7 @@ static int estep(const st_hmm *m, const st_hmm_data *d, estep_out *r, st_err *e)
         rc = st_err_nomem(e, "forward-backward workspace");
     else if (bad != LONG_MAX)
         rc = st_err_set(e, ST_EDATA, d->source, 0, 0, "sequence %.17g has probability zero under the model",
-                        d->seqid[bad]);
+                        d->gnseq ? d->gseqid[bad] : d->seqid[bad]);
     else
         rc = st_mpi_fold_blocks(part, nblk, nst, r->acc, e);
     free(part);
@@ -555,22 +570,28 @@ static int run_em(st_hmm *m, const st_hmm_data *d, const st_hmm_fit_opts *o, int
     m->logl = r.logl;
     m->iterations = it;
     /* an AR model conditions on the first `order` rows of each sequence */
-    m->nobs = (long)(d->total - (m->family == ST_HMM_AR ? m->order * d->nseq : 0));
-    m->nseq = (long)d->nseq;
+    size_t gn = d->gnseq ? d->gnseq : d->nseq, gt = d->gnseq ? d->gtotal : d->total;
+    m->nobs = (long)(gt - (m->family == ST_HMM_AR ? m->order * gn : 0));
+    m->nseq = (long)gn;
     return ST_OK;
 }
 
-int st_hmm_fit(st_hmm **out, const st_hmm_data *d, const st_hmm_fit_opts *o, st_err *e)
+/* st_hmm_fit, or with starts_out only the starting models of its restarts */
+static int fit_impl(st_hmm **out, st_hmm **starts_out, const st_hmm_data *d, const st_hmm_fit_opts *o, st_err *e)
 {
-    *out = NULL;
+    if (out)
+        *out = NULL;
     size_t K = o->init ? o->init->K : o->K;
     if (K < 1)
         return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "the number of states must be at least 1");
-    if (K > d->total)
+    size_t gtotal = d->gnseq ? d->gtotal : d->total;
+    if (K > gtotal)
         return st_err_set(e, ST_EDATA, d->source, 0, 0, "%zu states is more than the %zu observations", K,
-                          d->total);
-    if (d->nseq == 0)
+                          gtotal);
+    if ((d->gnseq ? d->gnseq : d->nseq) == 0)
         return st_err_set(e, ST_EDATA, d->source, 0, 0, "no sequences");
+    if (d->gnseq && !o->init && !o->starts)
+        return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "a rank's share of the data needs an initial model (no data-driven start)");
     st_hmm_family fam = o->init ? o->init->family : o->family;
     st_hmm_cov cov = o->init ? o->init->cov : o->cov;
     const size_t *nsym = o->init ? o->init->nsym : o->nsym;
@@ -623,6 +644,14 @@ int st_hmm_fit(st_hmm **out, const st_hmm_data *d, const st_hmm_fit_opts *o, st_
                 m->start_stationary = 1;
                 rc = st_hmm_stationary(m, m->start, e);
             }
+        } else if (starts_out) {
+            if ((rc = init_model(&m, d, &oo, nsym, r, &cx, e)) < 0)
+                break;
+            starts_out[r] = m;
+            continue;
+        } else if (o->starts) {
+            if ((rc = st_hmm_copy(&m, o->starts[r], e)) == ST_OK)
+                rc = st_hmm_prepare(m, e);
         } else {
             rc = init_model(&m, d, &oo, nsym, r, &cx, e);
         }
@@ -647,6 +676,39 @@ int st_hmm_fit(st_hmm **out, const st_hmm_data *d, const st_hmm_fit_opts *o, st_
         st_hmm_free(best);
         return rc;
     }
-    *out = best;
+    if (out)
+        *out = best;
+    return ST_OK;
+}
+
+int st_hmm_fit(st_hmm **out, const st_hmm_data *d, const st_hmm_fit_opts *o, st_err *e)
+{
+    return fit_impl(out, NULL, d, o, e);
+}
+
+void st_hmm_fit_starts_free(st_hmm **starts, int n)
+{
+    if (!starts)
+        return;
+    for (int r = 0; r < n; r++)
+        st_hmm_free(starts[r]);
+    free(starts);
+}
+
+int st_hmm_fit_starts(st_hmm ***starts, const st_hmm_data *d, const st_hmm_fit_opts *o, st_err *e)
+{
+    *starts = NULL;
+    if (o->init)
+        return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "starting models are made without an initial model");
+    int n = o->restarts > 0 ? o->restarts : 1;
+    st_hmm **st = calloc((size_t)n, sizeof *st);
+    if (!st)
+        return st_err_nomem(e, "starting models");
+    int rc = fit_impl(NULL, st, d, o, e);
+    if (rc < 0) {
+        st_hmm_fit_starts_free(st, n);
+        return rc;
+    }
+    *starts = st;
     return ST_OK;
 }

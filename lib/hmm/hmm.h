@@ -135,6 +135,12 @@ typedef struct st_hmm_data {
     double *seqid;         /* nseq seq values */
     char **names;          /* D column names */
     char *source;          /* input name for messages */
+    /* Under MPI, a rank's share (st_hmm_data_keep_share): the sequences
+     * first .. first+nseq-1 of the whole data; the whole data's figures are
+     * kept here (gnseq 0: d is the whole data). */
+    size_t first, gnseq, gtotal;
+    double *gseqid;        /* gnseq seq values */
+    double *gmean, *gvar;  /* D column means and variances (NaN skipped) */
 } st_hmm_data;
 
 /* Take the value columns (comma list `cols`, or NULL for all but seq, t and
@@ -148,6 +154,13 @@ int st_hmm_data_for_model(st_hmm_data **d, const st_table *t, const st_hmm *m, c
 int st_hmm_data_new(st_hmm_data **d, size_t nseq, const size_t *len, size_t D, const double *x,
                     st_err *e);
 void st_hmm_data_free(st_hmm_data *d);
+/* Under MPI with more than one rank: keep only the sequences of the E-step
+ * blocks this rank computes (lib/hmm/fit.c), with the whole data's
+ * sequence count, row count, seq values and column means/variances, so that
+ * st_hmm_fit with an initial model (opts.init, or opts.starts made on the
+ * whole data before) gives the same bits as on the whole data.  Check the data (st_hmm_data_check)
+ * before: errors must name the same row on every rank.  One process: no-op. */
+int st_hmm_data_keep_share(st_hmm_data *d, st_err *e);
 /* Check the data fit the family: categorical symbols integers in 0..nsym-1
  * (nsym may be NULL: only non-negative integers), Poisson counts
  * non-negative integers, no NaN except in diag/spherical Gaussian data
@@ -189,6 +202,8 @@ typedef struct st_hmm_fit_opts {
     int start_stationary;
     int fix_start, fix_trans, fix_emis; /* keep at the --init values */
     const st_hmm *init;      /* initial model (K and family must match) or NULL */
+    st_hmm *const *starts;   /* without init: the restarts' starting models made
+                                by st_hmm_fit_starts on the whole data, or NULL */
     double pseudo;           /* Dirichlet pseudo-count on start and allowed transitions */
     double sticky;           /* extra pseudo-count on self-transitions */
     double prob_floor;       /* < 0: default ST_HMM_PROB_FLOOR */
@@ -208,6 +223,12 @@ void st_hmm_fit_opts_init(st_hmm_fit_opts *o);
 /* Baum-Welch with restarts; the best final log-likelihood wins.  *out gets
  * a new model with fitted = 1 and the fit record filled. */
 int st_hmm_fit(st_hmm **out, const st_hmm_data *d, const st_hmm_fit_opts *o, st_err *e);
+/* The starting models st_hmm_fit would make (o->restarts of them, o->init
+ * NULL) from the whole data, with the same checks: give them as o->starts
+ * to fit a rank's share of the data (st_hmm_data_keep_share) to the same
+ * bits.  Free with st_hmm_fit_starts_free(starts, o->restarts). */
+int st_hmm_fit_starts(st_hmm ***starts, const st_hmm_data *d, const st_hmm_fit_opts *o, st_err *e);
+void st_hmm_fit_starts_free(st_hmm **starts, int n);
 
 /* One EM iteration in place (E-step over all sequences, M-step): for tests
  * and peers that compare iteration by iteration.  *logl gets the

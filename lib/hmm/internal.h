@@ -105,6 +105,9 @@ void st_hmm_outer_acc(double *X, const double *a, const double *w, size_t T, siz
 
 /* Longest sequence of d. */
 size_t st_hmm_data_maxlen(const st_hmm_data *d);
+/* The E-step blocks for nseq sequences (the whole data's count): returns
+ * their number, *B sequences each (the last may be short); lib/hmm/fit.c. */
+size_t st_hmm_blocks(size_t nseq, size_t *B);
 
 /* Variance of each column over the observed values (NaN skipped) into v (D). */
 void st_hmm_data_colvar(const st_hmm_data *d, double *mean, double *v);

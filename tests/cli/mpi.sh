@@ -86,6 +86,26 @@ if command -v hmm-sample >/dev/null 2>&1 && [ -f "$d/hmm-full-3.yaml" ]; then
     hmm-sample -m "$d/hmm-full-3.yaml" -n 150 -T 40 --seed 3 -o "$tmp/hmm.csv" 2>/dev/null
     same_ranks "hmm-fit" hmm-fit -v -K 3 -r 2 --max-iter 40 --seed 5 "$tmp/hmm.csv"
     same_ranks "hmm-fit, K range" hmm-fit -q -K 2..3 -e gaussian-full -r 1 --max-iter 20 "$tmp/hmm.csv"
+    # from --init each rank keeps only the sequences of its E-step blocks
+    # (st_hmm_data_keep_share): categorical, and Gaussian (variance floors
+    # from the whole data's column variances); 20 sequences = 2 blocks, so
+    # under 3 ranks one rank holds none
+    same_ranks "hmm-fit --init, share of the data" hmm-fit -v --init "$d/hmm-full-3.yaml" --max-iter 15 "$tmp/hmm.csv"
+    awk 'BEGIN { srand(7); print "seq,t,a,b"
+        for (s = 1; s <= 70; s++) { k = 0
+            for (t = 1; t <= 30; t++) { if (rand() < 0.1) k = 1 - k
+                printf "%d,%d,%.5f,%.5f\n", s, t, 3 * k + rand() + rand() - 1, 10 * k + 4 * (rand() - 0.5) } } }' >"$tmp/g.csv"
+    head -n 601 "$tmp/g.csv" >"$tmp/g20.csv"
+    if hmm-fit -q -K 2 --max-iter 2 --seed 2 -o "$tmp/g-init.yaml" "$tmp/g.csv" 2>/dev/null; then
+        same_ranks "hmm-fit --init gaussian, 70 sequences" hmm-fit -v --init "$tmp/g-init.yaml" --max-iter 30 "$tmp/g.csv"
+        same_ranks "hmm-fit --init gaussian, 20 sequences" hmm-fit -v --init "$tmp/g-init.yaml" --max-iter 30 "$tmp/g20.csv"
+        # data-driven starts (k-means) made on the whole data, then shares
+        same_ranks "hmm-fit gaussian K range, share of the data" hmm-fit -v -K 2..3 -r 2 --max-iter 25 "$tmp/g.csv"
+        same_ranks "hmm-fit gaussian, 20 sequences, share of the data" hmm-fit -v -K 2 -r 2 --max-iter 25 "$tmp/g20.csv"
+        same_ranks "hmm-fit ar, share of the data" hmm-fit -q -K 2 -e ar -r 1 --max-iter 15 "$tmp/g.csv"
+    else
+        not_ok "hmm-fit: gaussian initial model"
+    fi
     if [ "$have_mpi" = yes ]; then
         expect_error 2 'standard input reaches rank 0 only' "hmm-fit: stdin refused under 2 ranks" \
             mpi 2 hmm-fit -K 2 -
@@ -102,6 +122,56 @@ awk 'BEGIN { srand(2); print "seq,t,y"
         for (t = 1; t <= 48; t++) { l += rand() - 0.5; printf "%d,%d,%.4f\n", s, t, l + 3 * sin(t * 0.5236) + rand() } } }' >"$tmp/ssm.csv"
 same_ranks "ssm-forecast, 23 series" ssm-forecast -q --model level+seasonal:12 -H 6 "$tmp/ssm.csv"
 same_ranks "ssm-forecast, holdout" ssm-forecast -v --model trend -H 6 --holdout 6 "$tmp/ssm.csv"
+
+# ssm-forecast --output-per-rank: each rank writes its share of every batch
+# to NAME.rankN.EXT, series in input order within each file; the batches
+# interleave the files, so the rows merged on seq (increasing here) are
+# the single-process rows.  One process (no mpirun): the plain -o file.
+awk 'BEGIN { srand(4); print "seq,t,y"
+    for (s = 1; s <= 70; s++) { l = 5
+        for (t = 1; t <= 12; t++) { l += rand() - 0.5; printf "%d,%d,%.4f\n", s, t, l + rand() } } }' >"$tmp/ssm70.csv"
+if command -v ssm-forecast >/dev/null 2>&1; then
+    ssm-forecast -q -j 1 --model level -H 3 -o "$tmp/pr-ref.csv" "$tmp/ssm70.csv"
+    expect_exit 0 "ssm-forecast --output-per-rank, one process" \
+        ssm-forecast -q -j 1 --model level -H 3 --output-per-rank -o "$tmp/pr1.csv" "$tmp/ssm70.csv"
+    check "one process: --output-per-rank writes the plain -o file" cmp -s "$tmp/pr-ref.csv" "$tmp/pr1.csv"
+    if [ "$have_mpi" = yes ]; then
+        # -j 1: batches of 32 x ranks series, so 70 series make several batches
+        for np in 2 3; do
+            rm -f "$tmp"/pr.rank*.csv
+            if mpi "$np" ssm-forecast -q -j 1 --model level -H 3 --output-per-rank -o "$tmp/pr.csv" \
+                "$tmp/ssm70.csv" 2>"$tmp/pr.err"; then
+                : >"$tmp/pr-body"
+                hdr=yes
+                r=0
+                while [ "$r" -lt "$np" ]; do
+                    f=$tmp/pr.rank$r.csv
+                    [ -f "$f" ] && [ "$(head -n 1 "$f")" = "$(head -n 1 "$tmp/pr-ref.csv")" ] || hdr=no
+                    [ -f "$f" ] && tail -n +2 "$f" >>"$tmp/pr-body"
+                    r=$((r + 1))
+                done
+                sort -s -t, -k1,1n "$tmp/pr-body" >"$tmp/pr-merged"
+                tail -n +2 "$tmp/pr-ref.csv" >"$tmp/pr-refbody"
+                if [ "$hdr" = yes ] && [ ! -e "$tmp/pr.csv" ] && [ ! -e "$tmp/pr.rank$np.csv" ] \
+                    && [ -s "$tmp/pr.rank1.csv" ] && cmp -s "$tmp/pr-refbody" "$tmp/pr-merged"; then
+                    ok "ssm-forecast --output-per-rank, $np ranks: files merged on seq = one process"
+                else
+                    not_ok "ssm-forecast --output-per-rank, $np ranks: files differ (header $hdr)"
+                    diff "$tmp/pr-refbody" "$tmp/pr-merged" 2>&1 | sed 's/^/#   /' | head -6
+                fi
+            else
+                not_ok "ssm-forecast --output-per-rank, $np ranks failed"
+                sed 's/^/#   /' "$tmp/pr.err" | head -3
+            fi
+        done
+        expect_error 2 'needs -o FILE' "ssm-forecast --output-per-rank without -o under 2 ranks" \
+            mpi 2 ssm-forecast -q --model level --output-per-rank "$tmp/ssm70.csv"
+    else
+        skip "ssm-forecast --output-per-rank under MPI: not built with --with-mpi"
+    fi
+else
+    skip "ssm-forecast not built"
+fi
 
 # mjp-infer: subjects over ranks
 if command -v mjp-sample >/dev/null 2>&1 && [ -f "$d/mjp-ratchet.yaml" ]; then
