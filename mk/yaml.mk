@@ -1,6 +1,6 @@
 # yaml: model files (stoch-model(5)): strict reader over libyaml and writer.
 lib_libstoch_a_SOURCES += lib/core/yaml.c lib/core/yaml_write.c
-noinst_HEADERS += lib/core/yaml.h
+noinst_HEADERS += lib/core/yaml.h lib/core/utf8.h
 dist_man_MANS += man/man5/stoch-model.5
 
 check_PROGRAMS += tests/unit/test_yaml

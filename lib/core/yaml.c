@@ -7,6 +7,7 @@
  * the document; only container child arrays are separate allocations. */
 #include "config.h"
 
+#include "core/utf8.h"
 #include "core/yaml.h"
 
 #include <errno.h>
@@ -159,30 +160,8 @@ static void offset_mark(const unsigned char *s, size_t len, size_t off, long *li
 /* Length of the UTF-8 sequence at s (1..4), or 0 if invalid. */
 static int utf8_len(const unsigned char *s, size_t avail)
 {
-    unsigned c = s[0];
-    int n;
-    unsigned min;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF)
-        n = 2, min = 0x80;
-    else if (c >= 0xE0 && c <= 0xEF)
-        n = 3, min = 0x800;
-    else if (c >= 0xF0 && c <= 0xF4)
-        n = 4, min = 0x10000;
-    else
-        return 0;
-    if ((size_t)n > avail)
-        return 0;
-    unsigned cp = c & (0x7F >> n);
-    for (int i = 1; i < n; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return n;
+    unsigned cp;
+    return st_utf8_decode(s, avail, &cp);
 }
 
 /* Reject bytes a model file never contains: invalid UTF-8, control

@@ -4,6 +4,7 @@
  * and reported once by st_yw_finish, so a family's writer stays linear. */
 #include "config.h"
 
+#include "core/utf8.h"
 #include "core/yaml.h"
 #include "core/stream.h"
 
@@ -78,25 +79,11 @@ static int plain_ok(const char *s)
 
 static int utf8_seq(const unsigned char *s)
 {
-    unsigned c = s[0];
-    int n;
-    unsigned min;
-    if (c >= 0xC2 && c <= 0xDF)
-        n = 2, min = 0x80;
-    else if (c >= 0xE0 && c <= 0xEF)
-        n = 3, min = 0x800;
-    else if (c >= 0xF0 && c <= 0xF4)
-        n = 4, min = 0x10000;
-    else
+    unsigned cp;
+    int n = st_utf8_decode(s, (size_t)-1, &cp);
+    if (n < 2) /* ill-formed (callers handle ASCII before they get here) */
         return 0;
-    unsigned cp = c & (0x7F >> n);
-    for (int i = 1; i < n; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF) || cp == 0x85 ||
-        cp == 0x2028 || cp == 0x2029 || (cp >= 0x80 && cp < 0xA0) || cp == 0xFEFF ||
+    if (cp == 0x85 || cp == 0x2028 || cp == 0x2029 || (cp >= 0x80 && cp < 0xA0) || cp == 0xFEFF ||
         cp == 0xFFFE || cp == 0xFFFF)
         return -n; /* valid UTF-8 but escaped: a line break or not printable in YAML */
     return n;
