@@ -75,6 +75,14 @@ int st_mpi_agree(int rc);
 long st_mpi_min_long(long v);
 long st_mpi_max_long(long v);
 
+/* Agree on the first error over ranks when each rank checks only its share
+ * of the data: rc is this rank's result (0 or negative) and key the
+ * position of its error in the whole data (e.g. the 0-based global row;
+ * ignored when rc is 0).  On every rank, *e becomes the error of the
+ * failing rank with the smallest key (lowest rank on a tie) and its code
+ * is returned; 0 if no rank failed.  One process: returns rc, e untouched. */
+int st_mpi_agree_error(int rc, size_t key, st_err *e);
+
 /* For programs, after option parsing: initialise MPI; with several ranks,
  * refuse standard input (it reaches rank 0 only: ninputs is the number of
  * DATA operands, none meaning stdin, and "-" counts as stdin), and on ranks

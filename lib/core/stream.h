@@ -165,6 +165,29 @@ int st_seqiter_new(st_seqiter **it, st_reader *r, int seqcol, st_err *e);
 int st_seqiter_next(st_seqiter *it, const double **rows, size_t *n, double *seq, st_err *e);
 void st_seqiter_free(st_seqiter *it);
 
+/* -------------------------------------------- data-parallel reading */
+
+/* Under MPI each rank keeps only its share of the seq groups, so that no
+ * rank ever holds the whole data: every rank streams the inputs once to
+ * count the groups (st_table_count_groups: nothing kept), takes its share
+ * of them, and streams them again keeping only those rows
+ * (st_table_read_groups).  A group is a contiguous run of equal values of
+ * the column named seqname over the concatenation of the inputs (no such
+ * column: the whole concatenation is one group), checked as
+ * st_table_groups does (an integer; a value that reappears after another
+ * sequence is an error), by both functions alike, so the same bad input
+ * gives the same message however it is read.  Inputs must have the same
+ * columns (st_table_read_many).  Standard input cannot be read twice: under
+ * MPI st_mpi_cli_start refuses it; one process reads everything with
+ * st_table_read_groups(.., 0, SIZE_MAX, ..) in a single pass. */
+int st_table_count_groups(const char *const *paths, size_t npaths, const char *seqname, size_t *ngroups,
+                          size_t *nrows, st_err *e);
+/* Read groups glo .. ghi-1 (0-based over the concatenation; ghi may exceed
+ * the count) into *t; *row0 (may be NULL) gets the 0-based row of the
+ * whole data at which the first kept row stands, for messages. */
+int st_table_read_groups(st_table **t, const char *const *paths, size_t npaths, const char *seqname, size_t glo,
+                         size_t ghi, size_t *row0, st_err *e);
+
 /* ------------------------------------------------------------ describe */
 
 /* Streaming summary of a stream: rows, sequences (runs of the seq column,
