@@ -285,6 +285,31 @@ int st_mpi_agree(int rc)
     return rc;
 }
 
+int st_mpi_agree_error(int rc, size_t key, st_err *e)
+{
+#ifdef ST_HAVE_MPI
+    if (st_mpi_size() > 1) {
+        /* the smallest key among failing ranks, then the lowest such rank,
+         * whose error (a plain struct) every rank then receives */
+        unsigned long long k = rc < 0 ? (unsigned long long)key : ULLONG_MAX, kmin = ULLONG_MAX;
+        if (rc < 0 && k == ULLONG_MAX)
+            k = ULLONG_MAX - 1;
+        MPI_Allreduce(&k, &kmin, 1, MPI_UNSIGNED_LONG_LONG, MPI_MIN, MPI_COMM_WORLD);
+        if (kmin == ULLONG_MAX)
+            return ST_OK;
+        int mine = rc < 0 && k == kmin ? st_mpi_rank() : INT_MAX, root = INT_MAX;
+        MPI_Allreduce(&mine, &root, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+        if (st_mpi_rank() == root)
+            e->code = rc;
+        MPI_Bcast(e, (int)sizeof *e, MPI_BYTE, root, MPI_COMM_WORLD);
+        return e->code;
+    }
+#endif
+    (void)key;
+    (void)e;
+    return rc;
+}
+
 long st_mpi_min_long(long v)
 {
 #ifdef ST_HAVE_MPI

@@ -184,7 +184,8 @@ int st_table_count_groups(const char *const *paths, size_t npaths, const char *s
                           size_t *nrows, st_err *e);
 /* Read groups glo .. ghi-1 (0-based over the concatenation; ghi may exceed
  * the count) into *t; *row0 (may be NULL) gets the 0-based row of the
- * whole data at which the first kept row stands, for messages. */
+ * whole data at which group glo starts (the row count if there is no such
+ * group), so that messages about kept rows can name the whole data's rows. */
 int st_table_read_groups(st_table **t, const char *const *paths, size_t npaths, const char *seqname, size_t glo,
                          size_t ghi, size_t *row0, st_err *e);
 

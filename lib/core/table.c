@@ -359,3 +359,103 @@ int st_seqiter_next(st_seqiter *it, const double **rows, size_t *n, double *seq,
     *seq = s + 0.0;
     return 1;
 }
+
+/* ------------------------------------------------ data-parallel reading */
+
+/* One streaming pass over the inputs: count the seq groups and rows, check
+ * the seq column, and (t non-NULL) keep the rows of groups glo .. ghi-1.
+ * Rows are read one at a time so that errors name their line. */
+static int scan_groups(const char *const *paths, size_t npaths, const char *seqname, st_table *t, size_t glo,
+                       size_t ghi, size_t *ngroups, size_t *nrows, size_t *row0, st_err *e)
+{
+    st_table names = {0}; /* the first input's columns, to compare the others with */
+    st_seqset seen = {0};
+    double *row = NULL, cur = 0;
+    size_t g = 0, rows = 0, first = SIZE_MAX;
+    int seqcol = -1, started = 0, rc = ST_OK;
+    size_t n = npaths ? npaths : 1;
+    for (size_t i = 0; i < n && rc == ST_OK; i++) {
+        st_reader *r;
+        if ((rc = st_reader_open(&r, npaths ? paths[i] : NULL, e)) < 0)
+            break;
+        if (i == 0) {
+            rc = table_init(t ? t : &names, r, e);
+            if (rc == ST_OK) {
+                const st_table *h = t ? t : &names;
+                seqcol = seqname ? st_table_col(h, seqname) : -1;
+                if (!(row = malloc((h->ncols ? h->ncols : 1) * sizeof *row)))
+                    rc = st_err_nomem(e, "row");
+            }
+        } else {
+            const st_table *h = t ? t : &names;
+            rc = st_reader_same_columns(r, h->names, h->ncols, h->source, e);
+        }
+        while (rc == ST_OK) {
+            int got = st_reader_next(r, row, e);
+            if (got <= 0) {
+                rc = got;
+                break;
+            }
+            double v = seqcol >= 0 ? row[seqcol] : 0;
+            if (!started || (seqcol >= 0 && !(v == cur))) {
+                if (started)
+                    g++;
+                started = 1;
+                cur = v;
+                if (seqcol >= 0 && (rc = st_seq_check(&seen, v, NULL, 0, "", e)) < 0) {
+                    rc = st_reader_error(r, e, rc, "%s", e->msg);
+                    break;
+                }
+            }
+            if (g == glo && first == SIZE_MAX)
+                first = rows;
+            if (t && g >= glo && g < ghi) {
+                if ((rc = table_grow(t, t->nrows + 1, e)) < 0)
+                    break;
+                memcpy(t->data + t->nrows * t->ncols, row, t->ncols * sizeof *row);
+                t->nrows++;
+            }
+            rows++;
+        }
+        st_reader_free(r);
+    }
+    for (size_t j = 0; j < names.ncols; j++)
+        free(names.names ? names.names[j] : NULL);
+    free(names.names);
+    free(names.dtypes);
+    free(names.meta);
+    free(names.source);
+    free(seen.keys);
+    free(row);
+    if (rc < 0)
+        return rc;
+    if (ngroups)
+        *ngroups = started ? g + 1 : 0;
+    if (nrows)
+        *nrows = rows;
+    if (row0)
+        *row0 = first == SIZE_MAX ? rows : first;
+    return ST_OK;
+}
+
+int st_table_count_groups(const char *const *paths, size_t npaths, const char *seqname, size_t *ngroups,
+                          size_t *nrows, st_err *e)
+{
+    return scan_groups(paths, npaths, seqname, NULL, 0, 0, ngroups, nrows, NULL, e);
+}
+
+int st_table_read_groups(st_table **out, const char *const *paths, size_t npaths, const char *seqname, size_t glo,
+                         size_t ghi, size_t *row0, st_err *e)
+{
+    *out = NULL;
+    st_table *t = calloc(1, sizeof *t);
+    if (!t)
+        return st_err_nomem(e, "table");
+    int rc = scan_groups(paths, npaths, seqname, t, glo, ghi, NULL, NULL, row0, e);
+    if (rc < 0) {
+        st_table_free(t);
+        return rc;
+    }
+    *out = t;
+    return ST_OK;
+}

@@ -27,6 +27,8 @@ check "one process: fold printed" grep -q '^fold\[4\] ' "$tmp/probe1"
 check "one process: allgather 0..22 in order" \
     grep -qx 'allgather 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22' "$tmp/probe1"
 check "one process: bytes in order" grep -qx 'gather_bytes abcdefghijklmnopqrstuvw' "$tmp/probe1"
+check "one process: first error is item 13" grep -qx 'agree_error -1 probe.csv:15: item 13 failed' "$tmp/probe1"
+check "one process: no error agreed as none" grep -qx 'agree_none 0' "$tmp/probe1"
 
 have_mpi=no
 if [ "$("$probe" --compiled)" = yes ] && [ -n "$MPIRUN" ] && [ -x "$MPIRUN" ]; then

@@ -2,7 +2,8 @@
  * Every rank computes the partials of its share of 37 blocks of 10 items
  * (values of wildly different magnitudes, so that any change of addition
  * order shows in the last bits), folds them, and rank 0 prints the sums in
- * hexadecimal floating point, then a gather of item numbers and bytes.  The
+ * hexadecimal floating point, then a gather of item numbers and bytes, and
+ * the first error over ranks (st_mpi_agree_error).  The
  * output must be the same bytes for any number of ranks.
  * `mpi-probe --compiled` prints yes or no (built with --with-mpi). */
 #include "config.h"
@@ -82,6 +83,22 @@ int main(int argc, char **argv)
             shared[k] = (double)(100 * i + k);
     if (!rc && st_mpi_share_allgather(shared, 11, off, 2, &e) < 0)
         rc = 1;
+    /* first error over ranks: items 13, 15 and 20 of the 23 fail (none on
+     * rank 0 with 2 or 3 ranks); every rank reports its share's first, and
+     * all must agree on item 13, message included */
+    st_err fe;
+    st_err_clear(&fe);
+    int frc = 0;
+    size_t fkey = 0;
+    for (size_t i = ilo; i < ihi && !frc; i++)
+        if (i == 13 || i == 15 || i == 20) {
+            frc = st_err_set(&fe, ST_EDATA, "probe.csv", (long)i + 2, 0, "item %zu failed", i);
+            fkey = i;
+        }
+    int agreed = st_mpi_agree_error(frc, fkey, &fe);
+    st_err ne;
+    st_err_clear(&ne);
+    int none = st_mpi_agree_error(0, 0, &ne);
     rc = st_mpi_agree(rc ? -1 : 0) < 0;
     long mn = st_mpi_min_long(100 + rank);
     long mx = st_mpi_max_long(rank) - (st_mpi_size() - 1);
@@ -98,6 +115,9 @@ int main(int argc, char **argv)
             printf(" %g", shared[k]);
         printf("\ngather_bytes %.*s\n", (int)nb, bytes);
         printf("min %ld max %ld\n", mn, mx);
+        char fm[1024];
+        printf("agree_error %d %s\n", agreed, st_err_format(&fe, fm, sizeof fm));
+        printf("agree_none %d\n", none);
     }
     free(part);
     free(all);

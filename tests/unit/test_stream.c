@@ -1017,6 +1017,81 @@ START_TEST(test_table_and_groups)
 }
 END_TEST
 
+/* Data-parallel reading: any split of the groups into shares reads back,
+ * concatenated, the whole table; counts and errors are those of one pass. */
+START_TEST(test_read_groups_shares)
+{
+    const char *a = put("ga.csv", "seq,x\n1,1\n1,2\n2,3\n");
+    const char *b = put("gb.csv", "seq,x\n2,4\n5,5\n7,6\n7,7\n7,8\n");
+    const char *paths[] = {a, b};
+    st_err e;
+    st_err_clear(&e);
+    size_t ng = 0, nr = 0, row0 = 99;
+    /* seq 2 runs across the two files: one group, as st_table_groups sees it */
+    ck_assert_int_eq(st_table_count_groups(paths, 2, "seq", &ng, &nr, &e), 0);
+    ck_assert_uint_eq(ng, 4);
+    ck_assert_uint_eq(nr, 8);
+    st_table *whole, *t;
+    ck_assert_int_eq(st_table_read_many(&whole, paths, 2, &e), 0);
+    for (size_t cut = 0; cut <= ng; cut++) {
+        ck_assert_int_eq(st_table_read_groups(&t, paths, 2, "seq", 0, cut, &row0, &e), 0);
+        st_table *u;
+        size_t row1 = 99;
+        ck_assert_int_eq(st_table_read_groups(&u, paths, 2, "seq", cut, SIZE_MAX, &row1, &e), 0);
+        ck_assert_uint_eq(row0, 0);
+        ck_assert_uint_eq(row1, t->nrows);
+        ck_assert_uint_eq(t->nrows + u->nrows, whole->nrows);
+        ck_assert_uint_eq(u->ncols, 2);
+        ck_assert_str_eq(u->names[1], "x");
+        for (size_t i = 0; i < whole->nrows; i++)
+            for (size_t j = 0; j < 2; j++) {
+                double v = i < t->nrows ? st_table_get(t, i, j) : st_table_get(u, i - t->nrows, j);
+                ck_assert(v == st_table_get(whole, i, j));
+            }
+        st_table_free(t);
+        st_table_free(u);
+    }
+    /* group 1 (seq 2, rows 3 and 4) alone */
+    ck_assert_int_eq(st_table_read_groups(&t, paths, 2, "seq", 1, 2, &row0, &e), 0);
+    ck_assert_uint_eq(t->nrows, 2);
+    ck_assert_uint_eq(row0, 2);
+    ck_assert(st_table_get(t, 1, 1) == 4);
+    st_table_free(t);
+    /* no seq column: one group */
+    ck_assert_int_eq(st_table_count_groups(paths, 2, "nope", &ng, &nr, &e), 0);
+    ck_assert_uint_eq(ng, 1);
+    ck_assert_int_eq(st_table_read_groups(&t, paths, 2, "nope", 1, 2, &row0, &e), 0);
+    ck_assert_uint_eq(t->nrows, 0);
+    ck_assert_uint_eq(row0, 8);
+    st_table_free(t);
+    st_table_free(whole);
+    /* empty input */
+    const char *h = put("gh.csv", "seq,x\n");
+    ck_assert_int_eq(st_table_count_groups(&h, 1, "seq", &ng, &nr, &e), 0);
+    ck_assert_uint_eq(ng, 0);
+    ck_assert_uint_eq(nr, 0);
+    /* errors name the line, the same in both passes and in any share */
+    const char *bad = put("gr.csv", "seq,x\n1,0\n2,0\n1,0\n");
+    char m1[1024], m2[1024];
+    ck_assert_int_eq(st_table_count_groups(&bad, 1, "seq", &ng, &nr, &e), ST_EDATA);
+    st_err_format(&e, m1, sizeof m1);
+    ck_assert_msg(strstr(m1, "gr.csv:4: seq 1 appears again"), "%s", m1);
+    ck_assert_int_eq(st_table_read_groups(&t, &bad, 1, "seq", 0, 1, NULL, &e), ST_EDATA);
+    ck_assert_ptr_null(t);
+    st_err_format(&e, m2, sizeof m2);
+    ck_assert_str_eq(m1, m2);
+    const char *frac = put("gf.csv", "seq,x\n1,0\n2.5,0\n");
+    ck_assert_int_eq(st_table_read_groups(&t, &frac, 1, "seq", 5, 9, NULL, &e), ST_EDATA);
+    st_err_format(&e, m1, sizeof m1);
+    ck_assert_msg(strstr(m1, "gf.csv:3: seq value 2.5 is not an integer"), "%s", m1);
+    const char *good = put("ga.csv", "seq,x\n1,1\n");
+    const char *cols = put("gc.csv", "seq,y\n9,0\n");
+    const char *mixed[] = {good, cols};
+    ck_assert_int_eq(st_table_count_groups(mixed, 2, "seq", &ng, &nr, &e), ST_EDATA);
+    ck_assert_msg(strstr(e.msg, "columns differ"), "%s", e.msg);
+}
+END_TEST
+
 START_TEST(test_seqiter)
 {
     const char *p = put("s.csv", "x,seq\n1,5\n2,5\n3,6\n4,7\n5,7\n6,7\n");
@@ -1204,6 +1279,7 @@ static Suite *stream_suite(void)
     tcase_add_test(tc, test_binary_errors);
     tcase_add_test(tc, test_binary_gzip_and_stdin);
     tcase_add_test(tc, test_table_and_groups);
+    tcase_add_test(tc, test_read_groups_shares);
     tcase_add_test(tc, test_seqiter);
     tcase_add_test(tc, test_describe);
     tcase_add_test(tc, test_binary_pipe_streaming);
