@@ -323,14 +323,12 @@ int main(int argc, char **argv)
     o.seed = cli.seed;
 
     st_output out = {0};
-    st_table *tab = NULL;
     st_hmm_data *d = NULL;
     st_hmm *init = NULL, *best = NULL;
     unsigned char *mask = NULL;
     size_t *nsym = NULL;
-    st_hmm ***starts = NULL; /* under MPI without --init: per K */
     int rc = ST_OK;
-    /* under MPI every rank reads the data and takes a share of the E-step */
+    /* under MPI each rank keeps only its share of the sequences */
     if ((rc = st_mpi_cli_start(&cli, &argc, &argv, argc - optind, argv + optind, &e)) < 0)
         goto out;
     if (init_path) {
@@ -354,10 +352,18 @@ int main(int argc, char **argv)
         o.mask = mask;
     }
     const char *const *inputs = (const char *const *)argv + optind;
-    if ((rc = st_table_read_many(&tab, inputs, (size_t)(argc - optind), &e)) < 0)
+    if ((rc = st_hmm_data_read(&d, inputs, (size_t)(argc - optind), init, columns, &e)) < 0)
         goto out;
-    if ((rc = st_hmm_data_for_model(&d, tab, init, columns, &e)) < 0)
-        goto out;
+    if (cli.verbosity >= 3) { /* -vv: what each rank holds, logged by rank 0 */
+        double mine[2] = {(double)d->nseq, (double)d->total}, *all = NULL;
+        size_t n = 0;
+        if ((rc = st_mpi_allgather(mine, 2, &all, &n, &e)) < 0)
+            goto out;
+        for (size_t r = 0; r + 1 < n; r += 2)
+            st_cli_log(&cli, 3, "rank %zu of %d holds %.0f sequences, %.0f rows", r / 2, st_mpi_size(), all[r],
+                       all[r + 1]);
+        free(all);
+    }
     if (symbols) {
         double *v;
         size_t nv;
@@ -383,27 +389,6 @@ int main(int argc, char **argv)
         free(v);
         o.nsym = nsym;
     }
-    if (st_mpi_size() > 1) {
-        /* under MPI each rank keeps only the sequences of its E-step blocks
-         * (with the whole data's counts and column variances): from an
-         * initial model, check the data whole (the same first error on
-         * every rank); else make every K's starting models on the whole
-         * data first (the same checks) */
-        if (init)
-            rc = init->D != d->D ? ST_OK
-                 : init->family == ST_HMM_AR ? st_hmm_data_check_ar(d, init->order, &e)
-                                             : st_hmm_data_check(d, init->family, init->cov, init->nsym, &e);
-        else if (!(starts = calloc((size_t)(khi - klo + 1), sizeof *starts)))
-            rc = st_err_nomem(&e, "starting models");
-        for (long K = klo; !init && rc == ST_OK && K <= khi; K++) {
-            o.K = (size_t)K;
-            rc = st_hmm_fit_starts(&starts[K - klo], d, &o, &e);
-        }
-        if (rc < 0 || (rc = st_hmm_data_keep_share(d, &e)) < 0)
-            goto out;
-        st_table_free(tab);
-        tab = NULL;
-    }
     prog_ctx pc = {&cli, 0};
     if (st_cli_progress(&cli)) {
         o.progress = progress;
@@ -417,7 +402,6 @@ int main(int argc, char **argv)
         st_hmm *m;
         o.K = (size_t)K;
         pc.K = (size_t)K;
-        o.starts = starts ? starts[K - klo] : NULL;
         if ((rc = st_hmm_fit(&m, d, &o, &e)) < 0)
             goto out;
         if (!m->converged)
@@ -441,15 +425,10 @@ int main(int argc, char **argv)
             d->source ? d->source : "<stdin>");
     rc = st_hmm_write(best, out.fp, &e);
 out:
-    st_table_free(tab);
     st_hmm_data_free(d);
     st_hmm_free(init);
     st_hmm_free(best);
     free(mask);
     free(nsym);
-    if (starts)
-        for (long K = klo; K <= khi; K++)
-            st_hmm_fit_starts_free(starts[K - klo], o.restarts > 0 ? o.restarts : 1);
-    free(starts);
     return st_mpi_cli_end(st_cli_finish(&cli, &out, rc, &e));
 }

@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -18,7 +19,6 @@ void st_hmm_data_free(st_hmm_data *d)
     free(d->off);
     free(d->x);
     free(d->seqid);
-    free(d->gseqid);
     free(d->gmean);
     if (d->names)
         for (size_t j = 0; j < d->D; j++)
@@ -73,7 +73,9 @@ int st_hmm_data_new(st_hmm_data **out, size_t nseq, const size_t *len, size_t D,
     return ST_OK;
 }
 
-int st_hmm_data_from_table(st_hmm_data **out, const st_table *t, const char *cols, st_err *e)
+/* The value columns of t grouped by seq; grows: the whole data's row count
+ * (a rank's share may be empty, the whole data not). */
+static int from_table(st_hmm_data **out, const st_table *t, const char *cols, size_t grows, st_err *e)
 {
     *out = NULL;
     int seqcol = st_table_col(t, "seq");
@@ -114,7 +116,7 @@ int st_hmm_data_from_table(st_hmm_data **out, const st_table *t, const char *col
         free(idx);
         return st_err_set(e, ST_EDATA, t->source, 0, 0, "no value columns (only seq/t)");
     }
-    if (t->nrows == 0) {
+    if (grows == 0) {
         free(idx);
         return st_err_set(e, ST_EDATA, t->source, 0, 0, "no data rows");
     }
@@ -154,14 +156,19 @@ int st_hmm_data_from_table(st_hmm_data **out, const st_table *t, const char *col
     return ST_OK;
 }
 
-int st_hmm_data_for_model(st_hmm_data **d, const st_table *t, const st_hmm *m, const char *cols, st_err *e)
+int st_hmm_data_from_table(st_hmm_data **out, const st_table *t, const char *cols, st_err *e)
+{
+    return from_table(out, t, cols, t->nrows, e);
+}
+
+static int for_model(st_hmm_data **d, const st_table *t, const st_hmm *m, const char *cols, size_t grows, st_err *e)
 {
     if (cols || !m || !m->colnames)
-        return st_hmm_data_from_table(d, t, cols, e);
+        return from_table(d, t, cols, grows, e);
     size_t len = 1;
     for (size_t j = 0; j < m->D; j++) {
         if (st_table_col(t, m->colnames[j]) < 0)
-            return st_hmm_data_from_table(d, t, NULL, e);
+            return from_table(d, t, NULL, grows, e);
         len += strlen(m->colnames[j]) + 1;
     }
     char *list = malloc(len);
@@ -173,35 +180,89 @@ int st_hmm_data_for_model(st_hmm_data **d, const st_table *t, const st_hmm *m, c
             strcat(list, ",");
         strcat(list, m->colnames[j]);
     }
-    int rc = st_hmm_data_from_table(d, t, list, e);
+    int rc = from_table(d, t, list, grows, e);
     free(list);
     return rc;
 }
 
-/* Row i (0-based over all rows) named for messages: 1-based row, sequence. */
+int st_hmm_data_for_model(st_hmm_data **d, const st_table *t, const st_hmm *m, const char *cols, st_err *e)
+{
+    return for_model(d, t, m, cols, t->nrows, e);
+}
+
+int st_hmm_data_read(st_hmm_data **out, const char *const *paths, size_t npaths, const st_hmm *m, const char *cols,
+                     st_err *e)
+{
+    *out = NULL;
+    int share = st_mpi_size() > 1, rc = ST_OK;
+    size_t glo = 0, ghi = SIZE_MAX, ng = 0, nrows = 0, row0 = 0;
+    if (share) { /* pass 1: count the sequences, keep nothing */
+        rc = st_table_count_groups(paths, npaths, "seq", &ng, &nrows, e);
+        if ((rc = st_mpi_agree_error(rc, 0, e)) < 0)
+            return rc;
+        size_t B, nblk = st_hmm_blocks(ng, &B), blo, bhi;
+        st_mpi_share(nblk, &blo, &bhi);
+        glo = blo * B < ng ? blo * B : ng;
+        ghi = bhi * B < ng ? bhi * B : ng;
+    }
+    st_table *t = NULL;
+    st_hmm_data *d = NULL;
+    rc = st_table_read_groups(&t, paths, npaths, "seq", glo, ghi, &row0, e);
+    if (rc == ST_OK)
+        rc = for_model(&d, t, m, cols, share ? nrows : t->nrows, e);
+    st_table_free(t);
+    if (share && (rc = st_mpi_agree_error(rc, 0, e)) < 0) {
+        st_hmm_data_free(d);
+        return rc;
+    }
+    if (rc < 0)
+        return rc;
+    if (share) {
+        d->first = glo;
+        d->row0 = row0;
+        d->gnseq = ng;
+        d->gtotal = nrows;
+        if (d->nseq != ghi - glo || d->total > nrows)
+            rc = st_err_set(e, ST_EINTERNAL, d->source, 0, 0, "bug: read %zu sequences for a share of %zu", d->nseq,
+                            ghi - glo);
+        if ((rc = st_mpi_agree_error(rc, 0, e)) < 0) {
+            st_hmm_data_free(d);
+            return rc;
+        }
+    }
+    if ((rc = st_hmm_data_figures(d, e)) < 0) {
+        st_hmm_data_free(d);
+        return rc;
+    }
+    *out = d;
+    return ST_OK;
+}
+
+/* Row i of d (0-based) named for messages: the whole data's 1-based row,
+ * the sequence, the column. */
 static int bad_value(const st_hmm_data *d, size_t i, size_t j, st_err *e, const char *what)
 {
     size_t s = 0;
     while (s + 1 < d->nseq && d->off[s + 1] <= i)
         s++;
-    return st_err_set(e, ST_EDATA, d->source, 0, 0, "data row %zu (seq %.17g, column '%s'): %s", i + 1,
+    return st_err_set(e, ST_EDATA, d->source, 0, 0, "data row %zu (seq %.17g, column '%s'): %s", d->row0 + i + 1,
                       d->seqid[s], d->names && d->names[j] ? d->names[j] : "?", what);
 }
 
-int st_hmm_data_check(const st_hmm_data *d, st_hmm_family f, st_hmm_cov cov, const size_t *nsym,
-                      st_err *e)
+/* The checks of st_hmm_data_check on d's rows; *bad gets the failing row. */
+static int check_rows(const st_hmm_data *d, st_hmm_family f, const size_t *nsym, size_t *bad, st_err *e)
 {
     size_t D = d->D;
     for (size_t i = 0; i < d->total; i++) {
         const double *x = d->x + i * D;
         size_t nobs = 0;
+        *bad = i;
         for (size_t j = 0; j < D; j++) {
             double v = x[j];
             char msg[160];
             if (isnan(v)) {
                 if (f == ST_HMM_GAUSSIAN || f == ST_HMM_GMM) /* marginalised */
                     continue;
-                (void)cov;
                 return bad_value(d, i, j, e, "missing value (NaN) is not allowed for this emission");
             }
             if (!isfinite(v))
@@ -233,18 +294,31 @@ int st_hmm_data_check(const st_hmm_data *d, st_hmm_family f, st_hmm_cov cov, con
     return ST_OK;
 }
 
+int st_hmm_data_check(const st_hmm_data *d, st_hmm_family f, st_hmm_cov cov, const size_t *nsym,
+                      st_err *e)
+{
+    (void)cov;
+    size_t bad = 0;
+    int rc = check_rows(d, f, nsym, &bad, e);
+    /* on a share: the first bad row of the whole data, on every rank */
+    return d->gnseq ? st_mpi_agree_error(rc, d->row0 + bad, e) : rc;
+}
+
 int st_hmm_data_check_ar(const st_hmm_data *d, size_t order, st_err *e)
 {
     int rc = st_hmm_data_check(d, ST_HMM_AR, ST_HMM_COV_DIAG, NULL, e);
     if (rc < 0)
         return rc;
-    for (size_t s = 0; s < d->nseq; s++) {
+    size_t s = 0;
+    for (; s < d->nseq; s++) {
         size_t n = d->off[s + 1] - d->off[s];
-        if (n <= order)
-            return st_err_set(e, ST_EDATA, d->source, 0, 0,
-                              "sequence %.17g has %zu rows, not more than the AR order %zu", d->seqid[s], n, order);
+        if (n <= order) {
+            rc = st_err_set(e, ST_EDATA, d->source, 0, 0,
+                            "sequence %.17g has %zu rows, not more than the AR order %zu", d->seqid[s], n, order);
+            break;
+        }
     }
-    return ST_OK;
+    return d->gnseq ? st_mpi_agree_error(rc, d->first + s, e) : rc;
 }
 
 int st_hmm_check_memory(double bytes, const char *what, st_err *e)
@@ -252,18 +326,15 @@ int st_hmm_check_memory(double bytes, const char *what, st_err *e)
     return st_check_memory(bytes, what, e);
 }
 
-void st_hmm_data_colvar(const st_hmm_data *d, double *mean, double *v)
+/* ---------------------------------------------- whole-data figures */
+
+void st_hmm_block_figures(const st_hmm_data *d, size_t r0, size_t r1, double *out)
 {
     size_t D = d->D;
-    if (d->gnseq && d->gmean) { /* a share: the whole data's figures */
-        memcpy(mean, d->gmean, D * sizeof *mean);
-        memcpy(v, d->gvar, D * sizeof *v);
-        return;
-    }
     for (size_t j = 0; j < D; j++) {
-        double m = 0, s = 0;
+        double m = 0, s = 0, mx = -INFINITY;
         size_t n = 0;
-        for (size_t i = 0; i < d->total; i++) { /* Welford */
+        for (size_t i = r0; i < r1; i++) { /* Welford */
             double x = d->x[i * D + j];
             if (isnan(x))
                 continue;
@@ -271,50 +342,241 @@ void st_hmm_data_colvar(const st_hmm_data *d, double *mean, double *v)
             double dm = x - m;
             m += dm / (double)n;
             s += dm * (x - m);
+            mx = x > mx ? x : mx;
         }
-        mean[j] = m;
-        v[j] = n > 1 && s > 0 ? s / (double)n : 1.0;
+        double *o = out + j * ST_HMM_NFIG;
+        o[0] = (double)n;
+        o[1] = m;
+        o[2] = s;
+        o[3] = mx;
     }
 }
 
-int st_hmm_data_keep_share(st_hmm_data *d, st_err *e)
+/* acc (n, mean, M2, max per column) += one block's figures, Chan et al. */
+static void figures_fold(double *acc, const double *blk, size_t D)
 {
-    if (st_mpi_size() <= 1 || d->gnseq)
-        return ST_OK;
-    size_t D = d->D, B, nblk = st_hmm_blocks(d->nseq, &B), blo, bhi;
-    st_mpi_share(nblk, &blo, &bhi);
-    size_t s_lo = blo * B < d->nseq ? blo * B : d->nseq, s_hi = bhi * B < d->nseq ? bhi * B : d->nseq;
-    double *gm = malloc((D ? 2 * D : 1) * sizeof *gm);
-    if (!gm)
-        return st_err_nomem(e, "column figures");
-    st_hmm_data_colvar(d, gm, gm + D);
-    size_t r_lo = d->off[s_lo], r_hi = d->off[s_hi], n = s_hi - s_lo, rows = r_hi - r_lo;
-    double *x = malloc((rows ? rows : 1) * D * sizeof *x);
-    size_t *off = malloc((n + 1) * sizeof *off);
-    double *sid = malloc((n ? n : 1) * sizeof *sid);
-    if (!x || !off || !sid) {
-        free(gm);
-        free(x);
-        free(off);
-        free(sid);
-        return st_err_nomem(e, "the rank's share of the sequences");
+    for (size_t j = 0; j < D; j++) {
+        double *a = acc + j * ST_HMM_NFIG;
+        const double *b = blk + j * ST_HMM_NFIG;
+        a[3] = b[3] > a[3] ? b[3] : a[3];
+        if (!(b[0] > 0))
+            continue;
+        if (!(a[0] > 0)) {
+            a[0] = b[0];
+            a[1] = b[1];
+            a[2] = b[2];
+            continue;
+        }
+        double na = a[0], nb = b[0], n = na + nb, delta = b[1] - a[1];
+        a[1] += delta * (nb / n);
+        a[2] += b[2] + delta * delta * (na * nb / n);
+        a[0] = n;
     }
-    memcpy(x, d->x + r_lo * D, rows * D * sizeof *x);
-    for (size_t s = 0; s <= n; s++)
-        off[s] = d->off[s_lo + s] - r_lo;
-    memcpy(sid, d->seqid + s_lo, n * sizeof *sid);
-    d->gseqid = d->seqid;
-    d->seqid = sid;
-    d->gmean = gm;
-    d->gvar = gm + D;
-    d->gnseq = d->nseq;
-    d->gtotal = d->total;
-    d->first = s_lo;
-    d->nseq = n;
-    d->total = rows;
-    free(d->x);
-    d->x = x;
-    free(d->off);
-    d->off = off;
+}
+
+static void figures_start(double *acc, size_t D)
+{
+    for (size_t j = 0; j < D; j++) {
+        double *a = acc + j * ST_HMM_NFIG;
+        a[0] = a[1] = a[2] = 0;
+        a[3] = -INFINITY;
+    }
+}
+
+static void figures_finish(const double *acc, size_t D, double *mean, double *var, double *max)
+{
+    for (size_t j = 0; j < D; j++) {
+        const double *a = acc + j * ST_HMM_NFIG;
+        mean[j] = a[1];
+        var[j] = a[0] > 1 && a[2] > 0 ? a[2] / a[0] : 1.0;
+        if (max)
+            max[j] = a[3];
+    }
+}
+
+void st_hmm_figures_merge(const double *blocks, size_t nblk, size_t D, double *mean, double *var, double *max)
+{
+    double *acc = malloc((D ? D : 1) * ST_HMM_NFIG * sizeof *acc);
+    if (!acc) { /* D doubles: only when memory is gone; never silently different bits */
+        for (size_t j = 0; j < D; j++) {
+            mean[j] = var[j] = NAN;
+            if (max)
+                max[j] = NAN;
+        }
+        return;
+    }
+    figures_start(acc, D);
+    for (size_t b = 0; b < nblk; b++)
+        figures_fold(acc, blocks + b * D * ST_HMM_NFIG, D);
+    figures_finish(acc, D, mean, var, max);
+    free(acc);
+}
+
+/* The local sequences [*s0, *s1) of d in global block b (B per block). */
+static void block_seqs(const st_hmm_data *d, size_t b, size_t B, size_t *s0, size_t *s1)
+{
+    size_t lo = b * B, hi = lo + B, f = d->first, l = d->first + d->nseq;
+    lo = lo < f ? f : lo > l ? l : lo;
+    hi = hi < lo ? lo : hi > l ? l : hi;
+    *s0 = lo - f;
+    *s1 = hi - f;
+}
+
+void st_hmm_data_colfigs(const st_hmm_data *d, double *mean, double *v, double *max)
+{
+    size_t D = d->D;
+    if (d->gmean) { /* the whole data's figures */
+        memcpy(mean, d->gmean, D * sizeof *mean);
+        memcpy(v, d->gvar, D * sizeof *v);
+        if (max)
+            memcpy(max, d->gmax, D * sizeof *max);
+        return;
+    }
+    /* whole data: the blocks one after the other, as st_hmm_data_figures */
+    double *acc = malloc((D ? D : 1) * 2 * ST_HMM_NFIG * sizeof *acc);
+    if (!acc) {
+        st_hmm_figures_merge(NULL, 0, D, mean, v, max); /* NaN: fails the caller's checks */
+        return;
+    }
+    double *blk = acc + D * ST_HMM_NFIG;
+    size_t B, nblk = st_hmm_blocks(d->nseq, &B);
+    figures_start(acc, D);
+    for (size_t b = 0; b < nblk; b++) {
+        size_t s0, s1;
+        block_seqs(d, b, B, &s0, &s1);
+        st_hmm_block_figures(d, d->off[s0], d->off[s1], blk);
+        figures_fold(acc, blk, D);
+    }
+    figures_finish(acc, D, mean, v, max);
+    free(acc);
+}
+
+void st_hmm_data_colvar(const st_hmm_data *d, double *mean, double *v)
+{
+    st_hmm_data_colfigs(d, mean, v, NULL);
+}
+
+int st_hmm_data_figures(st_hmm_data *d, st_err *e)
+{
+    size_t D = d->D, unit = D * ST_HMM_NFIG, gn = d->gnseq ? d->gnseq : d->nseq;
+    size_t B, nblk = st_hmm_blocks(gn, &B), blo, bhi;
+    st_mpi_share(nblk, &blo, &bhi);
+    double *g = malloc((D ? 3 * D : 1) * sizeof *g);
+    double *part = malloc((nblk ? nblk : 1) * (unit ? unit : 1) * sizeof *part);
+    int rc = g && part ? ST_OK : st_err_nomem(e, "column figures");
+    if (rc == ST_OK && !d->gnseq) { /* the whole data here: no exchange */
+        free(part);
+        part = NULL;
+        free(d->gmean);
+        d->gmean = NULL;
+        st_hmm_data_colfigs(d, g, g + D, g + 2 * D);
+    } else if (rc == ST_OK) {
+        for (size_t b = blo; b < bhi; b++) {
+            size_t s0, s1;
+            block_seqs(d, b, B, &s0, &s1);
+            st_hmm_block_figures(d, d->off[s0], d->off[s1], part + b * unit);
+        }
+    }
+    if (d->gnseq) { /* a share: every rank gets every block's figures */
+        if ((rc = st_mpi_agree_error(rc, 0, e)) == ST_OK)
+            rc = st_mpi_share_allgather(part, nblk, NULL, unit, e);
+        if (rc == ST_OK)
+            st_hmm_figures_merge(part, nblk, D, g, g + D, g + 2 * D);
+    }
+    free(part);
+    if (rc < 0) {
+        free(g);
+        return rc;
+    }
+    free(d->gmean);
+    d->gmean = g;
+    d->gvar = g + D;
+    d->gmax = g + 2 * D;
+    return ST_OK;
+}
+
+/* ------------------------------------------------------ init sample */
+
+size_t st_hmm_init_sample_cap(void)
+{
+    const char *s = getenv("ST_HMM_INIT_SAMPLE_ROWS");
+    if (s && *s) {
+        char *end;
+        unsigned long long v = strtoull(s, &end, 10);
+        if (*end == '\0' && v >= 1 && v <= SIZE_MAX)
+            return (size_t)v;
+    }
+    return ST_HMM_INIT_SAMPLE_ROWS;
+}
+
+int st_hmm_init_sample(st_hmm_data **out, const st_hmm_data *d, st_err *e)
+{
+    *out = NULL;
+    size_t D = d->D, cap = st_hmm_init_sample_cap(), gt = d->gnseq ? d->gtotal : d->total;
+    if (!d->gnseq && gt <= cap)
+        return ST_OK; /* the whole data, in order */
+    size_t gn = d->gnseq ? d->gnseq : d->nseq, B, nblk = st_hmm_blocks(gn, &B), blo, bhi;
+    size_t quota = gt <= cap ? SIZE_MAX : cap / (nblk ? nblk : 1);
+    quota = quota ? quota : 1;
+    st_mpi_share(nblk, &blo, &bhi);
+    if (!d->gnseq) { /* one process: every block */
+        blo = 0;
+        bhi = nblk;
+    }
+    size_t mine = 0;
+    for (size_t b = blo; b < bhi; b++) {
+        size_t s0, s1;
+        block_seqs(d, b, B, &s0, &s1);
+        size_t r = d->off[s1] - d->off[s0];
+        mine += r < quota ? r : quota;
+    }
+    double *x = malloc((mine ? mine : 1) * D * sizeof *x);
+    st_hmm_data *s = calloc(1, sizeof *s);
+    int rc = x && s ? ST_OK : st_err_nomem(e, "the init sample");
+    if (rc == ST_OK) {
+        size_t at = 0;
+        for (size_t b = blo; b < bhi; b++) {
+            size_t s0, s1;
+            block_seqs(d, b, B, &s0, &s1);
+            size_t r = d->off[s1] - d->off[s0];
+            r = r < quota ? r : quota;
+            memcpy(x + at * D, d->x + d->off[s0] * D, r * D * sizeof *x);
+            at += r;
+        }
+    }
+    size_t n = mine;
+    if (d->gnseq) { /* every rank's blocks, in rank (= block) order */
+        double *all = NULL;
+        size_t tot = 0;
+        if ((rc = st_mpi_agree_error(rc, 0, e)) == ST_OK)
+            rc = st_mpi_allgather(x, mine * D, &all, &tot, e);
+        free(x);
+        x = all;
+        n = D ? tot / D : 0;
+    }
+    if (rc == ST_OK) {
+        s->nseq = 1;
+        s->total = n;
+        s->D = D;
+        s->x = x;
+        x = NULL;
+        s->off = calloc(2, sizeof *s->off);
+        s->seqid = calloc(1, sizeof *s->seqid);
+        s->gmean = malloc((D ? 3 * D : 1) * sizeof *s->gmean);
+        if (!s->off || !s->seqid || !s->gmean)
+            rc = st_err_nomem(e, "the init sample");
+    }
+    free(x);
+    if (d->gnseq)
+        rc = st_mpi_agree_error(rc, 0, e);
+    if (rc < 0) {
+        st_hmm_data_free(s);
+        return rc;
+    }
+    s->off[1] = n;
+    s->gvar = s->gmean + D;
+    s->gmax = s->gmean + 2 * D;
+    st_hmm_data_colfigs(d, s->gmean, s->gvar, s->gmax); /* the whole data's figures */
+    *out = s;
     return ST_OK;
 }

@@ -36,11 +36,11 @@
 
 #define MIN_CHUNK 64
 /* Sums run per block of consecutive sequences, then over the blocks in
- * order: blocks of 16 sequences, larger for more than 256 x 16 sequences
- * (at most 256 blocks).  The block size depends only on the number of
- * sequences, so neither -j nor the number of MPI ranks (which take
- * contiguous shares of the blocks, lib/core/mpi.h) changes a bit. */
-#define MIN_BLOCK 16
+ * order: ceil(nseq / 256) sequences per block, so up to 256 blocks for any
+ * number of sequences (as many ranks can share 256 sequences or fewer).
+ * The block size depends only on the number of sequences, so neither -j
+ * nor the number of MPI ranks (which take contiguous shares of the blocks,
+ * lib/core/mpi.h) changes a bit. */
 #define MAX_BLOCKS 256
 #define SLOT_BUDGET (4u << 20)
 
@@ -56,8 +56,8 @@ void st_hmm_fit_opts_init(st_hmm_fit_opts *o)
 
 size_t st_hmm_blocks(size_t nseq, size_t *B)
 {
-    size_t b = MIN_BLOCK * ((nseq + MIN_BLOCK * MAX_BLOCKS - 1) / (MIN_BLOCK * MAX_BLOCKS));
-    b = b ? b : MIN_BLOCK;
+    size_t b = (nseq + MAX_BLOCKS - 1) / MAX_BLOCKS;
+    b = b ? b : 1;
     *B = b;
     return (nseq + b - 1) / b;
 }
@@ -73,10 +73,9 @@ static void finish_seq(const st_hmm *m, const st_hmm_data *d, size_t s, const st
 {
     size_t K = m->K, T = d->off[s + 1] - d->off[s];
     if (!(slot[0] > -INFINITY)) {
-        long g = (long)(s + (d->gnseq ? d->first : 0)); /* index in the whole data */
 #pragma omp critical(hmm_bad)
-        if (*bad < 0 || g < *bad)
-            *bad = g;
+        if (*bad < 0 || (long)s < *bad)
+            *bad = (long)s;
         return;
     }
     memcpy(slot + 1, w->gamma, K * sizeof *slot);
@@ -92,8 +91,8 @@ static int estep(const st_hmm *m, const st_hmm_data *d, estep_out *r, st_err *e)
     size_t K = m->K, Tmax = st_hmm_data_maxlen(d), NB = ST_HMM_BATCH;
     Tmax = Tmax ? Tmax : 1; /* a rank's share may hold no sequence */
     size_t nst = r->nst, chunk = SLOT_BUDGET / nst;
-    /* blocks of the whole data; a share (st_hmm_data_keep_share) holds
-     * exactly this rank's blocks, sequence s of the whole is d's s - first */
+    /* blocks of the whole data; a share (st_hmm_data_read) holds exactly
+     * this rank's blocks, sequence s of the whole is d's s - first */
     size_t gn = d->gnseq ? d->gnseq : d->nseq, B, nblk = st_hmm_blocks(gn, &B), blo, bhi;
     chunk = chunk < B ? B : chunk - chunk % B; /* chunks and groups start on block bounds */
     st_mpi_share(nblk, &blo, &bhi);
@@ -112,14 +111,16 @@ static int estep(const st_hmm *m, const st_hmm_data *d, estep_out *r, st_err *e)
     double need = (double)nthreads * (batching ? (double)NB : 1.0) * (3.0 * (double)Tmax * (double)K + (double)K * (double)K) *
                       sizeof(double) + (double)ch * (double)nst * sizeof(double);
     int rc0 = st_hmm_check_memory(need, "the forward-backward workspace", e);
-    if (rc0 < 0)
-        return rc0;
-    double *slots = malloc((ch ? ch : 1) * nst * sizeof *slots);
-    double *part = calloc(nblk ? nblk * nst : 1, sizeof *part);
-    if (!slots || !part) {
+    double *slots = rc0 < 0 ? NULL : malloc((ch ? ch : 1) * nst * sizeof *slots);
+    double *part = rc0 < 0 ? NULL : calloc(nblk ? nblk * nst : 1, sizeof *part);
+    if (rc0 == ST_OK && (!slots || !part))
+        rc0 = st_err_nomem(e, "E-step statistics");
+    if (d->gnseq) /* shares differ in size: all ranks stop together */
+        rc0 = st_mpi_agree_error(rc0, 0, e);
+    if (rc0 < 0) {
         free(slots);
         free(part);
-        return st_err_nomem(e, "E-step statistics");
+        return rc0;
     }
     long bad = -1;
     int nomem = 0;
@@ -180,17 +181,21 @@ static int estep(const st_hmm *m, const st_hmm_data *d, estep_out *r, st_err *e)
             st_hmm_ws_free(w[q]);
     }
     free(slots);
-    /* every rank learns of a failure on any rank, then the block sums */
+    /* every rank learns of a failure on any rank (the first impossible
+     * sequence of the whole data), then the block sums */
     nomem = (int)st_mpi_max_long(nomem);
-    bad = st_mpi_min_long(bad < 0 ? LONG_MAX : bad);
     int rc = ST_OK;
-    if (nomem)
+    if (nomem) {
         rc = st_err_nomem(e, "forward-backward workspace");
-    else if (bad != LONG_MAX)
-        rc = st_err_set(e, ST_EDATA, d->source, 0, 0, "sequence %.17g has probability zero under the model",
-                        d->gnseq ? d->gseqid[bad] : d->seqid[bad]);
-    else
-        rc = st_mpi_fold_blocks(part, nblk, nst, r->acc, e);
+    } else {
+        if (bad >= 0)
+            rc = st_err_set(e, ST_EDATA, d->source, 0, 0, "sequence %.17g has probability zero under the model",
+                            d->seqid[bad]);
+        if (d->gnseq)
+            rc = st_mpi_agree_error(rc, first + (size_t)(bad >= 0 ? bad : 0), e);
+        if (rc == ST_OK)
+            rc = st_mpi_fold_blocks(part, nblk, nst, r->acc, e);
+    }
     free(part);
     if (rc < 0)
         return rc;
@@ -590,8 +595,6 @@ static int fit_impl(st_hmm **out, st_hmm **starts_out, const st_hmm_data *d, con
                           gtotal);
     if ((d->gnseq ? d->gnseq : d->nseq) == 0)
         return st_err_set(e, ST_EDATA, d->source, 0, 0, "no sequences");
-    if (d->gnseq && !o->init && !o->starts)
-        return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "a rank's share of the data needs an initial model (no data-driven start)");
     st_hmm_family fam = o->init ? o->init->family : o->family;
     st_hmm_cov cov = o->init ? o->init->cov : o->cov;
     const size_t *nsym = o->init ? o->init->nsym : o->nsym;
@@ -603,14 +606,16 @@ static int fit_impl(st_hmm **out, st_hmm **starts_out, const st_hmm_data *d, con
     if (rc < 0)
         return rc;
     size_t *own_nsym = NULL;
-    if (fam == ST_HMM_CATEGORICAL && !nsym) {
-        if (!(own_nsym = calloc(d->D, sizeof *own_nsym)))
+    if (fam == ST_HMM_CATEGORICAL && !nsym) { /* largest symbol of the whole data + 1 */
+        double *fig = malloc(3 * d->D * sizeof *fig);
+        if (!fig || !(own_nsym = calloc(d->D, sizeof *own_nsym))) {
+            free(fig);
             return st_err_nomem(e, "symbols");
-        for (size_t i = 0; i < d->total; i++)
-            for (size_t c = 0; c < d->D; c++) {
-                size_t v = (size_t)d->x[i * d->D + c] + 1;
-                own_nsym[c] = v > own_nsym[c] ? v : own_nsym[c];
-            }
+        }
+        st_hmm_data_colfigs(d, fig, fig + d->D, fig + 2 * d->D);
+        for (size_t c = 0; c < d->D; c++)
+            own_nsym[c] = fig[2 * d->D + c] >= 0 ? (size_t)fig[2 * d->D + c] + 1 : 1;
+        free(fig);
         nsym = own_nsym;
     }
     st_hmm_mctx cx;
@@ -635,6 +640,14 @@ static int fit_impl(st_hmm **out, st_hmm **starts_out, const st_hmm_data *d, con
     oo.order = order;
     int restarts = o->init ? 1 : (o->restarts > 0 ? o->restarts : 1);
     st_hmm *best = NULL;
+    /* data-driven starts come from the init sample (d itself when small) */
+    st_hmm_data *sample = NULL;
+    if (!o->init && !o->starts && (rc = st_hmm_init_sample(&sample, d, e)) < 0) {
+        free(own_nsym);
+        free(vf);
+        return rc;
+    }
+    const st_hmm_data *sd = sample ? sample : d;
     for (int r = 0; r < restarts; r++) {
         st_hmm *m = NULL;
         if (o->init) {
@@ -645,7 +658,7 @@ static int fit_impl(st_hmm **out, st_hmm **starts_out, const st_hmm_data *d, con
                 rc = st_hmm_stationary(m, m->start, e);
             }
         } else if (starts_out) {
-            if ((rc = init_model(&m, d, &oo, nsym, r, &cx, e)) < 0)
+            if ((rc = init_model(&m, sd, &oo, nsym, r, &cx, e)) < 0)
                 break;
             starts_out[r] = m;
             continue;
@@ -653,7 +666,7 @@ static int fit_impl(st_hmm **out, st_hmm **starts_out, const st_hmm_data *d, con
             if ((rc = st_hmm_copy(&m, o->starts[r], e)) == ST_OK)
                 rc = st_hmm_prepare(m, e);
         } else {
-            rc = init_model(&m, d, &oo, nsym, r, &cx, e);
+            rc = init_model(&m, sd, &oo, nsym, r, &cx, e);
         }
         if (rc == ST_OK)
             rc = run_em(m, d, &oo, r, &cx, e);
@@ -668,6 +681,7 @@ static int fit_impl(st_hmm **out, st_hmm **starts_out, const st_hmm_data *d, con
             st_hmm_free(m);
         }
     }
+    st_hmm_data_free(sample);
     free(own_nsym);
     free(vf);
     if (rc == ST_OK && best && d->names)

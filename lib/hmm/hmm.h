@@ -135,12 +135,14 @@ typedef struct st_hmm_data {
     double *seqid;         /* nseq seq values */
     char **names;          /* D column names */
     char *source;          /* input name for messages */
-    /* Under MPI, a rank's share (st_hmm_data_keep_share): the sequences
-     * first .. first+nseq-1 of the whole data; the whole data's figures are
-     * kept here (gnseq 0: d is the whole data). */
-    size_t first, gnseq, gtotal;
-    double *gseqid;        /* gnseq seq values */
-    double *gmean, *gvar;  /* D column means and variances (NaN skipped) */
+    /* Under MPI, a rank's share (st_hmm_data_read): the sequences
+     * first .. first+nseq-1 of the whole data, whose first row is the whole
+     * data's row row0 (for messages); gnseq and gtotal are the whole data's
+     * counts (gnseq 0: d is the whole data, first = row0 = 0). */
+    size_t first, row0, gnseq, gtotal;
+    /* The whole data's column figures (st_hmm_data_figures; NULL until
+     * computed): means and variances (NaN skipped) and largest values. */
+    double *gmean, *gvar, *gmax;
 } st_hmm_data;
 
 /* Take the value columns (comma list `cols`, or NULL for all but seq, t and
@@ -154,19 +156,30 @@ int st_hmm_data_for_model(st_hmm_data **d, const st_table *t, const st_hmm *m, c
 int st_hmm_data_new(st_hmm_data **d, size_t nseq, const size_t *len, size_t D, const double *x,
                     st_err *e);
 void st_hmm_data_free(st_hmm_data *d);
-/* Under MPI with more than one rank: keep only the sequences of the E-step
- * blocks this rank computes (lib/hmm/fit.c), with the whole data's
- * sequence count, row count, seq values and column means/variances, so that
- * st_hmm_fit with an initial model (opts.init, or opts.starts made on the
- * whole data before) gives the same bits as on the whole data.  Check the data (st_hmm_data_check)
- * before: errors must name the same row on every rank.  One process: no-op. */
-int st_hmm_data_keep_share(st_hmm_data *d, st_err *e);
+/* Read DATA for fitting (paths as st_table_read_many; none: stdin), with
+ * the columns of st_hmm_data_for_model.  One process reads everything in
+ * one pass.  Under MPI (st_mpi_size() > 1; collective) each rank streams
+ * the inputs once to count the sequences (st_table_count_groups), then
+ * keeps only the sequences of its E-step blocks (st_hmm_blocks,
+ * st_mpi_share; st_table_read_groups), so no rank holds the whole data.
+ * Either way the whole data's column figures are filled
+ * (st_hmm_data_figures) and errors are the same on every rank. */
+int st_hmm_data_read(st_hmm_data **d, const char *const *paths, size_t npaths, const st_hmm *m, const char *cols,
+                     st_err *e);
+/* Fill d->gmean, d->gvar, d->gmax: per E-step block (n, mean, M2, max) of
+ * each column, NaN skipped, Welford within the block, then the blocks
+ * merged in block order (Chan et al.'s pairwise update).  Under MPI each
+ * rank computes its blocks and the block figures are exchanged, so every
+ * rank has the bits one process computes.  Collective. */
+int st_hmm_data_figures(st_hmm_data *d, st_err *e);
 /* Check the data fit the family: categorical symbols integers in 0..nsym-1
  * (nsym may be NULL: only non-negative integers), Poisson counts
  * non-negative integers, no NaN except in diag/spherical Gaussian data
  * (marginalised), at least one observed value per row for Gaussian, AR
  * sequences longer than the order.  The error names the row, sequence and
- * column. */
+ * column.  On a rank's share (st_hmm_data_read) the check is collective:
+ * every rank returns the error of the first bad row of the whole data,
+ * numbered as in the whole data. */
 int st_hmm_data_check(const st_hmm_data *d, st_hmm_family f, st_hmm_cov cov, const size_t *nsym,
                       st_err *e);
 /* The same for an AR model of the given order. */
@@ -203,7 +216,7 @@ typedef struct st_hmm_fit_opts {
     int fix_start, fix_trans, fix_emis; /* keep at the --init values */
     const st_hmm *init;      /* initial model (K and family must match) or NULL */
     st_hmm *const *starts;   /* without init: the restarts' starting models made
-                                by st_hmm_fit_starts on the whole data, or NULL */
+                                by st_hmm_fit_starts, or NULL */
     double pseudo;           /* Dirichlet pseudo-count on start and allowed transitions */
     double sticky;           /* extra pseudo-count on self-transitions */
     double prob_floor;       /* < 0: default ST_HMM_PROB_FLOOR */
@@ -221,12 +234,17 @@ typedef struct st_hmm_fit_opts {
 void st_hmm_fit_opts_init(st_hmm_fit_opts *o);
 
 /* Baum-Welch with restarts; the best final log-likelihood wins.  *out gets
- * a new model with fitted = 1 and the fit record filled. */
+ * a new model with fitted = 1 and the fit record filled.  d may be a rank's
+ * share (st_hmm_data_read): then st_hmm_fit is collective and gives every
+ * rank the model one process fits on the whole data.  Without o->init or
+ * o->starts the restarts start from the data: k-means++ (Gaussian, AR,
+ * GMM), quantiles (Poisson) or frequencies (categorical) over the init
+ * sample (st_hmm_init_sample in lib/hmm/internal.h: the whole data up to
+ * ST_HMM_INIT_SAMPLE_ROWS rows, else the first rows of every E-step block). */
 int st_hmm_fit(st_hmm **out, const st_hmm_data *d, const st_hmm_fit_opts *o, st_err *e);
 /* The starting models st_hmm_fit would make (o->restarts of them, o->init
- * NULL) from the whole data, with the same checks: give them as o->starts
- * to fit a rank's share of the data (st_hmm_data_keep_share) to the same
- * bits.  Free with st_hmm_fit_starts_free(starts, o->restarts). */
+ * NULL) with the same checks (collective on a share, like st_hmm_fit).
+ * Free with st_hmm_fit_starts_free(starts, o->restarts). */
 int st_hmm_fit_starts(st_hmm ***starts, const st_hmm_data *d, const st_hmm_fit_opts *o, st_err *e);
 void st_hmm_fit_starts_free(st_hmm **starts, int n);
 

@@ -106,10 +106,40 @@ void st_hmm_outer_acc(double *X, const double *a, const double *w, size_t T, siz
 /* Longest sequence of d. */
 size_t st_hmm_data_maxlen(const st_hmm_data *d);
 /* The E-step blocks for nseq sequences (the whole data's count): returns
- * their number, *B sequences each (the last may be short); lib/hmm/fit.c. */
+ * their number, *B = ceil(nseq / 256) sequences each (at least 1; the last
+ * block may be short), so up to 256 blocks for any nseq: that many ranks
+ * can share the work; lib/hmm/fit.c. */
 size_t st_hmm_blocks(size_t nseq, size_t *B);
 
-/* Variance of each column over the observed values (NaN skipped) into v (D). */
+/* Mean and variance of each column over the observed values (NaN skipped)
+ * into mean and v (D): the whole data's figures (st_hmm_data_figures), or,
+ * on whole data without them, the same computation done locally. */
 void st_hmm_data_colvar(const st_hmm_data *d, double *mean, double *v);
+/* The same with the largest value of each column (-INFINITY if none). */
+void st_hmm_data_colfigs(const st_hmm_data *d, double *mean, double *v, double *max);
+
+/* Figures of one block: for each column, ST_HMM_NFIG doubles (observed
+ * count, mean, sum of squared deviations M2 by Welford, max) over rows
+ * r0 .. r1-1 of d; merge: the blocks' figures in block order by Chan et
+ * al.'s pairwise update (n = na + nb, delta = mb - ma, mean = ma + delta
+ * nb / n, M2 = M2a + M2b + delta^2 na nb / n), then variance M2 / n (1 if
+ * n < 2 or M2 = 0). */
+#define ST_HMM_NFIG 4
+void st_hmm_block_figures(const st_hmm_data *d, size_t r0, size_t r1, double *out);
+void st_hmm_figures_merge(const double *blocks, size_t nblk, size_t D, double *mean, double *var, double *max);
+
+/* The init sample: the rows that data-driven starting models are made
+ * from.  If the whole data has at most cap = ST_HMM_INIT_SAMPLE_ROWS rows
+ * (the environment variable of that name overrides it, for tests), all of
+ * them in order; else, from each E-step block in block order, its first
+ * floor(cap / nblocks) rows (all of them if fewer).  It depends only on the
+ * data, so one process and any number of ranks make the same sample: each
+ * rank contributes its blocks' rows and every rank gets the concatenation
+ * (collective).  *s is one sequence of those rows carrying d's whole-data
+ * figures, or NULL when the sample is d itself (whole data within the
+ * cap). */
+#define ST_HMM_INIT_SAMPLE_ROWS ((size_t)1 << 20)
+size_t st_hmm_init_sample_cap(void);
+int st_hmm_init_sample(st_hmm_data **s, const st_hmm_data *d, st_err *e);
 
 #endif
