@@ -331,45 +331,55 @@ int st_hmm_check_memory(double bytes, const char *what, st_err *e)
 void st_hmm_block_figures(const st_hmm_data *d, size_t r0, size_t r1, double *out)
 {
     size_t D = d->D;
-    for (size_t j = 0; j < D; j++) {
-        double m = 0, s = 0, mx = -INFINITY;
+    for (size_t j = 0; j < D; j++) { /* corrected two-pass: the block is in memory */
+        double m = 0, s = 0, c = 0, mx = -INFINITY;
         size_t n = 0;
-        for (size_t i = r0; i < r1; i++) { /* Welford */
+        for (size_t i = r0; i < r1; i++) {
             double x = d->x[i * D + j];
             if (isnan(x))
                 continue;
             n++;
-            double dm = x - m;
-            m += dm / (double)n;
-            s += dm * (x - m);
+            m += x;
             mx = x > mx ? x : mx;
+        }
+        m = n ? m / (double)n : 0;
+        for (size_t i = r0; i < r1; i++) {
+            double x = d->x[i * D + j];
+            if (isnan(x))
+                continue;
+            s += (x - m) * (x - m);
+            c += x - m;
         }
         double *o = out + j * ST_HMM_NFIG;
         o[0] = (double)n;
-        o[1] = m;
-        o[2] = s;
-        o[3] = mx;
+        o[1] = m;                            /* the mean is m + lo: lo keeps the */
+        o[2] = n ? c / (double)n : 0;        /* digits that m, near a large offset, */
+        o[3] = n ? s - c * c / (double)n : 0; /* cannot hold */
+        o[4] = mx;
     }
 }
 
-/* acc (n, mean, M2, max per column) += one block's figures, Chan et al. */
+/* acc (n, mean hi, mean lo, M2, max per column) += one block's figures
+ * (Chan et al.), the means as unevaluated sums hi + lo so that the
+ * differences between block means keep their digits whatever the offset. */
 static void figures_fold(double *acc, const double *blk, size_t D)
 {
     for (size_t j = 0; j < D; j++) {
         double *a = acc + j * ST_HMM_NFIG;
         const double *b = blk + j * ST_HMM_NFIG;
-        a[3] = b[3] > a[3] ? b[3] : a[3];
+        a[4] = b[4] > a[4] ? b[4] : a[4];
         if (!(b[0] > 0))
             continue;
         if (!(a[0] > 0)) {
-            a[0] = b[0];
-            a[1] = b[1];
-            a[2] = b[2];
+            memcpy(a, b, 4 * sizeof *a);
             continue;
         }
-        double na = a[0], nb = b[0], n = na + nb, delta = b[1] - a[1];
-        a[1] += delta * (nb / n);
-        a[2] += b[2] + delta * delta * (na * nb / n);
+        double na = a[0], nb = b[0], n = na + nb, delta = (b[1] - a[1]) + (b[2] - a[2]);
+        double t = a[2] + delta * (nb / n), hi = a[1] + t; /* Fast2Sum: |t| << |a[1]| or a[1] = 0 */
+        double lo = fabs(a[1]) >= fabs(t) ? t - (hi - a[1]) : a[1] - (hi - t);
+        a[1] = hi;
+        a[2] = lo;
+        a[3] += b[3] + delta * delta * (na * nb / n);
         a[0] = n;
     }
 }
@@ -378,8 +388,8 @@ static void figures_start(double *acc, size_t D)
 {
     for (size_t j = 0; j < D; j++) {
         double *a = acc + j * ST_HMM_NFIG;
-        a[0] = a[1] = a[2] = 0;
-        a[3] = -INFINITY;
+        a[0] = a[1] = a[2] = a[3] = 0;
+        a[4] = -INFINITY;
     }
 }
 
@@ -387,10 +397,10 @@ static void figures_finish(const double *acc, size_t D, double *mean, double *va
 {
     for (size_t j = 0; j < D; j++) {
         const double *a = acc + j * ST_HMM_NFIG;
-        mean[j] = a[1];
-        var[j] = a[0] > 1 && a[2] > 0 ? a[2] / a[0] : 1.0;
+        mean[j] = a[1] + a[2];
+        var[j] = a[0] > 1 && a[3] > 0 ? a[3] / a[0] : 1.0;
         if (max)
-            max[j] = a[3];
+            max[j] = a[4];
     }
 }
 

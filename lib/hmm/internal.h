@@ -118,13 +118,15 @@ void st_hmm_data_colvar(const st_hmm_data *d, double *mean, double *v);
 /* The same with the largest value of each column (-INFINITY if none). */
 void st_hmm_data_colfigs(const st_hmm_data *d, double *mean, double *v, double *max);
 
-/* Figures of one block: for each column, ST_HMM_NFIG doubles (observed
- * count, mean, sum of squared deviations M2 by Welford, max) over rows
- * r0 .. r1-1 of d; merge: the blocks' figures in block order by Chan et
- * al.'s pairwise update (n = na + nb, delta = mb - ma, mean = ma + delta
- * nb / n, M2 = M2a + M2b + delta^2 na nb / n), then variance M2 / n (1 if
- * n < 2 or M2 = 0). */
-#define ST_HMM_NFIG 4
+/* Figures of one block: for each column, ST_HMM_NFIG doubles over the
+ * observed values (NaN skipped) of rows r0 .. r1-1 of d: count n, mean as
+ * hi + lo (lo: the correction of the second pass), sum of squared
+ * deviations M2 (corrected two-pass), max.  Merge: the blocks' figures in
+ * block order by Chan et al.'s pairwise update (n = na + nb, delta = mb -
+ * ma, mean = ma + delta nb / n, M2 = M2a + M2b + delta^2 na nb / n) with
+ * the means carried as hi + lo (Fast2Sum), then variance M2 / n (1 if
+ * n < 2 or M2 = 0).  Accurate to a few ulps whatever the columns' offset. */
+#define ST_HMM_NFIG 5
 void st_hmm_block_figures(const st_hmm_data *d, size_t r0, size_t r1, double *out);
 void st_hmm_figures_merge(const double *blocks, size_t nblk, size_t D, double *mean, double *var, double *max);
 

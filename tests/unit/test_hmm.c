@@ -514,6 +514,129 @@ START_TEST(test_batch_bitwise)
 }
 END_TEST
 
+/* st_hmm_blocks: ceil(nseq / 256) sequences per block, at most 256 blocks,
+ * one block per sequence up to 256 sequences. */
+START_TEST(test_blocks)
+{
+    static const size_t ns[] = {0, 1, 2, 10, 16, 17, 255, 256, 257, 511, 512, 513, 1000, 4096, 4097, 100000, 1000003};
+    for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++) {
+        size_t n = ns[i], B, nb = st_hmm_blocks(n, &B);
+        size_t want = (n + 255) / 256;
+        ck_assert_uint_eq(B, want ? want : 1);
+        ck_assert_uint_le(nb, 256);
+        ck_assert_uint_eq(nb, (n + B - 1) / B);
+        ck_assert_uint_ge(nb * B, n);
+        if (n > 0)
+            ck_assert_uint_lt((nb - 1) * B, n);
+        if (n <= 256)
+            ck_assert_uint_eq(nb, n);
+    }
+}
+END_TEST
+
+/* Column means and variances merged over blocks (Welford within, Chan et
+ * al. across) agree with a two-pass reference to 1e-14 relative, on data
+ * far from zero (where a one-pass sum of squares would lose every digit)
+ * with missing values; st_hmm_data_figures gives the same bits. */
+START_TEST(test_colvar_blocks)
+{
+    size_t nseq = 1000, D = 3, *len = malloc(nseq * sizeof *len), total = 0;
+    st_rng g;
+    st_rng_seed(&g, 11);
+    for (size_t s = 0; s < nseq; s++)
+        total += len[s] = 1 + (size_t)st_rng_below(&g, 9);
+    double *x = malloc(total * D * sizeof *x);
+    for (size_t i = 0; i < total; i++) {
+        x[i * D] = 1e6 + st_rng_normal(&g);                  /* large mean, unit variance */
+        x[i * D + 1] = st_rng_uniform(&g) < 0.2 ? NAN : -3 + 1e-3 * st_rng_normal(&g);
+        x[i * D + 2] = (double)(i % 7);
+    }
+    st_hmm_data *d;
+    st_err e;
+    ck_assert_int_eq(st_hmm_data_new(&d, nseq, len, D, x, &e), ST_OK);
+    double mean[3], var[3], mx[3];
+    st_hmm_data_colfigs(d, mean, var, mx);
+    for (size_t j = 0; j < D; j++) {
+        double m = 0, v = 0, big = -INFINITY;
+        size_t n = 0;
+        for (size_t i = 0; i < total; i++)
+            if (!isnan(x[i * D + j])) {
+                m += x[i * D + j];
+                n++;
+                big = fmax(big, x[i * D + j]);
+            }
+        m /= (double)n;
+        for (size_t i = 0; i < total; i++)
+            if (!isnan(x[i * D + j]))
+                v += (x[i * D + j] - m) * (x[i * D + j] - m);
+        v /= (double)n;
+        ck_assert_rel(mean[j], m, 1e-14);
+        ck_assert_rel(var[j], v, 1e-14);
+        ck_assert(mx[j] == big);
+    }
+    ck_assert_int_eq(st_hmm_data_figures(d, &e), ST_OK);
+    double mean2[3], var2[3];
+    st_hmm_data_colvar(d, mean2, var2);
+    ck_assert(memcmp(mean, mean2, sizeof mean) == 0 && memcmp(var, var2, sizeof var) == 0);
+    /* the merge alone, block figures given */
+    size_t B, nb = st_hmm_blocks(nseq, &B);
+    double *blk = malloc(nb * D * ST_HMM_NFIG * sizeof *blk);
+    for (size_t b = 0; b < nb; b++) {
+        size_t s1 = (b + 1) * B < nseq ? (b + 1) * B : nseq;
+        st_hmm_block_figures(d, d->off[b * B], d->off[s1], blk + b * D * ST_HMM_NFIG);
+    }
+    st_hmm_figures_merge(blk, nb, D, mean2, var2, NULL);
+    ck_assert(memcmp(mean, mean2, sizeof mean) == 0 && memcmp(var, var2, sizeof var) == 0);
+    free(blk);
+    st_hmm_data_free(d);
+    free(x);
+    free(len);
+}
+END_TEST
+
+/* The init sample: the whole data (d itself) within the cap, else the
+ * first floor(cap / nblocks) rows of every block, carrying the whole
+ * data's column figures. */
+START_TEST(test_init_sample)
+{
+    size_t nseq = 20, T = 10, D = 2, len[20];
+    double x[400];
+    for (size_t s = 0; s < nseq; s++)
+        len[s] = T;
+    for (size_t i = 0; i < nseq * T * D; i++)
+        x[i] = (double)i;
+    st_hmm_data *d, *smp;
+    st_err e;
+    ck_assert_int_eq(st_hmm_data_new(&d, nseq, len, D, x, &e), ST_OK);
+    ck_assert_uint_eq(st_hmm_init_sample_cap(), ST_HMM_INIT_SAMPLE_ROWS);
+    ck_assert_int_eq(st_hmm_init_sample(&smp, d, &e), ST_OK);
+    ck_assert_ptr_null(smp);
+    setenv("ST_HMM_INIT_SAMPLE_ROWS", "200", 1); /* exactly the data */
+    ck_assert_int_eq(st_hmm_init_sample(&smp, d, &e), ST_OK);
+    ck_assert_ptr_null(smp);
+    setenv("ST_HMM_INIT_SAMPLE_ROWS", "45", 1); /* 20 blocks of 1 sequence: 2 rows each */
+    ck_assert_int_eq(st_hmm_init_sample(&smp, d, &e), ST_OK);
+    ck_assert_ptr_nonnull(smp);
+    ck_assert_uint_eq(smp->total, 40);
+    for (size_t s = 0; s < nseq; s++)
+        for (size_t r = 0; r < 2; r++)
+            for (size_t j = 0; j < D; j++)
+                ck_assert(smp->x[(2 * s + r) * D + j] == x[(s * T + r) * D + j]);
+    double m1[2], v1[2], m2[2], v2[2];
+    st_hmm_data_colvar(d, m1, v1);
+    st_hmm_data_colvar(smp, m2, v2);
+    ck_assert(memcmp(m1, m2, sizeof m1) == 0 && memcmp(v1, v2, sizeof v1) == 0);
+    st_hmm_data_free(smp);
+    setenv("ST_HMM_INIT_SAMPLE_ROWS", "3", 1); /* fewer than the blocks: one row each */
+    ck_assert_int_eq(st_hmm_init_sample(&smp, d, &e), ST_OK);
+    ck_assert_uint_eq(smp->total, 20);
+    ck_assert(smp->x[19 * D] == x[19 * T * D]);
+    st_hmm_data_free(smp);
+    unsetenv("ST_HMM_INIT_SAMPLE_ROWS");
+    st_hmm_data_free(d);
+}
+END_TEST
+
 static Suite *hmm_suite(void)
 {
     Suite *s = suite_create("hmm");
@@ -531,6 +654,9 @@ static Suite *hmm_suite(void)
     tcase_add_test(tc, test_underflow_fallback);
     tcase_add_test(tc, test_impossible);
     tcase_add_test(tc, test_sample);
+    tcase_add_test(tc, test_blocks);
+    tcase_add_test(tc, test_colvar_blocks);
+    tcase_add_test(tc, test_init_sample);
     suite_add_tcase(s, tc);
     return s;
 }
