@@ -83,15 +83,15 @@ same_ranks() {
 
 d=$top_srcdir/data
 
-# hmm-fit: data-parallel EM, 150 sequences (10 blocks of 16), iteration log with -v
+# hmm-fit: data-parallel EM, each rank reading only its share of the
+# sequences (blocks of ceil(nseq / 256) sequences: 150 sequences = 150
+# blocks), iteration log with -v
 if command -v hmm-sample >/dev/null 2>&1 && [ -f "$d/hmm-full-3.yaml" ]; then
     hmm-sample -m "$d/hmm-full-3.yaml" -n 150 -T 40 --seed 3 -o "$tmp/hmm.csv" 2>/dev/null
     same_ranks "hmm-fit" hmm-fit -v -K 3 -r 2 --max-iter 40 --seed 5 "$tmp/hmm.csv"
     same_ranks "hmm-fit, K range" hmm-fit -q -K 2..3 -e gaussian-full -r 1 --max-iter 20 "$tmp/hmm.csv"
-    # from --init each rank keeps only the sequences of its E-step blocks
-    # (st_hmm_data_keep_share): categorical, and Gaussian (variance floors
-    # from the whole data's column variances); 20 sequences = 2 blocks, so
-    # under 3 ranks one rank holds none
+    # from --init: categorical, and Gaussian (variance floors from the whole
+    # data's column variances, merged over the blocks of every rank)
     same_ranks "hmm-fit --init, share of the data" hmm-fit -v --init "$d/hmm-full-3.yaml" --max-iter 15 "$tmp/hmm.csv"
     awk 'BEGIN { srand(7); print "seq,t,a,b"
         for (s = 1; s <= 70; s++) { k = 0
@@ -101,10 +101,59 @@ if command -v hmm-sample >/dev/null 2>&1 && [ -f "$d/hmm-full-3.yaml" ]; then
     if hmm-fit -q -K 2 --max-iter 2 --seed 2 -o "$tmp/g-init.yaml" "$tmp/g.csv" 2>/dev/null; then
         same_ranks "hmm-fit --init gaussian, 70 sequences" hmm-fit -v --init "$tmp/g-init.yaml" --max-iter 30 "$tmp/g.csv"
         same_ranks "hmm-fit --init gaussian, 20 sequences" hmm-fit -v --init "$tmp/g-init.yaml" --max-iter 30 "$tmp/g20.csv"
-        # data-driven starts (k-means) made on the whole data, then shares
+        # data-driven starts (k-means) made on the init sample, gathered
+        # from every rank's blocks
         same_ranks "hmm-fit gaussian K range, share of the data" hmm-fit -v -K 2..3 -r 2 --max-iter 25 "$tmp/g.csv"
         same_ranks "hmm-fit gaussian, 20 sequences, share of the data" hmm-fit -v -K 2 -r 2 --max-iter 25 "$tmp/g20.csv"
         same_ranks "hmm-fit ar, share of the data" hmm-fit -q -K 2 -e ar -r 1 --max-iter 15 "$tmp/g.csv"
+        # 10 sequences: 10 blocks of one, so every rank holds some (-vv:
+        # rank 0 logs what each rank holds)
+        head -n 301 "$tmp/g.csv" >"$tmp/g10.csv"
+        same_ranks "hmm-fit gaussian, 10 sequences" hmm-fit -v -K 2 -r 2 --max-iter 25 "$tmp/g10.csv"
+        if [ "$have_mpi" = yes ]; then
+            run mpi 3 hmm-fit -vv -K 2 -r 1 --max-iter 3 -o "$tmp/g10.yaml" "$tmp/g10.csv"
+            held=$(sed -n 's/^hmm-fit: rank \([0-9]*\) of 3 holds \([0-9]*\) sequences, \([0-9]*\) rows$/\1 \2 \3/p' "$tmp/err" |
+                awk '$2 >= 3 && $2 <= 4 && $3 == 30 * $2 { n++; s += $2 } END { print n + 0, s + 0 }')
+            check "hmm-fit, 10 sequences over 3 ranks: each holds 3 or 4 (of 30 rows), 10 in all" [ "$held" = "3 10" ]
+            [ "$held" = "3 10" ] || sed 's/^/#   /' "$tmp/err" | head -5
+        else
+            skip "hmm-fit, 10 sequences over 3 ranks: not built with --with-mpi"
+        fi
+        # more rows than the init sample's cap (lowered for the test): the
+        # sample is the first rows of every block, the same for any ranks
+        ST_HMM_INIT_SAMPLE_ROWS=250
+        export ST_HMM_INIT_SAMPLE_ROWS
+        same_ranks "hmm-fit gaussian, init sample of 250 of 2100 rows" hmm-fit -v -K 3 -r 2 --max-iter 10 "$tmp/g.csv"
+        awk -F, 'NR == 1 { print; next } { print $1 "," $2 "," ($3 > 1.5) "," ($4 > 0) + ($4 > 5) + (NR == 2101) }' \
+            "$tmp/g.csv" >"$tmp/cat.csv"
+        same_ranks "hmm-fit categorical, init sample of 250 rows" hmm-fit -v -K 2 -e categorical -r 2 --max-iter 5 "$tmp/cat.csv"
+        hmm-fit -q -K 3 -r 2 --max-iter 1 -o "$tmp/capped.yaml" "$tmp/g.csv" 2>/dev/null
+        unset ST_HMM_INIT_SAMPLE_ROWS
+        hmm-fit -q -K 3 -r 2 --max-iter 1 -o "$tmp/whole.yaml" "$tmp/g.csv" 2>/dev/null
+        check "hmm-fit: the init sample's cap changes the starts (so the capped runs used it)" \
+            test -s "$tmp/capped.yaml" -a -s "$tmp/whole.yaml" -a "$(cksum <"$tmp/capped.yaml")" != "$(cksum <"$tmp/whole.yaml")"
+        # bad data in rank 1's share (and later in rank 2's): any number of
+        # ranks reports the first bad row of the whole data, numbered as in
+        # the whole data
+        awk -F, 'NR == 1 { print; next } { n++; a = $3 > 1.5; b = $4 > 0 }
+            n == 183 { a = -1 } n == 290 { b = 2.5 } { print $1 "," $2 "," a "," b }' "$tmp/g10.csv" >"$tmp/bad.csv"
+        expect_error 1 "bad\.csv.*data row 183 \(seq 7, column 'a'\): symbol -1 is not a non-negative integer" \
+            "hmm-fit: bad row in one process" hmm-fit -q -K 2 -e categorical "$tmp/bad.csv"
+        grep '^hmm-fit:' "$tmp/err" >"$tmp/bad1.err"
+        for np in 2 3; do
+            if [ "$have_mpi" != yes ]; then
+                skip "hmm-fit, bad row under $np ranks: not built with --with-mpi"
+                continue
+            fi
+            run mpi "$np" hmm-fit -q -K 2 -e categorical "$tmp/bad.csv"
+            grep '^hmm-fit:' "$tmp/err" >"$tmp/bad$np.err"
+            if [ "$rc" -eq 1 ] && [ -s "$tmp/bad1.err" ] && cmp -s "$tmp/bad1.err" "$tmp/bad$np.err"; then
+                ok "hmm-fit, bad row in rank 1's share: $np ranks report the one-process error"
+            else
+                not_ok "hmm-fit, bad row under $np ranks (exit $rc)"
+                sed 's/^/#   /' "$tmp/err" | head -5
+            fi
+        done
     else
         not_ok "hmm-fit: gaussian initial model"
     fi
