@@ -354,7 +354,8 @@ int main(int argc, char **argv)
     const char *const *inputs = (const char *const *)argv + optind;
     if ((rc = st_hmm_data_read(&d, inputs, (size_t)(argc - optind), init, columns, &e)) < 0)
         goto out;
-    if (cli.verbosity >= 3) { /* -vv: what each rank holds, logged by rank 0 */
+    { /* -vv: what each rank holds, logged by rank 0 (every rank takes part:
+       * st_mpi_cli_start silences the others, so their verbosity differs) */
         double mine[2] = {(double)d->nseq, (double)d->total}, *all = NULL;
         size_t n = 0;
         if ((rc = st_mpi_allgather(mine, 2, &all, &n, &e)) < 0)
