@@ -2,7 +2,7 @@
 # their own fragments (stream.mk, yaml.mk, numeric.mk).
 
 lib_libstoch_a_SOURCES += lib/core/err.c lib/core/cli.c lib/core/resource.c
-noinst_HEADERS += lib/core/err.h lib/core/cli.h lib/core/resource.h tests/unit/check_util.h
+noinst_HEADERS += lib/core/err.h lib/core/cli.h lib/core/resource.h lib/core/threads.h tests/unit/check_util.h
 
 check_PROGRAMS += tests/unit/test_err tests/unit/test_cli tests/unit/test_resource
 tests_unit_test_err_SOURCES = tests/unit/test_err.c

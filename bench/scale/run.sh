@@ -117,4 +117,15 @@ if [ -x "$bin/mjp-sample" ]; then
 fi
 [ -s "$dir/mjp.csv" ] && scale "mjp-infer --panel 1,000 x 10 random visits" mjp-infer -q --panel \
     -m "$top/data/mjp-ratchet-start.yaml" -o /dev/null "$dir/mjp.csv"
+# pf-smooth: stochastic volatility, T = 1,000 (awk's Box-Muller), bootstrap
+# filter with 100,000 particles, and PaRIS with 5,000 (threads only: no MPI)
+if [ ! -s "$dir/sv.csv" ]; then
+    awk 'BEGIN { srand(7); print "t,y"; x = 0.2 / sqrt(1 - 0.97 ^ 2) * g()
+        for (t = 1; t <= 1000; t++) { if (t > 1) x = 0.97 * x + 0.2 * g(); printf "%d,%.10g\n", t, exp(x / 2) * g() } }
+        function g() { return sqrt(-2 * log(1 - rand())) * cos(6.283185307179586 * rand()) }' >"$dir/sv.csv"
+fi
+scale "pf-smooth SV T=1,000, filter, N=100,000" pf-smooth -q --builtin stochastic-volatility -N 100000 \
+    -o /dev/null "$dir/sv.csv"
+scale "pf-smooth SV T=1,000, PaRIS, N=5,000" pf-smooth -q --builtin stochastic-volatility -N 5000 \
+    --smoother paris -o /dev/null "$dir/sv.csv"
 exit 0

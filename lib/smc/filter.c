@@ -6,29 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
+#include "core/threads.h"
 #include "smc/pf_internal.h"
-
-static inline int thread_id(void)
-{
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
-}
-
-static int max_threads(void)
-{
-#ifdef _OPENMP
-    return omp_get_max_threads();
-#else
-    return 1;
-#endif
-}
 
 /* SplitMix64 finaliser: decorrelates the seeds of the stream families. */
 uint64_t pf_seed(uint64_t seed, int family)
@@ -114,7 +94,7 @@ int pf_filter_new(pf_filter **out, const st_pf_model *m, const st_pf_data *d, co
     f->dx = dx;
     f->dy = st_pf_model_dy(m);
     f->nblocks = (N + ST_PF_BLOCK - 1) / ST_PF_BLOCK;
-    f->nthreads = max_threads();
+    f->nthreads = st_max_threads();
     f->brng = malloc(f->nblocks * sizeof *f->brng);
     f->th = calloc((size_t)f->nthreads, sizeof *f->th);
     f->X = malloc(dx * N * sizeof *f->X);
@@ -278,7 +258,7 @@ int pf_filter_step(pf_filter *f, size_t t, st_err *e)
 #pragma omp parallel for schedule(static) if (f->nblocks >= PF_PAR_BLOCKS)
     for (long b = 0; b < (long)f->nblocks; b++) {
         size_t start = (size_t)b * ST_PF_BLOCK, n = N - start < ST_PF_BLOCK ? N - start : ST_PF_BLOCK;
-        pf_thread *th = f->th[thread_id()];
+        pf_thread *th = f->th[st_thread_id()];
         st_err be;
         double *lw = f->lw + start;
         int rc;

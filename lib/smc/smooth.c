@@ -11,20 +11,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
+#include "core/threads.h"
 #include "smc/pf_internal.h"
-
-static inline int thread_id(void)
-{
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
-}
 
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 
@@ -127,7 +116,7 @@ int pf_backward_draw(pf_backward *b, const double *Xnext, size_t nstride, const 
     uint64_t prop = 0, acc = 0;
 #pragma omp parallel for schedule(dynamic) reduction(+ : prop, acc) if (nblk >= PF_PAR_BLOCKS)
     for (long blk = 0; blk < (long)nblk; blk++) {
-        pf_thread *t = th[thread_id()];
+        pf_thread *t = th[st_thread_id()];
         st_rng *r = &rs[blk];
         size_t k0 = (size_t)blk * ST_PF_BLOCK, k1 = MIN(ntarget, k0 + ST_PF_BLOCK);
         size_t npend = (k1 - k0) * K;
@@ -569,11 +558,7 @@ static int ffbsi_paths(const st_pf_model *m, const st_pf_data *d, const st_pf_op
 
 static int make_threads(pf_thread ***th, int *nth, st_err *e)
 {
-#ifdef _OPENMP
-    *nth = omp_get_max_threads();
-#else
-    *nth = 1;
-#endif
+    *nth = st_max_threads();
     *th = calloc((size_t)*nth, sizeof **th);
     if (!*th)
         return st_err_nomem(e, "work space");
@@ -652,7 +637,7 @@ static int smooth_ffbsm(const st_pf_model *m, const st_pf_data *d, const st_pf_o
                 lden[j] = 0;
                 continue;
             }
-            pf_thread *tt = th[thread_id()];
+            pf_thread *tt = th[st_thread_id()];
             double mx = -INFINITY, acc = 0;
             st_err be;
             for (size_t start = 0; start < N; start += ST_PF_BLOCK) {
@@ -689,7 +674,7 @@ static int smooth_ffbsm(const st_pf_model *m, const st_pf_data *d, const st_pf_o
         /* pass 2: ws[i] = sum_j wn[j] W_t^i f(x_{t+1}^j | x_t^i) / den[j] */
 #pragma omp parallel for schedule(static) if (N >= 2048)
         for (long b = 0; b < (long)nblk; b++) {
-            pf_thread *tt = th[thread_id()];
+            pf_thread *tt = th[st_thread_id()];
             size_t i0 = (size_t)b * ST_PF_BLOCK, ni = MIN(N - i0, (size_t)ST_PF_BLOCK);
             for (size_t ii = 0; ii < ni; ii++) {
                 size_t i = i0 + ii;
