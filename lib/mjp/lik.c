@@ -82,12 +82,19 @@ struct mjp_engine {
     size_t npair;
     size_t *pair_d, *pair_start; /* npair, npair + 1 offsets into ivlist */
     size_t *blk_pair;  /* per share block: first pair (hi - lo + 1) */
+    unsigned char *blk_bypair; /* per share block: eigenbasis Y by pair (1) or by interval (0) */
+    unsigned char *gen_y;      /* per generic subject: its block is by interval */
+    unsigned char *pair_bypair; /* per pair: its block is by pair */
     size_t *ivlist;
     double *pairI;     /* npair x K^2 */
     double *gblk;      /* nb x (1 + K^2 + substride) */
     /* P(dt) for the dt this rank uses */
     size_t nslot, *slot_d, *slot; /* slot[di]: row of P, or SIZE_MAX */
     double *P;
+    /* Van Loan in Q's eigenbasis (when mjp_eig_prepare succeeds) */
+    int ev_ok;
+    const mjp_eig *ev;
+    double *phi;       /* nslot x K^2: Phi(dt) */
 };
 
 double mjp_omp_min_work = 1e6;
@@ -145,12 +152,16 @@ void mjp_engine_free(mjp_engine *g)
     free(g->pair_d);
     free(g->pair_start);
     free(g->blk_pair);
+    free(g->blk_bypair);
+    free(g->gen_y);
+    free(g->pair_bypair);
     free(g->ivlist);
     free(g->pairI);
     free(g->gblk);
     free(g->slot_d);
     free(g->slot);
     free(g->P);
+    free(g->phi);
     free(g);
 }
 
@@ -461,6 +472,25 @@ int mjp_engine_new(mjp_engine **out, const st_mjp_data *d, st_err *e)
         g->blk_pair[g->bl.hi - g->bl.lo] = g->npair;
         g->pair_start[g->npair] = nk;
     }
+    /* With Q's eigendecomposition, a block's generic intervals add to
+     * Y = sum (U^T W U^-T) o Phi(dt) either per (dt) pair, summing W = a b^T
+     * first (K^2 per interval, 2 K^3 + K^2 per pair) or per interval
+     * ((U^T a)(U^-1 b)^T o Phi: 3 K^2 per interval); the cheaper, chosen
+     * from the block's own counts, so the same on any number of ranks. */
+    g->blk_bypair = malloc(g->bl.hi - g->bl.lo + 1);
+    g->gen_y = malloc(g->ngen ? g->ngen : 1);
+    g->pair_bypair = malloc(g->npair ? g->npair : 1);
+    if (!g->blk_bypair || !g->gen_y || !g->pair_bypair)
+        goto nomem;
+    for (size_t b = 0; b < g->bl.hi - g->bl.lo; b++) {
+        size_t np = g->blk_pair[b + 1] - g->blk_pair[b];
+        size_t ni = np ? g->pair_start[g->blk_pair[b + 1]] - g->pair_start[g->blk_pair[b]] : 0;
+        g->blk_bypair[b] = (double)np * (double)(2 * K + 1) < 2.0 * (double)ni;
+        for (size_t gi = g->gen_blk[b]; gi < g->gen_blk[b + 1]; gi++)
+            g->gen_y[gi] = !g->blk_bypair[b];
+        for (size_t q = g->blk_pair[b]; q < g->blk_pair[b + 1]; q++)
+            g->pair_bypair[q] = g->blk_bypair[b];
+    }
     free(keys);
     keys = NULL;
     /* 5. P(dt) slots: the dt of this rank's plain blocks and generic intervals */
@@ -482,7 +512,7 @@ int mjp_engine_new(mjp_engine **out, const st_mjp_data *d, st_err *e)
         }
     /* refuse up front what the machine cannot hold (P cache, interval
      * vectors, per-subject statistics), with the figure */
-    g->substride = 2 * KK + K + K * (g->M ? g->M : 1) + K;
+    g->substride = 2 * KK + K + K * (g->M ? g->M : 1) + K + KK;
     {
         double need = ((double)g->nslot * (double)KK + (double)niv * 2.0 * (double)K +
                        (double)g->npair * (double)KK + (double)g->ngen * (double)(g->substride + 1)) *
@@ -497,13 +527,14 @@ int mjp_engine_new(mjp_engine **out, const st_mjp_data *d, st_err *e)
         }
     }
     g->P = malloc((g->nslot ? g->nslot : 1) * KK * sizeof *g->P);
+    g->phi = malloc((g->nslot ? g->nslot : 1) * KK * sizeof *g->phi);
     g->ab = malloc((niv ? niv : 1) * 2 * K * sizeof *g->ab);
     g->sub = malloc((g->ngen ? g->ngen : 1) * g->substride * sizeof *g->sub);
     g->sub_ll = malloc((g->ngen ? g->ngen : 1) * sizeof *g->sub_ll);
     g->pairI = malloc((g->npair ? g->npair : 1) * KK * sizeof *g->pairI);
     g->pblk = malloc((g->npb ? g->npb : 1) * (KK + 1) * sizeof *g->pblk);
     g->gblk = malloc((g->bl.nb ? g->bl.nb : 1) * (1 + KK + g->substride) * sizeof *g->gblk);
-    if (!g->P || !g->ab || !g->sub || !g->sub_ll || !g->pairI || !g->pblk || !g->gblk)
+    if (!g->P || !g->phi || !g->ab || !g->sub || !g->sub_ll || !g->pairI || !g->pblk || !g->gblk)
         goto nomem;
     *out = g;
     return 0;
@@ -613,7 +644,7 @@ static void forward_backward(mjp_engine *g, const st_mjp *m, size_t gi, int want
     const double *Q = m->Q;
     double *st = g->sub + gi * g->substride;
     double *Ndir = st, *Gdir = st + K * K, *Ddir = st + 2 * K * K, *Nem = Ddir + K,
-           *N0 = Nem + K * M;
+           *N0 = Nem + K * M, *Y = N0 + K;
     memset(st, 0, g->substride * sizeof *st);
     double *alpha = malloc(n * K * sizeof *alpha), *c = malloc(n * sizeof *c);
     double l[ST_MJP_MAX_STATES], beta[ST_MJP_MAX_STATES], v[ST_MJP_MAX_STATES], tmp[ST_MJP_MAX_STATES];
@@ -719,6 +750,24 @@ static void forward_backward(mjp_engine *g, const st_mjp *m, size_t gi, int want
                 }
                 Ddir[r] += dt * rowsum;
             }
+        }
+        if (g->ev_ok && g->gen_y[gi] && ot != ST_MJP_OBS_EXACT && dt != 0) {
+            /* Van Loan part in Q's eigenbasis: X = (U^T a)(U^-1 b)^T o Phi(dt) */
+            const mjp_eig *ev = g->ev;
+            const double *phi = g->phi + g->slot[di] * K * K, *bb = ab + K;
+            double ah[ST_MJP_MAX_STATES], bh[ST_MJP_MAX_STATES];
+            for (size_t i = 0; i < K; i++) {
+                double x = 0, y = 0;
+                for (size_t q = 0; q < K; q++) {
+                    x += ev->U[q * K + i] * a[q];
+                    y += ev->Ui[i * K + q] * bb[q];
+                }
+                ah[i] = x;
+                bh[i] = y;
+            }
+            for (size_t i = 0; i < K; i++)
+                for (size_t q = 0; q < K; q++)
+                    Y[i * K + q] += ah[i] * bh[q] * phi[i * K + q];
         }
         col_apply(Q, P, K, ot, dt, v, beta);
     }
@@ -883,16 +932,31 @@ int mjp_engine_eval(mjp_engine *g, const st_mjp *m, int want, mjp_stats *s, st_e
         }
         free(A);
     }
-    /* 2. generic subjects of this rank: forward-backward */
-    size_t ngen = g->ngen;
-#pragma omp parallel for schedule(dynamic, 8) if ((double)g->niv * (double)(KK * 4) > mjp_omp_min_work)
-    for (size_t gi = 0; gi < ngen; gi++)
-        forward_backward(g, m, gi, want);
     mjp_eig ev;
     if (want)
         mjp_eig_prepare(&ev, Q, K);
     else
         ev.ok = 0;
+    /* 2. generic subjects of this rank: forward-backward.  With Q's
+     * eigendecomposition each interval adds its W = a b^T to the subject's
+     * Y = sum (U^T a)(U^-1 b)^T o Phi(dt) (see mjp_eig_vanloan), so the
+     * Van Loan integral of all generic intervals of the whole data is one
+     * U^-T Y U^T at the end, whatever the interval lengths. */
+    size_t ngen = g->ngen;
+    g->ev_ok = ev.ok && ngen > 0;
+    g->ev = &ev;
+    if (g->ev_ok)
+        for (size_t i = 0; i < nslot; i++) {
+            double t = g->dts[g->slot_d[i]], *phi = g->phi + i * KK;
+            for (size_t a = 0; a < K; a++)
+                for (size_t b = 0; b < K; b++) {
+                    double x = ev.l[a] * t, y = ev.l[b] * t, dd = x - y;
+                    phi[a * K + b] = dd == 0 ? t * exp(x) : t * exp(y) * (expm1(dd) / dd);
+                }
+        }
+#pragma omp parallel for schedule(dynamic, 8) if ((double)g->niv * (double)(KK * 4) > mjp_omp_min_work)
+    for (size_t gi = 0; gi < ngen; gi++)
+        forward_backward(g, m, gi, want);
     /* 3. plain counts, this rank's blocks of distinct dt: ll and I(W) */
     size_t pl = want ? 1 + KK : 1;
 #pragma omp parallel if ((double)(g->pbhi - g->pblo) * (double)g->pbsize * (double)(KK * K) > mjp_omp_min_work)
@@ -951,6 +1015,8 @@ int mjp_engine_eval(mjp_engine *g, const st_mjp *m, int want, mjp_stats *s, st_e
             st_err_clear(&le);
 #pragma omp for schedule(dynamic, 4)
             for (size_t q = 0; q < npair; q++) {
+                if (ev.ok && !g->pair_bypair[q])
+                    continue;
                 double *I = g->pairI + q * KK;
                 if (!W) {
                     set_bad(&bad, BAD_NOMEM);
@@ -965,10 +1031,15 @@ int mjp_engine_eval(mjp_engine *g, const st_mjp *m, int want, mjp_stats *s, st_e
                                 W[r * K + c] += a[r] * b[c];
                 }
                 double dt = g->dts[g->pair_d[q]];
-                if (ev.ok)
-                    mjp_eig_vanloan(&ev, dt, W, I, W + KK);
-                else if (st_mjp_vanloan(Q, K, dt, W, I, &le) < 0)
+                if (ev.ok) { /* Y part: (U^T W U^-T) o Phi(dt) */
+                    const double *phi = g->phi + g->slot[g->pair_d[q]] * KK;
+                    st_gemm(1, 0, K, K, K, 1.0, ev.U, W, 0.0, W + KK);
+                    st_gemm(0, 1, K, K, K, 1.0, W + KK, ev.Ui, 0.0, I);
+                    for (size_t j = 0; j < KK; j++)
+                        I[j] *= phi[j];
+                } else if (st_mjp_vanloan(Q, K, dt, W, I, &le) < 0) {
                     set_bad(&bad, BAD_VANLOAN);
+                }
             }
             free(W);
         }
@@ -986,7 +1057,7 @@ int mjp_engine_eval(mjp_engine *g, const st_mjp *m, int want, mjp_stats *s, st_e
         }
         if (!want)
             continue;
-        for (size_t q = g->blk_pair[b]; q < g->blk_pair[b + 1]; q++)
+        for (size_t q = g->blk_pair[b]; q < g->blk_pair[b + 1] && (!ev.ok || g->blk_bypair[b]); q++)
             for (size_t j = 0; j < KK; j++)
                 acc[1 + j] += g->pairI[q * KK + j];
         for (size_t gi = g->gen_blk[b]; gi < g->gen_blk[b + 1]; gi++)
@@ -1033,6 +1104,20 @@ int mjp_engine_eval(mjp_engine *g, const st_mjp *m, int want, mjp_stats *s, st_e
     double *Iacc = s->G; /* I in G, converted below */
     for (size_t j = 0; j < KK; j++)
         Iacc[j] = pacc[1 + j] + (gacc ? gacc[1 + j] : 0);
+    if (gacc && ev.ok) {
+        /* generic intervals: I = U^-T Y U^T */
+        const double *Ys = gacc + 1 + KK + g->substride - KK;
+        double Y[ST_MJP_MAX_STATES * ST_MJP_MAX_STATES], X1[ST_MJP_MAX_STATES * ST_MJP_MAX_STATES],
+            I[ST_MJP_MAX_STATES * ST_MJP_MAX_STATES];
+        for (size_t j = 0; j < KK; j++) {
+            Y[j] = gacc[1 + j] + Ys[j];
+            Iacc[j] = pacc[1 + j];
+        }
+        st_gemm(1, 0, K, K, K, 1.0, ev.Ui, Y, 0.0, X1);
+        st_gemm(0, 1, K, K, K, 1.0, X1, ev.U, 0.0, I);
+        for (size_t j = 0; j < KK; j++)
+            Iacc[j] += I[j];
+    }
     for (size_t a = 0; a < K; a++)
         s->D[a] = Iacc[a * K + a];
     for (size_t a = 0; a < K; a++)
