@@ -12,15 +12,40 @@
  * gradient d logL / d q_ab = I_ab - I_aa (Van Loan 1978; Hobolth & Jensen
  * 2011 for the EM use).
  *
- * Determinism: subjects and distinct dt are processed in parallel, but
- * each result goes to its own slot and the slots are summed in a fixed
- * order (blocks of a fixed size), so any thread count gives the same bits.
- *
- * MPI (lib/core/mpi.h): each rank computes its contiguous share of the
- * distinct dt (P and the block partials) and of the generic subjects; the
- * shares are completed on every rank (st_mpi_share_allgather: values, not
- * sums, are exchanged) and the sums below run on every rank in the same
- * order, so any number of ranks gives the same bits too. */
+ * Data parallelism (issue 8).  Subjects are cut into blocks of consecutive
+ * seq groups whose size depends only on the whole data (st_mjp_data:
+ * bgroups); under MPI each rank holds and processes only the subjects of
+ * its contiguous share of the blocks.  What the likelihood needs from the
+ * whole data is set up once (mjp_engine_new): the largest |t| (for the
+ * length tolerance), the distinct interval lengths (each rank's exactly
+ * distinct values gathered, merged, then the greedy tolerance merge, which
+ * exact duplicates do not affect) and the (dt, r, s) counts of plain panel
+ * subjects (integers: summed over ranks exactly in any order, so every
+ * rank holds the whole table).  Per evaluation:
+ *   - plain part: blocks of at least 16 distinct dt with plain counts (at
+ *     most 256 blocks), each rank its share: P(dt), W from the counts, one
+ *     Van Loan per dt; a partial (ll, I) of 1 + K^2 per block;
+ *   - generic subjects (hidden states, censoring, exact times, deaths):
+ *     forward-backward on the rank holding them, with P(dt) computed
+ *     locally (the same function of (Q, dt) gives the same bits on every
+ *     rank, so no P is exchanged).  Their Van Loan integrals need no
+ *     per-length exchange either: with Q = U diag(l) U^-1 (real spectrum,
+ *     the usual case) I(W) = U^-T [(U^T W U^-T) o Phi(dt)] U^T is linear
+ *     in the eigenbasis term, so every interval (or, when a block's
+ *     intervals share few lengths, every (block, dt) pair with its summed
+ *     W) adds (U^T W U^-T) o Phi(dt) to one K x K sum Y, and a single
+ *     back-transform per evaluation gives the integral of all generic
+ *     intervals of the whole data.  Otherwise (complex or defective
+ *     spectrum) one block exponential per (block, dt) pair.  A partial of
+ *     ll, I, Y and the direct statistics (jumps at exact times, emissions,
+ *     initial states) per subject block: 1 + 4 K^2 + 3 K + K M doubles;
+ *   - both sets of partials are folded in block order (st_mpi_fold_blocks)
+ *     and combined, plain first, on every rank.
+ * The exchange per evaluation is therefore at most 256 (1 + K^2) + 256
+ * (1 + 4 K^2 + 3 K + K M) doubles whatever the number of subjects, and the
+ * arithmetic is the same for 1 or 64 ranks and any thread count (threads
+ * split subjects, lengths and pairs into slots summed in a fixed order).
+ * Exact paths: jumps and dwell times per subject block, folded once. */
 #include "config.h"
 
 #include <float.h>
