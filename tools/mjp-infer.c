@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -122,41 +123,92 @@ static double max_state(const st_table *t, int hidden, const st_mjp_censor *cs, 
     return mx;
 }
 
+/* Viterbi paths: each rank decodes its subjects; the rows are gathered on
+ * rank 0 in input order (rank order = input order) and written there. */
 static int write_viterbi(const char *path, const st_mjp *m, const st_mjp_data *d, int base, st_err *e)
 {
-    st_output out = {0};
-    st_writer *w = NULL;
-    int *st = NULL;
-    int rc = st_output_open(&out, path, 0, e);
-    if (rc < 0)
-        return rc;
-    const char *names[] = {"seq", "t", "obs", "state"};
-    const st_dtype dt[] = {ST_I8, ST_F8, ST_I8, ST_I8};
-    rc = st_writer_new(&w, out.fp, names, dt, 4, NULL, e);
     size_t maxn = 0;
     for (size_t s = 0; s < d->nsubj; s++)
         if (d->start[s + 1] - d->start[s] > maxn)
             maxn = d->start[s + 1] - d->start[s];
-    if (rc == 0 && !(st = malloc(maxn * sizeof *st)))
+    int *st = malloc((maxn ? maxn : 1) * sizeof *st);
+    double *rows = malloc((d->nobs ? d->nobs : 1) * 4 * sizeof *rows);
+    int rc = 0;
+    size_t key = 0;
+    if (!st || !rows)
         rc = st_err_nomem(e, "Viterbi");
     for (size_t s = 0; rc == 0 && s < d->nsubj; s++) {
+        key = d->grp[s];
         rc = st_mjp_viterbi(m, d, s, st, e);
         for (size_t k = d->start[s]; rc == 0 && k < d->start[s + 1]; k++) {
-            double row[4] = {d->seq[s], d->t[k], d->y[k] + base, st[k - d->start[s]] + base};
-            rc = st_writer_row(w, row, e);
+            double *row = rows + 4 * k;
+            row[0] = d->seq[s];
+            row[1] = d->t[k];
+            row[2] = d->y[k] + base;
+            row[3] = st[k - d->start[s]] + base;
         }
     }
+    free(st);
+    rc = st_mpi_agree_error(rc, key, e);
+    char *all = NULL;
+    size_t total = 0;
+    if (rc == 0)
+        rc = st_mpi_gather_bytes(rows, d->nobs * 4 * sizeof *rows, &all, &total, e);
+    free(rows);
+    if (rc < 0 || st_mpi_rank() != 0) {
+        free(all);
+        return rc;
+    }
+    st_output out = {0};
+    st_writer *w = NULL;
+    rc = st_output_open(&out, path, 0, e);
+    if (rc < 0) {
+        free(all);
+        return rc;
+    }
+    const char *names[] = {"seq", "t", "obs", "state"};
+    const st_dtype dt[] = {ST_I8, ST_F8, ST_I8, ST_I8};
+    rc = st_writer_new(&w, out.fp, names, dt, 4, NULL, e);
+    size_t nrow = total / (4 * sizeof(double));
+    for (size_t i = 0; rc == 0 && i < nrow; i++) {
+        double row[4];
+        memcpy(row, all + i * sizeof row, sizeof row);
+        rc = st_writer_row(w, row, e);
+    }
+    free(all);
     if (rc == 0) {
         rc = st_writer_close(w, e);
         w = NULL;
     }
     st_writer_free(w);
-    free(st);
     if (rc == 0)
         rc = st_output_close(&out, e);
     else
         st_output_abort(&out);
     return rc;
+}
+
+/* Read the data: one process reads everything in one pass; under MPI each
+ * rank counts the seq groups (pass 1) and keeps those of its share of the
+ * subject blocks (pass 2), so no rank holds the whole data.  Returns the
+ * whole data's groups and rows, the share's first group and row. */
+static int read_data(st_table **tab, char *const *paths, size_t npaths, size_t *ngroups, size_t *nrows,
+                     size_t *group0, size_t *row0, st_err *e)
+{
+    *ngroups = *nrows = *group0 = *row0 = 0;
+    if (st_mpi_size() == 1)
+        return st_table_read_groups(tab, (const char *const *)paths, npaths, "seq", 0, SIZE_MAX, row0, e);
+    int rc = st_table_count_groups((const char *const *)paths, npaths, "seq", ngroups, nrows, e);
+    rc = st_mpi_agree_error(rc, 0, e);
+    if (rc < 0)
+        return rc;
+    size_t bg = st_mjp_block_groups(*ngroups, *nrows), nb = (*ngroups + bg - 1) / bg, lo, hi;
+    st_mpi_share(nb, &lo, &hi);
+    *group0 = lo * bg;
+    rc = st_table_read_groups(tab, (const char *const *)paths, npaths, "seq", lo * bg, hi * bg, row0, e);
+    /* ranks hold consecutive shares: the lowest failing rank's error is
+     * the first in the data */
+    return st_mpi_agree_error(rc, *group0, e);
 }
 
 int main(int argc, char **argv)
@@ -300,10 +352,11 @@ int main(int argc, char **argv)
     st_mjp_data *d = NULL;
     st_mjp_fit *fit = NULL;
     st_output out = {0};
-    /* under MPI every rank reads the data and takes a share of each likelihood pass */
+    /* under MPI each rank reads and processes only its share of the subjects */
+    size_t ngroups, nrows, group0, row0;
     int rc = st_mpi_cli_start(&cli, &argc, &argv, argc - optind, argv + optind, &err);
     if (rc == 0)
-        rc = st_table_read_many(&tab, (const char *const *)argv + optind, (size_t)(argc - optind), &err);
+        rc = read_data(&tab, argv + optind, (size_t)(argc - optind), &ngroups, &nrows, &group0, &row0, &err);
     if (rc == 0 && model) {
         rc = st_mjp_read(&m, model, &err);
         if (rc == 0 && K && (size_t)K != m->K)
@@ -315,11 +368,16 @@ int main(int argc, char **argv)
             K = (long)k;
         }
         if (rc == 0 && !K) {
-            double mx = max_state(tab, mode == ST_MJP_HIDDEN, censor, ncensor);
-            if (mx < base + 1 || mx - base + 1 > ST_MJP_MAX_STATES)
+            double mx = max_state(tab, mode == ST_MJP_HIDDEN, censor, ncensor), *all = NULL;
+            size_t n = 0;
+            rc = st_mpi_allgather(&mx, 1, &all, &n, &err); /* the whole data's */
+            for (size_t i = 0; i < n; i++)
+                mx = fmax(mx, all[i]);
+            free(all);
+            if (rc == 0 && (mx < base + 1 || mx - base + 1 > ST_MJP_MAX_STATES))
                 rc = st_err_set(&err, ST_EDATA, tab->source, 0, 0,
                                 "cannot tell the number of states from the data: give -K or -m");
-            else
+            else if (rc == 0)
                 K = (long)(mx - base) + 1;
         }
         if (rc == 0)
@@ -344,11 +402,15 @@ int main(int argc, char **argv)
     }
     if (rc == 0 && est_init)
         m->init_estimate = 1;
-    if (rc == 0)
+    if (rc == 0 && st_mpi_size() > 1)
+        rc = st_mjp_data_from_share(&d, tab, m, mode, base, censor, ncensor, ngroups, nrows, group0, row0, &err);
+    else if (rc == 0)
         rc = st_mjp_data_from_table(&d, tab, m, mode, base, censor, ncensor, &err);
-    if (rc == 0 && d->nskipped)
+    st_table_free(tab); /* d has what the fit needs */
+    tab = NULL;
+    if (rc == 0 && d->nskipped_all)
         st_cli_log(&cli, 1, "warning: %zu subject%s with a single observation skipped (first: subject %.17g)",
-                   d->nskipped, d->nskipped > 1 ? "s" : "", d->first_skipped);
+                   d->nskipped_all, d->nskipped_all > 1 ? "s" : "", d->first_skipped);
     if (rc == 0 && !m->P) {
         /* starting values: the model's, or crude ones where none is given */
         int need = 0;
@@ -384,7 +446,7 @@ int main(int argc, char **argv)
         if (!fit->converged)
             st_cli_log(&cli, 1, "warning: the fit did not converge (max |gradient| %g)", fit->grad_norm);
     }
-    if (rc == 0 && viterbi && st_mpi_rank() == 0)
+    if (rc == 0 && viterbi)
         rc = write_viterbi(viterbi, m, d, base, &err);
     if (rc == 0)
         rc = st_output_open(&out, cli.output, 0, &err);

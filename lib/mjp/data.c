@@ -6,8 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/mpi.h"
 #include "core/stream.h"
-#include "mjp/mjp.h"
+#include "mjp/internal.h"
 
 void st_mjp_data_free(st_mjp_data *d)
 {
@@ -19,7 +20,44 @@ void st_mjp_data_free(st_mjp_data *d)
     free(d->y);
     free(d->obstype);
     free(d->censor);
+    free(d->grp);
     free(d);
+}
+
+size_t st_mjp_block_groups(size_t ngroups, size_t nrows)
+{
+    if (ngroups == 0)
+        return 1;
+    /* intervals per group, then groups for about 2,048 intervals */
+    double ipg = nrows > ngroups ? (double)(nrows - ngroups) / (double)ngroups : 1.0;
+    double b = ceil(2048.0 / ipg);
+    size_t bg = b < (double)ngroups ? (size_t)b : ngroups;
+    size_t cap = (ngroups + 255) / 256; /* at most 256 blocks */
+    if (bg < cap)
+        bg = cap;
+    return bg ? bg : 1;
+}
+
+size_t st_mjp_nblocks(const st_mjp_data *d)
+{
+    return (d->ngroups + d->bgroups - 1) / d->bgroups;
+}
+
+int mjp_share_blocks(const st_mjp_data *d, mjp_blocks *b, st_err *e)
+{
+    b->nb = st_mjp_nblocks(d);
+    st_mpi_share(b->nb, &b->lo, &b->hi);
+    b->start = malloc((b->hi - b->lo + 1) * sizeof *b->start);
+    if (!b->start)
+        return st_err_nomem(e, "subject blocks");
+    size_t s = 0;
+    for (size_t bi = b->lo; bi <= b->hi; bi++) {
+        size_t g0 = bi * d->bgroups; /* first group of block bi */
+        while (s < d->nsubj && d->grp[s] < g0)
+            s++;
+        b->start[bi - b->lo] = s;
+    }
+    return 0;
 }
 
 /* reach[i*K+j]: j reachable from i (i itself included) through allowed jumps. */
@@ -47,10 +85,15 @@ static void obs_members(const st_mjp_data *d, int y, unsigned char *mem)
         memcpy(mem, d->censor[-y - 1].member, d->K);
 }
 
-int st_mjp_data_from_table(st_mjp_data **out, const st_table *tab, const st_mjp *m, int mode, int base,
-                           const st_mjp_censor *censor, size_t ncensor, st_err *e)
+/* Build d from tab (groups group0.. of the whole data, first row row0);
+ * share: tab is one rank's share (no "no rows / no subject" checks here).
+ * *key gets the 0-based whole-data row of an error. */
+static int build(st_mjp_data **out, const st_table *tab, const st_mjp *m, int mode, int base,
+                 const st_mjp_censor *censor, size_t ncensor, size_t group0, size_t row0, int share,
+                 size_t *key, st_err *e)
 {
     *out = NULL;
+    *key = 0;
     const char *src = tab->source;
     int cseq = st_table_col(tab, "seq"), ct = st_table_col(tab, "t");
     int cobs = mode == ST_MJP_HIDDEN ? st_table_col(tab, "obs") : -1;
@@ -63,7 +106,7 @@ int st_mjp_data_from_table(st_mjp_data **out, const st_table *tab, const st_mjp 
                           mode == ST_MJP_HIDDEN ? " (or 'obs')" : "");
     if (mode == ST_MJP_HIDDEN && !m->E)
         return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "hidden data need an emission matrix (--emission)");
-    if (tab->nrows == 0)
+    if (tab->nrows == 0 && !share)
         return st_err_set(e, ST_EDATA, src, 0, 0, "no data rows");
     st_group *g = NULL;
     size_t ng = 0;
@@ -86,14 +129,15 @@ int st_mjp_data_from_table(st_mjp_data **out, const st_table *tab, const st_mjp 
     d->start = malloc((ng + 1) * sizeof *d->start);
     d->t = malloc(tab->nrows * sizeof *d->t);
     d->y = malloc(tab->nrows * sizeof *d->y);
-    d->obstype = malloc(tab->nrows);
+    d->obstype = malloc(tab->nrows ? tab->nrows : 1);
+    d->grp = malloc((ng ? ng : 1) * sizeof *d->grp);
     if (ncensor) {
         d->censor = malloc(ncensor * sizeof *d->censor);
         if (d->censor)
             memcpy(d->censor, censor, ncensor * sizeof *censor);
         d->ncensor = ncensor;
     }
-    if (!d->seq || !d->start || !d->t || !d->y || !d->obstype || (ncensor && !d->censor)) {
+    if (!d->seq || !d->start || !d->t || !d->y || !d->obstype || !d->grp || (ncensor && !d->censor)) {
         rc = st_err_nomem(e, "data");
         goto fail;
     }
@@ -104,7 +148,8 @@ int st_mjp_data_from_table(st_mjp_data **out, const st_table *tab, const st_mjp 
         size_t first = n;
         double sid = g[s].seq;
         for (size_t r = g[s].start; r < g[s].start + g[s].n; r++) {
-            long row = (long)r + 1;
+            long row = (long)(row0 + r) + 1;
+            *key = row0 + r;
             double t = st_table_get(tab, r, (size_t)ct);
             double v = st_table_get(tab, r, (size_t)cst);
             double ot = cot >= 0 ? st_table_get(tab, r, (size_t)cot) : 1;
@@ -207,14 +252,18 @@ int st_mjp_data_from_table(st_mjp_data **out, const st_table *tab, const st_mjp 
         }
         d->seq[ns] = sid;
         d->start[ns] = first;
+        d->grp[ns] = group0 + s;
         ns++;
     }
     d->start[ns] = n;
-    d->nsubj = ns;
-    d->nobs = n;
+    d->nsubj = d->nsubj_all = ns;
+    d->nobs = d->nobs_all = n;
+    d->nskipped_all = d->nskipped;
+    d->ngroups = ng;
+    d->bgroups = st_mjp_block_groups(ng, tab->nrows);
     free(g);
     free(reach);
-    if (ns == 0) {
+    if (ns == 0 && !share) {
         rc = st_err_set(e, ST_EDATA, src, 0, 0, "no subject has two or more observations");
         st_mjp_data_free(d);
         return rc;
@@ -228,36 +277,107 @@ fail:
     return rc;
 }
 
+int st_mjp_data_from_table(st_mjp_data **out, const st_table *tab, const st_mjp *m, int mode, int base,
+                           const st_mjp_censor *censor, size_t ncensor, st_err *e)
+{
+    size_t key;
+    return build(out, tab, m, mode, base, censor, ncensor, 0, 0, 0, &key, e);
+}
+
+int st_mjp_data_from_share(st_mjp_data **out, const st_table *tab, const st_mjp *m, int mode, int base,
+                           const st_mjp_censor *censor, size_t ncensor, size_t ngroups, size_t nrows,
+                           size_t group0, size_t row0, st_err *e)
+{
+    *out = NULL;
+    if (nrows == 0)
+        return st_err_set(e, ST_EDATA, tab->source, 0, 0, "no data rows");
+    st_mjp_data *d = NULL;
+    size_t key = 0;
+    int rc = build(&d, tab, m, mode, base, censor, ncensor, group0, row0, 1, &key, e);
+    rc = st_mpi_agree_error(rc, key, e);
+    if (rc < 0) {
+        st_mjp_data_free(d);
+        return rc;
+    }
+    d->ngroups = ngroups;
+    d->bgroups = st_mjp_block_groups(ngroups, nrows);
+    /* whole-data counts: subjects, observations, skipped, first skipped */
+    double mine[4] = {(double)d->nsubj, (double)d->nobs, (double)d->nskipped,
+                      d->nskipped ? d->first_skipped : 0};
+    double *all = NULL;
+    size_t total = 0;
+    if ((rc = st_mpi_allgather(mine, 4, &all, &total, e)) < 0) {
+        st_mjp_data_free(d);
+        return rc;
+    }
+    d->nsubj_all = d->nobs_all = d->nskipped_all = 0;
+    int have_first = 0;
+    for (size_t i = 0; i + 4 <= total; i += 4) {
+        d->nsubj_all += (size_t)all[i];
+        d->nobs_all += (size_t)all[i + 1];
+        d->nskipped_all += (size_t)all[i + 2];
+        if (!have_first && all[i + 2] > 0) {
+            d->first_skipped = all[i + 3];
+            have_first = 1;
+        }
+    }
+    free(all);
+    if (d->nsubj_all == 0) {
+        st_mjp_data_free(d);
+        return st_err_set(e, ST_EDATA, tab->source, 0, 0, "no subject has two or more observations");
+    }
+    *out = d;
+    return 0;
+}
+
 int st_mjp_init_rates(st_mjp *m, const st_mjp_data *d, st_err *e)
 {
     if (m->P)
         return 0;
-    size_t K = m->K;
-    double *N = calloc(K * K, sizeof *N), *T = calloc(K, sizeof *T);
-    if (!N || !T) {
-        free(N);
-        free(T);
+    size_t K = m->K, len = K * K + K + 1;
+    /* observed transitions and time per subject block, added in block
+     * order (st_mpi_fold_blocks), so that ranks holding shares of the
+     * subjects start from the same rates as one process */
+    mjp_blocks bl;
+    int rc = mjp_share_blocks(d, &bl, e);
+    if (rc < 0)
+        return rc;
+    double *part = calloc((bl.nb ? bl.nb : 1) * len, sizeof *part), *acc = calloc(len, sizeof *acc);
+    if (!part || !acc) {
+        free(part);
+        free(acc);
+        free(bl.start);
         return st_err_nomem(e, "initial rates");
     }
-    double tot = 0;
-    for (size_t s = 0; s < d->nsubj; s++)
-        for (size_t k = d->start[s] + 1; k < d->start[s + 1]; k++) {
-            int a, b;
-            if (d->mode == ST_MJP_HIDDEN) {
-                a = d->y[k - 1] < (int)K ? d->y[k - 1] : -1;
-                b = d->y[k] < (int)K ? d->y[k] : -1;
-            } else {
-                a = d->y[k - 1];
-                b = d->y[k];
+    for (size_t bi = bl.lo; bi < bl.hi; bi++) {
+        double *Nb = part + bi * len, *Tb = Nb + K * K;
+        for (size_t s = bl.start[bi - bl.lo]; s < bl.start[bi - bl.lo + 1]; s++)
+            for (size_t k = d->start[s] + 1; k < d->start[s + 1]; k++) {
+                int a, b;
+                if (d->mode == ST_MJP_HIDDEN) {
+                    a = d->y[k - 1] < (int)K ? d->y[k - 1] : -1;
+                    b = d->y[k] < (int)K ? d->y[k] : -1;
+                } else {
+                    a = d->y[k - 1];
+                    b = d->y[k];
+                }
+                if (a < 0)
+                    continue;
+                double dt = d->t[k] - d->t[k - 1];
+                Tb[a] += dt;
+                Tb[K] += dt;
+                if (b >= 0 && b != a)
+                    Nb[(size_t)a * K + (size_t)b] += 1;
             }
-            if (a < 0)
-                continue;
-            double dt = d->t[k] - d->t[k - 1];
-            T[a] += dt;
-            tot += dt;
-            if (b >= 0 && b != a)
-                N[(size_t)a * K + (size_t)b] += 1;
-        }
+    }
+    free(bl.start);
+    rc = st_mpi_fold_blocks(part, bl.nb, len, acc, e);
+    free(part);
+    if (rc < 0) {
+        free(acc);
+        return rc;
+    }
+    double *N = acc, *T = acc + K * K, tot = acc[K * K + K];
     double base = 0;
     size_t nall = 0;
     for (size_t a = 0; a < K; a++)
@@ -284,7 +404,6 @@ int st_mjp_init_rates(st_mjp *m, const st_mjp_data *d, st_err *e)
         }
         m->Q[a * K + a] = 0.0 - sum; /* +0, not -0, for absorbing states */
     }
-    free(N);
-    free(T);
+    free(acc);
     return 0;
 }

@@ -752,7 +752,7 @@ int st_mjp_fit_run(st_mjp *m, const st_mjp_data *d, const st_mjp_fit_opts *o, st
     if ((rc = mjp_stats_alloc(&c.s, K, m->M, e)) < 0)
         goto out;
     build_defs(&c);
-    c.oscale = 1.0 / fmax(1.0, (double)(d->nobs - d->nsubj));
+    c.oscale = 1.0 / fmax(1.0, (double)(d->nobs_all - d->nsubj_all));
     size_t n = c.n;
     th = malloc((n ? n : 1) * sizeof *th);
     gr = malloc((n ? n : 1) * sizeof *gr);

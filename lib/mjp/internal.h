@@ -44,6 +44,21 @@ void mjp_eig_vanloan(const mjp_eig *ev, double t, const double *W, double *I, do
  * tests set 0 to run every parallel region. */
 extern double mjp_omp_min_work;
 
+/* This rank's share of the subject blocks of d: blocks [lo, hi) of nb;
+ * the subjects of block bi are start[bi - lo] .. start[bi - lo + 1] - 1
+ * (start malloc'ed, hi - lo + 1 entries; the caller frees it).  Subjects
+ * of d outside the share (d holds the whole data) are left out. */
+typedef struct mjp_blocks {
+    size_t nb, lo, hi;
+    size_t *start;
+} mjp_blocks;
+int mjp_share_blocks(const st_mjp_data *d, mjp_blocks *b, st_err *e);
+
+/* Distinct interval lengths: merge sorted, exactly distinct values v[0..n-1]
+ * in place with the tolerance tol (a value within tol of the last kept one
+ * joins it); returns the number kept. */
+size_t mjp_merge_lengths(double *v, size_t n, double tol);
+
 /* Number of distinct interval lengths (for tests and -v). */
 size_t mjp_engine_ndistinct(const mjp_engine *eng);
 

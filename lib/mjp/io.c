@@ -440,9 +440,9 @@ int st_mjp_write(FILE *fp, const st_mjp *m, const st_mjp_fit *fit, const st_mjp_
         st_yw_key_bool(&w, "converged", fit->converged);
         st_yw_key_double(&w, "max_gradient", fit->grad_norm);
         if (d) {
-            st_yw_key_long(&w, "subjects", (long)d->nsubj);
-            st_yw_key_long(&w, "observations", (long)d->nobs);
-            st_yw_key_long(&w, "skipped_subjects", (long)d->nskipped);
+            st_yw_key_long(&w, "subjects", (long)d->nsubj_all);
+            st_yw_key_long(&w, "observations", (long)d->nobs_all);
+            st_yw_key_long(&w, "skipped_subjects", (long)d->nskipped_all);
         }
         if (m->P)
             st_yw_key_matrix(&w, "Q", m->Q, K, K);

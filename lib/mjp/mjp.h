@@ -128,6 +128,18 @@ typedef struct st_mjp_data {
     double first_skipped;
     size_t ncensor;
     st_mjp_censor *censor;
+    /* Subject blocks (data-parallel layout, issue 8): the seq groups of the
+     * whole data (a skipped subject is a group too) are cut into blocks of
+     * bgroups consecutive groups, a size that depends only on the whole
+     * data (st_mjp_block_groups); grp[s] is subject s's group index in the
+     * whole data.  The likelihood engine and st_mjp_init_rates compute
+     * per-block partials, each rank those of its share of the blocks
+     * (st_mpi_share(nblocks)), and add them in block order, so a rank may
+     * hold only the subjects of its share (st_mjp_data_from_share).  The
+     * *_all figures and first_skipped are the whole data's. */
+    size_t *grp;
+    size_t ngroups, bgroups;
+    size_t nsubj_all, nobs_all, nskipped_all;
 } st_mjp_data;
 
 /* Build data from a table with columns seq (optional: one subject), t,
@@ -140,6 +152,27 @@ struct st_table;
 int st_mjp_data_from_table(st_mjp_data **d, const struct st_table *tab, const st_mjp *m, int mode,
                            int base, const st_mjp_censor *censor, size_t ncensor, st_err *e);
 void st_mjp_data_free(st_mjp_data *d);
+
+/* Groups per subject block for a whole data set of ngroups seq groups and
+ * nrows rows: about 2,048 intervals per block (so that the Van Loan
+ * integrals done per block and interval length stay a small part of the
+ * forward-backward work when lengths repeat), at most 256 blocks. */
+size_t st_mjp_block_groups(size_t ngroups, size_t nrows);
+/* Number of subject blocks of d. */
+size_t st_mjp_nblocks(const st_mjp_data *d);
+
+/* Data-parallel reading (collective under MPI): tab holds the seq groups
+ * group0 .. of a whole data set of ngroups groups and nrows rows, its first
+ * row being row row0 (0-based) of the whole data; under MPI each rank
+ * passes the groups of its share of the subject blocks
+ * (st_mpi_share(ceil(ngroups / st_mjp_block_groups(ngroups, nrows)))).
+ * The checks are st_mjp_data_from_table's; a data error found on any rank
+ * is reported on every rank as the one process would (the first in row
+ * order, with the whole data's row numbers: st_mpi_agree_error), and the
+ * whole data's subject and observation counts are exchanged. */
+int st_mjp_data_from_share(st_mjp_data **d, const struct st_table *tab, const st_mjp *m, int mode, int base,
+                           const st_mjp_censor *censor, size_t ncensor, size_t ngroups, size_t nrows,
+                           size_t group0, size_t row0, st_err *e);
 
 /* Crude starting rates for panel/exact data (msm's crudeinits): observed
  * transitions between consecutive observations over time spent in the

@@ -234,6 +234,88 @@ if command -v mjp-sample >/dev/null 2>&1 && [ -f "$d/mjp-ratchet.yaml" ]; then
         --seed 8 -o "$tmp/hid.csv" 2>/dev/null
     same_ranks "mjp-infer --hidden" mjp-infer -q --hidden -m "$e/mjp-illness.yaml" \
         --emission "$e/mjp-emission.yaml" --estimate-emission "$tmp/hid.csv"
+    # Each rank keeps only the subjects of its share of the subject blocks
+    # (about 2,048 intervals each).  1,200 subjects x 10 visits (fewer after
+    # a death) = 4 blocks:
+    # panel data where every other subject has censored states (99 = well
+    # or ill), exact transition times (obstype 2) or an exact death time
+    # (obstype 3), so plain counts and forward-backward blocks mix.
+    mjp-sample -m "$e/mjp-illness.yaml" -n 1200 --until 12 --obs-random 10 --seed 11 -o "$tmp/mix0.csv" 2>/dev/null
+    awk -F, 'NR == 1 { print "seq,t,state,obstype"; next }
+        $1 != s { s = $1; n = 0; dead = 0 }
+        { n++; if (dead) next
+          ot = 1; st = $3
+          if ($3 == 2) { dead = 1; if ($1 % 2 && n > 1) ot = 3 }
+          else if ($1 % 2 && n > 1 && n % 4 == 0) st = 99
+          else if ($1 % 2 && n > 1 && n % 5 == 0) ot = 2
+          print $1 "," $2 "," st "," ot }' "$tmp/mix0.csv" >"$tmp/mix.csv"
+    same_ranks "mjp-infer --panel, censored + exact + death + plain, 4 blocks" mjp-infer -v --panel \
+        -m "$e/mjp-illness.yaml" --censor 99=0,1 "$tmp/mix.csv"
+    # hidden states on a grid of visit times (one interval length repeated)
+    mjp-sample -m "$e/mjp-illness.yaml" -n 500 --until 10 --obs-every 0.5 --emission "$e/mjp-emission.yaml" \
+        --seed 12 -o "$tmp/hgrid.csv" 2>/dev/null
+    same_ranks "mjp-infer --hidden, grid of times, 5 blocks" mjp-infer -v --hidden -m "$e/mjp-illness.yaml" \
+        --emission "$e/mjp-emission.yaml" --estimate-initial "$tmp/hgrid.csv"
+    same_ranks "mjp-infer --hidden --lbfgs" mjp-infer -q --hidden --lbfgs -m "$e/mjp-illness.yaml" \
+        --emission "$e/mjp-emission.yaml" "$tmp/hgrid.csv"
+    # a cyclic Q (complex eigenvalues: block exponentials per subject block
+    # and interval length) with censored states, 4 blocks
+    printf 'model: mjp\nversion: 1\nstates: 3\nQ:\n  - [-1, 0.8, 0.2]\n  - [0.1, -1, 0.9]\n  - [0.9, 0.1, -1]\n' \
+        >"$tmp/cyc.yaml"
+    mjp-sample -m "$tmp/cyc.yaml" -n 1000 --until 8 --obs-every 1 --seed 14 |
+        awk -F, 'NR > 1 && $1 % 2 && NR % 3 == 0 && $3 < 2 { $3 = 99 } { print $1 "," $2 "," $3 }' >"$tmp/cyc.csv"
+    same_ranks "mjp-infer --panel, cyclic Q, censored" mjp-infer -v --panel -m "$tmp/cyc.yaml" --censor 99=0,1 \
+        "$tmp/cyc.csv"
+    # exact paths: jumps and dwell per block
+    mjp-sample -m "$e/mjp-illness.yaml" -n 3000 --until 5 --seed 13 -o "$tmp/exact.csv" 2>/dev/null
+    same_ranks "mjp-infer --exact, 3000 paths" mjp-infer -q --exact -K 3 "$tmp/exact.csv"
+    # -K from the data: the largest state over all ranks' shares
+    same_ranks "mjp-infer -K from the data" mjp-infer -q --panel --censor 99=0,1 --allowed 0-1,1-0,0-2,1-2 \
+        "$tmp/mix.csv"
+    # --viterbi: paths decoded on each rank, written by rank 0 in input order
+    if [ "$have_mpi" = yes ] && command -v mjp-infer >/dev/null 2>&1; then
+        vit() { "$@" -q --hidden -m "$e/mjp-illness.yaml" --emission "$e/mjp-emission.yaml" --max-iter 5 \
+            --no-se -o /dev/null "$tmp/hgrid.csv"; }
+        vit mjp-infer --viterbi "$tmp/v1.csv" 2>"$tmp/v1.err"
+        for np in 2 3; do
+            rm -f "$tmp/v$np.csv"
+            if vit mpi "$np" mjp-infer --viterbi "$tmp/v$np.csv" 2>"$tmp/v$np.err" && [ -s "$tmp/v1.csv" ] \
+                && cmp -s "$tmp/v1.csv" "$tmp/v$np.csv"; then
+                ok "mjp-infer --viterbi, $np ranks: same file as one process"
+            else
+                not_ok "mjp-infer --viterbi, $np ranks differ"
+                diff "$tmp/v1.csv" "$tmp/v$np.csv" 2>&1 | sed 's/^/#   /' | head -4
+            fi
+        done
+        check "mjp-infer --viterbi: one row per observation" \
+            test "$(wc -l <"$tmp/v1.csv")" -eq "$(wc -l <"$tmp/hgrid.csv")"
+        # data errors in later ranks' shares (blocks of 387 subjects: with 2
+        # ranks subject 500 is on rank 0 and 1000 on rank 1; with 3, on ranks
+        # 1 and 2): the same first error, with the whole data's row number,
+        # as one process; then an error on the last rank only
+        for bad in "500 1000" "1000"; do
+            awk -F, -v bad=" $bad " 'NR == 1 || index(bad, " " $1 " ") == 0 { print; next }
+                { print $1 "," 20 - $2 "," $3 "," $4 }' "$tmp/mix.csv" >"$tmp/bad.csv"
+            first=${bad%% *}
+            run mjp-infer -q --panel --censor 99=0,1 -m "$e/mjp-illness.yaml" "$tmp/bad.csv"
+            cp "$tmp/err" "$tmp/bad1.err"
+            check "bad subjects $bad, one process: the first bad row" \
+                grep -q "subject $first, row [0-9]*: time" "$tmp/bad1.err"
+            for np in 2 3; do
+                run mpi "$np" mjp-infer -q --panel --censor 99=0,1 -m "$e/mjp-illness.yaml" "$tmp/bad.csv"
+                # (mpirun adds its own note about the failed rank below)
+                grep '^mjp-infer: ' "$tmp/err" >"$tmp/badn.err"
+                if [ "$rc" -eq 1 ] && cmp -s "$tmp/bad1.err" "$tmp/badn.err"; then
+                    ok "bad subjects $bad, $np ranks: same message as one process"
+                else
+                    not_ok "bad subjects $bad, $np ranks: exit $rc, message differs"
+                    sed 's/^/#   /' "$tmp/bad1.err" "$tmp/err" | head -4
+                fi
+            done
+        done
+    else
+        skip "mjp-infer --viterbi and data errors under MPI: not built with --with-mpi"
+    fi
 else
     skip "mjp-infer not built"
 fi

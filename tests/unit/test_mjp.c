@@ -98,6 +98,152 @@ static st_mjp_data *compile(const st_table *t, const st_mjp *m, int mode)
     return d;
 }
 
+/* The distinct lengths from each rank's exactly distinct values (sorted,
+ * deduplicated, gathered, merged) equal the greedy tolerance merge of the
+ * whole data's sorted list with its duplicates (the single-process rule). */
+static int cmp_dbl(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static size_t uniq(double *v, size_t n)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (m == 0 || v[i] != v[m - 1])
+            v[m++] = v[i];
+    return m;
+}
+
+START_TEST(test_merge_lengths_shares)
+{
+    enum { N = 3000 };
+    double *all = malloc(N * sizeof *all), *gath = malloc(N * sizeof *gath);
+    uint64_t x = 88172645463325252ULL;
+    for (size_t i = 0; i < N; i++) {
+        /* differences of day-grid times: equal lengths differ in the last bits */
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        int a = (int)(x % 3650), b = a + 1 + (int)((x >> 20) % 40);
+        all[i] = b / 365.0 - a / 365.0;
+    }
+    double tol = 8 * 2.220446049250313e-16 * (3690 / 365.0);
+    for (int P = 1; P <= 4; P++) {
+        size_t ng = 0;
+        for (int r = 0; r < P; r++) {
+            size_t lo = N * (size_t)r / (size_t)P, hi = N * (size_t)(r + 1) / (size_t)P, n = hi - lo;
+            double *mine = gath + ng;
+            memcpy(mine, all + lo, n * sizeof *mine);
+            qsort(mine, n, sizeof *mine, cmp_dbl);
+            ng += uniq(mine, n);
+        }
+        qsort(gath, ng, sizeof *gath, cmp_dbl);
+        ng = mjp_merge_lengths(gath, uniq(gath, ng), tol);
+        double *ref = malloc(N * sizeof *ref);
+        memcpy(ref, all, N * sizeof *ref);
+        qsort(ref, N, sizeof *ref, cmp_dbl);
+        size_t nr = mjp_merge_lengths(ref, N, tol);
+        ck_assert_uint_eq(ng, nr);
+        ck_assert_uint_le(nr, 40); /* 1 .. 40 days */
+        for (size_t i = 0; i < nr; i++)
+            ck_assert(gath[i] == ref[i]);
+        free(ref);
+    }
+    free(all);
+    free(gath);
+}
+END_TEST
+
+START_TEST(test_block_groups)
+{
+    ck_assert_uint_eq(st_mjp_block_groups(1000, 10000), 228);  /* 9 intervals per subject */
+    ck_assert_uint_eq(st_mjp_block_groups(100000, 200000), 2048);
+    ck_assert_uint_eq(st_mjp_block_groups(1000000, 11000000), 3907); /* at most 256 blocks */
+    ck_assert_uint_eq(st_mjp_block_groups(10, 1000), 10);
+    ck_assert_uint_eq(st_mjp_block_groups(1, 1), 1);
+}
+END_TEST
+
+/* Per-block partials: the statistics of data cut into several subject
+ * blocks equal the sums of each subject's own statistics, for hidden data
+ * (Van Loan in Q's eigenbasis, per interval or per pair) and censored panel
+ * data mixing plain and generic subjects under a cyclic Q (complex
+ * eigenvalues: block exponential per (block, length)). */
+static void check_additive(const st_mjp *m, const st_table *t, int mode, const st_mjp_censor *c, size_t nc)
+{
+    st_mjp_data *d;
+    st_err e;
+    size_t K = m->K;
+    ck_assert_int_eq(st_mjp_data_from_table(&d, t, m, mode, 0, c, nc, &e), 0);
+    ck_assert_uint_ge(st_mjp_nblocks(d), 3);
+    double ll, N[9], D[3], G[9], sll = 0, sN[9] = {0}, sD[3] = {0}, sG[9] = {0};
+    ck_assert_int_eq(st_mjp_expected_stats(m, d, &ll, N, D, G, &e), 0);
+    st_table one = *t;
+    for (size_t s = 0; s < d->nsubj; s++) {
+        /* the subject's rows alone: a table view of its group */
+        size_t r0 = 0;
+        while (t->data[r0 * t->ncols] != d->seq[s])
+            r0++;
+        size_t r1 = r0;
+        while (r1 < t->nrows && t->data[r1 * t->ncols] == d->seq[s])
+            r1++;
+        one.data = t->data + r0 * t->ncols;
+        one.nrows = r1 - r0;
+        st_mjp_data *d1;
+        double l1, N1[9], D1[3], G1[9];
+        ck_assert_int_eq(st_mjp_data_from_table(&d1, &one, m, mode, 0, c, nc, &e), 0);
+        ck_assert_int_eq(st_mjp_expected_stats(m, d1, &l1, N1, D1, G1, &e), 0);
+        sll += l1;
+        for (size_t i = 0; i < K * K; i++) {
+            sN[i] += N1[i];
+            sG[i] += G1[i];
+        }
+        for (size_t i = 0; i < K; i++)
+            sD[i] += D1[i];
+        st_mjp_data_free(d1);
+    }
+    ck_assert_rel(ll, sll, 1e-11);
+    for (size_t i = 0; i < K * K; i++) {
+        ck_assert_near(N[i], sN[i], 1e-9 * (1 + fabs(sN[i])));
+        ck_assert_near(G[i], sG[i], 1e-9 * (1 + fabs(sG[i])));
+    }
+    for (size_t i = 0; i < K; i++)
+        ck_assert_rel(D[i], sD[i], 1e-11);
+    st_mjp_data_free(d);
+}
+
+START_TEST(test_blocks_additive)
+{
+    /* hidden, grid of times (few lengths: per pair) and random times */
+    st_mjp *m = model_from(3, (double[]){-0.35, 0.25, 0.1, 0.3, -0.5, 0.2, 0, 0, 0});
+    st_err e;
+    m->M = 3;
+    m->E = malloc(9 * sizeof *m->E);
+    memcpy(m->E, (double[]){0.9, 0.1, 0, 0.1, 0.9, 0, 0, 0, 1}, 9 * sizeof *m->E);
+    memcpy(m->init, (double[]){0.7, 0.3, 0}, 3 * sizeof *m->init);
+    st_table *t = simulate(m, 400, 10, ST_MJP_SAMPLE_EVERY, 0.5, 0, 1, 5);
+    check_additive(m, t, ST_MJP_HIDDEN, NULL, 0);
+    table_free(t);
+    t = simulate(m, 600, 10, ST_MJP_SAMPLE_RANDOM, 0, 12, 1, 6);
+    check_additive(m, t, ST_MJP_HIDDEN, NULL, 0);
+    table_free(t);
+    st_mjp_free(m);
+    /* cyclic Q, panel on a grid, odd subjects with censored states */
+    m = model_from(3, (double[]){-1, 0.8, 0.2, 0.1, -1, 0.9, 0.9, 0.1, -1});
+    st_mjp_censor c = {.code = 99, .member = {1, 1, 0}};
+    t = simulate(m, 500, 8, ST_MJP_SAMPLE_EVERY, 0.25, 0, 0, 7);
+    for (size_t r = 0; r < t->nrows; r++) {
+        double *row = t->data + r * t->ncols;
+        if ((long)row[0] % 2 && r % 3 == 0 && row[2] < 2)
+            row[2] = 99;
+    }
+    check_additive(m, t, ST_MJP_PANEL, &c, 1);
+    table_free(t);
+    (void)e;
+    st_mjp_free(m);
+}
+END_TEST
+
 /* ------------------------------------------------------ closed forms */
 
 START_TEST(test_pmatrix_two_state)
@@ -793,6 +939,9 @@ static Suite *suite(void)
         {"thread_invariance", test_thread_invariance},
         {"summaries", test_summaries},
         {"data_errors", test_data_errors},
+        {"merge_lengths_shares", test_merge_lengths_shares},
+        {"block_groups", test_block_groups},
+        {"blocks_additive", test_blocks_additive},
     };
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
         TCase *tc = tcase_create(tests[i].name); /* one case each: CK_RUN_CASE=name */
