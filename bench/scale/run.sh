@@ -79,6 +79,16 @@ echo "$c1|$c2" | awk -F'|' '{ split($1, a, " "); split($2, b, " ")
     printf "%-46s %-7s %7.2f %7.2f %6.2fx   (the most 2 workers can gain now; 2.00x on idle cores)\n",
         "control: 1 vs 2 copies of an awk loop", "procs", a[1], b[1], 2 * a[1] / b[1] }'
 
+# What starting ranks costs: mpirun -np 1 and -np 2 of a program that does
+# nothing (MPI_Init and MPI_Finalize); the ranks rows below include it once.
+if [ "$have_mpi" = 1 ] && [ -x "$mpib/../tests/mpi/mpi-probe" ]; then
+    l1=$(timed mpirun -np 1 "$mpib/../tests/mpi/mpi-probe")
+    l2=$(timed mpirun -np 2 "$mpib/../tests/mpi/mpi-probe")
+    echo "$l1|$l2" | awk -F'|' '{ split($1, a, " "); split($2, b, " ")
+        printf "%-46s %-7s %7.2f %7.2f   (start-up of mpirun and MPI_Init, in every ranks row)\n",
+            "mpirun launch: mpi-probe, 1 and 2 ranks", "ranks", a[1], b[1] }'
+fi
+
 # uq-entropy: 20,000 prompts, spectral scores from m = 10 samples
 uq=$dir/uq-20000.jsonl
 [ -s "$uq" ] || /usr/bin/python3 "$top/bench/uq/gen.py" bench 20000 10 spectral >"$uq"
@@ -93,8 +103,9 @@ fi
 if [ -s "$dir/hmm.stb" ]; then
     scale "hmm-fit 512 x 1,000, categorical K=16, 20 it." hmm-fit -q -K 16 -e categorical -r 1 \
         --max-iter 20 --tol 1e-300 -o /dev/null "$dir/hmm.stb"
-    # bytes each rank receives per EM iteration: blocks x (1 + K + K^2 + K*M) doubles
-    awk 'BEGIN { K = 16; M = 3; n = 512; b = int((n + 15) / 16); if (b > 256) b = 256
+    # bytes each rank receives per EM iteration: blocks x (1 + K + K^2 + K*M)
+    # doubles, blocks of ceil(nseq / 256) sequences
+    awk 'BEGIN { K = 16; M = 3; n = 512; B = int((n + 255) / 256); b = int((n + B - 1) / B)
         printf "# hmm-fit MPI traffic: %d blocks x %d statistics x 8 B = %d bytes per rank per iteration\n",
             b, 1 + K + K * K + K * M, b * (1 + K + K * K + K * M) * 8 }'
 fi
@@ -115,8 +126,13 @@ if [ -x "$bin/mjp-sample" ]; then
     [ -s "$dir/mjp.csv" ] || "$bin/mjp-sample" -m "$top/data/mjp-ratchet.yaml" -n 1000 --until 10 \
         --obs-random 10 --seed 1 -o "$dir/mjp.csv" 2>/dev/null || true
 fi
-[ -s "$dir/mjp.csv" ] && scale "mjp-infer --panel 1,000 x 10 random visits" mjp-infer -q --panel \
-    -m "$top/data/mjp-ratchet-start.yaml" -o /dev/null "$dir/mjp.csv"
+if [ -s "$dir/mjp.csv" ]; then
+    scale "mjp-infer --panel 1,000 x 10 random visits" mjp-infer -q --panel \
+        -m "$top/data/mjp-ratchet-start.yaml" -o /dev/null "$dir/mjp.csv"
+    # per evaluation: blocks of distinct lengths x (1 + K^2) doubles (plain
+    # panel data: no subject blocks); K = 6, about 9,000 lengths in blocks of 36
+    echo "# mjp-infer MPI traffic: 251 length blocks x 37 doubles x 8 B = 74296 bytes per rank per evaluation (lib/mjp/lik.c)"
+fi
 # pf-smooth: stochastic volatility, T = 1,000 (awk's Box-Muller), bootstrap
 # filter with 100,000 particles, and PaRIS with 5,000 (threads only: no MPI)
 if [ ! -s "$dir/sv.csv" ]; then
