@@ -197,15 +197,19 @@ static int read_data(st_table **tab, char *const *paths, size_t npaths, size_t *
 {
     *ngroups = *nrows = *group0 = *row0 = 0;
     if (st_mpi_size() == 1)
-        return st_table_read_groups(tab, (const char *const *)paths, npaths, "seq", 0, SIZE_MAX, row0, e);
-    int rc = st_table_count_groups((const char *const *)paths, npaths, "seq", ngroups, nrows, e);
+        return st_table_read_groups(tab, (const char *const *)paths, npaths, "seq", NULL, 0, SIZE_MAX, row0, e);
+    st_group_layout lay;
+    int rc = st_table_count_groups((const char *const *)paths, npaths, "seq", &lay, e);
     rc = st_mpi_agree_error(rc, 0, e);
     if (rc < 0)
         return rc;
+    *ngroups = lay.ngroups;
+    *nrows = lay.nrows;
     size_t bg = st_mjp_block_groups(*ngroups, *nrows), nb = (*ngroups + bg - 1) / bg, lo, hi;
     st_mpi_share(nb, &lo, &hi);
     *group0 = lo * bg;
-    rc = st_table_read_groups(tab, (const char *const *)paths, npaths, "seq", lo * bg, hi * bg, row0, e);
+    rc = st_table_read_groups(tab, (const char *const *)paths, npaths, "seq", &lay, lo * bg, hi * bg, row0, e);
+    st_group_layout_free(&lay);
     /* ranks hold consecutive shares: the lowest failing rank's error is
      * the first in the data */
     return st_mpi_agree_error(rc, *group0, e);

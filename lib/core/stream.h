@@ -168,26 +168,49 @@ void st_seqiter_free(st_seqiter *it);
 /* -------------------------------------------- data-parallel reading */
 
 /* Under MPI each rank keeps only its share of the seq groups, so that no
- * rank ever holds the whole data: every rank streams the inputs once to
- * count the groups (st_table_count_groups: nothing kept), takes its share
- * of them, and streams them again keeping only those rows
- * (st_table_read_groups).  A group is a contiguous run of equal values of
- * the column named seqname over the concatenation of the inputs (no such
- * column: the whole concatenation is one group), checked as
- * st_table_groups does (an integer; a value that reappears after another
- * sequence is an error), by both functions alike, so the same bad input
- * gives the same message however it is read.  Inputs must have the same
- * columns (st_table_read_many).  Standard input cannot be read twice: under
- * MPI st_mpi_cli_start refuses it; one process reads everything with
- * st_table_read_groups(.., 0, SIZE_MAX, ..) in a single pass. */
-int st_table_count_groups(const char *const *paths, size_t npaths, const char *seqname, size_t *ngroups,
-                          size_t *nrows, st_err *e);
+ * rank ever holds, nor parses, the whole data: the inputs are counted once
+ * (st_table_count_groups: nothing kept), each rank takes its share of the
+ * groups and reads only the inputs that hold them, keeping only those rows
+ * (st_table_read_groups with the layout).  A group is a contiguous run of
+ * equal values of the column named seqname over the concatenation of the
+ * inputs (a run may continue from one input into the next; no such column:
+ * the whole concatenation is one group), checked as st_table_groups does
+ * (an integer; a value that reappears after another sequence is an error),
+ * so the same bad input gives the same message however it is read: the
+ * first error of the whole data, "file:line: ...".  Inputs must have the
+ * same columns (st_table_read_many).  Standard input cannot be read twice:
+ * under MPI st_mpi_cli_start refuses it; one process reads everything with
+ * st_table_read_groups(.., NULL, 0, SIZE_MAX, ..) in a single pass. */
+typedef struct st_group_layout {
+    size_t ngroups, nrows; /* whole data */
+    size_t npaths;         /* inputs: the arrays below have npaths entries */
+    size_t *group0;        /* group of the input's first row (ngroups so far if empty) */
+    size_t *ngrp;          /* groups with rows in the input (0 if empty) */
+    size_t *row0;          /* whole-data row of the input's first row */
+} st_group_layout;
+/* Count the groups and rows and fill *lay (free with
+ * st_group_layout_free).  Collective when st_mpi_size() > 1: with several
+ * inputs each rank parses only its share of the inputs (st_mpi_share over
+ * npaths) and the ranks exchange per input its rows, runs and first and
+ * last seq values (64 bytes), plus every run's seq value and line (16
+ * bytes per sequence) only if the inputs' seq ranges overlap (or a rank
+ * failed), to check for values that reappear in a later input; errors are
+ * agreed (the first in the whole data wins) and the same on every rank.
+ * With one input every rank parses it. */
+int st_table_count_groups(const char *const *paths, size_t npaths, const char *seqname, st_group_layout *lay,
+                          st_err *e);
+void st_group_layout_free(st_group_layout *lay);
 /* Read groups glo .. ghi-1 (0-based over the concatenation; ghi may exceed
  * the count) into *t; *row0 (may be NULL) gets the 0-based row of the
  * whole data at which group glo starts (the row count if there is no such
- * group), so that messages about kept rows can name the whole data's rows. */
-int st_table_read_groups(st_table **t, const char *const *paths, size_t npaths, const char *seqname, size_t glo,
-                         size_t ghi, size_t *row0, st_err *e);
+ * group), so that messages about kept rows can name the whole data's rows.
+ * lay NULL: one pass over every input with the seq checks.  lay from
+ * st_table_count_groups over the same inputs: only the inputs holding
+ * groups glo .. ghi-1 are parsed (and the first input's header, for the
+ * column names), reading stops after group ghi-1, and the seq checks are
+ * not repeated (the count made them).  Not collective. */
+int st_table_read_groups(st_table **t, const char *const *paths, size_t npaths, const char *seqname,
+                         const st_group_layout *lay, size_t glo, size_t ghi, size_t *row0, st_err *e);
 
 /* ------------------------------------------------------------ describe */
 

@@ -196,10 +196,13 @@ int st_hmm_data_read(st_hmm_data **out, const char *const *paths, size_t npaths,
     *out = NULL;
     int share = st_mpi_size() > 1, rc = ST_OK;
     size_t glo = 0, ghi = SIZE_MAX, ng = 0, nrows = 0, row0 = 0;
-    if (share) { /* pass 1: count the sequences, keep nothing */
-        rc = st_table_count_groups(paths, npaths, "seq", &ng, &nrows, e);
+    st_group_layout lay = {0};
+    if (share) { /* pass 1: count the sequences (each rank its share of the files), keep nothing */
+        rc = st_table_count_groups(paths, npaths, "seq", &lay, e);
         if ((rc = st_mpi_agree_error(rc, 0, e)) < 0)
             return rc;
+        ng = lay.ngroups;
+        nrows = lay.nrows;
         size_t B, nblk = st_hmm_blocks(ng, &B), blo, bhi;
         st_mpi_share(nblk, &blo, &bhi);
         glo = blo * B < ng ? blo * B : ng;
@@ -207,7 +210,8 @@ int st_hmm_data_read(st_hmm_data **out, const char *const *paths, size_t npaths,
     }
     st_table *t = NULL;
     st_hmm_data *d = NULL;
-    rc = st_table_read_groups(&t, paths, npaths, "seq", glo, ghi, &row0, e);
+    rc = st_table_read_groups(&t, paths, npaths, "seq", share ? &lay : NULL, glo, ghi, &row0, e);
+    st_group_layout_free(&lay);
     if (rc == ST_OK)
         rc = for_model(&d, t, m, cols, share ? nrows : t->nrows, e);
     st_table_free(t);

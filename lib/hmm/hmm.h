@@ -159,7 +159,8 @@ void st_hmm_data_free(st_hmm_data *d);
 /* Read DATA for fitting (paths as st_table_read_many; none: stdin), with
  * the columns of st_hmm_data_for_model.  One process reads everything in
  * one pass.  Under MPI (st_mpi_size() > 1; collective) each rank streams
- * the inputs once to count the sequences (st_table_count_groups), then
+ * the inputs once to count the sequences (st_table_count_groups: with
+ * several files each rank parses only its share of them), then
  * keeps only the sequences of its E-step blocks (st_hmm_blocks,
  * st_mpi_share; st_table_read_groups), so no rank holds the whole data.
  * Either way the whole data's column figures are filled

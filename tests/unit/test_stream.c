@@ -1026,18 +1026,21 @@ START_TEST(test_read_groups_shares)
     const char *paths[] = {a, b};
     st_err e;
     st_err_clear(&e);
-    size_t ng = 0, nr = 0, row0 = 99;
+    size_t ng = 0, row0 = 99;
+    st_group_layout lay;
     /* seq 2 runs across the two files: one group, as st_table_groups sees it */
-    ck_assert_int_eq(st_table_count_groups(paths, 2, "seq", &ng, &nr, &e), 0);
+    ck_assert_int_eq(st_table_count_groups(paths, 2, "seq", &lay, &e), 0);
+    ng = lay.ngroups;
     ck_assert_uint_eq(ng, 4);
-    ck_assert_uint_eq(nr, 8);
+    ck_assert_uint_eq(lay.nrows, 8);
+    st_group_layout_free(&lay);
     st_table *whole, *t;
     ck_assert_int_eq(st_table_read_many(&whole, paths, 2, &e), 0);
     for (size_t cut = 0; cut <= ng; cut++) {
-        ck_assert_int_eq(st_table_read_groups(&t, paths, 2, "seq", 0, cut, &row0, &e), 0);
+        ck_assert_int_eq(st_table_read_groups(&t, paths, 2, "seq", NULL, 0, cut, &row0, &e), 0);
         st_table *u;
         size_t row1 = 99;
-        ck_assert_int_eq(st_table_read_groups(&u, paths, 2, "seq", cut, SIZE_MAX, &row1, &e), 0);
+        ck_assert_int_eq(st_table_read_groups(&u, paths, 2, "seq", NULL, cut, SIZE_MAX, &row1, &e), 0);
         ck_assert_uint_eq(row0, 0);
         ck_assert_uint_eq(row1, t->nrows);
         ck_assert_uint_eq(t->nrows + u->nrows, whole->nrows);
@@ -1052,43 +1055,158 @@ START_TEST(test_read_groups_shares)
         st_table_free(u);
     }
     /* group 1 (seq 2, rows 3 and 4) alone */
-    ck_assert_int_eq(st_table_read_groups(&t, paths, 2, "seq", 1, 2, &row0, &e), 0);
+    ck_assert_int_eq(st_table_read_groups(&t, paths, 2, "seq", NULL, 1, 2, &row0, &e), 0);
     ck_assert_uint_eq(t->nrows, 2);
     ck_assert_uint_eq(row0, 2);
     ck_assert(st_table_get(t, 1, 1) == 4);
     st_table_free(t);
     /* no seq column: one group */
-    ck_assert_int_eq(st_table_count_groups(paths, 2, "nope", &ng, &nr, &e), 0);
-    ck_assert_uint_eq(ng, 1);
-    ck_assert_int_eq(st_table_read_groups(&t, paths, 2, "nope", 1, 2, &row0, &e), 0);
+    ck_assert_int_eq(st_table_count_groups(paths, 2, "nope", &lay, &e), 0);
+    ck_assert_uint_eq(lay.ngroups, 1);
+    st_group_layout_free(&lay);
+    ck_assert_int_eq(st_table_read_groups(&t, paths, 2, "nope", NULL, 1, 2, &row0, &e), 0);
     ck_assert_uint_eq(t->nrows, 0);
     ck_assert_uint_eq(row0, 8);
     st_table_free(t);
     st_table_free(whole);
     /* empty input */
     const char *h = put("gh.csv", "seq,x\n");
-    ck_assert_int_eq(st_table_count_groups(&h, 1, "seq", &ng, &nr, &e), 0);
-    ck_assert_uint_eq(ng, 0);
-    ck_assert_uint_eq(nr, 0);
+    ck_assert_int_eq(st_table_count_groups(&h, 1, "seq", &lay, &e), 0);
+    ck_assert_uint_eq(lay.ngroups, 0);
+    ck_assert_uint_eq(lay.nrows, 0);
+    st_group_layout_free(&lay);
     /* errors name the line, the same in both passes and in any share */
     const char *bad = put("gr.csv", "seq,x\n1,0\n2,0\n1,0\n");
     char m1[1024], m2[1024];
-    ck_assert_int_eq(st_table_count_groups(&bad, 1, "seq", &ng, &nr, &e), ST_EDATA);
+    ck_assert_int_eq(st_table_count_groups(&bad, 1, "seq", &lay, &e), ST_EDATA);
     st_err_format(&e, m1, sizeof m1);
     ck_assert_msg(strstr(m1, "gr.csv:4: seq 1 appears again"), "%s", m1);
-    ck_assert_int_eq(st_table_read_groups(&t, &bad, 1, "seq", 0, 1, NULL, &e), ST_EDATA);
+    ck_assert_int_eq(st_table_read_groups(&t, &bad, 1, "seq", NULL, 0, 1, NULL, &e), ST_EDATA);
     ck_assert_ptr_null(t);
     st_err_format(&e, m2, sizeof m2);
     ck_assert_str_eq(m1, m2);
     const char *frac = put("gf.csv", "seq,x\n1,0\n2.5,0\n");
-    ck_assert_int_eq(st_table_read_groups(&t, &frac, 1, "seq", 5, 9, NULL, &e), ST_EDATA);
+    ck_assert_int_eq(st_table_read_groups(&t, &frac, 1, "seq", NULL, 5, 9, NULL, &e), ST_EDATA);
     st_err_format(&e, m1, sizeof m1);
     ck_assert_msg(strstr(m1, "gf.csv:3: seq value 2.5 is not an integer"), "%s", m1);
     const char *good = put("ga.csv", "seq,x\n1,1\n");
     const char *cols = put("gc.csv", "seq,y\n9,0\n");
     const char *mixed[] = {good, cols};
-    ck_assert_int_eq(st_table_count_groups(mixed, 2, "seq", &ng, &nr, &e), ST_EDATA);
+    ck_assert_int_eq(st_table_count_groups(mixed, 2, "seq", &lay, &e), ST_EDATA);
     ck_assert_msg(strstr(e.msg, "columns differ"), "%s", e.msg);
+}
+END_TEST
+
+/* The count's layout: per input the group of its first row, its groups and
+ * its first row, with a run continuing over an empty input and from one
+ * input into the next; reading with it gives what the single pass gives
+ * for every share, parses only the inputs holding the share and stops
+ * after it. */
+static void same_read(const char *const *paths, size_t n, const st_group_layout *lay, size_t glo, size_t ghi)
+{
+    st_err e;
+    st_err_clear(&e);
+    st_table *t, *u;
+    size_t r1 = 77, r2 = 88;
+    ck_assert_int_eq(st_table_read_groups(&t, paths, n, "seq", NULL, glo, ghi, &r1, &e), 0);
+    ck_assert_msg(st_table_read_groups(&u, paths, n, "seq", lay, glo, ghi, &r2, &e) == 0, "%s", e.msg);
+    ck_assert_msg(r1 == r2, "groups %zu..%zu: row0 %zu vs %zu", glo, ghi, r1, r2);
+    ck_assert_uint_eq(t->nrows, u->nrows);
+    ck_assert_uint_eq(t->ncols, u->ncols);
+    ck_assert_str_eq(t->source, u->source);
+    ck_assert_str_eq(t->names[1], u->names[1]);
+    if (t->nrows)
+        ck_assert(memcmp(t->data, u->data, t->nrows * t->ncols * sizeof *t->data) == 0);
+    st_table_free(t);
+    st_table_free(u);
+}
+
+START_TEST(test_group_layout)
+{
+    char *p[5];
+    p[0] = strdup(put("la.csv", "seq,x\n1,0\n1,1\n2,2\n"));
+    p[1] = strdup(put("le.csv", "seq,x\n"));
+    p[2] = strdup(put("lb.csv", "seq,x\n2,3\n2,4\n5,5\n7,6\n"));
+    p[3] = strdup(put("lc.csv", "seq,x\n7,7\n8,8\n"));
+    p[4] = strdup(put("ld.csv", "seq,x\n9,9\n"));
+    const char *const *paths = (const char *const *)p;
+    st_err e;
+    st_err_clear(&e);
+    st_group_layout lay;
+    ck_assert_int_eq(st_table_count_groups(paths, 5, "seq", &lay, &e), 0);
+    /* groups 1 | 2 (over the empty input) | 5 | 7 (two inputs) | 8 | 9 */
+    ck_assert_uint_eq(lay.ngroups, 6);
+    ck_assert_uint_eq(lay.nrows, 10);
+    ck_assert_uint_eq(lay.npaths, 5);
+    const size_t g0[] = {0, 2, 1, 3, 5}, ng[] = {2, 0, 3, 2, 1}, r0[] = {0, 3, 3, 7, 9};
+    for (size_t i = 0; i < 5; i++) {
+        ck_assert_uint_eq(lay.group0[i], g0[i]);
+        ck_assert_uint_eq(lay.ngrp[i], ng[i]);
+        ck_assert_uint_eq(lay.row0[i], r0[i]);
+    }
+    for (size_t glo = 0; glo <= 7; glo++)
+        for (size_t ghi = 0; ghi <= 8; ghi++)
+            same_read(paths, 5, &lay, glo, ghi == 8 ? SIZE_MAX : ghi);
+    /* the last input spoilt after the count: shares not holding its group
+     * never parse it; nor the rest of lc.csv after group 3 (seq 7) */
+    put("ld.csv", "seq,x\n9,oops\n");
+    put("lc.csv", "seq,x\n7,7\n8,8\nbad,row\n");
+    st_table *t;
+    size_t row0;
+    ck_assert_msg(st_table_read_groups(&t, paths, 5, "seq", &lay, 1, 4, &row0, &e) == 0, "%s", e.msg);
+    ck_assert_uint_eq(t->nrows, 6);
+    ck_assert_uint_eq(row0, 2);
+    ck_assert(st_table_get(t, 5, 1) == 7);
+    ck_assert_str_eq(t->source, st_display_name(p[0])); /* the first input's name, as one pass */
+    st_table_free(t);
+    ck_assert_int_eq(st_table_read_groups(&t, paths, 5, "seq", &lay, 4, 5, &row0, &e), ST_EDATA);
+    ck_assert_ptr_null(t);
+    ck_assert_int_eq(st_table_read_groups(&t, paths, 5, "seq", &lay, 5, 6, &row0, &e), ST_EDATA);
+    ck_assert_ptr_null(t);
+    /* a layout of other inputs is refused */
+    ck_assert_int_eq(st_table_read_groups(&t, paths, 4, "seq", &lay, 0, 1, &row0, &e), ST_EINTERNAL);
+    st_group_layout_free(&lay);
+    st_group_layout_free(&lay); /* harmless twice */
+    /* no seq column: one group over every input */
+    put("ld.csv", "seq,x\n9,9\n");
+    put("lc.csv", "seq,x\n7,7\n8,8\n");
+    ck_assert_int_eq(st_table_count_groups(paths, 5, "nope", &lay, &e), 0);
+    ck_assert_uint_eq(lay.ngroups, 1);
+    for (size_t i = 0; i < 5; i++) {
+        ck_assert_uint_eq(lay.group0[i], i == 1); /* empty: the groups so far */
+        ck_assert_uint_eq(lay.ngrp[i], i == 1 ? 0 : 1);
+    }
+    ck_assert_int_eq(st_table_read_groups(&t, paths, 5, "nope", &lay, 0, 1, &row0, &e), 0);
+    ck_assert_uint_eq(t->nrows, 10);
+    st_table_free(t);
+    st_group_layout_free(&lay);
+    /* errors of the count, input by input: the single pass's message */
+    const char *bad[][2] = {
+        {"seq,x\n1,0\n2,0\n", "seq,x\n3,0\n1,0\n"},    /* seq 1 again, in the second input */
+        {"seq,x\n1,0\n2,0\n", "seq,x\n2,0\n3,0\n2,1\n"}, /* 2 continues, then comes back */
+        {"seq,x\n1,0\n2,0\n", "seq,x\n3,0\n4,abc\n"},  /* a bad cell */
+        {"seq,x\n1,0\n2,0\n", "seq,x\n3.5,0\n"},       /* not an integer */
+        {"seq,x\n1,0\n2,0\n", "seq,y\n3,0\n"},         /* other columns */
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        free(p[0]);
+        free(p[1]);
+        p[0] = strdup(put("ea.csv", bad[k][0]));
+        p[1] = strdup(put("eb.csv", bad[k][1]));
+        char m1[1024], m2[1024];
+        st_err_clear(&e);
+        int rc1 = st_table_count_groups(paths, 2, "seq", &lay, &e);
+        st_err_format(&e, m1, sizeof m1);
+        ck_assert_ptr_null(lay.group0);
+        st_err_clear(&e);
+        int rc2 = st_table_read_groups(&t, paths, 2, "seq", NULL, 0, SIZE_MAX, NULL, &e);
+        st_err_format(&e, m2, sizeof m2);
+        ck_assert_msg(rc1 < 0 && rc1 == rc2, "case %zu: %d %d", k, rc1, rc2);
+        ck_assert_str_eq(m1, m2);
+        ck_assert_msg(strstr(m1, "eb.csv"), "case %zu: %s", k, m1);
+    }
+    for (size_t i = 0; i < 5; i++)
+        free(p[i]);
 }
 END_TEST
 
@@ -1280,6 +1398,7 @@ static Suite *stream_suite(void)
     tcase_add_test(tc, test_binary_gzip_and_stdin);
     tcase_add_test(tc, test_table_and_groups);
     tcase_add_test(tc, test_read_groups_shares);
+    tcase_add_test(tc, test_group_layout);
     tcase_add_test(tc, test_seqiter);
     tcase_add_test(tc, test_describe);
     tcase_add_test(tc, test_binary_pipe_streaming);
