@@ -320,4 +320,152 @@ else
     skip "mjp-infer not built"
 fi
 
+# Data in several files: each rank parses only its share of the files to
+# count the sequences, and then only the files holding its own sequences.
+# split_mid IN DIR K: IN's rows in K files DIR/d.csv, DIR/d-2.csv, ..., each
+# cut inside a sequence (which continues in the next file); DIR1 gets IN as
+# DIR1/d.csv, so that the output (which names the first input) compares.
+split_mid() {
+    rm -rf "$2"
+    mkdir -p "$2"
+    awk -F, -v dir="$2" -v k="$3" -v n="$(($(wc -l <"$1") - 1))" '
+        NR == 1 { h = $0; f = dir "/d.csv"; print h > f; part = 1; next }
+        { r = NR - 1
+          if (part < k && r > part * n / k && $1 == prev) {
+              close(f); part++; f = dir "/d-" part ".csv"; print h > f }
+          print > f; prev = $1 }' "$1"
+}
+# same_split NAME DIR FILES PROG ARGS...: PROG on DIR's FILES (one process,
+# then 2 and 3 ranks) writes the bytes (and log) of one process on the
+# single file $tmp/one/d.csv.
+same_split() {
+    name=$1 sdir=$2 sfiles=$3
+    shift 3
+    if ! command -v "$1" >/dev/null 2>&1; then
+        skip "$name: $1 not built"
+        return
+    fi
+    if ! (cd "$tmp/one" && "$@" -o "$tmp/s1.out" d.csv) 2>"$tmp/s1.err"; then
+        not_ok "$name: one process on the single file failed"
+        sed 's/^/#   /' "$tmp/s1.err" | head -3
+        return
+    fi
+    # shellcheck disable=SC2086 # FILES is a list of names
+    (cd "$sdir" && "$@" -o "$tmp/sp.out" $sfiles) 2>"$tmp/sp.err"
+    check "$name: one process on the split files = on the single file" \
+        cmp -s "$tmp/s1.out" "$tmp/sp.out"
+    for np in 2 3; do
+        if [ "$have_mpi" != yes ]; then
+            skip "$name, $np ranks: not built with --with-mpi (or no mpirun)"
+            continue
+        fi
+        # shellcheck disable=SC2086
+        if (cd "$sdir" && mpi "$np" "$@" -o "$tmp/sp$np.out" $sfiles) 2>"$tmp/sp$np.err" \
+            && cmp -s "$tmp/s1.out" "$tmp/sp$np.out" && cmp -s "$tmp/s1.err" "$tmp/sp$np.err"; then
+            ok "$name: $np ranks on the split files write the single file's bytes (and log)"
+        else
+            not_ok "$name: $np ranks on the split files differ from one process"
+            diff "$tmp/s1.out" "$tmp/sp$np.out" 2>&1 | sed 's/^/#   /' | head -6
+            diff "$tmp/s1.err" "$tmp/sp$np.err" 2>&1 | sed 's/^/#   /' | head -6
+        fi
+    done
+}
+# same_split_error NAME DIR FILES PATTERN PROG ARGS...: PROG on the split
+# files fails (exit 1) with a message matching PATTERN, and 2 and 3 ranks
+# print the one-process message.
+same_split_error() {
+    name=$1 sdir=$2 sfiles=$3 pat=$4
+    shift 4
+    if ! command -v "$1" >/dev/null 2>&1; then
+        skip "$name: $1 not built"
+        return
+    fi
+    # shellcheck disable=SC2086
+    (cd "$sdir" && "$@" $sfiles) >/dev/null 2>"$tmp/se.err"
+    rc=$?
+    grep "^$1: " "$tmp/se.err" >"$tmp/se1.err"
+    if [ "$rc" -eq 1 ] && [ "$(wc -l <"$tmp/se1.err")" -eq 1 ] && grep -Eq -- "$pat" "$tmp/se1.err"; then
+        ok "$name: one process: $(cat "$tmp/se1.err")"
+    else
+        not_ok "$name: one process (exit $rc)"
+        sed 's/^/#   /' "$tmp/se.err" | head -3
+    fi
+    for np in 2 3; do
+        if [ "$have_mpi" != yes ]; then
+            skip "$name, $np ranks: not built with --with-mpi (or no mpirun)"
+            continue
+        fi
+        # shellcheck disable=SC2086
+        (cd "$sdir" && mpi "$np" "$@" $sfiles) >/dev/null 2>"$tmp/se.err"
+        rc=$?
+        grep "^$1: " "$tmp/se.err" >"$tmp/sen.err"
+        if [ "$rc" -eq 1 ] && cmp -s "$tmp/se1.err" "$tmp/sen.err"; then
+            ok "$name: $np ranks print the one-process message"
+        else
+            not_ok "$name: $np ranks: exit $rc, message differs"
+            sed 's/^/#   /' "$tmp/se.err" | head -4
+        fi
+    done
+}
+
+if [ -f "$tmp/hmm.csv" ]; then
+    mkdir -p "$tmp/one"
+    cp "$tmp/hmm.csv" "$tmp/one/d.csv"
+    split_mid "$tmp/hmm.csv" "$tmp/h2" 2
+    split_mid "$tmp/hmm.csv" "$tmp/h3" 3
+    check "split files: 2 and 3 files, each cut inside a sequence" \
+        test -s "$tmp/h2/d-2.csv" -a -s "$tmp/h3/d-3.csv" -a ! -e "$tmp/h3/d-4.csv" \
+        -a "$(tail -n 1 "$tmp/h2/d.csv" | cut -d, -f1)" = "$(sed -n 2p "$tmp/h2/d-2.csv" | cut -d, -f1)" \
+        -a "$(tail -n 1 "$tmp/h3/d-2.csv" | cut -d, -f1)" = "$(sed -n 2p "$tmp/h3/d-3.csv" | cut -d, -f1)"
+    same_split "hmm-fit, 2 files" "$tmp/h2" "d.csv d-2.csv" hmm-fit -v -K 3 -r 2 --max-iter 15 --seed 5
+    same_split "hmm-fit, 3 files" "$tmp/h3" "d.csv d-2.csv d-3.csv" hmm-fit -v -K 3 -r 2 --max-iter 15 --seed 5
+    # odd sequences in one file, even in the other: the files' seq ranges
+    # overlap, so every sequence's seq is exchanged to check them
+    rm -rf "$tmp/hi"
+    mkdir -p "$tmp/hi"
+    awk -F, -v dir="$tmp/hi" 'NR == 1 { print > (dir "/d.csv"); print > (dir "/d-2.csv"); next }
+        { print > (dir ($1 % 2 ? "/d.csv" : "/d-2.csv")) }' "$tmp/hmm.csv"
+    { cat "$tmp/hi/d.csv"; tail -n +2 "$tmp/hi/d-2.csv"; } >"$tmp/one/d.csv"
+    same_split "hmm-fit, odd and even sequences in 2 files" "$tmp/hi" "d.csv d-2.csv" \
+        hmm-fit -v -K 2 -r 1 --max-iter 10
+    # errors in later files: the first in the whole data wins, with the
+    # message of one process's single pass
+    rm -rf "$tmp/he"
+    cp -r "$tmp/h3" "$tmp/he"
+    sed -n 2p "$tmp/he/d.csv" >>"$tmp/he/d-3.csv"
+    same_split_error "hmm-fit, the first file's seq again at the end of the third" "$tmp/he" \
+        "d.csv d-2.csv d-3.csv" 'd-3\.csv:[0-9]+: seq 0 appears again after other sequences' hmm-fit -q -K 2
+    sed -n 2p "$tmp/he/d.csv" >>"$tmp/he/d-2.csv"
+    same_split_error "hmm-fit, seq again in the second and third files" "$tmp/he" "d.csv d-2.csv d-3.csv" \
+        'd-2\.csv:[0-9]+: seq 0 appears again' hmm-fit -q -K 2
+    awk -F, 'NR == 40 { $4 = "abc" } { print }' OFS=, "$tmp/h3/d-2.csv" >"$tmp/he/d-2.csv"
+    same_split_error "hmm-fit, a bad cell in the second file before a repeated seq in the third" "$tmp/he" \
+        "d.csv d-2.csv d-3.csv" 'd-2\.csv:40:4: non-numeric' hmm-fit -q -K 2
+    cp "$tmp/h3/d-2.csv" "$tmp/he/d-2.csv"
+    awk -F, 'NR == 200 { $1 = $1 + 0.5 } { print }' OFS=, "$tmp/h3/d-3.csv" >"$tmp/he/d-3.csv"
+    same_split_error "hmm-fit, a seq that is not an integer in the third file" "$tmp/he" \
+        "d.csv d-2.csv d-3.csv" 'd-3\.csv:200: seq value [0-9.]+ is not an integer' hmm-fit -q -K 2
+    # two files, with 2 ranks one each: a seq of the first comes back in the second
+    cp -r "$tmp/h2" "$tmp/he2"
+    sed -n 100p "$tmp/he2/d.csv" >>"$tmp/he2/d-2.csv"
+    same_split_error "hmm-fit, 2 files, the first file's seq again in the second" "$tmp/he2" "d.csv d-2.csv" \
+        'd-2\.csv:[0-9]+: seq [0-9]+ appears again' hmm-fit -q -K 2
+fi
+if [ -f "$tmp/mix.csv" ] && command -v mjp-infer >/dev/null 2>&1; then
+    mkdir -p "$tmp/one"
+    cp "$tmp/mix.csv" "$tmp/one/d.csv"
+    split_mid "$tmp/mix.csv" "$tmp/m2" 2
+    split_mid "$tmp/mix.csv" "$tmp/m3" 3
+    same_split "mjp-infer --panel, 2 files" "$tmp/m2" "d.csv d-2.csv" mjp-infer -v --panel \
+        -m "$e/mjp-illness.yaml" --censor 99=0,1
+    same_split "mjp-infer --panel, 3 files" "$tmp/m3" "d.csv d-2.csv d-3.csv" mjp-infer -v --panel \
+        -m "$e/mjp-illness.yaml" --censor 99=0,1
+    rm -rf "$tmp/me"
+    cp -r "$tmp/m3" "$tmp/me"
+    sed -n 2p "$tmp/me/d.csv" >>"$tmp/me/d-3.csv"
+    same_split_error "mjp-infer, the first file's seq again at the end of the third" "$tmp/me" \
+        "d.csv d-2.csv d-3.csv" 'd-3\.csv:[0-9]+: seq [0-9]+ appears again' mjp-infer -q --panel \
+        -m "$e/mjp-illness.yaml" --censor 99=0,1
+fi
+
 done_testing
