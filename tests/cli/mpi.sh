@@ -445,6 +445,10 @@ if [ -f "$tmp/hmm.csv" ]; then
     awk -F, 'NR == 200 { $1 = $1 + 0.5 } { print }' OFS=, "$tmp/h3/d-3.csv" >"$tmp/he/d-3.csv"
     same_split_error "hmm-fit, a seq that is not an integer in the third file" "$tmp/he" \
         "d.csv d-2.csv d-3.csv" 'd-3\.csv:200: seq value [0-9.]+ is not an integer' hmm-fit -q -K 2
+    { cat "$tmp/h3/d-2.csv"; sed -n 2p "$tmp/h3/d.csv"; } >"$tmp/he/d-2.csv"
+    awk -F, 'NR == 100 { $4 = "abc" } { print }' OFS=, "$tmp/h3/d-3.csv" >"$tmp/he/d-3.csv"
+    same_split_error "hmm-fit, a repeated seq in the second file before a bad cell in the third" "$tmp/he" \
+        "d.csv d-2.csv d-3.csv" 'd-2\.csv:[0-9]+: seq 0 appears again' hmm-fit -q -K 2
     # two files, with 2 ranks one each: a seq of the first comes back in the second
     cp -r "$tmp/h2" "$tmp/he2"
     sed -n 100p "$tmp/he2/d.csv" >>"$tmp/he2/d-2.csv"
