@@ -810,6 +810,7 @@ static int count_shared(const char *const *paths, size_t npaths, const char *seq
         need |= all[i * FIG_N + FIG_DONE] == 0;
     if (!need && (grc = ranges_overlap(all, npaths, &need, &ge)) < 0)
         need = 1;
+    need = st_mpi_max_long(need) != 0; /* the same decision everywhere, even after a local failure */
     if (need) {
         size_t nall;
         grc = st_mpi_allgather(runs.v, runs.n, &allruns, &nall, &ge);

@@ -449,6 +449,19 @@ if [ -f "$tmp/hmm.csv" ]; then
     awk -F, 'NR == 100 { $4 = "abc" } { print }' OFS=, "$tmp/h3/d-3.csv" >"$tmp/he/d-3.csv"
     same_split_error "hmm-fit, a repeated seq in the second file before a bad cell in the third" "$tmp/he" \
         "d.csv d-2.csv d-3.csv" 'd-2\.csv:[0-9]+: seq 0 appears again' hmm-fit -q -K 2
+    # binary streams name rows, not lines: the same message too
+    if command -v stoch-cat >/dev/null 2>&1; then
+        rm -rf "$tmp/hb"
+        mkdir -p "$tmp/hb"
+        sed -n 2p "$tmp/h3/d.csv" | cat "$tmp/h3/d-3.csv" - >"$tmp/hb/d-3.csv"
+        stoch-cat -o "$tmp/hb/d.stb" "$tmp/h3/d.csv"
+        stoch-cat -o "$tmp/hb/d-2.stb" "$tmp/h3/d-2.csv"
+        stoch-cat -o "$tmp/hb/d-3.stb" "$tmp/hb/d-3.csv"
+        same_split_error "hmm-fit, binary files, the first file's seq again in the third" "$tmp/hb" \
+            "d.stb d-2.stb d-3.stb" 'd-3\.stb: row [0-9]+: seq 0 appears again' hmm-fit -q -K 2
+    else
+        skip "hmm-fit, binary split files: stoch-cat not built"
+    fi
     # two files, with 2 ranks one each: a seq of the first comes back in the second
     cp -r "$tmp/h2" "$tmp/he2"
     sed -n 100p "$tmp/he2/d.csv" >>"$tmp/he2/d-2.csv"
