@@ -201,8 +201,10 @@ static int read_data(st_table **tab, char *const *paths, size_t npaths, size_t *
     st_group_layout lay;
     int rc = st_table_count_groups((const char *const *)paths, npaths, "seq", &lay, e);
     rc = st_mpi_agree_error(rc, 0, e);
-    if (rc < 0)
+    if (rc < 0) {
+        st_group_layout_free(&lay);
         return rc;
+    }
     *ngroups = lay.ngroups;
     *nrows = lay.nrows;
     size_t bg = st_mjp_block_groups(*ngroups, *nrows), nb = (*ngroups + bg - 1) / bg, lo, hi;

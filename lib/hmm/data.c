@@ -199,8 +199,10 @@ int st_hmm_data_read(st_hmm_data **out, const char *const *paths, size_t npaths,
     st_group_layout lay = {0};
     if (share) { /* pass 1: count the sequences (each rank its share of the files), keep nothing */
         rc = st_table_count_groups(paths, npaths, "seq", &lay, e);
-        if ((rc = st_mpi_agree_error(rc, 0, e)) < 0)
+        if ((rc = st_mpi_agree_error(rc, 0, e)) < 0) {
+            st_group_layout_free(&lay);
             return rc;
+        }
         ng = lay.ngroups;
         nrows = lay.nrows;
         size_t B, nblk = st_hmm_blocks(ng, &B), blo, bhi;
