@@ -188,35 +188,6 @@ static int write_viterbi(const char *path, const st_mjp *m, const st_mjp_data *d
     return rc;
 }
 
-/* Read the data: one process reads everything in one pass; under MPI each
- * rank counts the seq groups (pass 1) and keeps those of its share of the
- * subject blocks (pass 2), so no rank holds the whole data.  Returns the
- * whole data's groups and rows, the share's first group and row. */
-static int read_data(st_table **tab, char *const *paths, size_t npaths, size_t *ngroups, size_t *nrows,
-                     size_t *group0, size_t *row0, st_err *e)
-{
-    *ngroups = *nrows = *group0 = *row0 = 0;
-    if (st_mpi_size() == 1)
-        return st_table_read_groups(tab, (const char *const *)paths, npaths, "seq", NULL, 0, SIZE_MAX, row0, e);
-    st_group_layout lay;
-    int rc = st_table_count_groups((const char *const *)paths, npaths, "seq", &lay, e);
-    rc = st_mpi_agree_error(rc, 0, e);
-    if (rc < 0) {
-        st_group_layout_free(&lay);
-        return rc;
-    }
-    *ngroups = lay.ngroups;
-    *nrows = lay.nrows;
-    size_t bg = st_mjp_block_groups(*ngroups, *nrows), nb = (*ngroups + bg - 1) / bg, lo, hi;
-    st_mpi_share(nb, &lo, &hi);
-    *group0 = lo * bg;
-    rc = st_table_read_groups(tab, (const char *const *)paths, npaths, "seq", &lay, lo * bg, hi * bg, row0, e);
-    st_group_layout_free(&lay);
-    /* ranks hold consecutive shares: the lowest failing rank's error is
-     * the first in the data */
-    return st_mpi_agree_error(rc, *group0, e);
-}
-
 int main(int argc, char **argv)
 {
     st_cli cli;
@@ -358,11 +329,12 @@ int main(int argc, char **argv)
     st_mjp_data *d = NULL;
     st_mjp_fit *fit = NULL;
     st_output out = {0};
-    /* under MPI each rank reads and processes only its share of the subjects */
-    size_t ngroups, nrows, group0, row0;
+    /* under MPI each rank reads and processes only its share of the subject blocks */
+    st_table_share sh = {0};
     int rc = st_mpi_cli_start(&cli, &argc, &argv, argc - optind, argv + optind, &err);
     if (rc == 0)
-        rc = read_data(&tab, argv + optind, (size_t)(argc - optind), &ngroups, &nrows, &group0, &row0, &err);
+        rc = st_table_read_share(&tab, (const char *const *)argv + optind, (size_t)(argc - optind), "seq",
+                                 st_mjp_block_groups, &sh, &err);
     if (rc == 0 && model) {
         rc = st_mjp_read(&m, model, &err);
         if (rc == 0 && K && (size_t)K != m->K)
@@ -409,7 +381,8 @@ int main(int argc, char **argv)
     if (rc == 0 && est_init)
         m->init_estimate = 1;
     if (rc == 0 && st_mpi_size() > 1)
-        rc = st_mjp_data_from_share(&d, tab, m, mode, base, censor, ncensor, ngroups, nrows, group0, row0, &err);
+        rc = st_mjp_data_from_share(&d, tab, m, mode, base, censor, ncensor, sh.ngroups, sh.nrows,
+                                    sh.blo * sh.block, sh.row0, &err);
     else if (rc == 0)
         rc = st_mjp_data_from_table(&d, tab, m, mode, base, censor, ncensor, &err);
     st_table_free(tab); /* d has what the fit needs */

@@ -212,6 +212,23 @@ void st_group_layout_free(st_group_layout *lay);
 int st_table_read_groups(st_table **t, const char *const *paths, size_t npaths, const char *seqname,
                          const st_group_layout *lay, size_t glo, size_t ghi, size_t *row0, st_err *e);
 
+/* The whole data-parallel read in one call, for programs whose ranks split
+ * the groups into blocks: one process reads every group in one pass; under
+ * MPI the groups are counted (st_table_count_groups), cut into blocks of
+ * block_groups(ngroups, nrows) groups (a function of the whole data only,
+ * so the blocks are the same for any number of ranks), and this rank reads
+ * the groups of its contiguous share of the blocks (st_mpi_share).  Errors
+ * are agreed over ranks (ranks hold consecutive shares, so the lowest
+ * failing rank's is the first in the data).  Collective under MPI. */
+typedef struct st_table_share {
+    size_t ngroups, nrows; /* whole data (under MPI; 0 in one process) */
+    size_t block;          /* groups per block (under MPI; 0 in one process) */
+    size_t blo, bhi;       /* this rank's blocks (both 0 in one process) */
+    size_t row0;           /* whole-data row of the share's first row */
+} st_table_share;
+int st_table_read_share(st_table **t, const char *const *paths, size_t npaths, const char *seqname,
+                        size_t (*block_groups)(size_t ngroups, size_t nrows), st_table_share *sh, st_err *e);
+
 /* ------------------------------------------------------------ describe */
 
 /* Streaming summary of a stream: rows, sequences (runs of the seq column,

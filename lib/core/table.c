@@ -855,3 +855,26 @@ int st_table_count_groups(const char *const *paths, size_t npaths, const char *s
     free(fig);
     return rc;
 }
+
+int st_table_read_share(st_table **t, const char *const *paths, size_t npaths, const char *seqname,
+                        size_t (*block_groups)(size_t ngroups, size_t nrows), st_table_share *sh, st_err *e)
+{
+    memset(sh, 0, sizeof *sh);
+    *t = NULL;
+    if (st_mpi_size() == 1)
+        return st_table_read_groups(t, paths, npaths, seqname, NULL, 0, SIZE_MAX, &sh->row0, e);
+    st_group_layout lay;
+    int rc = st_mpi_agree_error(st_table_count_groups(paths, npaths, seqname, &lay, e), 0, e);
+    if (rc < 0) {
+        st_group_layout_free(&lay);
+        return rc;
+    }
+    sh->ngroups = lay.ngroups;
+    sh->nrows = lay.nrows;
+    sh->block = block_groups(sh->ngroups, sh->nrows);
+    st_mpi_share((sh->ngroups + sh->block - 1) / sh->block, &sh->blo, &sh->bhi);
+    rc = st_table_read_groups(t, paths, npaths, seqname, &lay, sh->blo * sh->block, sh->bhi * sh->block, &sh->row0,
+                              e);
+    st_group_layout_free(&lay);
+    return st_mpi_agree_error(rc, sh->blo, e);
+}

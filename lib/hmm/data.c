@@ -190,30 +190,28 @@ int st_hmm_data_for_model(st_hmm_data **d, const st_table *t, const st_hmm *m, c
     return for_model(d, t, m, cols, t->nrows, e);
 }
 
+/* The E-step blocks' sequence count, for st_table_read_share. */
+static size_t hmm_block_groups(size_t nseq, size_t nrows)
+{
+    (void)nrows;
+    size_t B;
+    st_hmm_blocks(nseq, &B);
+    return B;
+}
+
 int st_hmm_data_read(st_hmm_data **out, const char *const *paths, size_t npaths, const st_hmm *m, const char *cols,
                      st_err *e)
 {
     *out = NULL;
-    int share = st_mpi_size() > 1, rc = ST_OK;
-    size_t glo = 0, ghi = SIZE_MAX, ng = 0, nrows = 0, row0 = 0;
-    st_group_layout lay = {0};
-    if (share) { /* pass 1: count the sequences (each rank its share of the files), keep nothing */
-        rc = st_table_count_groups(paths, npaths, "seq", &lay, e);
-        if ((rc = st_mpi_agree_error(rc, 0, e)) < 0) {
-            st_group_layout_free(&lay);
-            return rc;
-        }
-        ng = lay.ngroups;
-        nrows = lay.nrows;
-        size_t B, nblk = st_hmm_blocks(ng, &B), blo, bhi;
-        st_mpi_share(nblk, &blo, &bhi);
-        glo = blo * B < ng ? blo * B : ng;
-        ghi = bhi * B < ng ? bhi * B : ng;
-    }
+    int share = st_mpi_size() > 1;
     st_table *t = NULL;
     st_hmm_data *d = NULL;
-    rc = st_table_read_groups(&t, paths, npaths, "seq", share ? &lay : NULL, glo, ghi, &row0, e);
-    st_group_layout_free(&lay);
+    st_table_share sh;
+    int rc = st_table_read_share(&t, paths, npaths, "seq", hmm_block_groups, &sh, e);
+    size_t ng = sh.ngroups, nrows = sh.nrows, row0 = sh.row0;
+    size_t glo = sh.blo * sh.block, ghi = sh.bhi * sh.block; /* the share's sequences */
+    glo = glo < ng ? glo : ng;
+    ghi = ghi < ng ? ghi : ng;
     if (rc == ST_OK)
         rc = for_model(&d, t, m, cols, share ? nrows : t->nrows, e);
     st_table_free(t);

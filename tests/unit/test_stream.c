@@ -1121,6 +1121,35 @@ static void same_read(const char *const *paths, size_t n, const st_group_layout 
     st_table_free(u);
 }
 
+/* The whole protocol in one process: every group in one pass, no share. */
+static size_t two_per_block(size_t ngroups, size_t nrows)
+{
+    (void)ngroups;
+    (void)nrows;
+    return 2;
+}
+
+START_TEST(test_read_share_one_process)
+{
+    const char *a = put("sa.csv", "seq,x\n1,1\n1,2\n2,3\n");
+    const char *b = put("sb.csv", "seq,x\n2,4\n5,5\n");
+    const char *paths[] = {a, b};
+    st_err e;
+    st_err_clear(&e);
+    st_table *t;
+    st_table_share sh;
+    ck_assert_int_eq(st_table_read_share(&t, paths, 2, "seq", two_per_block, &sh, &e), 0);
+    ck_assert_uint_eq(t->nrows, 5);
+    ck_assert(st_table_get(t, 4, 1) == 5);
+    ck_assert_uint_eq(sh.ngroups + sh.nrows + sh.block + sh.blo + sh.bhi + sh.row0, 0);
+    st_table_free(t);
+    const char *bad = put("sr.csv", "seq,x\n1,0\n2,0\n1,0\n");
+    ck_assert_int_eq(st_table_read_share(&t, &bad, 1, "seq", two_per_block, &sh, &e), ST_EDATA);
+    ck_assert_ptr_null(t);
+    ck_assert_msg(strstr(e.msg, "seq 1 appears again"), "%s", e.msg);
+}
+END_TEST
+
 START_TEST(test_group_layout)
 {
     char *p[5];
@@ -1399,6 +1428,7 @@ static Suite *stream_suite(void)
     tcase_add_test(tc, test_table_and_groups);
     tcase_add_test(tc, test_read_groups_shares);
     tcase_add_test(tc, test_group_layout);
+    tcase_add_test(tc, test_read_share_one_process);
     tcase_add_test(tc, test_seqiter);
     tcase_add_test(tc, test_describe);
     tcase_add_test(tc, test_binary_pipe_streaming);
