@@ -62,6 +62,16 @@ int st_seqset_add(st_seqset *s, double v)
     return 0;
 }
 
+/* The error for seq value v met again after other sequences. */
+static int seq_again(double v, const char *file, long line, const char *where, st_err *e)
+{
+    char num[ST_DOUBLE_BUFSZ];
+    st_format_double(num, v);
+    return st_err_set(e, ST_EDATA, file, line, 0,
+                      "%sseq %s appears again after other sequences (rows of a sequence must be contiguous)", where,
+                      num);
+}
+
 /* Check one seq value: an integer, and not a sequence seen before. */
 int st_seq_check(st_seqset *s, double v, const char *file, long line, const char *where, st_err *e)
 {
@@ -73,13 +83,7 @@ int st_seq_check(st_seqset *s, double v, const char *file, long line, const char
     int dup = st_seqset_add(s, v);
     if (dup < 0)
         return st_err_nomem(e, "seq index");
-    if (dup) {
-        st_format_double(num, v);
-        return st_err_set(e, ST_EDATA, file, line, 0,
-                          "%sseq %s appears again after other sequences (rows of a sequence must be contiguous)",
-                          where, num);
-    }
-    return ST_OK;
+    return dup ? seq_again(v, file, line, where, e) : ST_OK;
 }
 
 /* ---------------------------------------------------------------- table */
@@ -115,17 +119,25 @@ static int table_grow(st_table *t, size_t need, st_err *e)
     return ST_OK;
 }
 
+/* Free a table's header (names, dtypes, meta, source) and zero it; the
+ * rows are the caller's. */
+static void names_free(st_table *h)
+{
+    for (size_t j = 0; j < h->ncols; j++)
+        free(h->names ? h->names[j] : NULL);
+    free(h->names);
+    free(h->dtypes);
+    free(h->meta);
+    free(h->source);
+    memset(h, 0, sizeof *h);
+}
+
 void st_table_free(st_table *t)
 {
     if (!t)
         return;
-    for (size_t j = 0; j < t->ncols; j++)
-        free(t->names ? t->names[j] : NULL);
-    free(t->names);
-    free(t->dtypes);
     free(t->data);
-    free(t->meta);
-    free(t->source);
+    names_free(t);
     free(t);
 }
 
@@ -362,17 +374,6 @@ int st_seqiter_next(st_seqiter *it, const double **rows, size_t *n, double *seq,
 }
 
 /* ------------------------------------------------ data-parallel reading */
-
-static void names_free(st_table *h)
-{
-    for (size_t j = 0; j < h->ncols; j++)
-        free(h->names ? h->names[j] : NULL);
-    free(h->names);
-    free(h->dtypes);
-    free(h->meta);
-    free(h->source);
-    memset(h, 0, sizeof *h);
-}
 
 /* One streaming pass over the inputs: check the seq column and keep the
  * rows of groups glo .. ghi-1 in t.  Without a layout every input is read
@@ -746,23 +747,17 @@ static int first_reappearance(const char *const *paths, const double *fig, size_
                 rc = st_err_nomem(e, "seq index");
                 *key = KEY_FILE(i);
             } else if (dup) {
-                /* the single pass's message: st_seq_check's text, placed as
-                 * st_reader_error places it */
-                st_seqset one = {0};
+                /* the single pass's message, placed as st_reader_error
+                 * places it: binary inputs name the row, CSV the line */
                 long line = (long)runs[k + 1];
                 const char *name = st_display_name(paths[i]);
-                if (st_seqset_add(&one, runs[k]) < 0) {
-                    rc = st_err_nomem(e, "seq index");
+                if (f[FIG_BIN] != 0) {
+                    char where[48];
+                    snprintf(where, sizeof where, "row %ld: ", line + 1);
+                    rc = seq_again(runs[k], name, 0, where, e);
                 } else {
-                    rc = st_seq_check(&one, runs[k], NULL, 0, "", e);
-                    char msg[sizeof e->msg];
-                    snprintf(msg, sizeof msg, "%s", e->msg);
-                    if (f[FIG_BIN] != 0)
-                        st_err_set(e, rc, name, 0, 0, "row %ld: %s", line + 1, msg);
-                    else
-                        st_err_set(e, rc, name, line, 0, "%s", msg);
+                    rc = seq_again(runs[k], name, line, "", e);
                 }
-                free(one.keys);
                 *key = KEY_FILE(i) + (size_t)line;
             }
         }
