@@ -111,6 +111,9 @@ static int parse_json_header(st_reader *r, const char *text, size_t n, long long
         }
     }
     r->slow_decode = !r->all_f8;
+    r->all_num = 1;
+    for (size_t j = 0; j < r->ncols; j++)
+        r->all_num &= st_dtype_is_numeric(r->dtypes[j]);
     if ((rc = st_check_names(r->names, r->ncols, r->path, 0, e)) < 0) {
         e->offset = base;
         goto out;
@@ -418,6 +421,45 @@ static int decode_row(st_reader *r, const unsigned char *rec, double *row, long 
     return ST_OK;
 }
 
+/* Numbers only, nothing promoted: k records into rows, the loop without
+ * error paths.  Returns nonzero if an <i8 value is beyond 2^53: then the
+ * rows must be decoded again by decode_row (a promotion, or the error). */
+static int decode_plain(const st_reader *r, const unsigned char *src, double *dst, size_t k)
+{
+    uint64_t big = 0;
+    size_t nc = r->ncols, rs = r->rowsize;
+    for (size_t i = 0; i < k; i++, src += rs, dst += nc) {
+        for (size_t j = 0; j < nc; j++) {
+            const unsigned char *p = src + r->coloff[j];
+            switch (r->dtypes[j]) {
+            case ST_F8:
+                memcpy(&dst[j], p, 8);
+                break;
+            case ST_F4: {
+                float f;
+                memcpy(&f, p, 4);
+                dst[j] = f;
+                break;
+            }
+            case ST_I8: {
+                int64_t v;
+                memcpy(&v, p, 8);
+                dst[j] = (double)v;
+                big |= (uint64_t)v + (UINT64_C(1) << 53) > (UINT64_C(1) << 54);
+                break;
+            }
+            default: {
+                int32_t v;
+                memcpy(&v, p, 4);
+                dst[j] = v;
+                break;
+            }
+            }
+        }
+    }
+    return big != 0;
+}
+
 int st_bin_read(st_reader *r, double *rows, size_t max, size_t *n, st_err *e)
 {
     *n = 0;
@@ -435,6 +477,8 @@ int st_bin_read(st_reader *r, double *rows, size_t max, size_t *n, st_err *e)
         double *dst = rows + *n * r->ncols;
         if (!r->slow_decode) {
             memcpy(dst, src, k * r->rowsize);
+        } else if (r->all_num && !decode_plain(r, src, dst, k)) {
+            /* done */
         } else {
             r->call_rows = rows;
             for (size_t i = 0; i < k; i++) {

@@ -376,33 +376,24 @@ static int starts_quoted(const char *p, const char *stop)
     return p < stop && *p == '"';
 }
 
-int st_csv_next(st_reader *r, double *row, st_err *e)
+/* The cells of a line at line[0..n) into row.  all_num (a constant in
+ * each caller, so that the numbers-only loop carries no column test):
+ * every column is numbers. */
+static inline __attribute__((always_inline)) int cells(st_reader *r, double *row, const char *line, size_t n,
+                                                       int all_num, st_err *e)
 {
-    char *line;
-    size_t n;
-    int got;
-    int rc = next_data_line(r, &line, &n, &got, e);
-    if (rc < 0)
-        return rc;
-    if (!got)
-        return 0;
-    r->last = r->lineno;
     const char *p = line, *end = line + n;
     const char sep = r->sep;
     const unsigned char *kind = r->kind;
     size_t nc = r->ncols;
+    int rc;
     for (size_t j = 0; j < nc; j++) {
         const char *q = memchr(p, sep, (size_t)(end - p));
         const char *stop = q ? q : end;
-        if (kind[j] == ST_K_NUM) {
-            int k = st_num_parse(p, (size_t)(stop - p), &row[j]);
-            if (k != 0 && k != 1) {
-                if (starts_quoted(p, stop))
-                    return slow_rest(r, row, j, p, (size_t)(end - p), e);
-                if ((rc = cell_value(r, j, p, (size_t)(stop - p), 0, r->last, &row[j], e)) < 0)
-                    return rc;
-            }
-        } else {
+        /* st_num_parse: 0 a number, 1 missing; anything else (text, a
+         * quote, a 64-bit integer, an overflow) goes the long way, as do
+         * the cells of other columns */
+        if ((!all_num && kind[j] != ST_K_NUM) || (st_num_parse(p, (size_t)(stop - p), &row[j]) & ~1) != 0) {
             if (starts_quoted(p, stop))
                 return slow_rest(r, row, j, p, (size_t)(end - p), e);
             if ((rc = cell_value(r, j, p, (size_t)(stop - p), 0, r->last, &row[j], e)) < 0)
@@ -422,6 +413,20 @@ int st_csv_next(st_reader *r, double *row, st_err *e)
         }
     }
     return 1;
+}
+
+int st_csv_next(st_reader *r, double *row, st_err *e)
+{
+    char *line;
+    size_t n;
+    int got;
+    int rc = next_data_line(r, &line, &n, &got, e);
+    if (rc < 0)
+        return rc;
+    if (!got)
+        return 0;
+    r->last = r->lineno;
+    return r->all_num ? cells(r, row, line, n, 1, e) : cells(r, row, line, n, 0, e);
 }
 
 /* ------------------------------------------------------------- header */
@@ -611,7 +616,9 @@ int st_csv_open(st_reader *r, const st_reader_opts *o, st_err *e)
         r->dtypes[j] = ST_F8;
     }
     free(forced);
+    r->all_num = 1;
     for (size_t j = 0; j < nc && rc == ST_OK; j++) {
+        r->all_num &= r->kind[j] == ST_K_NUM;
         if (r->kind[j] == ST_K_STR || r->kind[j] == ST_K_IDS) {
             r->dtypes[j] = ST_STR;
             rc = st_strdict_new(&r->dicts[j], e);

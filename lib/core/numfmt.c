@@ -188,7 +188,7 @@ int st_num_parse(const char *s, size_t len, double *out)
         free(tmp);
     if (isinf(*out))
         return -2; /* 1e400: not an infinity the file asked for */
-    return plain ? 2 : 0; /* an integer beyond 2^53: the double is not exact */
+    return plain ? 2 : 0; /* an integer beyond 2^53: the double is not the integer */
 }
 
 int st_is_int_text(const char *s, size_t len)

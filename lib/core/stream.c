@@ -97,6 +97,7 @@ static int bin_force_ids(st_reader *r, const char *list, st_err *e)
             r->dtypes[j] = ST_STR;
             r->kind[j] = ST_K_IDS;
             r->slow_decode = 1;
+            r->all_num = 0;
         }
         p = q ? q + 1 : p + len;
     }
@@ -215,6 +216,7 @@ int st_promote(st_reader *r, size_t j, st_err *e)
     r->kind[j] = ST_K_IDS;
     r->int_only[j] = 0;
     r->slow_decode = 1;
+    r->all_num = 0;
     r->retypes++;
     /* the rows this call has produced so far get codes too */
     for (size_t i = 0; i < r->call_n && rc == ST_OK; i++) {
@@ -952,10 +954,8 @@ static int cell_csv(st_writer *w, size_t j, double v, char **p, st_err *e)
             t = "NaN";
             n = 3;
         }
-        if (!t) {
-            t = "";
-            n = 0;
-        }
+        if (!t)
+            return ST_OK; /* a missing string: an empty cell */
         if ((rc = line_room(w, p, 2 * n + 2, e)) < 0)
             return rc;
         *p = put_field(*p, t, n, w->sep, j == 0);

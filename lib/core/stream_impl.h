@@ -73,6 +73,7 @@ struct st_reader {
 
     /* ---- csv.c */
     char sep;
+    int all_num;     /* every column numbers (ST_K_NUM), none promoted: the fast loops (CSV and binary) */
     long lineno;     /* lines consumed so far */
     size_t keep;     /* SIZE_MAX, or the buffer offset input.c must keep (look-ahead) */
     char *rec;       /* a record copied out of the buffer (quoted cells) */
