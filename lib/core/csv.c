@@ -547,6 +547,22 @@ static int infer_types(st_reader *r, const unsigned char *forced, st_err *e)
     return ST_OK;
 }
 
+/* The separator: a comma, or a tab when the first line has tabs and no
+ * comma outside quotes. */
+static char detect_sep(const char *s, size_t n)
+{
+    int quoted = 0, tab = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '"')
+            quoted = !quoted;
+        else if (!quoted && s[i] == ',')
+            return ',';
+        else if (!quoted && s[i] == '\t')
+            tab = 1;
+    }
+    return tab ? '\t' : ',';
+}
+
 int st_csv_open(st_reader *r, const st_reader_opts *o, st_err *e)
 {
     char *line;
@@ -562,7 +578,7 @@ int st_csv_open(st_reader *r, const st_reader_opts *o, st_err *e)
         return rc;
     if (!got)
         return st_err_set(e, ST_EDATA, r->path, 0, 0, "empty input (no header line)");
-    r->sep = memchr(line, ',', n) ? ',' : memchr(line, '\t', n) ? '\t' : ',';
+    r->sep = detect_sep(line, n);
     long hline = r->lineno;
     if ((rc = split_rest(r, line, n, 0, hline, &nf, e)) < 0)
         return rc;

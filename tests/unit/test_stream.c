@@ -1686,6 +1686,12 @@ START_TEST(test_csv_types)
     ck_assert_int_eq(st_reader_next(r, row, &e), 0);
     st_reader_free(r);
 
+    /* a tab-separated file whose names hold commas in quotes */
+    ck_assert_int_eq(st_reader_open_opts(&r, put("tab.tsv", "\"a,b\"\tc\n1\t2\n"), &ANY, &e), 0);
+    ck_assert_uint_eq(st_reader_ncols(r), 2);
+    ck_assert_str_eq(st_reader_name(r, 0), "a,b");
+    st_reader_free(r);
+
     /* quoting errors and limits, with their places */
     expect_fail_opts(put("q1.csv", "a,b\n1,\"x\"y\n"), &ANY, "q1.csv:2:2: text after the closing quote");
     expect_fail_opts(put("q2.csv", "a,b\n1,\"x\n2,3\n"), &ANY, "q2.csv:2:2: quote not closed before the end of the input");
