@@ -193,7 +193,7 @@ static int locate(int rc, const st_reader *r, const run *R, st_err *e)
      * for text in a numeric binary column, the fix. */
     if (rc == ST_EDATA && !e->file[0]) {
         snprintf(e->file, sizeof e->file, "%s", st_reader_path(r));
-        if (strstr(e->msg, "write it as str")) {
+        if (strstr(e->msg, "write it as str")) { /* name the column in the fix */
             const char *q = strchr(e->msg, '\'');
             const char *q2 = q ? strchr(q + 1, '\'') : NULL;
             size_t k = strlen(e->msg);
@@ -623,23 +623,23 @@ int main(int argc, char **argv)
     int rc = st_output_open(&out, cli.output, !o.describe && st_cli_output_format(&cli) == ST_FMT_BIN, &e);
     if (rc == 0)
         rc = pass(&R, &out, &e);
-    if (rc == RESTART) {
-        /* --describe met a column of numbers that turned into ids (text, or
-         * 64-bit integers): read again with it as ids from the first row */
+    /* --describe met a column of numbers that turned into ids (text, or
+     * 64-bit integers): read again with the columns as ids from the first
+     * row (each time at least one more column, so at most once per column) */
+    for (size_t again = 0; rc == RESTART; again++) {
         char *cols = R.promoted ? strdup(R.promoted) : NULL;
         if (!rereadable(&o)) {
             rc = st_err_set(&e, ST_EDATA, o.ninputs ? NULL : "<stdin>", 0, 0,
                             "--describe: column(s) %.200s hold ids (text or 64-bit integers) after numbers; "
                             "describing them needs a second reading, which %s: use --dtype COL=str",
                             cols ? cols : "?", o.ninputs ? "a pipe cannot give" : "standard input cannot give");
+        } else if (again > R.ncols_in) {
+            rc = st_err_set(&e, ST_EDATA, R.first_path, 0, 0,
+                            "--describe: the inputs' columns %.200s are of different kinds", cols ? cols : "?");
         } else {
             run_free(&R);
             R.ropts.id_cols = cols;
             rc = pass(&R, &out, &e);
-            if (rc == RESTART)
-                rc = st_err_set(&e, ST_EDATA, R.first_path, 0, 0,
-                                "--describe: the inputs' columns %.200s are of different kinds",
-                                R.promoted ? R.promoted : "?");
         }
         R.ropts.id_cols = NULL;
         free(cols);

@@ -663,8 +663,10 @@ static int to_value(st_writer *w, size_t j, double v, double *out, st_err *e)
         return row_error(w, j, e, "cannot hold '%.60s'", t);
     }
     int rc = st_num_parse(t, n, out);
-    if (rc == 0 || rc == 2)
+    if (rc == 0)
         return ST_OK;
+    if (rc == 2) /* a 64-bit id into a double: not without losing digits */
+        return row_error(w, j, e, "cannot hold '%.60s' exactly (an integer beyond 2^53: write it as str or i8)", t);
     return row_error(w, j, e, "cannot hold '%.60s' (text in the input: write it as str)", t);
 }
 
@@ -1007,6 +1009,10 @@ static int row_csv(st_writer *w, const double *row, st_err *e)
                 return ST_EDATA;
             p += st_format_int(p, v);
         }
+    }
+    if (p == w->line) { /* one column, missing: "" so that the line is not blank (skipped) */
+        *p++ = '"';
+        *p++ = '"';
     }
     *p++ = '\n';
     size_t n = (size_t)(p - w->line);

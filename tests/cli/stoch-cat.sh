@@ -124,6 +124,10 @@ lines"
 EOF2
 expect_exit 0 "R's write.csv output reads" stoch-cat "$tmp/r.csv"
 check "row names become c1; strings quoted only when needed; NA and \"\" empty" sh -c "printf '%s\n' 'c1,PTNUM,years,state,pdiag,note' '1,100002,0,1,IHD,\"a, \"\"b\"\"\"' '2,100002,0.9972,1,,\"two' 'lines\"' '3,100003,0,2,Hyperten,' | cmp -s - '$tmp/out'"
+# one column with a missing string: written "" so that the line is not blank
+printf 'id\np1\n""\np2\n' >"$tmp/onecol.csv"
+expect_exit 0 "one column with a missing string" stoch-cat "$tmp/onecol.csv"
+check "... keeps its three rows, through binary too" sh -c "cmp -s '$tmp/out' '$tmp/onecol.csv' && stoch-cat --format bin '$tmp/onecol.csv' | stoch-cat | cmp -s - '$tmp/onecol.csv'"
 # a pandas export: string ids, dates, timestamps, months, labels
 cat >"$tmp/pd.csv" <<'EOF2'
 id,date,month,when,label,y
