@@ -53,3 +53,5 @@ TESTS += tests/cli/hmm-ghmm.sh
 dist_check_SCRIPTS += tests/cli/hmm-ghmm.sh
 TESTS += tests/cli/hmm-decode-with-data.sh
 dist_check_SCRIPTS += tests/cli/hmm-decode-with-data.sh
+TESTS += tests/cli/hmm-fit-trace.sh
+dist_check_SCRIPTS += tests/cli/hmm-fit-trace.sh
