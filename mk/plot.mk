@@ -1,0 +1,9 @@
+# plot: pictures of the toolkit's outputs (lib/plot, stoch-plot), drawn by
+# gnuplot run as a child process.  Appends to the variables of Makefile.am.
+
+lib_libstoch_a_SOURCES += lib/plot/script.c lib/plot/gnuplot.c lib/plot/forecast.c lib/plot/states.c \
+	lib/plot/smooth.c lib/plot/curves.c lib/plot/transition.c lib/plot/trace.c
+noinst_HEADERS += lib/plot/plot.h lib/plot/internal.h
+
+bin_PROGRAMS += tools/stoch-plot
+tools_stoch_plot_SOURCES = tools/stoch-plot.c
