@@ -7,3 +7,10 @@ noinst_HEADERS += lib/plot/plot.h lib/plot/internal.h
 
 bin_PROGRAMS += tools/stoch-plot
 tools_stoch_plot_SOURCES = tools/stoch-plot.c
+
+# tests: every kind drawn as PNG and SVG (skipped without gnuplot), the
+# scripts against golden files, bad inputs.  pngstat decodes the PNGs.
+check_PROGRAMS += tests/cli/pngstat
+tests_cli_pngstat_SOURCES = tests/cli/pngstat.c
+TESTS += tests/cli/stoch-plot.sh
+dist_check_SCRIPTS += tests/cli/stoch-plot.sh

@@ -161,8 +161,9 @@ int plot_curves(gp *g, const st_plot_inputs *in)
                      "set xrange [0:1]\nset yrange [0:1.02]\n");
     else
         gp_printf(g, "set xlabel \"rejection rate (most uncertain answers rejected)\" offset 0,0.4\n"
-                     "set ylabel \"accuracy of the answers kept\"\nset xrange [0:1]\n");
-    gp_printf(g, "set grid lc rgb \"#e0e0e0\"\nset key outside bottom center horizontal maxcols 3 samplen 2\n");
+                     "set ylabel \"accuracy of the answers kept\"\nset xrange [0:1]\nset yrange [*:1.005]\n");
+    gp_gridlines(g);
+    gp_printf(g, "set key outside bottom center horizontal maxcols 3 samplen 2\n");
     if (g->o->title) {
         gp_printf(g, "set title ");
         gp_str(g, g->o->title);

@@ -206,7 +206,8 @@ int plot_forecast(gp *g, const st_plot_inputs *in)
     gp_printf(g, "set style fill solid 1.0 noborder\nset multiplot\n");
     int band = gp_legend(g, &key);
     gp_xaxis(g, tmin, tmax);
-    gp_printf(g, "set grid lc rgb \"#e0e0e0\"\nset autoscale xfix\n");
+    gp_gridlines(g);
+    gp_printf(g, "set autoscale xfix\n");
     for (size_t s = 0; s < ng; s++) {
         gp_panel(g, s, ng > 1 ? ncols : 1, ng > 1 ? nrows : 1, band);
         if (ng > 1) {

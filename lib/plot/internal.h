@@ -37,6 +37,10 @@ void gp_block_end(gp *g);
 /* Comments, terminal, output and common settings, for a figure of
  * ncols x nrows panels (0 x 0: one panel); what: a short description. */
 void gp_header(gp *g, const char *what, size_t ncols, size_t nrows);
+/* set xrange [lo:hi] (quoted dates under --dates; after gp_xaxis). */
+void gp_xrange(gp *g, double lo, double hi);
+/* Light grid lines (none in text). */
+void gp_gridlines(gp *g);
 /* Date axis settings when g->date_axis, for times tlo .. thi. */
 void gp_xaxis(gp *g, double tlo, double thi);
 void gp_note(gp *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -311,7 +311,7 @@ void gp_header(gp *g, const char *what, size_t ncols, size_t nrows)
         gp_str(g, o->output);
         gp_printf(g, "\n");
     }
-    gp_printf(g, "set encoding utf8\nset termoption noenhanced\n");
+    gp_printf(g, "set termoption noenhanced\n");
 }
 
 /* Pixels as screen fractions (characters count 8 x 16 pixels). */
@@ -375,6 +375,22 @@ int gp_legend(gp *g, const gp_key *k)
     }
     gp_printf(g, "\nunset key\nset border\nset xtics\nset ytics\nset autoscale x\nset autoscale y\n");
     return band;
+}
+
+void gp_xrange(gp *g, double lo, double hi)
+{
+    const char *q = g->date_axis ? "\"" : "";
+    gp_printf(g, "set xrange [%s", q);
+    gp_x(g, lo);
+    gp_printf(g, "%s:%s", q, q);
+    gp_x(g, hi);
+    gp_printf(g, "%s]\n", q);
+}
+
+void gp_gridlines(gp *g)
+{
+    if (g->o->term != ST_PLOT_DUMB) /* in text the grid is noise */
+        gp_printf(g, "set grid lc rgb \"#e0e0e0\"\n");
 }
 
 void gp_xaxis(gp *g, double tlo, double thi)

@@ -309,7 +309,8 @@ int plot_smooth(gp *g, const st_plot_inputs *in)
     gp_printf(g, "set style fill solid 1.0 noborder\nset multiplot\n");
     int bandpx = gp_legend(g, &key);
     gp_xaxis(g, tlo, thi);
-    gp_printf(g, "set grid lc rgb \"#e0e0e0\"\nset autoscale xfix\n");
+    gp_xrange(g, tlo, thi);
+    gp_gridlines(g);
     for (size_t k = 0; k < np; k++) {
         size_t mc = 2 + 3 * k;
         gp_panel(g, k, 1, np, bandpx);

@@ -29,6 +29,17 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* The outer edges of n steps at times tt: half a step beyond the ends. */
+static double xlo0(const double *tt, size_t n)
+{
+    return n > 1 ? tt[0] - (tt[1] - tt[0]) / 2 : tt[0] - 0.5;
+}
+
+static double xhi0(const double *tt, size_t n)
+{
+    return n > 1 ? tt[n - 1] + (tt[n - 1] - tt[n - 2]) / 2 : tt[0] + 0.5;
+}
+
 int plot_states(gp *g, const st_plot_inputs *in)
 {
     const st_table *t = in->main;
@@ -120,8 +131,8 @@ int plot_states(gp *g, const st_plot_inputs *in)
         double s = st_table_get(t, a + i, (size_t)sc);
         while (j < n && st_table_get(t, a + j, (size_t)sc) == s)
             j++;
-        double lo = i > 0 ? (tt[i - 1] + tt[i]) / 2 : n > 1 ? tt[0] - (tt[1] - tt[0]) / 2 : tt[0] - 0.5;
-        double hi = j < n ? (tt[j - 1] + tt[j]) / 2 : n > 1 ? tt[n - 1] + (tt[n - 1] - tt[n - 2]) / 2 : tt[0] + 0.5;
+        double lo = i > 0 ? (tt[i - 1] + tt[i]) / 2 : xlo0(tt, n);
+        double hi = j < n ? (tt[j - 1] + tt[j]) / 2 : xhi0(tt, n);
         size_t k = 0;
         while (sv[k] != s)
             k++;
@@ -134,9 +145,8 @@ int plot_states(gp *g, const st_plot_inputs *in)
         i = j;
     }
     gp_block_end(g);
-    double xlo = n > 1 ? tt[0] - (tt[1] - tt[0]) / 2 : tt[0] - 0.5;
-    double xhi = n > 1 ? tt[n - 1] + (tt[n - 1] - tt[n - 2]) / 2 : tt[0] + 0.5;
-    /* observations and (cumulative) posteriors */
+    double xlo = xlo0(tt, n), xhi = xhi0(tt, n);
+    /* observations */
     int ob = gp_block(g);
     for (size_t i = 0; i < n; i++) {
         gp_x(g, tt[i]);
@@ -144,24 +154,32 @@ int plot_states(gp *g, const st_plot_inputs *in)
             gp_printf(g, " ");
             gp_num(g, st_table_get(t, a + i, (size_t)obs[k]));
         }
-        double cum = 0;
-        for (size_t k = 0; k < np; k++) {
-            cum += st_table_get(t, a + i, (size_t)pc[k]);
-            gp_printf(g, " ");
-            gp_num(g, k + 1 == np ? 1 : fmin(cum, 1));
-        }
         gp_printf(g, "\n");
     }
     gp_block_end(g);
+    /* cumulative posteriors, constant over each step (from midpoint to
+     * midpoint, as the bands): two rows per step */
+    int pb = 0;
+    if (np) {
+        pb = gp_block(g);
+        for (size_t i = 0; i < n; i++)
+            for (int edge = 0; edge < 2; edge++) {
+                double x = edge == 0 ? (i > 0 ? (tt[i - 1] + tt[i]) / 2 : xlo0(tt, n))
+                                     : (i + 1 < n ? (tt[i] + tt[i + 1]) / 2 : xhi0(tt, n));
+                gp_x(g, x);
+                double cum = 0;
+                for (size_t k = 0; k < np; k++) {
+                    cum += st_table_get(t, a + i, (size_t)pc[k]);
+                    gp_printf(g, " ");
+                    gp_num(g, k + 1 == np ? 1 : fmin(cum, 1));
+                }
+                gp_printf(g, "\n");
+            }
+        gp_block_end(g);
+    }
     gp_xaxis(g, xlo, xhi);
     gp_printf(g, "set style fill solid 1.0 noborder\nset key outside top center horizontal\n");
-    gp_printf(g, "set xrange [");
-    if (g->date_axis)
-        gp_printf(g, "\"");
-    gp_x(g, xlo);
-    gp_printf(g, g->date_axis ? "\":\"" : ":");
-    gp_x(g, xhi);
-    gp_printf(g, g->date_axis ? "\"]\n" : "]\n");
+    gp_xrange(g, xlo, xhi);
     gp_printf(g, "set multiplot\nset lmargin at screen 0.1\nset rmargin at screen 0.97\n");
     /* screen rows: the posterior gets 30 % of the height, the rest is shared */
     double top = 0.88, bottom = 0.09, gap = 0.02, ph = np ? 0.3 * (top - bottom) : 0;
@@ -229,12 +247,12 @@ int plot_states(gp *g, const st_plot_inputs *in)
                 col++;
             gp_tint(col < nd ? col : k, 0.3, tint);
             /* between the previous cumulative probability and this one */
-            gp_printf(g, "%s$d%d using 1:", k ? ", \\\n    " : " ", ob);
+            gp_printf(g, "%s$d%d using 1:", k ? ", \\\n    " : " ", pb);
             if (k)
-                gp_printf(g, "%zu", 1 + nobs + k);
+                gp_printf(g, "%zu", 1 + k);
             else
                 gp_printf(g, "(0)");
-            gp_printf(g, ":%zu with filledcurves fc rgb \"%s\" notitle", 2 + nobs + k, tint);
+            gp_printf(g, ":%zu with filledcurves fc rgb \"%s\" notitle", 2 + k, tint);
         }
         gp_printf(g, "\n");
     }

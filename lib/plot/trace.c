@@ -106,7 +106,8 @@ int plot_trace(gp *g, const st_plot_inputs *in)
         gp_note(g, "%s: %zu runs: drawn without a key", tab_name(t), nrun);
     gp_printf(g, "set multiplot\n");
     int band = legend ? gp_legend(g, &key) : 0;
-    gp_printf(g, "set grid lc rgb \"#e0e0e0\"\nset autoscale xfix\n");
+    gp_gridlines(g);
+    gp_printf(g, "set autoscale xfix\n");
     for (size_t k = 0; k < ny; k++) {
         gp_panel(g, k, ncols, nrows, band);
         gp_printf(g, "set xlabel ");

@@ -158,7 +158,8 @@ int plot_transition(gp *g, const st_plot_inputs *in)
         gp_block_end(g);
     }
     if (g->o->survival) {
-        gp_printf(g, "set grid lc rgb \"#e0e0e0\"\nset autoscale xfix\nset yrange [0:1.02]\nset xlabel \"t\"\n");
+        gp_gridlines(g);
+        gp_printf(g, "set autoscale xfix\nset yrange [0:1.02]\nset xlabel \"t\"\n");
         gp_printf(g, "set ylabel \"probability\"\nset key outside bottom center horizontal maxcols 2 samplen 2\n");
         if (g->o->title) {
             gp_printf(g, "set title ");
@@ -184,8 +185,8 @@ int plot_transition(gp *g, const st_plot_inputs *in)
         }
         gp_printf(g, "set multiplot\n");
         int band = gp_legend(g, &key);
-        gp_printf(g, "set grid lc rgb \"#e0e0e0\"\nset autoscale xfix\nset yrange [0:1.02]\nset xlabel \"t\"\n"
-                     "set ylabel \"P(state at t)\"\n");
+        gp_gridlines(g);
+        gp_printf(g, "set autoscale xfix\nset yrange [0:1.02]\nset xlabel \"t\"\nset ylabel \"P(state at t)\"\n");
         for (size_t i = 0; i < nsel; i++) {
             gp_printf(g, "set title \"from state %s\"\n", names[sel[i]]);
             gp_panel(g, i, ncols, nrows, band);
