@@ -14,3 +14,4 @@ check_PROGRAMS += tests/cli/pngstat
 tests_cli_pngstat_SOURCES = tests/cli/pngstat.c
 TESTS += tests/cli/stoch-plot.sh
 dist_check_SCRIPTS += tests/cli/stoch-plot.sh
+dist_man_MANS += man/man1/stoch-plot.1
