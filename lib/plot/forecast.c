@@ -210,13 +210,8 @@ int plot_forecast(gp *g, const st_plot_inputs *in)
     gp_printf(g, "set autoscale xfix\n");
     for (size_t s = 0; s < ng; s++) {
         gp_panel(g, s, ng > 1 ? ncols : 1, ng > 1 ? nrows : 1, band);
-        if (ng > 1) {
+        if (ng > 1)
             gp_printf(g, "set title \"seq %.17g\"\n", gr[s].seq);
-        } else if (g->o->title) {
-            gp_printf(g, "set title ");
-            gp_str(g, g->o->title);
-            gp_printf(g, "\n");
-        }
         gp_printf(g, "plot");
         const char *sep = " ";
         for (size_t k = 0; k < nlev; k++) {

@@ -56,6 +56,8 @@ void gp_grid(size_t n, size_t *ncols, size_t *nrows);
  * (row-major) of an ncols x nrows grid under a band of `top` pixels (a
  * shared key), with room for each panel's title and tick labels. */
 void gp_panel(gp *g, size_t i, size_t ncols, size_t nrows, int top);
+/* The screen y that is px pixels below the top. */
+double gp_below(const gp *g, int px);
 /* A shared key: entries of a plot style ("lines lc rgb \"#0072B2\"") and
  * a title; in a multiplot, before the panels, gp_legend draws it alone in
  * a band at the top and returns the band's height in pixels (for

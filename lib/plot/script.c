@@ -279,11 +279,13 @@ void gp_header(gp *g, const char *what, size_t ncols, size_t nrows)
     gp_printf(g, "# A gnuplot script with its data inline: edit it and run 'gnuplot FILE'.\n");
     switch (o->term) {
     case ST_PLOT_PNG:
+        /* cairo, antialiased; libgd's palette PNG (smaller files) where
+         * gnuplot lacks cairo or when run as 'gnuplot -e gd=1 FILE' */
         gp_printf(g,
-                  "if (strstrt(GPVAL_TERMINALS, \" pngcairo \") > 0) {\n"
+                  "if (!exists(\"gd\") && strstrt(GPVAL_TERMINALS, \" pngcairo \") > 0) {\n"
                   "    set terminal pngcairo size %d,%d font \"sans,9\" noenhanced\n"
                   "} else {\n"
-                  "    set terminal png size %d,%d noenhanced\n"
+                  "    set terminal png size %d,%d font \"sans,9\" noenhanced\n"
                   "}\n",
                   w, h, w, h);
         break;
@@ -325,6 +327,11 @@ static double fy(const gp *g, double px)
     return g->o->term == ST_PLOT_DUMB ? px / 16 / g->h : px / g->h;
 }
 
+double gp_below(const gp *g, int px)
+{
+    return 1 - fy(g, px);
+}
+
 void gp_panel(gp *g, size_t i, size_t ncols, size_t nrows, int top)
 {
     double left = fx(g, 70), right = 1 - fx(g, 15), hgap = fx(g, 70);
@@ -362,18 +369,25 @@ int gp_legend(gp *g, const gp_key *k)
     if (per > k->n)
         per = k->n ? k->n : 1;
     rows = (k->n + per - 1) / per;
-    int band = 8 + 18 * (int)rows;
+    int band = 8 + 18 * (int)rows, head = g->o->title ? 20 : 0;
+    band += head;
     gp_printf(g, "# the key, drawn once above the panels\n");
     gp_printf(g, "set lmargin at screen 0\nset rmargin at screen 1\n");
     gp_printf(g, "set tmargin at screen 1\nset bmargin at screen %.4f\n", 1 - fy(g, band));
     gp_printf(g, "unset border\nunset tics\nunset grid\nunset title\nunset xlabel\nunset ylabel\n");
-    gp_printf(g, "set xrange [0:1]\nset yrange [0:1]\nset key center center horizontal maxcols %zu samplen 2\n", per);
-    gp_printf(g, "plot");
+    gp_printf(g, "set xrange [0:1]\nset yrange [0:1]\nset key center bottom horizontal maxcols %zu samplen 2\n", per);
+    if (head) { /* --title: above the key */
+        gp_printf(g, "set label 1 ");
+        gp_str(g, g->o->title);
+        gp_printf(g, " at screen 0.5,%.4f center front\n", 1 - fy(g, 12));
+    }
+    gp_printf(g, "plot%s", k->n ? "" : " NaN notitle");
     for (size_t i = 0; i < k->n; i++) {
         gp_printf(g, "%sNaN with %s title ", i ? ", \\\n    " : " ", k->style[i]);
         gp_str(g, k->title[i]);
     }
-    gp_printf(g, "\nunset key\nset border\nset xtics\nset ytics\nset autoscale x\nset autoscale y\n");
+    gp_printf(g, "\n%sunset key\nset border\nset xtics\nset ytics\nset autoscale x\nset autoscale y\n",
+              head ? "unset label 1\n" : "");
     return band;
 }
 

@@ -318,10 +318,6 @@ int plot_smooth(gp *g, const st_plot_inputs *in)
             gp_printf(g, "set ylabel ");
             gp_str(g, p[k].name);
             gp_printf(g, "\n");
-        } else if (g->o->title) {
-            gp_printf(g, "set title ");
-            gp_str(g, g->o->title);
-            gp_printf(g, "\n");
         }
         gp_printf(g, "plot ");
         const char *sep = "";

@@ -177,64 +177,64 @@ int plot_states(gp *g, const st_plot_inputs *in)
             }
         gp_block_end(g);
     }
-    gp_xaxis(g, xlo, xhi);
-    gp_printf(g, "set style fill solid 1.0 noborder\nset key outside top center horizontal\n");
-    gp_xrange(g, xlo, xhi);
-    gp_printf(g, "set multiplot\nset lmargin at screen 0.1\nset rmargin at screen 0.97\n");
-    /* screen rows: the posterior gets 30 % of the height, the rest is shared */
-    double top = 0.88, bottom = 0.09, gap = 0.02, ph = np ? 0.3 * (top - bottom) : 0;
-    double oh = (top - bottom - ph - (np ? gap : 0) - gap * (double)(nobs - 1)) / (double)nobs;
+    /* symbols (integers over a short range) as points, else a line */
+    const char *style[MAX_OBS];
+    double ylo[MAX_OBS], yhi[MAX_OBS];
     for (size_t k = 0; k < nobs; k++) {
-        double y1 = top - (double)k * (oh + gap), y0 = y1 - oh, lo, hi;
-        col_range(t, obs[k], a, a + n, &lo, &hi);
-        if (!(lo <= hi)) {
-            lo = 0;
-            hi = 1;
-        }
-        double pad = hi > lo ? 0.05 * (hi - lo) : 0.5;
-        lo -= pad;
-        hi += pad;
-        int last = k + 1 == nobs && !np;
-        gp_printf(g, "set tmargin at screen %.4f\nset bmargin at screen %.4f\n", y1, y0);
-        gp_printf(g, "set format x %s\n", last ? (g->date_axis ? "\"%Y\"" : "\"% h\"") : "\"\"");
-        if (last && g->date_axis)
-            gp_xaxis(g, xlo, xhi);
-        gp_printf(g, "set yrange [%.10g:%.10g]\nset ylabel ", lo, hi);
-        gp_str(g, t->names[obs[k]]);
-        gp_printf(g, "\n");
-        if (k == 1)
-            gp_printf(g, "unset key\n");
-        /* symbols (few integer values) as points, else a line */
-        double x0 = NAN;
         int discrete = 1;
-        size_t distinct = 0;
+        col_range(t, obs[k], a, a + n, &ylo[k], &yhi[k]);
+        if (!(ylo[k] <= yhi[k])) {
+            ylo[k] = 0;
+            yhi[k] = 1;
+        }
         for (size_t i = a; i < a + n && discrete; i++) {
             double x = st_table_get(t, i, (size_t)obs[k]);
-            if (isfinite(x) && x != floor(x))
-                discrete = 0;
-            else if (isfinite(x) && x != x0 && distinct < 100) {
-                distinct++;
-                x0 = x;
-            }
+            discrete = !isfinite(x) || x == floor(x);
         }
-        discrete = discrete && hi - lo <= 30;
-        gp_printf(g,
-                  "plot $d%d using (($1+$2)/2):(%.10g):1:2:(%.10g):(%.10g):3 with boxxyerror fc rgb variable notitle",
-                  bb, (lo + hi) / 2, lo, hi);
-        if (k == 0)
-            for (size_t s = 0; s < nd; s++) {
-                char tint[8];
-                gp_tint(s, 0.65, tint);
-                gp_printf(g, ", \\\n    NaN with boxes fc rgb \"%s\" title \"state %.17g\"", tint, sv[s]);
-            }
-        gp_printf(g, ", \\\n    $d%d using 1:%zu with %s lc rgb \"black\" %s", ob, 2 + k,
-                  discrete ? "points pt 7 ps 0.4" : n <= 400 ? "linespoints lw 1 pt 7 ps 0.3" : "lines lw 1",
-                  k == 0 ? "title \"observed\"" : "notitle");
+        style[k] = discrete && yhi[k] - ylo[k] <= 30 ? "points pt 7 ps 0.4 lc rgb \"black\""
+                   : n <= 400                         ? "linespoints lw 1 pt 7 ps 0.3 lc rgb \"black\""
+                                                      : "lines lw 1 lc rgb \"black\"";
+        double pad = yhi[k] > ylo[k] ? 0.05 * (yhi[k] - ylo[k]) : 0.5;
+        ylo[k] -= pad;
+        yhi[k] += pad;
+    }
+    gp_key key = {0};
+    for (size_t s = 0; s < nd; s++) {
+        char tint[8], title[48];
+        gp_tint(s, 0.65, tint);
+        snprintf(title, sizeof title, "state %.17g", sv[s]);
+        gp_key_add(&key, title, "boxes fc rgb \"%s\"", tint);
+    }
+    gp_key_add(&key, "observed", "%s", style[0]);
+    gp_printf(g, "set style fill solid 1.0 noborder\nset multiplot\n");
+    int band = gp_legend(g, &key);
+    gp_xaxis(g, xlo, xhi);
+    gp_xrange(g, xlo, xhi);
+    gp_printf(g, "set lmargin at screen 0.1\nset rmargin at screen 0.97\n");
+    /* screen rows: the posterior gets 30 % of the height, the rest is shared */
+    double top = gp_below(g, band + 10), bottom = 0.09, gap = 0.02, ph = np ? 0.3 * (top - bottom) : 0;
+    double oh = (top - bottom - ph - (np ? gap : 0) - gap * (double)(nobs - 1)) / (double)nobs;
+    for (size_t k = 0; k < nobs; k++) {
+        double y1 = top - (double)k * (oh + gap), y0 = y1 - oh;
+        int last = k + 1 == nobs && !np;
+        gp_printf(g, "set tmargin at screen %.4f\nset bmargin at screen %.4f\n", y1, y0);
+        if (!last)
+            gp_printf(g, "set format x \"\"\n");
+        else if (g->date_axis)
+            gp_xaxis(g, xlo, xhi);
+        else
+            gp_printf(g, "set format x \"%% h\"\n");
+        gp_printf(g, "set yrange [%.10g:%.10g]\nset ylabel ", ylo[k], yhi[k]);
+        gp_str(g, t->names[obs[k]]);
         gp_printf(g, "\n");
+        gp_printf(g,
+                  "plot $d%d using (($1+$2)/2):(%.10g):1:2:(%.10g):(%.10g):3 with boxxyerror fc rgb variable notitle, \\\n"
+                  "    $d%d using 1:%zu with %s notitle\n",
+                  bb, (ylo[k] + yhi[k]) / 2, ylo[k], yhi[k], ob, 2 + k, style[k]);
     }
     if (np) {
         double y1 = bottom + ph;
-        gp_printf(g, "unset key\nset tmargin at screen %.4f\nset bmargin at screen %.4f\n", y1, bottom);
+        gp_printf(g, "set tmargin at screen %.4f\nset bmargin at screen %.4f\n", y1, bottom);
         if (g->date_axis)
             gp_xaxis(g, xlo, xhi);
         else

@@ -101,7 +101,9 @@ int plot_trace(gp *g, const st_plot_inputs *in)
         gp_printf(g, "\n");
     }
     gp_block_end(g);
-    int legend = nrun > 1 && nrun <= GP_KEY_MAX;
+    int legend = (nrun > 1 && nrun <= GP_KEY_MAX) || g->o->title;
+    if (nrun > GP_KEY_MAX || nrun < 2)
+        key.n = 0; /* the band holds the title only */
     if (nrun > GP_KEY_MAX)
         gp_note(g, "%s: %zu runs: drawn without a key", tab_name(t), nrun);
     gp_printf(g, "set multiplot\n");
@@ -115,11 +117,6 @@ int plot_trace(gp *g, const st_plot_inputs *in)
         gp_printf(g, "\nset ylabel ");
         gp_str(g, t->names[yc[k]]);
         gp_printf(g, "\n");
-        if (k == 0 && ny == 1 && g->o->title) {
-            gp_printf(g, "set title ");
-            gp_str(g, g->o->title);
-            gp_printf(g, "\n");
-        }
         if (nrun > GP_KEY_MAX) { /* many runs: one colour, a loop */
             gp_printf(g, "plot for [r=0:%zu] $d%d index r using 1:%zu with lines lw 0.8 lc rgb \"%s\" notitle\n",
                       nrun - 1, b, 2 + k, gp_color(0));

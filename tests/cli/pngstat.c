@@ -4,7 +4,12 @@
  * exactly that colour, so that the tests can tell a picture with its data
  * drawn from a blank one without any other program.  Checks the signature,
  * every chunk's CRC and the data size; 8-bit non-interlaced images (what
- * gnuplot writes: RGB, RGBA, grey, or a palette). */
+ * gnuplot writes: RGB, RGBA, grey, or a palette).
+ *
+ * pngstat --palette OUT FILE rewrites FILE as a palette PNG of at most 256
+ * colours (the most frequent ones; each other colour becomes the nearest of
+ * them), zlib level 9: how the README's pictures are made small
+ * (make docs-img). */
 #include "config.h"
 
 #include <stdint.h>
@@ -36,13 +41,9 @@ static int paeth(int a, int b, int c)
     return pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
 }
 
-int main(int argc, char **argv)
+/* Decode path into *pix (w x h colours 0xRRGGBB, malloc'ed); 0 or 1. */
+static int decode(const char *path, uint32_t *pw, uint32_t *ph, uint32_t **out)
 {
-    if (argc < 2) {
-        fprintf(stderr, "usage: pngstat FILE [#RRGGBB]...\n");
-        return 2;
-    }
-    const char *path = argv[1];
     FILE *f = fopen(path, "rb");
     if (!f)
         return fail(path, "cannot open");
@@ -134,6 +135,154 @@ int main(int argc, char **argv)
             pix[(size_t)y * w + x] = v;
         }
     }
+    free(raw);
+    free(idat);
+    free(buf);
+    *pw = w;
+    *ph = h;
+    *out = pix;
+    return 0;
+}
+
+static void put32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)(v >> 24);
+    p[1] = (unsigned char)(v >> 16);
+    p[2] = (unsigned char)(v >> 8);
+    p[3] = (unsigned char)v;
+}
+
+static int chunk(FILE *f, const char *type, const unsigned char *data, uint32_t len)
+{
+    unsigned char head[8];
+    put32(head, len);
+    memcpy(head + 4, type, 4);
+    uLong crc = crc32(crc32(0, NULL, 0), head + 4, 4);
+    if (len) /* crc32 with a NULL buffer would restart the sum */
+        crc = crc32(crc, data, len);
+    unsigned char tail[4];
+    put32(tail, (uint32_t)crc);
+    return fwrite(head, 1, 8, f) == 8 && fwrite(data, 1, len, f) == len && fwrite(tail, 1, 4, f) == 4 ? 0 : -1;
+}
+
+typedef struct tally {
+    uint32_t colour;
+    size_t n;
+} tally;
+
+static int cmp_count(const void *a, const void *b)
+{
+    const tally *x = a, *y = b;
+    if (x->n != y->n)
+        return x->n < y->n ? 1 : -1;
+    return (x->colour > y->colour) - (x->colour < y->colour);
+}
+
+static long dist2(uint32_t a, uint32_t b)
+{
+    long dr = (long)(a >> 16) - (long)(b >> 16), dg = (long)((a >> 8) & 255) - (long)((b >> 8) & 255),
+         db = (long)(a & 255) - (long)(b & 255);
+    return dr * dr + dg * dg + db * db;
+}
+
+/* --palette: the w x h colours of pix as a palette PNG in out. */
+static int write_palette(const char *out, const uint32_t *pix, uint32_t w, uint32_t h)
+{
+    size_t n = (size_t)w * h, nc = 0;
+    uint32_t *sorted = malloc(n * sizeof *sorted);
+    tally *cs = malloc(n * sizeof *cs);
+    unsigned char *raw = malloc((size_t)(w + 1) * h), *z = NULL;
+    if (!sorted || !cs || !raw)
+        return fail(out, "out of memory");
+    memcpy(sorted, pix, n * sizeof *sorted);
+    qsort(sorted, n, sizeof *sorted, cmp_u32);
+    for (size_t i = 0; i < n; i++) {
+        if (i == 0 || sorted[i] != sorted[i - 1])
+            cs[nc++] = (tally){sorted[i], 0};
+        cs[nc - 1].n++;
+    }
+    qsort(cs, nc, sizeof *cs, cmp_count);
+    size_t np = nc < 256 ? nc : 256;
+    unsigned char plte[768];
+    for (size_t k = 0; k < np; k++) {
+        plte[3 * k] = (unsigned char)(cs[k].colour >> 16);
+        plte[3 * k + 1] = (unsigned char)(cs[k].colour >> 8);
+        plte[3 * k + 2] = (unsigned char)cs[k].colour;
+    }
+    /* each distinct colour's index: itself, or the nearest palette colour */
+    uint32_t *key = sorted; /* reuse: distinct colours sorted, then indices */
+    size_t nd = 0;
+    for (size_t i = 0; i < n; i++)
+        if (i == 0 || sorted[i] != key[nd - 1])
+            key[nd++] = sorted[i];
+    unsigned char *idx = malloc(nd);
+    if (!idx)
+        return fail(out, "out of memory");
+    for (size_t d = 0; d < nd; d++) {
+        size_t best = 0;
+        long bd = dist2(key[d], cs[0].colour);
+        for (size_t k = 1; k < np && bd > 0; k++) {
+            long dd = dist2(key[d], cs[k].colour);
+            if (dd < bd) {
+                bd = dd;
+                best = k;
+            }
+        }
+        idx[d] = (unsigned char)best;
+    }
+    for (uint32_t y = 0; y < h; y++) {
+        raw[(size_t)y * (w + 1)] = 0; /* no row filter: palette data compresses best so */
+        for (uint32_t x = 0; x < w; x++) {
+            uint32_t c = pix[(size_t)y * w + x];
+            size_t lo = 0, hi = nd;
+            while (hi - lo > 1) {
+                size_t mid = (lo + hi) / 2;
+                if (key[mid] <= c)
+                    lo = mid;
+                else
+                    hi = mid;
+            }
+            raw[(size_t)y * (w + 1) + 1 + x] = idx[lo];
+        }
+    }
+    uLongf zlen = compressBound((uLong)((size_t)(w + 1) * h));
+    if (!(z = malloc(zlen)) || compress2(z, &zlen, raw, (uLong)((size_t)(w + 1) * h), 9) != Z_OK)
+        return fail(out, "cannot compress");
+    unsigned char ihdr[13] = {0};
+    put32(ihdr, w);
+    put32(ihdr + 4, h);
+    ihdr[8] = 8;
+    ihdr[9] = 3;
+    static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    FILE *f = fopen(out, "wb");
+    if (!f || fwrite(sig, 1, 8, f) != 8 || chunk(f, "IHDR", ihdr, 13) || chunk(f, "PLTE", plte, (uint32_t)(3 * np)) ||
+        chunk(f, "IDAT", z, (uint32_t)zlen) || chunk(f, "IEND", NULL, 0) || fclose(f) != 0)
+        return fail(out, "cannot write");
+    free(sorted);
+    free(cs);
+    free(raw);
+    free(z);
+    free(idx);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc >= 4 && strcmp(argv[1], "--palette") == 0) {
+        uint32_t w, h, *pix;
+        if (decode(argv[3], &w, &h, &pix))
+            return 1;
+        int rc = write_palette(argv[2], pix, w, h);
+        free(pix);
+        return rc;
+    }
+    if (argc < 2) {
+        fprintf(stderr, "usage: pngstat FILE [#RRGGBB]... | pngstat --palette OUT FILE\n");
+        return 2;
+    }
+    uint32_t w, h, *pix;
+    if (decode(argv[1], &w, &h, &pix))
+        return 1;
     qsort(pix, (size_t)w * h, sizeof *pix, cmp_u32);
     size_t distinct = 0;
     for (size_t i = 0; i < (size_t)w * h; i++)
@@ -148,8 +297,5 @@ int main(int argc, char **argv)
     }
     printf("\n");
     free(pix);
-    free(raw);
-    free(idat);
-    free(buf);
     return 0;
 }

@@ -127,6 +127,9 @@ else
     expect_exit 0 "PNG to a pipe" sh -c "stoch-plot roc '$pd/uq-curves.csv' | cat >'$tmp/pipe.png'"
     check "the piped PNG decodes" sh -c "'$top_builddir/tests/cli/pngstat' '$tmp/pipe.png' >/dev/null"
     expect_exit 0 "stdin, binary stream" sh -c "stoch-cat --format bin '$pd/mjp-pgrid.csv' | stoch-plot transition -o '$tmp/b.png'"
+    expect_exit 0 "pngstat --palette (make docs-img)" tests_pngstat --palette "$tmp/pal.png" "$tmp/forecast.png"
+    check "the palette PNG: same size, at most 256 colours" \
+        sh -c "'$top_builddir/tests/cli/pngstat' '$tmp/pal.png' | awk '\$1 == 480 && \$2 == 300 && \$3 > 20 && \$3 <= 256 { ok = 1 } END { exit !ok }'"
     check "the golden script itself renders" sh -c "gnuplot '$pd/forecast.gp' >'$tmp/golden.png' && '$top_builddir/tests/cli/pngstat' '$tmp/golden.png' >/dev/null"
     expect_error 1 'badgnuplot failed \(exit 1\): script line 1: unrecognized option' "gnuplot's error names the script line" \
         stoch-plot forecast --gnuplot "$tmp/badgnuplot" -o "$tmp/bad.png" "$pd/nile-forecast.csv"

@@ -1,9 +1,9 @@
 # stoch-plot forecast: history, forecast mean and intervals
 # A gnuplot script with its data inline: edit it and run 'gnuplot FILE'.
-if (strstrt(GPVAL_TERMINALS, " pngcairo ") > 0) {
+if (!exists("gd") && strstrt(GPVAL_TERMINALS, " pngcairo ") > 0) {
     set terminal pngcairo size 640,400 font "sans,9" noenhanced
 } else {
-    set terminal png size 640,400 noenhanced
+    set terminal png size 640,400 font "sans,9" noenhanced
 }
 set termoption noenhanced
 $d1 << EOD
@@ -135,7 +135,7 @@ unset xlabel
 unset ylabel
 set xrange [0:1]
 set yrange [0:1]
-set key center center horizontal maxcols 4 samplen 2
+set key center bottom horizontal maxcols 4 samplen 2
 plot NaN with boxes fc rgb "#D1E6F1" title "95%", \
     NaN with boxes fc rgb "#85BBDA" title "80%", \
     NaN with lines lw 1.2 lc rgb "black" title "history", \

@@ -1,9 +1,9 @@
 # stoch-plot smooth: smoothed states of one series
 # A gnuplot script with its data inline: edit it and run 'gnuplot FILE'.
-if (strstrt(GPVAL_TERMINALS, " pngcairo ") > 0) {
+if (!exists("gd") && strstrt(GPVAL_TERMINALS, " pngcairo ") > 0) {
     set terminal pngcairo size 640,450 font "sans,9" noenhanced
 } else {
-    set terminal png size 640,450 noenhanced
+    set terminal png size 640,450 font "sans,9" noenhanced
 }
 set termoption noenhanced
 $d1 << EOD
@@ -59,7 +59,7 @@ unset xlabel
 unset ylabel
 set xrange [0:1]
 set yrange [0:1]
-set key center center horizontal maxcols 3 samplen 2
+set key center bottom horizontal maxcols 3 samplen 2
 plot NaN with boxes fc rgb "#B3D5E8" title "95% interval", \
     NaN with lines lw 2 lc rgb "#0072B2" title "mean", \
     NaN with points pt 7 ps 0.4 lc rgb "black" title "log y"

@@ -1,9 +1,9 @@
 # stoch-plot smooth: smoothed states
 # A gnuplot script with its data inline: edit it and run 'gnuplot FILE'.
-if (strstrt(GPVAL_TERMINALS, " pngcairo ") > 0) {
+if (!exists("gd") && strstrt(GPVAL_TERMINALS, " pngcairo ") > 0) {
     set terminal pngcairo size 640,400 font "sans,9" noenhanced
 } else {
-    set terminal png size 640,400 noenhanced
+    set terminal png size 640,400 font "sans,9" noenhanced
 }
 set termoption noenhanced
 $d1 << EOD
@@ -249,7 +249,7 @@ unset xlabel
 unset ylabel
 set xrange [0:1]
 set yrange [0:1]
-set key center center horizontal maxcols 4 samplen 2
+set key center bottom horizontal maxcols 4 samplen 2
 plot NaN with boxes fc rgb "#B3D5E8" title "5-95% quantiles", \
     NaN with lines lw 0.6 lc rgb "#a0a0a0" title "3 draws", \
     NaN with lines lw 2 lc rgb "#0072B2" title "mean", \

@@ -1,9 +1,9 @@
 # stoch-plot states: states and observations of seq 0
 # A gnuplot script with its data inline: edit it and run 'gnuplot FILE'.
-if (strstrt(GPVAL_TERMINALS, " pngcairo ") > 0) {
+if (!exists("gd") && strstrt(GPVAL_TERMINALS, " pngcairo ") > 0) {
     set terminal pngcairo size 640,400 font "sans,9" noenhanced
 } else {
-    set terminal png size 640,400 noenhanced
+    set terminal png size 640,400 font "sans,9" noenhanced
 }
 set termoption noenhanced
 $d1 << EOD
@@ -236,22 +236,41 @@ $d3 << EOD
 59.5 0.9993481552844005 1
 EOD
 set style fill solid 1.0 noborder
-set key outside top center horizontal
-set xrange [-0.5:59.5]
 set multiplot
+# the key, drawn once above the panels
+set lmargin at screen 0
+set rmargin at screen 1
+set tmargin at screen 1
+set bmargin at screen 0.9350
+unset border
+unset tics
+unset grid
+unset title
+unset xlabel
+unset ylabel
+set xrange [0:1]
+set yrange [0:1]
+set key center bottom horizontal maxcols 3 samplen 2
+plot NaN with boxes fc rgb "#A6CEE4" title "state 0", \
+    NaN with boxes fc rgb "#F0C7A6" title "state 1", \
+    NaN with linespoints lw 1 pt 7 ps 0.3 lc rgb "black" title "observed"
+unset key
+set border
+set xtics
+set ytics
+set autoscale x
+set autoscale y
+set xrange [-0.5:59.5]
 set lmargin at screen 0.1
 set rmargin at screen 0.97
-set tmargin at screen 0.8800
-set bmargin at screen 0.3470
+set tmargin at screen 0.9100
+set bmargin at screen 0.3560
 set format x ""
 set yrange [44.85:92.15]
 set ylabel "waiting"
 plot $d1 using (($1+$2)/2):(68.5):1:2:(44.85):(92.15):3 with boxxyerror fc rgb variable notitle, \
-    NaN with boxes fc rgb "#A6CEE4" title "state 0", \
-    NaN with boxes fc rgb "#F0C7A6" title "state 1", \
-    $d2 using 1:2 with linespoints lw 1 pt 7 ps 0.3 lc rgb "black" title "observed"
-unset key
-set tmargin at screen 0.3270
+    $d2 using 1:2 with linespoints lw 1 pt 7 ps 0.3 lc rgb "black" notitle
+set tmargin at screen 0.3360
 set bmargin at screen 0.0900
 set format x "% h"
 set yrange [0:1]

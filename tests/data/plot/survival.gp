@@ -1,9 +1,9 @@
 # stoch-plot transition: survival from each starting state
 # A gnuplot script with its data inline: edit it and run 'gnuplot FILE'.
-if (strstrt(GPVAL_TERMINALS, " pngcairo ") > 0) {
+if (!exists("gd") && strstrt(GPVAL_TERMINALS, " pngcairo ") > 0) {
     set terminal pngcairo size 640,400 font "sans,9" noenhanced
 } else {
-    set terminal png size 640,400 noenhanced
+    set terminal png size 640,400 font "sans,9" noenhanced
 }
 set termoption noenhanced
 $d1 << EOD

@@ -1,9 +1,9 @@
 # stoch-plot transition: transition probabilities P(t)
 # A gnuplot script with its data inline: edit it and run 'gnuplot FILE'.
-if (strstrt(GPVAL_TERMINALS, " pngcairo ") > 0) {
+if (!exists("gd") && strstrt(GPVAL_TERMINALS, " pngcairo ") > 0) {
     set terminal pngcairo size 640,450 font "sans,9" noenhanced
 } else {
-    set terminal png size 640,450 noenhanced
+    set terminal png size 640,450 font "sans,9" noenhanced
 }
 set termoption noenhanced
 $d1 << EOD
@@ -50,7 +50,7 @@ unset xlabel
 unset ylabel
 set xrange [0:1]
 set yrange [0:1]
-set key center center horizontal maxcols 2 samplen 2
+set key center bottom horizontal maxcols 2 samplen 2
 plot NaN with lines lw 1.5 lc rgb "#0072B2" dt 1 title "state 0", \
     NaN with lines lw 1.5 lc rgb "#D55E00" dt 1 title "state 1"
 unset key
