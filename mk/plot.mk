@@ -9,8 +9,10 @@ bin_PROGRAMS += tools/stoch-plot
 tools_stoch_plot_SOURCES = tools/stoch-plot.c
 
 # tests: every kind drawn as PNG and SVG (skipped without gnuplot), the
-# scripts against golden files, bad inputs.  pngstat decodes the PNGs.
-check_PROGRAMS += tests/cli/pngstat
+# scripts against golden files, bad inputs.  pngstat decodes the PNGs (and
+# makes the README's palette PNGs); it is not a test itself, so it is not a
+# check program (those all run as tests).
+noinst_PROGRAMS = tests/cli/pngstat
 tests_cli_pngstat_SOURCES = tests/cli/pngstat.c
 TESTS += tests/cli/stoch-plot.sh
 dist_check_SCRIPTS += tests/cli/stoch-plot.sh
@@ -60,3 +62,8 @@ docs-img: demo tests/cli/pngstat
 	    tests/cli/pngstat --palette $(top_srcdir)/docs/img/$$p.png demo-out/plot-$$p.png || exit 1; done
 	@ls -l $(top_srcdir)/docs/img
 .PHONY: docs-img
+
+check_PROGRAMS += tests/unit/test_plot
+tests_unit_test_plot_SOURCES = tests/unit/test_plot.c
+tests_unit_test_plot_CFLAGS = $(CHECK_CFLAGS_ALL)
+tests_unit_test_plot_LDADD = $(CHECK_LIBS_ALL)

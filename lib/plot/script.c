@@ -105,6 +105,11 @@ int st_plot_dates_parse(const char *s, st_plot_dates *d)
     }
     int y, m = 1, dd = 1, n = 0, q;
     int form; /* the step the date's form suggests */
+    for (int i = 0; i < 4; i++) /* a four-digit year */
+        if (!isdigit((unsigned char)buf[i]))
+            return -1;
+    if (buf[4] != '\0' && buf[4] != '-')
+        return -1;
     if (sscanf(buf, "%4d-Q%1d%n", &y, &q, &n) == 2 && buf[n] == '\0' && q >= 1 && q <= 4) {
         m = 3 * q - 2;
         form = ST_PLOT_STEP_QUARTER;
@@ -117,7 +122,7 @@ int st_plot_dates_parse(const char *s, st_plot_dates *d)
     } else {
         return -1;
     }
-    if (!isdigit((unsigned char)buf[0]) || y < 1 || m < 1 || m > 12 || dd < 1 || dd > month_days(y, m))
+    if (y < 1 || m < 1 || m > 12 || dd < 1 || dd > month_days(y, m))
         return -1;
     d->year = y;
     d->month = m;
