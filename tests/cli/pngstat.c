@@ -162,7 +162,9 @@ static int chunk(FILE *f, const char *type, const unsigned char *data, uint32_t 
         crc = crc32(crc, data, len);
     unsigned char tail[4];
     put32(tail, (uint32_t)crc);
-    return fwrite(head, 1, 8, f) == 8 && fwrite(data, 1, len, f) == len && fwrite(tail, 1, 4, f) == 4 ? 0 : -1;
+    return fwrite(head, 1, 8, f) == 8 && (len == 0 || fwrite(data, 1, len, f) == len) && fwrite(tail, 1, 4, f) == 4
+               ? 0
+               : -1;
 }
 
 typedef struct tally {
