@@ -368,13 +368,14 @@ int gp_legend(gp *g, const gp_key *k)
     double room = g->o->term == ST_PLOT_DUMB ? g->w * 8.0 : g->w, longest = 0;
     for (size_t i = 0; i < k->n; i++)
         longest = fmax(longest, (double)strlen(k->title[i]));
-    size_t per = (size_t)(room / (55 + 6.5 * longest)), rows;
+    int text = g->o->term == ST_PLOT_DUMB; /* 8 x 16 pixels a character */
+    size_t per = (size_t)(room / (text ? 8 * (longest + 10) : 55 + 6.5 * longest)), rows;
     if (per < 1)
         per = 1;
     if (per > k->n)
         per = k->n ? k->n : 1;
     rows = (k->n + per - 1) / per;
-    int band = 8 + 18 * (int)rows, head = g->o->title ? 20 : 0;
+    int band = text ? 16 * ((int)rows + 1) : 8 + 18 * (int)rows, head = g->o->title ? (text ? 16 : 20) : 0;
     band += head;
     gp_printf(g, "# the key, drawn once above the panels\n");
     gp_printf(g, "set lmargin at screen 0\nset rmargin at screen 1\n");
@@ -384,7 +385,7 @@ int gp_legend(gp *g, const gp_key *k)
     if (head) { /* --title: above the key */
         gp_printf(g, "set label 1 ");
         gp_str(g, g->o->title);
-        gp_printf(g, " at screen 0.5,%.4f center front\n", 1 - fy(g, 12));
+        gp_printf(g, " at screen 0.5,%.4f center front\n", 1 - fy(g, text ? 4 : 12));
     }
     gp_printf(g, "plot%s", k->n ? "" : " NaN notitle");
     for (size_t i = 0; i < k->n; i++) {

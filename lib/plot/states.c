@@ -146,7 +146,7 @@ int plot_states(gp *g, const st_plot_inputs *in)
     }
     gp_block_end(g);
     double xlo = xlo0(tt, n), xhi = xhi0(tt, n);
-    /* observations */
+    /* observations, then the state's colour index */
     int ob = gp_block(g);
     for (size_t i = 0; i < n; i++) {
         gp_x(g, tt[i]);
@@ -154,7 +154,10 @@ int plot_states(gp *g, const st_plot_inputs *in)
             gp_printf(g, " ");
             gp_num(g, st_table_get(t, a + i, (size_t)obs[k]));
         }
-        gp_printf(g, "\n");
+        size_t c = 0;
+        while (sv[c] != st_table_get(t, a + i, (size_t)sc))
+            c++;
+        gp_printf(g, " %zu\n", c);
     }
     gp_block_end(g);
     /* cumulative posteriors, constant over each step (from midpoint to
@@ -198,14 +201,21 @@ int plot_states(gp *g, const st_plot_inputs *in)
         ylo[k] -= pad;
         yhi[k] += pad;
     }
+    /* in text, colour bands would bury the observations: there each
+     * observation is a point of its state's character and colour instead */
+    int text = g->o->term == ST_PLOT_DUMB;
     gp_key key = {0};
     for (size_t s = 0; s < nd; s++) {
         char tint[8], title[48];
         gp_tint(s, 0.65, tint);
         snprintf(title, sizeof title, "state %.17g", sv[s]);
-        gp_key_add(&key, title, "boxes fc rgb \"%s\"", tint);
+        if (text)
+            gp_key_add(&key, title, "points pt %zu lc rgb \"%s\"", s + 1, gp_color(s));
+        else
+            gp_key_add(&key, title, "boxes fc rgb \"%s\"", tint);
     }
-    gp_key_add(&key, "observed", "%s", style[0]);
+    if (!text)
+        gp_key_add(&key, "observed", "%s", style[0]);
     gp_printf(g, "set style fill solid 1.0 noborder\nset multiplot\n");
     int band = gp_legend(g, &key);
     gp_xaxis(g, xlo, xhi);
@@ -227,6 +237,14 @@ int plot_states(gp *g, const st_plot_inputs *in)
         gp_printf(g, "set yrange [%.10g:%.10g]\nset ylabel ", ylo[k], yhi[k]);
         gp_str(g, t->names[obs[k]]);
         gp_printf(g, "\n");
+        if (text) {
+            gp_printf(g, "plot");
+            for (size_t s = 0; s < nd; s++)
+                gp_printf(g, "%s$d%d using 1:(column(%zu) == %zu ? column(%zu) : NaN) with points pt %zu lc rgb \"%s\" notitle",
+                          s ? ", \\\n    " : " ", ob, 2 + nobs, s, 2 + k, s + 1, gp_color(s));
+            gp_printf(g, "\n");
+            continue;
+        }
         gp_printf(g,
                   "plot $d%d using (($1+$2)/2):(%.10g):1:2:(%.10g):(%.10g):3 with boxxyerror fc rgb variable notitle, \\\n"
                   "    $d%d using 1:%zu with %s notitle\n",
@@ -246,6 +264,13 @@ int plot_states(gp *g, const st_plot_inputs *in)
             while (col < nd && sv[col] != (double)k)
                 col++;
             gp_tint(col < nd ? col : k, 0.3, tint);
+            if (text) { /* P(state k) as a line: the step of the cumulative columns */
+                gp_printf(g, "%s$d%d using 1:(column(%zu)", k ? ", \\\n    " : " ", pb, 2 + k);
+                if (k)
+                    gp_printf(g, " - column(%zu)", 1 + k);
+                gp_printf(g, ") with lines lc rgb \"%s\" notitle", gp_color(col < nd ? col : k));
+                continue;
+            }
             /* between the previous cumulative probability and this one */
             gp_printf(g, "%s$d%d using 1:", k ? ", \\\n    " : " ", pb);
             if (k)
