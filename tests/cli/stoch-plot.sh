@@ -81,6 +81,18 @@ for m in roc:auroc:AUROC pr:auprc:AUPRC rejection:auarc:AUARC; do
 done
 check "roc: scores ordered by AUROC" test "$(grep -o 'title "[a-z-]* (AUROC' "$tmp/roc.gp" | cut -d'"' -f2 | cut -d' ' -f1 | tr '\n' ' ')" = "msp se num-sets "
 
+# survival with an absorbing state (illness-death: state 2 is death)
+mjp-sample -m "$data/mjp-illness.yaml" -n 200 --until 5 --obs-every 1 --seed 3 >"$tmp/ill.csv"
+mjp-infer --panel -m "$data/mjp-illness.yaml" --no-se -q --pmatrix-grid "$tmp/illg.csv" -o /dev/null "$tmp/ill.csv"
+expect_exit 0 "--survival with an absorbing state" stoch-plot transition --survival --script "$tmp/illg.csv"
+check "no jump yet and not absorbed from states 0 and 1; none from the absorbing state 2" \
+    test "$(grep -o 'title "from [0-9]: [a-z ]*"' "$tmp/out" | tr '\n' ';')" = \
+    'title "from 0: no jump yet";title "from 0: not absorbed";title "from 1: no jump yet";title "from 1: not absorbed";'
+# the survival block of state 1 at t = 5: stay, and 1 - P(dead)
+want=$(awk -F, '$1 == 1 && $2 == 5 { printf "5 %s %.17g", $6, 1 - $5 }' "$tmp/illg.csv")
+got=$(awk '/^\$d2 << EOD/ { b = 1; next } b && /^EOD/ { exit } b && $1 == 5 { printf "%s %s %.17g", $1, $2, $3 }' "$tmp/out")
+check "survival of state 1 at t = 5 is the grid's stay and 1 - p2 ($got)" test "$got" = "$want"
+
 # ---- rendering with gnuplot
 # colours COUNT...: the palette colours the script draws with (not the greys)
 colours() { grep -o 'rgb "#[0-9A-F]\{6\}"' "$1" | cut -d'"' -f2 | grep -v '^#\(A0A0A0\|808080\|E0E0E0\)$' | sort -u | head -4; }
@@ -124,6 +136,8 @@ else
     check "PDF starts with %PDF" test "$(head -c 5 "$tmp/t.pdf")" = "%PDF-"
     expect_exit 0 "text (dumb) to a file" stoch-plot trace --type dumb --size 60x20 -o "$tmp/t.txt" "$pd/faithful-trace.csv"
     check "text picture of 20 lines with the key" sh -c "[ \$(grep -c '' '$tmp/t.txt') -ge 20 ] && grep -q 'K=2 restart 1' '$tmp/t.txt'"
+    expect_exit 0 "states as text" stoch-plot states --type dumb --size 80x24 "$pd/faithful-posterior.csv" -o "$tmp/states.txt"
+    check "text: one character per state, named in the key" grep -q 'state 0   A  state 1   B' "$tmp/states.txt"
     expect_exit 0 "PNG to a pipe" sh -c "stoch-plot roc '$pd/uq-curves.csv' | cat >'$tmp/pipe.png'"
     check "the piped PNG decodes" sh -c "'$top_builddir/tests/cli/pngstat' '$tmp/pipe.png' >/dev/null"
     expect_exit 0 "stdin, binary stream" sh -c "stoch-cat --format bin '$pd/mjp-pgrid.csv' | stoch-plot transition -o '$tmp/b.png'"
