@@ -189,6 +189,23 @@ int st_plot_run(const char *prog, const char *script, size_t len, char **msgs, s
     return st_err_set(e, ST_EIO, NULL, 0, 0, "%s failed (exit %d): %s", prog, WEXITSTATUS(status), why);
 }
 
+int st_plot_da1_sixel(const char *ans)
+{
+    const char *q = strstr(ans, "\033[?");
+    if (!q)
+        return 0;
+    for (const char *p = q + 3; *p && *p != 'c';) {
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (end == p || (*end != ';' && *end != 'c'))
+            return 0;
+        if (v == 4)
+            return 1;
+        p = *end == ';' ? end + 1 : end;
+    }
+    return 0;
+}
+
 int st_plot_tty_sixel(int fd, int timeout_ms)
 {
     if (!isatty(fd))
@@ -224,16 +241,7 @@ int st_plot_tty_sixel(int fd, int timeout_ms)
             }
         }
         ans[n] = '\0';
-        char *q = strstr(ans, "\033[?");
-        if (q)
-            for (char *p = q + 3; *p && *p != 'c';) {
-                char *end;
-                long v = strtol(p, &end, 10);
-                if (end == p)
-                    break;
-                sixel |= v == 4;
-                p = *end == ';' ? end + 1 : end;
-            }
+        sixel = st_plot_da1_sixel(ans);
         tcsetattr(tty, TCSANOW, &old);
     }
     close(tty);

@@ -117,5 +117,7 @@ int st_plot_run(const char *prog, const char *script, size_t len, char **msgs, s
  * with sixel graphics (attribute 4); waits at most timeout_ms for the
  * answer.  0 when fd is not a terminal or does not answer. */
 int st_plot_tty_sixel(int fd, int timeout_ms);
+/* Whether a device attributes answer ("ESC [ ? 62 ; 4 ; 22 c") lists 4. */
+int st_plot_da1_sixel(const char *answer);
 
 #endif

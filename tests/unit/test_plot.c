@@ -218,6 +218,20 @@ START_TEST(test_run)
 }
 END_TEST
 
+START_TEST(test_sixel_answer)
+{
+    /* xterm -ti vt340, mlterm, foot answer with 4 among the attributes */
+    ck_assert(st_plot_da1_sixel("\033[?63;1;2;4;6;9;15;22c"));
+    ck_assert(st_plot_da1_sixel("\033[?62;4c"));
+    /* plain xterm, VTE, and no or a broken answer */
+    ck_assert(!st_plot_da1_sixel("\033[?64;1;2;6;9;15;16;17;18;21;22;28c"));
+    ck_assert(!st_plot_da1_sixel("\033[?65;1;9c"));
+    ck_assert(!st_plot_da1_sixel(""));
+    ck_assert(!st_plot_da1_sixel("\033[?62;x4c"));
+    ck_assert(!st_plot_da1_sixel("\033[?44c"));
+}
+END_TEST
+
 static Suite *plot_suite(void)
 {
     Suite *s = suite_create("plot");
@@ -229,6 +243,7 @@ static Suite *plot_suite(void)
     tcase_add_test(tc, test_curves_areas);
     tcase_add_test(tc, test_wrong_stream);
     tcase_add_test(tc, test_run);
+    tcase_add_test(tc, test_sixel_answer);
     suite_add_tcase(s, tc);
     return s;
 }
