@@ -23,21 +23,38 @@
  * dictionaries of its string columns; a writer does not own the FILE it
  * writes to, nor the dictionaries it takes codes from (st_writer_source).
  *
- * Reading a table and writing the user's ids back (the pattern every
- * program follows; see st_writer_carry):
+ * Readers and tables hold numbers only unless asked (st_reader_opts
+ * .any_type): st_reader_open and st_table_read refuse a cell that is not a
+ * number, as they always did, so a program that has not been taught strings
+ * never computes with codes.  A program adopts strings, times and the
+ * user's ids in five steps (the pattern every program follows):
  *
+ *     // 1. read with strings allowed (cli: st_cli_reader_opts gives --no-header)
+ *     st_reader_opts o = st_cli_reader_opts(&cli);
+ *     o.any_type = 1;
  *     st_table *t;
- *     if ((rc = st_table_read(&t, path, &e)) < 0) ...
- *     int seq = st_table_col(t, "seq");               // any kind of column
- *     if (t->dtypes[x] == ST_STR) ... refuse text where numbers are needed:
- *         st_table_need_numeric(t, x, &e)
+ *     if ((rc = st_table_read_opts(&t, paths, npaths, &o, &e)) < 0) ...
+ *     // (data-parallel: st_table_read_share_opts(&t, ..., "seq", &o, ...))
+ *     // 2. find the role columns by name (--seq-col etc., see core/cli.h)
+ *     int seq, x;
+ *     st_cli_role_col(&cli, ST_ROLE_SEQ, t->names, t->ncols, 0, t->source, &seq, &e);
+ *     // 3. refuse text or times where numbers are needed, naming the column
+ *     if ((rc = st_table_need_numeric(t, x, &e)) < 0) ...
+ *     // 4. groups work for string ids too (codes; messages print the ids)
  *     st_group *g; size_t ng;
- *     st_table_groups(t, seq, &g, &ng, &e);            // by code for strings
+ *     st_table_groups(t, seq, &g, &ng, &e);
+ *     // 5. write the user's ids, labels and dates back as they came
  *     const char *names[] = {"seq", "state"};
  *     st_dtype dt[] = {st_carry_dtype(t->dtypes[seq], ST_I8), ST_I8};
  *     st_writer_new(&w, fp, names, dt, 2, &wo, &e);
  *     st_writer_carry(w, 0, t, seq, &e);               // codes -> the user's ids
  *     row[0] = g[s].seq;  row[1] = k;  st_writer_row(w, row, &e);
+ *     // in messages: char buf[ST_CELL_BUFSZ]; st_table_cell(t, seq, g[s].seq, buf)
+ *
+ * Codes belong to one reader or table: they are not the same across inputs
+ * or MPI ranks.  A program that needs its own numbering of labels (the
+ * states or symbols of a model) maps them by their text (st_table_str),
+ * never by code.
  *
  * Labels a program makes itself (a "score" column of names, state labels)
  * go through a dictionary of its own:
