@@ -295,9 +295,11 @@ int st_writer_new(st_writer **w, FILE *fp, const char *const *names, const st_dt
  * codes when src is ST_STR.  The writer converts them to the column's type:
  * numbers and times through their value (a date to days, a month to its
  * first day), anything to a string through its text, a string to a number
- * or time by reading its text (an error if it is not one).  The dictionary
- * must live as long as rows refer to it; call again to switch (e.g. to the
- * next input's reader). */
+ * or time by reading its text (binary output: an error if it is not one,
+ * or an integer beyond 2^53 for a float type; CSV output of a number
+ * column prints the text as it is, so promoted ids pass through).  The
+ * dictionary must live as long as rows refer to it; call again to switch
+ * (e.g. to the next input's reader). */
 int st_writer_source(st_writer *w, size_t j, st_dtype src, const st_strdict *dict, st_err *e);
 /* Column j takes its values from column tj of table t / column rj of reader
  * r: st_writer_source with its type and dictionary.  This is how a program
