@@ -16,7 +16,7 @@
 
 #include "core/err.h"
 #include "core/rng.h"
-#include "smc/expr.h"
+#include "core/expr.h"
 
 #define ST_PF_BLOCK ST_EXPR_BLOCK
 /* Largest state or observation dimension. */

@@ -19,17 +19,38 @@
 static int bad_value(const st_pf_model *m, const st_pf_step *s, const char *what, const parg *a,
                      double v, size_t p, const char *why, st_err *e)
 {
+    char ex[80];
+    st_expr_excerpt(a->x, ex, sizeof ex);
     return st_err_set(e, ST_EDATA, m->file, a->line, a->col,
                       "time step %ld (t = %g): %s '%s' = %g %s (expression '%s', particle %zu)",
-                      s->step + 1, s->t, what, a->name, v, why, st_expr_text(a->x), p);
+                      s->step + 1, s->t, what, a->name, v, why, ex, p);
+}
+
+/* The input slots of the model's expressions at step s over X. */
+static void fill_in(st_expr_in *in, const st_pf_step *s, const double *X, size_t stride)
+{
+    in[PF_SLOT_X] = (st_expr_in){X, stride};
+    in[PF_SLOT_T] = (st_expr_in){&s->t, 0};
+    in[PF_SLOT_COV] = (st_expr_in){s->cov, 0};
 }
 
 /* Evaluate argument a over the block into out; returns the uniform flag. */
-static int eval_arg(const parg *a, const st_pf_step *s, const double *X, size_t stride, size_t n,
-                    double *out, st_pf_work *w)
+static int eval_arg(const st_pf_model *m, const parg *a, const st_pf_step *s, const double *X,
+                    size_t stride, size_t n, double *out, st_pf_work *w)
 {
-    st_expr_args args = {X, stride, s->t, s->cov};
+    st_expr_in in[PF_NSLOTS];
+    fill_in(in, s, X, stride);
+    st_expr_args args = {in, m->parvalues};
     return st_expr_eval(a->x, &args, n, out, &w->ew);
+}
+
+/* The value of an argument that does not depend on the state. */
+static double eval_uniform(const st_pf_model *m, const parg *a, const st_pf_step *s)
+{
+    st_expr_in in[PF_NSLOTS];
+    fill_in(in, s, NULL, 0);
+    st_expr_args args = {in, m->parvalues};
+    return st_expr_eval1(a->x, &args);
 }
 
 #define ARG(k, p) (uni[k] ? w->arg[k][0] : w->arg[k][p])
@@ -41,7 +62,7 @@ static int univariate_args(const st_pf_model *m, const pcomp *c, const pdist *d,
 {
     int na = d->kind == D_POISSON ? 1 : d->kind == D_STUDENT ? 3 : 2;
     for (int k = 0; k < na; k++) {
-        uni[k] = eval_arg(&d->a[k], s, X, stride, n, w->arg[k], w);
+        uni[k] = eval_arg(m, &d->a[k], s, X, stride, n, w->arg[k], w);
         size_t cnt = uni[k] ? 1 : n;
         const double *v = w->arg[k];
         for (size_t p = 0; p < cnt; p++) {
@@ -101,7 +122,7 @@ static int mvn_setup(const st_pf_model *m, const pcomp *c, const pdist *d, const
     if (2 * dim > ST_PF_MAXDIM)
         return st_err_set(e, ST_EDATA, m->file, d->mean[0].line, d->mean[0].col, "mvnormal too large");
     for (size_t i = 0; i < dim; i++) {
-        muni[i] = eval_arg(&d->mean[i], s, X, stride, n, w->tmp[i], w);
+        muni[i] = eval_arg(m, &d->mean[i], s, X, stride, n, w->tmp[i], w);
         for (size_t p = 0; p < (muni[i] ? 1 : n); p++)
             if (!isfinite(w->tmp[i][p]))
                 return bad_value(m, s, c->what, &d->mean[i], w->tmp[i][p], p, "is not finite", e);
@@ -109,7 +130,7 @@ static int mvn_setup(const st_pf_model *m, const pcomp *c, const pdist *d, const
     if (d->full) {
         for (size_t i = 0; i < dim * dim; i++) {
             double v;
-            eval_arg(&d->cov[i], s, X, stride, 1, &v, w);
+            eval_arg(m, &d->cov[i], s, X, stride, 1, &v, w);
             if (!isfinite(v))
                 return bad_value(m, s, c->what, &d->cov[i], v, 0, "is not finite", e);
             w->mat[i] = v;
@@ -123,7 +144,7 @@ static int mvn_setup(const st_pf_model *m, const pcomp *c, const pdist *d, const
     } else {
         for (size_t i = 0; i < dim; i++) {
             double *sd = w->tmp[dim + i];
-            suni[i] = eval_arg(&d->cov[i], s, X, stride, n, sd, w);
+            suni[i] = eval_arg(m, &d->cov[i], s, X, stride, n, sd, w);
             for (size_t p = 0; p < (suni[i] ? 1 : n); p++) {
                 if (!(sd[p] > 0) || !isfinite(sd[p]))
                     return bad_value(m, s, c->what, &d->cov[i], sd[p], p, "is not a positive variance", e);
@@ -232,7 +253,7 @@ static int comp_logpdf(const st_pf_model *m, const pcomp *c, const st_pf_step *s
                  * the covariance, factorised afresh */
                 for (size_t a = 0; a < k; a++)
                     for (size_t b = 0; b < k; b++)
-                        eval_arg(&d->cov[obs[a] * dim + obs[b]], s, X, xstride, 1, &w->mat[a * k + b], w);
+                        eval_arg(m, &d->cov[obs[a] * dim + obs[b]], s, X, xstride, 1, &w->mat[a * k + b], w);
                 st_err tmp;
                 if (st_chol(w->mat, k, 0, NULL, &tmp) < 0)
                     return bad_value(m, s, c->what, &d->cov[0], w->mat[0], 0,
@@ -356,13 +377,13 @@ int pf_yaml_trans_bound(const st_pf_model *m, const st_pf_step *s, double *logbo
             const parg *sc = &d->a[d->kind == D_NORMAL ? 1 : 2];
             if (st_expr_varies(sc->x) || (d->kind == D_STUDENT && st_expr_varies(d->a[0].x)))
                 return 0;
-            double scale = st_expr_eval1(sc->x, s->t, s->cov);
+            double scale = eval_uniform(m, sc, s);
             if (!(scale > 0) || !isfinite(scale))
                 return 0;
             if (d->kind == D_NORMAL)
                 b += -log(scale) - ST_LOG_SQRT_2PI;
             else
-                b += st_student_lconst(st_expr_eval1(d->a[0].x, s->t, s->cov)) - log(scale);
+                b += st_student_lconst(eval_uniform(m, &d->a[0], s)) - log(scale);
             break;
         }
         case D_MVNORMAL: {
@@ -375,14 +396,14 @@ int pf_yaml_trans_bound(const st_pf_model *m, const st_pf_step *s, double *logbo
                     return 0;
             if (d->full) {
                 for (size_t i = 0; i < nc; i++)
-                    M[i] = st_expr_eval1(d->cov[i].x, s->t, s->cov);
+                    M[i] = eval_uniform(m, &d->cov[i], s);
                 st_err tmp;
                 if (st_chol(M, d->dim, 0, NULL, &tmp) < 0)
                     return 0;
                 b += -0.5 * st_chol_logdet(M, d->dim) - (double)d->dim * ST_LOG_SQRT_2PI;
             } else {
                 for (size_t i = 0; i < nc; i++) {
-                    double v = st_expr_eval1(d->cov[i].x, s->t, s->cov);
+                    double v = eval_uniform(m, &d->cov[i], s);
                     if (!(v > 0))
                         return 0;
                     b += -0.5 * log(v) - ST_LOG_SQRT_2PI;

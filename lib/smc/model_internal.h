@@ -13,7 +13,7 @@
 #include "core/err.h"
 #include "core/rng.h"
 #include "core/yaml.h"
-#include "smc/expr.h"
+#include "core/expr.h"
 #include "smc/model.h"
 
 enum { D_NORMAL, D_MVNORMAL, D_STUDENT, D_LOGNORMAL, D_GAMMA, D_POISSON, D_BINOMIAL, D_NEGBIN };
@@ -69,14 +69,16 @@ struct st_pf_model {
 
 typedef struct loader {
     st_ydoc *doc;
-    const char *text; /* the file's text, to locate quoted scalars */
-    size_t len;
     const char *file;
     st_pf_model *m;
     st_err *e;
 } loader;
 
 void pf_free_names(char **v, size_t n);
+
+/* Input slots of the model's expressions: the state x (one value per
+ * particle), the time t and the covariates (one value per step). */
+enum { PF_SLOT_X = 0, PF_SLOT_T, PF_SLOT_COV, PF_NSLOTS };
 
 /* model_builtin.c: read the parameters of built-in model `which` (index in
  * st_pf_builtin_names), and its block operations. */

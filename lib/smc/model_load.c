@@ -16,20 +16,6 @@
 #include "smc/dist.h"
 #include "smc/model_internal.h"
 
-/* Column of a scalar's first character of content: a quoted scalar starts
- * one column after its mark. */
-static long content_col(const loader *L, const st_ynode *n)
-{
-    long line = st_ynode_line(n), col = st_ynode_col(n);
-    const char *p = L->text, *end = L->text + L->len;
-    for (long l = 1; l < line && p < end; p++)
-        if (*p == '\n')
-            l++;
-    if (p + col - 1 < end && (p[col - 1] == '"' || p[col - 1] == '\''))
-        return col + 1;
-    return col;
-}
-
 static char **make_names(const char *stem, size_t n)
 {
     char **v = calloc(n ? n : 1, sizeof *v);
@@ -49,14 +35,16 @@ static char **make_names(const char *stem, size_t n)
     return v;
 }
 
+/* 1 if s is reserved (a function, pi, or a name the expressions of the
+ * models and functionals give a meaning), 2 if it is not a valid name. */
 static int is_reserved(const char *s)
 {
-    static const char *const r[] = {"x", "t", "pi", "exp", "log", "log1p", "expm1", "sqrt", "pow",
-                                    "sin", "cos", "tan", "atan2", "abs", "min", "max", "logistic",
-                                    "floor", "if", NULL};
+    static const char *const r[] = {"x", "t", "x_prev", "y", NULL};
     for (int i = 0; r[i]; i++)
         if (strcmp(r[i], s) == 0)
             return 1;
+    if (st_expr_reserved(s))
+        return 1;
     const char *p = s;
     if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || *p == '_'))
         return 2;
@@ -114,8 +102,7 @@ static int compile_arg(loader *L, const st_ynode *n, const char *name, const st_
         return st_ynode_error(L->doc, n, L->e, ST_EDATA, "'%s' must be an expression (a scalar)", name);
     text = st_ynode_text(n);
     a->name = name;
-    a->line = st_ynode_line(n);
-    a->col = content_col(L, n);
+    st_ynode_text_pos(n, &a->line, &a->col);
     st_expr_src src = {L->file, a->line, a->col};
     return st_expr_compile(&a->x, text, env, &src, L->e);
 }
@@ -331,26 +318,36 @@ static int load_root(loader *L)
         } else {
             m->dy = 1;
         }
+        /* x (slot PF_SLOT_X), t, the covariates; live parameters */
+        st_expr_var *vars = calloc(2 + m->ncov, sizeof *vars);
+        if (!vars)
+            return st_err_nomem(e, "model");
+        vars[0] = (st_expr_var){"x", 0, PF_SLOT_X, 0, 1, "the initial distribution has no previous state"};
+        vars[1] = (st_expr_var){"t", 1, PF_SLOT_T, 0, 0, NULL};
+        for (size_t j = 0; j < m->ncov; j++)
+            vars[2 + j] = (st_expr_var){m->covnames[j], 1, PF_SLOT_COV, j, 0, NULL};
         st_expr_env env = {0};
-        env.allow_t = 1;
-        env.cov_names = (const char *const *)m->covnames;
-        env.ncov = m->ncov;
+        env.vars = vars;
+        env.nvar = 2 + m->ncov;
         env.par_names = (const char *const *)m->parnames;
         env.par_values = m->parvalues;
         env.npar = m->npar;
+        env.live = 1;
         const st_ynode *in, *tn, *ob;
         if ((rc = st_ymap_require(doc, root, "initial", &in, e)) < 0 ||
             (rc = st_ymap_require(doc, root, "transition", &tn, e)) < 0 ||
-            (rc = st_ymap_require(doc, root, "observation", &ob, e)) < 0)
+            (rc = st_ymap_require(doc, root, "observation", &ob, e)) < 0 ||
+            (rc = read_comp(L, in, "initial", m->dx, &env, &m->init)) < 0) {
+            free(vars);
             return rc;
-        env.nx = 0;
-        env.xwhat = "the initial distribution has no previous state";
-        if ((rc = read_comp(L, in, "initial", m->dx, &env, &m->init)) < 0)
-            return rc;
-        env.nx = m->dx;
-        if ((rc = read_comp(L, tn, "transition", m->dx, &env, &m->trans)) < 0)
-            return rc;
-        if ((rc = read_comp(L, ob, "observation", m->dy, &env, &m->obs)) < 0)
+        }
+        vars[0].dim = m->dx;
+        vars[0].why = NULL;
+        rc = read_comp(L, tn, "transition", m->dx, &env, &m->trans);
+        if (rc == 0)
+            rc = read_comp(L, ob, "observation", m->dy, &env, &m->obs);
+        free(vars);
+        if (rc < 0)
             return rc;
     }
     if (!m->xnames) {
@@ -389,7 +386,7 @@ static int load_root(loader *L)
 static int load_text(st_pf_model **out, const char *text, size_t len, const char *name, st_err *e)
 {
     *out = NULL;
-    loader L = {.text = text, .len = len, .file = name, .e = e};
+    loader L = {.file = name, .e = e};
     int rc = st_ydoc_load_string(&L.doc, text, len, name, e);
     if (rc < 0)
         return rc;
