@@ -339,6 +339,7 @@ typedef struct fwd_opts {
      * and the online additive functionals into func (3 dx) */
     int paris;
     int online; /* J holds one step only */
+    double *func; /* PaRIS: the additive functionals' estimate (3 dx) when non-NULL */
     uint32_t *J;
     st_rng *brs;            /* backward streams, one per block of targets */
     uint64_t prop, acc;
@@ -445,17 +446,15 @@ static int forward(const st_pf_model *m, const st_pf_data *d, const st_pf_opts *
             }
         }
     }
-    if (fo->res) {
+    if (fo->res)
         fo->res->loglik = f->loglik;
-        if (fo->paris) {
-            double *fn = fo->res->func;
+    if (fo->paris && fo->func) {
+        double *fn = fo->func;
+        for (size_t q = 0; q < nf; q++)
+            fn[q] = 0;
+        for (size_t p = 0; p < N; p++)
             for (size_t q = 0; q < nf; q++)
-                fn[q] = 0;
-            for (size_t p = 0; p < N; p++)
-                for (size_t q = 0; q < nf; q++)
-                    fn[q] += f->W[p] * tau[p * nf + q];
-            fo->res->has_func = 1;
-        }
+                fn[q] += f->W[p] * tau[p * nf + q];
     }
     rc = 0;
 out:
@@ -783,11 +782,14 @@ static int smooth_gibbs(const st_pf_model *m, const st_pf_data *d, const st_pf_o
     double *s1 = calloc(T * dx, sizeof *s1), *s2 = calloc(T * dx, sizeof *s2);
     double *sqsum = calloc(T * dx * (o->nq ? o->nq : 1), sizeof *sqsum);
     double *scratch = col_scratch(N);
+    /* PPG: the functionals of this iteration's conditional PaRIS pass and
+     * their sum over the iterations after burn-in */
+    double *fit = ppg ? malloc(3 * dx * sizeof *fit) : NULL, *fsum = ppg ? calloc(3 * dx, sizeof *fsum) : NULL;
     size_t kept = 0;
     st_rng g;
     int rc = 0;
     st_rng_seed(&g, pf_seed(o->seed, RS_GIBBS));
-    if (!path || !ref || !W || (ppg && !mass) || !s1 || !s2 || !sqsum || !scratch) {
+    if (!path || !ref || !W || (ppg && (!mass || !fit || !fsum)) || !s1 || !s2 || !sqsum || !scratch) {
         rc = st_err_nomem(e, "particle Gibbs");
         goto out;
     }
@@ -805,7 +807,7 @@ static int smooth_gibbs(const st_pf_model *m, const st_pf_data *d, const st_pf_o
          * first one (it == 0) was the unconditional filter. */
         if (it > 0) {
             fwd_opts fo = {.hist = h, .ref = ref, .ancestor_sampling = o->ancestor && !ppg,
-                           .paris = ppg, .J = J, .brs = brs};
+                           .paris = ppg, .func = fit, .J = J, .brs = brs};
             if ((rc = forward(m, d, o, pf_seed(o->seed, 1000 + (int)it), &fo, e)) < 0)
                 goto out;
             prop += fo.prop;
@@ -813,6 +815,8 @@ static int smooth_gibbs(const st_pf_model *m, const st_pf_data *d, const st_pf_o
         }
         if (ppg && it > o->burn) {
             /* the conditional PaRIS estimate of this iteration */
+            for (size_t q = 0; q < 3 * dx; q++)
+                fsum[q] += fit[q];
             paris_masses(h, J, K, mass);
             size_t q = o->nq ? o->nq : 1;
             for (size_t t = 0; t < T; t++) {
@@ -855,6 +859,11 @@ static int smooth_gibbs(const st_pf_model *m, const st_pf_data *d, const st_pf_o
     size_t q = o->nq ? o->nq : 1;
     if (ppg) {
         double n = (double)o->iter;
+        /* the roll-out average of the conditional PaRIS functionals (not the
+         * unconditional first pass, which st_pf_run computed) */
+        for (size_t f = 0; f < 3 * dx; f++)
+            r->func[f] = fsum[f] / n;
+        r->has_func = 1;
         for (size_t t = 0; t < T * dx; t++) {
             r->smean[t] = s1[t] / n;
             double v = s2[t] / n - r->smean[t] * r->smean[t];
@@ -901,6 +910,8 @@ out:
     free(ref);
     free(W);
     free(mass);
+    free(fit);
+    free(fsum);
     free(keep);
     free(s1);
     free(s2);
@@ -984,9 +995,11 @@ int st_pf_run(const st_pf_model *m, const st_pf_data *d, const st_pf_opts *o, st
     pf_streams(brs, nstreams, o->seed, RS_BACKWARD);
     if ((rc = make_threads(&th, &nth, e)) < 0)
         goto out;
-    fwd_opts fo = {.hist = h, .res = r, .paris = paris, .online = online, .J = J, .brs = brs};
+    fwd_opts fo = {.hist = h, .res = r, .paris = paris, .online = online, .func = paris ? r->func : NULL,
+                   .J = J, .brs = brs};
     if ((rc = forward(m, d, o, o->seed, &fo, e)) < 0)
         goto out;
+    r->has_func = o->smoother == ST_SM_PARIS;
     st_rng g;
     st_rng_seed(&g, pf_seed(o->seed, RS_GIBBS + 7));
     uint64_t prop = fo.prop, acc = fo.acc;

@@ -49,6 +49,11 @@ expect_exit 0 "paris functionals online" pf-smooth -m "$models/pf-sv.yaml" -N 30
 check "online functionals equal the stored-history ones" cmp -s "$tmp/f1.csv" "$tmp/f2.csv"
 check "functionals file has sum_x, sum_x2, sum_xx1" [ "$(cut -d, -f1 "$tmp/f1.csv" | tr '\n' ' ')" = "name sum_x sum_x2 sum_xx1 " ]
 check "online output has the filter's columns only" sh -c "! grep -q x_smean '$tmp/out'"
+# PPG's functionals are its own (the average of the conditional PaRIS
+# passes), not a copy of the first unconditional PaRIS pass.
+expect_exit 0 "ppg functionals" pf-smooth -m "$models/pf-sv.yaml" -N 10 --smoother ppg --burn 2 --iter 5 --functionals "$tmp/f3.csv" "$dax"
+expect_exit 0 "paris functionals, same seed" pf-smooth -m "$models/pf-sv.yaml" -N 10 --smoother paris --functionals "$tmp/f4.csv" "$dax"
+check "ppg functionals differ from paris's" sh -c "! cmp -s '$tmp/f3.csv' '$tmp/f4.csv'"
 
 # Output shapes: quantile columns, trajectories, seq groups.
 expect_exit 0 "quantiles" pf-smooth --builtin growth -N 200 --smoother ffbsi --quantiles 0.05,0.5,0.95 "$tmp/nile.csv"
