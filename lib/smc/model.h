@@ -91,6 +91,46 @@ int st_pf_model_logobs(const st_pf_model *m, const st_pf_step *s, const double *
  * model has one (transition scales that do not depend on the state), else 0. */
 int st_pf_model_trans_bound(const st_pf_model *m, const st_pf_step *s, double *logbound);
 
+/* log mu(X[p]) of the initial distribution into out[p] (for checks and
+ * complete-data likelihoods; the filter samples it). */
+int st_pf_model_loginit(const st_pf_model *m, const st_pf_step *s, const double *X, size_t stride,
+                        size_t n, double *out, st_pf_work *w, st_err *e);
+
+/* ------------------------------------------------------------ parameters and scores
+ *
+ * The parameter vector theta: a YAML model's `parameters`, in file order;
+ * a built-in model's numbers: stochastic-volatility mu, phi, sigma; growth
+ * var_v, var_w, var0; bearings-only q, r, m0[0..3], sd0[0..3];
+ * linear-gaussian A[i,j] (all), Q[i,j] (i >= j), C[i,j] (all), R[i,j]
+ * (i >= j), m0[i], P0[i,j] (i >= j) -- a symmetric matrix is a function
+ * of its lower triangle. */
+size_t st_pf_model_npar(const st_pf_model *m);
+const char *st_pf_model_parname(const st_pf_model *m, size_t k);
+double st_pf_model_par(const st_pf_model *m, size_t k);
+/* Set theta (npar values).  A value the model cannot take (|phi| >= 1, a
+ * covariance that is not positive definite, ...) is ST_EDATA naming the
+ * parameter, and leaves the model unchanged. */
+int st_pf_model_set_pars(st_pf_model *m, const double *theta, st_err *e);
+
+/* Scratch space of the gradients, one per thread. */
+typedef struct st_pf_gwork st_pf_gwork;
+int st_pf_gwork_new(st_pf_gwork **w, const st_pf_model *m, st_err *e);
+void st_pf_gwork_free(st_pf_gwork *w);
+
+/* Gradients of the log densities with respect to theta, added:
+ * g[k * ST_PF_BLOCK + p] += d/dtheta_k log mu(X[p]), log f(Xnew[p] |
+ * Xprev[p]), log g(y | X[p]) (missing observations add nothing).  Exact:
+ * the expressions' forward-mode derivatives times each distribution's
+ * partial derivatives for YAML models, hand-written for the built-in
+ * ones.  A particle where the density is 0 gets gradient 0. */
+int st_pf_model_dinit(const st_pf_model *m, const st_pf_step *s, const double *X, size_t stride, size_t n,
+                      double *g, st_pf_work *w, st_pf_gwork *gw, st_err *e);
+int st_pf_model_dtrans(const st_pf_model *m, const st_pf_step *s, const double *Xprev, size_t pstride,
+                       const double *Xnew, size_t nstride, size_t n, double *g, st_pf_work *w,
+                       st_pf_gwork *gw, st_err *e);
+int st_pf_model_dobs(const st_pf_model *m, const st_pf_step *s, const double *X, size_t stride, size_t n,
+                     double *g, st_pf_work *w, st_pf_gwork *gw, st_err *e);
+
 /* Names of the built-in models, NULL-terminated. */
 extern const char *const st_pf_builtin_names[];
 

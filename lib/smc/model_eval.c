@@ -16,8 +16,8 @@
 #include "smc/dist.h"
 #include "smc/model_internal.h"
 
-static int bad_value(const st_pf_model *m, const st_pf_step *s, const char *what, const parg *a,
-                     double v, size_t p, const char *why, st_err *e)
+int pf_bad_value(const st_pf_model *m, const st_pf_step *s, const char *what, const parg *a, double v,
+                 size_t p, const char *why, st_err *e)
 {
     char ex[80];
     st_expr_excerpt(a->x, ex, sizeof ex);
@@ -27,7 +27,7 @@ static int bad_value(const st_pf_model *m, const st_pf_step *s, const char *what
 }
 
 /* The input slots of the model's expressions at step s over X. */
-static void fill_in(st_expr_in *in, const st_pf_step *s, const double *X, size_t stride)
+void pf_fill_in(st_expr_in *in, const st_pf_step *s, const double *X, size_t stride)
 {
     in[PF_SLOT_X] = (st_expr_in){X, stride};
     in[PF_SLOT_T] = (st_expr_in){&s->t, 0};
@@ -39,7 +39,7 @@ static int eval_arg(const st_pf_model *m, const parg *a, const st_pf_step *s, co
                     size_t stride, size_t n, double *out, st_pf_work *w)
 {
     st_expr_in in[PF_NSLOTS];
-    fill_in(in, s, X, stride);
+    pf_fill_in(in, s, X, stride);
     st_expr_args args = {in, m->parvalues};
     return st_expr_eval(a->x, &args, n, out, &w->ew);
 }
@@ -48,7 +48,7 @@ static int eval_arg(const st_pf_model *m, const parg *a, const st_pf_step *s, co
 static double eval_uniform(const st_pf_model *m, const parg *a, const st_pf_step *s)
 {
     st_expr_in in[PF_NSLOTS];
-    fill_in(in, s, NULL, 0);
+    pf_fill_in(in, s, NULL, 0);
     st_expr_args args = {in, m->parvalues};
     return st_expr_eval1(a->x, &args);
 }
@@ -56,9 +56,8 @@ static double eval_uniform(const st_pf_model *m, const parg *a, const st_pf_step
 #define ARG(k, p) (uni[k] ? w->arg[k][0] : w->arg[k][p])
 
 /* Evaluate and check the univariate arguments of d. */
-static int univariate_args(const st_pf_model *m, const pcomp *c, const pdist *d,
-                           const st_pf_step *s, const double *X, size_t stride, size_t n,
-                           int *uni, st_pf_work *w, st_err *e)
+int pf_univariate_args(const st_pf_model *m, const pcomp *c, const pdist *d, const st_pf_step *s,
+                       const double *X, size_t stride, size_t n, int *uni, st_pf_work *w, st_err *e)
 {
     int na = d->kind == D_POISSON ? 1 : d->kind == D_STUDENT ? 3 : 2;
     for (int k = 0; k < na; k++) {
@@ -105,7 +104,7 @@ static int univariate_args(const st_pf_model *m, const pcomp *c, const pdist *d,
                     break;
                 }
             if (why)
-                return bad_value(m, s, c->what, &d->a[k], x, p, why, e);
+                return pf_bad_value(m, s, c->what, &d->a[k], x, p, why, e);
         }
     }
     return 0;
@@ -125,29 +124,29 @@ static int mvn_setup(const st_pf_model *m, const pcomp *c, const pdist *d, const
         muni[i] = eval_arg(m, &d->mean[i], s, X, stride, n, w->tmp[i], w);
         for (size_t p = 0; p < (muni[i] ? 1 : n); p++)
             if (!isfinite(w->tmp[i][p]))
-                return bad_value(m, s, c->what, &d->mean[i], w->tmp[i][p], p, "is not finite", e);
+                return pf_bad_value(m, s, c->what, &d->mean[i], w->tmp[i][p], p, "is not finite", e);
     }
     if (d->full) {
         for (size_t i = 0; i < dim * dim; i++) {
             double v;
             eval_arg(m, &d->cov[i], s, X, stride, 1, &v, w);
             if (!isfinite(v))
-                return bad_value(m, s, c->what, &d->cov[i], v, 0, "is not finite", e);
+                return pf_bad_value(m, s, c->what, &d->cov[i], v, 0, "is not finite", e);
             w->mat[i] = v;
         }
         if (st_mat_asymmetry(w->mat, dim) > 1e-10)
-            return bad_value(m, s, c->what, &d->cov[1], w->mat[1], 0, "makes 'cov' not symmetric", e);
+            return pf_bad_value(m, s, c->what, &d->cov[1], w->mat[1], 0, "makes 'cov' not symmetric", e);
         st_err tmp;
         st_err_clear(&tmp);
         if (st_chol(w->mat, dim, 0, NULL, &tmp) < 0)
-            return bad_value(m, s, c->what, &d->cov[0], w->mat[0], 0, "but 'cov' is not positive definite", e);
+            return pf_bad_value(m, s, c->what, &d->cov[0], w->mat[0], 0, "but 'cov' is not positive definite", e);
     } else {
         for (size_t i = 0; i < dim; i++) {
             double *sd = w->tmp[dim + i];
             suni[i] = eval_arg(m, &d->cov[i], s, X, stride, n, sd, w);
             for (size_t p = 0; p < (suni[i] ? 1 : n); p++) {
                 if (!(sd[p] > 0) || !isfinite(sd[p]))
-                    return bad_value(m, s, c->what, &d->cov[i], sd[p], p, "is not a positive variance", e);
+                    return pf_bad_value(m, s, c->what, &d->cov[i], sd[p], p, "is not a positive variance", e);
                 sd[p] = sqrt(sd[p]);
             }
         }
@@ -185,7 +184,7 @@ static int comp_sample(const st_pf_model *m, const pcomp *c, const st_pf_step *s
             }
             continue;
         }
-        if ((rc = univariate_args(m, c, d, s, X, xstride, n, uni, w, e)) < 0)
+        if ((rc = pf_univariate_args(m, c, d, s, X, xstride, n, uni, w, e)) < 0)
             return rc;
         double *y = Y + d->off * ystride;
         switch (d->kind) {
@@ -256,7 +255,7 @@ static int comp_logpdf(const st_pf_model *m, const pcomp *c, const st_pf_step *s
                         eval_arg(m, &d->cov[obs[a] * dim + obs[b]], s, X, xstride, 1, &w->mat[a * k + b], w);
                 st_err tmp;
                 if (st_chol(w->mat, k, 0, NULL, &tmp) < 0)
-                    return bad_value(m, s, c->what, &d->cov[0], w->mat[0], 0,
+                    return pf_bad_value(m, s, c->what, &d->cov[0], w->mat[0], 0,
                                      "but the observed block of 'cov' is not positive definite", e);
             }
             if (d->full)
@@ -288,7 +287,7 @@ static int comp_logpdf(const st_pf_model *m, const pcomp *c, const st_pf_step *s
             }
             continue;
         }
-        if ((rc = univariate_args(m, c, d, s, X, xstride, n, uni, w, e)) < 0)
+        if ((rc = pf_univariate_args(m, c, d, s, X, xstride, n, uni, w, e)) < 0)
             return rc;
         const double *v = vconst ? NULL : V + d->off * vstride;
         double yc = vconst ? vconst[d->off] : 0;
@@ -421,4 +420,12 @@ int pf_yaml_trans_bound(const st_pf_model *m, const st_pf_step *s, double *logbo
     }
     *logbound = b;
     return 1;
+}
+
+int pf_yaml_loginit(const st_pf_model *m, const st_pf_step *s, const double *X, size_t stride, size_t n,
+                    double *out, st_pf_work *w, st_err *e)
+{
+    for (size_t p = 0; p < n; p++)
+        out[p] = 0;
+    return comp_logpdf(m, &m->init, s, X, stride, X, stride, NULL, n, out, w, e);
 }

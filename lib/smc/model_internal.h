@@ -107,5 +107,27 @@ int pf_yaml_logtrans(const st_pf_model *m, const st_pf_step *s, const double *Xp
 int pf_yaml_logobs(const st_pf_model *m, const st_pf_step *s, const double *X, size_t stride,
                    size_t n, double *lw, st_pf_work *w, st_err *e);
 int pf_yaml_trans_bound(const st_pf_model *m, const st_pf_step *s, double *logbound);
+int pf_yaml_loginit(const st_pf_model *m, const st_pf_step *s, const double *X, size_t stride, size_t n,
+                    double *out, st_pf_work *w, st_err *e);
+/* Shared by model_eval.c and model_grad.c. */
+void pf_fill_in(st_expr_in *in, const st_pf_step *s, const double *X, size_t stride);
+int pf_univariate_args(const st_pf_model *m, const pcomp *c, const pdist *d, const st_pf_step *s,
+                       const double *X, size_t stride, size_t n, int *uni, st_pf_work *w, st_err *e);
+int pf_bad_value(const st_pf_model *m, const st_pf_step *s, const char *what, const parg *a, double v,
+                 size_t p, const char *why, st_err *e);
+
+/* model_builtin_par.c: a built-in model's parameter vector (names and
+ * values into m->parnames / m->parvalues), setting it, its initial
+ * density and its gradients (g as in st_pf_model_dinit). */
+int pf_builtin_params(st_pf_model *m, st_err *e);
+int pf_builtin_set_pars(st_pf_model *m, const double *theta, st_err *e);
+int pf_builtin_loginit(const st_pf_model *m, const double *X, size_t stride, size_t n, double *out,
+                       st_pf_work *w);
+void pf_builtin_dinit(const st_pf_model *m, const double *X, size_t stride, size_t n, double *g,
+                      st_pf_work *w);
+void pf_builtin_dtrans(const st_pf_model *m, const st_pf_step *s, const double *Xprev, size_t pstride,
+                       const double *Xnew, size_t nstride, size_t n, double *g, st_pf_work *w);
+int pf_builtin_dobs(const st_pf_model *m, const st_pf_step *s, const double *X, size_t stride, size_t n,
+                    double *g, st_pf_work *w, st_err *e);
 
 #endif

@@ -269,7 +269,7 @@ static int load_root(loader *L)
         int which;
         if ((rc = st_ynode_enum(doc, bn, st_pf_builtin_names, &which, e)) < 0)
             return rc;
-        if ((rc = pf_builtin_load(L, root, bn, which)) < 0)
+        if ((rc = pf_builtin_load(L, root, bn, which)) < 0 || (rc = pf_builtin_params(m, e)) < 0)
             return rc;
     } else {
         /* parameters */
