@@ -2,9 +2,9 @@
 # This fragment appends to the variables of Makefile.am.
 
 lib_libstoch_a_SOURCES += lib/smc/model.c lib/smc/model_load.c lib/smc/model_builtin.c \
-	lib/smc/model_eval.c lib/smc/model_grad.c lib/smc/model_builtin_par.c lib/smc/resample.c \
+	lib/smc/model_eval.c lib/smc/model_grad.c lib/smc/model_builtin_par.c lib/smc/func.c lib/smc/resample.c \
 	lib/smc/filter.c lib/smc/smooth.c
-noinst_HEADERS += lib/smc/dist.h lib/smc/model.h lib/smc/model_internal.h lib/smc/resample.h \
+noinst_HEADERS += lib/smc/func.h lib/smc/dist.h lib/smc/model.h lib/smc/model_internal.h lib/smc/resample.h \
 	lib/smc/pf.h lib/smc/pf_internal.h
 
 bin_PROGRAMS += tools/pf-smooth tools/pf-resample

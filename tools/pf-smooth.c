@@ -2,6 +2,7 @@
  * in YAML (or built in).  Thin driver: options, read, st_pf_run, write. */
 #include "config.h"
 
+#include <ctype.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 
 #include "core/cli.h"
 #include "core/stream.h"
+#include "smc/func.h"
 #include "smc/model.h"
 #include "smc/pf.h"
 
@@ -48,7 +50,15 @@ static const char usage[] =
     "      --quantiles LIST   quantile levels, e.g. 0.05,0.5,0.95 (default none)\n"
     "      --draws M          write M smoothed trajectories (draw,t,x...) instead\n"
     "      --loglik           write only the log-likelihood estimate\n"
-    "      --functionals FILE PaRIS/PPG: write sum x_t, sum x_t^2, sum x_t x_{t+1}\n"
+    "      --functionals FILE write the smoothed additive functionals (name,\n"
+    "                         component, value) to FILE: the model's\n"
+    "                         `functionals:`, --functional and --score, else sum_x,\n"
+    "                         sum_x2 and sum_xx1 (ffbsm, ffbsi, paris, ppg)\n"
+    "      --functional N=EXPR  a functional sum_t EXPR over x_prev, x, y, t, the\n"
+    "                         covariates and parameters (repeatable); N alone adds\n"
+    "                         the built-in sum_x, sum_x2 or sum_xx1\n"
+    "      --score            the score: gradient of the log-likelihood in the\n"
+    "                         model's parameters (Fisher's identity)\n"
     "      --online           PaRIS: the functionals only, in O(N) memory (the\n"
     "                         per-step output is then the filter's)\n"
     "Common:\n"
@@ -82,11 +92,16 @@ enum {
     OPT_DRAWS,
     OPT_LOGLIK,
     OPT_FUNCTIONALS,
+    OPT_FUNCTIONAL,
+    OPT_SCORE,
     OPT_ONLINE
 };
 
 typedef struct options {
     const char *model, *builtin, *functionals;
+    const char **fexpr; /* --functional arguments */
+    size_t nfexpr;
+    int score;
     st_pf_opts pf;
     double *q;
     size_t nq;
@@ -188,6 +203,56 @@ static void passive_openmp(char **argv)
 #endif
 }
 
+/* The functionals asked for: the model's, --functional's and the score;
+ * the built-in sums when there are none. */
+static int make_functionals(const options *opt, const st_pf_model *m, st_pf_funcs **out, st_err *e)
+{
+    st_pf_funcs *f = NULL;
+    int rc = st_pf_funcs_new(&f, m, e);
+    if (rc == 0)
+        rc = st_pf_funcs_add_model(f, e);
+    for (size_t i = 0; rc == 0 && i < opt->nfexpr; i++) {
+        const char *a = opt->fexpr[i], *eq = strchr(a, '=');
+        if (!eq) {
+            rc = st_pf_funcs_add_builtin(f, a, e);
+            continue;
+        }
+        char name[128];
+        size_t len = (size_t)(eq - a);
+        int ok = len > 0 && len < sizeof name && (isalpha((unsigned char)a[0]) || a[0] == '_');
+        for (size_t k = 0; ok && k < len; k++)
+            ok = isalnum((unsigned char)a[k]) || a[k] == '_';
+        if (!ok) {
+            rc = st_err_set(e, ST_EUSAGE, NULL, 0, 0,
+                            "--functional wants NAME=EXPR with NAME letters, digits and _ (not '%.*s')",
+                            (int)(len > 60 ? 60 : len), a);
+            break;
+        }
+        memcpy(name, a, len);
+        name[len] = '\0';
+        if (strcmp(name, "score") == 0) {
+            rc = st_err_set(e, ST_EUSAGE, NULL, 0, 0, "'score' is the name of --score's functionals");
+            break;
+        }
+        st_expr_src src = {"--functional", 0, 0};
+        if ((rc = st_pf_funcs_add_expr(f, name, eq + 1, &src, e)) < 0)
+            e->code = rc = ST_EUSAGE; /* a command-line mistake */
+    }
+    if (rc == 0 && opt->score)
+        rc = st_pf_funcs_add_score(f, e);
+    if (rc == 0 && st_pf_funcs_count(f) == 0) {
+        static const char *const sums[] = {"sum_x", "sum_x2", "sum_xx1"};
+        for (int i = 0; rc == 0 && i < 3; i++)
+            rc = st_pf_funcs_add_builtin(f, sums[i], e);
+    }
+    if (rc < 0) {
+        st_pf_funcs_free(f);
+        return rc;
+    }
+    *out = f;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     passive_openmp(argv);
@@ -218,6 +283,8 @@ int main(int argc, char **argv)
         {"draws", required_argument, NULL, OPT_DRAWS},
         {"loglik", no_argument, NULL, OPT_LOGLIK},
         {"functionals", required_argument, NULL, OPT_FUNCTIONALS},
+        {"functional", required_argument, NULL, OPT_FUNCTIONAL},
+        {"score", no_argument, NULL, OPT_SCORE},
         {"online", no_argument, NULL, OPT_ONLINE},
         {NULL, 0, NULL, 0}};
     int c, filter_flag = 0, smoother_flag = 0;
@@ -263,6 +330,15 @@ int main(int argc, char **argv)
         case OPT_DRAWS: opt.pf.draws = parse_count(&cli, "--draws", optarg, 1, 100000000); break;
         case OPT_LOGLIK: opt.loglik_only = 1; break;
         case OPT_FUNCTIONALS: opt.functionals = optarg; break;
+        case OPT_FUNCTIONAL: {
+            const char **v = realloc(opt.fexpr, (opt.nfexpr + 1) * sizeof *v);
+            if (!v)
+                st_cli_usage_error(&cli, "out of memory");
+            opt.fexpr = v;
+            opt.fexpr[opt.nfexpr++] = optarg;
+            break;
+        }
+        case OPT_SCORE: opt.score = 1; break;
         case OPT_ONLINE: opt.pf.online = 1; break;
         default: st_cli_usage_error(&cli, NULL);
         }
@@ -273,8 +349,11 @@ int main(int argc, char **argv)
         st_cli_usage_error(&cli, "give a model: -m FILE or --builtin NAME (one of them)");
     if (opt.loglik_only && opt.pf.draws)
         st_cli_usage_error(&cli, "--loglik and --draws exclude each other");
-    if (opt.functionals && opt.pf.smoother != ST_SM_PARIS && opt.pf.smoother != ST_SM_PPG)
-        st_cli_usage_error(&cli, "--functionals needs --smoother paris or ppg");
+    if ((opt.nfexpr || opt.score) && !opt.functionals)
+        st_cli_usage_error(&cli, "--functional and --score write to the file of --functionals FILE");
+    if (opt.functionals && opt.pf.smoother != ST_SM_PARIS && opt.pf.smoother != ST_SM_PPG &&
+        opt.pf.smoother != ST_SM_FFBSI && opt.pf.smoother != ST_SM_FFBSM)
+        st_cli_usage_error(&cli, "--functionals needs --smoother paris, ppg, ffbsi or ffbsm");
     if (opt.pf.online && (opt.pf.smoother != ST_SM_PARIS || opt.pf.draws))
         st_cli_usage_error(&cli, "--online needs --smoother paris (and no --draws)");
     opt.pf.loglik_only = opt.loglik_only && opt.pf.smoother == ST_SM_NONE;
@@ -292,7 +371,10 @@ int main(int argc, char **argv)
     st_group *groups = NULL;
     size_t ngroups = 0;
     st_writer *w = NULL;
-    FILE *ffp = NULL;
+    st_output fout;
+    memset(&fout, 0, sizeof fout);
+    int fout_open = 0;
+    st_pf_funcs *funcs = NULL;
     char **names = NULL;
     size_t ncols = 0;
     double *row = NULL;
@@ -317,6 +399,9 @@ int main(int argc, char **argv)
     }
     if (rc < 0)
         goto done;
+    if (opt.functionals && (rc = make_functionals(&opt, m, &funcs, &err)) < 0)
+        goto done;
+    opt.pf.funcs = funcs;
     if (opt.pf.N < 2) {
         rc = st_err_set(&err, ST_EDATA, NULL, 0, 0, "need at least 2 particles (-N), not %zu", opt.pf.N);
         goto done;
@@ -411,12 +496,10 @@ int main(int argc, char **argv)
     if ((rc = st_writer_new(&w, out.fp, (const char *const *)names, NULL, ncols, &wo, &err)) < 0)
         goto done;
     if (opt.functionals) {
-        ffp = fopen(opt.functionals, "w");
-        if (!ffp) {
-            rc = st_err_set(&err, ST_EIO, opt.functionals, 0, 0, "cannot write");
+        if ((rc = st_output_open(&fout, opt.functionals, 0, &err)) < 0)
             goto done;
-        }
-        fprintf(ffp, "%sname,component,value\n", has_seq ? "seq," : "");
+        fout_open = 1;
+        fprintf(fout.fp, "%sname,component,value\n", has_seq ? "seq," : "");
     }
 
     for (size_t gi = 0; gi < ngroups; gi++) {
@@ -496,26 +579,37 @@ int main(int argc, char **argv)
                     goto done;
             }
         }
-        if (ffp && res->has_func) {
-            static const char *const fn[] = {"sum_x", "sum_x2", "sum_xx1"};
-            for (int f = 0; f < 3; f++)
-                for (size_t i = 0; i < dx; i++) {
+        if (fout_open && res->has_func) {
+            for (size_t k = 0; k < res->nfunc; k++) {
+                if (!isfinite(res->func[k])) {
+                    rc = st_err_set(&err, ST_ENUMERIC, tab->source, 0, 0,
+                                    "functional %s%s%s is not finite (%g): a missing observation in y, or a "
+                                    "value outside the expression's domain?",
+                                    st_pf_funcs_name(funcs, k), *st_pf_funcs_component(funcs, k) ? " " : "",
+                                    st_pf_funcs_component(funcs, k), res->func[k]);
                     if (has_seq)
-                        fprintf(ffp, "%.17g,", g->seq);
-                    fprintf(ffp, "%s,%s,%.17g\n", fn[f], st_pf_model_xname(m, i), res->func[f * dx + i]);
+                        st_err_prefix(&err, "seq %g: ", g->seq);
+                    goto done;
                 }
+                if (has_seq)
+                    fprintf(fout.fp, "%.17g,", g->seq);
+                const char *comp = st_pf_funcs_component(funcs, k);
+                fprintf(fout.fp, "%s,%s%s%s,%.17g\n", st_pf_funcs_name(funcs, k), strchr(comp, ',') ? "\"" : "",
+                        comp, strchr(comp, ',') ? "\"" : "", res->func[k]);
+            }
         }
     }
     rc = st_writer_close(w, &err);
     w = NULL;
-    if (rc == 0 && ffp) {
-        if (fclose(ffp) != 0)
-            rc = st_err_set(&err, ST_EIO, opt.functionals, 0, 0, "write failed");
-        ffp = NULL;
+    if (rc == 0 && fout_open) {
+        rc = st_output_close(&fout, &err);
+        fout_open = 0;
     }
 done:
-    if (ffp)
-        fclose(ffp);
+    if (fout_open)
+        st_output_abort(&fout);
+    st_pf_funcs_free(funcs);
+    free(opt.fexpr);
     st_writer_free(w);
     st_pf_result_free(res);
     free(s.t);

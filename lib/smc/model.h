@@ -101,8 +101,8 @@ int st_pf_model_loginit(const st_pf_model *m, const st_pf_step *s, const double 
  * The parameter vector theta: a YAML model's `parameters`, in file order;
  * a built-in model's numbers: stochastic-volatility mu, phi, sigma; growth
  * var_v, var_w, var0; bearings-only q, r, m0[0..3], sd0[0..3];
- * linear-gaussian A[i,j] (all), Q[i,j] (i >= j), C[i,j] (all), R[i,j]
- * (i >= j), m0[i], P0[i,j] (i >= j) -- a symmetric matrix is a function
+ * linear-gaussian A[i][j] (all), Q[i][j] (i >= j), C[i][j] (all), R[i][j]
+ * (i >= j), m0[i], P0[i][j] (i >= j) -- a symmetric matrix is a function
  * of its lower triangle. */
 size_t st_pf_model_npar(const st_pf_model *m);
 const char *st_pf_model_parname(const st_pf_model *m, size_t k);
@@ -130,6 +130,23 @@ int st_pf_model_dtrans(const st_pf_model *m, const st_pf_step *s, const double *
                        st_pf_gwork *gw, st_err *e);
 int st_pf_model_dobs(const st_pf_model *m, const st_pf_step *s, const double *X, size_t stride, size_t n,
                      double *g, st_pf_work *w, st_pf_gwork *gw, st_err *e);
+
+/* ------------------------------------------------------------ functionals
+ *
+ * Expressions of additive functionals (lib/smc/func.h) see x_prev (the
+ * previous state, one value per particle), x (the current state), y (the
+ * observations at this step, NaN when missing), t, the covariates and the
+ * parameters (live: read at evaluation), from these input slots: */
+enum { ST_PF_FSLOT_XPREV = 0, ST_PF_FSLOT_X, ST_PF_FSLOT_Y, ST_PF_FSLOT_T, ST_PF_FSLOT_COV, ST_PF_NFSLOTS };
+/* Compile a functional's expression against m (src for messages). */
+int st_pf_model_compile_functional(const st_pf_model *m, const char *text, const st_expr_src *src, st_expr **out,
+                                   st_err *e);
+/* The model file's `functionals:` (name: expression), in file order. */
+size_t st_pf_model_nfunctionals(const st_pf_model *m);
+const char *st_pf_model_functional_name(const st_pf_model *m, size_t k);
+const st_expr *st_pf_model_functional(const st_pf_model *m, size_t k);
+/* The current parameter values (npar), for evaluating live expressions. */
+const double *st_pf_model_parvalues(const st_pf_model *m);
 
 /* Names of the built-in models, NULL-terminated. */
 extern const char *const st_pf_builtin_names[];

@@ -83,17 +83,17 @@ int pf_builtin_params(st_pf_model *m, st_err *e)
         lg_layout L = layout(d, k);
         for (size_t i = 0; i < d; i++)
             for (size_t j = 0; j < d; j++)
-                bad |= add_name(m, L.A + i * d + j, "A[%zu,%zu]", i, j, m->A[i * d + j]);
+                bad |= add_name(m, L.A + i * d + j, "A[%zu][%zu]", i, j, m->A[i * d + j]);
         for (size_t i = 0; i < d; i++)
             for (size_t j = 0; j <= i; j++)
-                bad |= add_name(m, L.Q + tri(i, j), "Q[%zu,%zu]", i, j, m->Q[i * d + j]) |
-                       add_name(m, L.P0 + tri(i, j), "P0[%zu,%zu]", i, j, m->P0[i * d + j]);
+                bad |= add_name(m, L.Q + tri(i, j), "Q[%zu][%zu]", i, j, m->Q[i * d + j]) |
+                       add_name(m, L.P0 + tri(i, j), "P0[%zu][%zu]", i, j, m->P0[i * d + j]);
         for (size_t i = 0; i < k; i++)
             for (size_t j = 0; j < d; j++)
-                bad |= add_name(m, L.C + i * d + j, "C[%zu,%zu]", i, j, m->C[i * d + j]);
+                bad |= add_name(m, L.C + i * d + j, "C[%zu][%zu]", i, j, m->C[i * d + j]);
         for (size_t i = 0; i < k; i++)
             for (size_t j = 0; j <= i; j++)
-                bad |= add_name(m, L.R + tri(i, j), "R[%zu,%zu]", i, j, m->R[i * k + j]);
+                bad |= add_name(m, L.R + tri(i, j), "R[%zu][%zu]", i, j, m->R[i * k + j]);
         for (size_t i = 0; i < d; i++)
             bad |= add_name(m, L.m0 + i, "m0[%zu]", i, 0, m->m0[i]);
         break;

@@ -50,11 +50,16 @@ struct st_pf_model {
     size_t dx, dy, ncov;
     char **xnames, **ynames, **covnames;
     char *file;
-    /* YAML models */
+    /* parameters (YAML models: `parameters`; built-in models: their numbers) */
     size_t npar;
     char **parnames;
     double *parvalues;
+    /* YAML models */
     pcomp init, trans, obs;
+    /* `functionals:` (any model): names and expressions */
+    size_t nfunc;
+    char **funcnames;
+    st_expr **funcs;
     /* linear-gaussian and bearings-only transition; linear-gaussian observation */
     double *A, *Q, *C, *R, *m0, *P0;
     double *Lq, *L0, *Lr; /* Cholesky factors */

@@ -248,6 +248,62 @@ static int read_comp(loader *L, const st_ynode *n, const char *what, size_t dim,
     return 0;
 }
 
+int st_pf_model_compile_functional(const st_pf_model *m, const char *text, const st_expr_src *src, st_expr **out,
+                                   st_err *e)
+{
+    st_expr_var *vars = calloc(4 + m->ncov, sizeof *vars);
+    if (!vars)
+        return st_err_nomem(e, "functional");
+    vars[0] = (st_expr_var){"x_prev", m->dx, ST_PF_FSLOT_XPREV, 0, 1, NULL};
+    vars[1] = (st_expr_var){"x", m->dx, ST_PF_FSLOT_X, 0, 1, NULL};
+    vars[2] = (st_expr_var){"y", m->dy, ST_PF_FSLOT_Y, 0, 0, NULL};
+    vars[3] = (st_expr_var){"t", 1, ST_PF_FSLOT_T, 0, 0, NULL};
+    for (size_t j = 0; j < m->ncov; j++)
+        vars[4 + j] = (st_expr_var){m->covnames[j], 1, ST_PF_FSLOT_COV, j, 0, NULL};
+    st_expr_env env = {.vars = vars, .nvar = 4 + m->ncov, .par_names = (const char *const *)m->parnames,
+                       .par_values = m->parvalues, .npar = m->npar, .live = 1, .what = "functional"};
+    int rc = st_expr_compile(out, text, &env, src, e);
+    free(vars);
+    return rc;
+}
+
+size_t st_pf_model_nfunctionals(const st_pf_model *m) { return m->nfunc; }
+const char *st_pf_model_functional_name(const st_pf_model *m, size_t k) { return m->funcnames[k]; }
+const st_expr *st_pf_model_functional(const st_pf_model *m, size_t k) { return m->funcs[k]; }
+const double *st_pf_model_parvalues(const st_pf_model *m) { return m->parvalues; }
+
+/* `functionals:` name: expression, compiled once the model is complete. */
+static int read_functionals(loader *L, const st_ynode *n)
+{
+    st_pf_model *m = L->m;
+    if (st_ynode_kind(n) != ST_YMAP || st_ynode_len(n) == 0)
+        return st_ynode_error(L->doc, n, L->e, ST_EDATA, "'functionals' must be a mapping name: expression");
+    size_t k = st_ynode_len(n);
+    m->funcnames = calloc(k, sizeof *m->funcnames);
+    m->funcs = calloc(k, sizeof *m->funcs);
+    if (!m->funcnames || !m->funcs)
+        return st_err_nomem(L->e, "functionals");
+    for (size_t i = 0; i < k; i++) {
+        const char *name = st_ymap_key_at(n, i);
+        const st_ynode *vn = st_ymap_value_at(n, i);
+        if (is_reserved(name) == 2)
+            return st_ynode_error(L->doc, vn, L->e, ST_EDATA, "functional name '%s' is not a valid name (letters, digits, _)", name);
+        if (strcmp(name, "score") == 0)
+            return st_ynode_error(L->doc, vn, L->e, ST_EDATA, "'score' is the name of the score functionals (pf-smooth --score)");
+        if (st_ynode_kind(vn) != ST_YSCALAR)
+            return st_ynode_error(L->doc, vn, L->e, ST_EDATA, "functional '%s' must be an expression (a scalar)", name);
+        if (!(m->funcnames[i] = strdup(name)))
+            return st_err_nomem(L->e, "functionals");
+        m->nfunc++;
+        st_expr_src src = {L->file, 0, 0};
+        st_ynode_text_pos(vn, &src.line, &src.col);
+        int rc = st_pf_model_compile_functional(m, st_ynode_text(vn), &src, &m->funcs[i], L->e);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
 static int load_root(loader *L)
 {
     st_ydoc *doc = L->doc;
@@ -380,6 +436,9 @@ static int load_root(loader *L)
     }
     if (!m->covnames && !(m->covnames = calloc(1, sizeof *m->covnames)))
         return st_err_nomem(e, "names");
+    const st_ynode *fn = st_ymap_get(doc, root, "functionals");
+    if (fn && (rc = read_functionals(L, fn)) < 0)
+        return rc;
     return st_ymap_check_unknown(doc, root, e);
 }
 

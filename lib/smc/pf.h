@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "smc/func.h"
 #include "smc/model.h"
 #include "smc/resample.h"
 
@@ -55,6 +56,9 @@ typedef struct st_pf_opts {
     size_t ffbsm_max; /* refuse FFBSm above this many particles (0: 10000) */
     size_t max_tries; /* rejection proposals per backward draw before the exact draw (0: max(16, sqrt N)) */
     size_t mcmc;        /* >0: backward draws by this many MH moves from the ancestor */
+    const st_pf_funcs *funcs; /* additive functionals to estimate (PaRIS, PPG, FFBSm,
+                               * FFBSi, online); NULL: PaRIS and PPG estimate the
+                               * built-in sums sum_x, sum_x2, sum_xx1 */
     int online;         /* PaRIS: the additive functionals only, in O(N) memory
                          * (no smoothed per-step summaries, no history) */
     int loglik_only;    /* skip the per-step summaries: only the log-likelihood is wanted */
@@ -74,10 +78,11 @@ typedef struct st_pf_result {
     double *smean, *ssd, *sq;   /* smoothed (NULL for the filter only) */
     double *draws;              /* ndraws x T x dx trajectories */
     size_t ndraws;
-    /* PaRIS / PPG additive functionals per component: sum_t x_t,
-     * sum_t x_t^2, sum_t x_t x_{t+1}; has_func says whether they are set. */
+    /* The smoothed additive functionals, one per output of the set (see
+     * st_pf_opts.funcs); has_func says whether they are set. */
     int has_func;
-    double *func; /* 3*dx */
+    size_t nfunc;
+    double *func;
     double accept_rate; /* backward rejection sampler: accepted proposals / proposals (NaN if unused) */
 } st_pf_result;
 

@@ -521,7 +521,7 @@ START_TEST(test_model_gradients)
              "  C: [[1, 0.5], [0.3, -1], [0, 2]]\n  R: [[1, 0.3, 0.1], [0.3, 0.8, 0], [0.1, 0, 1.5]]\n"
              "  m0: [0.2, -0.1]\n  P0: [[2, 0.4], [0.4, 1]]\n");
     ck_assert_int_eq(st_pf_model_npar(m), 4 + 3 + 6 + 6 + 2 + 3);
-    ck_assert_str_eq(st_pf_model_parname(m, 5), "Q[1,0]");
+    ck_assert_str_eq(st_pf_model_parname(m, 5), "Q[1][0]");
     check_model_gradients(m, X4, P4, n, y3, "builtin LG (one observation missing)");
     check_model_gradients(m, X4, P4, n, y3full, "builtin LG");
     st_pf_model_free(m);
