@@ -38,14 +38,15 @@ static const char usage[] =
     "  -K, --backward K       PaRIS/PPG backward draws per particle, >= 2 (default 2)\n"
     "      --trajectories M   FFBSi backward trajectories (default N)\n"
     "      --max-tries N      rejection proposals per backward draw before the\n"
-    "                         exact O(N) draw, 0..100000 (default max(16, sqrt N);\n"
-    "                         0: always the exact draw)\n"
-    "      --mcmc S           backward draws by S Metropolis-Hastings moves from the\n"
-    "                         particle's ancestor instead (O(S), no bound needed)\n"
+    "                         fallback (2 MH moves from the particle's ancestor),\n"
+    "                         0..100000 (default 32; 0: always the exact O(N) draw)\n"
+    "      --mcmc S           every backward draw by S Metropolis-Hastings moves from\n"
+    "                         the particle's ancestor (O(S), no rejection)\n"
     "      --iter N           PG/PPG iterations kept after burn-in, >= 1 (default 50)\n"
     "      --burn N           PG/PPG burn-in iterations (default 10)\n"
     "      --ancestor         PG with ancestor sampling (default: backward sampling)\n"
-    "      --ffbsm-max N      largest N that FFBSm accepts (default 10000)\n"
+    "      --ffbsm-max N      largest N that FFBSm accepts (default: N^2 T <= 1e9\n"
+    "                         particle pairs, about a minute of work)\n"
     "Output:\n"
     "      --quantiles LIST   quantile levels, e.g. 0.05,0.5,0.95 (default none)\n"
     "      --draws M          write M smoothed trajectories (draw,t,x...) instead\n"
@@ -526,6 +527,9 @@ int main(int argc, char **argv)
             st_cli_log(&cli, 2, "log-likelihood %.10g", res->loglik);
         if (!isnan(res->accept_rate))
             st_cli_log(&cli, 2, "backward rejection sampler: %.3g of proposals accepted", res->accept_rate);
+        if (!isnan(res->fallback_rate))
+            st_cli_log(&cli, 2, "backward draws: %.3g by the MH fallback, %.3g exact (O(N))", res->fallback_rate,
+                       res->exact_rate);
         size_t T = g->n;
         if (opt.loglik_only) {
             size_t k = 0;

@@ -53,9 +53,9 @@ typedef struct st_pf_opts {
     const double *q;  /* quantile levels in (0, 1), nq of them */
     size_t nq;
     size_t draws;     /* smoothed trajectories to return (0: none) */
-    size_t ffbsm_max; /* refuse FFBSm above this many particles (0: 10000) */
-    size_t max_tries; /* rejection proposals per backward draw before the exact draw (0: max(16, sqrt N)) */
-    size_t mcmc;        /* >0: backward draws by this many MH moves from the ancestor */
+    size_t ffbsm_max; /* refuse FFBSm above this many particles (0: refuse N^2 T > 1e9, about a minute) */
+    size_t max_tries; /* rejection proposals per backward draw before the MH fallback (0: 32) */
+    size_t mcmc;        /* >0: every backward draw by this many MH moves from the ancestor */
     const st_pf_funcs *funcs; /* additive functionals to estimate (PaRIS, PPG, FFBSm,
                                * FFBSi, online); NULL: PaRIS and PPG estimate the
                                * built-in sums sum_x, sum_x2, sum_xx1 */
@@ -84,6 +84,8 @@ typedef struct st_pf_result {
     size_t nfunc;
     double *func;
     double accept_rate; /* backward rejection sampler: accepted proposals / proposals (NaN if unused) */
+    double fallback_rate; /* backward draws made by the MH fallback / all backward draws */
+    double exact_rate;    /* backward draws made by the exact O(N) draw / all backward draws */
 } st_pf_result;
 
 /* Filter (and smooth) one series. */

@@ -32,19 +32,19 @@ int pf_backward_init(pf_backward *b, const st_pf_model *m, const st_pf_step *s, 
     b->N = N;
     b->dx = dx;
     b->max_tries = max_tries;
-    if (use_rejection < 0) { /* MCMC kernel: proposals from W_prev, no bound */
-        int rc = st_alias_new(&b->alias, Wprev, N, e);
-        if (rc < 0)
-            return rc;
+    if (use_rejection == 0)
+        return 0;
+    /* proposals from W_prev for rejection and for the MH moves */
+    int rc = st_alias_new(&b->alias, Wprev, N, e);
+    if (rc < 0)
+        return rc;
+    if (use_rejection < 0) { /* MCMC kernel for every draw: no bound needed */
         b->mcmc = (size_t)(-use_rejection);
+        b->mh_only = 1;
         return 0;
     }
-    if (use_rejection && max_tries > 0 && st_pf_model_trans_bound(m, s, &b->logbound)) {
-        int rc = st_alias_new(&b->alias, Wprev, N, e);
-        if (rc < 0)
-            return rc;
-        b->bounded = 1;
-    }
+    b->mcmc = PF_FALLBACK_MOVES;
+    b->bounded = max_tries > 0 && st_pf_model_trans_bound(m, s, &b->logbound);
     return 0;
 }
 
@@ -113,8 +113,8 @@ int pf_backward_draw(pf_backward *b, const double *Xnext, size_t nstride, const 
 {
     size_t nblk = (ntarget + ST_PF_BLOCK - 1) / ST_PF_BLOCK, dx = b->dx;
     int err_blk = -1;
-    uint64_t prop = 0, acc = 0;
-#pragma omp parallel for schedule(dynamic) reduction(+ : prop, acc) if (nblk >= PF_PAR_BLOCKS)
+    uint64_t prop = 0, acc = 0, fb = 0, ex = 0;
+#pragma omp parallel for schedule(dynamic) reduction(+ : prop, acc, fb, ex) if (nblk >= PF_PAR_BLOCKS)
     for (long blk = 0; blk < (long)nblk; blk++) {
         pf_thread *t = th[st_thread_id()];
         st_rng *r = &rs[blk];
@@ -130,45 +130,7 @@ int pf_backward_draw(pf_backward *b, const double *Xnext, size_t nstride, const 
         }
         for (size_t i = 0; i < npend; i++)
             pend[i] = (uint32_t)i;
-        if (b->mcmc && b->start) {
-            for (size_t c0 = 0; c0 < npend; c0 += ST_PF_BLOCK) {
-                size_t n = MIN(npend - c0, (size_t)ST_PF_BLOCK);
-                uint32_t cur[ST_PF_BLOCK], prop_j[ST_PF_BLOCK];
-                double lcur[ST_PF_BLOCK];
-                for (size_t step = 0; step <= b->mcmc; step++) {
-                    for (size_t p = 0; p < n; p++) {
-                        size_t item = pend[c0 + p], k = k0 + item / K, col = tgt ? tgt[k] : k;
-                        size_t j = step == 0 ? b->start[col] : st_alias_draw(b->alias, r);
-                        prop_j[p] = (uint32_t)j;
-                        for (size_t i = 0; i < dx; i++) {
-                            t->ga[i * ST_PF_BLOCK + p] = b->Xprev[i * b->N + j];
-                            t->gb[i * ST_PF_BLOCK + p] = Xnext[i * nstride + col];
-                        }
-                    }
-                    if ((rc = st_pf_model_logtrans(b->m, b->s, t->ga, ST_PF_BLOCK, t->gb, ST_PF_BLOCK, n,
-                                                   t->lf, &t->w, &be)) < 0)
-                        goto done;
-                    for (size_t p = 0; p < n; p++) {
-                        double l = isnan(t->lf[p]) ? -INFINITY : t->lf[p];
-                        if (step == 0) {
-                            cur[p] = prop_j[p];
-                            lcur[p] = l;
-                        } else {
-                            prop++;
-                            if (log(st_rng_uniform_pos(r)) < l - lcur[p] || !(lcur[p] > -INFINITY)) {
-                                cur[p] = prop_j[p];
-                                lcur[p] = l;
-                                acc++;
-                            }
-                        }
-                    }
-                }
-                for (size_t p = 0; p < n; p++)
-                    out[k0 * K + pend[c0 + p]] = cur[p];
-            }
-            npend = 0;
-        }
-        if (b->bounded) {
+        if (b->bounded && !b->mh_only) {
             for (size_t round = 0; round < b->max_tries && npend > 0; round++) {
                 size_t keep = 0;
                 for (size_t c0 = 0; c0 < npend; c0 += ST_PF_BLOCK) {
@@ -202,7 +164,48 @@ int pf_backward_draw(pf_backward *b, const double *Xnext, size_t nstride, const 
                 npend = keep;
             }
         }
+        if (npend > 0 && b->mcmc && b->start) {
+            if (!b->mh_only)
+                fb += npend;
+            for (size_t c0 = 0; c0 < npend; c0 += ST_PF_BLOCK) {
+                size_t n = MIN(npend - c0, (size_t)ST_PF_BLOCK);
+                uint32_t cur[ST_PF_BLOCK], prop_j[ST_PF_BLOCK];
+                double lcur[ST_PF_BLOCK];
+                for (size_t step = 0; step <= b->mcmc; step++) {
+                    for (size_t p = 0; p < n; p++) {
+                        size_t item = pend[c0 + p], k = k0 + item / K, col = tgt ? tgt[k] : k;
+                        size_t j = step == 0 ? b->start[col] : st_alias_draw(b->alias, r);
+                        prop_j[p] = (uint32_t)j;
+                        for (size_t i = 0; i < dx; i++) {
+                            t->ga[i * ST_PF_BLOCK + p] = b->Xprev[i * b->N + j];
+                            t->gb[i * ST_PF_BLOCK + p] = Xnext[i * nstride + col];
+                        }
+                    }
+                    if ((rc = st_pf_model_logtrans(b->m, b->s, t->ga, ST_PF_BLOCK, t->gb, ST_PF_BLOCK, n,
+                                                   t->lf, &t->w, &be)) < 0)
+                        goto done;
+                    for (size_t p = 0; p < n; p++) {
+                        double l = isnan(t->lf[p]) ? -INFINITY : t->lf[p];
+                        if (step == 0) {
+                            cur[p] = prop_j[p];
+                            lcur[p] = l;
+                        } else {
+                            prop += (uint64_t)b->mh_only;
+                            if (log(st_rng_uniform_pos(r)) < l - lcur[p] || !(lcur[p] > -INFINITY)) {
+                                cur[p] = prop_j[p];
+                                lcur[p] = l;
+                                acc += (uint64_t)b->mh_only;
+                            }
+                        }
+                    }
+                }
+                for (size_t p = 0; p < n; p++)
+                    out[k0 * K + pend[c0 + p]] = cur[p];
+            }
+            npend = 0;
+        }
         if (npend > 0) {
+            ex += npend;
             lwbuf = malloc(b->N * sizeof *lwbuf);
             if (!lwbuf) {
                 rc = st_err_nomem(&be, "backward sampler");
@@ -260,7 +263,40 @@ int pf_backward_draw(pf_backward *b, const double *Xnext, size_t nstride, const 
     }
     b->proposals += prop;
     b->accepted += acc;
+    b->fallbacks += fb;
+    b->exact += ex;
+    b->draws += (uint64_t)ntarget * K;
     return err_blk >= 0 ? e->code : 0;
+}
+
+/* What the backward samplers did, for -v. */
+typedef struct bw_stats {
+    uint64_t prop, acc, draws, fb, ex;
+} bw_stats;
+
+static void stats_add(bw_stats *st, const pf_backward *b)
+{
+    st->prop += b->proposals;
+    st->acc += b->accepted;
+    st->draws += b->draws;
+    st->fb += b->fallbacks;
+    st->ex += b->exact;
+}
+
+static void stats_add_all(bw_stats *st, const bw_stats *o)
+{
+    st->prop += o->prop;
+    st->acc += o->acc;
+    st->draws += o->draws;
+    st->fb += o->fb;
+    st->ex += o->ex;
+}
+
+static void stats_put(st_pf_result *r, const bw_stats *st)
+{
+    r->accept_rate = st->prop ? (double)st->acc / (double)st->prop : NAN;
+    r->fallback_rate = st->draws ? (double)st->fb / (double)st->draws : NAN;
+    r->exact_rate = st->draws ? (double)st->ex / (double)st->draws : NAN;
 }
 
 /* ------------------------------------------------------------ results */
@@ -303,7 +339,7 @@ static int result_new(st_pf_result **out, size_t T, size_t dx, size_t nq, int sm
     r->T = T;
     r->dx = dx;
     r->nq = nq;
-    r->accept_rate = NAN;
+    r->accept_rate = r->fallback_rate = r->exact_rate = NAN;
     size_t q = nq ? nq : 1;
     r->ess = calloc(T, sizeof *r->ess);
     r->llinc = calloc(T, sizeof *r->llinc);
@@ -418,7 +454,7 @@ typedef struct fwd_opts {
     double *func; /* PaRIS: the additive functionals' estimate (fc->nf) when non-NULL */
     uint32_t *J;
     st_rng *brs;            /* backward streams, one per block of targets */
-    uint64_t prop, acc;
+    bw_stats st;
 } fwd_opts;
 
 static int forward(const st_pf_model *m, const st_pf_data *d, const st_pf_opts *o, uint64_t seed,
@@ -507,8 +543,7 @@ static int forward(const st_pf_model *m, const st_pf_data *d, const st_pf_opts *
                 uint32_t *J = fo->J + (fo->online ? 0 : t * N * K);
                 bw.start = f->A; /* the ancestors of this step */
                 rc = pf_backward_draw(&bw, f->X, N, NULL, N, K, J, fo->brs, f->th, e);
-                fo->prop += bw.proposals;
-                fo->acc += bw.accepted;
+                stats_add(&fo->st, &bw);
                 pf_backward_free(&bw);
                 free(Wp);
                 if (rc < 0)
@@ -640,8 +675,8 @@ static void draw_final(const pf_hist *h, size_t count, uint32_t *out, st_rng *r)
 
 /* FFBSi: backward trajectories idx (T x M). */
 static int ffbsi_paths(const st_pf_model *m, const st_pf_data *d, const st_pf_opts *o, const pf_hist *h,
-                       size_t M, uint32_t *idx, st_rng *brs, pf_thread **th, uint64_t *prop,
-                       uint64_t *acc, st_rng *r, st_err *e)
+                       size_t M, uint32_t *idx, st_rng *brs, pf_thread **th, bw_stats *st,
+                       st_rng *r, st_err *e)
 {
     size_t T = h->T, N = h->N, dx = h->dx;
     draw_final(h, M, idx + (T - 1) * M, r);
@@ -661,8 +696,7 @@ static int ffbsi_paths(const st_pf_model *m, const st_pf_data *d, const st_pf_op
         bw.start = h->A ? h->A + (t + 1) * N : NULL;
         rc = pf_backward_draw(&bw, h->X + (t + 1) * dx * N, N, idx + (t + 1) * M, M, 1, idx + t * M,
                               brs, th, e);
-        *prop += bw.proposals;
-        *acc += bw.accepted;
+        stats_add(st, &bw);
         pf_backward_free(&bw);
         if (rc < 0)
             break;
@@ -1019,7 +1053,7 @@ static int smooth_gibbs(const st_pf_model *m, const st_pf_data *d, const st_pf_o
             goto out;
         }
     }
-    uint64_t prop = 0, acc = 0;
+    bw_stats st = {0, 0, 0, 0, 0};
     for (size_t it = 0; it <= total; it++) {
         /* history h holds the (conditional) run of this iteration; the
          * first one (it == 0) was the unconditional filter. */
@@ -1028,8 +1062,7 @@ static int smooth_gibbs(const st_pf_model *m, const st_pf_data *d, const st_pf_o
                            .paris = ppg, .fc = fc, .func = fit, .J = J, .brs = brs};
             if ((rc = forward(m, d, o, pf_seed(o->seed, 1000 + (int)it), &fo, e)) < 0)
                 goto out;
-            prop += fo.prop;
-            acc += fo.acc;
+            stats_add_all(&st, &fo.st);
         }
         if (ppg && it > o->burn) {
             /* the conditional PaRIS estimate of this iteration */
@@ -1058,7 +1091,7 @@ static int smooth_gibbs(const st_pf_model *m, const st_pf_data *d, const st_pf_o
             for (size_t t = T - 1; t > 0; t--)
                 path[t - 1] = h->A[t * N + path[t]];
         } else {
-            if ((rc = ffbsi_paths(m, d, o, h, 1, path, brs, th, &prop, &acc, &g, e)) < 0)
+            if ((rc = ffbsi_paths(m, d, o, h, 1, path, brs, th, &st, &g, e)) < 0)
                 goto out;
         }
         for (size_t t = 0; t < T; t++)
@@ -1073,7 +1106,7 @@ static int smooth_gibbs(const st_pf_model *m, const st_pf_data *d, const st_pf_o
             kept++;
         }
     }
-    r->accept_rate = prop ? (double)acc / (double)prop : NAN;
+    stats_put(r, &st);
     size_t q = o->nq ? o->nq : 1;
     if (ppg) {
         double n = (double)o->iter;
@@ -1159,19 +1192,24 @@ int st_pf_run(const st_pf_model *m, const st_pf_data *d, const st_pf_opts *o, st
         return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "PaRIS needs K >= 2 backward draws, not %zu", o->K);
     if ((o->smoother == ST_SM_PG || o->smoother == ST_SM_PPG) && o->iter < 1)
         return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "particle Gibbs needs at least 1 iteration");
-    size_t ffbsm_max = o->ffbsm_max ? o->ffbsm_max : 10000;
-    if (o->smoother == ST_SM_FFBSM && N > ffbsm_max)
-        return st_err_set(e, ST_ENOMEM, NULL, 0, 0,
-                          "FFBSm costs O(N^2) per step and is refused above %zu particles (asked for %zu): "
-                          "use --smoother ffbsi or paris, which are O(N)",
-                          ffbsm_max, N);
-    if (!oo.max_tries) {
-        /* up to sqrt(N) proposals cost less than the exact O(N) draw, and
-         * make that fallback rare even at modest acceptance rates */
-        oo.max_tries = (size_t)sqrt((double)N);
-        if (oo.max_tries < 16)
-            oo.max_tries = 16;
+    if (o->smoother == ST_SM_FFBSM) {
+        /* two passes over the N^2 pairs of particles per step, some 10-20 ns
+         * a pair: the default refuses runs of more than about a minute */
+        double pairs = (double)N * (double)N * (double)T;
+        if (o->ffbsm_max && N > o->ffbsm_max)
+            return st_err_set(e, ST_ENOMEM, NULL, 0, 0,
+                              "FFBSm costs O(N^2) per step and is refused above %zu particles (asked for %zu): "
+                              "use --smoother ffbsi or paris, which are O(N)",
+                              o->ffbsm_max, N);
+        if (!o->ffbsm_max && pairs > PF_FFBSM_MAX_PAIRS)
+            return st_err_set(e, ST_ENOMEM, NULL, 0, 0,
+                              "FFBSm costs O(N^2) per step: %zu particles over %zu steps are %.2g pairs, above "
+                              "the %.0e (about a minute) it runs by default; use --smoother ffbsi or paris, which "
+                              "are O(N), or --ffbsm-max N to allow it",
+                              N, T, pairs, PF_FFBSM_MAX_PAIRS);
     }
+    if (!oo.max_tries)
+        oo.max_tries = PF_DEFAULT_TRIES; /* a constant: the fallback is O(1) too */
     o = &oo;
     int online = o->online && o->smoother == ST_SM_PARIS;
     if (online && o->draws)
@@ -1211,7 +1249,8 @@ int st_pf_run(const st_pf_model *m, const st_pf_data *d, const st_pf_opts *o, st
     }
     int need_A = o->smoother == ST_SM_FIXEDLAG || (o->smoother == ST_SM_PG && o->ancestor) ||
                  (o->smoother == ST_SM_NONE && o->draws) ||
-                 (o->mcmc && (o->smoother == ST_SM_FFBSI || o->smoother == ST_SM_FFBSM || o->smoother == ST_SM_PG));
+                 ((o->mcmc || !o->exact_backward) &&
+                  (o->smoother == ST_SM_FFBSI || o->smoother == ST_SM_FFBSM || o->smoother == ST_SM_PG));
     int need_hist = smooth || o->draws;
     /* (online PaRIS: smooth is 0, so no history) */
     if (need_hist && (rc = pf_hist_new(&h, T, N, dx, need_A, e)) < 0)
@@ -1242,7 +1281,7 @@ int st_pf_run(const st_pf_model *m, const st_pf_data *d, const st_pf_opts *o, st
     r->has_func = o->smoother == ST_SM_PARIS;
     st_rng g;
     st_rng_seed(&g, pf_seed(o->seed, RS_GIBBS + 7));
-    uint64_t prop = fo.prop, acc = fo.acc;
+    bw_stats st = fo.st;
     switch (o->smoother) {
     case ST_SM_NONE:
         if (o->draws) {
@@ -1325,7 +1364,7 @@ int st_pf_run(const st_pf_model *m, const st_pf_data *d, const st_pf_opts *o, st
             goto out;
         }
         pf_streams(brs, nstreams, o->seed, RS_BACKWARD + 10);
-        if ((rc = ffbsi_paths(m, d, o, h, count, idx, brs, th, &prop, &acc, &g, e)) < 0)
+        if ((rc = ffbsi_paths(m, d, o, h, count, idx, brs, th, &st, &g, e)) < 0)
             goto out;
         if (o->smoother == ST_SM_FFBSI && (rc = summarise_paths(h, idx, count, o, r, e)) < 0)
             goto out;
@@ -1336,7 +1375,7 @@ int st_pf_run(const st_pf_model *m, const st_pf_data *d, const st_pf_opts *o, st
             goto out;
     }
     if (o->smoother != ST_SM_PG && o->smoother != ST_SM_PPG)
-        r->accept_rate = prop ? (double)acc / (double)prop : NAN;
+        stats_put(r, &st);
 out:
     free(J);
     free(idx);

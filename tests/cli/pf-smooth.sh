@@ -131,6 +131,15 @@ for sm in ffbsi paris; do
     pf-smooth -m "$tmp/ll.yaml" -N 5000 --smoother $sm -j 2 "$tmp/nile.csv" >"$tmp/j2" 2>/dev/null
     check "$sm: -j 1 and -j 2 give identical output" cmp -s "$tmp/j1" "$tmp/j2"
 done
+# The default backward sampler is O(N): rejection, then MH moves from the
+# ancestor, never the exact O(N) draw; --max-tries 0 is the exact draw.
+expect_exit 0 "paris -v" pf-smooth -v -m "$models/pf-sv.yaml" -N 500 --smoother paris "$dax"
+check "paris: no exact O(N) draws by default" grep -q "by the MH fallback, 0 exact" "$tmp/err"
+expect_exit 0 "ffbsi --max-tries 0 -v" pf-smooth -v -m "$models/pf-sv.yaml" -N 500 --smoother ffbsi --max-tries 0 "$dax"
+check "ffbsi --max-tries 0: every draw exact" grep -q "by the MH fallback, 1 exact" "$tmp/err"
+printf 'model: pf\nversion: 1\ninitial: {dist: normal, mean: 0, sd: 1}\ntransition: {dist: normal, mean: 0.9 * x, sd: exp(x / 4) / 2}\nobservation: {dist: normal, mean: 0, sd: exp(x / 2)}\n' >"$tmp/unb.yaml"
+expect_exit 0 "a transition without a bound -v" pf-smooth -v -m "$tmp/unb.yaml" -N 500 --smoother ffbsi "$dax"
+check "no bound: every draw by MH from the ancestor, none exact" grep -q "by the MH fallback, 0 exact" "$tmp/err"
 for opt in "--mcmc 1" "--max-tries 0"; do
     expect_exit 0 "paris $opt" pf-smooth -m "$models/pf-sv.yaml" -N 200 --smoother paris $opt "$dax"
     check "paris $opt: no NaN, 199 rows" sh -c "! grep -qi nan '$tmp/out' && [ \$(wc -l <'$tmp/out') -eq 200 ]"
@@ -249,6 +258,9 @@ expect_error 1 "no data rows|empty" "no rows" pf-smooth -m "$models/pf-sv.yaml" 
 expect_error 1 "does not increase" "decreasing t" pf-smooth -m "$models/pf-sv.yaml" -N 100 "$tmp/order.csv"
 expect_error 1 "at least 2 particles" "N = 1" pf-smooth -m "$models/pf-sv.yaml" -N 1 "$dax"
 expect_error 1 "refused above 100 particles" "FFBSm too large" pf-smooth -m "$models/pf-sv.yaml" -N 200 --ffbsm-max 100 --smoother ffbsm "$dax"
+# by default FFBSm refuses work of more than about a minute (N^2 T > 1e9), at once
+expect_error 1 "FFBSm costs O\(N\^2\) per step: 3000 particles over 199 steps are 1.8e\+09 pairs" "FFBSm: minutes of work refused" \
+    pf-smooth -m "$models/pf-sv.yaml" -N 3000 --smoother ffbsm "$dax"
 expect_error 1 "cannot open|No such file" "missing model file" pf-smooth -m "$tmp/nope.yaml" "$dax"
 expect_error 2 "--smoother must be" "unknown smoother" pf-smooth -m "$models/pf-sv.yaml" --smoother kalman "$dax"
 expect_error 2 "-K/--backward" "K = 1" pf-smooth -m "$models/pf-sv.yaml" -K 1 --smoother paris "$dax"

@@ -297,6 +297,36 @@ START_TEST(test_ffbsi_exact_and_expressions)
 }
 END_TEST
 
+START_TEST(test_hybrid_fallback)
+{
+    /* one rejection proposal per draw: most backward draws go to the MH
+     * fallback started at the ancestor, and the smoothed means are still
+     * the Kalman smoother's (the ancestor is a draw from the backward
+     * kernel given the target, whatever the failed proposals were) */
+    exact k;
+    kalman(ydata, T, &k);
+    st_pf_model *m = load(lg_yaml);
+    st_pf_opts o;
+    st_pf_opts_init(&o);
+    o.N = 1000;
+    o.max_tries = 1;
+    o.smoother = ST_SM_FFBSI;
+    st_pf_result *r = run(m, T, &o);
+    ck_assert_msg(r->fallback_rate > 0.3 && r->exact_rate == 0, "fallback %g, exact %g", r->fallback_rate,
+                  r->exact_rate);
+    st_pf_result_free(r);
+    check_means(m, o, 1, k.ms, k.ps, "ffbsi, MH fallback");
+    o.smoother = ST_SM_PARIS;
+    check_means(m, o, 1, k.ms, k.ps, "paris, MH fallback");
+    /* the default cap leaves few draws to the fallback on this model */
+    o.max_tries = 0;
+    r = run(m, T, &o);
+    ck_assert_msg(r->fallback_rate < 0.05 && r->exact_rate == 0, "fallback %g", r->fallback_rate);
+    st_pf_result_free(r);
+    st_pf_model_free(m);
+}
+END_TEST
+
 START_TEST(test_fixed_lag)
 {
     /* the target is E[x_t | y_1..y_{t+L}]: the RTS smoother of the
@@ -800,6 +830,10 @@ static Suite *make_suite(void)
     tcase_set_timeout(tc_ppgf, 120);
     tcase_add_test(tc_ppgf, test_ppg_functionals_unbiased);
     suite_add_tcase(s, tc_ppgf);
+    TCase *tc_hy = tcase_create("hybrid_fallback");
+    tcase_set_timeout(tc_hy, 120);
+    tcase_add_test(tc_hy, test_hybrid_fallback);
+    suite_add_tcase(s, tc_hy);
     TCase *tc_fs = tcase_create("functionals_and_score");
     tcase_set_timeout(tc_fs, 120);
     tcase_add_test(tc_fs, test_functionals_and_score);
