@@ -63,6 +63,12 @@ typedef struct st_pf_opts {
                          * (no smoothed per-step summaries, no history) */
     int loglik_only;    /* skip the per-step summaries: only the log-likelihood is wanted */
     int exact_backward; /* never use rejection: every backward draw is the exact O(N) one */
+    /* PG / PPG as one stretch of a longer chain (score ascent): ref_in (T x
+     * dx, NULL: none) is the reference path of the first, conditional pass
+     * -- which then counts as an iteration -- and ref_out (NULL: not
+     * wanted) receives the reference the next pass would use. */
+    const double *ref_in;
+    double *ref_out;
 } st_pf_opts;
 
 /* Defaults: N 1000, systematic, ess 0.5, seed 1, K 2, burn 10, iter 50. */

@@ -1024,7 +1024,10 @@ static int smooth_gibbs(const st_pf_model *m, const st_pf_data *d, const st_pf_o
 {
     size_t T = h->T, N = h->N, dx = h->dx, K = o->K;
     int ppg = o->smoother == ST_SM_PPG;
-    size_t total = o->burn + o->iter;
+    /* with a reference path given, the first pass was already conditional
+     * and counts as an iteration */
+    size_t cond0 = o->ref_in != NULL;
+    size_t total = o->burn + o->iter - (ppg ? cond0 : 0);
     uint32_t *path = malloc(T * sizeof *path);
     double *ref = malloc(T * dx * sizeof *ref);
     double *W = malloc(N * sizeof *W);
@@ -1064,10 +1067,11 @@ static int smooth_gibbs(const st_pf_model *m, const st_pf_data *d, const st_pf_o
                 goto out;
             stats_add_all(&st, &fo.st);
         }
-        if (ppg && it > o->burn) {
+        if (ppg && it + cond0 > o->burn) {
             /* the conditional PaRIS estimate of this iteration */
+            const double *fcur = it == 0 ? r->func : fit; /* the first pass wrote the result's */
             for (size_t q = 0; q < nf; q++)
-                fsum[q] += fit[q];
+                fsum[q] += fcur[q];
             paris_masses(h, J, K, mass);
             size_t q = o->nq ? o->nq : 1;
             for (size_t t = 0; t < T; t++) {
@@ -1081,8 +1085,15 @@ static int smooth_gibbs(const st_pf_model *m, const st_pf_data *d, const st_pf_o
                 }
             }
         }
-        if (it == total && ppg)
+        if (it == total && ppg) {
+            if (o->ref_out) { /* the chain's next reference, for the caller's next run */
+                paris_path(h, J, K, path, &g);
+                for (size_t t = 0; t < T; t++)
+                    for (size_t i = 0; i < dx; i++)
+                        o->ref_out[t * dx + i] = h->X[(t * dx + i) * N + path[t]];
+            }
             break;
+        }
         /* the next reference path */
         if (ppg) {
             paris_path(h, J, K, path, &g);
@@ -1101,12 +1112,14 @@ static int smooth_gibbs(const st_pf_model *m, const st_pf_data *d, const st_pf_o
             memcpy(keep + kept * T * dx, ref, T * dx * sizeof *ref);
             kept++;
         }
-        if (ppg && o->draws && it > o->burn && kept < o->iter) {
+        if (ppg && o->draws && it + cond0 > o->burn && kept < o->iter) {
             memcpy(keep + kept * T * dx, ref, T * dx * sizeof *ref);
             kept++;
         }
     }
     stats_put(r, &st);
+    if (!ppg && o->ref_out)
+        memcpy(o->ref_out, ref, T * dx * sizeof *ref);
     size_t q = o->nq ? o->nq : 1;
     if (ppg) {
         double n = (double)o->iter;
@@ -1274,8 +1287,10 @@ int st_pf_run(const st_pf_model *m, const st_pf_data *d, const st_pf_opts *o, st
     pf_streams(brs, nstreams, o->seed, RS_BACKWARD);
     if ((rc = make_threads(&th, &nth, e)) < 0)
         goto out;
+    int gibbs = o->smoother == ST_SM_PG || o->smoother == ST_SM_PPG;
     fwd_opts fo = {.hist = h, .res = r, .paris = paris, .online = online, .fc = &fc, .func = paris ? r->func : NULL,
-                   .J = J, .brs = brs};
+                   .J = J, .brs = brs, .ref = gibbs ? o->ref_in : NULL,
+                   .ancestor_sampling = gibbs && o->ref_in && o->ancestor && o->smoother == ST_SM_PG};
     if ((rc = forward(m, d, o, o->seed, &fo, e)) < 0)
         goto out;
     r->has_func = o->smoother == ST_SM_PARIS;

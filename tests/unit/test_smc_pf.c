@@ -386,6 +386,7 @@ START_TEST(test_ppg)
 }
 END_TEST
 
+
 /* Squared bias of the smoothed means summed over the first n steps, with
  * the replicates' own noise removed (E[avg^2] = bias^2 + var/R); *noise
  * gets that noise term. */
@@ -480,6 +481,62 @@ static void functional_bias(const st_pf_model *m, st_pf_opts o, size_t n, int re
         se[q] = sqrt((s2[q] / reps - bias[q] * bias[q]) / (reps - 1));
     }
 }
+
+START_TEST(test_ppg_chain)
+{
+    /* PPG run as a chain of one-sweep stretches, each starting from the
+     * reference the previous one returned (as score ascent runs it): the
+     * average over the stretches is the Kalman smoother's, replicate chains
+     * giving the standard error */
+    enum { CH = 8, STEPS = 60, SKIP = 10 };
+    exact k;
+    kalman(ydata, T, &k);
+    st_pf_model *m = load(lg_yaml);
+    double sum[TMAX] = {0}, sum2[TMAX] = {0}, ref[TMAX], next[TMAX], ex[3], fs[3] = {0}, fs2[3] = {0};
+    exact_functionals(T, ex);
+    for (int c = 0; c < CH; c++) {
+        double avg[TMAX] = {0}, favg[3] = {0};
+        for (int step = 0; step < STEPS; step++) {
+            st_pf_opts o;
+            st_pf_opts_init(&o);
+            o.N = 50;
+            o.smoother = ST_SM_PPG;
+            o.burn = 0;
+            o.iter = 1;
+            o.seed = (uint64_t)(1000 * c + step + 1);
+            o.ref_in = step ? ref : NULL;
+            o.ref_out = next;
+            st_pf_result *r = run(m, T, &o);
+            if (step >= SKIP) {
+                for (int t = 0; t < T; t++)
+                    avg[t] += r->smean[t] / (STEPS - SKIP);
+                for (int q = 0; q < 3; q++)
+                    favg[q] += r->func[q] / (STEPS - SKIP);
+            }
+            st_pf_result_free(r);
+            memcpy(ref, next, sizeof ref);
+        }
+        for (int t = 0; t < T; t++) {
+            sum[t] += avg[t];
+            sum2[t] += avg[t] * avg[t];
+        }
+        for (int q = 0; q < 3; q++) {
+            fs[q] += favg[q];
+            fs2[q] += favg[q] * favg[q];
+        }
+    }
+    for (int q = 0; q < 3; q++) {
+        double a = fs[q] / CH, se = sqrt(fmax(fs2[q] / CH - a * a, 0) / (CH - 1));
+        ck_assert_msg(se > 0 && fabs(a - ex[q]) < 6 * se, "functional %d: %g vs exact %g (se %g)", q, a, ex[q], se);
+    }
+    for (int t = 0; t < T; t++) {
+        double a = sum[t] / CH, se = sqrt(fmax(sum2[t] / CH - a * a, 0) / (CH - 1));
+        ck_assert_msg(se > 0 && se < 0.15 * sqrt(k.ps[t]), "t = %d: se %g", t + 1, se);
+        ck_assert_msg(fabs(a - k.ms[t]) < 6 * se, "t = %d: %g vs exact %g (se %g)", t + 1, a, k.ms[t], se);
+    }
+    st_pf_model_free(m);
+}
+END_TEST
 
 START_TEST(test_ppg_functionals_unbiased)
 {
@@ -830,6 +887,10 @@ static Suite *make_suite(void)
     tcase_set_timeout(tc_ppgf, 120);
     tcase_add_test(tc_ppgf, test_ppg_functionals_unbiased);
     suite_add_tcase(s, tc_ppgf);
+    TCase *tc_pc = tcase_create("ppg_chain");
+    tcase_set_timeout(tc_pc, 120);
+    tcase_add_test(tc_pc, test_ppg_chain);
+    suite_add_tcase(s, tc_pc);
     TCase *tc_hy = tcase_create("hybrid_fallback");
     tcase_set_timeout(tc_hy, 120);
     tcase_add_test(tc_hy, test_hybrid_fallback);
