@@ -15,6 +15,7 @@
 #include "smc/func.h"
 #include "smc/model.h"
 #include "smc/pf.h"
+#include "smc/series.h"
 
 static const char usage[] =
     "Usage: pf-smooth (-m MODEL | --builtin NAME) [OPTIONS] [DATA...]\n"
@@ -136,72 +137,9 @@ static void parse_smoother(const st_cli *cli, const char *arg, st_pf_opts *o)
         st_cli_usage_error(cli, "--smoother must be ffbsm, ffbsi, paris, fixed-lag:L, pg or ppg, not '%s'", arg);
 }
 
-/* The series of one seq group as model inputs. */
-typedef struct series {
-    double *t, *y, *cov;
-} series;
-
-static int extract(const st_table *tab, const st_group *g, const int *ycol, size_t dy, const int *ccol,
-                   size_t ncov, int tcol, const st_pf_model *m, series *s, st_err *e)
-{
-    size_t T = g->n;
-    s->t = malloc(T * sizeof *s->t);
-    s->y = malloc(T * (dy ? dy : 1) * sizeof *s->y);
-    s->cov = malloc(T * (ncov ? ncov : 1) * sizeof *s->cov);
-    if (!s->t || !s->y || !s->cov)
-        return st_err_nomem(e, "data");
-    for (size_t r = 0; r < T; r++) {
-        size_t row = g->start + r;
-        s->t[r] = tcol >= 0 ? st_table_get(tab, row, (size_t)tcol) : (double)(r + 1);
-        if (!isfinite(s->t[r]))
-            return st_err_set(e, ST_EDATA, tab->source, 0, 0, "row %zu: t is %s", row + 1,
-                              isnan(s->t[r]) ? "missing" : "infinite");
-        if (r > 0 && !(s->t[r] > s->t[r - 1]))
-            return st_err_set(e, ST_EDATA, tab->source, 0, 0, "row %zu: t = %g does not increase", row + 1,
-                              s->t[r]);
-        for (size_t j = 0; j < dy; j++) {
-            double v = st_table_get(tab, row, (size_t)ycol[j]);
-            if (isinf(v))
-                return st_err_set(e, ST_EDATA, tab->source, 0, 0,
-                                  "row %zu: observation %s is infinite (use NaN or an empty cell for missing)",
-                                  row + 1, tab->names[ycol[j]]);
-            if (!isnan(v) && st_pf_model_y_is_count(m, j) && !(v >= 0 && v == floor(v)))
-                return st_err_set(e, ST_EDATA, tab->source, 0, 0,
-                                  "row %zu: observation %s = %g is not a count (a non-negative integer)",
-                                  row + 1, tab->names[ycol[j]], v);
-            s->y[r * dy + j] = v;
-        }
-        for (size_t j = 0; j < ncov; j++) {
-            double v = st_table_get(tab, row, (size_t)ccol[j]);
-            if (!isfinite(v))
-                return st_err_set(e, ST_EDATA, tab->source, 0, 0, "row %zu: covariate %s is %s", row + 1,
-                                  tab->names[ccol[j]], isnan(v) ? "missing" : "infinite");
-            s->cov[r * ncov + j] = v;
-        }
-    }
-    return 0;
-}
-
 static void qname(char *buf, size_t n, const char *x, const char *kind, double q)
 {
     snprintf(buf, n, "%s_%sq%g", x, kind, q * 100);
-}
-
-/* OpenMP threads that spin at barriers waste whole time slices when the
- * machine has more runnable threads than cores: a filter step has a few
- * parallel regions, and on a loaded 2-core machine PaRIS ran 14 times
- * slower with spinning than with sleeping waits.  libgomp reads the policy
- * when it loads, so set it and restart once (unless the user chose one). */
-static void passive_openmp(char **argv)
-{
-#ifdef _OPENMP
-    if (getenv("OMP_WAIT_POLICY"))
-        return;
-    setenv("OMP_WAIT_POLICY", "passive", 1);
-    execv("/proc/self/exe", argv); /* returns only on failure: carry on */
-#else
-    (void)argv;
-#endif
 }
 
 /* The functionals asked for: the model's, --functional's and the score;
@@ -256,7 +194,7 @@ static int make_functionals(const options *opt, const st_pf_model *m, st_pf_func
 
 int main(int argc, char **argv)
 {
-    passive_openmp(argv);
+    st_cli_passive_openmp(argv);
     st_cli cli;
     st_cli_init(&cli, "pf-smooth", usage);
     options opt;
@@ -379,9 +317,10 @@ int main(int argc, char **argv)
     char **names = NULL;
     size_t ncols = 0;
     double *row = NULL;
-    series s = {0};
+    st_pf_series s;
+    memset(&s, 0, sizeof s);
     st_pf_result *res = NULL;
-    int ycol[ST_PF_MAXDIM], ccol[ST_PF_MAXDIM];
+    st_pf_columns cols;
     char *meta = NULL;
     int rc;
 
@@ -410,20 +349,10 @@ int main(int argc, char **argv)
     const char *const *paths = (const char *const *)(argv + optind);
     if ((rc = st_table_read_many(&tab, paths, (size_t)(argc - optind), &err)) < 0)
         goto done;
-    size_t dx = st_pf_model_dx(m), dy = st_pf_model_dy(m), ncov = st_pf_model_ncov(m);
-    for (size_t j = 0; j < dy; j++)
-        if ((ycol[j] = st_table_col(tab, st_pf_model_yname(m, j))) < 0) {
-            rc = st_err_set(&err, ST_EDATA, tab->source, 0, 0, "no column '%s' (an observation of the model)",
-                            st_pf_model_yname(m, j));
-            goto done;
-        }
-    for (size_t j = 0; j < ncov; j++)
-        if ((ccol[j] = st_table_col(tab, st_pf_model_covname(m, j))) < 0) {
-            rc = st_err_set(&err, ST_EDATA, tab->source, 0, 0, "no column '%s' (a covariate of the model)",
-                            st_pf_model_covname(m, j));
-            goto done;
-        }
-    int tcol = st_table_col(tab, "t"), seqcol = st_table_col(tab, "seq");
+    size_t dx = st_pf_model_dx(m);
+    if ((rc = st_pf_columns_find(m, tab, &cols, &err)) < 0)
+        goto done;
+    int seqcol = cols.seq;
     if ((rc = st_table_groups(tab, seqcol, &groups, &ngroups, &err)) < 0)
         goto done;
     if (tab->nrows == 0) {
@@ -505,13 +434,10 @@ int main(int argc, char **argv)
 
     for (size_t gi = 0; gi < ngroups; gi++) {
         const st_group *g = &groups[gi];
-        free(s.t);
-        free(s.y);
-        free(s.cov);
-        memset(&s, 0, sizeof s);
-        if ((rc = extract(tab, g, ycol, dy, ccol, ncov, tcol, m, &s, &err)) < 0)
+        st_pf_series_free(&s);
+        if ((rc = st_pf_series_extract(m, tab, &cols, g, &s, &err)) < 0)
             goto done;
-        st_pf_data d = {g->n, s.t, s.y, ncov ? s.cov : NULL};
+        st_pf_data d = s.d;
         st_pf_result_free(res);
         res = NULL;
         if ((rc = st_pf_run(m, &d, &opt.pf, &res, &err)) < 0) {
@@ -616,9 +542,7 @@ done:
     free(opt.fexpr);
     st_writer_free(w);
     st_pf_result_free(res);
-    free(s.t);
-    free(s.y);
-    free(s.cov);
+    st_pf_series_free(&s);
     if (names)
         for (size_t j = 0; j < ncols; j++)
             free(names[j]);

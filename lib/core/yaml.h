@@ -158,6 +158,8 @@ void st_yw_key_long_vector(st_yw *w, const char *key, const long *v, size_t n);
 void st_yw_key_string_vector(st_yw *w, const char *key, const char *const *s, size_t n);
 /* Matrices as a block list of flow rows. */
 void st_yw_key_matrix(st_yw *w, const char *key, const double *m, size_t rows, size_t cols);
+/* A matrix of strings (row-major), the same way. */
+void st_yw_key_string_matrix(st_yw *w, const char *key, const char *const *s, size_t rows, size_t cols);
 /* Flush and report the first problem: a write error (ST_EIO), a
  * non-finite double or a string that is not UTF-8 (ST_EDATA: the reader
  * would reject the file), unbalanced begin/end (ST_EINTERNAL). */

@@ -89,6 +89,7 @@ void st_pf_model_free(st_pf_model *m)
     pf_free_names(m->covnames, m->ncov);
     pf_free_names(m->parnames, m->npar);
     free(m->parvalues);
+    free(m->parcons);
     pf_free_names(m->funcnames, m->nfunc);
     if (m->funcs)
         for (size_t k = 0; k < m->nfunc; k++)

@@ -17,6 +17,7 @@
 #include "core/err.h"
 #include "core/rng.h"
 #include "core/expr.h"
+#include "core/yaml.h"
 
 #define ST_PF_BLOCK ST_EXPR_BLOCK
 /* Largest state or observation dimension. */
@@ -112,6 +113,17 @@ double st_pf_model_par(const st_pf_model *m, size_t k);
  * parameter, and leaves the model unchanged. */
 int st_pf_model_set_pars(st_pf_model *m, const double *theta, st_err *e);
 
+/* Constraints on parameters (fitting transforms them away): YAML models
+ * from `constraints:`, built-in models their own (stochastic-volatility
+ * phi signed-unit, sigma positive; variances and scales positive;
+ * linear-gaussian diagonals of Q, R, P0 positive). */
+typedef enum { ST_PF_FREE = 0, ST_PF_POSITIVE, ST_PF_UNIT, ST_PF_SIGNED_UNIT } st_pf_constraint;
+extern const char *const st_pf_constraint_names[]; /* "free", "positive", "unit", "signed-unit" */
+st_pf_constraint st_pf_model_constraint(const st_pf_model *m, size_t k);
+/* 1 if v satisfies c strictly (positive: v > 0, unit: 0 < v < 1,
+ * signed-unit: -1 < v < 1, free: finite). */
+int st_pf_constraint_holds(st_pf_constraint c, double v);
+
 /* Scratch space of the gradients, one per thread. */
 typedef struct st_pf_gwork st_pf_gwork;
 int st_pf_gwork_new(st_pf_gwork **w, const st_pf_model *m, st_err *e);
@@ -147,6 +159,12 @@ const char *st_pf_model_functional_name(const st_pf_model *m, size_t k);
 const st_expr *st_pf_model_functional(const st_pf_model *m, size_t k);
 /* The current parameter values (npar), for evaluating live expressions. */
 const double *st_pf_model_parvalues(const st_pf_model *m);
+
+/* Write m as a `model: pf` file into an open writer (top level; the
+ * caller may add comments before and keys after, then st_yw_finish): the
+ * current parameter values, the expressions' source text; comments of the
+ * original file are not kept.  Reading it back gives the same model. */
+int st_pf_model_write(const st_pf_model *m, st_yw *w, st_err *e);
 
 /* Names of the built-in models, NULL-terminated. */
 extern const char *const st_pf_builtin_names[];

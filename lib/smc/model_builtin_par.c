@@ -60,7 +60,8 @@ int pf_builtin_params(st_pf_model *m, st_err *e)
     }
     m->parnames = calloc(n, sizeof *m->parnames);
     m->parvalues = calloc(n, sizeof *m->parvalues);
-    if (!m->parnames || !m->parvalues)
+    m->parcons = calloc(n, 1);
+    if (!m->parnames || !m->parvalues || !m->parcons)
         return st_err_nomem(e, "parameters");
     m->npar = n;
     int bad = 0;
@@ -101,7 +102,34 @@ int pf_builtin_params(st_pf_model *m, st_err *e)
     case ST_PF_YAML:
         break;
     }
-    return bad ? st_err_nomem(e, "parameters") : 0;
+    if (bad)
+        return st_err_nomem(e, "parameters");
+    /* constraints */
+    switch (m->kind) {
+    case ST_PF_STOCHVOL:
+        m->parcons[1] = ST_PF_SIGNED_UNIT;
+        m->parcons[2] = ST_PF_POSITIVE;
+        break;
+    case ST_PF_GROWTH:
+        m->parcons[0] = m->parcons[1] = m->parcons[2] = ST_PF_POSITIVE;
+        break;
+    case ST_PF_BEARINGS:
+        m->parcons[0] = m->parcons[1] = ST_PF_POSITIVE;
+        for (size_t i = 0; i < 4; i++)
+            m->parcons[6 + i] = ST_PF_POSITIVE;
+        break;
+    case ST_PF_LINEAR_GAUSSIAN: {
+        lg_layout L = layout(d, k);
+        for (size_t i = 0; i < d; i++)
+            m->parcons[L.Q + tri(i, i)] = m->parcons[L.P0 + tri(i, i)] = ST_PF_POSITIVE;
+        for (size_t i = 0; i < k; i++)
+            m->parcons[L.R + tri(i, i)] = ST_PF_POSITIVE;
+        break;
+    }
+    case ST_PF_YAML:
+        break;
+    }
+    return 0;
 }
 
 /* A symmetric matrix from its packed lower triangle, its Cholesky factor

@@ -54,6 +54,7 @@ struct st_pf_model {
     size_t npar;
     char **parnames;
     double *parvalues;
+    unsigned char *parcons; /* st_pf_constraint of each parameter */
     /* YAML models */
     pcomp init, trans, obs;
     /* `functionals:` (any model): names and expressions */
@@ -80,6 +81,9 @@ typedef struct loader {
 } loader;
 
 void pf_free_names(char **v, size_t n);
+/* The argument names of a univariate distribution (alt: gamma by scale,
+ * negative binomial by mean), NULL-terminated. */
+const char *const *pf_arg_names(int kind, int alt);
 
 /* Input slots of the model's expressions: the state x (one value per
  * particle), the time t and the covariates (one value per step). */

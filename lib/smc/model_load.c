@@ -107,7 +107,7 @@ static int compile_arg(loader *L, const st_ynode *n, const char *name, const st_
     return st_expr_compile(&a->x, text, env, &src, L->e);
 }
 
-static const char *const *arg_names(int kind, int alt)
+const char *const *pf_arg_names(int kind, int alt)
 {
     static const char *const normal[] = {"mean", "sd", NULL};
     static const char *const student[] = {"df", "loc", "scale", NULL};
@@ -199,7 +199,7 @@ static int read_dist(loader *L, const st_ynode *n, const st_expr_env *env, pdist
         alt = d->gamma_scale = 1;
     if (d->kind == D_NEGBIN && st_ymap_get(doc, n, "mean"))
         alt = d->nb_mean = 1;
-    const char *const *names = arg_names(d->kind, alt);
+    const char *const *names = pf_arg_names(d->kind, alt);
     for (int i = 0; names[i]; i++) {
         const st_ynode *an = st_ymap_get(doc, n, names[i]);
         if (!an && d->kind == D_STUDENT && i > 0) {
@@ -271,6 +271,49 @@ size_t st_pf_model_nfunctionals(const st_pf_model *m) { return m->nfunc; }
 const char *st_pf_model_functional_name(const st_pf_model *m, size_t k) { return m->funcnames[k]; }
 const st_expr *st_pf_model_functional(const st_pf_model *m, size_t k) { return m->funcs[k]; }
 const double *st_pf_model_parvalues(const st_pf_model *m) { return m->parvalues; }
+
+const char *const st_pf_constraint_names[] = {"free", "positive", "unit", "signed-unit", NULL};
+
+st_pf_constraint st_pf_model_constraint(const st_pf_model *m, size_t k)
+{
+    return m->parcons ? (st_pf_constraint)m->parcons[k] : ST_PF_FREE;
+}
+
+int st_pf_constraint_holds(st_pf_constraint c, double v)
+{
+    switch (c) {
+    case ST_PF_POSITIVE: return v > 0;
+    case ST_PF_UNIT: return v > 0 && v < 1;
+    case ST_PF_SIGNED_UNIT: return v > -1 && v < 1;
+    default: return isfinite(v);
+    }
+}
+
+/* `constraints:` parameter: free | positive | unit | signed-unit. */
+static int read_constraints(loader *L, const st_ynode *n)
+{
+    st_pf_model *m = L->m;
+    if (st_ynode_kind(n) != ST_YMAP)
+        return st_ynode_error(L->doc, n, L->e, ST_EDATA,
+                              "'constraints' must be a mapping parameter: positive | unit | signed-unit | free");
+    for (size_t i = 0; i < st_ynode_len(n); i++) {
+        const char *name = st_ymap_key_at(n, i);
+        const st_ynode *vn = st_ymap_value_at(n, i);
+        size_t k = 0;
+        while (k < m->npar && strcmp(m->parnames[k], name) != 0)
+            k++;
+        if (k == m->npar)
+            return st_ynode_error(L->doc, vn, L->e, ST_EDATA, "constraint on '%s', which is not a parameter", name);
+        int c, rc;
+        if ((rc = st_ynode_enum(L->doc, vn, st_pf_constraint_names, &c, L->e)) < 0)
+            return rc;
+        if (!st_pf_constraint_holds((st_pf_constraint)c, m->parvalues[k]))
+            return st_ynode_error(L->doc, vn, L->e, ST_EDATA, "parameter '%s' = %g is not %s", name, m->parvalues[k],
+                                  c == ST_PF_POSITIVE ? "positive" : c == ST_PF_UNIT ? "in (0, 1)" : "in (-1, 1)");
+        m->parcons[k] = (unsigned char)c;
+    }
+    return 0;
+}
 
 /* `functionals:` name: expression, compiled once the model is complete. */
 static int read_functionals(loader *L, const st_ynode *n)
@@ -356,6 +399,11 @@ static int load_root(loader *L)
                 m->npar++;
             }
         }
+        if (!(m->parcons = calloc(m->npar ? m->npar : 1, 1)))
+            return st_err_nomem(e, "parameters");
+        const st_ynode *cn2 = st_ymap_get(doc, root, "constraints");
+        if (cn2 && (rc = read_constraints(L, cn2)) < 0)
+            return rc;
         long dim = 0;
         const st_ynode *dn = st_ymap_get(doc, root, "dim");
         if (dn && (rc = st_ynode_long(doc, dn, 1, ST_PF_MAXDIM, &dim, e)) < 0)
@@ -439,6 +487,7 @@ static int load_root(loader *L)
     const st_ynode *fn = st_ymap_get(doc, root, "functionals");
     if (fn && (rc = read_functionals(L, fn)) < 0)
         return rc;
+    (void)st_ymap_get(doc, root, "fit"); /* results written by pf-fit: read and ignored */
     return st_ymap_check_unknown(doc, root, e);
 }
 
