@@ -185,6 +185,18 @@ int st_cli_output_format(const st_cli *c)
     return ST_FMT_CSV;
 }
 
+void st_cli_passive_openmp(char **argv)
+{
+#ifdef _OPENMP
+    if (getenv("OMP_WAIT_POLICY"))
+        return;
+    setenv("OMP_WAIT_POLICY", "passive", 1);
+    execv("/proc/self/exe", argv); /* returns only on failure: carry on */
+#else
+    (void)argv;
+#endif
+}
+
 int st_cli_threads(const st_cli *c)
 {
 #ifdef _OPENMP

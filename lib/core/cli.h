@@ -143,6 +143,13 @@ st_reader_opts st_cli_reader_opts(const st_cli *c);
 
 /* Number of threads to use (applies -j to OpenMP as a side effect). */
 int st_cli_threads(const st_cli *c);
+/* OpenMP threads that spin at barriers waste whole time slices when the
+ * machine has more runnable threads than cores (on a loaded 2-core machine
+ * PaRIS ran 14 times slower with spinning than with sleeping waits).
+ * libgomp reads the policy when it loads, so this sets OMP_WAIT_POLICY to
+ * passive and restarts the program once, unless the user chose a policy.
+ * Call first in main() of programs with many short parallel regions. */
+void st_cli_passive_openmp(char **argv);
 
 /* ---- number parsing for option values (whole string must parse) ---- */
 int st_parse_double(const char *s, double *out);

@@ -82,9 +82,20 @@ void pf_summarise(const double *X, size_t stride, const double *W, size_t N, siz
 /* Backward sampling.  For each target k < ntarget (state column
  * tgt[k] of Xnext, stride nstride), draw K indices j in 0..N-1 with
  * probability proportional to W_prev[j] f(x_next | X_prev[j]) into
- * out[k*K .. k*K+K-1].  Rejection sampling with up to max_tries proposals
- * from W_prev when the transition density is bounded, then the exact
- * O(N) draw.  Parallel over fixed blocks of targets with streams rs. */
+ * out[k*K .. k*K+K-1].  The default (hybrid) kernel: rejection sampling
+ * with up to max_tries proposals from W_prev when the transition density
+ * is bounded, then, for the draws still pending, PF_FALLBACK_MOVES
+ * independent Metropolis-Hastings moves started at the target's ancestor
+ * (start), which is itself a draw from the backward kernel given the
+ * target and independent of the failed proposals (Dau & Chopin 2023):
+ * O(max_tries + moves) per draw whatever the acceptance rate, so O(N) per
+ * step.  Without ancestors the pending draws are exact O(N) ones.
+ * Parallel over fixed blocks of targets with streams rs. */
+#define PF_FALLBACK_MOVES 2
+/* Default rejection proposals per draw before the fallback. */
+#define PF_DEFAULT_TRIES 32
+/* FFBSm refuses N^2 T above this many particle pairs unless ffbsm_max is set. */
+#define PF_FFBSM_MAX_PAIRS 1e9
 typedef struct pf_backward {
     const st_pf_model *m;
     const st_pf_step *s;    /* the step of x_next */
@@ -96,17 +107,20 @@ typedef struct pf_backward {
     int bounded;
     double logbound;
     size_t max_tries;
-    /* MCMC backward kernel (Dau & Chopin): when mcmc > 0 and start is set,
-     * each draw starts at start[column of the target] (its ancestor) and
-     * makes mcmc independent Metropolis-Hastings moves with proposals
-     * from W_prev: O(mcmc) per draw, no bound needed. */
+    /* MCMC backward kernel (Dau & Chopin): when start is set, a draw
+     * starts at start[column of the target] (its ancestor) and makes mcmc
+     * independent Metropolis-Hastings moves with proposals from W_prev:
+     * O(mcmc) per draw, no bound needed.  mh_only: every draw (the --mcmc
+     * kernel); else only the draws rejection sampling left pending. */
     size_t mcmc;
+    int mh_only;
     const uint32_t *start;
-    uint64_t proposals, accepted;
+    uint64_t proposals, accepted; /* rejection proposals (MH moves for mh_only) */
+    uint64_t draws, fallbacks, exact; /* draws, and those by the MH fallback, by the exact draw */
 } pf_backward;
 
-/* use_rejection: 1 rejection/hybrid when the model has a bound, 0 exact
- * draws only, -S the MCMC kernel with S moves (set b->start after init). */
+/* use_rejection: 1 the hybrid kernel, 0 exact draws only, -S the MCMC
+ * kernel with S moves for every draw (set b->start after init). */
 int pf_backward_init(pf_backward *b, const st_pf_model *m, const st_pf_step *s, const double *Xprev,
                      const double *lwprev, const double *Wprev, size_t N, size_t dx,
                      size_t max_tries, int use_rejection, st_err *e);
