@@ -1,0 +1,17 @@
+/* Vector kernels, AVX2 path: four doubles, SLEEF with FMA.  Compiled with
+ * -mavx2 -ffp-contract=off (mk/numeric.mk) and called only when the
+ * CPU has AVX2 and FMA (SLEEF's functions use FMA). */
+#include "config.h"
+
+#include <immintrin.h>
+#include <sleef.h>
+
+#define ST_SIMD_W 4
+typedef __m256d st_vd;
+#define ST_VEXP Sleef_finz_expd4_u10avx2
+#define ST_VLOG Sleef_finz_logd4_u10avx2
+#define ST_VLOG1P Sleef_finz_log1pd4_u10avx2
+#define ST_VEXP_DET Sleef_cinz_expd4_u10avx
+#define ST_SIMD_PATH ST_SIMD_AVX2
+#define ST_SIMD_OPS st_simd_ops_avx2
+#include "core/simd_kernels.h"

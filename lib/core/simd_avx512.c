@@ -1,0 +1,17 @@
+/* Vector kernels, AVX-512 path: eight doubles, SLEEF with FMA.  Compiled
+ * with -mavx512f -ffp-contract=off (mk/numeric.mk) and called only
+ * when the CPU has AVX-512F. */
+#include "config.h"
+
+#include <immintrin.h>
+#include <sleef.h>
+
+#define ST_SIMD_W 8
+typedef __m512d st_vd;
+#define ST_VEXP Sleef_finz_expd8_u10avx512f
+#define ST_VLOG Sleef_finz_logd8_u10avx512f
+#define ST_VLOG1P Sleef_finz_log1pd8_u10avx512f
+#define ST_VEXP_DET Sleef_cinz_expd8_u10avx512fnofma
+#define ST_SIMD_PATH ST_SIMD_AVX512
+#define ST_SIMD_OPS st_simd_ops_avx512
+#include "core/simd_kernels.h"
