@@ -1,9 +1,10 @@
 # smc: particle filters and smoothers (lib/smc), pf-smooth and pf-resample.
 # This fragment appends to the variables of Makefile.am.
 
-lib_libstoch_a_SOURCES += lib/smc/expr.c lib/smc/model.c lib/smc/resample.c \
+lib_libstoch_a_SOURCES += lib/smc/expr.c lib/smc/model.c lib/smc/model_load.c lib/smc/model_builtin.c \
+	lib/smc/model_eval.c lib/smc/resample.c \
 	lib/smc/filter.c lib/smc/smooth.c
-noinst_HEADERS += lib/smc/expr.h lib/smc/dist.h lib/smc/model.h lib/smc/resample.h \
+noinst_HEADERS += lib/smc/expr.h lib/smc/dist.h lib/smc/model.h lib/smc/model_internal.h lib/smc/resample.h \
 	lib/smc/pf.h lib/smc/pf_internal.h
 
 check_PROGRAMS += tests/unit/test_smc_expr
