@@ -23,6 +23,15 @@ typedef struct st_simd_ops {
     void (*normal_fill)(uint64_t s[4][ST_RNG_LANES], double *z, size_t n);
     /* uniforms on (0,1) into u[0..n-1], k/2^52 + 2^-53 */
     void (*uniform_fill)(uint64_t s[4][ST_RNG_LANES], double *u, size_t n);
+    void (*lse_scan)(const double *lw, size_t n, double *w, double *cum, double out[3]);
+    void (*vadd)(double *y, const double *a, const double *b, size_t n);
+    void (*vsub)(double *y, const double *a, const double *b, size_t n);
+    void (*vmul)(double *y, const double *a, const double *b, size_t n);
+    void (*vdiv)(double *y, const double *a, const double *b, size_t n);
+    void (*vaffine)(double *y, double a, const double *x, double b, size_t n);
+    void (*vaxpy)(double *y, double a, const double *x, size_t n);
+    void (*vgather)(double *y, const double *x, const uint32_t *idx, size_t n);
+    void (*vnan_to)(double *x, size_t n, double nanval, double infval);
 } st_simd_ops;
 
 /* The kernels of the path in use (chosen at the first call). */

@@ -12,6 +12,10 @@ typedef __m256d st_vd;
 #define ST_VLOG Sleef_finz_logd4_u10avx2
 #define ST_VLOG1P Sleef_finz_log1pd4_u10avx2
 #define ST_VEXP_DET Sleef_cinz_expd4_u10avx
+#define ST_VSET1(c) _mm256_set1_pd(c)
+#define ST_VMAX(a, b) _mm256_max_pd(a, b)
+#define ST_VANY(m) _mm256_movemask_pd((__m256d)(m))
+#define ST_VZERO_MASK _mm256_setzero_si256()
 #define ST_SIMD_PATH ST_SIMD_AVX2
 #define ST_SIMD_OPS st_simd_ops_avx2
 #include "core/simd_kernels.h"

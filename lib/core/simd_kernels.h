@@ -6,6 +6,10 @@
  *   ST_VEXP, ST_VLOG, ST_VLOG1P   SLEEF's u10 functions on st_vd
  *   ST_VEXP_DET        SLEEF's u10 exp without FMA on st_vd (cinz)
  *   ST_SIMD_PATH       the st_simd value, ST_SIMD_OPS the table's name
+ *   ST_VSET1(c)        st_vd with c in every lane
+ *   ST_VMAX(a, b)      lane-wise maximum (no NaN among the arguments)
+ *   ST_VANY(m)         nonzero if a lane of the comparison result m is set
+ *   ST_VZERO_MASK      a comparison result with no lane set
  * Everything else is plain C11 that the compiler vectorises for the
  * including file's instruction set; it must stay free of reassociation
  * and of contraction into FMA so that every path gives the same bits. */
@@ -20,8 +24,9 @@
 #include "core/simd.h"
 
 /* y[i] = F(x[i]) a vector at a time; the tail through a zero-padded
- * vector.  FIX(xv, rv) may repair lanes of the result. */
-#define ST_SIMD_ARRAY(name, F, FIX)                                                \
+ * vector.  Where BAD(xv, rv) holds in some lane (a cheap vector test),
+ * FIX(x, r) repairs each lane of the result one by one. */
+#define ST_SIMD_ARRAY(name, F, BAD, FIX)                                           \
     static void name(double *y, const double *x, size_t n)                        \
     {                                                                              \
         size_t i = 0;                                                              \
@@ -29,54 +34,53 @@
             st_vd xv, rv;                                                          \
             memcpy(&xv, x + i, sizeof xv);                                         \
             rv = F(xv);                                                            \
-            FIX(xv, rv);                                                           \
+            if (ST_VANY(BAD(xv, rv))) {                                            \
+                double xs_[ST_SIMD_W], rs_[ST_SIMD_W];                             \
+                memcpy(xs_, &xv, sizeof xs_);                                      \
+                memcpy(rs_, &rv, sizeof rs_);                                      \
+                for (int j_ = 0; j_ < ST_SIMD_W; j_++)                             \
+                    rs_[j_] = FIX(xs_[j_], rs_[j_]);                               \
+                memcpy(&rv, rs_, sizeof rv);                                       \
+            }                                                                      \
             memcpy(y + i, &rv, sizeof rv);                                         \
         }                                                                          \
         if (i < n) {                                                               \
-            double buf[ST_SIMD_W] = {0};                                           \
+            double xs_[ST_SIMD_W] = {0}, rs_[ST_SIMD_W];                           \
             st_vd xv, rv;                                                          \
-            memcpy(buf, x + i, (n - i) * sizeof *buf);                             \
-            memcpy(&xv, buf, sizeof xv);                                           \
+            memcpy(xs_, x + i, (n - i) * sizeof *xs_);                             \
+            memcpy(&xv, xs_, sizeof xv);                                           \
             rv = F(xv);                                                            \
-            FIX(xv, rv);                                                           \
-            memcpy(buf, &rv, sizeof rv);                                           \
-            memcpy(y + i, buf, (n - i) * sizeof *buf);                             \
+            memcpy(rs_, &rv, sizeof rs_);                                          \
+            for (size_t j_ = 0; j_ < n - i; j_++)                                  \
+                y[i + j_] = FIX(xs_[j_], rs_[j_]);                                 \
         }                                                                          \
     }
 
-#define ST_NOFIX(xv, rv) (void)0
+#define ST_NOBAD(xv, rv) ST_VZERO_MASK
+#define ST_NOFIX(x, r) (r)
 
 /* NaN results as the default quiet NaN: SLEEF's paths differ in the sign
  * of the NaN they return for arguments outside the domain. */
-#define ST_NANFIX(xv, rv)                                                          \
-    do {                                                                           \
-        double rs_[ST_SIMD_W];                                                     \
-        memcpy(rs_, &rv, sizeof rs_);                                              \
-        for (int j_ = 0; j_ < ST_SIMD_W; j_++)                                     \
-            rs_[j_] = rs_[j_] != rs_[j_] ? NAN : rs_[j_];                          \
-        memcpy(&rv, rs_, sizeof rv);                                               \
-    } while (0)
+#define ST_NANBAD(xv, rv) ((rv) != (rv))
+static inline double k_nanfix(double x, double r)
+{
+    (void)x;
+    return r != r ? NAN : r;
+}
+
 /* SLEEF 3.5's log1p returns +Inf above about 1e307 (where 1 + x rounds to
  * x): there log1p(x) = log(x) to the last bit, from the same family. */
-#define ST_LOG1P_FIX(xv, rv)                                                       \
-    do {                                                                           \
-        double xs_[ST_SIMD_W];                                                     \
-        int big_ = 0;                                                              \
-        memcpy(xs_, &xv, sizeof xs_);                                              \
-        for (int j_ = 0; j_ < ST_SIMD_W; j_++)                                     \
-            big_ |= xs_[j_] > 0x1p1000 && xs_[j_] < INFINITY;                      \
-        if (big_) {                                                                \
-            double rs_[ST_SIMD_W], ls_[ST_SIMD_W];                                 \
-            st_vd lv_ = ST_VLOG(xv);                                               \
-            memcpy(rs_, &rv, sizeof rs_);                                          \
-            memcpy(ls_, &lv_, sizeof ls_);                                         \
-            for (int j_ = 0; j_ < ST_SIMD_W; j_++)                                 \
-                if (xs_[j_] > 0x1p1000 && xs_[j_] < INFINITY)                      \
-                    rs_[j_] = ls_[j_];                                             \
-            memcpy(&rv, rs_, sizeof rv);                                           \
-        }                                                                          \
-        ST_NANFIX(xv, rv);                                                         \
-    } while (0)
+#define ST_LOG1P_BAD(xv, rv) (((xv) > ST_VSET1(0x1p1000)) | ((rv) != (rv)))
+static inline double k_log1p_fix(double x, double r)
+{
+    if (x > 0x1p1000 && x < INFINITY) {
+        st_vd xv = ST_VSET1(x), lv = ST_VLOG(xv);
+        double ls[ST_SIMD_W];
+        memcpy(ls, &lv, sizeof ls);
+        r = ls[0];
+    }
+    return k_nanfix(x, r);
+}
 
 /* SLEEF 3.5's exp returns +Inf above 709.78271114955743 although exp(x)
  * stays below DBL_MAX up to x = 0x1.62e42fefa39efp+9 (fixed upstream in
@@ -85,34 +89,20 @@
  * subtraction is exact), exp(-d) = 1 + c by its Taylor series, rounded
  * once: error below 0.51 ulp, in plain arithmetic that every path
  * rounds alike. */
-static double k_exp_near_overflow(double x)
+#define ST_EXP_BAD(xv, rv) (((xv) > ST_VSET1(709.78)) | ((rv) != (rv)))
+static inline double k_exp_fix(double x, double r)
 {
-    const double d = (0x1.62e42fefa39efp+9 - x) + 0x1.abc9e3b39803fp-46;
-    const double c = -d * (1 - d / 2 * (1 - d / 3 * (1 - d / 4 * (1 - d / 5 * (1 - d / 6)))));
-    return ldexp(2.0 * (1.0 + c), 1023);
+    if (x > 709.78 && x <= 0x1.62e42fefa39efp+9) {
+        const double d = (0x1.62e42fefa39efp+9 - x) + 0x1.abc9e3b39803fp-46;
+        const double c = -d * (1 - d / 2 * (1 - d / 3 * (1 - d / 4 * (1 - d / 5 * (1 - d / 6)))));
+        return ldexp(2.0 * (1.0 + c), 1023);
+    }
+    return k_nanfix(x, r);
 }
 
-#define ST_EXP_FIX(xv, rv)                                                         \
-    do {                                                                           \
-        double xs_[ST_SIMD_W];                                                     \
-        int gap_ = 0;                                                              \
-        memcpy(xs_, &xv, sizeof xs_);                                              \
-        for (int j_ = 0; j_ < ST_SIMD_W; j_++)                                     \
-            gap_ |= xs_[j_] > 709.78 && xs_[j_] <= 0x1.62e42fefa39efp+9;          \
-        if (gap_) {                                                                \
-            double rs_[ST_SIMD_W];                                                 \
-            memcpy(rs_, &rv, sizeof rs_);                                          \
-            for (int j_ = 0; j_ < ST_SIMD_W; j_++)                                 \
-                if (xs_[j_] > 709.78 && xs_[j_] <= 0x1.62e42fefa39efp+9)          \
-                    rs_[j_] = k_exp_near_overflow(xs_[j_]);                        \
-            memcpy(&rv, rs_, sizeof rv);                                           \
-        }                                                                          \
-        ST_NANFIX(xv, rv);                                                         \
-    } while (0)
-
-ST_SIMD_ARRAY(k_vexp, ST_VEXP, ST_EXP_FIX)
-ST_SIMD_ARRAY(k_vlog, ST_VLOG, ST_NANFIX)
-ST_SIMD_ARRAY(k_vlog1p, ST_VLOG1P, ST_LOG1P_FIX)
+ST_SIMD_ARRAY(k_vexp, ST_VEXP, ST_EXP_BAD, k_exp_fix)
+ST_SIMD_ARRAY(k_vlog, ST_VLOG, ST_NANBAD, k_nanfix)
+ST_SIMD_ARRAY(k_vlog1p, ST_VLOG1P, ST_LOG1P_BAD, k_log1p_fix)
 
 /* ---- random numbers: ST_RNG_LANES xoshiro256++ generators side by side */
 
@@ -192,7 +182,7 @@ static inline double k_lane_uniform_pos(uint64_t s[4][L], int j)
     return ((double)(k_lane_next(s, j) >> 12) + 0.5) * 0x1.0p-52;
 }
 
-ST_SIMD_ARRAY(k_vexp_det, ST_VEXP_DET, ST_NOFIX)
+ST_SIMD_ARRAY(k_vexp_det, ST_VEXP_DET, ST_NOBAD, ST_NOFIX)
 
 static void k_pend_flush(k_pending *p, uint64_t s[4][L], double *z)
 {
@@ -438,8 +428,168 @@ static void k_uniform_fill(uint64_t s[4][L], double *u, size_t n)
 }
 #endif
 
+/* ---- elementwise arithmetic: one IEEE operation per lane and step, so
+ * the vector and scalar forms round alike */
+
+#define ST_SIMD_BINARY(name, OP)                                                   \
+    static void name(double *y, const double *a, const double *b, size_t n)       \
+    {                                                                              \
+        size_t i = 0;                                                              \
+        for (; i + ST_SIMD_W <= n; i += ST_SIMD_W) {                               \
+            st_vd x, z;                                                            \
+            memcpy(&x, a + i, sizeof x);                                           \
+            memcpy(&z, b + i, sizeof z);                                           \
+            x = x OP z;                                                            \
+            memcpy(y + i, &x, sizeof x);                                           \
+        }                                                                          \
+        for (; i < n; i++)                                                         \
+            y[i] = a[i] OP b[i];                                                   \
+    }
+ST_SIMD_BINARY(k_vadd, +)
+ST_SIMD_BINARY(k_vsub, -)
+ST_SIMD_BINARY(k_vmul, *)
+ST_SIMD_BINARY(k_vdiv, /)
+
+/* y = a x + b (the product rounded, then the sum) */
+static void k_vaffine(double *y, double a, const double *x, double b, size_t n)
+{
+    const st_vd av = ST_VSET1(a), bv = ST_VSET1(b);
+    size_t i = 0;
+    for (; i + ST_SIMD_W <= n; i += ST_SIMD_W) {
+        st_vd v;
+        memcpy(&v, x + i, sizeof v);
+        v = av * v + bv;
+        memcpy(y + i, &v, sizeof v);
+    }
+    for (; i < n; i++)
+        y[i] = a * x[i] + b;
+}
+
+/* y = y + a x (the product rounded, then the sum) */
+static void k_vaxpy(double *y, double a, const double *x, size_t n)
+{
+    const st_vd av = ST_VSET1(a);
+    size_t i = 0;
+    for (; i + ST_SIMD_W <= n; i += ST_SIMD_W) {
+        st_vd v, w;
+        memcpy(&v, x + i, sizeof v);
+        memcpy(&w, y + i, sizeof w);
+        w = w + av * v;
+        memcpy(y + i, &w, sizeof w);
+    }
+    for (; i < n; i++)
+        y[i] = y[i] + a * x[i];
+}
+
+/* y[i] = x[idx[i]] */
+static void k_vgather(double *y, const double *x, const uint32_t *idx, size_t n)
+{
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        const double v0 = x[idx[i]], v1 = x[idx[i + 1]], v2 = x[idx[i + 2]], v3 = x[idx[i + 3]];
+        y[i] = v0;
+        y[i + 1] = v1;
+        y[i + 2] = v2;
+        y[i + 3] = v3;
+    }
+    for (; i < n; i++)
+        y[i] = x[idx[i]];
+}
+
+/* NaN -> nanval, +Inf -> infval, in place */
+static void k_vnan_to(double *x, size_t n, double nanval, double infval)
+{
+    const st_vd inf = ST_VSET1(INFINITY);
+    size_t i = 0;
+    for (; i + ST_SIMD_W <= n; i += ST_SIMD_W) {
+        st_vd v;
+        memcpy(&v, x + i, sizeof v);
+        if (!ST_VANY((v != v) | (v == inf)))
+            continue;
+        for (size_t j = i; j < i + ST_SIMD_W; j++)
+            x[j] = x[j] != x[j] ? nanval : x[j] == INFINITY ? infval : x[j];
+    }
+    for (; i < n; i++)
+        x[i] = x[i] != x[i] ? nanval : x[i] == INFINITY ? infval : x[i];
+}
+
+/* Log-sum-exp of a block with its prefix sums, in one pass (vmath.h,
+ * st_vlse_scan).  The association is fixed: the partial sums of each
+ * group of four (zeros past n), each added to the running total, so that
+ * the groups' own sums do not wait for each other and cum stays
+ * non-decreasing; sums of squares in eight interleaved partial sums added
+ * as a tree at the end.  Only the exp differs between the families. */
+static void k_lse_scan(const double *lw, size_t n, double *w, double *cum, double out[3])
+{
+    st_vd mv = ST_VSET1(-INFINITY);
+    size_t i = 0;
+    for (; i + ST_SIMD_W <= n; i += ST_SIMD_W) {
+        st_vd x;
+        memcpy(&x, lw + i, sizeof x);
+        mv = ST_VMAX(mv, x);
+    }
+    double ms[ST_SIMD_W], m = -INFINITY;
+    memcpy(ms, &mv, sizeof ms);
+    for (int j = 0; j < ST_SIMD_W; j++)
+        m = ms[j] > m ? ms[j] : m;
+    for (; i < n; i++)
+        m = lw[i] > m ? lw[i] : m;
+    out[0] = m;
+    if (!(m > -INFINITY)) {
+        for (i = 0; i < n; i++)
+            w[i] = cum[i] = 0;
+        out[1] = out[2] = 0;
+        return;
+    }
+    /* w = exp(lw - m): arguments <= 0 and no NaN, so SLEEF's values need
+     * none of k_vexp's repairs and equal st_vexp's */
+    const st_vd mm = ST_VSET1(m);
+    for (i = 0; i + ST_SIMD_W <= n; i += ST_SIMD_W) {
+        st_vd x;
+        memcpy(&x, lw + i, sizeof x);
+        x = ST_VEXP(x - mm);
+        memcpy(w + i, &x, sizeof x);
+    }
+    if (i < n) {
+        double xs[ST_SIMD_W] = {0};
+        for (size_t j = 0; j < n - i; j++)
+            xs[j] = lw[i + j] - m;
+        st_vd x;
+        memcpy(&x, xs, sizeof x);
+        x = ST_VEXP(x);
+        memcpy(xs, &x, sizeof x);
+        memcpy(w + i, xs, (n - i) * sizeof *w);
+    }
+    double q[8] = {0, 0, 0, 0, 0, 0, 0, 0}, carry = 0;
+    for (i = 0; i + 4 <= n; i += 4) {
+        const double v0 = w[i], v1 = w[i + 1], v2 = w[i + 2], v3 = w[i + 3];
+        const double p1 = v0 + v1, p2 = p1 + v2, p3 = p2 + v3;
+        cum[i] = carry + v0;
+        cum[i + 1] = carry + p1;
+        cum[i + 2] = carry + p2;
+        carry = cum[i + 3] = carry + p3;
+        double *qq = q + (i & 4);
+        qq[0] += v0 * v0;
+        qq[1] += v1 * v1;
+        qq[2] += v2 * v2;
+        qq[3] += v3 * v3;
+    }
+    if (i < n) {
+        double v[4] = {0, 0, 0, 0};
+        memcpy(v, w + i, (n - i) * sizeof *v);
+        const double p1 = v[0] + v[1], p2 = p1 + v[2], p3 = p2 + v[3];
+        const double c[4] = {carry + v[0], carry + p1, carry + p2, carry + p3};
+        memcpy(cum + i, c, (n - i) * sizeof *c);
+        for (int j = 0; j < 4; j++)
+            q[(i & 4) + (size_t)j] += v[j] * v[j];
+    }
+    out[1] = n ? cum[n - 1] : 0;
+    out[2] = ((q[0] + q[1]) + (q[2] + q[3])) + ((q[4] + q[5]) + (q[6] + q[7]));
+}
+
 #undef L
 
 const st_simd_ops ST_SIMD_OPS = {
-    ST_SIMD_PATH, k_vexp, k_vlog, k_vlog1p, k_normal_fill, k_uniform_fill,
+    ST_SIMD_PATH, k_vexp, k_vlog, k_vlog1p, k_normal_fill, k_uniform_fill, k_lse_scan,
+    k_vadd, k_vsub, k_vmul, k_vdiv, k_vaffine, k_vaxpy, k_vgather, k_vnan_to,
 };

@@ -125,3 +125,48 @@ void st_vlog1p(double *y, const double *x, size_t n)
 {
     st_simd_ops_get()->vlog1p(y, x, n);
 }
+
+void st_vlse_scan(const double *lw, size_t n, double *w, double *cum, double out[3])
+{
+    st_simd_ops_get()->lse_scan(lw, n, w, cum, out);
+}
+
+void st_vadd(double *y, const double *a, const double *b, size_t n)
+{
+    st_simd_ops_get()->vadd(y, a, b, n);
+}
+
+void st_vsub(double *y, const double *a, const double *b, size_t n)
+{
+    st_simd_ops_get()->vsub(y, a, b, n);
+}
+
+void st_vmul(double *y, const double *a, const double *b, size_t n)
+{
+    st_simd_ops_get()->vmul(y, a, b, n);
+}
+
+void st_vdiv(double *y, const double *a, const double *b, size_t n)
+{
+    st_simd_ops_get()->vdiv(y, a, b, n);
+}
+
+void st_vaffine(double *y, double a, const double *x, double b, size_t n)
+{
+    st_simd_ops_get()->vaffine(y, a, x, b, n);
+}
+
+void st_vaxpy(double *y, double a, const double *x, size_t n)
+{
+    st_simd_ops_get()->vaxpy(y, a, x, n);
+}
+
+void st_vgather(double *y, const double *x, const uint32_t *idx, size_t n)
+{
+    st_simd_ops_get()->vgather(y, x, idx, n);
+}
+
+void st_vnan_to(double *x, size_t n, double nanval, double infval)
+{
+    st_simd_ops_get()->vnan_to(x, n, nanval, infval);
+}

@@ -22,6 +22,7 @@
 #define ST_CORE_VMATH_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef enum st_simd {
     ST_SIMD_PORTABLE = 0, /* scalar SLEEF (non-x86 hosts); same bits as SSE2 */
@@ -45,5 +46,29 @@ int st_simd_same_bits(st_simd a, st_simd b);
 void st_vexp(double *y, const double *x, size_t n);
 void st_vlog(double *y, const double *x, size_t n);
 void st_vlog1p(double *y, const double *x, size_t n);
+
+/* Elementwise arithmetic over arrays, one IEEE operation per element and
+ * step (no fused multiply-add), so every path gives the same bits; y may
+ * be an input.  For the particle models' blocks and the expression VM. */
+void st_vadd(double *y, const double *a, const double *b, size_t n); /* a + b */
+void st_vsub(double *y, const double *a, const double *b, size_t n); /* a - b */
+void st_vmul(double *y, const double *a, const double *b, size_t n); /* a * b */
+void st_vdiv(double *y, const double *a, const double *b, size_t n); /* a / b */
+void st_vaffine(double *y, double a, const double *x, double b, size_t n); /* a x + b */
+void st_vaxpy(double *y, double a, const double *x, size_t n);            /* y + a x */
+/* y[i] = x[idx[i]] */
+void st_vgather(double *y, const double *x, const uint32_t *idx, size_t n);
+/* In place: NaN becomes nanval and +Inf becomes infval. */
+void st_vnan_to(double *x, size_t n, double nanval, double infval);
+
+/* Log-sum-exp of n log-weights with the weights' prefix sums, in one pass
+ * (the particle filter's weighting step): m = max lw (-Inf when all are),
+ * w[i] = exp(lw[i] - m), cum[i] = w[0] + ... + w[i], out = {m, cum[n-1],
+ * sum of w[i]^2} (w, cum and out[1..2] zero when m = -Inf).  lw must hold
+ * no NaN and no +Inf.  The sums are added in one fixed order (running
+ * sums of groups of four, each added to the total so far), the same on
+ * every path, so only the exp tells the two families apart; cum is
+ * non-decreasing. */
+void st_vlse_scan(const double *lw, size_t n, double *w, double *cum, double out[3]);
 
 #endif

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "core/threads.h"
+#include "core/vmath.h"
 #include "smc/pf_internal.h"
 
 /* SplitMix64 finaliser: decorrelates the seeds of the stream families. */
@@ -67,9 +68,27 @@ void pf_filter_free(pf_filter *f)
     free(f->lw);
     free(f->lwprev);
     free(f->W);
+    free(f->cum);
+    free(f->cumprev);
     free(f->A);
-    free(f->part);
+    free(f->blk.m);
+    free(f->blkprev.m);
     free(f);
+}
+
+/* The six rows of a pf_blocks in one allocation (freed through m). */
+static int blocks_new(pf_blocks *b, size_t nb)
+{
+    double *v = malloc((6 * nb + 1) * sizeof *v);
+    if (!v)
+        return -1;
+    b->m = v;
+    b->S = v + nb;
+    b->Q = v + 2 * nb;
+    b->c = v + 3 * nb;
+    b->tmp = v + 4 * nb;
+    b->C = v + 5 * nb;
+    return 0;
 }
 
 int pf_filter_new(pf_filter **out, const st_pf_model *m, const st_pf_data *d, const st_pf_opts *o,
@@ -81,7 +100,7 @@ int pf_filter_new(pf_filter **out, const st_pf_model *m, const st_pf_data *d, co
         return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "need at least 2 particles, not %zu", N);
     if (N > UINT32_MAX - 1)
         return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "at most %u particles", UINT32_MAX - 1);
-    int rc = pf_check_memory((double)N * (8.0 * (2 * dx + 3) + 4), "the particle filter", e);
+    int rc = pf_check_memory((double)N * (8.0 * (2 * dx + 5) + 4), "the particle filter", e);
     if (rc < 0)
         return rc;
     pf_filter *f = calloc(1, sizeof *f);
@@ -102,9 +121,11 @@ int pf_filter_new(pf_filter **out, const st_pf_model *m, const st_pf_data *d, co
     f->lw = malloc(N * sizeof *f->lw);
     f->lwprev = malloc(N * sizeof *f->lwprev);
     f->W = malloc(N * sizeof *f->W);
+    f->cum = malloc(N * sizeof *f->cum);
+    f->cumprev = malloc(N * sizeof *f->cumprev);
     f->A = malloc(N * sizeof *f->A);
-    f->part = malloc((f->nblocks * 5 + 1) * sizeof *f->part);
-    if (!f->brng || !f->th || !f->X || !f->Xprev || !f->lw || !f->lwprev || !f->W || !f->A || !f->part) {
+    if (!f->brng || !f->th || !f->X || !f->Xprev || !f->lw || !f->lwprev || !f->W || !f->cum ||
+        !f->cumprev || !f->A || blocks_new(&f->blk, f->nblocks) < 0 || blocks_new(&f->blkprev, f->nblocks) < 0) {
         pf_filter_free(f);
         return st_err_nomem(e, "particle filter");
     }
@@ -116,6 +137,9 @@ int pf_filter_new(pf_filter **out, const st_pf_model *m, const st_pf_data *d, co
     pf_streams(f->brng, f->nblocks, o->seed, RS_FORWARD);
     st_rng_seed(&f->rng, pf_seed(o->seed, RS_RESAMPLE));
     f->err_block = -1;
+    /* Only the log-likelihood is wanted: W and lw need not be normalised
+     * (the caller reads ess, llinc, resampled and loglik only). */
+    f->lazy = o->loglik_only && o->smoother == ST_SM_NONE && !o->draws && o->scheme == ST_RS_SYSTEMATIC;
     *out = f;
     return 0;
 }
@@ -161,9 +185,12 @@ static void ancestor_sample_ref(pf_filter *f, size_t t, st_pf_step *s)
         f->A[0] = 0;
         return;
     }
+    for (size_t j = 0; j < N; j++)
+        lwa[j] -= mx;
+    st_vexp(lwa, lwa, N);
     double tot = 0;
     for (size_t j = 0; j < N; j++)
-        tot += (lwa[j] = exp(lwa[j] - mx));
+        tot += lwa[j];
     double u = st_rng_uniform(&f->rng) * tot, c = 0;
     size_t j = 0;
     for (; j + 1 < N; j++) {
@@ -174,183 +201,246 @@ static void ancestor_sample_ref(pf_filter *f, size_t t, st_pf_step *s)
     f->A[0] = (uint32_t)j;
 }
 
-/* Systematic resampling in parallel over the particle blocks: the points
- * (k + u0) / N * total are cut at the blocks' cumulative weights, and each
- * block assigns the points that fall in it.  The block layout does not
- * depend on the thread count, so neither does the result. */
-void pf_systematic_blocks(const double *W, const double *bw, double *C, size_t N, double u0, uint32_t *A)
+/* ------------------------------------------------------------ systematic resampling */
+
+/* Points below E, K(E) = ceil(E N / total - u0) in [0, N]. */
+static inline size_t sys_K(const pf_sysres *r, double E)
 {
-    size_t nb = (N + ST_PF_BLOCK - 1) / ST_PF_BLOCK;
-    C[0] = 0;
-    for (size_t b = 0; b < nb; b++)
-        C[b + 1] = C[b] + bw[b];
-    double total = C[nb], step = total / (double)N;
-#pragma omp parallel for schedule(static) if (nb >= PF_PAR_BLOCKS)
-    for (long bl = 0; bl < (long)nb; bl++) {
-        size_t b = (size_t)bl, start = b * ST_PF_BLOCK, end = start + ST_PF_BLOCK < N ? start + ST_PF_BLOCK : N;
-        /* first point of this block and of the next: points below C[b]
-         * belong to earlier blocks */
-        double lo = ceil(C[b] / step - u0), hi = b + 1 == nb ? (double)N : ceil(C[b + 1] / step - u0);
-        size_t k0 = lo < 0 ? 0 : lo > (double)N ? N : (size_t)lo;
-        size_t k1 = hi < 0 ? 0 : hi > (double)N ? N : (size_t)hi;
-        if (b == 0)
-            k0 = 0;
-        size_t i = start;
-        double cum = C[b] + W[i];
-        for (size_t k = k0; k < k1; k++) {
-            double v = ((double)k + u0) * step;
-            while (v >= cum && i + 1 < end)
-                cum += W[++i];
-            A[k] = (uint32_t)i;
+    const double x = E * r->scale - r->u0, top = (double)r->N;
+    const double xc = x > 0 ? (x < top ? x : top) : 0;
+    const int64_t k = (int64_t)xc;
+    return (size_t)(k + ((double)k < xc));
+}
+
+/* K of particle p's right edge (the last particle: N). */
+static inline size_t sys_Kp(const pf_sysres *r, size_t p)
+{
+    if (p + 1 >= r->N)
+        return r->N;
+    const size_t b = p / ST_PF_BLOCK;
+    return sys_K(r, r->C[b] + r->c[b] * r->cum[p]);
+}
+
+void pf_systematic_range(const pf_sysres *r, size_t k0, size_t k1, uint32_t *own)
+{
+    if (k1 <= k0)
+        return;
+    /* the first block whose end is above point k0, then its first particle */
+    size_t lo = 0, hi = r->nblocks - 1;
+    while (lo < hi) {
+        const size_t mid = lo + (hi - lo) / 2;
+        if (sys_K(r, r->C[mid + 1]) > k0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    size_t plo = lo * ST_PF_BLOCK, phi = plo + ST_PF_BLOCK - 1 < r->N ? plo + ST_PF_BLOCK - 1 : r->N - 1;
+    while (plo < phi) {
+        const size_t mid = plo + (phi - plo) / 2;
+        if (sys_Kp(r, mid) > k0)
+            phi = mid;
+        else
+            plo = mid + 1;
+    }
+    /* own[K(E_{p-1}) - k0] = p for the particles of the range, in order:
+     * where several start at the same point the last (the one with
+     * offspring) stays; points in between belong to the last start.  The
+     * loops hold no data-dependent branch but their exit. */
+    const size_t n = k1 - k0;
+    for (size_t k = 1; k < n; k++)
+        own[k] = 0;
+    own[0] = (uint32_t)plo;
+    const double scale = r->scale, u0 = r->u0, top = (double)r->N;
+    for (size_t b = lo, p = plo; b < r->nblocks; b++) {
+        const double Cb = r->C[b], cb = r->c[b];
+        size_t end = (b + 1) * ST_PF_BLOCK < r->N ? (b + 1) * ST_PF_BLOCK : r->N - 1;
+        for (; p < end; p++) {
+            /* K(E_p) as sys_K */
+            const double x = (Cb + cb * r->cum[p]) * scale - u0;
+            const double xc = x > 0 ? (x < top ? x : top) : 0; /* NaN: 0 */
+            int64_t K = (int64_t)xc; /* signed: one instruction */
+            K += (double)K < xc;
+            if (K >= (int64_t)k1)
+                goto filled;
+            own[(size_t)K - k0] = (uint32_t)(p + 1);
         }
+    }
+filled:;
+    uint32_t cur = own[0];
+    for (size_t k = 1; k < n; k++) {
+        const uint32_t v = own[k];
+        cur = v > cur ? v : cur;
+        own[k] = cur;
     }
 }
 
-static void systematic_blocks(pf_filter *f)
+/* ------------------------------------------------------------ the filter step */
+
+static void swap_d(double **a, double **b)
 {
-    /* one uniform, as the sequential scheme draws */
-    double u0 = st_rng_uniform(&f->rng);
-    pf_systematic_blocks(f->W, f->part + 3 * f->nblocks, f->part + 4 * f->nblocks, f->N, u0, f->A);
+    double *t = *a;
+    *a = *b;
+    *b = t;
+}
+
+/* Normalised weights and log weights in place (not in lazy mode). */
+static void normalise_block(pf_filter *f, size_t b)
+{
+    size_t start = b * ST_PF_BLOCK, n = f->N - start < ST_PF_BLOCK ? f->N - start : ST_PF_BLOCK;
+    double c = f->blk.c[b], lse = f->lse, *W = f->W + start, *lw = f->lw + start;
+    for (size_t p = 0; p < n; p++) {
+        W[p] *= c;
+        lw[p] -= lse;
+    }
+}
+
+enum { ANC_NONE, ANC_IDENTITY, ANC_SYSTEMATIC, ANC_GIVEN };
+
+/* One block of a step, fused: its ancestors, propagation (or the initial
+ * draw), log weights, and its log-sum-exp figures with the running sums
+ * of its weights for the next step's resampling. */
+static int step_block(pf_filter *f, size_t t, const st_pf_step *s, int anc, const pf_sysres *sr, size_t b,
+                      st_err *be)
+{
+    size_t N = f->N, dx = f->dx, start = b * ST_PF_BLOCK, n = N - start < ST_PF_BLOCK ? N - start : ST_PF_BLOCK;
+    pf_thread *th = f->th[st_thread_id()];
+    double *lw = f->lw + start, mlogN = -log((double)N);
+    uint32_t *a = f->A + start;
+    int rc;
+    if (anc == ANC_NONE) {
+        rc = st_pf_model_init(f->m, s, f->X + start, N, n, &f->brng[b], &th->w, be);
+        for (size_t p = 0; p < n; p++)
+            lw[p] = mlogN;
+    } else {
+        if (anc == ANC_SYSTEMATIC)
+            pf_systematic_range(sr, start, start + n, a);
+        else if (anc == ANC_IDENTITY)
+            for (size_t p = 0; p < n; p++)
+                a[p] = (uint32_t)(start + p);
+        for (size_t i = 0; i < dx; i++)
+            st_vgather(th->ga + i * ST_PF_BLOCK, f->Xprev + i * N, a, n);
+        rc = st_pf_model_transition(f->m, s, th->ga, ST_PF_BLOCK, f->X + start, N, n, &f->brng[b], &th->w, be);
+        if (f->resampled) {
+            for (size_t p = 0; p < n; p++)
+                lw[p] = mlogN;
+        } else {
+            st_vgather(lw, f->lwprev, a, n);
+            if (f->lazy) /* normalised as normalise_block would: 1 x - lse = x - lse */
+                st_vaffine(lw, 1.0, lw, -f->lseprev, n);
+        }
+    }
+    if (rc == 0 && f->ref && b == 0)
+        for (size_t i = 0; i < dx; i++)
+            f->X[i * N] = f->ref[t * dx + i];
+    if (rc == 0)
+        rc = st_pf_model_logobs(f->m, s, f->X + start, N, n, lw, &th->w, be);
+    if (rc < 0)
+        return rc;
+    st_vnan_to(lw, n, -INFINITY, 700.0); /* NaN state: zero weight; +Inf density: cap */
+    double out[3];
+    st_vlse_scan(lw, n, f->W + start, f->cum + start, out);
+    f->blk.m[b] = out[0];
+    f->blk.S[b] = out[1];
+    f->blk.Q[b] = out[2];
+    return 0;
 }
 
 int pf_filter_step(pf_filter *f, size_t t, st_err *e)
 {
-    size_t N = f->N, dx = f->dx;
+    size_t N = f->N, nb = f->nblocks;
     const st_pf_opts *o = f->o;
     st_pf_step s;
     pf_step_ctx(f, t, &s);
     f->err_block = -1;
-    double logN = log((double)N);
-    int resample = 0;
+    int anc = ANC_NONE;
+    pf_sysres sr;
+    memset(&sr, 0, sizeof sr);
     if (t == 0) {
         f->resampled = 0;
     } else {
-        double *tmp = f->Xprev;
-        f->Xprev = f->X;
-        f->X = tmp;
-        tmp = f->lwprev;
-        f->lwprev = f->lw;
-        f->lw = tmp;
-        resample = f->ref || o->always || f->ess < o->ess * (double)N;
-        f->resampled = resample;
-        if (resample) {
+        swap_d(&f->Xprev, &f->X);
+        swap_d(&f->lwprev, &f->lw);
+        swap_d(&f->cumprev, &f->cum);
+        pf_blocks tb = f->blkprev;
+        f->blkprev = f->blk;
+        f->blk = tb;
+        f->lseprev = f->lse;
+        f->resampled = f->ref || o->always || f->ess < o->ess * (double)N;
+        anc = ANC_IDENTITY;
+        if (f->resampled) {
             if (f->ref) {
                 /* conditional SMC: particle 0 keeps the reference */
                 st_resample(ST_RS_MULTINOMIAL, f->W, N, N - 1, f->A + 1, &f->rng);
                 f->A[0] = 0;
                 if (f->ancestor_sampling)
                     ancestor_sample_ref(f, t, &s);
+                anc = ANC_GIVEN;
+            } else if (o->scheme == ST_RS_SYSTEMATIC) {
+                /* one uniform, as the sequential scheme draws; each block
+                 * finds its ancestors from the previous step's figures */
+                f->u0 = st_rng_uniform(&f->rng);
+                sr.cum = f->cumprev;
+                sr.c = f->blkprev.c;
+                sr.C = f->blkprev.C;
+                sr.N = N;
+                sr.nblocks = nb;
+                sr.u0 = f->u0;
+                sr.scale = (double)N / f->blkprev.C[nb];
+                anc = ANC_SYSTEMATIC;
             } else {
-                if (o->scheme == ST_RS_SYSTEMATIC)
-                    systematic_blocks(f);
-                else
-                    st_resample(o->scheme, f->W, N, N, f->A, &f->rng);
+                st_resample(o->scheme, f->W, N, N, f->A, &f->rng);
+                anc = ANC_GIVEN;
             }
-        } else {
-            for (size_t p = 0; p < N; p++)
-                f->A[p] = (uint32_t)p;
         }
     }
-    /* One pass per block: propagate (or draw the initial particles),
-     * weight, and the block's statistics: its largest log-weight m_b,
-     * W_p = exp(lw_p - m_b), and sums of W_p and W_p^2. */
-    double *bmax = f->part, *bsum = f->part + f->nblocks, *bsum2 = f->part + 2 * f->nblocks;
-#pragma omp parallel for schedule(static) if (f->nblocks >= PF_PAR_BLOCKS)
-    for (long b = 0; b < (long)f->nblocks; b++) {
-        size_t start = (size_t)b * ST_PF_BLOCK, n = N - start < ST_PF_BLOCK ? N - start : ST_PF_BLOCK;
-        pf_thread *th = f->th[st_thread_id()];
+#pragma omp parallel for schedule(static) if (nb >= PF_PAR_BLOCKS)
+    for (long b = 0; b < (long)nb; b++) {
         st_err be;
-        double *lw = f->lw + start;
-        int rc;
-        if (t == 0) {
-            rc = st_pf_model_init(f->m, &s, f->X + start, N, n, &f->brng[b], &th->w, &be);
-            for (size_t p = 0; p < n; p++)
-                lw[p] = -logN;
-        } else {
-            const uint32_t *a = f->A + start;
-            for (size_t i = 0; i < dx; i++) {
-                const double *src = f->Xprev + i * N;
-                double *dst = th->ga + i * ST_PF_BLOCK;
-                for (size_t p = 0; p < n; p++)
-                    dst[p] = src[a[p]];
-            }
-            rc = st_pf_model_transition(f->m, &s, th->ga, ST_PF_BLOCK, f->X + start, N, n, &f->brng[b],
-                                        &th->w, &be);
-            if (resample)
-                for (size_t p = 0; p < n; p++)
-                    lw[p] = -logN;
-            else
-                for (size_t p = 0; p < n; p++)
-                    lw[p] = f->lwprev[a[p]];
-        }
-        if (rc == 0 && f->ref && b == 0)
-            for (size_t i = 0; i < dx; i++)
-                f->X[i * N] = f->ref[t * dx + i];
-        if (rc == 0)
-            rc = st_pf_model_logobs(f->m, &s, f->X + start, N, n, lw, &th->w, &be);
-        if (rc < 0) {
+        if (step_block(f, t, &s, anc, &sr, (size_t)b, &be) < 0)
             block_error(f, b, &be);
-            continue;
-        }
-        double mx = -INFINITY;
-        for (size_t p = 0; p < n; p++) {
-            if (isnan(lw[p]) || lw[p] == INFINITY)
-                lw[p] = lw[p] == INFINITY ? 700.0 : -INFINITY; /* +Inf density: cap; NaN state: zero weight */
-            if (lw[p] > mx)
-                mx = lw[p];
-        }
-        double s1 = 0, s2 = 0, *W = f->W + start;
-        if (mx > -INFINITY)
-            for (size_t p = 0; p < n; p++) {
-                double w = exp(lw[p] - mx);
-                W[p] = w;
-                s1 += w;
-                s2 += w * w;
-            }
-        else
-            for (size_t p = 0; p < n; p++)
-                W[p] = 0;
-        bmax[b] = mx;
-        bsum[b] = s1;
-        bsum2[b] = s2;
     }
     if (f->err_block >= 0) {
         *e = f->err;
         return e->code;
     }
+    /* log-sum-exp and ESS over the blocks, in block order */
+    pf_blocks *k = &f->blk;
     double mx = -INFINITY;
-    for (size_t b = 0; b < f->nblocks; b++)
-        if (bmax[b] > mx)
-            mx = bmax[b];
+    for (size_t b = 0; b < nb; b++)
+        if (k->m[b] > mx)
+            mx = k->m[b];
     if (!(mx > -INFINITY))
         return st_err_set(e, ST_ENUMERIC, NULL, 0, 0,
                           "the filter collapsed at time step %zu (t = %g): every particle has zero weight; "
                           "check the observation model or use more particles",
                           t + 1, s.t);
+    for (size_t b = 0; b < nb; b++)
+        k->tmp[b] = k->m[b] - mx;
+    st_vexp(k->tmp, k->tmp, nb);
     double sum = 0, sum2 = 0;
-    for (size_t b = 0; b < f->nblocks; b++) {
-        if (!(bmax[b] > -INFINITY))
-            continue;
-        double c = exp(bmax[b] - mx);
-        sum += bsum[b] * c;
-        sum2 += bsum2[b] * c * c;
+    for (size_t b = 0; b < nb; b++) {
+        sum += k->S[b] * k->tmp[b];
+        sum2 += k->Q[b] * k->tmp[b] * k->tmp[b];
     }
-    double lse = mx + log(sum);
+    double lse;
+    st_vlog(&lse, &sum, 1);
+    lse += mx;
+    f->lse = lse;
     f->llinc = lse;
     f->loglik += lse;
     f->ess = sum * sum / sum2;
-    /* normalise: W_p *= exp(m_b - lse), lw_p -= lse */
-#pragma omp parallel for schedule(static) if (f->nblocks >= PF_PAR_BLOCKS)
-    for (long b = 0; b < (long)f->nblocks; b++) {
-        size_t start = (size_t)b * ST_PF_BLOCK, n = N - start < ST_PF_BLOCK ? N - start : ST_PF_BLOCK;
-        double c = bmax[b] > -INFINITY ? exp(bmax[b] - lse) : 0;
-        double *W = f->W + start, *lw = f->lw + start, tot = 0;
-        for (size_t p = 0; p < n; p++) {
-            W[p] *= c;
-            tot += W[p];
-            lw[p] -= lse;
-        }
-        f->part[3 * f->nblocks + (size_t)b] = tot; /* block weight, for resampling */
+    /* block factors to normalised weights, and the blocks' cumulative
+     * normalised weight for the next step's resampling */
+    for (size_t b = 0; b < nb; b++)
+        k->c[b] = k->m[b] - lse;
+    st_vexp(k->c, k->c, nb);
+    k->C[0] = 0;
+    for (size_t b = 0; b < nb; b++)
+        k->C[b + 1] = k->C[b] + k->S[b] * k->c[b];
+    if (!f->lazy) {
+#pragma omp parallel for schedule(static) if (nb >= PF_PAR_BLOCKS)
+        for (long b = 0; b < (long)nb; b++)
+            normalise_block(f, (size_t)b);
     }
     return 0;
 }

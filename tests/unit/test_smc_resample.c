@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "check_util.h"
+#include "core/vmath.h"
 #include "core/rng.h"
 #include "smc/pf_internal.h"
 #include "smc/resample.h"
@@ -157,32 +158,53 @@ START_TEST(test_step_done_and_temperature)
 }
 END_TEST
 
-/* The filter's block-parallel systematic resampling matches the sequential
- * scheme with the same uniform (up to points that fall on a rounding
- * boundary) and is unbiased. */
-START_TEST(test_systematic_blocks)
+/* The filter's systematic resampling from block figures (each block's
+ * running sums of block-local weights, its factor to normalised weights
+ * and the blocks' cumulative weight) matches the sequential scheme with
+ * the same uniform (up to points on a rounding boundary), is unbiased,
+ * never picks a zero weight, and gives the same ancestors however the
+ * points are split into ranges (each block of the next step asks for its
+ * own). */
+START_TEST(test_systematic_range)
 {
-    enum { N = 1000, reps = 2000 };
-    static double W[N], lw[N], bw[(N + ST_PF_BLOCK - 1) / ST_PF_BLOCK], C[(N + ST_PF_BLOCK - 1) / ST_PF_BLOCK + 1];
-    static uint32_t a[N], b[N];
+    enum { N = 1000, reps = 2000, NB = (N + ST_PF_BLOCK - 1) / ST_PF_BLOCK };
+    static double W[N], lw[N], wl[N], cum[N], c[NB], C[NB + 1], m[NB];
+    static uint32_t a[N], b[N], d[N];
     static double cnt[N];
     st_rng r;
     st_rng_seed(&r, 11);
     for (int i = 0; i < N; i++)
         lw[i] = 3 * sin(0.37 * i) + (i % 97 == 0 ? -INFINITY : 0); /* some zero weights */
+    for (int i = 2 * ST_PF_BLOCK; i < 3 * ST_PF_BLOCK && i < N; i++)
+        lw[i] = -INFINITY; /* and a block without weight */
     st_normalise(lw, N, W);
-    size_t nb = (N + ST_PF_BLOCK - 1) / ST_PF_BLOCK;
-    for (size_t k = 0; k < nb; k++) {
-        bw[k] = 0;
-        for (size_t i = k * ST_PF_BLOCK; i < N && i < (k + 1) * ST_PF_BLOCK; i++)
-            bw[k] += W[i];
+    double lse = st_logsumexp(lw, N);
+    for (size_t k = 0; k < NB; k++) {
+        size_t s0 = k * ST_PF_BLOCK, n = N - s0 < ST_PF_BLOCK ? N - s0 : ST_PF_BLOCK;
+        double out[3];
+        st_vlse_scan(lw + s0, n, wl + s0, cum + s0, out);
+        m[k] = out[0];
+        c[k] = exp(m[k] - lse);
+        ck_assert(out[1] == cum[s0 + n - 1]);
     }
+    C[0] = 0;
+    for (size_t k = 0; k < NB; k++)
+        C[k + 1] = C[k] + cum[k * ST_PF_BLOCK + (k + 1 < NB ? ST_PF_BLOCK : N - k * ST_PF_BLOCK) - 1] * c[k];
+    ck_assert_near(C[NB], 1.0, 1e-12);
+    pf_sysres sr = {cum, c, C, N, NB, 0, N / C[NB]};
     int differ = 0;
     for (int rep = 0; rep < reps; rep++) {
         st_rng copy = r;
-        double u0 = st_rng_uniform(&copy);
+        sr.u0 = st_rng_uniform(&copy);
         st_resample(ST_RS_SYSTEMATIC, W, N, N, a, &r);
-        pf_systematic_blocks(W, bw, C, N, u0, b);
+        pf_systematic_range(&sr, 0, N, b);
+        /* the same ancestors from blocks, and from ranges of odd sizes */
+        for (size_t k0 = 0; k0 < N; k0 += ST_PF_BLOCK)
+            pf_systematic_range(&sr, k0, k0 + ST_PF_BLOCK < N ? k0 + ST_PF_BLOCK : N, d + k0);
+        ck_assert(memcmp(b, d, sizeof b) == 0);
+        for (size_t k0 = 0, len = 1 + (size_t)rep % 7; k0 < N; k0 += len, len = 2 * len + 1)
+            pf_systematic_range(&sr, k0, k0 + len < N ? k0 + len : N, d + k0);
+        ck_assert(memcmp(b, d, sizeof b) == 0);
         for (int k = 0; k < N; k++) {
             differ += a[k] != b[k];
             ck_assert(W[b[k]] > 0); /* never a zero-weight ancestor */
@@ -209,7 +231,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, test_unbiased_and_variance_ordering);
     tcase_add_test(tc, test_degenerate_weights);
     tcase_add_test(tc, test_step_done_and_temperature);
-    tcase_add_test(tc, test_systematic_blocks);
+    tcase_add_test(tc, test_systematic_range);
     suite_add_tcase(s, tc);
     return s;
 }
