@@ -16,6 +16,8 @@ typedef __m256d st_vd;
 #define ST_VMAX(a, b) _mm256_max_pd(a, b)
 #define ST_VANY(m) _mm256_movemask_pd((__m256d)(m))
 #define ST_VZERO_MASK _mm256_setzero_si256()
+#define ST_VMIN(a, b) _mm256_min_pd(a, b)
+#define ST_VCEIL_I32(p, v) _mm_storeu_si128((__m128i *)(void *)(p), _mm256_cvttpd_epi32(_mm256_ceil_pd(v)))
 #define ST_SIMD_PATH ST_SIMD_AVX2
 #define ST_SIMD_OPS st_simd_ops_avx2
 #include "core/simd_kernels.h"

@@ -7,7 +7,10 @@
  *   ST_VEXP_DET        SLEEF's u10 exp without FMA on st_vd (cinz)
  *   ST_SIMD_PATH       the st_simd value, ST_SIMD_OPS the table's name
  *   ST_VSET1(c)        st_vd with c in every lane
- *   ST_VMAX(a, b)      lane-wise maximum (no NaN among the arguments)
+ *   ST_VMAX(a, b)      lane-wise maximum: a > b ? a : b (b when a is NaN)
+ *   ST_VMIN(a, b)      lane-wise minimum: a < b ? a : b
+ *   ST_VCEIL_I32(p, v) optional: ceil of the lanes of v (in [0, 2^31)) as
+ *                      int32 stored at p
  *   ST_VANY(m)         nonzero if a lane of the comparison result m is set
  *   ST_VZERO_MASK      a comparison result with no lane set
  * Everything else is plain C11 that the compiler vectorises for the
@@ -496,6 +499,28 @@ static void k_vgather(double *y, const double *x, const uint32_t *idx, size_t n)
         y[i] = x[idx[i]];
 }
 
+/* k[i] = ceil(x[i]) with x clipped to [0, hi] (NaN as 0); ceil(x) is
+ * trunc(x) + (trunc(x) < x) on [0, 2^31), which the AVX paths compute
+ * with their rounding instruction. */
+static void k_vceil_clip(int32_t *k, const double *x, size_t n, double hi)
+{
+    size_t i = 0;
+#ifdef ST_VCEIL_I32
+    const st_vd zero = ST_VSET1(0.0), top = ST_VSET1(hi);
+    for (; i + ST_SIMD_W <= n; i += ST_SIMD_W) {
+        st_vd v;
+        memcpy(&v, x + i, sizeof v);
+        v = ST_VMIN(ST_VMAX(v, zero), top);
+        ST_VCEIL_I32(k + i, v);
+    }
+#endif
+    for (; i < n; i++) {
+        const double v = x[i] > 0 ? (x[i] < hi ? x[i] : hi) : 0;
+        const int32_t t = (int32_t)v;
+        k[i] = t + ((double)t < v);
+    }
+}
+
 /* NaN -> nanval, +Inf -> infval, in place */
 static void k_vnan_to(double *x, size_t n, double nanval, double infval)
 {
@@ -591,5 +616,5 @@ static void k_lse_scan(const double *lw, size_t n, double *w, double *cum, doubl
 
 const st_simd_ops ST_SIMD_OPS = {
     ST_SIMD_PATH, k_vexp, k_vlog, k_vlog1p, k_normal_fill, k_uniform_fill, k_lse_scan,
-    k_vadd, k_vsub, k_vmul, k_vdiv, k_vaffine, k_vaxpy, k_vgather, k_vnan_to,
+    k_vadd, k_vsub, k_vmul, k_vdiv, k_vaffine, k_vaxpy, k_vgather, k_vnan_to, k_vceil_clip,
 };

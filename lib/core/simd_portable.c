@@ -14,6 +14,7 @@ typedef double st_vd;
 #define ST_VMAX(a, b) ((a) > (b) ? (a) : (b))
 #define ST_VANY(m) (m)
 #define ST_VZERO_MASK 0
+#define ST_VMIN(a, b) ((a) < (b) ? (a) : (b))
 #define ST_SIMD_PATH ST_SIMD_PORTABLE
 #define ST_SIMD_OPS st_simd_ops_portable
 #include "core/simd_kernels.h"

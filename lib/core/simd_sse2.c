@@ -15,6 +15,7 @@ typedef __m128d st_vd;
 #define ST_VMAX(a, b) _mm_max_pd(a, b)
 #define ST_VANY(m) _mm_movemask_pd((__m128d)(m))
 #define ST_VZERO_MASK _mm_setzero_si128()
+#define ST_VMIN(a, b) _mm_min_pd(a, b)
 #define ST_SIMD_PATH ST_SIMD_SSE2
 #define ST_SIMD_OPS st_simd_ops_sse2
 #include "core/simd_kernels.h"

@@ -170,3 +170,8 @@ void st_vnan_to(double *x, size_t n, double nanval, double infval)
 {
     st_simd_ops_get()->vnan_to(x, n, nanval, infval);
 }
+
+void st_vceil_clip(int32_t *k, const double *x, size_t n, double hi)
+{
+    st_simd_ops_get()->vceil_clip(k, x, n, hi);
+}

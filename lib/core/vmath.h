@@ -60,6 +60,8 @@ void st_vaxpy(double *y, double a, const double *x, size_t n);            /* y +
 void st_vgather(double *y, const double *x, const uint32_t *idx, size_t n);
 /* In place: NaN becomes nanval and +Inf becomes infval. */
 void st_vnan_to(double *x, size_t n, double nanval, double infval);
+/* k[i] = ceil(x[i]) with x[i] clipped to [0, hi] (NaN as 0); hi < 2^31. */
+void st_vceil_clip(int32_t *k, const double *x, size_t n, double hi);
 
 /* Log-sum-exp of n log-weights with the weights' prefix sums, in one pass
  * (the particle filter's weighting step): m = max lw (-Inf when all are),

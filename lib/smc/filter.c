@@ -11,6 +11,26 @@
 #include "core/vmath.h"
 #include "smc/pf_internal.h"
 
+/* The run-ahead of lazy mode: per-step figures for the replay. */
+typedef struct pf_replay {
+    size_t T;
+    double *ess, *llinc, *loglik;
+    int *resampled;
+    size_t err_step; /* T: none */
+    st_err err;
+} pf_replay;
+
+static void replay_free(pf_replay *r)
+{
+    if (!r)
+        return;
+    free(r->ess);
+    free(r->llinc);
+    free(r->loglik);
+    free(r->resampled);
+    free(r);
+}
+
 /* SplitMix64 finaliser: decorrelates the seeds of the stream families. */
 uint64_t pf_seed(uint64_t seed, int family)
 {
@@ -73,6 +93,7 @@ void pf_filter_free(pf_filter *f)
     free(f->A);
     free(f->blk.m);
     free(f->blkprev.m);
+    replay_free(f->replay);
     free(f);
 }
 
@@ -98,8 +119,8 @@ int pf_filter_new(pf_filter **out, const st_pf_model *m, const st_pf_data *d, co
     size_t N = o->N, dx = st_pf_model_dx(m);
     if (N < 2)
         return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "need at least 2 particles, not %zu", N);
-    if (N > UINT32_MAX - 1)
-        return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "at most %u particles", UINT32_MAX - 1);
+    if (N > INT32_MAX - 1) /* resampling counts points in int32 */
+        return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "at most %d particles", INT32_MAX - 1);
     int rc = pf_check_memory((double)N * (8.0 * (2 * dx + 5) + 4), "the particle filter", e);
     if (rc < 0)
         return rc;
@@ -250,20 +271,21 @@ void pf_systematic_range(const pf_sysres *r, size_t k0, size_t k1, uint32_t *own
     for (size_t k = 1; k < n; k++)
         own[k] = 0;
     own[0] = (uint32_t)plo;
-    const double scale = r->scale, u0 = r->u0, top = (double)r->N;
+    /* K of each particle of a block's segment by vector kernels (the same
+     * formula as sys_K: c[b] cum + C[b], times scale, minus u0, ceil) */
+    double E[ST_PF_BLOCK];
+    int32_t K[ST_PF_BLOCK];
     for (size_t b = lo, p = plo; b < r->nblocks; b++) {
-        const double Cb = r->C[b], cb = r->c[b];
-        size_t end = (b + 1) * ST_PF_BLOCK < r->N ? (b + 1) * ST_PF_BLOCK : r->N - 1;
-        for (; p < end; p++) {
-            /* K(E_p) as sys_K */
-            const double x = (Cb + cb * r->cum[p]) * scale - u0;
-            const double xc = x > 0 ? (x < top ? x : top) : 0; /* NaN: 0 */
-            int64_t K = (int64_t)xc; /* signed: one instruction */
-            K += (double)K < xc;
-            if (K >= (int64_t)k1)
+        size_t end = (b + 1) * ST_PF_BLOCK < r->N ? (b + 1) * ST_PF_BLOCK : r->N - 1, m = end - p;
+        st_vaffine(E, r->c[b], r->cum + p, r->C[b], m);
+        st_vaffine(E, r->scale, E, -r->u0, m);
+        st_vceil_clip(K, E, m, (double)r->N);
+        for (size_t j = 0; j < m; j++) {
+            if (K[j] >= (int32_t)k1)
                 goto filled;
-            own[(size_t)K - k0] = (uint32_t)(p + 1);
+            own[(size_t)K[j] - k0] = (uint32_t)(p + j + 1);
         }
+        p = end;
     }
 filled:;
     uint32_t cur = own[0];
@@ -283,6 +305,267 @@ static void swap_d(double **a, double **b)
     *b = t;
 }
 
+enum { ANC_NONE, ANC_IDENTITY, ANC_SYSTEMATIC, ANC_GIVEN };
+
+/* Where one step reads and writes (the filter's arrays, or the buffers a
+ * thread of the run-ahead region is at). */
+typedef struct pf_view {
+    double *X, *Xprev, *lw, *lwprev, *W, *cum, *cumprev;
+    uint32_t *A;
+    double *bm, *bS, *bQ; /* this step's block figures */
+    double lseprev;       /* lazy: lwprev is not normalised */
+    int anc, resampled;
+    int keep_lw;          /* lazy: 0 when no later step reads lw */
+    pf_sysres sr;
+} pf_view;
+
+/* One block of a step, fused: its ancestors, propagation (or the initial
+ * draw), log weights, and its log-sum-exp figures with the running sums
+ * of its weights for the next step's resampling. */
+static int step_block(pf_filter *f, size_t t, const st_pf_step *s, const pf_view *v, size_t b, st_err *be)
+{
+    size_t N = f->N, dx = f->dx, start = b * ST_PF_BLOCK, n = N - start < ST_PF_BLOCK ? N - start : ST_PF_BLOCK;
+    pf_thread *th = f->th[st_thread_id()];
+    double *lw = v->keep_lw ? v->lw + start : th->lwbuf, mlogN = -log((double)N);
+    uint32_t *a = f->lazy ? th->abuf : v->A + start;
+    int rc;
+    if (v->anc == ANC_NONE) {
+        rc = st_pf_model_init(f->m, s, v->X + start, N, n, &f->brng[b], &th->w, be);
+        for (size_t p = 0; p < n; p++)
+            lw[p] = mlogN;
+    } else {
+        if (v->anc == ANC_SYSTEMATIC)
+            pf_systematic_range(&v->sr, start, start + n, a);
+        else if (v->anc == ANC_IDENTITY)
+            for (size_t p = 0; p < n; p++)
+                a[p] = (uint32_t)(start + p);
+        for (size_t i = 0; i < dx; i++)
+            st_vgather(th->ga + i * ST_PF_BLOCK, v->Xprev + i * N, a, n);
+        rc = st_pf_model_transition(f->m, s, th->ga, ST_PF_BLOCK, v->X + start, N, n, &f->brng[b], &th->w, be);
+        if (v->resampled) {
+            for (size_t p = 0; p < n; p++)
+                lw[p] = mlogN;
+        } else {
+            st_vgather(lw, v->lwprev, a, n);
+            if (f->lazy) /* normalised as normalise_block would: 1 x - lse = x - lse */
+                st_vaffine(lw, 1.0, lw, -v->lseprev, n);
+        }
+    }
+    if (rc == 0 && f->ref && b == 0)
+        for (size_t i = 0; i < dx; i++)
+            v->X[i * N] = f->ref[t * dx + i];
+    if (rc == 0)
+        rc = st_pf_model_logobs(f->m, s, v->X + start, N, n, lw, &th->w, be);
+    if (rc < 0)
+        return rc;
+    st_vnan_to(lw, n, -INFINITY, 700.0); /* NaN state: zero weight; +Inf density: cap */
+    double out[3];
+    st_vlse_scan(lw, n, f->lazy ? th->wbuf : v->W + start, v->cum + start, out);
+    v->bm[b] = out[0];
+    v->bS[b] = out[1];
+    v->bQ[b] = out[2];
+    return 0;
+}
+
+/* The step's log-sum-exp and ESS from the block figures, in block order,
+ * and for the next step's resampling the blocks' factors to normalised
+ * weights c and their cumulative weight C.  -1: every weight is zero. */
+static int reduce_blocks(size_t nb, const double *bm, const double *bS, const double *bQ, double *tmp,
+                         double *c, double *C, double *lse, double *ess)
+{
+    double mx = -INFINITY;
+    for (size_t b = 0; b < nb; b++)
+        if (bm[b] > mx)
+            mx = bm[b];
+    if (!(mx > -INFINITY))
+        return -1;
+    for (size_t b = 0; b < nb; b++)
+        tmp[b] = bm[b] - mx;
+    st_vexp(tmp, tmp, nb);
+    double sum = 0, sum2 = 0;
+    for (size_t b = 0; b < nb; b++) {
+        sum += bS[b] * tmp[b];
+        sum2 += bQ[b] * tmp[b] * tmp[b];
+    }
+    st_vlog(lse, &sum, 1);
+    *lse += mx;
+    *ess = sum * sum / sum2;
+    for (size_t b = 0; b < nb; b++)
+        c[b] = bm[b] - *lse;
+    st_vexp(c, c, nb);
+    C[0] = 0;
+    for (size_t b = 0; b < nb; b++)
+        C[b + 1] = C[b] + bS[b] * c[b];
+    return 0;
+}
+
+static int collapsed(size_t t, const st_pf_step *s, st_err *e)
+{
+    return st_err_set(e, ST_ENUMERIC, NULL, 0, 0,
+                      "the filter collapsed at time step %zu (t = %g): every particle has zero weight; "
+                      "check the observation model or use more particles",
+                      t + 1, s->t);
+}
+
+static void sysres_from(pf_sysres *sr, const double *cum, const double *c, const double *C, size_t N, size_t nb,
+                        double u0)
+{
+    sr->cum = cum;
+    sr->c = c;
+    sr->C = C;
+    sr->N = N;
+    sr->nblocks = nb;
+    sr->u0 = u0;
+    sr->scale = (double)N / C[nb];
+}
+
+/* Record an error of step t, block b, if it is the first (lowest step,
+ * then lowest block) so far. */
+static void run_error(pf_filter *f, pf_replay *rp, size_t t, long b, const st_err *e)
+{
+#pragma omp critical(pf_block_error)
+    {
+        if (t < rp->err_step || (t == rp->err_step && b < f->err_block)) {
+            rp->err_step = t;
+            f->err_block = (int)b;
+            rp->err = *e;
+        }
+    }
+}
+
+static size_t run_error_step(const pf_replay *rp)
+{
+    size_t v;
+#pragma omp critical(pf_block_error)
+    v = rp->err_step;
+    return v;
+}
+
+/* All T steps of a lazy filter in one parallel region.  Every thread
+ * keeps its own copy of the sequential generator, of the resampling
+ * decision and of the blocks' factors (the same numbers in every thread,
+ * computed in block order), so one barrier per step suffices: after it,
+ * each thread reduces the step's block figures itself and goes on. */
+static int run_all(pf_filter *f, st_err *e)
+{
+    size_t T = f->d->T, N = f->N, nb = f->nblocks;
+    const st_pf_opts *o = f->o;
+    pf_replay *rp = calloc(1, sizeof *rp);
+    int nth = f->nthreads;
+    double *priv = NULL, *figs = NULL;
+    if (rp) {
+        rp->T = T;
+        rp->ess = malloc(T * sizeof *rp->ess);
+        rp->llinc = malloc(T * sizeof *rp->llinc);
+        rp->loglik = malloc(T * sizeof *rp->loglik);
+        rp->resampled = malloc(T * sizeof *rp->resampled);
+        rp->err_step = T;
+    }
+    /* per thread: tmp (nb), c (nb), C (nb + 1); block figures by parity */
+    priv = malloc((size_t)nth * (3 * nb + 1) * sizeof *priv);
+    figs = malloc(6 * nb * sizeof *figs);
+    if (!rp || !rp->ess || !rp->llinc || !rp->loglik || !rp->resampled || !priv || !figs) {
+        replay_free(rp);
+        free(priv);
+        free(figs);
+        return st_err_nomem(e, "particle filter");
+    }
+    f->replay = rp;
+    f->err_block = -1;
+    const int keep_lw = !o->always;
+#pragma omp parallel num_threads(nth) if (nb >= PF_PAR_BLOCKS)
+    {
+        int me = st_thread_id();
+        double *tmp = priv + (size_t)me * (3 * nb + 1), *c = tmp + nb, *C = c + nb;
+        st_rng rng = f->rng;
+        pf_view v;
+        memset(&v, 0, sizeof v);
+        v.X = f->X;
+        v.Xprev = f->Xprev;
+        v.lw = f->lw;
+        v.lwprev = f->lwprev;
+        v.cum = f->cum;
+        v.cumprev = f->cumprev;
+        v.keep_lw = keep_lw;
+        double ess = 0, lse = 0, loglik = 0;
+        for (size_t t = 0; t < T; t++) {
+            st_pf_step s;
+            pf_step_ctx(f, t, &s);
+            double *fig = figs + (t & 1) * 3 * nb;
+            v.bm = fig;
+            v.bS = fig + nb;
+            v.bQ = fig + 2 * nb;
+            if (t == 0) {
+                v.anc = ANC_NONE;
+                v.resampled = 0;
+            } else {
+                swap_d(&v.Xprev, &v.X);
+                swap_d(&v.lwprev, &v.lw);
+                swap_d(&v.cumprev, &v.cum);
+                v.lseprev = lse;
+                v.resampled = o->always || ess < o->ess * (double)N;
+                v.anc = ANC_IDENTITY;
+                if (v.resampled) {
+                    sysres_from(&v.sr, v.cumprev, c, C, N, nb, st_rng_uniform(&rng));
+                    v.anc = ANC_SYSTEMATIC;
+                }
+            }
+#pragma omp for schedule(static)
+            for (long b = 0; b < (long)nb; b++) {
+                st_err be;
+                if (step_block(f, t, &s, &v, (size_t)b, &be) < 0)
+                    run_error(f, rp, t, b, &be);
+            }
+            /* the barrier of the loop above: every block of step t is done */
+            if (run_error_step(rp) <= t)
+                break;
+            if (reduce_blocks(nb, v.bm, v.bS, v.bQ, tmp, c, C, &lse, &ess) < 0) {
+                if (me == 0) {
+                    st_err ce;
+                    rp->err_step = t; /* every thread stops here: no race */
+                    collapsed(t, &s, &ce);
+                    rp->err = ce;
+                }
+                break;
+            }
+            loglik += lse;
+            if (me == 0) {
+                rp->ess[t] = ess;
+                rp->llinc[t] = lse;
+                rp->loglik[t] = loglik;
+                rp->resampled[t] = v.resampled;
+            }
+        }
+        if (me == 0) {
+            f->rng = rng;
+            f->X = v.X;
+            f->Xprev = v.Xprev;
+            f->lw = v.lw;
+            f->lwprev = v.lwprev;
+            f->cum = v.cum;
+            f->cumprev = v.cumprev;
+        }
+    }
+    free(priv);
+    free(figs);
+    return 0;
+}
+
+/* Lazy mode's step t: the figures of the run-ahead. */
+static int replay_step(pf_filter *f, size_t t, st_err *e)
+{
+    pf_replay *rp = f->replay;
+    if (t >= rp->err_step) {
+        *e = rp->err;
+        return e->code;
+    }
+    f->ess = rp->ess[t];
+    f->llinc = rp->llinc[t];
+    f->loglik = rp->loglik[t];
+    f->resampled = rp->resampled[t];
+    return 0;
+}
+
 /* Normalised weights and log weights in place (not in lazy mode). */
 static void normalise_block(pf_filter *f, size_t b)
 {
@@ -294,67 +577,22 @@ static void normalise_block(pf_filter *f, size_t b)
     }
 }
 
-enum { ANC_NONE, ANC_IDENTITY, ANC_SYSTEMATIC, ANC_GIVEN };
-
-/* One block of a step, fused: its ancestors, propagation (or the initial
- * draw), log weights, and its log-sum-exp figures with the running sums
- * of its weights for the next step's resampling. */
-static int step_block(pf_filter *f, size_t t, const st_pf_step *s, int anc, const pf_sysres *sr, size_t b,
-                      st_err *be)
-{
-    size_t N = f->N, dx = f->dx, start = b * ST_PF_BLOCK, n = N - start < ST_PF_BLOCK ? N - start : ST_PF_BLOCK;
-    pf_thread *th = f->th[st_thread_id()];
-    double *lw = f->lw + start, mlogN = -log((double)N);
-    uint32_t *a = f->A + start;
-    int rc;
-    if (anc == ANC_NONE) {
-        rc = st_pf_model_init(f->m, s, f->X + start, N, n, &f->brng[b], &th->w, be);
-        for (size_t p = 0; p < n; p++)
-            lw[p] = mlogN;
-    } else {
-        if (anc == ANC_SYSTEMATIC)
-            pf_systematic_range(sr, start, start + n, a);
-        else if (anc == ANC_IDENTITY)
-            for (size_t p = 0; p < n; p++)
-                a[p] = (uint32_t)(start + p);
-        for (size_t i = 0; i < dx; i++)
-            st_vgather(th->ga + i * ST_PF_BLOCK, f->Xprev + i * N, a, n);
-        rc = st_pf_model_transition(f->m, s, th->ga, ST_PF_BLOCK, f->X + start, N, n, &f->brng[b], &th->w, be);
-        if (f->resampled) {
-            for (size_t p = 0; p < n; p++)
-                lw[p] = mlogN;
-        } else {
-            st_vgather(lw, f->lwprev, a, n);
-            if (f->lazy) /* normalised as normalise_block would: 1 x - lse = x - lse */
-                st_vaffine(lw, 1.0, lw, -f->lseprev, n);
-        }
-    }
-    if (rc == 0 && f->ref && b == 0)
-        for (size_t i = 0; i < dx; i++)
-            f->X[i * N] = f->ref[t * dx + i];
-    if (rc == 0)
-        rc = st_pf_model_logobs(f->m, s, f->X + start, N, n, lw, &th->w, be);
-    if (rc < 0)
-        return rc;
-    st_vnan_to(lw, n, -INFINITY, 700.0); /* NaN state: zero weight; +Inf density: cap */
-    double out[3];
-    st_vlse_scan(lw, n, f->W + start, f->cum + start, out);
-    f->blk.m[b] = out[0];
-    f->blk.S[b] = out[1];
-    f->blk.Q[b] = out[2];
-    return 0;
-}
-
 int pf_filter_step(pf_filter *f, size_t t, st_err *e)
 {
+    if (f->lazy) {
+        int rc;
+        if (t == 0 && !f->replay && (rc = run_all(f, e)) < 0)
+            return rc;
+        return replay_step(f, t, e);
+    }
     size_t N = f->N, nb = f->nblocks;
     const st_pf_opts *o = f->o;
     st_pf_step s;
     pf_step_ctx(f, t, &s);
     f->err_block = -1;
-    int anc = ANC_NONE;
-    pf_sysres sr;
-    memset(&sr, 0, sizeof sr);
+    pf_view v;
+    memset(&v, 0, sizeof v);
+    v.anc = ANC_NONE;
     if (t == 0) {
         f->resampled = 0;
     } else {
@@ -366,7 +604,7 @@ int pf_filter_step(pf_filter *f, size_t t, st_err *e)
         f->blk = tb;
         f->lseprev = f->lse;
         f->resampled = f->ref || o->always || f->ess < o->ess * (double)N;
-        anc = ANC_IDENTITY;
+        v.anc = ANC_IDENTITY;
         if (f->resampled) {
             if (f->ref) {
                 /* conditional SMC: particle 0 keeps the reference */
@@ -374,74 +612,52 @@ int pf_filter_step(pf_filter *f, size_t t, st_err *e)
                 f->A[0] = 0;
                 if (f->ancestor_sampling)
                     ancestor_sample_ref(f, t, &s);
-                anc = ANC_GIVEN;
+                v.anc = ANC_GIVEN;
             } else if (o->scheme == ST_RS_SYSTEMATIC) {
                 /* one uniform, as the sequential scheme draws; each block
                  * finds its ancestors from the previous step's figures */
                 f->u0 = st_rng_uniform(&f->rng);
-                sr.cum = f->cumprev;
-                sr.c = f->blkprev.c;
-                sr.C = f->blkprev.C;
-                sr.N = N;
-                sr.nblocks = nb;
-                sr.u0 = f->u0;
-                sr.scale = (double)N / f->blkprev.C[nb];
-                anc = ANC_SYSTEMATIC;
+                sysres_from(&v.sr, f->cumprev, f->blkprev.c, f->blkprev.C, N, nb, f->u0);
+                v.anc = ANC_SYSTEMATIC;
             } else {
                 st_resample(o->scheme, f->W, N, N, f->A, &f->rng);
-                anc = ANC_GIVEN;
+                v.anc = ANC_GIVEN;
             }
         }
     }
+    v.X = f->X;
+    v.Xprev = f->Xprev;
+    v.lw = f->lw;
+    v.lwprev = f->lwprev;
+    v.W = f->W;
+    v.cum = f->cum;
+    v.cumprev = f->cumprev;
+    v.A = f->A;
+    v.bm = f->blk.m;
+    v.bS = f->blk.S;
+    v.bQ = f->blk.Q;
+    v.resampled = f->resampled;
+    v.keep_lw = 1;
 #pragma omp parallel for schedule(static) if (nb >= PF_PAR_BLOCKS)
     for (long b = 0; b < (long)nb; b++) {
         st_err be;
-        if (step_block(f, t, &s, anc, &sr, (size_t)b, &be) < 0)
+        if (step_block(f, t, &s, &v, (size_t)b, &be) < 0)
             block_error(f, b, &be);
     }
     if (f->err_block >= 0) {
         *e = f->err;
         return e->code;
     }
-    /* log-sum-exp and ESS over the blocks, in block order */
-    pf_blocks *k = &f->blk;
-    double mx = -INFINITY;
-    for (size_t b = 0; b < nb; b++)
-        if (k->m[b] > mx)
-            mx = k->m[b];
-    if (!(mx > -INFINITY))
-        return st_err_set(e, ST_ENUMERIC, NULL, 0, 0,
-                          "the filter collapsed at time step %zu (t = %g): every particle has zero weight; "
-                          "check the observation model or use more particles",
-                          t + 1, s.t);
-    for (size_t b = 0; b < nb; b++)
-        k->tmp[b] = k->m[b] - mx;
-    st_vexp(k->tmp, k->tmp, nb);
-    double sum = 0, sum2 = 0;
-    for (size_t b = 0; b < nb; b++) {
-        sum += k->S[b] * k->tmp[b];
-        sum2 += k->Q[b] * k->tmp[b] * k->tmp[b];
-    }
-    double lse;
-    st_vlog(&lse, &sum, 1);
-    lse += mx;
+    double lse, ess;
+    if (reduce_blocks(nb, f->blk.m, f->blk.S, f->blk.Q, f->blk.tmp, f->blk.c, f->blk.C, &lse, &ess) < 0)
+        return collapsed(t, &s, e);
     f->lse = lse;
     f->llinc = lse;
     f->loglik += lse;
-    f->ess = sum * sum / sum2;
-    /* block factors to normalised weights, and the blocks' cumulative
-     * normalised weight for the next step's resampling */
-    for (size_t b = 0; b < nb; b++)
-        k->c[b] = k->m[b] - lse;
-    st_vexp(k->c, k->c, nb);
-    k->C[0] = 0;
-    for (size_t b = 0; b < nb; b++)
-        k->C[b + 1] = k->C[b] + k->S[b] * k->c[b];
-    if (!f->lazy) {
+    f->ess = ess;
 #pragma omp parallel for schedule(static) if (nb >= PF_PAR_BLOCKS)
-        for (long b = 0; b < (long)nb; b++)
-            normalise_block(f, (size_t)b);
-    }
+    for (long b = 0; b < (long)nb; b++)
+        normalise_block(f, (size_t)b);
     return 0;
 }
 

@@ -21,6 +21,9 @@ typedef struct pf_thread {
     double ga[ST_PF_MAXDIM * ST_PF_BLOCK]; /* gathered previous states */
     double gb[ST_PF_MAXDIM * ST_PF_BLOCK]; /* gathered next states */
     double lf[ST_PF_BLOCK];
+    /* the filter's block buffers for what it need not keep (lazy mode) */
+    double wbuf[ST_PF_BLOCK], lwbuf[ST_PF_BLOCK];
+    uint32_t abuf[ST_PF_BLOCK];
 } pf_thread;
 
 /* Random-stream families derived from one seed. */
@@ -56,8 +59,12 @@ typedef struct pf_filter {
     double u0;           /* systematic resampling's uniform for this step */
     int resampled;
     /* lazy: only the log-likelihood and ESS are read after each step (no
-     * smoother, no summaries), so W and lw are left unnormalised */
+     * smoother, no summaries), so W and lw are left unnormalised, W and A
+     * are not kept, and the whole run happens at the first call in one
+     * parallel region (one barrier per step, no fork and join); later
+     * calls replay its per-step figures */
     int lazy;
+    struct pf_replay *replay;
     /* conditional SMC: reference trajectory (T x dx) kept as particle 0 */
     const double *ref;
     int ancestor_sampling;
