@@ -11,6 +11,7 @@
 
 #include "core/cli.h"
 #include "core/stream.h"
+#include "core/vmath.h"
 #include "smc/model.h"
 #include "smc/pf.h"
 
@@ -419,6 +420,7 @@ int main(int argc, char **argv)
         fprintf(ffp, "%sname,component,value\n", has_seq ? "seq," : "");
     }
 
+    st_cli_log(&cli, 2, "SIMD path %s (ST_SIMD=sse2|avx2|avx512 caps it)", st_simd_name(st_simd_path()));
     for (size_t gi = 0; gi < ngroups; gi++) {
         const st_group *g = &groups[gi];
         free(s.t);

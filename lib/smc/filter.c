@@ -151,7 +151,7 @@ int pf_filter_new(pf_filter **out, const st_pf_model *m, const st_pf_data *d, co
         return st_err_nomem(e, "particle filter");
     }
     for (int i = 0; i < f->nthreads; i++)
-        if (!(f->th[i] = malloc(sizeof *f->th[i]))) {
+        if (!(f->th[i] = calloc(1, sizeof *f->th[i]))) {
             pf_filter_free(f);
             return st_err_nomem(e, "particle filter work space");
         }
@@ -242,26 +242,39 @@ static inline size_t sys_Kp(const pf_sysres *r, size_t p)
     return sys_K(r, r->C[b] + r->c[b] * r->cum[p]);
 }
 
-void pf_systematic_range(const pf_sysres *r, size_t k0, size_t k1, uint32_t *own)
+void pf_systematic_range(const pf_sysres *r, size_t k0, size_t k1, uint32_t *own, size_t *hint)
 {
     if (k1 <= k0)
         return;
-    /* the first block whose end is above point k0, then its first particle */
-    size_t lo = 0, hi = r->nblocks - 1;
-    while (lo < hi) {
-        const size_t mid = lo + (hi - lo) / 2;
-        if (sys_K(r, r->C[mid + 1]) > k0)
-            hi = mid;
-        else
-            lo = mid + 1;
-    }
-    size_t plo = lo * ST_PF_BLOCK, phi = plo + ST_PF_BLOCK - 1 < r->N ? plo + ST_PF_BLOCK - 1 : r->N - 1;
-    while (plo < phi) {
-        const size_t mid = plo + (phi - plo) / 2;
-        if (sys_Kp(r, mid) > k0)
-            phi = mid;
-        else
-            plo = mid + 1;
+    size_t lo, plo;
+    if (hint && *hint < r->N) {
+        /* the particle where the range ending at k0 stopped: K of the one
+         * before it is below k0, so the first particle of this range is
+         * at or after it (usually it) */
+        plo = *hint;
+        while (sys_Kp(r, plo) <= k0)
+            plo++;
+        lo = plo / ST_PF_BLOCK;
+    } else {
+        /* the first block whose end is above point k0, then its first particle */
+        size_t hi = r->nblocks - 1;
+        lo = 0;
+        while (lo < hi) {
+            const size_t mid = lo + (hi - lo) / 2;
+            if (sys_K(r, r->C[mid + 1]) > k0)
+                hi = mid;
+            else
+                lo = mid + 1;
+        }
+        plo = lo * ST_PF_BLOCK;
+        size_t phi = plo + ST_PF_BLOCK - 1 < r->N ? plo + ST_PF_BLOCK - 1 : r->N - 1;
+        while (plo < phi) {
+            const size_t mid = plo + (phi - plo) / 2;
+            if (sys_Kp(r, mid) > k0)
+                phi = mid;
+            else
+                plo = mid + 1;
+        }
     }
     /* own[K(E_{p-1}) - k0] = p for the particles of the range, in order:
      * where several start at the same point the last (the one with
@@ -275,19 +288,25 @@ void pf_systematic_range(const pf_sysres *r, size_t k0, size_t k1, uint32_t *own
      * formula as sys_K: c[b] cum + C[b], times scale, minus u0, ceil) */
     double E[ST_PF_BLOCK];
     int32_t K[ST_PF_BLOCK];
-    for (size_t b = lo, p = plo; b < r->nblocks; b++) {
+    size_t p = plo;
+    for (size_t b = lo; b < r->nblocks; b++) {
         size_t end = (b + 1) * ST_PF_BLOCK < r->N ? (b + 1) * ST_PF_BLOCK : r->N - 1, m = end - p;
         st_vaffine(E, r->c[b], r->cum + p, r->C[b], m);
         st_vaffine(E, r->scale, E, -r->u0, m);
         st_vceil_clip(K, E, m, (double)r->N);
         for (size_t j = 0; j < m; j++) {
-            if (K[j] >= (int32_t)k1)
+            if (K[j] >= (int32_t)k1) {
+                p += j;
                 goto filled;
+            }
             own[(size_t)K[j] - k0] = (uint32_t)(p + j + 1);
         }
         p = end;
     }
-filled:;
+    p = r->N - 1;
+filled:
+    if (hint)
+        *hint = p;
     uint32_t cur = own[0];
     for (size_t k = 1; k < n; k++) {
         const uint32_t v = own[k];
@@ -334,8 +353,15 @@ static int step_block(pf_filter *f, size_t t, const st_pf_step *s, const pf_view
         for (size_t p = 0; p < n; p++)
             lw[p] = mlogN;
     } else {
-        if (v->anc == ANC_SYSTEMATIC)
-            pf_systematic_range(&v->sr, start, start + n, a);
+        if (v->anc == ANC_SYSTEMATIC) {
+            /* a thread's blocks of a step are consecutive: each starts
+             * where the one before it stopped */
+            if (th->sys_step != t + 1 || th->sys_k != start)
+                th->sys_p = SIZE_MAX;
+            pf_systematic_range(&v->sr, start, start + n, a, &th->sys_p);
+            th->sys_step = t + 1;
+            th->sys_k = start + n;
+        }
         else if (v->anc == ANC_IDENTITY)
             for (size_t p = 0; p < n; p++)
                 a[p] = (uint32_t)(start + p);

@@ -289,8 +289,13 @@ static int comp_logpdf(const st_pf_model *m, const pcomp *c, const st_pf_step *s
                     out[p] += -0.5 * z * z + c0;
                 }
             } else {
-                for (size_t p = 0; p < n; p++)
-                    out[p] += st_lpdf_normal(VAL(p), ARG(0, p), ARG(1, p));
+                /* st_lpdf_normal with the block's logs of sd from the vector log */
+                double *lsd = w->arg[3];
+                st_vlog(lsd, w->arg[1], n);
+                for (size_t p = 0; p < n; p++) {
+                    double z = (VAL(p) - ARG(0, p)) / w->arg[1][p];
+                    out[p] += -0.5 * z * z - lsd[p] - ST_LOG_SQRT_2PI;
+                }
             }
             break;
         case D_STUDENT:

@@ -24,6 +24,8 @@ typedef struct pf_thread {
     /* the filter's block buffers for what it need not keep (lazy mode) */
     double wbuf[ST_PF_BLOCK], lwbuf[ST_PF_BLOCK];
     uint32_t abuf[ST_PF_BLOCK];
+    /* where this thread's last resampled range stopped (step + 1, point, particle) */
+    size_t sys_step, sys_k, sys_p;
 } pf_thread;
 
 /* Random-stream families derived from one seed. */
@@ -147,13 +149,16 @@ int pf_backward_draw(pf_backward *b, const double *Xnext, size_t nstride, const 
  * [0, N] (N for the last particle).  pf_systematic_range writes the
  * ancestors of points k0..k1-1 into own[0..k1-k0-1] with O(log N + k1 -
  * k0 + particles in range) work, so that each block of the next step
- * finds its own ancestors and results do not depend on the threads. */
+ * finds its own ancestors and results do not depend on the threads.
+ * hint (may be NULL) carries the particle where a range stopped to the
+ * range that starts at its end (SIZE_MAX: search); the ancestors do not
+ * depend on it. */
 typedef struct pf_sysres {
     const double *cum, *c, *C;
     size_t N, nblocks;
     double u0, scale; /* scale = N / C[nblocks] */
 } pf_sysres;
-void pf_systematic_range(const pf_sysres *r, size_t k0, size_t k1, uint32_t *own);
+void pf_systematic_range(const pf_sysres *r, size_t k0, size_t k1, uint32_t *own, size_t *hint);
 
 /* Memory check: refuse a size that would not fit (ST_ENOMEM with the figure). */
 int pf_check_memory(double bytes, const char *what, st_err *e);

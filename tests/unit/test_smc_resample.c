@@ -197,13 +197,19 @@ START_TEST(test_systematic_range)
         st_rng copy = r;
         sr.u0 = st_rng_uniform(&copy);
         st_resample(ST_RS_SYSTEMATIC, W, N, N, a, &r);
-        pf_systematic_range(&sr, 0, N, b);
-        /* the same ancestors from blocks, and from ranges of odd sizes */
+        pf_systematic_range(&sr, 0, N, b, NULL);
+        /* the same ancestors from blocks, and from ranges of odd sizes,
+         * each found by search or from where the one before stopped */
+        size_t hint = SIZE_MAX;
         for (size_t k0 = 0; k0 < N; k0 += ST_PF_BLOCK)
-            pf_systematic_range(&sr, k0, k0 + ST_PF_BLOCK < N ? k0 + ST_PF_BLOCK : N, d + k0);
+            pf_systematic_range(&sr, k0, k0 + ST_PF_BLOCK < N ? k0 + ST_PF_BLOCK : N, d + k0, NULL);
         ck_assert(memcmp(b, d, sizeof b) == 0);
+        for (size_t k0 = 0; k0 < N; k0 += ST_PF_BLOCK)
+            pf_systematic_range(&sr, k0, k0 + ST_PF_BLOCK < N ? k0 + ST_PF_BLOCK : N, d + k0, &hint);
+        ck_assert(memcmp(b, d, sizeof b) == 0);
+        hint = SIZE_MAX;
         for (size_t k0 = 0, len = 1 + (size_t)rep % 7; k0 < N; k0 += len, len = 2 * len + 1)
-            pf_systematic_range(&sr, k0, k0 + len < N ? k0 + len : N, d + k0);
+            pf_systematic_range(&sr, k0, k0 + len < N ? k0 + len : N, d + k0, rep % 2 ? &hint : NULL);
         ck_assert(memcmp(b, d, sizeof b) == 0);
         for (int k = 0; k < N; k++) {
             differ += a[k] != b[k];
