@@ -10,8 +10,8 @@
 #include <unistd.h>
 
 #include "core/cli.h"
+#include "core/vmath.h" /* st_simd_path for -v */
 #include "core/stream.h"
-#include "core/vmath.h"
 #include "smc/model.h"
 #include "smc/pf.h"
 
