@@ -94,6 +94,20 @@ pf-smooth -m "$models/pf-sv.yaml" -N 300 --seed 5 "$dax" >"$tmp/s5b" 2>/dev/null
 pf-smooth -m "$models/pf-sv.yaml" -N 300 --seed 6 "$dax" >"$tmp/s6" 2>/dev/null
 check "same seed, same bytes" cmp -s "$tmp/s5a" "$tmp/s5b"
 check "another seed, other numbers" sh -c "! cmp -s '$tmp/s5a' '$tmp/s6'"
+
+# SIMD paths (pf-smooth(1), ENVIRONMENT): the paths of one family give the
+# same bytes (a cap above what the CPU has falls back to its best, so the
+# comparisons hold on any machine); the two families agree to rounding.
+for fam in "portable sse2" "avx2 avx512"; do
+    set -- $fam
+    ST_SIMD=$1 pf-smooth -m "$models/pf-sv.yaml" -N 3000 --seed 5 "$dax" >"$tmp/p1" 2>/dev/null
+    ST_SIMD=$2 pf-smooth -m "$models/pf-sv.yaml" -N 3000 --seed 5 "$dax" >"$tmp/p2" 2>/dev/null
+    check "ST_SIMD=$1 and ST_SIMD=$2: the same bytes" cmp -s "$tmp/p1" "$tmp/p2"
+done
+ll_sse2=$(ST_SIMD=sse2 pf-smooth -m "$models/pf-sv-builtin.yaml" -N 3000 --loglik "$dax" | sed -n 2p | cut -d, -f1)
+ll_best=$(pf-smooth -m "$models/pf-sv-builtin.yaml" -N 3000 --loglik "$dax" | sed -n 2p | cut -d, -f1)
+check "ST_SIMD=sse2 and the best path agree to rounding ($ll_sse2, $ll_best)" approx "$ll_sse2" "$ll_best" 1e-8
+check "pf-smooth -v names the SIMD path" sh -c "pf-smooth -v -m '$models/pf-sv.yaml' -N 10 --loglik '$dax' 2>&1 >/dev/null | grep -q 'SIMD path [a-z0-9]'"
 expect_exit 0 "binary output" pf-smooth -m "$models/pf-sv.yaml" -N 100 --format bin -o "$tmp/out.stb" "$dax"
 check "binary magic" sh -c "head -c 4 '$tmp/out.stb' | od -c | grep -q 'S   T   B'"
 
