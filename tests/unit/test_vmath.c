@@ -229,6 +229,120 @@ START_TEST(test_selection)
 }
 END_TEST
 
+/* The elementwise kernels are one IEEE operation per element: on every
+ * path they equal the scalar expressions bit for bit, for every length
+ * (vector bodies and tails), in place too. */
+START_TEST(test_elementwise_exact)
+{
+    enum { n = 301 };
+    double a[n], b[n], y[n], z[n];
+    uint32_t idx[n];
+    int32_t k[n];
+    st_rng r;
+    st_rng_seed(&r, 21);
+    for (size_t i = 0; i < n; i++) {
+        a[i] = 100 * (st_rng_uniform(&r) - 0.3);
+        b[i] = st_rng_uniform_pos(&r) + 0.5;
+        idx[i] = (uint32_t)st_rng_below(&r, n);
+    }
+    a[7] = NAN;
+    a[8] = INFINITY;
+    a[9] = -INFINITY;
+    for (int p = 0; p < NPATHS; p++) {
+        if (st_simd_select(paths[p]) < 0)
+            continue;
+        for (size_t m = 0; m <= n; m += m < 20 ? 1 : 37) {
+            st_vadd(y, a, b, m);
+            st_vsub(z, a, b, m);
+            for (size_t i = 0; i < m; i++) {
+                ck_assert(memcmp(&y[i], &(double){a[i] + b[i]}, 8) == 0);
+                ck_assert(memcmp(&z[i], &(double){a[i] - b[i]}, 8) == 0);
+            }
+            st_vmul(y, a, b, m);
+            st_vdiv(z, a, b, m);
+            for (size_t i = 0; i < m; i++) {
+                ck_assert(memcmp(&y[i], &(double){a[i] * b[i]}, 8) == 0);
+                ck_assert(memcmp(&z[i], &(double){a[i] / b[i]}, 8) == 0);
+            }
+            st_vaffine(y, 0.3, a, -1.7, m);
+            memcpy(z, b, sizeof z);
+            st_vaxpy(z, -2.1, a, m);
+            for (size_t i = 0; i < m; i++) {
+                ck_assert(memcmp(&y[i], &(double){0.3 * a[i] + -1.7}, 8) == 0);
+                ck_assert(memcmp(&z[i], &(double){b[i] + -2.1 * a[i]}, 8) == 0);
+            }
+            memcpy(y, a, sizeof y); /* in place */
+            st_vaffine(y, 2.0, y, 1.0, m);
+            for (size_t i = 0; i < m; i++)
+                ck_assert(memcmp(&y[i], &(double){2.0 * a[i] + 1.0}, 8) == 0);
+            st_vgather(y, b, idx, m);
+            for (size_t i = 0; i < m; i++)
+                ck_assert(y[i] == b[idx[i]]);
+            memcpy(y, a, sizeof y);
+            st_vnan_to(y, m, -INFINITY, 700.0);
+            for (size_t i = 0; i < m; i++)
+                ck_assert(y[i] == (isnan(a[i]) ? -INFINITY : a[i] == INFINITY ? 700.0 : a[i]));
+            st_vceil_clip(k, a, m, 50.0);
+            for (size_t i = 0; i < m; i++) {
+                double c = isnan(a[i]) || a[i] < 0 ? 0 : a[i] > 50 ? 50 : ceil(a[i]);
+                ck_assert_int_eq(k[i], (int32_t)c);
+            }
+        }
+    }
+    st_simd_select(st_simd_best());
+}
+END_TEST
+
+/* The log-sum-exp scan: m, weights exp(lw - m) within 1 ulp of libm's,
+ * running sums non-decreasing and equal where a weight is zero, the total
+ * and the sum of squares against long double sums; the same bits on the
+ * paths of one family; all -Inf gives zeros. */
+START_TEST(test_lse_scan)
+{
+    enum { n = 259 };
+    double lw[n], w[n], cum[n], out[3], ref_w[NPATHS][n], ref_c[NPATHS][n];
+    st_rng r;
+    st_rng_seed(&r, 22);
+    for (size_t i = 0; i < n; i++)
+        lw[i] = i % 11 == 3 ? -INFINITY : -30 * st_rng_uniform(&r) + (i == 100 ? 5 : 0);
+    for (int p = 0; p < NPATHS; p++) {
+        if (st_simd_select(paths[p]) < 0)
+            continue;
+        st_vlse_scan(lw, n, w, cum, out);
+        double mref = -INFINITY;
+        for (size_t i = 0; i < n; i++)
+            mref = lw[i] > mref ? lw[i] : mref;
+        ck_assert(out[0] == mref);
+        long double s = 0, q = 0;
+        for (size_t i = 0; i < n; i++) {
+            ck_assert(ulp_error(w[i], expl((long double)(lw[i] - out[0]))) <= 1.0); /* of the rounded difference */
+            s += w[i];
+            q += (long double)w[i] * w[i];
+            if (i) {
+                ck_assert(cum[i] >= cum[i - 1]);
+                if (w[i] == 0)
+                    ck_assert(cum[i] == cum[i - 1]);
+            }
+        }
+        ck_assert(out[1] == cum[n - 1]);
+        ck_assert_near(out[1], (double)s, 1e-13 * (double)s);
+        ck_assert_near(out[2], (double)q, 1e-13 * (double)q);
+        memcpy(ref_w[p], w, sizeof w);
+        memcpy(ref_c[p], cum, sizeof cum);
+        for (int q2 = 0; q2 < p; q2++)
+            if (st_simd_select(paths[q2]) == 0 && st_simd_same_bits(paths[p], paths[q2])) {
+                ck_assert(memcmp(ref_w[p], ref_w[q2], sizeof w) == 0);
+                ck_assert(memcmp(ref_c[p], ref_c[q2], sizeof cum) == 0);
+            }
+        st_simd_select(paths[p]);
+        double dead[5] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY};
+        st_vlse_scan(dead, 5, w, cum, out);
+        ck_assert(out[0] == -INFINITY && out[1] == 0 && out[2] == 0 && cum[4] == 0 && w[2] == 0);
+    }
+    st_simd_select(st_simd_best());
+}
+END_TEST
+
 static Suite *vmath_suite(void)
 {
     Suite *s = suite_create("vmath");
@@ -240,6 +354,8 @@ static Suite *vmath_suite(void)
     tcase_add_test(tc, test_special_values);
     tcase_add_test(tc, test_lengths_in_place);
     tcase_add_test(tc, test_selection);
+    tcase_add_test(tc, test_elementwise_exact);
+    tcase_add_test(tc, test_lse_scan);
     suite_add_tcase(s, tc);
     return s;
 }
