@@ -237,7 +237,11 @@ int main(int argc, char **argv)
     int rc;
     if ((rc = st_rs_session_new(&ss, &so, &err)) < 0)
         goto end;
-    if ((rc = st_reader_open(&rd, path, &err)) < 0)
+    /* co-process: open without reading rows ahead (they are not written
+     * before the answer to the step before them) */
+    st_reader_opts ropt = {0};
+    ropt.no_lookahead = npart > 0;
+    if ((rc = st_reader_open_opts(&rd, path, &ropt, &err)) < 0)
         goto end;
     const char *src = st_reader_path(rd);
     cols cc = {st_reader_col(rd, "step"), st_reader_col(rd, "particle"), st_reader_col(rd, "logw"),
