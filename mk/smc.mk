@@ -20,6 +20,8 @@ tests_unit_test_smc_fit_LDADD = $(CHECK_LIBS_ALL)
 tests_unit_test_smc_resample_SOURCES = tests/unit/test_smc_resample.c
 tests_unit_test_smc_resample_CFLAGS = $(CHECK_CFLAGS_ALL)
 tests_unit_test_smc_resample_LDADD = $(CHECK_LIBS_ALL)
+# pf-resample's session: weights carried between steps, particle Gibbs
+lib_libstoch_a_SOURCES += lib/smc/resample_session.c
 tests_unit_test_smc_model_SOURCES = tests/unit/test_smc_model.c
 tests_unit_test_smc_model_CFLAGS = $(CHECK_CFLAGS_ALL)
 tests_unit_test_smc_model_LDADD = $(CHECK_LIBS_ALL)

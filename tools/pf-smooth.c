@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "core/cli.h"
+#include "core/vmath.h" /* st_simd_path for -v */
 #include "core/stream.h"
 #include "smc/func.h"
 #include "smc/model.h"
@@ -432,6 +433,7 @@ int main(int argc, char **argv)
         fprintf(fout.fp, "%sname,component,value\n", has_seq ? "seq," : "");
     }
 
+    st_cli_log(&cli, 2, "SIMD path %s (ST_SIMD=sse2|avx2|avx512 caps it)", st_simd_name(st_simd_path()));
     for (size_t gi = 0; gi < ngroups; gi++) {
         const st_group *g = &groups[gi];
         st_pf_series_free(&s);

@@ -617,7 +617,7 @@ int st_csv_open(st_reader *r, const st_reader_opts *o, st_err *e)
     rc = force_kind(r, o ? o->str_cols : NULL, ST_K_STR, forced, e);
     if (rc == ST_OK)
         rc = force_kind(r, o ? o->id_cols : NULL, ST_K_IDS, forced, e);
-    if (rc == ST_OK)
+    if (rc == ST_OK && !(o && o->no_lookahead))
         rc = infer_types(r, forced, e);
     /* numbers only: every column not forced is numbers, whatever the
      * look-ahead saw (a cell that is not one is an error when it is read);

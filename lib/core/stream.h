@@ -198,6 +198,12 @@ typedef struct st_reader_opts {
     /* With any_type: allow promotion (see st_reader_retypes); 0: a value
      * that a column's type cannot hold is an error. */
     int promote;
+    /* CSV: no look-ahead (every column numbers, as without any_type), so
+     * that opening returns once the header line has arrived: for a pipe
+     * that a co-process writes a step at a time and waits for the answer
+     * (pf-resample -N), where looking ahead would wait for rows not yet
+     * written. */
+    int no_lookahead;
 } st_reader_opts;
 
 /* Open path (NULL or "-" is stdin).  Reads the header (CSV header line or

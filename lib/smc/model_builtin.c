@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "core/linalg.h"
+#include "core/vmath.h"
 #include "core/yaml.h"
 #include "smc/dist.h"
 #include "smc/model_internal.h"
@@ -217,10 +218,10 @@ static void lg_sample(size_t d, const double *A, const double *L, const double *
                       const double *Xprev, size_t pstride, double *Xnew, size_t nstride, size_t n,
                       st_rng *r, st_pf_work *w)
 {
-    /* z ~ N(0, I) in w->tmp rows, then Xnew = A Xprev (or mean0) + L z */
-    for (size_t p = 0; p < n; p++)
-        for (size_t j = 0; j < d; j++)
-            w->tmp[j][p] = st_rng_normal(r);
+    /* z ~ N(0, I) in w->tmp rows (one vector fill per component), then
+     * Xnew = A Xprev (or mean0) + L z */
+    for (size_t j = 0; j < d; j++)
+        st_rng_normal_fill(r, w->tmp[j], n);
     for (size_t i = 0; i < d; i++) {
         double *out = Xnew + i * nstride;
         if (A) {
@@ -228,11 +229,8 @@ static void lg_sample(size_t d, const double *A, const double *L, const double *
                 out[p] = 0;
             for (size_t j = 0; j < d; j++) {
                 double a = A[i * d + j];
-                if (a == 0)
-                    continue;
-                const double *xp = Xprev + j * pstride;
-                for (size_t p = 0; p < n; p++)
-                    out[p] += a * xp[p];
+                if (a != 0)
+                    st_vaxpy(out, a, Xprev + j * pstride, n);
             }
         } else {
             for (size_t p = 0; p < n; p++)
@@ -240,10 +238,8 @@ static void lg_sample(size_t d, const double *A, const double *L, const double *
         }
         for (size_t j = 0; j <= i; j++) {
             double l = L[i * d + j];
-            if (l == 0)
-                continue;
-            for (size_t p = 0; p < n; p++)
-                out[p] += l * w->tmp[j][p];
+            if (l != 0)
+                st_vaxpy(out, l, w->tmp[j], n);
         }
     }
 }
@@ -292,15 +288,16 @@ int pf_builtin_init(const st_pf_model *m, const st_pf_step *s, double *X, size_t
         lg_sample(m->dx, NULL, m->L0, m->m0, NULL, 0, X, stride, n, r, w);
         return 0;
     case ST_PF_STOCHVOL: {
-        double sd = m->sigma / sqrt(1 - m->phi * m->phi);
-        for (size_t p = 0; p < n; p++)
-            X[p] = m->mu + sd * st_rng_normal(r);
+        double sd = m->sigma / sqrt(1 - m->phi * m->phi), *z = w->tmp[0];
+        st_rng_normal_fill(r, z, n);
+        st_vaffine(X, sd, z, m->mu, n); /* mu + sd z */
         return 0;
     }
     case ST_PF_GROWTH: {
-        double sd = sqrt(m->var0);
+        double sd = sqrt(m->var0), *z = w->tmp[0];
+        st_rng_normal_fill(r, z, n);
         for (size_t p = 0; p < n; p++)
-            X[p] = sd * st_rng_normal(r);
+            X[p] = sd * z[p];
         return 0;
     }
     }
@@ -324,16 +321,18 @@ int pf_builtin_transition(const st_pf_model *m, const st_pf_step *s, const doubl
         lg_sample(m->dx, m->A, m->Lq, NULL, Xprev, pstride, Xnew, nstride, n, r, w);
         return 0;
     case ST_PF_STOCHVOL: {
-        double c = m->mu * (1 - m->phi);
-        for (size_t p = 0; p < n; p++)
-            Xnew[p] = c + m->phi * Xprev[p] + m->sigma * st_rng_normal(r);
+        double *z = w->tmp[0];
+        st_rng_normal_fill(r, z, n);
+        st_vaffine(Xnew, m->phi, Xprev, m->mu * (1 - m->phi), n); /* mu (1 - phi) + phi x */
+        st_vaxpy(Xnew, m->sigma, z, n);                            /* ... + sigma z */
         return 0;
     }
     case ST_PF_GROWTH: {
-        double sd = sqrt(m->var_v), c = 8 * cos(1.2 * s->t);
+        double sd = sqrt(m->var_v), c = 8 * cos(1.2 * s->t), *z = w->tmp[0];
+        st_rng_normal_fill(r, z, n);
         for (size_t p = 0; p < n; p++) {
             double x = Xprev[p];
-            Xnew[p] = 0.5 * x + 25 * x / (1 + x * x) + c + sd * st_rng_normal(r);
+            Xnew[p] = 0.5 * x + 25 * x / (1 + x * x) + c + sd * z[p];
         }
         return 0;
     }
@@ -432,9 +431,13 @@ int pf_builtin_logobs(const st_pf_model *m, const st_pf_step *s, const double *X
         double y = s->y[0];
         if (isnan(y))
             return 0;
-        double y2 = 0.5 * y * y;
-        for (size_t p = 0; p < n; p++)
-            lw[p] += -y2 * exp(-X[p]) - 0.5 * X[p] - ST_LOG_SQRT_2PI;
+        /* lw += (-y^2/2 exp(-x) - log sqrt(2 pi)) - x/2 */
+        double *ex = w->tmp[0];
+        st_vaffine(ex, -1.0, X, 0.0, n);
+        st_vexp(ex, ex, n);
+        st_vaffine(ex, -0.5 * y * y, ex, -ST_LOG_SQRT_2PI, n);
+        st_vaxpy(ex, -0.5, X, n);
+        st_vadd(lw, lw, ex, n);
         return 0;
     }
     case ST_PF_GROWTH: {

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "core/linalg.h"
+#include "core/vmath.h"
 #include "core/yaml.h"
 #include "smc/dist.h"
 #include "smc/model_internal.h"
@@ -188,18 +189,25 @@ static int comp_sample(const st_pf_model *m, const pcomp *c, const st_pf_step *s
             return rc;
         double *y = Y + d->off * ystride;
         switch (d->kind) {
-        case D_NORMAL:
+        case D_NORMAL: {
+            double *z = w->arg[3];
+            st_rng_normal_fill(r, z, n);
             for (size_t p = 0; p < n; p++)
-                y[p] = ARG(0, p) + ARG(1, p) * st_rng_normal(r);
+                y[p] = ARG(0, p) + ARG(1, p) * z[p];
             break;
+        }
         case D_STUDENT:
             for (size_t p = 0; p < n; p++)
                 y[p] = ARG(1, p) + ARG(2, p) * st_rng_student_t(r, ARG(0, p));
             break;
-        case D_LOGNORMAL:
+        case D_LOGNORMAL: {
+            double *z = w->arg[3];
+            st_rng_normal_fill(r, z, n);
             for (size_t p = 0; p < n; p++)
-                y[p] = exp(ARG(0, p) + ARG(1, p) * st_rng_normal(r));
+                y[p] = ARG(0, p) + ARG(1, p) * z[p];
+            st_vexp(y, y, n);
             break;
+        }
         case D_GAMMA:
             for (size_t p = 0; p < n; p++)
                 y[p] = d->gamma_scale ? st_rng_gamma(r, ARG(0, p)) * ARG(1, p)
@@ -301,8 +309,13 @@ static int comp_logpdf(const st_pf_model *m, const pcomp *c, const st_pf_step *s
                     out[p] += -0.5 * z * z + c0;
                 }
             } else {
-                for (size_t p = 0; p < n; p++)
-                    out[p] += st_lpdf_normal(VAL(p), ARG(0, p), ARG(1, p));
+                /* st_lpdf_normal with the block's logs of sd from the vector log */
+                double *lsd = w->arg[3];
+                st_vlog(lsd, w->arg[1], n);
+                for (size_t p = 0; p < n; p++) {
+                    double z = (VAL(p) - ARG(0, p)) / w->arg[1][p];
+                    out[p] += -0.5 * z * z - lsd[p] - ST_LOG_SQRT_2PI;
+                }
             }
             break;
         case D_STUDENT:

@@ -830,6 +830,48 @@ START_TEST(test_threads_identical)
 }
 END_TEST
 
+/* Log-likelihood only (the run-ahead in one parallel region) gives the
+ * bits of the full filter, step by step (ESS, increments, resampling
+ * decisions), for systematic resampling at every step and adaptive, and
+ * for 1 and 2 threads; sizes with a partial last block. */
+START_TEST(test_loglik_only_same_bits)
+{
+    st_pf_model *m = load(lg_expr);
+    const size_t Ns[] = {2, 300, 4500};
+    for (size_t k = 0; k < sizeof Ns / sizeof Ns[0]; k++)
+        for (int always = 0; always < 2; always++) {
+            st_pf_opts o;
+            st_pf_opts_init(&o);
+            o.N = Ns[k];
+            o.always = always;
+            o.seed = 5;
+            st_pf_result *full = run(m, T, &o);
+            o.loglik_only = 1;
+            for (int nt = 1; nt <= 2; nt++) {
+#ifdef _OPENMP
+                omp_set_num_threads(nt);
+#else
+                if (nt == 2)
+                    break;
+#endif
+                st_pf_result *ll = run(m, T, &o);
+                ck_assert_msg(memcmp(&full->loglik, &ll->loglik, sizeof(double)) == 0,
+                              "N %zu always %d threads %d: %.17g vs %.17g", Ns[k], always, nt, full->loglik,
+                              ll->loglik);
+                ck_assert(memcmp(full->ess, ll->ess, T * sizeof(double)) == 0);
+                ck_assert(memcmp(full->llinc, ll->llinc, T * sizeof(double)) == 0);
+                ck_assert(memcmp(full->resampled, ll->resampled, T * sizeof(int)) == 0);
+                st_pf_result_free(ll);
+            }
+            st_pf_result_free(full);
+        }
+#ifdef _OPENMP
+    omp_set_num_threads(1);
+#endif
+    st_pf_model_free(m);
+}
+END_TEST
+
 START_TEST(test_errors)
 {
     st_pf_model *m = load(lg_yaml);
@@ -859,7 +901,39 @@ START_TEST(test_errors)
     o.N = 50;
     ck_assert_int_eq(st_pf_run(c, &dc, &o, &r, &e), ST_ENUMERIC);
     ck_assert_ptr_nonnull(strstr(e.msg, "time step 3"));
+    /* the same from the log-likelihood-only run-ahead, and with 20 blocks
+     * over 2 threads */
+    o.loglik_only = 1;
+    ck_assert_int_eq(st_pf_run(c, &dc, &o, &r, &e), ST_ENUMERIC);
+    ck_assert_ptr_nonnull(strstr(e.msg, "time step 3"));
+    o.N = 20 * ST_PF_BLOCK;
+#ifdef _OPENMP
+    omp_set_num_threads(2);
+#endif
+    ck_assert_int_eq(st_pf_run(c, &dc, &o, &r, &e), ST_ENUMERIC);
+    ck_assert_ptr_nonnull(strstr(e.msg, "time step 3"));
     st_pf_model_free(c);
+    /* an error inside a block at step 2 (a negative sd for x > 3 after a
+     * jump), reported for the lowest block by both paths */
+    st_pf_model *bad = load("model: pf\nversion: 1\ninitial: {dist: normal, mean: 0, sd: 1}\n"
+                            "transition: {dist: normal, mean: x + 10 * t, sd: 1}\n"
+                            "observation: {dist: normal, mean: x, sd: 'x < 15 ? 1 : -1'}\n");
+    double yb[3] = {0, 10, 20};
+    st_pf_data db = {3, NULL, yb, NULL};
+    char msg[2][512];
+    for (int ll = 0; ll < 2; ll++) {
+        st_pf_opts_init(&o);
+        o.N = 20 * ST_PF_BLOCK;
+        o.loglik_only = ll;
+        ck_assert_int_eq(st_pf_run(bad, &db, &o, &r, &e), ST_EDATA);
+        snprintf(msg[ll], sizeof msg[ll], "%s", e.msg);
+        ck_assert_msg(strstr(e.msg, "time step 2") != NULL, "%s", e.msg);
+    }
+    ck_assert_str_eq(msg[0], msg[1]);
+#ifdef _OPENMP
+    omp_set_num_threads(1);
+#endif
+    st_pf_model_free(bad);
 }
 END_TEST
 
@@ -936,6 +1010,10 @@ static Suite *make_suite(void)
     tcase_set_timeout(tc_paris_functionals, 120);
     tcase_add_test(tc_paris_functionals, test_paris_functionals);
     suite_add_tcase(s, tc_paris_functionals);
+    TCase *tc_ll = tcase_create("loglik_only");
+    tcase_set_timeout(tc_ll, 120);
+    tcase_add_test(tc_ll, test_loglik_only_same_bits);
+    suite_add_tcase(s, tc_ll);
     TCase *tc_threads_identical = tcase_create("threads_identical");
     tcase_set_timeout(tc_threads_identical, 120);
     tcase_add_test(tc_threads_identical, test_threads_identical);
