@@ -2,9 +2,10 @@
 # This fragment appends to the variables of Makefile.am.
 
 lib_libstoch_a_SOURCES += lib/ssm/kalman.c lib/ssm/structural.c lib/ssm/forecast.c \
-	lib/ssm/s4d.c lib/ssm/model_io.c
+	lib/ssm/s4d.c lib/ssm/model_io.c lib/ssm/families.c lib/ssm/select.c lib/ssm/output.c lib/ssm/batch.c \
+	lib/ssm/fam_structural.c lib/ssm/fam_matrix.c lib/ssm/fam_s4d.c
 noinst_HEADERS += lib/ssm/kalman.h lib/ssm/structural.h lib/ssm/forecast.h \
-	lib/ssm/s4d.h lib/ssm/model_io.h
+	lib/ssm/s4d.h lib/ssm/model_io.h lib/ssm/family.h lib/ssm/internal.h lib/ssm/batch.h
 
 check_PROGRAMS += tests/unit/test_kalman
 tests_unit_test_kalman_SOURCES = tests/unit/test_kalman.c
@@ -31,12 +32,12 @@ dist_check_SCRIPTS += tests/cli/ssm-forecast.sh tests/cli/ssm-forecast-peers.sh
 DEMO_TARGETS += demo-ssm
 demo-ssm: tools/ssm-forecast
 	@mkdir -p demo-out
-	tools/ssm-forecast --model level -c flow -t year -H 10 -v -m demo-out/nile-level.yaml \
+	tools/ssm-forecast --model level -c flow -t year -H 10 -v --save-model demo-out/nile-level.yaml \
 	  -o demo-out/nile-forecast.csv $(top_srcdir)/data/nile.csv
 	tools/ssm-forecast --model level -c flow -t year --smooth -o demo-out/nile-smooth.csv \
 	  $(top_srcdir)/data/nile.csv
 	tools/ssm-forecast --model trend+seasonal:12 --log -c passengers -H 24 -v --se \
-	  -m demo-out/airpassengers-bsm.yaml -o demo-out/airpassengers-forecast.csv \
+	  --save-model demo-out/airpassengers-bsm.yaml -o demo-out/airpassengers-forecast.csv \
 	  $(top_srcdir)/data/airpassengers.csv
 	tools/ssm-forecast --model trend+seasonal:12 --log -c passengers --smooth \
 	  -o demo-out/airpassengers-smooth.csv $(top_srcdir)/data/airpassengers.csv

@@ -373,8 +373,9 @@ static int run_filter(const st_ssm *s, const double *y, size_t n, st_kalman_ll *
             steady = 0; /* P is still the steady P_pred: resume full updates */
         if (diffuse)
             ll->d = t + 1;
-        if (o && o->a_pred) {
+        if (o && o->a_pred)
             memcpy(o->a_pred + t * m, w.a, m * sizeof(double));
+        if (o && o->P_pred) {
             memcpy(o->P_pred + t * m * m, w.P, m * m * sizeof(double));
             memcpy(o->Pinf_pred + t * m * m, w.Pinf, m * m * sizeof(double));
         }
@@ -388,8 +389,19 @@ static int run_filter(const st_ssm *s, const double *y, size_t n, st_kalman_ll *
                 o->Finf[ti] = 0;
                 o->kind_[ti] = 0;
             }
-            if (isnan(yt[i]))
+            if (isnan(yt[i])) {
+                if (o) {
+                    /* prediction variance of the missing point, for tables */
+                    const double *z = Z + i * m;
+                    symv_sparse(w.P, z, w.M, m);
+                    o->F[ti] = dot(z, w.M, m) + s->H[i * p + i];
+                    if (diffuse) {
+                        symv_sparse(w.Pinf, z, w.Minf, m);
+                        o->Finf[ti] = dot(z, w.Minf, m);
+                    }
+                }
                 continue;
+            }
             if (!isfinite(yt[i]))
                 return work_free(&w), st_err_set(e, ST_EDATA, NULL, 0, 0, "observation %zu is infinite", t + 1);
             const double *z = Z + i * m;
@@ -466,8 +478,9 @@ static int run_filter(const st_ssm *s, const double *y, size_t n, st_kalman_ll *
         }
         if (diffuse)
             diffuse = !pinf_is_zero(w.Pinf, m);
-        if (o && o->a_filt) {
+        if (o && o->a_filt)
             memcpy(o->a_filt + t * m, w.a, m * sizeof(double));
+        if (o && o->P_filt) {
             /* In steady state w.P is the (fixed) predicted covariance, never
              * updated: the filtered one is the one of the step that reached
              * steady state. */
@@ -504,9 +517,13 @@ static int run_filter(const st_ssm *s, const double *y, size_t n, st_kalman_ll *
     }
     if (o && o->a_pred) {
         memcpy(o->a_pred + n * m, w.a, m * sizeof(double));
-        memcpy(o->P_pred + n * m * m, w.P, m * m * sizeof(double));
-        memcpy(o->Pinf_pred + n * m * m, w.Pinf, m * m * sizeof(double));
+        if (o->P_pred) {
+            memcpy(o->P_pred + n * m * m, w.P, m * m * sizeof(double));
+            memcpy(o->Pinf_pred + n * m * m, w.Pinf, m * m * sizeof(double));
+        }
     }
+    if (o && o->P_last)
+        memcpy(o->P_last, w.P, m * m * sizeof(double));
     ll->diffuse_left = diffuse;
     llsum = -0.5 * ((double)ll->nreg * LOG2PI + ll->sum_logF + ll->sum_v2F) - 0.5 * ll->sum_logFinf;
     ll->loglik = llsum;
@@ -540,39 +557,74 @@ void st_kalman_out_free(st_kalman_out *o)
     free(o->M_);
     free(o->Minf_);
     free(o->kind_);
+    free(o->P_last);
     memset(o, 0, sizeof *o);
 }
 
-int st_kalman_filter(const st_ssm *s, const double *y, size_t n, st_kalman_out *o, st_err *e)
+/* The filter's storage: with covariances, the n x m x m predicted and
+ * filtered covariances too (what the smoother needs). */
+static int filter_alloc(const st_ssm *s, size_t n, int covariances, st_kalman_out *o, st_err *e)
 {
-    size_t m = s->m, p = s->p;
+    size_t m = s->m, p = s->p, nn = n ? n : 1;
     memset(o, 0, sizeof *o);
     o->n = n;
     o->p = p;
     o->m = m;
     o->r = s->r;
-    if ((double)n * (double)p * (double)m * (double)(m + 2) > 1e10)
-        return st_err_set(e, ST_ENOMEM, NULL, 0, 0, "Kalman filter storage for n=%zu, m=%zu would exceed 80 GB", n, m);
+    double bytes = st_kalman_storage_bytes(n, p, m, covariances);
+    if (bytes > ST_KALMAN_MAX_BYTES)
+        return st_err_set(e, ST_ENOMEM, NULL, 0, 0, "Kalman filter storage for n=%zu points and m=%zu states would take %.3g GB (limit %.3g GB)%s", n, m, bytes / 1e9, ST_KALMAN_MAX_BYTES / 1e9, covariances ? ": the smoothed output needs n x m x m numbers" : "");
     o->a_pred = malloc((n + 1) * m * sizeof(double));
-    o->P_pred = malloc((n + 1) * m * m * sizeof(double));
-    o->Pinf_pred = malloc((n + 1) * m * m * sizeof(double));
-    o->a_filt = malloc((n ? n : 1) * m * sizeof(double));
-    o->P_filt = malloc((n ? n : 1) * m * m * sizeof(double));
-    o->v = malloc((n ? n : 1) * p * sizeof(double));
-    o->F = malloc((n ? n : 1) * p * sizeof(double));
-    o->Finf = malloc((n ? n : 1) * p * sizeof(double));
-    o->M_ = malloc((n ? n : 1) * p * m * sizeof(double));
-    o->Minf_ = malloc((n ? n : 1) * p * m * sizeof(double));
-    o->kind_ = malloc((n ? n : 1) * p);
-    if (!o->a_pred || !o->P_pred || !o->Pinf_pred || !o->a_filt || !o->P_filt || !o->v || !o->F ||
-        !o->Finf || !o->M_ || !o->Minf_ || !o->kind_) {
+    o->a_filt = malloc(nn * m * sizeof(double));
+    o->v = malloc(nn * p * sizeof(double));
+    o->F = malloc(nn * p * sizeof(double));
+    o->Finf = malloc(nn * p * sizeof(double));
+    o->M_ = malloc(nn * p * m * sizeof(double));
+    o->Minf_ = malloc(nn * p * m * sizeof(double));
+    o->kind_ = malloc(nn * p);
+    o->P_last = malloc(m * m * sizeof(double));
+    int ok = o->a_pred && o->a_filt && o->v && o->F && o->Finf && o->M_ && o->Minf_ && o->kind_ && o->P_last;
+    if (ok && covariances) {
+        o->P_pred = malloc((n + 1) * m * m * sizeof(double));
+        o->Pinf_pred = malloc((n + 1) * m * m * sizeof(double));
+        o->P_filt = malloc(nn * m * m * sizeof(double));
+        ok = o->P_pred && o->Pinf_pred && o->P_filt;
+    }
+    if (!ok) {
         st_kalman_out_free(o);
         return st_err_nomem(e, "Kalman filter output");
     }
-    int rc = run_filter(s, y, n, &o->ll, o, e);
+    return 0;
+}
+
+double st_kalman_storage_bytes(size_t n, size_t p, size_t m, int covariances)
+{
+    double N = (double)n + 1, M = (double)m, P = (double)p;
+    double per = 2 * M + 3 * P + 2 * P * M + P / 8;
+    if (covariances)
+        per += 3 * M * M;
+    return 8 * (N * per + M * M);
+}
+
+static int filter_run(const st_ssm *s, const double *y, size_t n, int covariances,
+                      st_kalman_out *o, st_err *e)
+{
+    int rc = filter_alloc(s, n, covariances, o, e);
     if (rc < 0)
+        return rc;
+    if ((rc = run_filter(s, y, n, &o->ll, o, e)) < 0)
         st_kalman_out_free(o);
     return rc;
+}
+
+int st_kalman_filter(const st_ssm *s, const double *y, size_t n, st_kalman_out *o, st_err *e)
+{
+    return filter_run(s, y, n, 1, o, e);
+}
+
+int st_kalman_filter_light(const st_ssm *s, const double *y, size_t n, st_kalman_out *o, st_err *e)
+{
+    return filter_run(s, y, n, 0, o, e);
 }
 
 /* ------------------------------------------------------------ smoother */
@@ -634,6 +686,12 @@ static void mul_Ttr(const kf_work *w, double *r, double *tmp)
 
 int st_kalman_smooth(const st_ssm *s, const double *y, size_t n, st_kalman_out *o, st_err *e)
 {
+    double dm = (double)s->m, dr = (double)s->r;
+    double bytes = st_kalman_storage_bytes(n, s->p, s->m, 1) + 8 * ((double)n + 1) * (dm * dm + dr * dr + 2 * dm + 2 * (double)s->p + dr);
+    if (bytes > ST_KALMAN_MAX_BYTES) {
+        memset(o, 0, sizeof *o);
+        return st_err_set(e, ST_ENOMEM, NULL, 0, 0, "Kalman smoother storage for n=%zu points and m=%zu states would take %.3g GB (limit %.3g GB): the smoothed output needs n x m x m numbers", n, s->m, bytes / 1e9, ST_KALMAN_MAX_BYTES / 1e9);
+    }
     int rc = st_kalman_filter(s, y, n, o, e);
     if (rc < 0)
         return rc;
@@ -868,7 +926,7 @@ int st_kalman_forecast(const st_ssm *s, const st_kalman_out *o, size_t h, const 
     if (rc < 0)
         return rc;
     memcpy(w.a, o->a_pred + n * m, m * sizeof(double));
-    memcpy(w.P, o->P_pred + n * m * m, m * m * sizeof(double));
+    memcpy(w.P, o->P_last, m * m * sizeof(double));
     for (size_t k = 0; k < h; k++) {
         const double *Z = Zf ? Zf + k * p * m : s->Z;
         const double *dd = df ? df + k * p : s->d;

@@ -105,6 +105,10 @@ int st_uc_decompose(const st_uc_spec *sp, const double *theta, const double *y, 
 int st_uc_auto(int period, const double *y, size_t n, const st_uc_opts *opts, st_uc_fit *best,
                st_err *e);
 
+/* A spec of the structural family (family.h) for sp, with theta used as
+ * is (no refit) when theta != NULL; free it with the family's spec_free. */
+int st_uc_family_spec(const st_uc_spec *sp, const double *theta, void **spec, st_err *e);
+
 /* Standard normal quantile (Acklam's rational approximation refined by one
  * Halley step: |error| < 1e-15). */
 double st_ssm_qnorm(double p);

@@ -76,7 +76,7 @@ expect_exit 0 "missing values (NaN) inside the series" ssm-forecast --model leve
 check "forecast still near 798" approx "$(field "$tmp/out" 1 3)" 798 40
 
 # model files: save, reload with --fixed, same forecasts
-expect_exit 0 "-m saves the fit" ssm-forecast --model level -c flow -H 3 -m "$tmp/fit.yaml" -o "$tmp/f1.csv" "$nile"
+expect_exit 0 "--save-model saves the fit" ssm-forecast --model level -c flow -H 3 --save-model "$tmp/fit.yaml" -o "$tmp/f1.csv" "$nile"
 check "model file names the spec" grep -q "structural: level" "$tmp/fit.yaml"
 expect_exit 0 "--model FILE --fixed" ssm-forecast --model "$tmp/fit.yaml" --fixed -c flow -H 3 -o "$tmp/f2.csv" "$nile"
 check "fixed model reproduces the forecasts" cmp -s "$tmp/f1.csv" "$tmp/f2.csv"
@@ -109,7 +109,7 @@ expect_error 1 "seq 2: constant" "--strict makes a bad series fatal" ssm-forecas
 expect_exit 0 "-j 2 gives the same bytes" ssm-forecast --model level -H 2 -q -j 2 -o "$tmp/b2.csv" "$tmp/batch.csv"
 ssm-forecast --model level -H 2 -q -j 1 -o "$tmp/b1.csv" "$tmp/batch.csv"
 check "thread count does not change results" cmp -s "$tmp/b1.csv" "$tmp/b2.csv"
-expect_exit 2 "-m with several series" ssm-forecast --model level -H 2 -m "$tmp/x.yaml" "$tmp/batch.csv"
+expect_exit 2 "--save-model with several series" ssm-forecast --model level -H 2 --save-model "$tmp/x.yaml" "$tmp/batch.csv"
 
 # regression with future values
 awk -F, 'NR == 1 { print "t,y,x"; next } { x = (NR % 3); print NR - 1 "," $2 + 50 * x "," x }' "$nile" >"$tmp/reg.csv"
@@ -119,10 +119,10 @@ check "regression effect ~50 per unit" approx "$(awk -F, 'NR == 3 { a = $3 } NR 
 expect_error 2 "--future" "regressors without --future" ssm-forecast --model level+reg -x x -H 3 "$tmp/reg.csv"
 
 # ---- bad input: exit 1, one line, the fix obvious ----
-expect_error 1 "horizon" "-H 0" ssm-forecast --model level -c flow -H 0 "$nile"
-expect_error 1 "horizon" "-H -3" ssm-forecast --model level -c flow -H -3 "$nile"
-expect_error 1 "horizon" "-H abc" ssm-forecast --model level -c flow -H abc "$nile"
-expect_error 1 "seasonal period must be from 2" "seasonal:1" ssm-forecast --model level+seasonal:1 -c flow "$nile"
+expect_error 2 "horizon" "-H 0" ssm-forecast --model level -c flow -H 0 "$nile"
+expect_error 2 "horizon" "-H -3" ssm-forecast --model level -c flow -H -3 "$nile"
+expect_error 2 "horizon" "-H abc" ssm-forecast --model level -c flow -H abc "$nile"
+expect_error 2 "seasonal period must be from 2" "seasonal:1" ssm-forecast --model level+seasonal:1 -c flow "$nile"
 expect_error 1 "seasonal period 200 is longer than the series" "seasonal period > length" ssm-forecast --model level+seasonal:200 -c flow "$nile"
 head -16 "$nile" >"$tmp/short.csv"
 expect_error 1 "too few observations: 15 observed" "too few observations" ssm-forecast --model trend+seasonal:12 -c flow "$tmp/short.csv"
@@ -138,15 +138,15 @@ expect_error 1 "Q is not symmetric" "non-symmetric Q in YAML" ssm-forecast --mod
 expect_error 1 "Q is singular" "singular Q in YAML" ssm-forecast --model "$data/ssm-q-singular.yaml" -c flow "$nile"
 expect_error 1 "unknown key 'Tt'" "unknown key in YAML" ssm-forecast --model "$data/ssm-unknown-key.yaml" -c flow "$nile"
 expect_error 1 "bad-param.yaml:5:.*out of range" "negative variance in YAML" ssm-forecast --model "$data/ssm-structural-bad-param.yaml" --fixed -c flow "$nile"
-expect_error 1 "unknown model component 'wiggle'" "unknown component" ssm-forecast --model level+wiggle -c flow "$nile"
+expect_error 2 "unknown model component 'wiggle'" "unknown component" ssm-forecast --model level+wiggle -c flow "$nile"
 expect_error 1 "no value column 'nope'" "missing value column" ssm-forecast --model level -c nope "$nile"
-expect_error 1 "level values" "--level 120" ssm-forecast --model level -c flow --level 120 "$nile"
+expect_error 2 "level values" "--level 120" ssm-forecast --model level -c flow --level 120 "$nile"
 expect_error 1 "no data rows" "header only" sh -c "head -1 '$nile' | ssm-forecast --model level -c flow"
 expect_error 1 "positive" "--log with a non-positive value" sh -c "printf 'y\n1\n2\n0\n3\n4\n5\n' | ssm-forecast --model level --log"
 printf 'y\n1\n2\nInf\n3\n' >"$tmp/inf.csv"
 expect_error 1 "" "infinite value" ssm-forecast --model level "$tmp/inf.csv"
 expect_error 1 "" "missing input file" ssm-forecast --model level "$tmp/nonexistent.csv"
-expect_error 1 "s4d state size" "s4d:0" ssm-forecast --model s4d:0 -c flow "$nile"
+expect_error 2 "s4d state size" "s4d:0" ssm-forecast --model s4d:0 -c flow "$nile"
 expect_error 1 "holdout" "--holdout longer than the series" ssm-forecast --model level -c flow --holdout 200 "$nile"
 
 done_testing

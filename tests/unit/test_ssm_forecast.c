@@ -31,17 +31,22 @@ START_TEST(test_mase_smape)
 }
 END_TEST
 
-static void opts_level(st_ssmf_opts *o, const double *levels, int output, size_t h)
+static void *opts_level(st_ssmf_opts *o, const double *levels, int output, size_t h, const double *th)
 {
     st_err e;
+    st_uc_spec sp;
+    void *spec;
     memset(o, 0, sizeof *o);
-    o->mode = ST_SSMF_SPEC;
     o->output = output;
     o->h = h;
     o->levels = levels;
     o->nlevels = 2;
     o->period = 1;
-    ck_assert_int_eq(st_uc_parse("level", 0, &o->spec, &e), 0);
+    ck_assert_int_eq(st_uc_parse("level", 0, &sp, &e), 0);
+    ck_assert_int_eq(st_uc_family_spec(&sp, th, &spec, &e), 0);
+    o->fam = &st_ssm_family_structural;
+    o->spec = spec;
+    return spec;
 }
 
 START_TEST(test_log_backtransform)
@@ -52,16 +57,17 @@ START_TEST(test_log_backtransform)
     for (int t = 0; t < 30; t++)
         y[t] = exp(1 + 0.1 * sin(t));
     st_ssmf_opts o;
-    opts_level(&o, lv, ST_SSMF_FORECAST, 3);
+    void *spec = opts_level(&o, lv, ST_SSMF_FORECAST, 3, th);
     o.log = 1;
-    o.fixed_theta = th;
     st_ssmf_result r;
     st_err e;
-    ck_assert_int_eq(st_ssmf_series(&o, y, 30, NULL, NULL, &r, &e), 0);
+    ck_assert_int_eq(st_ssmf_series(&o, y, 30, NULL, 0, NULL, &r, &e), 0);
     double ly[30], mean[3], var[3];
     for (int t = 0; t < 30; t++)
         ly[t] = log(y[t]);
-    ck_assert_int_eq(st_uc_forecast(&o.spec, th, ly, 30, NULL, NULL, 3, mean, var, &e), 0);
+    st_uc_spec sp;
+    ck_assert_int_eq(st_uc_parse("level", 0, &sp, &e), 0);
+    ck_assert_int_eq(st_uc_forecast(&sp, th, ly, 30, NULL, NULL, 3, mean, var, &e), 0);
     ck_assert_int_eq((int)r.ncols, 6);
     for (int k = 0; k < 3; k++) {
         const double *row = r.rows + k * 6;
@@ -72,6 +78,7 @@ START_TEST(test_log_backtransform)
         ck_assert_rel(row[5], exp(mean[k] + 1.959963984540054 * s), 1e-12);
     }
     st_ssmf_result_free(&r);
+    o.fam->spec_free(spec);
 }
 END_TEST
 
@@ -84,14 +91,15 @@ START_TEST(test_holdout_row)
     for (int t = 0; t < 40; t++)
         y[t] = 10 + 0.2 * t + sin(0.9 * t);
     st_ssmf_opts o;
-    opts_level(&o, lv, ST_SSMF_HOLDOUT, 5);
-    o.fixed_theta = th;
+    void *spec = opts_level(&o, lv, ST_SSMF_HOLDOUT, 5, th);
     st_ssmf_result r;
     st_err e;
-    ck_assert_int_eq(st_ssmf_series(&o, y, 40, NULL, NULL, &r, &e), 0);
+    ck_assert_int_eq(st_ssmf_series(&o, y, 40, NULL, 0, NULL, &r, &e), 0);
     ck_assert_int_eq((int)r.nrows, 1);
     double mean[5], var[5];
-    ck_assert_int_eq(st_uc_forecast(&o.spec, th, y, 35, NULL, NULL, 5, mean, var, &e), 0);
+    st_uc_spec sp;
+    ck_assert_int_eq(st_uc_parse("level", 0, &sp, &e), 0);
+    ck_assert_int_eq(st_uc_forecast(&sp, th, y, 35, NULL, NULL, 5, mean, var, &e), 0);
     ck_assert_near(r.rows[0], 35, 0);
     ck_assert_near(r.rows[1], 5, 0);
     ck_assert_near(r.rows[2], st_ssm_mase(y, 35, 1, y + 35, mean, 5), 1e-12);
@@ -99,7 +107,8 @@ START_TEST(test_holdout_row)
     ck_assert(r.rows[4] >= 0 && r.rows[4] <= 1 && r.rows[5] >= r.rows[4]);
     st_ssmf_result_free(&r);
     /* holdout as long as the series */
-    ck_assert_int_eq(st_ssmf_series(&o, y, 5, NULL, NULL, &r, &e), ST_EDATA);
+    ck_assert_int_eq(st_ssmf_series(&o, y, 5, NULL, 0, NULL, &r, &e), ST_EDATA);
+    o.fam->spec_free(spec);
 }
 END_TEST
 
@@ -213,6 +222,7 @@ START_TEST(test_model_file_errors)
         {"model: ssm\nversion: 1\nstructural: level+ar:1\nparams:\n  sigma2.level: 1\n  sigma2.ar: 1\n  ar1: 1.5\n  sigma2.irregular: 2\n", "out of range"},
         {"model: ssm\nversion: 1\nstructural: level+seasonal:1\nparams: {}\n", "seasonal period"},
         {"model: ssm\nversion: 1\n", "exactly one of"},
+        {"model: ssm\nversion: 1\nstructural: level\nmatrices: {}\n", "exactly one of"},
         {"model: ssm\nversion: 1\nmatrices:\n  T: [[1, 0]]\n  Z: [[1, 0]]\n  Q: [[1]]\n  H: [[1]]\n", "square"},
         {"model: ssm\nversion: 1\nmatrices:\n  T: [[1]]\n  Z: [[1]]\n  Q: [[-1]]\n  H: [[1]]\n", "Q is singular or not positive definite"},
         {"model: ssm\nversion: 1\nmatrices:\n  T: [[1]]\n  Z: [[1, 2]]\n  Q: [[1]]\n  H: [[1]]\n", ""},
