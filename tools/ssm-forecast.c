@@ -236,7 +236,7 @@ int main(int argc, char **argv)
         for (const char *q = op.regressors; q && *q; q++)
             nreg += q == op.regressors || q[-1] == ',';
         st_err perr;
-        if (st_ssm_spec_parse(op.model, nreg, &so.fam, &spec, &perr) < 0)
+        if (st_ssm_spec_parse(op.model, nreg, so.period, &so.fam, &spec, &perr) < 0)
             st_cli_usage_error(&cli, "%s", perr.msg);
     }
 

@@ -74,8 +74,9 @@ static int mx_forecast(const st_ssm_model *m, const st_ssm_data *d, const double
     return rc;
 }
 
-static size_t mx_table_columns(const void *spec, int kind, char names[][32], size_t max)
+static size_t mx_table_columns(const void *spec, int kind, int period, char names[][32], size_t max)
 {
+    (void)period;
     const st_ssm *s = spec;
     size_t k = 0, p = s->p;
     char nm[32];

@@ -16,8 +16,9 @@ typedef struct s4d_spec {
     int N;
 } s4d_spec;
 
-static int s4d_parse(const char *text, size_t nreg, void **out, st_err *e)
+static int s4d_parse(const char *text, size_t nreg, int period, void **out, st_err *e)
 {
+    (void)period;
     if (strncmp(text, "s4d:", 4) != 0)
         return 0;
     long N;

@@ -26,8 +26,9 @@ typedef struct uc_spec {
 static const char *const COMPONENTS[] = {"level", "trend", "smooth-trend", "damped-trend", "seasonal",
                                          "trig", "cycle", "ar", "reg", "irregular", NULL};
 
-static int uc_parse(const char *text, size_t nreg, void **out, st_err *e)
+static int uc_parse(const char *text, size_t nreg, int period, void **out, st_err *e)
 {
+    (void)period;
     size_t len = strcspn(text, "+:");
     int mine = !strcmp(text, "structural");
     for (size_t i = 0; COMPONENTS[i] && !mine; i++)
@@ -161,8 +162,9 @@ static const char *comp_name(const st_uc_comp *c, char *buf)
     }
 }
 
-static size_t uc_table_columns(const void *spec, int kind, char names[][32], size_t max)
+static size_t uc_table_columns(const void *spec, int kind, int period, char names[][32], size_t max)
 {
+    (void)period;
     const uc_spec *s = spec;
     size_t k = 0;
     if (s->is_auto)

@@ -12,6 +12,7 @@
 
 static const st_ssm_family *const FAMILIES[] = {
     &st_ssm_family_structural,
+    &st_ssm_family_ets,
     &st_ssm_family_matrix,
     &st_ssm_family_s4d,
     NULL,
@@ -30,7 +31,7 @@ const st_ssm_family *st_ssm_family_find(const char *name)
     return NULL;
 }
 
-int st_ssm_spec_parse(const char *text, size_t nreg, const st_ssm_family **fam, void **spec,
+int st_ssm_spec_parse(const char *text, size_t nreg, int period, const st_ssm_family **fam, void **spec,
                       st_err *e)
 {
     *fam = NULL;
@@ -38,7 +39,7 @@ int st_ssm_spec_parse(const char *text, size_t nreg, const st_ssm_family **fam, 
     for (size_t i = 0; FAMILIES[i]; i++) {
         if (!FAMILIES[i]->parse)
             continue;
-        int rc = FAMILIES[i]->parse(text, nreg, spec, e);
+        int rc = FAMILIES[i]->parse(text, nreg, period, spec, e);
         if (rc < 0)
             return rc;
         if (rc > 0) {

@@ -65,8 +65,8 @@ typedef struct st_ssm_family {
     const char *file_key; /* top-level key of its model files, or NULL */
     /* Parse a --model text: 1 and *spec if it is one of this family's
      * models, 0 if not (nothing set), < 0 if it is but malformed (a usage
-     * error).  "auto" in the family means its own automatic choice. */
-    int (*parse)(const char *text, size_t nreg, void **spec, st_err *e);
+     * error; period: --period, for models that need a season).  "auto" in the family means its own automatic choice. */
+    int (*parse)(const char *text, size_t nreg, int period, void **spec, st_err *e);
     /* The family's automatic choice (used by --model auto). */
     int (*auto_spec)(size_t nreg, void **spec, st_err *e);
     void (*spec_free)(void *spec);
@@ -86,8 +86,9 @@ typedef struct st_ssm_family {
     void (*free)(st_ssm_model *m);
 
     /* Optional (NULL when the family has none). */
-    /* Column names of a table for spec; returns the count. */
-    size_t (*table_columns)(const void *spec, int kind, char names[][32], size_t max);
+    /* Column names of a table for spec and the seasonal period; returns
+     * the count (0: no such table for this spec). */
+    size_t (*table_columns)(const void *spec, int kind, int period, char names[][32], size_t max);
     /* rows[t*ncols + j] for t < n: the table for the data d. */
     int (*table)(const st_ssm_model *m, const st_ssm_data *d, int kind, double *rows, size_t ncols,
                  st_err *e);
@@ -113,7 +114,7 @@ const st_ssm_family *st_ssm_family_find(const char *name);
 
 /* Parse a --model text (not "auto", not a file) with every family in
  * turn.  Unknown text: ST_EUSAGE naming the forms. */
-int st_ssm_spec_parse(const char *text, size_t nreg, const st_ssm_family **fam, void **spec,
+int st_ssm_spec_parse(const char *text, size_t nreg, int period, const st_ssm_family **fam, void **spec,
                       st_err *e);
 
 /* Read a model file (stoch-model(5), model: ssm): the family whose key

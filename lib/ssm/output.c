@@ -54,7 +54,7 @@ size_t st_ssmf_columns(const st_ssmf_opts *o, char names[][32], size_t max)
         break;
     default:
         if (o->fam && o->spec && o->fam->table_columns)
-            k = o->fam->table_columns(o->spec, o->output == ST_SSMF_SMOOTH ? ST_SSM_TAB_SMOOTH : ST_SSM_TAB_FILTER, names, max);
+            k = o->fam->table_columns(o->spec, o->output == ST_SSMF_SMOOTH ? ST_SSM_TAB_SMOOTH : ST_SSM_TAB_FILTER, o->period, names, max);
         break;
     }
 #undef ADD

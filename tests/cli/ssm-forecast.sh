@@ -4,6 +4,7 @@
 . "$top_srcdir/tests/cli/tap.sh"
 nile="$top_srcdir/data/nile.csv"
 air="$top_srcdir/data/airpassengers.csv"
+gas="$top_srcdir/data/ukgas.csv"
 
 # field N of data row R (1-based, after the header) of a CSV file
 field() { awk -F, -v r="$2" -v c="$3" 'NR == r + 1 { print $c }' "$1"; }
@@ -66,9 +67,43 @@ check "overall summary on stderr" grep -q "holdout 24 over 1 series: MASE" "$tmp
 
 # auto and s4d
 expect_exit 0 "--model auto --period 12" ssm-forecast --model auto --period 12 --log -c passengers -H 3 -v "$air"
-check "auto picks a seasonal model" grep -q "seasonal:12" "$tmp/err"
+check "auto picks a seasonal model" grep -Eq "seasonal:12|ETS\([AM],A?d?N?,[AM]\)" "$tmp/err"
+check "auto says how it chose" grep -q "auto: MASE over 2 origins x 3 steps: structural [0-9.]* ets [0-9.]*" "$tmp/err"
 expect_exit 0 "--model s4d:8" ssm-forecast --model s4d:8 -c flow -H 4 "$nile"
 check "s4d forecasts finite" awk -F, 'NR > 1 && ($3 != $3 + 0 || $4 <= 0) { bad = 1 } END { exit bad || NR != 5 }' "$tmp/out"
+
+# ETS: the automatic choice like forecast::ets (UKgas: ETS(M,A,M), as R)
+expect_exit 0 "ets on UKgas" ssm-forecast --model ets --period 4 -c gas -H 8 -v "$gas"
+check "chooses ETS(M,A,M)" grep -q "seq 0: ETS(M,A,M), loglik" "$tmp/err"
+check "shows R's parameter names" grep -q " alpha=.* beta=.* gamma=.* l=.* b=.* s0=.* s1=.* s2=.* sigma2=" "$tmp/err"
+check "8 forecast rows" test "$(wc -l <"$tmp/out")" -eq 9
+check "intervals nest around the mean" awk -F, 'NR > 1 && !($7 < $5 && $5 < $3 && $3 < $6 && $6 < $8) { bad = 1 } END { exit bad }' "$tmp/out"
+expect_exit 0 "ets:MAdM with --save-model" ssm-forecast --model ets:MAdM --period 12 -c passengers -H 6 --save-model "$tmp/ets.yaml" -o "$tmp/e1.csv" "$air"
+check "model file: ets, period, R's parameter names" sh -c "grep -q '^ets: MAdM' '$tmp/ets.yaml' && grep -q '^period: 12' '$tmp/ets.yaml' && grep -q '^  phi: ' '$tmp/ets.yaml' && grep -q '^  s10: ' '$tmp/ets.yaml'"
+check "model file: R's loglik as a comment" grep -q "^# R forecast::ets: loglik -" "$tmp/ets.yaml"
+expect_exit 0 "-m FILE --fixed" ssm-forecast -m "$tmp/ets.yaml" --fixed -c passengers -H 6 -o "$tmp/e2.csv" "$air"
+check "reproduces the forecasts" cmp -s "$tmp/e1.csv" "$tmp/e2.csv"
+expect_exit 0 "ets:AAN --filter" ssm-forecast --model ets:AAN -c flow --filter "$nile"
+check "filter header" test "$(head -1 "$tmp/out")" = "seq,t,y,pred,pred_sd,resid,std_resid,l,b"
+check "one-step prediction = previous level + slope" awk -F, 'NR == 3 { p = $8 + $9 } NR == 4 { d = $4 - p; exit !(d < 1e-9 && d > -1e-9) }' "$tmp/out"
+# additive error with multiplicative season: simulated intervals, seeded
+expect_exit 0 "ets:AAM simulated intervals" ssm-forecast --model ets:AAM --period 4 -c gas -H 4 --seed 3 -o "$tmp/s1.csv" "$gas"
+ssm-forecast --model ets:AAM --period 4 -c gas -H 4 --seed 3 -o "$tmp/s2.csv" "$gas"
+ssm-forecast --model ets:AAM --period 4 -c gas -H 4 --seed 4 -o "$tmp/s3.csv" "$gas"
+check "same seed, same bytes" cmp -s "$tmp/s1.csv" "$tmp/s2.csv"
+check "another seed, other bounds" sh -c "! cmp -s '$tmp/s1.csv' '$tmp/s3.csv'"
+expect_exit 0 "--paths 1000" ssm-forecast --model ets:AAM --period 4 -c gas -H 4 --paths 1000 "$gas"
+expect_error 2 "ETS model 'MMN' is not" "ets:MMN (multiplicative trend) is refused" ssm-forecast --model ets:MMN -c flow "$nile"
+expect_error 2 "needs --period from 2 to 24" "seasonal ETS without --period" ssm-forecast --model ets:ANA -c flow "$nile"
+awk -F, 'NR == 1 { print; next } { print $1 "," $2 - 1000 }' "$nile" >"$tmp/neg.csv"
+expect_error 1 "needs positive data" "multiplicative ETS of non-positive data" ssm-forecast --model ets:MNN -c flow "$tmp/neg.csv"
+expect_exit 0 "ets of non-positive data: additive models only" ssm-forecast --model ets -c flow -H 1 -v "$tmp/neg.csv"
+check "an additive-error model" grep -q "ETS(A," "$tmp/err"
+# --family limits auto
+expect_exit 0 "--model auto --family ets" ssm-forecast --model auto --family ets --period 4 -c gas -H 2 -v "$gas"
+check "an ETS model, no validation" sh -c "grep -q 'seq 0: ETS(' '$tmp/err' && ! grep -q 'auto: MASE' '$tmp/err'"
+expect_error 2 "not a family" "--family bogus" ssm-forecast --model auto --family bogus -c gas "$gas"
+expect_error 2 "limits --model auto" "--family without auto" ssm-forecast --model level --family ets -c flow "$nile"
 
 # missing values inside the series
 awk -F, 'NR == 1 || NR % 7 != 0 { print; next } { print $1 "," }' "$nile" >"$tmp/nile-missing.csv"
