@@ -182,6 +182,26 @@ printf 'y\n1\n2\nInf\n3\n' >"$tmp/inf.csv"
 expect_error 1 "" "infinite value" ssm-forecast --model level "$tmp/inf.csv"
 expect_error 1 "" "missing input file" ssm-forecast --model level "$tmp/nonexistent.csv"
 expect_error 2 "s4d state size" "s4d:0" ssm-forecast --model s4d:0 -c flow "$nile"
+expect_error 2 "--holdout must be an integer" "--holdout -1 is a usage error" ssm-forecast --model level -c flow --holdout -1 "$nile"
+expect_error 2 "--level values must be between 0 and 100" "--level 200 is a usage error" ssm-forecast --model level -c flow --level 200 "$nile"
+expect_error 2 "unknown model 'bogus'" "--model bogus is a usage error" ssm-forecast --model bogus -c flow "$nile"
+expect_error 2 "give either --model or -m" "--model and -m together" ssm-forecast --model level -m "$data/ssm-nile-level.yaml" -c flow "$nile"
+# huge variances: right answers, or a breakdown named (never NaN or sd 0)
+sed 's/15099/1e160/' "$data/ssm-nile-level.yaml" >"$tmp/hugeH.yaml"
+sed 's/1469.1/1e160/' "$data/ssm-nile-level.yaml" >"$tmp/hugeQ.yaml"
+expect_exit 0 "H = 1e160" ssm-forecast -m "$tmp/hugeH.yaml" -c flow -H 2 "$nile"
+check "H = 1e160: the mean of the data, sd sqrt(H (1 + 1/n))" awk -F, 'NR == 2 { exit !($3 > 919.34 && $3 < 919.36 && $4 > 1.00498e80 && $4 < 1.00500e80) }' "$tmp/out"
+expect_exit 0 "Q = 1e160" ssm-forecast -m "$tmp/hugeQ.yaml" -c flow -H 2 "$nile"
+check "Q = 1e160: the last value, sd sqrt(Q) then sqrt(2 Q)" awk -F, 'NR == 2 { a = ($3 == 740 && $4 > 0.99999e80 && $4 < 1.00001e80) } NR == 3 { b = ($4 > 1.41421e80 && $4 < 1.41422e80) } END { exit !(a && b) }' "$tmp/out"
+check "no NaN in either" sh -c "! grep -qi nan '$tmp/out'"
+expect_error 1 "numerical breakdown: state variances up to 1e\\+160" "Q = 1e160 --smooth: breakdown named" ssm-forecast -m "$tmp/hugeQ.yaml" -c flow --smooth "$nile"
+sed 's/15099/1e307/' "$data/ssm-nile-level.yaml" >"$tmp/hugeH2.yaml"
+expect_error 1 "numerical breakdown at observation" "H = 1e307 overflows: breakdown named" ssm-forecast -m "$tmp/hugeH2.yaml" -c flow "$nile"
+# the state dimension is capped before allocating
+awk 'BEGIN { m = 1001; print "model: ssm\nversion: 1\nmatrices:"; printf "  T: ["
+    for (i = 0; i < m; i++) { printf "%s[", i ? ", " : ""; for (j = 0; j < m; j++) printf "%s%d", j ? "," : "", i == j; printf "]" }
+    print "]"; print "  Z: [[1]]\n  Q: [[1]]\n  H: [[1]]" }' >"$tmp/big.yaml"
+expect_error 1 "big.yaml:4:6: T has 1001 rows: matrix models have at most 1000 states" "matrix model with 1001 states" ssm-forecast -m "$tmp/big.yaml" -c flow "$nile"
 expect_error 1 "holdout" "--holdout longer than the series" ssm-forecast --model level -c flow --holdout 200 "$nile"
 
 done_testing
