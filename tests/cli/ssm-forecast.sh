@@ -94,7 +94,7 @@ check "same seed, same bytes" cmp -s "$tmp/s1.csv" "$tmp/s2.csv"
 check "another seed, other bounds" sh -c "! cmp -s '$tmp/s1.csv' '$tmp/s3.csv'"
 expect_exit 0 "--paths 1000" ssm-forecast --model ets:AAM --period 4 -c gas -H 4 --paths 1000 "$gas"
 expect_error 2 "ETS model 'MMN' is not" "ets:MMN (multiplicative trend) is refused" ssm-forecast --model ets:MMN -c flow "$nile"
-expect_error 2 "needs --period from 2 to 24" "seasonal ETS without --period" ssm-forecast --model ets:ANA -c flow "$nile"
+expect_error 1 "needs a period from 2 to 24" "seasonal ETS of yearly data without --period" ssm-forecast --model ets:ANA -c flow "$nile"
 awk -F, 'NR == 1 { print; next } { print $1 "," $2 - 1000 }' "$nile" >"$tmp/neg.csv"
 expect_error 1 "needs positive data" "multiplicative ETS of non-positive data" ssm-forecast --model ets:MNN -c flow "$tmp/neg.csv"
 expect_exit 0 "ets of non-positive data: additive models only" ssm-forecast --model ets -c flow -H 1 -v "$tmp/neg.csv"
@@ -104,6 +104,37 @@ expect_exit 0 "--model auto --family ets" ssm-forecast --model auto --family ets
 check "an ETS model, no validation" sh -c "grep -q 'seq 0: ETS(' '$tmp/err' && ! grep -q 'auto: MASE' '$tmp/err'"
 expect_error 2 "not a family" "--family bogus" ssm-forecast --model auto --family bogus -c gas "$gas"
 expect_error 2 "limits --model auto" "--family without auto" ssm-forecast --model level --family ets -c flow "$nile"
+
+# dates: the frequency from the time column, forecasts with real dates,
+# gaps placed on the calendar grid; the YYYYMM trap; string ids kept
+awk -F, 'NR == 1 { print "date,passengers"; next } { printf "%d-%02d,%s\n", $1, $2, $3 }' "$air" >"$tmp/air-month.csv"
+awk -F, 'NR == 1 { print "date,passengers"; next } { printf "%d-%02d-01,%s\n", $1, $2, $3 }' "$air" >"$tmp/air-date.csv"
+awk -F, 'NR == 1 { print "ym,passengers"; next } { printf "%d%02d,%s\n", $1, $2, $3 }' "$air" >"$tmp/air-ym.csv"
+expect_exit 0 "monthly series with YYYY-MM times" ssm-forecast --model ets -c passengers --time-col date -H 13 -v "$tmp/air-month.csv"
+check "months continue: 1961-01 .. 1962-01" test "$(field "$tmp/out" 1 2) $(field "$tmp/out" 13 2)" = "1961-01 1962-01"
+check "period 12 from the months: a seasonal model" grep -q "ETS(M,A,M)" "$tmp/err"
+expect_exit 0 "monthly series with ISO dates" ssm-forecast --model ets -c passengers -t date -H 2 "$tmp/air-date.csv"
+check "dates continue: 1961-01-01, 1961-02-01" test "$(field "$tmp/out" 1 2) $(field "$tmp/out" 2 2)" = "1961-01-01 1961-02-01"
+cp "$tmp/out" "$tmp/fc-date.csv"
+expect_exit 0 "YYYYMM integers" ssm-forecast --model ets -c passengers -t ym -H 2 "$tmp/air-ym.csv"
+check "196012 is followed by 196101, not 196013" test "$(field "$tmp/out" 1 2)" = 196101
+check "same forecasts as with dates" test "$(cut -d, -f3- "$tmp/out")" = "$(cut -d, -f3- "$tmp/fc-date.csv")"
+awk 'NR != 30' "$tmp/air-month.csv" >"$tmp/air-gap.csv"
+expect_exit 0 "a missing month" ssm-forecast --model level -c passengers -t date --filter "$tmp/air-gap.csv"
+check "placed back as a missing value" test "$(awk -F, 'NR == 30 { print $2 "," $3 }' "$tmp/out")" = "1951-05,NaN"
+check "144 grid rows" test "$(wc -l <"$tmp/out")" -eq 145
+expect_exit 0 "--freq quarterly on quarterly months" sh -c "awk -F, 'NR == 1 || \$1 ~ /-(01|04|07|10)\$/' '$tmp/air-month.csv' | ssm-forecast --model ets -c passengers -t date --freq quarterly -H 1 -v"
+check "next quarter 1961-01" test "$(field "$tmp/out" 1 2)" = 1961-01
+expect_error 1 "not whole quarters apart" "--freq quarterly on monthly data" ssm-forecast --model level -c passengers -t date --freq quarterly --strict "$tmp/air-month.csv"
+expect_error 2 "--freq must be daily" "--freq hourly" ssm-forecast --model level -c passengers --freq hourly "$tmp/air-month.csv"
+{ echo 'id,date,passengers'; awk -F, 'NR > 1 { print "\"A-17\"," $1 "," $2; }' "$tmp/air-month.csv"; awk -F, 'NR > 1 { print "B," $1 "," $2 * 2 }' "$tmp/air-month.csv"; } >"$tmp/ids.csv"
+expect_exit 0 "string series ids (--seq-col)" ssm-forecast --model ets --seq-col id -c passengers -t date -H 1 -v "$tmp/ids.csv"
+check "ids kept in the output" test "$(cut -d, -f1 "$tmp/out" | tr '\n' ' ')" = "seq A-17 B "
+check "ids in messages" grep -q "seq A-17: ETS(M,A,M)" "$tmp/err"
+expect_exit 0 "binary output keeps ids and months" ssm-forecast --model ets --seq-col id -c passengers -t date -H 1 --format bin -o "$tmp/ids.stb" "$tmp/ids.csv"
+check "round trip" test "$(stoch-cat "$tmp/ids.stb" | cut -d, -f1,2 | tail -1)" = "B,1961-01"
+printf 'seq,y\n1,5\n1,abc\n' >"$tmp/text.csv"
+expect_error 1 "column 'y' holds text" "text in the value column" ssm-forecast --model level "$tmp/text.csv"
 
 # missing values inside the series
 awk -F, 'NR == 1 || NR % 7 != 0 { print; next } { print $1 "," }' "$nile" >"$tmp/nile-missing.csv"
