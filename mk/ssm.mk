@@ -50,7 +50,7 @@ demo-ssm: tools/ssm-forecast
 	  $(top_srcdir)/data/airpassengers.csv
 	tools/ssm-forecast --model trend+seasonal:12 --log -c passengers --smooth \
 	  -o demo-out/airpassengers-smooth.csv $(top_srcdir)/data/airpassengers.csv
-	@for m in trend+seasonal:12 auto s4d:16; do \
+	@for m in trend+seasonal:12 ets auto s4d:16; do \
 	  tools/ssm-forecast --model $$m --period 12 --log -c passengers --holdout 24 -q \
 	    $(top_srcdir)/data/airpassengers.csv | sed "1d;s|^|$$m,|"; \
 	done | sed '1i model,seq,n_train,h,mase,smape,cover80,cover95' | tee demo-out/airpassengers-holdout.csv
