@@ -1,8 +1,8 @@
 # ssm ARIMA family (lib/ssm/arima.c and friends).
 # This fragment appends to the variables of Makefile.am.
 
-lib_libstoch_a_SOURCES += lib/ssm/arima.c
-noinst_HEADERS += lib/ssm/arima.h
+lib_libstoch_a_SOURCES += lib/ssm/arima.c lib/ssm/autoarima.c lib/ssm/unitroot.c
+noinst_HEADERS += lib/ssm/arima.h lib/ssm/unitroot.h
 
 check_PROGRAMS += tests/unit/test_ssm_arima
 tests_unit_test_ssm_arima_SOURCES = tests/unit/test_ssm_arima.c

@@ -451,6 +451,23 @@ static void kf_start(kf *k)
         k->Pnew[i * rd + i] = KAPPA;
 }
 
+/* 1 if the predicted covariances A and B (rd x rd) agree to TOL_STEADY
+ * relative to the largest entry (the diagonal first: cheap, and it
+ * settles last) */
+static int converged(const double *A, const double *B, size_t rd)
+{
+    double dmax = 0, pmax = 0;
+    for (size_t i = 0; i < rd; i++) {
+        dmax = fmax(dmax, fabs(A[i * rd + i] - B[i * rd + i]));
+        pmax = fmax(pmax, fabs(A[i * rd + i]));
+    }
+    if (!(dmax <= TOL_STEADY * pmax) || !(pmax < GAIN_DIFFUSE))
+        return 0;
+    for (size_t i = 0; i < rd * rd; i++)
+        dmax = fmax(dmax, fabs(A[i] - B[i]));
+    return dmax <= TOL_STEADY * pmax;
+}
+
 /* R's ARIMA_Like over w[0..n-1]; leaves the filtered state in a, P. */
 static void kf_run(kf *k, const double *w, size_t n, st_arima_ll *ll, double *resid)
 {
@@ -459,28 +476,23 @@ static void kf_run(kf *k, const double *w, size_t n, st_arima_ll *ll, double *re
     size_t nu = 0;
     int steady = 0, have_old = 0;
     kf_start(k);
+    const double *Pp = k->Pnew; /* the current P_pred */
     for (size_t t = 0; t < n; t++) {
         int next_steady = steady;
         if (t > 0) {
             apply_T(k, k->a, k->anew);
             if (!steady) {
                 predict_cov(k);
-                if (have_old) {
-                    double dmax = 0, pmax = 0;
-                    for (size_t i = 0; i < rd * rd; i++) {
-                        dmax = fmax(dmax, fabs(k->Pnew[i] - k->Pold[i]));
-                        pmax = fmax(pmax, fabs(k->Pnew[i]));
-                    }
-                    if (dmax <= TOL_STEADY * pmax && pmax < GAIN_DIFFUSE)
-                        next_steady = 1;
-                }
+                Pp = k->Pnew;
+                if (have_old && converged(k->Pnew, k->Pold, rd))
+                    next_steady = 1;
             }
         } else
             memset(k->anew, 0, rd * sizeof(double));
         double yt = w[t];
         if (isnan(yt)) {
             memcpy(k->a, k->anew, rd * sizeof(double));
-            memcpy(k->P, k->Pnew, rd * rd * sizeof(double));
+            memcpy(k->P, Pp, rd * rd * sizeof(double));
             if (resid)
                 resid[t] = NAN;
             steady = 0;
@@ -522,7 +534,11 @@ static void kf_run(kf *k, const double *w, size_t n, st_arima_ll *ll, double *re
                 for (size_t j = 0; j < rd; j++)
                     pi[j] = qi[j] - mi * k->M[j];
             }
-            memcpy(k->Pold, k->Pnew, rd * rd * sizeof(double));
+            /* keep this P_pred to compare the next one with */
+            double *tmp = k->Pold;
+            k->Pold = k->Pnew;
+            k->Pnew = tmp;
+            Pp = k->Pold;
             have_old = 1;
         }
         steady = next_steady;
@@ -905,11 +921,13 @@ static int finish(fitctx *c, const double *coef, int method, double css_sigma2, 
         return rc;
     residual_series(c, coef, c->w);
     kf_run(&c->k, c->w, c->n, &ll, c->res);
-    if (ll.nu == 0 || !(ll.ssq > 0))
-        return st_err_set(e, ST_ENUMERIC, NULL, 0, 0, "ARIMA: the innovations are all zero (a perfect fit)");
+    if (ll.nu == 0)
+        return st_err_set(e, ST_EDATA, NULL, 0, 0, "ARIMA: no observed point after the differencing");
+    /* ssq = 0 (a constant differenced series fitted exactly, as
+     * auto.arima does for those): sigma2 0, loglik +infinity, as in R */
     double nu = (double)ll.nu, nused = c->nused;
     f->nused = (size_t)nused;
-    f->sigma2_ml = ll.ssq / nused;
+    f->sigma2_ml = method == ST_ARIMA_CSS ? css_sigma2 : ll.ssq / nused;
     /* observed span: first to last observed point */
     size_t first = 0, last = c->n;
     while (first < c->n && isnan(c->y[first]))
@@ -1083,7 +1101,7 @@ int st_arima_estimate(const st_arima_spec *s, const double *y, const double *x, 
     double css_sigma2 = NAN;
     st_optim_opts oo = {0};
     oo.method = ST_OPT_LBFGS;
-    oo.ftol_rel = 1e-11;
+    oo.ftol_rel = 1e-10;
     oo.xtol_rel = 1e-9;
     oo.max_eval = 500;
     st_optim_result res;
@@ -1132,13 +1150,21 @@ int st_arima_estimate(const st_arima_spec *s, const double *y, const double *x, 
     for (size_t i = 0; i < nc; i++)
         xo[i] = raw[i] / c.scale[i];
     if (nc > 0) {
+        /* L-BFGS; a run that stops short (NLopt gives up on a line
+         * search now and then) is restarted once from its best point */
         st_err oe;
-        if (st_optim_minimize(ml_obj, &c, xo, nc, &oo, &res, &oe) < 0) {
-            rc = st_err_set(e, ST_ENUMERIC, NULL, 0, 0, "ARIMA: the likelihood could not be evaluated (%s)", oe.msg);
+        int orc = 0;
+        for (int run = 0; run < 2; run++) {
+            orc = st_optim_minimize(ml_obj, &c, xo, nc, &oo, &res, &oe);
+            nevals += res.nevals;
+            if (orc == 0 && res.converged)
+                break;
+        }
+        if (!isfinite(ml_obj(xo, NULL, &c))) {
+            rc = st_err_set(e, ST_ENUMERIC, NULL, 0, 0, "ARIMA: the likelihood could not be evaluated (%s)", orc < 0 ? oe.msg : "not finite");
             goto out;
         }
-        nevals += res.nevals;
-        converged = converged && res.converged;
+        converged = converged && orc == 0 && res.converged;
     }
     unscale(&c, xo, raw);
     if ((rc = st_arima_ma_invert(raw + s->p, (size_t)s->q, e)) < 0 ||
@@ -1213,12 +1239,12 @@ int st_arima_loglik_exact(const st_arima_spec *s, const double *coef, const doub
     st_kalman_ll ll;
     if ((rc = st_kalman_loglik(m, c.w, n, &ll, e)) < 0)
         goto out;
-    if (ll.nreg == 0 || !(ll.sum_v2F > 0)) {
-        rc = st_err_set(e, ST_ENUMERIC, NULL, 0, 0, "ARIMA: no regular step in the exact likelihood");
+    if (ll.nreg == 0) {
+        rc = st_err_set(e, ST_EDATA, NULL, 0, 0, "ARIMA: no observed point after the differencing");
         goto out;
     }
     double nr = (double)ll.nreg;
-    *loglik = -0.5 * (nr * (log(2 * M_PI * ll.sum_v2F / nr) + 1) + ll.sum_logF);
+    *loglik = ll.sum_v2F > 0 ? -0.5 * (nr * (log(2 * M_PI * ll.sum_v2F / nr) + 1) + ll.sum_logF) : INFINITY;
 out:
     st_ssm_free(m);
     fitctx_free(&c);

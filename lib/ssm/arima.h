@@ -168,4 +168,48 @@ double st_arima_minroot(const double *c, size_t n, int sign);
  * unit circle replaced by their inverses (R's maInvert); in place. */
 int st_arima_ma_invert(double *ma, size_t q, st_err *e);
 
+/* ------------------------------------------- automatic choice (autoarima.c)
+ *
+ * forecast::auto.arima (R forecast 8.20) with its defaults: the number of
+ * seasonal differences D from the seasonal-strength rule (nsdiffs test
+ * "seas", unitroot.h), then d from KPSS tests at 5 % (ndiffs, max 2) on
+ * the seasonally differenced series (on the residuals of a regression on
+ * the regressors when there are some); orders up to p, q <= 5, P, Q <= 2,
+ * p + q + P + Q <= 5 (p, q also <= n/3 and < s when a seasonal AR / MA
+ * part is allowed); a drift when d + D = 1 and a mean when d + D = 0 are
+ * tried as the "constant"; models whose AR or MA roots are within 1.01
+ * of the unit circle, or whose coefficient variance has a negative
+ * diagonal (R's checkarima), are rejected; the criterion is AICc.  The
+ * Hyndman-Khandakar stepwise search starts from (2,d,2)(1,D,1),
+ * (0,d,0)(0,D,0), (1,d,0)(1,D,0), (0,d,1)(0,D,1) and moves one order or
+ * the constant at a time, in R's order, up to 94 models.  With
+ * approximation (R's rule: more than 150 points or a period above 12)
+ * the search fits by CSS with R's AIC offset and the best models are then
+ * refitted by CSS-ML, the first that passes the checks winning. */
+typedef struct st_arima_auto_opts {
+    int max_p, max_q, max_P, max_Q, max_order, max_d, max_D;
+    int start_p, start_q, start_P, start_Q;
+    int d, D;          /* -1: from the tests */
+    int stepwise;      /* 0: every model up to max_order */
+    int approximation; /* -1: R's rule */
+    int allowdrift, allowmean;
+    int nmodels;
+} st_arima_auto_opts;
+
+void st_arima_auto_defaults(st_arima_auto_opts *o);
+
+typedef struct st_arima_auto_info {
+    int d, D;          /* the differences chosen */
+    int approximation; /* searched with CSS */
+    int nfitted;       /* models fitted in the search */
+    size_t first;      /* leading missing points dropped */
+} st_arima_auto_info;
+
+/* The choice for y[0..n-1] (NaN missing; leading missing points are
+ * dropped, as R does: the fit then describes y + info->first), with nreg
+ * regressors x (n x nreg, or NULL) and seasonal period (1: none). */
+int st_arima_auto(const double *y, const double *x, size_t n, size_t nreg, int period,
+                  const st_arima_auto_opts *o, st_arima_fit *best, st_arima_auto_info *info,
+                  st_err *e);
+
 #endif
