@@ -156,13 +156,23 @@ typedef struct kf_work {
     double *RQR;       /* m x m */
     double *a, *P, *Pinf, *tmp, *anew; /* state and scratch */
     double *M, *Minf;  /* m */
-    double *Pold;      /* m x m, steady-state detection */
+    double *Pold;      /* m x m, steady-state detection (copied only once the diagonal has settled) */
+    double *dold;      /* m: diagonal of P before the step */
     double *Mc, *Fc;   /* steady-state gains: p x m, p */
     int rqr_zero;
+    /* rows of T: src[i] >= 0 for a copy row (one non-zero, equal to 1, in
+     * column src[i]: a shift or an identity row), -1 otherwise; the other
+     * rows are listed in gen[0..ngen-1] */
+    long *src;
+    size_t *gen, ngen;
+    double *X;         /* ngen x m: the general rows of T P */
 } kf_work;
 
 static void work_free(kf_work *w)
 {
+    free(w->src);
+    free(w->gen);
+    free(w->X);
     free(w->rowptr);
     free(w->col);
     free(w->val);
@@ -178,6 +188,7 @@ static void work_free(kf_work *w)
     free(w->M);
     free(w->Minf);
     free(w->Pold);
+    free(w->dold);
     free(w->Mc);
     free(w->Fc);
 }
@@ -204,10 +215,11 @@ static int work_init(kf_work *w, const st_ssm *s, st_err *e)
     w->M = malloc(m * sizeof(double));
     w->Minf = malloc(m * sizeof(double));
     w->Pold = malloc(m * m * sizeof(double));
+    w->dold = malloc(m * sizeof(double));
     w->Mc = malloc(p * m * sizeof(double));
     w->Fc = malloc(p * sizeof(double));
     if (!w->rowptr || !w->col || !w->val || !w->RQR || !w->a || !w->anew || !w->P || !w->Pinf ||
-        !w->tmp || !w->M || !w->Minf || !w->Pold || !w->Mc || !w->Fc) {
+        !w->tmp || !w->M || !w->Minf || !w->Pold || !w->dold || !w->Mc || !w->Fc) {
         work_free(w);
         return st_err_nomem(e, "Kalman filter workspace");
     }
@@ -238,6 +250,26 @@ static int work_init(kf_work *w, const st_ssm *s, st_err *e)
             }
     }
     w->colptr[m] = nnz;
+    w->src = malloc(m * sizeof(long));
+    w->gen = malloc(m * sizeof(size_t));
+    if (!w->src || !w->gen) {
+        work_free(w);
+        return st_err_nomem(e, "Kalman filter workspace");
+    }
+    w->ngen = 0;
+    for (size_t i = 0; i < m; i++) {
+        size_t a = w->rowptr[i], b = w->rowptr[i + 1];
+        if (b - a == 1 && w->val[a] == 1)
+            w->src[i] = (long)w->col[a];
+        else {
+            w->src[i] = -1;
+            w->gen[w->ngen++] = i;
+        }
+    }
+    if (!(w->X = malloc((w->ngen ? w->ngen : 1) * m * sizeof(double)))) {
+        work_free(w);
+        return st_err_nomem(e, "Kalman filter workspace");
+    }
     /* RQR' */
     w->rqr_zero = 1;
     for (size_t i = 0; i < m; i++)
@@ -274,15 +306,21 @@ static void predict_mean(kf_work *w, const st_ssm *s)
     memcpy(w->a, w->anew, m * sizeof(double));
 }
 
-/* P <- T P T' (+ RQR' if add).  X = T P by row axpys over the non-zeros
- * of T (contiguous, vectorised), then the lower triangle of X T' by
- * gathering X[i][k] over the non-zeros of each row of T; mirrored. */
+/* P <- T P T' (+ RQR' if add), exploiting copy rows of T (shifts of a
+ * dummy seasonal or an AR companion, identity rows of a slope or a
+ * regression): for copy rows i, j the new P[i][j] is the old
+ * P[src_i][src_j]; only the general rows g need products, X_g = T_g P
+ * (row axpys over the non-zeros of T_g), and then new P[g][j] = X_g[src_j]
+ * for a copy row j, or a short dot product for a general one.  The lower
+ * triangle is computed into scratch, mirrored, and copied back. */
 static void predict_cov(kf_work *w, double *P, int add)
 {
     size_t m = w->m;
-    double *X = w->tmp;
-    for (size_t i = 0; i < m; i++) {
-        double *xi = X + i * m;
+    double *X = w->X, *out = w->tmp;
+    const long *src = w->src;
+    for (size_t q = 0; q < w->ngen; q++) {
+        size_t i = w->gen[q];
+        double *xi = X + q * m;
         memset(xi, 0, m * sizeof(double));
         for (size_t k = w->rowptr[i]; k < w->rowptr[i + 1]; k++) {
             const double *pr = P + w->col[k] * m;
@@ -292,16 +330,43 @@ static void predict_cov(kf_work *w, double *P, int add)
                 xi[j] += tv * pr[j];
         }
     }
+    /* genidx[i]: position of general row i in X */
+    size_t genidx[m ? m : 1];
+    for (size_t q = 0; q < w->ngen; q++)
+        genidx[w->gen[q]] = q;
     for (size_t i = 0; i < m; i++) {
-        const double *xi = X + i * m;
-        for (size_t j = 0; j <= i; j++) {
-            double acc = add ? w->RQR[i * m + j] : 0;
-            for (size_t k = w->rowptr[j]; k < w->rowptr[j + 1]; k++)
-                acc += w->val[k] * xi[w->col[k]];
-            P[i * m + j] = acc;
-            P[j * m + i] = acc;
+        double *oi = out + i * m;
+        const double *ri = add ? w->RQR + i * m : NULL;
+        if (src[i] >= 0) {
+            const double *pi = P + (size_t)src[i] * m;
+            for (size_t j = 0; j <= i; j++) {
+                double v;
+                if (src[j] >= 0)
+                    v = pi[src[j]];
+                else
+                    v = X[genidx[j] * m + (size_t)src[i]];
+                oi[j] = ri ? v + ri[j] : v;
+            }
+        } else {
+            const double *xi = X + genidx[i] * m;
+            for (size_t j = 0; j <= i; j++) {
+                double v;
+                if (src[j] >= 0)
+                    v = xi[src[j]];
+                else {
+                    v = 0;
+                    for (size_t k = w->rowptr[j]; k < w->rowptr[j + 1]; k++)
+                        v += w->val[k] * xi[w->col[k]];
+                }
+                oi[j] = ri ? v + ri[j] : v;
+            }
         }
     }
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j <= i; j++) {
+            P[i * m + j] = out[i * m + j];
+            P[j * m + i] = out[i * m + j];
+        }
 }
 
 static double dot(const double *x, const double *y, size_t n)
@@ -356,7 +421,7 @@ static int run_filter(const st_ssm *s, const double *y, size_t n, st_kalman_ll *
     size_t m = s->m, p = s->p;
     memset(ll, 0, sizeof *ll);
     int diffuse = !pinf_is_zero(w.Pinf, m);
-    int steady = 0;
+    int steady = 0, settled = 0;
     size_t steady_src = 0; /* step whose filtered P holds in steady state */
     const double LOG2PI = 1.8378770664093454836;
     double llsum = 0;
@@ -379,8 +444,12 @@ static int run_filter(const st_ssm *s, const double *y, size_t n, st_kalman_ll *
             memcpy(o->P_pred + t * m * m, w.P, m * m * sizeof(double));
             memcpy(o->Pinf_pred + t * m * m, w.Pinf, m * m * sizeof(double));
         }
-        if (!steady && !diffuse && complete && !s->Zt)
-            memcpy(w.Pold, w.P, m * m * sizeof(double));
+        if (!steady && !diffuse && complete && !s->Zt) {
+            for (size_t k = 0; k < m; k++)
+                w.dold[k] = w.P[k * m + k];
+            if (settled)
+                memcpy(w.Pold, w.P, m * m * sizeof(double));
+        }
         for (size_t i = 0; i < p; i++) {
             size_t ti = t * p + i;
             if (o) {
@@ -494,14 +563,18 @@ static int run_filter(const st_ssm *s, const double *y, size_t n, st_kalman_ll *
             if (diffuse)
                 predict_cov(&w, w.Pinf, 0);
             if (was_regular) {
-                /* the diagonal first: it rules steady state out cheaply */
+                /* the diagonal first: it rules steady state out cheaply;
+                 * once it has settled, the next steps keep a full copy of
+                 * P for the full comparison */
                 double diff = 0, scale = 0;
                 for (size_t k = 0; k < m; k++) {
-                    double dk = fabs(w.P[k * m + k] - w.Pold[k * m + k]), sk = fabs(w.P[k * m + k]);
+                    double dk = fabs(w.P[k * m + k] - w.dold[k]), sk = fabs(w.P[k * m + k]);
                     diff = dk > diff ? dk : diff;
                     scale = sk > scale ? sk : scale;
                 }
-                if (diff <= TOL_STEADY * scale) {
+                int was_settled = settled;
+                settled = diff <= TOL_STEADY * scale;
+                if (settled && was_settled) {
                     for (size_t k = 0; k < m * m; k++) {
                         double dk = fabs(w.P[k] - w.Pold[k]), sk = fabs(w.P[k]);
                         diff = dk > diff ? dk : diff;
@@ -976,8 +1049,9 @@ int st_kalman_disturbance_moments(const st_ssm *s, const double *y, size_t n, st
         st_kalman_out_free(&o);
         return rc;
     }
-    double *N = buf, *T1 = N + m * m, *rv = T1 + m * m, *u = rv + m, *wv = u + m, *K = wv + m;
-    double *RQ = K + m; /* m x r */
+    double *N = buf, *rv = N + m * m, *u = rv + m, *wv = u + m, *K = wv + m;
+    double *RQ = K + m;               /* m x r */
+    double *T1 = RQ + m * (r ? r : 1); /* m x m + m scratch */
     memset(N, 0, m * m * sizeof(double));
     memset(rv, 0, m * sizeof(double));
     memset(eps_m2, 0, p * sizeof(double));
@@ -1033,18 +1107,38 @@ int st_kalman_disturbance_moments(const st_ssm *s, const double *y, size_t n, st
             double ev = kind == 2 ? h - h * h * (1 / F + knk) : h - h * h * knk;
             eps_m2[i] += eh * eh;
             eps_var[i] += ev;
-            if (kind == 2) {
+            if (kind == 2)
                 for (size_t k = 0; k < m; k++)
                     rv[k] += z[k] * (v / F - kr);
-                lnl(N, K, z, m, u, wv);
-                for (size_t k = 0; k < m; k++)
-                    for (size_t l = 0; l < m; l++)
-                        N[k * m + l] += z[k] * z[l] / F;
-            } else {
+            else
                 for (size_t k = 0; k < m; k++)
                     rv[k] -= z[k] * kr;
-                lnl(N, K, z, m, u, wv);
+            /* N <- L'NL (+ zz'/F when regular), L = I - K z': N - z u' -
+             * u z' + c z z' with u = N K, c = K'NK (+ 1/F); only the rows
+             * and columns where z is non-zero change */
+            size_t nz = 0;
+            for (size_t k = 0; k < m; k++)
+                if (z[k] != 0)
+                    wv[nz++] = (double)k;
+            double cc = knk + (kind == 2 ? 1 / F : 0);
+            for (size_t q = 0; q < nz; q++) {
+                size_t a = (size_t)wv[q];
+                double za = z[a];
+                double *na = N + a * m;
+                for (size_t l = 0; l < m; l++)
+                    na[l] -= za * u[l];
             }
+            for (size_t q = 0; q < nz; q++) {
+                size_t b = (size_t)wv[q];
+                double zb = z[b];
+                for (size_t k = 0; k < m; k++)
+                    N[k * m + b] -= u[k] * zb;
+            }
+            for (size_t q = 0; q < nz; q++)
+                for (size_t q2 = 0; q2 < nz; q2++) {
+                    size_t a = (size_t)wv[q], b = (size_t)wv[q2];
+                    N[a * m + b] += cc * z[a] * z[b];
+                }
         }
     }
     free(buf);

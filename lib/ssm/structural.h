@@ -60,7 +60,8 @@ int st_uc_build(const st_uc_spec *sp, const double *theta, st_ssm *s, const doub
                 double *Zbuf, st_err *e);
 
 typedef struct st_uc_opts {
-    int nstarts;   /* L-BFGS runs from the best screened starting points (default 2 when 0) */
+    int nstarts;   /* L-BFGS runs from the best screened starting points (0: 1 for
+                      variance-only models, 2 with damping/cycle/AR parameters) */
     int max_eval;  /* per start (default 400 when 0) */
     int want_se;   /* standard errors from the observed information */
 } st_uc_opts;
