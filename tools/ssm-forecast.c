@@ -34,11 +34,13 @@ static const char USAGE[] =
     "                        each also +seasonal:S with --period S);\n"
     "                        'ets' (AICc choice like R's forecast::ets) or\n"
     "                        ets:ETS, E = A|M|Z, T = N|A|Ad|Z, S = N|A|M|Z (e.g.\n"
-    "                        ets:MAdM; Z: choose); 's4d:N' (S4D feature forecaster,\n"
+    "                        ets:MAdM; Z: choose); arima(p,d,q), arima(p,d,q)(P,D,Q)[s]\n"
+    "                        (+drift, -mean) or 'auto-arima' (R's auto.arima);\n"
+    "                        's4d:N' (S4D feature forecaster,\n"
     "                        N = 1..256); 'auto' (the family with the best\n"
     "                        rolling-origin MASE, see ssm-forecast(1)); or FILE.yaml\n"
     "  -m, --model-file FILE read the model from FILE (as --model FILE)\n"
-    "      --family LIST     families --model auto may choose: structural,ets\n"
+    "      --family LIST     families --model auto may choose: structural,ets,arima\n"
     "      --fixed           with a model file: use its parameters, no refit\n"
     "      --period S        seasonal period (default 1: none)\n"
     "      --log             model log(y); forecasts are back-transformed\n"
@@ -130,7 +132,7 @@ static unsigned family_mask(const st_cli *cli, const char *list)
         while (all[i] && (strcmp(all[i]->name, tok) || !all[i]->auto_spec))
             i++;
         if (!all[i])
-            st_cli_usage_error(cli, "--family: '%s' is not a family --model auto can choose (structural, ets)", tok);
+            st_cli_usage_error(cli, "--family: '%s' is not a family --model auto can choose (structural, ets, arima)", tok);
         mask |= 1u << i;
     }
     if (!mask)

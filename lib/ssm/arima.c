@@ -469,7 +469,8 @@ static int converged(const double *A, const double *B, size_t rd)
 }
 
 /* R's ARIMA_Like over w[0..n-1]; leaves the filtered state in a, P. */
-static void kf_run(kf *k, const double *w, size_t n, st_arima_ll *ll, double *resid)
+static void kf_run(kf *k, const double *w, size_t n, st_arima_ll *ll, double *resid, double *vout,
+                   double *Fout)
 {
     size_t r = k->r, rd = k->rd;
     double ssq = 0, sumlog = 0, gain = 1;
@@ -495,6 +496,8 @@ static void kf_run(kf *k, const double *w, size_t n, st_arima_ll *ll, double *re
             memcpy(k->P, Pp, rd * rd * sizeof(double));
             if (resid)
                 resid[t] = NAN;
+            if (vout)
+                vout[t] = NAN, Fout[t] = NAN;
             steady = 0;
             have_old = 0;
             continue;
@@ -523,6 +526,8 @@ static void kf_run(kf *k, const double *w, size_t n, st_arima_ll *ll, double *re
         }
         if (resid)
             resid[t] = v / sqrt(gain);
+        if (vout)
+            vout[t] = v, Fout[t] = gain;
         const double f = v / gain;
         for (size_t i = 0; i < rd; i++)
             k->a[i] = k->anew[i] + k->M[i] * f;
@@ -653,7 +658,7 @@ static double ml_value(fitctx *c, const double *coef, int trans, st_arima_ll *ll
     if (kf_set(&c->k, c->s, coef, trans, &e) < 0)
         return INFINITY;
     residual_series(c, coef, c->w);
-    kf_run(&c->k, c->w, c->n, ll, resid);
+    kf_run(&c->k, c->w, c->n, ll, resid, NULL, NULL);
     if (ll->nu == 0 || !(ll->ssq > 0))
         return INFINITY;
     double nu = (double)ll->nu;
@@ -920,7 +925,7 @@ static int finish(fitctx *c, const double *coef, int method, double css_sigma2, 
     if (rc < 0)
         return rc;
     residual_series(c, coef, c->w);
-    kf_run(&c->k, c->w, c->n, &ll, c->res);
+    kf_run(&c->k, c->w, c->n, &ll, c->res, NULL, NULL);
     if (ll.nu == 0)
         return st_err_set(e, ST_EDATA, NULL, 0, 0, "ARIMA: no observed point after the differencing");
     /* ssq = 0 (a constant differenced series fitted exactly, as
@@ -1114,8 +1119,9 @@ int st_arima_estimate(const st_arima_spec *s, const double *y, const double *x, 
             nevals += res.nevals;
             if (res.converged || method == ST_ARIMA_CSS)
                 unscale(&c, xo, init);
-            converged = res.converged;
-        } else if (nc > 0) {
+            if (method == ST_ARIMA_CSS)
+                converged = res.converged;
+        } else if (nc > 0 && method == ST_ARIMA_CSS) {
             converged = 0;
         }
         if (method == ST_ARIMA_CSS) {
@@ -1247,6 +1253,37 @@ int st_arima_loglik_exact(const st_arima_spec *s, const double *coef, const doub
     *loglik = ll.sum_v2F > 0 ? -0.5 * (nr * (log(2 * M_PI * ll.sum_v2F / nr) + 1) + ll.sum_logF) : INFINITY;
 out:
     st_ssm_free(m);
+    fitctx_free(&c);
+    return rc;
+}
+
+/* --------------------------------------------------------------- filter */
+
+int st_arima_filter(const st_arima_fit *f, const double *y, const double *x, size_t n, double *pred,
+                    double *pred_var, st_err *e)
+{
+    fitctx c;
+    int rc = fitctx_init(&c, &f->spec, y, x, n, e);
+    if (rc < 0)
+        return rc;
+    double *v = malloc((n + 1) * sizeof *v), *F = malloc((n + 1) * sizeof *F);
+    if (!v || !F) {
+        rc = st_err_nomem(e, "ARIMA filter");
+        goto out;
+    }
+    if ((rc = kf_set(&c.k, &f->spec, f->coef, 0, e)) < 0)
+        goto out;
+    residual_series(&c, f->coef, c.w);
+    st_arima_ll ll;
+    kf_run(&c.k, c.w, n, &ll, NULL, v, F);
+    for (size_t t = 0; t < n; t++) {
+        int ok = !isnan(y[t]) && F[t] < GAIN_DIFFUSE;
+        pred[t] = ok ? y[t] - v[t] : NAN;
+        pred_var[t] = ok ? F[t] * f->sigma2 : NAN;
+    }
+out:
+    free(v);
+    free(F);
     fitctx_free(&c);
     return rc;
 }

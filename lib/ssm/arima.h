@@ -153,6 +153,12 @@ int st_arima_estimate(const st_arima_spec *s, const double *y, const double *x, 
 int st_arima_loglik_exact(const st_arima_spec *s, const double *coef, const double *y,
                           const double *x, size_t n, double *loglik, st_err *e);
 
+/* One-step predictions of y (with the regression part) and their
+ * variances (times sigma2) under the fit, by R's filter; NaN where y is
+ * missing and in the steps R leaves out (the first d + sD). */
+int st_arima_filter(const st_arima_fit *f, const double *y, const double *x, size_t n, double *pred,
+                    double *pred_var, st_err *e);
+
 /* Forecast h steps after the fitted series (R's KalmanForecast from the
  * final state): mean[h], var[h] (times sigma2), normal bounds lo/hi[k *
  * nlevels + i] for levels in percent.  xf: h x nreg future regressors. */

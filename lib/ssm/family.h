@@ -105,6 +105,7 @@ typedef struct st_ssm_family {
 /* The families, in the order --model auto lists them. */
 extern const st_ssm_family st_ssm_family_structural;
 extern const st_ssm_family st_ssm_family_ets;
+extern const st_ssm_family st_ssm_family_arima;
 extern const st_ssm_family st_ssm_family_matrix;
 extern const st_ssm_family st_ssm_family_s4d;
 
