@@ -4,9 +4,9 @@
 lib_libstoch_a_SOURCES += lib/ssm/kalman.c lib/ssm/structural.c lib/ssm/forecast.c \
 	lib/ssm/s4d.c lib/ssm/model_io.c lib/ssm/families.c lib/ssm/select.c lib/ssm/output.c lib/ssm/batch.c \
 	lib/ssm/fam_structural.c lib/ssm/fam_matrix.c lib/ssm/fam_s4d.c \
-	lib/ssm/ets.c lib/ssm/fam_ets.c
+	lib/ssm/ets.c lib/ssm/fam_ets.c lib/ssm/calendar.c
 noinst_HEADERS += lib/ssm/kalman.h lib/ssm/structural.h lib/ssm/forecast.h \
-	lib/ssm/s4d.h lib/ssm/model_io.h lib/ssm/family.h lib/ssm/internal.h lib/ssm/batch.h lib/ssm/ets.h
+	lib/ssm/s4d.h lib/ssm/model_io.h lib/ssm/family.h lib/ssm/internal.h lib/ssm/batch.h lib/ssm/ets.h lib/ssm/calendar.h
 
 check_PROGRAMS += tests/unit/test_kalman
 tests_unit_test_kalman_SOURCES = tests/unit/test_kalman.c
@@ -21,6 +21,10 @@ check_PROGRAMS += tests/unit/test_ssm_structural
 tests_unit_test_ssm_structural_SOURCES = tests/unit/test_ssm_structural.c
 tests_unit_test_ssm_structural_CFLAGS = $(CHECK_CFLAGS_ALL)
 tests_unit_test_ssm_structural_LDADD = $(CHECK_LIBS_ALL)
+check_PROGRAMS += tests/unit/test_ssm_calendar
+tests_unit_test_ssm_calendar_SOURCES = tests/unit/test_ssm_calendar.c
+tests_unit_test_ssm_calendar_CFLAGS = $(CHECK_CFLAGS_ALL)
+tests_unit_test_ssm_calendar_LDADD = $(CHECK_LIBS_ALL)
 check_PROGRAMS += tests/unit/test_ssm_ets
 tests_unit_test_ssm_ets_SOURCES = tests/unit/test_ssm_ets.c
 tests_unit_test_ssm_ets_CFLAGS = $(CHECK_CFLAGS_ALL)

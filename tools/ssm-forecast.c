@@ -42,7 +42,10 @@ static const char USAGE[] =
     "  -m, --model-file FILE read the model from FILE (as --model FILE)\n"
     "      --family LIST     families --model auto may choose: structural,ets,arima\n"
     "      --fixed           with a model file: use its parameters, no refit\n"
-    "      --period S        seasonal period (default 1: none)\n"
+    "      --period S        seasonal period (default: the frequency's, 1 without\n"
+    "                        dates: none)\n"
+    "      --freq F          daily, weekly, monthly, quarterly or yearly (default:\n"
+    "                        inferred from a date or month time column, or YYYYMM)\n"
     "      --log             model log(y); forecasts are back-transformed\n"
     "      --starts N        structural: optimiser runs per fit (1..5; default 1,\n"
     "                        2 with damping, cycle or AR parameters)\n"
@@ -52,7 +55,10 @@ static const char USAGE[] =
     "Input:\n"
     "  -c, --column NAME     value column (default y); a list y1,y2 for a\n"
     "                        multivariate matrix model\n"
-    "  -t, --time NAME       time column (default t; optional in the data)\n"
+    "  -t, --time-col NAME   time column (default t; optional in the data): numbers,\n"
+    "                        dates (YYYY-MM-DD), months (YYYY-MM) or timestamps\n"
+    "      --seq-col NAME    series id column (default seq; numbers or text)\n"
+    "      --no-header       the CSV input has no header: columns c1, c2, ...\n"
     "  -x, --regressors A,B  exogenous columns for the 'reg' component\n"
     "      --future FILE     future regressor values (seq and the -x columns,\n"
     "                        at least HORIZON rows per series)\n"
@@ -83,11 +89,11 @@ static const char USAGE[] =
 enum {
     OPT_MODEL = ST_OPT_TOOL, OPT_FIXED, OPT_PERIOD, OPT_LOG, OPT_STARTS, OPT_SE, OPT_FUTURE,
     OPT_LEVEL, OPT_SMOOTH, OPT_FILTER, OPT_HOLDOUT, OPT_STRICT, OPT_PER_RANK, OPT_SAVE,
-    OPT_FAMILY, OPT_PATHS, OPT_GLOBAL
+    OPT_FAMILY, OPT_PATHS, OPT_FREQ, OPT_GLOBAL
 };
 
 typedef struct opts {
-    const char *model, *model_file, *column, *time, *regressors, *future, *save, *family;
+    const char *model, *model_file, *column, *time, *regressors, *future, *save, *family, *seq;
     int fixed, strict, per_rank, time_given;
 } opts;
 
@@ -102,6 +108,16 @@ static int rank_file_name(char *buf, size_t size, const char *name, int rank)
         dot = base + strlen(base);
     int n = snprintf(buf, size, "%.*s.rank%d%s", (int)(dot - name), name, rank, dot);
     return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
+/* A series id for messages: the user's text or number. */
+static const char *seqtext(const st_reader *rd, int seqcol, double seq, char *buf)
+{
+    if (seqcol < 0) {
+        snprintf(buf, ST_CELL_BUFSZ, "%.17g", seq);
+        return buf;
+    }
+    return st_reader_cell(rd, (size_t)seqcol, seq, buf);
 }
 
 static long int_opt(const st_cli *cli, const char *arg, long lo, long hi, const char *what)
@@ -148,15 +164,20 @@ int main(int argc, char **argv)
     opts op = {0};
     op.column = "y";
     op.time = "t";
+    op.seq = "seq";
     st_ssmf_opts so;
     memset(&so, 0, sizeof so);
     so.output = ST_SSMF_FORECAST;
-    so.period = 1;
+    so.period = 0; /* from the frequency */
     long horizon = 12, holdout = 0;
     const char *level_arg = "80,95";
     double *levels = NULL;
     static const struct option longopts[] = {
         ST_CLI_LONGOPTS,
+        ST_CLI_OPT_SEQ_COL,
+        ST_CLI_OPT_TIME_COL,
+        ST_CLI_OPT_NO_HEADER,
+        {"freq", required_argument, NULL, OPT_FREQ},
         {"model", required_argument, NULL, OPT_MODEL},
         {"model-file", required_argument, NULL, 'm'},
         {"family", required_argument, NULL, OPT_FAMILY},
@@ -168,7 +189,7 @@ int main(int argc, char **argv)
         {"paths", required_argument, NULL, OPT_PATHS},
         {"global", no_argument, NULL, OPT_GLOBAL},
         {"column", required_argument, NULL, 'c'},
-        {"time", required_argument, NULL, 't'},
+        {"time", required_argument, NULL, 't'}, /* the former name of --time-col */
         {"regressors", required_argument, NULL, 'x'},
         {"future", required_argument, NULL, OPT_FUTURE},
         {"horizon", required_argument, NULL, 'H'},
@@ -188,6 +209,10 @@ int main(int argc, char **argv)
         case OPT_MODEL: op.model = optarg; break;
         case 'm': op.model_file = optarg; break;
         case OPT_FAMILY: op.family = optarg; break;
+        case OPT_FREQ:
+            if (st_freq_parse(optarg, &so.freq) < 0)
+                st_cli_usage_error(&cli, "--freq must be daily, weekly, monthly, quarterly or yearly, not '%s'", optarg);
+            break;
         case OPT_FIXED: op.fixed = 1; break;
         case OPT_PERIOD: so.period = (int)int_opt(&cli, optarg, 1, 1000, "--period"); break;
         case OPT_LOG: so.log = 1; break;
@@ -210,6 +235,12 @@ int main(int argc, char **argv)
         default: st_cli_usage_error(&cli, NULL);
         }
     }
+    if (cli.role[ST_ROLE_TIME]) {
+        op.time = cli.role[ST_ROLE_TIME];
+        op.time_given = 1;
+    }
+    if (cli.role[ST_ROLE_SEQ])
+        op.seq = cli.role[ST_ROLE_SEQ];
     if (!op.model && !op.model_file)
         st_cli_usage_error(&cli, "--model is required (e.g. --model trend+seasonal:12 or --model auto), or -m MODEL.yaml");
     if (op.model && op.model_file)
@@ -284,7 +315,10 @@ int main(int argc, char **argv)
 
     /* first input: columns */
     const char *first = optind < argc ? argv[optind] : NULL;
-    if ((rc = st_reader_open(&rd, first, &err)) < 0)
+    st_reader_opts ropts = st_cli_reader_opts(&cli);
+    ropts.any_type = 1; /* text ids, dates */
+    ropts.promote = 1;
+    if ((rc = st_reader_open_opts(&rd, first, &ropts, &err)) < 0)
         goto done;
     if (op.regressors) {
         int *xcol = NULL;
@@ -328,13 +362,22 @@ int main(int argc, char **argv)
         goto done;
     }
     const char *names[ST_SSMF_MAXCOLS + 2];
+    st_dtype dtypes[ST_SSMF_MAXCOLS + 2];
     int with_t = so.output != ST_SSMF_HOLDOUT;
     size_t ncol_out = 0;
+    /* the user's series ids and times, as the input has them */
+    int seqcol = st_reader_col(rd, op.seq), tcol = st_reader_col(rd, op.time);
+    dtypes[ncol_out] = seqcol >= 0 ? st_carry_dtype(st_reader_dtype(rd, (size_t)seqcol), ST_I8) : ST_I8;
     names[ncol_out++] = "seq";
-    if (with_t)
+    if (with_t) {
+        st_dtype tdt = tcol >= 0 ? st_reader_dtype(rd, (size_t)tcol) : ST_F8;
+        dtypes[ncol_out] = st_dtype_is_time(tdt) ? tdt : ST_F8;
         names[ncol_out++] = "t";
-    for (size_t i = 0; i < nc; i++)
+    }
+    for (size_t i = 0; i < nc; i++) {
+        dtypes[ncol_out] = ST_F8;
         names[ncol_out++] = cnames[i];
+    }
     int bin = st_cli_output_format(&cli) == ST_FMT_BIN;
     if ((rc = st_output_open(&out, cli.output, bin, &err)) < 0)
         goto done;
@@ -344,7 +387,7 @@ int main(int argc, char **argv)
     wo.codec = cli.compress ? ST_CODEC_ZLIB : ST_CODEC_RAW;
     if (bin && st_meta_json(&meta, PROG " " ST_VERSION_STRING, 1, cli.seed, st_display_name(first), st_reader_meta(rd), &err) == 0)
         wo.meta_json = meta;
-    rc = st_writer_new(&wr, out.fp, names, NULL, ncol_out, &wo, &err);
+    rc = st_writer_new(&wr, out.fp, names, dtypes, ncol_out, &wo, &err);
     free(meta);
     if (rc < 0)
         goto done;
@@ -365,7 +408,9 @@ int main(int argc, char **argv)
         /* per input file */
         const char *path = st_reader_path(rd);
         st_ssmf_cols_free(&cols);
-        if ((rc = st_ssmf_cols_find(&cols, rd, op.column, pobs, op.time, op.time_given, op.regressors, &err)) < 0)
+        if ((rc = st_ssmf_cols_find(&cols, rd, op.column, pobs, op.time, op.time_given, op.regressors, op.seq, cli.role[ST_ROLE_SEQ] != NULL, &err)) < 0)
+            break;
+        if (cols.seq >= 0 && (rc = st_writer_carry_reader(wr, 0, rd, (size_t)cols.seq, &err)) < 0)
             break;
         if (argi == optind && op.future && (rc = st_ssmf_future_load(&fut, op.future, rd, cols.x, nx, &err)) < 0)
             break;
@@ -374,19 +419,22 @@ int main(int argc, char **argv)
         int end = 0;
         while (!end && rc == 0) {
             size_t nb = 0, mlo = 0, mhi = 0;
-            rc = st_ssmf_read_batch(it, rd, &cols, so.output == ST_SSMF_FORECAST ? &fut : NULL, so.h, jobs, batch, &nb, &end, &err);
+            rc = st_ssmf_read_batch(it, rd, &cols, so.freq, so.output == ST_SSMF_FORECAST ? &fut : NULL, so.h, jobs, batch, &nb, &end, &err);
+            if (rc == 0)
+                rc = st_ssmf_cols_check(&cols, rd, &err);
             if (rc == 0 && op.save && nseries + nb > 1)
                 rc = st_err_set(&err, ST_EUSAGE, NULL, 0, 0, "--save-model saves one model, but the input has more than one series");
             /* --save-model: its one series runs on every rank, not shared */
             if (rc == 0)
                 rc = st_ssmf_run_batch(&so, jobs, nb, nseries, !op.save, !per_rank, &mlo, &mhi, &err);
+            char idbuf[ST_CELL_BUFSZ];
             for (size_t i = 0; i < nb && rc == 0; i++) {
                 st_ssmf_job *j = &jobs[i];
                 nseries++;
                 if (j->rc < 0) {
                     nfail++;
                     if (cols.seq >= 0)
-                        st_err_prefix(&j->err, "seq %.17g: ", j->seq);
+                        st_err_prefix(&j->err, "seq %s: ", seqtext(rd, cols.seq, j->seq, idbuf));
                     if (!j->err.file[0] && path)
                         snprintf(j->err.file, sizeof j->err.file, "%s", path);
                     if (op.strict) {
@@ -402,8 +450,8 @@ int main(int argc, char **argv)
                 const st_ssmf_result *r = &j->res;
                 char line[2048];
                 if (r->fitted && !r->model.converged)
-                    st_cli_log(&cli, 1, "seq %.17g: optimiser did not converge (%s); results use the best point found", j->seq, r->model.status);
-                st_cli_log(&cli, 2, "seq %.17g: %s", j->seq, st_ssmf_describe(r, &so, line, sizeof line));
+                    st_cli_log(&cli, 1, "seq %s: optimiser did not converge (%s); results use the best point found", seqtext(rd, cols.seq, j->seq, idbuf), r->model.status);
+                st_cli_log(&cli, 2, "seq %s: %s", seqtext(rd, cols.seq, j->seq, idbuf), st_ssmf_describe(r, &so, line, sizeof line));
                 if (op.save && st_mpi_rank() == 0) {
                     st_output mo = {0};
                     if ((rc = st_output_open(&mo, op.save, 0, &err)) < 0)
@@ -423,7 +471,7 @@ int main(int argc, char **argv)
                     size_t q = 0;
                     orow[q++] = j->seq;
                     if (with_t)
-                        orow[q++] = st_ssmf_row_time(r, k, j->t, j->n);
+                        orow[q++] = st_ssmf_row_time(r, k, j->t, j->n, &j->cal);
                     memcpy(orow + q, r->rows + k * r->ncols, r->ncols * sizeof(double));
                     rc = st_writer_row(wr, orow, &err);
                 }
@@ -445,7 +493,7 @@ int main(int argc, char **argv)
             break;
         st_reader_free(rd);
         rd = NULL;
-        if ((rc = st_reader_open(&rd, argv[argi], &err)) < 0)
+        if ((rc = st_reader_open_opts(&rd, argv[argi], &ropts, &err)) < 0)
             break;
     }
     if (rc == 0 && nok == 0) {

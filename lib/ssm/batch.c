@@ -20,13 +20,29 @@ void st_ssmf_job_free(st_ssmf_job *j)
     memset(j, 0, sizeof *j);
 }
 
+int st_ssmf_cols_check(const st_ssmf_cols *c, const st_reader *rd, st_err *e)
+{
+    const char *path = st_display_name(st_reader_path(rd));
+    for (size_t k = 0; k < c->p + c->nreg; k++) {
+        size_t j = (size_t)(k < c->p ? c->y[k] : c->x[k - c->p]);
+        if (!st_dtype_is_numeric(st_reader_dtype(rd, j)))
+            return st_err_set(e, ST_EDATA, path, 0, 0, "column '%s' holds %s, not numbers", st_reader_name(rd, j), st_reader_dtype(rd, j) == ST_STR ? "text" : "times");
+    }
+    if (c->t >= 0 && st_reader_dtype(rd, (size_t)c->t) == ST_STR)
+        return st_err_set(e, ST_EDATA, path, 0, 0, "time column '%s' holds text, not numbers or dates", st_reader_name(rd, (size_t)c->t));
+    return 0;
+}
+
 int st_ssmf_cols_find(st_ssmf_cols *c, const st_reader *rd, const char *values, size_t p,
-                      const char *time, int time_required, const char *regressors, st_err *e)
+                      const char *time, int time_required, const char *regressors,
+                      const char *seqname, int seq_required, st_err *e)
 {
     memset(c, 0, sizeof *c);
     const char *path = st_display_name(st_reader_path(rd));
     c->t = st_reader_col(rd, time);
-    c->seq = st_reader_col(rd, "seq");
+    c->seq = st_reader_col(rd, seqname);
+    if (seq_required && c->seq < 0)
+        return st_err_set(e, ST_EDATA, path, 0, 0, "no seq column '%s'", seqname);
     if (!strchr(values, ',') && st_reader_col(rd, values) < 0)
         return st_err_set(e, ST_EDATA, path, 0, 0, "no value column '%s' (use -c NAME)", values);
     int rc = st_reader_select(rd, values, &c->y, &c->p, e);
@@ -38,7 +54,8 @@ int st_ssmf_cols_find(st_ssmf_cols *c, const st_reader *rd, const char *values, 
         return st_err_set(e, ST_EDATA, path, 0, 0, "no time column '%s'", time);
     if (regressors && (rc = st_reader_select(rd, regressors, &c->x, &c->nreg, e)) < 0)
         return rc;
-    return 0;
+    c->tdtype = c->t >= 0 ? st_reader_dtype(rd, (size_t)c->t) : ST_F8;
+    return st_ssmf_cols_check(c, rd, e);
 }
 
 void st_ssmf_cols_free(st_ssmf_cols *c)
@@ -83,7 +100,37 @@ void st_ssmf_future_free(st_ssmf_future *f)
     memset(f, 0, sizeof *f);
 }
 
-int st_ssmf_read_batch(st_seqiter *it, const st_reader *rd, const st_ssmf_cols *c,
+/* The job's series on the grid of its time axis. */
+static int regularize_job(st_ssmf_job *j, const st_ssmf_cols *c, st_freq freq, st_err *e)
+{
+    st_err je;
+    if (st_ssm_calendar_infer(c->tdtype, j->t, j->n, freq, &j->cal, &je) < 0 ||
+        (j->cal.freq != ST_FREQ_NONE && c->nreg && j->n > 0 &&
+         st_err_set(&je, ST_EDATA, NULL, 0, 0, "regressors (-x) need plain numeric times, not a calendar") < 0)) {
+        j->rc = je.code;
+        j->err = je;
+        return 0;
+    }
+    if (j->cal.freq == ST_FREQ_NONE)
+        return 0;
+    double *yg, *tg;
+    size_t ng;
+    if (st_ssm_regularize(&j->cal, j->t, j->y, j->n, c->p, &yg, &tg, &ng, &je) < 0) {
+        if (je.code == ST_ENOMEM)
+            return *e = je, je.code;
+        j->rc = je.code;
+        j->err = je;
+        return 0;
+    }
+    free(j->y);
+    free(j->t);
+    j->y = yg;
+    j->t = tg;
+    j->n = ng;
+    return 0;
+}
+
+int st_ssmf_read_batch(st_seqiter *it, const st_reader *rd, const st_ssmf_cols *c, st_freq freq,
                        const st_ssmf_future *future, size_t h, st_ssmf_job *jobs, size_t max,
                        size_t *nb, int *end, st_err *e)
 {
@@ -119,6 +166,11 @@ int st_ssmf_read_batch(st_seqiter *it, const st_reader *rd, const st_ssmf_cols *
                 j->x[i * nx + k] = row[c->x[k]];
         }
         j->rc = 1;
+        int rc = regularize_job(j, c, freq, e);
+        if (rc < 0)
+            return rc;
+        if (j->rc != 1)
+            continue;
         if (future && future->tab) {
             st_group key = {seq, 0, 0};
             st_group *gp = bsearch(&key, future->groups, future->ngroups, sizeof key, cmp_group);
@@ -257,8 +309,9 @@ int st_ssmf_run_batch(const st_ssmf_opts *o, st_ssmf_job *jobs, size_t nb, size_
         jo.cfg.stream = first + i;
         jo.cfg.shared = shared;
         st_err_clear(&j->err);
-        if ((j->rc = st_ssmf_check_times(j->t, j->n, &j->err)) == 0)
-            j->rc = st_ssmf_series(&jo, j->y, j->n, j->x, o->nreg, j->xf, &j->res, &j->err);
+        if (o->period == 0) /* the period the frequency implies */
+            jo.period = st_freq_period(o->freq != ST_FREQ_NONE ? o->freq : j->cal.freq);
+        j->rc = st_ssmf_series(&jo, j->y, j->n, j->x, o->nreg, j->xf, &j->res, &j->err);
     }
     if (shared)
         o->fam->batch_free(shared);

@@ -70,7 +70,7 @@ int st_ets_parse_code(const char *s, int m, st_ets_model *mod, st_err *e)
         return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "ETS model '%s' is not one of E T S with error A or M, trend N, A or Ad, season N, A or M (e.g. MAdM)", s);
     mod->m = mod->season ? m : 1;
     if (mod->season && (m < 2 || m > ST_ETS_MAXM))
-        return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "a seasonal ETS model needs --period from 2 to %d (forecast::ets's limit), not %d", ST_ETS_MAXM, m);
+        return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "a seasonal ETS model needs a period from 2 to %d (forecast::ets's limit; --period, or a monthly or quarterly time column), not %d", ST_ETS_MAXM, m);
     return 0;
 }
 

@@ -96,7 +96,11 @@ static int arima_parse(const char *text, size_t nreg, int period, void **out, st
     s->sp.P = w[0], s->sp.D = w[1], s->sp.Q = w[2];
     if (seasonal && w[0] + w[1] + w[2] == 0)
         s->sp.s = 1;
-    if (st_arima_check_spec(&s->sp, e) < 0) {
+    /* s = 0: the period of the data's frequency, checked at the fit */
+    st_arima_spec chk = s->sp;
+    if (chk.s == 0)
+        chk.s = 2;
+    if (st_arima_check_spec(&chk, e) < 0) {
         free(s);
         return ST_EUSAGE;
     }
@@ -160,6 +164,12 @@ static int arima_fit(const void *spec, const st_ssm_data *d, const st_ssm_cfg *c
     } else {
         st_arima_spec sp = s->sp;
         sp.nreg = d->nreg;
+        if (sp.s == 0)
+            sp.s = d->period > 1 ? d->period : 1;
+        if ((rc = st_arima_check_spec(&sp, e)) < 0) {
+            free(im);
+            return rc;
+        }
         if (s->fixed) {
             rc = st_arima_evaluate(&sp, s->coef, d->y, d->x, d->n, &im->fit, e);
             status = "fixed";

@@ -77,7 +77,8 @@ static int ets_parse(const char *text, size_t nreg, int period, void **out, st_e
     if (s->single) {
         snprintf(s->code, sizeof s->code, "%s", text + 4);
         st_ets_model mod;
-        int rc = st_ets_parse_code(s->code, period, &mod, e);
+        /* period 0: from the data's frequency, checked at the fit */
+        int rc = st_ets_parse_code(s->code, period ? period : 2, &mod, e);
         if (rc < 0) {
             free(s);
             return rc;

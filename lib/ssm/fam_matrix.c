@@ -116,6 +116,24 @@ static int mx_table(const st_ssm_model *mod, const st_ssm_data *d, int kind, dou
     size_t p = s->p, m = s->m, n = d->n;
     if (kind == ST_SSM_TAB_FILTER && p == 1)
         return st_ssm_filter_table(s, d->y, n, rows, nc, e);
+    if (kind == ST_SSM_TAB_SMOOTH) {
+        /* smoothed variances are predicted ones minus corrections of their
+         * size: with state variances beyond 1e13 times the observation
+         * noise nothing of the difference survives in double precision */
+        double big = 0, hmin = INFINITY;
+        for (size_t i = 0; i < m; i++) {
+            double q = 0;
+            for (size_t k = 0; k < s->r; k++)
+                for (size_t l = 0; l < s->r; l++)
+                    q += s->R[i * s->r + k] * s->Q[k * s->r + l] * s->R[i * s->r + l];
+            big = fmax(big, fmax(q, s->P1[i * m + i]));
+        }
+        for (size_t j = 0; j < p; j++)
+            if (s->H[j * p + j] > 0)
+                hmin = fmin(hmin, s->H[j * p + j]);
+        if (isfinite(hmin) && big > 1e13 * hmin)
+            return st_err_set(e, ST_ENUMERIC, NULL, 0, 0, "numerical breakdown: state variances up to %g next to an observation variance of %g (a ratio above 1e13) leave no precision in the smoothed variances", big, hmin);
+    }
     st_kalman_out out;
     int rc = kind == ST_SSM_TAB_SMOOTH ? st_kalman_smooth(s, d->y, n, &out, e)
                                        : st_kalman_filter_light(s, d->y, n, &out, e);

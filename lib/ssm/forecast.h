@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "core/err.h"
+#include "ssm/calendar.h"
 #include "ssm/family.h"
 
 enum { ST_SSMF_FORECAST, ST_SSMF_SMOOTH, ST_SSMF_FILTER, ST_SSMF_HOLDOUT };
@@ -25,7 +26,8 @@ typedef struct st_ssmf_opts {
     const double *levels;     /* interval levels in percent, e.g. 80, 95 */
     size_t nlevels;
     int log;                  /* model log(y), back-transform */
-    int period;               /* seasonal period (1: none) */
+    int period;               /* seasonal period (1: none; 0: from the frequency) */
+    st_freq freq;             /* --freq, or ST_FREQ_NONE: from each series' times */
     st_ssm_cfg cfg;
     int keep_model;           /* keep the fitted model (impl) for st_ssm_model_write */
     size_t nreg;              /* regressors per series (st_ssmf_run_batch) */
@@ -101,14 +103,12 @@ double st_ssm_mase(const double *train, size_t n, int m, const double *actual,
                    const double *fc, size_t h);
 double st_ssm_smape(const double *actual, const double *fc, size_t h);
 
-/* Times t[0..n-1] of a series (NULL: none) must be present and increase
- * strictly: ST_EDATA naming the row otherwise. */
-int st_ssmf_check_times(const double *t, size_t n, st_err *e);
-
-/* The time of row k of a result for a series with times t[0..n-1] (NULL:
- * 1..n): the point's own time, or for forecasts the last time plus
- * (k / rows_per_t + 1) steps of the last interval. */
-double st_ssmf_row_time(const st_ssmf_result *r, size_t k, const double *t, size_t n);
+/* The time of row k of a result for a series with (grid) times t[0..n-1]
+ * on the axis c: the point's own time, or for forecasts the time k /
+ * rows_per_t + 1 steps after the last (calendar steps for dates, months
+ * and YYYYMM; the last interval for plain numbers). */
+double st_ssmf_row_time(const st_ssmf_result *r, size_t k, const double *t, size_t n,
+                        const st_ssm_calendar *c);
 
 /* Averages of holdout metrics over series. */
 typedef struct st_ssmf_tally {

@@ -158,6 +158,7 @@ typedef struct kf_work {
     double *M, *Minf;  /* m */
     double *Pold;      /* m x m, steady-state detection (copied only once the diagonal has settled) */
     double *dold;      /* m: diagonal of P before the step */
+    double *Ms;        /* m: M / sqrt(F) */
     double *Mc, *Fc;   /* steady-state gains: p x m, p */
     int rqr_zero;
     /* rows of T: src[i] >= 0 for a copy row (one non-zero, equal to 1, in
@@ -189,6 +190,7 @@ static void work_free(kf_work *w)
     free(w->Minf);
     free(w->Pold);
     free(w->dold);
+    free(w->Ms);
     free(w->Mc);
     free(w->Fc);
 }
@@ -216,10 +218,11 @@ static int work_init(kf_work *w, const st_ssm *s, st_err *e)
     w->Minf = malloc(m * sizeof(double));
     w->Pold = malloc(m * m * sizeof(double));
     w->dold = malloc(m * sizeof(double));
+    w->Ms = malloc(m * sizeof(double));
     w->Mc = malloc(p * m * sizeof(double));
     w->Fc = malloc(p * sizeof(double));
     if (!w->rowptr || !w->col || !w->val || !w->RQR || !w->a || !w->anew || !w->P || !w->Pinf ||
-        !w->tmp || !w->M || !w->Minf || !w->Pold || !w->dold || !w->Mc || !w->Fc) {
+        !w->tmp || !w->M || !w->Minf || !w->Pold || !w->dold || !w->Ms || !w->Mc || !w->Fc) {
         work_free(w);
         return st_err_nomem(e, "Kalman filter workspace");
     }
@@ -513,24 +516,36 @@ static int run_filter(const st_ssm *s, const double *y, size_t n, st_kalman_ll *
                     continue;
                 }
             }
+            if (!isfinite(F) || !isfinite(v))
+                return work_free(&w), st_err_set(e, ST_ENUMERIC, NULL, 0, 0, "numerical breakdown at observation %zu: the prediction %s is not finite (the model's variances or states overflow double precision)", t + 1, isfinite(v) ? "variance" : "error");
             if (!(F > 0)) {
-                /* z'Pz + h == 0: y_i is a deterministic function of the past. */
+                /* z'Pz + h == 0: y_i is a deterministic function of the past;
+                 * z'Pz + h < 0: rounding destroyed the covariance */
+                if (F < -1e-12 * (h + fabs(dot(z, M, m))))
+                    return work_free(&w), st_err_set(e, ST_ENUMERIC, NULL, 0, 0, "numerical breakdown at observation %zu: the prediction variance is negative (%g; variances of very different sizes exceed double precision)", t + 1, F);
                 if (fabs(v) > 1e-8 * (1 + fabs(yt[i])))
                     return work_free(&w), st_err_set(e, ST_ENUMERIC, NULL, 0, 0, "observation %zu has zero prediction variance but a non-zero prediction error", t + 1);
                 continue;
             }
             for (size_t k = 0; k < m; k++)
                 w.a[k] += M[k] * v / F;
-            if (!steady)
+            if (!steady) {
+                /* P -= M M' / F as (M / sqrt F)(M / sqrt F)': exactly
+                 * symmetric, and no overflow of M_k M_l when the variances
+                 * are near the top of the double range */
+                double sF = 1 / sqrt(F), *Ms = w.Ms;
+                for (size_t k = 0; k < m; k++)
+                    Ms[k] = M[k] * sF;
                 for (size_t k = 0; k < m; k++) {
-                    double mk = M[k], invF = 1 / F;
+                    double mk = Ms[k];
                     double *pk = w.P + k * m;
                     if (mk == 0)
                         continue;
 #pragma omp simd
                     for (size_t l = 0; l < m; l++)
-                        pk[l] -= (mk * M[l]) * invF; /* (M_k M_l)/F: exactly symmetric */
+                        pk[l] -= mk * Ms[l];
                 }
+            }
             ll->sum_logF += log(F);
             ll->sum_v2F += v * v / F;
             ll->nreg++;

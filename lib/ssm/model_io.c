@@ -53,6 +53,11 @@ static int read_matrix(const st_ydoc *doc, const st_ynode *map, st_ssm **out, st
         return rc;
     double *T = NULL, *Z = NULL, *R = NULL, *Q = NULL, *H = NULL, *c = NULL, *d = NULL, *a1 = NULL, *P1 = NULL, *df = NULL;
     size_t m, m2, p, mz, r = 0, rr, cc, len;
+    /* the state dimension is capped before anything m x m is allocated */
+    if (st_ynode_len(nT) > ST_SSM_MAX_STATES)
+        return st_ynode_error(doc, nT, e, ST_EDATA, "T has %zu rows: matrix models have at most %d states (filtering costs n m^3 operations for a dense T)", st_ynode_len(nT), ST_SSM_MAX_STATES);
+    if (st_ynode_len(nZ) > ST_SSM_MAX_STATES)
+        return st_ynode_error(doc, nZ, e, ST_EDATA, "Z has %zu rows: matrix models observe at most %d variables", st_ynode_len(nZ), ST_SSM_MAX_STATES);
     if ((rc = st_ynode_matrix(doc, nT, 0, 0, -INFINITY, INFINITY, &T, &m, &m2, e)) < 0)
         goto out;
     if (m != m2) {

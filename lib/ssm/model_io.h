@@ -11,6 +11,10 @@
 #include "ssm/kalman.h"
 #include "ssm/structural.h"
 
+/* Largest state dimension (and number of observed variables) of a matrix
+ * model file. */
+#define ST_SSM_MAX_STATES 1000
+
 typedef struct st_ssm_file {
     int is_matrix;            /* 0: structural, 1: matrices */
     st_uc_spec spec;          /* structural */

@@ -183,29 +183,15 @@ int st_ssmf_holdout_row(const st_ssmf_opts *o, const double *yin, size_t ntrain,
     return 0;
 }
 
-int st_ssmf_check_times(const double *t, size_t n, st_err *e)
+double st_ssmf_row_time(const st_ssmf_result *r, size_t k, const double *t, size_t n,
+                        const st_ssm_calendar *c)
 {
-    for (size_t i = 0; t && i < n; i++) {
-        if (!isfinite(t[i]))
-            return st_err_set(e, ST_EDATA, NULL, 0, 0, "time is missing at row %zu of the series", i + 1);
-        if (i > 0 && !(t[i] > t[i - 1]))
-            return st_err_set(e, ST_EDATA, NULL, 0, 0, "time is not increasing at row %zu of the series (t = %g after %g)", i + 1, t[i], t[i - 1]);
-    }
-    return 0;
-}
-
-double st_ssmf_row_time(const st_ssmf_result *r, size_t k, const double *t, size_t n)
-{
-    if (!r->tshift)
-        return t ? t[k] : (double)(k + 1);
-    double tstep = 1, tlast = (double)n;
-    if (t && n >= 1) {
-        tlast = t[n - 1];
-        if (n >= 2)
-            tstep = t[n - 1] - t[n - 2];
-    }
     size_t per = r->rows_per_t ? r->rows_per_t : 1;
-    return tlast + (double)(k / per + 1) * tstep;
+    if (!r->tshift)
+        return t ? t[k / per] : (double)(k / per + 1);
+    if (!t || n == 0)
+        return (double)n + (double)(k / per + 1);
+    return st_ssm_calendar_after(c, t[n - 1], n >= 2 ? t[n - 2] : NAN, k / per + 1);
 }
 
 void st_ssmf_tally_add(st_ssmf_tally *t, const st_ssmf_result *r, size_t nlevels)

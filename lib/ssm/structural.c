@@ -881,6 +881,8 @@ int st_uc_fit_model(const st_uc_spec *sp, const double *y, size_t n, const doubl
         nvarfree += sp->ptype[i] == ST_UC_PVAR && (int)i != c.ref;
     for (int st = 0; st < NCAND; st++) {
         int alt = st >= 6 && st < NCOMMON, which = -1, big = 0;
+        if (alt && !has_shape)
+            continue; /* the alternatives differ in damping, frequency and AR only */
         double rr = ratio[st % 6];
         if (st >= NCOMMON) {
             int q = st - NCOMMON;

@@ -10,7 +10,10 @@ field() { awk -F, -v r="$2" -v c="$3" 'NR == r + 1 { print $c }' "$1"; }
 
 # model texts
 expect_error 2 "not one of arima" "malformed order is a usage error" ssm-forecast --model 'arima(1,x,1)' -c flow "$nile"
-expect_error 2 "period of at least 2" "seasonal part without a period" ssm-forecast --model 'arima(0,1,1)(0,1,1)' -c flow "$nile"
+expect_error 2 "period of at least 2" "seasonal part of annual data" ssm-forecast --strict --model 'arima(0,1,1)(0,1,1)' -c flow -t year "$nile"
+awk -F, 'NR == 1 { print "t,passengers"; next } { printf "%d%02d,%s\n", $1, $2, $3 }' "$air" >"$tmp/airym.csv"
+expect_exit 0 "seasonal part: the period from the data's frequency" ssm-forecast --model 'arima(0,1,1)(0,1,1)' --log -c passengers -H 1 -v "$tmp/airym.csv"
+check "a period of 12 from year and month" grep -q "ARIMA(0,1,1)(0,1,1)\[12\]" "$tmp/err"
 expect_error 2 "d \+ D <= 1" "drift with two differences" ssm-forecast --model 'arima(0,2,1)+drift' -c flow "$nile"
 expect_error 2 "from 0 to 20" "order too large" ssm-forecast --model 'arima(21,0,0)' -c flow "$nile"
 expect_error 2 "not one of arima" "trailing junk" ssm-forecast --model 'arima(1,0,0)x' -c flow "$nile"

@@ -94,7 +94,7 @@ check "same seed, same bytes" cmp -s "$tmp/s1.csv" "$tmp/s2.csv"
 check "another seed, other bounds" sh -c "! cmp -s '$tmp/s1.csv' '$tmp/s3.csv'"
 expect_exit 0 "--paths 1000" ssm-forecast --model ets:AAM --period 4 -c gas -H 4 --paths 1000 "$gas"
 expect_error 2 "ETS model 'MMN' is not" "ets:MMN (multiplicative trend) is refused" ssm-forecast --model ets:MMN -c flow "$nile"
-expect_error 2 "needs --period from 2 to 24" "seasonal ETS without --period" ssm-forecast --model ets:ANA -c flow "$nile"
+expect_error 1 "needs a period from 2 to 24" "seasonal ETS of yearly data without --period" ssm-forecast --model ets:ANA -c flow "$nile"
 awk -F, 'NR == 1 { print; next } { print $1 "," $2 - 1000 }' "$nile" >"$tmp/neg.csv"
 expect_error 1 "needs positive data" "multiplicative ETS of non-positive data" ssm-forecast --model ets:MNN -c flow "$tmp/neg.csv"
 expect_exit 0 "ets of non-positive data: additive models only" ssm-forecast --model ets -c flow -H 1 -v "$tmp/neg.csv"
@@ -104,6 +104,37 @@ expect_exit 0 "--model auto --family ets" ssm-forecast --model auto --family ets
 check "an ETS model, no validation" sh -c "grep -q 'seq 0: ETS(' '$tmp/err' && ! grep -q 'auto: MASE' '$tmp/err'"
 expect_error 2 "not a family" "--family bogus" ssm-forecast --model auto --family bogus -c gas "$gas"
 expect_error 2 "limits --model auto" "--family without auto" ssm-forecast --model level --family ets -c flow "$nile"
+
+# dates: the frequency from the time column, forecasts with real dates,
+# gaps placed on the calendar grid; the YYYYMM trap; string ids kept
+awk -F, 'NR == 1 { print "date,passengers"; next } { printf "%d-%02d,%s\n", $1, $2, $3 }' "$air" >"$tmp/air-month.csv"
+awk -F, 'NR == 1 { print "date,passengers"; next } { printf "%d-%02d-01,%s\n", $1, $2, $3 }' "$air" >"$tmp/air-date.csv"
+awk -F, 'NR == 1 { print "ym,passengers"; next } { printf "%d%02d,%s\n", $1, $2, $3 }' "$air" >"$tmp/air-ym.csv"
+expect_exit 0 "monthly series with YYYY-MM times" ssm-forecast --model ets -c passengers --time-col date -H 13 -v "$tmp/air-month.csv"
+check "months continue: 1961-01 .. 1962-01" test "$(field "$tmp/out" 1 2) $(field "$tmp/out" 13 2)" = "1961-01 1962-01"
+check "period 12 from the months: a seasonal model" grep -q "ETS(M,A,M)" "$tmp/err"
+expect_exit 0 "monthly series with ISO dates" ssm-forecast --model ets -c passengers -t date -H 2 "$tmp/air-date.csv"
+check "dates continue: 1961-01-01, 1961-02-01" test "$(field "$tmp/out" 1 2) $(field "$tmp/out" 2 2)" = "1961-01-01 1961-02-01"
+cp "$tmp/out" "$tmp/fc-date.csv"
+expect_exit 0 "YYYYMM integers" ssm-forecast --model ets -c passengers -t ym -H 2 "$tmp/air-ym.csv"
+check "196012 is followed by 196101, not 196013" test "$(field "$tmp/out" 1 2)" = 196101
+check "same forecasts as with dates" test "$(cut -d, -f3- "$tmp/out")" = "$(cut -d, -f3- "$tmp/fc-date.csv")"
+awk 'NR != 30' "$tmp/air-month.csv" >"$tmp/air-gap.csv"
+expect_exit 0 "a missing month" ssm-forecast --model level -c passengers -t date --filter "$tmp/air-gap.csv"
+check "placed back as a missing value" test "$(awk -F, 'NR == 30 { print $2 "," $3 }' "$tmp/out")" = "1951-05,NaN"
+check "144 grid rows" test "$(wc -l <"$tmp/out")" -eq 145
+expect_exit 0 "--freq quarterly on quarterly months" sh -c "awk -F, 'NR == 1 || \$1 ~ /-(01|04|07|10)\$/' '$tmp/air-month.csv' | ssm-forecast --model ets -c passengers -t date --freq quarterly -H 1 -v"
+check "next quarter 1961-01" test "$(field "$tmp/out" 1 2)" = 1961-01
+expect_error 1 "not whole quarters apart" "--freq quarterly on monthly data" ssm-forecast --model level -c passengers -t date --freq quarterly --strict "$tmp/air-month.csv"
+expect_error 2 "--freq must be daily" "--freq hourly" ssm-forecast --model level -c passengers --freq hourly "$tmp/air-month.csv"
+{ echo 'id,date,passengers'; awk -F, 'NR > 1 { print "\"A-17\"," $1 "," $2; }' "$tmp/air-month.csv"; awk -F, 'NR > 1 { print "B," $1 "," $2 * 2 }' "$tmp/air-month.csv"; } >"$tmp/ids.csv"
+expect_exit 0 "string series ids (--seq-col)" ssm-forecast --model ets --seq-col id -c passengers -t date -H 1 -v "$tmp/ids.csv"
+check "ids kept in the output" test "$(cut -d, -f1 "$tmp/out" | tr '\n' ' ')" = "seq A-17 B "
+check "ids in messages" grep -q "seq A-17: ETS(M,A,M)" "$tmp/err"
+expect_exit 0 "binary output keeps ids and months" ssm-forecast --model ets --seq-col id -c passengers -t date -H 1 --format bin -o "$tmp/ids.stb" "$tmp/ids.csv"
+check "round trip" test "$(stoch-cat "$tmp/ids.stb" | cut -d, -f1,2 | tail -1)" = "B,1961-01"
+printf 'seq,y\n1,5\n1,abc\n' >"$tmp/text.csv"
+expect_error 1 "column 'y' holds text" "text in the value column" ssm-forecast --model level "$tmp/text.csv"
 
 # missing values inside the series
 awk -F, 'NR == 1 || NR % 7 != 0 { print; next } { print $1 "," }' "$nile" >"$tmp/nile-missing.csv"
@@ -182,6 +213,26 @@ printf 'y\n1\n2\nInf\n3\n' >"$tmp/inf.csv"
 expect_error 1 "" "infinite value" ssm-forecast --model level "$tmp/inf.csv"
 expect_error 1 "" "missing input file" ssm-forecast --model level "$tmp/nonexistent.csv"
 expect_error 2 "s4d state size" "s4d:0" ssm-forecast --model s4d:0 -c flow "$nile"
+expect_error 2 "--holdout must be an integer" "--holdout -1 is a usage error" ssm-forecast --model level -c flow --holdout -1 "$nile"
+expect_error 2 "--level values must be between 0 and 100" "--level 200 is a usage error" ssm-forecast --model level -c flow --level 200 "$nile"
+expect_error 2 "unknown model 'bogus'" "--model bogus is a usage error" ssm-forecast --model bogus -c flow "$nile"
+expect_error 2 "give either --model or -m" "--model and -m together" ssm-forecast --model level -m "$data/ssm-nile-level.yaml" -c flow "$nile"
+# huge variances: right answers, or a breakdown named (never NaN or sd 0)
+sed 's/15099/1e160/' "$data/ssm-nile-level.yaml" >"$tmp/hugeH.yaml"
+sed 's/1469.1/1e160/' "$data/ssm-nile-level.yaml" >"$tmp/hugeQ.yaml"
+expect_exit 0 "H = 1e160" ssm-forecast -m "$tmp/hugeH.yaml" -c flow -H 2 "$nile"
+check "H = 1e160: the mean of the data, sd sqrt(H (1 + 1/n))" awk -F, 'NR == 2 { exit !($3 > 919.34 && $3 < 919.36 && $4 > 1.00498e80 && $4 < 1.00500e80) }' "$tmp/out"
+expect_exit 0 "Q = 1e160" ssm-forecast -m "$tmp/hugeQ.yaml" -c flow -H 2 "$nile"
+check "Q = 1e160: the last value, sd sqrt(Q) then sqrt(2 Q)" awk -F, 'NR == 2 { a = ($3 == 740 && $4 > 0.99999e80 && $4 < 1.00001e80) } NR == 3 { b = ($4 > 1.41421e80 && $4 < 1.41422e80) } END { exit !(a && b) }' "$tmp/out"
+check "no NaN in either" sh -c "! grep -qi nan '$tmp/out'"
+expect_error 1 "numerical breakdown: state variances up to 1e\\+160" "Q = 1e160 --smooth: breakdown named" ssm-forecast -m "$tmp/hugeQ.yaml" -c flow --smooth "$nile"
+sed 's/15099/1e307/' "$data/ssm-nile-level.yaml" >"$tmp/hugeH2.yaml"
+expect_error 1 "numerical breakdown at observation" "H = 1e307 overflows: breakdown named" ssm-forecast -m "$tmp/hugeH2.yaml" -c flow "$nile"
+# the state dimension is capped before allocating
+awk 'BEGIN { m = 1001; print "model: ssm\nversion: 1\nmatrices:"; printf "  T: ["
+    for (i = 0; i < m; i++) { printf "%s[", i ? ", " : ""; for (j = 0; j < m; j++) printf "%s%d", j ? "," : "", i == j; printf "]" }
+    print "]"; print "  Z: [[1]]\n  Q: [[1]]\n  H: [[1]]" }' >"$tmp/big.yaml"
+expect_error 1 "big.yaml:4:6: T has 1001 rows: matrix models have at most 1000 states" "matrix model with 1001 states" ssm-forecast -m "$tmp/big.yaml" -c flow "$nile"
 expect_error 1 "holdout" "--holdout longer than the series" ssm-forecast --model level -c flow --holdout 200 "$nile"
 
 done_testing

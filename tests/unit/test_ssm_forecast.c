@@ -220,6 +220,109 @@ START_TEST(test_model_file_errors)
 }
 END_TEST
 
+START_TEST(test_families_and_choice)
+{
+    st_err e;
+    const st_ssm_family *f;
+    void *spec;
+    /* every --model text goes to one family; unknown ones are usage errors */
+    static const struct { const char *text, *fam; } ok[] = {
+        {"trend+seasonal:12", "structural"}, {"structural", "structural"}, {"ets", "ets"},
+        {"ets:MAdM", "ets"}, {"ets:ZZN", "ets"}, {"s4d:4", "s4d"}};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        ck_assert_msg(st_ssm_spec_parse(ok[i].text, 0, 12, &f, &spec, &e) == 0, "%s: %s", ok[i].text, e.msg);
+        ck_assert_str_eq(f->name, ok[i].fam);
+        f->spec_free(spec);
+    }
+    ck_assert_int_eq(st_ssm_spec_parse("bogus", 0, 12, &f, &spec, &e), ST_EUSAGE);
+    ck_assert_int_eq(st_ssm_spec_parse("ets:MMN", 0, 12, &f, &spec, &e), ST_EUSAGE);
+    ck_assert_int_eq(st_ssm_spec_parse("trend+wiggle", 0, 12, &f, &spec, &e), ST_EUSAGE);
+    /* the validation design of --model auto */
+    size_t v, org[4];
+    ck_assert_int_eq((int)st_ssm_cv_origins(144, 12, 12, &v, org), 2);
+    ck_assert_int_eq((int)v, 12);
+    ck_assert_int_eq((int)org[0], 132);
+    ck_assert_int_eq((int)org[1], 126);
+    ck_assert_int_eq((int)st_ssm_cv_origins(144, 60, 12, &v, org), 2);
+    ck_assert_int_eq((int)v, 28); /* n / 5 */
+    ck_assert_int_eq((int)st_ssm_cv_origins(20, 12, 12, &v, org), 0);
+    /* --model auto limited to one family: its own choice, no validation */
+    double y[96];
+    for (int t = 0; t < 96; t++)
+        y[t] = 100 + 0.5 * t + 10 * sin(2 * M_PI * t / 12) + 3 * sin(1.3 * t);
+    const double lv[1] = {90};
+    st_ssmf_opts o;
+    memset(&o, 0, sizeof o);
+    o.output = ST_SSMF_FORECAST;
+    o.h = 6;
+    o.levels = lv;
+    o.nlevels = 1;
+    o.period = 12;
+    o.families = 1u << 1; /* ets */
+    st_ssmf_result r;
+    ck_assert_int_eq(st_ssmf_series(&o, y, 96, NULL, 0, NULL, &r, &e), 0);
+    ck_assert_ptr_nonnull(strstr(r.model.name, "ETS("));
+    ck_assert_str_eq(r.choice, "");
+    st_ssmf_result_free(&r);
+    /* across families: the choice line names both scores */
+    o.families = 0;
+    ck_assert_int_eq(st_ssmf_series(&o, y, 96, NULL, 0, NULL, &r, &e), 0);
+    ck_assert_ptr_nonnull(strstr(r.choice, "structural"));
+    ck_assert_ptr_nonnull(strstr(r.choice, "ets"));
+    st_ssmf_result_free(&r);
+}
+END_TEST
+
+START_TEST(test_ets_model_file)
+{
+    /* an ETS fit written and read back (-m --fixed): the same likelihood
+     * and forecasts to the last bit */
+    double y[60];
+    for (int t = 0; t < 60; t++)
+        y[t] = 50 + 0.3 * t + 8 * sin(2 * M_PI * t / 4) + 3 * cos(1.7 * t);
+    const double lv[1] = {80};
+    st_ssmf_opts o;
+    memset(&o, 0, sizeof o);
+    o.output = ST_SSMF_FORECAST;
+    o.h = 4;
+    o.levels = lv;
+    o.nlevels = 1;
+    o.period = 4;
+    o.keep_model = 1;
+    st_err e;
+    void *spec;
+    ck_assert_int_eq(st_ssm_spec_parse("ets:MAdM", 0, 4, &o.fam, &spec, &e), 0);
+    o.spec = spec;
+    st_ssmf_result r1, r2;
+    ck_assert_int_eq(st_ssmf_series(&o, y, 60, NULL, 0, NULL, &r1, &e), 0);
+    const char *path = tmpname("ets");
+    FILE *fp = fopen(path, "w");
+    ck_assert_int_eq(st_ssm_model_write(fp, &r1.model, 0, &e), 0);
+    fclose(fp);
+    o.fam->spec_free(spec);
+    int lg;
+    ck_assert_msg(st_ssm_model_read(path, 0, &o.fam, &spec, &lg, &e) == 0, "%s", e.msg);
+    ck_assert_str_eq(o.fam->name, "ets");
+    ck_assert_int_eq(o.fam->set_fixed(spec, &e), 0);
+    o.spec = spec;
+    ck_assert_int_eq(st_ssmf_series(&o, y, 60, NULL, 0, NULL, &r2, &e), 0);
+    ck_assert(r1.model.loglik == r2.model.loglik);
+    ck_assert(memcmp(r1.rows, r2.rows, r1.nrows * r1.ncols * sizeof(double)) == 0);
+    ck_assert_str_eq(r2.model.status, "fixed");
+    st_ssmf_result_free(&r1);
+    st_ssmf_result_free(&r2);
+    o.fam->spec_free(spec);
+    /* a bad ETS file: the place is named */
+    fp = fopen(path, "w");
+    fputs("model: ssm\nversion: 1\nets: MAN\nparams:\n  alpha: 0.5\n  beta: 0.1\n  l: 10\n", fp);
+    fclose(fp);
+    ck_assert_int_lt(st_ssm_model_read(path, 0, &o.fam, &spec, &lg, &e), 0);
+    ck_assert_ptr_nonnull(strstr(e.msg, "missing key 'b'"));
+    ck_assert(e.line > 0);
+    unlink(path);
+}
+END_TEST
+
 static Suite *forecast_suite(void)
 {
     Suite *su = suite_create("ssm_forecast");
@@ -230,6 +333,8 @@ static Suite *forecast_suite(void)
     tcase_add_test(tc, test_model_file_roundtrip);
     tcase_add_test(tc, test_matrix_file_roundtrip);
     tcase_add_test(tc, test_model_file_errors);
+    tcase_add_test(tc, test_families_and_choice);
+    tcase_add_test(tc, test_ets_model_file);
     tcase_set_timeout(tc, 60);
     suite_add_tcase(su, tc);
     return su;
