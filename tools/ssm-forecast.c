@@ -34,11 +34,13 @@ static const char USAGE[] =
     "                        each also +seasonal:S with --period S);\n"
     "                        'ets' (AICc choice like R's forecast::ets) or\n"
     "                        ets:ETS, E = A|M|Z, T = N|A|Ad|Z, S = N|A|M|Z (e.g.\n"
-    "                        ets:MAdM; Z: choose); 's4d:N' (S4D feature forecaster,\n"
-    "                        N = 1..256); 'auto' (the family with the best\n"
+    "                        ets:MAdM; Z: choose); arima(p,d,q), arima(p,d,q)(P,D,Q)[s]\n"
+    "                        (+drift, -mean) or 'auto-arima' (R's auto.arima);\n"
+    "                        's4d:N' or 's4d:N:inv' (S4D forecaster, N = 1..256);\n"
+    "                        'auto' (the family with the best\n"
     "                        rolling-origin MASE, see ssm-forecast(1)); or FILE.yaml\n"
     "  -m, --model-file FILE read the model from FILE (as --model FILE)\n"
-    "      --family LIST     families --model auto may choose: structural,ets\n"
+    "      --family LIST     families --model auto may choose: structural,ets,arima\n"
     "      --fixed           with a model file: use its parameters, no refit\n"
     "      --period S        seasonal period (default: the frequency's, 1 without\n"
     "                        dates: none)\n"
@@ -49,6 +51,7 @@ static const char USAGE[] =
     "                        2 with damping, cycle or AR parameters)\n"
     "      --se              standard errors (shown with -v, saved with --save-model)\n"
     "      --paths N         sample paths of simulated intervals (default 5000)\n"
+    "      --global          s4d: one model for all series of a batch (up to 1000)\n"
     "Input:\n"
     "  -c, --column NAME     value column (default y); a list y1,y2 for a\n"
     "                        multivariate matrix model\n"
@@ -86,7 +89,7 @@ static const char USAGE[] =
 enum {
     OPT_MODEL = ST_OPT_TOOL, OPT_FIXED, OPT_PERIOD, OPT_LOG, OPT_STARTS, OPT_SE, OPT_FUTURE,
     OPT_LEVEL, OPT_SMOOTH, OPT_FILTER, OPT_HOLDOUT, OPT_STRICT, OPT_PER_RANK, OPT_SAVE,
-    OPT_FAMILY, OPT_PATHS, OPT_FREQ
+    OPT_FAMILY, OPT_PATHS, OPT_FREQ, OPT_GLOBAL
 };
 
 typedef struct opts {
@@ -146,7 +149,7 @@ static unsigned family_mask(const st_cli *cli, const char *list)
         while (all[i] && (strcmp(all[i]->name, tok) || !all[i]->auto_spec))
             i++;
         if (!all[i])
-            st_cli_usage_error(cli, "--family: '%s' is not a family --model auto can choose (structural, ets)", tok);
+            st_cli_usage_error(cli, "--family: '%s' is not a family --model auto can choose (structural, ets, arima)", tok);
         mask |= 1u << i;
     }
     if (!mask)
@@ -184,6 +187,7 @@ int main(int argc, char **argv)
         {"starts", required_argument, NULL, OPT_STARTS},
         {"se", no_argument, NULL, OPT_SE},
         {"paths", required_argument, NULL, OPT_PATHS},
+        {"global", no_argument, NULL, OPT_GLOBAL},
         {"column", required_argument, NULL, 'c'},
         {"time", required_argument, NULL, 't'}, /* the former name of --time-col */
         {"regressors", required_argument, NULL, 'x'},
@@ -215,6 +219,7 @@ int main(int argc, char **argv)
         case OPT_STARTS: so.cfg.starts = (int)int_opt(&cli, optarg, 1, 5, "--starts"); break;
         case OPT_SE: so.cfg.want_se = 1; break;
         case OPT_PATHS: so.cfg.npaths = (int)int_opt(&cli, optarg, 100, 1000000, "--paths"); break;
+        case OPT_GLOBAL: so.cfg.global = 1; break;
         case 'c': op.column = optarg; break;
         case 't': op.time = optarg; op.time_given = 1; break;
         case 'x': op.regressors = optarg; break;
@@ -337,6 +342,10 @@ int main(int argc, char **argv)
         goto done;
     }
     so.spec = spec;
+    if (so.cfg.global && (!so.fam || !so.fam->batch_train)) {
+        rc = st_err_set(&err, ST_EUSAGE, NULL, 0, 0, "--global needs a model that learns across series (s4d:N)");
+        goto done;
+    }
     pobs = st_ssmf_nobs(&so);
     if (nx && !op.future && so.output == ST_SSMF_FORECAST) {
         rc = st_err_set(&err, ST_EUSAGE, NULL, 0, 0, "regressors (-x) need their future values: --future FILE");
@@ -386,6 +395,8 @@ int main(int argc, char **argv)
     int nthreads = st_cli_threads(&cli);
     /* --save-model: one series, computed on every rank (no sharing) */
     size_t batch = (size_t)(nthreads > 1 || nranks > 1 ? 32 * nthreads * nranks : 1);
+    if (so.cfg.global)
+        batch = 1000; /* --global: the batch one model learns from */
     jobs = calloc(batch, sizeof *jobs);
     orow = malloc(ncol_out * sizeof(double));
     if (!jobs || !orow) {

@@ -253,6 +253,36 @@ static int share_jobs(st_ssmf_job *jobs, size_t nb, size_t lo, size_t hi, int ro
     return rc;
 }
 
+/* --global: the model-scale data of the batch's series to run, and the
+ * family's batch model */
+static int batch_train(const st_ssmf_opts *o, st_ssmf_job *jobs, size_t nb, void **shared, st_err *e)
+{
+    st_ssm_data *d = calloc(nb ? nb : 1, sizeof *d);
+    double **buf = calloc(nb ? nb : 1, sizeof *buf);
+    size_t k = 0;
+    int rc = 0;
+    if (!d || !buf)
+        rc = st_err_nomem(e, "global model");
+    for (size_t i = 0; i < nb && rc == 0; i++) {
+        if (jobs[i].rc != 1)
+            continue;
+        st_err je;
+        if (st_ssmf_model_data(o, jobs[i].y, jobs[i].n, jobs[i].x, o->nreg, &buf[k], &d[k], &je) == 0)
+            k++;
+        else {
+            free(buf[k]);
+            buf[k] = NULL;
+        }
+    }
+    if (rc == 0)
+        rc = o->fam->batch_train(o->spec, d, k, &o->cfg, shared, e);
+    for (size_t i = 0; buf && i < nb; i++)
+        free(buf[i]);
+    free(buf);
+    free(d);
+    return rc;
+}
+
 int st_ssmf_run_batch(const st_ssmf_opts *o, st_ssmf_job *jobs, size_t nb, size_t first,
                       int share, int rows, size_t *lo, size_t *hi, st_err *e)
 {
@@ -262,6 +292,12 @@ int st_ssmf_run_batch(const st_ssmf_opts *o, st_ssmf_job *jobs, size_t nb, size_
     if (share && nranks > 1)
         st_mpi_share(nb, lo, hi);
     size_t a = *lo, b = *hi;
+    /* --global: the family trains one model on the whole batch (on every
+     * rank, so that all ranks use the same model) */
+    void *shared = NULL;
+    int rc = 0;
+    if (o->cfg.global && o->fam && o->fam->batch_train && (rc = batch_train(o, jobs, nb, &shared, e)) < 0)
+        return rc;
 #ifdef _OPENMP
 #pragma omp parallel for schedule(dynamic, 1)
 #endif
@@ -271,11 +307,14 @@ int st_ssmf_run_batch(const st_ssmf_opts *o, st_ssmf_job *jobs, size_t nb, size_
             continue;
         st_ssmf_opts jo = *o;
         jo.cfg.stream = first + i;
+        jo.cfg.shared = shared;
         st_err_clear(&j->err);
         if (o->period == 0) /* the period the frequency implies */
             jo.period = st_freq_period(o->freq != ST_FREQ_NONE ? o->freq : j->cal.freq);
         j->rc = st_ssmf_series(&jo, j->y, j->n, j->x, o->nreg, j->xf, &j->res, &j->err);
     }
+    if (shared)
+        o->fam->batch_free(shared);
     if (share && nranks > 1)
         return share_jobs(jobs, nb, a, b, rows, e);
     return 0;

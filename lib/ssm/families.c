@@ -13,6 +13,7 @@
 static const st_ssm_family *const FAMILIES[] = {
     &st_ssm_family_structural,
     &st_ssm_family_ets,
+    &st_ssm_family_arima,
     &st_ssm_family_matrix,
     &st_ssm_family_s4d,
     NULL,
@@ -49,7 +50,7 @@ int st_ssm_spec_parse(const char *text, size_t nreg, int period, const st_ssm_fa
     }
     return st_err_set(e, ST_EUSAGE, NULL, 0, 0,
                       "unknown model '%s' (structural components such as trend+seasonal:12, "
-                      "'structural', 'ets' or ets:ETS such as ets:MAdM, 's4d:N', 'auto', or a "
+                      "'structural', 'ets' or ets:ETS such as ets:MAdM, arima(p,d,q)(P,D,Q)[s] or 'auto-arima', 's4d:N', 'auto', or a "
                       "model file FILE.yaml)", text);
 }
 

@@ -35,6 +35,8 @@ typedef struct st_ssm_cfg {
     int npaths;      /* sample paths for simulated intervals (0: 5000) */
     uint64_t seed;   /* --seed */
     uint64_t stream; /* the series' random stream (its position in the input) */
+    int global;      /* --global: one model for a batch (families with batch_train) */
+    const void *shared; /* what batch_train made for this batch, or NULL */
 } st_ssm_cfg;
 
 #define ST_SSM_MAXSHOW 64
@@ -100,11 +102,18 @@ typedef struct st_ssm_family {
     /* Use the parameters a spec read from a file carries, without
      * refitting (--fixed); < 0 if it has none. */
     int (*set_fixed)(void *spec, st_err *e);
+    /* --global: train one model on the batch's series d[0..nb-1] (model
+     * scale) into *shared, which fit then finds in cfg->shared;
+     * batch_free frees it. */
+    int (*batch_train)(const void *spec, const st_ssm_data *d, size_t nb, const st_ssm_cfg *c,
+                       void **shared, st_err *e);
+    void (*batch_free)(void *shared);
 } st_ssm_family;
 
 /* The families, in the order --model auto lists them. */
 extern const st_ssm_family st_ssm_family_structural;
 extern const st_ssm_family st_ssm_family_ets;
+extern const st_ssm_family st_ssm_family_arima;
 extern const st_ssm_family st_ssm_family_matrix;
 extern const st_ssm_family st_ssm_family_s4d;
 

@@ -54,6 +54,32 @@ out:
     return rc;
 }
 
+int st_ssmf_model_data(const st_ssmf_opts *o, const double *yin, size_t n, const double *x,
+                       size_t nreg, double **ybuf, st_ssm_data *d, st_err *e)
+{
+    size_t p = st_ssmf_nobs(o);
+    double *y = malloc((n ? n : 1) * p * sizeof(double));
+    *ybuf = y;
+    if (!y)
+        return st_err_nomem(e, "series");
+    for (size_t t = 0; t < n * p; t++) {
+        y[t] = yin[t];
+        if (o->log && !isnan(y[t])) {
+            if (!(y[t] > 0))
+                return st_err_set(e, ST_EDATA, NULL, 0, 0, "--log needs positive values, point %zu is %g", t / p + 1, y[t]);
+            y[t] = log(y[t]);
+        }
+    }
+    st_ssm_data dd = {y, n, p, x, nreg, o->period > 1 ? o->period : 1};
+    if (o->output == ST_SSMF_HOLDOUT) {
+        if (o->h >= n)
+            return st_err_set(e, ST_EDATA, NULL, 0, 0, "holdout %zu leaves no data to fit (series has %zu points)", o->h, n);
+        dd.n = n - o->h;
+    }
+    *d = dd;
+    return 0;
+}
+
 int st_ssmf_series(const st_ssmf_opts *o, const double *yin, size_t n, const double *x, size_t nreg,
                    const double *xf, st_ssmf_result *res, st_err *e)
 {
@@ -76,27 +102,10 @@ int st_ssmf_series(const st_ssmf_opts *o, const double *yin, size_t n, const dou
     size_t p = st_ssmf_nobs(o);
     if (p > 1 && o->output == ST_SSMF_HOLDOUT)
         return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "--holdout needs a univariate model");
-    double *y = malloc(n * p * sizeof(double));
-    if (!y)
-        return st_err_nomem(e, "series");
-    for (size_t t = 0; t < n * p; t++) {
-        y[t] = yin[t];
-        if (o->log && !isnan(y[t])) {
-            if (!(y[t] > 0)) {
-                rc = st_err_set(e, ST_EDATA, NULL, 0, 0, "--log needs positive values, point %zu is %g", t / p + 1, y[t]);
-                goto out;
-            }
-            y[t] = log(y[t]);
-        }
-    }
-    st_ssm_data d = {y, n, p, x, nreg, o->period > 1 ? o->period : 1};
-    if (o->output == ST_SSMF_HOLDOUT) {
-        if (o->h >= n) {
-            rc = st_err_set(e, ST_EDATA, NULL, 0, 0, "holdout %zu leaves no data to fit (series has %zu points)", o->h, n);
-            goto out;
-        }
-        d.n = n - o->h;
-    }
+    double *y = NULL;
+    st_ssm_data d;
+    if ((rc = st_ssmf_model_data(o, yin, n, x, nreg, &y, &d, e)) < 0)
+        goto out;
     if ((rc = st_ssm_choose(o, &d, &res->model, res->choice, e)) < 0)
         goto out;
     res->fitted = 1;

@@ -60,6 +60,12 @@ int st_ssmf_series(const st_ssmf_opts *o, const double *y, size_t n, const doubl
                    const double *xf, st_ssmf_result *res, st_err *e);
 void st_ssmf_result_free(st_ssmf_result *res);
 
+/* The data a model sees: y on the model scale (log with o->log; in
+ * *ybuf, which the caller frees even on failure), less the holdout with
+ * --holdout. */
+int st_ssmf_model_data(const st_ssmf_opts *o, const double *y, size_t n, const double *x,
+                       size_t nreg, double **ybuf, st_ssm_data *d, st_err *e);
+
 /* ---- select.c: which model ---- */
 
 /* Fit the model o asks for to d: the explicit spec, or for --model auto

@@ -13,7 +13,6 @@
 #include "check_util.h"
 #include "ssm/forecast.h"
 #include "ssm/model_io.h"
-#include "ssm/s4d.h"
 
 START_TEST(test_mase_smape)
 {
@@ -109,31 +108,6 @@ START_TEST(test_holdout_row)
     /* holdout as long as the series */
     ck_assert_int_eq(st_ssmf_series(&o, y, 5, NULL, 0, NULL, &r, &e), ST_EDATA);
     o.fam->spec_free(spec);
-}
-END_TEST
-
-START_TEST(test_s4d_periodic)
-{
-    /* a noiseless period-12 signal is forecast almost exactly, far better
-     * than its own amplitude */
-    double y[240], mean[12], var[12], lo[24], hi[24];
-    const double lv[2] = {80, 95};
-    for (int t = 0; t < 240; t++)
-        y[t] = 5 + 2 * sin(2 * M_PI * t / 12) + cos(2 * M_PI * t / 6);
-    st_err e;
-    ck_assert_int_eq(st_s4d_forecast(y, 228, 16, 12, lv, 2, mean, var, lo, hi, &e), 0);
-    double mae = 0;
-    for (int k = 0; k < 12; k++) {
-        mae += fabs(mean[k] - y[228 + k]) / 12;
-        ck_assert(lo[2 * k] <= hi[2 * k] && lo[2 * k + 1] <= lo[2 * k] && hi[2 * k + 1] >= hi[2 * k]);
-    }
-    ck_assert_msg(mae < 0.1, "s4d MAE %g on a periodic signal", mae);
-    /* constant series and too short series are errors */
-    double c[50];
-    for (int t = 0; t < 50; t++)
-        c[t] = 3;
-    ck_assert_int_eq(st_s4d_forecast(c, 50, 8, 3, lv, 2, mean, var, lo, hi, &e), ST_EDATA);
-    ck_assert_int_eq(st_s4d_forecast(y, 12, 8, 6, lv, 2, mean, var, lo, hi, &e), ST_EDATA);
 }
 END_TEST
 
@@ -356,7 +330,6 @@ static Suite *forecast_suite(void)
     tcase_add_test(tc, test_mase_smape);
     tcase_add_test(tc, test_log_backtransform);
     tcase_add_test(tc, test_holdout_row);
-    tcase_add_test(tc, test_s4d_periodic);
     tcase_add_test(tc, test_model_file_roundtrip);
     tcase_add_test(tc, test_matrix_file_roundtrip);
     tcase_add_test(tc, test_model_file_errors);
