@@ -2,6 +2,7 @@
  * per prompt.  Thin driver over lib/uq (st_uq_entropy_run). */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,9 @@ static const char USAGE[] =
     "      --csv-long          inputs are CSV (or binary) streams with columns id,\n"
     "                          sample (0 = greedy), logprob and optional cluster,\n"
     "                          temperature, correct, quality\n"
+    "      --max-line BYTES    longest accepted input line, with an optional K, M or G\n"
+    "                          suffix; default 256M (memory stays below about\n"
+    "                          this plus the parsed numbers of a line per thread)\n"
     "      --id-map FILE       write 'id,name' CSV pairing output ids with input ids\n"
     "  -o, --output FILE       write to FILE (atomically) instead of stdout\n"
     "      --format csv|bin    output format; default csv (bin for -o *.stb)\n"
@@ -67,8 +71,35 @@ enum {
     OPT_ESVAR,
     OPT_INVB,
     OPT_CSVLONG,
+    OPT_MAXLINE,
     OPT_IDMAP
 };
+
+/* A byte count with an optional K, M or G (binary) suffix, 1 KiB .. 64 GiB. */
+static int parse_bytes(const char *s, size_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (end == s || errno || *s == '-')
+        return -1;
+    unsigned shift = 0;
+    if (*end == 'K' || *end == 'k')
+        shift = 10;
+    else if (*end == 'M' || *end == 'm')
+        shift = 20;
+    else if (*end == 'G' || *end == 'g')
+        shift = 30;
+    if (shift)
+        end++;
+    if (*end || v > (1ULL << 36) >> shift)
+        return -1;
+    v <<= shift;
+    if (v < 1024)
+        return -1;
+    *out = (size_t)v;
+    return 0;
+}
 
 static int pick(const st_cli *cli, const char *opt, const char *arg, const char *const *names)
 {
@@ -143,7 +174,7 @@ int main(int argc, char **argv)
     st_uq_opts o;
     st_uq_opts_default(&o);
     const char *scores = NULL, *id_map = NULL;
-    int csv_long = 0;
+    st_uq_run_opts ro = {0, 0};
     static const char *const clusters[] = {"auto", "given", "greedy", "rep", "union", NULL};
     static const char *const equivs[] = {"default", "strict", "nc", NULL};
     static const char *const affs[] = {"entail", "contra", "jaccard", "sim", NULL};
@@ -162,6 +193,7 @@ int main(int argc, char **argv)
         {"eigenscore-variant", required_argument, NULL, OPT_ESVAR},
         {"inv-subsamples", required_argument, NULL, OPT_INVB},
         {"csv-long", no_argument, NULL, OPT_CSVLONG},
+        {"max-line", required_argument, NULL, OPT_MAXLINE},
         {"id-map", required_argument, NULL, OPT_IDMAP},
         {NULL, 0, NULL, 0}};
     int c;
@@ -210,7 +242,12 @@ int main(int argc, char **argv)
             o.inv_subsamples = (int)l;
             break;
         case OPT_CSVLONG:
-            csv_long = 1;
+            ro.csv_long = 1;
+            break;
+        case OPT_MAXLINE:
+            if (parse_bytes(optarg, &ro.max_line) < 0)
+                st_cli_usage_error(&cli, "--max-line must be a byte count from 1K to 64G (suffix K, M or G), not '%s'",
+                                   optarg);
             break;
         case OPT_IDMAP:
             id_map = optarg;
@@ -238,8 +275,8 @@ int main(int argc, char **argv)
     char *meta = NULL;
     const char **names = NULL;
     st_dtype *dtypes = NULL;
-    int rc = st_uq_entropy_run((const char *const *)argv + optind, (size_t)(argc - optind), csv_long,
-                               &o, which, nwhich, &r, &e);
+    int rc = st_uq_entropy_run((const char *const *)argv + optind, (size_t)(argc - optind), &ro, &o,
+                               which, nwhich, &r, &e);
     if (rc < 0)
         goto done;
     if (r->n == 0) {

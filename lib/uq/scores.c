@@ -93,6 +93,75 @@ void st_uq_opts_default(st_uq_opts *o)
     o->seed = 1;
 }
 
+/* ------------------------------------------------------------ needs */
+
+static unsigned cluster_needs(const st_uq_opts *o)
+{
+    if (o->cluster == ST_UQ_CLUSTER_GIVEN)
+        return ST_UQ_NEED_SAMPLE_CLUSTER;
+    unsigned nli = ST_UQ_NEED_ENTAIL | ST_UQ_NEED_CONTRA;
+    return o->cluster == ST_UQ_CLUSTER_AUTO ? nli | ST_UQ_NEED_SAMPLE_CLUSTER : nli;
+}
+
+static unsigned affinity_needs(int aff)
+{
+    switch (aff) {
+    case ST_UQ_AFF_CONTRA: return ST_UQ_NEED_CONTRA;
+    case ST_UQ_AFF_JACCARD: return ST_UQ_NEED_SAMPLE_TEXT;
+    case ST_UQ_AFF_SIM: return ST_UQ_NEED_SIM;
+    default: return ST_UQ_NEED_ENTAIL;
+    }
+}
+
+static unsigned score_needs(int code, const st_uq_opts *o)
+{
+    int s = ST_UQ_SCORE_BASE(code), aff = ST_UQ_SCORE_AFFINITY(code);
+    if (aff < 0)
+        aff = o->affinity;
+    switch (s) {
+    case ST_UQ_MSP:
+    case ST_UQ_GNLL:
+    case ST_UQ_PPL: return ST_UQ_NEED_GREEDY_SUM;
+    case ST_UQ_MTE: return ST_UQ_NEED_GREEDY_TOP;
+    case ST_UQ_PE:
+    case ST_UQ_LNPE: return ST_UQ_NEED_SAMPLE_SUM;
+    case ST_UQ_SE: return ST_UQ_NEED_SAMPLE_SUM | cluster_needs(o);
+    case ST_UQ_SE_DISCRETE:
+    case ST_UQ_NUMSETS: return cluster_needs(o);
+    case ST_UQ_EIGV:
+    case ST_UQ_DEG:
+    case ST_UQ_ECC:
+    case ST_UQ_KLE: return affinity_needs(aff);
+    case ST_UQ_LEX_ROUGEL:
+    case ST_UQ_LEX_JACCARD: return ST_UQ_NEED_SAMPLE_TEXT;
+    case ST_UQ_EIGENSCORE: return ST_UQ_NEED_EMB;
+    case ST_UQ_INV:
+    case ST_UQ_INV_FULL: return ST_UQ_NEED_INPUTS | ST_UQ_NEED_SIM | ST_UQ_NEED_EMB;
+    default: return ST_UQ_NEED_ALL;
+    }
+}
+
+unsigned st_uq_needs(const int *which, size_t n, const st_uq_opts *o)
+{
+    unsigned need = 0;
+    for (size_t k = 0; k < n; k++)
+        need |= score_needs(which[k], o);
+    return need;
+}
+
+int st_uq_score_is_claim(int s)
+{
+    (void)s;
+    return 0;
+}
+
+int st_uq_score_claims(const st_uq_prompt *p, const st_uq_opts *o, const int *which, size_t n,
+                       st_uq_work *w, double *out, st_err *e)
+{
+    (void)p, (void)o, (void)which, (void)n, (void)w, (void)out;
+    return st_err_set(e, ST_EINTERNAL, NULL, 0, 0, "no claim scores");
+}
+
 /* ------------------------------------------------------------ scratch */
 
 struct st_uq_work {
@@ -321,8 +390,30 @@ static double inv_subset(const st_uq_prompt *p, const size_t *sel, size_t n, dou
     return st_uq_inv_entropy_pairs(SX, SY, n, buf + 2 * n * n);
 }
 
-static double inv_entropy(const st_uq_prompt *p, const st_uq_opts *o, int full, uint64_t index,
-                          st_uq_work *w)
+/* The prompt's key (id, temperature) as 64 bits: FNV-1a over the id's
+ * bytes and the temperature's (0 for none), then a splitmix64 finaliser. */
+static uint64_t prompt_key(const st_uq_prompt *p)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (const unsigned char *c = (const unsigned char *)p->id; c && *c; c++) {
+        h ^= *c;
+        h *= 1099511628211ULL;
+    }
+    double t = isnan(p->temperature) ? 0.0 : p->temperature + 0.0; /* -0 -> +0 */
+    uint64_t tb;
+    memcpy(&tb, &t, sizeof tb);
+    for (int k = 0; k < 8; k++) {
+        h ^= (tb >> (8 * k)) & 0xff;
+        h *= 1099511628211ULL;
+    }
+    h ^= !isnan(p->temperature);
+    h *= 1099511628211ULL;
+    h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    h = (h ^ (h >> 27)) * 0x94d049bb133111ebULL;
+    return h ^ (h >> 31);
+}
+
+static double inv_entropy(const st_uq_prompt *p, const st_uq_opts *o, int full, st_uq_work *w)
 {
     if (!p->in_map || (!p->sim && !p->emb))
         return NAN;
@@ -376,7 +467,7 @@ static double inv_entropy(const st_uq_prompt *p, const st_uq_opts *o, int full, 
         goto out;
     }
     st_rng r;
-    st_rng_seed(&r, o->seed ^ (0x9E3779B97F4A7C15ULL * (index + 1)));
+    st_rng_seed(&r, o->seed ^ prompt_key(p));
     size_t *seen = malloc(B * (ng ? ng : 1) * sizeof *seen);
     if (!seen)
         goto out;
@@ -406,7 +497,7 @@ out:
 /* ------------------------------------------------------------ driver */
 
 int st_uq_score_prompt(const st_uq_prompt *p, const st_uq_opts *o, const int *which, size_t n,
-                       uint64_t index, st_uq_work *w, double *out, st_err *e)
+                       st_uq_work *w, double *out, st_err *e)
 {
     size_t m = p->m;
     const st_uq_seq *g = &p->greedy;
@@ -527,7 +618,7 @@ int st_uq_score_prompt(const st_uq_prompt *p, const st_uq_opts *o, const int *wh
             break;
         case ST_UQ_INV:
         case ST_UQ_INV_FULL:
-            v = inv_entropy(p, o, s == ST_UQ_INV_FULL, index, w);
+            v = inv_entropy(p, o, s == ST_UQ_INV_FULL, w);
             break;
         default:
             return st_err_set(e, ST_EINTERNAL, NULL, 0, 0, "unknown score %d", s);

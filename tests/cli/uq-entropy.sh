@@ -104,9 +104,9 @@ check "binary magic" sh -c "head -c 4 '$tmp/c.stb' | od -c | grep -q 'S   T   B'
 
 # bad input: exit 1, one line naming file:line
 good='{"id": 1, "samples": [{"logprobs": [-1]}]}'
-bad() { # DESC PATTERN LINE2
+bad() { # DESC PATTERN LINE2 (every score requested, so every field is read)
     printf '%s\n%s\n' "$good" "$3" >"$tmp/bad.jsonl"
-    expect_error 1 "bad.jsonl:2:.*$2" "$1" uq-entropy -s se "$tmp/bad.jsonl"
+    expect_error 1 "bad.jsonl:2:.*$2" "$1" uq-entropy -s all "$tmp/bad.jsonl"
 }
 bad "malformed JSON" 'malformed JSON' '{"id": 2, "samples": ['
 bad "truncated line" 'malformed JSON' '{"id": 2'
@@ -141,6 +141,32 @@ awk 'BEGIN { m = 400; printf "{\"id\": 1, \"samples\": ["
 expect_exit 0 "huge line (400 samples)" uq-entropy -s se,num-sets,eigv -o "$tmp/huge.csv" "$tmp/huge.jsonl"
 check "huge line: two sets of equal mass" approx "$(col "$tmp/huge.csv" se 1)" $ln2 1e-12
 check "huge line: eigv = 2" approx "$(col "$tmp/huge.csv" eigv 1)" 2 1e-9
+# line-length limit: checked before the line is held, errors in line order
+awk 'BEGIN { s = "{\"id\": 1, \"prompt\": \""; while (length(s) < 1022) s = s "a"; print s "\"}" }' >"$tmp/k1.jsonl"
+check "a 1024-byte line is 1024 bytes" test "$(head -1 "$tmp/k1.jsonl" | wc -c)" -eq 1025
+expect_exit 0 "--max-line 1K: a line of exactly 1K passes" uq-entropy -s g-nll --max-line 1K "$tmp/k1.jsonl"
+sed 's/"}$/a"}/' "$tmp/k1.jsonl" >"$tmp/k2.jsonl"
+expect_error 1 'k2.jsonl:1: line longer than 1024 bytes' "--max-line 1K: one byte more is refused" \
+    uq-entropy -s g-nll --max-line 1K "$tmp/k2.jsonl"
+expect_error 2 'max-line must be' "--max-line below 1K" uq-entropy -s g-nll --max-line 100 "$tmp/k1.jsonl"
+expect_error 2 'max-line must be' "--max-line not a size" uq-entropy -s g-nll --max-line 1X "$tmp/k1.jsonl"
+{ printf '{"id": 1, "greedy": {"logprobs": [-1]}}\n{"id": 2, "greedy": {"logprobs": [0.5]}}\n'
+  awk 'BEGIN { s = "{\"id\": 3, \"prompt\": \""; for (i = 0; i < 15; i++) s = s s; print s }'; } >"$tmp/order.jsonl"
+for j in 1 2; do
+    expect_error 1 'order.jsonl:2:.*positive log-probability' "-j $j: the bad line 2 is reported, not the long line 3" \
+        uq-entropy -j $j -s g-nll --max-line 64K "$tmp/order.jsonl"
+done
+awk 'BEGIN { for (i = 1; i <= 3000; i++) printf "{\"id\": %d, \"greedy\": {\"logprobs\": [%s]}}\n", i, (i == 700 || i == 2500) ? "1" : "-1" }' >"$tmp/many.jsonl"
+for j in 1 2; do
+    expect_error 1 'many.jsonl:700:' "-j $j: the first of two bad lines is reported" uq-entropy -j $j -s g-nll "$tmp/many.jsonl"
+done
+# only what the scores read is converted: a bad matrix does not stop g-nll
+printf '%s\n' '{"id": 1, "greedy": {"logprobs": [-2]}, "samples": [{}, {}], "sim": [[1, 7], [0, 1]]}' >"$tmp/lazy.jsonl"
+expect_exit 0 "a field no requested score reads is not converted" uq-entropy -s g-nll "$tmp/lazy.jsonl"
+expect_error 1 'lazy.jsonl:1:[0-9]+: sim\[0\]\[1\] = 7 is outside' "... but is read (with its column) when a score needs it" \
+    uq-entropy -s eigv:sim "$tmp/lazy.jsonl"
+printf '%s\n' '{"id": 1, "greedy": {"logprobs": [-2]}, "prompt": {"x": [1, 2}}' >"$tmp/lazy2.jsonl"
+expect_error 1 "lazy2.jsonl:1:[0-9]+: malformed JSON" "JSON syntax is checked everywhere" uq-entropy -s g-nll "$tmp/lazy2.jsonl"
 head -c 3000 "$tmp/t.jsonl.gz" >"$tmp/trunc.jsonl.gz"
 expect_error 1 'trunc.jsonl.gz:[0-9]+: truncated or corrupt gzip input' "truncated gzip input" uq-entropy -s se "$tmp/trunc.jsonl.gz"
 expect_exit 1 "failed run leaves no output file" uq-entropy -s se -o "$tmp/never.csv" "$tmp/bad.jsonl"

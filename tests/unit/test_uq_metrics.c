@@ -179,7 +179,8 @@ START_TEST(test_entropy_run)
     st_uq_result *r;
     st_err e;
     const char *paths[] = {path};
-    ck_assert_int_eq(st_uq_entropy_run(paths, 1, 0, &o, which, 2, &r, &e), 0);
+    st_uq_run_opts ro = {0, 0};
+    ck_assert_int_eq(st_uq_entropy_run(paths, 1, &ro, &o, which, 2, &r, &e), 0);
     ck_assert_uint_eq(r->n, 3);
     ck_assert_uint_eq(r->ncols, 4); /* id, se, g-nll, correct */
     ck_assert(r->has_correct && !r->has_temperature && !r->ids_are_records);
@@ -192,7 +193,7 @@ START_TEST(test_entropy_run)
     st_uq_result_free(r);
     /* a missing file is an I/O error naming it */
     const char *missing[] = {"/nonexistent/uq.jsonl"};
-    ck_assert_int_eq(st_uq_entropy_run(missing, 1, 0, &o, which, 2, &r, &e), ST_EIO);
+    ck_assert_int_eq(st_uq_entropy_run(missing, 1, &ro, &o, which, 2, &r, &e), ST_EIO);
     ck_assert_str_eq(e.file, "/nonexistent/uq.jsonl");
 }
 END_TEST

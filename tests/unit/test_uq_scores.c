@@ -23,7 +23,7 @@ static double score(const char *json, const char *name, const st_uq_opts *opts)
     int which = st_uq_score_parse(name);
     ck_assert_int_ge(which, 0);
     double v = -999;
-    ck_assert_int_eq(st_uq_score_prompt(&p, &o, &which, 1, 0, w, &v, &e), 0);
+    ck_assert_int_eq(st_uq_score_prompt(&p, &o, &which, 1, w, &v, &e), 0);
     st_uq_work_free(w);
     st_uq_prompt_free(&p);
     return v;
