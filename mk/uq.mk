@@ -2,8 +2,8 @@
 # their evaluation (uq-eval).  Appends to the variables of Makefile.am.
 
 lib_libstoch_a_SOURCES += lib/uq/arena.c lib/uq/json.c lib/uq/input.c lib/uq/text.c lib/uq/cluster.c \
-	lib/uq/scores.c lib/uq/spectral.c lib/uq/metrics.c lib/uq/run.c lib/uq/eval.c
-noinst_HEADERS += lib/uq/uq.h lib/uq/run.h lib/uq/eval.h lib/uq/json.h
+	lib/uq/scores.c lib/uq/tokens.c lib/uq/sar.c lib/uq/density.c lib/uq/spectral.c lib/uq/metrics.c lib/uq/run.c lib/uq/eval.c
+noinst_HEADERS += lib/uq/uq.h lib/uq/run.h lib/uq/eval.h lib/uq/json.h lib/uq/text.h lib/uq/unicode_tables.h
 
 check_PROGRAMS += tests/unit/test_uq_input tests/unit/test_uq_scores tests/unit/test_uq_metrics
 tests_unit_test_uq_input_SOURCES = tests/unit/test_uq_input.c

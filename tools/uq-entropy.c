@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,12 +19,18 @@ static const char USAGE[] =
     "Input: JSON Lines, one prompt per line, plain or gzip (stoch-uq-input(5));\n"
     "FILE '-' or none reads standard input.\n"
     "\n"
-    "  -s, --scores LIST       comma-separated scores, or 'all' (required):\n"
-    "                          msp g-nll ppl mte pe ln-pe se se-discrete num-sets\n"
-    "                          eigv deg ecc lexsim-rougel lexsim-jaccard eigenscore\n"
-    "                          kle inv-entropy inv-entropy-full (uq-entropy(1));\n"
-    "                          eigv, deg, ecc, kle take their own weights as\n"
-    "                          NAME:entail, :contra, :jaccard or :sim\n"
+    "  -s, --scores LIST       comma-separated scores (required; uq-entropy(1)):\n"
+    "                          from greedy log-probs: msp g-nll ppl mte max-te\n"
+    "                          renyi-neg fisher-rao self-certainty pmi cpmi\n"
+    "                          token-sar p-true; from samples: pe ln-pe se se-mc\n"
+    "                          se-discrete num-sets eigv deg ecc kle lexsim-rougel\n"
+    "                          lexsim-jaccard eigenscore inv-entropy\n"
+    "                          inv-entropy-full sentence-sar sar semantic-density;\n"
+    "                          'all' is every one of these; eigv, deg, ecc, kle\n"
+    "                          take their own weights as NAME:entail, :contra,\n"
+    "                          :jaccard or :sim.  Per claim (one row per claim of\n"
+    "                          greedy.claims, not mixed with the others): ccp\n"
+    "                          claim-msp claim-g-nll claim-p-true\n"
     "      --cluster METHOD    semantic classes: auto (given cluster ids, else\n"
     "                          greedy), given, greedy (Farquhar et al. reference\n"
     "                          code), rep (Kuhn et al. class representatives),\n"
@@ -36,8 +43,26 @@ static const char USAGE[] =
     "      --eig-threshold X   ecc keeps Laplacian eigenvalues < X, 0 < X <= 2;\n"
     "                          default 0.9\n"
     "      --kle-t T           heat kernel time for kle, T > 0; default 0.3\n"
-    "      --token-entropy M   mte from top-k: renorm (renormalised top-k) or\n"
-    "                          partial (sum over the k given); default renorm\n"
+    "      --token-entropy M   token distributions of mte, max-te, cpmi and\n"
+    "                          self-certainty: renorm (renormalised top-k) or\n"
+    "                          partial (the k given as they are); default renorm\n"
+    "      --renyi-alpha A     order of renyi-neg, A > 0; default 0.5\n"
+    "      --divergence-temperature T  softmax temperature of renyi-neg and\n"
+    "                          fisher-rao, T > 0; default 2\n"
+    "      --pmi-variant V     pmi and cpmi: paper (every token) or polygraph (no\n"
+    "                          unconditional term for the first token); default\n"
+    "                          paper\n"
+    "      --cpmi-tau X        cpmi entropy threshold, X >= 0; default 0.0656\n"
+    "      --cpmi-lambda X     cpmi weight of the unconditional term; default 3.599\n"
+    "      --sar-t T           SAR temperature, T > 0; default 0.001\n"
+    "      --sd-variant V      semantic-density: paper (the distinct samples) or\n"
+    "                          polygraph (also the greedy answer); default paper\n"
+    "      --se-mc-variant V   se-mc: kuhn (length-normalised, mean over classes)\n"
+    "                          or polygraph (unnormalised, mean over samples);\n"
+    "                          default kuhn\n"
+    "      --max-text-tokens N  lexical scores refuse a text of more than N word\n"
+    "                          tokens (ROUGE-L costs n m / 64 steps a pair);\n"
+    "                          default 100000\n"
     "      --eigenscore-alpha A  ridge added to the covariance, A > 0; default 0.001\n"
     "      --eigenscore-variant V  paper (Z J Z^T, natural log) or code (covariance\n"
     "                          divided by d-1, log10); default paper\n"
@@ -72,6 +97,15 @@ enum {
     OPT_INVB,
     OPT_CSVLONG,
     OPT_MAXLINE,
+    OPT_RENYI,
+    OPT_DIVT,
+    OPT_PMIVAR,
+    OPT_CPMITAU,
+    OPT_CPMILAMBDA,
+    OPT_SART,
+    OPT_SDVAR,
+    OPT_SEMCVAR,
+    OPT_MAXTOK,
     OPT_IDMAP
 };
 
@@ -132,6 +166,8 @@ static void parse_scores(const st_cli *cli, const char *list, int **which, const
             last = first + 1;
         }
         for (int s = first; s < last; s++) {
+            if (last - first > 1 && st_uq_score_is_claim(s))
+                continue; /* 'all' is every prompt score */
             for (size_t k = 0; k < *n; k++)
                 if ((*which)[k] == s)
                     st_cli_usage_error(cli, "score '%s' listed twice", st_uq_score_name(s));
@@ -141,6 +177,11 @@ static void parse_scores(const st_cli *cli, const char *list, int **which, const
     }
     if (*n == 0)
         st_cli_usage_error(cli, "--scores is empty");
+    for (size_t k = 1; k < *n; k++)
+        if (st_uq_score_is_claim((*which)[k]) != st_uq_score_is_claim((*which)[0]))
+            st_cli_usage_error(cli, "claim scores (one row per claim) and prompt scores (one row per prompt) "
+                                    "cannot be mixed: '%s' and '%s'",
+                               (*names)[0], (*names)[k]);
 }
 
 static int write_id_map(const char *path, const st_uq_result *r, st_err *e)
@@ -180,6 +221,8 @@ int main(int argc, char **argv)
     static const char *const affs[] = {"entail", "contra", "jaccard", "sim", NULL};
     static const char *const tokents[] = {"renorm", "partial", NULL};
     static const char *const esvars[] = {"paper", "code", NULL};
+    static const char *const variants[] = {"paper", "polygraph", NULL};
+    static const char *const semc_variants[] = {"kuhn", "polygraph", NULL};
     static const struct option longopts[] = {
         ST_CLI_LONGOPTS,
         {"scores", required_argument, NULL, 's'},
@@ -194,6 +237,15 @@ int main(int argc, char **argv)
         {"inv-subsamples", required_argument, NULL, OPT_INVB},
         {"csv-long", no_argument, NULL, OPT_CSVLONG},
         {"max-line", required_argument, NULL, OPT_MAXLINE},
+        {"renyi-alpha", required_argument, NULL, OPT_RENYI},
+        {"divergence-temperature", required_argument, NULL, OPT_DIVT},
+        {"pmi-variant", required_argument, NULL, OPT_PMIVAR},
+        {"cpmi-tau", required_argument, NULL, OPT_CPMITAU},
+        {"cpmi-lambda", required_argument, NULL, OPT_CPMILAMBDA},
+        {"sar-t", required_argument, NULL, OPT_SART},
+        {"sd-variant", required_argument, NULL, OPT_SDVAR},
+        {"se-mc-variant", required_argument, NULL, OPT_SEMCVAR},
+        {"max-text-tokens", required_argument, NULL, OPT_MAXTOK},
         {"id-map", required_argument, NULL, OPT_IDMAP},
         {NULL, 0, NULL, 0}};
     int c;
@@ -241,6 +293,46 @@ int main(int argc, char **argv)
                 st_cli_usage_error(&cli, "--inv-subsamples must be an integer from 1 to 100000, not '%s'", optarg);
             o.inv_subsamples = (int)l;
             break;
+        case OPT_RENYI:
+            if (st_parse_double(optarg, &x) < 0 || !(x > 0) || !isfinite(x))
+                st_cli_usage_error(&cli, "--renyi-alpha must be a number > 0, not '%s'", optarg);
+            o.renyi_alpha = x;
+            break;
+        case OPT_DIVT:
+            if (st_parse_double(optarg, &x) < 0 || !(x > 0) || !isfinite(x))
+                st_cli_usage_error(&cli, "--divergence-temperature must be a number > 0, not '%s'", optarg);
+            o.div_temp = x;
+            break;
+        case OPT_PMIVAR:
+            o.pmi_variant = pick(&cli, "--pmi-variant", optarg, variants);
+            break;
+        case OPT_CPMITAU:
+            if (st_parse_double(optarg, &x) < 0 || !(x >= 0) || !isfinite(x))
+                st_cli_usage_error(&cli, "--cpmi-tau must be a number >= 0, not '%s'", optarg);
+            o.cpmi_tau = x;
+            break;
+        case OPT_CPMILAMBDA:
+            if (st_parse_double(optarg, &x) < 0 || !isfinite(x))
+                st_cli_usage_error(&cli, "--cpmi-lambda must be a finite number, not '%s'", optarg);
+            o.cpmi_lambda = x;
+            break;
+        case OPT_SART:
+            if (st_parse_double(optarg, &x) < 0 || !(x > 0) || !isfinite(x))
+                st_cli_usage_error(&cli, "--sar-t must be a number > 0, not '%s'", optarg);
+            o.sar_t = x;
+            break;
+        case OPT_SDVAR:
+            o.sd_variant = pick(&cli, "--sd-variant", optarg, variants);
+            break;
+        case OPT_SEMCVAR:
+            o.se_mc_variant = pick(&cli, "--se-mc-variant", optarg, semc_variants);
+            break;
+        case OPT_MAXTOK:
+            if (st_parse_long(optarg, &l) < 0 || l < 1 || l > 100000000)
+                st_cli_usage_error(&cli, "--max-text-tokens must be an integer from 1 to 100000000, not '%s'",
+                                   optarg);
+            o.max_text_tokens = (size_t)l;
+            break;
         case OPT_CSVLONG:
             ro.csv_long = 1;
             break;
@@ -279,15 +371,20 @@ int main(int argc, char **argv)
                                which, nwhich, &r, &e);
     if (rc < 0)
         goto done;
-    if (r->n == 0) {
+    if (r->nprompts == 0) {
         rc = st_err_set(&e, ST_EDATA, st_display_name(optind < argc ? argv[optind] : NULL), 0, 0,
                         "no prompts in the input");
         goto done;
     }
+    if (r->n == 0) {
+        rc = st_err_set(&e, ST_EDATA, st_display_name(optind < argc ? argv[optind] : NULL), 0, 0,
+                        "no claims in the input (claim scores read greedy.claims)");
+        goto done;
+    }
     for (size_t k = 0; k < nwhich; k++)
         if (r->nan_count[k])
-            st_cli_log(&cli, 1, "%s: NaN for %zu of %zu prompts (needs %s)", score_names[k],
-                       r->nan_count[k], r->n, st_uq_score_needs(which[k]));
+            st_cli_log(&cli, 1, "%s: NaN for %zu of %zu %s (needs %s)", score_names[k], r->nan_count[k], r->n,
+                       r->has_claim ? "claims" : "prompts", st_uq_score_needs(which[k]));
     if (r->ids_are_records)
         st_cli_log(&cli, id_map ? 2 : 1, "ids are not all integers: column id numbers them 1, 2, ... in order of first appearance%s",
                    id_map ? "" : " (--id-map FILE pairs them with the input ids)");
@@ -303,6 +400,10 @@ int main(int argc, char **argv)
     size_t j = 0;
     dtypes[j] = ST_I8;
     names[j++] = "id";
+    if (r->has_claim) {
+        dtypes[j] = ST_I8;
+        names[j++] = "claim";
+    }
     if (r->has_temperature) {
         dtypes[j] = ST_F8;
         names[j++] = "temperature";

@@ -24,7 +24,9 @@ static const char USAGE[] =
     "  -c, --columns LIST      score columns to evaluate; default every column but\n"
     "                          id, temperature, correct, quality and the labels\n"
     "      --confidence LIST   columns that are confidences (higher = more likely\n"
-    "                          correct); default msp\n"
+    "                          correct); default the uq-entropy scores that are:\n"
+    "                          msp self-certainty p-true semantic-density ccp\n"
+    "                          claim-msp claim-p-true\n"
     "  -m, --metrics LIST      auroc,auprc,prr,prr50,auarc,spearman,ece,tsu; default\n"
     "                          all (auroc, auprc and ece only for 0/1 labels)\n"
     "      --threshold T       binarise labels: correct = (label >= T)\n"
@@ -96,6 +98,16 @@ static int in_list(const char *list, const char *name)
         p = q ? q + 1 : NULL;
     }
     return 0;
+}
+
+/* Whether column name holds confidences: listed in --confidence, or by
+ * default a uq-entropy score that is one. */
+static int is_confidence(const char *conf, const char *name)
+{
+    if (conf)
+        return in_list(conf, name);
+    int code = st_uq_score_parse(name);
+    return code >= 0 && st_uq_score_is_confidence(code);
 }
 
 typedef struct key {
@@ -182,7 +194,7 @@ int main(int argc, char **argv)
     st_cli_init(&cli, "uq-eval", USAGE);
     st_uq_eval_opts eo;
     st_uq_eval_opts_default(&eo);
-    const char *labcol = NULL, *columns = NULL, *conf = "msp", *metrics = NULL;
+    const char *labcol = NULL, *columns = NULL, *conf = NULL, *metrics = NULL;
     double threshold = NAN;
     static const struct option longopts[] = {
         ST_CLI_LONGOPTS,
@@ -409,11 +421,12 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < s.n; i++)
             sc[i] = s.v[i * s.nc + cols[q]];
         st_uq_stat st[ST_UQ_NMETRICS];
-        rc = st_uq_evaluate(sc, label, ids, stemp >= 0 ? temps : NULL, s.n, in_list(conf, name), &eo, st, &e);
+        rc = st_uq_evaluate(sc, label, ids, stemp >= 0 ? temps : NULL, s.n, is_confidence(conf, name), &eo, st,
+                            &e);
         for (int k = 0; k < ST_UQ_NMETRICS && rc == 0; k++) {
             if (!eo.want[k])
                 continue;
-            if (k == ST_UQ_M_ECE && !in_list(conf, name))
+            if (k == ST_UQ_M_ECE && !is_confidence(conf, name))
                 continue;
             if (k == ST_UQ_M_TSU && stemp < 0)
                 continue;

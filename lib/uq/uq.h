@@ -161,6 +161,22 @@ enum {
     ST_UQ_KLE,          /* kernel language entropy */
     ST_UQ_INV,          /* Inv-Entropy, subsampled one answer per input */
     ST_UQ_INV_FULL,     /* Inv-Entropy on the full pair matrix */
+    ST_UQ_MAX_TE,       /* maximum token entropy */
+    ST_UQ_RENYI,        /* minus mean Renyi divergence of the tokens from uniform */
+    ST_UQ_FISHER_RAO,   /* minus mean Fisher-Rao distance from uniform */
+    ST_UQ_SELF_CERT,    /* self-certainty: mean KL(uniform || token distribution) */
+    ST_UQ_PMI,          /* minus mean pointwise mutual information */
+    ST_UQ_CPMI,         /* minus mean conditional PMI */
+    ST_UQ_TOKEN_SAR,    /* relevance-weighted greedy NLL */
+    ST_UQ_SENT_SAR,     /* sentence SAR */
+    ST_UQ_SAR,          /* SAR (token and sentence) */
+    ST_UQ_SEM_DENSITY,  /* semantic density of the greedy answer */
+    ST_UQ_SE_MC,        /* semantic entropy, Monte Carlo over classes (Kuhn et al.) */
+    ST_UQ_P_TRUE,       /* P(True) */
+    ST_UQ_CCP,          /* claim-conditioned probability (per claim) */
+    ST_UQ_CLAIM_MSP,    /* claim probability (per claim) */
+    ST_UQ_CLAIM_GNLL,   /* claim negative log-likelihood (per claim) */
+    ST_UQ_CLAIM_P_TRUE, /* P(True) of a claim (per claim) */
     ST_UQ_NSCORES
 };
 
@@ -185,6 +201,8 @@ enum { ST_UQ_EQUIV_DEFAULT = 0, ST_UQ_EQUIV_STRICT, ST_UQ_EQUIV_NC };
 enum { ST_UQ_AFF_ENTAIL = 0, ST_UQ_AFF_CONTRA, ST_UQ_AFF_JACCARD, ST_UQ_AFF_SIM };
 enum { ST_UQ_TOKENT_RENORM = 0, ST_UQ_TOKENT_PARTIAL };
 enum { ST_UQ_EIGENSCORE_PAPER = 0, ST_UQ_EIGENSCORE_CODE };
+/* Where LM-Polygraph's formula differs from the paper's. */
+enum { ST_UQ_VARIANT_PAPER = 0, ST_UQ_VARIANT_POLYGRAPH };
 
 typedef struct st_uq_opts {
     int cluster;          /* ST_UQ_CLUSTER_* */
@@ -196,6 +214,15 @@ typedef struct st_uq_opts {
     double es_alpha;      /* EigenScore ridge (1e-3) */
     int es_variant;       /* ST_UQ_EIGENSCORE_* */
     int inv_subsamples;   /* Inv-Entropy subsamples (20) */
+    size_t max_text_tokens; /* lexical scores: longest text in word tokens (100000) */
+    double renyi_alpha;   /* Renyi order (0.5) */
+    double div_temp;      /* softmax temperature of renyi-neg and fisher-rao (2) */
+    int pmi_variant;      /* ST_UQ_VARIANT_*, for pmi and cpmi */
+    double cpmi_tau;      /* entropy threshold of cpmi (0.0656) */
+    double cpmi_lambda;   /* weight of the unconditional term of cpmi (3.599) */
+    double sar_t;         /* SAR temperature (0.001) */
+    int sd_variant;       /* ST_UQ_VARIANT_*, for semantic-density */
+    int se_mc_variant;    /* ST_UQ_VARIANT_* (paper = Kuhn et al.), for se-mc */
     uint64_t seed;        /* Inv-Entropy subsampling */
 } st_uq_opts;
 
@@ -238,7 +265,41 @@ double st_uq_cluster_entropy(const long *ids, const double *w, size_t m);
 /* Semantic entropy, Rao-Blackwellised: weights exp(mean token log p). */
 double st_uq_semantic_entropy(const long *ids, const double *mean_logp, size_t m);
 
-/* Text similarities (lower-cased ASCII alphanumeric word tokens). */
+/* Monte Carlo semantic entropy from log weights logw (log p or log p / T):
+ * log P_c = logsumexp over class c; -(1/K) sum_c log P_c over the K classes
+ * (Kuhn et al.), or -(1/m) sum_i log P_c(i) over the samples (LM-Polygraph). */
+double st_uq_se_mc(const long *ids, const double *logw, size_t m, int over_samples);
+
+/* Token-level building blocks (tokens.c) over one token's k alternatives a
+ * (log-probs), and per-token series of length T. */
+double st_uq_token_entropy(const double *a, size_t k, int mode); /* ST_UQ_TOKENT_* */
+/* D_alpha(softmax(a / temp) || uniform over k); alpha = 1 is KL. */
+double st_uq_renyi_uniform(const double *a, size_t k, double alpha, double temp);
+/* (2/pi) arccos(sum_j sqrt(q_j / k)), q = softmax(a / temp). */
+double st_uq_fisher_rao_uniform(const double *a, size_t k, double temp);
+/* KL(uniform over k || p), p = softmax(a) (renorm) or exp(a) (partial). */
+double st_uq_kl_uniform(const double *a, size_t k, int mode);
+/* -(1/T) sum_t (l_t - u_t); the LM-Polygraph variant keeps u_1 out. */
+double st_uq_pmi(const double *l, const double *u, size_t T, int variant);
+/* -(1/T) sum_t (l_t - lambda [H_t >= tau] u_t); LM-Polygraph: never t = 1. */
+double st_uq_cpmi(const double *l, const double *u, const double *H, size_t T, double tau, double lambda,
+                  int variant);
+/* -sum_t R_t / sum R * l_t (0 when every R_t is 0). */
+double st_uq_token_sar(const double *l, const double *R, size_t T);
+/* sum of entailed over entailed + contradicting alternatives' probabilities;
+ * NaN when every label is neutral. */
+double st_uq_ccp_token(const double *a, const unsigned char *lab, size_t k);
+/* (1/m) sum_i -log(p_i + (1/t) sum_{j != i} g_ij p_j), logp[i] = log p_i,
+ * g m x m row-major (sar.c). */
+double st_uq_sentence_sar(const double *logp, const double *g, size_t m, double t);
+/* Semantic density (density.c): sum_i w_i K_i / sum_i w_i over the samples
+ * with use[i], w_i = exp(lw_i), K_i = 1 - (c_i + (1 - e_i - c_i) / 2); the
+ * LM-Polygraph variant adds the greedy answer (log weight greedy_lw, K = 1). */
+double st_uq_semantic_density(const double *lw, const double *entail, const double *contra,
+                              const int *use, size_t m, double greedy_lw, int variant);
+
+/* Text similarities of two texts (word tokens as lib/uq/text.h: Unicode
+ * letters, marks and numbers, case-folded); NaN if out of memory. */
 double st_uq_rougel(const char *a, const char *b);
 double st_uq_jaccard(const char *a, const char *b);
 
@@ -249,7 +310,11 @@ int st_uq_affinity(const st_uq_prompt *p, int mode, double *W);
 int st_uq_eigv(const double *W, size_t m, double *out, double *work, st_err *e);
 double st_uq_degree(const double *W, size_t m);
 int st_uq_ecc(const double *W, size_t m, double threshold, double *out, double *work, st_err *e);
-/* EigV and/or Ecc (either pointer may be NULL) from one eigendecomposition. */
+/* Block sizes (ascending, into sizes[m]) and count when W is a partition
+ * into cliques of exact 0/1 weights, else 0 (spectral.c). */
+size_t st_uq_clique_blocks(const double *W, size_t m, size_t *sizes);
+/* EigV and/or Ecc (either pointer may be NULL) from one eigendecomposition
+ * (or exactly, when W is a partition into cliques). */
 int st_uq_spectral(const double *W, size_t m, double threshold, double *eigv, double *ecc,
                    double *work, st_err *e);
 int st_uq_kle(const double *W, size_t m, double t, double *out, double *work, st_err *e);

@@ -31,9 +31,9 @@ check "pe = (2+1+3+4)/4" approx "$(col "$tmp/c.csv" pe 1)" 2.5 1e-15
 check "identical samples: se = 0" approx "$(col "$tmp/c.csv" se 2)" 0 0
 check "identical samples: lexsim-rougel = 0" approx "$(col "$tmp/c.csv" lexsim-rougel 2)" 0 0
 check "identical samples: lexsim-jaccard = 0" approx "$(col "$tmp/c.csv" lexsim-jaccard 2)" 0 0
-check "complete graph: eigv = 1" approx "$(col "$tmp/c.csv" eigv 2)" 1 1e-12
-check "complete graph: deg = 0" approx "$(col "$tmp/c.csv" deg 2)" 0 1e-15
-check "complete graph: ecc = 0" approx "$(col "$tmp/c.csv" ecc 2)" 0 1e-12
+check "complete graph: eigv = 1 exactly" test "$(col "$tmp/c.csv" eigv 2)" = 1
+check "complete graph: deg = 0 exactly" test "$(col "$tmp/c.csv" deg 2)" = 0
+check "complete graph: ecc = 0 exactly" test "$(col "$tmp/c.csv" ecc 2)" = 0
 check "g-nll = 2" approx "$(col "$tmp/c.csv" g-nll 2)" 2 0
 check "ppl = mean NLL = 1" approx "$(col "$tmp/c.csv" ppl 2)" 1 0
 check "prompt-only line: NaN" test "$(col "$tmp/c.csv" se 3)" = NaN
@@ -83,6 +83,48 @@ check "inv-entropy subsampling: same seed, same bytes" cmp -s "$tmp/s1.csv" "$tm
 check "inv-entropy subsampling: another seed differs" sh -c "! cmp -s '$tmp/s1.csv' '$tmp/s3.csv'"
 expect_exit 0 "--id-map" uq-entropy -q -s msp --id-map "$tmp/map.csv" -o "$tmp/m.csv" "$top_srcdir/data/uq-trivia.jsonl"
 check "--id-map pairs" grep -q '^1,"trivia-01"$' "$tmp/map.csv"
+
+# Inv-Entropy's subsampling follows the prompt's (id, temperature), not its line
+awk 'NR > 1' "$top_srcdir/data/uq-trivia.jsonl" >"$tmp/rot.jsonl"
+head -1 "$top_srcdir/data/uq-trivia.jsonl" >>"$tmp/rot.jsonl"
+uq-entropy -q -s inv-entropy --inv-subsamples 2 --id-map "$tmp/m1.csv" "$top_srcdir/data/uq-trivia.jsonl" >"$tmp/r1.csv"
+uq-entropy -q -s inv-entropy --inv-subsamples 2 --id-map "$tmp/m2.csv" "$tmp/rot.jsonl" >"$tmp/r2.csv"
+by_name() { # ID-MAP SCORES: "name,temperature,score" lines, sorted
+    awk -F, 'NR == FNR { if (FNR > 1) name[$1] = $2; next } FNR > 1 { print name[$1] "," $2 "," $3 }' "$1" "$2" | sort
+}
+by_name "$tmp/m1.csv" "$tmp/r1.csv" >"$tmp/j1.txt"
+by_name "$tmp/m2.csv" "$tmp/r2.csv" >"$tmp/j2.txt"
+check "reordered input: every prompt keeps its inv-entropy" cmp -s "$tmp/j1.txt" "$tmp/j2.txt"
+check "... and the scores are there" test "$(wc -l <"$tmp/j1.txt")" -eq 60
+check "reordering changed the lines" sh -c "! cmp -s '$tmp/r1.csv' '$tmp/r2.csv'"
+
+# lexical scores are Unicode-aware: Cyrillic words differ, "Café" is one word
+printf '%s\n' '{"id": 1, "samples": [{"text": "Москва"}, {"text": "Париж"}]}' \
+    '{"id": 2, "samples": [{"text": "Café au lait"}, {"text": "CAFÉ AU LAIT!"}]}' \
+    '{"id": 3, "samples": [{"text": "Café"}, {"text": "caf"}]}' >"$tmp/uni.jsonl"
+expect_exit 0 "Unicode texts" uq-entropy -s lexsim-rougel,lexsim-jaccard -o "$tmp/uni.csv" "$tmp/uni.jsonl"
+check "Москва vs Париж: nothing in common" test "$(col "$tmp/uni.csv" lexsim-rougel 1)" = 1
+check "Café au lait vs CAFÉ AU LAIT!: the same words" test "$(col "$tmp/uni.csv" lexsim-rougel 2)" = 0
+check "Café vs caf: different words" test "$(col "$tmp/uni.csv" lexsim-jaccard 3)" = 1
+awk 'BEGIN { printf "{\"id\": 1, \"samples\": [{\"text\": \""; for (i = 0; i < 3000; i++) printf "w%d ", i; print "\"}, {\"text\": \"a\"}]}" }' >"$tmp/longtext.jsonl"
+expect_error 1 'longtext.jsonl:1: id .1.: samples\[0\].text has more than 2000 word tokens' "--max-text-tokens" \
+    uq-entropy -s lexsim-rougel --max-text-tokens 2000 "$tmp/longtext.jsonl"
+expect_exit 0 "--max-text-tokens 3000 passes" uq-entropy -s lexsim-rougel --max-text-tokens 3000 "$tmp/longtext.jsonl"
+
+# claim scores: one row per claim, with the claim's label
+printf '%s\n' '{"id": "a", "greedy": {"logprobs": [-1, -2, -0.5], "claims": [{"tokens": [0, 1], "correct": 1}, {"span": [2, 3], "correct": 0}]}}' \
+    '{"id": "b", "greedy": {"logprobs": [-3], "claims": [{"tokens": [0], "correct": false}]}}' \
+    '{"id": "c", "greedy": {"logprobs": [-3]}}' >"$tmp/claims.jsonl"
+expect_exit 0 "claim scores" uq-entropy -q -s claim-g-nll,claim-msp,ccp -o "$tmp/cl.csv" "$tmp/claims.jsonl"
+check "claim rows: header" test "$(head -1 "$tmp/cl.csv")" = "id,claim,claim-g-nll,claim-msp,ccp,correct"
+check "claim rows: one per claim" test "$(wc -l <"$tmp/cl.csv")" -eq 4
+check "claim 0 of a: g-nll 3" test "$(col "$tmp/cl.csv" claim-g-nll 1)" = 3
+check "claim 1 of a: numbered 1, g-nll 0.5" test "$(col "$tmp/cl.csv" claim 2),$(col "$tmp/cl.csv" claim-g-nll 2)" = "1,0.5"
+check "claim labels" test "$(col "$tmp/cl.csv" correct 1)$(col "$tmp/cl.csv" correct 2)$(col "$tmp/cl.csv" correct 3)" = 100
+run uq-entropy -s ccp "$tmp/claims.jsonl"
+check "ccp without nli labels: NaN counted per claim" grep -q 'ccp: NaN for 3 of 3 claims' "$tmp/err"
+expect_error 2 'cannot be mixed' "claim and prompt scores mixed" uq-entropy -s g-nll,ccp "$tmp/claims.jsonl"
+expect_error 1 'no claims' "claim scores without claims" uq-entropy -s ccp "$data/uq-closed.jsonl"
 
 # OpenAI-style logprobs.content[] objects
 printf '%s\n' '{"id": 9, "greedy": {"logprobs": {"content": [{"token": "a", "logprob": -0.25, "top_logprobs": [{"token": "a", "logprob": -0.6931471805599453}, {"token": "b", "logprob": -0.6931471805599453}]}]}}}' >"$tmp/oa.jsonl"
@@ -140,7 +182,7 @@ awk 'BEGIN { m = 400; printf "{\"id\": 1, \"samples\": ["
     print "]}" }' >"$tmp/huge.jsonl"
 expect_exit 0 "huge line (400 samples)" uq-entropy -s se,num-sets,eigv -o "$tmp/huge.csv" "$tmp/huge.jsonl"
 check "huge line: two sets of equal mass" approx "$(col "$tmp/huge.csv" se 1)" $ln2 1e-12
-check "huge line: eigv = 2" approx "$(col "$tmp/huge.csv" eigv 1)" 2 1e-9
+check "huge line: eigv = 2 exactly" test "$(col "$tmp/huge.csv" eigv 1)" = 2
 # line-length limit: checked before the line is held, errors in line order
 awk 'BEGIN { s = "{\"id\": 1, \"prompt\": \""; while (length(s) < 1022) s = s "a"; print s "\"}" }' >"$tmp/k1.jsonl"
 check "a 1024-byte line is 1024 bytes" test "$(head -1 "$tmp/k1.jsonl" | wc -c)" -eq 1025

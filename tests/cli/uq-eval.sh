@@ -36,6 +36,15 @@ check "no interval without --bootstrap" test "$(val "$tmp/e.csv" u auroc lo)" = 
 check "ece only for confidences" test -z "$(val "$tmp/e.csv" u ece)"
 check "no tsu without temperature" test -z "$(val "$tmp/e.csv" u tsu)"
 
+# confidences by name: a column named after a uq-entropy confidence is ranked
+# as its negative without --confidence (ccp = 1 - u ranks as u)
+awk -F, '/^#/ || $1 == "id" { if ($1 == "id") print "id,ccp,correct"; next } { print $1 "," 1 - $2 "," $NF }' "$data/uq-eval-small.csv" >"$tmp/ccp.csv"
+expect_exit 0 "a confidence by name" uq-eval -l correct -o "$tmp/ccp-e.csv" "$tmp/ccp.csv"
+check "ccp is a confidence: AUROC as u's" approx "$(val "$tmp/ccp-e.csv" ccp auroc)" 0.75 1e-15
+check "ccp has an ECE" test -n "$(val "$tmp/ccp-e.csv" ccp ece)"
+expect_exit 0 "--confidence overrides" uq-eval -l correct --confidence msp -o "$tmp/ccp-f.csv" "$tmp/ccp.csv"
+check "ccp ranked as an uncertainty when not listed" approx "$(val "$tmp/ccp-f.csv" ccp auroc)" 0.25 1e-15
+
 # labels joined from a second file; quality labels drop the binary metrics
 expect_exit 0 "LABELS file (quality)" uq-eval -l quality -c u -o "$tmp/q.csv" "$data/uq-eval-small.csv" "$data/uq-eval-labels.csv"
 check "quality: no auroc" test -z "$(val "$tmp/q.csv" u auroc)"
