@@ -33,3 +33,11 @@ demo-uq: all
 	  --id-map demo-out/uq-ids.csv -o demo-out/uq-scores.csv $(srcdir)/data/uq-trivia.jsonl
 	tools/uq-eval -l correct --bootstrap 200 -o demo-out/uq-eval.csv demo-out/uq-scores.csv
 	@awk -F, '$$2 == "auroc" { printf "demo-uq: AUROC %-14s %.3f\n", $$1, $$4 }' demo-out/uq-eval.csv
+
+# Regenerate the Unicode tables of the lexical scores from Debian's
+# unicode-data (not part of the build: the output is committed).
+EXTRA_DIST += lib/uq/gen-unicode.sh
+unicode-tables:
+	sh $(srcdir)/lib/uq/gen-unicode.sh >$(srcdir)/lib/uq/unicode_tables.h.tmp
+	mv $(srcdir)/lib/uq/unicode_tables.h.tmp $(srcdir)/lib/uq/unicode_tables.h
+.PHONY: unicode-tables
