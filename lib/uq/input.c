@@ -107,6 +107,38 @@ static void *alloc(ctx *c, size_t n, const char *what)
 
 /* ------------------------------------------------------ plain values */
 
+/* A field's name for messages, formatted only when a message needs it:
+ * base, [idx] when idx >= 0, .field when field is set ("samples[3].logprobs"). */
+typedef struct path {
+    const char *base;
+    long idx;
+    const char *field;
+} path;
+
+static const char *pstr(const path *p, char *buf, size_t n)
+{
+    int k = snprintf(buf, n, "%s", p->base);
+    if (p->idx >= 0 && k >= 0 && (size_t)k < n)
+        k += snprintf(buf + k, n - (size_t)k, "[%ld]", p->idx);
+    if (p->field && k >= 0 && (size_t)k < n)
+        snprintf(buf + k, n - (size_t)k, "%s%s", p->field[0] == ' ' ? "" : ".", p->field);
+    return buf;
+}
+
+/* "name[i1]" or "name[i1][i2]" (i2 < 0: none; i1 < 0: neither). */
+static const char *elem(const path *p, long i1, long i2, char *buf, size_t n)
+{
+    char base[160];
+    pstr(p, base, sizeof base);
+    if (i1 < 0)
+        snprintf(buf, n, "%s", base);
+    else if (i2 < 0)
+        snprintf(buf, n, "%s[%ld]", base, i1);
+    else
+        snprintf(buf, n, "%s[%ld][%ld]", base, i1, i2);
+    return buf;
+}
+
 static int number(ctx *c, double *x, const char *what)
 {
     int t = st_json_peek(&c->j);
@@ -117,58 +149,47 @@ static int number(ctx *c, double *x, const char *what)
     return st_json_number(&c->j, x, &is_int, &iv);
 }
 
-static int integer(ctx *c, long long *v, const char *what)
+/* A number that is element [i1][i2] of p (names built only on error). */
+static int number_at(ctx *c, double *x, const path *p, long i1, long i2)
 {
-    long col = here(c);
     int t = st_json_peek(&c->j);
-    double x;
-    int is_int = 0;
-    if (!st_json_is_number_start(t))
-        return fail(c, col, "%s is not an integer", what);
-    int rc = st_json_number(&c->j, &x, &is_int, v);
-    if (rc < 0)
-        return rc;
-    if (!is_int)
-        return fail(c, col, "%s is not an integer", what);
-    return 0;
+    if (!st_json_is_number_start(t)) {
+        char name[256];
+        return fail(c, here(c), "%s is not a number", elem(p, i1, i2, name, sizeof name));
+    }
+    int is_int;
+    long long iv;
+    return st_json_number(&c->j, x, &is_int, &iv);
 }
 
 /* A log-probability: finite (the parser refuses overflow) and <= 0. */
-static int logprob(ctx *c, double *x, const char *what, long i1, long i2)
+static int logprob(ctx *c, double *x, const path *what, long i1, long i2)
 {
-    long col = here(c);
-    char name[160];
+    char name[256];
     int t = st_json_peek(&c->j);
-    if (!st_json_is_number_start(t)) {
-        if (i2 >= 0)
-            snprintf(name, sizeof name, "%s[%ld][%ld]", what, i1, i2);
-        else
-            snprintf(name, sizeof name, "%s[%ld]", what, i1);
-        return fail(c, col, "%s is not a number (or an object with a numeric \"logprob\")", name);
-    }
+    if (!st_json_is_number_start(t))
+        return fail(c, here(c), "%s is not a number (or an object with a numeric \"logprob\")",
+                    elem(what, i1, i2, name, sizeof name));
+    long col = st_json_col(&c->j);
     int is_int;
     long long iv;
     int rc = st_json_number(&c->j, x, &is_int, &iv);
     if (rc < 0)
         return rc;
-    if (*x > 0) {
-        if (i2 >= 0)
-            snprintf(name, sizeof name, "%s[%ld][%ld]", what, i1, i2);
-        else
-            snprintf(name, sizeof name, "%s[%ld]", what, i1);
-        return fail(c, col, "%s = %g is a positive log-probability", name, *x);
-    }
+    if (*x > 0)
+        return fail(c, col, "%s = %g is a positive log-probability", elem(what, i1, i2, name, sizeof name), *x);
     return 0;
 }
 
 /* The "logprob" of a token object {"token": ..., "logprob": x, ...}; with
  * top != NULL its "top_logprobs" list is appended to top (*has_top set). */
-static int token_object(ctx *c, double *lp, const char *what, long i1, long i2, dvec *top,
+static int token_object(ctx *c, double *lp, const path *what, long i1, long i2, dvec *top,
                         int *has_top)
 {
     long col = here(c);
     int rc = st_json_object(&c->j);
     int have_lp = 0;
+    char name[256];
     if (has_top)
         *has_top = 0;
     const char *k;
@@ -176,27 +197,26 @@ static int token_object(ctx *c, double *lp, const char *what, long i1, long i2, 
     for (size_t i = 0; (rc = st_json_key(&c->j, i, &k, &kn)) == 1; i++) {
         if (kn == 7 && memcmp(k, "logprob", 7) == 0) {
             if (have_lp)
-                return fail(c, here(c), "%s[%ld]: \"logprob\" given twice", what, i1);
+                return fail(c, here(c), "%s: \"logprob\" given twice", elem(what, i1, i2, name, sizeof name));
             have_lp = 1;
             if ((rc = logprob(c, lp, what, i1, i2)) < 0)
                 return rc;
         } else if (top && kn == 12 && memcmp(k, "top_logprobs", 12) == 0 && st_json_peek(&c->j) != 'n') {
             if (*has_top)
-                return fail(c, here(c), "%s[%ld]: \"top_logprobs\" given twice", what, i1);
+                return fail(c, here(c), "%s: \"top_logprobs\" given twice", elem(what, i1, i2, name, sizeof name));
             *has_top = 1;
-            char buf[160];
-            snprintf(buf, sizeof buf, "%s top_logprobs", what);
+            char base[160];
+            path tp = {pstr(what, base, sizeof base), -1, " top_logprobs"};
             /* one token's alternatives: a list of numbers or token objects */
-            long col2 = here(c);
             if (st_json_peek(&c->j) != '[')
-                return fail(c, col2, "%s[%ld] is not a list of alternatives", buf, i1);
+                return fail(c, here(c), "%s is not a list of alternatives", elem(&tp, i1, -1, name, sizeof name));
             st_json_array(&c->j);
             for (size_t a = 0; (rc = st_json_next(&c->j, a)) == 1; a++) {
                 double x;
                 if (st_json_peek(&c->j) == '{')
-                    rc = token_object(c, &x, buf, i1, (long)a, NULL, NULL);
+                    rc = token_object(c, &x, &tp, i1, (long)a, NULL, NULL);
                 else
-                    rc = logprob(c, &x, buf, i1, (long)a);
+                    rc = logprob(c, &x, &tp, i1, (long)a);
                 if (rc < 0 || (rc = dpush(c, top, x)) < 0)
                     return rc;
             }
@@ -208,25 +228,17 @@ static int token_object(ctx *c, double *lp, const char *what, long i1, long i2, 
     }
     if (rc < 0)
         return rc;
-    if (!have_lp) {
-        char name[160];
-        if (i2 >= 0)
-            snprintf(name, sizeof name, "%s[%ld][%ld]", what, i1, i2);
-        else
-            snprintf(name, sizeof name, "%s[%ld]", what, i1);
-        return fail(c, col, "%s is not a number (or an object with a numeric \"logprob\")", name);
-    }
+    if (!have_lp)
+        return fail(c, col, "%s is not a number (or an object with a numeric \"logprob\")",
+                    elem(what, i1, i2, name, sizeof name));
     return 0;
 }
 
 /* One token's alternatives: [numbers], [{"logprob": x}, ...] or
  * {"token": x, ...}; appended to top. */
-static int top_entry(ctx *c, const char *what, long t, dvec *top)
+static int top_entry(ctx *c, const path *what, long t, dvec *top)
 {
-    long col = here(c);
     int ch = st_json_peek(&c->j), rc;
-    char buf[160];
-    snprintf(buf, sizeof buf, "%s[%ld]", what, t);
     if (ch == '[') {
         st_json_array(&c->j);
         for (size_t a = 0; (rc = st_json_next(&c->j, a)) == 1; a++) {
@@ -251,15 +263,17 @@ static int top_entry(ctx *c, const char *what, long t, dvec *top)
         }
         return rc;
     }
-    return fail(c, col, "%s is not a list of alternatives", buf);
+    char name[256];
+    return fail(c, here(c), "%s is not a list of alternatives", elem(what, t, -1, name, sizeof name));
 }
 
 /* A list of top-k entries, one per token: offsets into off (n + 1). */
-static int top_list(ctx *c, const char *what, dvec *top, zvec *off)
+static int top_list(ctx *c, const path *what, dvec *top, zvec *off)
 {
-    long col = here(c);
-    if (st_json_peek(&c->j) != '[')
-        return fail(c, col, "%s is not a list", what);
+    if (st_json_peek(&c->j) != '[') {
+        char name[256];
+        return fail(c, here(c), "%s is not a list", pstr(what, name, sizeof name));
+    }
     st_json_array(&c->j);
     int rc;
     off->n = 0;
@@ -272,23 +286,21 @@ static int top_list(ctx *c, const char *what, dvec *top, zvec *off)
     return rc;
 }
 
-/* A list of n numbers in [lo, hi] (n == 0: any length, into *n). */
-static int vector(ctx *c, const char *what, double lo, double hi, dvec *out)
+/* A list of numbers in [lo, hi]. */
+static int vector(ctx *c, const path *what, double lo, double hi, dvec *out)
 {
-    long col = here(c);
+    char name[256];
     if (st_json_peek(&c->j) != '[')
-        return fail(c, col, "%s is not a list of numbers", what);
+        return fail(c, here(c), "%s is not a list of numbers", pstr(what, name, sizeof name));
     st_json_array(&c->j);
     int rc;
     for (size_t i = 0; (rc = st_json_next(&c->j, i)) == 1; i++) {
         long vc = here(c);
         double x;
-        char name[160];
-        snprintf(name, sizeof name, "%s[%zu]", what, i);
-        if ((rc = number(c, &x, name)) < 0)
+        if ((rc = number_at(c, &x, what, (long)i, -1)) < 0)
             return rc;
         if (!(x >= lo && x <= hi))
-            return fail(c, vc, "%s = %g is outside [%g, %g]", name, x, lo, hi);
+            return fail(c, vc, "%s = %g is outside [%g, %g]", elem(what, (long)i, -1, name, sizeof name), x, lo, hi);
         if ((rc = dpush(c, out, x)) < 0)
             return rc;
     }
@@ -315,11 +327,12 @@ typedef struct seq_acc {
 } seq_acc;
 
 /* A list of token log-probs (numbers or token objects). */
-static int token_list(ctx *c, seq_acc *q, const char *what, int keep, int want_top)
+static int token_list(ctx *c, seq_acc *q, const path *what, int keep, int want_top)
 {
     long col = here(c);
+    char name[256];
     if (st_json_peek(&c->j) != '[')
-        return fail(c, col, "%s is not a list of log-probabilities", what);
+        return fail(c, col, "%s is not a list of log-probabilities", pstr(what, name, sizeof name));
     st_json_array(&c->j);
     int rc;
     size_t n = 0;
@@ -348,7 +361,7 @@ static int token_list(ctx *c, seq_acc *q, const char *what, int keep, int want_t
     if (rc < 0)
         return rc;
     if (n == 0)
-        return fail(c, col, "%s is empty", what);
+        return fail(c, col, "%s is empty", pstr(what, name, sizeof name));
     q->n = n;
     q->sum = sum;
     q->given = 1;
@@ -357,9 +370,9 @@ static int token_list(ctx *c, seq_acc *q, const char *what, int keep, int want_t
 
 /* "logprobs": a list, {"content": [...]} or {"token_logprobs": [...],
  * "top_logprobs": [...]}. */
-static int logprobs_field(ctx *c, seq_acc *q, const char *what, int keep, int want_top)
+static int logprobs_field(ctx *c, seq_acc *q, const path *what, int keep, int want_top)
 {
-    char buf[160];
+    char buf[160], name[256];
     if (st_json_peek(&c->j) != '{')
         return token_list(c, q, what, keep, want_top);
     long col = here(c);
@@ -376,18 +389,22 @@ static int logprobs_field(ctx *c, seq_acc *q, const char *what, int keep, int wa
                 continue;
             }
             if (lists++)
-                return fail(c, col, "%s has both \"content\" and \"token_logprobs\"", what);
-            snprintf(buf, sizeof buf, "%s.%.*s", what, (int)kn, k);
-            if ((rc = token_list(c, q, buf, keep, want_top)) < 0)
+                return fail(c, col, "%s has both \"content\" and \"token_logprobs\"",
+                            pstr(what, name, sizeof name));
+            snprintf(buf, sizeof buf, "%.*s", (int)kn, k);
+            path sub = {pstr(what, name, sizeof name), -1, buf};
+            char base[256];
+            path subp = {pstr(&sub, base, sizeof base), -1, NULL};
+            if ((rc = token_list(c, q, &subp, keep, want_top)) < 0)
                 return rc;
         } else if (want_top && kn == 12 && memcmp(k, "top_logprobs", 12) == 0 &&
                    !st_json_null(&c->j)) {
             if (q->has_top)
-                return fail(c, here(c), "%s: top_logprobs given twice", what);
+                return fail(c, here(c), "%s: top_logprobs given twice", pstr(what, name, sizeof name));
             q->has_top = 1;
             q->top_col = here(c);
-            snprintf(buf, sizeof buf, "%s.top_logprobs", what);
-            if ((rc = top_list(c, buf, &q->top, &q->toff)) < 0)
+            path tp = {pstr(what, name, sizeof name), -1, "top_logprobs"};
+            if ((rc = top_list(c, &tp, &q->top, &q->toff)) < 0)
                 return rc;
         } else if ((rc = st_json_skip(&c->j)) < 0) {
             return rc;
@@ -396,18 +413,32 @@ static int logprobs_field(ctx *c, seq_acc *q, const char *what, int keep, int wa
     if (rc < 0)
         return rc;
     if (!lists)
-        return fail(c, col, "%s is an object without a \"content\" or \"token_logprobs\" list", what);
+        return fail(c, col, "%s is an object without a \"content\" or \"token_logprobs\" list",
+                    pstr(what, name, sizeof name));
     return 0;
 }
 
 /* --------------------------------------------------------------- claims */
 
-static int nli_label(ctx *c, unsigned char *out, const char *what)
+/* The name of label [t][a] (and [sub] of a pair) of a claim's nli. */
+static const char *label_name(char *buf, size_t n, const path *p, long t, long a, long sub)
+{
+    char base[160];
+    pstr(p, base, sizeof base);
+    if (sub < 0)
+        snprintf(buf, n, "%s[%ld][%ld]", base, t, a);
+    else
+        snprintf(buf, n, "%s[%ld][%ld][%ld]", base, t, a, sub);
+    return buf;
+}
+
+static int nli_label(ctx *c, unsigned char *out, const path *p, long t, long a, long sub)
 {
     long col = here(c);
     int ch = st_json_peek(&c->j), rc;
-    char *s;
+    char name[256];
     if (ch == '"') {
+        char *s;
         if ((rc = st_json_string(&c->j, c->a, &s, NULL)) < 0)
             return rc;
         if (strcmp(s, "entail") == 0 || strcmp(s, "e") == 0)
@@ -417,25 +448,22 @@ static int nli_label(ctx *c, unsigned char *out, const char *what)
         else if (strcmp(s, "neutral") == 0 || strcmp(s, "n") == 0)
             *out = ST_UQ_NLI_NEUTRAL;
         else
-            return fail(c, col, "%s is not \"entail\", \"neutral\" or \"contra\"", what);
+            return fail(c, col, "%s is not \"entail\", \"neutral\" or \"contra\"",
+                        label_name(name, sizeof name, p, t, a, sub));
         return 0;
     }
-    if (ch == '[') {
+    if (ch == '[' && sub < 0) {
         /* [forward, backward], combined as LM-Polygraph's CCP does: equal
          * labels stay, entail with contra is neutral, else the one that is
          * not neutral */
         unsigned char f, b;
-        char sub[180];
         st_json_array(&c->j);
-        snprintf(sub, sizeof sub, "%s[0]", what);
-        if ((rc = st_json_next(&c->j, 0)) != 1 || (rc = nli_label(c, &f, sub)) < 0 ||
-            (rc = st_json_next(&c->j, 1)) != 1)
-            return rc < 0 ? rc : fail(c, col, "%s is not a pair [forward, backward]", what);
-        snprintf(sub, sizeof sub, "%s[1]", what);
-        if ((rc = nli_label(c, &b, sub)) < 0)
-            return rc;
-        if ((rc = st_json_next(&c->j, 2)) != 0)
-            return rc < 0 ? rc : fail(c, col, "%s is not a pair [forward, backward]", what);
+        if ((rc = st_json_next(&c->j, 0)) != 1 || (rc = nli_label(c, &f, p, t, a, 0)) < 0 ||
+            (rc = st_json_next(&c->j, 1)) != 1 || (rc = nli_label(c, &b, p, t, a, 1)) < 0 ||
+            (rc = st_json_next(&c->j, 2)) != 0)
+            return rc < 0 ? rc
+                          : fail(c, col, "%s is not a pair [forward, backward]",
+                                 label_name(name, sizeof name, p, t, a, -1));
         if (f == b)
             *out = f;
         else if (f != ST_UQ_NLI_NEUTRAL && b != ST_UQ_NLI_NEUTRAL)
@@ -444,7 +472,8 @@ static int nli_label(ctx *c, unsigned char *out, const char *what)
             *out = f != ST_UQ_NLI_NEUTRAL ? f : b;
         return 0;
     }
-    return fail(c, col, "%s is not an NLI label (\"entail\", \"neutral\", \"contra\")", what);
+    return fail(c, col, "%s is not an NLI label (\"entail\", \"neutral\", \"contra\")",
+                label_name(name, sizeof name, p, t, a, sub));
 }
 
 typedef struct claim_acc {
@@ -485,12 +514,11 @@ static int parse_claim(ctx *c, st_uq_claim *cl, claim_acc *ca, size_t idx)
             for (size_t t = 0; (rc = st_json_next(&c->j, t)) == 1; t++) {
                 long long v;
                 long vc = here(c);
-                char name[160];
-                snprintf(name, sizeof name, "%s[%zu]", buf, t);
-                if ((rc = integer(c, &v, name)) < 0)
-                    return rc;
-                if (v < 0)
-                    return fail(c, vc, "%s = %lld is negative", name, v);
+                double d;
+                int is_int = 0;
+                if (!st_json_is_number_start(st_json_peek(&c->j)) ||
+                    (rc = st_json_number(&c->j, &d, &is_int, &v)) < 0 || !is_int || v < 0)
+                    return rc < 0 ? rc : fail(c, vc, "%s[%zu] is not a token index (an integer >= 0)", buf, t);
                 if ((rc = zpush(c, &tok, (size_t)v)) < 0)
                     return rc;
             }
@@ -522,13 +550,14 @@ static int parse_claim(ctx *c, st_uq_claim *cl, claim_acc *ca, size_t idx)
                 return fail(c, col, "%s.correct must be 0, 1, true or false", what);
             cl->correct = x;
         } else if ((c->need & ST_UQ_NEED_P_TRUE) && kn == 14 && memcmp(k, "p_true_logprob", 14) == 0) {
-            snprintf(buf, sizeof buf, "%s.p_true_logprob", what);
-            if ((rc = logprob(c, &cl->p_true, buf, 0, -1)) < 0)
+            path pp = {"greedy.claims", (long)idx, "p_true_logprob"};
+            if ((rc = logprob(c, &cl->p_true, &pp, -1, -1)) < 0)
                 return rc;
         } else if ((c->need & ST_UQ_NEED_CLAIM_NLI) && kn == 3 && memcmp(k, "nli", 3) == 0) {
             ca->has_nli = 1;
             ca->nli_col = col;
             snprintf(buf, sizeof buf, "%s.nli", what);
+            path np = {"greedy.claims", (long)idx, "nli"};
             if (st_json_peek(&c->j) != '[')
                 return fail(c, col, "%s is not a list (one list of labels per claim token)", buf);
             st_json_array(&c->j);
@@ -541,9 +570,7 @@ static int parse_claim(ctx *c, st_uq_claim *cl, claim_acc *ca, size_t idx)
                 st_json_array(&c->j);
                 for (size_t a = 0; (rc = st_json_next(&c->j, a)) == 1; a++) {
                     unsigned char lab;
-                    char name[200];
-                    snprintf(name, sizeof name, "%s[%zu][%zu]", buf, t, a);
-                    if ((rc = nli_label(c, &lab, name)) < 0 || (rc = dpush(c, &nl, lab)) < 0)
+                    if ((rc = nli_label(c, &lab, &np, (long)t, (long)a, -1)) < 0 || (rc = dpush(c, &nl, lab)) < 0)
                         return rc;
                 }
                 if (rc < 0 || (rc = zpush(c, &ca->nli_off, nl.n)) < 0)
@@ -661,52 +688,47 @@ static int parse_seq(ctx *c, st_uq_prompt *p, st_uq_seq *s, long idx, seq_acc *q
         if (want_lp && KEY("logprobs")) {
             if (q->given)
                 return fail(c, col, "%s: logprobs given twice", seq_name(name, sizeof name, idx));
-            snprintf(buf, sizeof buf, "%s.logprobs", seq_name(name, sizeof name, idx));
-            if ((rc = logprobs_field(c, q, buf, keep, want_top)) < 0)
+            path lp = {greedy ? "greedy" : "samples", idx, "logprobs"};
+            if ((rc = logprobs_field(c, q, &lp, keep, want_top)) < 0)
                 return rc;
         } else if (want_top && KEY("top_logprobs")) {
             if (q->has_top)
                 return fail(c, col, "%s: top_logprobs given twice", seq_name(name, sizeof name, idx));
             q->has_top = 1;
             q->top_col = col;
-            snprintf(buf, sizeof buf, "%s.top_logprobs", seq_name(name, sizeof name, idx));
-            if ((rc = top_list(c, buf, &q->top, &q->toff)) < 0)
+            path tp = {greedy ? "greedy" : "samples", idx, "top_logprobs"};
+            if ((rc = top_list(c, &tp, &q->top, &q->toff)) < 0)
                 return rc;
         } else if (want_lp && KEY("sum_logprob")) {
-            snprintf(buf, sizeof buf, "%s.sum_logprob", seq_name(name, sizeof name, idx));
+            path sp = {greedy ? "greedy" : "samples", idx, "sum_logprob"};
             double v;
-            if ((rc = number(c, &v, buf)) < 0)
+            if ((rc = number_at(c, &v, &sp, -1, -1)) < 0)
                 return rc;
             if (v > 0)
-                return fail(c, col, "%s = %g is not a finite log-probability <= 0", buf, v);
+                return fail(c, col, "%s = %g is not a finite log-probability <= 0", pstr(&sp, buf, sizeof buf), v);
             x->has_sum = 1;
             x->given_sum = v;
             x->sl_col = col;
         } else if (want_lp && KEY("n_tokens")) {
             long long v;
-            snprintf(buf, sizeof buf, "%s.n_tokens", seq_name(name, sizeof name, idx));
-            if (!st_json_is_number_start(st_json_peek(&c->j)))
-                return fail(c, col, "%s is not a positive integer", buf);
             double d;
-            int is_int;
-            if ((rc = st_json_number(&c->j, &d, &is_int, &v)) < 0)
-                return rc;
-            if (!is_int || v < 1)
-                return fail(c, col, "%s is not a positive integer", buf);
+            int is_int = 0;
+            if (!st_json_is_number_start(st_json_peek(&c->j)) ||
+                (rc = st_json_number(&c->j, &d, &is_int, &v)) < 0 || !is_int || v < 1)
+                return rc < 0 ? rc
+                              : fail(c, col, "%s.n_tokens is not a positive integer", seq_name(name, sizeof name, idx));
             x->has_nt = 1;
             x->given_nt = (double)v;
             x->nt_col = col;
         } else if (want_cluster && KEY("cluster")) {
             long long v;
-            snprintf(buf, sizeof buf, "%s.cluster", seq_name(name, sizeof name, idx));
-            if (!st_json_is_number_start(st_json_peek(&c->j)))
-                return fail(c, col, "%s is not a non-negative integer", buf);
             double d;
-            int is_int;
-            if ((rc = st_json_number(&c->j, &d, &is_int, &v)) < 0)
-                return rc;
-            if (!is_int || v < 0 || v > 0x7fffffffL)
-                return fail(c, col, "%s is not a non-negative integer", buf);
+            int is_int = 0;
+            if (!st_json_is_number_start(st_json_peek(&c->j)) ||
+                (rc = st_json_number(&c->j, &d, &is_int, &v)) < 0 || !is_int || v < 0 || v > 0x7fffffffL)
+                return rc < 0 ? rc
+                              : fail(c, col, "%s.cluster is not a non-negative integer",
+                                     seq_name(name, sizeof name, idx));
             s->cluster = (long)v;
         } else if (want_text && KEY("text")) {
             if (st_json_peek(&c->j) != '"')
@@ -714,15 +736,16 @@ static int parse_seq(ctx *c, st_uq_prompt *p, st_uq_seq *s, long idx, seq_acc *q
             if ((rc = st_json_string(&c->j, c->a, &s->text, NULL)) < 0)
                 return rc;
         } else if (want_rel && KEY("relevance")) {
-            snprintf(buf, sizeof buf, "%s.relevance", seq_name(name, sizeof name, idx));
+            path rp = {greedy ? "greedy" : "samples", idx, "relevance"};
             q->has_rel = 1;
             q->rel_col = col;
-            if ((rc = vector(c, buf, 0, INFINITY, &q->rel)) < 0)
+            if ((rc = vector(c, &rp, 0, INFINITY, &q->rel)) < 0)
                 return rc;
         } else if (greedy && (need & ST_UQ_NEED_GREEDY_LM) && KEY("lm_logprobs")) {
             q->has_lm = 1;
             q->lm_col = col;
-            if ((rc = vector(c, "greedy.lm_logprobs", -INFINITY, 0, &q->lm)) < 0)
+            path lp = {"greedy.lm_logprobs", -1, NULL};
+            if ((rc = vector(c, &lp, -INFINITY, 0, &q->lm)) < 0)
                 return rc;
         } else if (greedy && (need & ST_UQ_NEED_GREEDY_NLI) && (KEY("entail") || KEY("contra"))) {
             int e = KEY("entail");
@@ -730,10 +753,12 @@ static int parse_seq(ctx *c, st_uq_prompt *p, st_uq_seq *s, long idx, seq_acc *q
                 return fail(c, col, "greedy.%s given twice", e ? "entail" : "contra");
             *(e ? &x->has_ge : &x->has_gc) = 1;
             *(e ? &x->ge_col : &x->gc_col) = col;
-            if ((rc = vector(c, e ? "greedy.entail" : "greedy.contra", 0, 1, e ? &x->ge : &x->gc)) < 0)
+            path gp = {e ? "greedy.entail" : "greedy.contra", -1, NULL};
+            if ((rc = vector(c, &gp, 0, 1, e ? &x->ge : &x->gc)) < 0)
                 return rc;
         } else if (greedy && (need & ST_UQ_NEED_P_TRUE) && KEY("p_true_logprob")) {
-            if ((rc = logprob(c, &p->p_true, "greedy.p_true_logprob", 0, -1)) < 0)
+            path pp = {"greedy.p_true_logprob", -1, NULL};
+            if ((rc = logprob(c, &p->p_true, &pp, -1, -1)) < 0)
                 return rc;
         } else if (greedy && (need & ST_UQ_NEED_CLAIMS) && KEY("claims")) {
             if (p->claims)
@@ -816,15 +841,15 @@ static int matrix(ctx *c, const char *what, double **out, size_t *n)
             return fail(c, rcol, "%s row %zu is not a list", what, rows);
         st_json_array(&c->j);
         size_t cnt = 0;
+        path mp = {what, -1, NULL};
         for (; (rc = st_json_next(&c->j, cnt)) == 1; cnt++) {
             long vc = here(c);
             double x;
-            char name[96];
-            snprintf(name, sizeof name, "%s[%zu][%zu]", what, rows, cnt);
-            if ((rc = number(c, &x, name)) < 0)
+            char name[256];
+            if ((rc = number_at(c, &x, &mp, (long)rows, (long)cnt)) < 0)
                 return rc;
             if (!(x >= 0 && x <= 1))
-                return fail(c, vc, "%s = %g is outside [0, 1]", name, x);
+                return fail(c, vc, "%s = %g is outside [0, 1]", elem(&mp, (long)rows, (long)cnt, name, sizeof name), x);
             if (rows > 0 && cnt >= width)
                 return fail(c, vc, "%s row %zu has more than %zu entries", what, rows, width);
             if ((rc = dpush(c, &v, x)) < 0)
@@ -867,13 +892,14 @@ static int embeddings(ctx *c, const char *what, double **out, size_t *rows, size
                         what, r);
         st_json_array(&c->j);
         size_t cnt = 0;
+        path ep = {what, -1, NULL};
         for (; (rc = st_json_next(&c->j, cnt)) == 1; cnt++) {
             double x;
-            char name[96];
-            snprintf(name, sizeof name, "%s[%zu][%zu]", what, r, cnt);
-            if (!st_json_is_number_start(st_json_peek(&c->j)))
-                return fail(c, here(c), "%s is not a finite number", name);
-            if ((rc = number(c, &x, name)) < 0 || (rc = dpush(c, &v, x)) < 0)
+            if (!st_json_is_number_start(st_json_peek(&c->j))) {
+                char name[256];
+                return fail(c, here(c), "%s is not a finite number", elem(&ep, (long)r, (long)cnt, name, sizeof name));
+            }
+            if ((rc = number_at(c, &x, &ep, (long)r, (long)cnt)) < 0 || (rc = dpush(c, &v, x)) < 0)
                 return rc;
         }
         if (rc < 0)
