@@ -81,6 +81,19 @@ void *st_uq_arena_grow(st_uq_arena *a, void *p, size_t old, size_t n)
         a->total += nn - o;
         return p;
     }
+    /* the only allocation of an extra chunk: resize the chunk itself (no
+     * copy left behind; realloc of a large block remaps its pages) */
+    if (p && c->next && (char *)p == (char *)c->data && o == c->used && nn >= o) {
+        size_t cap = c->cap * 2 > nn ? c->cap * 2 : nn;
+        chunk *nc = realloc(c, sizeof *nc + cap);
+        if (!nc)
+            return NULL;
+        nc->cap = cap;
+        nc->used = nn;
+        a->cur = nc;
+        a->total += nn - o;
+        return nc->data;
+    }
     void *q = st_uq_arena_alloc(a, n);
     if (q && p && old)
         memcpy(q, p, old < n ? old : n);

@@ -252,6 +252,43 @@ START_TEST(test_arena_matches_malloc)
 }
 END_TEST
 
+START_TEST(test_arena_grow)
+{
+    /* an array grown by doubling keeps its contents, in place while it is
+     * the newest allocation, through new chunks and chunk resizes, with
+     * other allocations in between */
+    st_uq_arena *a;
+    st_err e;
+    ck_assert_int_eq(st_uq_arena_new(&a, &e), 0);
+    for (int round = 0; round < 2; round++) {
+        size_t n = 4, cap = 4;
+        double *v = st_uq_arena_alloc(a, cap * sizeof *v);
+        for (size_t i = 0; i < n; i++)
+            v[i] = (double)i;
+        char *other = NULL;
+        for (; cap < ((size_t)4 << 20); cap *= 2) {
+            v = st_uq_arena_grow(a, v, cap * sizeof *v, 2 * cap * sizeof *v);
+            ck_assert_ptr_nonnull(v);
+            for (size_t i = n; i < 2 * cap; i++)
+                v[i] = (double)i;
+            n = 2 * cap;
+            if (cap == 1024) { /* something else in between */
+                other = st_uq_arena_alloc(a, 100);
+                memset(other, 'x', 100);
+            }
+        }
+        size_t bad = 0; /* one assertion: Check records every ck_assert */
+        for (size_t i = 0; i < n; i++)
+            bad += v[i] != (double)i;
+        for (int i = 0; i < 100; i++)
+            bad += other[i] != 'x';
+        ck_assert_uint_eq(bad, 0);
+        st_uq_arena_reset(a);
+    }
+    st_uq_arena_free(a);
+}
+END_TEST
+
 START_TEST(test_needs)
 {
     /* only what the scores need is converted; the rest is checked for
@@ -325,6 +362,7 @@ static Suite *uq_input_suite(void)
     tcase_add_test(tc, test_duplicate_ids);
     tcase_add_test(tc, test_arena_matches_malloc);
     tcase_add_test(tc, test_needs);
+    tcase_add_test(tc, test_arena_grow);
     suite_add_tcase(s, tc);
     return s;
 }
