@@ -15,7 +15,8 @@
 static const char USAGE[] =
     "Usage: uq-entropy --scores LIST [options] [FILE...]\n"
     "Uncertainty scores for language-model generations: one output row per\n"
-    "prompt (columns id, [temperature], one per score, [correct], [quality]).\n"
+    "prompt, or per claim for the claim scores (columns id, [claim],\n"
+    "[temperature], one per score, [correct], [quality]).\n"
     "Input: JSON Lines, one prompt per line, plain or gzip (stoch-uq-input(5));\n"
     "FILE '-' or none reads standard input.\n"
     "\n"
