@@ -9,6 +9,7 @@
 
 #include "core/cli.h"
 #include "core/stream.h"
+#include "uq/curves.h"
 #include "uq/eval.h"
 
 static const char USAGE[] =
@@ -35,13 +36,16 @@ static const char USAGE[] =
     "                          default 0 (none)\n"
     "      --level L           interval level in percent, 50 <= L < 100; default 95\n"
     "      --seed N            bootstrap seed; default 1\n"
+    "      --curves FILE       also write the ROC, precision-recall and rejection\n"
+    "                          curve points of every score to FILE (a stream:\n"
+    "                          binary for *.stb, else CSV), for stoch-plot\n"
     "  -o, --output FILE       write to FILE (atomically) instead of stdout\n"
     "  -q, --quiet             no notes\n"
     "  -v, --verbose           more notes\n"
     "  -h, --help              this help\n"
     "      --version           version\n";
 
-enum { OPT_CONF = ST_OPT_TOOL, OPT_THRESHOLD, OPT_BINS, OPT_BOOT, OPT_LEVEL };
+enum { OPT_CONF = ST_OPT_TOOL, OPT_THRESHOLD, OPT_BINS, OPT_BOOT, OPT_LEVEL, OPT_CURVES };
 
 /* A whole stream with the line (CSV) or row index (binary) of every row. */
 typedef struct rows {
@@ -188,13 +192,52 @@ static int join_labels(const rows *s, int sid, int stemp, const rows *l, const c
     return 0;
 }
 
+/* --curves FILE: the score columns' curve points (lib/uq/curves.h). */
+static int write_curves(const char *path, const rows *s, const int *cols, size_t ncols, const char *conf,
+                        const double *label, int binary, st_err *e)
+{
+    size_t len = strlen(path);
+    int bin = len > 4 && strcmp(path + len - 4, ".stb") == 0;
+    const char **names = calloc(ncols, sizeof *names);
+    const double **score = calloc(ncols, sizeof *score);
+    int *confidence = calloc(ncols, sizeof *confidence);
+    double *v = malloc((s->n ? s->n : 1) * ncols * sizeof *v);
+    int rc = ST_OK;
+    if (!names || !score || !confidence || !v) {
+        rc = st_err_nomem(e, "curves");
+        goto out;
+    }
+    for (size_t q = 0; q < ncols; q++) {
+        names[q] = st_reader_name(s->r, (size_t)cols[q]);
+        confidence[q] = is_confidence(conf, names[q]);
+        for (size_t i = 0; i < s->n; i++)
+            v[q * s->n + i] = s->v[i * s->nc + cols[q]];
+        score[q] = v + q * s->n;
+    }
+    st_output o;
+    if ((rc = st_output_open(&o, path, bin, e)) < 0)
+        goto out;
+    st_writer_opts wo = {.format = bin ? ST_FMT_BIN : ST_FMT_CSV};
+    rc = st_uq_curves_write(o.fp, &wo, names, score, confidence, ncols, label, s->n, binary, e);
+    if (rc == ST_OK)
+        rc = st_output_close(&o, e);
+    else
+        st_output_abort(&o);
+out:
+    free(names);
+    free(score);
+    free(confidence);
+    free(v);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     st_cli cli;
     st_cli_init(&cli, "uq-eval", USAGE);
     st_uq_eval_opts eo;
     st_uq_eval_opts_default(&eo);
-    const char *labcol = NULL, *columns = NULL, *conf = NULL, *metrics = NULL;
+    const char *labcol = NULL, *columns = NULL, *conf = NULL, *metrics = NULL, *curves = NULL;
     double threshold = NAN;
     static const struct option longopts[] = {
         ST_CLI_LONGOPTS,
@@ -206,6 +249,7 @@ int main(int argc, char **argv)
         {"bins", required_argument, NULL, OPT_BINS},
         {"bootstrap", required_argument, NULL, OPT_BOOT},
         {"level", required_argument, NULL, OPT_LEVEL},
+        {"curves", required_argument, NULL, OPT_CURVES},
         {NULL, 0, NULL, 0}};
     int c;
     long l;
@@ -244,6 +288,9 @@ int main(int argc, char **argv)
             if (st_parse_double(optarg, &x) < 0 || x < 50 || x >= 100)
                 st_cli_usage_error(&cli, "--level must be a percentage in [50, 100), not '%s'", optarg);
             eo.level = x / 100;
+            break;
+        case OPT_CURVES:
+            curves = optarg;
             break;
         default:
             st_cli_usage_error(&cli, NULL);
@@ -403,6 +450,8 @@ int main(int argc, char **argv)
     }
     if (!(stemp >= 0) && eo.want[ST_UQ_M_TSU] && explicit_metrics)
         st_cli_log(&cli, 1, "tsu needs a temperature column: NaN");
+    if (curves && (rc = write_curves(curves, &s, cols, ncols, conf, label, binary, &e)) < 0)
+        goto done;
     if ((rc = st_output_open(&out, cli.output, 0, &e)) < 0)
         goto done;
     double *sc = malloc(3 * s.n * sizeof *sc);

@@ -231,6 +231,13 @@ int st_mjp_vanloan(const double *Q, size_t K, double t, const double *W, double 
 
 /* P(t) = exp(Q t). */
 int st_mjp_pmatrix(const st_mjp *m, double t, double *P, st_err *e);
+/* P(t) on a grid (lib/mjp/pgrid.c): P gets nt K x K matrices P(t[k]) and
+ * stay (nt x K) the probabilities exp(q_aa t[k]) of no jump out of a by
+ * t[k]. */
+int st_mjp_pmatrix_grid(const st_mjp *m, const double *t, size_t nt, double *P, double *stay, st_err *e);
+/* Longest follow-up of a subject in d (last minus first observation time;
+ * 0 without subjects): the default end of mjp-infer's --pmatrix-grid. */
+double st_mjp_data_span(const st_mjp_data *d);
 
 /* Viterbi path of true states for subject s of hidden data (states[] gets
  * one entry per observation of the subject). */

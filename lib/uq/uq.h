@@ -353,4 +353,25 @@ double st_uq_tsu(const double *u, const double *group, const double *temp, size_
 /* Helper: ranks (1-based, ties averaged) of x into r; idx is n size_t scratch. */
 void st_uq_ranks(const double *x, size_t n, double *r, size_t *idx);
 
+/* Curves behind the areas above (uq-eval --curves), same u, y and ties.
+ *
+ * ROC and precision-recall: one point per distinct value of u, from the
+ * highest down, after the start point 0 (nothing flagged).  Flagging the
+ * rows with u >= thr[k] as errors gives fpr[k] (correct rows flagged /
+ * correct rows), tpr[k] (the recall: errors flagged / errors) and prec[k]
+ * (errors among the flagged rows; NaN at point 0, whose thr is +Inf).
+ * Tied rows enter together, so the trapezoid area under (fpr, tpr) is
+ * st_uq_auroc (a tie counts 1/2) and sum_k (tpr[k] - tpr[k-1]) prec[k] is
+ * st_uq_auprc.  y must be 0/1; fpr (tpr) is NaN without correct rows
+ * (errors).  Arrays hold n + 1 entries; *m gets the number of points (0 when
+ * n is 0).  Returns 0, or -1 when out of memory. */
+int st_uq_roc_curve(const double *u, const double *y, size_t n, double *thr, double *fpr, double *tpr,
+                    double *prec, size_t *m);
+/* Rejection-accuracy curve: acc[k], k = 0 .. n-1, is the (expected, over
+ * tie orders) mean label of the n - k rows kept after rejecting the k most
+ * uncertain ones, at rejection rate k/n; its mean is
+ * st_uq_rejection_area(u, y, n, 1).  oracle (may be NULL) gets the curve of
+ * the best order (labels descending).  Returns 0, or -1 when out of memory. */
+int st_uq_rejection_curve(const double *u, const double *y, size_t n, double *acc, double *oracle);
+
 #endif
