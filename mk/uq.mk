@@ -38,7 +38,7 @@ DEMO_TARGETS += demo-uq
 demo-uq: all
 	@mkdir -p demo-out
 	tools/uq-entropy -q -s msp,g-nll,ppl,mte,pe,ln-pe,se,se-discrete,num-sets,eigv,deg,ecc,lexsim-rougel,eigenscore,kle,inv-entropy \
-	  --id-map demo-out/uq-ids.csv -o demo-out/uq-scores.csv $(srcdir)/data/uq-trivia.jsonl
+	  -o demo-out/uq-scores.csv $(srcdir)/data/uq-trivia.jsonl
 	tools/uq-eval -l correct --bootstrap 200 -o demo-out/uq-eval.csv demo-out/uq-scores.csv
 	@awk -F, '$$2 == "auroc" { printf "demo-uq: AUROC %-14s %.3f\n", $$1, $$4 }' demo-out/uq-eval.csv
 

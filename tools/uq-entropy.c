@@ -75,7 +75,8 @@ static const char USAGE[] =
     "      --max-line BYTES    longest accepted input line, with an optional K, M or G\n"
     "                          suffix; default 256M (memory stays below about\n"
     "                          this plus the parsed numbers of a line per thread)\n"
-    "      --id-map FILE       write 'id,name' CSV pairing output ids with input ids\n"
+    "      --id-map FILE       write 'id,name' CSV pairs (equal: the output keeps\n"
+    "                          the input's ids; for older scripts)\n"
     "  -o, --output FILE       write to FILE (atomically) instead of stdout\n"
     "      --format csv|bin    output format; default csv (bin for -o *.stb)\n"
     "      --compress          zlib-compress binary chunks\n"
@@ -186,26 +187,42 @@ static void parse_scores(const st_cli *cli, const char *list, int **which, const
                                (*names)[0], (*names)[k]);
 }
 
+/* --id-map FILE: id,name pairs.  The output keeps the input ids, so the
+ * pairs are equal; the option stays for scripts written when string ids
+ * were numbered. */
 static int write_id_map(const char *path, const st_uq_result *r, st_err *e)
 {
     st_output out;
     int rc = st_output_open(&out, path, 0, e);
     if (rc < 0)
         return rc;
-    fputs("id,name\n", out.fp);
-    for (size_t i = 0; i < r->n; i++) {
-        char num[ST_DOUBLE_BUFSZ];
-        st_format_double(num, r->data[i * r->ncols]);
-        fprintf(out.fp, "%s,\"", num);
-        for (const char *c = r->ids[i]; *c; c++) {
-            if (*c == '"')
-                fputc('"', out.fp);
-            fputc(*c == '\n' || *c == '\r' ? ' ' : *c, out.fp);
+    st_strdict *d = NULL;
+    st_writer *w = NULL;
+    const char *names[] = {"id", "name"};
+    st_dtype dt[] = {ST_STR, ST_STR};
+    st_writer_opts wo = {ST_FMT_CSV, ST_CODEC_RAW, 0, 0, NULL};
+    if ((rc = st_strdict_new(&d, e)) < 0 || (rc = st_writer_new(&w, out.fp, names, dt, 2, &wo, e)) < 0 ||
+        (rc = st_writer_source(w, 0, ST_STR, d, e)) < 0 || (rc = st_writer_source(w, 1, ST_STR, d, e)) < 0)
+        goto out;
+    for (size_t i = 0; i < r->n && rc == 0; i++) {
+        double row[2];
+        if (i > 0 && strcmp(r->ids[i], r->ids[i - 1]) == 0)
+            continue; /* a claim's or another temperature's row of the same id */
+        if ((rc = st_strdict_intern(d, r->ids[i], strlen(r->ids[i]), &row[0], e)) == 0) {
+            row[1] = row[0];
+            rc = st_writer_row(w, row, e);
         }
-        fputs("\"\n", out.fp);
     }
-    rc = st_output_close(&out, e);
-    if (rc < 0)
+    if (rc == 0) {
+        rc = st_writer_close(w, e);
+        w = NULL;
+    }
+out:
+    st_writer_free(w);
+    st_strdict_free(d);
+    if (rc == 0)
+        rc = st_output_close(&out, e);
+    else
         st_output_abort(&out);
     return rc;
 }
@@ -387,9 +404,6 @@ int main(int argc, char **argv)
         if (r->nan_count[k])
             st_cli_log(&cli, 1, "%s: NaN for %zu of %zu %s (needs %s)", score_names[k], r->nan_count[k], r->n,
                        r->has_claim ? "claims" : "prompts", st_uq_score_needs(which[k]));
-    if (r->ids_are_records)
-        st_cli_log(&cli, id_map ? 2 : 1, "ids are not all integers: column id numbers them 1, 2, ... in order of first appearance%s",
-                   id_map ? "" : " (--id-map FILE pairs them with the input ids)");
     if (id_map && (rc = write_id_map(id_map, r, &e)) < 0)
         goto done;
 
@@ -400,7 +414,7 @@ int main(int argc, char **argv)
         goto done;
     }
     size_t j = 0;
-    dtypes[j] = ST_I8;
+    dtypes[j] = r->ids_are_strings ? ST_STR : ST_I8;
     names[j++] = "id";
     if (r->has_claim) {
         dtypes[j] = ST_I8;
@@ -430,6 +444,8 @@ int main(int argc, char **argv)
         goto done;
     st_writer_opts wo = {fmt, cli.compress ? ST_CODEC_ZLIB : ST_CODEC_RAW, 0, 0, meta};
     if ((rc = st_writer_new(&w, out.fp, names, dtypes, r->ncols, &wo, &e)) < 0)
+        goto done;
+    if (r->ids_are_strings && (rc = st_writer_source(w, 0, ST_STR, r->id_dict, &e)) < 0)
         goto done;
     if ((rc = st_writer_rows(w, r->data, r->n, &e)) < 0)
         goto done;

@@ -1010,16 +1010,19 @@ static int parse_id(ctx *c, st_uq_prompt *p)
         return rc;
     if (n == 0)
         return fail(c, col, "id is an empty string");
-    /* a string of decimal digits (no sign, no leading zeros) is an integer id */
-    const char *s = p->id;
-    int digits = n <= 15 && (s[0] != '0' || n == 1);
+    p->id_is_int = st_uq_id_integer(p->id, &p->id_num);
+    return 0;
+}
+
+int st_uq_id_integer(const char *s, double *v)
+{
+    /* decimal digits, no sign, no leading zeros, at most 15 (exact in a double) */
+    size_t n = strlen(s);
+    int digits = n > 0 && n <= 15 && (s[0] != '0' || n == 1);
     for (size_t i = 0; i < n && digits; i++)
         digits = s[i] >= '0' && s[i] <= '9';
-    if (digits) {
-        p->id_is_int = 1;
-        p->id_num = strtod(s, NULL);
-    }
-    return 0;
+    *v = digits ? strtod(s, NULL) : NAN;
+    return digits;
 }
 
 static int label(ctx *c, const char *k, double *out)

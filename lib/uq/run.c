@@ -154,6 +154,7 @@ void st_uq_result_free(st_uq_result *r)
     free(r->ids);
     free(r->data);
     free(r->nan_count);
+    st_strdict_free(r->id_dict);
     free(r);
 }
 
@@ -421,7 +422,9 @@ typedef struct long_state {
     size_t slotcap;
     long first_line;
     int open;
-    char idbuf[32];
+    double key;      /* the id cell: a number, or a code of the id column */
+    char *idtext;    /* the id as text */
+    size_t idcap;
 } long_state;
 
 static int long_flush(long_state *st, const st_uq_opts *o, acc *a, st_uq_work *w, rowset *rs,
@@ -431,9 +434,8 @@ static int long_flush(long_state *st, const st_uq_opts *o, acc *a, st_uq_work *w
         return 0;
     st_uq_prompt *p = &st->p;
     p->line = st->first_line;
-    snprintf(st->idbuf, sizeof st->idbuf, "%.0f", p->id_num);
-    p->id = st->idbuf;
-    p->id_is_int = 1;
+    p->id = st->idtext;
+    p->id_is_int = st_uq_id_integer(p->id, &p->id_num);
     if (st->nlp) {
         p->has_greedy = 1;
         p->greedy.logprobs = st->lp;
@@ -479,6 +481,7 @@ static int long_flush(long_state *st, const st_uq_opts *o, acc *a, st_uq_work *w
 
 static void long_state_free(long_state *st)
 {
+    free(st->idtext);
     free(st->lp);
     free(st->sid);
     for (size_t i = 0; i < st->slotcap; i++)
@@ -518,10 +521,33 @@ static int long_grow(long_state *st)
     return 0;
 }
 
+/* The id of a row as text: a string id's own, an integer's decimal. */
+static int long_id(long_state *st, st_reader *r, int cid, double v, st_err *e)
+{
+    char buf[ST_CELL_BUFSZ];
+    const char *t = st_reader_dtype(r, (size_t)cid) == ST_STR ? st_reader_str(r, (size_t)cid, v) : NULL;
+    if (!t) {
+        snprintf(buf, sizeof buf, "%.0f", v);
+        t = buf;
+    }
+    size_t n = strlen(t) + 1;
+    if (n > st->idcap) {
+        char *s = realloc(st->idtext, n);
+        if (!s)
+            return st_err_nomem(e, "id");
+        st->idtext = s;
+        st->idcap = n;
+    }
+    memcpy(st->idtext, t, n);
+    return 0;
+}
+
 static int run_long(const char *path, const st_uq_opts *o, acc *a, st_uq_work *w, rowset *rs, st_err *e)
 {
     st_reader *r = NULL;
-    int rc = st_reader_open(&r, path, e);
+    /* ids may be text ("p0001"): read the id column as ids, the others as numbers */
+    st_reader_opts ropts = {.any_type = 1, .id_cols = "id", .promote = 1};
+    int rc = st_reader_open_opts(&r, path, &ropts, e);
     if (rc < 0)
         return rc;
     const char *file = st_reader_path(r);
@@ -533,6 +559,15 @@ static int run_long(const char *path, const st_uq_opts *o, acc *a, st_uq_work *w
         st_reader_free(r);
         return rc;
     }
+    int numeric[] = {cs, clp, ccl, ct, cc, cq};
+    for (size_t k = 0; k < sizeof numeric / sizeof numeric[0]; k++)
+        if (numeric[k] >= 0 && !st_dtype_is_numeric(st_reader_dtype(r, (size_t)numeric[k]))) {
+            rc = st_err_set(e, ST_EDATA, file, 1, 0, "column '%s' holds %s, not numbers",
+                            st_reader_name(r, (size_t)numeric[k]),
+                            st_dtype_short(st_reader_dtype(r, (size_t)numeric[k])));
+            st_reader_free(r);
+            return rc;
+        }
     size_t nc = st_reader_ncols(r);
     double *row = malloc(nc * sizeof *row);
     long_state st;
@@ -541,12 +576,13 @@ static int run_long(const char *path, const st_uq_opts *o, acc *a, st_uq_work *w
         st_reader_free(r);
         return st_err_nomem(e, "row");
     }
+    int id_str = st_reader_dtype(r, (size_t)cid) == ST_STR;
     while ((rc = st_reader_next(r, row, e)) == 1) {
         long line = st_reader_line(r);
         double id = row[cid], smp = row[cs], lp = row[clp];
         double temp = ct >= 0 ? row[ct] : NAN;
-        if (!(id == floor(id)) || fabs(id) > 9007199254740992.0) {
-            rc = st_reader_error(r, e, ST_EDATA, "id must be an integer");
+        if (id_str ? isnan(id) : !(id == floor(id)) || fabs(id) > 9007199254740992.0) {
+            rc = st_reader_error(r, e, ST_EDATA, id_str ? "missing id" : "id must be an integer or a string");
             break;
         }
         if (!(smp == floor(smp)) || smp < 0) {
@@ -557,13 +593,15 @@ static int run_long(const char *path, const st_uq_opts *o, acc *a, st_uq_work *w
             rc = st_reader_error(r, e, ST_EDATA, "logprob %g is not a finite log-probability <= 0", lp);
             break;
         }
-        int same = st.open && st.p.id_num == id &&
+        int same = st.open && st.key == id &&
                    ((isnan(temp) && isnan(st.p.temperature)) || temp == st.p.temperature);
         if (!same) {
             if ((rc = long_flush(&st, o, a, w, rs, file, e)) < 0)
                 break;
             memset(&st.p, 0, sizeof st.p);
-            st.p.id_num = id;
+            st.key = id;
+            if ((rc = long_id(&st, r, cid, id, e)) < 0)
+                break;
             st.p.temperature = temp;
             st.p.correct = st.p.quality = st.p.p_true = NAN;
             st.p.greedy.sum_logprob = st.p.greedy.n_tokens = NAN;
@@ -694,7 +732,7 @@ int st_uq_entropy_run(const char *const *paths, size_t npaths, const st_uq_run_o
         goto out;
     /* fix the columns: id, [claim], [temperature], scores..., [correct], [quality] */
     st_uq_result *r = a.r;
-    r->ids_are_records = !a.all_int;
+    r->ids_are_strings = !a.all_int;
     r->has_claim = a.claims;
     r->has_temperature = a.any_temp;
     r->has_correct = a.any_correct;
@@ -702,28 +740,21 @@ int st_uq_entropy_run(const char *const *paths, size_t npaths, const st_uq_run_o
     size_t nc = 1 + (size_t)a.claims + (size_t)a.any_temp + nwhich + (size_t)a.any_correct +
                 (size_t)a.any_quality;
     r->ncols = nc;
-    st_uq_idset *names = NULL;
-    if (r->ids_are_records && (rc = st_uq_idset_new(&names, e)) < 0)
+    if (r->ids_are_strings && (rc = st_strdict_new(&r->id_dict, e)) < 0)
         goto out;
-    long next = 1;
     for (size_t i = 0; i < r->n; i++) {
         const double *src = r->data + i * a.width;
-        double ordinal = 0;
-        if (names) {
-            /* number distinct ids in order of first appearance */
-            long seen = st_uq_idset_add(names, r->ids[i], NAN, next);
-            if (seen < 0) {
-                st_uq_idset_free(names);
-                rc = st_err_nomem(e, "id table");
-                goto out;
-            }
-            ordinal = seen ? (double)seen : (double)next++;
-        }
         double tmp[R_FIRST];
         memcpy(tmp, src, sizeof tmp);
+        if (r->id_dict) {
+            /* every id as its text (integers in decimal), in a dictionary
+             * in order of first appearance */
+            if ((rc = st_strdict_intern(r->id_dict, r->ids[i], strlen(r->ids[i]), &tmp[R_ID], e)) < 0)
+                goto out;
+        }
         double *dst = r->data + i * nc; /* nc <= width: compacting in place is safe */
         size_t j = 0;
-        dst[j++] = names ? ordinal : tmp[R_ID];
+        dst[j++] = tmp[R_ID];
         if (a.claims)
             dst[j++] = tmp[R_CLAIM];
         if (a.any_temp)
@@ -735,7 +766,6 @@ int st_uq_entropy_run(const char *const *paths, size_t npaths, const st_uq_run_o
         if (a.any_quality)
             dst[j++] = tmp[R_QUALITY];
     }
-    st_uq_idset_free(names);
 out:
     pool_free(&pl);
     st_uq_idset_free(a.ids);

@@ -5,6 +5,7 @@
 #ifndef ST_UQ_RUN_H
 #define ST_UQ_RUN_H
 
+#include "core/stream.h"
 #include "uq/uq.h"
 
 #define ST_UQ_MAX_LINE_DEFAULT ((size_t)256 << 20)
@@ -19,9 +20,10 @@ typedef struct st_uq_result {
     /* columns in order: id, [claim], [temperature], the scores, [correct], [quality] */
     int has_claim, has_temperature, has_correct, has_quality;
     double *data;      /* n x ncols, row-major */
-    char **ids;        /* the n ids as given (for an id map) */
-    int ids_are_records; /* some id is not an integer: id numbers the distinct ids
-                        * 1, 2, ... in order of first appearance */
+    char **ids;        /* the n ids as given (integers in decimal) */
+    int ids_are_strings; /* some id is not an integer (a double holds exactly):
+                        * column id holds codes of id_dict, the ids as text */
+    st_strdict *id_dict; /* the ids in order of first appearance, or NULL */
     size_t *nan_count; /* per requested score: rows where it is NaN */
     size_t nprompts;   /* prompts read (rows, unless claim scores) */
 } st_uq_result;

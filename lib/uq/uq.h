@@ -131,6 +131,10 @@ int st_uq_parse_line(const char *text, size_t len, const char *file, long line,
 int st_uq_parse_line_arena(const char *text, size_t len, const char *file, long line,
                            unsigned need, st_uq_arena *arena, st_uq_prompt *p, st_err *e);
 
+/* 1 if an id's text is an integer as the output keeps it (decimal digits,
+ * no sign or leading zeros, at most 15), with *v its value; else 0, NaN. */
+int st_uq_id_integer(const char *s, double *v);
+
 /* Duplicate detection: the key is (id, temperature). */
 typedef struct st_uq_idset st_uq_idset;
 int st_uq_idset_new(st_uq_idset **s, st_err *e);

@@ -529,6 +529,7 @@ for k, opt in enumerate(SETTINGS):
     if len(rows) != len(prompts):
         report(False, "setting %d rows" % k, "%d rows" % len(rows))
         continue
+    report([r["id"] for r in rows] == [p["id"] for p in prompts], "setting %d: the input's ids, in order" % k)
     worst = {}
     for p, row in zip(prompts, rows):
         ref = scores_numpy(p, opt)
@@ -643,7 +644,7 @@ if rows is not None:
     ev = run(["uq-eval", "-l", "correct", sc])
     if ev is not None:
         y = [float(r["correct"]) for r in rows]
-        ids = [float(r["id"]) for r in rows]
+        ids = [r["id"] for r in rows]
         temps = [float(r["temperature"]) for r in rows]
         got = {(r["score"], r["metric"]): float(r["value"]) for r in ev}
         for name in ["msp", "g-nll", "se", "num-sets", "eigv", "kle"]:

@@ -183,7 +183,7 @@ START_TEST(test_entropy_run)
     ck_assert_int_eq(st_uq_entropy_run(paths, 1, &ro, &o, which, 2, &r, &e), 0);
     ck_assert_uint_eq(r->n, 3);
     ck_assert_uint_eq(r->ncols, 4); /* id, se, g-nll, correct */
-    ck_assert(r->has_correct && !r->has_temperature && !r->ids_are_records);
+    ck_assert(r->has_correct && !r->has_temperature && !r->ids_are_strings && !r->id_dict);
     ck_assert_near(r->data[0 * 4 + 1], log(2.0), 1e-15);
     ck_assert_near(r->data[1 * 4 + 2], 2, 0);
     ck_assert_near(r->data[2 * 4 + 0], 3, 0);
