@@ -25,7 +25,9 @@ static const char USAGE[] =
     "  -c, --columns LIST      score columns to evaluate; default every column but\n"
     "                          id, temperature, correct, quality and the labels\n"
     "      --confidence LIST   columns that are confidences (higher = more likely\n"
-    "                          correct); default msp\n"
+    "                          correct); default the uq-entropy scores that are:\n"
+    "                          msp self-certainty p-true semantic-density ccp\n"
+    "                          claim-msp claim-p-true\n"
     "  -m, --metrics LIST      auroc,auprc,prr,prr50,auarc,spearman,ece,tsu; default\n"
     "                          all (auroc, auprc and ece only for 0/1 labels)\n"
     "      --threshold T       binarise labels: correct = (label >= T)\n"
@@ -56,7 +58,9 @@ typedef struct rows {
 static int read_rows(rows *t, const char *path, st_err *e)
 {
     memset(t, 0, sizeof *t);
-    int rc = st_reader_open(&t->r, path, e);
+    /* ids may be text ("p0001"); other text columns are left alone */
+    st_reader_opts opts = {.any_type = 1, .id_cols = "id"};
+    int rc = st_reader_open_opts(&t->r, path, &opts, e);
     if (rc < 0)
         return rc;
     t->nc = st_reader_ncols(t->r);
@@ -102,16 +106,40 @@ static int in_list(const char *list, const char *name)
     return 0;
 }
 
+/* Whether column name holds confidences: listed in --confidence, or by
+ * default a uq-entropy score that is one. */
+static int is_confidence(const char *conf, const char *name)
+{
+    if (conf)
+        return in_list(conf, name);
+    int code = st_uq_score_parse(name);
+    return code >= 0 && st_uq_score_is_confidence(code);
+}
+
+/* An id as text (a string id's own, a number's shortest form): keys of the
+ * join, since string codes belong to each file's dictionary.  NULL if
+ * missing. */
+static char *id_text(const rows *t, int col, size_t i)
+{
+    double v = t->v[i * t->nc + col];
+    if (isnan(v))
+        return NULL;
+    char buf[ST_CELL_BUFSZ];
+    return strdup(st_reader_cell(t->r, (size_t)col, v, buf));
+}
+
 typedef struct key {
-    double id, t;
+    char *id;
+    double t;
     size_t row;
 } key;
 
 static int cmp_key(const void *a, const void *b)
 {
     const key *x = a, *y = b;
-    if (x->id != y->id)
-        return x->id < y->id ? -1 : 1;
+    int c = strcmp(x->id, y->id);
+    if (c)
+        return c;
     if (x->t != y->t && !(isnan(x->t) && isnan(y->t))) {
         if (isnan(x->t))
             return -1;
@@ -120,6 +148,14 @@ static int cmp_key(const void *a, const void *b)
         return x->t < y->t ? -1 : 1;
     }
     return (x->row > y->row) - (x->row < y->row);
+}
+
+static void keys_free(key *k, size_t n)
+{
+    if (k)
+        for (size_t i = 0; i < n; i++)
+            free(k[i].id);
+    free(k);
 }
 
 /* Labels for every SCORES row from LABELS, joined on id (and temperature). */
@@ -133,33 +169,45 @@ static int join_labels(const rows *s, int sid, int stemp, const rows *l, const c
         return st_err_set(e, ST_EDATA, lname, 1, 0, "labels have no 'id' column");
     if (lc < 0)
         return st_err_set(e, ST_EDATA, lname, 1, 0, "labels have no column '%s'", col);
+    if (!st_dtype_is_numeric(st_reader_dtype(l->r, (size_t)lc)))
+        return st_err_set(e, ST_EDATA, lname, 1, 0, "label column '%s' holds %s, not numbers", col,
+                          st_dtype_short(st_reader_dtype(l->r, (size_t)lc)));
     int use_t = lt >= 0 && stemp >= 0;
-    key *k = malloc((l->n ? l->n : 1) * sizeof *k);
+    if (use_t && !st_dtype_is_numeric(st_reader_dtype(l->r, (size_t)lt)))
+        return st_err_set(e, ST_EDATA, lname, 1, 0, "column 'temperature' holds %s, not numbers",
+                          st_dtype_short(st_reader_dtype(l->r, (size_t)lt)));
+    key *k = calloc(l->n ? l->n : 1, sizeof *k);
     if (!k)
         return st_err_nomem(e, "labels");
+    int rc = 0;
     for (size_t i = 0; i < l->n; i++) {
-        k[i].id = l->v[i * l->nc + lid];
         k[i].t = use_t ? l->v[i * l->nc + lt] : NAN;
         k[i].row = i;
-        if (isnan(k[i].id)) {
-            free(k);
-            return st_err_set(e, ST_EDATA, lname, l->line[i], 0, "missing id");
+        if (isnan(l->v[i * l->nc + lid])) {
+            rc = st_err_set(e, ST_EDATA, lname, l->line[i], 0, "missing id");
+            goto out;
+        }
+        if (!(k[i].id = id_text(l, lid, i))) {
+            rc = st_err_nomem(e, "labels");
+            goto out;
         }
     }
     qsort(k, l->n, sizeof *k, cmp_key);
     for (size_t i = 1; i < l->n; i++)
-        if (k[i].id == k[i - 1].id && (k[i].t == k[i - 1].t || (isnan(k[i].t) && isnan(k[i - 1].t)))) {
+        if (strcmp(k[i].id, k[i - 1].id) == 0 &&
+            (k[i].t == k[i - 1].t || (isnan(k[i].t) && isnan(k[i - 1].t)))) {
             long a = l->line[k[i - 1].row], b = l->line[k[i].row];
-            double dup = k[i].id;
-            free(k);
-            return st_err_set(e, ST_EDATA, lname, b, 0, "duplicate id %.17g in the labels (first on line %ld)",
-                              dup, a);
+            rc = st_err_set(e, ST_EDATA, lname, b, 0, "duplicate id '%s' in the labels (first on line %ld)",
+                            k[i].id, a);
+            goto out;
         }
-    for (size_t i = 0; i < s->n; i++) {
-        key q = {s->v[i * s->nc + sid], use_t ? s->v[i * s->nc + stemp] : NAN, 0};
-        size_t lo = 0, hi = l->n;
+    for (size_t i = 0; i < s->n && rc == 0; i++) {
         label[i] = NAN;
         from[i] = 0;
+        key q = {id_text(s, sid, i), use_t ? s->v[i * s->nc + stemp] : NAN, 0};
+        if (!q.id)
+            continue; /* a score row without an id has no label */
+        size_t lo = 0, hi = l->n;
         while (lo < hi) {
             size_t mid = (lo + hi) / 2;
             key probe = k[mid];
@@ -175,9 +223,11 @@ static int join_labels(const rows *s, int sid, int stemp, const rows *l, const c
             else
                 hi = mid;
         }
+        free(q.id);
     }
-    free(k);
-    return 0;
+out:
+    keys_free(k, l->n);
+    return rc;
 }
 
 /* --curves FILE: the score columns' curve points (lib/uq/curves.h). */
@@ -197,7 +247,7 @@ static int write_curves(const char *path, const rows *s, const int *cols, size_t
     }
     for (size_t q = 0; q < ncols; q++) {
         names[q] = st_reader_name(s->r, (size_t)cols[q]);
-        confidence[q] = in_list(conf, names[q]);
+        confidence[q] = is_confidence(conf, names[q]);
         for (size_t i = 0; i < s->n; i++)
             v[q * s->n + i] = s->v[i * s->nc + cols[q]];
         score[q] = v + q * s->n;
@@ -225,7 +275,7 @@ int main(int argc, char **argv)
     st_cli_init(&cli, "uq-eval", USAGE);
     st_uq_eval_opts eo;
     st_uq_eval_opts_default(&eo);
-    const char *labcol = NULL, *columns = NULL, *conf = "msp", *metrics = NULL, *curves = NULL;
+    const char *labcol = NULL, *columns = NULL, *conf = NULL, *metrics = NULL, *curves = NULL;
     double threshold = NAN;
     static const struct option longopts[] = {
         ST_CLI_LONGOPTS,
@@ -329,6 +379,11 @@ int main(int argc, char **argv)
         rc = st_err_set(&e, ST_EDATA, sname, 1, 0, "no 'id' column in the scores");
         goto done;
     }
+    if (stemp >= 0 && !st_dtype_is_numeric(st_reader_dtype(s.r, (size_t)stemp))) {
+        rc = st_err_set(&e, ST_EDATA, sname, 1, 0, "column 'temperature' holds %s, not numbers",
+                        st_dtype_short(st_reader_dtype(s.r, (size_t)stemp)));
+        goto done;
+    }
     if (s.n == 0) {
         rc = st_err_set(&e, ST_EDATA, sname, 0, 0, "no rows in the scores");
         goto done;
@@ -358,6 +413,11 @@ int main(int argc, char **argv)
         labcol_idx = st_reader_col(s.r, labcol);
         if (labcol_idx < 0) {
             rc = st_err_set(&e, ST_EDATA, sname, 1, 0, "no label column '%s' in the scores", labcol);
+            goto done;
+        }
+        if (!st_dtype_is_numeric(st_reader_dtype(s.r, (size_t)labcol_idx))) {
+            rc = st_err_set(&e, ST_EDATA, sname, 1, 0, "label column '%s' holds %s, not numbers", labcol,
+                            st_dtype_short(st_reader_dtype(s.r, (size_t)labcol_idx)));
             goto done;
         }
         for (size_t i = 0; i < s.n; i++)
@@ -413,6 +473,14 @@ int main(int argc, char **argv)
         if (columns ? !in_list(columns, name)
                     : (strcmp(name, "correct") == 0 || strcmp(name, "quality") == 0))
             continue;
+        if (!st_dtype_is_numeric(st_reader_dtype(s.r, j))) {
+            if (columns) {
+                rc = st_err_set(&e, ST_EDATA, sname, 1, 0, "column '%s' holds %s, not scores", name,
+                                st_dtype_short(st_reader_dtype(s.r, j)));
+                goto done;
+            }
+            continue; /* a text column (a prompt, a model name) is not a score */
+        }
         cols[ncols++] = (int)j;
     }
     if (columns)
@@ -458,11 +526,12 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < s.n; i++)
             sc[i] = s.v[i * s.nc + cols[q]];
         st_uq_stat st[ST_UQ_NMETRICS];
-        rc = st_uq_evaluate(sc, label, ids, stemp >= 0 ? temps : NULL, s.n, in_list(conf, name), &eo, st, &e);
+        rc = st_uq_evaluate(sc, label, ids, stemp >= 0 ? temps : NULL, s.n, is_confidence(conf, name), &eo, st,
+                            &e);
         for (int k = 0; k < ST_UQ_NMETRICS && rc == 0; k++) {
             if (!eo.want[k])
                 continue;
-            if (k == ST_UQ_M_ECE && !in_list(conf, name))
+            if (k == ST_UQ_M_ECE && !is_confidence(conf, name))
                 continue;
             if (k == ST_UQ_M_TSU && stemp < 0)
                 continue;
