@@ -207,6 +207,13 @@ expect_error 1 'lazy.jsonl:1:[0-9]+: sim\[0\]\[1\] = 7 is outside' "... but is r
     uq-entropy -s eigv:sim "$tmp/lazy.jsonl"
 printf '%s\n' '{"id": 1, "greedy": {"logprobs": [-2]}, "prompt": {"x": [1, 2}}' >"$tmp/lazy2.jsonl"
 expect_error 1 "lazy2.jsonl:1:[0-9]+: malformed JSON" "JSON syntax is checked everywhere" uq-entropy -s g-nll "$tmp/lazy2.jsonl"
+# a line that parses but fails to score: an error naming it, and (under
+# ASan, as CI runs this) nothing leaked -- the parsed prompt used to be
+printf '%s\n' '{"id": 1, "samples": [{}, {}], "embeddings": [[1e200, 1], [1, 1e200]]}' >"$tmp/noscore.jsonl"
+for j in 1 2; do
+    expect_error 1 'noscore.jsonl:1: id .1.: symmetric eigen: non-finite entry' "-j $j: a scoring failure names the line" \
+        uq-entropy -j $j -s eigenscore "$tmp/noscore.jsonl"
+done
 head -c 3000 "$tmp/t.jsonl.gz" >"$tmp/trunc.jsonl.gz"
 expect_error 1 'trunc.jsonl.gz:[0-9]+: truncated or corrupt gzip input' "truncated gzip input" uq-entropy -s se "$tmp/trunc.jsonl.gz"
 expect_exit 1 "failed run leaves no output file" uq-entropy -s se -o "$tmp/never.csv" "$tmp/bad.jsonl"
