@@ -214,9 +214,12 @@ int st_arima_q0(const double *phi, size_t np, const double *theta, size_t nq, do
         rc = st_err_nomem(e, "ARIMA covariance");
         goto out;
     }
-    memcpy(ph, phi, np * sizeof *ph);
+    /* phi or theta may be NULL when its order is 0 (memcpy's arguments may not be) */
+    if (np)
+        memcpy(ph, phi, np * sizeof *ph);
     th[0] = 1;
-    memcpy(th + 1, theta, nq * sizeof *th);
+    if (nq)
+        memcpy(th + 1, theta, nq * sizeof *th);
     /* MA(infinity) weights psi_0..psi_r */
     for (size_t j = 0; j <= r; j++) {
         double v = j <= nq ? th[j] : 0;
