@@ -63,6 +63,33 @@ typedef struct st_mjp {
     double *par;
     unsigned char *ppos; /* parameter is positive (optimised on the log scale) */
     st_mjp_expr **expr;
+    /* Covariates (issue 16): C named covariates, centred at cmean (msm's
+     * default: their means over the intervals' start rows; 0 = no
+     * centring).  On the rates, log-linear:
+     *     q_ab(z) = q_ab exp(sum_c beta[ab C + c] (z_c - cmean[c]))
+     * with q_ab the baseline (Q, or the rate formula), z the covariates in
+     * force at the start of an interval (piecewise constant between
+     * observations).  bpar[ab C + c] is the free parameter the effect is
+     * (several cells may share one: msm's constraint), -1 where there is
+     * no effect (beta 0).  On misclassification probabilities (hidden
+     * models with M == K), logistic with the diagonal as reference:
+     *     E_ij(z) = E_ij e^{g_ij} / sum_k E_ik e^{g_ik},
+     *     g_ij = sum_c egam[ij C + c] (z_c - cmean[c]),  g_ii = 0
+     * with egpar as bpar.  The last ncut covariates are the indicators of
+     * the time periods [tcut[i], tcut[i+1]) (tcut[ncut] = inf), i >= 0,
+     * after the first period (msm's pci): observations are added at the
+     * cut points (state unknown), so rates change there. */
+    size_t C;
+    char **cnames;
+    double *cmean;
+    double *beta;        /* K*K x C */
+    int *bpar;           /* K*K x C */
+    size_t nbpar;
+    double *egam;        /* K*M x C (NULL without emission covariates) */
+    int *egpar;          /* K*M x C */
+    size_t negpar;
+    size_t ncut;
+    double *tcut;
 } st_mjp;
 
 /* A model with K states, no transitions allowed yet, uniform initial. */
@@ -89,6 +116,40 @@ int st_mjp_check_emission(const double *E, size_t K, size_t M, const char *src, 
 /* Evaluate a parametric model's rates at m->par into m->Q (no-op for free
  * rates).  ST_EDATA if a rate is negative or not finite. */
 int st_mjp_update_q(st_mjp *m, st_err *e);
+
+/* ---------------------------------------------------------- covariates */
+
+#define ST_MJP_MAX_COVS 32
+
+/* Declare the model's covariates (names in order; time periods come from
+ * st_mjp_set_timecuts), no effects yet, no centring. */
+int st_mjp_set_covariates(st_mjp *m, const char *const *names, size_t C, st_err *e);
+/* Effects on the rates from a specification: "sex,dage" (these
+ * covariates on every allowed transition) or "A-B:sex+dage" (on one
+ * transition; states as in --allowed, minus base); each new effect is a
+ * free parameter of its own, starting at 0.  Unknown names are errors. */
+int st_mjp_add_effects(st_mjp *m, const char *spec, int base, st_err *e);
+/* msm's constraint: "sex=1,1,2,..." gives the effects of covariate sex,
+ * in the order of the transitions that have it (row by row), group
+ * labels; effects with the same label share one parameter. */
+int st_mjp_set_constraint(st_mjp *m, const char *spec, st_err *e);
+/* Effects on misclassification: covariates "sex,dage" on every free
+ * off-diagonal emission probability (msm's misccovariates). */
+int st_mjp_add_misc_effects(st_mjp *m, const char *spec, st_err *e);
+/* Piecewise-constant rates (msm's pci): cut points, increasing; adds the
+ * covariates "timeperiod[a,b)" with effects on every allowed transition. */
+int st_mjp_set_timecuts(st_mjp *m, const double *cuts, size_t n, st_err *e);
+/* Index of covariate name, -1 if none. */
+int st_mjp_covariate_index(const st_mjp *m, const char *name);
+/* Number the free effects 0.. in the order of the cells (after
+ * constraints), setting nbpar and negpar. */
+void st_mjp_number_effects(st_mjp *m);
+/* Rates at covariate values z (C values, not centred) into Q (K x K). */
+void st_mjp_rates_at(const st_mjp *m, const double *z, double *Q);
+/* Emission at z into E (K x M); a copy of m->E without emission effects. */
+void st_mjp_emission_at(const st_mjp *m, const double *z, double *E);
+/* Time-period indicators of time t into z[C - ncut .. C - 1]. */
+void st_mjp_period_at(const st_mjp *m, double t, double *z);
 
 /* State index of a label or decimal index text, -1 if none. */
 int st_mjp_state_index(const st_mjp *m, const char *s);
@@ -140,10 +201,25 @@ typedef struct st_mjp_data {
     size_t *grp;
     size_t ngroups, bgroups;
     size_t nsubj_all, nobs_all, nskipped_all;
+    /* Covariate patterns (issue 16): the distinct covariate vectors of the
+     * whole data (npat x C, sorted; npat = 1 and C = 0 without
+     * covariates), and each observation's pattern: the interval ending at
+     * observation k has the rates of pat[k - 1], observation k the
+     * emission of pat[k].  zmean: mean of the covariates over the start
+     * rows of the intervals (what msm centres at); ninserted: observations
+     * added at time cut points (whole data), their y the last censor
+     * code (any state). */
+    size_t C, npat;
+    double *Z;
+    size_t *pat;
+    double *zmean;
+    size_t ninserted;
 } st_mjp_data;
 
 /* Build data from a table with columns seq (optional: one subject), t,
- * state (or `obs` for hidden data when present), obstype (optional).
+ * state (or `obs` for hidden data when present), obstype (optional), and
+ * the model's covariates (by name; a missing or non-finite value is an
+ * error naming the row).
  * state values are `base`-based state indices (or censor codes).  Checks:
  * decreasing times, states outside the model, zero-length intervals with
  * a change of state, exact jumps forbidden by the mask, transitions that
@@ -205,6 +281,8 @@ typedef struct st_mjp_fit {
     double *Q_se, *Q_lo, *Q_hi;   /* K x K */
     double *par_se, *par_lo, *par_hi; /* P (parametric models) */
     double *E_se;                 /* K x M (estimated emission) */
+    double *beta_se;              /* nbpar: covariate effects on the rates */
+    double *egam_se;              /* negpar: effects on misclassification */
     double *cov;                  /* nfree x nfree covariance of theta */
 } st_mjp_fit;
 
