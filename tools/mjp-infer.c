@@ -71,8 +71,66 @@ enum {
     OPT_TOL,
     OPT_NOSE,
     OPT_PMATRIX,
-    OPT_VITERBI
+    OPT_VITERBI,
+    OPT_COVARIATES,
+    OPT_CONSTRAINT,
+    OPT_MISC,
+    OPT_PCI,
+    OPT_NOCENTRE
 };
+
+#define MAX_SPECS 64
+
+/* Declare the covariates named in the specifications (rates, then
+ * misclassification, in order of first mention), then their effects, the
+ * time periods and the constraints. */
+static int setup_covariates(st_mjp *m, char **specs, size_t nspec, const char *misc, char **cons, size_t ncons,
+                            const double *pci, size_t npci, int base, st_err *e)
+{
+    char *names[ST_MJP_MAX_COVS];
+    size_t nn = 0;
+    int rc = 0;
+    if (m->C && (nspec || misc || npci))
+        return st_err_set(e, ST_EUSAGE, NULL, 0, 0,
+                          "the model file has covariates already: give them there or here, not both");
+    for (size_t i = 0; i <= nspec && rc == 0; i++) {
+        const char *sp = i < nspec ? specs[i] : misc;
+        if (!sp)
+            continue;
+        const char *colon = i < nspec ? strchr(sp, ':') : NULL;
+        const char *p = colon ? colon + 1 : sp;
+        char sep = colon ? '+' : ',';
+        while (*p && rc == 0) {
+            const char *q = strchr(p, sep);
+            size_t len = q ? (size_t)(q - p) : strlen(p);
+            int dup = 0;
+            for (size_t j = 0; j < nn; j++)
+                dup |= strlen(names[j]) == len && !strncmp(names[j], p, len);
+            if (len == 0)
+                rc = st_err_set(e, ST_EUSAGE, NULL, 0, 0, "empty covariate name in '%s'", sp);
+            else if (!dup && nn == ST_MJP_MAX_COVS)
+                rc = st_err_set(e, ST_EUSAGE, NULL, 0, 0, "at most %d covariates", ST_MJP_MAX_COVS);
+            else if (!dup && !(names[nn++] = strndup(p, len)))
+                rc = st_err_nomem(e, "covariates");
+            p += len + (q ? 1 : 0);
+        }
+    }
+    if (rc == 0 && nn)
+        rc = st_mjp_set_covariates(m, (const char *const *)names, nn, e);
+    for (size_t i = 0; i < nspec && rc == 0; i++)
+        rc = st_mjp_add_effects(m, specs[i], base, e);
+    if (rc == 0 && misc)
+        rc = st_mjp_add_misc_effects(m, misc, e);
+    if (rc == 0 && npci)
+        rc = st_mjp_set_timecuts(m, pci, npci, e);
+    for (size_t i = 0; i < ncons && rc == 0; i++)
+        rc = st_mjp_set_constraint(m, cons[i], e);
+    if (rc == 0)
+        st_mjp_number_effects(m);
+    for (size_t i = 0; i < nn; i++)
+        free(names[i]);
+    return rc;
+}
 
 #define MAX_CENSOR 16
 
@@ -211,6 +269,12 @@ int main(int argc, char **argv)
                                              {"no-se", no_argument, NULL, OPT_NOSE},
                                              {"pmatrix", required_argument, NULL, OPT_PMATRIX},
                                              {"viterbi", required_argument, NULL, OPT_VITERBI},
+                                             {"covariates", required_argument, NULL, OPT_COVARIATES},
+                                             {"constraint", required_argument, NULL, OPT_CONSTRAINT},
+                                             {"misc-covariates", required_argument, NULL, OPT_MISC},
+                                             {"pci", required_argument, NULL, OPT_PCI},
+                                             {"no-centre", no_argument, NULL, OPT_NOCENTRE},
+                                             {"no-center", no_argument, NULL, OPT_NOCENTRE},
                                              {NULL, 0, NULL, 0}};
     int mode = 0, base = 0, est_em = 0, est_init = 0;
     long K = 0;
@@ -218,8 +282,11 @@ int main(int argc, char **argv)
     st_mjp_censor censor[MAX_CENSOR];
     size_t ncensor = 0;
     st_mjp_fit_opts fo = {.method = ST_MJP_FIT_AUTO, .want_se = 1};
-    double *ptimes = NULL;
-    size_t npt = 0;
+    double *ptimes = NULL, *pci = NULL;
+    size_t npt = 0, npci = 0, nspec = 0, ncons = 0;
+    char *specs[MAX_SPECS], *cons[MAX_SPECS];
+    const char *misc = NULL;
+    int nocentre = 0;
     int c;
     while ((c = getopt_long(argc, argv, ST_CLI_SHORTOPTS "m:K:", longopts, NULL)) != -1) {
         if (st_cli_common(&cli, c, optarg, argv))
@@ -299,6 +366,30 @@ int main(int argc, char **argv)
         case OPT_VITERBI:
             viterbi = optarg;
             break;
+        case OPT_COVARIATES:
+            if (nspec == MAX_SPECS)
+                st_cli_usage_error(&cli, "at most %d --covariates", MAX_SPECS);
+            specs[nspec++] = optarg;
+            break;
+        case OPT_CONSTRAINT:
+            if (ncons == MAX_SPECS)
+                st_cli_usage_error(&cli, "at most %d --constraint", MAX_SPECS);
+            cons[ncons++] = optarg;
+            break;
+        case OPT_MISC:
+            misc = optarg;
+            break;
+        case OPT_PCI:
+            free(pci);
+            if (st_parse_double_list(optarg, &pci, &npci) < 0 || npci == 0)
+                st_cli_usage_error(&cli, "--pci must be a list of times t1,t2,..., not '%s'", optarg);
+            for (size_t i = 0; i < npci; i++)
+                if (!isfinite(pci[i]) || (i && !(pci[i] > pci[i - 1])))
+                    st_cli_usage_error(&cli, "--pci times must be finite and increasing, not '%s'", optarg);
+            break;
+        case OPT_NOCENTRE:
+            nocentre = 1;
+            break;
         default:
             st_cli_usage_error(&cli, NULL);
         }
@@ -311,6 +402,10 @@ int main(int argc, char **argv)
         st_cli_usage_error(&cli, "--estimate-emission and --estimate-initial need --hidden");
     if (mode == ST_MJP_HIDDEN && !model && !emission)
         st_cli_usage_error(&cli, "--hidden needs --emission FILE (or a model with an emission matrix)");
+    if (misc && mode != ST_MJP_HIDDEN)
+        st_cli_usage_error(&cli, "--misc-covariates needs --hidden");
+    if (ncons && !nspec && !npci)
+        st_cli_usage_error(&cli, "--constraint needs --covariates or --pci");
     for (size_t i = 0; i < ncensor; i++) {
         /* members were parsed 0-based; shift for --base 1 */
         if (base == 1) {
@@ -380,6 +475,8 @@ int main(int argc, char **argv)
     }
     if (rc == 0 && est_init)
         m->init_estimate = 1;
+    if (rc == 0)
+        rc = setup_covariates(m, specs, nspec, misc, cons, ncons, pci, npci, base, &err);
     if (rc == 0 && st_mpi_size() > 1)
         rc = st_mjp_data_from_share(&d, tab, m, mode, base, censor, ncensor, sh.ngroups, sh.nrows,
                                     sh.blo * sh.block, sh.row0, &err);
@@ -387,6 +484,11 @@ int main(int argc, char **argv)
         rc = st_mjp_data_from_table(&d, tab, m, mode, base, censor, ncensor, &err);
     st_table_free(tab); /* d has what the fit needs */
     tab = NULL;
+    if (rc == 0 && m->C) {
+        rc = st_mjp_check_periods(m, d, &err);
+        if (rc == 0 && !nocentre)
+            rc = st_mjp_set_centre(m, d->zmean, &err);
+    }
     if (rc == 0 && d->nskipped_all)
         st_cli_log(&cli, 1, "warning: %zu subject%s with a single observation skipped (first: subject %.17g)",
                    d->nskipped_all, d->nskipped_all > 1 ? "s" : "", d->first_skipped);
@@ -436,5 +538,6 @@ int main(int argc, char **argv)
     st_mjp_free(m);
     st_table_free(tab);
     free(ptimes);
+    free(pci);
     return st_mpi_cli_end(st_cli_finish(&cli, &out, rc, &err));
 }

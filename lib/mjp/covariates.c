@@ -119,6 +119,15 @@ static int fresh_id(const int *par, size_t n)
     return mx + 1;
 }
 
+int mjp_effect_new(st_mjp *m, size_t ab, size_t c, int misc)
+{
+    size_t n = (misc ? m->K * m->M : m->K * m->K) * m->C;
+    int *par = misc ? m->egpar : m->bpar;
+    if (par[ab * m->C + c] < 0)
+        par[ab * m->C + c] = fresh_id(par, n);
+    return par[ab * m->C + c];
+}
+
 /* Covariate names "a+b" (or "a,b" when commas allowed) into a mask. */
 static int name_list(const st_mjp *m, const char *s, size_t len, char sep, unsigned char *mask, st_err *e)
 {
@@ -373,4 +382,41 @@ void st_mjp_period_at(const st_mjp *m, double t, double *z)
         double hi = i + 1 < m->ncut ? m->tcut[i + 1] : INFINITY;
         z[C0 + i] = t >= m->tcut[i] && t < hi;
     }
+}
+
+int st_mjp_set_centre(st_mjp *m, const double *zc, st_err *e)
+{
+    size_t K = m->K, C = m->C;
+    if (!C)
+        return 0;
+    if (!m->P) {
+        double *Q = malloc(K * K * sizeof *Q);
+        if (!Q)
+            return st_err_nomem(e, "centre");
+        st_mjp_rates_at(m, zc, Q);
+        memcpy(m->Q, Q, K * K * sizeof *Q);
+        free(Q);
+    }
+    if (m->egam) {
+        double *E = malloc(K * m->M * sizeof *E);
+        if (!E)
+            return st_err_nomem(e, "centre");
+        st_mjp_emission_at(m, zc, E);
+        memcpy(m->E, E, K * m->M * sizeof *E);
+        free(E);
+    }
+    memcpy(m->cmean, zc, C * sizeof *zc);
+    return 0;
+}
+
+int st_mjp_check_periods(const st_mjp *m, const st_mjp_data *d, st_err *e)
+{
+    for (size_t i = 0; i < m->ncut; i++) {
+        size_t c = m->C - m->ncut + i;
+        if (!(d->zmean[c] > 0))
+            return st_err_set(e, ST_EDATA, NULL, 0, 0,
+                              "time period %s holds no interval of the data: drop the cut point %g", m->cnames[c] + 10,
+                              m->tcut[i]);
+    }
+    return 0;
 }

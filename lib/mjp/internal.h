@@ -72,6 +72,10 @@ const double *mjp_engine_rates(const mjp_engine *eng);
 /* Emission E_p of every pattern (npat x K x M; hidden data). */
 const double *mjp_engine_emission(const mjp_engine *eng);
 
+/* Give cell ab (K*K rates, or K*M emission when misc) an effect of
+ * covariate c, a new free parameter unless it has one; returns its id. */
+int mjp_effect_new(st_mjp *m, size_t ab, size_t c, int misc);
+
 /* "a-b" (labels, or indices minus base) into i, j; -1 if malformed. */
 int mjp_parse_pair(const st_mjp *m, const char *s, size_t len, int base, int *i, int *j);
 

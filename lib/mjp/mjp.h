@@ -148,6 +148,13 @@ void st_mjp_number_effects(st_mjp *m);
 void st_mjp_rates_at(const st_mjp *m, const double *z, double *Q);
 /* Emission at z into E (K x M); a copy of m->E without emission effects. */
 void st_mjp_emission_at(const st_mjp *m, const double *z, double *E);
+/* Move the centre of the covariates to zc (C values), keeping the rates
+ * (and misclassification probabilities) at every covariate value: the
+ * baseline Q and E are those at zc (formula rates: only the centre moves). */
+int st_mjp_set_centre(st_mjp *m, const double *zc, st_err *e);
+struct st_mjp_data;
+/* Every time period of the model holds some interval of the data. */
+int st_mjp_check_periods(const st_mjp *m, const struct st_mjp_data *d, st_err *e);
 /* Time-period indicators of time t into z[C - ncut .. C - 1]. */
 void st_mjp_period_at(const st_mjp *m, double t, double *z);
 
