@@ -522,8 +522,11 @@ static int mstep(fitctx *c, const mjp_stats *s)
     st_optim_opts o = {.method = ST_OPT_LBFGS, .ftol_rel = 1e-14, .xtol_rel = 1e-12, .max_eval = 500};
     st_optim_result r;
     st_err le;
+    double f0 = mstep_objective(x, NULL, c);
     int orc = st_optim_minimize(mstep_objective, c, x, c->nsel, &o, &r, &le);
-    if (orc < 0 || !isfinite(r.fmin)) {
+    /* NLopt's L-BFGS may stop with a generic failure after progress: the
+     * best point it saw still raises the expected log-likelihood */
+    if ((orc < 0 && le.code == ST_ENOMEM) || !isfinite(r.fmin) || !(r.fmin <= f0)) {
         memcpy(c->thfull, save, c->n * sizeof *save);
     } else {
         for (size_t i = 0; i < c->nsel; i++)
@@ -980,6 +983,14 @@ int st_mjp_fit_run(st_mjp *m, const st_mjp_data *d, const st_mjp_fit_opts *o, st
         newton_polish(&c, th, gr, H, 3, o->want_se, &h_valid);
         f->iterations = c.nevals;
         f->converged = conv;
+    } else if (m->nbpar || c.inner_em) {
+        /* covariate effects: EM's M-step is itself an optimisation over
+         * every pattern, so go straight to L-BFGS and finish with Newton */
+        f->method = "L-BFGS + Newton";
+        if ((rc = run_lbfgs(&c, th, 5000, tol, &conv, e)) < 0)
+            goto out;
+        newton_polish(&c, th, gr, H, 3, o->want_se, &h_valid);
+        f->iterations = c.nevals;
     } else {
         /* default: EM gets close fast (exact M-steps), Newton steps on the
          * Hessian finish; L-BFGS takes over if Newton cannot */

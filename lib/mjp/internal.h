@@ -48,6 +48,8 @@ void mjp_eig_vanloan(const mjp_eig *ev, double t, const double *W, double *I, do
 /* Rough flop count below which the engine stays serial (default 1e6);
  * tests set 0 to run every parallel region. */
 extern double mjp_omp_min_work;
+/* Tests set 1 to take the dense path (Pade P, block Van Loan) everywhere. */
+extern int mjp_eig_disable;
 
 /* This rank's share of the subject blocks of d: blocks [lo, hi) of nb;
  * the subjects of block bi are start[bi - lo] .. start[bi - lo + 1] - 1

@@ -151,6 +151,7 @@ struct mjp_engine {
 };
 
 double mjp_omp_min_work = 1e6;
+int mjp_eig_disable = 0;
 
 size_t mjp_engine_ndistinct(const mjp_engine *g)
 {
@@ -1595,7 +1596,7 @@ int mjp_engine_eval(mjp_engine *g, const st_mjp *m, int want, mjp_stats *s, st_e
 #pragma omp parallel for schedule(dynamic, 16) if ((double)np * (double)(KK * K) * 20 > mjp_omp_min_work)
     for (size_t p = 0; p < np; p++) {
         g->eok[p] = 0;
-        if (!g->pused[p])
+        if (!g->pused[p] || mjp_eig_disable)
             continue;
         double *U = g->eU + p * KK, *Ui = g->eUi + p * KK, *rmax = g->ermax + p * K;
         g->eok[p] = (unsigned char)mjp_eig_prepare_to(g->Qp + p * KK, K, g->el + p * K, U, Ui);
