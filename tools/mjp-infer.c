@@ -76,8 +76,177 @@ enum {
     OPT_CONSTRAINT,
     OPT_MISC,
     OPT_PCI,
-    OPT_NOCENTRE
+    OPT_NOCENTRE,
+    OPT_DERIVE,
+    OPT_AT,
+    OPT_TOTLOS_TO,
+    OPT_EFPT_TO,
+    OPT_CI,
+    OPT_CI_DRAWS
 };
+
+typedef struct derive_req {
+    int kind;
+    const char *path;
+} derive_req;
+
+static const char *const DKIND[] = {"pmatrix", "totlos", "efpt", "pnext", "sojourn", "qmatrix"};
+
+/* "NAME=V,NAME=V" (a name may hold commas: a piece without '=' joins the
+ * next) into z, starting from the centre. */
+static int parse_at(const st_mjp *m, const char *spec, double *z, st_err *e)
+{
+    memcpy(z, m->cmean, m->C * sizeof *z);
+    char buf[4096];
+    if (strlen(spec) >= sizeof buf)
+        return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "--at: too long");
+    strcpy(buf, spec);
+    char *p = buf;
+    while (*p) {
+        char *eq = strchr(p, '=');
+        if (!eq)
+            return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "--at must be NAME=VALUE,..., not '%s'", spec);
+        *eq = 0;
+        char *v = eq + 1, *comma = strchr(v, ',');
+        if (comma)
+            *comma = 0;
+        int c = st_mjp_covariate_index(m, p);
+        double x;
+        if (c < 0)
+            return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "--at: '%s' is not a covariate of the model", p);
+        if (st_parse_double(v, &x) < 0 || !isfinite(x))
+            return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "--at: '%s' is not a number for %s", v, p);
+        z[c] = x;
+        p = comma ? comma + 1 : v + strlen(v);
+    }
+    return 0;
+}
+
+/* Which entries of a quantity are written. */
+static int derived_row(const st_mjp *m, int kind, size_t i)
+{
+    size_t K = m->K, r = i / K, c = i % K;
+    int absorbing = st_mjp_absorbing(m, kind == ST_MJP_D_SOJOURN || kind == ST_MJP_D_EFPT ? i : r);
+    switch (kind) {
+    case ST_MJP_D_PNEXT:
+        return !absorbing && r != c;
+    case ST_MJP_D_SOJOURN:
+        return !absorbing;
+    case ST_MJP_D_QMATRIX:
+        return r == c ? !absorbing : m->allowed[i];
+    default:
+        return 1;
+    }
+}
+
+/* One stream of a derived quantity: for each --at set (and each time for
+ * pmatrix) the estimates with their intervals. */
+static int write_derived(const derive_req *rq, const st_mjp *m, const st_mjp_fit *fit, double *const *at,
+                         size_t nat, const double *ptimes, size_t npt, double tot, int efpt_to, int base,
+                         const st_mjp_ci_opts *co, const st_cli *cli, st_err *e)
+{
+    size_t K = m->K, C = m->C, nv = st_mjp_derived_size(m, rq->kind);
+    const char *tail[4][8] = {{"t", "from", "to", "p"},         {"horizon", "from", "state", "los"},
+                              {"to", "from", "efpt"},           {"from", "to", "p"}};
+    const char *const *cols;
+    size_t ntail;
+    static const char *soj[] = {"state", "mean"}, *qm[] = {"from", "to", "q"};
+    switch (rq->kind) {
+    case ST_MJP_D_PMATRIX:
+    case ST_MJP_D_TOTLOS:
+        cols = tail[rq->kind], ntail = 4;
+        break;
+    case ST_MJP_D_EFPT:
+    case ST_MJP_D_PNEXT:
+        cols = tail[rq->kind], ntail = 3;
+        break;
+    case ST_MJP_D_SOJOURN:
+        cols = soj, ntail = 2;
+        break;
+    default:
+        cols = qm, ntail = 3;
+        break;
+    }
+    size_t nc = C + ntail + 3;
+    const char **names = malloc(nc * sizeof *names);
+    st_dtype *dt = malloc(nc * sizeof *dt);
+    double *row = malloc(nc * sizeof *row), *est = malloc(4 * nv * sizeof *est);
+    int rc = 0;
+    st_output out = {0};
+    st_writer *w = NULL;
+    if (!names || !dt || !row || !est) {
+        rc = st_err_nomem(e, "derived quantities");
+        goto done;
+    }
+    double *se = est + nv, *lo = se + nv, *hi = lo + nv;
+    for (size_t c = 0; c < C; c++)
+        names[c] = m->cnames[c], dt[c] = ST_F8;
+    for (size_t j = 0; j < ntail; j++) {
+        names[C + j] = cols[j];
+        int state = !strcmp(cols[j], "from") || !strcmp(cols[j], "to") || !strcmp(cols[j], "state");
+        dt[C + j] = state ? ST_I8 : ST_F8;
+    }
+    names[C + ntail] = "se", names[C + ntail + 1] = "lower", names[C + ntail + 2] = "upper";
+    dt[C + ntail] = dt[C + ntail + 1] = dt[C + ntail + 2] = ST_F8;
+    size_t plen = strlen(rq->path);
+    int fmt = cli->format ? cli->format : plen > 4 && !strcmp(rq->path + plen - 4, ".stb") ? ST_FMT_BIN : ST_FMT_CSV;
+    st_writer_opts wo = {.format = fmt, .codec = cli->compress ? ST_CODEC_ZLIB : ST_CODEC_RAW};
+    if ((rc = st_output_open(&out, rq->path, fmt == ST_FMT_BIN, e)) < 0)
+        goto done;
+    if ((rc = st_writer_new(&w, out.fp, names, dt, nc, &wo, e)) < 0)
+        goto done;
+    size_t nt = rq->kind == ST_MJP_D_PMATRIX ? npt : 1;
+    for (size_t a = 0; a < (nat ? nat : 1) && rc == 0; a++)
+        for (size_t ti = 0; ti < nt && rc == 0; ti++) {
+            st_mjp_dspec sp = {.kind = rq->kind, .state = efpt_to, .z = nat ? at[a] : NULL};
+            sp.t = rq->kind == ST_MJP_D_PMATRIX ? ptimes[ti] : tot;
+            if ((rc = st_mjp_derived_ci(m, fit, &sp, co, est, se, lo, hi, e)) < 0)
+                break;
+            for (size_t i = 0; i < nv && rc == 0; i++) {
+                if (!derived_row(m, rq->kind, i))
+                    continue;
+                for (size_t c = 0; c < C; c++)
+                    row[c] = nat ? at[a][c] : m->cmean[c];
+                double *r = row + C;
+                long rr = (long)(i / K) + base, cc = (long)(i % K) + base;
+                switch (rq->kind) {
+                case ST_MJP_D_PMATRIX:
+                    r[0] = sp.t, r[1] = (double)rr, r[2] = (double)cc;
+                    break;
+                case ST_MJP_D_TOTLOS:
+                    r[0] = tot, r[1] = (double)rr, r[2] = (double)cc;
+                    break;
+                case ST_MJP_D_EFPT:
+                    r[0] = efpt_to + base, r[1] = (double)(i + (size_t)base);
+                    break;
+                case ST_MJP_D_SOJOURN:
+                    r[0] = (double)(i + (size_t)base);
+                    break;
+                default:
+                    r[0] = (double)rr, r[1] = (double)cc;
+                    break;
+                }
+                r[ntail - 1] = est[i];
+                r[ntail] = se[i], r[ntail + 1] = lo[i], r[ntail + 2] = hi[i];
+                rc = st_writer_row(w, row, e);
+            }
+        }
+    if (rc == 0) {
+        rc = st_writer_close(w, e);
+        w = NULL;
+    }
+    if (rc == 0)
+        rc = st_output_close(&out, e);
+done:
+    st_writer_free(w);
+    if (rc < 0)
+        st_output_abort(&out);
+    free(names);
+    free(dt);
+    free(row);
+    free(est);
+    return rc;
+}
 
 #define MAX_SPECS 64
 
@@ -275,6 +444,12 @@ int main(int argc, char **argv)
                                              {"pci", required_argument, NULL, OPT_PCI},
                                              {"no-centre", no_argument, NULL, OPT_NOCENTRE},
                                              {"no-center", no_argument, NULL, OPT_NOCENTRE},
+                                             {"derive", required_argument, NULL, OPT_DERIVE},
+                                             {"at", required_argument, NULL, OPT_AT},
+                                             {"totlos-to", required_argument, NULL, OPT_TOTLOS_TO},
+                                             {"efpt-to", required_argument, NULL, OPT_EFPT_TO},
+                                             {"ci", required_argument, NULL, OPT_CI},
+                                             {"ci-draws", required_argument, NULL, OPT_CI_DRAWS},
                                              {NULL, 0, NULL, 0}};
     int mode = 0, base = 0, est_em = 0, est_init = 0;
     long K = 0;
@@ -285,8 +460,13 @@ int main(int argc, char **argv)
     double *ptimes = NULL, *pci = NULL;
     size_t npt = 0, npci = 0, nspec = 0, ncons = 0;
     char *specs[MAX_SPECS], *cons[MAX_SPECS];
-    const char *misc = NULL;
+    const char *misc = NULL, *ats[MAX_SPECS];
     int nocentre = 0;
+    derive_req drq[16];
+    size_t ndrq = 0, nat = 0;
+    double tot = INFINITY;
+    long efpt_to = -1;
+    st_mjp_ci_opts co = {.method = ST_MJP_CI_DELTA, .draws = 1000};
     int c;
     while ((c = getopt_long(argc, argv, ST_CLI_SHORTOPTS "m:K:", longopts, NULL)) != -1) {
         if (st_cli_common(&cli, c, optarg, argv))
@@ -390,6 +570,50 @@ int main(int argc, char **argv)
         case OPT_NOCENTRE:
             nocentre = 1;
             break;
+        case OPT_DERIVE: {
+            const char *eq = strchr(optarg, '=');
+            int kind = -1;
+            for (int k = 0; eq && k < 6; k++)
+                if (strlen(DKIND[k]) == (size_t)(eq - optarg) && !strncmp(DKIND[k], optarg, (size_t)(eq - optarg)))
+                    kind = k;
+            if (kind < 0 || !eq[1])
+                st_cli_usage_error(&cli, "--derive must be KIND=FILE with KIND pmatrix, totlos, efpt, pnext, sojourn "
+                                         "or qmatrix, not '%s'", optarg);
+            if (ndrq == 16)
+                st_cli_usage_error(&cli, "at most 16 --derive");
+            drq[ndrq++] = (derive_req){kind, eq + 1};
+            break;
+        }
+        case OPT_AT:
+            if (nat == MAX_SPECS)
+                st_cli_usage_error(&cli, "at most %d --at", MAX_SPECS);
+            ats[nat++] = optarg;
+            break;
+        case OPT_TOTLOS_TO:
+            if (st_parse_double(optarg, &tot) < 0 || !(tot > 0))
+                st_cli_usage_error(&cli, "--totlos-to must be a time > 0 (or inf), not '%s'", optarg);
+            break;
+        case OPT_EFPT_TO:
+            if (st_parse_long(optarg, &efpt_to) < 0 || efpt_to < 0 || efpt_to >= ST_MJP_MAX_STATES + 1)
+                st_cli_usage_error(&cli, "--efpt-to must be a state, not '%s'", optarg);
+            break;
+        case OPT_CI:
+            if (!strcmp(optarg, "delta"))
+                co.method = ST_MJP_CI_DELTA;
+            else if (!strcmp(optarg, "normal"))
+                co.method = ST_MJP_CI_NORMAL;
+            else if (!strcmp(optarg, "none"))
+                co.method = ST_MJP_CI_NONE;
+            else
+                st_cli_usage_error(&cli, "--ci must be delta, normal or none, not '%s'", optarg);
+            break;
+        case OPT_CI_DRAWS: {
+            long v;
+            if (st_parse_long(optarg, &v) < 0 || v < 2 || v > 10000000L)
+                st_cli_usage_error(&cli, "--ci-draws must be an integer from 2 to 1e7, not '%s'", optarg);
+            co.draws = (size_t)v;
+            break;
+        }
         default:
             st_cli_usage_error(&cli, NULL);
         }
@@ -406,6 +630,16 @@ int main(int argc, char **argv)
         st_cli_usage_error(&cli, "--misc-covariates needs --hidden");
     if (ncons && !nspec && !npci)
         st_cli_usage_error(&cli, "--constraint needs --covariates or --pci");
+    for (size_t i = 0; i < ndrq; i++) {
+        if (drq[i].kind == ST_MJP_D_PMATRIX && !npt)
+            st_cli_usage_error(&cli, "--derive pmatrix needs the times: --pmatrix T,...");
+        if (drq[i].kind == ST_MJP_D_EFPT && efpt_to < 0)
+            st_cli_usage_error(&cli, "--derive efpt needs --efpt-to STATE");
+    }
+    if (efpt_to >= 0 && efpt_to - base < 0)
+        st_cli_usage_error(&cli, "--efpt-to: no state %ld with --base %d", efpt_to, base);
+    if (ndrq && co.method != ST_MJP_CI_NONE && !fo.want_se)
+        st_cli_usage_error(&cli, "--derive with intervals needs the standard errors: drop --no-se or give --ci none");
     for (size_t i = 0; i < ncensor; i++) {
         /* members were parsed 0-based; shift for --base 1 */
         if (base == 1) {
@@ -529,6 +763,23 @@ int main(int argc, char **argv)
     }
     if (rc == 0 && viterbi)
         rc = write_viterbi(viterbi, m, d, base, &err);
+    double *atz[MAX_SPECS];
+    size_t natz = 0;
+    co.seed = cli.seed;
+    if (rc == 0 && efpt_to >= 0 && (size_t)(efpt_to - base) >= m->K)
+        rc = st_err_set(&err, ST_EUSAGE, NULL, 0, 0, "--efpt-to: no state %ld in a %zu-state model", efpt_to, m->K);
+    for (size_t i = 0; i < nat && rc == 0; i++) {
+        if (!m->C)
+            rc = st_err_set(&err, ST_EUSAGE, NULL, 0, 0, "--at: the model has no covariates");
+        else if (!(atz[natz] = malloc(m->C * sizeof *atz[natz])))
+            rc = st_err_nomem(&err, "--at");
+        else
+            rc = parse_at(m, ats[i], atz[natz++], &err);
+    }
+    for (size_t i = 0; i < ndrq && rc == 0; i++)
+        rc = write_derived(&drq[i], m, fit, atz, natz, ptimes, npt, tot, (int)(efpt_to - base), base, &co, &cli, &err);
+    for (size_t i = 0; i < natz; i++)
+        free(atz[i]);
     if (rc == 0)
         rc = st_output_open(&out, cli.output, 0, &err);
     if (rc == 0)

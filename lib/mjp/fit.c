@@ -684,10 +684,80 @@ static int run_lbfgs(fitctx *c, double *th, int maxeval, double tol, int *conv, 
     return 0;
 }
 
+/* What the fit's parameter vector means, kept with the fit so that
+ * derived quantities can move the model along theta. */
+typedef struct thmap {
+    size_t n, K;
+    thdef *def;
+    int *eref;
+    int iref;
+} thmap;
+
+static void thmap_free(thmap *t)
+{
+    if (!t)
+        return;
+    free(t->def);
+    free(t->eref);
+    free(t);
+}
+
+static thmap *thmap_save(const fitctx *c)
+{
+    thmap *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    size_t K = c->m->K;
+    t->n = c->n;
+    t->K = K;
+    t->iref = c->iref;
+    t->def = malloc((c->n ? c->n : 1) * sizeof *t->def);
+    t->eref = malloc(K * sizeof *t->eref);
+    if (!t->def || !t->eref) {
+        thmap_free(t);
+        return NULL;
+    }
+    memcpy(t->def, c->def, c->n * sizeof *t->def);
+    memcpy(t->eref, c->eref, K * sizeof *t->eref);
+    return t;
+}
+
+int st_mjp_fit_get_theta(const st_mjp_fit *f, const st_mjp *m, double *th)
+{
+    const thmap *t = f->map;
+    if (!t || t->K != m->K)
+        return -1;
+    fitctx c;
+    memset(&c, 0, sizeof c);
+    c.m = (st_mjp *)m;
+    c.n = t->n;
+    c.def = t->def;
+    c.eref = t->eref;
+    c.iref = t->iref;
+    get_theta(&c, th);
+    return 0;
+}
+
+int st_mjp_fit_set_theta(const st_mjp_fit *f, st_mjp *m, const double *th)
+{
+    const thmap *t = f->map;
+    if (!t || t->K != m->K)
+        return -1;
+    fitctx c;
+    memset(&c, 0, sizeof c);
+    c.m = m;
+    c.n = t->n;
+    c.def = t->def;
+    c.eref = t->eref;
+    c.iref = t->iref;
+    return set_theta(&c, th);
+}
+
 void st_mjp_fit_free(st_mjp_fit *f)
 {
     if (!f)
         return;
+    thmap_free(f->map);
     free(f->Q_se);
     free(f->Q_lo);
     free(f->Q_hi);
@@ -1045,6 +1115,10 @@ int st_mjp_fit_run(st_mjp *m, const st_mjp_data *d, const st_mjp_fit_opts *o, st
         }
     }
 finish:
+    if (!(f->map = thmap_save(&c))) {
+        rc = st_err_nomem(e, "fit");
+        goto out;
+    }
     f->loglik = c.s.ll;
     f->minus2loglik = 0.0 - 2 * c.s.ll; /* +0, not -0, when the likelihood is 1 */
     f->aic = f->minus2loglik + 2.0 * (double)f->nfree;

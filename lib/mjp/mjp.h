@@ -291,12 +291,19 @@ typedef struct st_mjp_fit {
     double *beta_se;              /* nbpar: covariate effects on the rates */
     double *egam_se;              /* negpar: effects on misclassification */
     double *cov;                  /* nfree x nfree covariance of theta */
+    void *map;                    /* what theta means (st_mjp_fit_get_theta) */
 } st_mjp_fit;
 
 /* Fit m in place (Q, parameters, emission, initial) to d. */
 int st_mjp_fit_run(st_mjp *m, const st_mjp_data *d, const st_mjp_fit_opts *o, st_mjp_fit **fit,
                    st_err *e);
 void st_mjp_fit_free(st_mjp_fit *f);
+/* The fit's parameter vector theta (nfree: log rates or formula
+ * parameters, covariate effects, emission and initial logits) of model m
+ * (the fitted model or a copy), and m set from theta; -1 if m does not
+ * have the fitted model's structure (or a rate formula fails). */
+int st_mjp_fit_get_theta(const st_mjp_fit *f, const st_mjp *m, double *th);
+int st_mjp_fit_set_theta(const st_mjp_fit *f, st_mjp *m, const double *th);
 
 /* Log-likelihood of d under m (conditional on each subject's first state
  * for exact and panel data; hidden data include the initial distribution). */
@@ -331,6 +338,54 @@ int st_mjp_stationary(const st_mjp *m, double *pi, st_err *e);
  * the initial distribution (the start counts as a visit).  ST_EDATA if no
  * state is absorbing (visits are then infinite). */
 int st_mjp_expected_visits(const st_mjp *m, double *visits, st_err *e);
+
+/* --------------------------------------------------- derived quantities */
+
+/* At covariate values z (C values; NULL: the centre), as msm's
+ * pmatrix.msm, totlos.msm, efpt.msm, pnext.msm, sojourn.msm, qmatrix.msm:
+ *   PMATRIX  P(t) = exp(Q(z) t), K x K
+ *   TOTLOS   expected time in state s up to horizon t (INFINITY: for
+ *            life) from start state r, K x K (INFINITY for absorbing s
+ *            reachable from r when t is infinite)
+ *   EFPT     expected first passage time to state `state` from each
+ *            state, K (INFINITY where another absorbing state may come
+ *            first)
+ *   PNEXT    probability that the next state from r is s, K x K (NAN
+ *            for absorbing r)
+ *   SOJOURN  mean sojourn time -1/q_rr, K (INFINITY for absorbing)
+ *   QMATRIX  Q(z), K x K */
+enum { ST_MJP_D_PMATRIX, ST_MJP_D_TOTLOS, ST_MJP_D_EFPT, ST_MJP_D_PNEXT, ST_MJP_D_SOJOURN, ST_MJP_D_QMATRIX };
+
+typedef struct st_mjp_dspec {
+    int kind;
+    double t;        /* PMATRIX: time; TOTLOS: horizon */
+    int state;       /* EFPT: target state */
+    const double *z; /* covariate values or NULL */
+} st_mjp_dspec;
+
+/* Number of values of quantity kind (K x K or K). */
+size_t st_mjp_derived_size(const st_mjp *m, int kind);
+int st_mjp_derived(const st_mjp *m, const st_mjp_dspec *s, double *v, st_err *e);
+
+/* Intervals: delta method (on the log scale for positive quantities,
+ * logit for probabilities, log(-q) for diagonal rates), or the
+ * quantiles of the quantity over `draws` parameter vectors drawn from the
+ * asymptotic normal distribution of the estimates (msm's ci = "normal";
+ * R's quantile type 7), seeded. */
+enum { ST_MJP_CI_NONE, ST_MJP_CI_DELTA, ST_MJP_CI_NORMAL };
+typedef struct st_mjp_ci_opts {
+    int method;
+    size_t draws;  /* default 1000 */
+    uint64_t seed;
+    double level;  /* default 0.95 */
+} st_mjp_ci_opts;
+
+/* est, se, lo, hi: st_mjp_derived_size values each, for model m fitted by
+ * f (with standard errors).  Entries without an interval (exact 0 or 1,
+ * infinite) have lo = hi = est and se NaN; se of simulated intervals is
+ * the standard deviation of the draws. */
+int st_mjp_derived_ci(const st_mjp *m, const st_mjp_fit *f, const st_mjp_dspec *s, const st_mjp_ci_opts *o,
+                      double *est, double *se, double *lo, double *hi, st_err *e);
 
 /* ------------------------------------------------------------- writing */
 
