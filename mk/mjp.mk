@@ -1,7 +1,7 @@
 # mjp: Markov jump processes (issue 5).  Appends to the variables of Makefile.am.
 
 lib_libstoch_a_SOURCES += lib/mjp/expr.c lib/mjp/model.c lib/mjp/data.c lib/mjp/lik.c \
-	lib/mjp/fit.c lib/mjp/summary.c lib/mjp/sample.c lib/mjp/io.c lib/mjp/covariates.c lib/mjp/derived.c
+	lib/mjp/fit.c lib/mjp/summary.c lib/mjp/sample.c lib/mjp/io.c lib/mjp/covariates.c lib/mjp/derived.c lib/mjp/compare.c
 noinst_HEADERS += lib/mjp/mjp.h lib/mjp/internal.h
 
 check_PROGRAMS += tests/unit/test_mjp

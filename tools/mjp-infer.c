@@ -82,7 +82,9 @@ enum {
     OPT_TOTLOS_TO,
     OPT_EFPT_TO,
     OPT_CI,
-    OPT_CI_DRAWS
+    OPT_CI_DRAWS,
+    OPT_TIMES,
+    OPT_LRTEST
 };
 
 typedef struct derive_req {
@@ -90,7 +92,74 @@ typedef struct derive_req {
     const char *path;
 } derive_req;
 
-static const char *const DKIND[] = {"pmatrix", "totlos", "efpt", "pnext", "sojourn", "qmatrix"};
+#define D_PREVALENCE 6
+static const char *const DKIND[] = {"pmatrix", "totlos", "efpt", "pnext", "sojourn", "qmatrix", "prevalence"};
+
+/* Observed and expected numbers in each state at the times. */
+static int write_prevalence(const char *path, const st_mjp *m, const st_mjp_data *d, const double *times, size_t nt,
+                            int base, const st_cli *cli, st_err *e)
+{
+    size_t K = m->K;
+    double mm[2] = {INFINITY, -INFINITY}, *all = NULL, t0;
+    size_t total = 0;
+    for (size_t k = 0; k < d->nobs; k++)
+        mm[0] = fmin(mm[0], d->t[k]), mm[1] = fmax(mm[1], d->t[k]);
+    int rc = st_mpi_allgather(mm, 2, &all, &total, e);
+    if (rc < 0)
+        return rc;
+    double lo = INFINITY, hi = -INFINITY;
+    for (size_t i = 0; i + 2 <= total; i += 2)
+        lo = fmin(lo, all[i]), hi = fmax(hi, all[i + 1]);
+    free(all);
+    t0 = lo;
+    double deft[11], *obs = NULL, *ex = NULL;
+    if (!nt) { /* msm's default: 11 times from the first to the last */
+        for (int i = 0; i < 11; i++)
+            deft[i] = lo + (hi - lo) * i / 10.0;
+        times = deft, nt = 11;
+    }
+    obs = malloc(nt * K * sizeof *obs);
+    ex = malloc(nt * K * sizeof *ex);
+    st_output out = {0};
+    st_writer *w = NULL;
+    if (!obs || !ex) {
+        rc = st_err_nomem(e, "prevalence");
+        goto done;
+    }
+    if ((rc = st_mjp_prevalence(m, d, times, nt, t0, obs, ex, e)) < 0)
+        goto done;
+    static const char *names[] = {"t", "state", "observed", "expected", "observed_pct", "expected_pct"};
+    static const st_dtype dt[] = {ST_F8, ST_I8, ST_F8, ST_F8, ST_F8, ST_F8};
+    size_t plen = strlen(path);
+    int fmt = cli->format ? cli->format : plen > 4 && !strcmp(path + plen - 4, ".stb") ? ST_FMT_BIN : ST_FMT_CSV;
+    st_writer_opts wo = {.format = fmt, .codec = cli->compress ? ST_CODEC_ZLIB : ST_CODEC_RAW};
+    if ((rc = st_output_open(&out, path, fmt == ST_FMT_BIN, e)) < 0 ||
+        (rc = st_writer_new(&w, out.fp, names, dt, 6, &wo, e)) < 0)
+        goto done;
+    for (size_t j = 0; j < nt && rc == 0; j++) {
+        double no = 0, ne = 0;
+        for (size_t i = 0; i < K; i++)
+            no += obs[j * K + i], ne += ex[j * K + i];
+        for (size_t i = 0; i < K && rc == 0; i++) {
+            double row[6] = {times[j], (double)(i + (size_t)base), obs[j * K + i], ex[j * K + i],
+                             no > 0 ? 100 * obs[j * K + i] / no : NAN, ne > 0 ? 100 * ex[j * K + i] / ne : NAN};
+            rc = st_writer_row(w, row, e);
+        }
+    }
+    if (rc == 0) {
+        rc = st_writer_close(w, e);
+        w = NULL;
+    }
+    if (rc == 0)
+        rc = st_output_close(&out, e);
+done:
+    st_writer_free(w);
+    if (rc < 0)
+        st_output_abort(&out);
+    free(obs);
+    free(ex);
+    return rc;
+}
 
 /* "NAME=V,NAME=V" (a name may hold commas: a piece without '=' joins the
  * next) into z, starting from the centre. */
@@ -450,6 +519,8 @@ int main(int argc, char **argv)
                                              {"efpt-to", required_argument, NULL, OPT_EFPT_TO},
                                              {"ci", required_argument, NULL, OPT_CI},
                                              {"ci-draws", required_argument, NULL, OPT_CI_DRAWS},
+                                             {"times", required_argument, NULL, OPT_TIMES},
+                                             {"lrtest", required_argument, NULL, OPT_LRTEST},
                                              {NULL, 0, NULL, 0}};
     int mode = 0, base = 0, est_em = 0, est_init = 0;
     long K = 0;
@@ -467,6 +538,9 @@ int main(int argc, char **argv)
     double tot = INFINITY;
     long efpt_to = -1;
     st_mjp_ci_opts co = {.method = ST_MJP_CI_DELTA, .draws = 1000};
+    double *dtimes = NULL;
+    size_t ndt = 0;
+    const char *lrtest = NULL;
     int c;
     while ((c = getopt_long(argc, argv, ST_CLI_SHORTOPTS "m:K:", longopts, NULL)) != -1) {
         if (st_cli_common(&cli, c, optarg, argv))
@@ -573,12 +647,12 @@ int main(int argc, char **argv)
         case OPT_DERIVE: {
             const char *eq = strchr(optarg, '=');
             int kind = -1;
-            for (int k = 0; eq && k < 6; k++)
+            for (int k = 0; eq && k < 7; k++)
                 if (strlen(DKIND[k]) == (size_t)(eq - optarg) && !strncmp(DKIND[k], optarg, (size_t)(eq - optarg)))
                     kind = k;
             if (kind < 0 || !eq[1])
-                st_cli_usage_error(&cli, "--derive must be KIND=FILE with KIND pmatrix, totlos, efpt, pnext, sojourn "
-                                         "or qmatrix, not '%s'", optarg);
+                st_cli_usage_error(&cli, "--derive must be KIND=FILE with KIND pmatrix, totlos, efpt, pnext, sojourn, "
+                                         "qmatrix or prevalence, not '%s'", optarg);
             if (ndrq == 16)
                 st_cli_usage_error(&cli, "at most 16 --derive");
             drq[ndrq++] = (derive_req){kind, eq + 1};
@@ -607,6 +681,17 @@ int main(int argc, char **argv)
             else
                 st_cli_usage_error(&cli, "--ci must be delta, normal or none, not '%s'", optarg);
             break;
+        case OPT_TIMES:
+            free(dtimes);
+            if (st_parse_double_list(optarg, &dtimes, &ndt) < 0 || ndt == 0)
+                st_cli_usage_error(&cli, "--times must be a list of times t1,t2,..., not '%s'", optarg);
+            for (size_t i = 0; i < ndt; i++)
+                if (!isfinite(dtimes[i]) || dtimes[i] < 0)
+                    st_cli_usage_error(&cli, "--times must be finite and >= 0, not '%s'", optarg);
+            break;
+        case OPT_LRTEST:
+            lrtest = optarg;
+            break;
         case OPT_CI_DRAWS: {
             long v;
             if (st_parse_long(optarg, &v) < 0 || v < 2 || v > 10000000L)
@@ -631,8 +716,8 @@ int main(int argc, char **argv)
     if (ncons && !nspec && !npci)
         st_cli_usage_error(&cli, "--constraint needs --covariates or --pci");
     for (size_t i = 0; i < ndrq; i++) {
-        if (drq[i].kind == ST_MJP_D_PMATRIX && !npt)
-            st_cli_usage_error(&cli, "--derive pmatrix needs the times: --pmatrix T,...");
+        if (drq[i].kind == ST_MJP_D_PMATRIX && !npt && !ndt)
+            st_cli_usage_error(&cli, "--derive pmatrix needs the times: --times T,...");
         if (drq[i].kind == ST_MJP_D_EFPT && efpt_to < 0)
             st_cli_usage_error(&cli, "--derive efpt needs --efpt-to STATE");
     }
@@ -761,6 +846,22 @@ int main(int argc, char **argv)
         if (!fit->converged)
             st_cli_log(&cli, 1, "warning: the fit did not converge (max |gradient| %g)", fit->grad_norm);
     }
+    if (rc == 0 && lrtest) {
+        st_mjp_fit_summary s0;
+        rc = st_mjp_read_fit_summary(lrtest, &s0, &err);
+        if (rc == 0 && (s0.subjects != d->nsubj_all || s0.observations != d->nobs_all - d->ninserted))
+            rc = st_err_set(&err, ST_EUSAGE, lrtest, 0, 0,
+                            "fitted to %zu subjects and %zu observations, this data has %zu and %zu: "
+                            "a likelihood-ratio test needs the same data",
+                            s0.subjects, s0.observations, d->nsubj_all, d->nobs_all - d->ninserted);
+        if (rc == 0)
+            rc = st_mjp_lrtest(s0.loglik, s0.nfree, fit->loglik, fit->nfree, &fit->lr, &fit->lr_df, &fit->lr_p, &err);
+        if (rc == 0) {
+            fit->lr_against = lrtest;
+            st_cli_log(&cli, 2, "likelihood ratio %.6g on %zu df against %s: p = %.4g", fit->lr, fit->lr_df, lrtest,
+                       fit->lr_p);
+        }
+    }
     if (rc == 0 && viterbi)
         rc = write_viterbi(viterbi, m, d, base, &err);
     double *atz[MAX_SPECS];
@@ -777,7 +878,10 @@ int main(int argc, char **argv)
             rc = parse_at(m, ats[i], atz[natz++], &err);
     }
     for (size_t i = 0; i < ndrq && rc == 0; i++)
-        rc = write_derived(&drq[i], m, fit, atz, natz, ptimes, npt, tot, (int)(efpt_to - base), base, &co, &cli, &err);
+        rc = drq[i].kind == D_PREVALENCE
+                 ? write_prevalence(drq[i].path, m, d, dtimes, ndt, base, &cli, &err)
+                 : write_derived(&drq[i], m, fit, atz, natz, ndt ? dtimes : ptimes, ndt ? ndt : npt, tot,
+                                 (int)(efpt_to - base), base, &co, &cli, &err);
     for (size_t i = 0; i < natz; i++)
         free(atz[i]);
     if (rc == 0)
@@ -790,5 +894,6 @@ int main(int argc, char **argv)
     st_table_free(tab);
     free(ptimes);
     free(pci);
+    free(dtimes);
     return st_mpi_cli_end(st_cli_finish(&cli, &out, rc, &err));
 }

@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -764,6 +765,14 @@ int st_mjp_write(FILE *fp, const st_mjp *m, const st_mjp_fit *fit, const st_mjp_
             }
             st_yw_end(&w);
         }
+        if (fit->lr_against) {
+            st_yw_begin_map(&w, "lrtest");
+            st_yw_key_string(&w, "against", fit->lr_against);
+            st_yw_key_double(&w, "lr", fit->lr);
+            st_yw_key_long(&w, "df", (long)fit->lr_df);
+            st_yw_key_double(&w, "p_value", fit->lr_p);
+            st_yw_end(&w);
+        }
         if (m->nbpar)
             write_ratios(&w, m, "hazard_ratios", m->beta, m->bpar, fit->beta_se, K * K, K);
         if (m->egam && m->negpar)
@@ -845,6 +854,43 @@ int st_mjp_emission_states(const char *path, size_t *K, st_err *e)
         goto out;
     }
     *K = st_ynode_len(mat);
+out:
+    st_ydoc_free(doc);
+    return rc;
+}
+
+int st_mjp_read_fit_summary(const char *path, st_mjp_fit_summary *s, st_err *e)
+{
+    st_ydoc *doc;
+    memset(s, 0, sizeof *s);
+    int rc = st_ydoc_load(&doc, path, e);
+    if (rc < 0)
+        return rc;
+    const st_ynode *root = st_ydoc_root(doc), *fit, *n;
+    if ((rc = st_ymodel_header(doc, "mjp", e)) < 0)
+        goto out;
+    if (!(fit = st_ymap_get(doc, root, "fit"))) {
+        rc = st_ynode_error(doc, root, e, ST_EDATA, "no 'fit' section: not a model fitted by mjp-infer");
+        goto out;
+    }
+    if ((rc = st_ymap_require(doc, fit, "loglik", &n, e)) < 0 ||
+        (rc = st_ynode_double(doc, n, -INFINITY, INFINITY, &s->loglik, e)) < 0)
+        goto out;
+    long v;
+    if ((rc = st_ymap_require(doc, fit, "free_parameters", &n, e)) < 0 ||
+        (rc = st_ynode_long(doc, n, 0, 1000000000L, &v, e)) < 0)
+        goto out;
+    s->nfree = (size_t)v;
+    if ((n = st_ymap_get(doc, fit, "subjects")) && (rc = st_ynode_long(doc, n, 0, LONG_MAX, &v, e)) == 0)
+        s->subjects = (size_t)v;
+    if (rc < 0)
+        goto out;
+    if ((n = st_ymap_get(doc, fit, "observations")) && (rc = st_ynode_long(doc, n, 0, LONG_MAX, &v, e)) == 0)
+        s->observations = (size_t)v;
+    if (rc < 0)
+        goto out;
+    if ((n = st_ymap_get(doc, fit, "converged")))
+        rc = st_ynode_bool(doc, n, &s->converged, e);
 out:
     st_ydoc_free(doc);
     return rc;

@@ -292,6 +292,11 @@ typedef struct st_mjp_fit {
     double *egam_se;              /* negpar: effects on misclassification */
     double *cov;                  /* nfree x nfree covariance of theta */
     void *map;                    /* what theta means (st_mjp_fit_get_theta) */
+    /* likelihood-ratio test against a nested fit (set by the caller;
+     * written when lr_against is not NULL) */
+    const char *lr_against;
+    double lr, lr_p;
+    size_t lr_df;
 } st_mjp_fit;
 
 /* Fit m in place (Q, parameters, emission, initial) to d. */
@@ -386,6 +391,35 @@ typedef struct st_mjp_ci_opts {
  * the standard deviation of the draws. */
 int st_mjp_derived_ci(const st_mjp *m, const st_mjp_fit *f, const st_mjp_dspec *s, const st_mjp_ci_opts *o,
                       double *est, double *se, double *lo, double *hi, st_err *e);
+
+/* ---------------------------------------------------- model comparison */
+
+/* What the fit section of a model file written by mjp-infer says. */
+typedef struct st_mjp_fit_summary {
+    double loglik;
+    size_t nfree, subjects, observations;
+    int converged;
+} st_mjp_fit_summary;
+int st_mjp_read_fit_summary(const char *path, st_mjp_fit_summary *s, st_err *e);
+
+/* Likelihood-ratio test of a nested fit (ll0, n0 free parameters) against
+ * a larger one (ll1, n1): LR = 2 (ll1 - ll0), df = n1 - n0 > 0, p the
+ * chi-square upper tail.  ST_EUSAGE if df <= 0. */
+int st_mjp_lrtest(double ll0, size_t n0, double ll1, size_t n1, double *lr, size_t *df, double *p, st_err *e);
+/* Upper tail of the chi-square distribution with df degrees of freedom. */
+double st_mjp_chisq_upper(double x, double df);
+
+/* Prevalence (msm's prevalence.msm with interp = "start"): at each time,
+ * the number of subjects observed in each state (the state of the last
+ * observation at or before the time, subjects between their first and
+ * last observation, or absorbed before it) and the number expected from
+ * the observed distribution at time t0 moved by P(t - t0) at each subject
+ * at risk's covariates (piecewise between its observations).  obs and ex
+ * are ntimes x K (collective under MPI: summed per subject block).
+ * Panel data with known states (observations added at time cuts are
+ * skipped). */
+int st_mjp_prevalence(const st_mjp *m, const st_mjp_data *d, const double *times, size_t ntimes, double t0,
+                      double *obs, double *ex, st_err *e);
 
 /* ------------------------------------------------------------- writing */
 
