@@ -21,8 +21,10 @@ tests_unit_test_mjp_model_SOURCES = tests/unit/test_mjp_model.c
 tests_unit_test_mjp_model_CFLAGS = $(CHECK_CFLAGS_ALL)
 tests_unit_test_mjp_model_LDADD = $(CHECK_LIBS_ALL)
 
-TESTS += tests/cli/mjp-infer.sh tests/cli/mjp-sample.sh tests/cli/mjp-msm.sh
-dist_check_SCRIPTS += tests/cli/mjp-infer.sh tests/cli/mjp-sample.sh tests/cli/mjp-msm.sh
+TESTS += tests/cli/mjp-infer.sh tests/cli/mjp-sample.sh tests/cli/mjp-msm.sh tests/cli/mjp-covariates.sh \
+	tests/cli/mjp-msm-cov.sh
+dist_check_SCRIPTS += tests/cli/mjp-infer.sh tests/cli/mjp-sample.sh tests/cli/mjp-msm.sh tests/cli/mjp-covariates.sh \
+	tests/cli/mjp-msm-cov.sh
 
 dist_man_MANS += man/man1/mjp-infer.1 man/man1/mjp-sample.1
 
