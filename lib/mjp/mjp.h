@@ -442,6 +442,7 @@ typedef struct st_mjp_sample_opts {
     size_t nrandom;      /* observations per path at time 0 and uniform times */
     int emit;            /* draw an observed symbol from m->E */
     uint64_t seed;
+    size_t max_jumps;    /* jumps per path, at most (0: 1,000,000) */
 } st_mjp_sample_opts;
 
 /* Rows written by st_mjp_sample: seq, t, state[, obs]. */
@@ -450,7 +451,11 @@ typedef int (*st_mjp_row_fn)(const double *row, size_t ncols, void *ctx, st_err 
 /* Sample paths (Gillespie) and emit rows in path order through fn.  Paths
  * are drawn in parallel, each from its own random stream (path k uses the
  * seed's stream k), so the output does not depend on the thread count.
- * PATH scheme: the initial state, each jump, and a last row at `until`. */
+ * PATH scheme: the initial state, each jump, and a last row at `until`.
+ * A path has at most max_jumps jumps: an until that must exceed it (no
+ * absorbing state, until x the smallest exit rate above it) is refused
+ * up front (ST_EUSAGE), a path that exceeds it stops the run (ST_EDATA);
+ * the paths in flight are held to 256 MB. */
 int st_mjp_sample(const st_mjp *m, const st_mjp_sample_opts *o, st_mjp_row_fn fn, void *ctx,
                   st_err *e);
 
