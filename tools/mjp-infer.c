@@ -778,6 +778,18 @@ int main(int argc, char **argv)
             for (size_t i = 0; i < m->K * m->K; i++)
                 m->allowed[i] = i / m->K != i % m->K;
     }
+    if (rc == 0 && base == 1 && !m->labels) {
+        /* 1-based data: name the states 1..K, so that the model file's
+         * transitions (rates, hazard ratios) read as the data number them */
+        if (!(m->labels = calloc(m->K, sizeof *m->labels)))
+            rc = st_err_nomem(&err, "labels");
+        for (size_t i = 0; rc == 0 && i < m->K; i++) {
+            char buf[24];
+            snprintf(buf, sizeof buf, "%zu", i + 1);
+            if (!(m->labels[i] = strdup(buf)))
+                rc = st_err_nomem(&err, "labels");
+        }
+    }
     if (rc == 0 && allowed) {
         if (m->P)
             rc = st_err_set(&err, ST_EUSAGE, NULL, 0, 0, "--allowed does not apply to a model with rate formulas");
