@@ -166,7 +166,8 @@ static int build(st_mjp_data **out, double **zobs, const st_table *tab, const st
     if (nc) {
         d->censor = calloc(nc, sizeof *d->censor);
         if (d->censor) {
-            memcpy(d->censor, censor, ncensor * sizeof *censor);
+            if (ncensor)
+                memcpy(d->censor, censor, ncensor * sizeof *censor);
             if (ncut) {
                 d->censor[ncensor].code = NAN;
                 memset(d->censor[ncensor].member, 1, K);
