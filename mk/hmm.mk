@@ -51,3 +51,7 @@ TESTS += tests/cli/hmm-architectures.sh
 dist_check_SCRIPTS += tests/cli/hmm-architectures.sh
 TESTS += tests/cli/hmm-ghmm.sh
 dist_check_SCRIPTS += tests/cli/hmm-ghmm.sh
+TESTS += tests/cli/hmm-decode-with-data.sh
+dist_check_SCRIPTS += tests/cli/hmm-decode-with-data.sh
+TESTS += tests/cli/hmm-fit-trace.sh
+dist_check_SCRIPTS += tests/cli/hmm-fit-trace.sh

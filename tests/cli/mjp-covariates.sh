@@ -21,10 +21,18 @@ check "cav: -2logL 3968.798 (msm 1.7)" approx "$(m2ll "$tmp/base.yaml")" 3968.79
 expect_exit 0 "cav ~ sex" mjp-infer --allowed $A --covariates sex -o "$tmp/sex.yaml" "$tmp/cav.csv"
 check "cav ~ sex: -2logL 3954.777 (msm 1.7) to 1e-6" approx "$(m2ll "$tmp/sex.yaml")" 3954.777 0.004
 check "cav ~ sex: -2logL 3954.7766 (the maximum)" approx "$(m2ll "$tmp/sex.yaml")" 3954.776604 2e-6
+# ~ sex + dage and pci have a direction the data hardly identify (the sex
+# effect on 1-3, the last period's 2-3 effect drift to -inf): the default
+# --tol 1e-10 stops ~1e-5 short of the supremum there (2e-9 relative),
+# --tol 1e-12 reaches it to 1e-6
 expect_exit 0 "cav ~ sex + dage" mjp-infer --allowed $A --covariates sex,dage -o "$tmp/sd.yaml" "$tmp/cav.csv"
-check "cav ~ sex + dage: -2logL 3917.415188" approx "$(m2ll "$tmp/sd.yaml")" 3917.415188 2e-6
+check "cav ~ sex + dage: -2logL 3917.415188 to 1e-8 relative" approx "$(m2ll "$tmp/sd.yaml")" 3917.415188 4e-5
+mjp-infer --allowed $A --covariates sex,dage --tol 1e-12 -o "$tmp/sdt.yaml" "$tmp/cav.csv"
+check "cav ~ sex + dage, --tol 1e-12: -2logL 3917.415188" approx "$(m2ll "$tmp/sdt.yaml")" 3917.415188 2e-6
 expect_exit 0 "cav, pci = c(5, 10)" mjp-infer --allowed $A --pci 5,10 -o "$tmp/pci.yaml" "$tmp/cav.csv"
-check "cav pci: -2logL 3882.088275" approx "$(m2ll "$tmp/pci.yaml")" 3882.088275 2e-6
+check "cav pci: -2logL 3882.088275 to 1e-8 relative" approx "$(m2ll "$tmp/pci.yaml")" 3882.088275 4e-5
+mjp-infer --allowed $A --pci 5,10 --tol 1e-12 -o "$tmp/pcit.yaml" "$tmp/cav.csv"
+check "cav pci, --tol 1e-12: -2logL 3882.088275" approx "$(m2ll "$tmp/pcit.yaml")" 3882.088275 2e-6
 check "cav pci: observations added at the cuts" test "$(field "$tmp/pci.yaml" added_at_timecuts)" -gt 0
 # centring at msm's covmeans (means over the intervals' start rows)
 check "centre of sex = 0.1146582734 (msm's covmeans)" approx \
