@@ -36,7 +36,7 @@ static const char USAGE[] =
     "  -q, --quiet          errors only;  -v, --verbose  more detail\n"
     "  -h, --help           this help;  --version  print the version\n";
 
-enum { OPT_UNTIL = ST_OPT_TOOL, OPT_EVERY, OPT_TIMES, OPT_RANDOM, OPT_EMISSION };
+enum { OPT_UNTIL = ST_OPT_TOOL, OPT_EVERY, OPT_TIMES, OPT_RANDOM, OPT_EMISSION, OPT_MAXJUMPS };
 
 typedef struct wctx {
     st_writer *w;
@@ -60,6 +60,7 @@ int main(int argc, char **argv)
                                              {"obs-times", required_argument, NULL, OPT_TIMES},
                                              {"obs-random", required_argument, NULL, OPT_RANDOM},
                                              {"emission", required_argument, NULL, OPT_EMISSION},
+                                             {"max-jumps", required_argument, NULL, OPT_MAXJUMPS},
                                              {NULL, 0, NULL, 0}};
     const char *model = NULL, *times_file = NULL, *emission = NULL;
     st_mjp_sample_opts so = {.scheme = ST_MJP_SAMPLE_PATH};
@@ -103,6 +104,13 @@ int main(int argc, char **argv)
         case OPT_EMISSION:
             emission = optarg;
             break;
+        case OPT_MAXJUMPS: {
+            long v;
+            if (st_parse_long(optarg, &v) < 0 || v < 1 || v > 1000000000L)
+                st_cli_usage_error(&cli, "--max-jumps must be an integer from 1 to 1e9, not '%s'", optarg);
+            so.max_jumps = (size_t)v;
+            break;
+        }
         default:
             st_cli_usage_error(&cli, NULL);
         }
