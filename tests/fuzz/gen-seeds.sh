@@ -20,8 +20,8 @@ csv_inputs() {
     # a quoted cell over many lines
     { echo "id,text"; printf 'a,"'; repeat 20000 'line\n'; echo '"'; } | gen many-lines-cell.csv
     # 20,000 columns
-    { awk 'BEGIN { for (j = 1; j <= 20000; j++) printf "%sc%d", j > 1 ? "," : "", j; print "";
-                   for (j = 1; j <= 20000; j++) printf "%s%d", j > 1 ? "," : "", j; print "" }'; } | gen wide.csv
+    { awk 'BEGIN { for (j = 1; j <= 20000; j++) printf "%sc%d", (j > 1 ? "," : ""), j; print "";
+                   for (j = 1; j <= 20000; j++) printf "%s%d", (j > 1 ? "," : ""), j; print "" }'; } | gen wide.csv
     # 100,000 rows of ids, numbers, dates and strings; ids that turn into text late
     awk 'BEGIN { print "seq,t,x,label"; for (i = 1; i <= 100000; i++)
                  printf "%d,2020-01-%02d,%.17g,%s\n", int(i / 7), i % 28 + 1, sin(i) * 1e300 ^ (i % 3 - 1), i % 5 ? "a" : "b" ;
@@ -41,8 +41,8 @@ bin_inputs() {
                  printf "%d,2020-01-%02d,%.17g,s%d\n", int(i / 7), i % 28 + 1, sin(i), i % 1000 }' >"$tmp/a.csv"
     "$cat" --format bin -o "$tmp/a.stb" "$tmp/a.csv" && gen many-rows.stb <"$tmp/a.stb"
     "$cat" --format bin --compress -o "$tmp/z.stb" "$tmp/a.csv" && gen many-rows-zlib.stb <"$tmp/z.stb"
-    awk 'BEGIN { for (j = 1; j <= 5000; j++) printf "%sc%d", j > 1 ? "," : "", j; print "";
-                 for (j = 1; j <= 5000; j++) printf "%s%d", j > 1 ? "," : "", j; print "" }' >"$tmp/w.csv"
+    awk 'BEGIN { for (j = 1; j <= 5000; j++) printf "%sc%d", (j > 1 ? "," : ""), j; print "";
+                 for (j = 1; j <= 5000; j++) printf "%s%d", (j > 1 ? "," : ""), j; print "" }' >"$tmp/w.csv"
     "$cat" --format bin -o "$tmp/w.stb" "$tmp/w.csv" && gen wide.stb <"$tmp/w.stb"
     { echo "id"; awk 'BEGIN { for (i = 0; i < 3; i++) { for (k = 0; k < 100000; k++) printf "%c", 97 + (k + i) % 26; print "" } }'; } >"$tmp/s.csv"
     "$cat" --format bin --dtype id=str -o "$tmp/s.stb" "$tmp/s.csv" && gen long-strings.stb <"$tmp/s.stb"

@@ -13,9 +13,11 @@
 # into tests/fuzz/regress/NAME/ so that `make check` replays it.
 set -u
 : "${FUZZ_SECONDS:=60}" "${FUZZ_MAX_LEN:=131072}" "${srcdir:=.}" "${builddir:=.}"
-bin="$builddir/tests/fuzz/bin"
-work="$builddir/tests/fuzz/work"
-fz="$srcdir/tests/fuzz"
+mkdir -p "$builddir/tests/fuzz/work"
+bin=$(cd "$builddir/tests/fuzz/bin" 2>/dev/null && pwd) || { echo "fuzz: no harnesses built (make fuzz-build)" >&2; exit 1; }
+work=$(cd "$builddir/tests/fuzz/work" && pwd)
+fz=$(cd "$srcdir/tests/fuzz" && pwd)
+builddir=$(cd "$builddir" && pwd)
 if [ $# -eq 0 ]; then
     set -- $(cd "$fz" && ls *_fuzz.c | sed 's/\.c$//')
 fi
@@ -32,7 +34,7 @@ for name in "$@"; do
     for d in "$fz/seeds/$short" "$fz/regress/$short"; do
         [ -d "$d" ] && cp -p "$d"/* "$corpus"/ 2>/dev/null
     done
-    $SHELL "$fz/gen-seeds.sh" "$short" "$big" "$builddir" || { failed="$failed $name(seeds)"; continue; }
+    sh "$fz/gen-seeds.sh" "$short" "$big" "$builddir" || { failed="$failed $name(seeds)"; continue; }
     dict=
     [ -f "$fz/dict/$short.dict" ] && dict="-dict=$fz/dict/$short.dict"
     echo "== fuzz $name: large inputs once, then ${FUZZ_SECONDS} s"
