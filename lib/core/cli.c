@@ -24,15 +24,23 @@ void st_cli_init(st_cli *c, const char *prog, const char *usage)
     c->verbosity = 1;
 }
 
+/* Print "prog: " and the formatted message on one line, at most max - 1
+ * bytes (st_msg_fit: its start and end are kept). */
+static void print_msg(const char *prog, size_t max, const char *fmt, va_list ap)
+{
+    char text[8192], line[8192];
+    vsnprintf(text, sizeof text, fmt, ap);
+    st_msg_fit(line, max < sizeof line ? max : sizeof line, text);
+    fprintf(stderr, "%s: %s\n", prog, line);
+}
+
 _Noreturn void st_cli_usage_error(const st_cli *c, const char *fmt, ...)
 {
     if (fmt) {
         va_list ap;
-        fprintf(stderr, "%s: ", c->prog);
         va_start(ap, fmt);
-        vfprintf(stderr, fmt, ap);
+        print_msg(c->prog, sizeof(((st_err *)0)->msg), fmt, ap);
         va_end(ap);
-        fputc('\n', stderr);
     }
     fprintf(stderr, "Try '%s --help' for more information.\n", c->prog);
     exit(2);
@@ -160,11 +168,9 @@ void st_cli_log(const st_cli *c, int level, const char *fmt, ...)
     if (c->verbosity < level)
         return;
     va_list ap;
-    fprintf(stderr, "%s: ", c->prog);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    print_msg(c->prog, 8192, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
 }
 
 int st_cli_progress(const st_cli *c)

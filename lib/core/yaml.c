@@ -141,12 +141,11 @@ int st_ynode_error(const st_ydoc *doc, const st_ynode *n, st_err *e, int code,
 {
     if (!e)
         return code;
-    char msg[sizeof e->msg];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    st_err_setv(e, code, doc_path(doc), n ? n->line : 0, n ? n->col : 0, fmt, ap);
     va_end(ap);
-    return st_err_set(e, code, doc_path(doc), n ? n->line : 0, n ? n->col : 0, "%s", msg);
+    return code;
 }
 
 /* ------------------------------------------------------------ loading */
