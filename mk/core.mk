@@ -17,3 +17,5 @@ tests_unit_test_resource_LDADD = $(CHECK_LIBS_ALL)
 
 TESTS += tests/cli/conventions.sh
 dist_check_SCRIPTS += tests/cli/conventions.sh
+TESTS += tests/cli/badinput.sh
+dist_check_SCRIPTS += tests/cli/badinput.sh

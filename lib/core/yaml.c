@@ -72,6 +72,8 @@ struct st_ydoc {
     size_t ncont, capcont;
 };
 
+static const char *shown(const st_ynode *n, char *buf, size_t size);
+
 /* ------------------------------------------------------------- memory */
 
 /* size bytes aligned to align (4 or 8) */
@@ -363,8 +365,9 @@ static int finish_map(st_ydoc *d, st_ynode *m, st_err *e)
     free(ki);
     if (dup != SIZE_MAX) {
         const st_ynode *k = CT(m)->mx->keys[dup];
+        char sb[64];
         return st_err_set(e, ST_EFORMAT, d->path, k->line, k->col,
-                          "duplicate key '%s' (first at line %ld)", TXT(k),
+                          "duplicate key '%s' (first at line %ld)", shown(k, sb, sizeof sb),
                           (long)CT(m)->mx->keys[first]->line);
     }
     return 0;
@@ -741,9 +744,10 @@ int st_ymap_check_unknown(const st_ydoc *doc, const st_ynode *map, st_err *e)
                 best = dj, bi = j;
         }
         size_t klen = strlen(TXT(k));
+        char sb[64];
         if (best <= 2 && best < klen)
             return st_ynode_error(doc, k, e, ST_EDATA, "unknown key '%s' (did you mean '%s'?)",
-                                  TXT(k), CT(map)->mx->asked[bi]);
+                                  shown(k, sb, sizeof sb), CT(map)->mx->asked[bi]);
         char list[200];
         size_t len = 0;
         list[0] = '\0';
@@ -756,8 +760,8 @@ int st_ymap_check_unknown(const st_ydoc *doc, const st_ynode *map, st_err *e)
             memcpy(list + sizeof list - 4, "...", 4);
         if (CT(map)->mx->nasked)
             return st_ynode_error(doc, k, e, ST_EDATA, "unknown key '%s' (known keys here: %s)",
-                                  TXT(k), list);
-        return st_ynode_error(doc, k, e, ST_EDATA, "unknown key '%s'", TXT(k));
+                                  shown(k, sb, sizeof sb), list);
+        return st_ynode_error(doc, k, e, ST_EDATA, "unknown key '%s'", shown(k, sb, sizeof sb));
     }
     return 0;
 }
@@ -767,12 +771,7 @@ int st_ymap_check_unknown(const st_ydoc *doc, const st_ynode *map, st_err *e)
 /* Print a scalar's text for a message, shortened to fit. */
 static const char *shown(const st_ynode *n, char *buf, size_t size)
 {
-    const char *t = TXT(n);
-    size_t len = strlen(t);
-    if (len + 1 <= size)
-        return t;
-    snprintf(buf, size, "%.*s...", (int)(size - 4), t);
-    return buf;
+    return st_msg_excerpt(buf, size, TXT(n), size - 1);
 }
 
 static int expect_scalar(const st_ydoc *doc, const st_ynode *n, const char *what, st_err *e)
@@ -881,7 +880,7 @@ int st_ynode_double(const st_ydoc *doc, const st_ynode *n, double lo, double hi,
     char sb[64];
     if (!n->quoted && is_nonfinite_spelling(TXT(n)))
         return st_ynode_error(doc, n, e, ST_EDATA, "non-finite number '%s' is not allowed",
-                              TXT(n));
+                              shown(n, sb, sizeof sb));
     if (n->quoted || number_syntax(TXT(n)) == 0)
         return st_ynode_error(doc, n, e, ST_EDATA, "expected a number, found %s'%s'",
                               n->quoted ? "the quoted string " : "",
@@ -908,7 +907,7 @@ int st_ynode_long(const st_ydoc *doc, const st_ynode *n, long lo, long hi, long 
     if (syn == 0) {
         if (!n->quoted && is_nonfinite_spelling(TXT(n)))
             return st_ynode_error(doc, n, e, ST_EDATA, "non-finite number '%s' is not allowed",
-                                  TXT(n));
+                                  shown(n, sb, sizeof sb));
         return st_ynode_error(doc, n, e, ST_EDATA, "expected an integer, found %s'%s'",
                               n->quoted ? "the quoted string " : "", shown(n, sb, sizeof sb));
     }
