@@ -315,10 +315,9 @@ static int load_chunk(st_reader *r, st_err *e)
 
 static int decode_error(const st_reader *r, size_t j, long long row, st_err *e, const char *fmt, const char *what)
 {
-    st_err_set(e, ST_EDATA, r->path, 0, 0, "row %lld: column '%.100s': ", row + 1, r->names[j]);
-    size_t k = strlen(e->msg);
-    snprintf(e->msg + k, sizeof e->msg - k, fmt, what);
-    return ST_EDATA;
+    char why[sizeof e->msg];
+    snprintf(why, sizeof why, fmt, what);
+    return st_err_set(e, ST_EDATA, r->path, 0, 0, "row %lld: column '%.100s': %s", row + 1, r->names[j], why);
 }
 
 #define TWO53 9007199254740992.0

@@ -272,14 +272,13 @@ long st_reader_line(const st_reader *r)
 
 int st_reader_error(const st_reader *r, st_err *e, int code, const char *fmt, ...)
 {
-    char msg[sizeof e->msg];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    st_err_setv(e, code, r->path, r->format == ST_FMT_BIN ? 0 : r->last, 0, fmt, ap);
     va_end(ap);
     if (r->format == ST_FMT_BIN)
-        return st_err_set(e, code, r->path, 0, 0, "row %ld: %s", r->last + 1, msg);
-    return st_err_set(e, code, r->path, r->last, 0, "%s", msg);
+        st_err_prefix(e, "row %ld: ", r->last + 1);
+    return code;
 }
 
 int st_reader_next(st_reader *r, double *row, st_err *e)
@@ -585,11 +584,10 @@ int st_writer_carry_reader(st_writer *w, size_t j, const st_reader *r, size_t rj
 
 static int row_error(st_writer *w, size_t j, st_err *e, const char *fmt, const char *what)
 {
-    st_err_set(e, ST_EDATA, NULL, 0, 0, "row %lld: column '%.100s' (%s) ", w->rows + 1, w->names[j],
-               st_dtype_name(w->dtypes[j]));
-    size_t k = strlen(e->msg);
-    snprintf(e->msg + k, sizeof e->msg - k, fmt, what);
-    return ST_EDATA;
+    char why[sizeof e->msg];
+    snprintf(why, sizeof why, fmt, what);
+    return st_err_set(e, ST_EDATA, NULL, 0, 0, "row %lld: column '%.100s' (%s) %s", w->rows + 1, w->names[j],
+                      st_dtype_name(w->dtypes[j]), why);
 }
 
 static int bad_int(st_writer *w, size_t j, double v, st_err *e)

@@ -124,6 +124,134 @@ START_TEST(test_output_device_kept)
 }
 END_TEST
 
+static void write_text(const char *path, const char *text)
+{
+    st_err e;
+    st_err_clear(&e);
+    st_output o;
+    ck_assert_int_eq(st_output_open(&o, path, 0, &e), 0);
+    fputs(text, o.fp);
+    ck_assert_int_eq(st_output_close(&o, &e), 0);
+}
+
+static void assert_file(const char *path, const char *text)
+{
+    char buf[256] = "";
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    ck_assert_str_eq(buf, text);
+}
+
+/* -o onto a symbolic link writes through it to its target (the temporary
+ * beside the target), keeps an existing file's mode, and names the
+ * temporary .NAME.stochtmp.XXXXXX. */
+START_TEST(test_output_links_and_mode)
+{
+    char dir[] = "/tmp/stcliXXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char sub[64], target[300], link[300], link2[300], dangling[300], made[300];
+    snprintf(sub, sizeof sub, "%s/sub", dir);
+    ck_assert_int_eq(mkdir(sub, 0755), 0);
+    snprintf(target, sizeof target, "%s/target.csv", sub);
+    snprintf(link, sizeof link, "%s/link.csv", dir);
+    snprintf(link2, sizeof link2, "%s/link2.csv", dir);
+    snprintf(dangling, sizeof dangling, "%s/dangling.csv", dir);
+    snprintf(made, sizeof made, "%s/made.csv", sub);
+    write_text(target, "old\n");
+    ck_assert_int_eq(chmod(target, 0640), 0);
+    ck_assert_int_eq(symlink("sub/target.csv", link), 0);  /* relative to the link's folder */
+    ck_assert_int_eq(symlink(link, link2), 0);             /* a chain */
+    ck_assert_int_eq(symlink("sub/made.csv", dangling), 0); /* to a file not there yet */
+
+    /* the temporary is beside the target, hidden, while the output is open */
+    st_err e;
+    st_err_clear(&e);
+    st_output o;
+    ck_assert_int_eq(st_output_open(&o, link2, 0, &e), 0);
+    ck_assert_ptr_nonnull(o.tmppath);
+    char want[320];
+    snprintf(want, sizeof want, "%s/.target.csv.stochtmp.", sub);
+    ck_assert_int_eq(strncmp(o.tmppath, want, strlen(want)), 0);
+    ck_assert_int_eq(strlen(o.tmppath), strlen(want) + 6);
+    ck_assert_int_eq(access(o.tmppath, F_OK), 0);
+    fputs("new\n", o.fp);
+    ck_assert_int_eq(st_output_close(&o, &e), 0);
+
+    struct stat st;
+    ck_assert_int_eq(lstat(link, &st), 0);
+    ck_assert(S_ISLNK(st.st_mode));
+    ck_assert_int_eq(lstat(link2, &st), 0);
+    ck_assert(S_ISLNK(st.st_mode));
+    ck_assert_int_eq(stat(target, &st), 0);
+    ck_assert_int_eq(st.st_mode & 07777, 0640);
+    assert_file(target, "new\n");
+
+    write_text(dangling, "made\n");
+    ck_assert_int_eq(lstat(dangling, &st), 0);
+    ck_assert(S_ISLNK(st.st_mode));
+    assert_file(made, "made\n");
+
+    /* a loop of links is an error, not a hang */
+    char loop[300];
+    snprintf(loop, sizeof loop, "%s/loop", dir);
+    ck_assert_int_eq(symlink("loop", loop), 0);
+    ck_assert_int_eq(st_output_open(&o, loop, 0, &e), ST_EIO);
+    ck_assert_ptr_nonnull(strstr(e.msg, "symbolic links"));
+
+    /* the empty name is a usage error */
+    ck_assert_int_eq(st_output_open(&o, "", 0, &e), ST_EUSAGE);
+
+    unlink(loop);
+    unlink(made);
+    unlink(dangling);
+    unlink(link2);
+    unlink(link);
+    unlink(target);
+    ck_assert_int_eq(rmdir(sub), 0);
+    ck_assert_int_eq(rmdir(dir), 0);
+}
+END_TEST
+
+/* /dev/fd/N (and /dev/stdout, /proc/self/fd/N, links to them) is the
+ * descriptor itself: written at its offset, never truncated or replaced. */
+START_TEST(test_output_descriptor)
+{
+    char path[] = "/tmp/stcliXXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, "before\n", 7), 7);
+    char name[64], link[64];
+    snprintf(name, sizeof name, "/dev/fd/%d", fd);
+    st_err e;
+    st_err_clear(&e);
+    st_output o;
+    ck_assert_int_eq(st_output_open(&o, name, 0, &e), 0);
+    ck_assert_ptr_null(o.tmppath);
+    fputs("after\n", o.fp);
+    ck_assert_int_eq(st_output_close(&o, &e), 0);
+    snprintf(name, sizeof name, "/proc/self/fd/%d", fd);
+    snprintf(link, sizeof link, "%s.link", path);
+    ck_assert_int_eq(symlink(name, link), 0);
+    ck_assert_int_eq(st_output_open(&o, link, 0, &e), 0);
+    ck_assert_ptr_null(o.tmppath);
+    fputs("third\n", o.fp);
+    ck_assert_int_eq(st_output_close(&o, &e), 0);
+    close(fd);
+    assert_file(path, "before\nafter\nthird\n");
+    struct stat st;
+    ck_assert_int_eq(lstat(link, &st), 0);
+    ck_assert(S_ISLNK(st.st_mode));
+    unlink(link);
+    unlink(path);
+    /* a closed descriptor is an error naming it */
+    ck_assert_int_eq(st_output_open(&o, "/dev/fd/987", 0, &e), ST_EIO);
+    ck_assert_str_eq(e.file, "/dev/fd/987");
+}
+END_TEST
+
 /* Role options: every program spells them and defaults them alike. */
 START_TEST(test_roles)
 {
@@ -174,6 +302,8 @@ static Suite *cli_suite(void)
     tcase_add_test(tc, test_output_atomic);
     tcase_add_test(tc, test_output_unwritable);
     tcase_add_test(tc, test_output_device_kept);
+    tcase_add_test(tc, test_output_links_and_mode);
+    tcase_add_test(tc, test_output_descriptor);
     tcase_add_test(tc, test_roles);
     suite_add_tcase(s, tc);
     return s;
