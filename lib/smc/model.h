@@ -41,13 +41,33 @@ typedef struct st_pf_step {
     const double *cov; /* ncov covariates */
 } st_pf_step;
 
-/* Per-thread scratch space. */
+/* Per-thread scratch space, and per-particle parameters.
+ *
+ * par (NULL: none): the block's particles each have their own parameter
+ * vector (iterated filtering): parameter k of the block's particle p is
+ * par[k * par_stride + p], on the model's natural scale, within its
+ * constraints.  init, transition, logtrans and logobs read them instead
+ * of the model's values: YAML models evaluate their expressions with
+ * them over the block; the stochastic-volatility model has its own
+ * per-particle code; the other built-in models set shadow (the caller's
+ * st_pf_model_clone of the model, one per thread) particle by particle.
+ * A vector the model refuses is ST_EDATA naming the particle.  The
+ * gradients, loginit and trans_bound read the model's values (par must
+ * be NULL). */
 typedef struct st_pf_work {
     st_expr_work ew;
     double arg[4][ST_PF_BLOCK];
     double tmp[ST_PF_MAXDIM][ST_PF_BLOCK];
     double mat[ST_PF_MAXDIM * ST_PF_MAXDIM];
+    const double *par;
+    size_t par_stride;
+    st_pf_model *shadow;
 } st_pf_work;
+
+/* A copy of m that owns all it holds (st_pf_model_free). */
+int st_pf_model_clone(st_pf_model **out, const st_pf_model *m, st_err *e);
+/* 1 if per-particle parameters (st_pf_work.par) need w->shadow for m. */
+int st_pf_model_needs_shadow(const st_pf_model *m);
 
 /* Load a `model: pf` YAML file (path "-" is stdin). */
 int st_pf_model_load(st_pf_model **m, const char *path, st_err *e);

@@ -217,6 +217,8 @@ static int read_dist(loader *L, const st_ynode *n, const st_expr_env *env, pdist
         if ((rc = compile_arg(L, an, names[i], env, &d->a[i])) < 0)
             return rc;
     }
+    if (d->kind == D_NORMAL && st_expr_exp_arg(d->a[1].x, &d->lsd) < 0)
+        return st_err_nomem(e, "model");
     return st_ymap_check_unknown(doc, n, e);
 }
 
