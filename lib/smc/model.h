@@ -144,6 +144,28 @@ st_pf_constraint st_pf_model_constraint(const st_pf_model *m, size_t k);
  * signed-unit: -1 < v < 1, free: finite). */
 int st_pf_constraint_holds(st_pf_constraint c, double v);
 
+/* Priors (`priors:`, stoch-model(5)) on the parameters' natural scale:
+ * normal (mean, sd), lognormal (meanlog, sdlog), gamma (shape, rate or
+ * scale), beta (shape1, shape2, on (lower, upper), default (0, 1)),
+ * uniform (lower, upper), half-normal (sd).  A parameter without one has
+ * a flat prior.  st_pf_model_logprior sums the log densities of theta's
+ * parameters that have a prior (normalised densities); -Inf outside a
+ * support. */
+typedef enum {
+    ST_PRIOR_NONE = 0,
+    ST_PRIOR_NORMAL,
+    ST_PRIOR_LOGNORMAL,
+    ST_PRIOR_GAMMA,
+    ST_PRIOR_BETA,
+    ST_PRIOR_UNIFORM,
+    ST_PRIOR_HALFNORMAL
+} st_pf_prior_kind;
+extern const char *const st_pf_prior_names[]; /* "none", "normal", ..., "half-normal" */
+st_pf_prior_kind st_pf_model_prior(const st_pf_model *m, size_t k);
+double st_pf_model_logprior(const st_pf_model *m, const double *theta);
+/* The log prior density of parameter k alone at value v (0 if it has none). */
+double st_pf_model_logprior1(const st_pf_model *m, size_t k, double v);
+
 /* Scratch space of the gradients, one per thread. */
 typedef struct st_pf_gwork st_pf_gwork;
 int st_pf_gwork_new(st_pf_gwork **w, const st_pf_model *m, st_err *e);

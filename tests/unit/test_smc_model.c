@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "check_util.h"
+#include "core/yaml.h"
 #include "smc/dist.h"
 #include "smc/model.h"
 
@@ -459,6 +460,88 @@ START_TEST(test_normal_log_scale)
 }
 END_TEST
 
+/* `priors:`: each kind's log density against its closed form, flat
+ * parameters add nothing, a model written with priors reads back the
+ * same, and mistakes are located. */
+START_TEST(test_priors)
+{
+    st_pf_model *m = load("model: pf\nversion: 1\n"
+                          "parameters: {a: 0.5, b: 0.3, c: 2, d: 1, e: 0.2, f: 0.7, g: 3}\n"
+                          "priors:\n"
+                          "  a: {dist: normal, mean: 1, sd: 2}\n"
+                          "  b: {dist: lognormal, meanlog: -1, sdlog: 0.5}\n"
+                          "  c: {dist: gamma, shape: 2, rate: 3}\n"
+                          "  d: {dist: half-normal, sd: 1.5}\n"
+                          "  e: {dist: beta, shape1: 2, shape2: 5}\n"
+                          "  f: {dist: beta, shape1: 20, shape2: 1.5, lower: -1, upper: 1}\n"
+                          "initial: {dist: normal, mean: 0, sd: 1}\n"
+                          "transition: {dist: normal, mean: a * x, sd: 1}\n"
+                          "observation: {dist: normal, mean: x, sd: 1}\n");
+    ck_assert_int_eq(st_pf_model_prior(m, 0), ST_PRIOR_NORMAL);
+    ck_assert_int_eq(st_pf_model_prior(m, 6), ST_PRIOR_NONE);
+    double th[7] = {0.5, 0.3, 2, 1, 0.2, 0.7, 3};
+    double want[7] = {st_lpdf_normal(0.5, 1, 2),
+                      st_lpdf_normal(log(0.3), -1, 0.5) - log(0.3),
+                      2 * log(3.0) - lgamma(2) + log(2.0) - 3 * 2,
+                      log(2.0) + st_lpdf_normal(1, 0, 1.5),
+                      log(30.0) + log(0.2) + 4 * log(0.8), /* Beta(2, 5): 1 / B = 30 */
+                      lgamma(21.5) - lgamma(20) - lgamma(1.5) + 19 * log(0.85) + 0.5 * log(0.15) - log(2.0),
+                      0};
+    double tot = 0;
+    for (int k = 0; k < 7; k++) {
+        ck_assert_msg(fabs(st_pf_model_logprior1(m, (size_t)k, th[k]) - want[k]) < 1e-12, "prior %d: %.15g vs %.15g",
+                      k, st_pf_model_logprior1(m, (size_t)k, th[k]), want[k]);
+        tot += want[k];
+    }
+    ck_assert_near(st_pf_model_logprior(m, th), tot, 1e-12);
+    th[1] = -0.1; /* outside the lognormal's support */
+    ck_assert(isinf(st_pf_model_logprior(m, th)));
+    /* written and read back */
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&buf, &len);
+    st_yw w;
+    st_yw_init(&w, fp);
+    st_err e;
+    ck_assert_int_eq(st_pf_model_write(m, &w, &e), 0);
+    ck_assert_int_eq(st_yw_finish(&w, &e), 0);
+    fclose(fp);
+    st_pf_model *m2 = load(buf);
+    th[1] = 0.3;
+    ck_assert_near(st_pf_model_logprior(m2, th), tot, 1e-12);
+    free(buf);
+    st_pf_model_free(m2);
+    st_pf_model_free(m);
+    /* built-in models take priors on their parameter names */
+    m = load("model: pf\nversion: 1\nbuiltin: stochastic-volatility\nparameters: {mu: 0, phi: 0.9, sigma: 0.3}\n"
+             "priors: {sigma: {dist: half-normal, sd: 1}}\n");
+    ck_assert_int_eq(st_pf_model_prior(m, 2), ST_PRIOR_HALFNORMAL);
+    st_pf_model_free(m);
+    static const struct {
+        const char *priors, *msg;
+    } bad[] = {
+        {"priors: {z: {dist: normal, mean: 0, sd: 1}}", "prior on 'z', which is not a parameter"},
+        {"priors: {a: {dist: cauchy}}", "cauchy"},
+        {"priors: {a: {dist: normal, mean: 0}}", "needs 'sd'"},
+        {"priors: {a: {dist: normal, mean: 0, sd: -1}}", "sd"},
+        {"priors: {a: {dist: uniform, lower: 1, upper: 0}}", "lower < upper"},
+        {"priors: {a: {dist: gamma, shape: 1, rate: 1}}", "zero density under its prior"},
+        {"priors: {a: {dist: normal, mean: 0, sd: 1, df: 3}}", "df"},
+        {"priors: [a]", "mapping"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char text[512];
+        snprintf(text, sizeof text,
+                 "model: pf\nversion: 1\nparameters: {a: -0.5}\n%s\ninitial: {dist: normal, mean: 0, sd: 1}\n"
+                 "transition: {dist: normal, mean: a * x, sd: 1}\nobservation: {dist: normal, mean: x, sd: 1}\n",
+                 bad[i].priors);
+        st_err le = load_fail(text);
+        ck_assert_msg(strstr(le.msg, bad[i].msg) != NULL, "'%s': %s", bad[i].priors, le.msg);
+        ck_assert_int_eq(le.line, 4);
+    }
+}
+END_TEST
+
 START_TEST(test_load_errors)
 {
     st_err e;
@@ -757,6 +840,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, test_model_gradients);
     tcase_add_test(tc, test_per_particle_parameters);
     tcase_add_test(tc, test_normal_log_scale);
+    tcase_add_test(tc, test_priors);
     suite_add_tcase(s, tc);
     return s;
 }
