@@ -143,6 +143,13 @@ st_pf_constraint st_pf_model_constraint(const st_pf_model *m, size_t k);
 /* 1 if v satisfies c strictly (positive: v > 0, unit: 0 < v < 1,
  * signed-unit: -1 < v < 1, free: finite). */
 int st_pf_constraint_holds(st_pf_constraint c, double v);
+/* The unconstrained scale eta of a parameter: log theta (positive),
+ * logit theta (unit), logit((theta + 1) / 2) (signed-unit), theta (free);
+ * back; and d theta / d eta at theta (its log is the log Jacobian of a
+ * density moved to eta). */
+double st_pf_constraint_to_eta(st_pf_constraint c, double theta);
+double st_pf_constraint_from_eta(st_pf_constraint c, double eta);
+double st_pf_constraint_dtheta(st_pf_constraint c, double theta);
 
 /* Priors (`priors:`, stoch-model(5)) on the parameters' natural scale:
  * normal (mean, sd), lognormal (meanlog, sdlog), gamma (shape, rate or

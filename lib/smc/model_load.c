@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "core/linalg.h"
+#include "core/optim.h"
 #include "core/yaml.h"
 #include "smc/dist.h"
 #include "smc/model_internal.h"
@@ -289,6 +290,36 @@ int st_pf_constraint_holds(st_pf_constraint c, double v)
     case ST_PF_UNIT: return v > 0 && v < 1;
     case ST_PF_SIGNED_UNIT: return v > -1 && v < 1;
     default: return isfinite(v);
+    }
+}
+
+double st_pf_constraint_to_eta(st_pf_constraint c, double th)
+{
+    switch (c) {
+    case ST_PF_POSITIVE: return log(th);
+    case ST_PF_UNIT: return st_tr_interval_inv(th, 0, 1);
+    case ST_PF_SIGNED_UNIT: return st_tr_interval_inv(th, -1, 1);
+    default: return th;
+    }
+}
+
+double st_pf_constraint_from_eta(st_pf_constraint c, double eta)
+{
+    switch (c) {
+    case ST_PF_POSITIVE: return exp(eta);
+    case ST_PF_UNIT: return st_tr_interval(eta, 0, 1);
+    case ST_PF_SIGNED_UNIT: return st_tr_interval(eta, -1, 1);
+    default: return eta;
+    }
+}
+
+double st_pf_constraint_dtheta(st_pf_constraint c, double th)
+{
+    switch (c) {
+    case ST_PF_POSITIVE: return th;
+    case ST_PF_UNIT: return th * (1 - th);
+    case ST_PF_SIGNED_UNIT: return (th + 1) * (1 - th) / 2;
+    default: return 1;
     }
 }
 
