@@ -29,6 +29,8 @@ extern "C" { /* the C headers below too: lib/uq/json_simd.cpp calls them */
 
 typedef struct st_json_state st_json_state; /* per-thread parser (C++) */
 
+enum { ST_JSON_NONE, ST_JSON_ROOT, ST_JSON_VALUE }; /* what is next (kind) */
+
 typedef struct st_json {
     st_json_state *st;
     const char *s; /* the text as given: columns count from here */
@@ -36,6 +38,11 @@ typedef struct st_json {
     const char *file;
     long line;
     st_err *e;
+    /* kept here for the inline functions below (set by json_simd.cpp) */
+    int kind;                /* ST_JSON_VALUE or _ROOT: a value is next; _NONE: a
+                              * separator or the end is */
+    const char *vp;          /* the next value's first byte (kind != NONE) */
+    const char *beg, *end;   /* the line within the parsed text */
 } st_json;
 
 /* Start on the text s[0..n) (not blank).  padded: s[n .. n +
@@ -51,13 +58,23 @@ int st_json_fail(st_json *j, long col, const char *fmt, ...) __attribute__((form
 /* The first byte of the next value: '{', '[', '"', 't', 'f', 'n' (null),
  * '-' or a digit (a number), anything else for a syntax error there; -1
  * at the end of the text. */
-int st_json_peek(st_json *j);
+static inline int st_json_peek(const st_json *j)
+{
+    if (j->kind == ST_JSON_NONE || !j->vp || j->vp >= j->end)
+        return -1;
+    return (unsigned char)*j->vp;
+}
 static inline int st_json_is_number_start(int c)
 {
     return c == '-' || (c >= '0' && c <= '9');
 }
 /* Column (from 1) of the next value, for messages (n + 1 at the end). */
-long st_json_col(st_json *j);
+static inline long st_json_col(const st_json *j)
+{
+    if (j->kind == ST_JSON_NONE || !j->vp || j->vp >= j->end)
+        return (long)j->n + 1;
+    return (long)(j->vp < j->beg ? 0 : j->vp - j->beg) + 1;
+}
 
 /* Objects: st_json_object opens one; then st_json_key(j, i, ...) for
  * i = 0, 1, ... returns 1 with the key (escapes decoded; valid until the

@@ -48,16 +48,14 @@ struct frame {
     size_t n; /* members or elements done (st_json_skip) */
 };
 
-enum { NONE, ROOT, VALUE };
+const int NONE = ST_JSON_NONE, ROOT = ST_JSON_ROOT, VALUE = ST_JSON_VALUE;
 
 } // namespace
 
 struct st_json_state {
     od::parser parser;
     od::document doc;
-    od::value val;   /* the next value when kind == VALUE */
-    const char *vp;  /* its first byte (kind != NONE) */
-    int kind;
+    od::value val;   /* the next value when st_json.kind == VALUE */
     frame *stack;
     size_t depth;
     char *copy;      /* a padded copy of a line */
@@ -110,24 +108,23 @@ inline const char *next_tok(st_json_state *s)
     return r.error() ? nullptr : r.value_unsafe();
 }
 
-/* byte offset in the line of a token, n for NULL (the end) */
+/* byte offset in the line of a token, n for NULL or past the line (the
+ * end; the ']' of a wrapped line) */
 inline size_t off(const st_json *j, const char *p)
 {
-    if (!p)
+    if (!p || p >= j->end)
         return j->n;
-    size_t o = (size_t)(p - j->st->buf);
-    return o < j->st->shift ? 0 : o - j->st->shift;
+    return p < j->beg ? 0 : (size_t)(p - j->beg);
 }
 
 inline bool at_end(const st_json *j, const char *p)
 {
-    return off(j, p) >= j->n;
+    return !p || p >= j->end;
 }
 
 inline long col(const st_json *j, const char *p)
 {
-    size_t o = off(j, p);
-    return (long)(o < j->n ? o : j->n) + 1;
+    return (long)off(j, p) + 1;
 }
 
 int unexpected(st_json *j, const char *p, const char *wanted)
@@ -143,7 +140,7 @@ int unexpected(st_json *j, const char *p, const char *wanted)
 /* a number simdjson refused: bad syntax or beyond a double */
 int bad_number(st_json *j)
 {
-    const char *p = j->st->vp;
+    const char *p = j->vp;
     size_t k = 0, room = j->n - off(j, p);
     while (k < room && k < 40 && !is_ws(p[k]) && !std::strchr(",]}:", p[k]))
         k++;
@@ -259,28 +256,28 @@ int open(st_json *j, bool obj)
     st_json_state *s = j->st;
     int c = st_json_peek(j);
     if (c != (obj ? '{' : '['))
-        return unexpected(j, s->kind == NONE ? nullptr : s->vp, obj ? "an object" : "a list");
+        return unexpected(j, j->kind == NONE ? nullptr : j->vp, obj ? "an object" : "a list");
     if (s->depth == STACK)
-        return st_json_fail(j, col(j, s->vp), "nested deeper than %d levels", ST_JSON_MAX_DEPTH);
+        return st_json_fail(j, col(j, j->vp), "nested deeper than %d levels", ST_JSON_MAX_DEPTH);
     frame &f = s->stack[s->depth];
     simdjson::error_code err;
     if (obj) {
         od::object o;
-        err = (s->kind == ROOT ? s->doc.get_object() : s->val.get_object()).get(o);
+        err = (j->kind == ROOT ? s->doc.get_object() : s->val.get_object()).get(o);
         if (!err)
             err = o.begin().get(f.obj);
     } else {
         od::array a;
-        err = (s->kind == ROOT ? s->doc.get_array() : s->val.get_array()).get(a);
+        err = (j->kind == ROOT ? s->doc.get_array() : s->val.get_array()).get(a);
         if (!err)
             err = a.begin().get(f.arr);
     }
     if (err)
-        return st_json_fail(j, col(j, s->vp), "%s", simdjson::error_message(err));
+        return st_json_fail(j, col(j, j->vp), "%s", simdjson::error_message(err));
     f.is_obj = obj;
     f.n = 0;
     s->depth++;
-    s->kind = NONE;
+    j->kind = NONE;
     /* the ']' after a wrapped line is not the end of an empty container */
     const char *t = next_tok(s);
     if (s->shift && at_end(j, t))
@@ -296,14 +293,14 @@ int skip_string(st_json *j)
     if (std::memchr(tok.data(), '\\', tok.size())) {
         std::string_view sv;
         if (s->val.get_string().get(sv))
-            return bad_string(j, s->vp, "string");
+            return bad_string(j, j->vp, "string");
     } else {
         od::raw_json_string r;
         err = s->val.get_raw_json_string().get(r);
     }
     if (err)
-        return st_json_fail(j, col(j, s->vp), "%s", simdjson::error_message(err));
-    s->kind = NONE;
+        return st_json_fail(j, col(j, j->vp), "%s", simdjson::error_message(err));
+    j->kind = NONE;
     return 0;
 }
 
@@ -332,7 +329,7 @@ int st_json_init(st_json *j, const char *s, size_t n, int padded, const char *fi
     if (!st)
         return st_err_nomem(e, "JSON parser");
     st->depth = 0;
-    st->kind = NONE;
+    j->kind = NONE;
     size_t a = 0, b = n;
     while (a < n && is_ws(s[a]))
         a++;
@@ -357,14 +354,16 @@ int st_json_init(st_json *j, const char *s, size_t n, int padded, const char *fi
     }
     st->buf = text;
     st->shift = wrap;
+    j->beg = text + st->shift;
+    j->end = j->beg + n;
     simdjson::error_code err = parser_room(st, len);
     if (!err)
         err = st->parser.iterate(simdjson::padded_string_view(text, len, len + ST_JSON_PADDING)).get(st->doc);
     if (err)
         return first_pass_error(j, err);
     if (!wrap) {
-        st->kind = ROOT;
-        st->vp = text + a;
+        j->kind = ROOT;
+        j->vp = text + a;
         return 0;
     }
     /* the first element of the wrapper is the line's value */
@@ -381,27 +380,13 @@ int st_json_init(st_json *j, const char *s, size_t n, int padded, const char *fi
     if (f.arr != f.arr) {
         if ((err = (*f.arr).get(st->val)))
             return st_json_fail(j, 0, "%s", simdjson::error_message(err));
-        st->kind = VALUE;
-        st->vp = next_tok(st);
+        j->kind = VALUE;
+        j->vp = next_tok(st);
     } else { /* "]": nothing but the root's first byte to show */
-        st->kind = ROOT;
-        st->vp = text + 1 + a;
+        j->kind = ROOT;
+        j->vp = text + 1 + a;
     }
     return 0;
-}
-
-int st_json_peek(st_json *j)
-{
-    st_json_state *s = j->st;
-    if (s->kind == NONE || at_end(j, s->vp))
-        return -1;
-    return (unsigned char)*s->vp;
-}
-
-long st_json_col(st_json *j)
-{
-    st_json_state *s = j->st;
-    return s->kind == NONE ? (long)j->n + 1 : col(j, s->vp);
 }
 
 int st_json_object(st_json *j)
@@ -417,7 +402,7 @@ int st_json_array(st_json *j)
 int st_json_key(st_json *j, size_t i, const char **key, size_t *n)
 {
     st_json_state *s = j->st;
-    if (s->kind != NONE) { /* the last value was not read */
+    if (j->kind != NONE) { /* the last value was not read */
         int rc = st_json_skip(j);
         if (rc < 0)
             return rc;
@@ -449,8 +434,8 @@ int st_json_key(st_json *j, size_t i, const char **key, size_t *n)
     if (fld.unescaped_key().get(k))
         return bad_string(j, kp, "key");
     s->val = std::move(fld).value();
-    s->vp = next_tok(s);
-    s->kind = VALUE;
+    j->vp = next_tok(s);
+    j->kind = VALUE;
     *key = k.data();
     *n = k.size();
     return 1;
@@ -459,7 +444,7 @@ int st_json_key(st_json *j, size_t i, const char **key, size_t *n)
 int st_json_next(st_json *j, size_t i)
 {
     st_json_state *s = j->st;
-    if (s->kind != NONE) {
+    if (j->kind != NONE) {
         int rc = st_json_skip(j);
         if (rc < 0)
             return rc;
@@ -481,10 +466,10 @@ int st_json_next(st_json *j, size_t i)
     simdjson::error_code err = (*f.arr).get(s->val);
     if (err)
         return st_json_fail(j, col(j, next_tok(s)), "%s", simdjson::error_message(err));
-    s->vp = next_tok(s);
-    s->kind = VALUE;
-    if (i == 0 && at_end(j, s->vp))
-        return unexpected(j, s->vp, "a value or ']'");
+    j->vp = next_tok(s);
+    j->kind = VALUE;
+    if (i == 0 && at_end(j, j->vp))
+        return unexpected(j, j->vp, "a value or ']'");
     return 1;
 }
 
@@ -492,11 +477,11 @@ int st_json_double(st_json *j, double *x)
 {
     st_json_state *s = j->st;
     int c = st_json_peek(j);
-    if (!st_json_is_number_start(c) || s->kind != VALUE)
-        return unexpected(j, s->kind == NONE ? nullptr : s->vp, "a number");
+    if (!st_json_is_number_start(c) || j->kind != VALUE)
+        return unexpected(j, j->kind == NONE ? nullptr : j->vp, "a number");
     if (s->val.get_double().get(*x))
         return bad_number(j);
-    s->kind = NONE;
+    j->kind = NONE;
     return 0;
 }
 
@@ -504,8 +489,8 @@ int st_json_number(st_json *j, double *x, int *is_int, long long *iv)
 {
     st_json_state *s = j->st;
     int c = st_json_peek(j);
-    if (!st_json_is_number_start(c) || s->kind != VALUE)
-        return unexpected(j, s->kind == NONE ? nullptr : s->vp, "a number");
+    if (!st_json_is_number_start(c) || j->kind != VALUE)
+        return unexpected(j, j->kind == NONE ? nullptr : j->vp, "a number");
     bool integer;
     if (s->val.is_integer().get(integer))
         return bad_number(j);
@@ -513,33 +498,33 @@ int st_json_number(st_json *j, double *x, int *is_int, long long *iv)
         if (s->val.get_double().get(*x))
             return bad_number(j);
         *is_int = 0;
-        s->kind = NONE;
+        j->kind = NONE;
         return 0;
     }
     int64_t v;
     if (s->val.get_int64().get(v)) {
-        const char *p = s->vp + (*s->vp == '-');
+        const char *p = j->vp + (*j->vp == '-');
         if (p[0] == '0') /* a leading zero */
             return bad_number(j);
-        return st_json_fail(j, col(j, s->vp), "integer too big for 64 bits");
+        return st_json_fail(j, col(j, j->vp), "integer too big for 64 bits");
     }
     *iv = v;
     *is_int = 1;
-    *x = v == 0 && *s->vp == '-' ? -0.0 : (double)v;
-    s->kind = NONE;
+    *x = v == 0 && *j->vp == '-' ? -0.0 : (double)v;
+    j->kind = NONE;
     return 0;
 }
 
 int st_json_string(st_json *j, st_uq_arena *a, char **out, size_t *len)
 {
     st_json_state *s = j->st;
-    if (st_json_peek(j) != '"' || s->kind != VALUE)
-        return unexpected(j, s->kind == NONE ? nullptr : s->vp, "a string");
+    if (st_json_peek(j) != '"' || j->kind != VALUE)
+        return unexpected(j, j->kind == NONE ? nullptr : j->vp, "a string");
     std::string_view sv;
     if (s->val.get_string().get(sv))
-        return bad_string(j, s->vp, "string");
+        return bad_string(j, j->vp, "string");
     if (std::memchr(sv.data(), 0, sv.size()))
-        return st_json_fail(j, col(j, s->vp), "\\u0000 in a string");
+        return st_json_fail(j, col(j, j->vp), "\\u0000 in a string");
     char *o = static_cast<char *>(st_uq_arena_alloc(a, sv.size() + 1));
     if (!o)
         return st_err_nomem(j->e, "string");
@@ -548,7 +533,7 @@ int st_json_string(st_json *j, st_uq_arena *a, char **out, size_t *len)
     *out = o;
     if (len)
         *len = sv.size();
-    s->kind = NONE;
+    j->kind = NONE;
     return 0;
 }
 
@@ -557,10 +542,10 @@ int st_json_bool(st_json *j, int *b)
     st_json_state *s = j->st;
     int c = st_json_peek(j);
     bool v;
-    if (s->kind != VALUE || s->val.get_bool().get(v))
-        return unexpected(j, s->kind == NONE ? nullptr : s->vp, c == 't' || c == 'f' ? "a value" : "true or false");
+    if (j->kind != VALUE || s->val.get_bool().get(v))
+        return unexpected(j, j->kind == NONE ? nullptr : j->vp, c == 't' || c == 'f' ? "a value" : "true or false");
     *b = v;
-    s->kind = NONE;
+    j->kind = NONE;
     return 0;
 }
 
@@ -568,9 +553,9 @@ int st_json_null(st_json *j)
 {
     st_json_state *s = j->st;
     bool v;
-    if (st_json_peek(j) != 'n' || s->kind != VALUE || s->val.is_null().get(v) || !v)
+    if (st_json_peek(j) != 'n' || j->kind != VALUE || s->val.is_null().get(v) || !v)
         return 0;
-    s->kind = NONE;
+    j->kind = NONE;
     return 1;
 }
 
@@ -584,7 +569,7 @@ int st_json_skip(st_json *j)
         int c = st_json_peek(j), rc;
         if (c == '{' || c == '[') {
             if (s->depth - base >= ST_JSON_MAX_DEPTH)
-                return st_json_fail(j, col(j, s->vp), "nested deeper than %d levels", ST_JSON_MAX_DEPTH);
+                return st_json_fail(j, col(j, j->vp), "nested deeper than %d levels", ST_JSON_MAX_DEPTH);
             if ((rc = open(j, c == '{')) < 0)
                 return rc;
             rc = c == '{' ? st_json_key(j, 0, &k, &kn) : st_json_next(j, 0);
@@ -594,12 +579,12 @@ int st_json_skip(st_json *j)
             int b;
             rc = st_json_bool(j, &b);
         } else if (c == 'n') {
-            rc = st_json_null(j) ? 0 : unexpected(j, s->vp, "a value");
+            rc = st_json_null(j) ? 0 : unexpected(j, j->vp, "a value");
         } else if (st_json_is_number_start(c)) {
             double x;
             rc = st_json_double(j, &x);
         } else {
-            rc = unexpected(j, s->kind == NONE ? nullptr : s->vp, "a value");
+            rc = unexpected(j, j->kind == NONE ? nullptr : j->vp, "a value");
         }
         if (rc < 0)
             return rc;
