@@ -56,7 +56,7 @@ peer_timed() {
     : >"$dir/$name.wall"
     i=0
     while [ "$i" -lt "$RUNS" ]; do
-        "$@" >"$dir/ptime"
+        "$@" >"$dir/ptime" 2>/dev/null
         awk -v n="$n" '{ printf "%.6g\n", $1 / n >> cpu; printf "%.6g\n", $2 / n >> wall }' \
             cpu="$dir/$name.cpu" wall="$dir/$name.wall" "$dir/ptime"
         i=$((i + 1))

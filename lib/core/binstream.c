@@ -426,15 +426,21 @@ static int decode_row(st_reader *r, const unsigned char *rec, double *row, long 
  * rows must be decoded again by decode_row (a promotion, or the error). */
 static int decode_plain(const st_reader *r, const unsigned char *src, double *dst, size_t k)
 {
-    uint64_t big = 0;
+    /* the column layout in locals: the byte copies below may alias r */
+    const st_dtype *dt = r->dtypes;
+    const size_t *off = r->coloff;
     size_t nc = r->ncols, rs = r->rowsize;
+    uint64_t big = 0;
     for (size_t i = 0; i < k; i++, src += rs, dst += nc) {
         for (size_t j = 0; j < nc; j++) {
-            const unsigned char *p = src + r->coloff[j];
-            switch (r->dtypes[j]) {
-            case ST_F8:
-                memcpy(&dst[j], p, 8);
+            const unsigned char *p = src + off[j];
+            switch (dt[j]) {
+            case ST_F8: {
+                double x;
+                memcpy(&x, p, 8);
+                dst[j] = x;
                 break;
+            }
             case ST_F4: {
                 float f;
                 memcpy(&f, p, 4);
