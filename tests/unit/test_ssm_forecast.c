@@ -200,7 +200,7 @@ START_TEST(test_model_file_errors)
         {"model: ssm\nversion: 1\nmatrices:\n  T: [[1, 0]]\n  Z: [[1, 0]]\n  Q: [[1]]\n  H: [[1]]\n", "square"},
         {"model: ssm\nversion: 1\nmatrices:\n  T: [[1]]\n  Z: [[1]]\n  Q: [[-1]]\n  H: [[1]]\n", "Q is singular or not positive definite"},
         {"model: ssm\nversion: 1\nmatrices:\n  T: [[1]]\n  Z: [[1, 2]]\n  Q: [[1]]\n  H: [[1]]\n", ""},
-        {"model: ssm\nversion: 1\nmatrices:\n  T: [[1]]\n  Z: [[1], [1]]\n  Q: [[1]]\n  H: [[1, 0.5], [0.5, 1]]\n", "H must be diagonal"},
+        {"model: ssm\nversion: 1\nmatrices:\n  T: [[1]]\n  Z: [[1], [1]]\n  Q: [[1]]\n  H: [[1, 2], [2, 1]]\n", "H is singular or not positive definite"},
         {"model: ssm\nversion: 1\nmatrices:\n  T: [[1]]\n  Z: [[1]]\n  Q: [[1]]\n  H: [[1]]\n  diffuse: [0.5]\n", "0 or 1"},
         {"model: hmm\nversion: 1\n", ""},
     };
