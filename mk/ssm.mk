@@ -33,8 +33,8 @@ check_PROGRAMS += tests/unit/test_ssm_forecast
 tests_unit_test_ssm_forecast_SOURCES = tests/unit/test_ssm_forecast.c
 tests_unit_test_ssm_forecast_CFLAGS = $(CHECK_CFLAGS_ALL)
 tests_unit_test_ssm_forecast_LDADD = $(CHECK_LIBS_ALL)
-TESTS += tests/cli/ssm-forecast.sh tests/cli/ssm-forecast-peers.sh tests/cli/ssm-ets-r.sh tests/cli/ssm-matrix-mle.sh
-dist_check_SCRIPTS += tests/cli/ssm-forecast.sh tests/cli/ssm-forecast-peers.sh tests/cli/ssm-ets-r.sh tests/cli/ssm-matrix-mle.sh
+TESTS += tests/cli/ssm-forecast.sh tests/cli/ssm-forecast-peers.sh tests/cli/ssm-ets-r.sh tests/cli/ssm-matrix-mle.sh tests/cli/ssm-matrix-peers.sh
+dist_check_SCRIPTS += tests/cli/ssm-forecast.sh tests/cli/ssm-forecast-peers.sh tests/cli/ssm-ets-r.sh tests/cli/ssm-matrix-mle.sh tests/cli/ssm-matrix-peers.sh
 
 # make demo: the Nile and (log) airline passengers, forecasts, decomposition
 # and a holdout evaluation.
