@@ -217,7 +217,11 @@ static int mx_table(const st_ssm_model *mod, const st_ssm_data *d, int kind, dou
 static int mx_write(FILE *fp, const st_ssm_model *m, int log, st_err *e)
 {
     (void)log;
-    return st_ssm_file_write_mxpar(fp, m->impl, e);
+    const st_mxpar *f = m->impl;
+    double se[ST_MXPAR_MAXPAR];
+    for (size_t i = 0; i < f->npar; i++)
+        se[i] = i < m->nshow ? m->pse[i] : NAN;
+    return st_ssm_file_write_mxfit(fp, f, m->loglik, m->aicc, m->nobs, se, e);
 }
 
 static int mx_read(const st_ydoc *doc, const st_ynode *root, size_t nreg, void **spec, st_err *e)

@@ -451,6 +451,12 @@ fail:
 
 int st_ssm_file_write_mxpar(FILE *fp, const st_mxpar *mp, st_err *e)
 {
+    return st_ssm_file_write_mxfit(fp, mp, NAN, NAN, 0, NULL, e);
+}
+
+int st_ssm_file_write_mxfit(FILE *fp, const st_mxpar *mp, double loglik, double aicc,
+                            size_t nobs, const double *se, st_err *e)
+{
     if (!mp->npar)
         return st_ssm_file_write_matrix(fp, mp->s, e);
     const st_ssm *s = mp->s;
@@ -526,6 +532,21 @@ int st_ssm_file_write_mxpar(FILE *fp, const st_mxpar *mp, st_err *e)
     }
     free(df);
     st_yw_end(&w);
+    if (isfinite(loglik))
+        st_yw_key_double(&w, "loglik", loglik);
+    if (isfinite(aicc))
+        st_yw_key_double(&w, "aicc", aicc);
+    if (nobs)
+        st_yw_key_long(&w, "nobs", (long)nobs);
+    int anyse = 0;
+    for (size_t i = 0; se && i < mp->npar; i++)
+        anyse |= isfinite(se[i]);
+    if (anyse) {
+        st_yw_comment(&w, "standard errors (observed information, delta method):");
+        for (size_t i = 0; i < mp->npar; i++)
+            if (isfinite(se[i]))
+                st_yw_comment(&w, "  %s: %.6g", mp->name[i], se[i]);
+    }
     int rc2 = st_yw_finish(&w, e);
     return rc < 0 ? rc : rc2;
 }

@@ -26,6 +26,8 @@ check "s2_irr = 12813.7 (0.1 %)" approx "$(par s2_irr)" 12813.736 13
 check "standard errors printed" grep -q "phi=0.9126[0-9]*(se 0.1" "$tmp/err"
 check "three free parameters in the AICc" grep -q "aicc 1270.56" "$tmp/err"
 check "the saved model keeps the expressions" grep -q 's2_ar / (1 - phi^2)' "$tmp/ar.yaml"
+check "the saved model has the loglik" grep -q '^loglik: -632.15650' "$tmp/ar.yaml"
+check "and the standard errors" grep -q '^#   phi: 0.10' "$tmp/ar.yaml"
 expect_exit 0 "saved estimate reloaded with --fixed" ssm-forecast -m "$tmp/ar.yaml" --fixed -c flow -H 3 -o "$tmp/ar2.csv" "$nile"
 check "same forecasts" cmp -s "$tmp/ar1.csv" "$tmp/ar2.csv"
 
