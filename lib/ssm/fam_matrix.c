@@ -81,11 +81,21 @@ static void mx_free(st_ssm_model *m)
 
 /* The filter on the model as the Kalman filter takes it: s itself with a
  * diagonal H, else its decorrelated form (the same states). */
-static int mx_filter(const st_ssm *s, const double *y, size_t n, int smooth, st_kalman_out *ko,
+enum { MX_LIGHT, MX_SMOOTH, MX_FULL };
+
+static int run_kf(const st_ssm *s, const double *y, size_t n, int mode, st_kalman_out *ko,
+                  st_err *e)
+{
+    return mode == MX_SMOOTH ? st_kalman_smooth(s, y, n, ko, e)
+         : mode == MX_FULL   ? st_kalman_filter(s, y, n, ko, e)
+                             : st_kalman_filter_light(s, y, n, ko, e);
+}
+
+static int mx_filter(const st_ssm *s, const double *y, size_t n, int mode, st_kalman_out *ko,
                      st_err *e)
 {
     if (st_ssm_H_is_diagonal(s))
-        return smooth ? st_kalman_smooth(s, y, n, ko, e) : st_kalman_filter_light(s, y, n, ko, e);
+        return run_kf(s, y, n, mode, ko, e);
     st_ssm *sw;
     int rc = st_ssm_new(&sw, s->p, s->m, s->r, e);
     if (rc < 0)
@@ -94,7 +104,7 @@ static int mx_filter(const st_ssm *s, const double *y, size_t n, int smooth, st_
     if (!yw)
         rc = st_err_nomem(e, "decorrelated observations");
     else if ((rc = st_ssm_decorrelate(s, sw, y, n, yw, e)) == 0)
-        rc = smooth ? st_kalman_smooth(sw, yw, n, ko, e) : st_kalman_filter_light(sw, yw, n, ko, e);
+        rc = run_kf(sw, yw, n, mode, ko, e);
     free(yw);
     st_ssm_free(sw);
     return rc;
@@ -108,7 +118,7 @@ static int mx_forecast(const st_ssm_model *m, const st_ssm_data *d, const double
     (void)c;
     const st_ssm *s = ((const st_mxpar *)m->impl)->s;
     st_kalman_out ko;
-    int rc = mx_filter(s, d->y, d->n, 0, &ko, e);
+    int rc = mx_filter(s, d->y, d->n, MX_LIGHT, &ko, e);
     if (rc < 0)
         return rc;
     /* the forecast of y from the state uses Z, d and the diagonal of H:
@@ -183,7 +193,9 @@ static int mx_table(const st_ssm_model *mod, const st_ssm_data *d, int kind, dou
             return st_err_set(e, ST_ENUMERIC, NULL, 0, 0, "numerical breakdown: state variances up to %g next to an observation variance of %g (a ratio above 1e13) leave no precision in the smoothed variances", big, hmin);
     }
     st_kalman_out out;
-    int rc = mx_filter(s, d->y, n, kind == ST_SSM_TAB_SMOOTH, &out, e);
+    /* several variables: each one's marginal one-step sd needs P_pred
+     * (the filter's F is conditional on the variables before it) */
+    int rc = mx_filter(s, d->y, n, kind == ST_SSM_TAB_SMOOTH ? MX_SMOOTH : MX_FULL, &out, e);
     if (rc < 0)
         return rc;
     for (size_t t = 0; t < n; t++) {
@@ -202,10 +214,15 @@ static int mx_table(const st_ssm_model *mod, const st_ssm_data *d, int kind, dou
             for (size_t i = 0; i < m; i++)
                 pred += z[i] * a[i];
             size_t tj = t * p + j;
-            int dif = out.Finf[tj] > 1e-9;
+            const double *P = out.P_pred + t * m * m, *Pinf = out.Pinf_pred + t * m * m;
+            double f = s->H[j * p + j], finf = 0;
+            for (size_t i = 0; i < m; i++)
+                for (size_t k = 0; k < m; k++)
+                    f += z[i] * P[i * m + k] * z[k], finf += z[i] * Pinf[i * m + k] * z[k];
+            int dif = finf > 1e-9;
             row[3 * j] = d->y[tj];
             row[3 * j + 1] = dif ? NAN : pred;
-            row[3 * j + 2] = dif ? NAN : sqrt(fmax(out.F[tj], 0));
+            row[3 * j + 2] = dif ? NAN : sqrt(fmax(f, 0));
         }
         for (size_t i = 0; i < m; i++)
             row[3 * p + i] = out.a_filt[t * m + i];

@@ -8,6 +8,8 @@
 . "$top_srcdir/tests/cli/tap.sh"
 nile="$top_srcdir/data/nile.csv"
 corr="$data/ssm-corr.csv"
+# field N of data row R (1-based, after the header) of a CSV file
+field() { awk -F, -v r="$2" -v c="$3" 'NR == r + 1 { print $c }' "$1"; }
 
 # loglik of the -v line
 ll() { sed -n 's/.*loglik \([-0-9.]*\).*/\1/p' "$tmp/err"; }
@@ -49,6 +51,13 @@ check "two rows per step" test "$(wc -l <"$tmp/out")" -eq 5
 check "forecast sd of y2 > sqrt(h2)" awk -F, 'NR == 3 { exit !($5 > sqrt(0.6406)) }' "$tmp/out"
 expect_exit 0 "full H: --smooth" ssm-forecast -m "$data/ssm-corr.yaml" --fixed -c y1,y2 --smooth "$corr"
 check "60 smoothed rows" test "$(wc -l <"$tmp/out")" -eq 61
+
+# --filter: marginal one-step sd sqrt(P + h) per variable; at t = 2 of the
+# starting values (q = h1 = h2 = 1, lam = 1, h12 = 0) the level's filtered
+# variance after two unit-variance looks is 1/2, so P = 1/2 + q = 3/2
+expect_exit 0 "full H: --filter" ssm-forecast -m "$data/ssm-corr.yaml" --fixed -c y1,y2 --filter "$corr"
+check "pred_sd of y1 and y2 at t = 2 = sqrt(2.5)" test "$(field "$tmp/out" 2 5),$(field "$tmp/out" 2 8)" = "1.5811388300841898,1.5811388300841898"
+check "diffuse first step: NaN" test "$(field "$tmp/out" 1 4)" = NaN
 
 # fixed: holds a parameter at its value; fewer parameters in the AICc
 sed 's/^constraints:/fixed: [b]\nconstraints:/' "$data/ssm-corr.yaml" >"$tmp/corr-b.yaml"
