@@ -135,6 +135,13 @@ check "uq-eval says which columns it used (one line)" test "$(cat "$tmp/err")" =
 expect_exit 0 "uq-eval -q: no note" uq-eval -q -l correct --id-col prompt "$tmp/eval-named.csv"
 check "uq-eval -q: stderr empty" test ! -s "$tmp/err"
 
+# ---- ssm-forecast: the role options name columns of the data, not of --future
+awk 'BEGIN { print "when,y,x"; for (i = 1; i <= 40; i++) printf "%d,%.3f,%d\n", i, 0.5 * (i % 3) + 0.1 * i, i % 3 }' >"$tmp/reg.csv"
+printf 'x\n0\n1\n2\n' >"$tmp/future.csv"
+expect_exit 0 "ssm-forecast --time-col with a --future file of regressors only" \
+    ssm-forecast --model level+reg -x x --time-col when --future "$tmp/future.csv" -H 3 "$tmp/reg.csv"
+check "three forecasts after t = 40" test "$(tail -n +2 "$tmp/out" | cut -d, -f2 | tr '\n' ' ')" = "41 42 43 "
+
 # ---- stoch-plot: --data columns by name
 if command -v gnuplot >/dev/null 2>&1 || true; then
     awk -F, -v OFS=, 'NR == 1 { print "year,flow"; next } { print $1, $2 }' "$top_srcdir/data/nile.csv" >"$tmp/nile2.csv"
