@@ -97,7 +97,7 @@ static int read_entry(const st_ydoc *doc, const st_ynode *n, mx_reader *rd, int 
     if (st_expr_constant(ex, &v)) {
         st_expr_free(ex);
     } else {
-        st_expr_args a = {NULL, mp->value};
+        st_expr_args a = {.par = mp->value};
         v = st_expr_eval1(ex, &a);
         if ((rc = add_entry(rd, mat, idx, ex, e)) < 0)
             return rc;

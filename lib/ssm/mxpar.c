@@ -64,7 +64,7 @@ static int is_psd(const double *A, size_t k, st_err *e)
 int st_mxpar_set(st_mxpar *mp, const double *theta, st_err *e)
 {
     st_ssm *s = mp->s;
-    st_expr_args a = {NULL, theta};
+    st_expr_args a = {.par = theta};
     for (size_t i = 0; i < mp->nent; i++) {
         const st_mxpar_entry *en = &mp->ent[i];
         double v = st_expr_eval1(en->ex, &a);
