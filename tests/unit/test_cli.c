@@ -294,7 +294,7 @@ START_TEST(test_roles)
 }
 END_TEST
 
-static void write_text(const char *path, const char *text)
+static void write_plain(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");
     ck_assert_ptr_nonnull(f);
@@ -325,11 +325,11 @@ START_TEST(test_role_renames)
     snprintf(both, sizeof both, "%s/both.csv", dir);
     snprintf(none, sizeof none, "%s/none.csv", dir);
     snprintf(nohead, sizeof nohead, "%s/nohead.csv", dir);
-    write_text(cav, "\"\",\"PTNUM\",\"years\",\"pdiag\",\"state\"\n\"1\",100002,0,\"IHD\",1\n\"2\",100002,1.1,\"IHD\",2\n");
-    write_text(ours, "seq,t,state\n1,0,1\n");
-    write_text(both, "PTNUM,seq,years,state\n1,2,0,1\n");
-    write_text(none, "id,when,state\n1,0,1\n");
-    write_text(nohead, "1,0,3\n1,1,2\n");
+    write_plain(cav, "\"\",\"PTNUM\",\"years\",\"pdiag\",\"state\"\n\"1\",100002,0,\"IHD\",1\n\"2\",100002,1.1,\"IHD\",2\n");
+    write_plain(ours, "seq,t,state\n1,0,1\n");
+    write_plain(both, "PTNUM,seq,years,state\n1,2,0,1\n");
+    write_plain(none, "id,when,state\n1,0,1\n");
+    write_plain(nohead, "1,0,3\n1,1,2\n");
 
     st_cli c;
     st_cli_init(&c, "prog", "usage");
@@ -377,7 +377,7 @@ START_TEST(test_role_renames)
     parse(&c, 3, argv2, longopts);
     ck_assert_int_eq(st_reader_open(&r, ours, &e), 0);
     st_reader_free(r);
-    write_text(none, "id,when\n1,0\n");
+    write_plain(none, "id,when\n1,0\n");
     ck_assert_int_eq(st_reader_open(&r, none, &e), ST_EDATA);
     ck_assert_str_eq(e.msg, "--state-col: no column 'state' (the input has id,when)");
     /* two roles on one column */
@@ -410,7 +410,7 @@ START_TEST(test_role_renames)
     st_cli_role_reads_as(&c, ST_ROLE_SEQ, "step");
     char *argv6[] = {"prog", "--seq-col", "gen", NULL};
     parse(&c, 3, argv6, longopts);
-    write_text(none, "gen,particle,logw\n0,0,-1\n");
+    write_plain(none, "gen,particle,logw\n0,0,-1\n");
     ck_assert_int_eq(st_reader_open(&r, none, &e), 0);
     ck_assert_str_eq(st_reader_name(r, 0), "step");
     st_reader_free(r);
