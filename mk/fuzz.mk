@@ -15,8 +15,8 @@ FUZZ_MODE = libfuzzer
 FUZZ_ENV = FUZZ_CC='$(FUZZ_CC)' FUZZ_CXX='$(FUZZ_CXX)' FUZZ_MODE='$(FUZZ_MODE)' \
 	srcdir='$(srcdir)' builddir='$(top_builddir)' \
 	LIB_SOURCES='$(lib_libstoch_a_SOURCES) $(lib_libsimd_avx2_a_SOURCES) $(lib_libsimd_avx512_a_SOURCES)' \
-	DEP_CFLAGS='$(YAML_CFLAGS) $(ZLIB_CFLAGS) $(JANSSON_CFLAGS) $(NLOPT_CFLAGS) $(SLEEF_CFLAGS) $(FFTW_CFLAGS)' \
-	DEP_LIBS='$(YAML_LIBS) $(ZLIB_LIBS) $(JANSSON_LIBS) $(NLOPT_LIBS) $(SLEEF_LIBS) $(FFTW_LIBS) $(LIBS)'
+	DEP_CFLAGS='$(YAML_CFLAGS) $(ZLIB_CFLAGS) $(JANSSON_CFLAGS) $(NLOPT_CFLAGS) $(SLEEF_CFLAGS) $(FFTW_CFLAGS) $(SIMDJSON_CFLAGS)' \
+	DEP_LIBS='$(YAML_LIBS) $(ZLIB_LIBS) $(JANSSON_LIBS) $(NLOPT_LIBS) $(SLEEF_LIBS) $(FFTW_LIBS) $(SIMDJSON_LIBS) -lstdc++ $(LIBS)'
 
 if HAVE_LIBFUZZER
 fuzz-build: config.h
@@ -54,6 +54,9 @@ tests_fuzz_expr_replay_SOURCES = tests/fuzz/expr_fuzz.c tests/fuzz/driver.c
 tests_fuzz_expr_replay_CFLAGS = $(FUZZ_REPLAY_CFLAGS)
 tests_fuzz_uq_jsonl_replay_SOURCES = tests/fuzz/uq_jsonl_fuzz.c tests/fuzz/driver.c
 tests_fuzz_uq_jsonl_replay_CFLAGS = $(FUZZ_REPLAY_CFLAGS)
+# the uq JSON Lines reader is C++ on simdjson: link with the C++ driver (see mk/uq.mk)
+nodist_EXTRA_tests_fuzz_uq_jsonl_replay_SOURCES = cxx-link.cpp
+tests_fuzz_uq_jsonl_replay_LDADD = $(LDADD) $(SIMDJSON_LIBS)
 noinst_HEADERS += tests/fuzz/fuzz.h tests/fuzz/stream_fuzz.h
 
 TESTS += tests/fuzz/replay.sh

@@ -22,6 +22,8 @@ void st_cli_init(st_cli *c, const char *prog, const char *usage)
     c->usage = usage;
     c->seed = 1;
     c->verbosity = 1;
+    st_reader_set_renames(NULL, 0);
+    st_reader_set_no_header(0);
 }
 
 /* Print "prog: " and the formatted message on one line, at most max - 1
@@ -44,6 +46,21 @@ _Noreturn void st_cli_usage_error(const st_cli *c, const char *fmt, ...)
     }
     fprintf(stderr, "Try '%s --help' for more information.\n", c->prog);
     exit(2);
+}
+
+static const char *const role_dashed[ST_ROLE_N] = {"--seq-col", "--time-col", "--state-col", "--id-col",
+                                                   "--obstype-col", "--label-col"};
+
+/* The role options as renames for every reader (core/stream.h): the
+ * user's column is read under the name the program looks for. */
+static void cli_set_renames(const st_cli *c)
+{
+    st_rename ren[ST_ROLE_N];
+    size_t n = 0;
+    for (int k = 0; k < ST_ROLE_N; k++)
+        if (c->role[k])
+            ren[n++] = (st_rename){c->role[k], c->role_as[k] ? c->role_as[k] : st_role_default((st_role)k), role_dashed[k]};
+    st_reader_set_renames(ren, n);
 }
 
 int st_cli_common(st_cli *c, int opt, const char *arg, char *const argv[])
@@ -73,6 +90,7 @@ int st_cli_common(st_cli *c, int opt, const char *arg, char *const argv[])
         return 1;
     case ST_OPT_NO_HEADER:
         c->no_header = 1;
+        st_reader_set_no_header(1);
         return 1;
     case ST_OPT_SEED:
         if (st_parse_u64(arg, &c->seed) < 0)
@@ -104,6 +122,7 @@ int st_cli_common(st_cli *c, int opt, const char *arg, char *const argv[])
             if (!*arg)
                 st_cli_usage_error(c, "--%s needs a column name", st_role_option((st_role)(opt - ST_OPT_ROLE)));
             c->role[opt - ST_OPT_ROLE] = arg;
+            cli_set_renames(c);
             return 1;
         }
         return 0;
@@ -154,6 +173,89 @@ int st_cli_role_col(const st_cli *c, st_role role, char *const *names, size_t nc
                           name, have);
     return st_err_set(e, ST_EDATA, file, 0, 0, "no column '%.100s' (name it with --%s; the input has %s)", name,
                       st_role_option(role), have);
+}
+
+void st_cli_role_reads_as(st_cli *c, st_role role, const char *name)
+{
+    if ((unsigned)role < ST_ROLE_N)
+        c->role_as[role] = name;
+    cli_set_renames(c);
+}
+
+static unsigned kind_of(const st_dtype *dtypes, size_t j)
+{
+    st_dtype d = dtypes ? dtypes[j] : ST_F8;
+    return st_dtype_is_numeric(d) ? ST_KIND_NUMBER : st_dtype_is_time(d) ? ST_KIND_TIME : ST_KIND_TEXT;
+}
+
+static const char *kind_name(unsigned k)
+{
+    return k == ST_KIND_NUMBER ? "numbers" : k == ST_KIND_TIME ? "times" : "text";
+}
+
+/* "a, b (text), c (times)": the names of the columns j with pick[j] == want,
+ * each followed by its kind when more than one kind is listed. */
+static void list_cols(char *buf, size_t cap, char *const *names, const st_dtype *dtypes, const unsigned char *pick,
+                      size_t ncols, int with_kind)
+{
+    size_t h = 0;
+    buf[0] = '\0';
+    for (size_t j = 0; j < ncols && h + 1 < cap; j++) {
+        if (!pick[j])
+            continue;
+        int w = snprintf(buf + h, cap - h, "%s%s%s%s%s", h ? ", " : "", names[j], with_kind ? " (" : "",
+                         with_kind ? kind_name(kind_of(dtypes, j)) : "", with_kind ? ")" : "");
+        h = w < 0 ? h : h + (size_t)w >= cap ? cap - 1 : h + (size_t)w;
+    }
+}
+
+int st_cli_value_cols(const st_cli *c, const char *file, char *const *names, const st_dtype *dtypes, size_t ncols,
+                      const int *skip, size_t nskip, unsigned want, int **idx, size_t *n, st_err *e)
+{
+    *idx = NULL;
+    *n = 0;
+    unsigned char *cand = calloc(ncols ? ncols : 1, 2);
+    int *out = malloc((ncols ? ncols : 1) * sizeof *out);
+    if (!cand || !out) {
+        free(cand);
+        free(out);
+        return st_err_nomem(e, "columns");
+    }
+    unsigned char *used = cand + ncols, *left = cand; /* cand: candidates, then reused as "left out" */
+    for (size_t j = 0; j < ncols; j++)
+        cand[j] = 1;
+    for (size_t k = 0; k < nskip; k++)
+        if (skip[k] >= 0 && (size_t)skip[k] < ncols)
+            cand[skip[k]] = 0;
+    unsigned kinds = 0, ukinds = 0;
+    for (size_t j = 0; j < ncols; j++) {
+        if (!cand[j])
+            continue;
+        unsigned k = kind_of(dtypes, j);
+        kinds |= k;
+        if (k & want) {
+            used[j] = 1;
+            ukinds |= k;
+            out[(*n)++] = (int)j;
+        }
+    }
+    if (kinds & (kinds - 1)) { /* candidates of more than one kind */
+        char u[300], l[300];
+        list_cols(u, sizeof u, names, dtypes, used, ncols, (ukinds & (ukinds - 1)) != 0);
+        for (size_t j = 0; j < ncols; j++)
+            left[j] = left[j] && !used[j];
+        list_cols(l, sizeof l, names, dtypes, left, ncols, 1);
+        const char *f = file ? file : "<stdin>";
+        int one = (ukinds & (ukinds - 1)) == 0;
+        if (*n && *l)
+            st_cli_log(c, 1, "%s: value columns %s%s%s%s; not %s (name the columns with -c)", f, u, one ? " (" : "",
+                       one ? kind_name(ukinds) : "", one ? ")" : "", l);
+        else if (*n)
+            st_cli_log(c, 1, "%s: value columns %s (name the columns with -c)", f, u);
+    }
+    free(cand);
+    *idx = out;
+    return ST_OK;
 }
 
 st_reader_opts st_cli_reader_opts(const st_cli *c)
