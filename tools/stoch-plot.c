@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -297,8 +298,8 @@ int main(int argc, char **argv)
     if (rc < 0)
         goto done;
     if (script) {
-        if (fwrite(text, 1, len, stdout) != len)
-            rc = st_err_set(&e, ST_EIO, NULL, 0, 0, "write error on standard output");
+        if (fwrite(text, 1, len, stdout) != len || fflush(stdout) != 0)
+            rc = st_err_set(&e, ST_EIO, "<stdout>", 0, 0, "write error: %s", strerror(errno));
         goto done;
     }
     rc = st_plot_run(gnuplot, text, len, &msgs, &e);

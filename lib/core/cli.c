@@ -722,6 +722,14 @@ int st_cli_finish(const st_cli *c, st_output *o, int rc, const st_err *e)
     st_err close_err;
     st_err_clear(&close_err);
     if (rc < 0) {
+        /* A writer's I/O error without a file is about the output: name it. */
+        st_err named;
+        if (e && e->code == ST_EIO && !e->file[0]) {
+            named = *e;
+            const char *out = o ? (o->path ? o->path : NULL) : c->output;
+            snprintf(named.file, sizeof named.file, "%s", out && strcmp(out, "-") != 0 ? out : "<stdout>");
+            e = &named;
+        }
         if (o)
             st_output_abort(o);
         st_err_print(c->prog, e);

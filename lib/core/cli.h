@@ -188,7 +188,7 @@ int st_parse_double_list(const char *s, double **out, size_t *n);
 int st_parse_range(const char *s, long *lo, long *hi);
 
 /* ---- output: stdout, or a file written atomically ----
- * A named file is written to "NAME.tmp.XXXXXX" in the same directory and
+ * A named file is written to ".NAME.stochtmp.XXXXXX" beside it and
  * renamed over NAME only by st_output_close on success.  The temporary is
  * removed by st_output_abort, and on SIGINT/SIGTERM/SIGHUP/SIGPIPE. */
 typedef struct st_output {

@@ -25,9 +25,13 @@
 typedef struct ymap {
     st_ynode **keys;      /* keys (scalars), parallel to items */
     unsigned char *used;  /* key asked for by the reader */
-    char **asked;         /* every key the reader asked for (for hints) */
+    char **asked;         /* keys the reader asked for (for hints; the first ASKED_MAX) */
     size_t nasked, capasked;
+    uint32_t *order;      /* a big mapping's keys in strcmp order (st_ymap_get) */
 } ymap;
+
+#define ASKED_MAX 64
+#define ORDER_MIN 16 /* smaller mappings are searched in turn */
 
 /* Every node starts with this 12-byte header.  A scalar's text follows it
  * directly (NUL-terminated, TXT), so that a one-digit number in a big
@@ -108,6 +112,7 @@ void st_ydoc_free(st_ydoc *d)
             free(CT(d->containers[i])->mx->keys);
             free(CT(d->containers[i])->mx->used);
             free(CT(d->containers[i])->mx->asked);
+            free(CT(d->containers[i])->mx->order);
         }
     }
     free(d->containers);
@@ -362,6 +367,9 @@ static int finish_map(st_ydoc *d, st_ynode *m, st_err *e)
             dup = ki[i].idx;
             first = ki[i - 1].idx;
         }
+    if (dup == SIZE_MAX && CT(m)->n >= ORDER_MIN && (CT(m)->mx->order = malloc(CT(m)->n * sizeof(uint32_t))))
+        for (size_t i = 0; i < CT(m)->n; i++)
+            CT(m)->mx->order[i] = (uint32_t)ki[i].idx;
     free(ki);
     if (dup != SIZE_MAX) {
         const st_ynode *k = CT(m)->mx->keys[dup];
@@ -630,7 +638,7 @@ static void note_asked(const st_ydoc *cdoc, const st_ynode *cmap, const char *ke
 {
     st_ydoc *doc = (st_ydoc *)cdoc;
     st_ynode *map = (st_ynode *)cmap;
-    if (!doc || !map_mx(doc, map))
+    if (!doc || !map_mx(doc, map) || CT(map)->mx->nasked >= ASKED_MAX)
         return;
     for (size_t i = 0; i < CT(map)->mx->nasked; i++)
         if (strcmp(CT(map)->mx->asked[i], key) == 0)
@@ -656,9 +664,26 @@ const st_ynode *st_ymap_get(const st_ydoc *doc, const st_ynode *map, const char 
     if (!map || map->kind != ST_YMAP)
         return NULL;
     note_asked(doc, map, key);
+    const ymap *mx = CT(map)->mx;
+    if (mx && mx->order) { /* keys are unique: a binary search */
+        size_t lo = 0, hi = CT(map)->n;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2, i = mx->order[mid];
+            int c = strcmp(TXT(mx->keys[i]), key);
+            if (c == 0) {
+                mx->used[i] = 1;
+                return CT(map)->items[i];
+            }
+            if (c < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        return NULL;
+    }
     for (size_t i = 0; i < CT(map)->n; i++)
-        if (strcmp(TXT(CT(map)->mx->keys[i]), key) == 0) {
-            CT(map)->mx->used[i] = 1;
+        if (strcmp(TXT(mx->keys[i]), key) == 0) {
+            mx->used[i] = 1;
             return CT(map)->items[i];
         }
     return NULL;

@@ -227,8 +227,9 @@ static int read_emission(st_hmm *m, const st_ydoc *doc, const st_ynode *em, st_e
             break;
         case ST_HMM_COV_FULL:
             if ((rc = st_ymap_require(doc, em, "covariances", &n, e)) < 0 ||
-                (rc = st_ynode_matrix(doc, n, K * D, D, -INFINITY, INFINITY, &v, &r, &c, e)) < 0 ||
-                (rc = check_symmetric(doc, n, v, K, D, e)) < 0) {
+                (rc = st_ynode_matrix(doc, n, K * D, D, -INFINITY, INFINITY, &v, &r, &c, e)) < 0)
+                return rc;
+            if ((rc = check_symmetric(doc, n, v, K, D, e)) < 0) {
                 free(v);
                 return rc;
             }
@@ -236,8 +237,9 @@ static int read_emission(st_hmm *m, const st_ydoc *doc, const st_ynode *em, st_e
             break;
         case ST_HMM_COV_TIED:
             if ((rc = st_ymap_require(doc, em, "covariance_matrix", &n, e)) < 0 ||
-                (rc = st_ynode_matrix(doc, n, D, D, -INFINITY, INFINITY, &v, &r, &c, e)) < 0 ||
-                (rc = check_symmetric(doc, n, v, 1, D, e)) < 0) {
+                (rc = st_ynode_matrix(doc, n, D, D, -INFINITY, INFINITY, &v, &r, &c, e)) < 0)
+                return rc;
+            if ((rc = check_symmetric(doc, n, v, 1, D, e)) < 0) {
                 free(v);
                 return rc;
             }

@@ -174,4 +174,15 @@ expect_error 1 "^hmm-decode: $tmp/asym.yaml:20:8: covariance of state 1 is not s
 run hmm-sample -m "$tmp/esc.yaml" -n 1 -T 1
 check "an escape sequence in a key is shown as '?'" sh -c "grep -q \"unknown key 'a?\\[31mb'\" '$tmp/err' && ! grep -q \"\$(printf '\\033')\" '$tmp/err'"
 
+# A full standard output is an error that names it, for every kind of writer.
+ssm-forecast --model level -c flow -t year -H 3 "$D/nile.csv" >"$tmp/fc.csv"
+for cmd in "hmm-sample -m $TD/hmm-gauss2.yaml -n 2 -T 3" "mjp-sample -m $D/mjp-ratchet.yaml -n 2 --until 1" \
+    "ssm-forecast --model level -c flow -t year -H 3 $D/nile.csv" "stoch-plot forecast --script $tmp/fc.csv" \
+    "uq-entropy -s g-nll $D/uq-trivia.jsonl" "hmm-decode -m $TD/hmm-gauss2.yaml $tmp/ab.csv"; do
+    prog=${cmd%% *}
+    run sh -c "$cmd >/dev/full"
+    check "$prog >/dev/full: exit 1, '<stdout>: write error'" \
+        test "$rc" -eq 1 -a "$(cat "$tmp/err")" = "$prog: <stdout>: write error: No space left on device"
+done
+
 done_testing

@@ -2,6 +2,7 @@
 # Run fuzz harnesses (built by build.sh) for FUZZ_SECONDS each: `make fuzz`.
 #   FUZZ_SECONDS  seconds per harness (default 60)
 #   FUZZ_MAX_LEN  longest input libFuzzer makes (default 131072)
+#   FUZZ_TIMEOUT  seconds one input may take in the timed run (default 60)
 #   arguments     harness names (default: every tests/fuzz/*_fuzz.c)
 # Each harness starts from its seeds (tests/fuzz/seeds/NAME), the inputs
 # that once failed (tests/fuzz/regress/NAME) and large inputs made by
@@ -49,7 +50,7 @@ for name in "$@"; do
         cp -p "$big"/* "$corpus"/
     fi
     (cd "$work/$name" && "$exe" $dict -max_total_time="$FUZZ_SECONDS" -max_len="$FUZZ_MAX_LEN" \
-        -timeout=20 -rss_limit_mb=2560 -print_final_stats=1 -artifact_prefix="$work/$name/" \
+        -timeout="${FUZZ_TIMEOUT:-60}" -rss_limit_mb=2560 -print_final_stats=1 -artifact_prefix="$work/$name/" \
         "$corpus" >"$work/$name/fuzz.log" 2>&1)
     rc=$?
     grep -E '^stat::(number_of_executed_units|peak_rss_mb|new_units_added)' "$work/$name/fuzz.log" | tr '\n' ' '

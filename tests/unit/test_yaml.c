@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -1023,6 +1024,39 @@ START_TEST(test_fuzz_truncated_and_mutated)
 }
 END_TEST
 
+/* A big mapping (binary search over its sorted keys) finds every key,
+ * misses absent ones and still reports the keys nobody asked for. */
+START_TEST(test_big_mapping_lookup)
+{
+    char text[8192];
+    size_t k = 0;
+    for (int i = 0; i < 300; i++) { /* keys in a scrambled order */
+        int j = (i * 7919) % 300;
+        k += (size_t)snprintf(text + k, sizeof text - k, "key%d: %d\n", j, j);
+    }
+    st_ydoc *d;
+    st_err e;
+    st_err_clear(&e);
+    ck_assert_int_eq(st_ydoc_load_string(&d, text, k, "m.yaml", &e), 0);
+    const st_ynode *root = st_ydoc_root(d);
+    for (int j = 0; j < 300; j++) {
+        if (j == 123)
+            continue;
+        char key[16];
+        snprintf(key, sizeof key, "key%d", j);
+        const st_ynode *v = st_ymap_get(d, root, key);
+        ck_assert_ptr_nonnull(v);
+        ck_assert_int_eq(atoi(st_ynode_text(v)), j);
+    }
+    ck_assert_ptr_null(st_ymap_get(d, root, "key300"));
+    ck_assert_ptr_null(st_ymap_get(d, root, "aaa"));
+    ck_assert_ptr_null(st_ymap_get(d, root, "zzz"));
+    ck_assert_int_eq(st_ymap_check_unknown(d, root, &e), ST_EDATA);
+    ck_assert_ptr_nonnull(strstr(e.msg, "unknown key 'key123'"));
+    st_ydoc_free(d);
+}
+END_TEST
+
 static Suite *yaml_suite(void)
 {
     Suite *s = suite_create("yaml");
@@ -1048,6 +1082,7 @@ static Suite *yaml_suite(void)
     tc = tcase_create("robust");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_fuzz_truncated_and_mutated);
+    tcase_add_test(tc, test_big_mapping_lookup);
     suite_add_tcase(s, tc);
     return s;
 }
