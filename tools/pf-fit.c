@@ -33,6 +33,10 @@ static const char usage[] =
     "  -m, --model FILE       model file (stoch-model(5), model: pf)\n"
     "      --builtin NAME     stochastic-volatility, growth or bearings-only\n"
     "      --fix LIST         parameters held at their values (comma-separated)\n"
+    "Columns:\n"
+    "      --seq-col NAME     read column NAME as seq (the series ids)\n"
+    "      --time-col NAME    read column NAME as t\n"
+    "      --no-header        CSV input has no header line: columns c1, c2, ...\n"
     "Method:\n"
     "      --method M         ppg-sga (default): scores from Parisian particle\n"
     "                         Gibbs, its chain carried from step to step;\n"
@@ -334,6 +338,9 @@ int main(int argc, char **argv)
     long burn = -1, nopt = -1, iter = -1;
     static const struct option longopts[] = {
         ST_CLI_LONGOPTS,
+        ST_CLI_OPT_SEQ_COL,
+        ST_CLI_OPT_TIME_COL,
+        ST_CLI_OPT_NO_HEADER,
         {"model", required_argument, NULL, 'm'},
         {"builtin", required_argument, NULL, OPT_BUILTIN},
         {"fix", required_argument, NULL, OPT_FIX},

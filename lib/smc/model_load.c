@@ -712,18 +712,20 @@ int st_pf_model_load(st_pf_model **m, const char *path, st_err *e)
     int rc = 0;
     while (buf) {
         if (len + 1 >= cap) {
-            if (cap > (64u << 20)) {
-                rc = st_err_set(e, ST_EDATA, name, 0, 0, "model file larger than 64 MiB");
+            if (len > ST_YAML_MAX_BYTES) {
+                rc = st_err_set(e, ST_EDATA, name, 0, 0, "model file is larger than the %d MiB limit",
+                                ST_YAML_MAX_BYTES >> 20);
                 break;
             }
-            char *nb = realloc(buf, cap * 2);
+            size_t ncap = cap * 2 > (size_t)ST_YAML_MAX_BYTES + 2 ? (size_t)ST_YAML_MAX_BYTES + 2 : cap * 2;
+            char *nb = realloc(buf, ncap);
             if (!nb) {
                 free(buf);
                 buf = NULL;
                 break;
             }
             buf = nb;
-            cap *= 2;
+            cap = ncap;
         }
         size_t k = fread(buf + len, 1, cap - 1 - len, fp);
         len += k;
