@@ -15,6 +15,7 @@
 #include "core/stream.h"
 #include "core/yaml.h"
 #include "smc/fit.h"
+#include "smc/if2.h"
 #include "smc/model.h"
 #include "smc/pmmh.h"
 #include "smc/series.h"
@@ -40,18 +41,21 @@ static const char usage[] =
     "      --method M         ppg-sga (default): scores from Parisian particle\n"
     "                         Gibbs, its chain carried from step to step;\n"
     "                         paris-sga: scores from one PaRIS run per step;\n"
+    "                         msc: Markov score climbing, the score along the\n"
+    "                         paths of a conditional SMC chain;\n"
     "                         pmmh: particle marginal Metropolis-Hastings with\n"
     "                         the model's priors (flat where none), estimates\n"
-    "                         are posterior means\n"
-    "  -N, --particles N      particles, >= 2 (default 100)\n"
+    "                         are posterior means;\n"
+    "                         if2: iterated filtering (Ionides et al. 2015)\n"
+    "  -N, --particles N      particles, >= 2 (default 100; if2 1000)\n"
     "  -K, --backward K       backward draws per particle, >= 2 (default 2)\n"
     "      --steps N          ascent steps (default 400)\n"
     "      --step-size G      gamma_1 (default 20): step n moves the unconstrained\n"
     "                         parameters by gamma_n = G n^-D times the score per\n"
     "                         observation, at most 0.5 each\n"
     "      --decay D          0..1 (default 0.6)\n"
-    "      --sweeps S         PPG sweeps per step (default 1)\n"
-    "      --burn B           PPG sweeps before the first step (default 10);\n"
+    "      --sweeps S         PPG or MSC sweeps per step (default 1)\n"
+    "      --burn B           PPG or MSC sweeps before the first step (default 10);\n"
     "                         pmmh: burn-in iterations per chain, during which\n"
     "                         the proposal adapts (default 1000)\n"
     "      --average-from S   the estimate averages the steps from S on\n"
@@ -63,8 +67,15 @@ static const char usage[] =
     "                         the covariance adapts (default 0.05)\n"
     "      --init-sd S        spread of chains 2.. around the model's values on\n"
     "                         the unconstrained scale (default 0.1)\n"
+    "IF2:\n"
+    "      --iter N           iterations (default 100)\n"
+    "      --rw-sd S          random-walk sd per time step on the unconstrained\n"
+    "                         scale (default 0.02)\n"
+    "      --cooling F        fraction of the sd left after 50 iterations\n"
+    "                         (geometric, default 0.5)\n"
     "Output:\n"
-    "      --trace FILE       step, parameters and score of every step\n"
+    "      --trace FILE       step, parameters and score of every step (if2:\n"
+    "                         iteration, the swarm's mean and the log-likelihood)\n"
     "      --chain FILE       pmmh: chain, iter, loglik, logprior, accepted and\n"
     "                         the parameters of every kept iteration\n"
     "Common:\n"
@@ -89,7 +100,9 @@ enum {
     OPT_ITER,
     OPT_PROPOSAL_SD,
     OPT_INIT_SD,
-    OPT_CHAIN
+    OPT_CHAIN,
+    OPT_RW_SD,
+    OPT_COOLING
 };
 
 static long parse_long_opt(const st_cli *cli, const char *opt, const char *arg, long lo, long hi)
@@ -177,6 +190,49 @@ done:
     if (names)
         for (size_t j = 0; j < nc; j++)
             free(names[j]);
+    free(names);
+    free(row);
+    return rc;
+}
+
+/* IF2's --trace: iteration, the swarm's mean, the log-likelihood. */
+static int write_if2_trace(const char *path, const st_pf_model *m, const st_pf_if2_result *r, st_err *e)
+{
+    size_t np = r->npar, nc = 2 + np;
+    const char **names = calloc(nc, sizeof *names);
+    double *row = malloc(nc * sizeof *row);
+    st_output out;
+    memset(&out, 0, sizeof out);
+    st_writer *w = NULL;
+    int rc = 0;
+    if (!names || !row) {
+        rc = st_err_nomem(e, "trace");
+        goto done;
+    }
+    names[0] = "iter";
+    for (size_t k = 0; k < np; k++)
+        names[1 + k] = st_pf_model_parname(m, k);
+    names[1 + np] = "loglik";
+    if ((rc = st_output_open(&out, path, 0, e)) < 0)
+        goto done;
+    st_writer_opts wo = {.format = ST_FMT_CSV, .codec = ST_CODEC_RAW};
+    if ((rc = st_writer_new(&w, out.fp, names, NULL, nc, &wo, e)) < 0)
+        goto done;
+    for (size_t i = 0; i < r->iter && rc == 0; i++) {
+        row[0] = (double)(i + 1);
+        memcpy(row + 1, r->trace + i * np, np * sizeof *row);
+        row[1 + np] = r->loglik[i];
+        rc = st_writer_row(w, row, e);
+    }
+    if (rc == 0)
+        rc = st_writer_close(w, e);
+    w = NULL;
+    if (rc == 0)
+        rc = st_output_close(&out, e);
+done:
+    st_writer_free(w);
+    if (rc < 0)
+        st_output_abort(&out);
     free(names);
     free(row);
     return rc;
@@ -276,8 +332,10 @@ int main(int argc, char **argv)
     st_pf_pmmh_opts po;
     st_pf_pmmh_opts_init(&po);
     const char *model = NULL, *builtin = NULL, *fix = NULL, *trace = NULL, *chain = NULL;
-    int pmmh = 0;
-    long burn = -1;
+    st_pf_if2_opts io;
+    st_pf_if2_opts_init(&io);
+    int pmmh = 0, if2 = 0;
+    long burn = -1, nopt = -1, iter = -1;
     static const struct option longopts[] = {
         ST_CLI_LONGOPTS,
         ST_CLI_OPT_SEQ_COL,
@@ -301,6 +359,8 @@ int main(int argc, char **argv)
         {"proposal-sd", required_argument, NULL, OPT_PROPOSAL_SD},
         {"init-sd", required_argument, NULL, OPT_INIT_SD},
         {"chain", required_argument, NULL, OPT_CHAIN},
+        {"rw-sd", required_argument, NULL, OPT_RW_SD},
+        {"cooling", required_argument, NULL, OPT_COOLING},
         {NULL, 0, NULL, 0}};
     int c;
     while ((c = getopt_long(argc, argv, ST_CLI_SHORTOPTS "m:N:K:", longopts, NULL)) != -1) {
@@ -317,10 +377,14 @@ int main(int argc, char **argv)
                 fo.method = ST_FIT_PARIS_SGA;
             else if (strcmp(optarg, "pmmh") == 0)
                 pmmh = 1;
+            else if (strcmp(optarg, "if2") == 0)
+                if2 = 1;
+            else if (strcmp(optarg, "msc") == 0)
+                fo.method = ST_FIT_MSC;
             else
-                st_cli_usage_error(&cli, "--method must be ppg-sga, paris-sga or pmmh, not '%s'", optarg);
+                st_cli_usage_error(&cli, "--method must be ppg-sga, paris-sga, msc, pmmh or if2, not '%s'", optarg);
             break;
-        case 'N': fo.pf.N = (size_t)parse_long_opt(&cli, "-N/--particles", optarg, 2, 100000000); break;
+        case 'N': nopt = parse_long_opt(&cli, "-N/--particles", optarg, 2, 100000000); break;
         case 'K': fo.pf.K = (size_t)parse_long_opt(&cli, "-K/--backward", optarg, 2, 1000); break;
         case OPT_STEPS: fo.steps = (size_t)parse_long_opt(&cli, "--steps", optarg, 1, 100000000); break;
         case OPT_STEP_SIZE: fo.step0 = parse_double_opt(&cli, "--step-size", optarg, 1e-12, 1e12); break;
@@ -330,7 +394,9 @@ int main(int argc, char **argv)
         case OPT_AVG: fo.average_from = (size_t)parse_long_opt(&cli, "--average-from", optarg, 1, 100000000); break;
         case OPT_TRACE: trace = optarg; break;
         case OPT_CHAINS: po.chains = (size_t)parse_long_opt(&cli, "--chains", optarg, 1, 10000); break;
-        case OPT_ITER: po.iter = (size_t)parse_long_opt(&cli, "--iter", optarg, 1, 100000000); break;
+        case OPT_ITER: iter = parse_long_opt(&cli, "--iter", optarg, 1, 100000000); break;
+        case OPT_RW_SD: io.rw_sd = parse_double_opt(&cli, "--rw-sd", optarg, 1e-12, 1e3); break;
+        case OPT_COOLING: io.cooling = parse_double_opt(&cli, "--cooling", optarg, 1e-12, 1); break;
         case OPT_PROPOSAL_SD: po.scale0 = parse_double_opt(&cli, "--proposal-sd", optarg, 1e-12, 1e6); break;
         case OPT_INIT_SD: po.init_sd = parse_double_opt(&cli, "--init-sd", optarg, 0, 1e6); break;
         case OPT_CHAIN: chain = optarg; break;
@@ -343,6 +409,8 @@ int main(int argc, char **argv)
         st_cli_usage_error(&cli, "--average-from %zu is beyond --steps %zu", fo.average_from, fo.steps);
     if (pmmh && trace)
         st_cli_usage_error(&cli, "--trace is for the score-ascent methods (pmmh writes --chain)");
+    if (pmmh && if2)
+        st_cli_usage_error(&cli, "give one --method");
     if (!pmmh && chain)
         st_cli_usage_error(&cli, "--chain is for --method pmmh");
     if (burn >= 0) {
@@ -350,8 +418,13 @@ int main(int argc, char **argv)
         po.burn = (size_t)burn;
     }
     fo.pf.seed = cli.seed;
+    if (nopt > 0)
+        fo.pf.N = io.pf.N = (size_t)nopt;
+    if (iter > 0)
+        po.iter = io.iter = (size_t)iter;
     po.pf.N = fo.pf.N;
     po.pf.seed = cli.seed;
+    io.pf.seed = cli.seed;
     st_cli_threads(&cli);
 
     st_err err;
@@ -367,6 +440,7 @@ int main(int argc, char **argv)
     unsigned char *fixed = NULL;
     st_pf_fit_result *res = NULL;
     st_pf_pmmh_result *pres = NULL;
+    st_pf_if2_result *ires = NULL;
     int rc;
 
     if (builtin) {
@@ -392,6 +466,7 @@ int main(int argc, char **argv)
         goto done;
     fo.fixed = fixed;
     po.fixed = fixed;
+    io.fixed = fixed;
     const char *const *paths = (const char *const *)(argv + optind);
     if ((rc = st_table_read_many(&tab, paths, (size_t)(argc - optind), &err)) < 0)
         goto done;
@@ -449,8 +524,42 @@ int main(int argc, char **argv)
         rc = st_yw_finish(&w, &err);
         goto done;
     }
+    if (if2) {
+        st_cli_log(&cli, 2, "%zu parameters, %zu series, IF2: %zu iterations of %zu particles", st_pf_model_npar(m),
+                   ngroups, io.iter, io.pf.N);
+        if ((rc = st_pf_if2(m, d, ngroups, &io, &ires, &err)) < 0) {
+            if (err.file[0] == '\0')
+                snprintf(err.file, sizeof err.file, "%s", tab->source);
+            goto done;
+        }
+        for (size_t k = 0; k < ires->npar; k++)
+            st_cli_log(&cli, 2, "%s = %.10g", st_pf_model_parname(m, k), ires->theta[k]);
+        if (trace && (rc = write_if2_trace(trace, m, ires, &err)) < 0)
+            goto done;
+        if ((rc = st_output_open(&out, cli.output, 0, &err)) < 0)
+            goto done;
+        st_yw w;
+        st_yw_init(&w, out.fp);
+        st_yw_comment(&w, "written by pf-fit %s, seed %llu, %s", ST_VERSION_STRING, (unsigned long long)cli.seed,
+                      tab->source);
+        if ((rc = st_pf_model_write(m, &w, &err)) < 0)
+            goto done;
+        st_yw_begin_map(&w, "fit");
+        st_yw_key_string(&w, "method", "if2");
+        st_yw_key_long(&w, "particles", (long)io.pf.N);
+        st_yw_key_long(&w, "iter", (long)io.iter);
+        st_yw_key_double(&w, "rw_sd", io.rw_sd);
+        st_yw_key_double(&w, "cooling", io.cooling);
+        st_yw_key_long(&w, "series", (long)ngroups);
+        st_yw_key_long(&w, "observations", (long)ires->nobs);
+        st_yw_key_double(&w, "loglik_last_iteration", ires->loglik[ires->iter - 1]);
+        st_yw_end(&w);
+        rc = st_yw_finish(&w, &err);
+        goto done;
+    }
     st_cli_log(&cli, 2, "%zu parameters, %zu series, %zu steps of %s", st_pf_model_npar(m), ngroups, fo.steps,
-               fo.method == ST_FIT_PPG_SGA ? "PPG score ascent" : "PaRIS score ascent");
+               fo.method == ST_FIT_PPG_SGA ? "PPG score ascent" : fo.method == ST_FIT_MSC ? "Markov score climbing"
+                                                                                 : "PaRIS score ascent");
     if ((rc = st_pf_fit(m, d, ngroups, &fo, &res, &err)) < 0) {
         if (err.file[0] == '\0')
             snprintf(err.file, sizeof err.file, "%s", tab->source);
@@ -469,13 +578,13 @@ int main(int argc, char **argv)
     if ((rc = st_pf_model_write(m, &w, &err)) < 0)
         goto done;
     st_yw_begin_map(&w, "fit");
-    st_yw_key_string(&w, "method", fo.method == ST_FIT_PPG_SGA ? "ppg-sga" : "paris-sga");
+    st_yw_key_string(&w, "method", fo.method == ST_FIT_PPG_SGA ? "ppg-sga" : fo.method == ST_FIT_MSC ? "msc" : "paris-sga");
     st_yw_key_long(&w, "particles", (long)fo.pf.N);
     st_yw_key_long(&w, "backward_draws", (long)fo.pf.K);
     st_yw_key_long(&w, "steps", (long)fo.steps);
     st_yw_key_double(&w, "step_size", fo.step0);
     st_yw_key_double(&w, "decay", fo.decay);
-    if (fo.method == ST_FIT_PPG_SGA) {
+    if (fo.method == ST_FIT_PPG_SGA || fo.method == ST_FIT_MSC) {
         st_yw_key_long(&w, "sweeps", (long)fo.sweeps);
         st_yw_key_long(&w, "burn", (long)fo.burn);
     }
@@ -487,6 +596,7 @@ int main(int argc, char **argv)
 done:
     st_pf_fit_result_free(res);
     st_pf_pmmh_result_free(pres);
+    st_pf_if2_result_free(ires);
     if (ser)
         for (size_t gi = 0; gi < ngroups; gi++)
             st_pf_series_free(&ser[gi]);

@@ -10,6 +10,7 @@
 
 #include "core/optim.h"
 #include "smc/func.h"
+#include "smc/pf_internal.h"
 
 void st_pf_fit_opts_init(st_pf_fit_opts *o)
 {
@@ -44,6 +45,24 @@ static uint64_t step_seed(uint64_t seed, size_t n, size_t s)
     return st_pf_derive_seed(seed, n, s);
 }
 
+/* MSC: the complete-data score sum_t d/dtheta log p(x_t | x_{t-1}) p(y_t
+ * | x_t) along one path (T x dx, row-major), times scale, added to g. */
+static int path_score(const st_pf_model *m, const st_pf_data *d, const st_pf_funcs *fs, const double *path, double scale,
+                      double *g, double *out, st_pf_work *w, st_pf_gwork *gw, st_err *e)
+{
+    size_t np = st_pf_model_npar(m), dx = st_pf_model_dx(m);
+    for (size_t t = 0; t < d->T; t++) {
+        st_pf_step st;
+        pf_step_ctx_data(d, st_pf_model_dy(m), st_pf_model_ncov(m), t, &st);
+        int rc = st_pf_funcs_eval(fs, &st, t ? path + (t - 1) * dx : NULL, 1, path + t * dx, 1, 1, out, w, gw, e);
+        if (rc < 0)
+            return rc;
+        for (size_t k = 0; k < np; k++)
+            g[k] += scale * out[k * ST_PF_BLOCK];
+    }
+    return 0;
+}
+
 int st_pf_fit(st_pf_model *m, const st_pf_data *d, size_t nseries, const st_pf_fit_opts *o, st_pf_fit_result **res,
               st_err *e)
 {
@@ -53,8 +72,10 @@ int st_pf_fit(st_pf_model *m, const st_pf_data *d, size_t nseries, const st_pf_f
         return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "the model has no parameters to fit");
     if (steps == 0 || nseries == 0)
         return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "nothing to do: %zu steps, %zu series", steps, nseries);
-    if (o->method == ST_FIT_PPG_SGA && o->sweeps == 0)
-        return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "PPG score ascent needs at least 1 sweep per step");
+    int chain = o->method == ST_FIT_PPG_SGA || o->method == ST_FIT_MSC;
+    if (chain && o->sweeps == 0)
+        return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "%s score ascent needs at least 1 sweep per step",
+                          o->method == ST_FIT_MSC ? "Markov" : "PPG");
     if (!(o->step0 > 0) || !(o->decay >= 0 && o->decay <= 1))
         return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "the step size must be > 0 and its decay in [0, 1]");
     size_t avg_from = o->average_from ? o->average_from : steps / 2 + 1;
@@ -64,8 +85,11 @@ int st_pf_fit(st_pf_model *m, const st_pf_data *d, size_t nseries, const st_pf_f
     st_pf_funcs *fs = NULL;
     double *eta = malloc(np * sizeof *eta), *etasum = calloc(np, sizeof *etasum), *th = malloc(np * sizeof *th);
     double *g = malloc(np * sizeof *g), **ref = calloc(nseries, sizeof *ref), **next = calloc(nseries, sizeof *next);
+    double *out = o->method == ST_FIT_MSC ? malloc(np * ST_PF_BLOCK * sizeof *out) : NULL;
+    st_pf_work *w = o->method == ST_FIT_MSC ? calloc(1, sizeof *w) : NULL;
+    st_pf_gwork *gw = NULL;
     int rc = 0;
-    if (!r || !eta || !etasum || !th || !g || !ref || !next) {
+    if (!r || !eta || !etasum || !th || !g || !ref || !next || (o->method == ST_FIT_MSC && (!out || !w))) {
         rc = st_err_nomem(e, "fit");
         goto out;
     }
@@ -80,13 +104,15 @@ int st_pf_fit(st_pf_model *m, const st_pf_data *d, size_t nseries, const st_pf_f
     }
     for (size_t s = 0; s < nseries; s++) {
         r->nobs += d[s].T;
-        if (o->method == ST_FIT_PPG_SGA &&
+        if (chain &&
             (!(ref[s] = malloc(d[s].T * dx * sizeof **ref)) || !(next[s] = malloc(d[s].T * dx * sizeof **next)))) {
             rc = st_err_nomem(e, "fit");
             goto out;
         }
     }
     if ((rc = st_pf_funcs_new(&fs, m, e)) < 0 || (rc = st_pf_funcs_add_score(fs, e)) < 0)
+        goto out;
+    if (o->method == ST_FIT_MSC && (rc = st_pf_gwork_new(&gw, m, e)) < 0)
         goto out;
     for (size_t k = 0; k < np; k++)
         eta[k] = to_eta(st_pf_model_constraint(m, k), st_pf_model_par(m, k));
@@ -110,24 +136,53 @@ int st_pf_fit(st_pf_model *m, const st_pf_data *d, size_t nseries, const st_pf_f
                 po.iter = o->sweeps;
                 po.ref_in = n == 1 ? NULL : ref[s];
                 po.ref_out = next[s];
+            } else if (o->method == ST_FIT_MSC) {
+                /* one conditional SMC sweep (backward sampling) continuing
+                 * the chain; the score along the path it draws */
+                po.smoother = ST_SM_PG;
+                po.ancestor = 0;
+                po.funcs = NULL;
+                po.loglik_only = 0;
+                po.burn = n == 1 ? o->burn : 0;
+                po.iter = 1;
+                po.ref_in = n == 1 ? NULL : ref[s];
+                po.ref_out = next[s];
             } else {
                 po.smoother = ST_SM_PARIS;
             }
-            st_pf_result *pr = NULL;
-            if ((rc = st_pf_run(m, &d[s], &po, &pr, e)) < 0) {
-                if (nseries > 1)
-                    st_err_prefix(e, "step %zu, series %zu: ", n, s + 1);
-                else
-                    st_err_prefix(e, "step %zu: ", n);
-                goto out;
-            }
-            for (size_t k = 0; k < np; k++)
-                g[k] += pr->func[k];
-            st_pf_result_free(pr);
-            if (o->method == ST_FIT_PPG_SGA) {
-                double *tmp = ref[s];
-                ref[s] = next[s];
-                next[s] = tmp;
+            /* MSC: sweeps conditional sweeps, their path scores averaged */
+            size_t nsw = o->method == ST_FIT_MSC ? o->sweeps : 1;
+            uint64_t seed0 = po.seed;
+            for (size_t sw = 0; sw < nsw; sw++) {
+                if (sw > 0) {
+                    po.seed = st_pf_derive_seed(seed0, sw, 0x4D5343u); /* "MSC" */
+                    po.burn = 0;
+                    po.ref_in = ref[s];
+                }
+                st_pf_result *pr = NULL;
+                if ((rc = st_pf_run(m, &d[s], &po, &pr, e)) < 0) {
+                    if (nseries > 1)
+                        st_err_prefix(e, "step %zu, series %zu: ", n, s + 1);
+                    else
+                        st_err_prefix(e, "step %zu: ", n);
+                    goto out;
+                }
+                if (o->method == ST_FIT_MSC) {
+                    if ((rc = path_score(m, &d[s], fs, next[s], 1.0 / (double)nsw, g, out, w, gw, e)) < 0) {
+                        st_pf_result_free(pr);
+                        goto out;
+                    }
+                } else {
+                    for (size_t k = 0; k < np; k++)
+                        g[k] += pr->func[k];
+                }
+                st_pf_result_free(pr);
+                if (chain) {
+                    double *tmp = ref[s];
+                    ref[s] = next[s];
+                    next[s] = tmp;
+                    po.ref_out = next[s];
+                }
             }
         }
         for (size_t k = 0; k < np; k++) {
@@ -200,6 +255,9 @@ out:
     free(etasum);
     free(th);
     free(g);
+    free(out);
+    free(w);
+    st_pf_gwork_free(gw);
     st_pf_funcs_free(fs);
     st_pf_fit_result_free(r);
     return rc;

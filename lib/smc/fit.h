@@ -8,7 +8,15 @@
  *              estimator of Cardoso, Janati El Idrissi, Le Corff & Moulines
  *              2023); the chain starts with burn sweeps at step 1;
  *   paris-sga  the score from one unconditional PaRIS run per step (biased
- *              at small N: the baseline that paper compares with).
+ *              at small N: the baseline that paper compares with);
+ *   msc        Markov score climbing (Naesseth, Lindsten & Blei 2020): at
+ *              each step one conditional SMC sweep with backward sampling
+ *              (particle Gibbs) continues the chain of state paths at the
+ *              current parameters, and the score is the complete-data
+ *              score along the path it draws -- an unbiased estimate given
+ *              the path is a posterior draw, which the chain approaches;
+ *              with sweeps > 1, that many sweeps per step, their path
+ *              scores averaged; the chain starts with burn sweeps at step 1.
  * Each free parameter moves on an unconstrained scale eta (log for
  * positive, logit for unit, the logit of (theta + 1) / 2 for signed-unit,
  * the identity for free):
@@ -32,7 +40,7 @@
 #include "smc/model.h"
 #include "smc/pf.h"
 
-typedef enum { ST_FIT_PPG_SGA = 0, ST_FIT_PARIS_SGA } st_pf_fit_method;
+typedef enum { ST_FIT_PPG_SGA = 0, ST_FIT_PARIS_SGA, ST_FIT_MSC } st_pf_fit_method;
 
 /* Largest move of one unconstrained parameter in one step. */
 #define ST_PF_FIT_MAX_MOVE 0.5
@@ -42,8 +50,8 @@ typedef struct st_pf_fit_opts {
     st_pf_fit_method method;
     size_t steps;             /* default 400 */
     double step0, decay;      /* gamma_n = step0 n^-decay; default 20, 0.6 */
-    size_t sweeps;            /* PPG sweeps per step, default 1 */
-    size_t burn;              /* PPG sweeps before the first step, default 10 */
+    size_t sweeps;            /* PPG or MSC sweeps per step, default 1 */
+    size_t burn;              /* PPG or MSC sweeps before the first step, default 10 */
     size_t average_from;      /* first averaged step (0: steps / 2 + 1) */
     const unsigned char *fixed; /* npar flags: held at their value (NULL: none) */
 } st_pf_fit_opts;

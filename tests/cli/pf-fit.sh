@@ -64,7 +64,29 @@ expect_error 2 "--chains must be" "no chains" pf-fit -m "$tmp/lg.yaml" --method 
 sed 's/^constraints:/priors: {phi: {dist: uniform, lower: 0.6, upper: 1}}\nconstraints:/' "$tmp/lg.yaml" >"$tmp/lgu.yaml"
 expect_error 1 "parameter 'phi' = 0.5 has zero density under its prior" "a start outside the prior" pf-fit -m "$tmp/lgu.yaml" --method pmmh "$tmp/lg.csv"
 
-expect_error 2 "--method must be ppg-sga, paris-sga or pmmh" "unknown method" pf-fit -m "$tmp/lg.yaml" --method mle "$tmp/lg.csv"
+expect_exit 0 "msc" pf-fit -m "$tmp/lg.yaml" --method msc -N 40 --steps 40 --sweeps 2 -o "$tmp/msc.yaml" "$tmp/lg.csv"
+check "msc recorded with its sweeps" sh -c "grep -q '^  method: msc' '$tmp/msc.yaml' && grep -q '^  sweeps: 2' '$tmp/msc.yaml'"
+check "msc: phi moved towards the truth" awk '/^  phi:/ && !done { done = 1; exit !($2 > 0.55 && $2 < 0.99) }' "$tmp/msc.yaml"
+pf-fit -m "$tmp/lg.yaml" --method msc -N 300 --steps 3 -j 1 "$tmp/lg.csv" >"$tmp/m1" 2>/dev/null
+pf-fit -m "$tmp/lg.yaml" --method msc -N 300 --steps 3 -j 2 "$tmp/lg.csv" >"$tmp/m2" 2>/dev/null
+check "msc: -j 1 and -j 2 give identical output" sh -c "[ -s '$tmp/m1' ] && cmp -s '$tmp/m1' '$tmp/m2'"
+# if2: the model at the estimate, the trace; -j; the YAML SV and the built-in agree bit for bit
+expect_exit 0 "if2" pf-fit -m "$tmp/lg.yaml" --method if2 -N 300 --iter 20 --fix r --trace "$tmp/if2.csv" -o "$tmp/if2.yaml" "$tmp/lg.csv"
+check "if2 recorded with its settings" sh -c "grep -q '^  method: if2' '$tmp/if2.yaml' && grep -q '^  cooling: 0.5' '$tmp/if2.yaml'"
+check "if2: r held, phi moved towards the truth" awk '/^  r:/ && !r { r = $2 } /^  phi:/ && !p { p = $2 } END { exit !(r == 0.5 && p > 0.55 && p < 0.99) }' "$tmp/if2.yaml"
+check "if2 trace: header and one row per iteration" sh -c "[ \"\$(head -n 1 '$tmp/if2.csv')\" = iter,phi,q,r,loglik ] && [ \$(wc -l <'$tmp/if2.csv') -eq 21 ]"
+expect_exit 0 "the if2 model reads back (pf-smooth)" pf-smooth -m "$tmp/if2.yaml" -N 100 --loglik "$tmp/lg.csv"
+pf-fit -m "$tmp/lg.yaml" --method if2 -N 4200 --iter 2 -j 1 "$tmp/lg.csv" >"$tmp/i1" 2>/dev/null
+pf-fit -m "$tmp/lg.yaml" --method if2 -N 4200 --iter 2 -j 2 "$tmp/lg.csv" >"$tmp/i2" 2>/dev/null
+check "if2: -j 1 and -j 2 give identical output" cmp -s "$tmp/i1" "$tmp/i2"
+pf-fit -m "$models/pf-sv.yaml" --method if2 -N 200 --iter 5 "$dax" 2>/dev/null | sed -n '/^parameters:/,/^[a-z]/p' | grep '^  ' >"$tmp/sv-yaml"
+pf-fit -m "$models/pf-sv-builtin.yaml" --method if2 -N 200 --iter 5 "$dax" 2>/dev/null | sed -n '/^parameters:/,/^[a-z]/p' | grep '^  ' >"$tmp/sv-builtin"
+check "if2: the YAML SV model and the built-in give the same estimates" sh -c "[ -s '$tmp/sv-yaml' ] && cmp -s '$tmp/sv-yaml' '$tmp/sv-builtin'"
+expect_exit 0 "if2 with a built-in model that needs a copy per thread (growth)" pf-fit --builtin growth --method if2 -N 300 --iter 2 -o "$tmp/gr.yaml" "$dax"
+expect_error 2 "--cooling must be" "a cooling fraction above 1" pf-fit -m "$tmp/lg.yaml" --method if2 --cooling 2 "$tmp/lg.csv"
+expect_error 2 "--rw-sd must be" "a zero walk" pf-fit -m "$tmp/lg.yaml" --method if2 --rw-sd 0 "$tmp/lg.csv"
+
+expect_error 2 "--method must be ppg-sga, paris-sga, msc, pmmh or if2" "unknown method" pf-fit -m "$tmp/lg.yaml" --method mle "$tmp/lg.csv"
 expect_error 2 "no parameter 'sigma'" "--fix of an unknown parameter" pf-fit -m "$tmp/lg.yaml" --fix sigma "$tmp/lg.csv"
 expect_error 2 "beyond --steps" "--average-from beyond the steps" pf-fit -m "$tmp/lg.yaml" --steps 10 --average-from 20 "$tmp/lg.csv"
 expect_error 2 "one of them" "no model" pf-fit "$tmp/lg.csv"

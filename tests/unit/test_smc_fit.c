@@ -84,7 +84,7 @@ static void simulate(void)
 }
 
 /* Mean and standard error of the estimates of reps runs (seeds 1..reps). */
-static void replicate(st_pf_fit_method method, size_t N, int reps, double *mean, double *se)
+static void replicate(st_pf_fit_method method, size_t N, size_t sweeps, int reps, double *mean, double *se)
 {
     double s[3] = {0}, s2[3] = {0};
     for (int k = 0; k < reps; k++) {
@@ -95,6 +95,7 @@ static void replicate(st_pf_fit_method method, size_t N, int reps, double *mean,
         st_pf_fit_opts_init(&o);
         o.method = method;
         o.pf.N = N;
+        o.sweeps = sweeps;
         o.steps = 300;
         o.pf.seed = (uint64_t)k + 1;
         st_pf_data d = {T, NULL, ydata, NULL};
@@ -121,8 +122,8 @@ START_TEST(test_ppg_sga_reaches_the_mle)
     static const char *const name[] = {"phi", "q", "r"};
     double mle[3], mq[3], sq[3], mp[3], sp[3];
     exact_mle(mle);
-    replicate(ST_FIT_PPG_SGA, 50, 5, mq, sq);
-    replicate(ST_FIT_PARIS_SGA, 50, 3, mp, sp);
+    replicate(ST_FIT_PPG_SGA, 50, 1, 5, mq, sq);
+    replicate(ST_FIT_PARIS_SGA, 50, 1, 3, mp, sp);
     double zmax = 0;
     for (int q = 0; q < 3; q++) {
         ck_assert_msg(sq[q] > 0 && sq[q] < 0.05 * mle[q], "PPG %s: se %g", name[q], sq[q]);
@@ -134,6 +135,25 @@ START_TEST(test_ppg_sga_reaches_the_mle)
     }
     /* PaRIS at N = 50, same cost per step: biased beyond its own error */
     ck_assert_msg(zmax > 5, "PaRIS-SGA within %g se of the MLE: the comparison has no power", zmax);
+}
+END_TEST
+
+/* Markov score climbing: the score along conditional SMC paths (2 sweeps
+ * per step); its estimates reach the exact MLE within their Monte Carlo
+ * error. */
+START_TEST(test_msc_reaches_the_mle)
+{
+    static const char *const name[] = {"phi", "q", "r"};
+    double mle[3], mq[3], sq[3];
+    exact_mle(mle);
+    replicate(ST_FIT_MSC, 50, 2, 5, mq, sq);
+    for (int q = 0; q < 3; q++) {
+        if (getenv("MSC_DEBUG"))
+            fprintf(stderr, "%s: %g se %g mle %g\n", name[q], mq[q], sq[q], mle[q]);
+        ck_assert_msg(sq[q] > 0 && sq[q] < 0.1 * mle[q], "MSC %s: se %g", name[q], sq[q]);
+        ck_assert_msg(fabs(mq[q] - mle[q]) < 5 * sq[q], "MSC %s = %g, exact MLE %g (se %g)", name[q], mq[q], mle[q],
+                      sq[q]);
+    }
 }
 END_TEST
 
@@ -214,6 +234,10 @@ static Suite *make_suite(void)
     tcase_add_test(tc, test_ppg_sga_reaches_the_mle);
     tcase_add_test(tc, test_write_read_fixed);
     suite_add_tcase(s, tc);
+    TCase *tm = tcase_create("msc");
+    tcase_set_timeout(tm, 300);
+    tcase_add_test(tm, test_msc_reaches_the_mle);
+    suite_add_tcase(s, tm);
     return s;
 }
 
