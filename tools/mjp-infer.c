@@ -56,8 +56,11 @@ static const char USAGE[] =
     "Common options:\n"
     "  -o, --output FILE    write the fitted model to FILE (atomically)\n"
     "  -j, --threads N      threads over subjects (results do not depend on N)\n"
-    "  -q, --quiet          errors only;  -v, --verbose  more detail\n"
-    "  -h, --help           this help;  --version  print the version\n";
+    "  -q, --quiet          errors only (no progress line)\n"
+    "  -v, --verbose        more detail; progress lines also when\n"
+    "                       stderr is not a terminal\n"
+    "  -h, --help           this help\n"
+    "      --version        print the version\n";
 
 enum {
     OPT_EXACT = ST_OPT_TOOL,
@@ -540,8 +543,19 @@ int main(int argc, char **argv)
             st_mjp_free(crude);
         }
     }
+    st_progress bar;
+    st_cli_progress_init(&cli, &bar);
+    if (st_mpi_rank() != 0)
+        bar.mode = ST_PROGRESS_OFF;
+    st_progress_begin(&bar, "fitting", "likelihood evaluations", 0);
+    fo.progress = st_progress_fn_update;
+    fo.progress_ctx = &bar;
     if (rc == 0)
         rc = st_mjp_fit_run(m, d, &fo, &fit, &err);
+    if (rc == 0)
+        st_progress_end(&bar);
+    else
+        st_progress_clear(&bar);
     if (rc == 0) {
         st_cli_log(&cli, 2, "%s: -2 log-likelihood %.10g, %d iterations, %s", fit->method,
                    fit->minus2loglik, fit->iterations, fit->converged ? "converged" : "NOT converged");

@@ -33,8 +33,10 @@ static const char USAGE[] =
     "      --compress       zlib-compress binary chunks\n"
     "      --seed N         random seed (default 1); path k uses stream k\n"
     "  -j, --threads N      threads (results do not depend on N)\n"
-    "  -q, --quiet          errors only;  -v, --verbose  more detail\n"
-    "  -h, --help           this help;  --version  print the version\n";
+    "  -q, --quiet          errors only\n"
+    "  -v, --verbose        more detail\n"
+    "  -h, --help           this help\n"
+    "      --version        print the version\n";
 
 enum { OPT_UNTIL = ST_OPT_TOOL, OPT_EVERY, OPT_TIMES, OPT_RANDOM, OPT_EMISSION };
 

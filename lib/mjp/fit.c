@@ -34,6 +34,7 @@ typedef struct fitctx {
     st_err *e;
     int rc;        /* first error inside the objective */
     int nevals;
+    const st_mjp_fit_opts *o; /* for the progress hook */
     /* inner M-step for parametric families */
     const double *mN, *mD;
     double mscale; /* 1 / total jumps: keeps L-BFGS's first step sane */
@@ -239,6 +240,8 @@ static void grad_theta(const fitctx *c, const mjp_stats *s, double *gr)
 static double eval_ll(fitctx *c, const double *th, double *gr)
 {
     c->nevals++;
+    if (c->o && c->o->progress)
+        c->o->progress(c->o->progress_ctx, c->nevals, 0);
     if (set_theta(c, th) < 0)
         return -INFINITY;
     st_err le;
@@ -500,6 +503,8 @@ static int run_em(fitctx *c, int maxit, double tol, int *iters, int *conv, st_er
         if ((rc = mjp_engine_eval(c->g, c->m, 1, &c->s, e)) < 0)
             return rc;
         c->nevals++;
+        if (c->o && c->o->progress)
+            c->o->progress(c->o->progress_ctx, c->nevals, 0);
         if (!isfinite(c->s.ll))
             return st_err_set(e, ST_ENUMERIC, NULL, 0, 0,
                               "the data are impossible under the starting rates (log-likelihood -inf)");
@@ -729,6 +734,7 @@ int st_mjp_fit_run(st_mjp *m, const st_mjp_data *d, const st_mjp_fit_opts *o, st
     c.m = m;
     c.d = d;
     c.e = e;
+    c.o = o;
     size_t M = m->M ? m->M : 1;
     c.def = malloc((K * K + K * M + K + ST_MJP_MAX_PARAMS) * sizeof *c.def);
     c.eref = calloc(K, sizeof *c.eref);

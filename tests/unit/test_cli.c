@@ -10,6 +10,29 @@
 #include "check_util.h"
 #include "core/cli.h"
 
+/* The option lines of a --help text: listed options, not examples or
+ * prose, and not a longer option that starts the same. */
+START_TEST(test_usage_lists)
+{
+    const char *u = "Usage: prog [options] FILE\n"
+                    "Reads -x in prose and --threads in prose.\n"
+                    "  -o, --output FILE    write here\n"
+                    "      --seed-file F    a longer option\n"
+                    "      --format csv|bin output format\n"
+                    "  -q, --quiet          errors only -j\n"
+                    "Examples:\n"
+                    "  prog -j 2 --seed 3 x.csv\n";
+    ck_assert_int_eq(st_cli_usage_lists(u, "-o"), 1);
+    ck_assert_int_eq(st_cli_usage_lists(u, "--output"), 1);
+    ck_assert_int_eq(st_cli_usage_lists(u, "--format"), 1);
+    ck_assert_int_eq(st_cli_usage_lists(u, "-q"), 1);
+    ck_assert_int_eq(st_cli_usage_lists(u, "--seed"), 0);    /* only --seed-file, and an example */
+    ck_assert_int_eq(st_cli_usage_lists(u, "-j"), 0);        /* description and example */
+    ck_assert_int_eq(st_cli_usage_lists(u, "--threads"), 0); /* prose */
+    ck_assert_int_eq(st_cli_usage_lists(u, "-x"), 0);
+}
+END_TEST
+
 START_TEST(test_parse_numbers)
 {
     double d;
@@ -128,7 +151,8 @@ END_TEST
 START_TEST(test_roles)
 {
     st_cli c;
-    st_cli_init(&c, "prog", "usage");
+    st_cli_init(&c, "prog",
+                "usage\n      --seq-col NAME\n      --time-col NAME\n      --state-col NAME\n      --no-header\n");
     char *argv[] = {"prog", "--seq-col", "PTNUM", "--no-header", "--time-col", "years", "x.csv", NULL};
     int argc = 7;
     static const struct option longopts[] = {ST_CLI_LONGOPTS, ST_CLI_OPT_SEQ_COL, ST_CLI_OPT_TIME_COL,
@@ -175,6 +199,7 @@ static Suite *cli_suite(void)
     tcase_add_test(tc, test_output_unwritable);
     tcase_add_test(tc, test_output_device_kept);
     tcase_add_test(tc, test_roles);
+    tcase_add_test(tc, test_usage_lists);
     suite_add_tcase(s, tc);
     return s;
 }
