@@ -19,6 +19,7 @@ while IFS='|' read -r name args; do
     for run in 1 2; do
         rm -rf "$tmp/$name.$run"
         cp -R "$ex/$name" "$tmp/$name.$run"
+        chmod -R u+w "$tmp/$name.$run" # (a read-only source tree: distcheck)
         rm -rf "$tmp/$name.$run/out"
         # shellcheck disable=SC2086
         if ! (cd "$tmp/$name.$run" && make -s DATA="$top_srcdir/data" $args) >"$tmp/$name.$run.log" 2>&1; then
