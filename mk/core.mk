@@ -17,3 +17,8 @@ tests_unit_test_resource_LDADD = $(CHECK_LIBS_ALL)
 tests_unit_test_progress_SOURCES = tests/unit/test_progress.c
 tests_unit_test_progress_CFLAGS = $(CHECK_CFLAGS_ALL)
 tests_unit_test_progress_LDADD = $(CHECK_LIBS_ALL)
+
+TESTS += tests/cli/conventions.sh
+dist_check_SCRIPTS += tests/cli/conventions.sh
+TESTS += tests/cli/badinput.sh
+dist_check_SCRIPTS += tests/cli/badinput.sh

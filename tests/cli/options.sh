@@ -12,12 +12,15 @@ table="$top_srcdir/docs/OPTIONS.md"
 help_opts() {
     "$1" --help | awk '/^ +-/ {
         line = $0; sub(/^ +/, "", line); split(line, w, /  +/)
-        m = split(w[1], t, /, */); s = "-"; l = "-"
+        m = split(w[1], t, /, */); s = "-"; l = "-"; more = ""
         for (i = 1; i <= m; i++) {
             split(t[i], u, /[ =\[]/); o = u[1]
-            if (o ~ /^--[a-z]/) l = o; else if (o ~ /^-[A-Za-z0-9]$/) s = o
+            if (o ~ /^--[a-z]/) { if (l == "-") l = o; else more = more " " o }
+            else if (o ~ /^-[A-Za-z0-9]$/) s = o
         }
         if (s != "-" || l != "-") print s, l
+        n = split(more, x, " ")
+        for (i = 1; i <= n; i++) print "-", x[i]
     }'
 }
 # Options a man page describes: every Fl on an .It line (mdoc).
