@@ -66,6 +66,7 @@ static const char USAGE[] =
     "      --efpt-to STATE  target state of efpt\n"
     "      --ci delta|normal|none  95% intervals of the derived quantities\n"
     "      --ci-draws B     draws for --ci normal (default 1000)\n"
+    "      --seed N         seed of the --ci normal draws (default 1)\n"
     "      --lrtest FIT0    likelihood-ratio test against the nested fit FIT0\n"
     "Output:\n"
     "      --pmatrix T,...  add P(t) = exp(Q t) for these t >= 0\n"
