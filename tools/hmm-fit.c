@@ -67,8 +67,9 @@ static const char USAGE[] =
     "      --trace FILE     write the EM log-likelihood trace to FILE, a stream\n"
     "                       K,restart,iter,logl (binary for *.stb, else CSV)\n"
     "  -j, --threads N      threads over sequences (same result for any N)\n"
-    "  -q, --quiet          errors only (also no selection table)\n"
-    "  -v, --verbose        iteration log on stderr (also when stderr is a terminal)\n"
+    "  -q, --quiet          errors only (no progress line, no selection table)\n"
+    "  -v, --verbose        progress lines on stderr also when it is not a\n"
+    "                       terminal; -vv: the log-likelihood of every iteration\n"
     "  -h, --help           this help\n"
     "      --version        print the version\n"
     "\n"
@@ -101,7 +102,10 @@ enum {
 typedef struct prog_ctx {
     const st_cli *cli;
     size_t K;
-    int log;       /* iteration log on stderr */
+    int log;       /* iteration log on stderr (-vv) */
+    st_progress *bar; /* the progress line: fits done of all K and restarts */
+    long fit0;        /* fits done before this K */
+    int restarts;
     int trace;     /* --trace: keep the rows */
     double *rows;  /* K, restart, iter, logl per iteration */
     size_t n, cap; /* rows kept, allocated */
@@ -111,6 +115,11 @@ typedef struct prog_ctx {
 static void progress(void *ctx, int restart, int iter, double logl, double change)
 {
     prog_ctx *p = ctx;
+    if (p->bar->mode != ST_PROGRESS_OFF) {
+        st_progress_what(p->bar, "K=%zu restart %d/%d, iteration %d, logL %.6g", p->K, restart + 1, p->restarts, iter,
+                         logl);
+        st_progress_update(p->bar, (double)(p->fit0 + restart));
+    }
     if (p->log)
         fprintf(stderr, "hmm-fit: K=%zu restart %d iteration %d logL %.17g change %.3g\n", p->K, restart + 1, iter,
                 logl, change);
@@ -457,9 +466,16 @@ int main(int argc, char **argv)
         o.nsym = nsym;
     }
     /* under MPI every rank fits the same model: rank 0 alone writes the trace */
-    pc.log = st_cli_progress(&cli);
+    st_progress bar;
+    st_cli_progress_init(&cli, &bar);
+    if (st_mpi_rank() != 0)
+        bar.mode = ST_PROGRESS_OFF;
+    pc.bar = &bar;
+    pc.restarts = o.init ? 1 : o.restarts;
+    st_progress_begin(&bar, "", "fits", (double)((khi - klo + 1) * pc.restarts));
+    pc.log = cli.verbosity >= 3;
     pc.trace = trace && st_mpi_rank() == 0;
-    if (pc.log || pc.trace) {
+    if (pc.log || pc.trace || bar.mode != ST_PROGRESS_OFF) {
         o.progress = progress;
         o.progress_ctx = &pc;
     }
@@ -471,8 +487,11 @@ int main(int argc, char **argv)
         st_hmm *m;
         o.K = (size_t)K;
         pc.K = (size_t)K;
+        pc.fit0 = (K - klo) * pc.restarts;
         if ((rc = st_hmm_fit(&m, d, &o, &e)) < 0)
             goto out;
+        st_progress_update(&bar, (double)(pc.fit0 + pc.restarts));
+        st_progress_clear(&bar);
         if (!m->converged)
             st_cli_log(&cli, 1, "warning: K=%ld did not converge in %ld iterations (--max-iter)", K, m->iterations);
         double aic = st_hmm_aic(m), bic = st_hmm_bic(m), crit = select_aic ? aic : bic;
@@ -486,6 +505,8 @@ int main(int argc, char **argv)
             st_hmm_free(m);
         }
     }
+    st_progress_what(&bar, "EM");
+    st_progress_end(&bar);
     if (table)
         fprintf(stderr, "hmm-fit: selected K=%zu by %s\n", best->K, select_aic ? "AIC" : "BIC");
     if (pc.trace && (rc = write_trace(trace, &pc, &e)) < 0)

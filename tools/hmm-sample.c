@@ -27,7 +27,7 @@ static const char USAGE[] =
     "      --compress       zlib-compress binary chunks\n"
     "  -j, --threads N      threads (default: all cores; same output for any N)\n"
     "  -q, --quiet          errors only\n"
-    "  -v, --verbose        report progress\n"
+    "  -v, --verbose        progress lines on stderr also when it is not a terminal\n"
     "  -h, --help           this help\n"
     "      --version        print the version\n"
     "\n"
@@ -130,6 +130,9 @@ int main(int argc, char **argv)
         goto out;
     st_rng base;
     st_rng_stream(&base, cli.seed, 0);
+    st_progress bar;
+    st_cli_progress_init(&cli, &bar);
+    st_progress_begin(&bar, "", "sequences", (double)n);
     for (size_t s0 = 0; s0 < (size_t)n; s0 += per) {
         size_t nb = (size_t)n - s0 < per ? (size_t)n - s0 : per;
         if ((rc = st_hmm_sample_next(m, &base, nb, (size_t)T, states, x, &e)) < 0)
@@ -149,11 +152,9 @@ int main(int argc, char **argv)
                     goto out;
             }
         }
-        if (st_cli_progress(&cli))
-            fprintf(stderr, "hmm-sample: %zu of %ld sequences\r", s0 + nb, n);
+        st_progress_update(&bar, (double)(s0 + nb));
     }
-    if (st_cli_progress(&cli))
-        fputc('\n', stderr);
+    st_progress_end(&bar);
     rc = st_writer_close(w, &e);
     w = NULL;
 out:

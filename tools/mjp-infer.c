@@ -51,6 +51,23 @@ static const char USAGE[] =
     "                       L-BFGS evaluations (default 5000)\n"
     "      --tol X          relative log-likelihood tolerance (default 1e-10)\n"
     "      --no-se          skip standard errors\n"
+    "Covariates (mjp-infer(1)):\n"
+    "      --covariates SPEC  covariates on the rates, e.g. sex,dage (repeatable)\n"
+    "      --constraint NAME=G1,G2,...  one effect of NAME per label\n"
+    "      --misc-covariates LIST  covariates on the misclassification (--hidden)\n"
+    "      --pci T1,T2,...  cut points of piecewise-constant rates\n"
+    "      --no-centre      effects about covariate values 0, not the means\n"
+    "Derived quantities:\n"
+    "      --derive KIND=FILE  pmatrix, totlos, efpt, pnext, sojourn, qmatrix or\n"
+    "                       prevalence of the fit, as a stream (repeatable)\n"
+    "      --at NAME=V,...  covariate values of the derived quantities\n"
+    "      --times T1,T2,...  times of pmatrix and prevalence\n"
+    "      --totlos-to T    horizon of totlos\n"
+    "      --efpt-to STATE  target state of efpt\n"
+    "      --ci delta|normal|none  95% intervals of the derived quantities\n"
+    "      --ci-draws B     draws for --ci normal (default 1000)\n"
+    "      --seed N         seed of the --ci normal draws (default 1)\n"
+    "      --lrtest FIT0    likelihood-ratio test against the nested fit FIT0\n"
     "Output:\n"
     "      --pmatrix T,...  add P(t) = exp(Q t) for these t >= 0\n"
     "      --viterbi FILE   (--hidden) write the most likely true states\n"
@@ -62,8 +79,11 @@ static const char USAGE[] =
     "Common options:\n"
     "  -o, --output FILE    write the fitted model to FILE (atomically)\n"
     "  -j, --threads N      threads over subjects (results do not depend on N)\n"
-    "  -q, --quiet          errors only;  -v, --verbose  more detail\n"
-    "  -h, --help           this help;  --version  print the version\n";
+    "  -q, --quiet          errors only (no progress line)\n"
+    "  -v, --verbose        more detail; progress lines also when\n"
+    "                       stderr is not a terminal\n"
+    "  -h, --help           this help\n"
+    "      --version        print the version\n";
 
 enum {
     OPT_EXACT = ST_OPT_TOOL,
@@ -984,8 +1004,19 @@ int main(int argc, char **argv)
             st_mjp_free(crude);
         }
     }
+    st_progress bar;
+    st_cli_progress_init(&cli, &bar);
+    if (st_mpi_rank() != 0)
+        bar.mode = ST_PROGRESS_OFF;
+    st_progress_begin(&bar, "fitting", "likelihood evaluations", 0);
+    fo.progress = st_progress_fn_update;
+    fo.progress_ctx = &bar;
     if (rc == 0)
         rc = st_mjp_fit_run(m, d, &fo, &fit, &err);
+    if (rc == 0)
+        st_progress_end(&bar);
+    else
+        st_progress_clear(&bar);
     if (rc == 0) {
         st_cli_log(&cli, 2, "%s: -2 log-likelihood %.10g, %d iterations, %s", fit->method,
                    fit->minus2loglik, fit->iterations, fit->converged ? "converged" : "NOT converged");

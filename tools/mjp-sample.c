@@ -26,6 +26,7 @@ static const char USAGE[] =
     "      --no-header      FILE (CSV) has no header line: columns c1, c2, ...\n"
     "      --obs-random K   K snapshots per path: time 0 and K-1 uniform\n"
     "                       times on (0, T), sorted (K >= 2)\n"
+    "      --max-jumps N    at most N jumps per path (default 1000000)\n"
     "      --emission FILE  draw an observed symbol (column obs) from the\n"
     "                       emission matrix in FILE (or the model's)\n"
     "\n"
@@ -35,8 +36,10 @@ static const char USAGE[] =
     "      --compress       zlib-compress binary chunks\n"
     "      --seed N         random seed (default 1); path k uses stream k\n"
     "  -j, --threads N      threads (results do not depend on N)\n"
-    "  -q, --quiet          errors only;  -v, --verbose  more detail\n"
-    "  -h, --help           this help;  --version  print the version\n";
+    "  -q, --quiet          errors only\n"
+    "  -v, --verbose        more detail\n"
+    "  -h, --help           this help\n"
+    "      --version        print the version\n";
 
 enum { OPT_UNTIL = ST_OPT_TOOL, OPT_EVERY, OPT_TIMES, OPT_RANDOM, OPT_EMISSION, OPT_MAXJUMPS };
 

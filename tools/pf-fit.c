@@ -48,7 +48,7 @@ static const char usage[] =
     "                         are posterior means;\n"
     "                         if2: iterated filtering (Ionides et al. 2015)\n"
     "  -N, --particles N      particles, >= 2 (default 100; if2 1000)\n"
-    "  -K, --backward K       backward draws per particle, >= 2 (default 2)\n"
+    "      --backward K       backward draws per particle, >= 2 (default 2)\n"
     "      --steps N          ascent steps (default 400)\n"
     "      --step-size G      gamma_1 (default 20): step n moves the unconstrained\n"
     "                         parameters by gamma_n = G n^-D times the score per\n"
@@ -82,11 +82,15 @@ static const char usage[] =
     "  -o, --output FILE      write here (atomically) instead of stdout\n"
     "      --seed N           random seed (default 1)\n"
     "  -j, --threads N        threads over particles; results do not depend on it\n"
-    "  -q, --quiet            errors only;  -v, --verbose  progress\n"
-    "  -h, --help             this help;    --version\n";
+    "  -q, --quiet            errors only (no progress line)\n"
+    "  -v, --verbose          details; progress lines also when stderr\n"
+    "                         is not a terminal\n"
+    "  -h, --help             this help\n"
+    "      --version          print the version\n";
 
 enum {
     OPT_BUILTIN = ST_OPT_TOOL,
+    OPT_BACKWARD,
     OPT_FIX,
     OPT_METHOD,
     OPT_STEPS,
@@ -346,7 +350,7 @@ int main(int argc, char **argv)
         {"fix", required_argument, NULL, OPT_FIX},
         {"method", required_argument, NULL, OPT_METHOD},
         {"particles", required_argument, NULL, 'N'},
-        {"backward", required_argument, NULL, 'K'},
+        {"backward", required_argument, NULL, OPT_BACKWARD},
         {"steps", required_argument, NULL, OPT_STEPS},
         {"step-size", required_argument, NULL, OPT_STEP_SIZE},
         {"decay", required_argument, NULL, OPT_DECAY},
@@ -385,7 +389,8 @@ int main(int argc, char **argv)
                 st_cli_usage_error(&cli, "--method must be ppg-sga, paris-sga, msc, pmmh or if2, not '%s'", optarg);
             break;
         case 'N': nopt = parse_long_opt(&cli, "-N/--particles", optarg, 2, 100000000); break;
-        case 'K': fo.pf.K = (size_t)parse_long_opt(&cli, "-K/--backward", optarg, 2, 1000); break;
+        case OPT_BACKWARD: fo.pf.K = (size_t)parse_long_opt(&cli, "--backward", optarg, 2, 1000); break;
+        case 'K': st_cli_usage_error(&cli, "-K is the number of states in stochtools; the backward draws are --backward");
         case OPT_STEPS: fo.steps = (size_t)parse_long_opt(&cli, "--steps", optarg, 1, 100000000); break;
         case OPT_STEP_SIZE: fo.step0 = parse_double_opt(&cli, "--step-size", optarg, 1e-12, 1e12); break;
         case OPT_DECAY: fo.decay = parse_double_opt(&cli, "--decay", optarg, 0, 1); break;
@@ -560,7 +565,19 @@ int main(int argc, char **argv)
     st_cli_log(&cli, 2, "%zu parameters, %zu series, %zu steps of %s", st_pf_model_npar(m), ngroups, fo.steps,
                fo.method == ST_FIT_PPG_SGA ? "PPG score ascent" : fo.method == ST_FIT_MSC ? "Markov score climbing"
                                                                                  : "PaRIS score ascent");
-    if ((rc = st_pf_fit(m, d, ngroups, &fo, &res, &err)) < 0) {
+    st_progress bar;
+    st_cli_progress_init(&cli, &bar);
+    st_progress_begin(&bar,
+                      fo.method == ST_FIT_PPG_SGA ? "PPG score ascent"
+                      : fo.method == ST_FIT_MSC   ? "Markov score climbing"
+                                                  : "PaRIS score ascent",
+                      "steps", (double)fo.steps);
+    fo.progress = st_progress_fn_update;
+    fo.progress_ctx = &bar;
+    rc = st_pf_fit(m, d, ngroups, &fo, &res, &err);
+    if (rc == 0)
+        st_progress_end(&bar);
+    if (rc < 0) {
         if (err.file[0] == '\0')
             snprintf(err.file, sizeof err.file, "%s", tab->source);
         goto done;

@@ -52,8 +52,10 @@ static const char usage[] =
     "      --format csv|bin   output format (default csv; bin for -o *.stb)\n"
     "      --compress         zlib-compress binary chunks\n"
     "      --seed N           random seed (default 1)\n"
-    "  -j, --threads N        accepted for uniformity (resampling is sequential)\n"
-    "  -q, --quiet; -v, --verbose; -h, --help; --version\n";
+    "  -q, --quiet            errors only\n"
+    "  -v, --verbose          more detail\n"
+    "  -h, --help             this help\n"
+    "      --version          print the version\n";
 
 enum { OPT_SCHEME = ST_OPT_TOOL, OPT_TEMP, OPT_ESS, OPT_ALWAYS, OPT_WEIGHTS, OPT_GIBBS, OPT_PARTICLES };
 

@@ -41,7 +41,7 @@ static const char usage[] =
     "      --resample S       systematic (default), stratified, multinomial, residual\n"
     "      --ess X            resample when ESS < X*N, 0..1 (default 0.5)\n"
     "      --always           resample at every step\n"
-    "  -K, --backward K       PaRIS/PPG backward draws per particle, >= 2 (default 2)\n"
+    "      --backward K       PaRIS/PPG backward draws per particle, >= 2 (default 2)\n"
     "      --trajectories M   FFBSi backward trajectories (default N)\n"
     "      --max-tries N      rejection proposals per backward draw before the\n"
     "                         fallback (2 MH moves from the particle's ancestor),\n"
@@ -74,8 +74,11 @@ static const char usage[] =
     "      --compress         zlib-compress binary chunks\n"
     "      --seed N           random seed (default 1)\n"
     "  -j, --threads N        threads over particles; results do not depend on it\n"
-    "  -q, --quiet            errors only;  -v, --verbose  log-likelihood and details\n"
-    "  -h, --help             this help;    --version\n"
+    "  -q, --quiet            errors only (no progress line)\n"
+    "  -v, --verbose          log-likelihood and details; progress lines\n"
+    "                         also when stderr is not a terminal\n"
+    "  -h, --help             this help\n"
+    "      --version          print the version\n"
     "\n"
     "Output columns: [seq,] t, ess, llinc (log-likelihood increment),\n"
     "resampled, then per state x: x_fmean, x_fsd, x_fqP... (filtered) and with\n"
@@ -83,6 +86,7 @@ static const char usage[] =
 
 enum {
     OPT_BUILTIN = ST_OPT_TOOL,
+    OPT_BACKWARD,
     OPT_FILTER,
     OPT_SMOOTHER,
     OPT_RESAMPLE,
@@ -218,7 +222,7 @@ int main(int argc, char **argv)
         {"resample", required_argument, NULL, OPT_RESAMPLE},
         {"ess", required_argument, NULL, OPT_ESS},
         {"always", no_argument, NULL, OPT_ALWAYS},
-        {"backward", required_argument, NULL, 'K'},
+        {"backward", required_argument, NULL, OPT_BACKWARD},
         {"trajectories", required_argument, NULL, OPT_TRAJ},
         {"max-tries", required_argument, NULL, OPT_MAXTRIES},
         {"iter", required_argument, NULL, OPT_ITER},
@@ -253,7 +257,8 @@ int main(int argc, char **argv)
                 st_cli_usage_error(&cli, "--ess must be a number from 0 to 1, not '%s'", optarg);
             break;
         case OPT_ALWAYS: opt.pf.always = 1; break;
-        case 'K': opt.pf.K = parse_count(&cli, "-K/--backward", optarg, 2, 1000); break;
+        case OPT_BACKWARD: opt.pf.K = parse_count(&cli, "--backward", optarg, 2, 1000); break;
+        case 'K': st_cli_usage_error(&cli, "-K is the number of states in stochtools; the backward draws are --backward");
         case OPT_TRAJ: opt.pf.M = parse_count(&cli, "--trajectories", optarg, 1, 100000000); break;
         case OPT_MAXTRIES:
             opt.pf.max_tries = parse_count(&cli, "--max-tries", optarg, 0, 100000);
@@ -441,8 +446,15 @@ int main(int argc, char **argv)
     }
 
     st_cli_log(&cli, 2, "SIMD path %s (ST_SIMD=sse2|avx2|avx512 caps it)", st_simd_name(st_simd_path()));
+    st_progress bar;
+    st_cli_progress_init(&cli, &bar);
+    st_progress_begin(&bar, "", "steps", 0);
+    opt.pf.progress = st_progress_fn_update;
+    opt.pf.progress_ctx = &bar;
     for (size_t gi = 0; gi < ngroups; gi++) {
         const st_group *g = &groups[gi];
+        if (ngroups > 1)
+            st_progress_what(&bar, "series %zu/%zu", gi + 1, ngroups);
         st_pf_series_free(&s);
         if ((rc = st_pf_series_extract(m, tab, &cols, g, &s, &err)) < 0)
             goto done;
@@ -538,6 +550,7 @@ int main(int argc, char **argv)
             }
         }
     }
+    st_progress_end(&bar);
     rc = st_writer_close(w, &err);
     w = NULL;
     if (rc == 0 && fout_open) {

@@ -79,9 +79,12 @@ static const char USAGE[] =
     "      --format csv|bin  output format (default csv, bin for *.stb)\n"
     "      --compress        zlib-compress binary chunks\n"
     "  -j, --threads N       threads over series (default: all cores)\n"
-    "  -q, --quiet           errors only      -v, --verbose  per-series details\n"
+    "  -q, --quiet           errors only (no progress line)\n"
+    "  -v, --verbose         per-series details; progress lines also when\n"
+    "                        stderr is not a terminal\n"
     "      --seed N          seed of simulated intervals (default 1)\n"
-    "  -h, --help            this help        --version      version\n"
+    "  -h, --help            this help\n"
+    "      --version         print the version\n"
     "\n"
     "Exit status: 0 success (some series may have been skipped with a message),\n"
     "1 data or model error (or every series failed), 2 usage error.\n";
@@ -405,6 +408,12 @@ int main(int argc, char **argv)
         goto done;
     }
     int argi = optind;
+    st_progress bar;
+    st_cli_progress_init(&cli, &bar);
+    if (st_mpi_rank() != 0)
+        bar.mode = ST_PROGRESS_OFF;
+    st_progress_begin(&bar, "fitting and forecasting", "series", 0);
+    st_progress_update(&bar, 0);
     for (;;) {
         /* per input file */
         const char *path = st_reader_path(rd);
@@ -484,6 +493,7 @@ int main(int argc, char **argv)
             }
             for (size_t i = 0; i < nb; i++)
                 st_ssmf_job_free(&jobs[i]);
+            st_progress_update(&bar, (double)nseries);
         }
         st_seqiter_free(it);
         it = NULL;
@@ -497,6 +507,8 @@ int main(int argc, char **argv)
         if ((rc = st_reader_open_opts(&rd, argv[argi], &ropts, &err)) < 0)
             break;
     }
+    if (rc == 0)
+        st_progress_end(&bar);
     if (rc == 0 && nok == 0) {
         if (nfail == 1 && nseries == 1 && cli.verbosity >= 1) {
             /* one series: its own message (printed above) is the error */

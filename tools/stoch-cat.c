@@ -22,7 +22,7 @@ static const char USAGE[] =
     "\n"
     "Selection:\n"
     "  -c, --columns LIST   output only these columns, in this order (e.g. seq,x)\n"
-    "  -s, --seq LIST       keep rows whose seq id is in LIST: ids, and integer\n"
+    "      --seq LIST       keep rows whose seq id is in LIST: ids, and integer\n"
     "                       ranges, e.g. 1,3..5 or p01,p07\n"
     "      --seq-col NAME   the seq column for --seq and --describe (default seq)\n"
     "      --time-col NAME, --state-col NAME, --id-col NAME, --obstype-col NAME,\n"
@@ -55,7 +55,7 @@ static const char USAGE[] =
     "  stoch-cat --describe a.csv b.csv.gz\n"
     "  stoch-cat --seq-col PTNUM --seq 100063,100079 cav.csv\n";
 
-enum { OPT_DTYPE = ST_OPT_TOOL };
+enum { OPT_DTYPE = ST_OPT_TOOL, OPT_SEQ };
 
 /* One --seq item: its text, and the integer range it stands for (if any). */
 typedef struct seqitem {
@@ -585,7 +585,7 @@ int main(int argc, char **argv)
                                              ST_CLI_OPT_LABEL_COL,
                                              ST_CLI_OPT_NO_HEADER,
                                              {"columns", required_argument, NULL, 'c'},
-                                             {"seq", required_argument, NULL, 's'},
+                                             {"seq", required_argument, NULL, OPT_SEQ},
                                              {"head", required_argument, NULL, 'n'},
                                              {"describe", no_argument, NULL, 'd'},
                                              {"dtype", required_argument, NULL, OPT_DTYPE},
@@ -600,9 +600,11 @@ int main(int argc, char **argv)
                 st_cli_usage_error(&cli, "--columns needs a list of column names");
             o.columns = optarg;
             break;
-        case 's':
+        case OPT_SEQ:
             parse_seq_list(&cli, &o, optarg);
             break;
+        case 's':
+            st_cli_usage_error(&cli, "-s is not an option of stoch-cat; the sequences to keep are --seq");
         case 'n':
             if (st_parse_long(optarg, &o.head) < 0 || o.head < 0)
                 st_cli_usage_error(&cli, "--head must be a non-negative integer, not '%s'", optarg);

@@ -223,8 +223,6 @@ int main(int argc, char **argv)
                            argv[optind]);
     o.kind = (st_plot_kind)kind;
     optind++;
-    if (cli.format != ST_FMT_AUTO || cli.compress)
-        st_cli_usage_error(&cli, "--format and --compress are for streams: the picture's type comes from -o or --type");
     if (o.survival && o.kind != ST_PLOT_TRANSITION)
         st_cli_usage_error(&cli, "--survival applies to transition");
     if (draws && o.kind != ST_PLOT_SMOOTH)

@@ -235,7 +235,7 @@ int main(int argc, char **argv)
     st_uq_opts o;
     st_uq_opts_default(&o);
     const char *scores = NULL, *id_map = NULL;
-    st_uq_run_opts ro = {0, 0};
+    st_uq_run_opts ro = {0};
     static const char *const clusters[] = {"auto", "given", "greedy", "rep", "union", NULL};
     static const char *const equivs[] = {"default", "strict", "nc", NULL};
     static const char *const affs[] = {"entail", "contra", "jaccard", "sim", NULL};
@@ -390,10 +390,16 @@ int main(int argc, char **argv)
     char *meta = NULL;
     const char **names = NULL;
     st_dtype *dtypes = NULL;
+    st_progress bar;
+    st_cli_progress_init(&cli, &bar);
+    st_progress_begin(&bar, "scoring", "prompts", 0);
+    ro.progress = st_progress_fn_update;
+    ro.progress_ctx = &bar;
     int rc = st_uq_entropy_run((const char *const *)argv + optind, (size_t)(argc - optind), &ro, &o,
                                which, nwhich, &r, &e);
     if (rc < 0)
         goto done;
+    st_progress_end(&bar);
     if (r->nprompts == 0) {
         rc = st_err_set(&e, ST_EDATA, st_display_name(optind < argc ? argv[optind] : NULL), 0, 0,
                         "no prompts in the input");

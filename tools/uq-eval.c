@@ -29,7 +29,7 @@ static const char USAGE[] =
     "                          correct); default the uq-entropy scores that are:\n"
     "                          msp self-certainty p-true semantic-density ccp\n"
     "                          claim-msp claim-p-true\n"
-    "  -m, --metrics LIST      auroc,auprc,prr,prr50,auarc,spearman,ece,tsu; default\n"
+    "      --metrics LIST      auroc,auprc,prr,prr50,auarc,spearman,ece,tsu; default\n"
     "                          all (auroc, auprc and ece only for 0/1 labels)\n"
     "      --threshold T       binarise labels: correct = (label >= T)\n"
     "      --bins N            ECE bins, 1..1000; default 10\n"
@@ -46,7 +46,7 @@ static const char USAGE[] =
     "  -h, --help              this help\n"
     "      --version           version\n";
 
-enum { OPT_CONF = ST_OPT_TOOL, OPT_THRESHOLD, OPT_BINS, OPT_BOOT, OPT_LEVEL, OPT_CURVES };
+enum { OPT_CONF = ST_OPT_TOOL, OPT_METRICS, OPT_THRESHOLD, OPT_BINS, OPT_BOOT, OPT_LEVEL, OPT_CURVES };
 
 /* A whole stream with the line (CSV) or row index (binary) of every row. */
 typedef struct rows {
@@ -284,7 +284,7 @@ int main(int argc, char **argv)
         {"labels", required_argument, NULL, 'l'},
         {"columns", required_argument, NULL, 'c'},
         {"confidence", required_argument, NULL, OPT_CONF},
-        {"metrics", required_argument, NULL, 'm'},
+        {"metrics", required_argument, NULL, OPT_METRICS},
         {"threshold", required_argument, NULL, OPT_THRESHOLD},
         {"bins", required_argument, NULL, OPT_BINS},
         {"bootstrap", required_argument, NULL, OPT_BOOT},
@@ -307,9 +307,11 @@ int main(int argc, char **argv)
         case OPT_CONF:
             conf = optarg;
             break;
-        case 'm':
+        case OPT_METRICS:
             metrics = optarg;
             break;
+        case 'm':
+            st_cli_usage_error(&cli, "-m reads a model in stochtools; the metrics are --metrics");
         case OPT_THRESHOLD:
             if (st_parse_double(optarg, &threshold) < 0)
                 st_cli_usage_error(&cli, "--threshold must be a number, not '%s'", optarg);

@@ -2,6 +2,7 @@
 
 #include "core/cli.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -48,6 +49,47 @@ _Noreturn void st_cli_usage_error(const st_cli *c, const char *fmt, ...)
     exit(2);
 }
 
+/* Whether the option lines of a --help text (lines that start with spaces
+ * and a dash; the part before the first run of two spaces) list opt ("-j"
+ * or "--threads"). */
+int st_cli_usage_lists(const char *usage, const char *opt)
+{
+    size_t k = strlen(opt);
+    for (const char *line = usage; line && *line;) {
+        const char *eol = strchr(line, '\n');
+        const char *end = eol ? eol : line + strlen(line);
+        const char *p = line;
+        while (p < end && *p == ' ')
+            p++;
+        if (p > line && p < end && *p == '-') {
+            const char *spec_end = p;
+            while (spec_end < end && !(spec_end[0] == ' ' && spec_end + 1 < end && spec_end[1] == ' '))
+                spec_end++;
+            for (const char *q = p; q + k <= spec_end; q++) {
+                int before = q == p || q[-1] == ' ' || q[-1] == ',' || q[-1] == '[' || q[-1] == '|';
+                char after = q + k < spec_end ? q[k] : ' ';
+                if (before && strncmp(q, opt, k) == 0 && !(isalnum((unsigned char)after) || after == '-'))
+                    return 1;
+            }
+        }
+        line = eol ? eol + 1 : NULL;
+    }
+    return 0;
+}
+
+/* A common option the program's --help does not list is refused as an
+ * unknown option: an option is never accepted and then ignored. */
+static void require_listed(const st_cli *c, const char *shortopt, const char *longopt)
+{
+    if (!c->usage)
+        return;
+    if ((shortopt && st_cli_usage_lists(c->usage, shortopt)) || st_cli_usage_lists(c->usage, longopt))
+        return;
+    if (shortopt)
+        st_cli_usage_error(c, "unknown option '%s' (%s): %s does not take it", shortopt, longopt, c->prog);
+    st_cli_usage_error(c, "unknown option '%s': %s does not take it", longopt, c->prog);
+}
+
 static const char *const role_dashed[ST_ROLE_N] = {"--seq-col", "--time-col", "--state-col", "--id-col",
                                                    "--obstype-col", "--label-col"};
 
@@ -65,6 +107,39 @@ static void cli_set_renames(const st_cli *c)
 
 int st_cli_common(st_cli *c, int opt, const char *arg, char *const argv[])
 {
+    switch (opt) {
+    case 'o':
+        require_listed(c, "-o", "--output");
+        break;
+    case ST_OPT_FORMAT:
+        require_listed(c, NULL, "--format");
+        break;
+    case ST_OPT_COMPRESS:
+        require_listed(c, NULL, "--compress");
+        break;
+    case ST_OPT_SEED:
+        require_listed(c, NULL, "--seed");
+        break;
+    case ST_OPT_NO_HEADER:
+        require_listed(c, NULL, "--no-header");
+        break;
+    case 'j':
+        require_listed(c, "-j", "--threads");
+        break;
+    case 'q':
+        require_listed(c, "-q", "--quiet");
+        break;
+    case 'v':
+        require_listed(c, "-v", "--verbose");
+        break;
+    default:
+        if (opt >= ST_OPT_ROLE && opt < ST_OPT_ROLE + ST_ROLE_N) {
+            char name[32];
+            snprintf(name, sizeof name, "--%s", st_role_option((st_role)(opt - ST_OPT_ROLE)));
+            require_listed(c, NULL, name);
+        }
+        break;
+    }
     switch (opt) {
     case 'h':
         fputs(c->usage, stdout);
@@ -270,6 +345,7 @@ void st_cli_log(const st_cli *c, int level, const char *fmt, ...)
     if (c->verbosity < level)
         return;
     va_list ap;
+    st_progress_clear_active();
     va_start(ap, fmt);
     print_msg(c->prog, 8192, fmt, ap);
     va_end(ap);
@@ -278,6 +354,11 @@ void st_cli_log(const st_cli *c, int level, const char *fmt, ...)
 int st_cli_progress(const st_cli *c)
 {
     return c->verbosity >= 2 || (c->verbosity == 1 && isatty(STDERR_FILENO));
+}
+
+void st_cli_progress_init(const st_cli *c, st_progress *p)
+{
+    st_progress_init(p, c->prog, st_progress_pick(c->verbosity, isatty(STDERR_FILENO)), stderr, NULL);
 }
 
 static int ends_with(const char *s, const char *suffix)
@@ -721,6 +802,7 @@ int st_cli_finish(const st_cli *c, st_output *o, int rc, const st_err *e)
 {
     st_err close_err;
     st_err_clear(&close_err);
+    st_progress_clear_active();
     if (rc < 0) {
         /* A writer's I/O error without a file is about the output: name it. */
         st_err named;

@@ -25,6 +25,7 @@
 #include <stdio.h>
 
 #include "core/err.h"
+#include "core/progress.h"
 #include "core/stream.h"
 
 #define ST_VERSION_STRING PACKAGE_VERSION
@@ -109,6 +110,12 @@ void st_cli_init(st_cli *c, const char *prog, const char *usage);
  * to name an unknown long option. */
 int st_cli_common(st_cli *c, int opt, const char *arg, char *const argv[]);
 
+/* Whether a --help text lists opt ("-j" or "--threads") on an option line
+ * (a line that starts with spaces and a dash).  st_cli_common refuses the
+ * common options (-o -j -q -v --format --compress --seed --no-header and the
+ * role options) that the program's --help does not list. */
+int st_cli_usage_lists(const char *usage, const char *opt);
+
 /* "prog: message\nTry 'prog --help' for more information." and exit 2.
  * fmt may be NULL (only the hint is printed). */
 _Noreturn void st_cli_usage_error(const st_cli *c, const char *fmt, ...)
@@ -121,6 +128,10 @@ void st_cli_log(const st_cli *c, int level, const char *fmt, ...)
 
 /* Iteration logs and progress: stderr is a terminal (and not -q), or -v. */
 int st_cli_progress(const st_cli *c);
+/* The program's progress reporter on stderr: a self-updating line on a
+ * terminal, plain lines at a bounded rate with -v on a non-terminal,
+ * nothing otherwise or with -q (see core/progress.h). */
+void st_cli_progress_init(const st_cli *c, st_progress *p);
 
 /* Output format after defaults: --format if given; else binary when -o names
  * a .stb file; else CSV. */

@@ -38,6 +38,7 @@ typedef struct fitctx {
     st_err *e;
     int rc;        /* first error inside the objective */
     int nevals;
+    const st_mjp_fit_opts *o; /* for the progress hook */
     /* inner M-step for rate formulas and covariate effects */
     const mjp_stats *ms;
     size_t *sel;   /* the theta entries the inner M-step moves */
@@ -345,6 +346,8 @@ static void grad_theta(fitctx *c, const mjp_stats *s, double *gr)
 static double eval_ll(fitctx *c, const double *th, double *gr)
 {
     c->nevals++;
+    if (c->o && c->o->progress)
+        c->o->progress(c->o->progress_ctx, c->nevals, 0);
     if (set_theta(c, th) < 0)
         return -INFINITY;
     st_err le;
@@ -649,6 +652,8 @@ static int run_em(fitctx *c, int maxit, double tol, int *iters, int *conv, st_er
         if ((rc = mjp_engine_eval(c->g, c->m, 1, &c->s, e)) < 0)
             return rc;
         c->nevals++;
+        if (c->o && c->o->progress)
+            c->o->progress(c->o->progress_ctx, c->nevals, 0);
         if (!isfinite(c->s.ll))
             return st_err_set(e, ST_ENUMERIC, NULL, 0, 0,
                               "the data are impossible under the starting rates (log-likelihood -inf)");
@@ -970,6 +975,7 @@ int st_mjp_fit_run(st_mjp *m, const st_mjp_data *d, const st_mjp_fit_opts *o, st
     c.m = m;
     c.d = d;
     c.e = e;
+    c.o = o;
     size_t M = m->M ? m->M : 1;
     size_t KK = K * K, C = m->C, np = d->npat ? d->npat : 1;
     c.def = malloc((KK + K * M + K + ST_MJP_MAX_PARAMS + m->nbpar + m->negpar) * sizeof *c.def);

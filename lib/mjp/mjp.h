@@ -16,6 +16,7 @@
 
 #include "core/err.h"
 #include "core/expr.h"
+#include "core/progress.h"
 
 /* ------------------------------------------------------------ formulas */
 
@@ -265,6 +266,8 @@ typedef struct st_mjp_fit_opts {
     int max_iter;     /* EM iterations or L-BFGS evaluations; 0 = default */
     double tol;       /* relative change of the log-likelihood; 0 = 1e-10 */
     int want_se;      /* observed-information standard errors */
+    st_progress_fn progress; /* called with the likelihood evaluations done */
+    void *progress_ctx;
 } st_mjp_fit_opts;
 
 typedef struct st_mjp_fit {

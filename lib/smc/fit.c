@@ -125,6 +125,7 @@ int st_pf_fit(st_pf_model *m, const st_pf_data *d, size_t nseries, const st_pf_f
         memcpy(r->trace + (n - 1) * np, th, np * sizeof *th);
         for (size_t s = 0; s < nseries; s++) {
             st_pf_opts po = o->pf;
+            po.progress = NULL;
             po.funcs = fs;
             po.nq = 0;
             po.draws = 0;
@@ -233,6 +234,8 @@ int st_pf_fit(st_pf_model *m, const st_pf_data *d, size_t nseries, const st_pf_f
                 etasum[k] += eta[k];
             navg++;
         }
+        if (o->progress)
+            o->progress(o->progress_ctx, (double)n, (double)steps);
     }
     for (size_t k = 0; k < np; k++)
         r->theta[k] = o->fixed && o->fixed[k] ? st_pf_model_par(m, k)

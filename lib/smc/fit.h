@@ -54,6 +54,10 @@ typedef struct st_pf_fit_opts {
     size_t burn;              /* PPG or MSC sweeps before the first step, default 10 */
     size_t average_from;      /* first averaged step (0: steps / 2 + 1) */
     const unsigned char *fixed; /* npar flags: held at their value (NULL: none) */
+    /* called after each step with (steps done, steps); NULL: none (the
+     * hook in pf is not used by the fit) */
+    st_progress_fn progress;
+    void *progress_ctx;
 } st_pf_fit_opts;
 
 /* Defaults as above; N 100. */

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "core/progress.h"
 #include "smc/func.h"
 #include "smc/model.h"
 #include "smc/resample.h"
@@ -69,6 +70,9 @@ typedef struct st_pf_opts {
      * wanted) receives the reference the next pass would use. */
     const double *ref_in;
     double *ref_out;
+    /* called after each forward step with (steps done, T); NULL: none */
+    st_progress_fn progress;
+    void *progress_ctx;
 } st_pf_opts;
 
 /* The seed of run (i, j) of a method that runs many filters from one seed

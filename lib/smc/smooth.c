@@ -488,6 +488,8 @@ static int forward(const st_pf_model *m, const st_pf_data *d, const st_pf_opts *
     for (size_t t = 0; t < T; t++) {
         if ((rc = pf_filter_step(f, t, e)) < 0)
             goto out;
+        if (o->progress)
+            o->progress(o->progress_ctx, (double)(t + 1), (double)T);
         if (fo->res) {
             st_pf_result *r = fo->res;
             r->ess[t] = f->ess;

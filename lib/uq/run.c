@@ -172,6 +172,7 @@ typedef struct acc {
     st_uq_idset *ids;
     const int *which;
     size_t nwhich;
+    const st_uq_run_opts *ro; /* its progress hook */
 } acc;
 
 /* What a scored prompt leaves for the serial phase (the arena it was parsed
@@ -264,6 +265,8 @@ static int acc_add(acc *a, const rowset *rs, const char *file, st_err *e)
                           isnan(rs->temperature) ? "" : " at this temperature", first);
     st_uq_result *r = a->r;
     r->nprompts++;
+    if (a->ro && a->ro->progress)
+        a->ro->progress(a->ro->progress_ctx, (double)r->nprompts, 0);
     a->any_temp |= !isnan(rs->temperature);
     a->all_int &= rs->id_is_int;
     for (size_t q = 0; q < rs->nrows; q++) {
@@ -695,6 +698,7 @@ int st_uq_entropy_run(const char *const *paths, size_t npaths, const st_uq_run_o
     acc a;
     memset(&a, 0, sizeof a);
     a.which = which;
+    a.ro = ro;
     a.nwhich = nwhich;
     a.width = R_FIRST + nwhich;
     a.all_int = 1;

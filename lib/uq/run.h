@@ -5,6 +5,7 @@
 #ifndef ST_UQ_RUN_H
 #define ST_UQ_RUN_H
 
+#include "core/progress.h"
 #include "core/stream.h"
 #include "uq/uq.h"
 
@@ -13,6 +14,8 @@
 typedef struct st_uq_run_opts {
     int csv_long;     /* inputs are CSV/binary long tables of token log-probs */
     size_t max_line;  /* longest accepted JSON line in bytes (0: the default) */
+    st_progress_fn progress; /* called with the prompts scored so far; NULL: none */
+    void *progress_ctx;
 } st_uq_run_opts;
 
 typedef struct st_uq_result {

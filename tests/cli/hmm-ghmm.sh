@@ -23,7 +23,7 @@ hmm-sample -m "$data/hmm-cat2.yaml" -n 20 -T 200 --seed 4 > "$tmp/g.csv"
 "$tmp/ghmm_bw" "$tmp/g.csv" 2 3 $n "$tmp/init.yaml" > "$tmp/ghmm.txt" 2>"$tmp/ghmm.err"
 check "GHMM ran $n iterations" [ "$(wc -l < "$tmp/ghmm.txt")" -eq $n ]
 expect_exit 0 "hmm-fit from GHMM's initial model" \
-    hmm-fit -v --init "$tmp/init.yaml" --max-iter $n --tol 1e-300 --prob-floor 0 -o "$tmp/fit.yaml" "$tmp/g.csv"
+    hmm-fit -vv --init "$tmp/init.yaml" --max-iter $n --tol 1e-300 --prob-floor 0 -o "$tmp/fit.yaml" "$tmp/g.csv"
 sed -n 's/.* iteration \([0-9]*\) logL \([^ ]*\) .*/\2/p' "$tmp/err" > "$tmp/ours.txt"
 worst=$(paste -d' ' "$tmp/ours.txt" "$tmp/ghmm.txt" |
     awk '{ d = ($1 - $2) / $2; if (d < 0) d = -d; if (d > w) w = d } END { printf "%.3g", w }')

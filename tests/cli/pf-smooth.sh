@@ -281,7 +281,7 @@ expect_error 1 "FFBSm costs O\(N\^2\) per step: 3000 particles over 199 steps ar
     pf-smooth -m "$models/pf-sv.yaml" -N 3000 --smoother ffbsm "$dax"
 expect_error 1 "cannot open|No such file" "missing model file" pf-smooth -m "$tmp/nope.yaml" "$dax"
 expect_error 2 "--smoother must be" "unknown smoother" pf-smooth -m "$models/pf-sv.yaml" --smoother kalman "$dax"
-expect_error 2 "-K/--backward" "K = 1" pf-smooth -m "$models/pf-sv.yaml" -K 1 --smoother paris "$dax"
+expect_error 2 "--backward" "K = 1" pf-smooth -m "$models/pf-sv.yaml" --backward 1 --smoother paris "$dax"
 expect_error 2 "--quantiles" "bad quantiles" pf-smooth -m "$models/pf-sv.yaml" --quantiles 0.5,0.2 "$dax"
 expect_error 2 "one of them" "no model" pf-smooth "$dax"
 expect_error 2 "unknown option" "unknown option" pf-smooth --bogus

@@ -14,8 +14,8 @@ check "--help names the metrics" grep -q 'prr50' "$tmp/out"
 expect_exit 0 "--version" uq-eval --version
 expect_error 2 'labels COLUMN is required' "no --labels" uq-eval "$data/uq-eval-small.csv"
 expect_error 2 'give SCORES and optionally LABELS, not 3' "three files" uq-eval -l correct a b c
-expect_error 2 "unknown metric 'roc'" "bad --metrics" uq-eval -l correct -m roc "$data/uq-eval-small.csv"
-expect_error 2 'CSV only' "--format bin refused" uq-eval -l correct --format bin "$data/uq-eval-small.csv"
+expect_error 2 "unknown metric 'roc'" "bad --metrics" uq-eval -l correct --metrics roc "$data/uq-eval-small.csv"
+expect_error 2 "unknown option '--format'" "--format bin refused" uq-eval -l correct --format bin "$data/uq-eval-small.csv"
 expect_error 2 'level must be' "bad --level" uq-eval -l correct --level 100 "$data/uq-eval-small.csv"
 
 # scikit-learn's documented example: roc_auc_score 0.75, average precision 0.8333
@@ -52,8 +52,8 @@ check "quality: no auroc" test -z "$(val "$tmp/q.csv" u auroc)"
 check "quality: spearman 1" approx "$(val "$tmp/q.csv" u spearman)" 1 1e-15
 check "quality: PRR 1" approx "$(val "$tmp/q.csv" u prr)" 1 1e-15
 expect_error 1 'uq-eval-labels.csv:4: label 0.6 is not 0/1, but auroc needs binary labels' "auroc with quality labels" \
-    uq-eval -l quality -m auroc "$data/uq-eval-small.csv" "$data/uq-eval-labels.csv"
-expect_exit 0 "--threshold binarises" uq-eval -l quality --threshold 0.5 -m auroc -c u -o "$tmp/t.csv" "$data/uq-eval-small.csv" "$data/uq-eval-labels.csv"
+    uq-eval -l quality --metrics auroc "$data/uq-eval-small.csv" "$data/uq-eval-labels.csv"
+expect_exit 0 "--threshold binarises" uq-eval -l quality --threshold 0.5 --metrics auroc -c u -o "$tmp/t.csv" "$data/uq-eval-small.csv" "$data/uq-eval-labels.csv"
 # correct = ids 1,2,3; error = id 4 with the highest u
 check "--threshold: AUROC 1" approx "$(val "$tmp/t.csv" u auroc)" 1 0
 printf 'id,u,correct\n1,0.5,1\n2,0.2,2\n' >"$tmp/bad.csv"
@@ -78,7 +78,7 @@ uq-entropy --scores pe,ln-pe,se,g-nll,eigv "$top_srcdir/data/uq-trivia.jsonl" 2>
 check "DESIGN pipeline: 5 scores x 7 metrics" test "$(grep -c ',auroc,\|,auprc,\|,prr,\|,prr50,\|,auarc,\|,spearman,\|,tsu,' "$tmp/p.csv")" -eq 35
 # TSU by hand: id 1 rises, id 2 falls
 printf 'id,temperature,u,correct\n1,0.5,1,1\n1,1,2,1\n2,0.5,3,0\n2,1,2,1\n' >"$tmp/tsu.csv"
-expect_exit 0 "tsu" uq-eval -l correct -m tsu -o "$tmp/tsu.out" "$tmp/tsu.csv"
+expect_exit 0 "tsu" uq-eval -l correct --metrics tsu -o "$tmp/tsu.out" "$tmp/tsu.csv"
 check "tsu = 1/2" approx "$(val "$tmp/tsu.out" u tsu)" 0.5 0
 # string ids end to end (issue 13): uq-entropy keeps the ids, uq-eval joins
 # labels by id text (from CSV or binary), stoch-cat reads every output
@@ -91,11 +91,11 @@ printf 'id,temperature,right\n"A-17",0.5,0\np0001,0.5,1\n42,0.5,1\np0001,1,1\n"x
 expect_exit 0 "string ids: uq-entropy" uq-entropy -s g-nll -o "$tmp/sid.csv" "$tmp/sid.jsonl"
 check "the input's ids, integers among them as text" test "$(cut -d, -f1 "$tmp/sid.csv" | tr '\n' ' ')" = 'id p0001 A-17 42 p0001 "x '
 check "an id with a comma is quoted" grep -q '^"x,y",1,1.5$' "$tmp/sid.csv"
-expect_exit 0 "string ids: labels joined by id and temperature" uq-eval -l right -m auroc -o "$tmp/sid-e.csv" "$tmp/sid.csv" "$tmp/sid-labels.csv"
+expect_exit 0 "string ids: labels joined by id and temperature" uq-eval -l right --metrics auroc -o "$tmp/sid-e.csv" "$tmp/sid.csv" "$tmp/sid-labels.csv"
 check "AUROC 1: errors A-17 and x,y have the highest g-nll" approx "$(val "$tmp/sid-e.csv" g-nll auroc)" 1 0
 check "n = 5 rows joined" test "$(val "$tmp/sid-e.csv" g-nll auroc n)" = 5
 expect_exit 0 "string ids: binary scores" uq-entropy -s g-nll -o "$tmp/sid.stb" "$tmp/sid.jsonl"
-expect_exit 0 "uq-eval reads binary scores with string ids" uq-eval -l right -m auroc -o "$tmp/sid-b.csv" "$tmp/sid.stb" "$tmp/sid-labels.csv"
+expect_exit 0 "uq-eval reads binary scores with string ids" uq-eval -l right --metrics auroc -o "$tmp/sid-b.csv" "$tmp/sid.stb" "$tmp/sid-labels.csv"
 check "... with the same result" cmp -s "$tmp/sid-e.csv" "$tmp/sid-b.csv"
 expect_exit 0 "stoch-cat reads uq-entropy's binary output" stoch-cat -o "$tmp/sid-cat.csv" "$tmp/sid.stb"
 check "... back to the same CSV" cmp -s "$tmp/sid.csv" "$tmp/sid-cat.csv"
@@ -107,7 +107,7 @@ check "--csv-long keeps the ids" test "$(cut -d, -f1,3 "$tmp/sid-long-out.csv" |
 printf 'id,sample,logprob\n1,0,-0.5\n1,x,-0.25\n' >"$tmp/sid-long-bad.csv"
 expect_error 1 "column 'sample' holds str" "--csv-long: text in a number column" uq-entropy --csv-long -s g-nll "$tmp/sid-long-bad.csv"
 printf 'id,prompt,g-nll,correct\na,"What is 2+2?",0.1,1\nb,"Capital?",2,0\n' >"$tmp/sid-text.csv"
-expect_exit 0 "a text column in the scores is not a score" uq-eval -l correct -m auroc -o "$tmp/sid-t.csv" "$tmp/sid-text.csv"
+expect_exit 0 "a text column in the scores is not a score" uq-eval -l correct --metrics auroc -o "$tmp/sid-t.csv" "$tmp/sid-text.csv"
 check "... only g-nll is evaluated" test "$(cut -d, -f1 "$tmp/sid-t.csv" | sort -u | tr '\n' ' ')" = "g-nll score "
 expect_error 1 "column 'prompt' holds str, not scores" "... and refused when named" uq-eval -l correct -c prompt "$tmp/sid-text.csv"
 done_testing

@@ -2,6 +2,9 @@
 #ifndef ST_TESTS_CHECK_UTIL_H
 #define ST_TESTS_CHECK_UTIL_H
 
+#ifdef ST_NO_CHECK
+#error "make check needs Check (>= 0.10): apt-get install check (Debian, Ubuntu), dnf install check-devel (Fedora, RHEL), brew install check (Homebrew) or spack install check (Spack); then run ./configure again"
+#endif
 #include <check.h>
 #include <math.h>
 #include <stdlib.h>

@@ -11,6 +11,36 @@
 #include "core/cli.h"
 #include "core/stream.h"
 
+/* A --help text listing the shared options the role tests pass (a program
+ * refuses the ones its --help does not list). */
+static const char ROLE_USAGE[] = "usage\n"
+                                 "      --seq-col NAME\n      --time-col NAME\n      --state-col NAME\n"
+                                 "      --id-col NAME\n      --obstype-col NAME\n      --label-col NAME\n"
+                                 "      --no-header\n  -o, --output FILE\n  -q, --quiet\n  -v, --verbose\n";
+
+/* The option lines of a --help text: listed options, not examples or
+ * prose, and not a longer option that starts the same. */
+START_TEST(test_usage_lists)
+{
+    const char *u = "Usage: prog [options] FILE\n"
+                    "Reads -x in prose and --threads in prose.\n"
+                    "  -o, --output FILE    write here\n"
+                    "      --seed-file F    a longer option\n"
+                    "      --format csv|bin output format\n"
+                    "  -q, --quiet          errors only -j\n"
+                    "Examples:\n"
+                    "  prog -j 2 --seed 3 x.csv\n";
+    ck_assert_int_eq(st_cli_usage_lists(u, "-o"), 1);
+    ck_assert_int_eq(st_cli_usage_lists(u, "--output"), 1);
+    ck_assert_int_eq(st_cli_usage_lists(u, "--format"), 1);
+    ck_assert_int_eq(st_cli_usage_lists(u, "-q"), 1);
+    ck_assert_int_eq(st_cli_usage_lists(u, "--seed"), 0);    /* only --seed-file, and an example */
+    ck_assert_int_eq(st_cli_usage_lists(u, "-j"), 0);        /* description and example */
+    ck_assert_int_eq(st_cli_usage_lists(u, "--threads"), 0); /* prose */
+    ck_assert_int_eq(st_cli_usage_lists(u, "-x"), 0);
+}
+END_TEST
+
 START_TEST(test_parse_numbers)
 {
     double d;
@@ -257,7 +287,8 @@ END_TEST
 START_TEST(test_roles)
 {
     st_cli c;
-    st_cli_init(&c, "prog", "usage");
+    st_cli_init(&c, "prog",
+                "usage\n      --seq-col NAME\n      --time-col NAME\n      --state-col NAME\n      --no-header\n");
     char *argv[] = {"prog", "--seq-col", "PTNUM", "--no-header", "--time-col", "years", "x.csv", NULL};
     int argc = 7;
     static const struct option longopts[] = {ST_CLI_LONGOPTS, ST_CLI_OPT_SEQ_COL, ST_CLI_OPT_TIME_COL,
@@ -332,7 +363,7 @@ START_TEST(test_role_renames)
     write_plain(nohead, "1,0,3\n1,1,2\n");
 
     st_cli c;
-    st_cli_init(&c, "prog", "usage");
+    st_cli_init(&c, "prog", ROLE_USAGE);
     char *argv[] = {"prog", "--seq-col", "PTNUM", "--time-col", "years", "--state-col", "state", NULL};
     parse(&c, 7, argv, longopts);
     st_err e;
@@ -372,7 +403,7 @@ START_TEST(test_role_renames)
     ck_assert_int_eq(st_reader_open(&r, none, &e), ST_EDATA);
     ck_assert_str_eq(e.msg, "--seq-col: no column 'PTNUM' (the input has id,when,state)");
     /* --state-col state with no state column: named, so required */
-    st_cli_init(&c, "prog", "usage");
+    st_cli_init(&c, "prog", ROLE_USAGE);
     char *argv2[] = {"prog", "--state-col", "state", NULL};
     parse(&c, 3, argv2, longopts);
     ck_assert_int_eq(st_reader_open(&r, ours, &e), 0);
@@ -381,13 +412,13 @@ START_TEST(test_role_renames)
     ck_assert_int_eq(st_reader_open(&r, none, &e), ST_EDATA);
     ck_assert_str_eq(e.msg, "--state-col: no column 'state' (the input has id,when)");
     /* two roles on one column */
-    st_cli_init(&c, "prog", "usage");
+    st_cli_init(&c, "prog", ROLE_USAGE);
     char *argv3[] = {"prog", "--seq-col", "id", "--state-col", "id", NULL};
     parse(&c, 5, argv3, longopts);
     ck_assert_int_eq(st_reader_open(&r, none, &e), ST_EDATA);
     ck_assert_str_eq(e.msg, "--seq-col and --state-col both name column 'id'");
     /* swapping two names is allowed: decided on the input's own names */
-    st_cli_init(&c, "prog", "usage");
+    st_cli_init(&c, "prog", ROLE_USAGE);
     char *argv4[] = {"prog", "--seq-col", "t", "--time-col", "seq", NULL};
     parse(&c, 5, argv4, longopts);
     ck_assert_int_eq(st_reader_open(&r, ours, &e), 0);
@@ -395,7 +426,7 @@ START_TEST(test_role_renames)
     ck_assert_str_eq(st_reader_name(r, 1), "seq");
     st_reader_free(r);
     /* --no-header for every reader, with roles by position */
-    st_cli_init(&c, "prog", "usage");
+    st_cli_init(&c, "prog", ROLE_USAGE);
     char *argv5[] = {"prog", "--no-header", "--seq-col", "c1", "--time-col", "c2", NULL};
     parse(&c, 6, argv5, longopts);
     ck_assert_int_eq(st_table_read(&t, nohead, &e), 0);
@@ -406,7 +437,7 @@ START_TEST(test_role_renames)
     ck_assert(st_table_get(t, 0, 2) == 3);
     st_table_free(t);
     /* a program whose groups are 'step' (pf-resample) */
-    st_cli_init(&c, "prog", "usage");
+    st_cli_init(&c, "prog", ROLE_USAGE);
     st_cli_role_reads_as(&c, ST_ROLE_SEQ, "step");
     char *argv6[] = {"prog", "--seq-col", "gen", NULL};
     parse(&c, 3, argv6, longopts);
@@ -415,7 +446,7 @@ START_TEST(test_role_renames)
     ck_assert_str_eq(st_reader_name(r, 0), "step");
     st_reader_free(r);
     /* a new st_cli_init forgets them */
-    st_cli_init(&c, "prog", "usage");
+    st_cli_init(&c, "prog", ROLE_USAGE);
     ck_assert_int_eq(st_reader_open(&r, none, &e), 0);
     ck_assert_str_eq(st_reader_name(r, 0), "gen");
     st_reader_free(r);
@@ -433,7 +464,7 @@ END_TEST
 START_TEST(test_value_cols)
 {
     st_cli c;
-    st_cli_init(&c, "prog", "usage");
+    st_cli_init(&c, "prog", ROLE_USAGE);
     char *names[] = {"id", "x", "pdiag", "when", "y"};
     st_dtype dt[] = {ST_STR, ST_F8, ST_STR, ST_DATE, ST_F8};
     int skip[] = {0, -1};
@@ -495,6 +526,7 @@ static Suite *cli_suite(void)
     tcase_add_test(tc, test_output_links_and_mode);
     tcase_add_test(tc, test_output_descriptor);
     tcase_add_test(tc, test_roles);
+    tcase_add_test(tc, test_usage_lists);
     tcase_add_test(tc, test_role_renames);
     tcase_add_test(tc, test_value_cols);
     suite_add_tcase(s, tc);

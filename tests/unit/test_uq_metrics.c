@@ -179,7 +179,7 @@ START_TEST(test_entropy_run)
     st_uq_result *r;
     st_err e;
     const char *paths[] = {path};
-    st_uq_run_opts ro = {0, 0};
+    st_uq_run_opts ro = {0};
     ck_assert_int_eq(st_uq_entropy_run(paths, 1, &ro, &o, which, 2, &r, &e), 0);
     ck_assert_uint_eq(r->n, 3);
     ck_assert_uint_eq(r->ncols, 4); /* id, se, g-nll, correct */
