@@ -1,7 +1,7 @@
 # hmm: hidden Markov models (lib/hmm, hmm-fit, hmm-decode, hmm-sample).
 
 lib_libstoch_a_SOURCES += lib/hmm/model.c lib/hmm/emit_discrete.c lib/hmm/emit_gauss.c lib/hmm/emit_ar.c lib/hmm/emit_gmm.c \
-	lib/hmm/forward.c lib/hmm/kernels.c lib/hmm/fit.c lib/hmm/data.c lib/hmm/sample.c lib/hmm/io.c
+	lib/hmm/forward.c lib/hmm/kernels.c lib/hmm/fit.c lib/hmm/data.c lib/hmm/sample.c lib/hmm/paths.c lib/hmm/io.c
 noinst_HEADERS += lib/hmm/hmm.h lib/hmm/internal.h
 
 check_PROGRAMS += tests/unit/test_hmm tests/unit/test_hmm_fit
@@ -51,3 +51,7 @@ TESTS += tests/cli/hmm-architectures.sh
 dist_check_SCRIPTS += tests/cli/hmm-architectures.sh
 TESTS += tests/cli/hmm-ghmm.sh
 dist_check_SCRIPTS += tests/cli/hmm-ghmm.sh
+check_PROGRAMS += tests/unit/test_hmm_paths
+tests_unit_test_hmm_paths_SOURCES = tests/unit/test_hmm_paths.c
+tests_unit_test_hmm_paths_CFLAGS = $(CHECK_CFLAGS_ALL)
+tests_unit_test_hmm_paths_LDADD = $(CHECK_LIBS_ALL)

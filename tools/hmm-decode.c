@@ -12,7 +12,8 @@
 #include "hmm/hmm.h"
 
 static const char USAGE[] =
-    "Usage: hmm-decode -m MODEL [--viterbi | --posterior | --score] [OPTION]... [DATA]...\n"
+    "Usage: hmm-decode -m MODEL [--viterbi | --posterior | --score | --sample N]\n"
+    "                  [OPTION]... [DATA]...\n"
     "Decode the sequences in DATA (CSV, plain or gzip, or binary streams; stdin\n"
     "if none) under the hidden Markov model in MODEL (stoch-model(5)).  A column\n"
     "'seq' groups rows into sequences; the value columns are the model's\n"
@@ -24,6 +25,10 @@ static const char USAGE[] =
     "                       being the most probable state at each step\n"
     "      --score          one row per sequence: seq,n,logl (log-likelihood);\n"
     "                       with --viterbi also the path's joint log-probability\n"
+    "      --sample N       N state paths per sequence drawn from the posterior\n"
+    "                       (forward filtering, backward sampling), 1..1e9:\n"
+    "                       seq,path,t,state; reproducible with --seed\n"
+    "      --seed S         seed of --sample (default 1)\n"
     "  -c, --columns LIST   value columns\n"
     "  -o, --output FILE    write FILE (atomically) instead of stdout\n"
     "      --format FMT     csv or bin (default: bin when -o ends in .stb, else csv)\n"
@@ -40,7 +45,60 @@ static const char USAGE[] =
     "  hmm-decode -m fit.yaml data.csv > states.csv\n"
     "  hmm-decode -m fit.yaml --posterior -o post.stb data.csv\n";
 
-enum { OPT_VITERBI = ST_OPT_TOOL, OPT_POSTERIOR, OPT_SCORE };
+/* --sample: paths per call bounded so that memory stays small for any N */
+#define PATH_ROWS ((size_t)1 << 22)
+
+/* --sample: draw and write the paths, a bounded number of rows at a time
+ * (several short sequences per call, or a share of one long sequence's
+ * paths); rows holds 4096 rows of 4 columns. */
+static int write_paths(st_hmm *m, const st_hmm_data *d, const st_table *tab, int tcol, size_t np, uint64_t seed,
+                       st_writer *w, double *rows, st_err *e)
+{
+    int rc = ST_OK, *paths = NULL;
+    size_t nb = 0;
+    for (size_t s0 = 0; s0 < d->nseq && rc == ST_OK;) {
+        size_t s1 = s0 + 1, T0 = d->off[s0 + 1] - d->off[s0];
+        while (s1 < d->nseq && (d->off[s1 + 1] - d->off[s0]) * np <= PATH_ROWS)
+            s1++;
+        /* one long sequence: its paths in shares */
+        size_t pstep = s1 - s0 == 1 && T0 * np > PATH_ROWS ? (PATH_ROWS / T0 ? PATH_ROWS / T0 : 1) : np;
+        for (size_t p0 = 0; p0 < np && rc == ST_OK; p0 += pstep) {
+            size_t pn = np - p0 < pstep ? np - p0 : pstep;
+            size_t need = (d->off[s1] - d->off[s0]) * pn;
+            free(paths);
+            if (!(paths = malloc(need * sizeof *paths))) {
+                rc = st_err_nomem(e, "sampled paths");
+                break;
+            }
+            if ((rc = st_hmm_sample_paths(m, d, s0, s1, p0, pn, seed, paths, NULL, e)) < 0)
+                break;
+            for (size_t s = s0; s < s1 && rc == ST_OK; s++) {
+                size_t T = d->off[s + 1] - d->off[s];
+                const int *ps = paths + (d->off[s] - d->off[s0]) * pn;
+                for (size_t p = 0; p < pn && rc == ST_OK; p++)
+                    for (size_t t = 0; t < T && rc == ST_OK; t++) {
+                        double *row = rows + nb * 4;
+                        size_t i = d->off[s] + t;
+                        row[0] = d->seqid[s];
+                        row[1] = (double)(p0 + p);
+                        row[2] = tcol >= 0 ? st_table_get(tab, i, (size_t)tcol) : (double)t;
+                        row[3] = ps[p * T + t];
+                        if (++nb == 4096) {
+                            rc = st_writer_rows(w, rows, nb, e);
+                            nb = 0;
+                        }
+                    }
+            }
+        }
+        s0 = s1;
+    }
+    free(paths);
+    if (rc == ST_OK && nb)
+        rc = st_writer_rows(w, rows, nb, e);
+    return rc;
+}
+
+enum { OPT_VITERBI = ST_OPT_TOOL, OPT_POSTERIOR, OPT_SCORE, OPT_SAMPLE };
 
 int main(int argc, char **argv)
 {
@@ -48,12 +106,14 @@ int main(int argc, char **argv)
     st_cli_init(&cli, "hmm-decode", USAGE);
     const char *model = NULL, *columns = NULL;
     int viterbi = 0, posterior = 0, score = 0;
+    long npaths = 0;
     static const struct option longopts[] = {ST_CLI_LONGOPTS,
                                              {"model", required_argument, NULL, 'm'},
                                              {"columns", required_argument, NULL, 'c'},
                                              {"viterbi", no_argument, NULL, OPT_VITERBI},
                                              {"posterior", no_argument, NULL, OPT_POSTERIOR},
                                              {"score", no_argument, NULL, OPT_SCORE},
+                                             {"sample", required_argument, NULL, OPT_SAMPLE},
                                              {NULL, 0, NULL, 0}};
     int c;
     while ((c = getopt_long(argc, argv, ST_CLI_SHORTOPTS "m:c:", longopts, NULL)) != -1) {
@@ -77,6 +137,10 @@ int main(int argc, char **argv)
         case OPT_SCORE:
             score = 1;
             break;
+        case OPT_SAMPLE:
+            if (st_parse_long(optarg, &npaths) < 0 || npaths < 1 || npaths > 1000000000L)
+                st_cli_usage_error(&cli, "--sample must be an integer from 1 to 1e9, not '%s'", optarg);
+            break;
         default:
             st_cli_usage_error(&cli, NULL);
         }
@@ -87,7 +151,9 @@ int main(int argc, char **argv)
         st_cli_usage_error(&cli, "--viterbi and --posterior exclude each other");
     if (score && posterior)
         st_cli_usage_error(&cli, "--score and --posterior exclude each other");
-    if (!posterior && !score)
+    if (npaths && (viterbi || posterior || score))
+        st_cli_usage_error(&cli, "--sample excludes --viterbi, --posterior and --score");
+    if (!posterior && !score && !npaths)
         viterbi = 1;
     if (cli.compress && st_cli_output_format(&cli) != ST_FMT_BIN)
         st_cli_usage_error(&cli, "--compress applies to binary output (--format bin)");
@@ -146,6 +212,8 @@ int main(int argc, char **argv)
         if ((rc = st_hmm_posterior(m, d, post, ll, &e)) < 0)
             goto out;
         nc = 3 + K;
+    } else if (npaths) {
+        nc = 4; /* sampled in the writing loop below */
     } else {
         if (!(path = malloc(N * sizeof *path))) {
             rc = st_err_nomem(&e, "paths");
@@ -167,12 +235,14 @@ int main(int argc, char **argv)
         char buf[32];
         if (score)
             snprintf(buf, sizeof buf, "%s", j == 0 ? "seq" : j == 1 ? "n" : j == 2 ? "logl" : "viterbi_logp");
+        else if (npaths)
+            snprintf(buf, sizeof buf, "%s", j == 0 ? "seq" : j == 1 ? "path" : j == 2 ? "t" : "state");
         else if (j < 3)
             snprintf(buf, sizeof buf, "%s", j == 0 ? "seq" : j == 1 ? "t" : "state");
         else
             snprintf(buf, sizeof buf, "p%zu", j - 3);
         names[j] = strdup(buf);
-        dt[j] = (score ? j < 2 : j < 3) ? ST_I8 : ST_F8;
+        dt[j] = (score ? j < 2 : npaths ? 1 : j < 3) ? ST_I8 : ST_F8;
         if (!names[j]) {
             free(dt);
             rc = st_err_nomem(&e, "names");
@@ -183,7 +253,7 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < tab->nrows; i++) {
             double t = st_table_get(tab, i, (size_t)tcol);
             if (t != floor(t) || fabs(t) > 9e15) {
-                dt[1] = ST_F8;
+                dt[npaths ? 2 : 1] = ST_F8;
                 break;
             }
         }
@@ -203,7 +273,9 @@ int main(int argc, char **argv)
     if (rc < 0)
         goto out;
     size_t nb = 0;
-    if (score) {
+    if (npaths)
+        rc = write_paths(m, d, tab, tcol, (size_t)npaths, cli.seed, w, rows, &e);
+    else if (score) {
         for (size_t s = 0; s < d->nseq && rc == ST_OK; s++) {
             double *row = rows + nb * nc;
             row[0] = d->seqid[s];

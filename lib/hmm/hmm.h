@@ -200,6 +200,17 @@ int st_hmm_posterior(st_hmm *m, const st_hmm_data *d, double *post, double *logl
 /* Most probable path: path has total entries; logp[s] (may be NULL) gets
  * the joint log-probability of sequence s and its path. */
 int st_hmm_viterbi(st_hmm *m, const st_hmm_data *d, int *path, double *logp, st_err *e);
+/* Posterior sample paths (forward filtering, backward sampling): paths
+ * p0 .. p0+np-1 of each sequence s0 .. s1-1 of d, drawn from
+ * p(states | x).  Sequence s's paths are at paths + (off[s] - off[s0]) * np,
+ * path p0 + i of it at + i * T_s.  Path p of sequence s draws from stream
+ * p of st_hmm_path_seed(seed, s), so its states depend on neither the
+ * ranges a caller splits the work into nor the thread count.  logl (s1 -
+ * s0 entries, may be NULL) gets the sequences' log-likelihoods. */
+int st_hmm_sample_paths(st_hmm *m, const st_hmm_data *d, size_t s0, size_t s1, size_t p0, size_t np, uint64_t seed,
+                        int *paths, double *logl, st_err *e);
+/* The seed of sequence s's paths: a draw from stream s of seed. */
+uint64_t st_hmm_path_seed(uint64_t seed, size_t s);
 
 /* ----------------------------------------------------- fitting */
 
