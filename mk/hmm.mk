@@ -1,6 +1,6 @@
 # hmm: hidden Markov models (lib/hmm, hmm-fit, hmm-decode, hmm-sample).
 
-lib_libstoch_a_SOURCES += lib/hmm/model.c lib/hmm/emit_discrete.c lib/hmm/emit_gauss.c lib/hmm/emit_ar.c lib/hmm/emit_gmm.c \
+lib_libstoch_a_SOURCES += lib/hmm/model.c lib/hmm/emit_discrete.c lib/hmm/emit_gauss.c lib/hmm/emit_ar.c lib/hmm/emit_gmm.c lib/hmm/emit_bernoulli.c lib/hmm/emit_multinomial.c lib/hmm/emit_gamma.c lib/hmm/emit_lognormal.c lib/hmm/emit_regress.c lib/hmm/lingauss.c \
 	lib/hmm/forward.c lib/hmm/kernels.c lib/hmm/fit.c lib/hmm/data.c lib/hmm/sample.c lib/hmm/paths.c lib/hmm/io.c
 noinst_HEADERS += lib/hmm/hmm.h lib/hmm/internal.h
 
@@ -46,7 +46,7 @@ demo-hmm: tools/hmm-fit tools/hmm-decode tools/hmm-sample
 	@grep -q '^states: 4' demo-out/cyclic4-fit.yaml && echo "demo-hmm: BIC picked the true 4 states of data/hmm-cyclic-4.yaml"
 TESTS += tests/cli/hmm-numpy.sh
 dist_check_SCRIPTS += tests/cli/hmm-numpy.sh
-EXTRA_DIST += tests/cli/hmm_numpy_ref.py
+EXTRA_DIST += tests/cli/hmm_numpy_ref.py tests/cli/hmm_numpy_emis.py
 TESTS += tests/cli/hmm-architectures.sh
 dist_check_SCRIPTS += tests/cli/hmm-architectures.sh
 TESTS += tests/cli/hmm-ghmm.sh

@@ -183,8 +183,7 @@ int main(int argc, char **argv)
                         model, m->D);
         goto out;
     }
-    if ((rc = m->family == ST_HMM_AR ? st_hmm_data_check_ar(d, m->order, &e)
-                                      : st_hmm_data_check(d, m->family, m->cov, m->nsym, &e)) < 0)
+    if ((rc = st_hmm_data_check_model(d, m, &e)) < 0)
         goto out;
     size_t K = m->K, N = d->total;
     int tcol = st_table_col(tab, "t");

@@ -25,14 +25,22 @@ static const char USAGE[] =
     "                       table (K, logL, parameters, AIC, BIC) to stderr and\n"
     "                       writes the model chosen by --select\n"
     "  -e, --emission TYPE  categorical, poisson, gaussian (default), gmm (mixture\n"
-    "                       of diagonal Gaussians per state) or ar (autoregressive\n"
-    "                       Gaussian, diagonal noise); gaussian-diag, gaussian-full,\n"
+    "                       of Gaussians per state), ar (autoregressive Gaussian),\n"
+    "                       bernoulli (binary channels), multinomial (counts of\n"
+    "                       the columns' categories out of n trials), gamma,\n"
+    "                       lognormal, regression (Gaussian responses on\n"
+    "                       --covariates); gaussian-diag, gaussian-full,\n"
     "                       gaussian-spherical and gaussian-tied also set --cov\n"
     "      --components M   gmm: components per state, 1..256 (default 2)\n"
     "      --order P        ar: autoregressive order, 1..64 (default 1); the first\n"
     "                       P rows of each sequence are conditioned on\n"
-    "      --cov TYPE       Gaussian covariance: diag (default), full, spherical,\n"
-    "                       tied (one matrix for all states)\n"
+    "      --cov TYPE       covariance: diag (default), full, spherical, tied (one\n"
+    "                       matrix for all states) for gaussian; diag or full for\n"
+    "                       gmm components and ar and regression noise\n"
+    "      --covariates LIST  regression: covariate columns (the responses are\n"
+    "                       -c, or all other value columns)\n"
+    "      --trials N       multinomial: every row's counts sum to N (default:\n"
+    "                       each row's own sum; recorded when all rows agree)\n"
     "      --symbols LIST   categorical: symbols per column (default: largest\n"
     "                       symbol in the data + 1)\n"
     "      --topology T     ergodic (default), left-right[:MAXJUMP], cyclic,\n"
@@ -88,7 +96,9 @@ enum {
     OPT_SELECT,
     OPT_ORDER,
     OPT_COMPONENTS,
-    OPT_ACCELERATE
+    OPT_ACCELERATE,
+    OPT_COVARIATES,
+    OPT_TRIALS
 };
 
 typedef struct prog_ctx {
@@ -116,6 +126,16 @@ static int parse_family(const char *s, st_hmm_family *f, st_hmm_cov *cov, int *c
         *f = ST_HMM_AR;
     else if (strcmp(s, "gmm") == 0 || strcmp(s, "gaussian-mixture") == 0)
         *f = ST_HMM_GMM;
+    else if (strcmp(s, "bernoulli") == 0)
+        *f = ST_HMM_BERNOULLI;
+    else if (strcmp(s, "multinomial") == 0)
+        *f = ST_HMM_MULTINOMIAL;
+    else if (strcmp(s, "gamma") == 0)
+        *f = ST_HMM_GAMMA;
+    else if (strcmp(s, "lognormal") == 0 || strcmp(s, "log-normal") == 0)
+        *f = ST_HMM_LOGNORMAL;
+    else if (strcmp(s, "regression") == 0)
+        *f = ST_HMM_REGRESSION;
     else if (strncmp(s, "gaussian-", 9) == 0) {
         *f = ST_HMM_GAUSSIAN;
         for (int i = 0; i < 4; i++)
@@ -151,7 +171,7 @@ int main(int argc, char **argv)
     o.restarts = 4;
     long klo = -1, khi = -1;
     int cov_set = 0, restarts_set = 0, select_aic = 0;
-    const char *columns = NULL, *symbols = NULL, *mask_path = NULL, *init_path = NULL, *fix = NULL;
+    const char *columns = NULL, *symbols = NULL, *mask_path = NULL, *init_path = NULL, *fix = NULL, *covs = NULL;
     static const struct option longopts[] = {ST_CLI_LONGOPTS,
                                              {"states", required_argument, NULL, 'K'},
                                              {"emission", required_argument, NULL, 'e'},
@@ -174,6 +194,8 @@ int main(int argc, char **argv)
                                              {"order", required_argument, NULL, OPT_ORDER},
                                              {"components", required_argument, NULL, OPT_COMPONENTS},
                                              {"accelerate", no_argument, NULL, OPT_ACCELERATE},
+                                             {"covariates", required_argument, NULL, OPT_COVARIATES},
+                                             {"trials", required_argument, NULL, OPT_TRIALS},
                                              {NULL, 0, NULL, 0}};
     int c;
     long l;
@@ -190,7 +212,8 @@ int main(int argc, char **argv)
             break;
         case 'e':
             if (parse_family(optarg, &o.family, &o.cov, &cov_set) < 0)
-                st_cli_usage_error(&cli, "--emission must be categorical, poisson, gaussian, gaussian-COV, gmm or ar, not '%s'", optarg);
+                st_cli_usage_error(&cli, "--emission must be categorical, poisson, gaussian, gaussian-COV, gmm, ar, bernoulli, "
+                                         "multinomial, gamma, lognormal or regression, not '%s'", optarg);
             break;
         case OPT_COV:
             if (parse_cov(optarg, &o.cov) < 0)
@@ -275,6 +298,19 @@ int main(int argc, char **argv)
         case OPT_ACCELERATE:
             o.accelerate = 1;
             break;
+        case OPT_COVARIATES:
+            if (!*optarg)
+                st_cli_usage_error(&cli, "--covariates needs a list of column names");
+            covs = optarg;
+            o.ncov = 1;
+            for (const char *q = optarg; *q; q++)
+                o.ncov += *q == ',';
+            break;
+        case OPT_TRIALS:
+            if (st_parse_long(optarg, &l) < 0 || l < 1 || l > 1000000000000000L)
+                st_cli_usage_error(&cli, "--trials must be an integer from 1 to 1e15, not '%s'", optarg);
+            o.trials = l;
+            break;
         case OPT_SELECT:
             if (strcmp(optarg, "bic") == 0)
                 select_aic = 0;
@@ -291,8 +327,17 @@ int main(int argc, char **argv)
         st_cli_usage_error(&cli, "-K N (or a range LO..HI) is required");
     if (init_path && klo >= 0 && klo != khi)
         st_cli_usage_error(&cli, "--init fixes K: a range -K does not apply");
-    if (cov_set && o.family != ST_HMM_GAUSSIAN)
-        st_cli_usage_error(&cli, "--cov applies to --emission gaussian");
+    if (cov_set && o.family != ST_HMM_GAUSSIAN && o.family != ST_HMM_GMM && o.family != ST_HMM_AR &&
+        o.family != ST_HMM_REGRESSION)
+        st_cli_usage_error(&cli, "--cov applies to --emission gaussian, gmm, ar and regression");
+    if (cov_set && o.family != ST_HMM_GAUSSIAN && o.cov != ST_HMM_COV_DIAG && o.cov != ST_HMM_COV_FULL)
+        st_cli_usage_error(&cli, "--cov must be diag or full for --emission gmm, ar and regression");
+    if (covs && o.family != ST_HMM_REGRESSION)
+        st_cli_usage_error(&cli, "--covariates applies to --emission regression");
+    if (o.family == ST_HMM_REGRESSION && !covs && !init_path)
+        st_cli_usage_error(&cli, "--emission regression needs --covariates LIST");
+    if (o.trials && o.family != ST_HMM_MULTINOMIAL)
+        st_cli_usage_error(&cli, "--trials applies to --emission multinomial");
     if (o.order && o.family != ST_HMM_AR)
         st_cli_usage_error(&cli, "--order applies to --emission ar");
     if (o.ncomp && o.family != ST_HMM_GMM)
@@ -352,7 +397,7 @@ int main(int argc, char **argv)
         o.mask = mask;
     }
     const char *const *inputs = (const char *const *)argv + optind;
-    if ((rc = st_hmm_data_read(&d, inputs, (size_t)(argc - optind), init, columns, &e)) < 0)
+    if ((rc = st_hmm_data_read_cov(&d, inputs, (size_t)(argc - optind), init, columns, covs, &e)) < 0)
         goto out;
     { /* -vv: what each rank holds, logged by rank 0 (every rank takes part:
        * st_mpi_cli_start silences the others, so their verbosity differs) */

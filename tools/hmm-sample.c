@@ -92,6 +92,16 @@ int main(int argc, char **argv)
     int rc = st_hmm_read(&m, model, &e);
     if (rc < 0)
         goto out;
+    if (m->family == ST_HMM_REGRESSION) {
+        rc = st_err_set(&e, ST_EDATA, model, 0, 0,
+                        "a regression model is conditional on its covariates: hmm-sample cannot draw them");
+        goto out;
+    }
+    if (m->family == ST_HMM_MULTINOMIAL && m->trials < 1) {
+        rc = st_err_set(&e, ST_EDATA, model, 0, 0,
+                        "a multinomial model needs 'trials' (the counts per row) to be sampled");
+        goto out;
+    }
     size_t D = m->D, nc = 3 + D;
     size_t per = (size_t)T >= BLOCK_ROWS ? 1 : BLOCK_ROWS / (size_t)T;
     if (per > (size_t)n)
@@ -118,7 +128,10 @@ int main(int argc, char **argv)
             rc = st_err_nomem(&e, "names");
             goto out;
         }
-        dt[j] = j < 3 || m->family == ST_HMM_CATEGORICAL || m->family == ST_HMM_POISSON ? ST_I8 : ST_F8;
+        dt[j] = j < 3 || m->family == ST_HMM_CATEGORICAL || m->family == ST_HMM_POISSON ||
+                        m->family == ST_HMM_BERNOULLI || m->family == ST_HMM_MULTINOMIAL
+                    ? ST_I8
+                    : ST_F8;
     }
     int fmt = st_cli_output_format(&cli);
     if ((rc = st_output_open(&out, cli.output, fmt == ST_FMT_BIN, &e)) < 0)

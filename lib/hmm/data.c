@@ -75,7 +75,49 @@ int st_hmm_data_new(st_hmm_data **out, size_t nseq, const size_t *len, size_t D,
 
 /* The value columns of t grouped by seq; grows: the whole data's row count
  * (a rank's share may be empty, the whole data not). */
-static int from_table(st_hmm_data **out, const st_table *t, const char *cols, size_t grows, st_err *e)
+/* Append the columns of the comma list to idx[*D...]; a name given twice
+ * (in either list) is an error. */
+static int add_cols(const st_table *t, const char *list, int *idx, size_t *D, st_err *e)
+{
+    char *copy = strdup(list), *save = NULL;
+    if (!copy)
+        return st_err_nomem(e, "columns");
+    int rc = ST_OK;
+    for (char *tok = strtok_r(copy, ",", &save); tok && rc == ST_OK; tok = strtok_r(NULL, ",", &save)) {
+        int j = st_table_col(t, tok);
+        if (j < 0) {
+            rc = st_err_set(e, ST_EUSAGE, t->source, 0, 0, "no column '%s' in the data", tok);
+            break;
+        }
+        for (size_t i = 0; i < *D; i++)
+            if (idx[i] == j)
+                rc = st_err_set(e, ST_EUSAGE, t->source, 0, 0, "column '%s' is named twice", tok);
+        if (rc == ST_OK)
+            idx[(*D)++] = j;
+    }
+    free(copy);
+    return rc;
+}
+
+static int listed(const st_table *t, const char *list, size_t j)
+{
+    if (!list)
+        return 0;
+    size_t n = strlen(t->names[j]);
+    for (const char *p = list; *p;) {
+        const char *q = strchr(p, ',');
+        size_t len = q ? (size_t)(q - p) : strlen(p);
+        if (len == n && strncmp(p, t->names[j], n) == 0)
+            return 1;
+        p += len + (q != NULL);
+    }
+    return 0;
+}
+
+/* The value columns (cols, or all but seq, t, state and the covariates)
+ * then the covariates covs (may be NULL). */
+static int from_table(st_hmm_data **out, const st_table *t, const char *cols, const char *covs, size_t grows,
+                      st_err *e)
 {
     *out = NULL;
     int seqcol = st_table_col(t, "seq");
@@ -84,33 +126,20 @@ static int from_table(st_hmm_data **out, const st_table *t, const char *cols, si
     int *idx = malloc((t->ncols ? t->ncols : 1) * sizeof *idx);
     if (!idx)
         return st_err_nomem(e, "columns");
+    int rc0 = ST_OK;
     if (cols) {
-        char *copy = strdup(cols), *save = NULL;
-        if (!copy) {
-            free(idx);
-            return st_err_nomem(e, "columns");
-        }
-        for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-            int j = st_table_col(t, tok);
-            if (j < 0) {
-                int rc = st_err_set(e, ST_EUSAGE, t->source, 0, 0, "no column '%s' in the data", tok);
-                free(copy);
-                free(idx);
-                return rc;
-            }
-            if (D >= t->ncols) {
-                free(copy);
-                free(idx);
-                return st_err_set(e, ST_EUSAGE, t->source, 0, 0, "column '%s' is named twice in -c", tok);
-            }
-            idx[D++] = j;
-        }
-        free(copy);
+        rc0 = add_cols(t, cols, idx, &D, e);
     } else {
         int statecol = st_table_col(t, "state"); /* hmm-sample's true states */
         for (size_t j = 0; j < t->ncols; j++)
-            if ((int)j != seqcol && (int)j != tcol && (int)j != statecol)
+            if ((int)j != seqcol && (int)j != tcol && (int)j != statecol && !listed(t, covs, j))
                 idx[D++] = (int)j;
+    }
+    if (rc0 == ST_OK && covs && D > 0)
+        rc0 = add_cols(t, covs, idx, &D, e);
+    if (rc0 < 0) {
+        free(idx);
+        return rc0;
     }
     if (D == 0) {
         free(idx);
@@ -158,17 +187,18 @@ static int from_table(st_hmm_data **out, const st_table *t, const char *cols, si
 
 int st_hmm_data_from_table(st_hmm_data **out, const st_table *t, const char *cols, st_err *e)
 {
-    return from_table(out, t, cols, t->nrows, e);
+    return from_table(out, t, cols, NULL, t->nrows, e);
 }
 
-static int for_model(st_hmm_data **d, const st_table *t, const st_hmm *m, const char *cols, size_t grows, st_err *e)
+static int for_model(st_hmm_data **d, const st_table *t, const st_hmm *m, const char *cols, const char *covs,
+                     size_t grows, st_err *e)
 {
     if (cols || !m || !m->colnames)
-        return from_table(d, t, cols, grows, e);
+        return from_table(d, t, cols, covs, grows, e);
     size_t len = 1;
     for (size_t j = 0; j < m->D; j++) {
         if (st_table_col(t, m->colnames[j]) < 0)
-            return from_table(d, t, NULL, grows, e);
+            return from_table(d, t, NULL, covs, grows, e);
         len += strlen(m->colnames[j]) + 1;
     }
     char *list = malloc(len);
@@ -180,14 +210,14 @@ static int for_model(st_hmm_data **d, const st_table *t, const st_hmm *m, const 
             strcat(list, ",");
         strcat(list, m->colnames[j]);
     }
-    int rc = from_table(d, t, list, grows, e);
+    int rc = from_table(d, t, list, NULL, grows, e);
     free(list);
     return rc;
 }
 
 int st_hmm_data_for_model(st_hmm_data **d, const st_table *t, const st_hmm *m, const char *cols, st_err *e)
 {
-    return for_model(d, t, m, cols, t->nrows, e);
+    return for_model(d, t, m, cols, NULL, t->nrows, e);
 }
 
 /* The E-step blocks' sequence count, for st_table_read_share. */
@@ -202,6 +232,12 @@ static size_t hmm_block_groups(size_t nseq, size_t nrows)
 int st_hmm_data_read(st_hmm_data **out, const char *const *paths, size_t npaths, const st_hmm *m, const char *cols,
                      st_err *e)
 {
+    return st_hmm_data_read_cov(out, paths, npaths, m, cols, NULL, e);
+}
+
+int st_hmm_data_read_cov(st_hmm_data **out, const char *const *paths, size_t npaths, const st_hmm *m, const char *cols,
+                         const char *covs, st_err *e)
+{
     *out = NULL;
     int share = st_mpi_size() > 1;
     st_table *t = NULL;
@@ -213,7 +249,7 @@ int st_hmm_data_read(st_hmm_data **out, const char *const *paths, size_t npaths,
     glo = glo < ng ? glo : ng;
     ghi = ghi < ng ? ghi : ng;
     if (rc == ST_OK)
-        rc = for_model(&d, t, m, cols, share ? nrows : t->nrows, e);
+        rc = for_model(&d, t, m, cols, covs, share ? nrows : t->nrows, e);
     st_table_free(t);
     if (share && (rc = st_mpi_agree_error(rc, 0, e)) < 0) {
         st_hmm_data_free(d);
@@ -253,26 +289,37 @@ static int bad_value(const st_hmm_data *d, size_t i, size_t j, st_err *e, const 
                       d->seqid[s], d->names && d->names[j] ? d->names[j] : "?", what);
 }
 
-/* The checks of st_hmm_data_check on d's rows; *bad gets the failing row. */
-static int check_rows(const st_hmm_data *d, st_hmm_family f, const size_t *nsym, size_t *bad, st_err *e)
+/* The checks of st_hmm_data_check_spec on d's rows; *bad gets the failing
+ * row. */
+static int check_rows(const st_hmm_data *d, const st_hmm_shape *sh, long trials, size_t *bad, st_err *e)
 {
-    size_t D = d->D;
+    size_t D = d->D, Dy = sh->family == ST_HMM_REGRESSION ? D - sh->ncov : D;
+    st_hmm_family f = sh->family;
+    const size_t *nsym = sh->nsym;
+    /* families that marginalise a missing value */
+    int nan_ok = f == ST_HMM_GAUSSIAN || f == ST_HMM_GMM || f == ST_HMM_BERNOULLI || f == ST_HMM_GAMMA ||
+                 f == ST_HMM_LOGNORMAL;
     for (size_t i = 0; i < d->total; i++) {
         const double *x = d->x + i * D;
         size_t nobs = 0;
+        double rowsum = 0;
         *bad = i;
         for (size_t j = 0; j < D; j++) {
             double v = x[j];
             char msg[160];
             if (isnan(v)) {
-                if (f == ST_HMM_GAUSSIAN || f == ST_HMM_GMM) /* marginalised */
+                if (j >= Dy)
+                    return bad_value(d, i, j, e, "missing covariate (NaN): regression covariates must be observed");
+                if (nan_ok)
                     continue;
                 return bad_value(d, i, j, e, "missing value (NaN) is not allowed for this emission");
             }
             if (!isfinite(v))
                 return bad_value(d, i, j, e, "infinite value");
-            nobs++;
-            if (f == ST_HMM_CATEGORICAL) {
+            if (j < Dy)
+                nobs++;
+            switch (f) {
+            case ST_HMM_CATEGORICAL:
                 if (v != floor(v) || v < 0) {
                     snprintf(msg, sizeof msg, "symbol %.17g is not a non-negative integer", v);
                     return bad_value(d, i, j, e, msg);
@@ -285,44 +332,89 @@ static int check_rows(const st_hmm_data *d, st_hmm_family f, const size_t *nsym,
                     snprintf(msg, sizeof msg, "symbol %.17g is beyond 1000000 symbols", v);
                     return bad_value(d, i, j, e, msg);
                 }
-            } else if (f == ST_HMM_POISSON) {
-                if (v != floor(v) || v < 0) {
+                break;
+            case ST_HMM_POISSON:
+            case ST_HMM_MULTINOMIAL:
+                if (v != floor(v) || v < 0 || v > 9e15) {
                     snprintf(msg, sizeof msg, "count %.17g is not a non-negative integer", v);
                     return bad_value(d, i, j, e, msg);
                 }
+                rowsum += v;
+                break;
+            case ST_HMM_BERNOULLI:
+                if (v != 0 && v != 1) {
+                    snprintf(msg, sizeof msg, "value %.17g is not 0 or 1", v);
+                    return bad_value(d, i, j, e, msg);
+                }
+                break;
+            case ST_HMM_GAMMA:
+            case ST_HMM_LOGNORMAL:
+                if (!(v > 0)) {
+                    snprintf(msg, sizeof msg, "value %.17g is not positive (%s emissions)", v, st_hmm_family_name(f));
+                    return bad_value(d, i, j, e, msg);
+                }
+                break;
+            default:
+                break;
             }
         }
         if (nobs == 0)
             return bad_value(d, i, 0, e, "every value of the row is missing");
+        if (f == ST_HMM_MULTINOMIAL && trials > 0 && rowsum != (double)trials) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "the counts sum to %.17g, not the model's %ld trials", rowsum, trials);
+            return bad_value(d, i, 0, e, msg);
+        }
     }
     return ST_OK;
+}
+
+int st_hmm_data_check_spec(const st_hmm_data *d, const st_hmm_shape *sh, long trials, st_err *e)
+{
+    size_t bad = 0;
+    int rc = ST_OK;
+    if (sh->family == ST_HMM_REGRESSION && !(sh->ncov >= 1 && sh->ncov < d->D))
+        rc = st_err_set(e, ST_EDATA, d->source, 0, 0,
+                        "a regression needs at least one response and one covariate column (%zu columns, %zu covariates)",
+                        d->D, sh->ncov);
+    if (rc == ST_OK)
+        rc = check_rows(d, sh, trials, &bad, e);
+    /* on a share: the first bad row of the whole data, on every rank */
+    if (d->gnseq)
+        rc = st_mpi_agree_error(rc, d->row0 + bad, e);
+    if (rc < 0 || sh->family != ST_HMM_AR)
+        return rc;
+    size_t s = 0;
+    for (; s < d->nseq; s++) {
+        size_t n = d->off[s + 1] - d->off[s];
+        if (n <= sh->order) {
+            rc = st_err_set(e, ST_EDATA, d->source, 0, 0,
+                            "sequence %.17g has %zu rows, not more than the AR order %zu", d->seqid[s], n, sh->order);
+            break;
+        }
+    }
+    return d->gnseq ? st_mpi_agree_error(rc, d->first + s, e) : rc;
 }
 
 int st_hmm_data_check(const st_hmm_data *d, st_hmm_family f, st_hmm_cov cov, const size_t *nsym,
                       st_err *e)
 {
-    (void)cov;
-    size_t bad = 0;
-    int rc = check_rows(d, f, nsym, &bad, e);
-    /* on a share: the first bad row of the whole data, on every rank */
-    return d->gnseq ? st_mpi_agree_error(rc, d->row0 + bad, e) : rc;
+    st_hmm_shape sh = {f, cov, nsym, 0, 0, f == ST_HMM_REGRESSION ? 1 : 0};
+    return st_hmm_data_check_spec(d, &sh, 0, e);
 }
 
 int st_hmm_data_check_ar(const st_hmm_data *d, size_t order, st_err *e)
 {
-    int rc = st_hmm_data_check(d, ST_HMM_AR, ST_HMM_COV_DIAG, NULL, e);
-    if (rc < 0)
-        return rc;
-    size_t s = 0;
-    for (; s < d->nseq; s++) {
-        size_t n = d->off[s + 1] - d->off[s];
-        if (n <= order) {
-            rc = st_err_set(e, ST_EDATA, d->source, 0, 0,
-                            "sequence %.17g has %zu rows, not more than the AR order %zu", d->seqid[s], n, order);
-            break;
-        }
-    }
-    return d->gnseq ? st_mpi_agree_error(rc, d->first + s, e) : rc;
+    st_hmm_shape sh = {ST_HMM_AR, ST_HMM_COV_DIAG, NULL, order, 0, 0};
+    return st_hmm_data_check_spec(d, &sh, 0, e);
+}
+
+int st_hmm_data_check_model(const st_hmm_data *d, const st_hmm *m, st_err *e)
+{
+    if (d->D != m->D)
+        return st_err_set(e, ST_EDATA, d->source, 0, 0, "the data have %zu value columns, the model %zu", d->D, m->D);
+    st_hmm_shape sh = {m->family, m->cov, m->nsym, m->order, m->ncomp, m->ncov};
+    return st_hmm_data_check_spec(d, &sh, m->trials, e);
 }
 
 int st_hmm_check_memory(double bytes, const char *what, st_err *e)

@@ -41,6 +41,42 @@ static void tri_inverse(const double *L, size_t n, double *Li)
     }
 }
 
+int st_hmm_chol_cache(const double *S, size_t D, double *L, double *Linv, double *logdet)
+{
+    memcpy(L, S, D * D * sizeof *L);
+    st_err tmp;
+    st_err_clear(&tmp);
+    if (st_chol(L, D, 0, NULL, &tmp) < 0)
+        return ST_ENUMERIC;
+    tri_inverse(L, D, Linv);
+    double s = 0;
+    for (size_t d = 0; d < D; d++)
+        s += log(L[d * D + d]);
+    *logdet = 2 * s;
+    return ST_OK;
+}
+
+int st_hmm_floor_cov(double *S, size_t D, const double *vf, int *floored, double *work)
+{
+    for (size_t d = 0; d < D; d++)
+        if (!(S[d * D + d] >= vf[d])) {
+            S[d * D + d] = vf[d];
+            *floored = 1;
+        }
+    memcpy(work, S, D * D * sizeof *work);
+    double jit = 0;
+    st_err t2;
+    st_err_clear(&t2);
+    if (st_chol(work, D, 12, &jit, &t2) < 0)
+        return ST_ENUMERIC;
+    if (jit > 0) {
+        for (size_t d = 0; d < D; d++)
+            S[d * D + d] += jit;
+        *floored = 1;
+    }
+    return ST_OK;
+}
+
 static int gauss_prepare(st_hmm *m, st_err *e)
 {
     size_t K = m->K, D = m->D;
@@ -93,7 +129,7 @@ static int gauss_prepare(st_hmm *m, st_err *e)
  * if xhat != NULL, xhat = x with the missing entries replaced by
  * E[x_m | x_o] and C (D x D, zero outside the missing block) = Cov[x_m | x_o].
  * Returns -1 if S_oo is not positive definite (or no memory). */
-static int missing_gauss(const double *x, const double *mu, const double *S, size_t D, double *lp, double *xhat,
+int st_hmm_missing_gauss(const double *x, const double *mu, const double *S, size_t D, double *lp, double *xhat,
                          double *C)
 {
     size_t no = 0, nm = 0;
@@ -211,7 +247,7 @@ static void gauss_row(const st_hmm *m, const double *x, double *out)
             const double *Li = m->cache + (m->cov == ST_HMM_COV_FULL ? k * D * D : 0);
             if (missing) {
                 const double *S = m->var + (m->cov == ST_HMM_COV_FULL ? k * D * D : 0);
-                if (missing_gauss(x, mu, S, D, &out[k], NULL, NULL) < 0)
+                if (st_hmm_missing_gauss(x, mu, S, D, &out[k], NULL, NULL) < 0)
                     out[k] = -INFINITY;
                 continue;
             }
@@ -305,7 +341,7 @@ static void gauss_accum(const st_hmm *m, const double *x, size_t n, const double
                 if (gk == 0)
                     continue;
                 const double *S = m->var + (m->cov == ST_HMM_COV_FULL ? k * D * D : 0);
-                if (missing_gauss(xt, mu, S, D, &lp, xh, C) < 0)
+                if (st_hmm_missing_gauss(xt, mu, S, D, &lp, xh, C) < 0)
                     continue;
                 xr = xh;
             }
@@ -398,27 +434,11 @@ static int gauss_mstep(st_hmm *m, const double *stats, st_hmm_mctx *cx, st_err *
             m->var[i] = tied[i] / Ntot;
     /* Floors: diagonal entries at least the variance floor; then jitter
      * the diagonal until the Cholesky factorisation succeeds. */
-    for (size_t k = 0; k < nm; k++) {
-        double *S = m->var + k * DD;
-        for (size_t d = 0; d < D; d++)
-            if (!(S[d * D + d] >= vf[d])) {
-                S[d * D + d] = vf[d];
-                cx->floored = 1;
-            }
-        memcpy(tmp, S, DD * sizeof *tmp);
-        double jit = 0;
-        st_err t2;
-        st_err_clear(&t2);
-        if (st_chol(tmp, D, 12, &jit, &t2) < 0) {
+    for (size_t k = 0; k < nm; k++)
+        if (st_hmm_floor_cov(m->var + k * DD, D, vf, &cx->floored, tmp) < 0) {
             free(tmp);
             return st_err_set(e, ST_ENUMERIC, NULL, 0, 0, "covariance of state %zu stays singular after jitter", k);
         }
-        if (jit > 0) {
-            for (size_t d = 0; d < D; d++)
-                S[d * D + d] += jit;
-            cx->floored = 1;
-        }
-    }
     free(tmp);
     return ST_OK;
 }

@@ -295,7 +295,12 @@ static size_t stats_len(const st_hmm *m)
     return 1 + m->K + m->K * m->K + st_hmm_ops(m)->nstats(m);
 }
 
-static int make_mctx(const st_hmm_data *d, const st_hmm_fit_opts *o, st_hmm_mctx *cx, double **vf, st_err *e)
+/* Floors for family f.  The default variance floor is relative to each
+ * column's variance; for log-normal emissions (variances of log x) to
+ * var(x) / mean(x)^2, the delta-method variance of log x, so that it
+ * follows from the whole data's figures alone. */
+static int make_mctx(const st_hmm_data *d, st_hmm_family f, const st_hmm_fit_opts *o, st_hmm_mctx *cx, double **vf,
+                     st_err *e)
 {
     size_t D = d->D;
     double *mean = malloc(2 * D * sizeof *mean);
@@ -303,8 +308,10 @@ static int make_mctx(const st_hmm_data *d, const st_hmm_fit_opts *o, st_hmm_mctx
         return st_err_nomem(e, "floors");
     double *var = mean + D;
     st_hmm_data_colvar(d, mean, var);
-    for (size_t j = 0; j < D; j++)
-        mean[j] = o->var_floor >= 0 ? o->var_floor : ST_HMM_VAR_FLOOR_REL * var[j];
+    for (size_t j = 0; j < D; j++) {
+        double v = f == ST_HMM_LOGNORMAL && mean[j] > 0 ? var[j] / (mean[j] * mean[j]) : var[j];
+        mean[j] = o->var_floor >= 0 ? o->var_floor : ST_HMM_VAR_FLOOR_REL * v;
+    }
     *vf = mean;
     cx->var_floor = mean;
     cx->prob_floor = o->prob_floor >= 0 ? o->prob_floor : ST_HMM_PROB_FLOOR;
@@ -316,7 +323,7 @@ int st_hmm_em_step(st_hmm *m, const st_hmm_data *d, const st_hmm_fit_opts *o, do
 {
     st_hmm_mctx cx;
     double *vf;
-    int rc = make_mctx(d, o, &cx, &vf, e);
+    int rc = make_mctx(d, m->family, o, &cx, &vf, e);
     if (rc < 0)
         return rc;
     estep_out r;
@@ -341,11 +348,11 @@ static int init_model(st_hmm **out, const st_hmm_data *d, const st_hmm_fit_opts 
 {
     size_t K = o->K;
     st_hmm *m;
-    int rc = o->family == ST_HMM_AR    ? st_hmm_new_ar(&m, K, d->D, o->order ? o->order : 1, e)
-             : o->family == ST_HMM_GMM ? st_hmm_new_gmm(&m, K, d->D, o->ncomp ? o->ncomp : 2, e)
-                                       : st_hmm_new(&m, K, d->D, o->family, o->cov, nsym, e);
+    st_hmm_shape sh = {o->family, o->cov, nsym, o->order ? o->order : 1, o->ncomp ? o->ncomp : 2, o->ncov};
+    int rc = st_hmm_new_shape(&m, K, d->D, &sh, e);
     if (rc < 0)
         return rc;
+    m->trials = o->trials;
     st_rng g;
     st_rng_stream(&g, o->seed, (uint64_t)r);
     m->topology = o->topology;
@@ -407,22 +414,27 @@ static size_t param_arrays(st_hmm *m, const st_hmm_fit_opts *o, parr *a)
     case ST_HMM_POISSON:
         a[n++] = (parr){m->rate, K * D};
         break;
-    case ST_HMM_GAUSSIAN:
-        a[n++] = (parr){m->mean, K * D};
-        a[n++] = (parr){m->var, m->cov == ST_HMM_COV_DIAG        ? K * D
-                                : m->cov == ST_HMM_COV_SPHERICAL ? K
-                                : m->cov == ST_HMM_COV_FULL      ? K * D * D
-                                                                 : D * D};
+    case ST_HMM_BERNOULLI:
+        a[n++] = (parr){m->bern, K * D};
         break;
-    case ST_HMM_AR:
-        a[n++] = (parr){m->mean, K * D};
-        a[n++] = (parr){m->var, K * D};
-        a[n++] = (parr){m->ar, K * D * D * m->order};
+    case ST_HMM_MULTINOMIAL:
+        a[n++] = (parr){m->mprob, K * D};
+        break;
+    case ST_HMM_GAMMA:
+        a[n++] = (parr){m->shape, K * D};
+        a[n++] = (parr){m->scale, K * D};
         break;
     case ST_HMM_GMM:
         a[n++] = (parr){m->weight, K * m->ncomp};
-        a[n++] = (parr){m->mean, K * m->ncomp * D};
-        a[n++] = (parr){m->var, K * m->ncomp * D};
+        /* fall through */
+    case ST_HMM_GAUSSIAN:
+    case ST_HMM_AR:
+    case ST_HMM_LOGNORMAL:
+    case ST_HMM_REGRESSION:
+        a[n++] = (parr){m->mean, st_hmm_mean_len(m)};
+        a[n++] = (parr){m->var, st_hmm_var_len(m)};
+        if (st_hmm_ar_len(m))
+            a[n++] = (parr){m->ar, st_hmm_ar_len(m)};
         break;
     }
     return n;
@@ -602,9 +614,24 @@ static int fit_impl(st_hmm **out, st_hmm **starts_out, const st_hmm_data *d, con
         return st_err_set(e, ST_EDATA, d->source, 0, 0, "the initial model has %zu data columns, the data %zu",
                           o->init->D, d->D);
     size_t order = o->init ? o->init->order : (o->order ? o->order : 1);
-    int rc = fam == ST_HMM_AR ? st_hmm_data_check_ar(d, order, e) : st_hmm_data_check(d, fam, cov, nsym, e);
+    st_hmm_shape sh = {fam, cov, nsym, order, o->init ? o->init->ncomp : o->ncomp, o->init ? o->init->ncov : o->ncov};
+    long trials = o->init ? o->init->trials : o->trials;
+    int rc = st_hmm_data_check_spec(d, &sh, trials, e);
     if (rc < 0)
         return rc;
+    if (fam == ST_HMM_MULTINOMIAL && trials == 0) { /* every row the same n: record it (for sampling) */
+        long lo = LONG_MAX, hi = -1;
+        for (size_t i = 0; i < d->total; i++) {
+            double n = 0;
+            for (size_t j = 0; j < d->D; j++)
+                n += d->x[i * d->D + j];
+            lo = (long)n < lo ? (long)n : lo;
+            hi = (long)n > hi ? (long)n : hi;
+        }
+        hi = st_mpi_max_long(hi); /* collective: a share's rows are not the whole */
+        lo = -st_mpi_max_long(-lo);
+        trials = lo == hi && lo > 0 ? lo : 0;
+    }
     size_t *own_nsym = NULL;
     if (fam == ST_HMM_CATEGORICAL && !nsym) { /* largest symbol of the whole data + 1 */
         double *fig = malloc(3 * d->D * sizeof *fig);
@@ -620,11 +647,12 @@ static int fit_impl(st_hmm **out, st_hmm **starts_out, const st_hmm_data *d, con
     }
     st_hmm_mctx cx;
     double *vf = NULL;
-    if ((rc = make_mctx(d, o, &cx, &vf, e)) < 0) {
+    if ((rc = make_mctx(d, fam, o, &cx, &vf, e)) < 0) {
         free(own_nsym);
         return rc;
     }
-    if (fam == ST_HMM_GAUSSIAN || fam == ST_HMM_GMM || fam == ST_HMM_AR)
+    if (fam == ST_HMM_GAUSSIAN || fam == ST_HMM_GMM || fam == ST_HMM_AR || fam == ST_HMM_REGRESSION ||
+        fam == ST_HMM_GAMMA)
         for (size_t j = 0; j < d->D; j++)
             if (!isfinite(vf[j]) || vf[j] > 1e290) {
                 free(own_nsym);
@@ -636,8 +664,11 @@ static int fit_impl(st_hmm **out, st_hmm **starts_out, const st_hmm_data *d, con
     st_hmm_fit_opts oo = *o;
     oo.K = K;
     oo.family = fam;
-    oo.cov = fam == ST_HMM_AR || fam == ST_HMM_GMM ? ST_HMM_COV_DIAG : cov;
+    oo.cov = cov;
     oo.order = order;
+    oo.ncomp = sh.ncomp;
+    oo.ncov = sh.ncov;
+    oo.trials = trials;
     int restarts = o->init ? 1 : (o->restarts > 0 ? o->restarts : 1);
     st_hmm *best = NULL;
     /* data-driven starts come from the init sample (d itself when small) */

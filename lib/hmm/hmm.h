@@ -21,8 +21,13 @@ typedef enum {
     ST_HMM_CATEGORICAL = 0, /* one or several independent channels of symbols 0..M-1 */
     ST_HMM_POISSON,         /* independent Poisson counts per column */
     ST_HMM_GAUSSIAN,        /* Gaussian, covariance type below */
-    ST_HMM_AR,              /* autoregressive Gaussian of order p, diagonal noise */
-    ST_HMM_GMM              /* mixture of M diagonal Gaussians per state */
+    ST_HMM_AR,              /* autoregressive Gaussian of order p, diagonal or full noise */
+    ST_HMM_GMM,             /* mixture of M Gaussians per state, diagonal or full */
+    ST_HMM_BERNOULLI,       /* independent binary channels (0/1) */
+    ST_HMM_MULTINOMIAL,     /* counts of D categories out of n trials (hmmlearn's MultinomialHMM) */
+    ST_HMM_GAMMA,           /* independent Gamma columns (shape, scale) */
+    ST_HMM_LOGNORMAL,       /* independent log-normal columns (mean, variance of log x) */
+    ST_HMM_REGRESSION       /* Gaussian linear regression on covariate columns, diagonal or full noise */
 } st_hmm_family;
 
 /* Gaussian covariance types. */
@@ -74,10 +79,25 @@ typedef struct st_hmm {
     double *var;
     size_t order;
     double *ar;
-    /* GMM: ncomp components per state; weight K*M (rows sum to 1); mean and
-     * var hold K*M*D values, component (k, c) at row k*M + c. */
+    /* GMM: ncomp components per state; weight K*M (rows sum to 1); mean
+     * holds K*M*D values, component (k, c) at row k*M + c; var the
+     * components' variances (diag, K*M*D) or covariances (full, K*M*D*D).
+     * AR with full noise: var holds K*D*D covariances. */
     size_t ncomp;
     double *weight;
+    /* Bernoulli: bern K*D probabilities of a 1.  Multinomial: mprob K*D
+     * (rows sum to 1) and trials (the n of every row, 0: each row's own
+     * sum; sampling needs it).  Gamma: shape and scale, K*D each.
+     * Log-normal: mean and var K*D, of log x.  Regression: the last ncov
+     * of the D columns are covariates u, the first Dy = D - ncov the
+     * responses y = c_k + W_k u + e, e ~ N(0, S_k): mean holds K*Dy
+     * intercepts, ar the K*Dy*ncov weights (state k, response d, covariate
+     * e at ar[(k*Dy + d)*ncov + e] -- the layout of the AR coefficients
+     * with order*D regressors), var the noise variances (diag K*Dy) or
+     * covariances (full K*Dy*Dy). */
+    double *bern, *mprob, *shape, *scale;
+    long trials;
+    size_t ncov;
     char **colnames;     /* D data column names, or NULL */
     /* what the fit recorded (fitted != 0) */
     int fitted;
@@ -102,6 +122,19 @@ int st_hmm_new_ar(st_hmm **m, size_t K, size_t D, size_t order, st_err *e);
 /* A Gaussian-mixture model with M (1..256) diagonal components per state;
  * st_hmm_new with ST_HMM_GMM gives M = 1. */
 int st_hmm_new_gmm(st_hmm **m, size_t K, size_t D, size_t M, st_err *e);
+/* Any family, with the shape arguments it needs: order (AR), ncomp (GMM),
+ * ncov (regression: covariates among the D columns, 1..D-1), cov (diag or
+ * full for AR, GMM and regression; all four for Gaussian), nsym
+ * (categorical). */
+typedef struct st_hmm_shape {
+    st_hmm_family family;
+    st_hmm_cov cov;
+    const size_t *nsym;
+    size_t order, ncomp, ncov;
+} st_hmm_shape;
+int st_hmm_new_shape(st_hmm **m, size_t K, size_t D, const st_hmm_shape *sh, st_err *e);
+/* The number of response columns: D - ncov. */
+size_t st_hmm_dy(const st_hmm *m);
 void st_hmm_free(st_hmm *m);
 int st_hmm_copy(st_hmm **out, const st_hmm *m, st_err *e);
 /* Set the column names (copied). */
@@ -167,6 +200,12 @@ void st_hmm_data_free(st_hmm_data *d);
  * (st_hmm_data_figures) and errors are the same on every rank. */
 int st_hmm_data_read(st_hmm_data **d, const char *const *paths, size_t npaths, const st_hmm *m, const char *cols,
                      st_err *e);
+/* The same with covariates: the comma list covs (may be NULL) is left out
+ * of the default value columns and appended after them (regression
+ * emissions take the last columns as covariates).  Ignored when the
+ * columns come from the model m. */
+int st_hmm_data_read_cov(st_hmm_data **d, const char *const *paths, size_t npaths, const st_hmm *m, const char *cols,
+                         const char *covs, st_err *e);
 /* Fill d->gmean, d->gvar, d->gmax: per E-step block (n, mean, M2, max) of
  * each column, NaN skipped, Welford within the block, then the blocks
  * merged in block order (Chan et al.'s pairwise update).  Under MPI each
@@ -185,6 +224,15 @@ int st_hmm_data_check(const st_hmm_data *d, st_hmm_family f, st_hmm_cov cov, con
                       st_err *e);
 /* The same for an AR model of the given order. */
 int st_hmm_data_check_ar(const st_hmm_data *d, size_t order, st_err *e);
+/* The checks for any family and shape (st_hmm_data_check is this with the
+ * family's defaults): also Bernoulli values 0/1, multinomial counts
+ * non-negative integers summing to trials (if > 0), Gamma and log-normal
+ * values positive, regression covariates (the last sh->ncov columns)
+ * observed; NaN marginalised for Gaussian, mixtures, Bernoulli, Gamma and
+ * log-normal.  Collective on a share, as st_hmm_data_check. */
+int st_hmm_data_check_spec(const st_hmm_data *d, const st_hmm_shape *sh, long trials, st_err *e);
+/* The checks for data decoded with model m (also its number of columns). */
+int st_hmm_data_check_model(const st_hmm_data *d, const st_hmm *m, st_err *e);
 
 /* Refuse up front (ST_ENOMEM, with the figures) a buffer of `bytes` for
  * `what` that exceeds the machine's physical memory. */
@@ -221,6 +269,8 @@ typedef struct st_hmm_fit_opts {
     const size_t *nsym;      /* categorical: symbols per channel, NULL: from the data */
     size_t order;            /* AR order (default 1 when 0) */
     size_t ncomp;            /* GMM components per state (default 2 when 0) */
+    size_t ncov;             /* regression: the last ncov data columns are covariates */
+    long trials;             /* multinomial: trials per row (0: each row's sum) */
     st_hmm_topology topology;
     int maxjump;
     const unsigned char *mask; /* K*K for ST_HMM_MASK */

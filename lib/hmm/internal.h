@@ -44,6 +44,50 @@ extern const st_hmm_emis_ops st_hmm_ops_poisson;
 extern const st_hmm_emis_ops st_hmm_ops_gaussian;
 extern const st_hmm_emis_ops st_hmm_ops_ar;
 extern const st_hmm_emis_ops st_hmm_ops_gmm;
+extern const st_hmm_emis_ops st_hmm_ops_bernoulli;
+extern const st_hmm_emis_ops st_hmm_ops_multinomial;
+extern const st_hmm_emis_ops st_hmm_ops_gamma;
+extern const st_hmm_emis_ops st_hmm_ops_lognormal;
+extern const st_hmm_emis_ops st_hmm_ops_regression;
+
+/* The Gamma shape a solving log a - psi(a) = s (s > 0), at most cap
+ * (emit_gamma.c). */
+double st_hmm_gamma_shape(double s, double cap);
+
+/* Linear-Gaussian emissions y = c_k + W_k z + e (lingauss.c), shared by
+ * the AR family (z: the previous rows) and regression (z: covariates).
+ * Responses y are Dy = st_hmm_dy(m) values, z nreg. */
+size_t st_hmm_lg_nreg(const st_hmm *m);
+int st_hmm_lg_prepare(st_hmm *m, st_err *e);
+/* out[k] = log N(y; c_k + W_k z, S_k); r: Dy scratch. */
+void st_hmm_lg_logdens(const st_hmm *m, const double *y, const double *z, double *r, double *out);
+size_t st_hmm_lg_nstats(const st_hmm *m);
+/* stats += one row's statistics for every state, w = [1, z], weights g[K]. */
+void st_hmm_lg_accum(const st_hmm *m, const double *y, const double *w, const double *g, double *stats);
+int st_hmm_lg_mstep(st_hmm *m, const double *stats, st_hmm_mctx *cx, st_err *e);
+long st_hmm_lg_nparams(const st_hmm *m);
+void st_hmm_lg_sample(const st_hmm *m, size_t k, const double *z, st_rng *r, double *y);
+int st_hmm_lg_init(st_hmm *m, const st_hmm_data *d, st_rng *g, int restart, const st_hmm_mctx *cx, st_err *e);
+
+/* Lengths of m->mean, m->var and m->ar for the family and shape. */
+size_t st_hmm_mean_len(const st_hmm *m);
+size_t st_hmm_var_len(const st_hmm *m);
+size_t st_hmm_ar_len(const st_hmm *m);
+
+/* Full covariances (emit_gauss.c): the Cholesky factor L of S (D x D) and
+ * its inverse Linv; *logdet = log det S.  ST_ENUMERIC if S is not positive
+ * definite. */
+int st_hmm_chol_cache(const double *S, size_t D, double *L, double *Linv, double *logdet);
+/* log N(x; mu, S) for a row with missing values (NaN): the marginal of the
+ * observed entries; with xhat and C also E[x_m | x_o] filled into xhat and
+ * Cov[x_m | x_o] into C (D x D, zero outside the missing block).  -1 if
+ * S_oo is not positive definite. */
+int st_hmm_missing_gauss(const double *x, const double *mu, const double *S, size_t D, double *lp, double *xhat,
+                         double *C);
+/* Floor the diagonal of the covariance S (D x D) at vf[0..D-1] and jitter
+ * it until it factorises; sets *floored when either changed it.
+ * ST_ENUMERIC if it stays singular. */
+int st_hmm_floor_cov(double *S, size_t D, const double *vf, int *floored, double *work);
 
 /* Gaussian k-means++ start of m->mean and diagonal m->var (emit_gauss.c),
  * shared with the AR family. */

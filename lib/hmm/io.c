@@ -7,11 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/linalg.h"
 #include "hmm/internal.h"
 
 #define ROW_TOL 1e-9
 
-static const char *const family_names[] = {"categorical", "poisson", "gaussian", "ar-gaussian", "gaussian-mixture", NULL};
+static const char *const family_names[] = {"categorical", "poisson",     "gaussian", "ar-gaussian", "gaussian-mixture",
+                                           "bernoulli",   "multinomial", "gamma",    "lognormal",   "regression", NULL};
 static const char *const cov_names[] = {"diag", "full", "spherical", "tied", NULL};
 
 static void topology_text(const st_hmm *m, char *buf, size_t n)
@@ -27,6 +29,18 @@ static void topology_text(const st_hmm *m, char *buf, size_t n)
         else
             snprintf(buf, n, "left-right");
         break;
+    }
+}
+
+/* Noise of AR, GMM and regression emissions: n rows of D variances, or
+ * n blocks of D x D covariances. */
+static void write_noise(st_yw *w, const st_hmm *m, size_t n, size_t D)
+{
+    if (m->cov == ST_HMM_COV_FULL) {
+        st_yw_comment(w, "covariances: %zu blocks of %zu rows", n, D);
+        st_yw_key_matrix(w, "covariances", m->var, n * D, D);
+    } else {
+        st_yw_key_matrix(w, "variances", m->var, n, D);
     }
 }
 
@@ -100,20 +114,52 @@ int st_hmm_write(const st_hmm *m, FILE *fp, st_err *e)
         break;
     case ST_HMM_AR:
         st_yw_key_long(&w, "order", (long)m->order);
+        if (m->cov == ST_HMM_COV_FULL)
+            st_yw_key_string(&w, "covariance", "full");
         st_yw_key_matrix(&w, "intercepts", m->mean, K, D);
         st_yw_comment(&w, "coefficients: %zu blocks of %zu rows (one per output column), each row lag 1 then", K, D);
         st_yw_comment(&w, "lag 2 ... of the %zu input columns", D);
         st_yw_key_matrix(&w, "coefficients", m->ar, K * D, m->order * D);
-        st_yw_key_matrix(&w, "variances", m->var, K, D);
+        write_noise(&w, m, K, D);
         break;
     case ST_HMM_GMM:
         st_yw_key_long(&w, "components", (long)m->ncomp);
+        if (m->cov == ST_HMM_COV_FULL)
+            st_yw_key_string(&w, "covariance", "full");
         st_yw_key_matrix(&w, "weights", m->weight, K, m->ncomp);
-        st_yw_comment(&w, "means, variances: %zu blocks of %zu rows (the components of a state), state 0 first", K,
-                      m->ncomp);
+        st_yw_comment(&w, "means, %s: %zu blocks of %zu rows (the components of a state), state 0 first",
+                      m->cov == ST_HMM_COV_FULL ? "covariances (blocks of D rows each)" : "variances", K, m->ncomp);
         st_yw_key_matrix(&w, "means", m->mean, K * m->ncomp, D);
-        st_yw_key_matrix(&w, "variances", m->var, K * m->ncomp, D);
+        write_noise(&w, m, K * m->ncomp, D);
         break;
+    case ST_HMM_BERNOULLI:
+        st_yw_comment(&w, "probabilities of a 1: one row per state, one column per channel");
+        st_yw_key_matrix(&w, "probabilities", m->bern, K, D);
+        break;
+    case ST_HMM_MULTINOMIAL:
+        if (m->trials > 0)
+            st_yw_key_long(&w, "trials", m->trials);
+        st_yw_key_matrix(&w, "probabilities", m->mprob, K, D);
+        break;
+    case ST_HMM_GAMMA:
+        st_yw_key_matrix(&w, "shapes", m->shape, K, D);
+        st_yw_key_matrix(&w, "scales", m->scale, K, D);
+        break;
+    case ST_HMM_LOGNORMAL:
+        st_yw_comment(&w, "means and variances of log x");
+        st_yw_key_matrix(&w, "means", m->mean, K, D);
+        st_yw_key_matrix(&w, "variances", m->var, K, D);
+        break;
+    case ST_HMM_REGRESSION: {
+        size_t Dy = st_hmm_dy(m);
+        st_yw_key_string(&w, "covariance", st_hmm_cov_name(m->cov));
+        st_yw_key_long(&w, "covariates", (long)m->ncov);
+        st_yw_key_matrix(&w, "intercepts", m->mean, K, Dy);
+        st_yw_comment(&w, "coefficients: %zu blocks of %zu rows (one per response), one column per covariate", K, Dy);
+        st_yw_key_matrix(&w, "coefficients", m->ar, K * Dy, m->ncov);
+        write_noise(&w, m, K, Dy);
+        break;
+    }
     }
     st_yw_end(&w);
     if (m->fitted) {
@@ -146,6 +192,38 @@ static int rows_stochastic(const st_ydoc *doc, const st_ynode *n, const double *
                            st_err *e)
 {
     return st_ynode_check_stochastic(doc, n, p, rows, cols, ROW_TOL, e);
+}
+
+/* The matrix `key` of em, rows x cols, entries >= lo, into dst. */
+static int read_matrix(double *dst, const st_ydoc *doc, const st_ynode *em, const char *key, size_t rows, size_t cols,
+                       double lo, st_err *e)
+{
+    const st_ynode *n;
+    double *v = NULL;
+    size_t r, c;
+    int rc;
+    if ((rc = st_ymap_require(doc, em, key, &n, e)) < 0 ||
+        (rc = st_ynode_matrix(doc, n, rows, cols, lo, INFINITY, &v, &r, &c, e)) < 0)
+        return rc;
+    memcpy(dst, v, rows * cols * sizeof *v);
+    free(v);
+    return ST_OK;
+}
+
+/* variances (n x D) or, with covariance: full, covariances (n*D x D),
+ * positive definiteness checked at the emission node. */
+static int read_noise(st_hmm *m, const st_ydoc *doc, const st_ynode *em, size_t n, size_t D, st_err *e)
+{
+    int rc = m->cov == ST_HMM_COV_FULL ? read_matrix(m->var, doc, em, "covariances", n * D, D, -INFINITY, e)
+                                       : read_matrix(m->var, doc, em, "variances", n, D, 1e-300, e);
+    if (rc == ST_OK && m->cov == ST_HMM_COV_FULL) {
+        for (size_t i = 0; i < n; i++)
+            if (st_mat_asymmetry(m->var + i * D * D, D) > 1e-9)
+                return st_ynode_error(doc, em, e, ST_EDATA, "covariance block %zu is not symmetric", i);
+        if ((rc = st_hmm_prepare(m, e)) < 0)
+            return at_node(doc, em, e, rc);
+    }
+    return rc;
 }
 
 static int read_emission(st_hmm *m, const st_ydoc *doc, const st_ynode *em, st_err *e)
@@ -232,34 +310,56 @@ static int read_emission(st_hmm *m, const st_ydoc *doc, const st_ynode *em, st_e
         }
         memcpy(m->weight, v, K * M * sizeof *v);
         free(v);
-        if ((rc = st_ymap_require(doc, em, "means", &n, e)) < 0 ||
-            (rc = st_ynode_matrix(doc, n, K * M, D, -INFINITY, INFINITY, &v, &r, &c, e)) < 0)
+        if ((rc = read_matrix(m->mean, doc, em, "means", K * M, D, -INFINITY, e)) < 0 ||
+            (rc = read_noise(m, doc, em, K * M, D, e)) < 0)
             return rc;
-        memcpy(m->mean, v, K * M * D * sizeof *v);
-        free(v);
-        if ((rc = st_ymap_require(doc, em, "variances", &n, e)) < 0 ||
-            (rc = st_ynode_matrix(doc, n, K * M, D, 1e-300, INFINITY, &v, &r, &c, e)) < 0)
-            return rc;
-        memcpy(m->var, v, K * M * D * sizeof *v);
-        free(v);
         return ST_OK;
     }
     case ST_HMM_AR:
-        if ((rc = st_ymap_require(doc, em, "intercepts", &n, e)) < 0 ||
-            (rc = st_ynode_matrix(doc, n, K, D, -INFINITY, INFINITY, &v, &r, &c, e)) < 0)
+        if ((rc = read_matrix(m->mean, doc, em, "intercepts", K, D, -INFINITY, e)) < 0 ||
+            (rc = read_matrix(m->ar, doc, em, "coefficients", K * D, m->order * D, -INFINITY, e)) < 0 ||
+            (rc = read_noise(m, doc, em, K, D, e)) < 0)
             return rc;
-        memcpy(m->mean, v, K * D * sizeof *v);
-        free(v);
-        if ((rc = st_ymap_require(doc, em, "coefficients", &n, e)) < 0 ||
-            (rc = st_ynode_matrix(doc, n, K * D, m->order * D, -INFINITY, INFINITY, &v, &r, &c, e)) < 0)
+        return ST_OK;
+    case ST_HMM_REGRESSION: {
+        size_t Dy = st_hmm_dy(m);
+        if ((rc = read_matrix(m->mean, doc, em, "intercepts", K, Dy, -INFINITY, e)) < 0 ||
+            (rc = read_matrix(m->ar, doc, em, "coefficients", K * Dy, m->ncov, -INFINITY, e)) < 0 ||
+            (rc = read_noise(m, doc, em, K, Dy, e)) < 0)
             return rc;
-        memcpy(m->ar, v, K * D * m->order * D * sizeof *v);
-        free(v);
-        if ((rc = st_ymap_require(doc, em, "variances", &n, e)) < 0 ||
-            (rc = st_ynode_matrix(doc, n, K, D, 1e-300, INFINITY, &v, &r, &c, e)) < 0)
+        return ST_OK;
+    }
+    case ST_HMM_BERNOULLI:
+        if ((rc = st_ymap_require(doc, em, "probabilities", &n, e)) < 0 ||
+            (rc = st_ynode_matrix(doc, n, K, D, 0, 1, &v, &r, &c, e)) < 0)
             return rc;
-        memcpy(m->var, v, K * D * sizeof *v);
+        memcpy(m->bern, v, K * D * sizeof *v);
         free(v);
+        return ST_OK;
+    case ST_HMM_MULTINOMIAL: {
+        const st_ynode *tn = st_ymap_get(doc, em, "trials");
+        if (tn && (rc = st_ynode_long(doc, tn, 0, 1000000000000000L, &m->trials, e)) < 0)
+            return rc;
+        if ((rc = st_ymap_require(doc, em, "probabilities", &n, e)) < 0 ||
+            (rc = st_ynode_matrix(doc, n, K, D, 0, 1, &v, &r, &c, e)) < 0)
+            return rc;
+        if ((rc = rows_stochastic(doc, n, v, K, D, e)) < 0) {
+            free(v);
+            return rc;
+        }
+        memcpy(m->mprob, v, K * D * sizeof *v);
+        free(v);
+        return ST_OK;
+    }
+    case ST_HMM_GAMMA:
+        if ((rc = read_matrix(m->shape, doc, em, "shapes", K, D, 1e-300, e)) < 0 ||
+            (rc = read_matrix(m->scale, doc, em, "scales", K, D, 1e-300, e)) < 0)
+            return rc;
+        return ST_OK;
+    case ST_HMM_LOGNORMAL:
+        if ((rc = read_matrix(m->mean, doc, em, "means", K, D, -INFINITY, e)) < 0 ||
+            (rc = read_matrix(m->var, doc, em, "variances", K, D, 1e-300, e)) < 0)
+            return rc;
         return ST_OK;
     }
     return ST_OK;
@@ -282,12 +382,20 @@ int st_hmm_read_doc(st_hmm **out, const st_ydoc *doc, const st_ynode *root, st_e
     int fi, ci = 0;
     if ((rc = st_ynode_enum(doc, fam, family_names, &fi, e)) < 0)
         return rc;
-    if (fi == ST_HMM_GAUSSIAN) {
+    if (fi == ST_HMM_GAUSSIAN || fi == ST_HMM_REGRESSION) {
         const st_ynode *cn;
         if ((rc = st_ymap_require(doc, em, "covariance", &cn, e)) < 0 ||
             (rc = st_ynode_enum(doc, cn, cov_names, &ci, e)) < 0)
             return rc;
+    } else if (fi == ST_HMM_AR || fi == ST_HMM_GMM) { /* optional, diag by default */
+        const st_ynode *cn = st_ymap_get(doc, em, "covariance");
+        if (cn && (rc = st_ynode_enum(doc, cn, cov_names, &ci, e)) < 0)
+            return rc;
     }
+    if ((fi == ST_HMM_AR || fi == ST_HMM_GMM || fi == ST_HMM_REGRESSION) && ci != ST_HMM_COV_DIAG &&
+        ci != ST_HMM_COV_FULL)
+        return st_ynode_error(doc, st_ymap_get(doc, em, "covariance"), e, ST_EDATA,
+                              "%s emissions take covariance diag or full", family_names[fi]);
     /* Dimension D from the emission parameters. */
     size_t D = 0, *nsym = NULL;
     if (fi == ST_HMM_CATEGORICAL) {
@@ -314,7 +422,11 @@ int st_hmm_read_doc(st_hmm **out, const st_ydoc *doc, const st_ynode *root, st_e
             nsym[j] = (size_t)M;
         }
     } else {
-        const char *key = fi == ST_HMM_POISSON ? "rates" : fi == ST_HMM_AR ? "intercepts" : "means";
+        const char *key = fi == ST_HMM_POISSON                                    ? "rates"
+                          : fi == ST_HMM_AR || fi == ST_HMM_REGRESSION            ? "intercepts"
+                          : fi == ST_HMM_BERNOULLI || fi == ST_HMM_MULTINOMIAL ? "probabilities"
+                          : fi == ST_HMM_GAMMA                                    ? "shapes"
+                                                                                  : "means";
         const st_ynode *pn = st_ymap_get(doc, em, key);
         if (!pn)
             return st_ynode_error(doc, em, e, ST_EDATA, "missing key '%s'", key);
@@ -335,10 +447,17 @@ int st_hmm_read_doc(st_hmm **out, const st_ydoc *doc, const st_ynode *root, st_e
             (rc = st_ynode_long(doc, on, 1, 256, &ncomp, e)) < 0)
             return rc;
     }
+    long ncov = 0;
+    if (fi == ST_HMM_REGRESSION) {
+        const st_ynode *on;
+        if ((rc = st_ymap_require(doc, em, "covariates", &on, e)) < 0 ||
+            (rc = st_ynode_long(doc, on, 1, 65535, &ncov, e)) < 0)
+            return rc;
+        D += (size_t)ncov; /* the intercepts give the responses */
+    }
     st_hmm *m;
-    rc = fi == ST_HMM_AR    ? st_hmm_new_ar(&m, (size_t)K, D, (size_t)order, e)
-         : fi == ST_HMM_GMM ? st_hmm_new_gmm(&m, (size_t)K, D, (size_t)ncomp, e)
-                            : st_hmm_new(&m, (size_t)K, D, (st_hmm_family)fi, (st_hmm_cov)ci, nsym, e);
+    st_hmm_shape shp = {(st_hmm_family)fi, (st_hmm_cov)ci, nsym, (size_t)order, (size_t)ncomp, (size_t)ncov};
+    rc = st_hmm_new_shape(&m, (size_t)K, D, &shp, e);
     if (rc < 0) {
         free(nsym);
         return rc;

@@ -15,6 +15,14 @@
 #define LOG_2PI 1.8378770664093454836
 
 /* ---- independent log densities ---- */
+/* log N2(r; 0, S) for a 2 x 2 covariance S (row-major), closed form */
+static double ref_n2(const double *r, const double *S)
+{
+    double a = S[0], b = S[1], d = S[3], det = a * d - b * b;
+    double q = (d * r[0] * r[0] - 2 * b * r[0] * r[1] + a * r[1] * r[1]) / det;
+    return -0.5 * (2 * LOG_2PI + log(det) + q);
+}
+
 /* x points at row t of a sequence (AR: the rows before it are its past). */
 static double ref_logdens_t(const st_hmm *m, const double *x, size_t t, size_t k)
 {
@@ -23,16 +31,19 @@ static double ref_logdens_t(const st_hmm *m, const double *x, size_t t, size_t k
         return NAN;
     if (t < p)
         return 0;
-    double s = 0;
+    double s = 0, r[64];
     for (size_t d = 0; d < D; d++) {
         double mu = m->mean[k * D + d];
         for (size_t l = 1; l <= p; l++)
             for (size_t e = 0; e < D; e++)
                 mu += m->ar[((k * D + d) * p + l - 1) * D + e] * (x - l * D)[e];
-        double v = m->var[k * D + d], r = x[d] - mu;
-        s += -0.5 * (LOG_2PI + log(v) + r * r / v);
+        r[d] = x[d] - mu;
+        if (m->cov == ST_HMM_COV_DIAG) {
+            double v = m->var[k * D + d];
+            s += -0.5 * (LOG_2PI + log(v) + r[d] * r[d] / v);
+        }
     }
-    return s;
+    return m->cov == ST_HMM_COV_DIAG ? s : ref_n2(r, m->var + k * 4); /* full: D = 2 */
 }
 
 static double ref_logdens(const st_hmm *m, const double *x, size_t k)
@@ -42,12 +53,64 @@ static double ref_logdens(const st_hmm *m, const double *x, size_t k)
     switch (m->family) {
     case ST_HMM_AR:
         return NAN; /* needs t: ref_logdens_t */
-    case ST_HMM_GMM: { /* log sum_c w_c prod_d N(x_d; mu, v), NaN dimensions left out */
+    case ST_HMM_BERNOULLI:
+        for (size_t d = 0; d < D; d++)
+            if (!isnan(x[d]))
+                s += log(x[d] == 1 ? m->bern[k * D + d] : 1 - m->bern[k * D + d]);
+        return s;
+    case ST_HMM_MULTINOMIAL: { /* log (n! / prod x! prod p^x) */
+        double n = 0;
+        for (size_t d = 0; d < D; d++) {
+            n += x[d];
+            s += x[d] * log(m->mprob[k * D + d]) - lgamma(x[d] + 1);
+        }
+        return s + lgamma(n + 1);
+    }
+    case ST_HMM_GAMMA:
+        for (size_t d = 0; d < D; d++) {
+            if (isnan(x[d]))
+                continue;
+            double a = m->shape[k * D + d], sc = m->scale[k * D + d];
+            s += (a - 1) * log(x[d]) - x[d] / sc - lgamma(a) - a * log(sc);
+        }
+        return s;
+    case ST_HMM_LOGNORMAL:
+        for (size_t d = 0; d < D; d++) {
+            if (isnan(x[d]))
+                continue;
+            double v = m->var[k * D + d], r = log(x[d]) - m->mean[k * D + d];
+            s += -log(x[d]) - 0.5 * (LOG_2PI + log(v) + r * r / v);
+        }
+        return s;
+    case ST_HMM_REGRESSION: { /* D = 3: responses x0, x1, covariate x2 */
+        double r[2];
+        for (size_t d = 0; d < 2; d++)
+            r[d] = x[d] - m->mean[k * 2 + d] - m->ar[k * 2 + d] * x[2];
+        if (m->cov == ST_HMM_COV_FULL)
+            return ref_n2(r, m->var + k * 4);
+        for (size_t d = 0; d < 2; d++)
+            s += -0.5 * (LOG_2PI + log(m->var[k * 2 + d]) + r[d] * r[d] / m->var[k * 2 + d]);
+        return s;
+    }
+    case ST_HMM_GMM: { /* log sum_c w_c N(x; mu, S), NaN dimensions left out */
         size_t M = m->ncomp;
         double tot = 0;
         for (size_t c = 0; c < M; c++) {
             size_t i = k * M + c;
             double l = log(m->weight[i]);
+            if (m->cov == ST_HMM_COV_FULL) { /* D = 2 */
+                const double *S = m->var + i * 4, *mu = m->mean + i * 2;
+                if (isnan(x[0]) || isnan(x[1])) {
+                    int j = isnan(x[0]) ? 1 : 0;
+                    double v = S[j * 3], r = x[j] - mu[j];
+                    l += -0.5 * (LOG_2PI + log(v) + r * r / v);
+                } else {
+                    double r[2] = {x[0] - mu[0], x[1] - mu[1]};
+                    l += ref_n2(r, S);
+                }
+                tot += exp(l);
+                continue;
+            }
             for (size_t d = 0; d < D; d++) {
                 if (isnan(x[d]))
                     continue;
@@ -343,6 +406,143 @@ START_TEST(test_brute_gmm)
     x[5] = NAN;
     compare(m, x, 6);
     st_hmm_free(m);
+}
+END_TEST
+
+/* Mixtures of two full-covariance Gaussians per state, with a missing
+ * value (the marginal of the observed coordinate). */
+START_TEST(test_brute_gmm_full)
+{
+    st_err e;
+    st_hmm *m;
+    st_hmm_shape sh = {ST_HMM_GMM, ST_HMM_COV_FULL, NULL, 0, 2, 0};
+    ck_assert_int_eq(st_hmm_new_shape(&m, 3, 2, &sh, &e), 0);
+    set_chain(m, start3, trans3);
+    const double w[] = {0.2, 0.8, 0.6, 0.4, 0.5, 0.5};
+    memcpy(m->weight, w, sizeof w);
+    for (size_t i = 0; i < 6; i++) {
+        m->mean[2 * i] = 2 * sin(1.7 * (double)i);
+        m->mean[2 * i + 1] = cos(0.9 * (double)i);
+        double *S = m->var + 4 * i;
+        S[0] = 0.5 + 0.2 * (double)i;
+        S[3] = 1.2 - 0.1 * (double)i;
+        S[1] = S[2] = 0.3 * sin((double)i) * sqrt(S[0] * S[3]);
+    }
+    compare(m, gx, 6);
+    double x[12];
+    memcpy(x, gx, sizeof x);
+    x[5] = NAN;
+    x[8] = NAN;
+    compare(m, x, 6);
+    st_hmm_free(m);
+}
+END_TEST
+
+/* AR(1) with full noise covariance on two columns. */
+START_TEST(test_brute_ar_full)
+{
+    st_err e;
+    st_hmm *m;
+    st_hmm_shape sh = {ST_HMM_AR, ST_HMM_COV_FULL, NULL, 1, 0, 0};
+    ck_assert_int_eq(st_hmm_new_shape(&m, 3, 2, &sh, &e), 0);
+    set_chain(m, start3, trans3);
+    const double c[] = {0.1, -0.2, 1, 0.5, -1, 0};
+    const double v[] = {0.5, 0.2, 0.2, 1.2, 0.8, -0.3, -0.3, 0.3, 2, 1, 1, 1};
+    memcpy(m->mean, c, sizeof c);
+    memcpy(m->var, v, sizeof v);
+    for (size_t i = 0; i < 12; i++)
+        m->ar[i] = 0.4 * cos((double)i + 1);
+    compare(m, gx, 6);
+    st_hmm_free(m);
+}
+END_TEST
+
+/* Binary channels, one of them missing at one step. */
+START_TEST(test_brute_bernoulli)
+{
+    st_err e;
+    st_hmm *m;
+    ck_assert_int_eq(st_hmm_new(&m, 3, 2, ST_HMM_BERNOULLI, 0, NULL, &e), 0);
+    set_chain(m, start3, trans3);
+    const double p[] = {0.9, 0.1, 0.5, 0.6, 0.05, 0.7};
+    memcpy(m->bern, p, sizeof p);
+    double x[] = {1, 0, 0, 0, 1, 1, 0, 1, NAN, 1, 1, 0};
+    compare(m, x, 6);
+    st_hmm_free(m);
+}
+END_TEST
+
+/* Counts of three categories out of varying n (hmmlearn's MultinomialHMM). */
+START_TEST(test_brute_multinomial)
+{
+    st_err e;
+    st_hmm *m;
+    ck_assert_int_eq(st_hmm_new(&m, 3, 3, ST_HMM_MULTINOMIAL, 0, NULL, &e), 0);
+    set_chain(m, start3, trans3);
+    const double p[] = {0.7, 0.2, 0.1, 0.1, 0.3, 0.6, 1.0 / 3, 1.0 / 3, 1.0 / 3};
+    memcpy(m->mprob, p, sizeof p);
+    const double x[] = {3, 1, 0, 0, 2, 2, 1, 1, 1, 5, 0, 0, 0, 0, 0, 2, 3, 4};
+    compare(m, x, 6);
+    st_hmm_free(m);
+}
+END_TEST
+
+/* Gamma columns, a missing value. */
+START_TEST(test_brute_gamma)
+{
+    st_err e;
+    st_hmm *m;
+    ck_assert_int_eq(st_hmm_new(&m, 3, 2, ST_HMM_GAMMA, 0, NULL, &e), 0);
+    set_chain(m, start3, trans3);
+    const double a[] = {0.5, 2, 5, 1, 20, 3.5}, sc[] = {2, 0.5, 0.2, 3, 0.1, 1};
+    memcpy(m->shape, a, sizeof a);
+    memcpy(m->scale, sc, sizeof sc);
+    double x[] = {0.3, 1.2, 2.5, 0.7, NAN, 2.2, 0.05, 4, 1.1, 1.9, 0.9, 3.3};
+    compare(m, x, 6);
+    st_hmm_free(m);
+}
+END_TEST
+
+/* Log-normal columns, a missing value. */
+START_TEST(test_brute_lognormal)
+{
+    st_err e;
+    st_hmm *m;
+    ck_assert_int_eq(st_hmm_new(&m, 3, 2, ST_HMM_LOGNORMAL, 0, NULL, &e), 0);
+    set_chain(m, start3, trans3);
+    const double mu[] = {0, 1, -1, 0.5, 2, -0.3}, v[] = {0.3, 1, 2, 0.5, 0.1, 0.8};
+    memcpy(m->mean, mu, sizeof mu);
+    memcpy(m->var, v, sizeof v);
+    double x[] = {0.3, 1.2, 2.5, 0.7, NAN, 2.2, 0.05, 4, 1.1, 1.9, 0.9, 3.3};
+    compare(m, x, 6);
+    st_hmm_free(m);
+}
+END_TEST
+
+/* Two responses regressed on one covariate, diagonal and full noise. */
+START_TEST(test_brute_regression)
+{
+    st_err e;
+    for (int full = 0; full < 2; full++) {
+        st_hmm *m;
+        st_hmm_shape sh = {ST_HMM_REGRESSION, full ? ST_HMM_COV_FULL : ST_HMM_COV_DIAG, NULL, 0, 0, 1};
+        ck_assert_int_eq(st_hmm_new_shape(&m, 3, 3, &sh, &e), 0);
+        set_chain(m, start3, trans3);
+        const double c[] = {0, 1, -1, 0.5, 2, -0.3}, w[] = {1, -0.5, 0.2, 0, -2, 1.5};
+        memcpy(m->mean, c, sizeof c);
+        memcpy(m->ar, w, sizeof w);
+        if (full) {
+            const double v[] = {0.5, 0.2, 0.2, 1.2, 0.8, -0.3, -0.3, 0.3, 2, 1, 1, 1};
+            memcpy(m->var, v, sizeof v);
+        } else {
+            const double v[] = {0.3, 1, 2, 0.5, 0.1, 0.8};
+            memcpy(m->var, v, sizeof v);
+        }
+        const double x[] = {0.1, 0.3, 1, 2.2, -0.5, 0.3, 1.7, -1.4, -1, -1.2, 2.5, 0,
+                            -2, 3.3, 2, 0.4, -0.2, -0.7};
+        compare(m, x, 6);
+        st_hmm_free(m);
+    }
 }
 END_TEST
 
@@ -650,6 +850,13 @@ static Suite *hmm_suite(void)
     tcase_add_test(tc, test_brute_left_right);
     tcase_add_test(tc, test_brute_ar);
     tcase_add_test(tc, test_brute_gmm);
+    tcase_add_test(tc, test_brute_gmm_full);
+    tcase_add_test(tc, test_brute_ar_full);
+    tcase_add_test(tc, test_brute_bernoulli);
+    tcase_add_test(tc, test_brute_multinomial);
+    tcase_add_test(tc, test_brute_gamma);
+    tcase_add_test(tc, test_brute_lognormal);
+    tcase_add_test(tc, test_brute_regression);
     tcase_add_test(tc, test_batch_bitwise);
     tcase_add_test(tc, test_underflow_fallback);
     tcase_add_test(tc, test_impossible);
