@@ -43,6 +43,11 @@ static const char USAGE[] =
     "                       each row's own sum; recorded when all rows agree)\n"
     "      --symbols LIST   categorical: symbols per column (default: largest\n"
     "                       symbol in the data + 1)\n"
+    "      --durations FAM  a hidden semi-Markov model: explicit state durations,\n"
+    "                       nonparametric, poisson or negbin (shift + Poisson or\n"
+    "                       negative binomial), on SHIFT..MAX; no self-transitions\n"
+    "      --max-duration D durations: the longest, 1..100000 (required)\n"
+    "      --shift S        durations: the shortest, 1..D (default 1)\n"
     "      --topology T     ergodic (default), left-right[:MAXJUMP], cyclic,\n"
     "                       linear-chain; masked transitions stay exactly 0\n"
     "      --mask FILE      transition mask: YAML 'mask:' K x K matrix of 0/1\n"
@@ -51,7 +56,8 @@ static const char USAGE[] =
     "      --pseudo A       Dirichlet pseudo-count on start and allowed\n"
     "                       transitions, >= 0 (default 0)\n"
     "      --init MODEL     start from this model (its K, emission and mask)\n"
-    "      --fix LIST       keep any of start,transitions,emissions at --init\n"
+    "      --fix LIST       keep any of start,transitions,emissions,durations at\n"
+    "                       --init\n"
     "  -c, --columns LIST   value columns (default: all but seq, t and state)\n"
     "Fitting:\n"
     "  -r, --restarts R     random restarts, best log-likelihood kept, 1..10000\n"
@@ -98,7 +104,10 @@ enum {
     OPT_COMPONENTS,
     OPT_ACCELERATE,
     OPT_COVARIATES,
-    OPT_TRIALS
+    OPT_TRIALS,
+    OPT_DURATIONS,
+    OPT_MAXDUR,
+    OPT_SHIFT
 };
 
 typedef struct prog_ctx {
@@ -196,6 +205,9 @@ int main(int argc, char **argv)
                                              {"accelerate", no_argument, NULL, OPT_ACCELERATE},
                                              {"covariates", required_argument, NULL, OPT_COVARIATES},
                                              {"trials", required_argument, NULL, OPT_TRIALS},
+                                             {"durations", required_argument, NULL, OPT_DURATIONS},
+                                             {"max-duration", required_argument, NULL, OPT_MAXDUR},
+                                             {"shift", required_argument, NULL, OPT_SHIFT},
                                              {NULL, 0, NULL, 0}};
     int c;
     long l;
@@ -306,6 +318,26 @@ int main(int argc, char **argv)
             for (const char *q = optarg; *q; q++)
                 o.ncov += *q == ',';
             break;
+        case OPT_DURATIONS:
+            if (strcmp(optarg, "nonparametric") == 0)
+                o.dur = ST_HMM_DUR_NONPAR;
+            else if (strcmp(optarg, "poisson") == 0)
+                o.dur = ST_HMM_DUR_POISSON;
+            else if (strcmp(optarg, "negbin") == 0)
+                o.dur = ST_HMM_DUR_NEGBIN;
+            else
+                st_cli_usage_error(&cli, "--durations must be nonparametric, poisson or negbin, not '%s'", optarg);
+            break;
+        case OPT_MAXDUR:
+            if (st_parse_long(optarg, &l) < 0 || l < 1 || l > 100000)
+                st_cli_usage_error(&cli, "--max-duration must be an integer from 1 to 100000, not '%s'", optarg);
+            o.dmax = (size_t)l;
+            break;
+        case OPT_SHIFT:
+            if (st_parse_long(optarg, &l) < 0 || l < 1 || l > 100000)
+                st_cli_usage_error(&cli, "--shift must be an integer from 1 to 100000, not '%s'", optarg);
+            o.dshift = (size_t)l;
+            break;
         case OPT_TRIALS:
             if (st_parse_long(optarg, &l) < 0 || l < 1 || l > 1000000000000000L)
                 st_cli_usage_error(&cli, "--trials must be an integer from 1 to 1e15, not '%s'", optarg);
@@ -338,6 +370,16 @@ int main(int argc, char **argv)
         st_cli_usage_error(&cli, "--emission regression needs --covariates LIST");
     if (o.trials && o.family != ST_HMM_MULTINOMIAL)
         st_cli_usage_error(&cli, "--trials applies to --emission multinomial");
+    if ((o.dmax || o.dshift) && !o.dur)
+        st_cli_usage_error(&cli, "--max-duration and --shift apply to --durations");
+    if (o.dur && !o.dmax)
+        st_cli_usage_error(&cli, "--durations needs --max-duration D");
+    if (o.dur && o.dshift > o.dmax)
+        st_cli_usage_error(&cli, "--shift %zu is more than --max-duration %zu", o.dshift, o.dmax);
+    if (o.dur && o.start_stationary)
+        st_cli_usage_error(&cli, "--durations and --start stationary exclude each other");
+    if (o.dur && init_path)
+        st_cli_usage_error(&cli, "--init gives the durations: --durations does not apply");
     if (o.order && o.family != ST_HMM_AR)
         st_cli_usage_error(&cli, "--order applies to --emission ar");
     if (o.ncomp && o.family != ST_HMM_GMM)
@@ -355,8 +397,10 @@ int main(int argc, char **argv)
                 o.fix_trans = 1;
             else if (strcmp(tok, "emissions") == 0)
                 o.fix_emis = 1;
+            else if (strcmp(tok, "durations") == 0)
+                o.fix_dur = 1;
             else
-                st_cli_usage_error(&cli, "--fix takes start, transitions, emissions, not '%s'", tok);
+                st_cli_usage_error(&cli, "--fix takes start, transitions, emissions, durations, not '%s'", tok);
         }
         free(copy);
     }

@@ -103,7 +103,8 @@ static int estep(const st_hmm *m, const st_hmm_data *d, estep_out *r, st_err *e)
     s_lo -= first;
     s_hi -= first;
     size_t ch = s_hi - s_lo < chunk ? s_hi - s_lo : chunk;
-    int batching = K >= ST_HMM_BATCH_MIN_K;
+    int batching = K >= ST_HMM_BATCH_MIN_K && !m->dur;
+    size_t eta_off = 1 + K + K * K + st_hmm_ops(m)->nstats(m); /* durations' statistics in a slot */
     int nthreads = 1;
 #ifdef _OPENMP
     nthreads = st_hmm_worth_threads(m, d) ? omp_get_max_threads() : 1;
@@ -130,7 +131,7 @@ static int estep(const st_hmm *m, const st_hmm_data *d, estep_out *r, st_err *e)
         size_t nws = batching ? NB : 1;
         int ok = 1;
         for (size_t q = 0; q < nws; q++)
-            ok &= (w[q] = st_hmm_ws_new(K, Tmax)) != NULL;
+            ok &= (w[q] = st_hmm_ws_new_for(m, Tmax)) != NULL;
         if (!ok) {
 #pragma omp atomic write
             nomem = 1;
@@ -165,7 +166,10 @@ static int estep(const st_hmm *m, const st_hmm_data *d, estep_out *r, st_err *e)
                 for (size_t i = i0; i < i1; i++) {
                     size_t s = s0 + i, T = d->off[s + 1] - d->off[s];
                     double *slot = slots + i * nst;
-                    st_hmm_fb(m, d->x + d->off[s] * d->D, T, w[0], &slot[0], slot + 1 + K);
+                    if (m->dur)
+                        st_hsmm_fb(m, d->x + d->off[s] * d->D, T, w[0], &slot[0], slot + 1 + K, slot + eta_off);
+                    else
+                        st_hmm_fb(m, d->x + d->off[s] * d->D, T, w[0], &slot[0], slot + 1 + K);
                     finish_seq(m, d, s, w[0], slot, &bad);
                 }
             }
@@ -284,6 +288,8 @@ static int mstep(st_hmm *m, const double *acc, const st_hmm_fit_opts *o, st_hmm_
     }
     if (!o->fix_emis && (rc = st_hmm_ops(m)->mstep(m, es, cx, e)) < 0)
         goto out;
+    if (m->dur && !o->fix_dur && (rc = st_hmm_dur_mstep(m, es + st_hmm_ops(m)->nstats(m), cx, e)) < 0)
+        goto out;
     rc = st_hmm_prepare(m, e);
 out:
     free(cnt);
@@ -292,7 +298,7 @@ out:
 
 static size_t stats_len(const st_hmm *m)
 {
-    return 1 + m->K + m->K * m->K + st_hmm_ops(m)->nstats(m);
+    return 1 + m->K + m->K * m->K + st_hmm_ops(m)->nstats(m) + (m->dur ? m->K * m->dmax : 0);
 }
 
 /* Floors for family f.  The default variance floor is relative to each
@@ -342,9 +348,10 @@ int st_hmm_em_step(st_hmm *m, const st_hmm_data *d, const st_hmm_fit_opts *o, do
     return rc;
 }
 
-/* A random starting model for restart r. */
+/* A random starting model for restart r; mean0: the durations' starting
+ * mean. */
 static int init_model(st_hmm **out, const st_hmm_data *d, const st_hmm_fit_opts *o, const size_t *nsym,
-                      int r, const st_hmm_mctx *cx, st_err *e)
+                      int r, const st_hmm_mctx *cx, double mean0, st_err *e)
 {
     size_t K = o->K;
     st_hmm *m;
@@ -362,6 +369,13 @@ static int init_model(st_hmm **out, const st_hmm_data *d, const st_hmm_fit_opts 
         memcpy(m->mask, o->mask, K * K);
     else
         st_hmm_topology_mask(o->topology, o->maxjump, K, m->mask);
+    if (o->dur) {
+        if ((rc = st_hmm_set_durations(m, o->dur, o->dmax, o->dshift ? o->dshift : 1, e)) < 0) {
+            st_hmm_free(m);
+            return rc;
+        }
+        st_hmm_dur_init(m, mean0, &g, r);
+    }
     for (size_t i = 0; i < K; i++) {
         double s = 0, nfree = 0;
         for (size_t j = 0; j < K; j++)
@@ -371,6 +385,8 @@ static int init_model(st_hmm **out, const st_hmm_data *d, const st_hmm_fit_opts 
             m->trans[i * K + j] = v;
             s += v;
         }
+        if (o->dur && !(s > 0)) /* an absorbing state of a semi-Markov model */
+            continue;
         if (!(s > 0)) {
             st_hmm_free(m);
             return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "transition mask row %zu allows no transition", i);
@@ -440,6 +456,15 @@ static size_t param_arrays(st_hmm *m, const st_hmm_fit_opts *o, parr *a)
     return n;
 }
 
+/* ... and the durations' */
+static size_t param_arrays_all(st_hmm *m, const st_hmm_fit_opts *o, parr *a)
+{
+    size_t n = param_arrays(m, o, a);
+    if (m->dur && !o->fix_dur)
+        a[n++] = m->dur == ST_HMM_DUR_NONPAR ? (parr){m->dprob, m->K * m->dmax} : (parr){m->dpar, 2 * m->K};
+    return n;
+}
+
 static size_t param_len(const parr *a, size_t na)
 {
     size_t len = 0;
@@ -479,7 +504,7 @@ static int run_em(st_hmm *m, const st_hmm_data *d, const st_hmm_fit_opts *o, int
     if (!r.acc)
         return st_err_nomem(e, "E-step");
     parr pa[8];
-    size_t na = param_arrays(m, o, pa), np = param_len(pa, na);
+    size_t na = param_arrays_all(m, o, pa), np = param_len(pa, na);
     double *th0 = NULL, *th1 = NULL, *th2 = NULL, *prop = NULL;
     if (o->accelerate && np > 0) {
         th0 = malloc(4 * np * sizeof *th0);
@@ -661,6 +686,19 @@ static int fit_impl(st_hmm **out, st_hmm **starts_out, const st_hmm_data *d, con
                                   "column '%s': values too large for a Gaussian model (their variance overflows); rescale them",
                                   d->names ? d->names[j] : "?");
             }
+    if ((o->init ? o->init->dur : o->dur) && (o->start_stationary || (o->init && o->init->start_stationary))) {
+        free(own_nsym);
+        free(vf);
+        return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "a model with durations has no stationary start");
+    }
+    if (!o->init && o->dur && (o->dmax < 1 || (o->dshift ? o->dshift : 1) > o->dmax)) {
+        free(own_nsym);
+        free(vf);
+        return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "durations need a maximum >= the shift (%zu), not %zu",
+                          o->dshift ? o->dshift : 1, o->dmax);
+    }
+    /* durations start around half the mean length of a state's share of a sequence */
+    double mean0 = (double)gtotal / (double)(d->gnseq ? d->gnseq : d->nseq) / (2.0 * (double)K);
     st_hmm_fit_opts oo = *o;
     oo.K = K;
     oo.family = fam;
@@ -689,7 +727,7 @@ static int fit_impl(st_hmm **out, st_hmm **starts_out, const st_hmm_data *d, con
                 rc = st_hmm_stationary(m, m->start, e);
             }
         } else if (starts_out) {
-            if ((rc = init_model(&m, sd, &oo, nsym, r, &cx, e)) < 0)
+            if ((rc = init_model(&m, sd, &oo, nsym, r, &cx, mean0, e)) < 0)
                 break;
             starts_out[r] = m;
             continue;
@@ -697,7 +735,7 @@ static int fit_impl(st_hmm **out, st_hmm **starts_out, const st_hmm_data *d, con
             if ((rc = st_hmm_copy(&m, o->starts[r], e)) == ST_OK)
                 rc = st_hmm_prepare(m, e);
         } else {
-            rc = init_model(&m, sd, &oo, nsym, r, &cx, e);
+            rc = init_model(&m, sd, &oo, nsym, r, &cx, mean0, e);
         }
         if (rc == ST_OK)
             rc = run_em(m, d, &oo, r, &cx, e);

@@ -50,10 +50,32 @@ st_hmm_ws *st_hmm_ws_new(size_t K, size_t Tmax)
     return w;
 }
 
+st_hmm_ws *st_hmm_ws_new_for(const st_hmm *m, size_t Tmax)
+{
+    st_hmm_ws *w = st_hmm_ws_new(m->K, Tmax);
+    if (!w || !m->dur)
+        return w;
+    size_t K = m->K;
+    w->Dm = m->dmax;
+    w->E = malloc(w->Tmax * K * sizeof *w->E);
+    w->F = malloc(w->Tmax * K * sizeof *w->F);
+    w->win = malloc(2 * K * m->dmax * sizeof *w->win);
+    w->u = malloc(6 * K * sizeof *w->u);
+    if (!w->E || !w->F || !w->win || !w->u) {
+        st_hmm_ws_free(w);
+        return NULL;
+    }
+    return w;
+}
+
 void st_hmm_ws_free(st_hmm_ws *w)
 {
     if (!w)
         return;
+    free(w->E);
+    free(w->F);
+    free(w->win);
+    free(w->u);
     free(w->B);
     free(w->alpha);
     free(w->gamma);
@@ -145,6 +167,10 @@ static void forward_pass(const st_hmm *m, const double *x, size_t T, st_hmm_ws *
 
 void st_hmm_forward(const st_hmm *m, const double *x, size_t T, st_hmm_ws *w, double *logl)
 {
+    if (m->dur) {
+        st_hsmm_forward(m, x, T, w, logl);
+        return;
+    }
     st_hmm_ops(m)->eval(m, x, T, w->B, w->logs);
     forward_pass(m, x, T, w, logl);
 }
@@ -173,6 +199,10 @@ static void transpose(const double *A, size_t K, double *AT)
 void st_hmm_fb(const st_hmm *m, const double *x, size_t T, st_hmm_ws *w, double *logl, double *xi)
 {
     size_t K = m->K;
+    if (m->dur) {
+        st_hsmm_fb(m, x, T, w, logl, xi, NULL);
+        return;
+    }
     st_hmm_forward(m, x, T, w, logl);
     if (!(*logl > -INFINITY))
         return;
@@ -296,7 +326,7 @@ int st_hmm_loglik(st_hmm *m, const st_hmm_data *d, double *logl, double *total, 
     int nomem = 0;
 #pragma omp parallel if (st_hmm_worth_threads(m, d))
     {
-        st_hmm_ws *w = st_hmm_ws_new(m->K, Tmax);
+        st_hmm_ws *w = st_hmm_ws_new_for(m, Tmax);
         if (!w) {
 #pragma omp atomic write
             nomem = 1;
@@ -332,7 +362,7 @@ int st_hmm_posterior(st_hmm *m, const st_hmm_data *d, double *post, double *logl
     int nomem = 0;
 #pragma omp parallel if (st_hmm_worth_threads(m, d))
     {
-        st_hmm_ws *w = st_hmm_ws_new(K, Tmax);
+        st_hmm_ws *w = st_hmm_ws_new_for(m, Tmax);
         if (!w) {
 #pragma omp atomic write
             nomem = 1;
@@ -411,6 +441,8 @@ int st_hmm_viterbi(st_hmm *m, const st_hmm_data *d, int *path, double *logp, st_
     int rc = st_hmm_prepare(m, e);
     if (rc < 0)
         return rc;
+    if (m->dur)
+        return st_hsmm_viterbi(m, d, path, logp, e);
     size_t K = m->K, Tmax = st_hmm_data_maxlen(d);
     double *logAT = malloc((K * K + K) * sizeof *logAT), *logpi = logAT ? logAT + K * K : NULL;
     if (!logAT)

@@ -47,6 +47,20 @@ typedef enum {
     ST_HMM_MASK          /* given explicitly */
 } st_hmm_topology;
 
+/* Explicit state durations (hidden semi-Markov models).  A state k
+ * entered at t stays for d steps, d drawn from p_k(d) on 1..dmax, then
+ * moves to j != k with probability trans[k][j] (the diagonal is 0).  A
+ * state without an allowed exit is absorbing: it lasts to the end of the
+ * sequence whatever its duration distribution (which it then has none
+ * of).  The last segment of a sequence is right-censored: its duration
+ * is at least the steps left. */
+typedef enum {
+    ST_HMM_DUR_NONE = 0, /* a plain HMM (geometric durations) */
+    ST_HMM_DUR_NONPAR,   /* p_k(1..dmax) free (zero below the shift) */
+    ST_HMM_DUR_POISSON,  /* d = shift + X, X ~ Poisson(lambda), truncated at dmax and renormalised */
+    ST_HMM_DUR_NEGBIN    /* d = shift + X, X ~ NegBin(r, p) (failures before r successes), truncated */
+} st_hmm_dur;
+
 /* Default floors (documented in hmm-fit(1) and stoch-model(5)). */
 #define ST_HMM_PROB_FLOOR 1e-10   /* estimated probabilities (allowed entries) */
 #define ST_HMM_VAR_FLOOR_REL 1e-6 /* variances >= this times the data variance */
@@ -98,6 +112,15 @@ typedef struct st_hmm {
     double *bern, *mprob, *shape, *scale;
     long trials;
     size_t ncov;
+    /* durations (dur != ST_HMM_DUR_NONE): p_k(d), d = 1..dmax, at
+     * dprob[k*dmax + d-1] (all families; parametric ones recomputed by
+     * st_hmm_prepare from dpar); dpar K x 2: Poisson (lambda, unused),
+     * negative binomial (r, p); dshift >= 1: the shortest duration;
+     * dsurv (cache) K x (dmax+1): S_k(d) = P(duration >= d) at
+     * dsurv[k*(dmax+1) + d-1]. */
+    st_hmm_dur dur;
+    size_t dmax, dshift;
+    double *dprob, *dpar, *dsurv;
     char **colnames;     /* D data column names, or NULL */
     /* what the fit recorded (fitted != 0) */
     int fitted;
@@ -135,6 +158,13 @@ typedef struct st_hmm_shape {
 int st_hmm_new_shape(st_hmm **m, size_t K, size_t D, const st_hmm_shape *sh, st_err *e);
 /* The number of response columns: D - ncov. */
 size_t st_hmm_dy(const st_hmm *m);
+/* Make m a hidden semi-Markov model with durations of the given family on
+ * shift..dmax (1 <= shift <= dmax <= 100000): allocates the duration
+ * arrays (zero), clears the diagonal of the mask and of trans. */
+int st_hmm_set_durations(st_hmm *m, st_hmm_dur dur, size_t dmax, size_t shift, st_err *e);
+const char *st_hmm_dur_name(st_hmm_dur d);
+/* State k of an HSMM is absorbing (no allowed transition out). */
+int st_hmm_absorbing(const st_hmm *m, size_t k);
 void st_hmm_free(st_hmm *m);
 int st_hmm_copy(st_hmm **out, const st_hmm *m, st_err *e);
 /* Set the column names (copied). */
@@ -271,11 +301,13 @@ typedef struct st_hmm_fit_opts {
     size_t ncomp;            /* GMM components per state (default 2 when 0) */
     size_t ncov;             /* regression: the last ncov data columns are covariates */
     long trials;             /* multinomial: trials per row (0: each row's sum) */
+    st_hmm_dur dur;          /* explicit durations (HSMM), ST_HMM_DUR_NONE: an HMM */
+    size_t dmax, dshift;     /* longest duration, shortest (default 1) */
     st_hmm_topology topology;
     int maxjump;
     const unsigned char *mask; /* K*K for ST_HMM_MASK */
     int start_stationary;
-    int fix_start, fix_trans, fix_emis; /* keep at the --init values */
+    int fix_start, fix_trans, fix_emis, fix_dur; /* keep at the --init values */
     const st_hmm *init;      /* initial model (K and family must match) or NULL */
     st_hmm *const *starts;   /* without init: the restarts' starting models made
                                 by st_hmm_fit_starts, or NULL */

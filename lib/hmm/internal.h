@@ -94,6 +94,16 @@ int st_hmm_floor_cov(double *S, size_t D, const double *vf, int *floored, double
 int st_hmm_gauss_init(st_hmm *m, const st_hmm_data *d, st_rng *g, int restart, const st_hmm_mctx *c,
                       st_err *e);
 
+/* durations.c: the pmf and survivor of each state from the parameters
+ * (part of st_hmm_prepare), the M-step from expected duration counts eta
+ * (K x dmax), free parameters, starting values with mean about mean0,
+ * and a draw from p_k. */
+int st_hmm_dur_prepare(st_hmm *m, st_err *e);
+int st_hmm_dur_mstep(st_hmm *m, const double *eta, st_hmm_mctx *cx, st_err *e);
+long st_hmm_dur_nparams(const st_hmm *m);
+void st_hmm_dur_init(st_hmm *m, double mean0, st_rng *g, int restart);
+size_t st_hmm_dur_draw(const st_hmm *m, size_t k, st_rng *r);
+
 /* Size of m->cache for the family. */
 size_t st_hmm_cache_size(const st_hmm *m);
 
@@ -108,10 +118,37 @@ typedef struct st_hmm_ws {
     double *v;     /* 2K scratch */
     double *AT;    /* K x K: trans transposed */
     int *bp;       /* Tmax x K Viterbi back-pointers (allocated on demand) */
+    /* hidden semi-Markov models (st_hmm_ws_new_for a model with
+     * durations; hsmm.c): E, F Tmax x K segment entry and exit masses
+     * (then their posteriors), win 2 x K x dmax windows, u 4K scratch */
+    size_t Dm;
+    double *E, *F, *win, *u;
 } st_hmm_ws;
 
 st_hmm_ws *st_hmm_ws_new(size_t K, size_t Tmax);
+/* The workspace model m needs (with its durations' arrays). */
+st_hmm_ws *st_hmm_ws_new_for(const st_hmm *m, size_t Tmax);
 void st_hmm_ws_free(st_hmm_ws *w);
+
+/* hsmm.c: the forward-backward, forward, Viterbi and posterior path draws
+ * of models with durations, with st_hmm_fb's conventions: ws->gamma the
+ * state posteriors, xi (K*K, may be NULL) += sum_t F_t(i) D_t+1(j) (the
+ * caller multiplies by trans), eta (K*dmax, may be NULL) += the expected
+ * number of segments of state k lasting d (censored last segments
+ * included, by the posterior of their full duration). */
+void st_hsmm_fb(const st_hmm *m, const double *x, size_t T, st_hmm_ws *w, double *logl, double *xi, double *eta);
+void st_hsmm_forward(const st_hmm *m, const double *x, size_t T, st_hmm_ws *w, double *logl);
+/* st_hmm_viterbi for a model with durations (most probable segmentation). */
+int st_hsmm_viterbi(st_hmm *m, const st_hmm_data *d, int *path, double *logp, st_err *e);
+/* One path from the posterior given st_hsmm_forward's ws; q (K + dmax)
+ * scratch. */
+void st_hsmm_draw_path(const st_hmm *m, const st_hmm_ws *w, size_t T, const double *lastw, double lastsum, st_rng *r,
+                       double *q, int *path);
+/* The weights of the last segment's (state, start) for the draws:
+ * lastw[k*T + s]; returns their sum. */
+double st_hsmm_last_weights(const st_hmm *m, const st_hmm_ws *w, size_t T, double *lastw);
+/* Sample one sequence's states and rows from an HSMM. */
+void st_hsmm_sample_seq(const st_hmm *m, st_rng *r, size_t T, int *states, double *x);
 
 /* Forward-backward on one sequence (T rows of x).  Fills ws->gamma, ws->B
  * (as w), ws->alpha and returns the log-likelihood in *logl (-INFINITY if

@@ -84,6 +84,34 @@ int st_hmm_write(const st_hmm *m, FILE *fp, st_err *e)
         st_yw_key_matrix(&w, "mask", mk, K, K);
         free(mk);
     }
+    if (m->dur) {
+        st_yw_begin_map(&w, "durations");
+        st_yw_key_string(&w, "family", st_hmm_dur_name(m->dur));
+        st_yw_key_long(&w, "max", (long)m->dmax);
+        st_yw_key_long(&w, "shift", (long)m->dshift);
+        if (m->dur == ST_HMM_DUR_NONPAR) {
+            st_yw_comment(&w, "probabilities: one row per state, durations 1..%zu", m->dmax);
+            st_yw_key_matrix(&w, "probabilities", m->dprob, K, m->dmax);
+        } else {
+            double *a = malloc(2 * K * sizeof *a);
+            if (!a)
+                return st_err_nomem(e, "durations");
+            for (size_t k = 0; k < K; k++) {
+                a[k] = m->dpar[2 * k];
+                a[K + k] = m->dpar[2 * k + 1];
+            }
+            if (m->dur == ST_HMM_DUR_POISSON) {
+                st_yw_comment(&w, "duration = shift + Poisson(lambda), truncated at max");
+                st_yw_key_vector(&w, "lambdas", a, K);
+            } else {
+                st_yw_comment(&w, "duration = shift + NegBin(size, prob) failures, truncated at max");
+                st_yw_key_vector(&w, "sizes", a, K);
+                st_yw_key_vector(&w, "probs", a + K, K);
+            }
+            free(a);
+        }
+        st_yw_end(&w);
+    }
     st_yw_begin_map(&w, "emission");
     st_yw_key_string(&w, "family", st_hmm_family_name(m->family));
     switch (m->family) {
@@ -365,6 +393,77 @@ static int read_emission(st_hmm *m, const st_ydoc *doc, const st_ynode *em, st_e
     return ST_OK;
 }
 
+static const char *const dur_names[] = {"none", "nonparametric", "poisson", "negbin", NULL};
+
+/* The durations mapping: family, max, shift and the family's parameters
+ * (the mask's diagonal is cleared: transitions are read after this). */
+static int read_durations(st_hmm *m, const st_ydoc *doc, const st_ynode *dn, st_err *e)
+{
+    const st_ynode *n;
+    int fi, rc;
+    long dmax, shift = 1;
+    size_t K = m->K, r, c;
+    double *v = NULL;
+    if (st_ynode_kind(dn) != ST_YMAP)
+        return st_ynode_error(doc, dn, e, ST_EDATA, "durations must be a mapping");
+    if ((rc = st_ymap_require(doc, dn, "family", &n, e)) < 0 || (rc = st_ynode_enum(doc, n, dur_names, &fi, e)) < 0)
+        return rc;
+    if (fi == ST_HMM_DUR_NONE)
+        return st_ynode_error(doc, n, e, ST_EDATA, "durations family must be nonparametric, poisson or negbin");
+    if ((rc = st_ymap_require(doc, dn, "max", &n, e)) < 0 || (rc = st_ynode_long(doc, n, 1, 100000, &dmax, e)) < 0)
+        return rc;
+    if ((n = st_ymap_get(doc, dn, "shift")) && (rc = st_ynode_long(doc, n, 1, dmax, &shift, e)) < 0)
+        return rc;
+    if ((rc = st_hmm_set_durations(m, (st_hmm_dur)fi, (size_t)dmax, (size_t)shift, e)) < 0)
+        return at_node(doc, dn, e, rc);
+    switch (m->dur) {
+    case ST_HMM_DUR_NONPAR:
+        if ((rc = st_ymap_require(doc, dn, "probabilities", &n, e)) < 0 ||
+            (rc = st_ynode_matrix(doc, n, K, (size_t)dmax, 0, 1, &v, &r, &c, e)) < 0)
+            return rc;
+        for (size_t k = 0; k < K && rc == ST_OK; k++) { /* an absorbing state's row is not used */
+            if (st_hmm_absorbing(m, k))
+                continue;
+            rc = st_ynode_check_stochastic(doc, st_yseq_at(n, k), v + k * (size_t)dmax, 1, (size_t)dmax, ROW_TOL, e);
+            for (size_t d = 0; rc == ST_OK && d + 1 < (size_t)shift; d++)
+                if (v[k * (size_t)dmax + d] != 0)
+                    rc = st_ynode_error(doc, st_yseq_at(n, k), e, ST_EDATA,
+                                        "duration %zu of state %zu is below the shift %ld but not 0", d + 1, k, shift);
+        }
+        if (rc == ST_OK)
+            memcpy(m->dprob, v, K * (size_t)dmax * sizeof *v);
+        free(v);
+        break;
+    case ST_HMM_DUR_POISSON:
+        if ((rc = st_ymap_require(doc, dn, "lambdas", &n, e)) < 0 ||
+            (rc = st_ynode_vector(doc, n, K, 1e-300, INFINITY, &v, &r, e)) < 0)
+            return rc;
+        for (size_t k = 0; k < K; k++)
+            m->dpar[2 * k] = v[k];
+        free(v);
+        break;
+    case ST_HMM_DUR_NEGBIN:
+        if ((rc = st_ymap_require(doc, dn, "sizes", &n, e)) < 0 ||
+            (rc = st_ynode_vector(doc, n, K, 1e-300, INFINITY, &v, &r, e)) < 0)
+            return rc;
+        for (size_t k = 0; k < K; k++)
+            m->dpar[2 * k] = v[k];
+        free(v);
+        if ((rc = st_ymap_require(doc, dn, "probs", &n, e)) < 0 ||
+            (rc = st_ynode_vector(doc, n, K, 1e-300, 1 - 1e-16, &v, &r, e)) < 0)
+            return rc;
+        for (size_t k = 0; k < K; k++)
+            m->dpar[2 * k + 1] = v[k];
+        free(v);
+        break;
+    case ST_HMM_DUR_NONE:
+        break;
+    }
+    if (rc < 0)
+        return rc;
+    return st_ymap_check_unknown(doc, dn, e);
+}
+
 int st_hmm_read_doc(st_hmm **out, const st_ydoc *doc, const st_ynode *root, st_err *e)
 {
     *out = NULL;
@@ -495,6 +594,9 @@ int st_hmm_read_doc(st_hmm **out, const st_ydoc *doc, const st_ynode *root, st_e
     } else {
         st_hmm_topology_mask(m->topology, m->maxjump, (size_t)K, m->mask);
     }
+    const st_ynode *dn = st_ymap_get(doc, root, "durations");
+    if (dn && (rc = read_durations(m, doc, dn, e)) < 0)
+        goto fail;
     const st_ynode *sn = st_ymap_get(doc, root, "start_stationary");
     if (sn && (rc = st_ynode_bool(doc, sn, &m->start_stationary, e)) < 0)
         goto fail;
@@ -510,6 +612,10 @@ int st_hmm_read_doc(st_hmm **out, const st_ydoc *doc, const st_ynode *root, st_e
         (rc = st_ynode_matrix(doc, n, (size_t)K, (size_t)K, 0, 1, &v, &r, &c, e)) < 0)
         goto fail;
     memcpy(m->trans, v, (size_t)(K * K) * sizeof *v);
+    if (m->dur) /* an absorbing state's row is all 0: checked against the mask below */
+        for (size_t i = 0; i < (size_t)K; i++)
+            if (st_hmm_absorbing(m, i))
+                v[i * (size_t)K + i] = 1;
     rc = rows_stochastic(doc, n, v, (size_t)K, (size_t)K, e);
     free(v);
     if (rc < 0)
@@ -517,9 +623,14 @@ int st_hmm_read_doc(st_hmm **out, const st_ydoc *doc, const st_ynode *root, st_e
     for (size_t i = 0; i < (size_t)K; i++)
         for (size_t j = 0; j < (size_t)K; j++)
             if (!m->mask[i * (size_t)K + j] && m->trans[i * (size_t)K + j] != 0) {
-                rc = st_ynode_error(doc, n, e, ST_EDATA,
-                                    "transition %zu -> %zu is %.17g but the topology forbids it", i, j,
-                                    m->trans[i * (size_t)K + j]);
+                if (m->dur && i == j)
+                    rc = st_ynode_error(doc, n, e, ST_EDATA,
+                                        "transition %zu -> %zu is %.17g: a model with durations has no self-transitions",
+                                        i, j, m->trans[i * (size_t)K + j]);
+                else
+                    rc = st_ynode_error(doc, n, e, ST_EDATA,
+                                        "transition %zu -> %zu is %.17g but the topology forbids it", i, j,
+                                        m->trans[i * (size_t)K + j]);
                 goto fail;
             }
     const st_ynode *cn = st_ymap_get(doc, root, "columns");

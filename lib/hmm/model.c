@@ -283,6 +283,9 @@ void st_hmm_free(st_hmm *m)
     free(m->scale);
     free(m->cache);
     free(m->lognorm);
+    free(m->dprob);
+    free(m->dpar);
+    free(m->dsurv);
     if (m->colnames) {
         for (size_t j = 0; j < m->D; j++)
             free(m->colnames[j]);
@@ -340,6 +343,14 @@ int st_hmm_copy(st_hmm **out, const st_hmm *m, st_err *e)
     COPY(shape, K * D);
     COPY(scale, K * D);
     c->trials = m->trials;
+    if (m->dur && (rc = st_hmm_set_durations(c, m->dur, m->dmax, m->dshift, e)) < 0) {
+        st_hmm_free(c);
+        return rc;
+    }
+    memcpy(c->mask, m->mask, K * K); /* set_durations cleared the diagonal only */
+    COPY(dprob, K * m->dmax);
+    COPY(dpar, 2 * K);
+    COPY(dsurv, K * (m->dmax + 1));
     c->topology = m->topology;
     c->maxjump = m->maxjump;
     c->start_stationary = m->start_stationary;
@@ -355,6 +366,47 @@ int st_hmm_copy(st_hmm **out, const st_hmm *m, st_err *e)
     }
     *out = c;
     return ST_OK;
+}
+
+int st_hmm_set_durations(st_hmm *m, st_hmm_dur dur, size_t dmax, size_t shift, st_err *e)
+{
+    size_t K = m->K;
+    if (dur == ST_HMM_DUR_NONE)
+        return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "no duration family given");
+    if (dmax < 1 || dmax > 100000 || shift < 1 || shift > dmax)
+        return st_err_set(e, ST_EUSAGE, NULL, 0, 0,
+                          "durations need 1 <= shift <= max <= 100000, not shift %zu and max %zu", shift, dmax);
+    double *p = calloc(K * dmax, sizeof *p), *par = calloc(2 * K, sizeof *par),
+           *S = calloc(K * (dmax + 1), sizeof *S);
+    if (!p || !par || !S) {
+        free(p);
+        free(par);
+        free(S);
+        return st_err_nomem(e, "durations");
+    }
+    free(m->dprob);
+    free(m->dpar);
+    free(m->dsurv);
+    m->dprob = p;
+    m->dpar = par;
+    m->dsurv = S;
+    m->dur = dur;
+    m->dmax = dmax;
+    m->dshift = shift;
+    m->start_stationary = 0;
+    for (size_t k = 0; k < K; k++) {
+        m->mask[k * K + k] = 0;
+        m->trans[k * K + k] = 0;
+    }
+    return ST_OK;
+}
+
+int st_hmm_absorbing(const st_hmm *m, size_t k)
+{
+    for (size_t j = 0; j < m->K; j++)
+        if (j != k && m->mask[k * m->K + j])
+            return 0;
+    return 1;
 }
 
 /* ------------------------------------------------------------ topology */
@@ -429,15 +481,55 @@ static int check_row(const double *p, const unsigned char *mask, size_t n, const
     return ST_OK;
 }
 
+static int validate_durations(const st_hmm *m, st_err *e)
+{
+    size_t K = m->K, Dm = m->dmax;
+    if (m->start_stationary)
+        return st_err_set(e, ST_EDATA, NULL, 0, 0, "a model with durations has no stationary start");
+    for (size_t k = 0; k < K; k++) {
+        if (m->mask[k * K + k])
+            return st_err_set(e, ST_EDATA, NULL, 0, 0, "state %zu: a model with durations has no self-transitions", k);
+        if (st_hmm_absorbing(m, k))
+            continue;
+        if (m->dur == ST_HMM_DUR_NONPAR) {
+            const double *p = m->dprob + k * Dm;
+            for (size_t d = 0; d + 1 < m->dshift; d++)
+                if (p[d] != 0)
+                    return st_err_set(e, ST_EDATA, NULL, 0, 0, "duration %zu of state %zu is below the shift %zu but not 0", d + 1,
+                                      k, m->dshift);
+            int rc = check_row(p, NULL, Dm, "duration", k, e);
+            if (rc < 0)
+                return rc;
+        } else {
+            const double *par = m->dpar + 2 * k;
+            if (!(par[0] > 0) || !isfinite(par[0]))
+                return st_err_set(e, ST_EDATA, NULL, 0, 0, "duration %s of state %zu must be positive and finite",
+                                  m->dur == ST_HMM_DUR_POISSON ? "lambda" : "size r", k);
+            if (m->dur == ST_HMM_DUR_NEGBIN && !(par[1] > 0 && par[1] < 1))
+                return st_err_set(e, ST_EDATA, NULL, 0, 0, "duration probability p of state %zu must be in (0, 1)", k);
+        }
+    }
+    return ST_OK;
+}
+
 int st_hmm_validate(st_hmm *m, st_err *e)
 {
     size_t K = m->K, D = m->D;
     int rc;
     if ((rc = check_row(m->start, NULL, K, "start", 0, e)) < 0)
         return rc;
-    for (size_t i = 0; i < K; i++)
+    for (size_t i = 0; i < K; i++) {
+        if (m->dur && st_hmm_absorbing(m, i)) { /* an HSMM's absorbing state: a row of zeros */
+            for (size_t j = 0; j < K; j++)
+                if (m->trans[i * K + j] != 0)
+                    return st_err_set(e, ST_EDATA, NULL, 0, 0, "transition row %zu: state %zu has no allowed exit, its row must be 0", i, i);
+            continue;
+        }
         if ((rc = check_row(m->trans + i * K, m->mask + i * K, K, "transition", i, e)) < 0)
             return rc;
+    }
+    if (m->dur && (rc = validate_durations(m, e)) < 0)
+        return rc;
     switch (m->family) {
     case ST_HMM_CATEGORICAL:
         for (size_t c = 0; c < D; c++)
@@ -518,7 +610,10 @@ int st_hmm_validate(st_hmm *m, st_err *e)
 
 int st_hmm_prepare(st_hmm *m, st_err *e)
 {
-    return st_hmm_ops(m)->prepare(m, e);
+    int rc = st_hmm_ops(m)->prepare(m, e);
+    if (rc == ST_OK && m->dur)
+        rc = st_hmm_dur_prepare(m, e);
+    return rc;
 }
 
 long st_hmm_nparams(const st_hmm *m)
@@ -532,7 +627,7 @@ long st_hmm_nparams(const st_hmm *m)
         if (free_ > 0)
             p += free_ - 1;
     }
-    return p + st_hmm_ops(m)->nparams(m);
+    return p + st_hmm_ops(m)->nparams(m) + st_hmm_dur_nparams(m);
 }
 
 double st_hmm_aic(const st_hmm *m)

@@ -5,7 +5,8 @@
  * the workspace.  A path is then drawn backwards:
  *     s_T-1 ~ alpha_T-1,   s_t | s_t+1 = j ~ alpha_t(i) A(i, j)  (normalised),
  * which is an exact draw from p(s_0..T-1 | x_0..T-1).  One forward pass
- * serves every path of a sequence; each path costs 2K per step.
+ * serves every path of a sequence; each path costs 2K per step.  Models
+ * with durations draw whole segments backwards instead (hsmm.c).
  *
  * Random streams: sequence s (its index in d) takes a 64-bit seed from
  * stream s of `seed` (st_rng_stream), and path p of that sequence draws
@@ -64,15 +65,17 @@ int st_hmm_sample_paths(st_hmm *m, const st_hmm_data *d, size_t s0, size_t s1, s
     sub.total = (d->off[s1] - d->off[s0]) * (np ? np : 1);
 #pragma omp parallel if (st_hmm_worth_threads(m, &sub))
     {
-        st_hmm_ws *w = st_hmm_ws_new(K, Tmax);
-        double *q = malloc(K * sizeof *q);
-        if (!w || !q) {
+        st_hmm_ws *w = st_hmm_ws_new_for(m, Tmax);
+        double *q = malloc((K + m->dmax) * sizeof *q);
+        /* durations: the last segment's weights, K x T */
+        double *lastw = m->dur ? malloc((Tmax ? Tmax : 1) * K * sizeof *lastw) : NULL;
+        if (!w || !q || (m->dur && !lastw)) {
 #pragma omp atomic write
             nomem = 1;
         }
 #pragma omp for schedule(dynamic, 1)
         for (size_t s = s0; s < s1; s++) {
-            if (!w || !q)
+            if (!w || !q || (m->dur && !lastw))
                 continue;
             size_t T = d->off[s + 1] - d->off[s];
             double ll;
@@ -86,16 +89,21 @@ int st_hmm_sample_paths(st_hmm *m, const st_hmm_data *d, size_t s0, size_t s1, s
                 continue;
             }
             int *out = paths + (d->off[s] - d->off[s0]) * np;
+            double lastsum = m->dur ? st_hsmm_last_weights(m, w, T, lastw) : 0;
             st_rng g;
             st_rng_stream(&g, st_hmm_path_seed(seed, s), (uint64_t)p0);
             for (size_t p = 0; p < np; p++) {
                 st_rng r = g;
-                draw_path(w, AT, K, T, &r, q, out + p * T);
+                if (m->dur)
+                    st_hsmm_draw_path(m, w, T, lastw, lastsum, &r, q, out + p * T);
+                else
+                    draw_path(w, AT, K, T, &r, q, out + p * T);
                 st_rng_jump(&g);
             }
         }
         st_hmm_ws_free(w);
         free(q);
+        free(lastw);
     }
     free(AT);
     if (nomem)

@@ -153,6 +153,39 @@ expect_exit 0 "decode with the regression" hmm-decode -m "$tmp/reg.yaml" --score
 expect_error 1 "cannot draw them" "sampling a regression model" hmm-sample -m "$tmp/reg.yaml" -n 1 -T 5
 expect_error 2 "no column 'nope'" "an unknown covariate" hmm-fit -K 2 -e regression --covariates nope "$faithful"
 
+# ---- hidden semi-Markov models (explicit durations)
+hmm-sample -m "$data/hsmm-pois3.yaml" -n 20 -T 150 --seed 3 > "$tmp/hs.csv"
+expect_exit 0 "Poisson durations" hmm-fit -K 3 --durations poisson --max-duration 15 -o "$tmp/hs.yaml" "$tmp/hs.csv"
+check "durations written, self-transitions 0" sh -c "grep -q 'family: poisson' '$tmp/hs.yaml' && grep -q 'lambdas:' '$tmp/hs.yaml' && grep -q '  - \[0, ' '$tmp/hs.yaml'"
+lam=$(awk '/lambdas:/ { gsub(/[][,]/, " "); print $2, $3, $4 }' "$tmp/hs.yaml")
+check "lambdas near 3, 6, 1.5 in some order ($lam)" sh -c "echo $lam | tr ' ' '\n' | sort -g | awk 'NR == 1 && (\$1 < 1.2 || \$1 > 1.8) { exit 1 } NR == 2 && (\$1 < 2.6 || \$1 > 3.4) { exit 1 } NR == 3 && (\$1 < 5.3 || \$1 > 6.7) { exit 1 }'"
+expect_exit 0 "-j2 gives the same bytes" hmm-fit -K 3 --durations poisson --max-duration 15 -j2 -o "$tmp/hs2.yaml" "$tmp/hs.csv"
+check "identical to -j1" sh -c "hmm-fit -K 3 --durations poisson --max-duration 15 -j1 '$tmp/hs.csv' | cmp -s - '$tmp/hs2.yaml'"
+expect_exit 0 "decode the HSMM: Viterbi" hmm-decode -m "$tmp/hs.yaml" "$tmp/hs.csv"
+acc=$(paste -d, "$tmp/hs.csv" "$tmp/out" | awk -F, 'NR > 1 { n++; s[$3 "," $7]++ } END { for (k in s) if (s[k] > m[substr(k, 1, 1)]) m[substr(k, 1, 1)] = s[k]; for (k in m) a += m[k]; print a / n }')
+check "Viterbi segmentation matches the true states up to relabelling ($acc)" awk -v a="$acc" 'BEGIN { exit !(a > 0.85) }'
+expect_exit 0 "posteriors" hmm-decode -m "$tmp/hs.yaml" --posterior "$tmp/hs.csv"
+check "posterior rows sum to 1" awk -F, 'NR > 1 { s = $4 + $5 + $6; if (s < 1 - 1e-9 || s > 1 + 1e-9) exit 1 }' "$tmp/out"
+expect_exit 0 "posterior paths" hmm-decode -m "$tmp/hs.yaml" --sample 5 "$tmp/hs.csv"
+expect_exit 0 "sample from the fit" hmm-sample -m "$tmp/hs.yaml" -n 2 -T 50
+for fam in nonparametric negbin; do
+    expect_exit 0 "$fam durations" hmm-fit -K 3 --durations $fam --max-duration 15 -r 2 "$tmp/hs.csv"
+done
+expect_exit 0 "left-right with durations: the last state absorbing" hmm-fit -K 3 --durations poisson --max-duration 15 --topology left-right -r 1 -o "$tmp/lr.yaml" "$tmp/hs.csv"
+check "its row is all 0" grep -q '  - \[0, 0, 0\]' "$tmp/lr.yaml"
+expect_exit 0 "and decodes" hmm-decode -m "$tmp/lr.yaml" --score "$tmp/hs.csv"
+expect_error 2 "needs --max-duration" "--durations without a maximum" hmm-fit -K 2 --durations poisson "$tmp/hs.csv"
+expect_error 2 "apply to --durations" "--max-duration alone" hmm-fit -K 2 --max-duration 9 "$tmp/hs.csv"
+expect_error 2 "--shift 5 is more than --max-duration 3" "a shift above the maximum" hmm-fit -K 2 --durations poisson --max-duration 3 --shift 5 "$tmp/hs.csv"
+expect_error 2 "exclude each other" "durations and a stationary start" hmm-fit -K 2 --durations poisson --max-duration 9 --start stationary "$tmp/hs.csv"
+expect_error 2 "--durations must be" "an unknown duration family" hmm-fit -K 2 --durations weibull --max-duration 9 "$tmp/hs.csv"
+sed 's/  - \[0, 0.7, 0.3\]/  - [0.1, 0.6, 0.3]/' "$data/hsmm-pois3.yaml" > "$tmp/self.yaml"
+expect_error 1 "self.yaml:.*no self-transitions" "a self-transition in a model with durations" hmm-decode -m "$tmp/self.yaml" "$tmp/hs.csv"
+sed 's/  lambdas: \[3, 6, 1.5\]/  lambdas: [3, 6, 1.5]\n  colour: red/' "$data/hsmm-pois3.yaml" > "$tmp/unk.yaml"
+expect_error 1 "unknown key 'colour'" "an unknown key among the durations" hmm-decode -m "$tmp/unk.yaml" "$tmp/hs.csv"
+sed 's/  lambdas: \[3, 6, 1.5\]/  lambdas: [3, -6, 1.5]/' "$data/hsmm-pois3.yaml" > "$tmp/neg.yaml"
+expect_error 1 "neg.yaml:" "a negative Poisson duration" hmm-decode -m "$tmp/neg.yaml" "$tmp/hs.csv"
+
 # ---- bad input: each exit 1 with a one-line message naming what and where
 expect_error 1 "row 3 .*symbol 3 out of range 0..2" "categorical symbol out of range" hmm-fit -K 2 -e categorical --symbols 3 "$data/hmm-sym-range.csv"
 expect_error 1 "row 2 .*symbol 1.5 is not a non-negative integer" "non-integer symbol" hmm-fit -K 2 -e categorical "$data/hmm-sym-frac.csv"

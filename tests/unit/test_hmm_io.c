@@ -30,10 +30,7 @@ static st_hmm *roundtrip(st_hmm *m)
     return r;
 }
 
-static void same(const double *a, const double *b, size_t n)
-{
-    ck_assert(memcmp(a, b, n * sizeof *a) == 0);
-}
+#define same(a, b, n) ck_assert_msg(memcmp((a), (b), (n) * sizeof *(a)) == 0, "%s differs", #a)
 
 START_TEST(test_roundtrip_all)
 {
@@ -337,12 +334,62 @@ START_TEST(test_roundtrip_more)
 }
 END_TEST
 
+/* Durations of each family (a left-right model: its last state absorbing,
+ * its transition row all 0) written and read back bit for bit. */
+START_TEST(test_roundtrip_durations)
+{
+    st_err e;
+    st_rng g;
+    st_rng_seed(&g, 9);
+    for (int f = ST_HMM_DUR_NONPAR; f <= ST_HMM_DUR_NEGBIN; f++) {
+        size_t K = 3, Dm = 6, sh = f == ST_HMM_DUR_NONPAR ? 1 : 2;
+        st_hmm *m;
+        ck_assert_int_eq(st_hmm_new(&m, K, 1, ST_HMM_GAUSSIAN, ST_HMM_COV_DIAG, NULL, &e), 0);
+        m->topology = ST_HMM_LEFT_RIGHT;
+        st_hmm_topology_mask(ST_HMM_LEFT_RIGHT, 0, K, m->mask);
+        ck_assert_int_eq(st_hmm_set_durations(m, (st_hmm_dur)f, Dm, sh, &e), 0);
+        const double a[] = {0, 0.3, 0.7, 0, 0, 1, 0, 0, 0}, s0[] = {1, 0, 0};
+        memcpy(m->trans, a, sizeof a);
+        memcpy(m->start, s0, sizeof s0);
+        for (size_t k = 0; k < K; k++) {
+            m->mean[k] = st_rng_normal(&g);
+            m->var[k] = 0.5 + st_rng_uniform(&g);
+            m->dpar[2 * k] = 0.5 + 4 * st_rng_uniform(&g);
+            m->dpar[2 * k + 1] = 0.1 + 0.8 * st_rng_uniform(&g);
+            double ones[6] = {1, 1, 1, 1, 1, 1};
+            st_rng_dirichlet(&g, ones, Dm, m->dprob + k * Dm);
+        }
+        for (size_t k = 0; k < K; k++) { /* what the family does not use is 0 */
+            if (f == ST_HMM_DUR_NONPAR)
+                m->dpar[2 * k] = 0;
+            if (f != ST_HMM_DUR_NEGBIN)
+                m->dpar[2 * k + 1] = 0;
+        }
+        st_err_clear(&e);
+        ck_assert_msg(st_hmm_validate(m, &e) == 0, "%s", e.msg);
+        st_hmm *r = roundtrip(m);
+        ck_assert_int_eq(r->dur, f);
+        ck_assert_int_eq(r->dmax, Dm);
+        ck_assert_int_eq(r->dshift, sh);
+        same(r->trans, m->trans, K * K);
+        same(r->dprob, m->dprob, K * Dm);
+        if (f != ST_HMM_DUR_NONPAR)
+            same(r->dpar, m->dpar, 2 * K);
+        ck_assert(st_hmm_absorbing(r, 2) && !st_hmm_absorbing(r, 1));
+        ck_assert_int_eq(st_hmm_nparams(r), st_hmm_nparams(m));
+        st_hmm_free(r);
+        st_hmm_free(m);
+    }
+}
+END_TEST
+
 static Suite *hmm_io_suite(void)
 {
     Suite *s = suite_create("hmm_io");
     TCase *tc = tcase_create("io");
     tcase_add_test(tc, test_roundtrip_all);
     tcase_add_test(tc, test_roundtrip_more);
+    tcase_add_test(tc, test_roundtrip_durations);
     tcase_add_test(tc, test_bad_files);
     tcase_add_test(tc, test_bad_covariance);
     suite_add_tcase(s, tc);
