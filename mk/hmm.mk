@@ -1,6 +1,6 @@
 # hmm: hidden Markov models (lib/hmm, hmm-fit, hmm-decode, hmm-sample).
 
-lib_libstoch_a_SOURCES += lib/hmm/model.c lib/hmm/emit_discrete.c lib/hmm/emit_gauss.c lib/hmm/emit_ar.c lib/hmm/emit_gmm.c lib/hmm/emit_bernoulli.c lib/hmm/emit_multinomial.c lib/hmm/emit_gamma.c lib/hmm/emit_lognormal.c lib/hmm/emit_regress.c lib/hmm/lingauss.c lib/hmm/durations.c lib/hmm/hsmm.c \
+lib_libstoch_a_SOURCES += lib/hmm/model.c lib/hmm/emit_discrete.c lib/hmm/emit_gauss.c lib/hmm/emit_ar.c lib/hmm/emit_gmm.c lib/hmm/emit_bernoulli.c lib/hmm/emit_multinomial.c lib/hmm/emit_gamma.c lib/hmm/emit_lognormal.c lib/hmm/emit_regress.c lib/hmm/lingauss.c lib/hmm/durations.c lib/hmm/hsmm.c lib/hmm/se.c \
 	lib/hmm/forward.c lib/hmm/kernels.c lib/hmm/fit.c lib/hmm/data.c lib/hmm/sample.c lib/hmm/paths.c lib/hmm/io.c
 noinst_HEADERS += lib/hmm/hmm.h lib/hmm/internal.h
 
@@ -62,3 +62,10 @@ tests_unit_test_hsmm_LDADD = $(CHECK_LIBS_ALL)
 TESTS += tests/cli/hsmm-numpy.sh
 dist_check_SCRIPTS += tests/cli/hsmm-numpy.sh
 EXTRA_DIST += tests/cli/hsmm_numpy_ref.py
+TESTS += tests/cli/hmm-se.sh
+dist_check_SCRIPTS += tests/cli/hmm-se.sh
+EXTRA_DIST += tests/cli/hmm_numpy_se.py
+check_PROGRAMS += tests/unit/test_hmm_se
+tests_unit_test_hmm_se_SOURCES = tests/unit/test_hmm_se.c
+tests_unit_test_hmm_se_CFLAGS = $(CHECK_CFLAGS_ALL)
+tests_unit_test_hmm_se_LDADD = $(CHECK_LIBS_ALL)

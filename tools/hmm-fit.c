@@ -71,7 +71,14 @@ static const char USAGE[] =
     "                       variance)\n"
     "      --prob-floor P   floor on estimated probabilities, 0..0.01 (default 1e-10)\n"
     "      --select CRIT    bic (default) or aic: the K written for a range\n"
-    "      --seed S         seed of the restarts (default 1)\n"
+    "      --seed S         seed of the restarts and the bootstrap (default 1)\n"
+    "      --se             standard errors of the estimates (observed information\n"
+    "                       from the numerical Hessian of the log-likelihood, delta\n"
+    "                       method), written with the model; --tol 1e-12 unless\n"
+    "                       given\n"
+    "      --bootstrap B    parametric bootstrap percentile intervals from B refits\n"
+    "                       of data drawn from the fit, 2..100000\n"
+    "      --level L        level of the bootstrap intervals, 0..1 (default 0.95)\n"
     "Output:\n"
     "  -o, --output FILE    write the model to FILE (atomically), else stdout\n"
     "  -j, --threads N      threads over sequences (same result for any N)\n"
@@ -107,7 +114,10 @@ enum {
     OPT_TRIALS,
     OPT_DURATIONS,
     OPT_MAXDUR,
-    OPT_SHIFT
+    OPT_SHIFT,
+    OPT_SE,
+    OPT_BOOTSTRAP,
+    OPT_LEVEL
 };
 
 typedef struct prog_ctx {
@@ -179,7 +189,9 @@ int main(int argc, char **argv)
     o.family = ST_HMM_GAUSSIAN;
     o.restarts = 4;
     long klo = -1, khi = -1;
-    int cov_set = 0, restarts_set = 0, select_aic = 0;
+    int cov_set = 0, restarts_set = 0, select_aic = 0, want_se = 0, level_set = 0;
+    long nboot = 0;
+    double level = 0.95;
     const char *columns = NULL, *symbols = NULL, *mask_path = NULL, *init_path = NULL, *fix = NULL, *covs = NULL;
     static const struct option longopts[] = {ST_CLI_LONGOPTS,
                                              {"states", required_argument, NULL, 'K'},
@@ -208,6 +220,9 @@ int main(int argc, char **argv)
                                              {"durations", required_argument, NULL, OPT_DURATIONS},
                                              {"max-duration", required_argument, NULL, OPT_MAXDUR},
                                              {"shift", required_argument, NULL, OPT_SHIFT},
+                                             {"se", no_argument, NULL, OPT_SE},
+                                             {"bootstrap", required_argument, NULL, OPT_BOOTSTRAP},
+                                             {"level", required_argument, NULL, OPT_LEVEL},
                                              {NULL, 0, NULL, 0}};
     int c;
     long l;
@@ -338,6 +353,18 @@ int main(int argc, char **argv)
                 st_cli_usage_error(&cli, "--shift must be an integer from 1 to 100000, not '%s'", optarg);
             o.dshift = (size_t)l;
             break;
+        case OPT_SE:
+            want_se = 1;
+            break;
+        case OPT_BOOTSTRAP:
+            if (st_parse_long(optarg, &nboot) < 0 || nboot < 2 || nboot > 100000)
+                st_cli_usage_error(&cli, "--bootstrap must be an integer from 2 to 100000, not '%s'", optarg);
+            break;
+        case OPT_LEVEL:
+            if (st_parse_double(optarg, &level) < 0 || !(level > 0 && level < 1))
+                st_cli_usage_error(&cli, "--level must be a number between 0 and 1, not '%s'", optarg);
+            level_set = 1;
+            break;
         case OPT_TRIALS:
             if (st_parse_long(optarg, &l) < 0 || l < 1 || l > 1000000000000000L)
                 st_cli_usage_error(&cli, "--trials must be an integer from 1 to 1e15, not '%s'", optarg);
@@ -378,6 +405,10 @@ int main(int argc, char **argv)
         st_cli_usage_error(&cli, "--shift %zu is more than --max-duration %zu", o.dshift, o.dmax);
     if (o.dur && o.start_stationary)
         st_cli_usage_error(&cli, "--durations and --start stationary exclude each other");
+    if (want_se && !(o.tol > 0))
+        o.tol = 1e-12; /* the SEs are those of the maximum: converge closely */
+    if (level_set && !nboot)
+        st_cli_usage_error(&cli, "--level applies to --bootstrap");
     if (o.dur && init_path)
         st_cli_usage_error(&cli, "--init gives the durations: --durations does not apply");
     if (o.order && o.family != ST_HMM_AR)
@@ -509,6 +540,26 @@ int main(int argc, char **argv)
     }
     if (table)
         fprintf(stderr, "hmm-fit: selected K=%zu by %s\n", best->K, select_aic ? "AIC" : "BIC");
+    if (want_se) {
+        size_t nfree = 0;
+        double dec;
+        if ((rc = st_hmm_stderr(best, d, &o, &best->se, &nfree, &dec, &e)) < 0)
+            goto out;
+        st_cli_log(&cli, 2, "standard errors of %zu free parameters; Newton decrement %.3g", nfree, dec);
+        if (!(dec < 1e-4))
+            st_cli_log(&cli, 1, "warning: the fit is not at the maximum (a Newton step would gain %.3g in logL): "
+                                "the standard errors are approximate; fit with a smaller --tol",
+                       dec);
+    }
+    if (nboot) {
+        o.K = best->K;
+        if ((rc = st_hmm_bootstrap(best, d, &o, nboot, level, cli.seed, &best->boot_lo, &best->boot_hi, &e)) < 0)
+            goto out;
+        best->nboot = best->boot_lo->nboot;
+        best->boot_level = level;
+        if (best->nboot < nboot)
+            st_cli_log(&cli, 1, "warning: %ld of %ld bootstrap refits failed and were left out", nboot - best->nboot, nboot);
+    }
     if ((rc = st_output_open(&out, cli.output, 0, &e)) < 0)
         goto out;
     fprintf(out.fp, "# written by hmm-fit %s, seed %llu, %s\n", ST_VERSION_STRING, (unsigned long long)cli.seed,

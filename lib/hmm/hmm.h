@@ -61,6 +61,10 @@ typedef enum {
     ST_HMM_DUR_NEGBIN    /* d = shift + X, X ~ NegBin(r, p) (failures before r successes), truncated */
 } st_hmm_dur;
 
+/* Standard errors: probabilities at or below this are on the boundary
+ * (fixed, SE 0). */
+#define ST_HMM_SE_PMIN 1e-9
+
 /* Default floors (documented in hmm-fit(1) and stoch-model(5)). */
 #define ST_HMM_PROB_FLOOR 1e-10   /* estimated probabilities (allowed entries) */
 #define ST_HMM_VAR_FLOOR_REL 1e-6 /* variances >= this times the data variance */
@@ -122,6 +126,13 @@ typedef struct st_hmm {
     size_t dmax, dshift;
     double *dprob, *dpar, *dsurv;
     char **colnames;     /* D data column names, or NULL */
+    /* What a fit reports about its estimates (owned, may be NULL; written
+     * by st_hmm_write, read past by st_hmm_read): standard errors
+     * (st_hmm_stderr) and bootstrap interval bounds (st_hmm_bootstrap), in
+     * models shaped as this one. */
+    struct st_hmm *se, *boot_lo, *boot_hi;
+    long nboot;
+    double boot_level;
     /* what the fit recorded (fitted != 0) */
     int fitted;
     double logl;
@@ -347,6 +358,28 @@ void st_hmm_fit_starts_free(st_hmm **starts, int n);
  * log-likelihood of the model before the update. */
 int st_hmm_em_step(st_hmm *m, const st_hmm_data *d, const st_hmm_fit_opts *o, double *logl,
                    st_err *e);
+
+/* Standard errors of fit's free parameters (those o does not fix; o may
+ * be NULL): the observed information by central differences of the exact
+ * log-likelihood in unconstrained parameters (lib/hmm/se.c), inverted,
+ * and the delta method back.  *se is a model of fit's shape holding the
+ * SEs (0 for parameters not estimated); *nfree (may be NULL) the number of
+ * unconstrained parameters; *decrement (may be NULL) the Newton decrement
+ * g^T H^-1 g / 2, the log-likelihood a Newton step would still gain: the
+ * SEs are those of the maximum only when it is near 0, so fit tightly
+ * (hmm-fit --se uses --tol 1e-12).  Costs 2 n^2 + 2 n + 1 log-likelihood
+ * evaluations.  ST_ENUMERIC if the information is not positive definite.
+ * Collective on a share (st_hmm_data_read). */
+int st_hmm_stderr(const st_hmm *fit, const st_hmm_data *d, const st_hmm_fit_opts *o, st_hmm **se, size_t *nfree,
+                  double *decrement, st_err *e);
+/* Parametric bootstrap: B data sets drawn from fit with d's sequence
+ * lengths (regression: d's covariates), each refitted by EM from fit with
+ * o's options; percentile intervals at level (e.g. 0.95) into *lo and *hi
+ * (models of fit's shape).  Replicate b, sequence s (its index in the
+ * whole data) draws from stream s of a seed drawn from stream b of seed, so
+ * the intervals do not depend on -j or ranks.  Collective on a share. */
+int st_hmm_bootstrap(const st_hmm *fit, const st_hmm_data *d, const st_hmm_fit_opts *o, long B, double level,
+                     uint64_t seed, st_hmm **lo, st_hmm **hi, st_err *e);
 
 /* Information criteria from a fitted model. */
 double st_hmm_aic(const st_hmm *m);

@@ -44,6 +44,159 @@ static void write_noise(st_yw *w, const st_hmm *m, size_t n, size_t D)
     }
 }
 
+/* The durations mapping; full = 0 writes only the values (for standard
+ * errors and intervals, shaped as the parameters). */
+static int write_durations(st_yw *w, const st_hmm *m, int full, st_err *e)
+{
+    size_t K = m->K;
+    st_yw_begin_map(w, "durations");
+    if (full) {
+        st_yw_key_string(w, "family", st_hmm_dur_name(m->dur));
+        st_yw_key_long(w, "max", (long)m->dmax);
+        st_yw_key_long(w, "shift", (long)m->dshift);
+    }
+    if (m->dur == ST_HMM_DUR_NONPAR) {
+        if (full)
+            st_yw_comment(w, "probabilities: one row per state, durations 1..%zu", m->dmax);
+        st_yw_key_matrix(w, "probabilities", m->dprob, K, m->dmax);
+    } else {
+        double *a = malloc(2 * K * sizeof *a);
+        if (!a)
+            return st_err_nomem(e, "durations");
+        for (size_t k = 0; k < K; k++) {
+            a[k] = m->dpar[2 * k];
+            a[K + k] = m->dpar[2 * k + 1];
+        }
+        if (m->dur == ST_HMM_DUR_POISSON) {
+            if (full)
+                st_yw_comment(w, "duration = shift + Poisson(lambda), truncated at max");
+            st_yw_key_vector(w, "lambdas", a, K);
+        } else {
+            if (full)
+                st_yw_comment(w, "duration = shift + NegBin(size, prob) failures, truncated at max");
+            st_yw_key_vector(w, "sizes", a, K);
+            st_yw_key_vector(w, "probs", a + K, K);
+        }
+        free(a);
+    }
+    st_yw_end(w);
+    return ST_OK;
+}
+
+/* The emission mapping; full = 0: the values only. */
+static void write_emission(st_yw *w, const st_hmm *m, int full)
+{
+    size_t K = m->K, D = m->D;
+    st_yw_begin_map(w, "emission");
+    if (full)
+        st_yw_key_string(w, "family", st_hmm_family_name(m->family));
+    switch (m->family) {
+    case ST_HMM_CATEGORICAL:
+        st_yw_begin_list(w, "channels");
+        for (size_t c = 0; c < D; c++) {
+            st_yw_item_map(w);
+            if (full)
+                st_yw_key_long(w, "symbols", (long)m->nsym[c]);
+            st_yw_key_matrix(w, "probabilities", m->prob + m->symoff[c], K, m->nsym[c]);
+        }
+        st_yw_end(w);
+        break;
+    case ST_HMM_POISSON:
+        st_yw_key_matrix(w, "rates", m->rate, K, D);
+        break;
+    case ST_HMM_GAUSSIAN:
+        if (full)
+            st_yw_key_string(w, "covariance", st_hmm_cov_name(m->cov));
+        st_yw_key_matrix(w, "means", m->mean, K, D);
+        switch (m->cov) {
+        case ST_HMM_COV_DIAG: st_yw_key_matrix(w, "variances", m->var, K, D); break;
+        case ST_HMM_COV_SPHERICAL: st_yw_key_vector(w, "variances", m->var, K); break;
+        case ST_HMM_COV_FULL:
+            if (full)
+                st_yw_comment(w, "covariances: %zu blocks of %zu rows, state 0 first", K, D);
+            st_yw_key_matrix(w, "covariances", m->var, K * D, D);
+            break;
+        case ST_HMM_COV_TIED: st_yw_key_matrix(w, "covariance_matrix", m->var, D, D); break;
+        }
+        break;
+    case ST_HMM_AR:
+        if (full) {
+            st_yw_key_long(w, "order", (long)m->order);
+            if (m->cov == ST_HMM_COV_FULL)
+                st_yw_key_string(w, "covariance", "full");
+        }
+        st_yw_key_matrix(w, "intercepts", m->mean, K, D);
+        if (full) {
+            st_yw_comment(w, "coefficients: %zu blocks of %zu rows (one per output column), each row lag 1 then", K, D);
+            st_yw_comment(w, "lag 2 ... of the %zu input columns", D);
+        }
+        st_yw_key_matrix(w, "coefficients", m->ar, K * D, m->order * D);
+        write_noise(w, m, K, D);
+        break;
+    case ST_HMM_GMM:
+        if (full) {
+            st_yw_key_long(w, "components", (long)m->ncomp);
+            if (m->cov == ST_HMM_COV_FULL)
+                st_yw_key_string(w, "covariance", "full");
+        }
+        st_yw_key_matrix(w, "weights", m->weight, K, m->ncomp);
+        if (full)
+            st_yw_comment(w, "means, %s: %zu blocks of %zu rows (the components of a state), state 0 first",
+                          m->cov == ST_HMM_COV_FULL ? "covariances (blocks of D rows each)" : "variances", K, m->ncomp);
+        st_yw_key_matrix(w, "means", m->mean, K * m->ncomp, D);
+        write_noise(w, m, K * m->ncomp, D);
+        break;
+    case ST_HMM_BERNOULLI:
+        if (full)
+            st_yw_comment(w, "probabilities of a 1: one row per state, one column per channel");
+        st_yw_key_matrix(w, "probabilities", m->bern, K, D);
+        break;
+    case ST_HMM_MULTINOMIAL:
+        if (full && m->trials > 0)
+            st_yw_key_long(w, "trials", m->trials);
+        st_yw_key_matrix(w, "probabilities", m->mprob, K, D);
+        break;
+    case ST_HMM_GAMMA:
+        st_yw_key_matrix(w, "shapes", m->shape, K, D);
+        st_yw_key_matrix(w, "scales", m->scale, K, D);
+        break;
+    case ST_HMM_LOGNORMAL:
+        if (full)
+            st_yw_comment(w, "means and variances of log x");
+        st_yw_key_matrix(w, "means", m->mean, K, D);
+        st_yw_key_matrix(w, "variances", m->var, K, D);
+        break;
+    case ST_HMM_REGRESSION: {
+        size_t Dy = st_hmm_dy(m);
+        if (full) {
+            st_yw_key_string(w, "covariance", st_hmm_cov_name(m->cov));
+            st_yw_key_long(w, "covariates", (long)m->ncov);
+        }
+        st_yw_key_matrix(w, "intercepts", m->mean, K, Dy);
+        if (full)
+            st_yw_comment(w, "coefficients: %zu blocks of %zu rows (one per response), one column per covariate", K, Dy);
+        st_yw_key_matrix(w, "coefficients", m->ar, K * Dy, m->ncov);
+        write_noise(w, m, K, Dy);
+        break;
+    }
+    }
+    st_yw_end(w);
+}
+
+/* The values of a parameter-shaped model v (SEs, interval bounds) under key. */
+static int write_values(st_yw *w, const char *key, const st_hmm *v, st_err *e)
+{
+    st_yw_begin_map(w, key);
+    st_yw_key_vector(w, "start", v->start, v->K);
+    st_yw_key_matrix(w, "transitions", v->trans, v->K, v->K);
+    int rc = v->dur ? write_durations(w, v, 0, e) : ST_OK;
+    if (rc < 0)
+        return rc;
+    write_emission(w, v, 0);
+    st_yw_end(w);
+    return ST_OK;
+}
+
 int st_hmm_write(const st_hmm *m, FILE *fp, st_err *e)
 {
     size_t K = m->K, D = m->D;
@@ -84,112 +237,10 @@ int st_hmm_write(const st_hmm *m, FILE *fp, st_err *e)
         st_yw_key_matrix(&w, "mask", mk, K, K);
         free(mk);
     }
-    if (m->dur) {
-        st_yw_begin_map(&w, "durations");
-        st_yw_key_string(&w, "family", st_hmm_dur_name(m->dur));
-        st_yw_key_long(&w, "max", (long)m->dmax);
-        st_yw_key_long(&w, "shift", (long)m->dshift);
-        if (m->dur == ST_HMM_DUR_NONPAR) {
-            st_yw_comment(&w, "probabilities: one row per state, durations 1..%zu", m->dmax);
-            st_yw_key_matrix(&w, "probabilities", m->dprob, K, m->dmax);
-        } else {
-            double *a = malloc(2 * K * sizeof *a);
-            if (!a)
-                return st_err_nomem(e, "durations");
-            for (size_t k = 0; k < K; k++) {
-                a[k] = m->dpar[2 * k];
-                a[K + k] = m->dpar[2 * k + 1];
-            }
-            if (m->dur == ST_HMM_DUR_POISSON) {
-                st_yw_comment(&w, "duration = shift + Poisson(lambda), truncated at max");
-                st_yw_key_vector(&w, "lambdas", a, K);
-            } else {
-                st_yw_comment(&w, "duration = shift + NegBin(size, prob) failures, truncated at max");
-                st_yw_key_vector(&w, "sizes", a, K);
-                st_yw_key_vector(&w, "probs", a + K, K);
-            }
-            free(a);
-        }
-        st_yw_end(&w);
-    }
-    st_yw_begin_map(&w, "emission");
-    st_yw_key_string(&w, "family", st_hmm_family_name(m->family));
-    switch (m->family) {
-    case ST_HMM_CATEGORICAL:
-        st_yw_begin_list(&w, "channels");
-        for (size_t c = 0; c < D; c++) {
-            st_yw_item_map(&w);
-            st_yw_key_long(&w, "symbols", (long)m->nsym[c]);
-            st_yw_key_matrix(&w, "probabilities", m->prob + m->symoff[c], K, m->nsym[c]);
-        }
-        st_yw_end(&w);
-        break;
-    case ST_HMM_POISSON:
-        st_yw_key_matrix(&w, "rates", m->rate, K, D);
-        break;
-    case ST_HMM_GAUSSIAN:
-        st_yw_key_string(&w, "covariance", st_hmm_cov_name(m->cov));
-        st_yw_key_matrix(&w, "means", m->mean, K, D);
-        switch (m->cov) {
-        case ST_HMM_COV_DIAG: st_yw_key_matrix(&w, "variances", m->var, K, D); break;
-        case ST_HMM_COV_SPHERICAL: st_yw_key_vector(&w, "variances", m->var, K); break;
-        case ST_HMM_COV_FULL:
-            st_yw_comment(&w, "covariances: %zu blocks of %zu rows, state 0 first", K, D);
-            st_yw_key_matrix(&w, "covariances", m->var, K * D, D);
-            break;
-        case ST_HMM_COV_TIED: st_yw_key_matrix(&w, "covariance_matrix", m->var, D, D); break;
-        }
-        break;
-    case ST_HMM_AR:
-        st_yw_key_long(&w, "order", (long)m->order);
-        if (m->cov == ST_HMM_COV_FULL)
-            st_yw_key_string(&w, "covariance", "full");
-        st_yw_key_matrix(&w, "intercepts", m->mean, K, D);
-        st_yw_comment(&w, "coefficients: %zu blocks of %zu rows (one per output column), each row lag 1 then", K, D);
-        st_yw_comment(&w, "lag 2 ... of the %zu input columns", D);
-        st_yw_key_matrix(&w, "coefficients", m->ar, K * D, m->order * D);
-        write_noise(&w, m, K, D);
-        break;
-    case ST_HMM_GMM:
-        st_yw_key_long(&w, "components", (long)m->ncomp);
-        if (m->cov == ST_HMM_COV_FULL)
-            st_yw_key_string(&w, "covariance", "full");
-        st_yw_key_matrix(&w, "weights", m->weight, K, m->ncomp);
-        st_yw_comment(&w, "means, %s: %zu blocks of %zu rows (the components of a state), state 0 first",
-                      m->cov == ST_HMM_COV_FULL ? "covariances (blocks of D rows each)" : "variances", K, m->ncomp);
-        st_yw_key_matrix(&w, "means", m->mean, K * m->ncomp, D);
-        write_noise(&w, m, K * m->ncomp, D);
-        break;
-    case ST_HMM_BERNOULLI:
-        st_yw_comment(&w, "probabilities of a 1: one row per state, one column per channel");
-        st_yw_key_matrix(&w, "probabilities", m->bern, K, D);
-        break;
-    case ST_HMM_MULTINOMIAL:
-        if (m->trials > 0)
-            st_yw_key_long(&w, "trials", m->trials);
-        st_yw_key_matrix(&w, "probabilities", m->mprob, K, D);
-        break;
-    case ST_HMM_GAMMA:
-        st_yw_key_matrix(&w, "shapes", m->shape, K, D);
-        st_yw_key_matrix(&w, "scales", m->scale, K, D);
-        break;
-    case ST_HMM_LOGNORMAL:
-        st_yw_comment(&w, "means and variances of log x");
-        st_yw_key_matrix(&w, "means", m->mean, K, D);
-        st_yw_key_matrix(&w, "variances", m->var, K, D);
-        break;
-    case ST_HMM_REGRESSION: {
-        size_t Dy = st_hmm_dy(m);
-        st_yw_key_string(&w, "covariance", st_hmm_cov_name(m->cov));
-        st_yw_key_long(&w, "covariates", (long)m->ncov);
-        st_yw_key_matrix(&w, "intercepts", m->mean, K, Dy);
-        st_yw_comment(&w, "coefficients: %zu blocks of %zu rows (one per response), one column per covariate", K, Dy);
-        st_yw_key_matrix(&w, "coefficients", m->ar, K * Dy, m->ncov);
-        write_noise(&w, m, K, Dy);
-        break;
-    }
-    }
-    st_yw_end(&w);
+    int rc;
+    if (m->dur && (rc = write_durations(&w, m, 1, e)) < 0)
+        return rc;
+    write_emission(&w, m, 1);
     if (m->fitted) {
         st_yw_begin_map(&w, "fit");
         st_yw_key_double(&w, "logl", m->logl);
@@ -200,6 +251,21 @@ int st_hmm_write(const st_hmm *m, FILE *fp, st_err *e)
         st_yw_key_long(&w, "parameters", st_hmm_nparams(m));
         st_yw_key_double(&w, "aic", st_hmm_aic(m));
         st_yw_key_double(&w, "bic", st_hmm_bic(m));
+        st_yw_end(&w);
+    }
+    if (m->se) {
+        st_yw_comment(&w, "standard errors: observed information (numerical Hessian of the log-likelihood in");
+        st_yw_comment(&w, "unconstrained parameters), delta method; 0 for a parameter that is not estimated");
+        if ((rc = write_values(&w, "standard_errors", m->se, e)) < 0)
+            return rc;
+    }
+    if (m->boot_lo && m->boot_hi) {
+        st_yw_begin_map(&w, "bootstrap");
+        st_yw_key_long(&w, "replicates", m->nboot);
+        st_yw_key_double(&w, "level", m->boot_level);
+        st_yw_comment(&w, "percentile intervals of %ld parametric bootstrap refits", m->nboot);
+        if ((rc = write_values(&w, "lower", m->boot_lo, e)) < 0 || (rc = write_values(&w, "upper", m->boot_hi, e)) < 0)
+            return rc;
         st_yw_end(&w);
     }
     return st_yw_finish(&w, e);
@@ -691,6 +757,9 @@ int st_hmm_read_doc(st_hmm **out, const st_ydoc *doc, const st_ynode *root, st_e
         if ((rc = st_ymap_check_unknown(doc, fn, e)) < 0)
             goto fail;
     }
+    /* what a fit reported about its estimates: read past */
+    (void)st_ymap_get(doc, root, "standard_errors");
+    (void)st_ymap_get(doc, root, "bootstrap");
     if ((rc = st_ymap_check_unknown(doc, root, e)) < 0)
         goto fail;
     if ((rc = st_hmm_validate(m, e)) < 0)

@@ -283,6 +283,9 @@ void st_hmm_free(st_hmm *m)
     free(m->scale);
     free(m->cache);
     free(m->lognorm);
+    st_hmm_free(m->se);
+    st_hmm_free(m->boot_lo);
+    st_hmm_free(m->boot_hi);
     free(m->dprob);
     free(m->dpar);
     free(m->dsurv);
