@@ -45,7 +45,7 @@ int st_cli_common(st_cli *c, int opt, const char *arg, char *const argv[])
         fputs(c->usage, stdout);
         exit(fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1);
     case ST_OPT_VERSION:
-        printf("%s (stochtools) %s\n", c->prog, ST_VERSION_STRING);
+        printf("%s (stochtools) %s\nLicense: MIT <https://opensource.org/licenses/MIT>\n", c->prog, ST_VERSION_STRING);
         exit(fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1);
     case 'o':
         c->output = arg;
