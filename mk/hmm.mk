@@ -1,7 +1,7 @@
 # hmm: hidden Markov models (lib/hmm, hmm-fit, hmm-decode, hmm-sample).
 
 lib_libstoch_a_SOURCES += lib/hmm/model.c lib/hmm/emit_discrete.c lib/hmm/emit_gauss.c lib/hmm/emit_ar.c lib/hmm/emit_gmm.c lib/hmm/emit_bernoulli.c lib/hmm/emit_multinomial.c lib/hmm/emit_gamma.c lib/hmm/emit_lognormal.c lib/hmm/emit_regress.c lib/hmm/lingauss.c lib/hmm/durations.c lib/hmm/hsmm.c lib/hmm/se.c \
-	lib/hmm/forward.c lib/hmm/kernels.c lib/hmm/fit.c lib/hmm/data.c lib/hmm/sample.c lib/hmm/paths.c lib/hmm/io.c
+	lib/hmm/forward.c lib/hmm/kernels.c lib/hmm/lanes.c lib/hmm/fit.c lib/hmm/data.c lib/hmm/sample.c lib/hmm/paths.c lib/hmm/io.c
 noinst_HEADERS += lib/hmm/hmm.h lib/hmm/internal.h
 
 check_PROGRAMS += tests/unit/test_hmm tests/unit/test_hmm_fit

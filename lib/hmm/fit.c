@@ -88,7 +88,7 @@ static void finish_seq(const st_hmm *m, const st_hmm_data *d, size_t s, const st
  * batched (st_hmm_fb_batch), any other one sequence at a time. */
 static int estep(const st_hmm *m, const st_hmm_data *d, estep_out *r, st_err *e)
 {
-    size_t K = m->K, Tmax = st_hmm_data_maxlen(d), NB = ST_HMM_BATCH;
+    size_t K = m->K, Tmax = st_hmm_data_maxlen(d);
     Tmax = Tmax ? Tmax : 1; /* a rank's share may hold no sequence */
     size_t nst = r->nst, chunk = SLOT_BUDGET / nst;
     /* blocks of the whole data; a share (st_hmm_data_read) holds exactly
@@ -104,13 +104,21 @@ static int estep(const st_hmm *m, const st_hmm_data *d, estep_out *r, st_err *e)
     s_hi -= first;
     size_t ch = s_hi - s_lo < chunk ? s_hi - s_lo : chunk;
     int batching = K >= ST_HMM_BATCH_MIN_K && !m->dur;
+    int lanes = !batching && st_hmm_lanes_ok(m) && !getenv("ST_HMM_NO_LANES");
+    /* work items: groups of consecutive sequences, fixed by the data */
+    size_t NB = lanes ? ST_HMM_LANES : ST_HMM_BATCH;
     size_t eta_off = 1 + K + K * K + st_hmm_ops(m)->nstats(m); /* durations' statistics in a slot */
     int nthreads = 1;
 #ifdef _OPENMP
     nthreads = st_hmm_worth_threads(m, d) ? omp_get_max_threads() : 1;
 #endif
-    double need = (double)nthreads * (batching ? (double)NB : 1.0) * (3.0 * (double)Tmax * (double)K + (double)K * (double)K) *
-                      sizeof(double) + (double)ch * (double)nst * sizeof(double);
+    /* per thread: NB workspaces when batching, else one, and with lanes the
+     * lanes' (alpha, w, gamma, emissions: 4 x 8 doubles per row and state) */
+    double need = (double)nthreads * ((batching ? (double)NB : 1.0) *
+                                          (3.0 * (double)Tmax * (double)K + (double)K * (double)K) +
+                                      (lanes ? 33.0 * (double)Tmax * (double)K : 0)) *
+                      sizeof(double) +
+                  (double)ch * (double)nst * sizeof(double);
     int rc0 = st_hmm_check_memory(need, "the forward-backward workspace", e);
     double *slots = rc0 < 0 ? NULL : malloc((ch ? ch : 1) * nst * sizeof *slots);
     double *part = rc0 < 0 ? NULL : calloc(nblk ? nblk * nst : 1, sizeof *part);
@@ -128,10 +136,13 @@ static int estep(const st_hmm *m, const st_hmm_data *d, estep_out *r, st_err *e)
 #pragma omp parallel if (st_hmm_worth_threads(m, d))
     {
         st_hmm_ws *w[ST_HMM_BATCH] = {NULL};
+        st_hmm_lws *lw = NULL;
         size_t nws = batching ? NB : 1;
         int ok = 1;
         for (size_t q = 0; q < nws; q++)
             ok &= (w[q] = st_hmm_ws_new_for(m, Tmax)) != NULL;
+        if (lanes)
+            ok &= (lw = st_hmm_lws_new(K, Tmax)) != NULL;
         if (!ok) {
 #pragma omp atomic write
             nomem = 1;
@@ -148,6 +159,35 @@ static int estep(const st_hmm *m, const st_hmm_data *d, estep_out *r, st_err *e)
                     size_t s = s0 + i;
                     memset(slots + i * nst, 0, nst * sizeof *slots);
                     same &= d->off[s + 1] - d->off[s] == T0;
+                }
+                if (lanes) { /* 8 or 4 sequences of equal length in the lanes of vectors */
+                    size_t done = i0;
+                    for (size_t q0 = i0; q0 < i1;) {
+                        size_t Tq = d->off[s0 + q0 + 1] - d->off[s0 + q0], q1 = q0 + 1;
+                        while (q1 < i1 && q1 - q0 < ST_HMM_LANES && d->off[s0 + q1 + 1] - d->off[s0 + q1] == Tq)
+                            q1++;
+                        size_t nl = q1 - q0 >= 8 ? 8 : q1 - q0 >= 4 ? 4 : 0;
+                        if (!nl || q0 != done)
+                            break;
+                        const double *xs[ST_HMM_LANES];
+                        double *sl[ST_HMM_LANES];
+                        for (size_t i = 0; i < nl; i++) {
+                            xs[i] = d->x + d->off[s0 + q0 + i] * d->D;
+                            sl[i] = slots + (q0 + i) * nst;
+                        }
+                        if (!st_hmm_fb_lanes(m, xs, nl, Tq, lw, sl))
+                            break; /* a step needs the log-space redo: one at a time from here */
+                        q0 += nl;
+                        done = q0;
+                    }
+                    for (size_t i = done; i < i1; i++) {
+                        size_t s = s0 + i, T = d->off[s + 1] - d->off[s];
+                        double *slot = slots + i * nst;
+                        memset(slot, 0, nst * sizeof *slot);
+                        st_hmm_fb(m, d->x + d->off[s] * d->D, T, w[0], &slot[0], slot + 1 + K);
+                        finish_seq(m, d, s, w[0], slot, &bad);
+                    }
+                    continue;
                 }
                 if (same) {
                     const double *xs[ST_HMM_BATCH];
@@ -183,6 +223,7 @@ static int estep(const st_hmm *m, const st_hmm_data *d, estep_out *r, st_err *e)
         }
         for (size_t q = 0; q < nws; q++)
             st_hmm_ws_free(w[q]);
+        st_hmm_lws_free(lw);
     }
     free(slots);
     /* every rank learns of a failure on any rank (the first impossible

@@ -169,6 +169,20 @@ void st_hmm_fb(const st_hmm *m, const double *x, size_t T, st_hmm_ws *w, double 
 void st_hmm_fb_batch(const st_hmm *m, const double *const *x, size_t T, st_hmm_ws *const *w, size_t nb,
                      double *logl, double *const *xi);
 
+/* lanes.c: n = 4 or 8 sequences of equal length in the lanes of AVX2
+ * vectors (4 <= K < 64, no durations): the forward-backward and the
+ * statistics of finish_seq straight into their slots (slot[l]: logL,
+ * start, xi (the caller's convention), emissions), bit-identical to
+ * st_hmm_fb one at a time.  Returns 0 without a result when the lanes do
+ * not apply (no AVX2, K out of range) or a step needs the log-space redo:
+ * then run them one at a time. */
+#define ST_HMM_LANES 4
+typedef struct st_hmm_lws st_hmm_lws;
+st_hmm_lws *st_hmm_lws_new(size_t K, size_t Tmax);
+void st_hmm_lws_free(st_hmm_lws *w);
+int st_hmm_lanes_ok(const st_hmm *m);
+int st_hmm_fb_lanes(const st_hmm *m, const double *const *x, size_t n, size_t T, st_hmm_lws *lw, double *const *slot);
+
 /* Forward pass only (log-likelihood). */
 void st_hmm_forward(const st_hmm *m, const double *x, size_t T, st_hmm_ws *w, double *logl);
 

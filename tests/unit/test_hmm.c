@@ -714,6 +714,87 @@ START_TEST(test_batch_bitwise)
 }
 END_TEST
 
+/* The statistics finish_seq puts in a slot, one sequence at a time. */
+static void slot_single(const st_hmm *m, const double *x, size_t T, double *slot)
+{
+    size_t K = m->K;
+    st_hmm_ws *w = st_hmm_ws_new(K, T);
+    st_hmm_fb(m, x, T, w, &slot[0], slot + 1 + K);
+    memcpy(slot + 1, w->gamma, K * sizeof *slot);
+    st_hmm_ops(m)->accum(m, x, T, w->gamma, slot + 1 + K + K * K);
+    st_hmm_ws_free(w);
+}
+
+/* Four and eight sequences in the lanes of vectors (lanes.c) give the
+ * same bits as one at a time, for state counts that exercise every
+ * remainder of the kernels (K = 4, 5, 8, 9, 12, 13, 16, 21) and for the
+ * fused categorical lookup and the other families' emissions. */
+START_TEST(test_lanes_bitwise)
+{
+    st_err e;
+    st_rng g;
+    st_rng_seed(&g, 8);
+    const size_t Ks[] = {4, 5, 8, 9, 12, 13, 16, 21};
+    for (size_t ki = 0; ki < sizeof Ks / sizeof Ks[0]; ki++)
+        for (int fam = 0; fam < 4; fam++) {
+            size_t K = Ks[ki], D = fam == 1 ? 2 : 1, T = 57, nsym[2] = {6, 3};
+            st_hmm *m;
+            st_hmm_family f = fam < 2 ? ST_HMM_CATEGORICAL : fam == 2 ? ST_HMM_GAUSSIAN : ST_HMM_POISSON;
+            ck_assert_int_eq(st_hmm_new(&m, K, D, f, ST_HMM_COV_DIAG, nsym, &e), 0);
+            if (!st_hmm_lanes_ok(m)) { /* no AVX2: nothing to compare */
+                st_hmm_free(m);
+                return;
+            }
+            double ones[32];
+            for (size_t k = 0; k < 32; k++)
+                ones[k] = 1;
+            st_rng_dirichlet(&g, ones, K, m->start);
+            for (size_t i = 0; i < K; i++)
+                st_rng_dirichlet(&g, ones, K, m->trans + i * K);
+            for (size_t c = 0; fam < 2 && c < D; c++)
+                for (size_t k = 0; k < K; k++)
+                    st_rng_dirichlet(&g, ones, nsym[c], m->prob + m->symoff[c] + k * nsym[c]);
+            for (size_t i = 0; f == ST_HMM_GAUSSIAN && i < K * D; i++) {
+                m->mean[i] = 3 * st_rng_normal(&g);
+                m->var[i] = 0.5 + st_rng_uniform(&g);
+            }
+            for (size_t i = 0; f == ST_HMM_POISSON && i < K * D; i++)
+                m->rate[i] = 0.5 + 6 * st_rng_uniform(&g);
+            ck_assert_int_eq(st_hmm_validate(m, &e), 0);
+            double *x = malloc(8 * T * D * sizeof *x);
+            int *st = malloc(8 * T * sizeof *st);
+            ck_assert_int_eq(st_hmm_sample(m, 8, T, 3 + ki, st, x, &e), 0);
+            size_t nst = 1 + K + K * K + st_hmm_ops(m)->nstats(m);
+            double *sl = calloc(8 * nst, sizeof *sl), *one = calloc(nst, sizeof *one);
+            st_hmm_lws *lw = st_hmm_lws_new(K, T);
+            for (size_t n = 4; n <= 8; n += 4) {
+                const double *xs[8];
+                double *slots[8];
+                memset(sl, 0, 8 * nst * sizeof *sl);
+                for (size_t q = 0; q < n; q++) {
+                    xs[q] = x + q * T * D;
+                    slots[q] = sl + q * nst;
+                }
+                ck_assert_int_eq(st_hmm_fb_lanes(m, xs, n, T, lw, slots), 1);
+                for (size_t q = 0; q < n; q++) {
+                    memset(one, 0, nst * sizeof *one);
+                    slot_single(m, xs[q], T, one);
+                    for (size_t i = 0; i < nst; i++)
+                        ck_assert_msg(memcmp(&one[i], &slots[q][i], sizeof *one) == 0,
+                                      "K %zu family %d lanes %zu sequence %zu entry %zu: %.17g vs %.17g", K, fam, n, q,
+                                      i, one[i], slots[q][i]);
+                }
+            }
+            st_hmm_lws_free(lw);
+            free(sl);
+            free(one);
+            free(x);
+            free(st);
+            st_hmm_free(m);
+        }
+}
+END_TEST
+
 /* st_hmm_blocks: ceil(nseq / 256) sequences per block, at most 256 blocks,
  * one block per sequence up to 256 sequences. */
 START_TEST(test_blocks)
@@ -858,6 +939,7 @@ static Suite *hmm_suite(void)
     tcase_add_test(tc, test_brute_lognormal);
     tcase_add_test(tc, test_brute_regression);
     tcase_add_test(tc, test_batch_bitwise);
+    tcase_add_test(tc, test_lanes_bitwise);
     tcase_add_test(tc, test_underflow_fallback);
     tcase_add_test(tc, test_impossible);
     tcase_add_test(tc, test_sample);
