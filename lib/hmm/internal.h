@@ -117,6 +117,7 @@ typedef struct st_hmm_ws {
     double *c;     /* Tmax forward normalisers */
     double *v;     /* 2K scratch */
     double *AT;    /* K x K: trans transposed */
+    double *pk;    /* 2 x K x K: trans and its transpose packed (st_hmm_pack8), batches only */
     int *bp;       /* Tmax x K Viterbi back-pointers (allocated on demand) */
     /* hidden semi-Markov models (st_hmm_ws_new_for a model with
      * durations; hsmm.c): E, F Tmax x K segment entry and exit masses
@@ -161,7 +162,7 @@ void st_hmm_fb(const st_hmm *m, const double *x, size_t T, st_hmm_ws *w, double 
  * batch read trans once for all of them (a^T A for several a), which moves
  * them from memory-bound to compute-bound.  Every output element is summed
  * in the same order as unbatched, so batching changes no bit. */
-#define ST_HMM_BATCH 4
+#define ST_HMM_BATCH 6
 #define ST_HMM_BATCH_MIN_K 64
 
 /* st_hmm_fb for nb <= ST_HMM_BATCH sequences of the same length T, each
@@ -193,8 +194,14 @@ int st_hmm_worth_threads(const st_hmm *m, const st_hmm_data *d);
 
 /* kernels.c: out = a^T A; out = A w; X += sum_t a_t w_t^T (a, w: T x K). */
 void st_hmm_vecmat(const double *a, const double *A, size_t K, double *out);
-/* out[s] = a[s]^T A for s < nb <= ST_HMM_BATCH, bit-identical to st_hmm_vecmat. */
-void st_hmm_vecmat_batch(const double *const *a, size_t nb, const double *A, size_t K, double *const *out);
+/* out[s] = a[s]^T A for s < nb <= ST_HMM_BATCH (6), bit-identical to
+ * st_hmm_vecmat; Ap is A packed by st_hmm_pack8 (K*K doubles). */
+void st_hmm_vecmat_batch(const double *const *a, size_t nb, const double *A, const double *Ap, size_t K,
+                         double *const *out);
+/* A (K x K) in panels of 8 columns, each panel row-major (i, then 8
+ * columns) and contiguous: Ap[j*K + i*8 + q] = A[i*K + j + q] for j a
+ * multiple of 8 below K & ~7. */
+void st_hmm_pack8(const double *A, size_t K, double *Ap);
 void st_hmm_matvec(const double *A, const double *w, size_t K, double *out);
 void st_hmm_outer_acc(double *X, const double *a, const double *w, size_t T, size_t K);
 

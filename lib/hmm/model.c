@@ -116,9 +116,9 @@ size_t st_hmm_cache_size(const st_hmm *m)
     switch (m->family) {
     case ST_HMM_CATEGORICAL: return m->symoff[m->D - 1] + m->K * m->nsym[m->D - 1];
     case ST_HMM_POISSON: return K * D;
-    case ST_HMM_GAUSSIAN: /* full and tied keep L^-1 and L */
+    case ST_HMM_GAUSSIAN: /* full and tied keep L^-1 and L; diag also the means and precisions transposed */
         return var_size(m->K, m->D, m->cov) *
-               (m->cov == ST_HMM_COV_FULL || m->cov == ST_HMM_COV_TIED ? 2 : 1);
+               (m->cov == ST_HMM_COV_FULL || m->cov == ST_HMM_COV_TIED ? 2 : m->cov == ST_HMM_COV_DIAG ? 3 : 1);
     case ST_HMM_AR:
     case ST_HMM_REGRESSION: /* precisions, or L^-1 and L */
         return m->cov == ST_HMM_COV_FULL ? 2 * K * Dy * Dy : K * Dy;

@@ -660,8 +660,8 @@ END_TEST
 
 /* Batched forward-backward (several sequences against one read of trans)
  * gives the same bits as one sequence at a time, for sizes that exercise
- * every remainder path of the kernels (K = 70 = 4 x 16 + 4 + 2), and for
- * a batch with fewer than four sequences. */
+ * every remainder path of the kernels (K = 70 = 8 x 8 + 4 + 2), and for
+ * batches of 2 to 6 sequences (both register tiles, with unused rows). */
 START_TEST(test_batch_bitwise)
 {
     st_err e;
@@ -681,13 +681,13 @@ START_TEST(test_batch_bitwise)
         m->var[i] = 0.5 + st_rng_uniform(&g);
     }
     ck_assert_int_eq(st_hmm_validate(m, &e), 0);
-    double *x = malloc(4 * T * D * sizeof *x);
-    int *st = malloc(4 * T * sizeof *st);
-    ck_assert_int_eq(st_hmm_sample(m, 4, T, 3, st, x, &e), 0);
-    for (size_t nb = 2; nb <= 4; nb++) {
-        st_hmm_ws *w[4], *w1 = st_hmm_ws_new(K, T);
-        const double *xs[4];
-        double *xi[4], ll[4];
+    double *x = malloc(6 * T * D * sizeof *x);
+    int *st = malloc(6 * T * sizeof *st);
+    ck_assert_int_eq(st_hmm_sample(m, 6, T, 3, st, x, &e), 0);
+    for (size_t nb = 2; nb <= 6; nb++) {
+        st_hmm_ws *w[6], *w1 = st_hmm_ws_new(K, T);
+        const double *xs[6];
+        double *xi[6], ll[6];
         for (size_t s = 0; s < nb; s++) {
             w[s] = st_hmm_ws_new(K, T);
             xs[s] = x + s * T * D;
