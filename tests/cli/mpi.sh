@@ -132,6 +132,9 @@ if command -v hmm-sample >/dev/null 2>&1 && [ -f "$d/hmm-full-3.yaml" ]; then
         hmm-fit -q -K 3 -r 2 --max-iter 1 -o "$tmp/whole.yaml" "$tmp/g.csv" 2>/dev/null
         check "hmm-fit: the init sample's cap changes the starts (so the capped runs used it)" \
             test -s "$tmp/capped.yaml" -a -s "$tmp/whole.yaml" -a "$(cksum <"$tmp/capped.yaml")" != "$(cksum <"$tmp/whole.yaml")"
+        # issue 21: durations (HSMM), standard errors and the bootstrap over shares
+        same_ranks "hmm-fit --durations poisson, share of the data" hmm-fit -v -K 2 --durations poisson --max-duration 12 -r 1 --max-iter 10 "$tmp/g.csv"
+        same_ranks "hmm-fit --se --bootstrap, share of the data" hmm-fit -q -K 2 -r 1 --max-iter 20 --se --bootstrap 4 "$tmp/g20.csv"
         # bad data in rank 1's share (and later in rank 2's): any number of
         # ranks reports the first bad row of the whole data, numbered as in
         # the whole data
