@@ -104,7 +104,7 @@ static int estep(const st_hmm *m, const st_hmm_data *d, estep_out *r, st_err *e)
     s_hi -= first;
     size_t ch = s_hi - s_lo < chunk ? s_hi - s_lo : chunk;
     int batching = K >= ST_HMM_BATCH_MIN_K && !m->dur;
-    int lanes = !batching && st_hmm_lanes_ok(m) && !getenv("ST_HMM_NO_LANES");
+    int lanes = !batching && st_hmm_lanes_worth(m) && !getenv("ST_HMM_NO_LANES");
     /* work items: groups of consecutive sequences, fixed by the data */
     size_t NB = lanes ? ST_HMM_LANES : ST_HMM_BATCH;
     size_t eta_off = 1 + K + K * K + st_hmm_ops(m)->nstats(m); /* durations' statistics in a slot */

@@ -182,6 +182,8 @@ typedef struct st_hmm_lws st_hmm_lws;
 st_hmm_lws *st_hmm_lws_new(size_t K, size_t Tmax);
 void st_hmm_lws_free(st_hmm_lws *w);
 int st_hmm_lanes_ok(const st_hmm *m);
+/* Whether the E-step uses them (4 <= K <= 12). */
+int st_hmm_lanes_worth(const st_hmm *m);
 int st_hmm_fb_lanes(const st_hmm *m, const double *const *x, size_t n, size_t T, st_hmm_lws *lw, double *const *slot);
 
 /* Forward pass only (log-likelihood). */

@@ -1,6 +1,7 @@
 /* The forward-backward and E-step statistics of four or eight sequences of
  * equal length at once, one sequence per lane of AVX2 vectors, for models
- * of 4 to 63 states.
+ * of 4 to 63 states (the E-step uses them up to 12 states: beyond, the
+ * one-sequence kernels are as fast).
  *
  * With few states the one-sequence recursion is a chain of short dependent
  * loops: the normaliser is a sum over the states in order, each output of
@@ -472,6 +473,14 @@ int st_hmm_lanes_ok(const st_hmm *m)
     return m->K >= 4 && m->K < 64 && !m->dur && have_avx2();
 }
 
+/* Measured (bench/RESULTS.md): the lanes win while the one-sequence path is
+ * latency-bound; from about 16 states its K x K kernels keep the FMA units
+ * busy and the lanes' emission transposes cost more than they save. */
+int st_hmm_lanes_worth(const st_hmm *m)
+{
+    return st_hmm_lanes_ok(m) && m->K <= 12;
+}
+
 int st_hmm_fb_lanes(const st_hmm *m, const double *const *x, size_t n, size_t T, st_hmm_lws *lw, double *const *slot)
 {
     if (!st_hmm_lanes_ok(m) || T > lw->Tmax || T == 0 || (n != 4 && n != 8))
@@ -482,6 +491,12 @@ int st_hmm_fb_lanes(const st_hmm *m, const double *const *x, size_t n, size_t T,
 #else
 
 int st_hmm_lanes_ok(const st_hmm *m)
+{
+    (void)m;
+    return 0;
+}
+
+int st_hmm_lanes_worth(const st_hmm *m)
 {
     (void)m;
     return 0;
