@@ -69,3 +69,7 @@ check_PROGRAMS += tests/unit/test_hmm_se
 tests_unit_test_hmm_se_SOURCES = tests/unit/test_hmm_se.c
 tests_unit_test_hmm_se_CFLAGS = $(CHECK_CFLAGS_ALL)
 tests_unit_test_hmm_se_LDADD = $(CHECK_LIBS_ALL)
+TESTS += tests/cli/hmm-decode-with-data.sh
+dist_check_SCRIPTS += tests/cli/hmm-decode-with-data.sh
+TESTS += tests/cli/hmm-fit-trace.sh
+dist_check_SCRIPTS += tests/cli/hmm-fit-trace.sh

@@ -1,7 +1,8 @@
 # mjp: Markov jump processes (issue 5).  Appends to the variables of Makefile.am.
 
-lib_libstoch_a_SOURCES += lib/mjp/expr.c lib/mjp/model.c lib/mjp/data.c lib/mjp/lik.c \
+lib_libstoch_a_SOURCES += lib/mjp/model.c lib/mjp/data.c lib/mjp/lik.c \
 	lib/mjp/fit.c lib/mjp/summary.c lib/mjp/sample.c lib/mjp/io.c
+lib_libstoch_a_SOURCES += lib/mjp/pgrid.c
 noinst_HEADERS += lib/mjp/mjp.h lib/mjp/internal.h
 
 check_PROGRAMS += tests/unit/test_mjp
@@ -36,3 +37,9 @@ demo-mjp: tools/mjp-sample tools/mjp-infer
 	    p && $$1 == "se:" { d = e - 1; if (d < 0) d = -d; printf "demo-mjp: %s = %.4f (se %.4f)\n", p, e, $$2; \
 	    if (d > 4 * $$2) bad = 1; n++; p = "" } END { exit bad || n != 3 }' demo-out/mjp-ratchet-fit.yaml
 	@echo "demo-mjp: ratchet (V, r, b) recovered within 4 se of (1, 1, 1); fit in demo-out/mjp-ratchet-fit.yaml"
+check_PROGRAMS += tests/unit/test_mjp_pgrid
+tests_unit_test_mjp_pgrid_SOURCES = tests/unit/test_mjp_pgrid.c
+tests_unit_test_mjp_pgrid_CFLAGS = $(CHECK_CFLAGS_ALL)
+tests_unit_test_mjp_pgrid_LDADD = $(CHECK_LIBS_ALL)
+TESTS += tests/cli/mjp-infer-pgrid.sh
+dist_check_SCRIPTS += tests/cli/mjp-infer-pgrid.sh

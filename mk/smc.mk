@@ -1,24 +1,27 @@
 # smc: particle filters and smoothers (lib/smc), pf-smooth and pf-resample.
 # This fragment appends to the variables of Makefile.am.
 
-lib_libstoch_a_SOURCES += lib/smc/expr.c lib/smc/model.c lib/smc/resample.c \
+lib_libstoch_a_SOURCES += lib/smc/model.c lib/smc/model_load.c lib/smc/model_builtin.c \
+	lib/smc/model_eval.c lib/smc/model_grad.c lib/smc/model_builtin_par.c lib/smc/model_write.c \
+	lib/smc/func.c lib/smc/series.c lib/smc/fit.c lib/smc/resample.c \
 	lib/smc/filter.c lib/smc/smooth.c
-noinst_HEADERS += lib/smc/expr.h lib/smc/dist.h lib/smc/model.h lib/smc/resample.h \
+noinst_HEADERS += lib/smc/func.h lib/smc/series.h lib/smc/fit.h lib/smc/dist.h lib/smc/model.h lib/smc/model_internal.h lib/smc/resample.h \
 	lib/smc/pf.h lib/smc/pf_internal.h
 
-check_PROGRAMS += tests/unit/test_smc_expr
-tests_unit_test_smc_expr_SOURCES = tests/unit/test_smc_expr.c
-tests_unit_test_smc_expr_CFLAGS = $(CHECK_CFLAGS_ALL)
-tests_unit_test_smc_expr_LDADD = $(CHECK_LIBS_ALL)
-
-bin_PROGRAMS += tools/pf-smooth tools/pf-resample
+bin_PROGRAMS += tools/pf-smooth tools/pf-resample tools/pf-fit
 tools_pf_smooth_SOURCES = tools/pf-smooth.c
+tools_pf_fit_SOURCES = tools/pf-fit.c
 tools_pf_resample_SOURCES = tools/pf-resample.c
 
-check_PROGRAMS += tests/unit/test_smc_resample tests/unit/test_smc_model tests/unit/test_smc_pf
+check_PROGRAMS += tests/unit/test_smc_resample tests/unit/test_smc_model tests/unit/test_smc_pf tests/unit/test_smc_fit
+tests_unit_test_smc_fit_SOURCES = tests/unit/test_smc_fit.c
+tests_unit_test_smc_fit_CFLAGS = $(CHECK_CFLAGS_ALL)
+tests_unit_test_smc_fit_LDADD = $(CHECK_LIBS_ALL)
 tests_unit_test_smc_resample_SOURCES = tests/unit/test_smc_resample.c
 tests_unit_test_smc_resample_CFLAGS = $(CHECK_CFLAGS_ALL)
 tests_unit_test_smc_resample_LDADD = $(CHECK_LIBS_ALL)
+# pf-resample's session: weights carried between steps, particle Gibbs
+lib_libstoch_a_SOURCES += lib/smc/resample_session.c
 tests_unit_test_smc_model_SOURCES = tests/unit/test_smc_model.c
 tests_unit_test_smc_model_CFLAGS = $(CHECK_CFLAGS_ALL)
 tests_unit_test_smc_model_LDADD = $(CHECK_LIBS_ALL)
@@ -26,10 +29,10 @@ tests_unit_test_smc_pf_SOURCES = tests/unit/test_smc_pf.c
 tests_unit_test_smc_pf_CFLAGS = $(CHECK_CFLAGS_ALL)
 tests_unit_test_smc_pf_LDADD = $(CHECK_LIBS_ALL)
 
-TESTS += tests/cli/pf-smooth.sh tests/cli/pf-resample.sh
-dist_check_SCRIPTS += tests/cli/pf-smooth.sh tests/cli/pf-resample.sh
+TESTS += tests/cli/pf-smooth.sh tests/cli/pf-resample.sh tests/cli/pf-fit.sh
+dist_check_SCRIPTS += tests/cli/pf-smooth.sh tests/cli/pf-resample.sh tests/cli/pf-fit.sh
 
-dist_man_MANS += man/man1/pf-smooth.1 man/man1/pf-resample.1
+dist_man_MANS += man/man1/pf-smooth.1 man/man1/pf-resample.1 man/man1/pf-fit.1
 
 # make demo: stochastic volatility of the DAX (returns in percent from
 # data/eustockmarkets.csv) smoothed by PaRIS, the Nile local level model,

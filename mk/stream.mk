@@ -2,7 +2,8 @@
 # stoch-stream(5).  This fragment appends to the variables of Makefile.am.
 
 lib_libstoch_a_SOURCES += lib/core/input.c lib/core/csv.c lib/core/binstream.c \
-	lib/core/numfmt.c lib/core/stream.c lib/core/table.c lib/core/describe.c
+	lib/core/numfmt.c lib/core/timefmt.c lib/core/strdict.c lib/core/stream.c lib/core/table.c \
+	lib/core/describe.c
 noinst_HEADERS += lib/core/stream.h lib/core/stream_impl.h
 
 check_PROGRAMS += tests/unit/test_stream

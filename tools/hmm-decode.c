@@ -30,6 +30,8 @@ static const char USAGE[] =
     "                       seq,path,t,state; reproducible with --seed\n"
     "      --seed S         seed of --sample (default 1)\n"
     "  -c, --columns LIST   value columns\n"
+    "      --with-data      (--viterbi, --posterior) append the value columns\n"
+    "                       of the data to each row, as stoch-plot states draws\n"
     "  -o, --output FILE    write FILE (atomically) instead of stdout\n"
     "      --format FMT     csv or bin (default: bin when -o ends in .stb, else csv)\n"
     "      --compress       zlib-compress binary chunks\n"
@@ -98,14 +100,14 @@ static int write_paths(st_hmm *m, const st_hmm_data *d, const st_table *tab, int
     return rc;
 }
 
-enum { OPT_VITERBI = ST_OPT_TOOL, OPT_POSTERIOR, OPT_SCORE, OPT_SAMPLE };
+enum { OPT_VITERBI = ST_OPT_TOOL, OPT_POSTERIOR, OPT_SCORE, OPT_SAMPLE, OPT_WITH_DATA };
 
 int main(int argc, char **argv)
 {
     st_cli cli;
     st_cli_init(&cli, "hmm-decode", USAGE);
     const char *model = NULL, *columns = NULL;
-    int viterbi = 0, posterior = 0, score = 0;
+    int viterbi = 0, posterior = 0, score = 0, with_data = 0;
     long npaths = 0;
     static const struct option longopts[] = {ST_CLI_LONGOPTS,
                                              {"model", required_argument, NULL, 'm'},
@@ -114,6 +116,7 @@ int main(int argc, char **argv)
                                              {"posterior", no_argument, NULL, OPT_POSTERIOR},
                                              {"score", no_argument, NULL, OPT_SCORE},
                                              {"sample", required_argument, NULL, OPT_SAMPLE},
+                                             {"with-data", no_argument, NULL, OPT_WITH_DATA},
                                              {NULL, 0, NULL, 0}};
     int c;
     while ((c = getopt_long(argc, argv, ST_CLI_SHORTOPTS "m:c:", longopts, NULL)) != -1) {
@@ -141,6 +144,9 @@ int main(int argc, char **argv)
             if (st_parse_long(optarg, &npaths) < 0 || npaths < 1 || npaths > 1000000000L)
                 st_cli_usage_error(&cli, "--sample must be an integer from 1 to 1e9, not '%s'", optarg);
             break;
+        case OPT_WITH_DATA:
+            with_data = 1;
+            break;
         default:
             st_cli_usage_error(&cli, NULL);
         }
@@ -155,6 +161,8 @@ int main(int argc, char **argv)
         st_cli_usage_error(&cli, "--sample excludes --viterbi, --posterior and --score");
     if (!posterior && !score && !npaths)
         viterbi = 1;
+    if (with_data && (score || npaths))
+        st_cli_usage_error(&cli, "--with-data applies to --viterbi and --posterior, not --score or --sample");
     if (cli.compress && st_cli_output_format(&cli) != ST_FMT_BIN)
         st_cli_usage_error(&cli, "--compress applies to binary output (--format bin)");
     st_cli_threads(&cli);
@@ -222,6 +230,9 @@ int main(int argc, char **argv)
             goto out;
         nc = 3;
     }
+    size_t nstate = nc; /* columns before the carried data */
+    if (with_data)
+        nc += d->D;
     names = calloc(nc, sizeof *names);
     st_dtype *dt = calloc(nc, sizeof *dt);
     rows = malloc(nc * 4096 * sizeof *rows);
@@ -232,6 +243,24 @@ int main(int argc, char **argv)
     }
     for (size_t j = 0; j < nc; j++) {
         char buf[32];
+        if (j >= nstate) { /* --with-data: the value column's own name */
+            const char *dn = d->names[j - nstate];
+            for (size_t k = 0; k < nstate; k++)
+                if (strcmp(names[k], dn) == 0) {
+                    free(dt);
+                    rc = st_err_set(&e, ST_EDATA, d->source, 1, 0,
+                                    "--with-data: value column '%s' has the name of an output column", dn);
+                    goto out;
+                }
+            names[j] = strdup(dn);
+            dt[j] = ST_F8;
+            if (!names[j]) {
+                free(dt);
+                rc = st_err_nomem(&e, "names");
+                goto out;
+            }
+            continue;
+        }
         if (score)
             snprintf(buf, sizeof buf, "%s", j == 0 ? "seq" : j == 1 ? "n" : j == 2 ? "logl" : "viterbi_logp");
         else if (npaths)
@@ -305,6 +334,8 @@ int main(int argc, char **argv)
                 } else {
                     row[2] = path[i];
                 }
+                if (with_data)
+                    memcpy(row + nstate, d->x + i * d->D, d->D * sizeof *row);
                 if (++nb == 4096) {
                     rc = st_writer_rows(w, rows, nb, &e);
                     nb = 0;

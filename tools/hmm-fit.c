@@ -81,6 +81,8 @@ static const char USAGE[] =
     "      --level L        level of the bootstrap intervals, 0..1 (default 0.95)\n"
     "Output:\n"
     "  -o, --output FILE    write the model to FILE (atomically), else stdout\n"
+    "      --trace FILE     write the EM log-likelihood trace to FILE, a stream\n"
+    "                       K,restart,iter,logl (binary for *.stb, else CSV)\n"
     "  -j, --threads N      threads over sequences (same result for any N)\n"
     "  -q, --quiet          errors only (also no selection table)\n"
     "  -v, --verbose        iteration log on stderr (also when stderr is a terminal)\n"
@@ -117,19 +119,70 @@ enum {
     OPT_SHIFT,
     OPT_SE,
     OPT_BOOTSTRAP,
-    OPT_LEVEL
+    OPT_LEVEL,
+    OPT_TRACE
 };
 
 typedef struct prog_ctx {
     const st_cli *cli;
     size_t K;
+    int log;       /* iteration log on stderr */
+    int trace;     /* --trace: keep the rows */
+    double *rows;  /* K, restart, iter, logl per iteration */
+    size_t n, cap; /* rows kept, allocated */
+    int nomem;
 } prog_ctx;
 
 static void progress(void *ctx, int restart, int iter, double logl, double change)
 {
-    const prog_ctx *p = ctx;
-    fprintf(stderr, "hmm-fit: K=%zu restart %d iteration %d logL %.17g change %.3g\n", p->K, restart + 1, iter, logl,
-            change);
+    prog_ctx *p = ctx;
+    if (p->log)
+        fprintf(stderr, "hmm-fit: K=%zu restart %d iteration %d logL %.17g change %.3g\n", p->K, restart + 1, iter,
+                logl, change);
+    if (!p->trace || p->nomem)
+        return;
+    if (p->n == p->cap) {
+        size_t cap = p->cap ? 2 * p->cap : 1024;
+        double *r = realloc(p->rows, cap * 4 * sizeof *r);
+        if (!r) {
+            p->nomem = 1;
+            return;
+        }
+        p->rows = r;
+        p->cap = cap;
+    }
+    double *r = p->rows + 4 * p->n++;
+    r[0] = (double)p->K;
+    r[1] = restart + 1;
+    r[2] = iter;
+    r[3] = logl;
+}
+
+/* --trace FILE: the log-likelihood after each EM iteration, as a stream. */
+static int write_trace(const char *path, const prog_ctx *p, st_err *e)
+{
+    static const char *const names[] = {"K", "restart", "iter", "logl"};
+    static const st_dtype dt[] = {ST_I8, ST_I8, ST_I8, ST_F8};
+    if (p->nomem)
+        return st_err_nomem(e, "the trace");
+    size_t len = strlen(path);
+    int bin = len > 4 && strcmp(path + len - 4, ".stb") == 0;
+    st_output o;
+    st_writer *w = NULL;
+    int rc = st_output_open(&o, path, bin, e);
+    if (rc < 0)
+        return rc;
+    st_writer_opts wo = {.format = bin ? ST_FMT_BIN : ST_FMT_CSV};
+    if ((rc = st_writer_new(&w, o.fp, names, dt, 4, &wo, e)) == ST_OK &&
+        (rc = st_writer_rows(w, p->rows, p->n, e)) == ST_OK) {
+        rc = st_writer_close(w, e);
+        w = NULL;
+    }
+    st_writer_free(w);
+    if (rc == ST_OK)
+        return st_output_close(&o, e);
+    st_output_abort(&o);
+    return rc;
 }
 
 static int parse_family(const char *s, st_hmm_family *f, st_hmm_cov *cov, int *cov_set)
@@ -192,7 +245,7 @@ int main(int argc, char **argv)
     int cov_set = 0, restarts_set = 0, select_aic = 0, want_se = 0, level_set = 0;
     long nboot = 0;
     double level = 0.95;
-    const char *columns = NULL, *symbols = NULL, *mask_path = NULL, *init_path = NULL, *fix = NULL, *covs = NULL;
+    const char *columns = NULL, *symbols = NULL, *mask_path = NULL, *init_path = NULL, *fix = NULL, *covs = NULL, *trace = NULL;
     static const struct option longopts[] = {ST_CLI_LONGOPTS,
                                              {"states", required_argument, NULL, 'K'},
                                              {"emission", required_argument, NULL, 'e'},
@@ -223,6 +276,7 @@ int main(int argc, char **argv)
                                              {"se", no_argument, NULL, OPT_SE},
                                              {"bootstrap", required_argument, NULL, OPT_BOOTSTRAP},
                                              {"level", required_argument, NULL, OPT_LEVEL},
+                                             {"trace", required_argument, NULL, OPT_TRACE},
                                              {NULL, 0, NULL, 0}};
     int c;
     long l;
@@ -370,6 +424,9 @@ int main(int argc, char **argv)
                 st_cli_usage_error(&cli, "--trials must be an integer from 1 to 1e15, not '%s'", optarg);
             o.trials = l;
             break;
+        case OPT_TRACE:
+            trace = optarg;
+            break;
         case OPT_SELECT:
             if (strcmp(optarg, "bic") == 0)
                 select_aic = 0;
@@ -448,6 +505,7 @@ int main(int argc, char **argv)
     unsigned char *mask = NULL;
     size_t *nsym = NULL;
     int rc = ST_OK;
+    prog_ctx pc = {.cli = &cli};
     /* under MPI each rank keeps only its share of the sequences */
     if ((rc = st_mpi_cli_start(&cli, &argc, &argv, argc - optind, argv + optind, &e)) < 0)
         goto out;
@@ -510,8 +568,10 @@ int main(int argc, char **argv)
         free(v);
         o.nsym = nsym;
     }
-    prog_ctx pc = {&cli, 0};
-    if (st_cli_progress(&cli)) {
+    /* under MPI every rank fits the same model: rank 0 alone writes the trace */
+    pc.log = st_cli_progress(&cli);
+    pc.trace = trace && st_mpi_rank() == 0;
+    if (pc.log || pc.trace) {
         o.progress = progress;
         o.progress_ctx = &pc;
     }
@@ -560,12 +620,15 @@ int main(int argc, char **argv)
         if (best->nboot < nboot)
             st_cli_log(&cli, 1, "warning: %ld of %ld bootstrap refits failed and were left out", nboot - best->nboot, nboot);
     }
+    if (pc.trace && (rc = write_trace(trace, &pc, &e)) < 0)
+        goto out;
     if ((rc = st_output_open(&out, cli.output, 0, &e)) < 0)
         goto out;
     fprintf(out.fp, "# written by hmm-fit %s, seed %llu, %s\n", ST_VERSION_STRING, (unsigned long long)cli.seed,
             d->source ? d->source : "<stdin>");
     rc = st_hmm_write(best, out.fp, &e);
 out:
+    free(pc.rows);
     st_hmm_data_free(d);
     st_hmm_free(init);
     st_hmm_free(best);

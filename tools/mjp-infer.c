@@ -48,6 +48,10 @@ static const char USAGE[] =
     "Output:\n"
     "      --pmatrix T,...  add P(t) = exp(Q t) for these t >= 0\n"
     "      --viterbi FILE   (--hidden) write the most likely true states\n"
+    "      --pmatrix-grid FILE  write P(t) on a grid of times to FILE, a stream\n"
+    "                       from,t,p0..p(K-1),stay (binary for *.stb, else CSV)\n"
+    "      --grid T0:T1:N   the grid: N times from T0 to T1 (default 0 to the\n"
+    "                       longest follow-up in the data, 101 times)\n"
     "\n"
     "Common options:\n"
     "  -o, --output FILE    write the fitted model to FILE (atomically)\n"
@@ -71,7 +75,9 @@ enum {
     OPT_TOL,
     OPT_NOSE,
     OPT_PMATRIX,
-    OPT_VITERBI
+    OPT_VITERBI,
+    OPT_PGRID,
+    OPT_GRID
 };
 
 #define MAX_CENSOR 16
@@ -188,6 +194,109 @@ static int write_viterbi(const char *path, const st_mjp *m, const st_mjp_data *d
     return rc;
 }
 
+/* "T0:T1:N" with 0 <= T0 <= T1, 1 <= N <= 100000 (N = 1 needs T0 = T1). */
+static int parse_grid(const char *s, double *t0, double *t1, long *n)
+{
+    char buf[128];
+    if (strlen(s) >= sizeof buf)
+        return -1;
+    strcpy(buf, s);
+    char *a = strchr(buf, ':'), *b = a ? strchr(a + 1, ':') : NULL;
+    if (!a || !b)
+        return -1;
+    *a = *b = '\0';
+    if (st_parse_double(buf, t0) < 0 || st_parse_double(a + 1, t1) < 0 || st_parse_long(b + 1, n) < 0)
+        return -1;
+    if (!(*t0 >= 0) || !(*t1 >= *t0) || !isfinite(*t1) || *n < 1 || *n > 100000 || (*n == 1 && *t1 != *t0))
+        return -1;
+    return 0;
+}
+
+/* --pmatrix-grid FILE: rows from,t,p<base>..,stay; grouped by the starting
+ * state, n times from t0 to t1 each (t1 < 0: the longest follow-up). */
+static int write_pgrid(const char *path, const st_mjp *m, const st_mjp_data *d, int base, double t0, double t1,
+                       long n, st_err *e)
+{
+    size_t K = m->K;
+    if (t1 < 0) { /* the whole data's longest follow-up */
+        double span = st_mjp_data_span(d), *all = NULL;
+        size_t na = 0;
+        int rc = st_mpi_allgather(&span, 1, &all, &na, e);
+        if (rc < 0)
+            return rc;
+        for (size_t i = 0; i < na; i++)
+            span = fmax(span, all[i]);
+        free(all);
+        if (!(span > t0))
+            return st_err_set(e, ST_EDATA, NULL, 0, 0,
+                              "--pmatrix-grid: no subject is followed beyond time %g: give --grid T0:T1:N", t0);
+        t1 = span;
+    }
+    if (st_mpi_rank() != 0)
+        return ST_OK;
+    double *t = malloc((size_t)n * sizeof *t), *P = malloc((size_t)n * K * K * sizeof *P);
+    double *stay = malloc((size_t)n * K * sizeof *stay), *row = malloc((K + 3) * sizeof *row);
+    char **names = calloc(K + 3, sizeof *names);
+    st_dtype *dt = calloc(K + 3, sizeof *dt);
+    st_output out = {0};
+    st_writer *w = NULL;
+    int rc = ST_OK;
+    if (!t || !P || !stay || !row || !names || !dt) {
+        rc = st_err_nomem(e, "P(t) grid");
+        goto done;
+    }
+    for (long k = 0; k < n; k++)
+        t[k] = n == 1 ? t0 : k == n - 1 ? t1 : t0 + (t1 - t0) * (double)k / (double)(n - 1);
+    if ((rc = st_mjp_pmatrix_grid(m, t, (size_t)n, P, stay, e)) < 0)
+        goto done;
+    for (size_t j = 0; j < K + 3; j++) {
+        char buf[32];
+        if (j < 2 || j == K + 2)
+            snprintf(buf, sizeof buf, "%s", j == 0 ? "from" : j == 1 ? "t" : "stay");
+        else
+            snprintf(buf, sizeof buf, "p%zu", j - 2 + (size_t)base);
+        if (!(names[j] = strdup(buf))) {
+            rc = st_err_nomem(e, "P(t) grid");
+            goto done;
+        }
+        dt[j] = j == 0 ? ST_I8 : ST_F8;
+    }
+    size_t len = strlen(path);
+    int bin = len > 4 && strcmp(path + len - 4, ".stb") == 0;
+    st_writer_opts wo = {.format = bin ? ST_FMT_BIN : ST_FMT_CSV};
+    if ((rc = st_output_open(&out, path, bin, e)) < 0 ||
+        (rc = st_writer_new(&w, out.fp, (const char *const *)names, dt, K + 3, &wo, e)) < 0)
+        goto done;
+    for (size_t a = 0; a < K && rc == ST_OK; a++)
+        for (long k = 0; k < n && rc == ST_OK; k++) {
+            row[0] = (double)(a + (size_t)base);
+            row[1] = t[k];
+            memcpy(row + 2, P + ((size_t)k * K + a) * K, K * sizeof *row);
+            row[K + 2] = stay[(size_t)k * K + a];
+            rc = st_writer_row(w, row, e);
+        }
+    if (rc == ST_OK) {
+        rc = st_writer_close(w, e);
+        w = NULL;
+    }
+done:
+    st_writer_free(w);
+    if (rc == ST_OK)
+        rc = st_output_close(&out, e);
+    else
+        st_output_abort(&out);
+    if (names)
+        for (size_t j = 0; j < K + 3; j++)
+            free(names[j]);
+    free(names);
+    free(dt);
+    free(t);
+    free(P);
+    free(stay);
+    free(row);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     st_cli cli;
@@ -211,10 +320,14 @@ int main(int argc, char **argv)
                                              {"no-se", no_argument, NULL, OPT_NOSE},
                                              {"pmatrix", required_argument, NULL, OPT_PMATRIX},
                                              {"viterbi", required_argument, NULL, OPT_VITERBI},
+                                             {"pmatrix-grid", required_argument, NULL, OPT_PGRID},
+                                             {"grid", required_argument, NULL, OPT_GRID},
                                              {NULL, 0, NULL, 0}};
     int mode = 0, base = 0, est_em = 0, est_init = 0;
     long K = 0;
-    const char *model = NULL, *allowed = NULL, *emission = NULL, *viterbi = NULL;
+    const char *model = NULL, *allowed = NULL, *emission = NULL, *viterbi = NULL, *pgrid = NULL;
+    double grid0 = 0, grid1 = -1; /* grid1 < 0: the longest follow-up */
+    long ngrid = 101;
     st_mjp_censor censor[MAX_CENSOR];
     size_t ncensor = 0;
     st_mjp_fit_opts fo = {.method = ST_MJP_FIT_AUTO, .want_se = 1};
@@ -299,6 +412,14 @@ int main(int argc, char **argv)
         case OPT_VITERBI:
             viterbi = optarg;
             break;
+        case OPT_PGRID:
+            pgrid = optarg;
+            break;
+        case OPT_GRID:
+            if (parse_grid(optarg, &grid0, &grid1, &ngrid) < 0)
+                st_cli_usage_error(&cli, "--grid must be T0:T1:N with 0 <= T0 <= T1 and N from 1 to 100000 "
+                                         "(T0 = T1 for N = 1), not '%s'", optarg);
+            break;
         default:
             st_cli_usage_error(&cli, NULL);
         }
@@ -307,6 +428,8 @@ int main(int argc, char **argv)
         mode = ST_MJP_PANEL;
     if (viterbi && mode != ST_MJP_HIDDEN)
         st_cli_usage_error(&cli, "--viterbi needs --hidden");
+    if (grid1 >= 0 && !pgrid)
+        st_cli_usage_error(&cli, "--grid applies to --pmatrix-grid FILE");
     if ((est_em || est_init) && mode != ST_MJP_HIDDEN)
         st_cli_usage_error(&cli, "--estimate-emission and --estimate-initial need --hidden");
     if (mode == ST_MJP_HIDDEN && !model && !emission)
@@ -427,6 +550,8 @@ int main(int argc, char **argv)
     }
     if (rc == 0 && viterbi)
         rc = write_viterbi(viterbi, m, d, base, &err);
+    if (rc == 0 && pgrid)
+        rc = write_pgrid(pgrid, m, d, base, grid0, grid1, ngrid, &err);
     if (rc == 0)
         rc = st_output_open(&out, cli.output, 0, &err);
     if (rc == 0)

@@ -2,6 +2,7 @@
  * in YAML (or built in).  Thin driver: options, read, st_pf_run, write. */
 #include "config.h"
 
+#include <ctype.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -10,9 +11,12 @@
 #include <unistd.h>
 
 #include "core/cli.h"
+#include "core/vmath.h" /* st_simd_path for -v */
 #include "core/stream.h"
+#include "smc/func.h"
 #include "smc/model.h"
 #include "smc/pf.h"
+#include "smc/series.h"
 
 static const char usage[] =
     "Usage: pf-smooth (-m MODEL | --builtin NAME) [OPTIONS] [DATA...]\n"
@@ -36,19 +40,28 @@ static const char usage[] =
     "  -K, --backward K       PaRIS/PPG backward draws per particle, >= 2 (default 2)\n"
     "      --trajectories M   FFBSi backward trajectories (default N)\n"
     "      --max-tries N      rejection proposals per backward draw before the\n"
-    "                         exact O(N) draw, 0..100000 (default max(16, sqrt N);\n"
-    "                         0: always the exact draw)\n"
-    "      --mcmc S           backward draws by S Metropolis-Hastings moves from the\n"
-    "                         particle's ancestor instead (O(S), no bound needed)\n"
+    "                         fallback (2 MH moves from the particle's ancestor),\n"
+    "                         0..100000 (default 32; 0: always the exact O(N) draw)\n"
+    "      --mcmc S           every backward draw by S Metropolis-Hastings moves from\n"
+    "                         the particle's ancestor (O(S), no rejection)\n"
     "      --iter N           PG/PPG iterations kept after burn-in, >= 1 (default 50)\n"
     "      --burn N           PG/PPG burn-in iterations (default 10)\n"
     "      --ancestor         PG with ancestor sampling (default: backward sampling)\n"
-    "      --ffbsm-max N      largest N that FFBSm accepts (default 10000)\n"
+    "      --ffbsm-max N      largest N that FFBSm accepts (default: N^2 T <= 1e9\n"
+    "                         particle pairs, about a minute of work)\n"
     "Output:\n"
     "      --quantiles LIST   quantile levels, e.g. 0.05,0.5,0.95 (default none)\n"
     "      --draws M          write M smoothed trajectories (draw,t,x...) instead\n"
     "      --loglik           write only the log-likelihood estimate\n"
-    "      --functionals FILE PaRIS/PPG: write sum x_t, sum x_t^2, sum x_t x_{t+1}\n"
+    "      --functionals FILE write the smoothed additive functionals (name,\n"
+    "                         component, value) to FILE: the model's\n"
+    "                         `functionals:`, --functional and --score, else sum_x,\n"
+    "                         sum_x2 and sum_xx1 (ffbsm, ffbsi, paris, ppg)\n"
+    "      --functional N=EXPR  a functional sum_t EXPR over x_prev, x, y, t, the\n"
+    "                         covariates and parameters (repeatable); N alone adds\n"
+    "                         the built-in sum_x, sum_x2 or sum_xx1\n"
+    "      --score            the score: gradient of the log-likelihood in the\n"
+    "                         model's parameters (Fisher's identity)\n"
     "      --online           PaRIS: the functionals only, in O(N) memory (the\n"
     "                         per-step output is then the filter's)\n"
     "Common:\n"
@@ -82,11 +95,16 @@ enum {
     OPT_DRAWS,
     OPT_LOGLIK,
     OPT_FUNCTIONALS,
+    OPT_FUNCTIONAL,
+    OPT_SCORE,
     OPT_ONLINE
 };
 
 typedef struct options {
     const char *model, *builtin, *functionals;
+    const char **fexpr; /* --functional arguments */
+    size_t nfexpr;
+    int score;
     st_pf_opts pf;
     double *q;
     size_t nq;
@@ -120,77 +138,64 @@ static void parse_smoother(const st_cli *cli, const char *arg, st_pf_opts *o)
         st_cli_usage_error(cli, "--smoother must be ffbsm, ffbsi, paris, fixed-lag:L, pg or ppg, not '%s'", arg);
 }
 
-/* The series of one seq group as model inputs. */
-typedef struct series {
-    double *t, *y, *cov;
-} series;
-
-static int extract(const st_table *tab, const st_group *g, const int *ycol, size_t dy, const int *ccol,
-                   size_t ncov, int tcol, const st_pf_model *m, series *s, st_err *e)
-{
-    size_t T = g->n;
-    s->t = malloc(T * sizeof *s->t);
-    s->y = malloc(T * (dy ? dy : 1) * sizeof *s->y);
-    s->cov = malloc(T * (ncov ? ncov : 1) * sizeof *s->cov);
-    if (!s->t || !s->y || !s->cov)
-        return st_err_nomem(e, "data");
-    for (size_t r = 0; r < T; r++) {
-        size_t row = g->start + r;
-        s->t[r] = tcol >= 0 ? st_table_get(tab, row, (size_t)tcol) : (double)(r + 1);
-        if (!isfinite(s->t[r]))
-            return st_err_set(e, ST_EDATA, tab->source, 0, 0, "row %zu: t is %s", row + 1,
-                              isnan(s->t[r]) ? "missing" : "infinite");
-        if (r > 0 && !(s->t[r] > s->t[r - 1]))
-            return st_err_set(e, ST_EDATA, tab->source, 0, 0, "row %zu: t = %g does not increase", row + 1,
-                              s->t[r]);
-        for (size_t j = 0; j < dy; j++) {
-            double v = st_table_get(tab, row, (size_t)ycol[j]);
-            if (isinf(v))
-                return st_err_set(e, ST_EDATA, tab->source, 0, 0,
-                                  "row %zu: observation %s is infinite (use NaN or an empty cell for missing)",
-                                  row + 1, tab->names[ycol[j]]);
-            if (!isnan(v) && st_pf_model_y_is_count(m, j) && !(v >= 0 && v == floor(v)))
-                return st_err_set(e, ST_EDATA, tab->source, 0, 0,
-                                  "row %zu: observation %s = %g is not a count (a non-negative integer)",
-                                  row + 1, tab->names[ycol[j]], v);
-            s->y[r * dy + j] = v;
-        }
-        for (size_t j = 0; j < ncov; j++) {
-            double v = st_table_get(tab, row, (size_t)ccol[j]);
-            if (!isfinite(v))
-                return st_err_set(e, ST_EDATA, tab->source, 0, 0, "row %zu: covariate %s is %s", row + 1,
-                                  tab->names[ccol[j]], isnan(v) ? "missing" : "infinite");
-            s->cov[r * ncov + j] = v;
-        }
-    }
-    return 0;
-}
-
 static void qname(char *buf, size_t n, const char *x, const char *kind, double q)
 {
     snprintf(buf, n, "%s_%sq%g", x, kind, q * 100);
 }
 
-/* OpenMP threads that spin at barriers waste whole time slices when the
- * machine has more runnable threads than cores: a filter step has a few
- * parallel regions, and on a loaded 2-core machine PaRIS ran 14 times
- * slower with spinning than with sleeping waits.  libgomp reads the policy
- * when it loads, so set it and restart once (unless the user chose one). */
-static void passive_openmp(char **argv)
+/* The functionals asked for: the model's, --functional's and the score;
+ * the built-in sums when there are none. */
+static int make_functionals(const options *opt, const st_pf_model *m, st_pf_funcs **out, st_err *e)
 {
-#ifdef _OPENMP
-    if (getenv("OMP_WAIT_POLICY"))
-        return;
-    setenv("OMP_WAIT_POLICY", "passive", 1);
-    execv("/proc/self/exe", argv); /* returns only on failure: carry on */
-#else
-    (void)argv;
-#endif
+    st_pf_funcs *f = NULL;
+    int rc = st_pf_funcs_new(&f, m, e);
+    if (rc == 0)
+        rc = st_pf_funcs_add_model(f, e);
+    for (size_t i = 0; rc == 0 && i < opt->nfexpr; i++) {
+        const char *a = opt->fexpr[i], *eq = strchr(a, '=');
+        if (!eq) {
+            rc = st_pf_funcs_add_builtin(f, a, e);
+            continue;
+        }
+        char name[128];
+        size_t len = (size_t)(eq - a);
+        int ok = len > 0 && len < sizeof name && (isalpha((unsigned char)a[0]) || a[0] == '_');
+        for (size_t k = 0; ok && k < len; k++)
+            ok = isalnum((unsigned char)a[k]) || a[k] == '_';
+        if (!ok) {
+            rc = st_err_set(e, ST_EUSAGE, NULL, 0, 0,
+                            "--functional wants NAME=EXPR with NAME letters, digits and _ (not '%.*s')",
+                            (int)(len > 60 ? 60 : len), a);
+            break;
+        }
+        memcpy(name, a, len);
+        name[len] = '\0';
+        if (strcmp(name, "score") == 0) {
+            rc = st_err_set(e, ST_EUSAGE, NULL, 0, 0, "'score' is the name of --score's functionals");
+            break;
+        }
+        st_expr_src src = {"--functional", 0, 0};
+        if ((rc = st_pf_funcs_add_expr(f, name, eq + 1, &src, e)) < 0)
+            e->code = rc = ST_EUSAGE; /* a command-line mistake */
+    }
+    if (rc == 0 && opt->score)
+        rc = st_pf_funcs_add_score(f, e);
+    if (rc == 0 && st_pf_funcs_count(f) == 0) {
+        static const char *const sums[] = {"sum_x", "sum_x2", "sum_xx1"};
+        for (int i = 0; rc == 0 && i < 3; i++)
+            rc = st_pf_funcs_add_builtin(f, sums[i], e);
+    }
+    if (rc < 0) {
+        st_pf_funcs_free(f);
+        return rc;
+    }
+    *out = f;
+    return 0;
 }
 
 int main(int argc, char **argv)
 {
-    passive_openmp(argv);
+    st_cli_passive_openmp(argv);
     st_cli cli;
     st_cli_init(&cli, "pf-smooth", usage);
     options opt;
@@ -218,6 +223,8 @@ int main(int argc, char **argv)
         {"draws", required_argument, NULL, OPT_DRAWS},
         {"loglik", no_argument, NULL, OPT_LOGLIK},
         {"functionals", required_argument, NULL, OPT_FUNCTIONALS},
+        {"functional", required_argument, NULL, OPT_FUNCTIONAL},
+        {"score", no_argument, NULL, OPT_SCORE},
         {"online", no_argument, NULL, OPT_ONLINE},
         {NULL, 0, NULL, 0}};
     int c, filter_flag = 0, smoother_flag = 0;
@@ -263,6 +270,15 @@ int main(int argc, char **argv)
         case OPT_DRAWS: opt.pf.draws = parse_count(&cli, "--draws", optarg, 1, 100000000); break;
         case OPT_LOGLIK: opt.loglik_only = 1; break;
         case OPT_FUNCTIONALS: opt.functionals = optarg; break;
+        case OPT_FUNCTIONAL: {
+            const char **v = realloc(opt.fexpr, (opt.nfexpr + 1) * sizeof *v);
+            if (!v)
+                st_cli_usage_error(&cli, "out of memory");
+            opt.fexpr = v;
+            opt.fexpr[opt.nfexpr++] = optarg;
+            break;
+        }
+        case OPT_SCORE: opt.score = 1; break;
         case OPT_ONLINE: opt.pf.online = 1; break;
         default: st_cli_usage_error(&cli, NULL);
         }
@@ -273,8 +289,11 @@ int main(int argc, char **argv)
         st_cli_usage_error(&cli, "give a model: -m FILE or --builtin NAME (one of them)");
     if (opt.loglik_only && opt.pf.draws)
         st_cli_usage_error(&cli, "--loglik and --draws exclude each other");
-    if (opt.functionals && opt.pf.smoother != ST_SM_PARIS && opt.pf.smoother != ST_SM_PPG)
-        st_cli_usage_error(&cli, "--functionals needs --smoother paris or ppg");
+    if ((opt.nfexpr || opt.score) && !opt.functionals)
+        st_cli_usage_error(&cli, "--functional and --score write to the file of --functionals FILE");
+    if (opt.functionals && opt.pf.smoother != ST_SM_PARIS && opt.pf.smoother != ST_SM_PPG &&
+        opt.pf.smoother != ST_SM_FFBSI && opt.pf.smoother != ST_SM_FFBSM)
+        st_cli_usage_error(&cli, "--functionals needs --smoother paris, ppg, ffbsi or ffbsm");
     if (opt.pf.online && (opt.pf.smoother != ST_SM_PARIS || opt.pf.draws))
         st_cli_usage_error(&cli, "--online needs --smoother paris (and no --draws)");
     opt.pf.loglik_only = opt.loglik_only && opt.pf.smoother == ST_SM_NONE;
@@ -292,13 +311,17 @@ int main(int argc, char **argv)
     st_group *groups = NULL;
     size_t ngroups = 0;
     st_writer *w = NULL;
-    FILE *ffp = NULL;
+    st_output fout;
+    memset(&fout, 0, sizeof fout);
+    int fout_open = 0;
+    st_pf_funcs *funcs = NULL;
     char **names = NULL;
     size_t ncols = 0;
     double *row = NULL;
-    series s = {0};
+    st_pf_series s;
+    memset(&s, 0, sizeof s);
     st_pf_result *res = NULL;
-    int ycol[ST_PF_MAXDIM], ccol[ST_PF_MAXDIM];
+    st_pf_columns cols;
     char *meta = NULL;
     int rc;
 
@@ -317,6 +340,9 @@ int main(int argc, char **argv)
     }
     if (rc < 0)
         goto done;
+    if (opt.functionals && (rc = make_functionals(&opt, m, &funcs, &err)) < 0)
+        goto done;
+    opt.pf.funcs = funcs;
     if (opt.pf.N < 2) {
         rc = st_err_set(&err, ST_EDATA, NULL, 0, 0, "need at least 2 particles (-N), not %zu", opt.pf.N);
         goto done;
@@ -324,20 +350,10 @@ int main(int argc, char **argv)
     const char *const *paths = (const char *const *)(argv + optind);
     if ((rc = st_table_read_many(&tab, paths, (size_t)(argc - optind), &err)) < 0)
         goto done;
-    size_t dx = st_pf_model_dx(m), dy = st_pf_model_dy(m), ncov = st_pf_model_ncov(m);
-    for (size_t j = 0; j < dy; j++)
-        if ((ycol[j] = st_table_col(tab, st_pf_model_yname(m, j))) < 0) {
-            rc = st_err_set(&err, ST_EDATA, tab->source, 0, 0, "no column '%s' (an observation of the model)",
-                            st_pf_model_yname(m, j));
-            goto done;
-        }
-    for (size_t j = 0; j < ncov; j++)
-        if ((ccol[j] = st_table_col(tab, st_pf_model_covname(m, j))) < 0) {
-            rc = st_err_set(&err, ST_EDATA, tab->source, 0, 0, "no column '%s' (a covariate of the model)",
-                            st_pf_model_covname(m, j));
-            goto done;
-        }
-    int tcol = st_table_col(tab, "t"), seqcol = st_table_col(tab, "seq");
+    size_t dx = st_pf_model_dx(m);
+    if ((rc = st_pf_columns_find(m, tab, &cols, &err)) < 0)
+        goto done;
+    int seqcol = cols.seq;
     if ((rc = st_table_groups(tab, seqcol, &groups, &ngroups, &err)) < 0)
         goto done;
     if (tab->nrows == 0) {
@@ -411,23 +427,19 @@ int main(int argc, char **argv)
     if ((rc = st_writer_new(&w, out.fp, (const char *const *)names, NULL, ncols, &wo, &err)) < 0)
         goto done;
     if (opt.functionals) {
-        ffp = fopen(opt.functionals, "w");
-        if (!ffp) {
-            rc = st_err_set(&err, ST_EIO, opt.functionals, 0, 0, "cannot write");
+        if ((rc = st_output_open(&fout, opt.functionals, 0, &err)) < 0)
             goto done;
-        }
-        fprintf(ffp, "%sname,component,value\n", has_seq ? "seq," : "");
+        fout_open = 1;
+        fprintf(fout.fp, "%sname,component,value\n", has_seq ? "seq," : "");
     }
 
+    st_cli_log(&cli, 2, "SIMD path %s (ST_SIMD=sse2|avx2|avx512 caps it)", st_simd_name(st_simd_path()));
     for (size_t gi = 0; gi < ngroups; gi++) {
         const st_group *g = &groups[gi];
-        free(s.t);
-        free(s.y);
-        free(s.cov);
-        memset(&s, 0, sizeof s);
-        if ((rc = extract(tab, g, ycol, dy, ccol, ncov, tcol, m, &s, &err)) < 0)
+        st_pf_series_free(&s);
+        if ((rc = st_pf_series_extract(m, tab, &cols, g, &s, &err)) < 0)
             goto done;
-        st_pf_data d = {g->n, s.t, s.y, ncov ? s.cov : NULL};
+        st_pf_data d = s.d;
         st_pf_result_free(res);
         res = NULL;
         if ((rc = st_pf_run(m, &d, &opt.pf, &res, &err)) < 0) {
@@ -443,6 +455,9 @@ int main(int argc, char **argv)
             st_cli_log(&cli, 2, "log-likelihood %.10g", res->loglik);
         if (!isnan(res->accept_rate))
             st_cli_log(&cli, 2, "backward rejection sampler: %.3g of proposals accepted", res->accept_rate);
+        if (!isnan(res->fallback_rate))
+            st_cli_log(&cli, 2, "backward draws: %.3g by the MH fallback, %.3g exact (O(N))", res->fallback_rate,
+                       res->exact_rate);
         size_t T = g->n;
         if (opt.loglik_only) {
             size_t k = 0;
@@ -496,31 +511,40 @@ int main(int argc, char **argv)
                     goto done;
             }
         }
-        if (ffp && res->has_func) {
-            static const char *const fn[] = {"sum_x", "sum_x2", "sum_xx1"};
-            for (int f = 0; f < 3; f++)
-                for (size_t i = 0; i < dx; i++) {
+        if (fout_open && res->has_func) {
+            for (size_t k = 0; k < res->nfunc; k++) {
+                if (!isfinite(res->func[k])) {
+                    rc = st_err_set(&err, ST_ENUMERIC, tab->source, 0, 0,
+                                    "functional %s%s%s is not finite (%g): a missing observation in y, or a "
+                                    "value outside the expression's domain?",
+                                    st_pf_funcs_name(funcs, k), *st_pf_funcs_component(funcs, k) ? " " : "",
+                                    st_pf_funcs_component(funcs, k), res->func[k]);
                     if (has_seq)
-                        fprintf(ffp, "%.17g,", g->seq);
-                    fprintf(ffp, "%s,%s,%.17g\n", fn[f], st_pf_model_xname(m, i), res->func[f * dx + i]);
+                        st_err_prefix(&err, "seq %g: ", g->seq);
+                    goto done;
                 }
+                if (has_seq)
+                    fprintf(fout.fp, "%.17g,", g->seq);
+                const char *comp = st_pf_funcs_component(funcs, k);
+                fprintf(fout.fp, "%s,%s%s%s,%.17g\n", st_pf_funcs_name(funcs, k), strchr(comp, ',') ? "\"" : "",
+                        comp, strchr(comp, ',') ? "\"" : "", res->func[k]);
+            }
         }
     }
     rc = st_writer_close(w, &err);
     w = NULL;
-    if (rc == 0 && ffp) {
-        if (fclose(ffp) != 0)
-            rc = st_err_set(&err, ST_EIO, opt.functionals, 0, 0, "write failed");
-        ffp = NULL;
+    if (rc == 0 && fout_open) {
+        rc = st_output_close(&fout, &err);
+        fout_open = 0;
     }
 done:
-    if (ffp)
-        fclose(ffp);
+    if (fout_open)
+        st_output_abort(&fout);
+    st_pf_funcs_free(funcs);
+    free(opt.fexpr);
     st_writer_free(w);
     st_pf_result_free(res);
-    free(s.t);
-    free(s.y);
-    free(s.cov);
+    st_pf_series_free(&s);
     if (names)
         for (size_t j = 0; j < ncols; j++)
             free(names[j]);

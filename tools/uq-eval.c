@@ -9,6 +9,7 @@
 
 #include "core/cli.h"
 #include "core/stream.h"
+#include "uq/curves.h"
 #include "uq/eval.h"
 
 static const char USAGE[] =
@@ -24,7 +25,9 @@ static const char USAGE[] =
     "  -c, --columns LIST      score columns to evaluate; default every column but\n"
     "                          id, temperature, correct, quality and the labels\n"
     "      --confidence LIST   columns that are confidences (higher = more likely\n"
-    "                          correct); default msp\n"
+    "                          correct); default the uq-entropy scores that are:\n"
+    "                          msp self-certainty p-true semantic-density ccp\n"
+    "                          claim-msp claim-p-true\n"
     "  -m, --metrics LIST      auroc,auprc,prr,prr50,auarc,spearman,ece,tsu; default\n"
     "                          all (auroc, auprc and ece only for 0/1 labels)\n"
     "      --threshold T       binarise labels: correct = (label >= T)\n"
@@ -33,13 +36,16 @@ static const char USAGE[] =
     "                          default 0 (none)\n"
     "      --level L           interval level in percent, 50 <= L < 100; default 95\n"
     "      --seed N            bootstrap seed; default 1\n"
+    "      --curves FILE       also write the ROC, precision-recall and rejection\n"
+    "                          curve points of every score to FILE (a stream:\n"
+    "                          binary for *.stb, else CSV), for stoch-plot\n"
     "  -o, --output FILE       write to FILE (atomically) instead of stdout\n"
     "  -q, --quiet             no notes\n"
     "  -v, --verbose           more notes\n"
     "  -h, --help              this help\n"
     "      --version           version\n";
 
-enum { OPT_CONF = ST_OPT_TOOL, OPT_THRESHOLD, OPT_BINS, OPT_BOOT, OPT_LEVEL };
+enum { OPT_CONF = ST_OPT_TOOL, OPT_THRESHOLD, OPT_BINS, OPT_BOOT, OPT_LEVEL, OPT_CURVES };
 
 /* A whole stream with the line (CSV) or row index (binary) of every row. */
 typedef struct rows {
@@ -52,7 +58,9 @@ typedef struct rows {
 static int read_rows(rows *t, const char *path, st_err *e)
 {
     memset(t, 0, sizeof *t);
-    int rc = st_reader_open(&t->r, path, e);
+    /* ids may be text ("p0001"); other text columns are left alone */
+    st_reader_opts opts = {.any_type = 1, .id_cols = "id"};
+    int rc = st_reader_open_opts(&t->r, path, &opts, e);
     if (rc < 0)
         return rc;
     t->nc = st_reader_ncols(t->r);
@@ -98,16 +106,40 @@ static int in_list(const char *list, const char *name)
     return 0;
 }
 
+/* Whether column name holds confidences: listed in --confidence, or by
+ * default a uq-entropy score that is one. */
+static int is_confidence(const char *conf, const char *name)
+{
+    if (conf)
+        return in_list(conf, name);
+    int code = st_uq_score_parse(name);
+    return code >= 0 && st_uq_score_is_confidence(code);
+}
+
+/* An id as text (a string id's own, a number's shortest form): keys of the
+ * join, since string codes belong to each file's dictionary.  NULL if
+ * missing. */
+static char *id_text(const rows *t, int col, size_t i)
+{
+    double v = t->v[i * t->nc + col];
+    if (isnan(v))
+        return NULL;
+    char buf[ST_CELL_BUFSZ];
+    return strdup(st_reader_cell(t->r, (size_t)col, v, buf));
+}
+
 typedef struct key {
-    double id, t;
+    char *id;
+    double t;
     size_t row;
 } key;
 
 static int cmp_key(const void *a, const void *b)
 {
     const key *x = a, *y = b;
-    if (x->id != y->id)
-        return x->id < y->id ? -1 : 1;
+    int c = strcmp(x->id, y->id);
+    if (c)
+        return c;
     if (x->t != y->t && !(isnan(x->t) && isnan(y->t))) {
         if (isnan(x->t))
             return -1;
@@ -116,6 +148,14 @@ static int cmp_key(const void *a, const void *b)
         return x->t < y->t ? -1 : 1;
     }
     return (x->row > y->row) - (x->row < y->row);
+}
+
+static void keys_free(key *k, size_t n)
+{
+    if (k)
+        for (size_t i = 0; i < n; i++)
+            free(k[i].id);
+    free(k);
 }
 
 /* Labels for every SCORES row from LABELS, joined on id (and temperature). */
@@ -129,33 +169,45 @@ static int join_labels(const rows *s, int sid, int stemp, const rows *l, const c
         return st_err_set(e, ST_EDATA, lname, 1, 0, "labels have no 'id' column");
     if (lc < 0)
         return st_err_set(e, ST_EDATA, lname, 1, 0, "labels have no column '%s'", col);
+    if (!st_dtype_is_numeric(st_reader_dtype(l->r, (size_t)lc)))
+        return st_err_set(e, ST_EDATA, lname, 1, 0, "label column '%s' holds %s, not numbers", col,
+                          st_dtype_short(st_reader_dtype(l->r, (size_t)lc)));
     int use_t = lt >= 0 && stemp >= 0;
-    key *k = malloc((l->n ? l->n : 1) * sizeof *k);
+    if (use_t && !st_dtype_is_numeric(st_reader_dtype(l->r, (size_t)lt)))
+        return st_err_set(e, ST_EDATA, lname, 1, 0, "column 'temperature' holds %s, not numbers",
+                          st_dtype_short(st_reader_dtype(l->r, (size_t)lt)));
+    key *k = calloc(l->n ? l->n : 1, sizeof *k);
     if (!k)
         return st_err_nomem(e, "labels");
+    int rc = 0;
     for (size_t i = 0; i < l->n; i++) {
-        k[i].id = l->v[i * l->nc + lid];
         k[i].t = use_t ? l->v[i * l->nc + lt] : NAN;
         k[i].row = i;
-        if (isnan(k[i].id)) {
-            free(k);
-            return st_err_set(e, ST_EDATA, lname, l->line[i], 0, "missing id");
+        if (isnan(l->v[i * l->nc + lid])) {
+            rc = st_err_set(e, ST_EDATA, lname, l->line[i], 0, "missing id");
+            goto out;
+        }
+        if (!(k[i].id = id_text(l, lid, i))) {
+            rc = st_err_nomem(e, "labels");
+            goto out;
         }
     }
     qsort(k, l->n, sizeof *k, cmp_key);
     for (size_t i = 1; i < l->n; i++)
-        if (k[i].id == k[i - 1].id && (k[i].t == k[i - 1].t || (isnan(k[i].t) && isnan(k[i - 1].t)))) {
+        if (strcmp(k[i].id, k[i - 1].id) == 0 &&
+            (k[i].t == k[i - 1].t || (isnan(k[i].t) && isnan(k[i - 1].t)))) {
             long a = l->line[k[i - 1].row], b = l->line[k[i].row];
-            double dup = k[i].id;
-            free(k);
-            return st_err_set(e, ST_EDATA, lname, b, 0, "duplicate id %.17g in the labels (first on line %ld)",
-                              dup, a);
+            rc = st_err_set(e, ST_EDATA, lname, b, 0, "duplicate id '%s' in the labels (first on line %ld)",
+                            k[i].id, a);
+            goto out;
         }
-    for (size_t i = 0; i < s->n; i++) {
-        key q = {s->v[i * s->nc + sid], use_t ? s->v[i * s->nc + stemp] : NAN, 0};
-        size_t lo = 0, hi = l->n;
+    for (size_t i = 0; i < s->n && rc == 0; i++) {
         label[i] = NAN;
         from[i] = 0;
+        key q = {id_text(s, sid, i), use_t ? s->v[i * s->nc + stemp] : NAN, 0};
+        if (!q.id)
+            continue; /* a score row without an id has no label */
+        size_t lo = 0, hi = l->n;
         while (lo < hi) {
             size_t mid = (lo + hi) / 2;
             key probe = k[mid];
@@ -171,9 +223,50 @@ static int join_labels(const rows *s, int sid, int stemp, const rows *l, const c
             else
                 hi = mid;
         }
+        free(q.id);
     }
-    free(k);
-    return 0;
+out:
+    keys_free(k, l->n);
+    return rc;
+}
+
+/* --curves FILE: the score columns' curve points (lib/uq/curves.h). */
+static int write_curves(const char *path, const rows *s, const int *cols, size_t ncols, const char *conf,
+                        const double *label, int binary, st_err *e)
+{
+    size_t len = strlen(path);
+    int bin = len > 4 && strcmp(path + len - 4, ".stb") == 0;
+    const char **names = calloc(ncols, sizeof *names);
+    const double **score = calloc(ncols, sizeof *score);
+    int *confidence = calloc(ncols, sizeof *confidence);
+    double *v = malloc((s->n ? s->n : 1) * ncols * sizeof *v);
+    int rc = ST_OK;
+    if (!names || !score || !confidence || !v) {
+        rc = st_err_nomem(e, "curves");
+        goto out;
+    }
+    for (size_t q = 0; q < ncols; q++) {
+        names[q] = st_reader_name(s->r, (size_t)cols[q]);
+        confidence[q] = is_confidence(conf, names[q]);
+        for (size_t i = 0; i < s->n; i++)
+            v[q * s->n + i] = s->v[i * s->nc + cols[q]];
+        score[q] = v + q * s->n;
+    }
+    st_output o;
+    if ((rc = st_output_open(&o, path, bin, e)) < 0)
+        goto out;
+    st_writer_opts wo = {.format = bin ? ST_FMT_BIN : ST_FMT_CSV};
+    rc = st_uq_curves_write(o.fp, &wo, names, score, confidence, ncols, label, s->n, binary, e);
+    if (rc == ST_OK)
+        rc = st_output_close(&o, e);
+    else
+        st_output_abort(&o);
+out:
+    free(names);
+    free(score);
+    free(confidence);
+    free(v);
+    return rc;
 }
 
 int main(int argc, char **argv)
@@ -182,7 +275,7 @@ int main(int argc, char **argv)
     st_cli_init(&cli, "uq-eval", USAGE);
     st_uq_eval_opts eo;
     st_uq_eval_opts_default(&eo);
-    const char *labcol = NULL, *columns = NULL, *conf = "msp", *metrics = NULL;
+    const char *labcol = NULL, *columns = NULL, *conf = NULL, *metrics = NULL, *curves = NULL;
     double threshold = NAN;
     static const struct option longopts[] = {
         ST_CLI_LONGOPTS,
@@ -194,6 +287,7 @@ int main(int argc, char **argv)
         {"bins", required_argument, NULL, OPT_BINS},
         {"bootstrap", required_argument, NULL, OPT_BOOT},
         {"level", required_argument, NULL, OPT_LEVEL},
+        {"curves", required_argument, NULL, OPT_CURVES},
         {NULL, 0, NULL, 0}};
     int c;
     long l;
@@ -232,6 +326,9 @@ int main(int argc, char **argv)
             if (st_parse_double(optarg, &x) < 0 || x < 50 || x >= 100)
                 st_cli_usage_error(&cli, "--level must be a percentage in [50, 100), not '%s'", optarg);
             eo.level = x / 100;
+            break;
+        case OPT_CURVES:
+            curves = optarg;
             break;
         default:
             st_cli_usage_error(&cli, NULL);
@@ -282,6 +379,11 @@ int main(int argc, char **argv)
         rc = st_err_set(&e, ST_EDATA, sname, 1, 0, "no 'id' column in the scores");
         goto done;
     }
+    if (stemp >= 0 && !st_dtype_is_numeric(st_reader_dtype(s.r, (size_t)stemp))) {
+        rc = st_err_set(&e, ST_EDATA, sname, 1, 0, "column 'temperature' holds %s, not numbers",
+                        st_dtype_short(st_reader_dtype(s.r, (size_t)stemp)));
+        goto done;
+    }
     if (s.n == 0) {
         rc = st_err_set(&e, ST_EDATA, sname, 0, 0, "no rows in the scores");
         goto done;
@@ -311,6 +413,11 @@ int main(int argc, char **argv)
         labcol_idx = st_reader_col(s.r, labcol);
         if (labcol_idx < 0) {
             rc = st_err_set(&e, ST_EDATA, sname, 1, 0, "no label column '%s' in the scores", labcol);
+            goto done;
+        }
+        if (!st_dtype_is_numeric(st_reader_dtype(s.r, (size_t)labcol_idx))) {
+            rc = st_err_set(&e, ST_EDATA, sname, 1, 0, "label column '%s' holds %s, not numbers", labcol,
+                            st_dtype_short(st_reader_dtype(s.r, (size_t)labcol_idx)));
             goto done;
         }
         for (size_t i = 0; i < s.n; i++)
@@ -366,6 +473,14 @@ int main(int argc, char **argv)
         if (columns ? !in_list(columns, name)
                     : (strcmp(name, "correct") == 0 || strcmp(name, "quality") == 0))
             continue;
+        if (!st_dtype_is_numeric(st_reader_dtype(s.r, j))) {
+            if (columns) {
+                rc = st_err_set(&e, ST_EDATA, sname, 1, 0, "column '%s' holds %s, not scores", name,
+                                st_dtype_short(st_reader_dtype(s.r, j)));
+                goto done;
+            }
+            continue; /* a text column (a prompt, a model name) is not a score */
+        }
         cols[ncols++] = (int)j;
     }
     if (columns)
@@ -391,6 +506,8 @@ int main(int argc, char **argv)
     }
     if (!(stemp >= 0) && eo.want[ST_UQ_M_TSU] && explicit_metrics)
         st_cli_log(&cli, 1, "tsu needs a temperature column: NaN");
+    if (curves && (rc = write_curves(curves, &s, cols, ncols, conf, label, binary, &e)) < 0)
+        goto done;
     if ((rc = st_output_open(&out, cli.output, 0, &e)) < 0)
         goto done;
     double *sc = malloc(3 * s.n * sizeof *sc);
@@ -409,11 +526,12 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < s.n; i++)
             sc[i] = s.v[i * s.nc + cols[q]];
         st_uq_stat st[ST_UQ_NMETRICS];
-        rc = st_uq_evaluate(sc, label, ids, stemp >= 0 ? temps : NULL, s.n, in_list(conf, name), &eo, st, &e);
+        rc = st_uq_evaluate(sc, label, ids, stemp >= 0 ? temps : NULL, s.n, is_confidence(conf, name), &eo, st,
+                            &e);
         for (int k = 0; k < ST_UQ_NMETRICS && rc == 0; k++) {
             if (!eo.want[k])
                 continue;
-            if (k == ST_UQ_M_ECE && !in_list(conf, name))
+            if (k == ST_UQ_M_ECE && !is_confidence(conf, name))
                 continue;
             if (k == ST_UQ_M_TSU && stemp < 0)
                 continue;

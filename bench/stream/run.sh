@@ -39,6 +39,16 @@ fi
 [ -s "$dir/data.z.stb" ] || "$cat_" --format bin --compress -o "$dir/data.z.stb" "$csv"
 [ -s "$dir/data.csv.gz" ] || gzip -1 -c "$csv" >"$dir/data.csv.gz"
 [ -s "$dir/data-1m.csv" ] || head -n 1000001 "$csv" >"$dir/data-1m.csv"
+# the same number of rows with string ids, dates and labels (issue 13)
+tcsv=$dir/typed-$rows.csv
+if [ ! -s "$tcsv" ]; then
+    echo "generating $rows rows x 4 typed columns (id string, date, label of 5, x with 6 decimals)..."
+    awk -v n="$rows" 'BEGIN { srand(43); print "id,date,label,x"; split("healthy|ill|dead|\"a, b\"|NA", lab, "|");
+        for (i = 0; i < n; i++) { d = 1 + i % 28; m = 1 + int(i / 28) % 12
+            printf "p%07d,20%02d-%02d-%02d,%s,%.6f\n", int(i / 1000), 10 + int(i / 336) % 15, m, d, lab[1 + int(rand() * 5)], (rand() - 0.5) * 200 } }' >"$tcsv.tmp"
+    mv "$tcsv.tmp" "$tcsv"
+fi
+[ -s "$dir/typed.stb" ] || "$cat_" --format bin -o "$dir/typed.stb" "$tcsv"
 size() { wc -c <"$1" | tr -d ' '; }
 
 # row WHAT ROWS BYTES: read "wall cpu" lines on stdin (one per repetition),
@@ -66,6 +76,12 @@ for spec in "csv raw" "bin raw" "bin zlib"; do
     out=$("$sb" write "$1" "$2" "$dir/data.stb" - | awk '{ print $2 }')
     repeat "$sb" write "$1" "$2" "$dir/data.stb" - | awk '{ print $3, $4 }' | row "write $1 $2 (table in memory)" "$rows" "$out"
 done
+
+echo "-- strings and dates: $rows rows of id (string), date, label (string), x"
+repeat timed "$cat_" --format bin "$tcsv" | row "stoch-cat typed csv -> bin" "$rows" "$(size "$tcsv")"
+repeat timed "$cat_" "$dir/typed.stb" | row "stoch-cat typed bin -> csv" "$rows" "$(size "$dir/typed.stb")"
+repeat timed "$cat_" --format bin "$dir/typed.stb" | row "stoch-cat typed bin -> bin" "$rows" "$(size "$dir/typed.stb")"
+repeat timed "$cat_" --describe --seq-col id "$tcsv" | row "stoch-cat --describe typed csv" "$rows" "$(size "$tcsv")"
 
 echo "-- stoch-cat end to end (output to /dev/null; MB/s of the input file)"
 repeat timed "$cat_" --format bin "$csv" | row "stoch-cat csv -> bin" "$rows" "$(size "$csv")"

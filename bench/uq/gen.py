@@ -3,7 +3,9 @@
 
   gen.py demo            the example set data/uq-trivia.jsonl (fixed seed)
   gen.py bench N M KIND  N prompts with M samples for benchmarks, KIND is
-                         logprob (token log-probs only) or spectral (entail)
+                         logprob (token log-probs only), tokens (the greedy
+                         answer also with top-5 alternatives, lm_logprobs and
+                         relevance) or spectral (entail)
 
 Synthetic but realistic: each question has a true answer and wrong
 alternatives; a per-question confidence decides how often samples pick the
@@ -142,12 +144,18 @@ def bench(n, m, kind):
     # pre-rendered pieces keep generation fast; values still vary per prompt
     lp_pool = ["%.4f" % math.log(rng.uniform(0.05, 0.999)) for _ in range(4096)]
     for i in range(n):
-        if kind == "logprob":
+        if kind in ("logprob", "tokens"):
             ntok = [rng.randint(3, 25) for _ in range(m + 1)]
             toks = lambda k: "[" + ",".join(rng.choice(lp_pool) for _ in range(k)) + "]"
             samples = ",".join('{"text":"a b c","logprobs":%s}' % toks(k) for k in ntok[1:])
-            w('{"id":%d,"greedy":{"text":"a b","logprobs":%s},"samples":[%s],"correct":%d}\n'
-              % (i, toks(ntok[0]), samples, rng.randint(0, 1)))
+            extra = ""
+            if kind == "tokens":
+                top = "[" + ",".join("[" + ",".join(sorted((rng.choice(lp_pool) for _ in range(5)), key=float,
+                                                           reverse=True)) + "]" for _ in range(ntok[0])) + "]"
+                rel = "[" + ",".join("%.3f" % rng.random() for _ in range(ntok[0])) + "]"
+                extra = ',"top_logprobs":%s,"lm_logprobs":%s,"relevance":%s' % (top, toks(ntok[0]), rel)
+            w('{"id":%d,"greedy":{"text":"a b","logprobs":%s%s},"samples":[%s],"correct":%d}\n'
+              % (i, toks(ntok[0]), extra, samples, rng.randint(0, 1)))
         else:
             ncl = rng.randint(1, max(1, m // 3))
             cls = [rng.randrange(ncl) for _ in range(m)]

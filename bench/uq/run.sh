@@ -1,11 +1,16 @@
 #!/bin/sh
-# uq-entropy throughput (prompts per second) on N synthetic prompts
-# (default 100,000, made by bench/uq/gen.py): the log-prob scores with
-# m = 10 samples, and the spectral scores (eigv, deg, ecc from an entail
-# matrix) with m = 10 and m = 50, each beside jq parsing the same file
-# (`jq -c .id`, the parse-bound figure).  Run from a built tree (make
-# bench, or sh bench/uq/run.sh in the build directory).  Data goes to
-# $BENCH_TMP (default /tmp/stochbench-uq) and is reused.
+# uq-entropy throughput on N synthetic prompts (default 100,000, made by
+# bench/uq/gen.py), each workload beside jq parsing the same file (`jq -c
+# .id`, the parse-bound figure), back to back in one run: the log-prob
+# scores with m = 10 samples; the log-prob scores added for issue 20 on a
+# file that also has top-5 alternatives, lm_logprobs and relevance; the
+# spectral scores (eigv, deg, ecc from an entail matrix) with m = 10 and
+# m = 50 (M50=0 leaves that one out).  BASE=path/to/an/older/uq-entropy
+# adds its rows (before/after).  Cpu = user + sys; min and median of REPS
+# runs (default 3); the load average is printed before and after.  Run
+# from a built tree (make bench, or sh bench/uq/run.sh in the build
+# directory).  Data goes to $BENCH_TMP (default /tmp/stochbench-uq) and is
+# reused.
 set -e
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -17,6 +22,7 @@ n=${N:-100000}
 reps=${REPS:-3}
 threads=${THREADS:-1}
 dir=${BENCH_TMP:-/tmp/stochbench-uq}
+base=${BASE:-}
 mkdir -p "$dir"
 have_jq=1
 command -v jq >/dev/null 2>&1 || have_jq=0
@@ -27,32 +33,53 @@ gen() { # gen FILE M KIND
     /usr/bin/python3 "$here/gen.py" bench "$n" "$2" "$3" >"$1.tmp"
     mv "$1.tmp" "$1"
 }
-# cpu CMD...: median over $reps runs of "wall user+sys" seconds, output discarded
+# cpu CMD...: "wall_min wall_median cpu_min cpu_median" over $reps runs, output discarded
 cpu() {
     for k in $(seq "$reps"); do
         s=$(date +%s.%N)
         /usr/bin/time -f "%U %S" -o "$dir/time.txt" "$@" >/dev/null
         e=$(date +%s.%N)
         echo "$s $e $(cat "$dir/time.txt")" | awk '{ printf "%.4f %.4f\n", $2 - $1, $3 + $4 }'
-    done | sort -n -k2 | awk '{ w[NR] = $1; c[NR] = $2 } END { m = int((NR + 1) / 2); print w[m], c[m] }'
+    done | awk '{ w[NR] = $1; c[NR] = $2 }
+        function med(a, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+                                      return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
+        END { n = NR; wm = med(w, n); cm = med(c, n); print w[1], wm, c[1], cm }'
 }
-row() { # row WHAT "WALL CPU"
+row() { # row WHAT "WMIN WMED CMIN CMED"
     set -- "$1" $2
-    awk -v what="$1" -v w="$2" -v c="$3" -v n="$n" 'BEGIN {
-        printf "%-40s wall %7.2f s  cpu %7.2f s  %9.0f prompts/s (cpu)\n", what, w, c, n / c }'
+    awk -v what="$1" -v wmin="$2" -v wmed="$3" -v cmin="$4" -v cmed="$5" -v n="$n" 'BEGIN {
+        printf "%-44s cpu min %6.2f med %6.2f s  wall min %6.2f med %6.2f s  %8.0f prompts/s (median cpu)\n",
+               what, cmin, cmed, wmin, wmed, n / cmed }'
+}
+base_knows() { # base_knows LIST: BASE's --help names every score in LIST
+    for s in $(echo "$1" | tr ',' ' '); do
+        "$base" --help | grep -q -w -- "$s" || return 1
+    done
+}
+ratio() { # ratio "A..." "B..." LABEL: median cpu and wall of A over B
+    echo "$1 $2" | awk -v l="$3" '{ printf "   %s: %.2f (median cpu), %.2f (median wall)\n", l, $4 / $8, $2 / $6 }'
 }
 
 lp=$dir/logprob-m10-$n.jsonl
+tk=$dir/tokens-m10-$n.jsonl
 sp10=$dir/spectral-m10-$n.jsonl
 sp50=$dir/spectral-m50-$n.jsonl
 gen "$lp" 10 logprob
+gen "$tk" 10 tokens
 gen "$sp10" 10 spectral
-gen "$sp50" 50 spectral
+[ "${M50:-1}" = 0 ] || gen "$sp50" 50 spectral
 size() { wc -c <"$1" | tr -d ' '; }
-echo "== bench/uq: $n prompts, median of $reps, uq-entropy -j $threads; cpu = user + sys"
-for spec in "$lp:msp,g-nll,ppl,pe,ln-pe:log-prob scores, m=10" \
-            "$sp10:eigv,deg,ecc:spectral eigv,deg,ecc, m=10" \
-            "$sp50:eigv,deg,ecc:spectral eigv,deg,ecc, m=50"; do
+echo "== bench/uq: $n prompts, min/median of $reps, uq-entropy -j $threads; cpu = user + sys"
+echo "load average before: $(cat /proc/loadavg)"
+old_lp=msp,g-nll,ppl,pe,ln-pe
+new_lp=mte,max-te,renyi-neg,fisher-rao,self-certainty,pmi,cpmi,token-sar
+specs="$lp:$old_lp:log-prob scores, m=10
+$tk:$new_lp:added log-prob scores (issue 20), m=10
+$tk:$old_lp:log-prob scores on the same file
+$sp10:eigv,deg,ecc:spectral eigv,deg,ecc, m=10"
+[ "${M50:-1}" = 0 ] || specs="$specs
+$sp50:eigv,deg,ecc:spectral eigv,deg,ecc, m=50"
+echo "$specs" | while IFS= read -r spec; do
     f=${spec%%:*}
     rest=${spec#*:}
     scores=${rest%%:*}
@@ -60,11 +87,17 @@ for spec in "$lp:msp,g-nll,ppl,pe,ln-pe:log-prob scores, m=10" \
     echo "-- $what ($(size "$f") bytes)"
     t=$(cpu "$ue" -q -j "$threads" -s "$scores" "$f")
     row "uq-entropy -s $scores" "$t"
+    if [ -n "$base" ] && base_knows "$scores"; then
+        b=$(cpu "$base" -q -j "$threads" -s "$scores" "$f")
+        row "BASE uq-entropy" "$b"
+        ratio "$t" "$b" "ratio uq-entropy / BASE"
+    fi
     if [ "$have_jq" -eq 1 ]; then
         j=$(cpu jq -c .id "$f")
         row "jq -c .id (parse only)" "$j"
-        echo "$t $j" | awk '{ printf "   ratio uq-entropy / jq: %.2f (cpu), %.2f (wall)\n", $2 / $4, $1 / $3 }'
+        ratio "$t" "$j" "ratio uq-entropy / jq"
     else
         echo "   jq not installed: no parse-bound comparison"
     fi
 done
+echo "load average after: $(cat /proc/loadavg)"

@@ -61,6 +61,9 @@ int st_cli_common(st_cli *c, int opt, const char *arg, char *const argv[])
     case ST_OPT_COMPRESS:
         c->compress = 1;
         return 1;
+    case ST_OPT_NO_HEADER:
+        c->no_header = 1;
+        return 1;
     case ST_OPT_SEED:
         if (st_parse_u64(arg, &c->seed) < 0)
             st_cli_usage_error(c, "--seed must be a non-negative integer, not '%s'", arg);
@@ -87,8 +90,67 @@ int st_cli_common(st_cli *c, int opt, const char *arg, char *const argv[])
             st_cli_usage_error(c, "unknown option '-%c'", optopt);
         st_cli_usage_error(c, "unknown option '%s'", argv[optind - 1]);
     default:
+        if (opt >= ST_OPT_ROLE && opt < ST_OPT_ROLE + ST_ROLE_N) {
+            if (!*arg)
+                st_cli_usage_error(c, "--%s needs a column name", st_role_option((st_role)(opt - ST_OPT_ROLE)));
+            c->role[opt - ST_OPT_ROLE] = arg;
+            return 1;
+        }
         return 0;
     }
+}
+
+static const char *const role_opt[ST_ROLE_N] = {"seq-col", "time-col", "state-col", "id-col", "obstype-col",
+                                                "label-col"};
+static const char *const role_def[ST_ROLE_N] = {"seq", "t", "state", "id", "obstype", "label"};
+
+const char *st_role_option(st_role role)
+{
+    return (unsigned)role < ST_ROLE_N ? role_opt[role] : "?";
+}
+
+const char *st_role_default(st_role role)
+{
+    return (unsigned)role < ST_ROLE_N ? role_def[role] : "?";
+}
+
+const char *st_cli_role_name(const st_cli *c, st_role role)
+{
+    return (unsigned)role < ST_ROLE_N && c->role[role] ? c->role[role] : st_role_default(role);
+}
+
+int st_cli_role_col(const st_cli *c, st_role role, char *const *names, size_t ncols, int required, const char *file,
+                    int *col, st_err *e)
+{
+    const char *name = st_cli_role_name(c, role);
+    for (size_t j = 0; j < ncols; j++)
+        if (strcmp(names[j], name) == 0) {
+            *col = (int)j;
+            return ST_OK;
+        }
+    *col = -1;
+    int given = (unsigned)role < ST_ROLE_N && c->role[role];
+    if (!given && !required)
+        return ST_OK;
+    char have[200];
+    size_t h = 0;
+    have[0] = '\0';
+    for (size_t j = 0; j < ncols && h + 1 < sizeof have; j++) {
+        int w = snprintf(have + h, sizeof have - h, "%s%s", j ? "," : "", names[j]);
+        h = w < 0 ? h : h + (size_t)w >= sizeof have ? sizeof have - 1 : h + (size_t)w;
+    }
+    if (given)
+        return st_err_set(e, ST_EDATA, file, 0, 0, "--%s: no column '%.100s' (the input has %s)", st_role_option(role),
+                          name, have);
+    return st_err_set(e, ST_EDATA, file, 0, 0, "no column '%.100s' (name it with --%s; the input has %s)", name,
+                      st_role_option(role), have);
+}
+
+st_reader_opts st_cli_reader_opts(const st_cli *c)
+{
+    st_reader_opts o = {0};
+    o.no_header = c->no_header;
+    return o;
 }
 
 void st_cli_log(const st_cli *c, int level, const char *fmt, ...)
@@ -121,6 +183,18 @@ int st_cli_output_format(const st_cli *c)
     if (c->output && ends_with(c->output, ".stb"))
         return ST_FMT_BIN;
     return ST_FMT_CSV;
+}
+
+void st_cli_passive_openmp(char **argv)
+{
+#ifdef _OPENMP
+    if (getenv("OMP_WAIT_POLICY"))
+        return;
+    setenv("OMP_WAIT_POLICY", "passive", 1);
+    execv("/proc/self/exe", argv); /* returns only on failure: carry on */
+#else
+    (void)argv;
+#endif
 }
 
 int st_cli_threads(const st_cli *c)

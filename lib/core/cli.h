@@ -25,6 +25,7 @@
 #include <stdio.h>
 
 #include "core/err.h"
+#include "core/stream.h"
 
 #define ST_VERSION_STRING PACKAGE_VERSION
 
@@ -38,6 +39,8 @@ enum {
     ST_OPT_FORMAT,
     ST_OPT_COMPRESS,
     ST_OPT_SEED,
+    ST_OPT_NO_HEADER,
+    ST_OPT_ROLE = 0x180, /* + st_role: the role options below */
     ST_OPT_TOOL = 0x200
 };
 
@@ -55,6 +58,35 @@ enum {
     {"quiet", no_argument, NULL, 'q'},                          \
     {"verbose", no_argument, NULL, 'v'}
 
+/* Roles: the columns a program reads by what they mean.  Every program
+ * spells the options and defaults the same way:
+ *     --seq-col NAME      sequences / subjects / series   (default seq)
+ *     --time-col NAME     time                            (default t)
+ *     --state-col NAME    an observed state               (default state)
+ *     --id-col NAME       an item id (prompts, records)   (default id)
+ *     --obstype-col NAME  how a state was observed        (default obstype)
+ *     --label-col NAME    a label to predict or evaluate  (default label)
+ * A program lists the ones it has in its long options (ST_CLI_OPT_SEQ_COL,
+ * ...), st_cli_common stores them, and st_cli_role_col finds the column:
+ *
+ *     static const struct option longopts[] = {ST_CLI_LONGOPTS, ST_CLI_OPT_SEQ_COL, ...};
+ *     ...
+ *     int seq;
+ *     if ((rc = st_cli_role_col(&cli, ST_ROLE_SEQ, t->names, t->ncols, 0, t->source, &seq, &e)) < 0) ...
+ *     // seq is -1 if the input has no column "seq" and --seq-col was not given
+ */
+typedef enum { ST_ROLE_SEQ, ST_ROLE_TIME, ST_ROLE_STATE, ST_ROLE_ID, ST_ROLE_OBSTYPE, ST_ROLE_LABEL, ST_ROLE_N } st_role;
+#define ST_CLI_OPT_SEQ_COL {"seq-col", required_argument, NULL, ST_OPT_ROLE + ST_ROLE_SEQ}
+#define ST_CLI_OPT_TIME_COL {"time-col", required_argument, NULL, ST_OPT_ROLE + ST_ROLE_TIME}
+#define ST_CLI_OPT_STATE_COL {"state-col", required_argument, NULL, ST_OPT_ROLE + ST_ROLE_STATE}
+#define ST_CLI_OPT_ID_COL {"id-col", required_argument, NULL, ST_OPT_ROLE + ST_ROLE_ID}
+#define ST_CLI_OPT_OBSTYPE_COL {"obstype-col", required_argument, NULL, ST_OPT_ROLE + ST_ROLE_OBSTYPE}
+#define ST_CLI_OPT_LABEL_COL {"label-col", required_argument, NULL, ST_OPT_ROLE + ST_ROLE_LABEL}
+/* The reader options programs pass on (add it to the long options of a
+ * program that hands st_cli_reader_opts to its reader or table):
+ *     --no-header         the CSV input has no header line: columns c1..cN */
+#define ST_CLI_OPT_NO_HEADER {"no-header", no_argument, NULL, ST_OPT_NO_HEADER}
+
 typedef struct st_cli {
     const char *prog;   /* program name used in every message */
     const char *usage;  /* full --help text, printed as is */
@@ -64,6 +96,8 @@ typedef struct st_cli {
     uint64_t seed;      /* --seed, default 1 */
     int threads;        /* -j N; 0 means OMP_NUM_THREADS or all cores */
     int verbosity;      /* 0 with -q, 1 by default, 2+ with -v (repeatable) */
+    int no_header;      /* --no-header (ST_CLI_OPT_NO_HEADER) */
+    const char *role[ST_ROLE_N]; /* --seq-col etc.; NULL: not given */
 } st_cli;
 
 void st_cli_init(st_cli *c, const char *prog, const char *usage);
@@ -91,8 +125,31 @@ int st_cli_progress(const st_cli *c);
  * a .stb file; else CSV. */
 int st_cli_output_format(const st_cli *c);
 
+/* The option (without "--") and default column name of a role. */
+const char *st_role_option(st_role role);
+const char *st_role_default(st_role role);
+/* The column name for a role: the option's value if given, else the
+ * default. */
+const char *st_cli_role_name(const st_cli *c, st_role role);
+/* The index in names[0..ncols) of the role's column into *col: -1 when the
+ * role was not named on the command line, the default column is absent and
+ * required is 0.  A column named by the option that is absent, or a
+ * required one, is an ST_EDATA error naming the option and the input's
+ * columns (file names the input).  Returns 0 or the error. */
+int st_cli_role_col(const st_cli *c, st_role role, char *const *names, size_t ncols, int required, const char *file,
+                    int *col, st_err *e);
+/* The reader options from the command line (--no-header). */
+st_reader_opts st_cli_reader_opts(const st_cli *c);
+
 /* Number of threads to use (applies -j to OpenMP as a side effect). */
 int st_cli_threads(const st_cli *c);
+/* OpenMP threads that spin at barriers waste whole time slices when the
+ * machine has more runnable threads than cores (on a loaded 2-core machine
+ * PaRIS ran 14 times slower with spinning than with sleeping waits).
+ * libgomp reads the policy when it loads, so this sets OMP_WAIT_POLICY to
+ * passive and restarts the program once, unless the user chose a policy.
+ * Call first in main() of programs with many short parallel regions. */
+void st_cli_passive_openmp(char **argv);
 
 /* ---- number parsing for option values (whole string must parse) ---- */
 int st_parse_double(const char *s, double *out);

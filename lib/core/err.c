@@ -14,6 +14,8 @@ void st_err_clear(st_err *e)
 
 static void set_file(st_err *e, const char *file)
 {
+    if (file == e->file)
+        return;
     e->file[0] = '\0';
     if (file)
         snprintf(e->file, sizeof e->file, "%s", file);
@@ -32,15 +34,18 @@ int st_err_set(st_err *e, int code, const char *file, long line, long col,
 {
     if (!e)
         return code;
+    /* through a copy: the arguments may be e's own message or file */
+    char msg[sizeof e->msg];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
     e->code = code;
     set_file(e, file);
     e->line = line;
     e->col = col;
     e->offset = -1;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
-    va_end(ap);
+    memcpy(e->msg, msg, sizeof msg);
     one_line(e->msg);
     return code;
 }
@@ -50,15 +55,18 @@ int st_err_set_offset(st_err *e, int code, const char *file, long long offset,
 {
     if (!e)
         return code;
+    /* through a copy: the arguments may be e's own message or file */
+    char msg[sizeof e->msg];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
     e->code = code;
     set_file(e, file);
     e->line = 0;
     e->col = 0;
     e->offset = offset;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
-    va_end(ap);
+    memcpy(e->msg, msg, sizeof msg);
     one_line(e->msg);
     return code;
 }

@@ -33,6 +33,7 @@ static int read_fd(st_reader *r, void *dst, size_t n, size_t *got, st_err *e)
 int st_in_open(st_reader *r, const char *path, st_err *e)
 {
     r->fd = -1;
+    r->keep = SIZE_MAX;
     r->path = strdup(st_display_name(path));
     r->zin = malloc(ZIN_SIZE);
     r->buf = malloc(ST_INBUF_SIZE + 1);
@@ -154,14 +155,19 @@ int st_in_fill(st_reader *r, size_t want, st_err *e)
     if (want > ST_INBUF_SIZE)
         want = ST_INBUF_SIZE;
     while (r->len - r->pos < want && !r->src_eof) {
-        if (r->len == ST_INBUF_SIZE || (r->pos > 0 && ST_INBUF_SIZE - r->len < (1u << 16))) {
+        /* the CSV look-ahead keeps what it has read (at most 512 KiB and
+         * one record) so that it can be read again */
+        size_t from = r->keep < r->pos ? r->keep : r->pos;
+        if (r->len == ST_INBUF_SIZE || (from > 0 && ST_INBUF_SIZE - r->len < (1u << 16))) {
             /* Move the unread tail to the front: it is at most one line or
              * one small record, so this stays linear. */
-            size_t k = r->len - r->pos;
-            memmove(r->buf, r->buf + r->pos, k);
-            r->buf_off += (long long)r->pos;
-            r->scan -= r->pos;
-            r->pos = 0;
+            size_t k = r->len - from;
+            memmove(r->buf, r->buf + from, k);
+            r->buf_off += (long long)from;
+            r->scan -= from;
+            r->pos -= from;
+            if (r->keep != SIZE_MAX)
+                r->keep -= from;
             r->len = k;
         }
         if (r->len == ST_INBUF_SIZE)

@@ -23,17 +23,33 @@ static const double pow10_exact[23] = {
     1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
     1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
-static const char *const dtype_names[] = {"<f8", "<f4", "<i8", "<i4"};
+static const char *const dtype_names[ST_NDTYPES] = {"<f8", "<f4", "<i8", "<i4", "str", "<M8[D]", "<M8[M]", "<M8[s]"};
+static const char *const dtype_short[ST_NDTYPES] = {"f8", "f4", "i8", "i4", "str", "date", "month", "datetime"};
 
 const char *st_dtype_name(st_dtype d)
 {
-    return (unsigned)d < 4 ? dtype_names[d] : "?";
+    return (unsigned)d < ST_NDTYPES ? dtype_names[d] : "?";
 }
 
 int st_dtype_parse(const char *s, st_dtype *d)
 {
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < ST_NDTYPES; i++)
         if (strcmp(s, dtype_names[i]) == 0) {
+            *d = (st_dtype)i;
+            return 0;
+        }
+    return -1;
+}
+
+const char *st_dtype_short(st_dtype d)
+{
+    return (unsigned)d < ST_NDTYPES ? dtype_short[d] : "?";
+}
+
+int st_dtype_parse_short(const char *s, st_dtype *d)
+{
+    for (int i = 0; i < ST_NDTYPES; i++)
+        if (strcmp(s, dtype_short[i]) == 0) {
             *d = (st_dtype)i;
             return 0;
         }
@@ -91,7 +107,7 @@ int st_num_parse(const char *s, size_t len, double *out)
         q++;
     }
     uint64_t m = 0;
-    int nd = 0, any = 0, trunc = 0;
+    int nd = 0, any = 0, trunc = 0, plain = 1;
     long exp10 = 0;
     for (; q < end && is_digit(*q); q++) {
         any = 1;
@@ -107,6 +123,7 @@ int st_num_parse(const char *s, size_t len, double *out)
         }
     }
     if (q < end && *q == '.') {
+        plain = 0;
         for (q++; q < end && is_digit(*q); q++) {
             any = 1;
             int d = *q - '0';
@@ -132,6 +149,7 @@ int st_num_parse(const char *s, size_t len, double *out)
         return -1;
     }
     if (q < end && (*q == 'e' || *q == 'E')) {
+        plain = 0;
         q++;
         int eneg = 0;
         if (q < end && (*q == '-' || *q == '+')) {
@@ -168,7 +186,57 @@ int st_num_parse(const char *s, size_t len, double *out)
     *out = c_strtod(tmp);
     if (tmp != small)
         free(tmp);
-    return 0;
+    if (isinf(*out))
+        return -2; /* 1e400: not an infinity the file asked for */
+    return plain ? 2 : 0; /* an integer beyond 2^53: the double is not the integer */
+}
+
+int st_is_int_text(const char *s, size_t len)
+{
+    while (len && *s == ' ')
+        s++, len--;
+    while (len && s[len - 1] == ' ')
+        len--;
+    if (len && (*s == '-' || *s == '+'))
+        s++, len--;
+    if (!len)
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        if (!is_digit(s[i]))
+            return 0;
+    return 1;
+}
+
+int st_cell_class(const char *s, size_t len, int quoted)
+{
+    const char *p = s, *end = s + len;
+    while (p < end && *p == ' ')
+        p++;
+    while (end > p && end[-1] == ' ')
+        end--;
+    size_t n = (size_t)(end - p);
+    if (n == 0)
+        return ST_C_MISSING;
+    if (quoted && ((n == 2 && p[0] == 'N' && p[1] == 'A') || word_eq(p, n, "nan")))
+        return ST_C_TEXT; /* "NA" in quotes is the string NA */
+    double v;
+    int rc = st_num_parse(p, n, &v);
+    if (rc == 1)
+        return ST_C_MISSING;
+    if (rc == -2)
+        return ST_C_OVERFLOW;
+    if (rc >= 0) {
+        if (!st_is_int_text(p, n))
+            return ST_C_NUM;
+        const char *d = p + (*p == '-' || *p == '+');
+        if (d[0] == '0' && end - d > 1)
+            return ST_C_TEXT; /* 007: a code, not the number 7 */
+        return rc == 2 ? ST_C_BIGINT : ST_C_INT;
+    }
+    st_dtype kind;
+    if (st_time_parse(p, n, &kind, &v) == 0)
+        return kind == ST_DATE ? ST_C_DATE : kind == ST_MONTH ? ST_C_MONTH : ST_C_DATETIME;
+    return ST_C_TEXT;
 }
 
 /* ---- printing ---- */
@@ -496,4 +564,53 @@ int st_format_int(char *buf, double x)
         buf[k++] = tmp[--n];
     buf[k] = '\0';
     return k;
+}
+
+const char *st_cell_text(char *buf, st_dtype dt, const st_strdict *dict, double v)
+{
+    switch (dt) {
+    case ST_STR: {
+        if (isnan(v)) {
+            buf[0] = '\0';
+            return buf;
+        }
+        const char *t = st_strdict_str(dict, v);
+        if (t)
+            return t;
+        break; /* not a code of dict: show the number */
+    }
+    case ST_DATE:
+    case ST_MONTH:
+    case ST_DATETIME:
+        if (st_time_format(buf, dt, v) >= 0)
+            return buf;
+        break;
+    case ST_I8:
+    case ST_I4:
+        if (v == floor(v)) {
+            st_format_int(buf, v);
+            return buf;
+        }
+        break;
+    case ST_F4:
+        st_format_float(buf, (float)v);
+        return buf;
+    default:
+        break;
+    }
+    st_format_double(buf, v);
+    return buf;
+}
+
+const char *st_ids_text(char *buf, st_dtype dt, double v)
+{
+    if (isnan(v))
+        return NULL;
+    if (st_dtype_is_time(dt) && st_time_format(buf, dt, v) >= 0)
+        return buf;
+    if (v == floor(v) && fabs(v) < 9.2e18)
+        st_format_int(buf, v);
+    else
+        st_format_double(buf, v);
+    return buf;
 }

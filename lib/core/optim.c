@@ -104,6 +104,8 @@ int st_optim_minimize(st_objective f, void *ctx, double *x, size_t n, const st_o
     nlopt_set_ftol_rel(opt, opts->ftol_rel > 0 ? opts->ftol_rel : 1e-10);
     nlopt_set_xtol_rel(opt, opts->xtol_rel > 0 ? opts->xtol_rel : 1e-8);
     nlopt_set_maxeval(opt, opts->max_eval > 0 ? opts->max_eval : 2000);
+    if (opts->method == ST_OPT_LBFGS)
+        nlopt_set_vector_storage(opt, 10); /* NLopt's default sizes (and zeroes) a far larger workspace */
     if (opts->lower)
         nlopt_set_lower_bounds(opt, opts->lower);
     if (opts->upper)

@@ -7,9 +7,11 @@
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/rng_jumps.h"
 #include "core/rng_ziggurat.h"
+#include "core/simd.h"
 
 /* ---- generator ---- */
 
@@ -49,31 +51,37 @@ void st_rng_seed(st_rng *r, uint64_t seed)
      * be zero; keep the guard anyway since a zero state is a fixed point. */
     if (!(r->s[0] | r->s[1] | r->s[2] | r->s[3]))
         r->s[0] = 1;
-    r->spare_normal = 0.0;
-    r->has_spare = 0;
+    r->has_lanes = 0;
 }
 
 /* state <- J(M) state for a jump polynomial J (bit i = coefficient of x^i),
  * as in the reference jump(): sum of the states after i steps over the
  * set bits i. */
-static void jump_poly(st_rng *r, const uint64_t poly[4])
+static void jump_state(uint64_t st[4], const uint64_t poly[4])
 {
+    st_rng tmp;
+    memcpy(tmp.s, st, sizeof tmp.s);
     uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
     for (int i = 0; i < 4; i++)
         for (int b = 0; b < 64; b++) {
             if (poly[i] & (UINT64_C(1) << b)) {
-                s0 ^= r->s[0];
-                s1 ^= r->s[1];
-                s2 ^= r->s[2];
-                s3 ^= r->s[3];
+                s0 ^= tmp.s[0];
+                s1 ^= tmp.s[1];
+                s2 ^= tmp.s[2];
+                s3 ^= tmp.s[3];
             }
-            (void)next(r);
+            (void)next(&tmp);
         }
-    r->s[0] = s0;
-    r->s[1] = s1;
-    r->s[2] = s2;
-    r->s[3] = s3;
-    r->has_spare = 0;
+    st[0] = s0;
+    st[1] = s1;
+    st[2] = s2;
+    st[3] = s3;
+}
+
+static void jump_poly(st_rng *r, const uint64_t poly[4])
+{
+    jump_state(r->s, poly);
+    r->has_lanes = 0;
 }
 
 void st_rng_jump(st_rng *r)
@@ -177,6 +185,35 @@ double st_rng_normal(st_rng *r)
         if (zig_f[i] + (zig_f[i + 1] - zig_f[i]) * st_rng_uniform(r) < normal_density(x))
             return x;
     }
+}
+
+/* ---- vector samplers (lanes) ---- */
+
+/* Lane j = the scalar state advanced by (j + 1) jumps of 2^191. */
+static void lanes_init(st_rng *r)
+{
+    uint64_t st[4];
+    memcpy(st, r->s, sizeof st);
+    for (int j = 0; j < ST_RNG_LANES; j++) {
+        jump_state(st, rng_jump_poly[63]);
+        for (int w = 0; w < 4; w++)
+            r->lane[w][j] = st[w];
+    }
+    r->has_lanes = 1;
+}
+
+void st_rng_normal_fill(st_rng *r, double *z, size_t n)
+{
+    if (!r->has_lanes)
+        lanes_init(r);
+    st_simd_ops_get()->normal_fill(r->lane, z, n);
+}
+
+void st_rng_uniform_fill(st_rng *r, double *u, size_t n)
+{
+    if (!r->has_lanes)
+        lanes_init(r);
+    st_simd_ops_get()->uniform_fill(r->lane, u, n);
 }
 
 double st_rng_exponential(st_rng *r)

@@ -5,7 +5,16 @@
  * Streams: st_rng_stream(&r, seed, k) is the k-th independent stream of a
  * seed -- use one per sequence, series, particle block or thread so that
  * results never depend on the thread count.  A st_rng is a plain value:
- * copy it freely; no allocation. */
+ * copy it freely; no allocation.
+ *
+ * Vector samplers: st_rng_normal_fill and st_rng_uniform_fill draw from
+ * ST_RNG_LANES = 8 further xoshiro256++ generators run side by side in
+ * SIMD lanes (vmath.h's path).  At their first use they are derived from
+ * the scalar state s by jumps of 2^191 (lane j at s + (j+1) 2^191), so no
+ * lane overlaps another lane, the scalar stream or another stream k <
+ * 2^63 of the same seed; the scalar stream continues unchanged.  Output k
+ * of a call comes from lane k mod 8, which does not depend on the vector
+ * width: the same seed gives the same bytes on every SIMD path. */
 #ifndef ST_CORE_RNG_H
 #define ST_CORE_RNG_H
 
@@ -14,10 +23,12 @@
 
 #include "core/err.h"
 
+#define ST_RNG_LANES 8
+
 typedef struct st_rng {
     uint64_t s[4];
-    double spare_normal; /* reserved: the ziggurat normal needs no cache; */
-    int has_spare;       /* both stay 0 (seed and jump reset them) */
+    uint64_t lane[4][ST_RNG_LANES]; /* lane j's state: lane[0..3][j] */
+    int has_lanes;                  /* 0 until the first vector draw (seed and jump reset it) */
 } st_rng;
 
 /* Seed the generator from one 64-bit seed (stream 0). */
@@ -43,6 +54,13 @@ double st_rng_uniform_pos(st_rng *r);
 uint64_t st_rng_below(st_rng *r, uint64_t n);
 
 double st_rng_normal(st_rng *r);                    /* N(0,1) */
+/* n draws of N(0,1) into z, n of U(0,1) (open: k/2^52 + 2^-53) into u,
+ * from the vector lanes: each call advances every lane by ceil(n / 8)
+ * draws (more where the normal's ziggurat rejects), so split calls give
+ * other numbers than one call of the same total length.  The normal is
+ * exact (the 256-layer ziggurat of st_rng_normal, lane by lane). */
+void st_rng_normal_fill(st_rng *r, double *z, size_t n);
+void st_rng_uniform_fill(st_rng *r, double *u, size_t n);
 double st_rng_exponential(st_rng *r);               /* Exp(1) */
 double st_rng_gamma(st_rng *r, double shape);       /* Gamma(shape, 1), shape > 0 */
 double st_rng_beta(st_rng *r, double a, double b);  /* a, b > 0 */

@@ -5,8 +5,11 @@
  *   csv.c       CSV header and rows on top of the input buffer
  *   binstream.c binary stream header, chunks, CRC, codecs (read and write)
  *   numfmt.c    number parsing (Clinger fast path) and shortest printing
+ *   timefmt.c   ISO-8601 dates, months and timestamps
+ *   strdict.c   string dictionaries (the codes of string columns)
  *   stream.c    the public reader/writer API dispatching to the above
- *   table.c     whole tables, seq groups, streaming seq iteration */
+ *   table.c     whole tables, seq groups, streaming seq iteration
+ *   describe.c  streaming summaries */
 #ifndef ST_CORE_STREAM_IMPL_H
 #define ST_CORE_STREAM_IMPL_H
 
@@ -18,6 +21,22 @@
 /* Decoded-input buffer: big enough for two maximal CSV lines so that the
  * carry-over of a partial line never dominates (reading stays linear). */
 #define ST_INBUF_SIZE (2u * ST_CSV_MAX_LINE + (1u << 16))
+
+/* How a CSV cell of a column becomes a double (st_reader.kind). */
+enum {
+    ST_K_NUM = 0, /* a number (the hot path) */
+    ST_K_STR,     /* a string, as written */
+    ST_K_IDS,     /* a string, integers in plain decimal (a promoted column) */
+    ST_K_TIME     /* a date, month or timestamp (dtypes[j] says which) */
+};
+
+/* One field of a CSV record split by the general (quote-aware) path. */
+typedef struct st_csv_field {
+    const char *s; /* content, unescaped */
+    size_t n;
+    int quoted;
+    long line; /* physical line where the field starts */
+} st_csv_field;
 
 struct st_reader {
     /* ---- input.c: the byte source */
@@ -43,10 +62,24 @@ struct st_reader {
     st_dtype *dtypes;
     char *meta;
     long last; /* CSV line of the last row, or binary row index */
+    st_strdict **dicts;      /* per column: the dictionary of a string column */
+    unsigned char *kind;     /* per column: ST_K_* */
+    unsigned char *int_only; /* per column: integers only so far, so text promotes it */
+    int any_type;            /* strings and times allowed (st_reader_opts.any_type) */
+    int promote;             /* promotion allowed (st_reader_opts.promote) */
+    unsigned retypes;        /* promotions so far */
+    double *call_rows;       /* the rows of the current read call, for a promotion */
+    size_t call_n;           /* rows of the call before the one being read */
 
     /* ---- csv.c */
     char sep;
-    long lineno; /* lines consumed so far */
+    int all_num;     /* every column numbers (ST_K_NUM), none promoted: the fast loops (CSV and binary) */
+    long lineno;     /* lines consumed so far */
+    size_t keep;     /* SIZE_MAX, or the buffer offset input.c must keep (look-ahead) */
+    char *rec;       /* a record copied out of the buffer (quoted cells) */
+    size_t rec_cap;
+    st_csv_field *fields;
+    size_t fields_cap;
 
     /* ---- binstream.c */
     size_t rowsize;
@@ -58,6 +91,10 @@ struct st_reader {
     size_t zpay_cap;
     long long rows_done;
     int ended;
+    int minor;            /* stream minor version: 1 when string columns carry dictionaries */
+    size_t nstr;          /* string columns */
+    size_t rec_off;       /* payload offset of the records (after the dictionary section) */
+    int slow_decode;      /* a column needs more than a copy (promoted, strings, times) */
 };
 
 /* input.c */
@@ -76,8 +113,17 @@ static inline long long st_in_offset(const st_reader *r)
 }
 
 /* csv.c */
-int st_csv_open(st_reader *r, st_err *e);
+int st_csv_open(st_reader *r, const st_reader_opts *o, st_err *e);
 int st_csv_next(st_reader *r, double *row, st_err *e);
+
+/* stream.c: promote column j to a string column (ST_K_IDS); the rows of
+ * the current call are converted.  st_cell_to_ids gives the id text of a
+ * value of type dt. */
+int st_promote(st_reader *r, size_t j, st_err *e);
+const char *st_ids_text(char *buf, st_dtype dt, double v);
+
+/* strdict.c */
+uint64_t st_str_hash(const char *s, size_t n);
 
 /* binstream.c */
 extern const unsigned char st_bin_magic[8];
@@ -88,31 +134,53 @@ size_t st_dtype_size(st_dtype d);
 int st_bin_write_header(FILE *fp, const char *const *names, const st_dtype *dtypes, size_t ncols,
                         const char *meta_json, st_err *e);
 /* One chunk (nrows 0: the end chunk); zlib when codec asks and it pays.
- * *zbuf is scratch space owned by the caller. */
-int st_bin_write_chunk(FILE *fp, const unsigned char *payload, uint32_t nrows, size_t bytes, int codec,
-                       unsigned char **zbuf, size_t *zcap, st_err *e);
+ * The payload is dict[0..dbytes) (the dictionary section of a 1.1 stream)
+ * then records[0..rbytes).  *zbuf is scratch space owned by the caller. */
+int st_bin_write_chunk(FILE *fp, const unsigned char *dict, size_t dbytes, const unsigned char *records,
+                       uint32_t nrows, size_t rbytes, int codec, unsigned char **zbuf, size_t *zcap, st_err *e);
 
 /* numfmt.c: parse one CSV cell s[0..len).  Returns 0 for a number, 1 for a
- * missing value (empty, NA, NaN: *out = NaN), -1 if it is not a number. */
+ * missing value (empty, NA, NaN: *out = NaN), 2 for an integer beyond 2^53
+ * in magnitude (*out is the nearest double), -1 if it is not a number, -2
+ * for a number too large for a double (1e400). */
 int st_num_parse(const char *s, size_t len, double *out);
+/* What a CSV cell looks like, for the type look-ahead. */
+enum {
+    ST_C_MISSING = 0,
+    ST_C_INT,      /* an integer within 2^53, without leading zeros */
+    ST_C_BIGINT,   /* an integer beyond 2^53 */
+    ST_C_NUM,      /* another number */
+    ST_C_DATE,
+    ST_C_MONTH,
+    ST_C_DATETIME,
+    ST_C_TEXT,     /* anything else (including 007, a quoted "NA") */
+    ST_C_OVERFLOW  /* a number beyond the range of doubles: an error */
+};
+int st_cell_class(const char *s, size_t len, int quoted);
+/* s[0..len) is an integer in plain decimal (optional sign, digits). */
+int st_is_int_text(const char *s, size_t len);
 /* Shortest text that strtof reads back to exactly x. */
 int st_format_float(char *buf, float x);
 /* An integral double as a decimal integer. */
 int st_format_int(char *buf, double x);
 
-/* Set of seq values seen (for the contiguity check). */
+/* Set of seq ids seen (for the contiguity check), by their text, so that
+ * ids compare alike across inputs, dictionaries and promotions. */
 typedef struct st_seqset {
-    uint64_t *keys; /* bit patterns + 1 (0 marks an empty slot) */
-    size_t cap, n;
+    st_strdict *d;
 } st_seqset;
-/* Insert v; returns 1 if it was there already, 0 if new, -1 on no memory. */
-int st_seqset_add(st_seqset *s, double v);
-/* A new seq value v: it must be an integer not seen before.  where is a
- * message prefix such as "row 7: ". */
-int st_seq_check(st_seqset *s, double v, const char *file, long line, const char *where, st_err *e);
+void st_seqset_free(st_seqset *s);
+/* Insert text; returns 1 if it was there already, 0 if new, <0 on error. */
+int st_seqset_add(st_seqset *s, const char *text, st_err *e);
+/* A new seq value v of a column of type dt (dict for strings): it must not
+ * be missing, a number must be an integer, and it must not have been seen
+ * before.  where is a message prefix such as "row 7: ". */
+int st_seq_check(st_seqset *s, double v, st_dtype dt, const st_strdict *dict, const char *file, long line,
+                 const char *where, st_err *e);
 
-/* Validate a column-name list: non-empty, no duplicates.  On error fills e
- * (file, line 1 for CSV, column number) and returns ST_EDATA. */
+/* Validate a column-name list: non-empty, valid UTF-8 without control
+ * characters, no duplicates.  On error fills e (file, line 1 for CSV,
+ * column number) and returns ST_EDATA. */
 int st_check_names(char *const *names, size_t n, const char *file, long line, st_err *e);
 
 #endif

@@ -31,6 +31,7 @@ typedef struct ymap {
 struct st_ynode {
     unsigned char kind;       /* st_ykind */
     unsigned char quoted;     /* scalar was quoted or block (not plain) */
+    unsigned char flowq;      /* scalar was single- or double-quoted */
     unsigned char want_value; /* mapping being built: key read, value next */
     uint32_t line, col;       /* 1-based; the input size limit keeps them small */
     uint32_t n, cap;          /* children */
@@ -122,6 +123,17 @@ const st_ynode *st_ymap_value_at(const st_ynode *n, size_t i)
 static const char *doc_path(const st_ydoc *doc)
 {
     return doc && doc->path ? doc->path : "<string>";
+}
+
+const char *st_ydoc_path(const st_ydoc *doc)
+{
+    return doc_path(doc);
+}
+
+void st_ynode_text_pos(const st_ynode *n, long *line, long *col)
+{
+    *line = n->line;
+    *col = n->col + (n->flowq ? 1 : 0);
 }
 
 int st_ynode_error(const st_ydoc *doc, const st_ynode *n, st_err *e, int code,
@@ -416,6 +428,8 @@ static int build(st_ydoc *d, const unsigned char *s, size_t len, st_err *e)
             }
             memcpy(n->text, ev.data.scalar.value, ev.data.scalar.length + 1);
             n->quoted = ev.data.scalar.style != YAML_PLAIN_SCALAR_STYLE;
+            n->flowq = ev.data.scalar.style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
+                       ev.data.scalar.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE;
             rc = attach(&b, n, e);
             break;
         case YAML_SEQUENCE_START_EVENT:

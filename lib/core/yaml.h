@@ -49,6 +49,12 @@ const st_ynode *st_yseq_at(const st_ynode *n, size_t i);
 const char *st_ymap_key_at(const st_ynode *n, size_t i);
 const st_ynode *st_ymap_value_at(const st_ynode *n, size_t i);
 
+/* The file name used in messages. */
+const char *st_ydoc_path(const st_ydoc *doc);
+/* Where a scalar's text starts: its mark, one column further for a single-
+ * or double-quoted scalar (block scalars: the mark of '|' or '>'). */
+void st_ynode_text_pos(const st_ynode *n, long *line, long *col);
+
 /* Fill e with "file:line:col: message" located at node n (n NULL: the
  * file alone); returns code. */
 int st_ynode_error(const st_ydoc *doc, const st_ynode *n, st_err *e, int code,
@@ -152,6 +158,8 @@ void st_yw_key_long_vector(st_yw *w, const char *key, const long *v, size_t n);
 void st_yw_key_string_vector(st_yw *w, const char *key, const char *const *s, size_t n);
 /* Matrices as a block list of flow rows. */
 void st_yw_key_matrix(st_yw *w, const char *key, const double *m, size_t rows, size_t cols);
+/* A matrix of strings (row-major), the same way. */
+void st_yw_key_string_matrix(st_yw *w, const char *key, const char *const *s, size_t rows, size_t cols);
 /* Flush and report the first problem: a write error (ST_EIO), a
  * non-finite double or a string that is not UTF-8 (ST_EDATA: the reader
  * would reject the file), unbalanced begin/end (ST_EINTERNAL). */

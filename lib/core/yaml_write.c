@@ -388,6 +388,28 @@ void st_yw_key_matrix(st_yw *w, const char *key, const double *m, size_t rows, s
     }
 }
 
+void st_yw_key_string_matrix(st_yw *w, const char *key, const char *const *s, size_t rows, size_t cols)
+{
+    int ind = w->lv[w->depth].indent;
+    if (begin_key(w, key) < 0)
+        return;
+    if (rows == 0) {
+        fputs(" []\n", w->fp);
+        return;
+    }
+    fputc('\n', w->fp);
+    for (size_t i = 0; i < rows; i++) {
+        put_indent(w, ind + 2);
+        fputs("- [", w->fp);
+        for (size_t j = 0; j < cols; j++) {
+            if (j)
+                fputs(", ", w->fp);
+            put_string(w, s[i * cols + j]);
+        }
+        fputs("]\n", w->fp);
+    }
+}
+
 int st_yw_finish(st_yw *w, st_err *e)
 {
     if (w->depth != 0 && !w->err)

@@ -182,7 +182,7 @@ static void rate_jacobian(const st_mjp *m, double *J)
     for (size_t ab = 0; ab < K * K; ab++) {
         if (!m->expr[ab])
             continue;
-        st_mjp_expr_eval(m->expr[ab], m->par, g);
+        st_mjp_rate_eval(m->expr[ab], m->par, g);
         for (size_t p = 0; p < P; p++)
             J[ab * P + p] = g[p] * (m->ppos[p] ? m->par[p] : 1.0);
     }

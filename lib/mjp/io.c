@@ -122,6 +122,12 @@ static int read_doc(st_mjp **out, const st_ydoc *doc, st_err *e)
                                     "label '%s' must be non-empty without '-' or ','", s);
                 goto fail;
             }
+            for (size_t j = 0; j < i; j++)
+                if (strcmp(m->labels[j], s) == 0) {
+                    rc = st_ynode_error(doc, st_yseq_at(nlabels, i), e, ST_EDATA,
+                                        "label '%s' given twice (states %zu and %zu)", s, j, i);
+                    goto fail;
+                }
             if (!(m->labels[i] = strdup(s))) {
                 rc = st_err_nomem(e, "labels");
                 goto fail;
@@ -213,6 +219,11 @@ static int read_doc(st_mjp **out, const st_ydoc *doc, st_err *e)
                                         "unknown parameter '%s'", s);
                     goto fail;
                 }
+                if (m->ppos[p]) {
+                    rc = st_ynode_error(doc, st_yseq_at(npos, i), e, ST_EDATA,
+                                        "parameter '%s' is listed twice in positive", s);
+                    goto fail;
+                }
                 if (m->par[p] <= 0) {
                     rc = st_ynode_error(doc, st_yseq_at(npos, i), e, ST_EDATA,
                                         "parameter '%s' is positive but its value is %g", s, m->par[p]);
@@ -243,12 +254,10 @@ static int read_doc(st_mjp **out, const st_ydoc *doc, st_err *e)
                 rc = st_ynode_error(doc, val, e, ST_EDATA, "rate %s given twice", key);
                 goto fail;
             }
-            if ((rc = st_mjp_expr_parse(&m->expr[ij], txt, (const char *const *)m->pnames, P, e)) < 0) {
-                char msg[512];
-                snprintf(msg, sizeof msg, "%s", e->msg);
-                rc = st_ynode_error(doc, val, e, ST_EDATA, "%s", msg);
+            st_expr_src src = {st_ydoc_path(doc), 0, 0};
+            st_ynode_text_pos(val, &src.line, &src.col);
+            if ((rc = st_mjp_rate_compile(&m->expr[ij], txt, (const char *const *)m->pnames, P, &src, e)) < 0)
                 goto fail;
-            }
             m->allowed[ij] = 1;
         }
         if ((rc = st_mjp_update_q(m, e)) < 0) {
@@ -407,7 +416,7 @@ int st_mjp_write(FILE *fp, const st_mjp *m, const st_mjp_fit *fit, const st_mjp_
                 if (m->expr[i * K + j]) {
                     char key[160];
                     write_state_pair(key, sizeof key, m, i, j);
-                    st_yw_key_string(&w, key, st_mjp_expr_text(m->expr[i * K + j]));
+                    st_yw_key_string(&w, key, st_expr_text(m->expr[i * K + j]));
                 }
         st_yw_end(&w);
     } else {

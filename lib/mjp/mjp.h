@@ -15,29 +15,19 @@
 #include <stdio.h>
 
 #include "core/err.h"
+#include "core/expr.h"
 
 /* ------------------------------------------------------------ formulas */
 
-/* A rate formula of a few named parameters (see stoch-model(5)):
- *     expr    := term (('+' | '-') term)*
- *     term    := unary (('*' | '/') unary)*
- *     unary   := '-' unary | power
- *     power   := primary ('^' unary)?
- *     primary := NUMBER | NAME | FUNC '(' expr ')' | '(' expr ')'
- *     FUNC    := exp | log | sqrt
- * NAME is a parameter.  Evaluation gives the value and its gradient. */
-typedef struct st_mjp_expr st_mjp_expr;
-
-/* Parse text; names[0..nnames-1] are the parameters.  An unknown name or
- * a syntax error is ST_EDATA with the character position in the message. */
-int st_mjp_expr_parse(st_mjp_expr **x, const char *text, const char *const *names, size_t nnames,
-                      st_err *e);
+/* A rate formula: an expression of the toolkit's one language
+ * (lib/core/expr.h, stoch-model(5)) in a few named parameters, compiled
+ * with the parameters live so that it is evaluated and differentiated at
+ * any parameter values.  src locates the text for messages (NULL: none);
+ * an unknown name or a syntax error is ST_EDATA at its character. */
+int st_mjp_rate_compile(st_expr **x, const char *text, const char *const *names, size_t nnames,
+                        const st_expr_src *src, st_err *e);
 /* Value at par[]; if grad != NULL, d value / d par[p] for p < nnames. */
-double st_mjp_expr_eval(const st_mjp_expr *x, const double *par, double *grad);
-/* 1 if the formula does not depend on any parameter. */
-int st_mjp_expr_constant(const st_mjp_expr *x);
-const char *st_mjp_expr_text(const st_mjp_expr *x);
-void st_mjp_expr_free(st_mjp_expr *x);
+double st_mjp_rate_eval(const st_expr *x, const double *par, double *grad);
 
 /* --------------------------------------------------------------- model */
 
@@ -62,7 +52,7 @@ typedef struct st_mjp {
     char **pnames;
     double *par;
     unsigned char *ppos; /* parameter is positive (optimised on the log scale) */
-    st_mjp_expr **expr;
+    st_expr **expr;
 } st_mjp;
 
 /* A model with K states, no transitions allowed yet, uniform initial. */
@@ -231,6 +221,13 @@ int st_mjp_vanloan(const double *Q, size_t K, double t, const double *W, double 
 
 /* P(t) = exp(Q t). */
 int st_mjp_pmatrix(const st_mjp *m, double t, double *P, st_err *e);
+/* P(t) on a grid (lib/mjp/pgrid.c): P gets nt K x K matrices P(t[k]) and
+ * stay (nt x K) the probabilities exp(q_aa t[k]) of no jump out of a by
+ * t[k]. */
+int st_mjp_pmatrix_grid(const st_mjp *m, const double *t, size_t nt, double *P, double *stay, st_err *e);
+/* Longest follow-up of a subject in d (last minus first observation time;
+ * 0 without subjects): the default end of mjp-infer's --pmatrix-grid. */
+double st_mjp_data_span(const st_mjp_data *d);
 
 /* Viterbi path of true states for subject s of hidden data (states[] gets
  * one entry per observation of the subject). */

@@ -58,7 +58,7 @@ void st_mjp_free(st_mjp *m)
     free(m->ppos);
     if (m->expr)
         for (size_t i = 0; i < m->K * m->K; i++)
-            st_mjp_expr_free(m->expr[i]);
+            st_expr_free(m->expr[i]);
     free(m->expr);
     free(m);
 }
@@ -115,8 +115,8 @@ int st_mjp_copy(st_mjp **dst, const st_mjp *s, st_err *e)
             memcpy(m->ppos, s->ppos, s->P);
             for (size_t i = 0; i < K * K && !fail; i++)
                 if (s->expr[i] &&
-                    st_mjp_expr_parse(&m->expr[i], st_mjp_expr_text(s->expr[i]),
-                                      (const char *const *)m->pnames, m->P, e) < 0)
+                    st_mjp_rate_compile(&m->expr[i], st_expr_text(s->expr[i]),
+                                        (const char *const *)m->pnames, m->P, NULL, e) < 0)
                     fail = 1;
         }
     }
@@ -165,6 +165,22 @@ int st_mjp_check_emission(const double *E, size_t K, size_t M, const char *src, 
     return 0;
 }
 
+int st_mjp_rate_compile(st_expr **x, const char *text, const char *const *names, size_t nnames,
+                        const st_expr_src *src, st_err *e)
+{
+    *x = NULL;
+    if (nnames > ST_MJP_MAX_PARAMS)
+        return st_err_set(e, ST_EDATA, src ? src->file : NULL, 0, 0, "at most %d parameters", ST_MJP_MAX_PARAMS);
+    st_expr_env env = {.par_names = names, .npar = nnames, .live = 1, .what = "rate formula"};
+    return st_expr_compile(x, text, &env, src, e);
+}
+
+double st_mjp_rate_eval(const st_expr *x, const double *par, double *grad)
+{
+    st_expr_args a = {NULL, par};
+    return grad ? st_expr_eval_grad(x, &a, grad) : st_expr_eval1(x, &a);
+}
+
 int st_mjp_update_q(st_mjp *m, st_err *e)
 {
     if (!m->P || !m->expr)
@@ -180,11 +196,13 @@ int st_mjp_update_q(st_mjp *m, st_err *e)
                 continue;
             double q = 0;
             if (m->expr[i * K + j]) {
-                q = st_mjp_expr_eval(m->expr[i * K + j], par, NULL);
-                if (!isfinite(q) || q < 0)
+                q = st_mjp_rate_eval(m->expr[i * K + j], par, NULL);
+                if (!isfinite(q) || q < 0) {
+                    char ex[80];
+                    st_expr_excerpt(m->expr[i * K + j], ex, sizeof ex);
                     return st_err_set(e, ST_EDATA, NULL, 0, 0,
-                                      "rate %zu-%zu = '%s' evaluates to %g (must be >= 0)", i, j,
-                                      st_mjp_expr_text(m->expr[i * K + j]), q);
+                                      "rate %zu-%zu = '%s' evaluates to %g (must be >= 0)", i, j, ex, q);
+                }
             }
             m->Q[i * K + j] = q;
             sum += q;

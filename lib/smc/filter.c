@@ -8,7 +8,28 @@
 #include <unistd.h>
 
 #include "core/threads.h"
+#include "core/vmath.h"
 #include "smc/pf_internal.h"
+
+/* The run-ahead of lazy mode: per-step figures for the replay. */
+typedef struct pf_replay {
+    size_t T;
+    double *ess, *llinc, *loglik;
+    int *resampled;
+    size_t err_step; /* T: none */
+    st_err err;
+} pf_replay;
+
+static void replay_free(pf_replay *r)
+{
+    if (!r)
+        return;
+    free(r->ess);
+    free(r->llinc);
+    free(r->loglik);
+    free(r->resampled);
+    free(r);
+}
 
 /* SplitMix64 finaliser: decorrelates the seeds of the stream families. */
 uint64_t pf_seed(uint64_t seed, int family)
@@ -67,9 +88,28 @@ void pf_filter_free(pf_filter *f)
     free(f->lw);
     free(f->lwprev);
     free(f->W);
+    free(f->cum);
+    free(f->cumprev);
     free(f->A);
-    free(f->part);
+    free(f->blk.m);
+    free(f->blkprev.m);
+    replay_free(f->replay);
     free(f);
+}
+
+/* The six rows of a pf_blocks in one allocation (freed through m). */
+static int blocks_new(pf_blocks *b, size_t nb)
+{
+    double *v = malloc((6 * nb + 1) * sizeof *v);
+    if (!v)
+        return -1;
+    b->m = v;
+    b->S = v + nb;
+    b->Q = v + 2 * nb;
+    b->c = v + 3 * nb;
+    b->tmp = v + 4 * nb;
+    b->C = v + 5 * nb;
+    return 0;
 }
 
 int pf_filter_new(pf_filter **out, const st_pf_model *m, const st_pf_data *d, const st_pf_opts *o,
@@ -79,9 +119,9 @@ int pf_filter_new(pf_filter **out, const st_pf_model *m, const st_pf_data *d, co
     size_t N = o->N, dx = st_pf_model_dx(m);
     if (N < 2)
         return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "need at least 2 particles, not %zu", N);
-    if (N > UINT32_MAX - 1)
-        return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "at most %u particles", UINT32_MAX - 1);
-    int rc = pf_check_memory((double)N * (8.0 * (2 * dx + 3) + 4), "the particle filter", e);
+    if (N > INT32_MAX - 1) /* resampling counts points in int32 */
+        return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "at most %d particles", INT32_MAX - 1);
+    int rc = pf_check_memory((double)N * (8.0 * (2 * dx + 5) + 4), "the particle filter", e);
     if (rc < 0)
         return rc;
     pf_filter *f = calloc(1, sizeof *f);
@@ -102,20 +142,25 @@ int pf_filter_new(pf_filter **out, const st_pf_model *m, const st_pf_data *d, co
     f->lw = malloc(N * sizeof *f->lw);
     f->lwprev = malloc(N * sizeof *f->lwprev);
     f->W = malloc(N * sizeof *f->W);
+    f->cum = malloc(N * sizeof *f->cum);
+    f->cumprev = malloc(N * sizeof *f->cumprev);
     f->A = malloc(N * sizeof *f->A);
-    f->part = malloc((f->nblocks * 5 + 1) * sizeof *f->part);
-    if (!f->brng || !f->th || !f->X || !f->Xprev || !f->lw || !f->lwprev || !f->W || !f->A || !f->part) {
+    if (!f->brng || !f->th || !f->X || !f->Xprev || !f->lw || !f->lwprev || !f->W || !f->cum ||
+        !f->cumprev || !f->A || blocks_new(&f->blk, f->nblocks) < 0 || blocks_new(&f->blkprev, f->nblocks) < 0) {
         pf_filter_free(f);
         return st_err_nomem(e, "particle filter");
     }
     for (int i = 0; i < f->nthreads; i++)
-        if (!(f->th[i] = malloc(sizeof *f->th[i]))) {
+        if (!(f->th[i] = calloc(1, sizeof *f->th[i]))) {
             pf_filter_free(f);
             return st_err_nomem(e, "particle filter work space");
         }
     pf_streams(f->brng, f->nblocks, o->seed, RS_FORWARD);
     st_rng_seed(&f->rng, pf_seed(o->seed, RS_RESAMPLE));
     f->err_block = -1;
+    /* Only the log-likelihood is wanted: W and lw need not be normalised
+     * (the caller reads ess, llinc, resampled and loglik only). */
+    f->lazy = o->loglik_only && o->smoother == ST_SM_NONE && !o->draws && o->scheme == ST_RS_SYSTEMATIC;
     *out = f;
     return 0;
 }
@@ -161,9 +206,12 @@ static void ancestor_sample_ref(pf_filter *f, size_t t, st_pf_step *s)
         f->A[0] = 0;
         return;
     }
+    for (size_t j = 0; j < N; j++)
+        lwa[j] -= mx;
+    st_vexp(lwa, lwa, N);
     double tot = 0;
     for (size_t j = 0; j < N; j++)
-        tot += (lwa[j] = exp(lwa[j] - mx));
+        tot += lwa[j];
     double u = st_rng_uniform(&f->rng) * tot, c = 0;
     size_t j = 0;
     for (; j + 1 < N; j++) {
@@ -174,184 +222,468 @@ static void ancestor_sample_ref(pf_filter *f, size_t t, st_pf_step *s)
     f->A[0] = (uint32_t)j;
 }
 
-/* Systematic resampling in parallel over the particle blocks: the points
- * (k + u0) / N * total are cut at the blocks' cumulative weights, and each
- * block assigns the points that fall in it.  The block layout does not
- * depend on the thread count, so neither does the result. */
-void pf_systematic_blocks(const double *W, const double *bw, double *C, size_t N, double u0, uint32_t *A)
+/* ------------------------------------------------------------ systematic resampling */
+
+/* Points below E, K(E) = ceil(E N / total - u0) in [0, N]. */
+static inline size_t sys_K(const pf_sysres *r, double E)
 {
-    size_t nb = (N + ST_PF_BLOCK - 1) / ST_PF_BLOCK;
+    const double x = E * r->scale - r->u0, top = (double)r->N;
+    const double xc = x > 0 ? (x < top ? x : top) : 0;
+    const int64_t k = (int64_t)xc;
+    return (size_t)(k + ((double)k < xc));
+}
+
+/* K of particle p's right edge (the last particle: N). */
+static inline size_t sys_Kp(const pf_sysres *r, size_t p)
+{
+    if (p + 1 >= r->N)
+        return r->N;
+    const size_t b = p / ST_PF_BLOCK;
+    return sys_K(r, r->C[b] + r->c[b] * r->cum[p]);
+}
+
+void pf_systematic_range(const pf_sysres *r, size_t k0, size_t k1, uint32_t *own, size_t *hint)
+{
+    if (k1 <= k0)
+        return;
+    size_t lo, plo;
+    if (hint && *hint < r->N) {
+        /* the particle where the range ending at k0 stopped: K of the one
+         * before it is below k0, so the first particle of this range is
+         * at or after it (usually it) */
+        plo = *hint;
+        while (sys_Kp(r, plo) <= k0)
+            plo++;
+        lo = plo / ST_PF_BLOCK;
+    } else {
+        /* the first block whose end is above point k0, then its first particle */
+        size_t hi = r->nblocks - 1;
+        lo = 0;
+        while (lo < hi) {
+            const size_t mid = lo + (hi - lo) / 2;
+            if (sys_K(r, r->C[mid + 1]) > k0)
+                hi = mid;
+            else
+                lo = mid + 1;
+        }
+        plo = lo * ST_PF_BLOCK;
+        size_t phi = plo + ST_PF_BLOCK - 1 < r->N ? plo + ST_PF_BLOCK - 1 : r->N - 1;
+        while (plo < phi) {
+            const size_t mid = plo + (phi - plo) / 2;
+            if (sys_Kp(r, mid) > k0)
+                phi = mid;
+            else
+                plo = mid + 1;
+        }
+    }
+    /* own[K(E_{p-1}) - k0] = p for the particles of the range, in order:
+     * where several start at the same point the last (the one with
+     * offspring) stays; points in between belong to the last start.  The
+     * loops hold no data-dependent branch but their exit. */
+    const size_t n = k1 - k0;
+    for (size_t k = 1; k < n; k++)
+        own[k] = 0;
+    own[0] = (uint32_t)plo;
+    /* K of each particle of a block's segment by vector kernels (the same
+     * formula as sys_K: c[b] cum + C[b], times scale, minus u0, ceil) */
+    double E[ST_PF_BLOCK];
+    int32_t K[ST_PF_BLOCK];
+    size_t p = plo;
+    for (size_t b = lo; b < r->nblocks; b++) {
+        size_t end = (b + 1) * ST_PF_BLOCK < r->N ? (b + 1) * ST_PF_BLOCK : r->N - 1, m = end - p;
+        st_vaffine(E, r->c[b], r->cum + p, r->C[b], m);
+        st_vaffine(E, r->scale, E, -r->u0, m);
+        st_vceil_clip(K, E, m, (double)r->N);
+        for (size_t j = 0; j < m; j++) {
+            if (K[j] >= (int32_t)k1) {
+                p += j;
+                goto filled;
+            }
+            own[(size_t)K[j] - k0] = (uint32_t)(p + j + 1);
+        }
+        p = end;
+    }
+    p = r->N - 1;
+filled:
+    if (hint)
+        *hint = p;
+    uint32_t cur = own[0];
+    for (size_t k = 1; k < n; k++) {
+        const uint32_t v = own[k];
+        cur = v > cur ? v : cur;
+        own[k] = cur;
+    }
+}
+
+/* ------------------------------------------------------------ the filter step */
+
+static void swap_d(double **a, double **b)
+{
+    double *t = *a;
+    *a = *b;
+    *b = t;
+}
+
+enum { ANC_NONE, ANC_IDENTITY, ANC_SYSTEMATIC, ANC_GIVEN };
+
+/* Where one step reads and writes (the filter's arrays, or the buffers a
+ * thread of the run-ahead region is at). */
+typedef struct pf_view {
+    double *X, *Xprev, *lw, *lwprev, *W, *cum, *cumprev;
+    uint32_t *A;
+    double *bm, *bS, *bQ; /* this step's block figures */
+    double lseprev;       /* lazy: lwprev is not normalised */
+    int anc, resampled;
+    int keep_lw;          /* lazy: 0 when no later step reads lw */
+    pf_sysres sr;
+} pf_view;
+
+/* One block of a step, fused: its ancestors, propagation (or the initial
+ * draw), log weights, and its log-sum-exp figures with the running sums
+ * of its weights for the next step's resampling. */
+static int step_block(pf_filter *f, size_t t, const st_pf_step *s, const pf_view *v, size_t b, st_err *be)
+{
+    size_t N = f->N, dx = f->dx, start = b * ST_PF_BLOCK, n = N - start < ST_PF_BLOCK ? N - start : ST_PF_BLOCK;
+    pf_thread *th = f->th[st_thread_id()];
+    double *lw = v->keep_lw ? v->lw + start : th->lwbuf, mlogN = -log((double)N);
+    uint32_t *a = f->lazy ? th->abuf : v->A + start;
+    int rc;
+    if (v->anc == ANC_NONE) {
+        rc = st_pf_model_init(f->m, s, v->X + start, N, n, &f->brng[b], &th->w, be);
+        for (size_t p = 0; p < n; p++)
+            lw[p] = mlogN;
+    } else {
+        if (v->anc == ANC_SYSTEMATIC) {
+            /* a thread's blocks of a step are consecutive: each starts
+             * where the one before it stopped */
+            if (th->sys_step != t + 1 || th->sys_k != start)
+                th->sys_p = SIZE_MAX;
+            pf_systematic_range(&v->sr, start, start + n, a, &th->sys_p);
+            th->sys_step = t + 1;
+            th->sys_k = start + n;
+        }
+        else if (v->anc == ANC_IDENTITY)
+            for (size_t p = 0; p < n; p++)
+                a[p] = (uint32_t)(start + p);
+        for (size_t i = 0; i < dx; i++)
+            st_vgather(th->ga + i * ST_PF_BLOCK, v->Xprev + i * N, a, n);
+        rc = st_pf_model_transition(f->m, s, th->ga, ST_PF_BLOCK, v->X + start, N, n, &f->brng[b], &th->w, be);
+        if (v->resampled) {
+            for (size_t p = 0; p < n; p++)
+                lw[p] = mlogN;
+        } else {
+            st_vgather(lw, v->lwprev, a, n);
+            if (f->lazy) /* normalised as normalise_block would: 1 x - lse = x - lse */
+                st_vaffine(lw, 1.0, lw, -v->lseprev, n);
+        }
+    }
+    if (rc == 0 && f->ref && b == 0)
+        for (size_t i = 0; i < dx; i++)
+            v->X[i * N] = f->ref[t * dx + i];
+    if (rc == 0)
+        rc = st_pf_model_logobs(f->m, s, v->X + start, N, n, lw, &th->w, be);
+    if (rc < 0)
+        return rc;
+    st_vnan_to(lw, n, -INFINITY, 700.0); /* NaN state: zero weight; +Inf density: cap */
+    double out[3];
+    st_vlse_scan(lw, n, f->lazy ? th->wbuf : v->W + start, v->cum + start, out);
+    v->bm[b] = out[0];
+    v->bS[b] = out[1];
+    v->bQ[b] = out[2];
+    return 0;
+}
+
+/* The step's log-sum-exp and ESS from the block figures, in block order,
+ * and for the next step's resampling the blocks' factors to normalised
+ * weights c and their cumulative weight C.  -1: every weight is zero. */
+static int reduce_blocks(size_t nb, const double *bm, const double *bS, const double *bQ, double *tmp,
+                         double *c, double *C, double *lse, double *ess)
+{
+    double mx = -INFINITY;
+    for (size_t b = 0; b < nb; b++)
+        if (bm[b] > mx)
+            mx = bm[b];
+    if (!(mx > -INFINITY))
+        return -1;
+    for (size_t b = 0; b < nb; b++)
+        tmp[b] = bm[b] - mx;
+    st_vexp(tmp, tmp, nb);
+    double sum = 0, sum2 = 0;
+    for (size_t b = 0; b < nb; b++) {
+        sum += bS[b] * tmp[b];
+        sum2 += bQ[b] * tmp[b] * tmp[b];
+    }
+    st_vlog(lse, &sum, 1);
+    *lse += mx;
+    *ess = sum * sum / sum2;
+    for (size_t b = 0; b < nb; b++)
+        c[b] = bm[b] - *lse;
+    st_vexp(c, c, nb);
     C[0] = 0;
     for (size_t b = 0; b < nb; b++)
-        C[b + 1] = C[b] + bw[b];
-    double total = C[nb], step = total / (double)N;
-#pragma omp parallel for schedule(static) if (nb >= PF_PAR_BLOCKS)
-    for (long bl = 0; bl < (long)nb; bl++) {
-        size_t b = (size_t)bl, start = b * ST_PF_BLOCK, end = start + ST_PF_BLOCK < N ? start + ST_PF_BLOCK : N;
-        /* first point of this block and of the next: points below C[b]
-         * belong to earlier blocks */
-        double lo = ceil(C[b] / step - u0), hi = b + 1 == nb ? (double)N : ceil(C[b + 1] / step - u0);
-        size_t k0 = lo < 0 ? 0 : lo > (double)N ? N : (size_t)lo;
-        size_t k1 = hi < 0 ? 0 : hi > (double)N ? N : (size_t)hi;
-        if (b == 0)
-            k0 = 0;
-        size_t i = start;
-        double cum = C[b] + W[i];
-        for (size_t k = k0; k < k1; k++) {
-            double v = ((double)k + u0) * step;
-            while (v >= cum && i + 1 < end)
-                cum += W[++i];
-            A[k] = (uint32_t)i;
+        C[b + 1] = C[b] + bS[b] * c[b];
+    return 0;
+}
+
+static int collapsed(size_t t, const st_pf_step *s, st_err *e)
+{
+    return st_err_set(e, ST_ENUMERIC, NULL, 0, 0,
+                      "the filter collapsed at time step %zu (t = %g): every particle has zero weight; "
+                      "check the observation model or use more particles",
+                      t + 1, s->t);
+}
+
+static void sysres_from(pf_sysres *sr, const double *cum, const double *c, const double *C, size_t N, size_t nb,
+                        double u0)
+{
+    sr->cum = cum;
+    sr->c = c;
+    sr->C = C;
+    sr->N = N;
+    sr->nblocks = nb;
+    sr->u0 = u0;
+    sr->scale = (double)N / C[nb];
+}
+
+/* Record an error of step t, block b, if it is the first (lowest step,
+ * then lowest block) so far. */
+static void run_error(pf_filter *f, pf_replay *rp, size_t t, long b, const st_err *e)
+{
+#pragma omp critical(pf_block_error)
+    {
+        if (t < rp->err_step || (t == rp->err_step && b < f->err_block)) {
+            rp->err_step = t;
+            f->err_block = (int)b;
+            rp->err = *e;
         }
     }
 }
 
-static void systematic_blocks(pf_filter *f)
+static size_t run_error_step(const pf_replay *rp)
 {
-    /* one uniform, as the sequential scheme draws */
-    double u0 = st_rng_uniform(&f->rng);
-    pf_systematic_blocks(f->W, f->part + 3 * f->nblocks, f->part + 4 * f->nblocks, f->N, u0, f->A);
+    size_t v;
+#pragma omp critical(pf_block_error)
+    v = rp->err_step;
+    return v;
+}
+
+/* All T steps of a lazy filter in one parallel region.  Every thread
+ * keeps its own copy of the sequential generator, of the resampling
+ * decision and of the blocks' factors (the same numbers in every thread,
+ * computed in block order), so one barrier per step suffices: after it,
+ * each thread reduces the step's block figures itself and goes on. */
+static int run_all(pf_filter *f, st_err *e)
+{
+    size_t T = f->d->T, N = f->N, nb = f->nblocks;
+    const st_pf_opts *o = f->o;
+    pf_replay *rp = calloc(1, sizeof *rp);
+    int nth = f->nthreads;
+    double *priv = NULL, *figs = NULL;
+    if (rp) {
+        rp->T = T;
+        rp->ess = malloc(T * sizeof *rp->ess);
+        rp->llinc = malloc(T * sizeof *rp->llinc);
+        rp->loglik = malloc(T * sizeof *rp->loglik);
+        rp->resampled = malloc(T * sizeof *rp->resampled);
+        rp->err_step = T;
+    }
+    /* per thread: tmp (nb), c (nb), C (nb + 1); block figures by parity */
+    priv = malloc((size_t)nth * (3 * nb + 1) * sizeof *priv);
+    figs = malloc(6 * nb * sizeof *figs);
+    if (!rp || !rp->ess || !rp->llinc || !rp->loglik || !rp->resampled || !priv || !figs) {
+        replay_free(rp);
+        free(priv);
+        free(figs);
+        return st_err_nomem(e, "particle filter");
+    }
+    f->replay = rp;
+    f->err_block = -1;
+    const int keep_lw = !o->always;
+#pragma omp parallel num_threads(nth) if (nb >= PF_PAR_BLOCKS)
+    {
+        int me = st_thread_id();
+        double *tmp = priv + (size_t)me * (3 * nb + 1), *c = tmp + nb, *C = c + nb;
+        st_rng rng = f->rng;
+        pf_view v;
+        memset(&v, 0, sizeof v);
+        v.X = f->X;
+        v.Xprev = f->Xprev;
+        v.lw = f->lw;
+        v.lwprev = f->lwprev;
+        v.cum = f->cum;
+        v.cumprev = f->cumprev;
+        v.keep_lw = keep_lw;
+        double ess = 0, lse = 0, loglik = 0;
+        for (size_t t = 0; t < T; t++) {
+            st_pf_step s;
+            pf_step_ctx(f, t, &s);
+            double *fig = figs + (t & 1) * 3 * nb;
+            v.bm = fig;
+            v.bS = fig + nb;
+            v.bQ = fig + 2 * nb;
+            if (t == 0) {
+                v.anc = ANC_NONE;
+                v.resampled = 0;
+            } else {
+                swap_d(&v.Xprev, &v.X);
+                swap_d(&v.lwprev, &v.lw);
+                swap_d(&v.cumprev, &v.cum);
+                v.lseprev = lse;
+                v.resampled = o->always || ess < o->ess * (double)N;
+                v.anc = ANC_IDENTITY;
+                if (v.resampled) {
+                    sysres_from(&v.sr, v.cumprev, c, C, N, nb, st_rng_uniform(&rng));
+                    v.anc = ANC_SYSTEMATIC;
+                }
+            }
+#pragma omp for schedule(static)
+            for (long b = 0; b < (long)nb; b++) {
+                st_err be;
+                if (step_block(f, t, &s, &v, (size_t)b, &be) < 0)
+                    run_error(f, rp, t, b, &be);
+            }
+            /* the barrier of the loop above: every block of step t is done */
+            if (run_error_step(rp) <= t)
+                break;
+            if (reduce_blocks(nb, v.bm, v.bS, v.bQ, tmp, c, C, &lse, &ess) < 0) {
+                if (me == 0) {
+                    st_err ce;
+                    rp->err_step = t; /* every thread stops here: no race */
+                    collapsed(t, &s, &ce);
+                    rp->err = ce;
+                }
+                break;
+            }
+            loglik += lse;
+            if (me == 0) {
+                rp->ess[t] = ess;
+                rp->llinc[t] = lse;
+                rp->loglik[t] = loglik;
+                rp->resampled[t] = v.resampled;
+            }
+        }
+        if (me == 0) {
+            f->rng = rng;
+            f->X = v.X;
+            f->Xprev = v.Xprev;
+            f->lw = v.lw;
+            f->lwprev = v.lwprev;
+            f->cum = v.cum;
+            f->cumprev = v.cumprev;
+        }
+    }
+    free(priv);
+    free(figs);
+    return 0;
+}
+
+/* Lazy mode's step t: the figures of the run-ahead. */
+static int replay_step(pf_filter *f, size_t t, st_err *e)
+{
+    pf_replay *rp = f->replay;
+    if (t >= rp->err_step) {
+        *e = rp->err;
+        return e->code;
+    }
+    f->ess = rp->ess[t];
+    f->llinc = rp->llinc[t];
+    f->loglik = rp->loglik[t];
+    f->resampled = rp->resampled[t];
+    return 0;
+}
+
+/* Normalised weights and log weights in place (not in lazy mode). */
+static void normalise_block(pf_filter *f, size_t b)
+{
+    size_t start = b * ST_PF_BLOCK, n = f->N - start < ST_PF_BLOCK ? f->N - start : ST_PF_BLOCK;
+    double c = f->blk.c[b], lse = f->lse, *W = f->W + start, *lw = f->lw + start;
+    for (size_t p = 0; p < n; p++) {
+        W[p] *= c;
+        lw[p] -= lse;
+    }
 }
 
 int pf_filter_step(pf_filter *f, size_t t, st_err *e)
 {
-    size_t N = f->N, dx = f->dx;
+    if (f->lazy) {
+        int rc;
+        if (t == 0 && !f->replay && (rc = run_all(f, e)) < 0)
+            return rc;
+        return replay_step(f, t, e);
+    }
+    size_t N = f->N, nb = f->nblocks;
     const st_pf_opts *o = f->o;
     st_pf_step s;
     pf_step_ctx(f, t, &s);
     f->err_block = -1;
-    double logN = log((double)N);
-    int resample = 0;
+    pf_view v;
+    memset(&v, 0, sizeof v);
+    v.anc = ANC_NONE;
     if (t == 0) {
         f->resampled = 0;
     } else {
-        double *tmp = f->Xprev;
-        f->Xprev = f->X;
-        f->X = tmp;
-        tmp = f->lwprev;
-        f->lwprev = f->lw;
-        f->lw = tmp;
-        resample = f->ref || o->always || f->ess < o->ess * (double)N;
-        f->resampled = resample;
-        if (resample) {
+        swap_d(&f->Xprev, &f->X);
+        swap_d(&f->lwprev, &f->lw);
+        swap_d(&f->cumprev, &f->cum);
+        pf_blocks tb = f->blkprev;
+        f->blkprev = f->blk;
+        f->blk = tb;
+        f->lseprev = f->lse;
+        f->resampled = f->ref || o->always || f->ess < o->ess * (double)N;
+        v.anc = ANC_IDENTITY;
+        if (f->resampled) {
             if (f->ref) {
                 /* conditional SMC: particle 0 keeps the reference */
                 st_resample(ST_RS_MULTINOMIAL, f->W, N, N - 1, f->A + 1, &f->rng);
                 f->A[0] = 0;
                 if (f->ancestor_sampling)
                     ancestor_sample_ref(f, t, &s);
+                v.anc = ANC_GIVEN;
+            } else if (o->scheme == ST_RS_SYSTEMATIC) {
+                /* one uniform, as the sequential scheme draws; each block
+                 * finds its ancestors from the previous step's figures */
+                f->u0 = st_rng_uniform(&f->rng);
+                sysres_from(&v.sr, f->cumprev, f->blkprev.c, f->blkprev.C, N, nb, f->u0);
+                v.anc = ANC_SYSTEMATIC;
             } else {
-                if (o->scheme == ST_RS_SYSTEMATIC)
-                    systematic_blocks(f);
-                else
-                    st_resample(o->scheme, f->W, N, N, f->A, &f->rng);
+                st_resample(o->scheme, f->W, N, N, f->A, &f->rng);
+                v.anc = ANC_GIVEN;
             }
-        } else {
-            for (size_t p = 0; p < N; p++)
-                f->A[p] = (uint32_t)p;
         }
     }
-    /* One pass per block: propagate (or draw the initial particles),
-     * weight, and the block's statistics: its largest log-weight m_b,
-     * W_p = exp(lw_p - m_b), and sums of W_p and W_p^2. */
-    double *bmax = f->part, *bsum = f->part + f->nblocks, *bsum2 = f->part + 2 * f->nblocks;
-#pragma omp parallel for schedule(static) if (f->nblocks >= PF_PAR_BLOCKS)
-    for (long b = 0; b < (long)f->nblocks; b++) {
-        size_t start = (size_t)b * ST_PF_BLOCK, n = N - start < ST_PF_BLOCK ? N - start : ST_PF_BLOCK;
-        pf_thread *th = f->th[st_thread_id()];
+    v.X = f->X;
+    v.Xprev = f->Xprev;
+    v.lw = f->lw;
+    v.lwprev = f->lwprev;
+    v.W = f->W;
+    v.cum = f->cum;
+    v.cumprev = f->cumprev;
+    v.A = f->A;
+    v.bm = f->blk.m;
+    v.bS = f->blk.S;
+    v.bQ = f->blk.Q;
+    v.resampled = f->resampled;
+    v.keep_lw = 1;
+#pragma omp parallel for schedule(static) if (nb >= PF_PAR_BLOCKS)
+    for (long b = 0; b < (long)nb; b++) {
         st_err be;
-        double *lw = f->lw + start;
-        int rc;
-        if (t == 0) {
-            rc = st_pf_model_init(f->m, &s, f->X + start, N, n, &f->brng[b], &th->w, &be);
-            for (size_t p = 0; p < n; p++)
-                lw[p] = -logN;
-        } else {
-            const uint32_t *a = f->A + start;
-            for (size_t i = 0; i < dx; i++) {
-                const double *src = f->Xprev + i * N;
-                double *dst = th->ga + i * ST_PF_BLOCK;
-                for (size_t p = 0; p < n; p++)
-                    dst[p] = src[a[p]];
-            }
-            rc = st_pf_model_transition(f->m, &s, th->ga, ST_PF_BLOCK, f->X + start, N, n, &f->brng[b],
-                                        &th->w, &be);
-            if (resample)
-                for (size_t p = 0; p < n; p++)
-                    lw[p] = -logN;
-            else
-                for (size_t p = 0; p < n; p++)
-                    lw[p] = f->lwprev[a[p]];
-        }
-        if (rc == 0 && f->ref && b == 0)
-            for (size_t i = 0; i < dx; i++)
-                f->X[i * N] = f->ref[t * dx + i];
-        if (rc == 0)
-            rc = st_pf_model_logobs(f->m, &s, f->X + start, N, n, lw, &th->w, &be);
-        if (rc < 0) {
+        if (step_block(f, t, &s, &v, (size_t)b, &be) < 0)
             block_error(f, b, &be);
-            continue;
-        }
-        double mx = -INFINITY;
-        for (size_t p = 0; p < n; p++) {
-            if (isnan(lw[p]) || lw[p] == INFINITY)
-                lw[p] = lw[p] == INFINITY ? 700.0 : -INFINITY; /* +Inf density: cap; NaN state: zero weight */
-            if (lw[p] > mx)
-                mx = lw[p];
-        }
-        double s1 = 0, s2 = 0, *W = f->W + start;
-        if (mx > -INFINITY)
-            for (size_t p = 0; p < n; p++) {
-                double w = exp(lw[p] - mx);
-                W[p] = w;
-                s1 += w;
-                s2 += w * w;
-            }
-        else
-            for (size_t p = 0; p < n; p++)
-                W[p] = 0;
-        bmax[b] = mx;
-        bsum[b] = s1;
-        bsum2[b] = s2;
     }
     if (f->err_block >= 0) {
         *e = f->err;
         return e->code;
     }
-    double mx = -INFINITY;
-    for (size_t b = 0; b < f->nblocks; b++)
-        if (bmax[b] > mx)
-            mx = bmax[b];
-    if (!(mx > -INFINITY))
-        return st_err_set(e, ST_ENUMERIC, NULL, 0, 0,
-                          "the filter collapsed at time step %zu (t = %g): every particle has zero weight; "
-                          "check the observation model or use more particles",
-                          t + 1, s.t);
-    double sum = 0, sum2 = 0;
-    for (size_t b = 0; b < f->nblocks; b++) {
-        if (!(bmax[b] > -INFINITY))
-            continue;
-        double c = exp(bmax[b] - mx);
-        sum += bsum[b] * c;
-        sum2 += bsum2[b] * c * c;
-    }
-    double lse = mx + log(sum);
+    double lse, ess;
+    if (reduce_blocks(nb, f->blk.m, f->blk.S, f->blk.Q, f->blk.tmp, f->blk.c, f->blk.C, &lse, &ess) < 0)
+        return collapsed(t, &s, e);
+    f->lse = lse;
     f->llinc = lse;
     f->loglik += lse;
-    f->ess = sum * sum / sum2;
-    /* normalise: W_p *= exp(m_b - lse), lw_p -= lse */
-#pragma omp parallel for schedule(static) if (f->nblocks >= PF_PAR_BLOCKS)
-    for (long b = 0; b < (long)f->nblocks; b++) {
-        size_t start = (size_t)b * ST_PF_BLOCK, n = N - start < ST_PF_BLOCK ? N - start : ST_PF_BLOCK;
-        double c = bmax[b] > -INFINITY ? exp(bmax[b] - lse) : 0;
-        double *W = f->W + start, *lw = f->lw + start, tot = 0;
-        for (size_t p = 0; p < n; p++) {
-            W[p] *= c;
-            tot += W[p];
-            lw[p] -= lse;
-        }
-        f->part[3 * f->nblocks + (size_t)b] = tot; /* block weight, for resampling */
-    }
+    f->ess = ess;
+#pragma omp parallel for schedule(static) if (nb >= PF_PAR_BLOCKS)
+    for (long b = 0; b < (long)nb; b++)
+        normalise_block(f, (size_t)b);
     return 0;
 }
 

@@ -16,7 +16,8 @@
 
 #include "core/err.h"
 #include "core/rng.h"
-#include "smc/expr.h"
+#include "core/expr.h"
+#include "core/yaml.h"
 
 #define ST_PF_BLOCK ST_EXPR_BLOCK
 /* Largest state or observation dimension. */
@@ -90,6 +91,80 @@ int st_pf_model_logobs(const st_pf_model *m, const st_pf_step *s, const double *
 /* A bound log f(x' | x) <= *logbound for all x, x' at this step: 1 if the
  * model has one (transition scales that do not depend on the state), else 0. */
 int st_pf_model_trans_bound(const st_pf_model *m, const st_pf_step *s, double *logbound);
+
+/* log mu(X[p]) of the initial distribution into out[p] (for checks and
+ * complete-data likelihoods; the filter samples it). */
+int st_pf_model_loginit(const st_pf_model *m, const st_pf_step *s, const double *X, size_t stride,
+                        size_t n, double *out, st_pf_work *w, st_err *e);
+
+/* ------------------------------------------------------------ parameters and scores
+ *
+ * The parameter vector theta: a YAML model's `parameters`, in file order;
+ * a built-in model's numbers: stochastic-volatility mu, phi, sigma; growth
+ * var_v, var_w, var0; bearings-only q, r, m0[0..3], sd0[0..3];
+ * linear-gaussian A[i][j] (all), Q[i][j] (i >= j), C[i][j] (all), R[i][j]
+ * (i >= j), m0[i], P0[i][j] (i >= j) -- a symmetric matrix is a function
+ * of its lower triangle. */
+size_t st_pf_model_npar(const st_pf_model *m);
+const char *st_pf_model_parname(const st_pf_model *m, size_t k);
+double st_pf_model_par(const st_pf_model *m, size_t k);
+/* Set theta (npar values).  A value the model cannot take (|phi| >= 1, a
+ * covariance that is not positive definite, ...) is ST_EDATA naming the
+ * parameter, and leaves the model unchanged. */
+int st_pf_model_set_pars(st_pf_model *m, const double *theta, st_err *e);
+
+/* Constraints on parameters (fitting transforms them away): YAML models
+ * from `constraints:`, built-in models their own (stochastic-volatility
+ * phi signed-unit, sigma positive; variances and scales positive;
+ * linear-gaussian diagonals of Q, R, P0 positive). */
+typedef enum { ST_PF_FREE = 0, ST_PF_POSITIVE, ST_PF_UNIT, ST_PF_SIGNED_UNIT } st_pf_constraint;
+extern const char *const st_pf_constraint_names[]; /* "free", "positive", "unit", "signed-unit" */
+st_pf_constraint st_pf_model_constraint(const st_pf_model *m, size_t k);
+/* 1 if v satisfies c strictly (positive: v > 0, unit: 0 < v < 1,
+ * signed-unit: -1 < v < 1, free: finite). */
+int st_pf_constraint_holds(st_pf_constraint c, double v);
+
+/* Scratch space of the gradients, one per thread. */
+typedef struct st_pf_gwork st_pf_gwork;
+int st_pf_gwork_new(st_pf_gwork **w, const st_pf_model *m, st_err *e);
+void st_pf_gwork_free(st_pf_gwork *w);
+
+/* Gradients of the log densities with respect to theta, added:
+ * g[k * ST_PF_BLOCK + p] += d/dtheta_k log mu(X[p]), log f(Xnew[p] |
+ * Xprev[p]), log g(y | X[p]) (missing observations add nothing).  Exact:
+ * the expressions' forward-mode derivatives times each distribution's
+ * partial derivatives for YAML models, hand-written for the built-in
+ * ones.  A particle where the density is 0 gets gradient 0. */
+int st_pf_model_dinit(const st_pf_model *m, const st_pf_step *s, const double *X, size_t stride, size_t n,
+                      double *g, st_pf_work *w, st_pf_gwork *gw, st_err *e);
+int st_pf_model_dtrans(const st_pf_model *m, const st_pf_step *s, const double *Xprev, size_t pstride,
+                       const double *Xnew, size_t nstride, size_t n, double *g, st_pf_work *w,
+                       st_pf_gwork *gw, st_err *e);
+int st_pf_model_dobs(const st_pf_model *m, const st_pf_step *s, const double *X, size_t stride, size_t n,
+                     double *g, st_pf_work *w, st_pf_gwork *gw, st_err *e);
+
+/* ------------------------------------------------------------ functionals
+ *
+ * Expressions of additive functionals (lib/smc/func.h) see x_prev (the
+ * previous state, one value per particle), x (the current state), y (the
+ * observations at this step, NaN when missing), t, the covariates and the
+ * parameters (live: read at evaluation), from these input slots: */
+enum { ST_PF_FSLOT_XPREV = 0, ST_PF_FSLOT_X, ST_PF_FSLOT_Y, ST_PF_FSLOT_T, ST_PF_FSLOT_COV, ST_PF_NFSLOTS };
+/* Compile a functional's expression against m (src for messages). */
+int st_pf_model_compile_functional(const st_pf_model *m, const char *text, const st_expr_src *src, st_expr **out,
+                                   st_err *e);
+/* The model file's `functionals:` (name: expression), in file order. */
+size_t st_pf_model_nfunctionals(const st_pf_model *m);
+const char *st_pf_model_functional_name(const st_pf_model *m, size_t k);
+const st_expr *st_pf_model_functional(const st_pf_model *m, size_t k);
+/* The current parameter values (npar), for evaluating live expressions. */
+const double *st_pf_model_parvalues(const st_pf_model *m);
+
+/* Write m as a `model: pf` file into an open writer (top level; the
+ * caller may add comments before and keys after, then st_yw_finish): the
+ * current parameter values, the expressions' source text; comments of the
+ * original file are not kept.  Reading it back gives the same model. */
+int st_pf_model_write(const st_pf_model *m, st_yw *w, st_err *e);
 
 /* Names of the built-in models, NULL-terminated. */
 extern const char *const st_pf_builtin_names[];

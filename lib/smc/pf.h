@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "smc/func.h"
 #include "smc/model.h"
 #include "smc/resample.h"
 
@@ -52,13 +53,22 @@ typedef struct st_pf_opts {
     const double *q;  /* quantile levels in (0, 1), nq of them */
     size_t nq;
     size_t draws;     /* smoothed trajectories to return (0: none) */
-    size_t ffbsm_max; /* refuse FFBSm above this many particles (0: 10000) */
-    size_t max_tries; /* rejection proposals per backward draw before the exact draw (0: max(16, sqrt N)) */
-    size_t mcmc;        /* >0: backward draws by this many MH moves from the ancestor */
+    size_t ffbsm_max; /* refuse FFBSm above this many particles (0: refuse N^2 T > 1e9, about a minute) */
+    size_t max_tries; /* rejection proposals per backward draw before the MH fallback (0: 32) */
+    size_t mcmc;        /* >0: every backward draw by this many MH moves from the ancestor */
+    const st_pf_funcs *funcs; /* additive functionals to estimate (PaRIS, PPG, FFBSm,
+                               * FFBSi, online); NULL: PaRIS and PPG estimate the
+                               * built-in sums sum_x, sum_x2, sum_xx1 */
     int online;         /* PaRIS: the additive functionals only, in O(N) memory
                          * (no smoothed per-step summaries, no history) */
     int loglik_only;    /* skip the per-step summaries: only the log-likelihood is wanted */
     int exact_backward; /* never use rejection: every backward draw is the exact O(N) one */
+    /* PG / PPG as one stretch of a longer chain (score ascent): ref_in (T x
+     * dx, NULL: none) is the reference path of the first, conditional pass
+     * -- which then counts as an iteration -- and ref_out (NULL: not
+     * wanted) receives the reference the next pass would use. */
+    const double *ref_in;
+    double *ref_out;
 } st_pf_opts;
 
 /* Defaults: N 1000, systematic, ess 0.5, seed 1, K 2, burn 10, iter 50. */
@@ -74,11 +84,14 @@ typedef struct st_pf_result {
     double *smean, *ssd, *sq;   /* smoothed (NULL for the filter only) */
     double *draws;              /* ndraws x T x dx trajectories */
     size_t ndraws;
-    /* PaRIS / PPG additive functionals per component: sum_t x_t,
-     * sum_t x_t^2, sum_t x_t x_{t+1}; has_func says whether they are set. */
+    /* The smoothed additive functionals, one per output of the set (see
+     * st_pf_opts.funcs); has_func says whether they are set. */
     int has_func;
-    double *func; /* 3*dx */
+    size_t nfunc;
+    double *func;
     double accept_rate; /* backward rejection sampler: accepted proposals / proposals (NaN if unused) */
+    double fallback_rate; /* backward draws made by the MH fallback / all backward draws */
+    double exact_rate;    /* backward draws made by the exact O(N) draw / all backward draws */
 } st_pf_result;
 
 /* Filter (and smooth) one series. */

@@ -32,19 +32,19 @@ int pf_backward_init(pf_backward *b, const st_pf_model *m, const st_pf_step *s, 
     b->N = N;
     b->dx = dx;
     b->max_tries = max_tries;
-    if (use_rejection < 0) { /* MCMC kernel: proposals from W_prev, no bound */
-        int rc = st_alias_new(&b->alias, Wprev, N, e);
-        if (rc < 0)
-            return rc;
+    if (use_rejection == 0)
+        return 0;
+    /* proposals from W_prev for rejection and for the MH moves */
+    int rc = st_alias_new(&b->alias, Wprev, N, e);
+    if (rc < 0)
+        return rc;
+    if (use_rejection < 0) { /* MCMC kernel for every draw: no bound needed */
         b->mcmc = (size_t)(-use_rejection);
+        b->mh_only = 1;
         return 0;
     }
-    if (use_rejection && max_tries > 0 && st_pf_model_trans_bound(m, s, &b->logbound)) {
-        int rc = st_alias_new(&b->alias, Wprev, N, e);
-        if (rc < 0)
-            return rc;
-        b->bounded = 1;
-    }
+    b->mcmc = PF_FALLBACK_MOVES;
+    b->bounded = max_tries > 0 && st_pf_model_trans_bound(m, s, &b->logbound);
     return 0;
 }
 
@@ -113,8 +113,8 @@ int pf_backward_draw(pf_backward *b, const double *Xnext, size_t nstride, const 
 {
     size_t nblk = (ntarget + ST_PF_BLOCK - 1) / ST_PF_BLOCK, dx = b->dx;
     int err_blk = -1;
-    uint64_t prop = 0, acc = 0;
-#pragma omp parallel for schedule(dynamic) reduction(+ : prop, acc) if (nblk >= PF_PAR_BLOCKS)
+    uint64_t prop = 0, acc = 0, fb = 0, ex = 0;
+#pragma omp parallel for schedule(dynamic) reduction(+ : prop, acc, fb, ex) if (nblk >= PF_PAR_BLOCKS)
     for (long blk = 0; blk < (long)nblk; blk++) {
         pf_thread *t = th[st_thread_id()];
         st_rng *r = &rs[blk];
@@ -130,45 +130,7 @@ int pf_backward_draw(pf_backward *b, const double *Xnext, size_t nstride, const 
         }
         for (size_t i = 0; i < npend; i++)
             pend[i] = (uint32_t)i;
-        if (b->mcmc && b->start) {
-            for (size_t c0 = 0; c0 < npend; c0 += ST_PF_BLOCK) {
-                size_t n = MIN(npend - c0, (size_t)ST_PF_BLOCK);
-                uint32_t cur[ST_PF_BLOCK], prop_j[ST_PF_BLOCK];
-                double lcur[ST_PF_BLOCK];
-                for (size_t step = 0; step <= b->mcmc; step++) {
-                    for (size_t p = 0; p < n; p++) {
-                        size_t item = pend[c0 + p], k = k0 + item / K, col = tgt ? tgt[k] : k;
-                        size_t j = step == 0 ? b->start[col] : st_alias_draw(b->alias, r);
-                        prop_j[p] = (uint32_t)j;
-                        for (size_t i = 0; i < dx; i++) {
-                            t->ga[i * ST_PF_BLOCK + p] = b->Xprev[i * b->N + j];
-                            t->gb[i * ST_PF_BLOCK + p] = Xnext[i * nstride + col];
-                        }
-                    }
-                    if ((rc = st_pf_model_logtrans(b->m, b->s, t->ga, ST_PF_BLOCK, t->gb, ST_PF_BLOCK, n,
-                                                   t->lf, &t->w, &be)) < 0)
-                        goto done;
-                    for (size_t p = 0; p < n; p++) {
-                        double l = isnan(t->lf[p]) ? -INFINITY : t->lf[p];
-                        if (step == 0) {
-                            cur[p] = prop_j[p];
-                            lcur[p] = l;
-                        } else {
-                            prop++;
-                            if (log(st_rng_uniform_pos(r)) < l - lcur[p] || !(lcur[p] > -INFINITY)) {
-                                cur[p] = prop_j[p];
-                                lcur[p] = l;
-                                acc++;
-                            }
-                        }
-                    }
-                }
-                for (size_t p = 0; p < n; p++)
-                    out[k0 * K + pend[c0 + p]] = cur[p];
-            }
-            npend = 0;
-        }
-        if (b->bounded) {
+        if (b->bounded && !b->mh_only) {
             for (size_t round = 0; round < b->max_tries && npend > 0; round++) {
                 size_t keep = 0;
                 for (size_t c0 = 0; c0 < npend; c0 += ST_PF_BLOCK) {
@@ -202,7 +164,48 @@ int pf_backward_draw(pf_backward *b, const double *Xnext, size_t nstride, const 
                 npend = keep;
             }
         }
+        if (npend > 0 && b->mcmc && b->start) {
+            if (!b->mh_only)
+                fb += npend;
+            for (size_t c0 = 0; c0 < npend; c0 += ST_PF_BLOCK) {
+                size_t n = MIN(npend - c0, (size_t)ST_PF_BLOCK);
+                uint32_t cur[ST_PF_BLOCK], prop_j[ST_PF_BLOCK];
+                double lcur[ST_PF_BLOCK];
+                for (size_t step = 0; step <= b->mcmc; step++) {
+                    for (size_t p = 0; p < n; p++) {
+                        size_t item = pend[c0 + p], k = k0 + item / K, col = tgt ? tgt[k] : k;
+                        size_t j = step == 0 ? b->start[col] : st_alias_draw(b->alias, r);
+                        prop_j[p] = (uint32_t)j;
+                        for (size_t i = 0; i < dx; i++) {
+                            t->ga[i * ST_PF_BLOCK + p] = b->Xprev[i * b->N + j];
+                            t->gb[i * ST_PF_BLOCK + p] = Xnext[i * nstride + col];
+                        }
+                    }
+                    if ((rc = st_pf_model_logtrans(b->m, b->s, t->ga, ST_PF_BLOCK, t->gb, ST_PF_BLOCK, n,
+                                                   t->lf, &t->w, &be)) < 0)
+                        goto done;
+                    for (size_t p = 0; p < n; p++) {
+                        double l = isnan(t->lf[p]) ? -INFINITY : t->lf[p];
+                        if (step == 0) {
+                            cur[p] = prop_j[p];
+                            lcur[p] = l;
+                        } else {
+                            prop += (uint64_t)b->mh_only;
+                            if (log(st_rng_uniform_pos(r)) < l - lcur[p] || !(lcur[p] > -INFINITY)) {
+                                cur[p] = prop_j[p];
+                                lcur[p] = l;
+                                acc += (uint64_t)b->mh_only;
+                            }
+                        }
+                    }
+                }
+                for (size_t p = 0; p < n; p++)
+                    out[k0 * K + pend[c0 + p]] = cur[p];
+            }
+            npend = 0;
+        }
         if (npend > 0) {
+            ex += npend;
             lwbuf = malloc(b->N * sizeof *lwbuf);
             if (!lwbuf) {
                 rc = st_err_nomem(&be, "backward sampler");
@@ -260,7 +263,40 @@ int pf_backward_draw(pf_backward *b, const double *Xnext, size_t nstride, const 
     }
     b->proposals += prop;
     b->accepted += acc;
+    b->fallbacks += fb;
+    b->exact += ex;
+    b->draws += (uint64_t)ntarget * K;
     return err_blk >= 0 ? e->code : 0;
+}
+
+/* What the backward samplers did, for -v. */
+typedef struct bw_stats {
+    uint64_t prop, acc, draws, fb, ex;
+} bw_stats;
+
+static void stats_add(bw_stats *st, const pf_backward *b)
+{
+    st->prop += b->proposals;
+    st->acc += b->accepted;
+    st->draws += b->draws;
+    st->fb += b->fallbacks;
+    st->ex += b->exact;
+}
+
+static void stats_add_all(bw_stats *st, const bw_stats *o)
+{
+    st->prop += o->prop;
+    st->acc += o->acc;
+    st->draws += o->draws;
+    st->fb += o->fb;
+    st->ex += o->ex;
+}
+
+static void stats_put(st_pf_result *r, const bw_stats *st)
+{
+    r->accept_rate = st->prop ? (double)st->acc / (double)st->prop : NAN;
+    r->fallback_rate = st->draws ? (double)st->fb / (double)st->draws : NAN;
+    r->exact_rate = st->draws ? (double)st->ex / (double)st->draws : NAN;
 }
 
 /* ------------------------------------------------------------ results */
@@ -295,7 +331,7 @@ void st_pf_result_free(st_pf_result *r)
     free(r);
 }
 
-static int result_new(st_pf_result **out, size_t T, size_t dx, size_t nq, int smooth, st_err *e)
+static int result_new(st_pf_result **out, size_t T, size_t dx, size_t nq, int smooth, size_t nfunc, st_err *e)
 {
     st_pf_result *r = calloc(1, sizeof *r);
     if (!r)
@@ -303,7 +339,7 @@ static int result_new(st_pf_result **out, size_t T, size_t dx, size_t nq, int sm
     r->T = T;
     r->dx = dx;
     r->nq = nq;
-    r->accept_rate = NAN;
+    r->accept_rate = r->fallback_rate = r->exact_rate = NAN;
     size_t q = nq ? nq : 1;
     r->ess = calloc(T, sizeof *r->ess);
     r->llinc = calloc(T, sizeof *r->llinc);
@@ -311,7 +347,8 @@ static int result_new(st_pf_result **out, size_t T, size_t dx, size_t nq, int sm
     r->fmean = calloc(T * dx, sizeof *r->fmean);
     r->fsd = calloc(T * dx, sizeof *r->fsd);
     r->fq = calloc(T * dx * q, sizeof *r->fq);
-    r->func = calloc(3 * dx, sizeof *r->func);
+    r->nfunc = nfunc;
+    r->func = calloc(nfunc ? nfunc : 1, sizeof *r->func);
     int bad = !r->ess || !r->llinc || !r->resampled || !r->fmean || !r->fsd || !r->fq || !r->func;
     if (smooth) {
         r->smean = calloc(T * dx, sizeof *r->smean);
@@ -327,6 +364,80 @@ static int result_new(st_pf_result **out, size_t T, size_t dx, size_t nq, int sm
     return 0;
 }
 
+/* ------------------------------------------------------------ functionals */
+
+/* A set of additive functionals with per-thread scratch: the outputs of a
+ * block (nf x ST_PF_BLOCK) and the gradient work space of a score. */
+typedef struct fctx {
+    const st_pf_funcs *fs;
+    size_t nf;
+    int nth;
+    st_pf_gwork **gw;
+    double **out;
+} fctx;
+
+static void fctx_free(fctx *c)
+{
+    for (int i = 0; c->out && i < c->nth; i++) {
+        free(c->out[i]);
+        if (c->gw)
+            st_pf_gwork_free(c->gw[i]);
+    }
+    free(c->out);
+    free(c->gw);
+    memset(c, 0, sizeof *c);
+}
+
+static int fctx_new(fctx *c, const st_pf_funcs *fs, const st_pf_model *m, st_err *e)
+{
+    memset(c, 0, sizeof *c);
+    c->fs = fs;
+    c->nf = st_pf_funcs_count(fs);
+    c->nth = st_max_threads();
+    c->out = calloc((size_t)c->nth, sizeof *c->out);
+    c->gw = st_pf_funcs_has_score(fs) ? calloc((size_t)c->nth, sizeof *c->gw) : NULL;
+    if (!c->out || (st_pf_funcs_has_score(fs) && !c->gw)) {
+        fctx_free(c);
+        return st_err_nomem(e, "functionals");
+    }
+    for (int i = 0; i < c->nth; i++) {
+        if (!(c->out[i] = malloc(c->nf * ST_PF_BLOCK * sizeof *c->out[i]))) {
+            fctx_free(c);
+            return st_err_nomem(e, "functionals");
+        }
+        int rc;
+        if (c->gw && (rc = st_pf_gwork_new(&c->gw[i], m, e)) < 0) {
+            fctx_free(c);
+            return rc;
+        }
+    }
+    return 0;
+}
+
+/* h at step s for n pairs on the calling thread: outputs in the returned
+ * thread buffer (NULL on error). */
+static const double *fctx_eval(const fctx *c, const st_pf_step *s, const double *Xp, size_t ps, const double *X,
+                               size_t xs, size_t n, st_pf_work *w, st_err *e)
+{
+    int id = st_thread_id();
+    double *out = c->out[id];
+    if (st_pf_funcs_eval(c->fs, s, Xp, ps, X, xs, n, out, w, c->gw ? c->gw[id] : NULL, e) < 0)
+        return NULL;
+    return out;
+}
+
+/* Record the first error of a parallel region (lowest block wins). */
+#define KEEP_ERROR(blk, be)                                  \
+    do {                                                     \
+        _Pragma("omp critical(pf_smooth_error)")             \
+        {                                                    \
+            if (err_blk < 0 || (long)(blk) < err_blk) {      \
+                err_blk = (long)(blk);                       \
+                *e = (be);                                   \
+            }                                                \
+        }                                                    \
+    } while (0)
+
 /* ------------------------------------------------------------ forward pass */
 
 /* What a forward pass keeps. */
@@ -336,12 +447,14 @@ typedef struct fwd_opts {
     const double *ref;      /* conditional SMC reference (T x dx) */
     int ancestor_sampling;
     /* PaRIS: K backward draws per particle at each step into J (T x N x K)
-     * and the online additive functionals into func (3 dx) */
+     * and the online additive functionals of fc into func */
     int paris;
     int online; /* J holds one step only */
+    const fctx *fc;
+    double *func; /* PaRIS: the additive functionals' estimate (fc->nf) when non-NULL */
     uint32_t *J;
     st_rng *brs;            /* backward streams, one per block of targets */
-    uint64_t prop, acc;
+    bw_stats st;
 } fwd_opts;
 
 static int forward(const st_pf_model *m, const st_pf_data *d, const st_pf_opts *o, uint64_t seed,
@@ -361,8 +474,10 @@ static int forward(const st_pf_model *m, const st_pf_data *d, const st_pf_opts *
         rc = st_err_nomem(e, "quantiles");
         goto out;
     }
-    size_t nf = 3 * dx;
+    size_t nf = fo->paris ? fo->fc->nf : 0;
     if (fo->paris) {
+        if ((rc = pf_check_memory(2.0 * (double)N * (double)nf * 8.0, "the PaRIS statistics", e)) < 0)
+            goto out;
         tau = malloc(N * nf * sizeof *tau);
         tau_prev = malloc(N * nf * sizeof *tau_prev);
         if (!tau || !tau_prev) {
@@ -385,15 +500,29 @@ static int forward(const st_pf_model *m, const st_pf_data *d, const st_pf_opts *
         if (fo->hist)
             pf_hist_store(fo->hist, f, t);
         if (fo->paris) {
-            size_t K = o->K;
+            size_t K = o->K, nblk = (N + ST_PF_BLOCK - 1) / ST_PF_BLOCK;
+            const fctx *fc = fo->fc;
+            long err_blk = -1;
             if (t == 0) {
-                for (size_t p = 0; p < N; p++)
-                    for (size_t i = 0; i < dx; i++) {
-                        double x = f->X[i * N + p];
-                        tau[p * nf + i] = x;
-                        tau[p * nf + dx + i] = x * x;
-                        tau[p * nf + 2 * dx + i] = 0;
+                st_pf_step s;
+                pf_step_ctx(f, t, &s);
+#pragma omp parallel for schedule(static) if (nblk >= PF_PAR_BLOCKS)
+                for (long b = 0; b < (long)nblk; b++) {
+                    size_t start = (size_t)b * ST_PF_BLOCK, n = MIN(N - start, (size_t)ST_PF_BLOCK);
+                    st_err be;
+                    const double *h = fctx_eval(fc, &s, NULL, 0, f->X + start, N, n, &f->th[st_thread_id()]->w, &be);
+                    if (!h) {
+                        KEEP_ERROR(b, be);
+                        continue;
                     }
+                    for (size_t p = 0; p < n; p++)
+                        for (size_t q = 0; q < nf; q++)
+                            tau[(start + p) * nf + q] = h[q * ST_PF_BLOCK + p];
+                }
+                if (err_blk >= 0) {
+                    rc = e->code;
+                    goto out;
+                }
             } else {
                 st_pf_step s;
                 pf_step_ctx(f, t, &s);
@@ -414,8 +543,7 @@ static int forward(const st_pf_model *m, const st_pf_data *d, const st_pf_opts *
                 uint32_t *J = fo->J + (fo->online ? 0 : t * N * K);
                 bw.start = f->A; /* the ancestors of this step */
                 rc = pf_backward_draw(&bw, f->X, N, NULL, N, K, J, fo->brs, f->th, e);
-                fo->prop += bw.proposals;
-                fo->acc += bw.accepted;
+                stats_add(&fo->st, &bw);
                 pf_backward_free(&bw);
                 free(Wp);
                 if (rc < 0)
@@ -424,38 +552,60 @@ static int forward(const st_pf_model *m, const st_pf_data *d, const st_pf_opts *
                 tau_prev = tau;
                 tau = tmp;
                 double inv = 1.0 / (double)K;
-#pragma omp parallel for schedule(static) if (N >= PF_PAR_BLOCKS * ST_PF_BLOCK)
-                for (long p = 0; p < (long)N; p++) {
-                    double *tp = tau + (size_t)p * nf;
-                    for (size_t q = 0; q < nf; q++)
-                        tp[q] = 0;
+                int prev = st_pf_funcs_uses_prev(fc->fs);
+                /* tau_t(p) = mean over its K backward draws j of tau_{t-1}(j) +
+                 * h_t(x_{t-1}^j, x_t^p) */
+#pragma omp parallel for schedule(static) if (nblk >= PF_PAR_BLOCKS)
+                for (long b = 0; b < (long)nblk; b++) {
+                    pf_thread *th = f->th[st_thread_id()];
+                    size_t start = (size_t)b * ST_PF_BLOCK, n = MIN(N - start, (size_t)ST_PF_BLOCK);
+                    for (size_t p = start; p < start + n; p++)
+                        for (size_t q = 0; q < nf; q++)
+                            tau[p * nf + q] = 0;
+                    const double *h = NULL;
+                    st_err be;
                     for (size_t k = 0; k < K; k++) {
-                        size_t j = J[(size_t)p * K + k];
-                        const double *tj = tau_prev + j * nf;
-                        for (size_t i = 0; i < dx; i++) {
-                            double x = f->X[i * N + (size_t)p], xp = f->Xprev[i * N + j];
-                            tp[i] += tj[i] + x;
-                            tp[dx + i] += tj[dx + i] + x * x;
-                            tp[2 * dx + i] += tj[2 * dx + i] + xp * x;
+                        if (prev) {
+                            for (size_t p = 0; p < n; p++) {
+                                size_t j = J[(start + p) * K + k];
+                                for (size_t i = 0; i < dx; i++)
+                                    th->ga[i * ST_PF_BLOCK + p] = f->Xprev[i * N + j];
+                            }
+                            h = fctx_eval(fc, &s, th->ga, ST_PF_BLOCK, f->X + start, N, n, &th->w, &be);
+                        } else if (k == 0) {
+                            h = fctx_eval(fc, &s, NULL, 0, f->X + start, N, n, &th->w, &be);
+                        }
+                        if (!h) {
+                            KEEP_ERROR(b, be);
+                            break;
+                        }
+                        for (size_t p = 0; p < n; p++) {
+                            double *tp = tau + (start + p) * nf;
+                            const double *tj = tau_prev + (size_t)J[(start + p) * K + k] * nf;
+                            for (size_t q = 0; q < nf; q++)
+                                tp[q] += tj[q] + h[q * ST_PF_BLOCK + p];
                         }
                     }
-                    for (size_t q = 0; q < nf; q++)
-                        tp[q] *= inv;
+                    for (size_t p = start; p < start + n; p++)
+                        for (size_t q = 0; q < nf; q++)
+                            tau[p * nf + q] *= inv;
+                }
+                if (err_blk >= 0) {
+                    rc = e->code;
+                    goto out;
                 }
             }
         }
     }
-    if (fo->res) {
+    if (fo->res)
         fo->res->loglik = f->loglik;
-        if (fo->paris) {
-            double *fn = fo->res->func;
+    if (fo->paris && fo->func) {
+        double *fn = fo->func;
+        for (size_t q = 0; q < nf; q++)
+            fn[q] = 0;
+        for (size_t p = 0; p < N; p++)
             for (size_t q = 0; q < nf; q++)
-                fn[q] = 0;
-            for (size_t p = 0; p < N; p++)
-                for (size_t q = 0; q < nf; q++)
-                    fn[q] += f->W[p] * tau[p * nf + q];
-            fo->res->has_func = 1;
-        }
+                fn[q] += f->W[p] * tau[p * nf + q];
     }
     rc = 0;
 out:
@@ -525,8 +675,8 @@ static void draw_final(const pf_hist *h, size_t count, uint32_t *out, st_rng *r)
 
 /* FFBSi: backward trajectories idx (T x M). */
 static int ffbsi_paths(const st_pf_model *m, const st_pf_data *d, const st_pf_opts *o, const pf_hist *h,
-                       size_t M, uint32_t *idx, st_rng *brs, pf_thread **th, uint64_t *prop,
-                       uint64_t *acc, st_rng *r, st_err *e)
+                       size_t M, uint32_t *idx, st_rng *brs, pf_thread **th, bw_stats *st,
+                       st_rng *r, st_err *e)
 {
     size_t T = h->T, N = h->N, dx = h->dx;
     draw_final(h, M, idx + (T - 1) * M, r);
@@ -546,14 +696,63 @@ static int ffbsi_paths(const st_pf_model *m, const st_pf_data *d, const st_pf_op
         bw.start = h->A ? h->A + (t + 1) * N : NULL;
         rc = pf_backward_draw(&bw, h->X + (t + 1) * dx * N, N, idx + (t + 1) * M, M, 1, idx + t * M,
                               brs, th, e);
-        *prop += bw.proposals;
-        *acc += bw.accepted;
+        stats_add(st, &bw);
         pf_backward_free(&bw);
         if (rc < 0)
             break;
     }
     free(W);
     return rc;
+}
+
+/* E[sum_t h_t] over count equally weighted trajectories idx (T x count):
+ * blocks of trajectories in parallel, summed in block order. */
+static int paths_functionals(const st_pf_model *m, const st_pf_data *d, const pf_hist *h, const uint32_t *idx,
+                             size_t count, pf_thread **th, const fctx *fc, st_pf_result *r, st_err *e)
+{
+    size_t T = h->T, N = h->N, dx = h->dx, nf = fc->nf, nblk = (count + ST_PF_BLOCK - 1) / ST_PF_BLOCK;
+    double *part = calloc(nblk * nf, sizeof *part);
+    if (!part)
+        return st_err_nomem(e, "functionals");
+    long err_blk = -1;
+#pragma omp parallel for schedule(static) if (nblk >= 4)
+    for (long b = 0; b < (long)nblk; b++) {
+        pf_thread *tt = th[st_thread_id()];
+        size_t k0 = (size_t)b * ST_PF_BLOCK, n = MIN(count - k0, (size_t)ST_PF_BLOCK);
+        double *pb = part + (size_t)b * nf;
+        for (size_t t = 0; t < T; t++) {
+            st_pf_step s;
+            pf_step_ctx_data(d, st_pf_model_dy(m), st_pf_model_ncov(m), t, &s);
+            for (size_t p = 0; p < n; p++)
+                for (size_t i = 0; i < dx; i++) {
+                    tt->gb[i * ST_PF_BLOCK + p] = h->X[(t * dx + i) * N + idx[t * count + k0 + p]];
+                    if (t > 0)
+                        tt->ga[i * ST_PF_BLOCK + p] = h->X[((t - 1) * dx + i) * N + idx[(t - 1) * count + k0 + p]];
+                }
+            st_err be;
+            const double *hv = fctx_eval(fc, &s, t ? tt->ga : NULL, ST_PF_BLOCK, tt->gb, ST_PF_BLOCK, n, &tt->w, &be);
+            if (!hv) {
+                KEEP_ERROR(b, be);
+                break;
+            }
+            for (size_t q = 0; q < nf; q++)
+                for (size_t p = 0; p < n; p++)
+                    pb[q] += hv[q * ST_PF_BLOCK + p];
+        }
+    }
+    if (err_blk >= 0) {
+        free(part);
+        return e->code;
+    }
+    for (size_t q = 0; q < nf; q++) {
+        double sum = 0;
+        for (size_t b = 0; b < nblk; b++)
+            sum += part[b * nf + q];
+        r->func[q] = sum / (double)count;
+    }
+    r->has_func = 1;
+    free(part);
+    return 0;
 }
 
 static int make_threads(pf_thread ***th, int *nth, st_err *e)
@@ -611,17 +810,24 @@ static void paris_path(const pf_hist *h, const uint32_t *J, size_t K, uint32_t *
 
 /* ------------------------------------------------------------ smoothers */
 
+/* FFBSm.  With functionals fc, also E[sum_t h_t] from the pairwise
+ * smoothing weights of (x_t^i, x_{t+1}^j),
+ *     wn_{t+1}(j) W_t(i) f(x_{t+1}^j | x_t^i) / sum_l W_t(l) f(x_{t+1}^j | x_t^l),
+ * and the marginal weights of step 1 for h_1: O(N^2) evaluations of h. */
 static int smooth_ffbsm(const st_pf_model *m, const st_pf_data *d, const st_pf_opts *o, const pf_hist *h,
-                        pf_thread **th, st_pf_result *r, st_err *e)
+                        pf_thread **th, const fctx *fc, st_pf_result *r, st_err *e)
 {
-    size_t T = h->T, N = h->N, dx = h->dx;
+    size_t T = h->T, N = h->N, dx = h->dx, nf = fc ? fc->nf : 0;
     double *ws = malloc(N * sizeof *ws), *wn = malloc(N * sizeof *wn), *lden = malloc(N * sizeof *lden);
     double *scratch = col_scratch(N);
+    double *acc_h = nf ? malloc(N * nf * sizeof *acc_h) : NULL; /* per ancestor i */
     int rc = 0, err_blk = -1;
-    if (!ws || !wn || !lden || !scratch) {
+    if (!ws || !wn || !lden || !scratch || (nf && !acc_h)) {
         rc = st_err_nomem(e, "FFBSm");
         goto out;
     }
+    for (size_t q = 0; q < nf; q++)
+        r->func[q] = 0;
     for (size_t p = 0; p < N; p++)
         wn[p] = exp(h->lw[(T - 1) * N + p]);
     summarise_hist(h, T - 1, wn, o, r, scratch);
@@ -678,7 +884,9 @@ static int smooth_ffbsm(const st_pf_model *m, const st_pf_data *d, const st_pf_o
             size_t i0 = (size_t)b * ST_PF_BLOCK, ni = MIN(N - i0, (size_t)ST_PF_BLOCK);
             for (size_t ii = 0; ii < ni; ii++) {
                 size_t i = i0 + ii;
-                double acc = 0;
+                double acc = 0, *ah = nf ? acc_h + i * nf : NULL;
+                for (size_t q = 0; q < nf; q++)
+                    ah[q] = 0;
                 if (lwt[i] > -INFINITY) {
                     for (size_t start = 0; start < N; start += ST_PF_BLOCK) {
                         size_t n = MIN(N - start, (size_t)ST_PF_BLOCK);
@@ -687,26 +895,68 @@ static int smooth_ffbsm(const st_pf_model *m, const st_pf_data *d, const st_pf_o
                                 tt->ga[c * ST_PF_BLOCK + p] = Xt[c * N + i];
                         st_err be;
                         st_pf_model_logtrans(m, &s, tt->ga, ST_PF_BLOCK, Xn + start, N, n, tt->lf, &tt->w, &be);
+                        const double *hv = NULL;
+                        if (nf && !(hv = fctx_eval(fc, &s, tt->ga, ST_PF_BLOCK, Xn + start, N, n, &tt->w, &be))) {
+#pragma omp critical(pf_ffbsm_err)
+                            if (err_blk < 0) {
+                                err_blk = (int)i;
+                                *e = be;
+                            }
+                            break;
+                        }
                         for (size_t p = 0; p < n; p++)
-                            if (wn[start + p] > 0)
-                                acc += wn[start + p] * exp(lwt[i] + tt->lf[p] - lden[start + p]);
+                            if (wn[start + p] > 0) {
+                                double wij = wn[start + p] * exp(lwt[i] + tt->lf[p] - lden[start + p]);
+                                acc += wij;
+                                for (size_t q = 0; q < nf; q++)
+                                    if (wij > 0)
+                                        ah[q] += wij * hv[q * ST_PF_BLOCK + p];
+                            }
                     }
                 }
                 ws[i] = acc;
             }
+        }
+        if (err_blk >= 0) {
+            rc = e->code;
+            goto out;
         }
         double tot = 0;
         for (size_t p = 0; p < N; p++)
             tot += ws[p];
         for (size_t p = 0; p < N; p++)
             wn[p] = ws[p] / tot;
+        /* the pairwise weights sum to tot (1 up to rounding), normalised
+         * as wn is */
+        for (size_t i = 0; i < N && nf; i++)
+            for (size_t q = 0; q < nf; q++)
+                r->func[q] += acc_h[i * nf + q] / tot;
         summarise_hist(h, t, wn, o, r, scratch);
+    }
+    if (nf) {
+        /* h_1 under the smoothing weights of step 1 */
+        st_pf_step s;
+        pf_step_ctx_data(d, st_pf_model_dy(m), st_pf_model_ncov(m), 0, &s);
+        for (size_t start = 0; start < N; start += ST_PF_BLOCK) {
+            size_t n = MIN(N - start, (size_t)ST_PF_BLOCK);
+            const double *hv = fctx_eval(fc, &s, NULL, 0, h->X + start, N, n, &th[st_thread_id()]->w, e);
+            if (!hv) {
+                rc = e->code;
+                goto out;
+            }
+            for (size_t p = 0; p < n; p++)
+                for (size_t q = 0; q < nf; q++)
+                    if (wn[start + p] > 0)
+                        r->func[q] += wn[start + p] * hv[q * ST_PF_BLOCK + p];
+        }
+        r->has_func = 1;
     }
 out:
     free(ws);
     free(wn);
     free(lden);
     free(scratch);
+    free(acc_h);
     return rc;
 }
 
@@ -770,11 +1020,14 @@ static int summarise_paths(const pf_hist *h, const uint32_t *idx, size_t count, 
 
 /* Particle Gibbs and Parisian particle Gibbs. */
 static int smooth_gibbs(const st_pf_model *m, const st_pf_data *d, const st_pf_opts *o, pf_hist *h,
-                        uint32_t *J, st_rng *brs, pf_thread **th, st_pf_result *r, st_err *e)
+                        uint32_t *J, st_rng *brs, pf_thread **th, const fctx *fc, st_pf_result *r, st_err *e)
 {
     size_t T = h->T, N = h->N, dx = h->dx, K = o->K;
     int ppg = o->smoother == ST_SM_PPG;
-    size_t total = o->burn + o->iter;
+    /* with a reference path given, the first pass was already conditional
+     * and counts as an iteration */
+    size_t cond0 = o->ref_in != NULL;
+    size_t total = o->burn + o->iter - (ppg ? cond0 : 0);
     uint32_t *path = malloc(T * sizeof *path);
     double *ref = malloc(T * dx * sizeof *ref);
     double *W = malloc(N * sizeof *W);
@@ -783,11 +1036,15 @@ static int smooth_gibbs(const st_pf_model *m, const st_pf_data *d, const st_pf_o
     double *s1 = calloc(T * dx, sizeof *s1), *s2 = calloc(T * dx, sizeof *s2);
     double *sqsum = calloc(T * dx * (o->nq ? o->nq : 1), sizeof *sqsum);
     double *scratch = col_scratch(N);
+    /* PPG: the functionals of this iteration's conditional PaRIS pass and
+     * their sum over the iterations after burn-in */
+    size_t nf = ppg ? fc->nf : 0;
+    double *fit = ppg ? malloc((nf ? nf : 1) * sizeof *fit) : NULL, *fsum = ppg ? calloc(nf ? nf : 1, sizeof *fsum) : NULL;
     size_t kept = 0;
     st_rng g;
     int rc = 0;
     st_rng_seed(&g, pf_seed(o->seed, RS_GIBBS));
-    if (!path || !ref || !W || (ppg && !mass) || !s1 || !s2 || !sqsum || !scratch) {
+    if (!path || !ref || !W || (ppg && (!mass || !fit || !fsum)) || !s1 || !s2 || !sqsum || !scratch) {
         rc = st_err_nomem(e, "particle Gibbs");
         goto out;
     }
@@ -799,20 +1056,22 @@ static int smooth_gibbs(const st_pf_model *m, const st_pf_data *d, const st_pf_o
             goto out;
         }
     }
-    uint64_t prop = 0, acc = 0;
+    bw_stats st = {0, 0, 0, 0, 0};
     for (size_t it = 0; it <= total; it++) {
         /* history h holds the (conditional) run of this iteration; the
          * first one (it == 0) was the unconditional filter. */
         if (it > 0) {
             fwd_opts fo = {.hist = h, .ref = ref, .ancestor_sampling = o->ancestor && !ppg,
-                           .paris = ppg, .J = J, .brs = brs};
+                           .paris = ppg, .fc = fc, .func = fit, .J = J, .brs = brs};
             if ((rc = forward(m, d, o, pf_seed(o->seed, 1000 + (int)it), &fo, e)) < 0)
                 goto out;
-            prop += fo.prop;
-            acc += fo.acc;
+            stats_add_all(&st, &fo.st);
         }
-        if (ppg && it > o->burn) {
+        if (ppg && it + cond0 > o->burn) {
             /* the conditional PaRIS estimate of this iteration */
+            const double *fcur = it == 0 ? r->func : fit; /* the first pass wrote the result's */
+            for (size_t q = 0; q < nf; q++)
+                fsum[q] += fcur[q];
             paris_masses(h, J, K, mass);
             size_t q = o->nq ? o->nq : 1;
             for (size_t t = 0; t < T; t++) {
@@ -826,8 +1085,15 @@ static int smooth_gibbs(const st_pf_model *m, const st_pf_data *d, const st_pf_o
                 }
             }
         }
-        if (it == total && ppg)
+        if (it == total && ppg) {
+            if (o->ref_out) { /* the chain's next reference, for the caller's next run */
+                paris_path(h, J, K, path, &g);
+                for (size_t t = 0; t < T; t++)
+                    for (size_t i = 0; i < dx; i++)
+                        o->ref_out[t * dx + i] = h->X[(t * dx + i) * N + path[t]];
+            }
             break;
+        }
         /* the next reference path */
         if (ppg) {
             paris_path(h, J, K, path, &g);
@@ -836,7 +1102,7 @@ static int smooth_gibbs(const st_pf_model *m, const st_pf_data *d, const st_pf_o
             for (size_t t = T - 1; t > 0; t--)
                 path[t - 1] = h->A[t * N + path[t]];
         } else {
-            if ((rc = ffbsi_paths(m, d, o, h, 1, path, brs, th, &prop, &acc, &g, e)) < 0)
+            if ((rc = ffbsi_paths(m, d, o, h, 1, path, brs, th, &st, &g, e)) < 0)
                 goto out;
         }
         for (size_t t = 0; t < T; t++)
@@ -846,15 +1112,22 @@ static int smooth_gibbs(const st_pf_model *m, const st_pf_data *d, const st_pf_o
             memcpy(keep + kept * T * dx, ref, T * dx * sizeof *ref);
             kept++;
         }
-        if (ppg && o->draws && it > o->burn && kept < o->iter) {
+        if (ppg && o->draws && it + cond0 > o->burn && kept < o->iter) {
             memcpy(keep + kept * T * dx, ref, T * dx * sizeof *ref);
             kept++;
         }
     }
-    r->accept_rate = prop ? (double)acc / (double)prop : NAN;
+    stats_put(r, &st);
+    if (!ppg && o->ref_out)
+        memcpy(o->ref_out, ref, T * dx * sizeof *ref);
     size_t q = o->nq ? o->nq : 1;
     if (ppg) {
         double n = (double)o->iter;
+        /* the roll-out average of the conditional PaRIS functionals (not the
+         * unconditional first pass, which st_pf_run computed) */
+        for (size_t f = 0; f < nf; f++)
+            r->func[f] = fsum[f] / n;
+        r->has_func = 1;
         for (size_t t = 0; t < T * dx; t++) {
             r->smean[t] = s1[t] / n;
             double v = s2[t] / n - r->smean[t] * r->smean[t];
@@ -901,6 +1174,8 @@ out:
     free(ref);
     free(W);
     free(mass);
+    free(fit);
+    free(fsum);
     free(keep);
     free(s1);
     free(s2);
@@ -930,41 +1205,69 @@ int st_pf_run(const st_pf_model *m, const st_pf_data *d, const st_pf_opts *o, st
         return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "PaRIS needs K >= 2 backward draws, not %zu", o->K);
     if ((o->smoother == ST_SM_PG || o->smoother == ST_SM_PPG) && o->iter < 1)
         return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "particle Gibbs needs at least 1 iteration");
-    size_t ffbsm_max = o->ffbsm_max ? o->ffbsm_max : 10000;
-    if (o->smoother == ST_SM_FFBSM && N > ffbsm_max)
-        return st_err_set(e, ST_ENOMEM, NULL, 0, 0,
-                          "FFBSm costs O(N^2) per step and is refused above %zu particles (asked for %zu): "
-                          "use --smoother ffbsi or paris, which are O(N)",
-                          ffbsm_max, N);
-    if (!oo.max_tries) {
-        /* up to sqrt(N) proposals cost less than the exact O(N) draw, and
-         * make that fallback rare even at modest acceptance rates */
-        oo.max_tries = (size_t)sqrt((double)N);
-        if (oo.max_tries < 16)
-            oo.max_tries = 16;
+    if (o->smoother == ST_SM_FFBSM) {
+        /* two passes over the N^2 pairs of particles per step, some 10-20 ns
+         * a pair: the default refuses runs of more than about a minute */
+        double pairs = (double)N * (double)N * (double)T;
+        if (o->ffbsm_max && N > o->ffbsm_max)
+            return st_err_set(e, ST_ENOMEM, NULL, 0, 0,
+                              "FFBSm costs O(N^2) per step and is refused above %zu particles (asked for %zu): "
+                              "use --smoother ffbsi or paris, which are O(N)",
+                              o->ffbsm_max, N);
+        if (!o->ffbsm_max && pairs > PF_FFBSM_MAX_PAIRS)
+            return st_err_set(e, ST_ENOMEM, NULL, 0, 0,
+                              "FFBSm costs O(N^2) per step: %zu particles over %zu steps are %.2g pairs, above "
+                              "the %.0e (about a minute) it runs by default; use --smoother ffbsi or paris, which "
+                              "are O(N), or --ffbsm-max N to allow it",
+                              N, T, pairs, PF_FFBSM_MAX_PAIRS);
     }
+    if (!oo.max_tries)
+        oo.max_tries = PF_DEFAULT_TRIES; /* a constant: the fallback is O(1) too */
     o = &oo;
     int online = o->online && o->smoother == ST_SM_PARIS;
     if (online && o->draws)
         return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "online PaRIS keeps no history to draw trajectories from");
     int smooth = o->smoother != ST_SM_NONE && !online;
+    int paris = o->smoother == ST_SM_PARIS || o->smoother == ST_SM_PPG;
     st_pf_result *r = NULL;
     pf_hist *h = NULL;
     uint32_t *J = NULL, *idx = NULL;
     st_rng *brs = NULL;
     pf_thread **th = NULL;
     int nth = 0;
-    int rc = result_new(&r, T, dx, o->nq, smooth, e);
-    if (rc < 0)
+    /* the functionals: the caller's, or PaRIS's and PPG's built-in sums */
+    st_pf_funcs *dflt = NULL;
+    const st_pf_funcs *fs = o->funcs;
+    fctx fc;
+    memset(&fc, 0, sizeof fc);
+    int rc;
+    if (!fs && paris) {
+        if ((rc = st_pf_funcs_new(&dflt, m, e)) < 0 || (rc = st_pf_funcs_add_builtin(dflt, "sum_x", e)) < 0 ||
+            (rc = st_pf_funcs_add_builtin(dflt, "sum_x2", e)) < 0 ||
+            (rc = st_pf_funcs_add_builtin(dflt, "sum_xx1", e)) < 0) {
+            st_pf_funcs_free(dflt);
+            return rc;
+        }
+        fs = dflt;
+    }
+    int want_func = fs && (paris || o->smoother == ST_SM_FFBSI || o->smoother == ST_SM_FFBSM);
+    if (want_func && (rc = fctx_new(&fc, fs, m, e)) < 0) {
+        st_pf_funcs_free(dflt);
         return rc;
+    }
+    if ((rc = result_new(&r, T, dx, o->nq, smooth, want_func ? fc.nf : 0, e)) < 0) {
+        fctx_free(&fc);
+        st_pf_funcs_free(dflt);
+        return rc;
+    }
     int need_A = o->smoother == ST_SM_FIXEDLAG || (o->smoother == ST_SM_PG && o->ancestor) ||
                  (o->smoother == ST_SM_NONE && o->draws) ||
-                 (o->mcmc && (o->smoother == ST_SM_FFBSI || o->smoother == ST_SM_FFBSM || o->smoother == ST_SM_PG));
+                 ((o->mcmc || !o->exact_backward) &&
+                  (o->smoother == ST_SM_FFBSI || o->smoother == ST_SM_FFBSM || o->smoother == ST_SM_PG));
     int need_hist = smooth || o->draws;
     /* (online PaRIS: smooth is 0, so no history) */
     if (need_hist && (rc = pf_hist_new(&h, T, N, dx, need_A, e)) < 0)
         goto out;
-    int paris = o->smoother == ST_SM_PARIS || o->smoother == ST_SM_PPG;
     size_t M = o->M ? o->M : N;
     size_t nstreams = ((paris ? N : o->smoother == ST_SM_FFBSI ? M : MIN(N, o->draws > 0 ? o->draws : 1)) +
                        ST_PF_BLOCK - 1) / ST_PF_BLOCK + 1;
@@ -984,12 +1287,16 @@ int st_pf_run(const st_pf_model *m, const st_pf_data *d, const st_pf_opts *o, st
     pf_streams(brs, nstreams, o->seed, RS_BACKWARD);
     if ((rc = make_threads(&th, &nth, e)) < 0)
         goto out;
-    fwd_opts fo = {.hist = h, .res = r, .paris = paris, .online = online, .J = J, .brs = brs};
+    int gibbs = o->smoother == ST_SM_PG || o->smoother == ST_SM_PPG;
+    fwd_opts fo = {.hist = h, .res = r, .paris = paris, .online = online, .fc = &fc, .func = paris ? r->func : NULL,
+                   .J = J, .brs = brs, .ref = gibbs ? o->ref_in : NULL,
+                   .ancestor_sampling = gibbs && o->ref_in && o->ancestor && o->smoother == ST_SM_PG};
     if ((rc = forward(m, d, o, o->seed, &fo, e)) < 0)
         goto out;
+    r->has_func = o->smoother == ST_SM_PARIS;
     st_rng g;
     st_rng_seed(&g, pf_seed(o->seed, RS_GIBBS + 7));
-    uint64_t prop = fo.prop, acc = fo.acc;
+    bw_stats st = fo.st;
     switch (o->smoother) {
     case ST_SM_NONE:
         if (o->draws) {
@@ -1006,7 +1313,7 @@ int st_pf_run(const st_pf_model *m, const st_pf_data *d, const st_pf_opts *o, st
         }
         break;
     case ST_SM_FFBSM:
-        if ((rc = smooth_ffbsm(m, d, o, h, th, r, e)) < 0)
+        if ((rc = smooth_ffbsm(m, d, o, h, th, want_func ? &fc : NULL, r, e)) < 0)
             goto out;
         break;
     case ST_SM_FIXEDLAG:
@@ -1053,7 +1360,7 @@ int st_pf_run(const st_pf_model *m, const st_pf_data *d, const st_pf_opts *o, st
     }
     case ST_SM_PG:
     case ST_SM_PPG:
-        rc = smooth_gibbs(m, d, o, h, J, brs, th, r, e);
+        rc = smooth_gibbs(m, d, o, h, J, brs, th, &fc, r, e);
         break;
     }
     if (rc < 0)
@@ -1072,21 +1379,26 @@ int st_pf_run(const st_pf_model *m, const st_pf_data *d, const st_pf_opts *o, st
             goto out;
         }
         pf_streams(brs, nstreams, o->seed, RS_BACKWARD + 10);
-        if ((rc = ffbsi_paths(m, d, o, h, count, idx, brs, th, &prop, &acc, &g, e)) < 0)
+        if ((rc = ffbsi_paths(m, d, o, h, count, idx, brs, th, &st, &g, e)) < 0)
             goto out;
         if (o->smoother == ST_SM_FFBSI && (rc = summarise_paths(h, idx, count, o, r, e)) < 0)
+            goto out;
+        if (o->smoother == ST_SM_FFBSI && want_func &&
+            (rc = paths_functionals(m, d, h, idx, count, th, &fc, r, e)) < 0)
             goto out;
         if (o->draws && (rc = gather_paths(h, idx, count, o->draws, r, e)) < 0)
             goto out;
     }
     if (o->smoother != ST_SM_PG && o->smoother != ST_SM_PPG)
-        r->accept_rate = prop ? (double)acc / (double)prop : NAN;
+        stats_put(r, &st);
 out:
     free(J);
     free(idx);
     free(brs);
     free_threads(th, nth);
     pf_hist_free(h);
+    fctx_free(&fc);
+    st_pf_funcs_free(dflt);
     if (rc < 0) {
         st_pf_result_free(r);
         return rc;

@@ -156,13 +156,24 @@ typedef struct kf_work {
     double *RQR;       /* m x m */
     double *a, *P, *Pinf, *tmp, *anew; /* state and scratch */
     double *M, *Minf;  /* m */
-    double *Pold;      /* m x m, steady-state detection */
+    double *Pold;      /* m x m, steady-state detection (copied only once the diagonal has settled) */
+    double *dold;      /* m: diagonal of P before the step */
+    double *Ms;        /* m: M / sqrt(F) */
     double *Mc, *Fc;   /* steady-state gains: p x m, p */
     int rqr_zero;
+    /* rows of T: src[i] >= 0 for a copy row (one non-zero, equal to 1, in
+     * column src[i]: a shift or an identity row), -1 otherwise; the other
+     * rows are listed in gen[0..ngen-1] */
+    long *src;
+    size_t *gen, ngen;
+    double *X;         /* ngen x m: the general rows of T P */
 } kf_work;
 
 static void work_free(kf_work *w)
 {
+    free(w->src);
+    free(w->gen);
+    free(w->X);
     free(w->rowptr);
     free(w->col);
     free(w->val);
@@ -178,6 +189,8 @@ static void work_free(kf_work *w)
     free(w->M);
     free(w->Minf);
     free(w->Pold);
+    free(w->dold);
+    free(w->Ms);
     free(w->Mc);
     free(w->Fc);
 }
@@ -204,10 +217,12 @@ static int work_init(kf_work *w, const st_ssm *s, st_err *e)
     w->M = malloc(m * sizeof(double));
     w->Minf = malloc(m * sizeof(double));
     w->Pold = malloc(m * m * sizeof(double));
+    w->dold = malloc(m * sizeof(double));
+    w->Ms = malloc(m * sizeof(double));
     w->Mc = malloc(p * m * sizeof(double));
     w->Fc = malloc(p * sizeof(double));
     if (!w->rowptr || !w->col || !w->val || !w->RQR || !w->a || !w->anew || !w->P || !w->Pinf ||
-        !w->tmp || !w->M || !w->Minf || !w->Pold || !w->Mc || !w->Fc) {
+        !w->tmp || !w->M || !w->Minf || !w->Pold || !w->dold || !w->Ms || !w->Mc || !w->Fc) {
         work_free(w);
         return st_err_nomem(e, "Kalman filter workspace");
     }
@@ -238,6 +253,26 @@ static int work_init(kf_work *w, const st_ssm *s, st_err *e)
             }
     }
     w->colptr[m] = nnz;
+    w->src = malloc(m * sizeof(long));
+    w->gen = malloc(m * sizeof(size_t));
+    if (!w->src || !w->gen) {
+        work_free(w);
+        return st_err_nomem(e, "Kalman filter workspace");
+    }
+    w->ngen = 0;
+    for (size_t i = 0; i < m; i++) {
+        size_t a = w->rowptr[i], b = w->rowptr[i + 1];
+        if (b - a == 1 && w->val[a] == 1)
+            w->src[i] = (long)w->col[a];
+        else {
+            w->src[i] = -1;
+            w->gen[w->ngen++] = i;
+        }
+    }
+    if (!(w->X = malloc((w->ngen ? w->ngen : 1) * m * sizeof(double)))) {
+        work_free(w);
+        return st_err_nomem(e, "Kalman filter workspace");
+    }
     /* RQR' */
     w->rqr_zero = 1;
     for (size_t i = 0; i < m; i++)
@@ -274,15 +309,21 @@ static void predict_mean(kf_work *w, const st_ssm *s)
     memcpy(w->a, w->anew, m * sizeof(double));
 }
 
-/* P <- T P T' (+ RQR' if add).  X = T P by row axpys over the non-zeros
- * of T (contiguous, vectorised), then the lower triangle of X T' by
- * gathering X[i][k] over the non-zeros of each row of T; mirrored. */
+/* P <- T P T' (+ RQR' if add), exploiting copy rows of T (shifts of a
+ * dummy seasonal or an AR companion, identity rows of a slope or a
+ * regression): for copy rows i, j the new P[i][j] is the old
+ * P[src_i][src_j]; only the general rows g need products, X_g = T_g P
+ * (row axpys over the non-zeros of T_g), and then new P[g][j] = X_g[src_j]
+ * for a copy row j, or a short dot product for a general one.  The lower
+ * triangle is computed into scratch, mirrored, and copied back. */
 static void predict_cov(kf_work *w, double *P, int add)
 {
     size_t m = w->m;
-    double *X = w->tmp;
-    for (size_t i = 0; i < m; i++) {
-        double *xi = X + i * m;
+    double *X = w->X, *out = w->tmp;
+    const long *src = w->src;
+    for (size_t q = 0; q < w->ngen; q++) {
+        size_t i = w->gen[q];
+        double *xi = X + q * m;
         memset(xi, 0, m * sizeof(double));
         for (size_t k = w->rowptr[i]; k < w->rowptr[i + 1]; k++) {
             const double *pr = P + w->col[k] * m;
@@ -292,16 +333,43 @@ static void predict_cov(kf_work *w, double *P, int add)
                 xi[j] += tv * pr[j];
         }
     }
+    /* genidx[i]: position of general row i in X */
+    size_t genidx[m ? m : 1];
+    for (size_t q = 0; q < w->ngen; q++)
+        genidx[w->gen[q]] = q;
     for (size_t i = 0; i < m; i++) {
-        const double *xi = X + i * m;
-        for (size_t j = 0; j <= i; j++) {
-            double acc = add ? w->RQR[i * m + j] : 0;
-            for (size_t k = w->rowptr[j]; k < w->rowptr[j + 1]; k++)
-                acc += w->val[k] * xi[w->col[k]];
-            P[i * m + j] = acc;
-            P[j * m + i] = acc;
+        double *oi = out + i * m;
+        const double *ri = add ? w->RQR + i * m : NULL;
+        if (src[i] >= 0) {
+            const double *pi = P + (size_t)src[i] * m;
+            for (size_t j = 0; j <= i; j++) {
+                double v;
+                if (src[j] >= 0)
+                    v = pi[src[j]];
+                else
+                    v = X[genidx[j] * m + (size_t)src[i]];
+                oi[j] = ri ? v + ri[j] : v;
+            }
+        } else {
+            const double *xi = X + genidx[i] * m;
+            for (size_t j = 0; j <= i; j++) {
+                double v;
+                if (src[j] >= 0)
+                    v = xi[src[j]];
+                else {
+                    v = 0;
+                    for (size_t k = w->rowptr[j]; k < w->rowptr[j + 1]; k++)
+                        v += w->val[k] * xi[w->col[k]];
+                }
+                oi[j] = ri ? v + ri[j] : v;
+            }
         }
     }
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j <= i; j++) {
+            P[i * m + j] = out[i * m + j];
+            P[j * m + i] = out[i * m + j];
+        }
 }
 
 static double dot(const double *x, const double *y, size_t n)
@@ -356,7 +424,7 @@ static int run_filter(const st_ssm *s, const double *y, size_t n, st_kalman_ll *
     size_t m = s->m, p = s->p;
     memset(ll, 0, sizeof *ll);
     int diffuse = !pinf_is_zero(w.Pinf, m);
-    int steady = 0;
+    int steady = 0, settled = 0;
     size_t steady_src = 0; /* step whose filtered P holds in steady state */
     const double LOG2PI = 1.8378770664093454836;
     double llsum = 0;
@@ -373,13 +441,18 @@ static int run_filter(const st_ssm *s, const double *y, size_t n, st_kalman_ll *
             steady = 0; /* P is still the steady P_pred: resume full updates */
         if (diffuse)
             ll->d = t + 1;
-        if (o && o->a_pred) {
+        if (o && o->a_pred)
             memcpy(o->a_pred + t * m, w.a, m * sizeof(double));
+        if (o && o->P_pred) {
             memcpy(o->P_pred + t * m * m, w.P, m * m * sizeof(double));
             memcpy(o->Pinf_pred + t * m * m, w.Pinf, m * m * sizeof(double));
         }
-        if (!steady && !diffuse && complete && !s->Zt)
-            memcpy(w.Pold, w.P, m * m * sizeof(double));
+        if (!steady && !diffuse && complete && !s->Zt) {
+            for (size_t k = 0; k < m; k++)
+                w.dold[k] = w.P[k * m + k];
+            if (settled)
+                memcpy(w.Pold, w.P, m * m * sizeof(double));
+        }
         for (size_t i = 0; i < p; i++) {
             size_t ti = t * p + i;
             if (o) {
@@ -388,8 +461,19 @@ static int run_filter(const st_ssm *s, const double *y, size_t n, st_kalman_ll *
                 o->Finf[ti] = 0;
                 o->kind_[ti] = 0;
             }
-            if (isnan(yt[i]))
+            if (isnan(yt[i])) {
+                if (o) {
+                    /* prediction variance of the missing point, for tables */
+                    const double *z = Z + i * m;
+                    symv_sparse(w.P, z, w.M, m);
+                    o->F[ti] = dot(z, w.M, m) + s->H[i * p + i];
+                    if (diffuse) {
+                        symv_sparse(w.Pinf, z, w.Minf, m);
+                        o->Finf[ti] = dot(z, w.Minf, m);
+                    }
+                }
                 continue;
+            }
             if (!isfinite(yt[i]))
                 return work_free(&w), st_err_set(e, ST_EDATA, NULL, 0, 0, "observation %zu is infinite", t + 1);
             const double *z = Z + i * m;
@@ -432,24 +516,36 @@ static int run_filter(const st_ssm *s, const double *y, size_t n, st_kalman_ll *
                     continue;
                 }
             }
+            if (!isfinite(F) || !isfinite(v))
+                return work_free(&w), st_err_set(e, ST_ENUMERIC, NULL, 0, 0, "numerical breakdown at observation %zu: the prediction %s is not finite (the model's variances or states overflow double precision)", t + 1, isfinite(v) ? "variance" : "error");
             if (!(F > 0)) {
-                /* z'Pz + h == 0: y_i is a deterministic function of the past. */
+                /* z'Pz + h == 0: y_i is a deterministic function of the past;
+                 * z'Pz + h < 0: rounding destroyed the covariance */
+                if (F < -1e-12 * (h + fabs(dot(z, M, m))))
+                    return work_free(&w), st_err_set(e, ST_ENUMERIC, NULL, 0, 0, "numerical breakdown at observation %zu: the prediction variance is negative (%g; variances of very different sizes exceed double precision)", t + 1, F);
                 if (fabs(v) > 1e-8 * (1 + fabs(yt[i])))
                     return work_free(&w), st_err_set(e, ST_ENUMERIC, NULL, 0, 0, "observation %zu has zero prediction variance but a non-zero prediction error", t + 1);
                 continue;
             }
             for (size_t k = 0; k < m; k++)
                 w.a[k] += M[k] * v / F;
-            if (!steady)
+            if (!steady) {
+                /* P -= M M' / F as (M / sqrt F)(M / sqrt F)': exactly
+                 * symmetric, and no overflow of M_k M_l when the variances
+                 * are near the top of the double range */
+                double sF = 1 / sqrt(F), *Ms = w.Ms;
+                for (size_t k = 0; k < m; k++)
+                    Ms[k] = M[k] * sF;
                 for (size_t k = 0; k < m; k++) {
-                    double mk = M[k], invF = 1 / F;
+                    double mk = Ms[k];
                     double *pk = w.P + k * m;
                     if (mk == 0)
                         continue;
 #pragma omp simd
                     for (size_t l = 0; l < m; l++)
-                        pk[l] -= (mk * M[l]) * invF; /* (M_k M_l)/F: exactly symmetric */
+                        pk[l] -= mk * Ms[l];
                 }
+            }
             ll->sum_logF += log(F);
             ll->sum_v2F += v * v / F;
             ll->nreg++;
@@ -466,8 +562,9 @@ static int run_filter(const st_ssm *s, const double *y, size_t n, st_kalman_ll *
         }
         if (diffuse)
             diffuse = !pinf_is_zero(w.Pinf, m);
-        if (o && o->a_filt) {
+        if (o && o->a_filt)
             memcpy(o->a_filt + t * m, w.a, m * sizeof(double));
+        if (o && o->P_filt) {
             /* In steady state w.P is the (fixed) predicted covariance, never
              * updated: the filtered one is the one of the step that reached
              * steady state. */
@@ -481,14 +578,18 @@ static int run_filter(const st_ssm *s, const double *y, size_t n, st_kalman_ll *
             if (diffuse)
                 predict_cov(&w, w.Pinf, 0);
             if (was_regular) {
-                /* the diagonal first: it rules steady state out cheaply */
+                /* the diagonal first: it rules steady state out cheaply;
+                 * once it has settled, the next steps keep a full copy of
+                 * P for the full comparison */
                 double diff = 0, scale = 0;
                 for (size_t k = 0; k < m; k++) {
-                    double dk = fabs(w.P[k * m + k] - w.Pold[k * m + k]), sk = fabs(w.P[k * m + k]);
+                    double dk = fabs(w.P[k * m + k] - w.dold[k]), sk = fabs(w.P[k * m + k]);
                     diff = dk > diff ? dk : diff;
                     scale = sk > scale ? sk : scale;
                 }
-                if (diff <= TOL_STEADY * scale) {
+                int was_settled = settled;
+                settled = diff <= TOL_STEADY * scale;
+                if (settled && was_settled) {
                     for (size_t k = 0; k < m * m; k++) {
                         double dk = fabs(w.P[k] - w.Pold[k]), sk = fabs(w.P[k]);
                         diff = dk > diff ? dk : diff;
@@ -504,9 +605,13 @@ static int run_filter(const st_ssm *s, const double *y, size_t n, st_kalman_ll *
     }
     if (o && o->a_pred) {
         memcpy(o->a_pred + n * m, w.a, m * sizeof(double));
-        memcpy(o->P_pred + n * m * m, w.P, m * m * sizeof(double));
-        memcpy(o->Pinf_pred + n * m * m, w.Pinf, m * m * sizeof(double));
+        if (o->P_pred) {
+            memcpy(o->P_pred + n * m * m, w.P, m * m * sizeof(double));
+            memcpy(o->Pinf_pred + n * m * m, w.Pinf, m * m * sizeof(double));
+        }
     }
+    if (o && o->P_last)
+        memcpy(o->P_last, w.P, m * m * sizeof(double));
     ll->diffuse_left = diffuse;
     llsum = -0.5 * ((double)ll->nreg * LOG2PI + ll->sum_logF + ll->sum_v2F) - 0.5 * ll->sum_logFinf;
     ll->loglik = llsum;
@@ -540,39 +645,74 @@ void st_kalman_out_free(st_kalman_out *o)
     free(o->M_);
     free(o->Minf_);
     free(o->kind_);
+    free(o->P_last);
     memset(o, 0, sizeof *o);
 }
 
-int st_kalman_filter(const st_ssm *s, const double *y, size_t n, st_kalman_out *o, st_err *e)
+/* The filter's storage: with covariances, the n x m x m predicted and
+ * filtered covariances too (what the smoother needs). */
+static int filter_alloc(const st_ssm *s, size_t n, int covariances, st_kalman_out *o, st_err *e)
 {
-    size_t m = s->m, p = s->p;
+    size_t m = s->m, p = s->p, nn = n ? n : 1;
     memset(o, 0, sizeof *o);
     o->n = n;
     o->p = p;
     o->m = m;
     o->r = s->r;
-    if ((double)n * (double)p * (double)m * (double)(m + 2) > 1e10)
-        return st_err_set(e, ST_ENOMEM, NULL, 0, 0, "Kalman filter storage for n=%zu, m=%zu would exceed 80 GB", n, m);
+    double bytes = st_kalman_storage_bytes(n, p, m, covariances);
+    if (bytes > ST_KALMAN_MAX_BYTES)
+        return st_err_set(e, ST_ENOMEM, NULL, 0, 0, "Kalman filter storage for n=%zu points and m=%zu states would take %.3g GB (limit %.3g GB)%s", n, m, bytes / 1e9, ST_KALMAN_MAX_BYTES / 1e9, covariances ? ": the smoothed output needs n x m x m numbers" : "");
     o->a_pred = malloc((n + 1) * m * sizeof(double));
-    o->P_pred = malloc((n + 1) * m * m * sizeof(double));
-    o->Pinf_pred = malloc((n + 1) * m * m * sizeof(double));
-    o->a_filt = malloc((n ? n : 1) * m * sizeof(double));
-    o->P_filt = malloc((n ? n : 1) * m * m * sizeof(double));
-    o->v = malloc((n ? n : 1) * p * sizeof(double));
-    o->F = malloc((n ? n : 1) * p * sizeof(double));
-    o->Finf = malloc((n ? n : 1) * p * sizeof(double));
-    o->M_ = malloc((n ? n : 1) * p * m * sizeof(double));
-    o->Minf_ = malloc((n ? n : 1) * p * m * sizeof(double));
-    o->kind_ = malloc((n ? n : 1) * p);
-    if (!o->a_pred || !o->P_pred || !o->Pinf_pred || !o->a_filt || !o->P_filt || !o->v || !o->F ||
-        !o->Finf || !o->M_ || !o->Minf_ || !o->kind_) {
+    o->a_filt = malloc(nn * m * sizeof(double));
+    o->v = malloc(nn * p * sizeof(double));
+    o->F = malloc(nn * p * sizeof(double));
+    o->Finf = malloc(nn * p * sizeof(double));
+    o->M_ = malloc(nn * p * m * sizeof(double));
+    o->Minf_ = malloc(nn * p * m * sizeof(double));
+    o->kind_ = malloc(nn * p);
+    o->P_last = malloc(m * m * sizeof(double));
+    int ok = o->a_pred && o->a_filt && o->v && o->F && o->Finf && o->M_ && o->Minf_ && o->kind_ && o->P_last;
+    if (ok && covariances) {
+        o->P_pred = malloc((n + 1) * m * m * sizeof(double));
+        o->Pinf_pred = malloc((n + 1) * m * m * sizeof(double));
+        o->P_filt = malloc(nn * m * m * sizeof(double));
+        ok = o->P_pred && o->Pinf_pred && o->P_filt;
+    }
+    if (!ok) {
         st_kalman_out_free(o);
         return st_err_nomem(e, "Kalman filter output");
     }
-    int rc = run_filter(s, y, n, &o->ll, o, e);
+    return 0;
+}
+
+double st_kalman_storage_bytes(size_t n, size_t p, size_t m, int covariances)
+{
+    double N = (double)n + 1, M = (double)m, P = (double)p;
+    double per = 2 * M + 3 * P + 2 * P * M + P / 8;
+    if (covariances)
+        per += 3 * M * M;
+    return 8 * (N * per + M * M);
+}
+
+static int filter_run(const st_ssm *s, const double *y, size_t n, int covariances,
+                      st_kalman_out *o, st_err *e)
+{
+    int rc = filter_alloc(s, n, covariances, o, e);
     if (rc < 0)
+        return rc;
+    if ((rc = run_filter(s, y, n, &o->ll, o, e)) < 0)
         st_kalman_out_free(o);
     return rc;
+}
+
+int st_kalman_filter(const st_ssm *s, const double *y, size_t n, st_kalman_out *o, st_err *e)
+{
+    return filter_run(s, y, n, 1, o, e);
+}
+
+int st_kalman_filter_light(const st_ssm *s, const double *y, size_t n, st_kalman_out *o, st_err *e)
+{
+    return filter_run(s, y, n, 0, o, e);
 }
 
 /* ------------------------------------------------------------ smoother */
@@ -634,6 +774,12 @@ static void mul_Ttr(const kf_work *w, double *r, double *tmp)
 
 int st_kalman_smooth(const st_ssm *s, const double *y, size_t n, st_kalman_out *o, st_err *e)
 {
+    double dm = (double)s->m, dr = (double)s->r;
+    double bytes = st_kalman_storage_bytes(n, s->p, s->m, 1) + 8 * ((double)n + 1) * (dm * dm + dr * dr + 2 * dm + 2 * (double)s->p + dr);
+    if (bytes > ST_KALMAN_MAX_BYTES) {
+        memset(o, 0, sizeof *o);
+        return st_err_set(e, ST_ENOMEM, NULL, 0, 0, "Kalman smoother storage for n=%zu points and m=%zu states would take %.3g GB (limit %.3g GB): the smoothed output needs n x m x m numbers", n, s->m, bytes / 1e9, ST_KALMAN_MAX_BYTES / 1e9);
+    }
     int rc = st_kalman_filter(s, y, n, o, e);
     if (rc < 0)
         return rc;
@@ -868,7 +1014,7 @@ int st_kalman_forecast(const st_ssm *s, const st_kalman_out *o, size_t h, const 
     if (rc < 0)
         return rc;
     memcpy(w.a, o->a_pred + n * m, m * sizeof(double));
-    memcpy(w.P, o->P_pred + n * m * m, m * m * sizeof(double));
+    memcpy(w.P, o->P_last, m * m * sizeof(double));
     for (size_t k = 0; k < h; k++) {
         const double *Z = Zf ? Zf + k * p * m : s->Z;
         const double *dd = df ? df + k * p : s->d;
@@ -918,8 +1064,9 @@ int st_kalman_disturbance_moments(const st_ssm *s, const double *y, size_t n, st
         st_kalman_out_free(&o);
         return rc;
     }
-    double *N = buf, *T1 = N + m * m, *rv = T1 + m * m, *u = rv + m, *wv = u + m, *K = wv + m;
-    double *RQ = K + m; /* m x r */
+    double *N = buf, *rv = N + m * m, *u = rv + m, *wv = u + m, *K = wv + m;
+    double *RQ = K + m;               /* m x r */
+    double *T1 = RQ + m * (r ? r : 1); /* m x m + m scratch */
     memset(N, 0, m * m * sizeof(double));
     memset(rv, 0, m * sizeof(double));
     memset(eps_m2, 0, p * sizeof(double));
@@ -975,18 +1122,38 @@ int st_kalman_disturbance_moments(const st_ssm *s, const double *y, size_t n, st
             double ev = kind == 2 ? h - h * h * (1 / F + knk) : h - h * h * knk;
             eps_m2[i] += eh * eh;
             eps_var[i] += ev;
-            if (kind == 2) {
+            if (kind == 2)
                 for (size_t k = 0; k < m; k++)
                     rv[k] += z[k] * (v / F - kr);
-                lnl(N, K, z, m, u, wv);
-                for (size_t k = 0; k < m; k++)
-                    for (size_t l = 0; l < m; l++)
-                        N[k * m + l] += z[k] * z[l] / F;
-            } else {
+            else
                 for (size_t k = 0; k < m; k++)
                     rv[k] -= z[k] * kr;
-                lnl(N, K, z, m, u, wv);
+            /* N <- L'NL (+ zz'/F when regular), L = I - K z': N - z u' -
+             * u z' + c z z' with u = N K, c = K'NK (+ 1/F); only the rows
+             * and columns where z is non-zero change */
+            size_t nz = 0;
+            for (size_t k = 0; k < m; k++)
+                if (z[k] != 0)
+                    wv[nz++] = (double)k;
+            double cc = knk + (kind == 2 ? 1 / F : 0);
+            for (size_t q = 0; q < nz; q++) {
+                size_t a = (size_t)wv[q];
+                double za = z[a];
+                double *na = N + a * m;
+                for (size_t l = 0; l < m; l++)
+                    na[l] -= za * u[l];
             }
+            for (size_t q = 0; q < nz; q++) {
+                size_t b = (size_t)wv[q];
+                double zb = z[b];
+                for (size_t k = 0; k < m; k++)
+                    N[k * m + b] -= u[k] * zb;
+            }
+            for (size_t q = 0; q < nz; q++)
+                for (size_t q2 = 0; q2 < nz; q2++) {
+                    size_t a = (size_t)wv[q], b = (size_t)wv[q2];
+                    N[a * m + b] += cc * z[a] * z[b];
+                }
         }
     }
     free(buf);

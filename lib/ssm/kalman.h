@@ -88,13 +88,24 @@ typedef struct st_kalman_out {
     double *a_smooth, *V_smooth;         /* n x m, n x m x m */
     double *eps_hat, *eps_var;           /* n x p, n x p (conditional variance of eps_t,i) */
     double *eta_hat, *eta_var;           /* n x r, n x r x r */
+    double *P_last;                      /* m x m predicted covariance of alpha_{n+1} */
     /* internal: gains kept for the smoother */
     double *M_, *Minf_;                  /* n x p x m */
     unsigned char *kind_;                /* n x p: 0 missing, 1 diffuse F_inf > 0, 2 regular */
 } st_kalman_out;
 
-/* Filter storing predicted and filtered moments. */
+/* Filter storing predicted and filtered moments.  Refused up front
+ * (ST_ENOMEM with the figure) when the storage would exceed
+ * ST_KALMAN_MAX_BYTES. */
 int st_kalman_filter(const st_ssm *s, const double *y, size_t n, st_kalman_out *out, st_err *e);
+/* The same without the n x m x m covariances (P_pred, Pinf_pred, P_filt
+ * stay NULL): enough for forecasts and one-step prediction tables (F and
+ * Finf are also filled for missing points), with memory linear in n m. */
+int st_kalman_filter_light(const st_ssm *s, const double *y, size_t n, st_kalman_out *out,
+                           st_err *e);
+/* Bytes the filter's storage takes (covariances: the full filter). */
+double st_kalman_storage_bytes(size_t n, size_t p, size_t m, int covariances);
+#define ST_KALMAN_MAX_BYTES 2e9
 /* Filter then smooth: state means/variances and disturbances. */
 int st_kalman_smooth(const st_ssm *s, const double *y, size_t n, st_kalman_out *out, st_err *e);
 void st_kalman_out_free(st_kalman_out *out);
@@ -112,7 +123,7 @@ int st_kalman_disturbance_moments(const st_ssm *s, const double *y, size_t n, st
                                   double *eps_m2, double *eps_var, double *eta_m2, double *eta_var,
                                   st_err *e);
 
-/* h-step forecasts after the filter: mean[h*p], var[h*p] (variances of
+/* h-step forecasts after the filter (full or light): mean[h*p], var[h*p] (variances of
  * y_{n+k}, diagonal) and, if non-NULL, state means amean[h*m] and
  * variances avar[h*m*m].  Fails if the state is still diffuse.
  * Zf/df: NULL, or h x p x m / h x p future Z and d (time-varying models). */

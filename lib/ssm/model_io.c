@@ -45,7 +45,7 @@ static int check_cov_node(const st_ydoc *doc, const st_ynode *n, const double *A
     return rc;
 }
 
-static int read_matrix(const st_ydoc *doc, const st_ynode *map, st_ssm_file *f, st_err *e)
+static int read_matrix(const st_ydoc *doc, const st_ynode *map, st_ssm **out, st_err *e)
 {
     const st_ynode *nT, *nZ;
     int rc;
@@ -53,6 +53,11 @@ static int read_matrix(const st_ydoc *doc, const st_ynode *map, st_ssm_file *f, 
         return rc;
     double *T = NULL, *Z = NULL, *R = NULL, *Q = NULL, *H = NULL, *c = NULL, *d = NULL, *a1 = NULL, *P1 = NULL, *df = NULL;
     size_t m, m2, p, mz, r = 0, rr, cc, len;
+    /* the state dimension is capped before anything m x m is allocated */
+    if (st_ynode_len(nT) > ST_SSM_MAX_STATES)
+        return st_ynode_error(doc, nT, e, ST_EDATA, "T has %zu rows: matrix models have at most %d states (filtering costs n m^3 operations for a dense T)", st_ynode_len(nT), ST_SSM_MAX_STATES);
+    if (st_ynode_len(nZ) > ST_SSM_MAX_STATES)
+        return st_ynode_error(doc, nZ, e, ST_EDATA, "Z has %zu rows: matrix models observe at most %d variables", st_ynode_len(nZ), ST_SSM_MAX_STATES);
     if ((rc = st_ynode_matrix(doc, nT, 0, 0, -INFINITY, INFINITY, &T, &m, &m2, e)) < 0)
         goto out;
     if (m != m2) {
@@ -112,9 +117,9 @@ static int read_matrix(const st_ydoc *doc, const st_ynode *map, st_ssm_file *f, 
     }
     if ((rc = st_ymap_check_unknown(doc, map, e)) < 0)
         goto out;
-    if ((rc = st_ssm_new(&f->s, p, m, r, e)) < 0)
+    if ((rc = st_ssm_new(out, p, m, r, e)) < 0)
         goto out;
-    st_ssm *s = f->s;
+    st_ssm *s = *out;
     memcpy(s->T, T, m * m * sizeof(double));
     memcpy(s->Z, Z, p * m * sizeof(double));
     if (R)
@@ -137,8 +142,8 @@ static int read_matrix(const st_ydoc *doc, const st_ynode *map, st_ssm_file *f, 
         char msg[sizeof e->msg];
         snprintf(msg, sizeof msg, "%s", e->msg);
         st_ynode_error(doc, map, e, rc, "%s", msg);
-        st_ssm_free(f->s);
-        f->s = NULL;
+        st_ssm_free(*out);
+        *out = NULL;
     }
 out:
     free(T);
@@ -154,49 +159,65 @@ out:
     return rc;
 }
 
-static int read_structural(const st_ydoc *doc, const st_ynode *root, const st_ynode *nspec,
-                           size_t nreg, st_ssm_file *f, st_err *e)
+int st_ssm_read_structural(const st_ydoc *doc, const st_ynode *root, size_t nreg, st_uc_spec *spec,
+                           double *theta, st_err *e)
 {
+    const st_ynode *nspec;
+    int rc0 = st_ymap_require(doc, root, "structural", &nspec, e);
+    if (rc0 < 0)
+        return rc0;
     const char *text;
     int rc = st_ynode_string(doc, nspec, &text, e);
     if (rc < 0)
         return rc;
     st_err pe;
-    if (st_uc_parse(text, nreg, &f->spec, &pe) < 0)
+    if (st_uc_parse(text, nreg, spec, &pe) < 0)
         return st_ynode_error(doc, nspec, e, ST_EDATA, "%s", pe.msg);
     const st_ynode *np;
     if ((rc = st_ymap_require(doc, root, "params", &np, e)) < 0)
         return rc;
     if (st_ynode_kind(np) != ST_YMAP)
         return st_ynode_error(doc, np, e, ST_EDATA, "params must be a mapping of name: value");
-    for (size_t i = 0; i < f->spec.npar; i++) {
+    for (size_t i = 0; i < spec->npar; i++) {
         const st_ynode *v;
-        if ((rc = st_ymap_require(doc, np, f->spec.names[i], &v, e)) < 0)
+        if ((rc = st_ymap_require(doc, np, spec->names[i], &v, e)) < 0)
             return rc;
         double lo = -INFINITY, hi = INFINITY;
-        switch (f->spec.ptype[i]) {
+        switch (spec->ptype[i]) {
         case ST_UC_PVAR: lo = 0; break;
         case ST_UC_PUNIT: lo = 0, hi = 0.999999; break;
         case ST_UC_PANGLE: lo = 0, hi = M_PI; break;
         default: lo = -0.999999, hi = 0.999999; break;
         }
-        if ((rc = st_ynode_double(doc, v, lo, hi, &f->theta[i], e)) < 0)
+        if ((rc = st_ynode_double(doc, v, lo, hi, &theta[i], e)) < 0)
             return rc;
     }
     if ((rc = st_ymap_check_unknown(doc, np, e)) < 0)
         return rc;
     /* AR blocks must be stationary */
-    for (size_t i = 0; i < f->spec.npar; i++)
-        if (f->spec.ptype[i] == ST_UC_PAR) {
+    for (size_t i = 0; i < spec->npar; i++)
+        if (spec->ptype[i] == ST_UC_PAR) {
             size_t P = 0;
-            while (i + P < f->spec.npar && f->spec.ptype[i + P] == ST_UC_PAR)
+            while (i + P < spec->npar && spec->ptype[i + P] == ST_UC_PAR)
                 P++;
             double u[16];
-            if (P > 16 || st_tr_stationary_ar_inv(f->theta + i, P, u) < 0)
+            if (P > 16 || st_tr_stationary_ar_inv(theta + i, P, u) < 0)
                 return st_ynode_error(doc, np, e, ST_EDATA, "AR coefficients are not stationary");
             i += P - 1;
         }
     return 0;
+}
+
+int st_ssm_read_matrices(const st_ydoc *doc, const st_ynode *root, st_ssm **s, st_err *e)
+{
+    *s = NULL;
+    const st_ynode *nmat;
+    int rc = st_ymap_require(doc, root, "matrices", &nmat, e);
+    if (rc < 0)
+        return rc;
+    if (st_ynode_kind(nmat) != ST_YMAP)
+        return st_ynode_error(doc, nmat, e, ST_EDATA, "matrices must be a mapping (T, Z, R, Q, H, c, d, a1, P1, diffuse)");
+    return read_matrix(doc, nmat, s, e);
 }
 
 int st_ssm_file_read(st_ssm_file *f, const char *path, size_t nreg, st_err *e)
@@ -223,13 +244,10 @@ int st_ssm_file_read(st_ssm_file *f, const char *path, size_t nreg, st_err *e)
         goto out;
     }
     if (nspec)
-        rc = read_structural(doc, root, nspec, nreg, f, e);
+        rc = st_ssm_read_structural(doc, root, nreg, &f->spec, f->theta, e);
     else {
         f->is_matrix = 1;
-        if (st_ynode_kind(nmat) != ST_YMAP)
-            rc = st_ynode_error(doc, nmat, e, ST_EDATA, "matrices must be a mapping (T, Z, R, Q, H, c, d, a1, P1, diffuse)");
-        else
-            rc = read_matrix(doc, nmat, f, e);
+        rc = st_ssm_read_matrices(doc, root, &f->s, e);
     }
     if (rc == 0)
         rc = st_ymap_check_unknown(doc, root, e);

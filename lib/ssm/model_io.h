@@ -7,8 +7,13 @@
 #include <stdio.h>
 
 #include "core/err.h"
+#include "core/yaml.h"
 #include "ssm/kalman.h"
 #include "ssm/structural.h"
+
+/* Largest state dimension (and number of observed variables) of a matrix
+ * model file. */
+#define ST_SSM_MAX_STATES 1000
 
 typedef struct st_ssm_file {
     int is_matrix;            /* 0: structural, 1: matrices */
@@ -24,6 +29,13 @@ typedef struct st_ssm_file {
  * caller supplies (for a "reg" component). */
 int st_ssm_file_read(st_ssm_file *f, const char *path, size_t nreg, st_err *e);
 void st_ssm_file_free(st_ssm_file *f);
+
+/* The parts of a loaded document (root: its top mapping): the
+ * 'structural' spec and its 'params' into spec and theta, or the
+ * 'matrices' into a new model *s (checked as st_ssm_file_read does). */
+int st_ssm_read_structural(const st_ydoc *doc, const st_ynode *root, size_t nreg, st_uc_spec *spec,
+                           double *theta, st_err *e);
+int st_ssm_read_matrices(const st_ydoc *doc, const st_ynode *root, st_ssm **s, st_err *e);
 
 /* Write a structural fit (with its log-likelihood and AICc as comments). */
 int st_ssm_file_write_fit(FILE *fp, const st_uc_fit *fit, int log, st_err *e);

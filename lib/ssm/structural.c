@@ -841,7 +841,7 @@ int st_uc_fit_model(const st_uc_spec *sp, const double *y, size_t n, const doubl
     fit_ctx c;
     if ((rc = ctx_init(&c, sp, y, n, x, e)) < 0)
         return rc;
-    int nstarts = opts && opts->nstarts > 0 ? opts->nstarts : 2;
+    int nstarts = opts && opts->nstarts > 0 ? opts->nstarts : 0;
     int max_eval = opts && opts->max_eval > 0 ? opts->max_eval : 400;
     c.ref = first_var(sp, 1); /* the irregular */
     size_t k = nfree(&c);
@@ -870,12 +870,19 @@ int st_uc_fit_model(const st_uc_spec *sp, const double *y, size_t n, const doubl
     int has_shape = 0; /* parameters besides variances (phi, rho, lambda, AR) */
     for (size_t i = 0; i < sp->npar; i++)
         has_shape |= sp->ptype[i] != ST_UC_PVAR;
+    /* default: one start for variance-only models (the revival below
+     * finds the other optimum they have), two for models with damping,
+     * frequency or AR parameters, whose surfaces have more */
+    if (nstarts == 0)
+        nstarts = has_shape ? 2 : 1;
     double dv = diff_var(y, n);
     int nvarfree = 0;
     for (size_t i = 0; i < sp->npar; i++)
         nvarfree += sp->ptype[i] == ST_UC_PVAR && (int)i != c.ref;
     for (int st = 0; st < NCAND; st++) {
         int alt = st >= 6 && st < NCOMMON, which = -1, big = 0;
+        if (alt && !has_shape)
+            continue; /* the alternatives differ in damping, frequency and AR only */
         double rr = ratio[st % 6];
         if (st >= NCOMMON) {
             int q = st - NCOMMON;

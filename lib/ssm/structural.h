@@ -60,7 +60,8 @@ int st_uc_build(const st_uc_spec *sp, const double *theta, st_ssm *s, const doub
                 double *Zbuf, st_err *e);
 
 typedef struct st_uc_opts {
-    int nstarts;   /* L-BFGS runs from the best screened starting points (default 2 when 0) */
+    int nstarts;   /* L-BFGS runs from the best screened starting points (0: 1 for
+                      variance-only models, 2 with damping/cycle/AR parameters) */
     int max_eval;  /* per start (default 400 when 0) */
     int want_se;   /* standard errors from the observed information */
 } st_uc_opts;
@@ -104,6 +105,10 @@ int st_uc_decompose(const st_uc_spec *sp, const double *theta, const double *y, 
  * Returns the number of candidates that could be fitted (0 is an error). */
 int st_uc_auto(int period, const double *y, size_t n, const st_uc_opts *opts, st_uc_fit *best,
                st_err *e);
+
+/* A spec of the structural family (family.h) for sp, with theta used as
+ * is (no refit) when theta != NULL; free it with the family's spec_free. */
+int st_uc_family_spec(const st_uc_spec *sp, const double *theta, void **spec, st_err *e);
 
 /* Standard normal quantile (Acklam's rational approximation refined by one
  * Halley step: |error| < 1e-15). */

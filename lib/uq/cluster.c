@@ -162,3 +162,40 @@ double st_uq_semantic_entropy(const long *ids, const double *mean_logp, size_t m
     free(w);
     return h;
 }
+
+double st_uq_se_mc(const long *ids, const double *logw, size_t m, int over_samples)
+{
+    if (m == 0)
+        return NAN;
+    long K = 0;
+    for (size_t i = 0; i < m; i++)
+        if (ids[i] + 1 > K)
+            K = ids[i] + 1;
+    double *mx = malloc(2 * (size_t)K * sizeof *mx);
+    if (!mx)
+        return NAN;
+    double *lp = mx + K;
+    for (long c = 0; c < K; c++) {
+        mx[c] = -INFINITY;
+        lp[c] = 0;
+    }
+    for (size_t i = 0; i < m; i++)
+        if (logw[i] > mx[ids[i]])
+            mx[ids[i]] = logw[i];
+    for (size_t i = 0; i < m; i++)
+        lp[ids[i]] += exp(logw[i] - mx[ids[i]]);
+    for (long c = 0; c < K; c++)
+        lp[c] = mx[c] + log(lp[c]); /* log p(c) = logsumexp over the class */
+    double s = 0;
+    if (over_samples) {
+        for (size_t i = 0; i < m; i++)
+            s += lp[ids[i]];
+        s /= (double)m;
+    } else {
+        for (long c = 0; c < K; c++)
+            s += lp[c];
+        s /= (double)K;
+    }
+    free(mx);
+    return -s;
+}

@@ -273,3 +273,72 @@ double st_uq_tsu(const double *u, const double *group, const double *temp, size_
     }
     return pairs > 0 ? up / pairs : NAN;
 }
+
+int st_uq_roc_curve(const double *u, const double *y, size_t n, double *thr, double *fpr, double *tpr,
+                    double *prec, size_t *m)
+{
+    *m = 0;
+    if (n == 0)
+        return 0;
+    pair *p = sorted(u, n);
+    if (!p)
+        return -1;
+    double npos = 0;
+    for (size_t i = 0; i < n; i++)
+        npos += y[i] == 0;
+    double nneg = (double)n - npos, tp = 0, fp = 0;
+    size_t k = 0;
+    thr[0] = INFINITY;
+    fpr[0] = nneg > 0 ? 0 : NAN;
+    tpr[0] = npos > 0 ? 0 : NAN;
+    prec[0] = NAN;
+    /* thresholds from the highest uncertainty down, one step per distinct value */
+    for (size_t b = n; b > 0;) {
+        size_t a = b;
+        while (a > 0 && p[a - 1].v == p[b - 1].v)
+            a--;
+        for (size_t i = a; i < b; i++) {
+            if (y[p[i].i] == 0)
+                tp++;
+            else
+                fp++;
+        }
+        k++;
+        thr[k] = p[a].v;
+        fpr[k] = nneg > 0 ? fp / nneg : NAN;
+        tpr[k] = npos > 0 ? tp / npos : NAN;
+        prec[k] = tp / (tp + fp);
+        b = a;
+    }
+    free(p);
+    *m = k + 1;
+    return 0;
+}
+
+int st_uq_rejection_curve(const double *u, const double *y, size_t n, double *acc, double *oracle)
+{
+    if (n == 0)
+        return 0;
+    double *S = malloc(2 * n * sizeof *S);
+    if (!S)
+        return -1;
+    double *neg = S + n;
+    int rc = 0;
+    for (int pass = 0; pass < 2 && rc == 0; pass++) {
+        double *out = pass ? oracle : acc;
+        if (!out)
+            continue;
+        if (pass)
+            for (size_t i = 0; i < n; i++)
+                neg[i] = -y[i]; /* the oracle keeps the best labels first */
+        if (cum_sums(pass ? neg : u, y, n, S) < 0) {
+            rc = -1;
+            break;
+        }
+        /* S[j-1]: the j most confident rows; reject k keeps j = n - k */
+        for (size_t k = 0; k < n; k++)
+            out[k] = S[n - k - 1] / (double)(n - k);
+    }
+    free(S);
+    return rc;
+}

@@ -1,5 +1,8 @@
-/* Per-prompt uncertainty scores: names, what each needs, and the driver
- * that computes the requested ones (NaN when the input lacks a piece). */
+/* Per-prompt and per-claim uncertainty scores: names, what each reads
+ * from a line, and the driver that computes the requested ones (NaN when
+ * the input lacks a piece).  The formulas live in the building blocks
+ * (tokens.c, cluster.c, spectral.c, text.c, sar.c, density.c) and in
+ * uq-entropy(1). */
 #include "config.h"
 
 #include <math.h>
@@ -7,31 +10,53 @@
 #include <string.h>
 
 #include "core/rng.h"
+#include "uq/text.h"
 #include "uq/uq.h"
+
+enum { KIND_PROMPT = 0, KIND_CLAIM = 1 };
 
 static const struct {
     const char *name;
     const char *needs;
     int confidence;
+    int kind;
 } score_info[ST_UQ_NSCORES] = {
-    [ST_UQ_MSP] = {"msp", "greedy log-probs", 1},
-    [ST_UQ_GNLL] = {"g-nll", "greedy log-probs", 0},
-    [ST_UQ_PPL] = {"ppl", "greedy log-probs and token count", 0},
-    [ST_UQ_MTE] = {"mte", "greedy top_logprobs", 0},
-    [ST_UQ_PE] = {"pe", "sample log-probs", 0},
-    [ST_UQ_LNPE] = {"ln-pe", "sample log-probs and token counts", 0},
-    [ST_UQ_SE] = {"se", "sample log-probs, token counts and clusters (or entail)", 0},
-    [ST_UQ_SE_DISCRETE] = {"se-discrete", "clusters (or entail)", 0},
-    [ST_UQ_NUMSETS] = {"num-sets", "clusters (or entail)", 0},
-    [ST_UQ_EIGV] = {"eigv", "the affinity's matrix or sample texts", 0},
-    [ST_UQ_DEG] = {"deg", "the affinity's matrix or sample texts", 0},
-    [ST_UQ_ECC] = {"ecc", "the affinity's matrix or sample texts", 0},
-    [ST_UQ_LEX_ROUGEL] = {"lexsim-rougel", "two or more sample texts", 0},
-    [ST_UQ_LEX_JACCARD] = {"lexsim-jaccard", "two or more sample texts", 0},
-    [ST_UQ_EIGENSCORE] = {"eigenscore", "sample embeddings", 0},
-    [ST_UQ_KLE] = {"kle", "the affinity's matrix or sample texts", 0},
-    [ST_UQ_INV] = {"inv-entropy", "inputs and output sim or embeddings", 0},
-    [ST_UQ_INV_FULL] = {"inv-entropy-full", "inputs and output sim or embeddings", 0},
+    [ST_UQ_MSP] = {"msp", "greedy log-probs", 1, KIND_PROMPT},
+    [ST_UQ_GNLL] = {"g-nll", "greedy log-probs", 0, KIND_PROMPT},
+    [ST_UQ_PPL] = {"ppl", "greedy log-probs and token count", 0, KIND_PROMPT},
+    [ST_UQ_MTE] = {"mte", "greedy top_logprobs", 0, KIND_PROMPT},
+    [ST_UQ_PE] = {"pe", "sample log-probs", 0, KIND_PROMPT},
+    [ST_UQ_LNPE] = {"ln-pe", "sample log-probs and token counts", 0, KIND_PROMPT},
+    [ST_UQ_SE] = {"se", "sample log-probs, token counts and clusters (or entail)", 0, KIND_PROMPT},
+    [ST_UQ_SE_DISCRETE] = {"se-discrete", "clusters (or entail)", 0, KIND_PROMPT},
+    [ST_UQ_NUMSETS] = {"num-sets", "clusters (or entail)", 0, KIND_PROMPT},
+    [ST_UQ_EIGV] = {"eigv", "the affinity's matrix or sample texts", 0, KIND_PROMPT},
+    [ST_UQ_DEG] = {"deg", "the affinity's matrix or sample texts", 0, KIND_PROMPT},
+    [ST_UQ_ECC] = {"ecc", "the affinity's matrix or sample texts", 0, KIND_PROMPT},
+    [ST_UQ_LEX_ROUGEL] = {"lexsim-rougel", "two or more sample texts", 0, KIND_PROMPT},
+    [ST_UQ_LEX_JACCARD] = {"lexsim-jaccard", "two or more sample texts", 0, KIND_PROMPT},
+    [ST_UQ_EIGENSCORE] = {"eigenscore", "sample embeddings", 0, KIND_PROMPT},
+    [ST_UQ_KLE] = {"kle", "the affinity's matrix or sample texts", 0, KIND_PROMPT},
+    [ST_UQ_INV] = {"inv-entropy", "inputs and output sim or embeddings", 0, KIND_PROMPT},
+    [ST_UQ_INV_FULL] = {"inv-entropy-full", "inputs and output sim or embeddings", 0, KIND_PROMPT},
+    [ST_UQ_MAX_TE] = {"max-te", "greedy top_logprobs", 0, KIND_PROMPT},
+    [ST_UQ_RENYI] = {"renyi-neg", "greedy top_logprobs", 0, KIND_PROMPT},
+    [ST_UQ_FISHER_RAO] = {"fisher-rao", "greedy top_logprobs", 0, KIND_PROMPT},
+    [ST_UQ_SELF_CERT] = {"self-certainty", "greedy top_logprobs", 1, KIND_PROMPT},
+    [ST_UQ_PMI] = {"pmi", "greedy log-probs and lm_logprobs", 0, KIND_PROMPT},
+    [ST_UQ_CPMI] = {"cpmi", "greedy log-probs, lm_logprobs and top_logprobs", 0, KIND_PROMPT},
+    [ST_UQ_TOKEN_SAR] = {"token-sar", "greedy log-probs and relevance", 0, KIND_PROMPT},
+    [ST_UQ_SENT_SAR] = {"sentence-sar", "sample log-probs and sim", 0, KIND_PROMPT},
+    [ST_UQ_SAR] = {"sar", "sample log-probs, relevance and sim", 0, KIND_PROMPT},
+    [ST_UQ_SEM_DENSITY] = {"semantic-density",
+                           "sample log-probs and token counts, greedy.entail and greedy.contra", 1,
+                           KIND_PROMPT},
+    [ST_UQ_SE_MC] = {"se-mc", "sample log-probs, token counts and clusters (or entail)", 0, KIND_PROMPT},
+    [ST_UQ_P_TRUE] = {"p-true", "greedy.p_true_logprob", 1, KIND_PROMPT},
+    [ST_UQ_CCP] = {"ccp", "claims with nli labels and greedy top_logprobs", 1, KIND_CLAIM},
+    [ST_UQ_CLAIM_MSP] = {"claim-msp", "claims and greedy log-probs", 1, KIND_CLAIM},
+    [ST_UQ_CLAIM_GNLL] = {"claim-g-nll", "claims and greedy log-probs", 0, KIND_CLAIM},
+    [ST_UQ_CLAIM_P_TRUE] = {"claim-p-true", "claims with p_true_logprob", 1, KIND_CLAIM},
 };
 
 static const char *const affinity_names[] = {"entail", "contra", "jaccard", "sim"};
@@ -78,6 +103,12 @@ int st_uq_score_is_confidence(int s)
     return s >= 0 && s < ST_UQ_NSCORES && score_info[s].confidence;
 }
 
+int st_uq_score_is_claim(int s)
+{
+    s = ST_UQ_SCORE_BASE(s);
+    return s >= 0 && s < ST_UQ_NSCORES && score_info[s].kind == KIND_CLAIM;
+}
+
 void st_uq_opts_default(st_uq_opts *o)
 {
     memset(o, 0, sizeof *o);
@@ -90,7 +121,90 @@ void st_uq_opts_default(st_uq_opts *o)
     o->es_alpha = 1e-3;
     o->es_variant = ST_UQ_EIGENSCORE_PAPER;
     o->inv_subsamples = 20;
+    o->max_text_tokens = 100000;
+    o->renyi_alpha = 0.5;
+    o->div_temp = 2;
+    o->pmi_variant = ST_UQ_VARIANT_PAPER;
+    o->cpmi_tau = 0.0656;
+    o->cpmi_lambda = 3.599;
+    o->sar_t = 0.001;
+    o->sd_variant = ST_UQ_VARIANT_PAPER;
+    o->se_mc_variant = ST_UQ_VARIANT_PAPER;
     o->seed = 1;
+}
+
+/* ------------------------------------------------------------ needs */
+
+static unsigned cluster_needs(const st_uq_opts *o)
+{
+    if (o->cluster == ST_UQ_CLUSTER_GIVEN)
+        return ST_UQ_NEED_SAMPLE_CLUSTER;
+    unsigned nli = ST_UQ_NEED_ENTAIL | ST_UQ_NEED_CONTRA;
+    return o->cluster == ST_UQ_CLUSTER_AUTO ? nli | ST_UQ_NEED_SAMPLE_CLUSTER : nli;
+}
+
+static unsigned affinity_needs(int aff)
+{
+    switch (aff) {
+    case ST_UQ_AFF_CONTRA: return ST_UQ_NEED_CONTRA;
+    case ST_UQ_AFF_JACCARD: return ST_UQ_NEED_SAMPLE_TEXT;
+    case ST_UQ_AFF_SIM: return ST_UQ_NEED_SIM;
+    default: return ST_UQ_NEED_ENTAIL;
+    }
+}
+
+static unsigned score_needs(int code, const st_uq_opts *o)
+{
+    int s = ST_UQ_SCORE_BASE(code), aff = ST_UQ_SCORE_AFFINITY(code);
+    if (aff < 0)
+        aff = o->affinity;
+    switch (s) {
+    case ST_UQ_MSP:
+    case ST_UQ_GNLL:
+    case ST_UQ_PPL: return ST_UQ_NEED_GREEDY_SUM;
+    case ST_UQ_MTE:
+    case ST_UQ_MAX_TE:
+    case ST_UQ_RENYI:
+    case ST_UQ_FISHER_RAO:
+    case ST_UQ_SELF_CERT: return ST_UQ_NEED_GREEDY_TOP;
+    case ST_UQ_PMI: return ST_UQ_NEED_GREEDY_TOKENS | ST_UQ_NEED_GREEDY_LM;
+    case ST_UQ_CPMI: return ST_UQ_NEED_GREEDY_TOKENS | ST_UQ_NEED_GREEDY_LM | ST_UQ_NEED_GREEDY_TOP;
+    case ST_UQ_TOKEN_SAR: return ST_UQ_NEED_GREEDY_TOKENS | ST_UQ_NEED_GREEDY_REL;
+    case ST_UQ_PE:
+    case ST_UQ_LNPE: return ST_UQ_NEED_SAMPLE_SUM;
+    case ST_UQ_SE:
+    case ST_UQ_SE_MC: return ST_UQ_NEED_SAMPLE_SUM | cluster_needs(o);
+    case ST_UQ_SE_DISCRETE:
+    case ST_UQ_NUMSETS: return cluster_needs(o);
+    case ST_UQ_EIGV:
+    case ST_UQ_DEG:
+    case ST_UQ_ECC:
+    case ST_UQ_KLE: return affinity_needs(aff);
+    case ST_UQ_LEX_ROUGEL:
+    case ST_UQ_LEX_JACCARD: return ST_UQ_NEED_SAMPLE_TEXT;
+    case ST_UQ_EIGENSCORE: return ST_UQ_NEED_EMB;
+    case ST_UQ_INV:
+    case ST_UQ_INV_FULL: return ST_UQ_NEED_INPUTS | ST_UQ_NEED_SIM | ST_UQ_NEED_EMB;
+    case ST_UQ_SENT_SAR: return ST_UQ_NEED_SAMPLE_SUM | ST_UQ_NEED_SIM;
+    case ST_UQ_SAR: return ST_UQ_NEED_SAMPLE_TOKENS | ST_UQ_NEED_SAMPLE_REL | ST_UQ_NEED_SIM;
+    case ST_UQ_SEM_DENSITY:
+        return ST_UQ_NEED_SAMPLE_SUM | ST_UQ_NEED_SAMPLE_TEXT | ST_UQ_NEED_GREEDY_NLI |
+               (o->sd_variant == ST_UQ_VARIANT_POLYGRAPH ? ST_UQ_NEED_GREEDY_SUM : 0);
+    case ST_UQ_P_TRUE: return ST_UQ_NEED_P_TRUE;
+    case ST_UQ_CCP: return ST_UQ_NEED_CLAIMS | ST_UQ_NEED_CLAIM_NLI | ST_UQ_NEED_GREEDY_TOP;
+    case ST_UQ_CLAIM_MSP:
+    case ST_UQ_CLAIM_GNLL: return ST_UQ_NEED_CLAIMS | ST_UQ_NEED_GREEDY_TOKENS;
+    case ST_UQ_CLAIM_P_TRUE: return ST_UQ_NEED_CLAIMS | ST_UQ_NEED_P_TRUE;
+    default: return ST_UQ_NEED_ALL;
+    }
+}
+
+unsigned st_uq_needs(const int *which, size_t n, const st_uq_opts *o)
+{
+    unsigned need = 0;
+    for (size_t k = 0; k < n; k++)
+        need |= score_needs(which[k], o);
+    return need;
 }
 
 /* ------------------------------------------------------------ scratch */
@@ -102,12 +216,29 @@ struct st_uq_work {
     size_t acap;
     long *ids;
     size_t icap;
+    /* lexical: the sample texts' token ids, tok[toff[i] .. toff[i+1]), and
+     * their sorted distinct ids, set[soff[i] .. soff[i] + slen[i]) */
+    st_uq_tokenizer *tz;
+    uint32_t *tok, *set;
+    size_t tokcap, setcap;
+    size_t *toff, *slen;
+    size_t offcap, slencap;
+    uint64_t *masks;
+    size_t maskcap;
+    unsigned char *carry;
+    size_t carrycap;
+    const st_uq_prompt *lex_for; /* the prompt tok/set describe */
 };
 
 int st_uq_work_new(st_uq_work **w, st_err *e)
 {
     *w = calloc(1, sizeof **w);
-    return *w ? 0 : st_err_nomem(e, "score workspace");
+    if (!*w || st_uq_tokenizer_new(&(*w)->tz) < 0) {
+        free(*w);
+        *w = NULL;
+        return st_err_nomem(e, "score workspace");
+    }
+    return 0;
 }
 
 void st_uq_work_free(st_uq_work *w)
@@ -117,77 +248,44 @@ void st_uq_work_free(st_uq_work *w)
     free(w->d);
     free(w->a);
     free(w->ids);
+    st_uq_tokenizer_free(w->tz);
+    free(w->tok);
+    free(w->set);
+    free(w->toff);
+    free(w->slen);
+    free(w->masks);
+    free(w->carry);
     free(w);
+}
+
+static int grow_to(void **p, size_t *cap, size_t n, size_t elem)
+{
+    if (n <= *cap)
+        return 0;
+    void *q = realloc(*p, n * elem);
+    if (!q)
+        return -1;
+    *p = q;
+    *cap = n;
+    return 0;
 }
 
 static double *work_doubles(st_uq_work *w, size_t n)
 {
-    if (n > w->dcap) {
-        double *d = realloc(w->d, n * sizeof *d);
-        if (!d)
-            return NULL;
-        w->d = d;
-        w->dcap = n;
-    }
-    return w->d;
+    return grow_to((void **)&w->d, &w->dcap, n, sizeof *w->d) < 0 ? NULL : w->d;
 }
 
 static double *work_aux(st_uq_work *w, size_t n)
 {
-    if (n > w->acap) {
-        double *d = realloc(w->a, n * sizeof *d);
-        if (!d)
-            return NULL;
-        w->a = d;
-        w->acap = n;
-    }
-    return w->a;
+    return grow_to((void **)&w->a, &w->acap, n, sizeof *w->a) < 0 ? NULL : w->a;
 }
 
 static long *work_ids(st_uq_work *w, size_t n)
 {
-    if (n > w->icap) {
-        long *d = realloc(w->ids, n * sizeof *d);
-        if (!d)
-            return NULL;
-        w->ids = d;
-        w->icap = n;
-    }
-    return w->ids;
+    return grow_to((void **)&w->ids, &w->icap, n, sizeof *w->ids) < 0 ? NULL : w->ids;
 }
 
-/* --------------------------------------------------- log-prob scores */
-
-static double token_entropy(const st_uq_seq *g, int mode)
-{
-    if (!g->top_off || g->ntok == 0)
-        return NAN;
-    double sum = 0;
-    for (size_t t = 0; t < g->ntok; t++) {
-        size_t a = g->top_off[t], b = g->top_off[t + 1];
-        if (a == b)
-            return NAN;
-        double h = 0;
-        if (mode == ST_UQ_TOKENT_PARTIAL) {
-            for (size_t j = a; j < b; j++)
-                h -= exp(g->top[j]) * g->top[j];
-        } else {
-            double mx = -INFINITY;
-            for (size_t j = a; j < b; j++)
-                if (g->top[j] > mx)
-                    mx = g->top[j];
-            double z = 0, s = 0;
-            for (size_t j = a; j < b; j++) {
-                double p = exp(g->top[j] - mx);
-                z += p;
-                s += p * (g->top[j] - mx);
-            }
-            h = log(z) - s / z; /* entropy of the renormalised top-k */
-        }
-        sum += h;
-    }
-    return sum / (double)g->ntok;
-}
+/* ---------------------------------------------------- what is there */
 
 static int samples_have(const st_uq_prompt *p, int need_len)
 {
@@ -212,6 +310,60 @@ static int texts_have(const st_uq_prompt *p)
     return 1;
 }
 
+static int top_have(const st_uq_seq *g)
+{
+    if (!g->top_off || g->ntok == 0)
+        return 0;
+    for (size_t t = 0; t < g->ntok; t++)
+        if (g->top_off[t] == g->top_off[t + 1])
+            return 0;
+    return 1;
+}
+
+/* --------------------------------------------------- token-level scores */
+
+/* Mean (or max) over tokens of a per-token quantity of the top-k lists. */
+enum { TOK_ENTROPY, TOK_RENYI, TOK_FISHER, TOK_SELFCERT };
+
+static double over_tokens(const st_uq_seq *g, const st_uq_opts *o, int what, int take_max)
+{
+    if (!top_have(g))
+        return NAN;
+    double acc = take_max ? -INFINITY : 0;
+    for (size_t t = 0; t < g->ntok; t++) {
+        const double *a = g->top + g->top_off[t];
+        size_t k = g->top_off[t + 1] - g->top_off[t];
+        double v;
+        switch (what) {
+        case TOK_RENYI: v = st_uq_renyi_uniform(a, k, o->renyi_alpha, o->div_temp); break;
+        case TOK_FISHER: v = st_uq_fisher_rao_uniform(a, k, o->div_temp); break;
+        case TOK_SELFCERT: v = st_uq_kl_uniform(a, k, o->token_entropy); break;
+        default: v = st_uq_token_entropy(a, k, o->token_entropy); break;
+        }
+        if (take_max)
+            acc = v > acc ? v : acc;
+        else
+            acc += v;
+    }
+    return take_max ? acc : acc / (double)g->ntok;
+}
+
+static double cpmi(const st_uq_prompt *p, const st_uq_opts *o, st_uq_work *w)
+{
+    const st_uq_seq *g = &p->greedy;
+    if (!g->logprobs || !g->lm_logprobs || !top_have(g))
+        return NAN;
+    double *H = work_aux(w, g->ntok);
+    if (!H)
+        return NAN;
+    for (size_t t = 0; t < g->ntok; t++)
+        H[t] = st_uq_token_entropy(g->top + g->top_off[t], g->top_off[t + 1] - g->top_off[t],
+                                   o->token_entropy);
+    return st_uq_cpmi(g->logprobs, g->lm_logprobs, H, g->ntok, o->cpmi_tau, o->cpmi_lambda, o->pmi_variant);
+}
+
+/* ------------------------------------------------------ semantic classes */
+
 /* Semantic classes per the options; returns the count, 0 if unavailable. */
 static size_t clusters(const st_uq_prompt *p, const st_uq_opts *o, long *ids)
 {
@@ -234,6 +386,110 @@ static size_t clusters(const st_uq_prompt *p, const st_uq_opts *o, long *ids)
         return 0;
     int method = o->cluster == ST_UQ_CLUSTER_AUTO ? ST_UQ_CLUSTER_GREEDY : o->cluster;
     return st_uq_cluster(p->entail, p->contra, p->m, method, o->equiv, ids);
+}
+
+/* ---------------------------------------------------------- lexical */
+
+/* Tokenise every sample text of p once (cached in w for this prompt):
+ * 0, 1 if a text is missing, < 0 on error (a text beyond the limit). */
+static int lex_prepare(const st_uq_prompt *p, const st_uq_opts *o, st_uq_work *w, st_err *e)
+{
+    if (w->lex_for == p)
+        return 0;
+    if (!texts_have(p))
+        return 1;
+    size_t m = p->m;
+    if (grow_to((void **)&w->toff, &w->offcap, m + 1, sizeof *w->toff) < 0 ||
+        grow_to((void **)&w->slen, &w->slencap, m + 1, sizeof *w->slen) < 0)
+        return st_err_nomem(e, "tokens");
+    st_uq_tokenizer_reset(w->tz);
+    size_t total = 0;
+    for (size_t i = 0; i < m; i++) {
+        w->toff[i] = total;
+        long n = st_uq_tokenize(w->tz, p->samples[i].text, o->max_text_tokens, &w->tok, &total, &w->tokcap);
+        if (n == -2)
+            return st_err_set(e, ST_EDATA, NULL, 0, 0,
+                              "samples[%zu].text has more than %zu word tokens (the limit of the lexical "
+                              "scores, --max-text-tokens)", i, o->max_text_tokens);
+        if (n < 0)
+            return st_err_nomem(e, "tokens");
+    }
+    w->toff[m] = total;
+    /* sorted distinct ids per text, for Jaccard */
+    if (grow_to((void **)&w->set, &w->setcap, total + 1, sizeof *w->set) < 0)
+        return st_err_nomem(e, "tokens");
+    memcpy(w->set, w->tok, total * sizeof *w->set);
+    for (size_t i = 0; i < m; i++)
+        w->slen[i] = st_uq_sort_unique(w->set + w->toff[i], w->toff[i + 1] - w->toff[i]);
+    size_t vocab = st_uq_tokenizer_vocab(w->tz), longest = 0;
+    for (size_t i = 0; i < m; i++)
+        if (w->toff[i + 1] - w->toff[i] > longest)
+            longest = w->toff[i + 1] - w->toff[i];
+    if (vocab + 1 > w->maskcap) {
+        free(w->masks);
+        w->masks = calloc(vocab + 1, sizeof *w->masks);
+        w->maskcap = w->masks ? vocab + 1 : 0;
+        if (!w->masks)
+            return st_err_nomem(e, "tokens");
+    }
+    if (grow_to((void **)&w->carry, &w->carrycap, longest + 1, 1) < 0)
+        return st_err_nomem(e, "tokens");
+    w->lex_for = p;
+    return 0;
+}
+
+static double lex_jaccard(const st_uq_work *w, size_t i, size_t j)
+{
+    return st_uq_jaccard_sets(w->set + w->toff[i], w->slen[i], w->set + w->toff[j], w->slen[j]);
+}
+
+static double lex_rougel(st_uq_work *w, size_t i, size_t j)
+{
+    size_t ni = w->toff[i + 1] - w->toff[i], nj = w->toff[j + 1] - w->toff[j];
+    size_t l = st_uq_lcs(w->tok + w->toff[i], ni, w->tok + w->toff[j], nj, w->masks, w->carry);
+    return st_uq_rougel_f1(l, ni, nj);
+}
+
+static int lexsim(const st_uq_prompt *p, const st_uq_opts *o, int rouge, st_uq_work *w, double *out,
+                  st_err *e)
+{
+    *out = NAN;
+    if (p->m < 2)
+        return 0;
+    int rc = lex_prepare(p, o, w, e);
+    if (rc != 0)
+        return rc < 0 ? rc : 0;
+    double s = 0;
+    size_t n = 0;
+    for (size_t i = 0; i < p->m; i++)
+        for (size_t j = i + 1; j < p->m; j++) {
+            s += rouge ? lex_rougel(w, i, j) : lex_jaccard(w, i, j);
+            n++;
+        }
+    *out = 1 - s / (double)n;
+    return 0;
+}
+
+/* W from the prompt for an affinity mode: 0, 1 if its input is missing,
+ * < 0 on error. */
+static int affinity(const st_uq_prompt *p, const st_uq_opts *o, int mode, double *W, st_uq_work *w,
+                    st_err *e)
+{
+    size_t m = p->m;
+    if (!p->samples)
+        return 1;
+    if (mode == ST_UQ_AFF_JACCARD) {
+        int rc = lex_prepare(p, o, w, e);
+        if (rc != 0)
+            return rc;
+        for (size_t i = 0; i < m; i++) {
+            W[i * m + i] = 1;
+            for (size_t j = i + 1; j < m; j++)
+                W[i * m + j] = W[j * m + i] = lex_jaccard(w, i, j);
+        }
+        return 0;
+    }
+    return st_uq_affinity(p, mode, W);
 }
 
 int st_uq_affinity(const st_uq_prompt *p, int mode, double *W)
@@ -263,19 +519,63 @@ int st_uq_affinity(const st_uq_prompt *p, int mode, double *W)
     return 0;
 }
 
-static double lexsim(const st_uq_prompt *p, int rouge)
+/* ------------------------------------------------- sample-level scores */
+
+static double sentence_sar(const st_uq_prompt *p, const st_uq_opts *o, int token_shifted, st_uq_work *w)
 {
-    if (!texts_have(p) || p->m < 2)
+    size_t m = p->m;
+    if (!p->sim || !p->samples)
         return NAN;
-    double s = 0;
-    size_t n = 0;
-    for (size_t i = 0; i < p->m; i++)
-        for (size_t j = i + 1; j < p->m; j++) {
-            s += rouge ? st_uq_rougel(p->samples[i].text, p->samples[j].text)
-                       : st_uq_jaccard(p->samples[i].text, p->samples[j].text);
-            n++;
+    double *lp = work_aux(w, m);
+    if (!lp)
+        return NAN;
+    for (size_t i = 0; i < m; i++) {
+        const st_uq_seq *q = &p->samples[i];
+        if (token_shifted) {
+            if (!q->logprobs || !q->relevance)
+                return NAN;
+            lp[i] = -st_uq_token_sar(q->logprobs, q->relevance, q->ntok);
+        } else {
+            if (isnan(q->sum_logprob))
+                return NAN;
+            lp[i] = q->sum_logprob;
         }
-    return 1 - s / (double)n;
+    }
+    return st_uq_sentence_sar(lp, p->sim, m, o->sar_t);
+}
+
+static double semantic_density(const st_uq_prompt *p, const st_uq_opts *o, st_uq_work *w)
+{
+    size_t m = p->m;
+    if (!p->g_entail || !p->g_contra || !samples_have(p, 1))
+        return NAN;
+    double glw = NAN;
+    if (o->sd_variant == ST_UQ_VARIANT_POLYGRAPH) {
+        const st_uq_seq *g = &p->greedy;
+        if (!p->has_greedy || isnan(g->sum_logprob) || isnan(g->n_tokens))
+            return NAN;
+        glw = g->sum_logprob / g->n_tokens;
+    }
+    double *lw = work_aux(w, m);
+    int *use = malloc(m * sizeof *use);
+    if (!lw || !use) {
+        free(use);
+        return NAN;
+    }
+    /* distinct answers: the first sample of each text (no text: distinct) */
+    for (size_t i = 0; i < m; i++) {
+        const st_uq_seq *q = &p->samples[i];
+        lw[i] = q->sum_logprob / q->n_tokens;
+        use[i] = 1;
+        for (size_t j = 0; j < i && q->text; j++)
+            if (p->samples[j].text && strcmp(p->samples[j].text, q->text) == 0) {
+                use[i] = 0;
+                break;
+            }
+    }
+    double v = st_uq_semantic_density(lw, p->g_entail, p->g_contra, use, m, glw, o->sd_variant);
+    free(use);
+    return v;
 }
 
 /* ------------------------------------------------------- Inv-Entropy */
@@ -321,8 +621,30 @@ static double inv_subset(const st_uq_prompt *p, const size_t *sel, size_t n, dou
     return st_uq_inv_entropy_pairs(SX, SY, n, buf + 2 * n * n);
 }
 
-static double inv_entropy(const st_uq_prompt *p, const st_uq_opts *o, int full, uint64_t index,
-                          st_uq_work *w)
+/* The prompt's key (id, temperature) as 64 bits: FNV-1a over the id's
+ * bytes and the temperature's (0 for none), then a splitmix64 finaliser. */
+static uint64_t prompt_key(const st_uq_prompt *p)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (const unsigned char *c = (const unsigned char *)p->id; c && *c; c++) {
+        h ^= *c;
+        h *= 1099511628211ULL;
+    }
+    double t = isnan(p->temperature) ? 0.0 : p->temperature + 0.0; /* -0 -> +0 */
+    uint64_t tb;
+    memcpy(&tb, &t, sizeof tb);
+    for (int k = 0; k < 8; k++) {
+        h ^= (tb >> (8 * k)) & 0xff;
+        h *= 1099511628211ULL;
+    }
+    h ^= !isnan(p->temperature);
+    h *= 1099511628211ULL;
+    h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    h = (h ^ (h >> 27)) * 0x94d049bb133111ebULL;
+    return h ^ (h >> 31);
+}
+
+static double inv_entropy(const st_uq_prompt *p, const st_uq_opts *o, int full, st_uq_work *w)
 {
     if (!p->in_map || (!p->sim && !p->emb))
         return NAN;
@@ -376,7 +698,7 @@ static double inv_entropy(const st_uq_prompt *p, const st_uq_opts *o, int full, 
         goto out;
     }
     st_rng r;
-    st_rng_seed(&r, o->seed ^ (0x9E3779B97F4A7C15ULL * (index + 1)));
+    st_rng_seed(&r, o->seed ^ prompt_key(p));
     size_t *seen = malloc(B * (ng ? ng : 1) * sizeof *seen);
     if (!seen)
         goto out;
@@ -406,7 +728,7 @@ out:
 /* ------------------------------------------------------------ driver */
 
 int st_uq_score_prompt(const st_uq_prompt *p, const st_uq_opts *o, const int *which, size_t n,
-                       uint64_t index, st_uq_work *w, double *out, st_err *e)
+                       st_uq_work *w, double *out, st_err *e)
 {
     size_t m = p->m;
     const st_uq_seq *g = &p->greedy;
@@ -418,13 +740,15 @@ int st_uq_score_prompt(const st_uq_prompt *p, const st_uq_opts *o, const int *wh
     double *W = NULL;
     int W_aff = -1, W_ok = 0, spec_done = 0;
     double spec_eigv = NAN, spec_ecc = NAN;
+    w->lex_for = NULL;
     for (size_t q = 0; q < n; q++) {
         int s = ST_UQ_SCORE_BASE(which[q]);
         int aff = ST_UQ_SCORE_AFFINITY(which[q]);
         if (aff < 0)
             aff = o->affinity;
         double v = NAN;
-        if ((s == ST_UQ_SE || s == ST_UQ_SE_DISCRETE || s == ST_UQ_NUMSETS) && !clusters_done) {
+        if ((s == ST_UQ_SE || s == ST_UQ_SE_DISCRETE || s == ST_UQ_NUMSETS || s == ST_UQ_SE_MC) &&
+            !clusters_done) {
             clusters_done = 1;
             if (m && (ids = work_ids(w, m)) != NULL)
                 nclusters = clusters(p, o, ids);
@@ -437,7 +761,10 @@ int st_uq_score_prompt(const st_uq_prompt *p, const st_uq_opts *o, const int *wh
             double *buf = m ? work_doubles(w, 4 * m * m + 2 * m) : NULL;
             if (buf) {
                 W = buf;
-                W_ok = st_uq_affinity(p, aff, W) == 0;
+                int rc = affinity(p, o, aff, W, w, e);
+                if (rc < 0)
+                    return rc;
+                W_ok = rc == 0;
             } else if (m) {
                 return st_err_nomem(e, "affinity matrix");
             }
@@ -457,8 +784,37 @@ int st_uq_score_prompt(const st_uq_prompt *p, const st_uq_opts *o, const int *wh
                 v = -g->sum_logprob / g->n_tokens;
             break;
         case ST_UQ_MTE:
+        case ST_UQ_MAX_TE:
             if (p->has_greedy)
-                v = token_entropy(g, o->token_entropy);
+                v = over_tokens(g, o, TOK_ENTROPY, s == ST_UQ_MAX_TE);
+            break;
+        case ST_UQ_RENYI:
+            if (p->has_greedy)
+                v = -over_tokens(g, o, TOK_RENYI, 0);
+            break;
+        case ST_UQ_FISHER_RAO:
+            if (p->has_greedy)
+                v = -over_tokens(g, o, TOK_FISHER, 0);
+            break;
+        case ST_UQ_SELF_CERT:
+            if (p->has_greedy)
+                v = over_tokens(g, o, TOK_SELFCERT, 0);
+            break;
+        case ST_UQ_PMI:
+            if (p->has_greedy && g->logprobs && g->lm_logprobs)
+                v = st_uq_pmi(g->logprobs, g->lm_logprobs, g->ntok, o->pmi_variant);
+            break;
+        case ST_UQ_CPMI:
+            if (p->has_greedy)
+                v = cpmi(p, o, w);
+            break;
+        case ST_UQ_TOKEN_SAR:
+            if (p->has_greedy && g->logprobs && g->relevance)
+                v = st_uq_token_sar(g->logprobs, g->relevance, g->ntok);
+            break;
+        case ST_UQ_P_TRUE:
+            if (!isnan(p->p_true))
+                v = exp(p->p_true);
             break;
         case ST_UQ_PE:
         case ST_UQ_LNPE:
@@ -471,13 +827,17 @@ int st_uq_score_prompt(const st_uq_prompt *p, const st_uq_opts *o, const int *wh
             }
             break;
         case ST_UQ_SE:
-            if (nclusters && samples_have(p, 1)) {
+        case ST_UQ_SE_MC:
+            if (nclusters && samples_have(p, s == ST_UQ_SE || o->se_mc_variant == ST_UQ_VARIANT_PAPER)) {
                 double *ml = work_aux(w, m);
                 if (!ml)
                     return st_err_nomem(e, "semantic entropy");
+                int normalise = s == ST_UQ_SE || o->se_mc_variant == ST_UQ_VARIANT_PAPER;
                 for (size_t i = 0; i < m; i++)
-                    ml[i] = p->samples[i].sum_logprob / p->samples[i].n_tokens;
-                v = st_uq_semantic_entropy(ids, ml, m);
+                    ml[i] = normalise ? p->samples[i].sum_logprob / p->samples[i].n_tokens
+                                      : p->samples[i].sum_logprob;
+                v = s == ST_UQ_SE ? st_uq_semantic_entropy(ids, ml, m)
+                                  : st_uq_se_mc(ids, ml, m, o->se_mc_variant == ST_UQ_VARIANT_POLYGRAPH);
             }
             break;
         case ST_UQ_SE_DISCRETE:
@@ -515,7 +875,7 @@ int st_uq_score_prompt(const st_uq_prompt *p, const st_uq_opts *o, const int *wh
             break;
         case ST_UQ_LEX_ROUGEL:
         case ST_UQ_LEX_JACCARD:
-            v = lexsim(p, s == ST_UQ_LEX_ROUGEL);
+            rc = lexsim(p, o, s == ST_UQ_LEX_ROUGEL, w, &v, e);
             break;
         case ST_UQ_EIGENSCORE:
             if (p->emb) {
@@ -527,14 +887,71 @@ int st_uq_score_prompt(const st_uq_prompt *p, const st_uq_opts *o, const int *wh
             break;
         case ST_UQ_INV:
         case ST_UQ_INV_FULL:
-            v = inv_entropy(p, o, s == ST_UQ_INV_FULL, index, w);
+            v = inv_entropy(p, o, s == ST_UQ_INV_FULL, w);
+            break;
+        case ST_UQ_SENT_SAR:
+        case ST_UQ_SAR:
+            v = sentence_sar(p, o, s == ST_UQ_SAR, w);
+            break;
+        case ST_UQ_SEM_DENSITY:
+            v = semantic_density(p, o, w);
             break;
         default:
-            return st_err_set(e, ST_EINTERNAL, NULL, 0, 0, "unknown score %d", s);
+            return st_err_set(e, ST_EINTERNAL, NULL, 0, 0, "score %s is not a prompt score",
+                              st_uq_score_name(s));
         }
         if (rc < 0)
             return rc;
         out[q] = v;
     }
+    return 0;
+}
+
+/* One claim's score. */
+static double claim_score(const st_uq_prompt *p, const st_uq_claim *cl, int s)
+{
+    const st_uq_seq *g = &p->greedy;
+    switch (s) {
+    case ST_UQ_CLAIM_MSP:
+    case ST_UQ_CLAIM_GNLL: {
+        if (!g->logprobs)
+            return NAN;
+        double sum = 0;
+        for (size_t t = 0; t < cl->ntok; t++)
+            sum += g->logprobs[cl->tok[t]];
+        return s == ST_UQ_CLAIM_MSP ? exp(sum) : -sum;
+    }
+    case ST_UQ_CLAIM_P_TRUE:
+        return isnan(cl->p_true) ? NAN : exp(cl->p_true);
+    case ST_UQ_CCP: {
+        if (!cl->nli || !g->top_off)
+            return NAN;
+        double prod = 1;
+        for (size_t t = 0; t < cl->ntok; t++) {
+            size_t tok = cl->tok[t];
+            size_t k = g->top_off[tok + 1] - g->top_off[tok];
+            prod *= st_uq_ccp_token(g->top + g->top_off[tok], cl->nli + cl->nli_off[t], k);
+        }
+        return prod;
+    }
+    default:
+        return NAN;
+    }
+}
+
+int st_uq_score_claims(const st_uq_prompt *p, const st_uq_opts *o, const int *which, size_t n,
+                       st_uq_work *w, double *out, st_err *e)
+{
+    (void)o;
+    (void)w;
+    for (size_t k = 0; k < n; k++) {
+        int s = ST_UQ_SCORE_BASE(which[k]);
+        if (!st_uq_score_is_claim(s))
+            return st_err_set(e, ST_EINTERNAL, NULL, 0, 0, "score %s is not a claim score",
+                              st_uq_score_name(s));
+    }
+    for (size_t q = 0; q < p->nclaims; q++)
+        for (size_t k = 0; k < n; k++)
+            out[q * n + k] = claim_score(p, &p->claims[q], ST_UQ_SCORE_BASE(which[k]));
     return 0;
 }

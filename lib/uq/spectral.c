@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/linalg.h"
@@ -27,9 +28,63 @@ static int norm_laplacian(const double *W, size_t m, double *L, double *dinv, st
     return 0;
 }
 
+static int cmp_size(const void *x, const void *y)
+{
+    size_t a = *(const size_t *)x, b = *(const size_t *)y;
+    return (a > b) - (a < b);
+}
+
+/* If W partitions the samples into cliques (every entry exactly 0 or 1,
+ * W_ij = 1 exactly when i and j are in the same block), the block sizes in
+ * ascending order into sizes (m entries) and the number of blocks; else 0.
+ * Then the Laplacian's spectrum is known exactly and no eigensolver noise
+ * (1e-16) splits ties that are exact. */
+size_t st_uq_clique_blocks(const double *W, size_t m, size_t *sizes)
+{
+    size_t *rep = malloc((m ? m : 1) * sizeof *rep);
+    if (!rep)
+        return 0;
+    size_t nb = 0;
+    for (size_t i = 0; i < m; i++) {
+        size_t j = 0;
+        while (j < i && W[i * m + j] != 1)
+            j++;
+        rep[i] = j < i ? rep[j] : i;
+    }
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < m; j++)
+            if (W[i * m + j] != (rep[i] == rep[j] ? 1.0 : 0.0)) {
+                free(rep);
+                return 0;
+            }
+    for (size_t i = 0; i < m; i++)
+        sizes[i] = 0;
+    for (size_t i = 0; i < m; i++)
+        sizes[rep[i]]++;
+    for (size_t i = 0; i < m; i++)
+        if (sizes[i])
+            sizes[nb++] = sizes[i];
+    qsort(sizes, nb, sizeof *sizes, cmp_size);
+    free(rep);
+    return nb;
+}
+
 int st_uq_spectral(const double *W, size_t m, double threshold, double *eigv, double *ecc,
                    double *work, st_err *e)
 {
+    size_t *sizes = malloc((m ? m : 1) * sizeof *sizes);
+    size_t nb = sizes ? st_uq_clique_blocks(W, m, sizes) : 0;
+    free(sizes);
+    if (nb) {
+        /* eigenvalues 0 (once per block) and 1 (the rest), eigenvectors
+         * for 0 the block indicators: eigv = blocks, ecc = sqrt(blocks - 1),
+         * or sqrt(m - 1) when the threshold keeps the eigenvalue 1 too */
+        if (eigv)
+            *eigv = (double)nb;
+        if (ecc)
+            *ecc = sqrt((double)(threshold > 1 ? m - 1 : nb - 1));
+        return 0;
+    }
     double *L = work, *V = work + m * m, *w = work + 2 * m * m, *mean = w + m;
     int rc = norm_laplacian(W, m, L, mean, e);
     if (rc < 0)
@@ -85,6 +140,24 @@ int st_uq_ecc(const double *W, size_t m, double threshold, double *out, double *
 
 int st_uq_kle(const double *W, size_t m, double t, double *out, double *work, st_err *e)
 {
+    size_t *sizes = malloc((m ? m : 1) * sizeof *sizes);
+    size_t nb = sizes ? st_uq_clique_blocks(W, m, sizes) : 0;
+    if (nb) {
+        /* a block of k: K = a J + b I with b = exp(-t k), a = (1 - b) / k;
+         * rho's eigenvalues 1 / (d m) once and b / (d m) k - 1 times, d = a + b */
+        double s = 0;
+        for (size_t c = 0; c < nb; c++) {
+            double k = (double)sizes[c], b = exp(-t * k), d = -expm1(-t * k) / k + b;
+            double mu1 = 1 / (d * (double)m), mu2 = b / (d * (double)m);
+            s -= mu1 * log(mu1);
+            if (k > 1 && mu2 > 0)
+                s -= (k - 1) * mu2 * log(mu2);
+        }
+        free(sizes);
+        *out = s;
+        return 0;
+    }
+    free(sizes);
     double *L = work, *V = work + m * m, *K = work + 2 * m * m;
     double *w = work + 3 * m * m, *h = w + m;
     /* combinatorial Laplacian D - W */

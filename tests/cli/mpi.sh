@@ -488,4 +488,50 @@ if [ -f "$tmp/mix.csv" ] && command -v mjp-infer >/dev/null 2>&1; then
         -m "$e/mjp-illness.yaml" --censor 99=0,1
 fi
 
+# Seq groups with string ids over several files (lib/core/table.c): the
+# count compares ids by their text across files and ranks, and every rank
+# reads the column types the whole data has (numbers in one file and
+# strings in another make strings everywhere; integer ids that turn into
+# text after the look-ahead make ids from the first row).
+mkdir -p "$tmp/sg"
+printf 'id,x,lab\np1,1,u\np1,2,v\np2,3,u\n' >"$tmp/sg/a.csv"
+printf 'id,x,lab\np2,4,w\np3,5,u\np4,6,u\n' >"$tmp/sg/b.csv"
+printf 'id,x,lab\n7,6,v\n7,7,v\n8,1,u\n' >"$tmp/sg/c.csv"
+{ echo "id,x,lab"; seq 10 1510 | awk '{ print $1 ",1,u" }'; echo "Z-1,2,v"; } >"$tmp/sg/d.csv"
+sg="$tmp/sg/a.csv $tmp/sg/b.csv $tmp/sg/c.csv $tmp/sg/d.csv"
+# shellcheck disable=SC2086
+expect_exit 0 "string seq groups in 4 files, one process" "$probe" --groups id 2 $sg
+cp "$tmp/out" "$tmp/sg1"
+check "one process: every row, ids as written" sh -c "[ \$(wc -l <'$tmp/sg1') -eq 1511 ] && sed -n '4p;7p;9p;1511p' '$tmp/sg1' | tr '\n' ' ' | grep -qx 'p2,4,w 7,6,v 8,1,u Z-1,2,v '"
+printf 'id,x,lab\np5,1,u\np1,2,v\n' >"$tmp/sg/e.csv"
+# shellcheck disable=SC2086
+expect_error 1 "e.csv:3: seq p1 appears again after other sequences" "a string id again in a later file, one process" \
+    "$probe" --groups id 2 $sg "$tmp/sg/e.csv"
+cp "$tmp/err" "$tmp/sge1"
+for np in 2 3; do
+    if [ "$have_mpi" != yes ]; then
+        skip "string seq groups with $np ranks: not built with --with-mpi (or no mpirun)"
+        skip "a string id again in a later file, $np ranks: not built with --with-mpi (or no mpirun)"
+        continue
+    fi
+    # shellcheck disable=SC2086
+    run mpi "$np" "$probe" --groups id 2 $sg
+    if [ "$rc" -eq 0 ] && cmp -s "$tmp/out" "$tmp/sg1"; then
+        ok "string seq groups: $np ranks read the rows one process reads"
+    else
+        not_ok "string seq groups: $np ranks differ from one process (exit $rc)"
+        diff "$tmp/sg1" "$tmp/out" | sed 's/^/#   /' | head -10
+        sed 's/^/#   stderr: /' "$tmp/err" | head -5
+    fi
+    # shellcheck disable=SC2086
+    run mpi "$np" "$probe" --groups id 2 $sg "$tmp/sg/e.csv"
+    grep '^mpi-probe: ' "$tmp/err" >"$tmp/sgen.err"
+    if [ "$rc" -ne 0 ] && cmp -s "$tmp/sgen.err" "$tmp/sge1"; then
+        ok "a string id again in a later file, $np ranks: the message of one process"
+    else
+        not_ok "a string id again in a later file, $np ranks (exit $rc)"
+        sed 's/^/#   /' "$tmp/sge1" "$tmp/err" | head -4
+    fi
+done
+
 done_testing

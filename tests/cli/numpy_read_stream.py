@@ -1,42 +1,82 @@
 #!/usr/bin/python3
 """Read a stochtools binary stream (stoch-stream(5)) with numpy alone and
 check it against the same data as CSV: numpy_read_stream.py FILE.stb FILE.csv
-The reader is the example of the man page; everything else is the check."""
-import json, struct, sys, zlib
+(FILE.csv as stoch-cat writes it).  The reader is the example of the man
+page; everything else is the check."""
+import csv, json, math, struct, sys, zlib
 import numpy as np
 
 
 def read_stream(f):
     magic, major, minor, hlen = struct.unpack("<8sHHI", f.read(16))
-    assert magic == b"\x89STB\r\n\x1a\n" and major == 1, "not a version 1 stream"
+    assert magic == b"\x89STB\r\n\x1a\n" and major == 1 and minor <= 1, "not a version 1.0/1.1 stream"
     header = json.loads(f.read(hlen))
-    dtype = np.dtype([(c["name"], c["dtype"]) for c in header["columns"]])
+    cols = header["columns"]
+    dtype = np.dtype([(c["name"], "<u4" if c["dtype"] == "str" else c["dtype"]) for c in cols])
+    strings = {c["name"]: [] for c in cols if c["dtype"] == "str"}
     chunks = []
     while True:
         nrows, nbytes, crc, codec = struct.unpack("<IIIB3x", f.read(16))
         if nrows == 0:
             break
         payload = f.read(nbytes)
+        pos = 0
+        for name, entries in strings.items():  # the strings this chunk brings
+            (count,) = struct.unpack_from("<I", payload, pos)
+            pos += 4
+            for _ in range(count):
+                (n,) = struct.unpack_from("<I", payload, pos)
+                entries.append(payload[pos + 4:pos + 4 + n].decode())
+                pos += 4 + n
+        pos = -(-pos // 8) * 8  # padded to 8 bytes
+        records = payload[pos:]
         if codec == 1:
-            payload = zlib.decompress(payload)
-        assert zlib.crc32(payload) == crc, "bad CRC"
-        chunks.append(np.frombuffer(payload, dtype=dtype, count=nrows))
-    return header, np.concatenate(chunks) if chunks else np.empty(0, dtype)
+            records = zlib.decompress(records)
+        assert zlib.crc32(records, zlib.crc32(payload[:pos])) == crc, "bad CRC"
+        chunks.append(np.frombuffer(records, dtype=dtype, count=nrows))
+    data = np.concatenate(chunks) if chunks else np.empty(0, dtype)
+    columns = {}
+    for name in dtype.names:  # strings from their codes; None is missing
+        if name in strings:
+            table = np.array(strings[name] + [None], dtype=object)
+            codes = data[name].astype(np.int64)
+            codes[codes == 0xFFFFFFFF] = len(strings[name])
+            columns[name] = table[codes]
+        else:
+            columns[name] = data[name]
+    return header, columns
+
+
+def same(kind, value, cell):
+    """Whether a value read by numpy equals a cell of stoch-cat's CSV."""
+    if kind == "str":
+        return value == (cell if cell != "" else None)
+    if kind.startswith("<M8"):
+        return np.isnat(value) if cell == "" else value == np.datetime64(cell, kind[4:-1])
+    if cell in ("NaN", ""):
+        return math.isnan(float(value))
+    if kind in ("<i8", "<i4"):
+        return int(value) == int(cell)
+    if kind == "<f4":
+        return np.float32(cell) == value
+    return float(value) == float(cell.replace("Inf", "inf"))
 
 
 def main():
     with open(sys.argv[1], "rb") as f:
         header, data = read_stream(f)
-    csv = np.genfromtxt(sys.argv[2], delimiter=",", names=True, missing_values=("", "NA", "NaN"),
-                        filling_values=np.nan, ndmin=1, deletechars="", comments="#")
+    with open(sys.argv[2], newline="") as f:
+        rows = list(csv.reader(f))
     names = [c["name"] for c in header["columns"]]
-    assert list(csv.dtype.names) == names, (csv.dtype.names, names)
-    assert len(data) == len(csv), (len(data), len(csv))
+    kinds = [c["dtype"] for c in header["columns"]]
+    assert rows[0] == names, (rows[0], names)
+    nrows = len(rows) - 1
     for name in names:
-        a, b = data[name].astype(np.float64), csv[name]
-        same = (a == b) | (np.isnan(a) & np.isnan(b))
-        assert same.all(), "column %s differs at row %d" % (name, int(np.argmin(same)))
-    print("ok %d rows, %d columns, meta %s" % (len(data), len(names), json.dumps(header.get("meta"))))
+        assert len(data[name]) == nrows, (name, len(data[name]), nrows)
+    for i, row in enumerate(rows[1:]):
+        for name, kind, cell in zip(names, kinds, row):
+            assert same(kind, data[name][i], cell), "row %d, column %s: %r vs %r" % (i + 1, name, data[name][i], cell)
+    print("ok %d rows, %d columns (%s), meta %s" % (nrows, len(names), " ".join(kinds), json.dumps(header.get("meta"))))
 
 
 if __name__ == "__main__":

@@ -9,9 +9,9 @@
 nile="$top_srcdir/data/nile.csv"
 air="$top_srcdir/data/airpassengers.csv"
 
-ssm-forecast --model level -c flow -H 5 -m "$tmp/nile.yaml" -o "$tmp/nile-fc.csv" "$nile" || exit 99
+ssm-forecast --model level -c flow -H 5 --save-model "$tmp/nile.yaml" -o "$tmp/nile-fc.csv" "$nile" || exit 99
 ssm-forecast --model level -c flow --smooth -o "$tmp/nile-sm.csv" "$nile" || exit 99
-ssm-forecast --model trend+seasonal:12 --log -c passengers -H 12 -m "$tmp/air.yaml" -o "$tmp/air-fc.csv" "$air" || exit 99
+ssm-forecast --model trend+seasonal:12 --log -c passengers -H 12 --save-model "$tmp/air.yaml" -o "$tmp/air-fc.csv" "$air" || exit 99
 
 if have_python_module statsmodels; then
     cat >"$tmp/sm.py" <<'PY'

@@ -31,9 +31,9 @@ check "pe = (2+1+3+4)/4" approx "$(col "$tmp/c.csv" pe 1)" 2.5 1e-15
 check "identical samples: se = 0" approx "$(col "$tmp/c.csv" se 2)" 0 0
 check "identical samples: lexsim-rougel = 0" approx "$(col "$tmp/c.csv" lexsim-rougel 2)" 0 0
 check "identical samples: lexsim-jaccard = 0" approx "$(col "$tmp/c.csv" lexsim-jaccard 2)" 0 0
-check "complete graph: eigv = 1" approx "$(col "$tmp/c.csv" eigv 2)" 1 1e-12
-check "complete graph: deg = 0" approx "$(col "$tmp/c.csv" deg 2)" 0 1e-15
-check "complete graph: ecc = 0" approx "$(col "$tmp/c.csv" ecc 2)" 0 1e-12
+check "complete graph: eigv = 1 exactly" test "$(col "$tmp/c.csv" eigv 2)" = 1
+check "complete graph: deg = 0 exactly" test "$(col "$tmp/c.csv" deg 2)" = 0
+check "complete graph: ecc = 0 exactly" test "$(col "$tmp/c.csv" ecc 2)" = 0
 check "g-nll = 2" approx "$(col "$tmp/c.csv" g-nll 2)" 2 0
 check "ppl = mean NLL = 1" approx "$(col "$tmp/c.csv" ppl 2)" 1 0
 check "prompt-only line: NaN" test "$(col "$tmp/c.csv" se 3)" = NaN
@@ -75,14 +75,54 @@ gzip -c "$top_srcdir/data/uq-trivia.jsonl" >"$tmp/t.jsonl.gz"
 uq-entropy -q -s all -j 2 "$tmp/t.jsonl.gz" >"$tmp/b.csv"
 check "gzip input, -j 2: same output" cmp -s "$tmp/a.csv" "$tmp/b.csv"
 check "one row per (id, temperature)" test "$(wc -l <"$tmp/a.csv")" -eq 61
-check "string ids numbered by first appearance" test "$(col "$tmp/a.csv" id 2)" = 1
+check "string ids kept" test "$(col "$tmp/a.csv" id 2)" = trivia-01
 uq-entropy -q -s inv-entropy --inv-subsamples 2 --seed 5 "$top_srcdir/data/uq-trivia.jsonl" >"$tmp/s1.csv"
 uq-entropy -q -s inv-entropy --inv-subsamples 2 --seed 5 -j 2 "$top_srcdir/data/uq-trivia.jsonl" >"$tmp/s2.csv"
 uq-entropy -q -s inv-entropy --inv-subsamples 2 --seed 6 "$top_srcdir/data/uq-trivia.jsonl" >"$tmp/s3.csv"
 check "inv-entropy subsampling: same seed, same bytes" cmp -s "$tmp/s1.csv" "$tmp/s2.csv"
 check "inv-entropy subsampling: another seed differs" sh -c "! cmp -s '$tmp/s1.csv' '$tmp/s3.csv'"
 expect_exit 0 "--id-map" uq-entropy -q -s msp --id-map "$tmp/map.csv" -o "$tmp/m.csv" "$top_srcdir/data/uq-trivia.jsonl"
-check "--id-map pairs" grep -q '^1,"trivia-01"$' "$tmp/map.csv"
+check "--id-map: the ids, paired with themselves" grep -q '^trivia-01,trivia-01$' "$tmp/map.csv"
+check "--id-map: one row per id" test "$(wc -l <"$tmp/map.csv")" -eq 31
+
+# Inv-Entropy's subsampling follows the prompt's (id, temperature), not its line
+awk 'NR > 1' "$top_srcdir/data/uq-trivia.jsonl" >"$tmp/rot.jsonl"
+head -1 "$top_srcdir/data/uq-trivia.jsonl" >>"$tmp/rot.jsonl"
+uq-entropy -q -s inv-entropy --inv-subsamples 2 "$top_srcdir/data/uq-trivia.jsonl" >"$tmp/r1u.csv"
+sort "$tmp/r1u.csv" >"$tmp/r1.csv"
+uq-entropy -q -s inv-entropy --inv-subsamples 2 "$tmp/rot.jsonl" >"$tmp/r2u.csv"
+sort "$tmp/r2u.csv" >"$tmp/r2.csv"
+check "reordered input: every prompt keeps its inv-entropy" cmp -s "$tmp/r1.csv" "$tmp/r2.csv"
+check "... and the scores are there" test "$(grep -c trivia "$tmp/r1.csv")" -eq 60
+check "reordering changed the lines" sh -c "! cmp -s '$tmp/r1u.csv' '$tmp/r2u.csv'"
+
+# lexical scores are Unicode-aware: Cyrillic words differ, "Café" is one word
+printf '%s\n' '{"id": 1, "samples": [{"text": "Москва"}, {"text": "Париж"}]}' \
+    '{"id": 2, "samples": [{"text": "Café au lait"}, {"text": "CAFÉ AU LAIT!"}]}' \
+    '{"id": 3, "samples": [{"text": "Café"}, {"text": "caf"}]}' >"$tmp/uni.jsonl"
+expect_exit 0 "Unicode texts" uq-entropy -s lexsim-rougel,lexsim-jaccard -o "$tmp/uni.csv" "$tmp/uni.jsonl"
+check "Москва vs Париж: nothing in common" test "$(col "$tmp/uni.csv" lexsim-rougel 1)" = 1
+check "Café au lait vs CAFÉ AU LAIT!: the same words" test "$(col "$tmp/uni.csv" lexsim-rougel 2)" = 0
+check "Café vs caf: different words" test "$(col "$tmp/uni.csv" lexsim-jaccard 3)" = 1
+awk 'BEGIN { printf "{\"id\": 1, \"samples\": [{\"text\": \""; for (i = 0; i < 3000; i++) printf "w%d ", i; print "\"}, {\"text\": \"a\"}]}" }' >"$tmp/longtext.jsonl"
+expect_error 1 'longtext.jsonl:1: id .1.: samples\[0\].text has more than 2000 word tokens' "--max-text-tokens" \
+    uq-entropy -s lexsim-rougel --max-text-tokens 2000 "$tmp/longtext.jsonl"
+expect_exit 0 "--max-text-tokens 3000 passes" uq-entropy -s lexsim-rougel --max-text-tokens 3000 "$tmp/longtext.jsonl"
+
+# claim scores: one row per claim, with the claim's label
+printf '%s\n' '{"id": "a", "greedy": {"logprobs": [-1, -2, -0.5], "claims": [{"tokens": [0, 1], "correct": 1}, {"span": [2, 3], "correct": 0}]}}' \
+    '{"id": "b", "greedy": {"logprobs": [-3], "claims": [{"tokens": [0], "correct": false}]}}' \
+    '{"id": "c", "greedy": {"logprobs": [-3]}}' >"$tmp/claims.jsonl"
+expect_exit 0 "claim scores" uq-entropy -q -s claim-g-nll,claim-msp,ccp -o "$tmp/cl.csv" "$tmp/claims.jsonl"
+check "claim rows: header" test "$(head -1 "$tmp/cl.csv")" = "id,claim,claim-g-nll,claim-msp,ccp,correct"
+check "claim rows: one per claim" test "$(wc -l <"$tmp/cl.csv")" -eq 4
+check "claim 0 of a: g-nll 3" test "$(col "$tmp/cl.csv" claim-g-nll 1)" = 3
+check "claim 1 of a: numbered 1, g-nll 0.5" test "$(col "$tmp/cl.csv" claim 2),$(col "$tmp/cl.csv" claim-g-nll 2)" = "1,0.5"
+check "claim labels" test "$(col "$tmp/cl.csv" correct 1)$(col "$tmp/cl.csv" correct 2)$(col "$tmp/cl.csv" correct 3)" = 100
+run uq-entropy -s ccp "$tmp/claims.jsonl"
+check "ccp without nli labels: NaN counted per claim" grep -q 'ccp: NaN for 3 of 3 claims' "$tmp/err"
+expect_error 2 'cannot be mixed' "claim and prompt scores mixed" uq-entropy -s g-nll,ccp "$tmp/claims.jsonl"
+expect_error 1 'no claims' "claim scores without claims" uq-entropy -s ccp "$data/uq-closed.jsonl"
 
 # OpenAI-style logprobs.content[] objects
 printf '%s\n' '{"id": 9, "greedy": {"logprobs": {"content": [{"token": "a", "logprob": -0.25, "top_logprobs": [{"token": "a", "logprob": -0.6931471805599453}, {"token": "b", "logprob": -0.6931471805599453}]}]}}}' >"$tmp/oa.jsonl"
@@ -104,9 +144,9 @@ check "binary magic" sh -c "head -c 4 '$tmp/c.stb' | od -c | grep -q 'S   T   B'
 
 # bad input: exit 1, one line naming file:line
 good='{"id": 1, "samples": [{"logprobs": [-1]}]}'
-bad() { # DESC PATTERN LINE2
+bad() { # DESC PATTERN LINE2 (every score requested, so every field is read)
     printf '%s\n%s\n' "$good" "$3" >"$tmp/bad.jsonl"
-    expect_error 1 "bad.jsonl:2:.*$2" "$1" uq-entropy -s se "$tmp/bad.jsonl"
+    expect_error 1 "bad.jsonl:2:.*$2" "$1" uq-entropy -s all "$tmp/bad.jsonl"
 }
 bad "malformed JSON" 'malformed JSON' '{"id": 2, "samples": ['
 bad "truncated line" 'malformed JSON' '{"id": 2'
@@ -140,7 +180,40 @@ awk 'BEGIN { m = 400; printf "{\"id\": 1, \"samples\": ["
     print "]}" }' >"$tmp/huge.jsonl"
 expect_exit 0 "huge line (400 samples)" uq-entropy -s se,num-sets,eigv -o "$tmp/huge.csv" "$tmp/huge.jsonl"
 check "huge line: two sets of equal mass" approx "$(col "$tmp/huge.csv" se 1)" $ln2 1e-12
-check "huge line: eigv = 2" approx "$(col "$tmp/huge.csv" eigv 1)" 2 1e-9
+check "huge line: eigv = 2 exactly" test "$(col "$tmp/huge.csv" eigv 1)" = 2
+# line-length limit: checked before the line is held, errors in line order
+awk 'BEGIN { s = "{\"id\": 1, \"prompt\": \""; while (length(s) < 1022) s = s "a"; print s "\"}" }' >"$tmp/k1.jsonl"
+check "a 1024-byte line is 1024 bytes" test "$(head -1 "$tmp/k1.jsonl" | wc -c)" -eq 1025
+expect_exit 0 "--max-line 1K: a line of exactly 1K passes" uq-entropy -s g-nll --max-line 1K "$tmp/k1.jsonl"
+sed 's/"}$/a"}/' "$tmp/k1.jsonl" >"$tmp/k2.jsonl"
+expect_error 1 'k2.jsonl:1: line longer than 1024 bytes' "--max-line 1K: one byte more is refused" \
+    uq-entropy -s g-nll --max-line 1K "$tmp/k2.jsonl"
+expect_error 2 'max-line must be' "--max-line below 1K" uq-entropy -s g-nll --max-line 100 "$tmp/k1.jsonl"
+expect_error 2 'max-line must be' "--max-line not a size" uq-entropy -s g-nll --max-line 1X "$tmp/k1.jsonl"
+{ printf '{"id": 1, "greedy": {"logprobs": [-1]}}\n{"id": 2, "greedy": {"logprobs": [0.5]}}\n'
+  awk 'BEGIN { s = "{\"id\": 3, \"prompt\": \""; for (i = 0; i < 15; i++) s = s s; print s }'; } >"$tmp/order.jsonl"
+for j in 1 2; do
+    expect_error 1 'order.jsonl:2:.*positive log-probability' "-j $j: the bad line 2 is reported, not the long line 3" \
+        uq-entropy -j $j -s g-nll --max-line 64K "$tmp/order.jsonl"
+done
+awk 'BEGIN { for (i = 1; i <= 3000; i++) printf "{\"id\": %d, \"greedy\": {\"logprobs\": [%s]}}\n", i, (i == 700 || i == 2500) ? "1" : "-1" }' >"$tmp/many.jsonl"
+for j in 1 2; do
+    expect_error 1 'many.jsonl:700:' "-j $j: the first of two bad lines is reported" uq-entropy -j $j -s g-nll "$tmp/many.jsonl"
+done
+# only what the scores read is converted: a bad matrix does not stop g-nll
+printf '%s\n' '{"id": 1, "greedy": {"logprobs": [-2]}, "samples": [{}, {}], "sim": [[1, 7], [0, 1]]}' >"$tmp/lazy.jsonl"
+expect_exit 0 "a field no requested score reads is not converted" uq-entropy -s g-nll "$tmp/lazy.jsonl"
+expect_error 1 'lazy.jsonl:1:[0-9]+: sim\[0\]\[1\] = 7 is outside' "... but is read (with its column) when a score needs it" \
+    uq-entropy -s eigv:sim "$tmp/lazy.jsonl"
+printf '%s\n' '{"id": 1, "greedy": {"logprobs": [-2]}, "prompt": {"x": [1, 2}}' >"$tmp/lazy2.jsonl"
+expect_error 1 "lazy2.jsonl:1:[0-9]+: malformed JSON" "JSON syntax is checked everywhere" uq-entropy -s g-nll "$tmp/lazy2.jsonl"
+# a line that parses but fails to score: an error naming it, and (under
+# ASan, as CI runs this) nothing leaked -- the parsed prompt used to be
+printf '%s\n' '{"id": 1, "samples": [{}, {}], "embeddings": [[1e200, 1], [1, 1e200]]}' >"$tmp/noscore.jsonl"
+for j in 1 2; do
+    expect_error 1 'noscore.jsonl:1: id .1.: symmetric eigen: non-finite entry' "-j $j: a scoring failure names the line" \
+        uq-entropy -j $j -s eigenscore "$tmp/noscore.jsonl"
+done
 head -c 3000 "$tmp/t.jsonl.gz" >"$tmp/trunc.jsonl.gz"
 expect_error 1 'trunc.jsonl.gz:[0-9]+: truncated or corrupt gzip input' "truncated gzip input" uq-entropy -s se "$tmp/trunc.jsonl.gz"
 expect_exit 1 "failed run leaves no output file" uq-entropy -s se -o "$tmp/never.csv" "$tmp/bad.jsonl"

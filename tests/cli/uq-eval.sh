@@ -36,6 +36,15 @@ check "no interval without --bootstrap" test "$(val "$tmp/e.csv" u auroc lo)" = 
 check "ece only for confidences" test -z "$(val "$tmp/e.csv" u ece)"
 check "no tsu without temperature" test -z "$(val "$tmp/e.csv" u tsu)"
 
+# confidences by name: a column named after a uq-entropy confidence is ranked
+# as its negative without --confidence (ccp = 1 - u ranks as u)
+awk -F, '/^#/ || $1 == "id" { if ($1 == "id") print "id,ccp,correct"; next } { print $1 "," 1 - $2 "," $NF }' "$data/uq-eval-small.csv" >"$tmp/ccp.csv"
+expect_exit 0 "a confidence by name" uq-eval -l correct -o "$tmp/ccp-e.csv" "$tmp/ccp.csv"
+check "ccp is a confidence: AUROC as u's" approx "$(val "$tmp/ccp-e.csv" ccp auroc)" 0.75 1e-15
+check "ccp has an ECE" test -n "$(val "$tmp/ccp-e.csv" ccp ece)"
+expect_exit 0 "--confidence overrides" uq-eval -l correct --confidence msp -o "$tmp/ccp-f.csv" "$tmp/ccp.csv"
+check "ccp ranked as an uncertainty when not listed" approx "$(val "$tmp/ccp-f.csv" ccp auroc)" 0.25 1e-15
+
 # labels joined from a second file; quality labels drop the binary metrics
 expect_exit 0 "LABELS file (quality)" uq-eval -l quality -c u -o "$tmp/q.csv" "$data/uq-eval-small.csv" "$data/uq-eval-labels.csv"
 check "quality: no auroc" test -z "$(val "$tmp/q.csv" u auroc)"
@@ -52,7 +61,7 @@ expect_error 1 'bad.csv:3: label 2 is outside' "label outside [0,1]" uq-eval -l 
 expect_error 1 "no label column 'right'" "missing label column" uq-eval -l right "$data/uq-eval-small.csv"
 expect_error 1 "no column 'w'" "unknown --columns" uq-eval -l correct -c w "$data/uq-eval-small.csv"
 printf 'id,quality\n1,1\n1,0\n' >"$tmp/dup.csv"
-expect_error 1 'dup.csv:3: duplicate id 1' "duplicate label ids" uq-eval -l quality "$data/uq-eval-small.csv" "$tmp/dup.csv"
+expect_error 1 "dup.csv:3: duplicate id '1' in the labels \\(first on line 2\\)" "duplicate label ids" uq-eval -l quality "$data/uq-eval-small.csv" "$tmp/dup.csv"
 
 # pipeline with temperatures: TSU, ECE for msp, deterministic bootstrap
 uq-entropy -q -s msp,se "$top_srcdir/data/uq-trivia.jsonl" >"$tmp/s.csv"
@@ -71,4 +80,34 @@ check "DESIGN pipeline: 5 scores x 7 metrics" test "$(grep -c ',auroc,\|,auprc,\
 printf 'id,temperature,u,correct\n1,0.5,1,1\n1,1,2,1\n2,0.5,3,0\n2,1,2,1\n' >"$tmp/tsu.csv"
 expect_exit 0 "tsu" uq-eval -l correct -m tsu -o "$tmp/tsu.out" "$tmp/tsu.csv"
 check "tsu = 1/2" approx "$(val "$tmp/tsu.out" u tsu)" 0.5 0
+# string ids end to end (issue 13): uq-entropy keeps the ids, uq-eval joins
+# labels by id text (from CSV or binary), stoch-cat reads every output
+printf '%s\n' '{"id": "p0001", "temperature": 0.5, "greedy": {"logprobs": [-0.1]}}' \
+    '{"id": "A-17", "temperature": 0.5, "greedy": {"logprobs": [-2.5]}}' \
+    '{"id": 42, "temperature": 0.5, "greedy": {"logprobs": [-0.7]}}' \
+    '{"id": "p0001", "temperature": 1.0, "greedy": {"logprobs": [-0.3]}}' \
+    '{"id": "x,y", "temperature": 1.0, "greedy": {"logprobs": [-1.5]}}' >"$tmp/sid.jsonl"
+printf 'id,temperature,right\n"A-17",0.5,0\np0001,0.5,1\n42,0.5,1\np0001,1,1\n"x,y",1,0\n' >"$tmp/sid-labels.csv"
+expect_exit 0 "string ids: uq-entropy" uq-entropy -s g-nll -o "$tmp/sid.csv" "$tmp/sid.jsonl"
+check "the input's ids, integers among them as text" test "$(cut -d, -f1 "$tmp/sid.csv" | tr '\n' ' ')" = 'id p0001 A-17 42 p0001 "x '
+check "an id with a comma is quoted" grep -q '^"x,y",1,1.5$' "$tmp/sid.csv"
+expect_exit 0 "string ids: labels joined by id and temperature" uq-eval -l right -m auroc -o "$tmp/sid-e.csv" "$tmp/sid.csv" "$tmp/sid-labels.csv"
+check "AUROC 1: errors A-17 and x,y have the highest g-nll" approx "$(val "$tmp/sid-e.csv" g-nll auroc)" 1 0
+check "n = 5 rows joined" test "$(val "$tmp/sid-e.csv" g-nll auroc n)" = 5
+expect_exit 0 "string ids: binary scores" uq-entropy -s g-nll -o "$tmp/sid.stb" "$tmp/sid.jsonl"
+expect_exit 0 "uq-eval reads binary scores with string ids" uq-eval -l right -m auroc -o "$tmp/sid-b.csv" "$tmp/sid.stb" "$tmp/sid-labels.csv"
+check "... with the same result" cmp -s "$tmp/sid-e.csv" "$tmp/sid-b.csv"
+expect_exit 0 "stoch-cat reads uq-entropy's binary output" stoch-cat -o "$tmp/sid-cat.csv" "$tmp/sid.stb"
+check "... back to the same CSV" cmp -s "$tmp/sid.csv" "$tmp/sid-cat.csv"
+expect_exit 0 "stoch-cat reads uq-eval's output" stoch-cat --describe "$tmp/sid-e.csv"
+check "... score and metric are string columns" grep -q '^score *str' "$tmp/out"
+printf 'id,sample,logprob,temperature\np0001,0,-0.5,1\np0001,0,-0.25,1\nA-17,0,-2,1\n' >"$tmp/sid-long.csv"
+expect_exit 0 "--csv-long with string ids" uq-entropy --csv-long -s g-nll -o "$tmp/sid-long-out.csv" "$tmp/sid-long.csv"
+check "--csv-long keeps the ids" test "$(cut -d, -f1,3 "$tmp/sid-long-out.csv" | tr '\n' ' ')" = "id,g-nll p0001,0.75 A-17,2 "
+printf 'id,sample,logprob\n1,0,-0.5\n1,x,-0.25\n' >"$tmp/sid-long-bad.csv"
+expect_error 1 "column 'sample' holds str" "--csv-long: text in a number column" uq-entropy --csv-long -s g-nll "$tmp/sid-long-bad.csv"
+printf 'id,prompt,g-nll,correct\na,"What is 2+2?",0.1,1\nb,"Capital?",2,0\n' >"$tmp/sid-text.csv"
+expect_exit 0 "a text column in the scores is not a score" uq-eval -l correct -m auroc -o "$tmp/sid-t.csv" "$tmp/sid-text.csv"
+check "... only g-nll is evaluated" test "$(cut -d, -f1 "$tmp/sid-t.csv" | sort -u | tr '\n' ' ')" = "g-nll score "
+expect_error 1 "column 'prompt' holds str, not scores" "... and refused when named" uq-eval -l correct -c prompt "$tmp/sid-text.csv"
 done_testing

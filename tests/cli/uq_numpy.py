@@ -1,6 +1,8 @@
 #!/usr/bin/python3
 """Independent numpy computation of every uq-entropy score and uq-eval
-metric on random generations; prints PASS/FAIL lines for tests/cli/uq-numpy.sh.
+metric on random generations, each written from its paper's formula (and,
+where LM-Polygraph's code differs, that variant too); prints PASS/FAIL
+lines for tests/cli/uq-numpy.sh.
 
 usage: uq_numpy.py WORKDIR   (uq-entropy and uq-eval on PATH)"""
 import csv
@@ -12,11 +14,13 @@ import random
 import re
 import subprocess
 import sys
+import unicodedata
 
 import numpy as np
 
 TOL = 1e-12
-WORDS = "paris lyon the answer is it capital of france city a an in 1989 1991 blue red".split()
+WORDS = ("paris lyon the answer is it capital of france city a an in 1989 1991 blue red "
+         "Москва Париж москва Café CAFÉ café straße STRASSE naïve 東京 ٣٤ Δέλτα δέλτα").split()
 work = sys.argv[1]
 rng = random.Random(12345)
 fails = 0
@@ -64,18 +68,64 @@ def make_prompt(pid, temp):
     emb = [[round(rng.gauss(0, 1), 6) for _ in range(d)] for _ in range(m)]
     k = rng.randint(2, 3)
     insim = [[1.0 if a == b else round(rng.uniform(0.1, 1), 6) for b in range(k)] for a in range(k)]
-    gl = [round(rng.uniform(-2, -0.01), 6) for _ in range(rng.randint(1, 5))]
-    top = [[lp] + sorted([round(rng.uniform(-6, lp), 6) for _ in range(2)], reverse=True) for lp in gl]
-    return {"id": pid, "temperature": temp, "greedy": {"text": rnd_text(), "logprobs": gl, "top_logprobs": top},
+    gl = [round(rng.uniform(-2, -0.01), 6) for _ in range(rng.randint(1, 6))]
+    top = [[lp] + sorted([round(rng.uniform(-6, lp), 6) for _ in range(rng.randint(1, 4))], reverse=True)
+           for lp in gl]
+    T = len(gl)
+    for smp in samples:
+        smp["relevance"] = [round(rng.uniform(0, 1), 6) for _ in smp["logprobs"]]
+    ge = [round(rng.uniform(0, 1), 6) for _ in range(m)]
+    gc = [round(rng.uniform(0, 1 - e), 6) for e in ge]
+    claims = []
+    for _ in range(rng.randint(0, 3)):
+        toks = sorted(rng.sample(range(T), rng.randint(1, T)))
+        cl = {"tokens": toks} if rng.random() < 0.5 or toks != list(range(toks[0], toks[-1] + 1)) \
+            else {"span": [toks[0], toks[-1] + 1]}
+        cl["nli"] = [["entail"] + [rng.choice(["entail", "contra", "neutral", ["contra", "neutral"],
+                                               ["entail", "contra"], ["neutral", "neutral"]])
+                                   for _ in top[t][1:]] for t in toks]
+        cl["correct"] = rng.choice([0, 1, True, False])
+        cl["p_true_logprob"] = round(rng.uniform(-3, 0), 6)
+        cl["text"] = "claim"
+        claims.append(cl)
+    greedy = {"text": rnd_text(), "logprobs": gl, "top_logprobs": top,
+              "lm_logprobs": [round(rng.uniform(-8, -0.01), 6) for _ in gl],
+              "relevance": [round(rng.uniform(0, 1), 6) if rng.random() < 0.9 else 0.0 for _ in gl],
+              "entail": ge, "contra": gc, "p_true_logprob": round(rng.uniform(-4, 0), 6), "claims": claims}
+    if rng.random() < 0.2:  # a duplicated answer: semantic density counts distinct texts once
+        samples[-1]["text"] = samples[0]["text"]
+    return {"id": pid, "temperature": temp, "greedy": greedy,
             "samples": samples, "entail": E, "contra": C, "sim": S, "embeddings": emb,
             "inputs": {"sim": insim, "map": [rng.randrange(k) for _ in range(m)]},
             "correct": rng.randint(0, 1)}
+
+
+def make_degenerate(pid, blocks):
+    """Samples in exact semantic sets (0/1 entailment, similarity and
+    identical texts within a set): the spectral scores have exact values."""
+    p = make_prompt(pid, 1.0)
+    cls = [c for c, size in enumerate(blocks) for _ in range(size)]
+    m = len(cls)
+    texts = [rnd_text() for _ in blocks]
+    p["samples"] = [{"text": texts[c], "logprobs": s["logprobs"], "relevance": s["relevance"]}
+                    for c, s in zip(cls, (p["samples"] * m)[:m])]
+    one = [[1.0 if cls[i] == cls[j] else 0.0 for j in range(m)] for i in range(m)]
+    p["entail"] = one
+    p["sim"] = one
+    p["contra"] = [[1.0 - x for x in row] for row in one]
+    p["embeddings"] = (p["embeddings"] * m)[:m]
+    p["inputs"]["map"] = [i % len(p["inputs"]["sim"]) for i in range(m)]
+    p["greedy"]["entail"] = (p["greedy"]["entail"] * m)[:m]
+    p["greedy"]["contra"] = (p["greedy"]["contra"] * m)[:m]
+    return p
 
 
 prompts = []
 for q in range(30):
     for t in (0.5, 1.0):
         prompts.append(make_prompt("p%d" % q, t))
+for q, blocks in enumerate([[4], [2, 3], [1, 1, 2], [5], [1]]):
+    prompts.append(make_degenerate("d%d" % q, blocks))
 path = os.path.join(work, "rand.jsonl")
 with open(path, "w") as f:
     for p in prompts:
@@ -84,7 +134,18 @@ with open(path, "w") as f:
 
 # --------------------------------------------------------- numpy scores
 def toks(s):
-    return re.findall(r"[a-z0-9]+", s.lower())
+    """Word tokens: maximal runs of Unicode letters, marks and numbers,
+    case-folded (Python's unicodedata and str.casefold)."""
+    out, cur = [], []
+    for ch in s:
+        if unicodedata.category(ch)[0] in "LMN":
+            cur.append(ch)
+        elif cur:
+            out.append("".join(cur).casefold())
+            cur = []
+    if cur:
+        out.append("".join(cur).casefold())
+    return out
 
 
 def rougel(a, b):
@@ -245,6 +306,110 @@ def inv(p, full):
     return float(np.mean(vals))
 
 
+def softmax(a, temp=1.0):
+    z = np.exp(np.asarray(a, float) / temp - np.max(np.asarray(a, float) / temp))
+    return z / z.sum()
+
+
+def token_dist(a, mode):
+    """The token distribution over the k given alternatives."""
+    return softmax(a) if mode == "renorm" else np.exp(np.asarray(a, float))
+
+
+def token_H(a, mode):
+    q = token_dist(a, mode)
+    return float(-(q * np.log(q)).sum())
+
+
+def renyi(a, alpha, temp):
+    # Renyi divergence of q = softmax(a / T) from the uniform u over the k
+    # alternatives (Darrin et al. 2023, RAINPROOF): D = log(sum q^a u^(1-a)) / (a - 1)
+    q = softmax(a, temp)
+    u = np.full(len(q), 1.0 / len(q))
+    if alpha == 1:
+        return float((q * np.log(q / u)).sum())
+    return float(np.log((q ** alpha * u ** (1 - alpha)).sum()) / (alpha - 1))
+
+
+def fisher_rao(a, temp):
+    # Fisher-Rao distance to uniform, normalised to [0, 1]: (2/pi) arccos(sum sqrt(q u))
+    q = softmax(a, temp)
+    u = np.full(len(q), 1.0 / len(q))
+    return float(2 / np.pi * np.arccos(min(1.0, np.sqrt(q * u).sum())))
+
+
+def self_cert(a, mode):
+    # Kang et al. 2025: KL(U || p) = sum_j (1/k) log((1/k) / p_j)
+    p = token_dist(a, mode)
+    k = len(p)
+    return float((1.0 / k * np.log((1.0 / k) / p)).sum())
+
+
+def sar_scores(p, opt):
+    sm = p["samples"]
+    m = len(sm)
+    S = np.array(p["sim"])
+
+    def tsar(lp, R):
+        R = np.asarray(R, float)
+        if R.sum() == 0:
+            return 0.0
+        return float(-(R / R.sum() * np.asarray(lp, float)).sum())
+
+    def sent(probs):
+        # Duan et al.: E_S(s_j) = -log(p_j + (1/t) sum_{k != j} g(s_j, s_k) p_k)
+        vals = []
+        for j in range(m):
+            rel = sum(S[j, k] * probs[k] for k in range(m) if k != j) / opt["sar_t"]
+            vals.append(-math.log(probs[j] + rel))
+        return float(np.mean(vals))
+
+    probs = [math.exp(sum(x["logprobs"])) for x in sm]
+    shifted = [math.exp(-tsar(x["logprobs"], x["relevance"])) for x in sm]
+    g = p["greedy"]
+    return tsar(g["logprobs"], g["relevance"]), sent(probs), sent(shifted)
+
+
+def sem_density(p, variant):
+    # Qiu & Miikkulainen 2024: E||v* - v_i||^2 = p_c + p_n / 2, K = 1 - E,
+    # SD = sum_i p_i^(1/L_i) K_i / sum_i p_i^(1/L_i) over distinct samples;
+    # LM-Polygraph also adds the greedy answer with K = 1
+    g = p["greedy"]
+    num = den = 0.0
+    seen = set()
+    for i, x in enumerate(p["samples"]):
+        if x["text"] in seen:
+            continue
+        seen.add(x["text"])
+        w = math.exp(sum(x["logprobs"])) ** (1.0 / len(x["logprobs"]))
+        c = g["contra"][i]
+        n = max(0.0, 1 - g["entail"][i] - c)
+        d = c + n / 2
+        K = 1 - d if d <= 1 else 0.0
+        num += w * K
+        den += w
+    if variant == "polygraph":
+        w = math.exp(sum(g["logprobs"])) ** (1.0 / len(g["logprobs"]))
+        num += w
+        den += w
+    return num / den
+
+
+def se_mc(p, ids, variant):
+    sm = p["samples"]
+    if variant == "kuhn":
+        # Kuhn et al. 2023: SE ~ -(1/|C|) sum_c log p(c|x), p(c|x) = sum over the
+        # class of the (length-normalised) sequence probabilities
+        ll = [sum(x["logprobs"]) / len(x["logprobs"]) for x in sm]
+        classes = sorted(set(ids))
+        return float(-np.mean([math.log(sum(math.exp(ll[i]) for i in range(len(sm)) if ids[i] == c))
+                               for c in classes]))
+    # LM-Polygraph: mean over samples of log p(class of the sample), unnormalised
+    ll = [sum(x["logprobs"]) for x in sm]
+    return float(-np.mean([math.log(sum(math.exp(ll[j]) for j in range(len(sm)) if ids[j] == ids[i]))
+                           for i in range(len(sm))]))
+
+
 def scores_numpy(p, opt):
     g = p["greedy"]["logprobs"]
     sm = p["samples"]
@@ -274,12 +439,62 @@ def scores_numpy(p, opt):
     out["kle"] = kle(W, opt["t"])
     t = [s["text"] for s in sm]
     pairs = [(i, j) for i in range(len(t)) for j in range(i + 1, len(t))]
-    out["lexsim-rougel"] = 1 - float(np.mean([rougel(t[i], t[j]) for i, j in pairs]))
-    out["lexsim-jaccard"] = 1 - float(np.mean([jacc(t[i], t[j]) for i, j in pairs]))
+    nan = float("nan")
+    out["lexsim-rougel"] = 1 - float(np.mean([rougel(t[i], t[j]) for i, j in pairs])) if pairs else nan
+    out["lexsim-jaccard"] = 1 - float(np.mean([jacc(t[i], t[j]) for i, j in pairs])) if pairs else nan
     out["eigenscore"] = eigenscore(p["embeddings"], opt["alpha"], opt["es"])
     out["inv-entropy"] = inv(p, False)
     out["inv-entropy-full"] = inv(p, True)
+    tops = p["greedy"]["top_logprobs"]
+    Hs = [token_H(a, opt["token"]) for a in tops]
+    out["max-te"] = max(Hs)
+    out["renyi-neg"] = -float(np.mean([renyi(a, opt["alpha_r"], opt["divt"]) for a in tops]))
+    out["fisher-rao"] = -float(np.mean([fisher_rao(a, opt["divt"]) for a in tops]))
+    out["self-certainty"] = float(np.mean([self_cert(a, opt["token"]) for a in tops]))
+    lp, u = p["greedy"]["logprobs"], p["greedy"]["lm_logprobs"]
+    poly = opt["pmi"] == "polygraph"
+    # PMI(y; x) = log p(y|x) - log p(y), per token (LM-Polygraph: none for the first token)
+    out["pmi"] = -float(np.mean([lp[t] - (0 if poly and t == 0 else u[t]) for t in range(len(lp))]))
+    # van der Poel et al. 2022: log p(y_t|y<t,x) - lambda 1{H_t >= tau} log p(y_t|y<t)
+    out["cpmi"] = -float(np.mean([lp[t] - (opt["cl"] * u[t] if Hs[t] >= opt["ct"] and not (poly and t == 0) else 0)
+                                  for t in range(len(lp))]))
+    out["token-sar"], out["sentence-sar"], out["sar"] = sar_scores(p, opt)
+    out["semantic-density"] = sem_density(p, opt["sd"])
+    out["se-mc"] = se_mc(p, ids, opt["semc"])
+    out["p-true"] = math.exp(p["greedy"]["p_true_logprob"])
     return out
+
+
+def nli_lab(x):
+    if isinstance(x, list):  # [forward, backward] combined as LM-Polygraph's CCP
+        f, b = x
+        if f == b:
+            return f
+        if "entail" in x and "contra" in x:
+            return "neutral"
+        return f if f != "neutral" else b
+    return x
+
+
+def claims_numpy(p):
+    """Rows (ccp, claim-msp, claim-g-nll, claim-p-true, correct) per claim."""
+    g = p["greedy"]
+    rows = []
+    for cl in g["claims"]:
+        toks = cl["tokens"] if "tokens" in cl else list(range(cl["span"][0], cl["span"][1]))
+        # Fadeeva et al. 2024: CCP = prod_t P(entail) / (P(entail) + P(contra)) over
+        # the alternatives of each claim token
+        ccp = 1.0
+        for t, labs in zip(toks, cl["nli"]):
+            probs = np.exp(np.asarray(g["top_logprobs"][t], float))
+            labs = [nli_lab(x) for x in labs]
+            e = sum(q for q, l in zip(probs, labs) if l == "entail")
+            c = sum(q for q, l in zip(probs, labs) if l == "contra")
+            ccp *= e / (e + c)
+        ll = sum(g["logprobs"][t] for t in toks)
+        rows.append({"ccp": ccp, "claim-msp": math.exp(ll), "claim-g-nll": -ll,
+                     "claim-p-true": math.exp(cl["p_true_logprob"]), "correct": float(cl["correct"])})
+    return rows
 
 
 def run(cmd):
@@ -291,22 +506,30 @@ def run(cmd):
 
 
 SETTINGS = [
-    {"cluster": "greedy", "equiv": "default", "affinity": "entail", "thr": 0.9, "t": 0.3, "token": "renorm", "alpha": 1e-3, "es": "paper"},
-    {"cluster": "rep", "equiv": "strict", "affinity": "contra", "thr": 0.5, "t": 1.0, "token": "partial", "alpha": 0.1, "es": "code"},
-    {"cluster": "union", "equiv": "nc", "affinity": "jaccard", "thr": 1.2, "t": 0.05, "token": "renorm", "alpha": 1e-3, "es": "paper"},
-    {"cluster": "greedy", "equiv": "nc", "affinity": "sim", "thr": 0.9, "t": 2.0, "token": "renorm", "alpha": 1e-2, "es": "paper"},
+    {"cluster": "greedy", "equiv": "default", "affinity": "entail", "thr": 0.9, "t": 0.3, "token": "renorm", "alpha": 1e-3, "es": "paper",
+     "alpha_r": 0.5, "divt": 2.0, "pmi": "paper", "ct": 0.0656, "cl": 3.599, "sar_t": 0.001, "sd": "paper", "semc": "kuhn"},
+    {"cluster": "rep", "equiv": "strict", "affinity": "contra", "thr": 0.5, "t": 1.0, "token": "partial", "alpha": 0.1, "es": "code",
+     "alpha_r": 1.0, "divt": 1.0, "pmi": "polygraph", "ct": 0.5, "cl": 1.0, "sar_t": 0.5, "sd": "polygraph", "semc": "polygraph"},
+    {"cluster": "union", "equiv": "nc", "affinity": "jaccard", "thr": 1.2, "t": 0.05, "token": "renorm", "alpha": 1e-3, "es": "paper",
+     "alpha_r": 2.5, "divt": 0.7, "pmi": "paper", "ct": 0.3, "cl": 0.5, "sar_t": 2.0, "sd": "paper", "semc": "polygraph"},
+    {"cluster": "greedy", "equiv": "nc", "affinity": "sim", "thr": 0.9, "t": 2.0, "token": "renorm", "alpha": 1e-2, "es": "paper",
+     "alpha_r": 0.5, "divt": 2.0, "pmi": "polygraph", "ct": 0.0656, "cl": 3.599, "sar_t": 0.001, "sd": "polygraph", "semc": "kuhn"},
 ]
 for k, opt in enumerate(SETTINGS):
     cmd = ["uq-entropy", "-q", "-s", "all", "--cluster", opt["cluster"], "--equiv", opt["equiv"],
            "--affinity", opt["affinity"], "--eig-threshold", repr(opt["thr"]), "--kle-t", repr(opt["t"]),
            "--token-entropy", opt["token"], "--eigenscore-alpha", repr(opt["alpha"]),
-           "--eigenscore-variant", opt["es"], path]
+           "--eigenscore-variant", opt["es"], "--renyi-alpha", repr(opt["alpha_r"]),
+           "--divergence-temperature", repr(opt["divt"]), "--pmi-variant", opt["pmi"],
+           "--cpmi-tau", repr(opt["ct"]), "--cpmi-lambda", repr(opt["cl"]), "--sar-t", repr(opt["sar_t"]),
+           "--sd-variant", opt["sd"], "--se-mc-variant", opt["semc"], path]
     rows = run(cmd)
     if rows is None:
         continue
     if len(rows) != len(prompts):
         report(False, "setting %d rows" % k, "%d rows" % len(rows))
         continue
+    report([r["id"] for r in rows] == [p["id"] for p in prompts], "setting %d: the input's ids, in order" % k)
     worst = {}
     for p, row in zip(prompts, rows):
         ref = scores_numpy(p, opt)
@@ -316,6 +539,21 @@ for k, opt in enumerate(SETTINGS):
             worst[name] = max(worst.get(name, 0), err)
     for name, err in sorted(worst.items()):
         report(err <= TOL, "setting %d %s (max rel err %.2g)" % (k, name, err), "> %g" % TOL)
+
+
+# ----------------------------------------------------------- claims
+rows = run(["uq-entropy", "-q", "-s", "ccp,claim-msp,claim-g-nll,claim-p-true", path])
+if rows is not None:
+    ref = [r for p in prompts for r in claims_numpy(p)]
+    if len(rows) != len(ref):
+        report(False, "claim rows", "%d rows, numpy %d" % (len(rows), len(ref)))
+    else:
+        keys = [(p["id"], p["temperature"], q) for p in prompts for q in range(len(p["greedy"]["claims"]))]
+        ok_keys = all(r["claim"] == str(k[2]) and float(r["temperature"]) == k[1] for r, k in zip(rows, keys))
+        report(ok_keys, "claim rows: one per claim, numbered from 0, in input order")
+        for name in ["ccp", "claim-msp", "claim-g-nll", "claim-p-true", "correct"]:
+            err = max(abs(float(r[name]) - x[name]) / max(1.0, abs(x[name])) for r, x in zip(rows, ref))
+            report(err <= TOL, "claims %s (max rel err %.2g, %d claims)" % (name, err, len(ref)), "> %g" % TOL)
 
 
 # ---------------------------------------------------------- metrics
@@ -406,7 +644,7 @@ if rows is not None:
     ev = run(["uq-eval", "-l", "correct", sc])
     if ev is not None:
         y = [float(r["correct"]) for r in rows]
-        ids = [float(r["id"]) for r in rows]
+        ids = [r["id"] for r in rows]
         temps = [float(r["temperature"]) for r in rows]
         got = {(r["score"], r["metric"]): float(r["value"]) for r in ev}
         for name in ["msp", "g-nll", "se", "num-sets", "eigv", "kle"]:

@@ -5,7 +5,11 @@
  * hexadecimal floating point, then a gather of item numbers and bytes, and
  * the first error over ranks (st_mpi_agree_error).  The
  * output must be the same bytes for any number of ranks.
- * `mpi-probe --compiled` prints yes or no (built with --with-mpi). */
+ * `mpi-probe --compiled` prints yes or no (built with --with-mpi).
+ * `mpi-probe --groups SEQ K FILE...` reads the FILEs' seq groups (column
+ * SEQ, strings allowed) in blocks of K groups with st_table_read_share_opts
+ * and prints every row, each rank its share, as text (ids and labels as
+ * written): the same bytes for any number of ranks, errors included. */
 #include "config.h"
 
 #include <stdint.h>
@@ -14,6 +18,58 @@
 #include <string.h>
 
 #include "core/mpi.h"
+#include "core/stream.h"
+
+static size_t block_k;
+static size_t k_groups(size_t ngroups, size_t nrows)
+{
+    (void)ngroups, (void)nrows;
+    return block_k;
+}
+
+/* --groups: print the rows of this rank's share, gathered on rank 0. */
+static int groups(int argc, char **argv)
+{
+    st_err e;
+    st_err_clear(&e);
+    if (st_mpi_init(&argc, &argv, &e) < 0 || argc < 5) {
+        fprintf(stderr, "mpi-probe: %s\n", argc < 5 ? "--groups SEQ K FILE..." : e.msg);
+        return 1;
+    }
+    block_k = (size_t)atoi(argv[3]);
+    st_reader_opts o = {.any_type = 1};
+    st_table *t = NULL;
+    st_table_share sh;
+    int rc = st_table_read_share_opts(&t, (const char *const *)argv + 4, (size_t)(argc - 4), argv[2], &o, k_groups,
+                                      &sh, &e);
+    char *text = NULL, *all = NULL;
+    size_t len = 0, nall = 0;
+    if (rc == 0) {
+        FILE *m = open_memstream(&text, &len);
+        for (size_t i = 0; i < t->nrows; i++)
+            for (size_t j = 0; j < t->ncols; j++) {
+                char buf[ST_CELL_BUFSZ];
+                fprintf(m, "%s%s", st_table_cell(t, j, st_table_get(t, i, j), buf), j + 1 < t->ncols ? "," : "\n");
+            }
+        fclose(m);
+    }
+    rc = st_mpi_agree(rc);
+    if (rc == 0 && st_mpi_gather_bytes(text, len, &all, &nall, &e) < 0)
+        rc = 1;
+    if (st_mpi_rank() == 0) {
+        if (rc < 0) {
+            char fm[1024];
+            fprintf(stderr, "mpi-probe: %s\n", st_err_format(&e, fm, sizeof fm));
+        } else {
+            fwrite(all, 1, nall, stdout);
+        }
+    }
+    free(text);
+    free(all);
+    st_table_free(t);
+    st_mpi_finalize();
+    return rc < 0;
+}
 
 #define NBLOCKS 37
 #define PER 10
@@ -39,6 +95,8 @@ int main(int argc, char **argv)
         puts(st_mpi_compiled() ? "yes" : "no");
         return 0;
     }
+    if (argc > 1 && strcmp(argv[1], "--groups") == 0)
+        return groups(argc, argv);
     st_err e;
     st_err_clear(&e);
     if (st_mpi_init(&argc, &argv, &e) < 0) {

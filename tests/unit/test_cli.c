@@ -124,6 +124,47 @@ START_TEST(test_output_device_kept)
 }
 END_TEST
 
+/* Role options: every program spells them and defaults them alike. */
+START_TEST(test_roles)
+{
+    st_cli c;
+    st_cli_init(&c, "prog", "usage");
+    char *argv[] = {"prog", "--seq-col", "PTNUM", "--no-header", "--time-col", "years", "x.csv", NULL};
+    int argc = 7;
+    static const struct option longopts[] = {ST_CLI_LONGOPTS, ST_CLI_OPT_SEQ_COL, ST_CLI_OPT_TIME_COL,
+                                             ST_CLI_OPT_STATE_COL, ST_CLI_OPT_NO_HEADER, {NULL, 0, NULL, 0}};
+    optind = 1;
+    int opt;
+    while ((opt = getopt_long(argc, argv, ST_CLI_SHORTOPTS, longopts, NULL)) != -1)
+        ck_assert_int_eq(st_cli_common(&c, opt, optarg, argv), 1);
+    ck_assert_int_eq(optind, 6);
+    ck_assert_str_eq(st_cli_role_name(&c, ST_ROLE_SEQ), "PTNUM");
+    ck_assert_str_eq(st_cli_role_name(&c, ST_ROLE_TIME), "years");
+    ck_assert_str_eq(st_cli_role_name(&c, ST_ROLE_STATE), "state");
+    ck_assert_str_eq(st_role_option(ST_ROLE_OBSTYPE), "obstype-col");
+    ck_assert_str_eq(st_role_default(ST_ROLE_TIME), "t");
+    ck_assert_int_eq(st_cli_reader_opts(&c).no_header, 1);
+    char *names[] = {"PTNUM", "years", "state", "pdiag"};
+    st_err e;
+    st_err_clear(&e);
+    int col;
+    ck_assert_int_eq(st_cli_role_col(&c, ST_ROLE_SEQ, names, 4, 1, "cav.csv", &col, &e), 0);
+    ck_assert_int_eq(col, 0);
+    ck_assert_int_eq(st_cli_role_col(&c, ST_ROLE_STATE, names, 4, 1, "cav.csv", &col, &e), 0);
+    ck_assert_int_eq(col, 2);
+    /* absent and optional: -1; absent and required: an error that says how */
+    ck_assert_int_eq(st_cli_role_col(&c, ST_ROLE_OBSTYPE, names, 4, 0, "cav.csv", &col, &e), 0);
+    ck_assert_int_eq(col, -1);
+    ck_assert_int_eq(st_cli_role_col(&c, ST_ROLE_OBSTYPE, names, 4, 1, "cav.csv", &col, &e), ST_EDATA);
+    ck_assert_str_eq(e.msg, "no column 'obstype' (name it with --obstype-col; the input has PTNUM,years,state,pdiag)");
+    /* named on the command line and absent: an error even when optional */
+    char *other[] = {"id", "t"};
+    ck_assert_int_eq(st_cli_role_col(&c, ST_ROLE_SEQ, other, 2, 0, "b.csv", &col, &e), ST_EDATA);
+    ck_assert_str_eq(e.msg, "--seq-col: no column 'PTNUM' (the input has id,t)");
+    ck_assert_str_eq(e.file, "b.csv");
+}
+END_TEST
+
 static Suite *cli_suite(void)
 {
     Suite *s = suite_create("cli");
@@ -133,6 +174,7 @@ static Suite *cli_suite(void)
     tcase_add_test(tc, test_output_atomic);
     tcase_add_test(tc, test_output_unwritable);
     tcase_add_test(tc, test_output_device_kept);
+    tcase_add_test(tc, test_roles);
     suite_add_tcase(s, tc);
     return s;
 }

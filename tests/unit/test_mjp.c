@@ -729,12 +729,12 @@ static st_mjp *ratchet(double V, double r, double b)
             if (i == j)
                 continue;
             snprintf(buf, sizeof buf, "exp(-V*(%d)/2)", j - i);
-            ck_assert_int_eq(st_mjp_expr_parse(&m->expr[i * 6 + j], buf, names, 3, &e), 0);
-            ck_assert_int_eq(st_mjp_expr_parse(&m->expr[(i + 3) * 6 + j + 3], "b", names, 3, &e), 0);
+            ck_assert_int_eq(st_mjp_rate_compile(&m->expr[i * 6 + j], buf, names, 3, NULL, &e), 0);
+            ck_assert_int_eq(st_mjp_rate_compile(&m->expr[(i + 3) * 6 + j + 3], "b", names, 3, NULL, &e), 0);
         }
     for (int i = 0; i < 3; i++) {
-        ck_assert_int_eq(st_mjp_expr_parse(&m->expr[i * 6 + i + 3], "r", names, 3, &e), 0);
-        ck_assert_int_eq(st_mjp_expr_parse(&m->expr[(i + 3) * 6 + i], "r", names, 3, &e), 0);
+        ck_assert_int_eq(st_mjp_rate_compile(&m->expr[i * 6 + i + 3], "r", names, 3, NULL, &e), 0);
+        ck_assert_int_eq(st_mjp_rate_compile(&m->expr[(i + 3) * 6 + i], "r", names, 3, NULL, &e), 0);
     }
     for (size_t i = 0; i < 36; i++)
         m->allowed[i] = m->expr[i] != NULL;

@@ -25,40 +25,51 @@ START_TEST(test_expr_values_and_gradients)
     double par[] = {0.7, 0.5, 3};
     st_err e;
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-        st_mjp_expr *x;
-        ck_assert_msg(st_mjp_expr_parse(&x, cases[c].text, NAMES, 3, &e) == 0, "%s: %s", cases[c].text,
+        st_expr *x;
+        ck_assert_msg(st_mjp_rate_compile(&x, cases[c].text, NAMES, 3, NULL, &e) == 0, "%s: %s", cases[c].text,
                       e.msg);
         double g[3];
-        ck_assert_near(st_mjp_expr_eval(x, par, g), cases[c].v, 1e-14);
+        ck_assert_near(st_mjp_rate_eval(x, par, g), cases[c].v, 1e-14);
         /* gradient against central differences */
         for (int p = 0; p < 3; p++) {
             double q[3] = {par[0], par[1], par[2]}, h = 1e-6;
             q[p] += h;
-            double up = st_mjp_expr_eval(x, q, NULL);
+            double up = st_mjp_rate_eval(x, q, NULL);
             q[p] -= 2 * h;
-            double dn = st_mjp_expr_eval(x, q, NULL);
+            double dn = st_mjp_rate_eval(x, q, NULL);
             ck_assert_msg(fabs(g[p] - (up - dn) / (2 * h)) < 1e-7 * fmax(1, fabs(g[p])), "%s d/d%s", cases[c].text,
                           NAMES[p]);
         }
-        st_mjp_expr_free(x);
+        st_expr_free(x);
     }
-    st_mjp_expr *x;
-    ck_assert_int_eq(st_mjp_expr_parse(&x, "3", NAMES, 3, &e), 0);
-    ck_assert(st_mjp_expr_constant(x));
-    st_mjp_expr_free(x);
+    st_expr *x;
+    ck_assert_int_eq(st_mjp_rate_compile(&x, "3", NAMES, 3, NULL, &e), 0);
+    ck_assert(st_expr_constant(x, NULL));
+    st_expr_free(x);
 }
 END_TEST
 
 START_TEST(test_expr_errors)
 {
-    const char *bad[] = {"", "exp(", "V +", "q", "sin(V)", "V V", "2 ** V", "(V", "1..2", ")"};
+    /* the one expression language: errors located at their column */
+    struct {
+        const char *text;
+        long col;
+        const char *msg;
+    } bad[] = {{"", 10, "unexpected end"}, {"exp(", 14, "unexpected end"}, {"V +", 13, "unexpected end"},
+               {"q", 10, "unknown parameter 'q'"}, {"sinh(V)", 10, "unknown function 'sinh'"},
+               {"V V", 12, "after the end"}, {"(V", 12, "expected ')'"}, {"1..2", 12, "after a number"},
+               {")", 10, "unexpected ')'"}, {"0x1F", 10, "hexadecimal"}};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        st_mjp_expr *x = NULL;
+        st_expr *x = NULL;
         st_err e;
         st_err_clear(&e);
-        ck_assert_msg(st_mjp_expr_parse(&x, bad[i], NAMES, 3, &e) == ST_EDATA, "'%s' accepted", bad[i]);
+        st_expr_src src = {"m.yaml", 4, 10};
+        ck_assert_msg(st_mjp_rate_compile(&x, bad[i].text, NAMES, 3, &src, &e) == ST_EDATA, "'%s' accepted",
+                      bad[i].text);
         ck_assert(x == NULL);
-        ck_assert(strstr(e.msg, "character") != NULL);
+        ck_assert_msg(strstr(e.msg, bad[i].msg) != NULL && strstr(e.msg, "rate formula") != NULL, "%s", e.msg);
+        ck_assert_msg(e.line == 4 && e.col == bad[i].col, "'%s': %ld:%ld", bad[i].text, e.line, e.col);
     }
 }
 END_TEST
@@ -145,6 +156,13 @@ START_TEST(test_bad_models)
         {"model: mjp\nversion: 1\nstates: 2\nparameters: {a: 1}\nrates: {0-1: -a, 1-0: a}\n", "must be >= 0"},
         {"model: mjp\nversion: 1\nstates: 2\nparameters: {a: 1}\nrates: {0-0: a}\n", "not FROM-TO"},
         {"model: mjp\nversion: 1\nstates: 2\n", "missing key 'Q'"},
+        {"model: mjp\nversion: 1\nlabels: [well, ill, well]\nQ: [[-1, 1, 0], [0, -1, 1], [0, 0, 0]]\n",
+         "label 'well' given twice"},
+        {"model: mjp\nversion: 1\nstates: 2\nparameters: {a: 1, b: 2}\npositive: [a, b, a]\nrates: {0-1: a, 1-0: b}\n",
+         "parameter 'a' is listed twice in positive"},
+        {"model: mjp\nversion: 1\nstates: 2\nparameters: {a: 1}\nrates: {0-1: 0x1, 1-0: a}\n", "hexadecimal"},
+        {"model: mjp\nversion: 1\nstates: 2\nparameters: {a: 1}\nrates: {0-1: 'a * foo(1)', 1-0: a}\n",
+         "rate formula 'a * foo(1)': unknown function 'foo'"},
         {"model: mjp\nversion: 1\nQ:\n  - [-1, 1]\n  - [1, -1]\ninitial: [0.5, 0.6]\n", "sums to"},
         {"model: hmm\nversion: 1\n", ""},
     };
@@ -155,6 +173,13 @@ START_TEST(test_bad_models)
         ck_assert_msg(strstr(e.msg, cases[c].msg) != NULL, "case %zu: %s", c, e.msg);
         ck_assert_msg(e.line > 0, "case %zu: no line", c);
     }
+    /* a formula's error points at its character, inside quotes too */
+    st_err e;
+    ck_assert_ptr_null(read_text("model: mjp\nversion: 1\nstates: 2\nparameters: {a: 1}\n"
+                                 "rates: {0-1: 'a * foo(1)', 1-0: a}\n", &e));
+    ck_assert_int_eq(e.line, 5);
+    ck_assert_int_eq(e.col, 19);
+    ck_assert_str_eq(e.file, "m.yaml");
 }
 END_TEST
 

@@ -15,6 +15,8 @@
 
 #include "check_util.h"
 #include "core/rng.h"
+#include "core/threads.h"
+#include "core/vmath.h"
 
 /* ---------- helpers ---------- */
 
@@ -295,7 +297,7 @@ START_TEST(test_seed_splitmix)
     ck_assert_uint_eq(r.s[1], 3203168211198807973ULL);
     ck_assert_uint_eq(r.s[2], 9817491932198370423ULL);
     ck_assert_uint_eq(r.s[3], 4593380528125082431ULL);
-    ck_assert_int_eq(r.has_spare, 0);
+    ck_assert_int_eq(r.has_lanes, 0);
 }
 END_TEST
 
@@ -768,6 +770,166 @@ START_TEST(test_multinomial)
 }
 END_TEST
 
+/* ---------- vector samplers (lanes) ---------- */
+
+/* Lane 0 starts at the scalar state advanced by 2^191 draws, which is
+ * stream 2^63 of the seed; lane j+1 is lane j advanced by 2^191 again, so
+ * the lane 0 of a generator sitting at lane j's start is lane j+1.
+ * Uniform output k comes from lane k mod 8 and equals that lane's
+ * st_rng_uniform_pos. */
+START_TEST(test_lanes_reference)
+{
+    enum { n = 8 * 5 };
+    double u[n];
+    /* A fresh seed has lane 0 at stream 2^63. */
+    st_rng a, b;
+    st_rng_seed(&a, 5);
+    st_rng_uniform_fill(&a, u, n);
+    st_rng_stream(&b, 5, UINT64_C(1) << 63);
+    for (int k = 0; k < n; k += ST_RNG_LANES)
+        ck_assert(u[k] == st_rng_uniform_pos(&b));
+    /* Lane 1 is lane 0 of a generator whose scalar state is lane 0's start. */
+    st_rng c;
+    st_rng_stream(&c, 5, UINT64_C(1) << 63);
+    double v[n];
+    st_rng_uniform_fill(&c, v, n);
+    for (int k = 0; k < n; k += ST_RNG_LANES)
+        ck_assert(u[k + 1] == v[k]);
+    /* The scalar stream is not disturbed by the lanes. */
+    st_rng_seed(&a, 5);
+    st_rng_seed(&b, 5);
+    st_rng_uniform_fill(&a, u, n);
+    ck_assert_uint_eq(st_rng_u64(&a), st_rng_u64(&b));
+    /* A jump resets the lanes: they follow the new state. */
+    st_rng_jump(&a);
+    ck_assert_int_eq(a.has_lanes, 0);
+}
+END_TEST
+
+/* Every SIMD path this CPU has gives the same bytes (integer arithmetic,
+ * exact products, and SLEEF's portable functions in the slow path). */
+START_TEST(test_lanes_same_bytes_every_path)
+{
+    enum { n = 100003 };
+    double *ref = malloc(n * sizeof *ref), *z = malloc(n * sizeof *z);
+    ck_assert(ref && z);
+    st_simd best = st_simd_best();
+    static const st_simd paths[] = {ST_SIMD_PORTABLE, ST_SIMD_SSE2, ST_SIMD_AVX2, ST_SIMD_AVX512};
+    for (int p = 0; p < 4; p++) {
+        if (st_simd_select(paths[p]) < 0)
+            continue;
+        st_rng r;
+        st_rng_seed(&r, 31);
+        st_rng_normal_fill(&r, z, n);
+        st_rng_uniform_fill(&r, z + n - 1000, 1000);
+        if (p == 0)
+            memcpy(ref, z, n * sizeof *z);
+        else
+            ck_assert_msg(memcmp(ref, z, n * sizeof *z) == 0, "path %s differs from the portable C",
+                          st_simd_name(paths[p]));
+    }
+    st_simd_select(best);
+    free(ref);
+    free(z);
+}
+END_TEST
+
+/* The vector normal against N(0, 1): moments, the mass beyond the base
+ * strip, 200 equiprobable cells, and Kolmogorov-Smirnov (sqrt(n) D < 2.5,
+ * p about 1e-5 whatever n); calls of odd lengths exercise the tails. */
+START_TEST(test_normal_fill)
+{
+    st_rng r;
+    st_rng_seed(&r, 17);
+    const size_t n = 4000000;
+    double *x = malloc(n * sizeof *x);
+    ck_assert_ptr_nonnull(x);
+    size_t done = 0, len = 1;
+    while (done < n) {
+        size_t m = len < n - done ? len : n - done;
+        st_rng_normal_fill(&r, x + done, m);
+        done += m;
+        len = len * 3 + 1; /* 1, 4, 13, ... then one long call */
+    }
+    moments m = {0};
+    double tail = 0, cnt[200] = {0}, prob[200];
+    for (size_t i = 0; i < n; i++) {
+        mom_add(&m, x[i]);
+        tail += fabs(x[i]) > 3.6541528853610088;
+    }
+    check_moments(&m, 0.0, 1.0, 3.0, "normal_fill");
+    double pt = erfc(3.6541528853610088 / sqrt(2.0));
+    ck_assert_near(tail / n, pt, 5.0 * sqrt(pt / n));
+    for (size_t i = 0; i < n; i++) {
+        int c = (int)(normal_cdf(x[i], 0) * 200);
+        cnt[c < 200 ? c : 199]++;
+    }
+    for (int i = 0; i < 200; i++)
+        prob[i] = 1.0 / 200;
+    check_chi2(cnt, prob, 200, (double)n, "normal_fill cells");
+    ck_assert_double_lt(ks_stat(x, n, normal_cdf, 0), 2.5);
+    /* each lane alone is N(0, 1) too (lane 3: outputs 3, 11, 19, ...) */
+    st_rng_seed(&r, 18);
+    st_rng_normal_fill(&r, x, n);
+    size_t k = 0;
+    for (size_t i = 3; i < n; i += ST_RNG_LANES)
+        x[k++] = x[i];
+    ck_assert_double_lt(ks_stat(x, k, normal_cdf, 0), 2.5);
+    free(x);
+}
+END_TEST
+
+/* Uniforms: on (0, 1), moments, KS against U(0, 1). */
+static double uniform_cdf(double x, double unused)
+{
+    (void)unused;
+    return x < 0 ? 0 : x > 1 ? 1 : x;
+}
+
+START_TEST(test_uniform_fill)
+{
+    st_rng r;
+    st_rng_seed(&r, 19);
+    const size_t n = 1000000;
+    double *x = malloc(n * sizeof *x);
+    ck_assert_ptr_nonnull(x);
+    st_rng_uniform_fill(&r, x, n);
+    moments m = {0};
+    for (size_t i = 0; i < n; i++) {
+        ck_assert(x[i] > 0 && x[i] < 1);
+        mom_add(&m, x[i]);
+    }
+    check_moments(&m, 0.5, 1.0 / 12, 1.0 / 80, "uniform_fill");
+    ck_assert_double_lt(ks_stat(x, n, uniform_cdf, 0), 2.5);
+    free(x);
+}
+END_TEST
+
+/* Blocks of draws with one stream per block, filled in parallel: the same
+ * bytes for 1 and 2 threads (the pattern of the particle filter). */
+START_TEST(test_lanes_threads)
+{
+    enum { nb = 64, bl = 256 };
+    double *a = malloc(nb * bl * sizeof *a), *b = malloc(nb * bl * sizeof *b);
+    st_rng *rs = malloc(nb * sizeof *rs);
+    ck_assert(a && b && rs);
+    for (int pass = 0; pass < 2; pass++) {
+        double *out = pass ? b : a;
+        st_rng_streams_fill(rs, 41, 0, nb);
+#ifdef _OPENMP
+        omp_set_num_threads(pass ? 2 : 1);
+#endif
+#pragma omp parallel for schedule(dynamic)
+        for (int k = 0; k < nb; k++)
+            st_rng_normal_fill(&rs[k], out + (size_t)k * bl, bl);
+    }
+    ck_assert(memcmp(a, b, nb * bl * sizeof *a) == 0);
+    free(a);
+    free(b);
+    free(rs);
+}
+END_TEST
+
 static Suite *rng_suite(void)
 {
     Suite *s = suite_create("rng");
@@ -794,6 +956,11 @@ static Suite *rng_suite(void)
     tcase_add_test(ts, test_negbinomial);
     tcase_add_test(ts, test_categorical_and_alias);
     tcase_add_test(ts, test_multinomial);
+    tcase_add_test(ts, test_lanes_reference);
+    tcase_add_test(ts, test_lanes_same_bytes_every_path);
+    tcase_add_test(ts, test_normal_fill);
+    tcase_add_test(ts, test_uniform_fill);
+    tcase_add_test(ts, test_lanes_threads);
     suite_add_tcase(s, ts);
     return s;
 }

@@ -3,6 +3,7 @@
  * and every mistake in a model file is reported at its line and column. */
 #include "config.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -379,6 +380,199 @@ START_TEST(test_covariates_and_names)
 }
 END_TEST
 
+
+/* ------------------------------------------------------------ gradients */
+
+/* Central difference of f at x in coordinate i (h relative). */
+#define FD_REL 1e-6
+
+START_TEST(test_distribution_gradients)
+{
+    /* digamma against differences of lgamma */
+    for (double x = 0.05; x < 40; x *= 1.7) {
+        double h = 1e-5 * x;
+        ck_assert_near(st_digamma(x), (lgamma(x + h) - lgamma(x - h)) / (2 * h), 1e-7 * fmax(1, fabs(st_digamma(x))));
+    }
+    ck_assert_near(st_digamma(1), -0.57721566490153286, 1e-13);
+    /* each log density's gradient against central differences in each argument */
+    struct {
+        int kind;
+        double v, a[3];
+    } cases[] = {
+        {0, 0.3, {-0.2, 1.7}},  {0, -2.5, {1.0, 0.4}},       {1, 0.8, {3.5, -0.1, 0.7}}, {1, -4, {1.2, 0.5, 2}},
+        {2, 1.7, {0.1, 0.6}},   {3, 2.2, {1.8, 0.9}},         {3, 0.05, {0.6, 2.5}},      {4, 3, {2.5}},
+        {4, 0, {0.7}},          {5, 4, {10, 0.3}},            {6, 7, {2.5, 0.4}},         {6, 0, {0.8, 0.9}},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        int na = cases[c].kind == 4 ? 1 : cases[c].kind == 1 ? 3 : 2;
+        double g[3], a[3];
+        memcpy(a, cases[c].a, sizeof a);
+#define LP(A)                                                                                         \
+    (cases[c].kind == 0   ? st_lpdf_normal(cases[c].v, (A)[0], (A)[1])                                \
+     : cases[c].kind == 1 ? st_lpdf_student(cases[c].v, (A)[0], (A)[1], (A)[2])                      \
+     : cases[c].kind == 2 ? st_lpdf_lognormal(cases[c].v, (A)[0], (A)[1])                            \
+     : cases[c].kind == 3 ? st_lpdf_gamma(cases[c].v, (A)[0], (A)[1])                                \
+     : cases[c].kind == 4 ? st_lpmf_poisson(cases[c].v, (A)[0])                                      \
+     : cases[c].kind == 5 ? st_lpmf_binomial(cases[c].v, (A)[0], (A)[1])                             \
+                          : st_lpmf_negbinomial(cases[c].v, (A)[0], (A)[1]))
+        double v;
+        switch (cases[c].kind) {
+        case 0: v = st_dlpdf_normal(cases[c].v, a[0], a[1], g); break;
+        case 1: v = st_dlpdf_student(cases[c].v, a[0], a[1], a[2], g); break;
+        case 2: v = st_dlpdf_lognormal(cases[c].v, a[0], a[1], g); break;
+        case 3: v = st_dlpdf_gamma(cases[c].v, a[0], a[1], g); break;
+        case 4: v = st_dlpmf_poisson(cases[c].v, a[0], g); break;
+        case 5: v = st_dlpmf_binomial(cases[c].v, a[0], a[1], g); break;
+        default: v = st_dlpmf_negbinomial(cases[c].v, a[0], a[1], g); break;
+        }
+        ck_assert_msg(v == LP(a), "case %zu: value", c);
+        for (int i = 0; i < na; i++) {
+            double up[3], dn[3], h = FD_REL * fmax(1, fabs(a[i]));
+            memcpy(up, a, sizeof up);
+            memcpy(dn, a, sizeof dn);
+            up[i] += h;
+            dn[i] -= h;
+            double fd = (LP(up) - LP(dn)) / (2 * h);
+            ck_assert_msg(fabs(g[i] - fd) < 1e-6 * fmax(1, fabs(fd)), "case %zu (kind %d), argument %d: %.10g vs %.10g", c,
+                          cases[c].kind, i, g[i], fd);
+        }
+#undef LP
+    }
+    /* outside the support: log density -Inf, gradient 0 (not NaN) */
+    double g[3];
+    ck_assert(st_dlpdf_lognormal(-1, 0, 1, g) == -INFINITY && g[0] == 0 && g[1] == 0);
+    ck_assert(st_dlpmf_poisson(2.5, 1, g) == -INFINITY && g[0] == 0);
+    ck_assert(st_dlpmf_binomial(11, 10, 0.5, g) == -INFINITY && g[0] == 0 && g[1] == 0);
+}
+END_TEST
+
+/* Check d/dtheta of log mu, log f and log g of model m against central
+ * differences through st_pf_model_set_pars, on n particles X (current)
+ * and Xp (previous), dx components each (stride n), at observation y. */
+static void check_model_gradients(st_pf_model *m, const double *X, const double *Xp, size_t n, const double *y,
+                                  const char *what)
+{
+    size_t np = st_pf_model_npar(m), dx = st_pf_model_dx(m);
+    ck_assert_msg(np > 0 && np <= 64, "%s: %zu parameters", what, np);
+    double th[64], cov[4] = {0.5, -1, 2, 0};
+    for (size_t k = 0; k < np; k++)
+        th[k] = st_pf_model_par(m, k);
+    st_pf_step s = {3, 4.0, y, cov};
+    st_pf_gwork *gw = NULL;
+    st_err e;
+    ck_assert_int_eq(st_pf_gwork_new(&gw, m, &e), 0);
+    static double g[3][64 * ST_PF_BLOCK];
+    memset(g, 0, sizeof g);
+    ck_assert_msg(st_pf_model_dinit(m, &s, X, n, n, g[0], &work, gw, &e) == 0, "%s: %s", what, e.msg);
+    ck_assert_msg(st_pf_model_dtrans(m, &s, Xp, n, X, n, n, g[1], &work, gw, &e) == 0, "%s: %s", what, e.msg);
+    ck_assert_msg(st_pf_model_dobs(m, &s, X, n, n, g[2], &work, gw, &e) == 0, "%s: %s", what, e.msg);
+    for (size_t k = 0; k < np; k++) {
+        double f[2][3][ST_PF_BLOCK], h = FD_REL * fmax(1, fabs(th[k]));
+        for (int sgn = 0; sgn < 2; sgn++) {
+            double t2[64];
+            memcpy(t2, th, sizeof t2);
+            t2[k] += sgn ? -h : h;
+            ck_assert_msg(st_pf_model_set_pars(m, t2, &e) == 0, "%s: set %s: %s", what, st_pf_model_parname(m, k), e.msg);
+            ck_assert_int_eq(st_pf_model_loginit(m, &s, X, n, n, f[sgn][0], &work, &e), 0);
+            ck_assert_int_eq(st_pf_model_logtrans(m, &s, Xp, n, X, n, n, f[sgn][1], &work, &e), 0);
+            for (size_t p = 0; p < n; p++)
+                f[sgn][2][p] = 0;
+            ck_assert_int_eq(st_pf_model_logobs(m, &s, X, n, n, f[sgn][2], &work, &e), 0);
+        }
+        for (int part = 0; part < 3; part++)
+            for (size_t p = 0; p < n; p++) {
+                double fd = (f[0][part][p] - f[1][part][p]) / (2 * h), an = g[part][k * ST_PF_BLOCK + p];
+                /* truncation, plus the rounding of f over 2h */
+                double tol = 2e-6 * fmax(1, fabs(fd)) + 8 * DBL_EPSILON * fabs(f[0][part][p]) / h;
+                ck_assert_msg(fabs(an - fd) < tol, "%s: d/d%s of %s at particle %zu: %.10g vs %.10g",
+                              what, st_pf_model_parname(m, k), part == 0 ? "log mu" : part == 1 ? "log f" : "log g", p,
+                              an, fd);
+            }
+    }
+    ck_assert_int_eq(st_pf_model_set_pars(m, th, &e), 0);
+    st_pf_gwork_free(gw);
+    (void)dx;
+}
+
+START_TEST(test_model_gradients)
+{
+    enum { n = 5 };
+    /* one state component, then several */
+    double X1[n] = {-0.4, 0.3, 1.1, 0.05, 2.0}, P1[n] = {0.2, -0.7, 0.9, 0.4, 1.5};
+    double X4[4 * n], P4[4 * n];
+    for (int i = 0; i < 4 * n; i++) {
+        X4[i] = 0.3 * sin(1.7 * i) + 0.1 * i;
+        P4[i] = 0.4 * cos(0.9 * i) - 0.05 * i;
+    }
+    double y1[1] = {0.7}, ycount[1] = {3}, y3[3] = {0.4, NAN, -0.2}, y3full[3] = {0.4, 1.1, -0.2};
+    st_pf_model *m;
+    /* built-in models */
+    m = load(sv_builtin);
+    check_model_gradients(m, X1, P1, n, y1, "builtin SV");
+    st_pf_model_free(m);
+    m = load("model: pf\nversion: 1\nbuiltin: growth\nparameters: {var_v: 2, var_w: 0.5, var0: 3}\n");
+    check_model_gradients(m, X1, P1, n, y1, "builtin growth");
+    st_pf_model_free(m);
+    m = load("model: pf\nversion: 1\nbuiltin: bearings-only\nparameters: {q: 0.2, r: 0.3}\n");
+    check_model_gradients(m, X4, P4, n, y1, "builtin bearings");
+    st_pf_model_free(m);
+    m = load("model: pf\nversion: 1\nbuiltin: linear-gaussian\nparameters:\n"
+             "  A: [[0.8, 0.1], [-0.2, 0.5]]\n  Q: [[0.6, 0.2], [0.2, 0.9]]\n"
+             "  C: [[1, 0.5], [0.3, -1], [0, 2]]\n  R: [[1, 0.3, 0.1], [0.3, 0.8, 0], [0.1, 0, 1.5]]\n"
+             "  m0: [0.2, -0.1]\n  P0: [[2, 0.4], [0.4, 1]]\n");
+    ck_assert_int_eq(st_pf_model_npar(m), 4 + 3 + 6 + 6 + 2 + 3);
+    ck_assert_str_eq(st_pf_model_parname(m, 5), "Q[1][0]");
+    check_model_gradients(m, X4, P4, n, y3, "builtin LG (one observation missing)");
+    check_model_gradients(m, X4, P4, n, y3full, "builtin LG");
+    st_pf_model_free(m);
+    /* YAML models: every distribution, parameters inside the arguments */
+    m = load(sv_yaml);
+    check_model_gradients(m, X1, P1, n, y1, "YAML SV");
+    st_pf_model_free(m);
+    m = load("model: pf\nversion: 1\nparameters: {a: 0.7, b: 1.3, nu: 4.5, c: 0.4}\n"
+             "initial: {dist: student-t, df: nu, loc: a, scale: b}\n"
+             "transition: {dist: student-t, df: nu + c, loc: a * x, scale: b * exp(c * x)}\n"
+             "observation: {dist: lognormal, meanlog: a * x, sdlog: b}\n");
+    check_model_gradients(m, X1, P1, n, y1, "YAML student-t, lognormal");
+    st_pf_model_free(m);
+    double Xpos[n] = {0.4, 1.3, 2.1, 0.05, 3.0};
+    m = load("model: pf\nversion: 1\nparameters: {k: 2.5, r: 1.3, s: 0.6}\n"
+             "initial: {dist: gamma, shape: k, rate: r}\n"
+             "transition: {dist: gamma, shape: k + s * x, scale: s}\n"
+             "observation: {dist: poisson, rate: r * x}\n");
+    check_model_gradients(m, Xpos, Xpos, n, ycount, "YAML gamma, poisson");
+    st_pf_model_free(m);
+    m = load("model: pf\nversion: 1\nparameters: {a: 0.3, size: 5, mu: 1.5}\n"
+             "initial: {dist: normal, mean: mu, sd: 1}\n"
+             "transition: {dist: normal, mean: a * x, sd: 1}\n"
+             "observation: {dist: negbinomial, size: size, mean: mu * exp(a * x)}\n");
+    check_model_gradients(m, X1, P1, n, ycount, "YAML negbinomial (mean)");
+    st_pf_model_free(m);
+    m = load("model: pf\nversion: 1\nparameters: {a: 0.3, size: 5, n: 12}\n"
+             "initial: {dist: normal, mean: a, sd: 1}\n"
+             "transition: {dist: normal, mean: a * x, sd: 1}\n"
+             "observation: [{dist: negbinomial, size: size, prob: logistic(a + x)}]\n");
+    check_model_gradients(m, X1, P1, n, ycount, "YAML negbinomial (prob)");
+    st_pf_model_free(m);
+    m = load("model: pf\nversion: 1\nparameters: {a: 0.3, n: 12}\n"
+             "initial: {dist: normal, mean: a, sd: 1}\n"
+             "transition: {dist: normal, mean: a * x, sd: 1}\n"
+             "observation: {dist: binomial, size: 12, prob: logistic(a * x)}\n");
+    check_model_gradients(m, X1, P1, n, ycount, "YAML binomial");
+    st_pf_model_free(m);
+    /* mvnormal: diagonal and full covariances, a missing component */
+    m = load("model: pf\nversion: 1\ndim: 2\nobservations: [u, v, w]\n"
+             "parameters: {a: 0.5, b: 0.8, r: 0.3, s: 1.2}\n"
+             "initial: {dist: mvnormal, mean: [a, b], diag: [s, s * b]}\n"
+             "transition: {dist: mvnormal, mean: ['a * x[0] + b * x[1]', 'b * x[1]'], cov: [[s, r], [r, s * b]]}\n"
+             "observation:\n  - {dist: mvnormal, mean: ['x[0]', 'a * x[1]'], cov: [[s, r], [r, 1]]}\n"
+             "  - {dist: normal, mean: 'x[0] + x[1]', sd: s}\n");
+    check_model_gradients(m, X4, P4, n, y3, "YAML mvnormal (missing component)");
+    check_model_gradients(m, X4, P4, n, y3full, "YAML mvnormal");
+    st_pf_model_free(m);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("smc_model");
@@ -391,6 +585,8 @@ static Suite *make_suite(void)
     tcase_add_test(tc, test_runtime_bad_scale);
     tcase_add_test(tc, test_load_errors);
     tcase_add_test(tc, test_covariates_and_names);
+    tcase_add_test(tc, test_distribution_gradients);
+    tcase_add_test(tc, test_model_gradients);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -13,7 +13,6 @@
 #include "check_util.h"
 #include "ssm/forecast.h"
 #include "ssm/model_io.h"
-#include "ssm/s4d.h"
 
 START_TEST(test_mase_smape)
 {
@@ -31,17 +30,22 @@ START_TEST(test_mase_smape)
 }
 END_TEST
 
-static void opts_level(st_ssmf_opts *o, const double *levels, int output, size_t h)
+static void *opts_level(st_ssmf_opts *o, const double *levels, int output, size_t h, const double *th)
 {
     st_err e;
+    st_uc_spec sp;
+    void *spec;
     memset(o, 0, sizeof *o);
-    o->mode = ST_SSMF_SPEC;
     o->output = output;
     o->h = h;
     o->levels = levels;
     o->nlevels = 2;
     o->period = 1;
-    ck_assert_int_eq(st_uc_parse("level", 0, &o->spec, &e), 0);
+    ck_assert_int_eq(st_uc_parse("level", 0, &sp, &e), 0);
+    ck_assert_int_eq(st_uc_family_spec(&sp, th, &spec, &e), 0);
+    o->fam = &st_ssm_family_structural;
+    o->spec = spec;
+    return spec;
 }
 
 START_TEST(test_log_backtransform)
@@ -52,16 +56,17 @@ START_TEST(test_log_backtransform)
     for (int t = 0; t < 30; t++)
         y[t] = exp(1 + 0.1 * sin(t));
     st_ssmf_opts o;
-    opts_level(&o, lv, ST_SSMF_FORECAST, 3);
+    void *spec = opts_level(&o, lv, ST_SSMF_FORECAST, 3, th);
     o.log = 1;
-    o.fixed_theta = th;
     st_ssmf_result r;
     st_err e;
-    ck_assert_int_eq(st_ssmf_series(&o, y, 30, NULL, NULL, &r, &e), 0);
+    ck_assert_int_eq(st_ssmf_series(&o, y, 30, NULL, 0, NULL, &r, &e), 0);
     double ly[30], mean[3], var[3];
     for (int t = 0; t < 30; t++)
         ly[t] = log(y[t]);
-    ck_assert_int_eq(st_uc_forecast(&o.spec, th, ly, 30, NULL, NULL, 3, mean, var, &e), 0);
+    st_uc_spec sp;
+    ck_assert_int_eq(st_uc_parse("level", 0, &sp, &e), 0);
+    ck_assert_int_eq(st_uc_forecast(&sp, th, ly, 30, NULL, NULL, 3, mean, var, &e), 0);
     ck_assert_int_eq((int)r.ncols, 6);
     for (int k = 0; k < 3; k++) {
         const double *row = r.rows + k * 6;
@@ -72,6 +77,7 @@ START_TEST(test_log_backtransform)
         ck_assert_rel(row[5], exp(mean[k] + 1.959963984540054 * s), 1e-12);
     }
     st_ssmf_result_free(&r);
+    o.fam->spec_free(spec);
 }
 END_TEST
 
@@ -84,14 +90,15 @@ START_TEST(test_holdout_row)
     for (int t = 0; t < 40; t++)
         y[t] = 10 + 0.2 * t + sin(0.9 * t);
     st_ssmf_opts o;
-    opts_level(&o, lv, ST_SSMF_HOLDOUT, 5);
-    o.fixed_theta = th;
+    void *spec = opts_level(&o, lv, ST_SSMF_HOLDOUT, 5, th);
     st_ssmf_result r;
     st_err e;
-    ck_assert_int_eq(st_ssmf_series(&o, y, 40, NULL, NULL, &r, &e), 0);
+    ck_assert_int_eq(st_ssmf_series(&o, y, 40, NULL, 0, NULL, &r, &e), 0);
     ck_assert_int_eq((int)r.nrows, 1);
     double mean[5], var[5];
-    ck_assert_int_eq(st_uc_forecast(&o.spec, th, y, 35, NULL, NULL, 5, mean, var, &e), 0);
+    st_uc_spec sp;
+    ck_assert_int_eq(st_uc_parse("level", 0, &sp, &e), 0);
+    ck_assert_int_eq(st_uc_forecast(&sp, th, y, 35, NULL, NULL, 5, mean, var, &e), 0);
     ck_assert_near(r.rows[0], 35, 0);
     ck_assert_near(r.rows[1], 5, 0);
     ck_assert_near(r.rows[2], st_ssm_mase(y, 35, 1, y + 35, mean, 5), 1e-12);
@@ -99,32 +106,8 @@ START_TEST(test_holdout_row)
     ck_assert(r.rows[4] >= 0 && r.rows[4] <= 1 && r.rows[5] >= r.rows[4]);
     st_ssmf_result_free(&r);
     /* holdout as long as the series */
-    ck_assert_int_eq(st_ssmf_series(&o, y, 5, NULL, NULL, &r, &e), ST_EDATA);
-}
-END_TEST
-
-START_TEST(test_s4d_periodic)
-{
-    /* a noiseless period-12 signal is forecast almost exactly, far better
-     * than its own amplitude */
-    double y[240], mean[12], var[12], lo[24], hi[24];
-    const double lv[2] = {80, 95};
-    for (int t = 0; t < 240; t++)
-        y[t] = 5 + 2 * sin(2 * M_PI * t / 12) + cos(2 * M_PI * t / 6);
-    st_err e;
-    ck_assert_int_eq(st_s4d_forecast(y, 228, 16, 12, lv, 2, mean, var, lo, hi, &e), 0);
-    double mae = 0;
-    for (int k = 0; k < 12; k++) {
-        mae += fabs(mean[k] - y[228 + k]) / 12;
-        ck_assert(lo[2 * k] <= hi[2 * k] && lo[2 * k + 1] <= lo[2 * k] && hi[2 * k + 1] >= hi[2 * k]);
-    }
-    ck_assert_msg(mae < 0.1, "s4d MAE %g on a periodic signal", mae);
-    /* constant series and too short series are errors */
-    double c[50];
-    for (int t = 0; t < 50; t++)
-        c[t] = 3;
-    ck_assert_int_eq(st_s4d_forecast(c, 50, 8, 3, lv, 2, mean, var, lo, hi, &e), ST_EDATA);
-    ck_assert_int_eq(st_s4d_forecast(y, 12, 8, 6, lv, 2, mean, var, lo, hi, &e), ST_EDATA);
+    ck_assert_int_eq(st_ssmf_series(&o, y, 5, NULL, 0, NULL, &r, &e), ST_EDATA);
+    o.fam->spec_free(spec);
 }
 END_TEST
 
@@ -213,6 +196,7 @@ START_TEST(test_model_file_errors)
         {"model: ssm\nversion: 1\nstructural: level+ar:1\nparams:\n  sigma2.level: 1\n  sigma2.ar: 1\n  ar1: 1.5\n  sigma2.irregular: 2\n", "out of range"},
         {"model: ssm\nversion: 1\nstructural: level+seasonal:1\nparams: {}\n", "seasonal period"},
         {"model: ssm\nversion: 1\n", "exactly one of"},
+        {"model: ssm\nversion: 1\nstructural: level\nmatrices: {}\n", "exactly one of"},
         {"model: ssm\nversion: 1\nmatrices:\n  T: [[1, 0]]\n  Z: [[1, 0]]\n  Q: [[1]]\n  H: [[1]]\n", "square"},
         {"model: ssm\nversion: 1\nmatrices:\n  T: [[1]]\n  Z: [[1]]\n  Q: [[-1]]\n  H: [[1]]\n", "Q is singular or not positive definite"},
         {"model: ssm\nversion: 1\nmatrices:\n  T: [[1]]\n  Z: [[1, 2]]\n  Q: [[1]]\n  H: [[1]]\n", ""},
@@ -236,6 +220,109 @@ START_TEST(test_model_file_errors)
 }
 END_TEST
 
+START_TEST(test_families_and_choice)
+{
+    st_err e;
+    const st_ssm_family *f;
+    void *spec;
+    /* every --model text goes to one family; unknown ones are usage errors */
+    static const struct { const char *text, *fam; } ok[] = {
+        {"trend+seasonal:12", "structural"}, {"structural", "structural"}, {"ets", "ets"},
+        {"ets:MAdM", "ets"}, {"ets:ZZN", "ets"}, {"s4d:4", "s4d"}};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        ck_assert_msg(st_ssm_spec_parse(ok[i].text, 0, 12, &f, &spec, &e) == 0, "%s: %s", ok[i].text, e.msg);
+        ck_assert_str_eq(f->name, ok[i].fam);
+        f->spec_free(spec);
+    }
+    ck_assert_int_eq(st_ssm_spec_parse("bogus", 0, 12, &f, &spec, &e), ST_EUSAGE);
+    ck_assert_int_eq(st_ssm_spec_parse("ets:MMN", 0, 12, &f, &spec, &e), ST_EUSAGE);
+    ck_assert_int_eq(st_ssm_spec_parse("trend+wiggle", 0, 12, &f, &spec, &e), ST_EUSAGE);
+    /* the validation design of --model auto */
+    size_t v, org[4];
+    ck_assert_int_eq((int)st_ssm_cv_origins(144, 12, 12, &v, org), 2);
+    ck_assert_int_eq((int)v, 12);
+    ck_assert_int_eq((int)org[0], 132);
+    ck_assert_int_eq((int)org[1], 126);
+    ck_assert_int_eq((int)st_ssm_cv_origins(144, 60, 12, &v, org), 2);
+    ck_assert_int_eq((int)v, 28); /* n / 5 */
+    ck_assert_int_eq((int)st_ssm_cv_origins(20, 12, 12, &v, org), 0);
+    /* --model auto limited to one family: its own choice, no validation */
+    double y[96];
+    for (int t = 0; t < 96; t++)
+        y[t] = 100 + 0.5 * t + 10 * sin(2 * M_PI * t / 12) + 3 * sin(1.3 * t);
+    const double lv[1] = {90};
+    st_ssmf_opts o;
+    memset(&o, 0, sizeof o);
+    o.output = ST_SSMF_FORECAST;
+    o.h = 6;
+    o.levels = lv;
+    o.nlevels = 1;
+    o.period = 12;
+    o.families = 1u << 1; /* ets */
+    st_ssmf_result r;
+    ck_assert_int_eq(st_ssmf_series(&o, y, 96, NULL, 0, NULL, &r, &e), 0);
+    ck_assert_ptr_nonnull(strstr(r.model.name, "ETS("));
+    ck_assert_str_eq(r.choice, "");
+    st_ssmf_result_free(&r);
+    /* across families: the choice line names both scores */
+    o.families = 0;
+    ck_assert_int_eq(st_ssmf_series(&o, y, 96, NULL, 0, NULL, &r, &e), 0);
+    ck_assert_ptr_nonnull(strstr(r.choice, "structural"));
+    ck_assert_ptr_nonnull(strstr(r.choice, "ets"));
+    st_ssmf_result_free(&r);
+}
+END_TEST
+
+START_TEST(test_ets_model_file)
+{
+    /* an ETS fit written and read back (-m --fixed): the same likelihood
+     * and forecasts to the last bit */
+    double y[60];
+    for (int t = 0; t < 60; t++)
+        y[t] = 50 + 0.3 * t + 8 * sin(2 * M_PI * t / 4) + 3 * cos(1.7 * t);
+    const double lv[1] = {80};
+    st_ssmf_opts o;
+    memset(&o, 0, sizeof o);
+    o.output = ST_SSMF_FORECAST;
+    o.h = 4;
+    o.levels = lv;
+    o.nlevels = 1;
+    o.period = 4;
+    o.keep_model = 1;
+    st_err e;
+    void *spec;
+    ck_assert_int_eq(st_ssm_spec_parse("ets:MAdM", 0, 4, &o.fam, &spec, &e), 0);
+    o.spec = spec;
+    st_ssmf_result r1, r2;
+    ck_assert_int_eq(st_ssmf_series(&o, y, 60, NULL, 0, NULL, &r1, &e), 0);
+    const char *path = tmpname("ets");
+    FILE *fp = fopen(path, "w");
+    ck_assert_int_eq(st_ssm_model_write(fp, &r1.model, 0, &e), 0);
+    fclose(fp);
+    o.fam->spec_free(spec);
+    int lg;
+    ck_assert_msg(st_ssm_model_read(path, 0, &o.fam, &spec, &lg, &e) == 0, "%s", e.msg);
+    ck_assert_str_eq(o.fam->name, "ets");
+    ck_assert_int_eq(o.fam->set_fixed(spec, &e), 0);
+    o.spec = spec;
+    ck_assert_int_eq(st_ssmf_series(&o, y, 60, NULL, 0, NULL, &r2, &e), 0);
+    ck_assert(r1.model.loglik == r2.model.loglik);
+    ck_assert(memcmp(r1.rows, r2.rows, r1.nrows * r1.ncols * sizeof(double)) == 0);
+    ck_assert_str_eq(r2.model.status, "fixed");
+    st_ssmf_result_free(&r1);
+    st_ssmf_result_free(&r2);
+    o.fam->spec_free(spec);
+    /* a bad ETS file: the place is named */
+    fp = fopen(path, "w");
+    fputs("model: ssm\nversion: 1\nets: MAN\nparams:\n  alpha: 0.5\n  beta: 0.1\n  l: 10\n", fp);
+    fclose(fp);
+    ck_assert_int_lt(st_ssm_model_read(path, 0, &o.fam, &spec, &lg, &e), 0);
+    ck_assert_ptr_nonnull(strstr(e.msg, "missing key 'b'"));
+    ck_assert(e.line > 0);
+    unlink(path);
+}
+END_TEST
+
 static Suite *forecast_suite(void)
 {
     Suite *su = suite_create("ssm_forecast");
@@ -243,10 +330,11 @@ static Suite *forecast_suite(void)
     tcase_add_test(tc, test_mase_smape);
     tcase_add_test(tc, test_log_backtransform);
     tcase_add_test(tc, test_holdout_row);
-    tcase_add_test(tc, test_s4d_periodic);
     tcase_add_test(tc, test_model_file_roundtrip);
     tcase_add_test(tc, test_matrix_file_roundtrip);
     tcase_add_test(tc, test_model_file_errors);
+    tcase_add_test(tc, test_families_and_choice);
+    tcase_add_test(tc, test_ets_model_file);
     tcase_set_timeout(tc, 60);
     suite_add_tcase(su, tc);
     return su;

@@ -140,7 +140,19 @@ START_TEST(test_bad_lines)
     expect_bad("[1, 2]", "one JSON object");
     expect_bad("{\"prompt\": \"x\"}", "missing \"id\"");
     expect_bad("{\"id\": 1.5}", "string or an integer");
-    expect_bad("{\"id\": 1, \"id\": 2}", "malformed JSON");
+    expect_bad("{\"id\": 1, \"id\": 2}", "\"id\" given twice");
+    expect_bad("{\"id\": 1, \"samples\": [{}], \"samples\": [{}]}", "\"samples\" given twice");
+    expect_bad("{\"id\": 1, \"greedy\": {\"logprobs\": [-1], \"logprobs\": [-1]}}", "logprobs given twice");
+    expect_bad("{\"id\": 1} x", "text after the end");
+    expect_bad("{\"id\": 1, \"x\": [1, 2,]}", "malformed JSON");
+    expect_bad("{\"id\": \"a\\u0000b\"}", "\\u0000");
+    expect_bad("{\"id\": \"\\ud800\"}", "surrogate");
+    expect_bad("{\"id\": \"a\xff\"}", "invalid UTF-8");
+    expect_bad("{\"id\": \"a\xc0\x80\"}", "invalid UTF-8");
+    expect_bad("{\"id\": \"a\tb\"}", "control character");
+    expect_bad("{\"id\": 01}", "malformed JSON");
+    expect_bad("{\"id\": 99999999999999999999}", "too big");
+    expect_bad("{\"id\": 1, \"correct\": tru}", "malformed JSON");
     expect_bad("{\"id\": 1, \"greedy\": {\"logprobs\": [-0.1, 0.3]}}", "positive log-probability");
     expect_bad("{\"id\": 1, \"greedy\": {\"logprobs\": [-0.1, \"x\"]}}", "not a number");
     expect_bad("{\"id\": 1, \"greedy\": {\"logprobs\": [-1e999]}}", "malformed JSON");
@@ -177,16 +189,16 @@ START_TEST(test_duplicate_ids)
     for (int i = 0; i < 3000; i++) {
         snprintf(line, sizeof line, "{\"id\": \"q%d\", \"temperature\": 0.5}", i);
         ck_assert_int_eq(st_uq_parse_line(line, strlen(line), "f", i + 1, &p, &e), 1);
-        ck_assert_int_eq(st_uq_idset_add(set, &p), 0);
+        ck_assert_int_eq(st_uq_idset_add(set, p.id, p.temperature, p.line), 0);
         st_uq_prompt_free(&p);
     }
     const char *again = "{\"id\": \"q5\", \"temperature\": 0.5}";
     ck_assert_int_eq(st_uq_parse_line(again, strlen(again), "f", 9999, &p, &e), 1);
-    ck_assert_int_eq(st_uq_idset_add(set, &p), 6);
+    ck_assert_int_eq(st_uq_idset_add(set, p.id, p.temperature, p.line), 6);
     st_uq_prompt_free(&p);
     const char *hot = "{\"id\": \"q5\", \"temperature\": 1.0}";
     ck_assert_int_eq(st_uq_parse_line(hot, strlen(hot), "f", 10000, &p, &e), 1);
-    ck_assert_int_eq(st_uq_idset_add(set, &p), 0);
+    ck_assert_int_eq(st_uq_idset_add(set, p.id, p.temperature, p.line), 0);
     st_uq_prompt_free(&p);
     st_uq_idset_free(set);
 }
@@ -216,21 +228,124 @@ START_TEST(test_arena_matches_malloc)
     n += (size_t)snprintf(big + n, cap - n, "]}");
     for (int round = 0; round < 3; round++) {
         st_uq_prompt p, q;
-        ck_assert_int_eq(st_uq_parse_line_arena(big, n, "f", 1, a, &p, &e), 1);
+        ck_assert_int_eq(st_uq_parse_line_arena(big, n, "f", 1, ST_UQ_NEED_ALL, a, &p, &e), 1);
         ck_assert_int_eq(st_uq_parse_line(big, n, "f", 1, &q, &e2), 1);
         ck_assert_uint_eq(p.m, m);
         for (size_t i = 0; i < m; i++)
             ck_assert(p.samples[i].sum_logprob == q.samples[i].sum_logprob);
         ck_assert(memcmp(p.sim, q.sim, m * m * sizeof *p.sim) == 0);
-        st_uq_prompt_free(&p);
+        st_uq_prompt_free(&p); /* does not own: a no-op */
         st_uq_prompt_free(&q);
+        st_uq_arena_reset(a);
         const char *bad = "{\"id\": 1, \"greedy\": {\"logprobs\": [-0.1, 0.3]}}";
-        ck_assert_int_eq(st_uq_parse_line_arena(bad, strlen(bad), "f", 2, a, &p, &e), ST_EDATA);
+        ck_assert_int_eq(st_uq_parse_line_arena(bad, strlen(bad), "f", 2, ST_UQ_NEED_ALL, a, &p, &e), ST_EDATA);
         ck_assert(strstr(e.msg, "positive") != NULL);
-        ck_assert_int_eq(st_uq_parse_line_arena("{\"id\": [", 8, "f", 3, a, &p, &e), ST_EDATA);
+        ck_assert_int_eq(st_uq_parse_line_arena("{\"id\": [", 8, "f", 3, ST_UQ_NEED_ALL, a, &p, &e), ST_EDATA);
+        ck_assert(strstr(e.msg, "string or an integer") != NULL);
+        ck_assert_int_eq(st_uq_parse_line_arena("{\"id\": 1, \"x\": [", 15, "f", 3, ST_UQ_NEED_ALL, a, &p, &e),
+                         ST_EDATA);
         ck_assert(strstr(e.msg, "malformed JSON") != NULL);
+        st_uq_arena_reset(a);
     }
     free(big);
+    st_uq_arena_free(a);
+}
+END_TEST
+
+START_TEST(test_arena_grow)
+{
+    /* an array grown by doubling keeps its contents, in place while it is
+     * the newest allocation, through new chunks and chunk resizes, with
+     * other allocations in between */
+    st_uq_arena *a;
+    st_err e;
+    ck_assert_int_eq(st_uq_arena_new(&a, &e), 0);
+    for (int round = 0; round < 2; round++) {
+        size_t n = 4, cap = 4;
+        double *v = st_uq_arena_alloc(a, cap * sizeof *v);
+        for (size_t i = 0; i < n; i++)
+            v[i] = (double)i;
+        char *other = NULL;
+        for (; cap < ((size_t)4 << 20); cap *= 2) {
+            v = st_uq_arena_grow(a, v, cap * sizeof *v, 2 * cap * sizeof *v);
+            ck_assert_ptr_nonnull(v);
+            for (size_t i = n; i < 2 * cap; i++)
+                v[i] = (double)i;
+            n = 2 * cap;
+            if (cap == 1024) { /* something else in between */
+                other = st_uq_arena_alloc(a, 100);
+                memset(other, 'x', 100);
+            }
+        }
+        size_t bad = 0; /* one assertion: Check records every ck_assert */
+        for (size_t i = 0; i < n; i++)
+            bad += v[i] != (double)i;
+        for (int i = 0; i < 100; i++)
+            bad += other[i] != 'x';
+        ck_assert_uint_eq(bad, 0);
+        st_uq_arena_reset(a);
+    }
+    st_uq_arena_free(a);
+}
+END_TEST
+
+START_TEST(test_needs)
+{
+    /* only what the scores need is converted; the rest is checked for
+     * syntax only */
+    st_uq_arena *a;
+    st_err e;
+    st_uq_prompt p;
+    ck_assert_int_eq(st_uq_arena_new(&a, &e), 0);
+    const char *s = "{\"id\": 1, \"greedy\": {\"logprobs\": [-0.5, -0.25], \"text\": \"x\"},"
+                    " \"samples\": [{\"logprobs\": [-1, 2]}], \"sim\": [[7]]}";
+    ck_assert_int_eq(st_uq_parse_line_arena(s, strlen(s), "f", 1, ST_UQ_NEED_GREEDY_SUM, a, &p, &e), 1);
+    ck_assert_near(p.greedy.sum_logprob, -0.75, 0);
+    ck_assert_ptr_null(p.greedy.logprobs); /* per-token values not kept */
+    ck_assert_ptr_null(p.samples);
+    ck_assert_ptr_null(p.sim);
+    st_uq_arena_reset(a);
+    ck_assert_int_eq(st_uq_parse_line_arena(s, strlen(s), "f", 1, ST_UQ_NEED_GREEDY_TOKENS, a, &p, &e), 1);
+    ck_assert_ptr_nonnull(p.greedy.logprobs);
+    ck_assert_near(p.greedy.logprobs[1], -0.25, 0);
+    st_uq_arena_reset(a);
+    ck_assert_int_eq(st_uq_parse_line_arena(s, strlen(s), "f", 4, ST_UQ_NEED_SAMPLE_SUM, a, &p, &e), ST_EDATA);
+    ck_assert_str_eq(e.msg, "samples[0].logprobs[1] = 2 is a positive log-probability");
+    ck_assert_int_eq(e.line, 4);
+    ck_assert_int_eq(e.col, (long)(strstr(s, "2]") - s) + 1);
+    st_uq_arena_reset(a);
+    /* a syntax error in a part nobody reads is still an error */
+    const char *t = "{\"id\": 1, \"prompt\": {\"a\": [1, 2}, \"greedy\": {\"logprobs\": [-1]}}";
+    ck_assert_int_eq(st_uq_parse_line_arena(t, strlen(t), "f", 1, ST_UQ_NEED_GREEDY_SUM, a, &p, &e), ST_EDATA);
+    ck_assert(strstr(e.msg, "malformed JSON: unexpected '}', expected ',' or ']'") != NULL);
+    ck_assert_int_eq(e.col, (long)(strstr(t, "}") - t) + 1);
+    st_uq_arena_reset(a);
+    /* deep nesting in a skipped value: up to the limit, iteratively */
+    size_t depth = 1024, n = 0;
+    char *deep = malloc(2 * 5000 + 64);
+    ck_assert_ptr_nonnull(deep);
+    n = (size_t)sprintf(deep, "{\"id\": 1, \"x\": ");
+    for (size_t i = 0; i < depth; i++)
+        deep[n++] = '[';
+    for (size_t i = 0; i < depth; i++)
+        deep[n++] = ']';
+    deep[n++] = '}';
+    ck_assert_int_eq(st_uq_parse_line_arena(deep, n, "f", 1, ST_UQ_NEED_ALL, a, &p, &e), 1);
+    st_uq_arena_reset(a);
+    n = (size_t)sprintf(deep, "{\"id\": 1, \"x\": ");
+    for (size_t i = 0; i < 5000; i++)
+        deep[n++] = '[';
+    ck_assert_int_eq(st_uq_parse_line_arena(deep, n, "f", 1, ST_UQ_NEED_ALL, a, &p, &e), ST_EDATA);
+    ck_assert(strstr(e.msg, "nested deeper than 1024") != NULL);
+    free(deep);
+    /* escapes in keys and strings, exact numbers */
+    const char *u = "{\"i\\u0064\": \"caf\\u00e9 \\ud83d\\ude00\\n\", \"temperature\": 7e-1,"
+                    " \"samples\": [{\"sum_logprob\": -1.2345678901234567e-300, \"n_tokens\": 2}]}";
+    ck_assert_int_eq(st_uq_parse_line_arena(u, strlen(u), "f", 1, ST_UQ_NEED_ALL, a, &p, &e), 1);
+    ck_assert_str_eq(p.id, "caf\xc3\xa9 \xf0\x9f\x98\x80\n");
+    ck_assert(p.temperature == 0.7);
+    ck_assert(p.samples[0].sum_logprob == strtod("-1.2345678901234567e-300", NULL));
+    st_uq_arena_reset(a);
     st_uq_arena_free(a);
 }
 END_TEST
@@ -246,6 +361,8 @@ static Suite *uq_input_suite(void)
     tcase_add_test(tc, test_bad_lines);
     tcase_add_test(tc, test_duplicate_ids);
     tcase_add_test(tc, test_arena_matches_malloc);
+    tcase_add_test(tc, test_needs);
+    tcase_add_test(tc, test_arena_grow);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -179,10 +179,11 @@ START_TEST(test_entropy_run)
     st_uq_result *r;
     st_err e;
     const char *paths[] = {path};
-    ck_assert_int_eq(st_uq_entropy_run(paths, 1, 0, &o, which, 2, &r, &e), 0);
+    st_uq_run_opts ro = {0, 0};
+    ck_assert_int_eq(st_uq_entropy_run(paths, 1, &ro, &o, which, 2, &r, &e), 0);
     ck_assert_uint_eq(r->n, 3);
     ck_assert_uint_eq(r->ncols, 4); /* id, se, g-nll, correct */
-    ck_assert(r->has_correct && !r->has_temperature && !r->ids_are_records);
+    ck_assert(r->has_correct && !r->has_temperature && !r->ids_are_strings && !r->id_dict);
     ck_assert_near(r->data[0 * 4 + 1], log(2.0), 1e-15);
     ck_assert_near(r->data[1 * 4 + 2], 2, 0);
     ck_assert_near(r->data[2 * 4 + 0], 3, 0);
@@ -192,7 +193,7 @@ START_TEST(test_entropy_run)
     st_uq_result_free(r);
     /* a missing file is an I/O error naming it */
     const char *missing[] = {"/nonexistent/uq.jsonl"};
-    ck_assert_int_eq(st_uq_entropy_run(missing, 1, 0, &o, which, 2, &r, &e), ST_EIO);
+    ck_assert_int_eq(st_uq_entropy_run(missing, 1, &ro, &o, which, 2, &r, &e), ST_EIO);
     ck_assert_str_eq(e.file, "/nonexistent/uq.jsonl");
 }
 END_TEST
