@@ -73,3 +73,5 @@ TESTS += tests/cli/hmm-decode-with-data.sh
 dist_check_SCRIPTS += tests/cli/hmm-decode-with-data.sh
 TESTS += tests/cli/hmm-fit-trace.sh
 dist_check_SCRIPTS += tests/cli/hmm-fit-trace.sh
+TESTS += tests/cli/hmm-missing.sh
+dist_check_SCRIPTS += tests/cli/hmm-missing.sh

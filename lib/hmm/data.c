@@ -298,9 +298,10 @@ static int check_rows(const st_hmm_data *d, const st_hmm_shape *sh, long trials,
     const size_t *nsym = sh->nsym;
     /* families that marginalise a missing value */
     int nan_ok = f == ST_HMM_GAUSSIAN || f == ST_HMM_GMM || f == ST_HMM_BERNOULLI || f == ST_HMM_GAMMA ||
-                 f == ST_HMM_LOGNORMAL;
+                 f == ST_HMM_LOGNORMAL || f == ST_HMM_CATEGORICAL;
     for (size_t i = 0; i < d->total; i++) {
         const double *x = d->x + i * D;
+        int row_missing = st_hmm_row_missing(x, Dy);
         size_t nobs = 0;
         double rowsum = 0;
         *bad = i;
@@ -308,11 +309,16 @@ static int check_rows(const st_hmm_data *d, const st_hmm_shape *sh, long trials,
             double v = x[j];
             char msg[160];
             if (isnan(v)) {
-                if (j >= Dy)
+                if (j >= Dy) {
+                    if (nobs == 0 && st_hmm_row_missing(x, Dy))
+                        continue; /* no response: the covariates are not used */
                     return bad_value(d, i, j, e, "missing covariate (NaN): regression covariates must be observed");
-                if (nan_ok)
+                }
+                if (nan_ok || row_missing)
                     continue;
-                return bad_value(d, i, j, e, "missing value (NaN) is not allowed for this emission");
+                return bad_value(d, i, j, e,
+                                 "missing value (NaN) in a row with observed values: this emission takes a row "
+                                 "either observed or missing as a whole");
             }
             if (!isfinite(v))
                 return bad_value(d, i, j, e, "infinite value");
@@ -359,7 +365,7 @@ static int check_rows(const st_hmm_data *d, const st_hmm_shape *sh, long trials,
             }
         }
         if (nobs == 0)
-            return bad_value(d, i, 0, e, "every value of the row is missing");
+            continue; /* a time step without an observation */
         if (f == ST_HMM_MULTINOMIAL && trials > 0 && rowsum != (double)trials) {
             char msg[160];
             snprintf(msg, sizeof msg, "the counts sum to %.17g, not the model's %ld trials", rowsum, trials);

@@ -1,7 +1,8 @@
 /* Autoregressive Gaussian emissions of order p (AR-HMM): given state k,
  *     x_t = c_k + sum_{l=1..p} A_kl x_t-l + e_t,  e_t ~ N(0, S_k),
  * S_k diagonal or full, with the first p rows of each sequence conditioned
- * on (no emission term: their scaled probabilities are 1).  The density,
+ * on (no emission term: their scaled probabilities are 1); so are a step
+ * without an observation (a row of NaN) and the p rows after it.  The density,
  * statistics and M-step (weighted least squares on [1, x_t-1, ...,
  * x_t-p]) are the linear-Gaussian ones of lingauss.c. */
 #include "config.h"
@@ -29,10 +30,20 @@ static void lags(const st_hmm *m, const double *x, double *w)
 /* stack scratch for w (1 + pD) and a residual (D); larger ones malloc */
 #define SCRATCH 512
 
+/* Row x (t >= p) or one of its p lags is a step without an observation:
+ * the row is not scored, as the first p rows of a sequence are not. */
+static int ar_unscored(const st_hmm *m, const double *x)
+{
+    for (size_t l = 0; l <= m->order; l++)
+        if (st_hmm_row_missing(x - l * m->D, m->D))
+            return 1;
+    return 0;
+}
+
 static void ar_logpdf(const st_hmm *m, const double *x, size_t t, double *out)
 {
     size_t K = m->K, q = 1 + m->order * m->D;
-    if (t < m->order) {
+    if (t < m->order || ar_unscored(m, x)) {
         for (size_t k = 0; k < K; k++)
             out[k] = 0;
         return;
@@ -54,7 +65,7 @@ static void ar_eval(const st_hmm *m, const double *x, size_t n, double *B, doubl
     size_t K = m->K, D = m->D;
     for (size_t t = 0; t < n; t++) {
         double *b = B + t * K;
-        if (t < m->order) {
+        if (t < m->order || ar_unscored(m, x + t * D)) {
             for (size_t k = 0; k < K; k++)
                 b[k] = 1;
             logs[t] = 0;
@@ -82,6 +93,8 @@ static void ar_accum(const st_hmm *m, const double *x, size_t n, const double *g
     if (!w)
         return;
     for (size_t t = m->order; t < n; t++) {
+        if (ar_unscored(m, x + t * D))
+            continue;
         lags(m, x + t * D, w);
         st_hmm_lg_accum(m, x + t * D, w, gamma + t * K, stats);
     }

@@ -47,6 +47,11 @@ static double mult_row(const st_hmm *m, const double *x, double *out)
 
 static void mult_logpdf(const st_hmm *m, const double *x, size_t t, double *out)
 {
+    if (st_hmm_row_missing(x, m->D)) {
+        for (size_t k = 0; k < m->K; k++)
+            out[k] = 0;
+        return;
+    }
     double lc = mult_row(m, x, out);
     (void)t;
     for (size_t k = 0; k < m->K; k++)
@@ -58,6 +63,12 @@ static void mult_eval(const st_hmm *m, const double *x, size_t n, double *B, dou
     size_t K = m->K, D = m->D;
     for (size_t t = 0; t < n; t++) {
         double *b = B + t * K;
+        if (st_hmm_row_missing(x + t * D, D)) {
+            for (size_t k = 0; k < K; k++)
+                b[k] = 1;
+            logs[t] = 0;
+            continue;
+        }
         double lc = mult_row(m, x + t * D, b);
         double mx = b[0];
         for (size_t k = 1; k < K; k++)
@@ -81,6 +92,8 @@ static void mult_accum(const st_hmm *m, const double *x, size_t n, const double 
     size_t K = m->K, D = m->D;
     for (size_t t = 0; t < n; t++) {
         const double *g = gamma + t * K, *xt = x + t * D;
+        if (st_hmm_row_missing(xt, D))
+            continue;
         for (size_t k = 0; k < K; k++) {
             double *s = stats + k * D;
             for (size_t v = 0; v < D; v++)

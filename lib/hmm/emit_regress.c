@@ -21,8 +21,13 @@ static int reg_prepare(st_hmm *m, st_err *e)
 static void reg_logpdf(const st_hmm *m, const double *x, size_t t, double *out)
 {
     size_t Dy = st_hmm_dy(m);
-    double buf[64], *r = Dy <= 64 ? buf : malloc(Dy * sizeof *r);
     (void)t;
+    if (st_hmm_row_missing(x, Dy)) { /* no response: no emission term */
+        for (size_t k = 0; k < m->K; k++)
+            out[k] = 0;
+        return;
+    }
+    double buf[64], *r = Dy <= 64 ? buf : malloc(Dy * sizeof *r);
     if (!r) {
         for (size_t k = 0; k < m->K; k++)
             out[k] = -INFINITY;
@@ -61,6 +66,8 @@ static void reg_accum(const st_hmm *m, const double *x, size_t n, const double *
         return;
     w[0] = 1;
     for (size_t t = 0; t < n; t++) {
+        if (st_hmm_row_missing(x + t * D, Dy))
+            continue;
         memcpy(w + 1, x + t * D + Dy, m->ncov * sizeof *w);
         st_hmm_lg_accum(m, x + t * D, w, gamma + t * K, stats);
     }

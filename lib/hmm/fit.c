@@ -685,10 +685,24 @@ static int fit_impl(st_hmm **out, st_hmm **starts_out, const st_hmm_data *d, con
     int rc = st_hmm_data_check_spec(d, &sh, trials, e);
     if (rc < 0)
         return rc;
+    { /* the whole data's figures: is anything observed at all? */
+        double *fig = malloc(3 * d->D * sizeof *fig);
+        if (!fig)
+            return st_err_nomem(e, "column figures");
+        st_hmm_data_colfigs(d, fig, fig + d->D, fig + 2 * d->D);
+        int any = 0;
+        for (size_t j = 0; j < d->D; j++)
+            any |= fig[2 * d->D + j] > -INFINITY;
+        free(fig);
+        if (!any)
+            return st_err_set(e, ST_EDATA, d->source, 0, 0, "every value is missing: nothing to fit");
+    }
     if (fam == ST_HMM_MULTINOMIAL && trials == 0) { /* every row the same n: record it (for sampling) */
         long lo = LONG_MAX, hi = -1;
         for (size_t i = 0; i < d->total; i++) {
             double n = 0;
+            if (st_hmm_row_missing(d->x + i * d->D, d->D))
+                continue;
             for (size_t j = 0; j < d->D; j++)
                 n += d->x[i * d->D + j];
             lo = (long)n < lo ? (long)n : lo;

@@ -39,6 +39,17 @@ typedef struct st_hmm_emis_ops {
 } st_hmm_emis_ops;
 
 const st_hmm_emis_ops *st_hmm_ops(const st_hmm *m);
+
+/* A time step without an observation: the first n values of row x are all
+ * missing (NaN).  Such a row has emission probability 1 in every state and
+ * adds nothing to the statistics, in every family. */
+static inline int st_hmm_row_missing(const double *x, size_t n)
+{
+    for (size_t j = 0; j < n; j++)
+        if (x[j] == x[j])
+            return 0;
+    return 1;
+}
 extern const st_hmm_emis_ops st_hmm_ops_categorical;
 extern const st_hmm_emis_ops st_hmm_ops_poisson;
 extern const st_hmm_emis_ops st_hmm_ops_gaussian;

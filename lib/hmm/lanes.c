@@ -207,6 +207,13 @@ INL int fb_lanes_k(const st_hmm *m, size_t K, size_t NG, const double *const *x,
 {
     size_t D = m->D, NL = 4 * NG;
     int cat = m->family == ST_HMM_CATEGORICAL && D == 1;
+    /* a step without an observation (NaN): the family's eval and accum */
+    for (size_t l = 0; cat && l < NL; l++)
+        for (size_t t = 0; t < T; t++)
+            if (isnan(x[l][t])) {
+                cat = 0;
+                break;
+            }
     const st_hmm_emis_ops *ops = st_hmm_ops(m);
     if (!cat)
         for (size_t l = 0; l < NL; l++)
