@@ -75,3 +75,5 @@ TESTS += tests/cli/hmm-fit-trace.sh
 dist_check_SCRIPTS += tests/cli/hmm-fit-trace.sh
 TESTS += tests/cli/hmm-missing.sh
 dist_check_SCRIPTS += tests/cli/hmm-missing.sh
+TESTS += tests/cli/hmm-labels.sh
+dist_check_SCRIPTS += tests/cli/hmm-labels.sh

@@ -18,6 +18,9 @@ static const char USAGE[] =
     "if none) under the hidden Markov model in MODEL (stoch-model(5)).  A column\n"
     "'seq' groups rows into sequences; the value columns are the model's\n"
     "'columns' when the data have them, else all but seq, t and state, or -c.\n"
+    "seq and t are written as given (string ids, dates); states and symbols as\n"
+    "the model's labels when it has them.  A row of NaN is a step without an\n"
+    "observation.\n"
     "\n"
     "  -m, --model FILE     model file (required)\n"
     "      --viterbi        most probable state path: seq,t,state (default)\n"
@@ -100,6 +103,16 @@ static int write_paths(st_hmm *m, const st_hmm_data *d, const st_table *tab, int
     return rc;
 }
 
+/* A dictionary of n labels whose codes are their indices. */
+static int make_dict(st_strdict **d, const char *const *labels, size_t n, st_err *e)
+{
+    int rc = st_strdict_new(d, e);
+    double code;
+    for (size_t i = 0; rc == ST_OK && i < n; i++)
+        rc = st_strdict_intern(*d, labels[i], strlen(labels[i]), &code, e);
+    return rc;
+}
+
 enum { OPT_VITERBI = ST_OPT_TOOL, OPT_POSTERIOR, OPT_SCORE, OPT_SAMPLE, OPT_WITH_DATA };
 
 int main(int argc, char **argv)
@@ -177,14 +190,22 @@ int main(int argc, char **argv)
     double *post = NULL, *ll = NULL, *lp = NULL, *rows = NULL;
     int *path = NULL;
     char **names = NULL;
+    st_strdict *sdict = NULL, **ldict = NULL;
     size_t nc = 0;
     char *meta = NULL;
     int rc = st_hmm_read(&m, model, &e);
     if (rc < 0)
         goto out;
-    if ((rc = st_table_read_many(&tab, (const char *const *)argv + optind, (size_t)(argc - optind), &e)) < 0)
-        goto out;
-    if ((rc = st_hmm_data_for_model(&d, tab, m, columns, &e)) < 0)
+    {
+        char *strcols = NULL;
+        st_reader_opts ro = st_hmm_reader_opts(m, m->family, columns, &strcols);
+        rc = st_table_read_opts(&tab, (const char *const *)argv + optind, (size_t)(argc - optind), &ro, &e);
+        free(strcols);
+        if (rc < 0)
+            goto out;
+    }
+    if ((rc = st_hmm_data_for_model_paths(&d, tab, m, columns, (const char *const *)argv + optind,
+                                          (size_t)(argc - optind), &e)) < 0)
         goto out;
     if (d->D != m->D) {
         rc = st_err_set(&e, ST_EDATA, d->source, 0, 0, "the data have %zu value columns, the model %s %zu", d->D,
@@ -231,6 +252,20 @@ int main(int argc, char **argv)
         nc = 3;
     }
     size_t nstate = nc; /* columns before the carried data */
+    int seqcol = st_table_col(tab, "seq");
+    /* state labels (the model's) and symbol labels (--with-data) as
+     * dictionaries whose codes are the indices */
+    if (m->statelabels && (rc = make_dict(&sdict, (const char *const *)m->statelabels, K, &e)) < 0)
+        goto out;
+    if (with_data && d->labels) {
+        if (!(ldict = calloc(d->D, sizeof *ldict))) {
+            rc = st_err_nomem(&e, "labels");
+            goto out;
+        }
+        for (size_t j = 0; j < d->D; j++)
+            if (d->labels[j] && (rc = make_dict(&ldict[j], (const char *const *)d->labels[j], d->nlab[j], &e)) < 0)
+                goto out;
+    }
     if (with_data)
         nc += d->D;
     names = calloc(nc, sizeof *names);
@@ -253,7 +288,7 @@ int main(int argc, char **argv)
                     goto out;
                 }
             names[j] = strdup(dn);
-            dt[j] = ST_F8;
+            dt[j] = ldict && ldict[j - nstate] ? ST_STR : ST_F8;
             if (!names[j]) {
                 free(dt);
                 rc = st_err_nomem(&e, "names");
@@ -271,13 +306,19 @@ int main(int argc, char **argv)
             snprintf(buf, sizeof buf, "p%zu", j - 3);
         names[j] = strdup(buf);
         dt[j] = (score ? j < 2 : npaths ? 1 : j < 3) ? ST_I8 : ST_F8;
+        if (j == 0 && seqcol >= 0)
+            dt[j] = st_carry_dtype(tab->dtypes[seqcol], ST_I8);
+        if (sdict && !score && j == (npaths ? 3u : 2u))
+            dt[j] = ST_STR;
         if (!names[j]) {
             free(dt);
             rc = st_err_nomem(&e, "names");
             goto out;
         }
     }
-    if (!score && tcol >= 0) { /* t as given: may be non-integer */
+    if (!score && tcol >= 0 && !st_dtype_is_numeric(tab->dtypes[tcol])) {
+        dt[npaths ? 2 : 1] = st_carry_dtype(tab->dtypes[tcol], ST_I8);
+    } else if (!score && tcol >= 0) { /* t as given: may be non-integer */
         for (size_t i = 0; i < tab->nrows; i++) {
             double t = st_table_get(tab, i, (size_t)tcol);
             if (t != floor(t) || fabs(t) > 9e15) {
@@ -300,6 +341,15 @@ int main(int argc, char **argv)
     free(dt);
     if (rc < 0)
         goto out;
+    if (seqcol >= 0 && (rc = st_writer_carry(w, 0, tab, (size_t)seqcol, &e)) < 0)
+        goto out;
+    if (!score && tcol >= 0 && (rc = st_writer_carry(w, npaths ? 2 : 1, tab, (size_t)tcol, &e)) < 0)
+        goto out;
+    if (sdict && !score && (rc = st_writer_source(w, npaths ? 3 : 2, ST_STR, sdict, &e)) < 0)
+        goto out;
+    for (size_t j = 0; ldict && j < d->D; j++)
+        if (ldict[j] && (rc = st_writer_source(w, nstate + j, ST_STR, ldict[j], &e)) < 0)
+            goto out;
     size_t nb = 0;
     if (npaths)
         rc = write_paths(m, d, tab, tcol, (size_t)npaths, cli.seed, w, rows, &e);
@@ -350,6 +400,10 @@ int main(int argc, char **argv)
     }
 out:
     st_writer_free(w);
+    st_strdict_free(sdict);
+    for (size_t j = 0; ldict && j < d->D; j++)
+        st_strdict_free(ldict[j]);
+    free(ldict);
     if (names)
         for (size_t j = 0; j < nc; j++)
             free(names[j]);

@@ -42,7 +42,8 @@ static const char USAGE[] =
     "      --trials N       multinomial: every row's counts sum to N (default:\n"
     "                       each row's own sum; recorded when all rows agree)\n"
     "      --symbols LIST   categorical: symbols per column (default: largest\n"
-    "                       symbol in the data + 1)\n"
+    "                       symbol in the data + 1); a column of text (A,C,G,T)\n"
+    "                       is a channel of labels, recorded in the model\n"
     "      --durations FAM  a hidden semi-Markov model: explicit state durations,\n"
     "                       nonparametric, poisson or negbin (shift + Poisson or\n"
     "                       negative binomial), on SHIFT..MAX; no self-transitions\n"
@@ -530,7 +531,8 @@ int main(int argc, char **argv)
         o.mask = mask;
     }
     const char *const *inputs = (const char *const *)argv + optind;
-    if ((rc = st_hmm_data_read_cov(&d, inputs, (size_t)(argc - optind), init, columns, covs, &e)) < 0)
+    if ((rc = st_hmm_data_read_fam(&d, inputs, (size_t)(argc - optind), init, columns, covs,
+                                   init ? init->family : o.family, &e)) < 0)
         goto out;
     { /* -vv: what each rank holds, logged by rank 0 (every rank takes part:
        * st_mpi_cli_start silences the others, so their verbosity differs) */

@@ -810,6 +810,16 @@ static int fit_impl(st_hmm **out, st_hmm **starts_out, const st_hmm_data *d, con
     free(vf);
     if (rc == ST_OK && best && d->names)
         rc = st_hmm_set_colnames(best, (const char *const *)d->names, e);
+    for (size_t j = 0; rc == ST_OK && best && d->labels && j < d->D; j++) /* symbols spelled as labels */
+        if (d->labels[j] && !(best->symlabels && best->symlabels[j])) {
+            if (best->nsym[j] != d->nlab[j])
+                rc = st_err_set(e, ST_EUSAGE, d->source, 0, 0, "column '%s' has %zu labels, the model %zu symbols",
+                                d->names[j], d->nlab[j], best->nsym[j]);
+            else
+                rc = st_hmm_set_symlabels(best, j, (const char *const *)d->labels[j], e);
+        }
+    if (rc == ST_OK && best && o->init && o->init->statelabels && !best->statelabels)
+        rc = st_hmm_set_statelabels(best, (const char *const *)o->init->statelabels, e);
     if (rc < 0) {
         st_hmm_free(best);
         return rc;

@@ -126,6 +126,13 @@ typedef struct st_hmm {
     size_t dmax, dshift;
     double *dprob, *dpar, *dsurv;
     char **colnames;     /* D data column names, or NULL */
+    /* Labels (owned, may be NULL): symlabels[c] the nsym[c] symbols of
+     * categorical channel c as the data spell them (symbol v is
+     * symlabels[c][v]; NULL for a channel of numbers); statelabels the K
+     * states' names (from the model file; printed by hmm-decode and
+     * hmm-sample instead of 0..K-1). */
+    char ***symlabels;
+    char **statelabels;
     /* What a fit reports about its estimates (owned, may be NULL; written
      * by st_hmm_write, read past by st_hmm_read): standard errors
      * (st_hmm_stderr) and bootstrap interval bounds (st_hmm_bootstrap), in
@@ -180,6 +187,10 @@ void st_hmm_free(st_hmm *m);
 int st_hmm_copy(st_hmm **out, const st_hmm *m, st_err *e);
 /* Set the column names (copied). */
 int st_hmm_set_colnames(st_hmm *m, const char *const *names, st_err *e);
+/* Copy the labels of categorical channel c (nsym[c] strings; NULL clears),
+ * or of the K states. */
+int st_hmm_set_symlabels(st_hmm *m, size_t c, const char *const *labels, st_err *e);
+int st_hmm_set_statelabels(st_hmm *m, const char *const *labels, st_err *e);
 
 /* Fill the mask from a topology ("ergodic", "left-right[:maxjump]",
  * "cyclic", "linear-chain"); ST_EUSAGE for an unknown name. */
@@ -217,6 +228,17 @@ typedef struct st_hmm_data {
     /* The whole data's column figures (st_hmm_data_figures; NULL until
      * computed): means and variances (NaN skipped) and largest values. */
     double *gmean, *gvar, *gmax;
+    /* Columns of text (symbols spelled as labels: DNA letters, words):
+     * labels[j] (NULL for a column of numbers) lists column j's nlab[j]
+     * labels, and x holds each label's index in that list -- the model's
+     * list when the data were read for a model that records one, else the
+     * labels present in byte order.  Both NULL when no column is text. */
+    char ***labels;
+    size_t *nlab;
+    /* The inputs (copied, may be NULL: stdin or built from arrays): errors
+     * about a row are located at file:line:col by reading them again. */
+    char **paths;
+    size_t npaths;
 } st_hmm_data;
 
 /* Take the value columns (comma list `cols`, or NULL for all but seq, t and
@@ -226,10 +248,21 @@ int st_hmm_data_from_table(st_hmm_data **d, const st_table *t, const char *cols,
 /* The same for data to be used with model m (may be NULL): without `cols`,
  * the model's column names when the table has them all, else the default. */
 int st_hmm_data_for_model(st_hmm_data **d, const st_table *t, const st_hmm *m, const char *cols, st_err *e);
+/* The same, recording the inputs t was read from (st_hmm_data_set_paths). */
+int st_hmm_data_for_model_paths(st_hmm_data **d, const st_table *t, const st_hmm *m, const char *cols,
+                                const char *const *paths, size_t npaths, st_err *e);
 /* Build directly from arrays (copied): nseq sequences with len[s] rows. */
 int st_hmm_data_new(st_hmm_data **d, size_t nseq, const size_t *len, size_t D, const double *x,
                     st_err *e);
 void st_hmm_data_free(st_hmm_data *d);
+/* Record the inputs d was read from, for the location of errors. */
+int st_hmm_data_set_paths(st_hmm_data *d, const char *const *paths, size_t npaths, st_err *e);
+/* The reader options for data of emission family f to be used with model
+ * m (may be NULL): for categorical data, strings allowed (symbols spelled
+ * as labels, string seq ids) and the columns whose symbols m labels read
+ * as text (*buf holds the list; free it); other families read numbers
+ * only, so that text in a value column is an error at its cell. */
+st_reader_opts st_hmm_reader_opts(const st_hmm *m, st_hmm_family f, const char *cols, char **buf);
 /* Read DATA for fitting (paths as st_table_read_many; none: stdin), with
  * the columns of st_hmm_data_for_model.  One process reads everything in
  * one pass.  Under MPI (st_mpi_size() > 1; collective) each rank streams
@@ -245,6 +278,9 @@ int st_hmm_data_read(st_hmm_data **d, const char *const *paths, size_t npaths, c
  * of the default value columns and appended after them (regression
  * emissions take the last columns as covariates).  Ignored when the
  * columns come from the model m. */
+/* The same for data of emission family f (text only for categorical). */
+int st_hmm_data_read_fam(st_hmm_data **d, const char *const *paths, size_t npaths, const st_hmm *m, const char *cols,
+                         const char *covs, st_hmm_family f, st_err *e);
 int st_hmm_data_read_cov(st_hmm_data **d, const char *const *paths, size_t npaths, const st_hmm *m, const char *cols,
                          const char *covs, st_err *e);
 /* Fill d->gmean, d->gvar, d->gmax: per E-step block (n, mean, M2, max) of

@@ -97,6 +97,8 @@ static void write_emission(st_yw *w, const st_hmm *m, int full)
             st_yw_item_map(w);
             if (full)
                 st_yw_key_long(w, "symbols", (long)m->nsym[c]);
+            if (full && m->symlabels && m->symlabels[c])
+                st_yw_key_string_vector(w, "labels", (const char *const *)m->symlabels[c], m->nsym[c]);
             st_yw_key_matrix(w, "probabilities", m->prob + m->symoff[c], K, m->nsym[c]);
         }
         st_yw_end(w);
@@ -205,6 +207,8 @@ int st_hmm_write(const st_hmm *m, FILE *fp, st_err *e)
     st_yw_key_string(&w, "model", "hmm");
     st_yw_key_long(&w, "version", 1);
     st_yw_key_long(&w, "states", (long)K);
+    if (m->statelabels)
+        st_yw_key_string_vector(&w, "state_labels", (const char *const *)m->statelabels, K);
     if (m->colnames) {
         size_t len = 1;
         for (size_t j = 0; j < D; j++)
@@ -320,6 +324,31 @@ static int read_noise(st_hmm *m, const st_ydoc *doc, const st_ynode *em, size_t 
     return rc;
 }
 
+/* A list of n distinct labels at node ln into labs (pointers into doc). */
+static int read_labels(const st_ydoc *doc, const st_ynode *ln, size_t n, const char ***labs, st_err *e)
+{
+    *labs = NULL;
+    if (st_ynode_kind(ln) != ST_YSEQ || st_ynode_len(ln) != n)
+        return st_ynode_error(doc, ln, e, ST_EDATA, "labels must be a list of %zu strings", n);
+    const char **l = calloc(n ? n : 1, sizeof *l);
+    if (!l)
+        return st_err_nomem(e, "labels");
+    for (size_t i = 0; i < n; i++) {
+        int rc = st_ynode_string(doc, st_yseq_at(ln, i), &l[i], e);
+        if (rc == ST_OK && !*l[i])
+            rc = st_ynode_error(doc, st_yseq_at(ln, i), e, ST_EDATA, "a label must not be empty");
+        for (size_t j = 0; rc == ST_OK && j < i; j++)
+            if (strcmp(l[i], l[j]) == 0)
+                rc = st_ynode_error(doc, st_yseq_at(ln, i), e, ST_EDATA, "label '%s' given twice", l[i]);
+        if (rc < 0) {
+            free(l);
+            return rc;
+        }
+    }
+    *labs = l;
+    return ST_OK;
+}
+
 static int read_emission(st_hmm *m, const st_ydoc *doc, const st_ynode *em, st_err *e)
 {
     size_t K = m->K, D = m->D, r, c;
@@ -344,6 +373,16 @@ static int read_emission(st_hmm *m, const st_ydoc *doc, const st_ynode *em, st_e
             }
             memcpy(m->prob + m->symoff[j], v, K * m->nsym[j] * sizeof *v);
             free(v);
+            const st_ynode *ln = st_ymap_get(doc, item, "labels");
+            if (ln) {
+                const char **labs;
+                if ((rc = read_labels(doc, ln, m->nsym[j], &labs, e)) < 0)
+                    return rc;
+                rc = st_hmm_set_symlabels(m, j, labs, e);
+                free(labs);
+                if (rc < 0)
+                    return rc;
+            }
             if ((rc = st_ymap_check_unknown(doc, item, e)) < 0)
                 return rc;
         }
@@ -663,6 +702,16 @@ int st_hmm_read_doc(st_hmm **out, const st_ydoc *doc, const st_ynode *root, st_e
     const st_ynode *dn = st_ymap_get(doc, root, "durations");
     if (dn && (rc = read_durations(m, doc, dn, e)) < 0)
         goto fail;
+    const st_ynode *sln = st_ymap_get(doc, root, "state_labels");
+    if (sln) {
+        const char **labs;
+        if ((rc = read_labels(doc, sln, (size_t)K, &labs, e)) < 0)
+            goto fail;
+        rc = st_hmm_set_statelabels(m, labs, e);
+        free(labs);
+        if (rc < 0)
+            goto fail;
+    }
     const st_ynode *sn = st_ymap_get(doc, root, "start_stationary");
     if (sn && (rc = st_ynode_bool(doc, sn, &m->start_stationary, e)) < 0)
         goto fail;

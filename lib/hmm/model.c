@@ -266,6 +266,12 @@ void st_hmm_free(st_hmm *m)
 {
     if (!m)
         return;
+    if (m->symlabels) { /* before nsym */
+        for (size_t j = 0; j < m->D; j++)
+            st_hmm_set_symlabels(m, j, NULL, NULL);
+        free(m->symlabels);
+    }
+    st_hmm_set_statelabels(m, NULL, NULL);
     free(m->start);
     free(m->trans);
     free(m->mask);
@@ -295,6 +301,48 @@ void st_hmm_free(st_hmm *m)
         free(m->colnames);
     }
     free(m);
+}
+
+static void free_strings(char **s, size_t n)
+{
+    if (s)
+        for (size_t i = 0; i < n; i++)
+            free(s[i]);
+    free(s);
+}
+
+static int dup_strings(char ***out, const char *const *s, size_t n, st_err *e)
+{
+    char **d = calloc(n ? n : 1, sizeof *d);
+    if (!d)
+        return st_err_nomem(e, "labels");
+    for (size_t i = 0; i < n; i++)
+        if (!(d[i] = strdup(s[i]))) {
+            free_strings(d, i);
+            return st_err_nomem(e, "labels");
+        }
+    *out = d;
+    return ST_OK;
+}
+
+int st_hmm_set_symlabels(st_hmm *m, size_t c, const char *const *labels, st_err *e)
+{
+    if (m->symlabels && m->symlabels[c]) {
+        free_strings(m->symlabels[c], m->nsym[c]);
+        m->symlabels[c] = NULL;
+    }
+    if (!labels)
+        return ST_OK;
+    if (!m->symlabels && !(m->symlabels = calloc(m->D, sizeof *m->symlabels)))
+        return st_err_nomem(e, "labels");
+    return dup_strings(&m->symlabels[c], labels, m->nsym[c], e);
+}
+
+int st_hmm_set_statelabels(st_hmm *m, const char *const *labels, st_err *e)
+{
+    free_strings(m->statelabels, m->K);
+    m->statelabels = NULL;
+    return labels ? dup_strings(&m->statelabels, labels, m->K, e) : ST_OK;
 }
 
 int st_hmm_set_colnames(st_hmm *m, const char *const *names, st_err *e)
@@ -364,6 +412,15 @@ int st_hmm_copy(st_hmm **out, const st_hmm *m, st_err *e)
     c->iterations = m->iterations;
     c->converged = m->converged;
     if (m->colnames && (rc = st_hmm_set_colnames(c, (const char *const *)m->colnames, e)) < 0) {
+        st_hmm_free(c);
+        return rc;
+    }
+    for (size_t j = 0; m->symlabels && j < D; j++)
+        if (m->symlabels[j] && (rc = st_hmm_set_symlabels(c, j, (const char *const *)m->symlabels[j], e)) < 0) {
+            st_hmm_free(c);
+            return rc;
+        }
+    if (m->statelabels && (rc = st_hmm_set_statelabels(c, (const char *const *)m->statelabels, e)) < 0) {
         st_hmm_free(c);
         return rc;
     }

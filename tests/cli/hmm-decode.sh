@@ -66,7 +66,9 @@ expect_error 1 "imp.csv: sequence 0 has probability zero" "a sequence impossible
 expect_error 1 "probability zero" "also for Viterbi" hmm-decode -m "$tmp/zero.yaml" "$tmp/imp.csv"
 expect_error 1 "missing.yaml" "a missing model file" hmm-decode -m "$tmp/missing.yaml" "$tmp/one.csv"
 printf 'x\n0\nNaN\n' > "$tmp/nan.csv"
-expect_error 1 "row 2 .*missing value" "NaN in categorical data" hmm-decode -m "$m" "$tmp/nan.csv"
+expect_exit 0 "NaN in categorical data: a step without an observation" hmm-decode -m "$m" "$tmp/nan.csv"
+printf 'x\n0\n7\n' > "$tmp/sym7.csv"
+expect_error 1 "sym7.csv:3:1: column .x.: symbol 7 out of range" "a symbol outside the model: file:line:col" hmm-decode -m "$m" "$tmp/sym7.csv"
 
 # ---- posterior path sampling (forward filtering, backward sampling)
 hmm-sample -m "$m4" -n 3 -T 40 --seed 5 > "$tmp/cyc3.csv"

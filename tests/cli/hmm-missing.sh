@@ -89,7 +89,7 @@ done
 check "multinomial: logL of the missing step = log sum over compositions" \
     approx "$(logl "$tmp/mm.out")" "$(lse "$tmp"/m[0-5].out)" 1e-10
 { pre x,y,z 2,0,0 1,1,0; echo '0,1,NaN,1'; post 0,1,1 0,0,2 1,0,1 0,2,0; } >"$tmp/mp.csv"
-expect_error 1 'mp.csv: data row 3 .*either observed or missing as a whole' "multinomial: a partly missing row is refused" \
+expect_error 1 'mp.csv:4:3: column .y.: missing value .*either observed or missing as a whole' "multinomial: a partly missing row is refused" \
     hmm-decode -m "$tmp/m.yaml" --score "$tmp/mp.csv"
 
 # ---- continuous families: a missing row decodes and fits, logL finite

@@ -958,8 +958,11 @@ START_TEST(test_bad_data)
     ck_assert_int_eq(st_hmm_data_check(d, ST_HMM_CATEGORICAL, 0, nsym, &e), ST_EDATA);
     ck_assert_ptr_nonnull(strstr(e.msg, "out of range"));
     d->x[2] = NAN;
-    ck_assert_int_eq(st_hmm_data_check(d, ST_HMM_GAUSSIAN, ST_HMM_COV_DIAG, NULL, &e), ST_EDATA); /* whole row missing */
-    ck_assert_int_eq(st_hmm_data_check(d, ST_HMM_GAUSSIAN, ST_HMM_COV_FULL, NULL, &e), ST_EDATA);
+    /* a whole row missing: a step without an observation (issue 13) */
+    ck_assert_int_eq(st_hmm_data_check(d, ST_HMM_GAUSSIAN, ST_HMM_COV_DIAG, NULL, &e), 0);
+    ck_assert_int_eq(st_hmm_data_check(d, ST_HMM_GAUSSIAN, ST_HMM_COV_FULL, NULL, &e), 0);
+    ck_assert_int_eq(st_hmm_data_check(d, ST_HMM_CATEGORICAL, 0, NULL, &e), 0);
+    ck_assert_int_eq(st_hmm_data_check(d, ST_HMM_POISSON, 0, NULL, &e), 0);
     d->x[2] = -1;
     ck_assert_int_eq(st_hmm_data_check(d, ST_HMM_POISSON, 0, NULL, &e), ST_EDATA);
     st_hmm_fit_opts o;
