@@ -1,7 +1,8 @@
 # mjp: Markov jump processes (issue 5).  Appends to the variables of Makefile.am.
 
 lib_libstoch_a_SOURCES += lib/mjp/model.c lib/mjp/data.c lib/mjp/lik.c \
-	lib/mjp/fit.c lib/mjp/summary.c lib/mjp/sample.c lib/mjp/io.c
+	lib/mjp/fit.c lib/mjp/summary.c lib/mjp/sample.c lib/mjp/io.c lib/mjp/covariates.c lib/mjp/derived.c \
+	lib/mjp/compare.c
 lib_libstoch_a_SOURCES += lib/mjp/pgrid.c
 noinst_HEADERS += lib/mjp/mjp.h lib/mjp/internal.h
 
@@ -13,13 +14,19 @@ tests_unit_test_mjp_LDADD = $(CHECK_LIBS_ALL)
 bin_PROGRAMS += tools/mjp-infer tools/mjp-sample
 tools_mjp_infer_SOURCES = tools/mjp-infer.c
 tools_mjp_sample_SOURCES = tools/mjp-sample.c
+check_PROGRAMS += tests/unit/test_mjp_cov
+tests_unit_test_mjp_cov_SOURCES = tests/unit/test_mjp_cov.c
+tests_unit_test_mjp_cov_CFLAGS = $(CHECK_CFLAGS_ALL)
+tests_unit_test_mjp_cov_LDADD = $(CHECK_LIBS_ALL)
 check_PROGRAMS += tests/unit/test_mjp_model
 tests_unit_test_mjp_model_SOURCES = tests/unit/test_mjp_model.c
 tests_unit_test_mjp_model_CFLAGS = $(CHECK_CFLAGS_ALL)
 tests_unit_test_mjp_model_LDADD = $(CHECK_LIBS_ALL)
 
-TESTS += tests/cli/mjp-infer.sh tests/cli/mjp-sample.sh tests/cli/mjp-msm.sh
-dist_check_SCRIPTS += tests/cli/mjp-infer.sh tests/cli/mjp-sample.sh tests/cli/mjp-msm.sh
+TESTS += tests/cli/mjp-infer.sh tests/cli/mjp-sample.sh tests/cli/mjp-msm.sh tests/cli/mjp-covariates.sh \
+	tests/cli/mjp-msm-cov.sh
+dist_check_SCRIPTS += tests/cli/mjp-infer.sh tests/cli/mjp-sample.sh tests/cli/mjp-msm.sh tests/cli/mjp-covariates.sh \
+	tests/cli/mjp-msm-cov.sh
 
 dist_man_MANS += man/man1/mjp-infer.1 man/man1/mjp-sample.1
 

@@ -33,6 +33,10 @@ static const char USAGE[] =
     "                       seq,path,t,state; reproducible with --seed\n"
     "      --seed S         seed of --sample (default 1)\n"
     "  -c, --columns LIST   value columns\n"
+    "      --seq-col NAME   read column NAME as seq (the sequence ids)\n"
+    "      --time-col NAME  read column NAME as t (not a value column)\n"
+    "      --state-col NAME read column NAME as state (not a value column)\n"
+    "      --no-header      CSV input has no header line: columns c1, c2, ...\n"
     "      --with-data      (--viterbi, --posterior) append the value columns\n"
     "                       of the data to each row, as stoch-plot states draws\n"
     "  -o, --output FILE    write FILE (atomically) instead of stdout\n"
@@ -123,6 +127,10 @@ int main(int argc, char **argv)
     int viterbi = 0, posterior = 0, score = 0, with_data = 0;
     long npaths = 0;
     static const struct option longopts[] = {ST_CLI_LONGOPTS,
+                                             ST_CLI_OPT_SEQ_COL,
+                                             ST_CLI_OPT_TIME_COL,
+                                             ST_CLI_OPT_STATE_COL,
+                                             ST_CLI_OPT_NO_HEADER,
                                              {"model", required_argument, NULL, 'm'},
                                              {"columns", required_argument, NULL, 'c'},
                                              {"viterbi", no_argument, NULL, OPT_VITERBI},

@@ -26,6 +26,12 @@ static const char USAGE[] =
     "                       state, each jump, and the end of observation\n"
     "      --panel          snapshots at irregular times (msm's panel data)\n"
     "      --hidden         snapshots seen through an emission matrix\n"
+    "Columns:\n"
+    "      --seq-col NAME   read column NAME as seq (e.g. msm's PTNUM)\n"
+    "      --time-col NAME  read column NAME as t (e.g. years)\n"
+    "      --state-col NAME read column NAME as state\n"
+    "      --obstype-col NAME  read column NAME as obstype\n"
+    "      --no-header      CSV input has no header line: columns c1, c2, ...\n"
     "Model:\n"
     "  -m, --model FILE     starting model: Q (start values), allowed mask,\n"
     "                       fixed rates, rate formulas, emission, initial\n"
@@ -76,9 +82,305 @@ enum {
     OPT_NOSE,
     OPT_PMATRIX,
     OPT_VITERBI,
+    OPT_COVARIATES,
+    OPT_CONSTRAINT,
+    OPT_MISC,
+    OPT_PCI,
+    OPT_NOCENTRE,
+    OPT_DERIVE,
+    OPT_AT,
+    OPT_TOTLOS_TO,
+    OPT_EFPT_TO,
+    OPT_CI,
+    OPT_CI_DRAWS,
+    OPT_TIMES,
+    OPT_LRTEST,
     OPT_PGRID,
     OPT_GRID
 };
+
+typedef struct derive_req {
+    int kind;
+    const char *path;
+} derive_req;
+
+#define D_PREVALENCE 6
+static const char *const DKIND[] = {"pmatrix", "totlos", "efpt", "pnext", "sojourn", "qmatrix", "prevalence"};
+
+/* Observed and expected numbers in each state at the times. */
+static int write_prevalence(const char *path, const st_mjp *m, const st_mjp_data *d, const double *times, size_t nt,
+                            int base, const st_cli *cli, st_err *e)
+{
+    size_t K = m->K;
+    double mm[2] = {INFINITY, -INFINITY}, *all = NULL, t0;
+    size_t total = 0;
+    for (size_t k = 0; k < d->nobs; k++)
+        mm[0] = fmin(mm[0], d->t[k]), mm[1] = fmax(mm[1], d->t[k]);
+    int rc = st_mpi_allgather(mm, 2, &all, &total, e);
+    if (rc < 0)
+        return rc;
+    double lo = INFINITY, hi = -INFINITY;
+    for (size_t i = 0; i + 2 <= total; i += 2)
+        lo = fmin(lo, all[i]), hi = fmax(hi, all[i + 1]);
+    free(all);
+    t0 = lo;
+    double deft[11], *obs = NULL, *ex = NULL;
+    if (!nt) { /* msm's default: 11 times from the first to the last */
+        for (int i = 0; i < 11; i++)
+            deft[i] = lo + (hi - lo) * i / 10.0;
+        times = deft, nt = 11;
+    }
+    obs = malloc(nt * K * sizeof *obs);
+    ex = malloc(nt * K * sizeof *ex);
+    st_output out = {0};
+    st_writer *w = NULL;
+    if (!obs || !ex) {
+        rc = st_err_nomem(e, "prevalence");
+        goto done;
+    }
+    if ((rc = st_mjp_prevalence(m, d, times, nt, t0, obs, ex, e)) < 0)
+        goto done;
+    static const char *names[] = {"t", "state", "observed", "expected", "observed_pct", "expected_pct"};
+    static const st_dtype dt[] = {ST_F8, ST_I8, ST_F8, ST_F8, ST_F8, ST_F8};
+    size_t plen = strlen(path);
+    int fmt = cli->format ? cli->format : plen > 4 && !strcmp(path + plen - 4, ".stb") ? ST_FMT_BIN : ST_FMT_CSV;
+    st_writer_opts wo = {.format = fmt, .codec = cli->compress ? ST_CODEC_ZLIB : ST_CODEC_RAW};
+    if ((rc = st_output_open(&out, path, fmt == ST_FMT_BIN, e)) < 0 ||
+        (rc = st_writer_new(&w, out.fp, names, dt, 6, &wo, e)) < 0)
+        goto done;
+    for (size_t j = 0; j < nt && rc == 0; j++) {
+        double no = 0, ne = 0;
+        for (size_t i = 0; i < K; i++)
+            no += obs[j * K + i], ne += ex[j * K + i];
+        for (size_t i = 0; i < K && rc == 0; i++) {
+            double row[6] = {times[j], (double)(i + (size_t)base), obs[j * K + i], ex[j * K + i],
+                             no > 0 ? 100 * obs[j * K + i] / no : NAN, ne > 0 ? 100 * ex[j * K + i] / ne : NAN};
+            rc = st_writer_row(w, row, e);
+        }
+    }
+    if (rc == 0) {
+        rc = st_writer_close(w, e);
+        w = NULL;
+    }
+    if (rc == 0)
+        rc = st_output_close(&out, e);
+done:
+    st_writer_free(w);
+    if (rc < 0)
+        st_output_abort(&out);
+    free(obs);
+    free(ex);
+    return rc;
+}
+
+/* "NAME=V,NAME=V" (a name may hold commas: a piece without '=' joins the
+ * next) into z, starting from the centre. */
+static int parse_at(const st_mjp *m, const char *spec, double *z, st_err *e)
+{
+    memcpy(z, m->cmean, m->C * sizeof *z);
+    char buf[4096];
+    if (strlen(spec) >= sizeof buf)
+        return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "--at: too long");
+    strcpy(buf, spec);
+    char *p = buf;
+    while (*p) {
+        char *eq = strchr(p, '=');
+        if (!eq)
+            return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "--at must be NAME=VALUE,..., not '%s'", spec);
+        *eq = 0;
+        char *v = eq + 1, *comma = strchr(v, ',');
+        if (comma)
+            *comma = 0;
+        int c = st_mjp_covariate_index(m, p);
+        double x;
+        if (c < 0)
+            return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "--at: '%s' is not a covariate of the model", p);
+        if (st_parse_double(v, &x) < 0 || !isfinite(x))
+            return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "--at: '%s' is not a number for %s", v, p);
+        z[c] = x;
+        p = comma ? comma + 1 : v + strlen(v);
+    }
+    return 0;
+}
+
+/* Which entries of a quantity are written. */
+static int derived_row(const st_mjp *m, int kind, size_t i)
+{
+    size_t K = m->K, r = i / K, c = i % K;
+    int absorbing = st_mjp_absorbing(m, kind == ST_MJP_D_SOJOURN || kind == ST_MJP_D_EFPT ? i : r);
+    switch (kind) {
+    case ST_MJP_D_PNEXT:
+        return !absorbing && r != c;
+    case ST_MJP_D_SOJOURN:
+        return !absorbing;
+    case ST_MJP_D_QMATRIX:
+        return r == c ? !absorbing : m->allowed[i];
+    default:
+        return 1;
+    }
+}
+
+/* One stream of a derived quantity: for each --at set (and each time for
+ * pmatrix) the estimates with their intervals. */
+static int write_derived(const derive_req *rq, const st_mjp *m, const st_mjp_fit *fit, double *const *at,
+                         size_t nat, const double *ptimes, size_t npt, double tot, int efpt_to, int base,
+                         const st_mjp_ci_opts *co, const st_cli *cli, st_err *e)
+{
+    size_t K = m->K, C = m->C, nv = st_mjp_derived_size(m, rq->kind);
+    const char *tail[4][8] = {{"t", "from", "to", "p"},         {"horizon", "from", "state", "los"},
+                              {"to", "from", "efpt"},           {"from", "to", "p"}};
+    const char *const *cols;
+    size_t ntail;
+    static const char *soj[] = {"state", "mean"}, *qm[] = {"from", "to", "q"};
+    switch (rq->kind) {
+    case ST_MJP_D_PMATRIX:
+    case ST_MJP_D_TOTLOS:
+        cols = tail[rq->kind], ntail = 4;
+        break;
+    case ST_MJP_D_EFPT:
+    case ST_MJP_D_PNEXT:
+        cols = tail[rq->kind], ntail = 3;
+        break;
+    case ST_MJP_D_SOJOURN:
+        cols = soj, ntail = 2;
+        break;
+    default:
+        cols = qm, ntail = 3;
+        break;
+    }
+    size_t nc = C + ntail + 3;
+    const char **names = malloc(nc * sizeof *names);
+    st_dtype *dt = malloc(nc * sizeof *dt);
+    double *row = malloc(nc * sizeof *row), *est = malloc(4 * nv * sizeof *est);
+    int rc = 0;
+    st_output out = {0};
+    st_writer *w = NULL;
+    if (!names || !dt || !row || !est) {
+        rc = st_err_nomem(e, "derived quantities");
+        goto done;
+    }
+    double *se = est + nv, *lo = se + nv, *hi = lo + nv;
+    for (size_t c = 0; c < C; c++)
+        names[c] = m->cnames[c], dt[c] = ST_F8;
+    for (size_t j = 0; j < ntail; j++) {
+        names[C + j] = cols[j];
+        int state = !strcmp(cols[j], "from") || !strcmp(cols[j], "to") || !strcmp(cols[j], "state");
+        dt[C + j] = state ? ST_I8 : ST_F8;
+    }
+    names[C + ntail] = "se", names[C + ntail + 1] = "lower", names[C + ntail + 2] = "upper";
+    dt[C + ntail] = dt[C + ntail + 1] = dt[C + ntail + 2] = ST_F8;
+    size_t plen = strlen(rq->path);
+    int fmt = cli->format ? cli->format : plen > 4 && !strcmp(rq->path + plen - 4, ".stb") ? ST_FMT_BIN : ST_FMT_CSV;
+    st_writer_opts wo = {.format = fmt, .codec = cli->compress ? ST_CODEC_ZLIB : ST_CODEC_RAW};
+    if ((rc = st_output_open(&out, rq->path, fmt == ST_FMT_BIN, e)) < 0)
+        goto done;
+    if ((rc = st_writer_new(&w, out.fp, names, dt, nc, &wo, e)) < 0)
+        goto done;
+    size_t nt = rq->kind == ST_MJP_D_PMATRIX ? npt : 1;
+    for (size_t a = 0; a < (nat ? nat : 1) && rc == 0; a++)
+        for (size_t ti = 0; ti < nt && rc == 0; ti++) {
+            st_mjp_dspec sp = {.kind = rq->kind, .state = efpt_to, .z = nat ? at[a] : NULL};
+            sp.t = rq->kind == ST_MJP_D_PMATRIX ? ptimes[ti] : tot;
+            if ((rc = st_mjp_derived_ci(m, fit, &sp, co, est, se, lo, hi, e)) < 0)
+                break;
+            for (size_t i = 0; i < nv && rc == 0; i++) {
+                if (!derived_row(m, rq->kind, i))
+                    continue;
+                for (size_t c = 0; c < C; c++)
+                    row[c] = nat ? at[a][c] : m->cmean[c];
+                double *r = row + C;
+                long rr = (long)(i / K) + base, cc = (long)(i % K) + base;
+                switch (rq->kind) {
+                case ST_MJP_D_PMATRIX:
+                    r[0] = sp.t, r[1] = (double)rr, r[2] = (double)cc;
+                    break;
+                case ST_MJP_D_TOTLOS:
+                    r[0] = tot, r[1] = (double)rr, r[2] = (double)cc;
+                    break;
+                case ST_MJP_D_EFPT:
+                    r[0] = efpt_to + base, r[1] = (double)(i + (size_t)base);
+                    break;
+                case ST_MJP_D_SOJOURN:
+                    r[0] = (double)(i + (size_t)base);
+                    break;
+                default:
+                    r[0] = (double)rr, r[1] = (double)cc;
+                    break;
+                }
+                r[ntail - 1] = est[i];
+                r[ntail] = se[i], r[ntail + 1] = lo[i], r[ntail + 2] = hi[i];
+                rc = st_writer_row(w, row, e);
+            }
+        }
+    if (rc == 0) {
+        rc = st_writer_close(w, e);
+        w = NULL;
+    }
+    if (rc == 0)
+        rc = st_output_close(&out, e);
+done:
+    st_writer_free(w);
+    if (rc < 0)
+        st_output_abort(&out);
+    free(names);
+    free(dt);
+    free(row);
+    free(est);
+    return rc;
+}
+
+#define MAX_SPECS 64
+
+/* Declare the covariates named in the specifications (rates, then
+ * misclassification, in order of first mention), then their effects, the
+ * time periods and the constraints. */
+static int setup_covariates(st_mjp *m, char **specs, size_t nspec, const char *misc, char **cons, size_t ncons,
+                            const double *pci, size_t npci, int base, st_err *e)
+{
+    char *names[ST_MJP_MAX_COVS];
+    size_t nn = 0;
+    int rc = 0;
+    if (m->C && (nspec || misc || npci))
+        return st_err_set(e, ST_EUSAGE, NULL, 0, 0,
+                          "the model file has covariates already: give them there or here, not both");
+    for (size_t i = 0; i <= nspec && rc == 0; i++) {
+        const char *sp = i < nspec ? specs[i] : misc;
+        if (!sp)
+            continue;
+        const char *colon = i < nspec ? strchr(sp, ':') : NULL;
+        const char *p = colon ? colon + 1 : sp;
+        char sep = colon ? '+' : ',';
+        while (*p && rc == 0) {
+            const char *q = strchr(p, sep);
+            size_t len = q ? (size_t)(q - p) : strlen(p);
+            int dup = 0;
+            for (size_t j = 0; j < nn; j++)
+                dup |= strlen(names[j]) == len && !strncmp(names[j], p, len);
+            if (len == 0)
+                rc = st_err_set(e, ST_EUSAGE, NULL, 0, 0, "empty covariate name in '%s'", sp);
+            else if (!dup && nn == ST_MJP_MAX_COVS)
+                rc = st_err_set(e, ST_EUSAGE, NULL, 0, 0, "at most %d covariates", ST_MJP_MAX_COVS);
+            else if (!dup && !(names[nn++] = strndup(p, len)))
+                rc = st_err_nomem(e, "covariates");
+            p += len + (q ? 1 : 0);
+        }
+    }
+    if (rc == 0 && nn)
+        rc = st_mjp_set_covariates(m, (const char *const *)names, nn, e);
+    for (size_t i = 0; i < nspec && rc == 0; i++)
+        rc = st_mjp_add_effects(m, specs[i], base, e);
+    if (rc == 0 && misc)
+        rc = st_mjp_add_misc_effects(m, misc, e);
+    if (rc == 0 && npci)
+        rc = st_mjp_set_timecuts(m, pci, npci, e);
+    for (size_t i = 0; i < ncons && rc == 0; i++)
+        rc = st_mjp_set_constraint(m, cons[i], e);
+    if (rc == 0)
+        st_mjp_number_effects(m);
+    for (size_t i = 0; i < nn; i++)
+        free(names[i]);
+    return rc;
+}
 
 #define MAX_CENSOR 16
 
@@ -302,6 +604,11 @@ int main(int argc, char **argv)
     st_cli cli;
     st_cli_init(&cli, "mjp-infer", USAGE);
     static const struct option longopts[] = {ST_CLI_LONGOPTS,
+                                             ST_CLI_OPT_SEQ_COL,
+                                             ST_CLI_OPT_TIME_COL,
+                                             ST_CLI_OPT_STATE_COL,
+                                             ST_CLI_OPT_OBSTYPE_COL,
+                                             ST_CLI_OPT_NO_HEADER,
                                              {"exact", no_argument, NULL, OPT_EXACT},
                                              {"panel", no_argument, NULL, OPT_PANEL},
                                              {"hidden", no_argument, NULL, OPT_HIDDEN},
@@ -320,6 +627,20 @@ int main(int argc, char **argv)
                                              {"no-se", no_argument, NULL, OPT_NOSE},
                                              {"pmatrix", required_argument, NULL, OPT_PMATRIX},
                                              {"viterbi", required_argument, NULL, OPT_VITERBI},
+                                             {"covariates", required_argument, NULL, OPT_COVARIATES},
+                                             {"constraint", required_argument, NULL, OPT_CONSTRAINT},
+                                             {"misc-covariates", required_argument, NULL, OPT_MISC},
+                                             {"pci", required_argument, NULL, OPT_PCI},
+                                             {"no-centre", no_argument, NULL, OPT_NOCENTRE},
+                                             {"no-center", no_argument, NULL, OPT_NOCENTRE},
+                                             {"derive", required_argument, NULL, OPT_DERIVE},
+                                             {"at", required_argument, NULL, OPT_AT},
+                                             {"totlos-to", required_argument, NULL, OPT_TOTLOS_TO},
+                                             {"efpt-to", required_argument, NULL, OPT_EFPT_TO},
+                                             {"ci", required_argument, NULL, OPT_CI},
+                                             {"ci-draws", required_argument, NULL, OPT_CI_DRAWS},
+                                             {"times", required_argument, NULL, OPT_TIMES},
+                                             {"lrtest", required_argument, NULL, OPT_LRTEST},
                                              {"pmatrix-grid", required_argument, NULL, OPT_PGRID},
                                              {"grid", required_argument, NULL, OPT_GRID},
                                              {NULL, 0, NULL, 0}};
@@ -331,8 +652,19 @@ int main(int argc, char **argv)
     st_mjp_censor censor[MAX_CENSOR];
     size_t ncensor = 0;
     st_mjp_fit_opts fo = {.method = ST_MJP_FIT_AUTO, .want_se = 1};
-    double *ptimes = NULL;
-    size_t npt = 0;
+    double *ptimes = NULL, *pci = NULL;
+    size_t npt = 0, npci = 0, nspec = 0, ncons = 0;
+    char *specs[MAX_SPECS], *cons[MAX_SPECS];
+    const char *misc = NULL, *ats[MAX_SPECS];
+    int nocentre = 0;
+    derive_req drq[16];
+    size_t ndrq = 0, nat = 0;
+    double tot = INFINITY;
+    long efpt_to = -1;
+    st_mjp_ci_opts co = {.method = ST_MJP_CI_DELTA, .draws = 1000};
+    double *dtimes = NULL;
+    size_t ndt = 0;
+    const char *lrtest = NULL;
     int c;
     while ((c = getopt_long(argc, argv, ST_CLI_SHORTOPTS "m:K:", longopts, NULL)) != -1) {
         if (st_cli_common(&cli, c, optarg, argv))
@@ -412,6 +744,85 @@ int main(int argc, char **argv)
         case OPT_VITERBI:
             viterbi = optarg;
             break;
+        case OPT_COVARIATES:
+            if (nspec == MAX_SPECS)
+                st_cli_usage_error(&cli, "at most %d --covariates", MAX_SPECS);
+            specs[nspec++] = optarg;
+            break;
+        case OPT_CONSTRAINT:
+            if (ncons == MAX_SPECS)
+                st_cli_usage_error(&cli, "at most %d --constraint", MAX_SPECS);
+            cons[ncons++] = optarg;
+            break;
+        case OPT_MISC:
+            misc = optarg;
+            break;
+        case OPT_PCI:
+            free(pci);
+            if (st_parse_double_list(optarg, &pci, &npci) < 0 || npci == 0)
+                st_cli_usage_error(&cli, "--pci must be a list of times t1,t2,..., not '%s'", optarg);
+            for (size_t i = 0; i < npci; i++)
+                if (!isfinite(pci[i]) || (i && !(pci[i] > pci[i - 1])))
+                    st_cli_usage_error(&cli, "--pci times must be finite and increasing, not '%s'", optarg);
+            break;
+        case OPT_NOCENTRE:
+            nocentre = 1;
+            break;
+        case OPT_DERIVE: {
+            const char *eq = strchr(optarg, '=');
+            int kind = -1;
+            for (int k = 0; eq && k < 7; k++)
+                if (strlen(DKIND[k]) == (size_t)(eq - optarg) && !strncmp(DKIND[k], optarg, (size_t)(eq - optarg)))
+                    kind = k;
+            if (kind < 0 || !eq[1])
+                st_cli_usage_error(&cli, "--derive must be KIND=FILE with KIND pmatrix, totlos, efpt, pnext, sojourn, "
+                                         "qmatrix or prevalence, not '%s'", optarg);
+            if (ndrq == 16)
+                st_cli_usage_error(&cli, "at most 16 --derive");
+            drq[ndrq++] = (derive_req){kind, eq + 1};
+            break;
+        }
+        case OPT_AT:
+            if (nat == MAX_SPECS)
+                st_cli_usage_error(&cli, "at most %d --at", MAX_SPECS);
+            ats[nat++] = optarg;
+            break;
+        case OPT_TOTLOS_TO:
+            if (st_parse_double(optarg, &tot) < 0 || !(tot > 0))
+                st_cli_usage_error(&cli, "--totlos-to must be a time > 0 (or inf), not '%s'", optarg);
+            break;
+        case OPT_EFPT_TO:
+            if (st_parse_long(optarg, &efpt_to) < 0 || efpt_to < 0 || efpt_to >= ST_MJP_MAX_STATES + 1)
+                st_cli_usage_error(&cli, "--efpt-to must be a state, not '%s'", optarg);
+            break;
+        case OPT_CI:
+            if (!strcmp(optarg, "delta"))
+                co.method = ST_MJP_CI_DELTA;
+            else if (!strcmp(optarg, "normal"))
+                co.method = ST_MJP_CI_NORMAL;
+            else if (!strcmp(optarg, "none"))
+                co.method = ST_MJP_CI_NONE;
+            else
+                st_cli_usage_error(&cli, "--ci must be delta, normal or none, not '%s'", optarg);
+            break;
+        case OPT_TIMES:
+            free(dtimes);
+            if (st_parse_double_list(optarg, &dtimes, &ndt) < 0 || ndt == 0)
+                st_cli_usage_error(&cli, "--times must be a list of times t1,t2,..., not '%s'", optarg);
+            for (size_t i = 0; i < ndt; i++)
+                if (!isfinite(dtimes[i]) || dtimes[i] < 0)
+                    st_cli_usage_error(&cli, "--times must be finite and >= 0, not '%s'", optarg);
+            break;
+        case OPT_LRTEST:
+            lrtest = optarg;
+            break;
+        case OPT_CI_DRAWS: {
+            long v;
+            if (st_parse_long(optarg, &v) < 0 || v < 2 || v > 10000000L)
+                st_cli_usage_error(&cli, "--ci-draws must be an integer from 2 to 1e7, not '%s'", optarg);
+            co.draws = (size_t)v;
+            break;
+        }
         case OPT_PGRID:
             pgrid = optarg;
             break;
@@ -434,6 +845,20 @@ int main(int argc, char **argv)
         st_cli_usage_error(&cli, "--estimate-emission and --estimate-initial need --hidden");
     if (mode == ST_MJP_HIDDEN && !model && !emission)
         st_cli_usage_error(&cli, "--hidden needs --emission FILE (or a model with an emission matrix)");
+    if (misc && mode != ST_MJP_HIDDEN)
+        st_cli_usage_error(&cli, "--misc-covariates needs --hidden");
+    if (ncons && !nspec && !npci)
+        st_cli_usage_error(&cli, "--constraint needs --covariates or --pci");
+    for (size_t i = 0; i < ndrq; i++) {
+        if (drq[i].kind == ST_MJP_D_PMATRIX && !npt && !ndt)
+            st_cli_usage_error(&cli, "--derive pmatrix needs the times: --times T,...");
+        if (drq[i].kind == ST_MJP_D_EFPT && efpt_to < 0)
+            st_cli_usage_error(&cli, "--derive efpt needs --efpt-to STATE");
+    }
+    if (efpt_to >= 0 && efpt_to - base < 0)
+        st_cli_usage_error(&cli, "--efpt-to: no state %ld with --base %d", efpt_to, base);
+    if (ndrq && co.method != ST_MJP_CI_NONE && !fo.want_se)
+        st_cli_usage_error(&cli, "--derive with intervals needs the standard errors: drop --no-se or give --ci none");
     for (size_t i = 0; i < ncensor; i++) {
         /* members were parsed 0-based; shift for --base 1 */
         if (base == 1) {
@@ -487,6 +912,18 @@ int main(int argc, char **argv)
             for (size_t i = 0; i < m->K * m->K; i++)
                 m->allowed[i] = i / m->K != i % m->K;
     }
+    if (rc == 0 && base == 1 && !m->labels) {
+        /* 1-based data: name the states 1..K, so that the model file's
+         * transitions (rates, hazard ratios) read as the data number them */
+        if (!(m->labels = calloc(m->K, sizeof *m->labels)))
+            rc = st_err_nomem(&err, "labels");
+        for (size_t i = 0; rc == 0 && i < m->K; i++) {
+            char buf[24];
+            snprintf(buf, sizeof buf, "%zu", i + 1);
+            if (!(m->labels[i] = strdup(buf)))
+                rc = st_err_nomem(&err, "labels");
+        }
+    }
     if (rc == 0 && allowed) {
         if (m->P)
             rc = st_err_set(&err, ST_EUSAGE, NULL, 0, 0, "--allowed does not apply to a model with rate formulas");
@@ -503,6 +940,8 @@ int main(int argc, char **argv)
     }
     if (rc == 0 && est_init)
         m->init_estimate = 1;
+    if (rc == 0)
+        rc = setup_covariates(m, specs, nspec, misc, cons, ncons, pci, npci, base, &err);
     if (rc == 0 && st_mpi_size() > 1)
         rc = st_mjp_data_from_share(&d, tab, m, mode, base, censor, ncensor, sh.ngroups, sh.nrows,
                                     sh.blo * sh.block, sh.row0, &err);
@@ -510,6 +949,11 @@ int main(int argc, char **argv)
         rc = st_mjp_data_from_table(&d, tab, m, mode, base, censor, ncensor, &err);
     st_table_free(tab); /* d has what the fit needs */
     tab = NULL;
+    if (rc == 0 && m->C) {
+        rc = st_mjp_check_periods(m, d, &err);
+        if (rc == 0 && !nocentre)
+            rc = st_mjp_set_centre(m, d->zmean, &err);
+    }
     if (rc == 0 && d->nskipped_all)
         st_cli_log(&cli, 1, "warning: %zu subject%s with a single observation skipped (first: subject %.17g)",
                    d->nskipped_all, d->nskipped_all > 1 ? "s" : "", d->first_skipped);
@@ -548,10 +992,46 @@ int main(int argc, char **argv)
         if (!fit->converged)
             st_cli_log(&cli, 1, "warning: the fit did not converge (max |gradient| %g)", fit->grad_norm);
     }
+    if (rc == 0 && lrtest) {
+        st_mjp_fit_summary s0;
+        rc = st_mjp_read_fit_summary(lrtest, &s0, &err);
+        if (rc == 0 && (s0.subjects != d->nsubj_all || s0.observations != d->nobs_all - d->ninserted))
+            rc = st_err_set(&err, ST_EUSAGE, lrtest, 0, 0,
+                            "fitted to %zu subjects and %zu observations, this data has %zu and %zu: "
+                            "a likelihood-ratio test needs the same data",
+                            s0.subjects, s0.observations, d->nsubj_all, d->nobs_all - d->ninserted);
+        if (rc == 0)
+            rc = st_mjp_lrtest(s0.loglik, s0.nfree, fit->loglik, fit->nfree, &fit->lr, &fit->lr_df, &fit->lr_p, &err);
+        if (rc == 0) {
+            fit->lr_against = lrtest;
+            st_cli_log(&cli, 2, "likelihood ratio %.6g on %zu df against %s: p = %.4g", fit->lr, fit->lr_df, lrtest,
+                       fit->lr_p);
+        }
+    }
     if (rc == 0 && viterbi)
         rc = write_viterbi(viterbi, m, d, base, &err);
     if (rc == 0 && pgrid)
         rc = write_pgrid(pgrid, m, d, base, grid0, grid1, ngrid, &err);
+    double *atz[MAX_SPECS];
+    size_t natz = 0;
+    co.seed = cli.seed;
+    if (rc == 0 && efpt_to >= 0 && (size_t)(efpt_to - base) >= m->K)
+        rc = st_err_set(&err, ST_EUSAGE, NULL, 0, 0, "--efpt-to: no state %ld in a %zu-state model", efpt_to, m->K);
+    for (size_t i = 0; i < nat && rc == 0; i++) {
+        if (!m->C)
+            rc = st_err_set(&err, ST_EUSAGE, NULL, 0, 0, "--at: the model has no covariates");
+        else if (!(atz[natz] = malloc(m->C * sizeof *atz[natz])))
+            rc = st_err_nomem(&err, "--at");
+        else
+            rc = parse_at(m, ats[i], atz[natz++], &err);
+    }
+    for (size_t i = 0; i < ndrq && rc == 0; i++)
+        rc = drq[i].kind == D_PREVALENCE
+                 ? write_prevalence(drq[i].path, m, d, dtimes, ndt, base, &cli, &err)
+                 : write_derived(&drq[i], m, fit, atz, natz, ndt ? dtimes : ptimes, ndt ? ndt : npt, tot,
+                                 (int)(efpt_to - base), base, &co, &cli, &err);
+    for (size_t i = 0; i < natz; i++)
+        free(atz[i]);
     if (rc == 0)
         rc = st_output_open(&out, cli.output, 0, &err);
     if (rc == 0)
@@ -561,5 +1041,7 @@ int main(int argc, char **argv)
     st_mjp_free(m);
     st_table_free(tab);
     free(ptimes);
+    free(pci);
+    free(dtimes);
     return st_mpi_cli_end(st_cli_finish(&cli, &out, rc, &err));
 }

@@ -22,6 +22,8 @@ static const char USAGE[] =
     "and a last row at T):\n"
     "      --obs-every D    snapshots at 0, D, 2D, ... <= T (D > 0)\n"
     "      --obs-times FILE snapshots at the times of column t of FILE\n"
+    "      --time-col NAME  read column NAME of FILE as t\n"
+    "      --no-header      FILE (CSV) has no header line: columns c1, c2, ...\n"
     "      --obs-random K   K snapshots per path: time 0 and K-1 uniform\n"
     "                       times on (0, T), sorted (K >= 2)\n"
     "      --emission FILE  draw an observed symbol (column obs) from the\n"
@@ -36,7 +38,7 @@ static const char USAGE[] =
     "  -q, --quiet          errors only;  -v, --verbose  more detail\n"
     "  -h, --help           this help;  --version  print the version\n";
 
-enum { OPT_UNTIL = ST_OPT_TOOL, OPT_EVERY, OPT_TIMES, OPT_RANDOM, OPT_EMISSION };
+enum { OPT_UNTIL = ST_OPT_TOOL, OPT_EVERY, OPT_TIMES, OPT_RANDOM, OPT_EMISSION, OPT_MAXJUMPS };
 
 typedef struct wctx {
     st_writer *w;
@@ -53,6 +55,8 @@ int main(int argc, char **argv)
     st_cli cli;
     st_cli_init(&cli, "mjp-sample", USAGE);
     static const struct option longopts[] = {ST_CLI_LONGOPTS,
+                                             ST_CLI_OPT_TIME_COL,
+                                             ST_CLI_OPT_NO_HEADER,
                                              {"model", required_argument, NULL, 'm'},
                                              {"paths", required_argument, NULL, 'n'},
                                              {"until", required_argument, NULL, OPT_UNTIL},
@@ -60,6 +64,7 @@ int main(int argc, char **argv)
                                              {"obs-times", required_argument, NULL, OPT_TIMES},
                                              {"obs-random", required_argument, NULL, OPT_RANDOM},
                                              {"emission", required_argument, NULL, OPT_EMISSION},
+                                             {"max-jumps", required_argument, NULL, OPT_MAXJUMPS},
                                              {NULL, 0, NULL, 0}};
     const char *model = NULL, *times_file = NULL, *emission = NULL;
     st_mjp_sample_opts so = {.scheme = ST_MJP_SAMPLE_PATH};
@@ -103,6 +108,13 @@ int main(int argc, char **argv)
         case OPT_EMISSION:
             emission = optarg;
             break;
+        case OPT_MAXJUMPS: {
+            long v;
+            if (st_parse_long(optarg, &v) < 0 || v < 1 || v > 1000000000L)
+                st_cli_usage_error(&cli, "--max-jumps must be an integer from 1 to 1e9, not '%s'", optarg);
+            so.max_jumps = (size_t)v;
+            break;
+        }
         default:
             st_cli_usage_error(&cli, NULL);
         }

@@ -6,7 +6,9 @@
 # Visits fall on whole days (times in years, rounded to 1/365, distinct per
 # subject), as clinic data do.  Set MJP_BENCH_CONT=1 to keep continuous
 # visit times instead (every interval length distinct), MJP_BENCH_MSM12=0 to
-# skip msm on the 12-state case, MSM12_TIMEOUT (seconds, default 1800).
+# skip msm on the 12-state case, MSM12_TIMEOUT (seconds, default 1800),
+# REPS (runs of the main mjp-infer fit and of msm, min and median reported;
+# default 3).
 # Run from a built tree: sh bench/mjp/run.sh
 set -e
 here=$(cd "$(dirname "$0")" && pwd)
@@ -27,6 +29,13 @@ cpu_time() {
     eval "$var=\"$(awk '{ printf "%.2f %.2f", $1 + $2, $3 }' "$work/time")\""
 }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
+reps=${REPS:-3}
+# minmed FILE: lines "cpu wall" -> "cpu_min cpu_median wall_min wall_median"
+minmed() {
+    c=$(awk '{ print $1 }' "$1" | sort -n | awk '{ v[NR] = $1 } END { printf "%.2f %.2f", v[1], v[int((NR + 1) / 2)] }')
+    w=$(awk '{ print $2 }' "$1" | sort -n | awk '{ v[NR] = $1 } END { printf "%.2f %.2f", v[1], v[int((NR + 1) / 2)] }')
+    echo "$c $w"
+}
 
 # model K: chain 0..K-2 with forward rate f, backward g, death d to K-1
 model() {
@@ -94,7 +103,12 @@ run_case() {
     panel "$work/$name-path.csv" "$V" "$T" 7 >"$work/$name.csv"
     nd=$(awk -F, 'NR > 1 { if ($1 == s) d[sprintf("%.6f", $2 - p)] = 1; s = $1; p = $2 } END { print length(d) }' "$work/$name.csv")
     echo "$name: $K states, $N subjects x $V visits, $(($(wc -l <"$work/$name.csv") - 1)) rows, $nd distinct intervals"
-    cpu_time r1 mjp-infer -j 1 --allowed "$al" -o "$work/$name-fit1.yaml" "$work/$name.csv"
+    : >"$work/ours"
+    for i in $(seq "$reps"); do
+        cpu_time r1 mjp-infer -j 1 --allowed "$al" -o "$work/$name-fit1.yaml" "$work/$name.csv"
+        echo "$r1" >>"$work/ours"
+    done
+    mm1=$(minmed "$work/ours")
     cpu_time r2 mjp-infer -j 2 --allowed "$al" -o "$work/$name-fit2.yaml" "$work/$name.csv"
     cmp -s "$work/$name-fit1.yaml" "$work/$name-fit2.yaml" && same="identical" || same="DIFFERENT"
     m2=$(awk '$1 == "minus2loglik:" { print $2 }' "$work/$name-fit1.yaml")
@@ -104,27 +118,37 @@ run_case() {
     itl=$(awk '$1 == "iterations:" { print $2 }' "$work/$name-lbfgs.yaml")
     cpu_time re mjp-infer -j 1 --em --no-se --allowed "$al" -o "$work/$name-em.yaml" "$work/$name.csv"
     m2em=$(awk '$1 == "minus2loglik:" { print $2 }' "$work/$name-em.yaml")
-    t_j1=${r1%% *}
+    t_j1=$(echo "$mm1" | awk '{ print $2 }')
     echo "  (cpu s, wall s)"
-    echo "  mjp-infer (EM + Newton) + SE  -j1 $r1   -j2 $r2   -2logL $m2  ($it evaluations; -j1/-j2 output $same)"
+    echo "  mjp-infer (default) + SE -j1 cpu min/median $(echo "$mm1" | cut -d' ' -f1-2), wall $(echo "$mm1" | cut -d' ' -f3-4) ($reps runs)   -j2 $r2   -2logL $m2  ($it evaluations; -j1/-j2 output $same)"
     echo "  mjp-infer --lbfgs + SE        -j1 $rl   -2logL $m2l  ($itl evaluations)"
     echo "  mjp-infer --em, no SE         -j1 $re   -2logL $m2em"
     if [ "$have_msm" = 1 ] && { [ "$K" -lt 10 ] || [ "${MJP_BENCH_MSM12:-1}" = 1 ]; }; then
         tmo=${MSM12_TIMEOUT:-1800}
         [ "$K" -lt 10 ] && tmo=${MSM5_TIMEOUT:-1800}
-        t0=$(now)
-        if r=$(timeout "$tmo" Rscript "$work/fit.R" "$work/$name.csv" "$K" "$al" 2>"$work/msm.err") && [ -n "$r" ]; then
-            ts=$(echo "$r" | awk '{ print $1 }')
-            echo "  R msm (BFGS)            $ts $(echo "$r" | awk '{ print $3 }')   -2logL $(echo "$r" | awk '{ print $2 }')"
-            echo "  cpu ratio msm / mjp-infer (-j1, with SE): $(awk -v a="$ts" -v b="$t_j1" 'BEGIN { printf "%.1f", a / b }')x"
-        else
-            echo "  R msm failed or did not finish within ${tmo}s ($(elapsed "$t0" "$(now)")s wall): $(tail -1 "$work/msm.err")"
+        : >"$work/msm"
+        for i in $(seq "$reps"); do
+            t0=$(now)
+            if r=$(timeout "$tmo" Rscript "$work/fit.R" "$work/$name.csv" "$K" "$al" 2>"$work/msm.err") && [ -n "$r" ]; then
+                echo "$r" | awk '{ print $1, $3 }' >>"$work/msm"
+                m2r=$(echo "$r" | awk '{ print $2 }')
+            else
+                echo "  R msm failed or did not finish within ${tmo}s ($(elapsed "$t0" "$(now)")s wall): $(tail -1 "$work/msm.err")"
+                break
+            fi
+        done
+        if [ -s "$work/msm" ]; then
+            mmr=$(minmed "$work/msm")
+            ts=$(echo "$mmr" | awk '{ print $2 }')
+            echo "  R msm (BFGS) + SE         cpu min/median $(echo "$mmr" | cut -d' ' -f1-2), wall $(echo "$mmr" | cut -d' ' -f3-4) ($(wc -l <"$work/msm") runs)   -2logL $m2r"
+            echo "  cpu ratio msm / mjp-infer (medians, -j1, with SE): $(awk -v a="$ts" -v b="$t_j1" 'BEGIN { printf "%.1f", a / b }')x"
         fi
     else
         echo "  R msm: skipped"
     fi
 }
 
-echo "machine: $(nproc) cores, $(uname -m), $(awk -F: '/model name/ { print $2; exit }' /proc/cpuinfo)"
+echo "machine: $(nproc) cores, $(uname -m), $(awk -F: '/model name/ { print $2; exit }' /proc/cpuinfo); load $(cut -d' ' -f1-3 /proc/loadavg)"
 run_case mjp5 5 2000 10 10
-run_case mjp12 12 10000 20 20
+[ "${MJP_BENCH_12:-1}" = 1 ] && run_case mjp12 12 10000 20 20
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -21,6 +21,9 @@ void st_mjp_data_free(st_mjp_data *d)
     free(d->obstype);
     free(d->censor);
     free(d->grp);
+    free(d->Z);
+    free(d->pat);
+    free(d->zmean);
     free(d);
 }
 
@@ -85,25 +88,47 @@ static void obs_members(const st_mjp_data *d, int y, unsigned char *mem)
         memcpy(mem, d->censor[-y - 1].member, d->K);
 }
 
+/* Covariate values of table row r into z (the model's covariates but the
+ * time periods); cz[c] the column of covariate c. */
+static int row_covariates(const st_table *tab, size_t r, const st_mjp *m, const int *cz, double *z,
+                          double sid, long row, st_err *e)
+{
+    for (size_t c = 0; c + m->ncut < m->C; c++) {
+        double v = st_table_get(tab, r, (size_t)cz[c]);
+        if (!isfinite(v))
+            return st_err_set(e, ST_EDATA, tab->source, 0, 0, "subject %.17g, row %ld: covariate '%s' is %s", sid,
+                              row, m->cnames[c], isnan(v) ? "missing" : "not finite");
+        z[c] = v;
+    }
+    return 0;
+}
+
 /* Build d from tab (groups group0.. of the whole data, first row row0);
  * share: tab is one rank's share (no "no rows / no subject" checks here).
- * *key gets the 0-based whole-data row of an error. */
-static int build(st_mjp_data **out, const st_table *tab, const st_mjp *m, int mode, int base,
+ * *key gets the 0-based whole-data row of an error.  Covariate vectors
+ * of the observations go to *zobs (nobs x C) for the pattern step. */
+static int build(st_mjp_data **out, double **zobs, const st_table *tab, const st_mjp *m, int mode, int base,
                  const st_mjp_censor *censor, size_t ncensor, size_t group0, size_t row0, int share,
                  size_t *key, st_err *e)
 {
     *out = NULL;
+    *zobs = NULL;
     *key = 0;
     const char *src = tab->source;
     int cseq = st_table_col(tab, "seq"), ct = st_table_col(tab, "t");
     int cobs = mode == ST_MJP_HIDDEN ? st_table_col(tab, "obs") : -1;
     int cst = cobs >= 0 ? cobs : st_table_col(tab, "state");
     int cot = st_table_col(tab, "obstype");
+    size_t C = m->C, ncut = m->ncut;
+    int cz[ST_MJP_MAX_COVS];
     if (ct < 0)
         return st_err_set(e, ST_EDATA, src, 0, 0, "no column 't' (time)");
     if (cst < 0)
         return st_err_set(e, ST_EDATA, src, 0, 0, "no column 'state'%s",
                           mode == ST_MJP_HIDDEN ? " (or 'obs')" : "");
+    for (size_t c = 0; c + ncut < C; c++)
+        if ((cz[c] = st_table_col(tab, m->cnames[c])) < 0)
+            return st_err_set(e, ST_EDATA, src, 0, 0, "no column '%s' (a covariate)", m->cnames[c]);
     if (mode == ST_MJP_HIDDEN && !m->E)
         return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "hidden data need an emission matrix (--emission)");
     if (tab->nrows == 0 && !share)
@@ -114,8 +139,11 @@ static int build(st_mjp_data **out, const st_table *tab, const st_mjp *m, int mo
     if (rc < 0)
         return rc;
     size_t K = m->K;
+    /* rows, plus the observations added at the cut points */
+    size_t cap = tab->nrows + ng * ncut;
     st_mjp_data *d = calloc(1, sizeof *d);
     unsigned char *reach = malloc(K * K);
+    double *z = NULL;
     if (!d || !reach) {
         free(g);
         free(reach);
@@ -125,19 +153,29 @@ static int build(st_mjp_data **out, const st_table *tab, const st_mjp *m, int mo
     d->mode = mode;
     d->K = K;
     d->M = mode == ST_MJP_HIDDEN ? m->M : 0;
+    d->C = C;
     d->seq = malloc((ng ? ng : 1) * sizeof *d->seq);
     d->start = malloc((ng + 1) * sizeof *d->start);
-    d->t = malloc(tab->nrows * sizeof *d->t);
-    d->y = malloc(tab->nrows * sizeof *d->y);
-    d->obstype = malloc(tab->nrows ? tab->nrows : 1);
+    d->t = malloc((cap ? cap : 1) * sizeof *d->t);
+    d->y = malloc((cap ? cap : 1) * sizeof *d->y);
+    d->obstype = malloc(cap ? cap : 1);
     d->grp = malloc((ng ? ng : 1) * sizeof *d->grp);
-    if (ncensor) {
-        d->censor = malloc(ncensor * sizeof *d->censor);
-        if (d->censor)
-            memcpy(d->censor, censor, ncensor * sizeof *censor);
-        d->ncensor = ncensor;
+    z = malloc((cap ? cap : 1) * (C ? C : 1) * sizeof *z);
+    /* censor codes, and "any state" for the observations at cut points */
+    size_t nc = ncensor + (ncut ? 1 : 0);
+    if (nc) {
+        d->censor = calloc(nc, sizeof *d->censor);
+        if (d->censor) {
+            if (ncensor)
+                memcpy(d->censor, censor, ncensor * sizeof *censor);
+            if (ncut) {
+                d->censor[ncensor].code = NAN;
+                memset(d->censor[ncensor].member, 1, K);
+            }
+        }
+        d->ncensor = nc;
     }
-    if (!d->seq || !d->start || !d->t || !d->y || !d->obstype || !d->grp || (ncensor && !d->censor)) {
+    if (!d->seq || !d->start || !d->t || !d->y || !d->obstype || !d->grp || !z || (nc && !d->censor)) {
         rc = st_err_nomem(e, "data");
         goto fail;
     }
@@ -147,6 +185,7 @@ static int build(st_mjp_data **out, const st_table *tab, const st_mjp *m, int mo
     for (size_t s = 0; s < ng; s++) {
         size_t first = n;
         double sid = g[s].seq;
+        size_t nextcut = 0;
         for (size_t r = g[s].start; r < g[s].start + g[s].n; r++) {
             long row = (long)(row0 + r) + 1;
             *key = row0 + r;
@@ -201,6 +240,31 @@ static int build(st_mjp_data **out, const st_table *tab, const st_mjp *m, int mo
                                 "subject %.17g, row %ld: a censored state needs a panel snapshot", sid, row);
                 goto fail;
             }
+            double *zr = z + n * C;
+            if ((rc = row_covariates(tab, r, m, cz, zr, sid, row, e)) < 0)
+                goto fail;
+            /* observations at the cut points strictly inside the previous
+             * interval: state unknown (known and held when the interval
+             * ends in an exact transition time, or for exact paths),
+             * covariates carried from the previous row */
+            while (nextcut < ncut && n > first && m->tcut[nextcut] <= d->t[n - 1])
+                nextcut++;
+            while (nextcut < ncut && n == first && m->tcut[nextcut] <= t)
+                nextcut++;
+            while (nextcut < ncut && m->tcut[nextcut] < t) {
+                double c = m->tcut[nextcut++];
+                int held = mode == ST_MJP_EXACT || ot == 2;
+                memmove(zr + C, zr, C * sizeof *zr);
+                memcpy(zr, zr - C, (C - ncut) * sizeof *zr);
+                st_mjp_period_at(m, c, zr);
+                d->t[n] = c;
+                d->y[n] = held ? d->y[n - 1] : -(int)ncensor - 1;
+                d->obstype[n] = held && mode != ST_MJP_EXACT ? ST_MJP_OBS_EXACT : ST_MJP_OBS_SNAPSHOT;
+                d->ninserted++;
+                n++;
+                zr += C;
+            }
+            st_mjp_period_at(m, t, zr);
             d->t[n] = t;
             d->y[n] = y;
             d->obstype[n] = (unsigned char)ot;
@@ -265,15 +329,122 @@ static int build(st_mjp_data **out, const st_table *tab, const st_mjp *m, int mo
     free(reach);
     if (ns == 0 && !share) {
         rc = st_err_set(e, ST_EDATA, src, 0, 0, "no subject has two or more observations");
+        free(z);
         st_mjp_data_free(d);
         return rc;
     }
+    *zobs = z;
     *out = d;
     return 0;
 fail:
     free(g);
     free(reach);
+    free(z);
     st_mjp_data_free(d);
+    return rc;
+}
+
+static int cmp_rows_C;
+static int cmp_rows(const void *a, const void *b)
+{
+    const double *x = a, *y = b;
+    for (int c = 0; c < cmp_rows_C; c++)
+        if (x[c] != y[c])
+            return x[c] < y[c] ? -1 : 1;
+    return 0;
+}
+
+static size_t find_row(const double *Z, size_t n, size_t C, const double *z)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = 0;
+        for (size_t j = 0; j < C && !c; j++)
+            if (Z[mid * C + j] != z[j])
+                c = Z[mid * C + j] < z[j] ? -1 : 1;
+        if (c == 0)
+            return mid;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return SIZE_MAX;
+}
+
+/* Sort the rows of v (n x C) and keep the distinct ones; returns their count. */
+static size_t unique_rows(double *v, size_t n, size_t C)
+{
+    cmp_rows_C = (int)C;
+    qsort(v, n, C * sizeof *v, cmp_rows);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (m == 0 || memcmp(v + (m - 1) * C, v + i * C, C * sizeof *v) != 0) {
+            if (m != i)
+                memmove(v + m * C, v + i * C, C * sizeof *v);
+            m++;
+        }
+    return m;
+}
+
+/* Patterns (collective under MPI): the distinct covariate vectors of the
+ * whole data (each rank's distinct rows gathered, merged), every
+ * observation's pattern, and the mean over the intervals' start rows,
+ * summed per subject block and folded in block order. */
+static int patterns(st_mjp_data *d, double *zobs, st_err *e)
+{
+    size_t C = d->C, n = d->nobs;
+    d->pat = calloc(n ? n : 1, sizeof *d->pat);
+    d->zmean = calloc(C ? C : 1, sizeof *d->zmean);
+    if (!d->pat || !d->zmean)
+        return st_err_nomem(e, "covariate patterns");
+    if (C == 0) {
+        d->npat = 1;
+        d->Z = malloc(sizeof *d->Z);
+        return d->Z ? 0 : st_err_nomem(e, "covariate patterns");
+    }
+    double *mine = malloc((n ? n : 1) * C * sizeof *mine), *all = NULL;
+    if (!mine)
+        return st_err_nomem(e, "covariate patterns");
+    memcpy(mine, zobs, n * C * sizeof *mine);
+    size_t nm = unique_rows(mine, n, C), total = 0;
+    int rc = st_mpi_allgather(mine, nm * C, &all, &total, e);
+    free(mine);
+    if (rc < 0)
+        return rc;
+    d->npat = unique_rows(all, total / C, C);
+    d->Z = all;
+    for (size_t k = 0; k < n; k++)
+        d->pat[k] = find_row(d->Z, d->npat, C, zobs + k * C);
+    /* mean over the intervals' start rows */
+    mjp_blocks bl;
+    if ((rc = mjp_share_blocks(d, &bl, e)) < 0)
+        return rc;
+    size_t len = C + 1;
+    double *part = calloc((bl.nb ? bl.nb : 1) * len, sizeof *part), *acc = calloc(len, sizeof *acc);
+    if (!part || !acc) {
+        free(part);
+        free(acc);
+        free(bl.start);
+        return st_err_nomem(e, "covariate means");
+    }
+    for (size_t bi = bl.lo; bi < bl.hi; bi++) {
+        double *p = part + bi * len;
+        for (size_t s = bl.start[bi - bl.lo]; s < bl.start[bi - bl.lo + 1]; s++)
+            for (size_t k = d->start[s]; k + 1 < d->start[s + 1]; k++) {
+                for (size_t c = 0; c < C; c++)
+                    p[c] += zobs[k * C + c];
+                p[C] += 1;
+            }
+    }
+    free(bl.start);
+    rc = st_mpi_fold_blocks(part, bl.nb, len, acc, e);
+    if (rc == 0)
+        for (size_t c = 0; c < C; c++)
+            d->zmean[c] = acc[C] > 0 ? acc[c] / acc[C] : 0;
+    free(part);
+    free(acc);
     return rc;
 }
 
@@ -281,7 +452,14 @@ int st_mjp_data_from_table(st_mjp_data **out, const st_table *tab, const st_mjp 
                            const st_mjp_censor *censor, size_t ncensor, st_err *e)
 {
     size_t key;
-    return build(out, tab, m, mode, base, censor, ncensor, 0, 0, 0, &key, e);
+    double *z;
+    int rc = build(out, &z, tab, m, mode, base, censor, ncensor, 0, 0, 0, &key, e);
+    if (rc == 0 && (rc = patterns(*out, z, e)) < 0) {
+        st_mjp_data_free(*out);
+        *out = NULL;
+    }
+    free(z);
+    return rc;
 }
 
 int st_mjp_data_from_share(st_mjp_data **out, const st_table *tab, const st_mjp *m, int mode, int base,
@@ -293,35 +471,46 @@ int st_mjp_data_from_share(st_mjp_data **out, const st_table *tab, const st_mjp 
         return st_err_set(e, ST_EDATA, tab->source, 0, 0, "no data rows");
     st_mjp_data *d = NULL;
     size_t key = 0;
-    int rc = build(&d, tab, m, mode, base, censor, ncensor, group0, row0, 1, &key, e);
+    double *z = NULL;
+    int rc = build(&d, &z, tab, m, mode, base, censor, ncensor, group0, row0, 1, &key, e);
     rc = st_mpi_agree_error(rc, key, e);
     if (rc < 0) {
+        free(z);
         st_mjp_data_free(d);
         return rc;
     }
     d->ngroups = ngroups;
     d->bgroups = st_mjp_block_groups(ngroups, nrows);
-    /* whole-data counts: subjects, observations, skipped, first skipped */
-    double mine[4] = {(double)d->nsubj, (double)d->nobs, (double)d->nskipped,
-                      d->nskipped ? d->first_skipped : 0};
+    /* whole-data counts: subjects, observations, skipped, first skipped,
+     * observations added at cut points */
+    double mine[5] = {(double)d->nsubj, (double)d->nobs, (double)d->nskipped,
+                      d->nskipped ? d->first_skipped : 0, (double)d->ninserted};
     double *all = NULL;
     size_t total = 0;
-    if ((rc = st_mpi_allgather(mine, 4, &all, &total, e)) < 0) {
+    if ((rc = st_mpi_allgather(mine, 5, &all, &total, e)) < 0) {
+        free(z);
         st_mjp_data_free(d);
         return rc;
     }
-    d->nsubj_all = d->nobs_all = d->nskipped_all = 0;
+    d->nsubj_all = d->nobs_all = d->nskipped_all = d->ninserted = 0;
     int have_first = 0;
-    for (size_t i = 0; i + 4 <= total; i += 4) {
+    for (size_t i = 0; i + 5 <= total; i += 5) {
         d->nsubj_all += (size_t)all[i];
         d->nobs_all += (size_t)all[i + 1];
         d->nskipped_all += (size_t)all[i + 2];
+        d->ninserted += (size_t)all[i + 4];
         if (!have_first && all[i + 2] > 0) {
             d->first_skipped = all[i + 3];
             have_first = 1;
         }
     }
     free(all);
+    rc = patterns(d, z, e);
+    free(z);
+    if (rc < 0) {
+        st_mjp_data_free(d);
+        return rc;
+    }
     if (d->nsubj_all == 0) {
         st_mjp_data_free(d);
         return st_err_set(e, ST_EDATA, tab->source, 0, 0, "no subject has two or more observations");

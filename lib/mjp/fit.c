@@ -1,8 +1,12 @@
-/* Maximum likelihood for mjp models: EM (expected jumps and dwell times,
- * closed-form M-step for free rates, an inner L-BFGS for parametric
- * families) and direct L-BFGS on the log rates with analytic gradients,
- * finished by Newton steps on the Hessian (central differences of the
- * analytic gradient), which also gives the standard errors. */
+/* Maximum likelihood for mjp models: EM (expected jumps and dwell times
+ * per covariate pattern; closed-form M-step for free rates without
+ * covariates, an inner L-BFGS on the expected complete-data
+ * log-likelihood for rate formulas and covariate effects) and direct
+ * L-BFGS with analytic gradients, finished by Newton steps on the Hessian
+ * (differences of the analytic gradient), which also gives the standard
+ * errors.  Parameters theta: log baseline rates (or formula parameters),
+ * covariate effects on the rates, emission logits and their covariate
+ * effects, initial-distribution logits. */
 #include "config.h"
 
 #include <math.h>
@@ -14,10 +18,10 @@
 #include "mjp/internal.h"
 
 /* Where each free parameter theta[i] lives. */
-enum { TH_RATE, TH_PAR, TH_EM, TH_INIT };
+enum { TH_RATE, TH_PAR, TH_BETA, TH_EM, TH_EGAM, TH_INIT };
 typedef struct thdef {
     int kind;
-    int i, j; /* rate (i,j); param i; emission (row i, col j); init state i */
+    int i, j; /* rate (i,j); param i; effect i; emission (row i, col j); effect i; init state i */
 } thdef;
 
 typedef struct fitctx {
@@ -34,10 +38,23 @@ typedef struct fitctx {
     st_err *e;
     int rc;        /* first error inside the objective */
     int nevals;
-    /* inner M-step for parametric families */
-    const double *mN, *mD;
+    /* inner M-step for rate formulas and covariate effects */
+    const mjp_stats *ms;
+    size_t *sel;   /* the theta entries the inner M-step moves */
+    size_t nsel;
+    double *thfull;/* theta, the inner M-step changing only sel */
     double mscale; /* 1 / total jumps: keeps L-BFGS's first step sane */
     double oscale; /* 1 / number of intervals, for the direct objective */
+    const double *Z;  /* npat x C covariates of the data's patterns */
+    double *Zc;       /* the same minus the centre */
+    size_t npat;
+    int inner_rates;  /* rates need the inner M-step (formulas, effects) */
+    int inner_em;     /* so does the emission (effects) */
+    double *Qp, *Gq;  /* npat x K x K work: rates, derivatives per pattern */
+    double *Ep;       /* npat x K x M work: emission per pattern */
+    double *gfull;    /* n: gradient work */
+    double *S0, *S1, *H0, *H1; /* chain-rule sums */
+    double *Nsum, *Dsum, *Nemsum;
 } fitctx;
 
 static void build_defs(fitctx *c)
@@ -54,6 +71,8 @@ static void build_defs(fitctx *c)
                 if (a != b && m->allowed[a * K + b] && !m->fixed[a * K + b])
                     c->def[n++] = (thdef){TH_RATE, (int)a, (int)b};
     }
+    for (size_t b = 0; b < m->nbpar; b++)
+        c->def[n++] = (thdef){TH_BETA, (int)b, 0};
     if (hidden && !m->E_fixed) {
         for (size_t i = 0; i < K; i++) {
             int ref = 0;
@@ -68,6 +87,9 @@ static void build_defs(fitctx *c)
                     c->def[n++] = (thdef){TH_EM, (int)i, (int)j};
         }
     }
+    if (hidden && m->egam)
+        for (size_t b = 0; b < m->negpar; b++)
+            c->def[n++] = (thdef){TH_EGAM, (int)b, 0};
     if (hidden && m->init_estimate) {
         int ref = 0;
         for (size_t i = 0; i < K; i++) {
@@ -83,6 +105,22 @@ static void build_defs(fitctx *c)
     c->n = n;
 }
 
+/* The value of free effect b (any of its cells). */
+static double effect_value(const double *v, const int *par, size_t n, int b)
+{
+    for (size_t i = 0; i < n; i++)
+        if (par[i] == b)
+            return v[i];
+    return 0;
+}
+
+static void set_effect(double *v, const int *par, size_t n, int b, double x)
+{
+    for (size_t i = 0; i < n; i++)
+        if (par[i] == b)
+            v[i] = x;
+}
+
 static void get_theta(const fitctx *c, double *th)
 {
     const st_mjp *m = c->m;
@@ -95,6 +133,12 @@ static void get_theta(const fitctx *c, double *th)
             break;
         case TH_PAR:
             th[k] = m->ppos[t->i] ? log(m->par[t->i]) : m->par[t->i];
+            break;
+        case TH_BETA:
+            th[k] = effect_value(m->beta, m->bpar, K * K * m->C, t->i);
+            break;
+        case TH_EGAM:
+            th[k] = effect_value(m->egam, m->egpar, K * m->M * m->C, t->i);
             break;
         case TH_EM:
             th[k] = log(m->E[(size_t)t->i * m->M + (size_t)t->j] /
@@ -121,6 +165,12 @@ static int set_theta(fitctx *c, const double *th)
             break;
         case TH_PAR:
             m->par[t->i] = m->ppos[t->i] ? exp(th[k]) : th[k];
+            break;
+        case TH_BETA:
+            set_effect(m->beta, m->bpar, K * K * m->C, t->i, th[k]);
+            break;
+        case TH_EGAM:
+            set_effect(m->egam, m->egpar, K * m->M * m->C, t->i, th[k]);
             break;
         case TH_EM:
             em = 1;
@@ -188,51 +238,107 @@ static void rate_jacobian(const st_mjp *m, double *J)
     }
 }
 
-/* d ll / d theta from the statistics. */
-static void grad_theta(const fitctx *c, const mjp_stats *s, double *gr)
+/* d f / d theta for every theta entry (those f does not depend on get 0)
+ * from per-pattern derivatives: Gq (npat x K x K, d f / d q_p[ab] at the
+ * rates Qp; NULL: none), the emission counts Nem (npat x K x M, with the
+ * emission Ep: d f / d eta_p[ij] = Nem_p[ij] - E_p[ij] sum_j Nem_p[ij]
+ * for f the expected complete-data log-likelihood or the log-likelihood
+ * itself; NULL: none) and the initial-state counts N0 (NULL: none). */
+static void chain(fitctx *c, const double *Qp, const double *Gq, const double *Ep, const double *Nem,
+                  const double *N0, double *gr)
 {
     const st_mjp *m = c->m;
-    size_t K = m->K;
-    double *J = NULL;
-    if (m->P)
-        J = malloc(K * K * m->P * sizeof *J);
-    if (J)
-        rate_jacobian(m, J);
-    double nem_row[ST_MJP_MAX_STATES];
-    if (m->E)
-        for (size_t i = 0; i < K; i++) {
-            nem_row[i] = 0;
-            for (size_t j = 0; j < m->M; j++)
-                nem_row[i] += s->Nem[i * m->M + j];
+    size_t K = m->K, KK = K * K, C = m->C, M = m->M ? m->M : 1, np = c->npat;
+    double *S0 = c->S0, *S1 = c->S1, *H0 = c->H0, *H1 = c->H1;
+    memset(S0, 0, KK * sizeof *S0);
+    memset(S1, 0, KK * (C ? C : 1) * sizeof *S1);
+    memset(H0, 0, K * M * sizeof *H0);
+    memset(H1, 0, K * M * (C ? C : 1) * sizeof *H1);
+    for (size_t p = 0; p < np && Gq; p++) {
+        const double *z = C ? c->Zc + p * C : NULL, *G = Gq + p * KK, *Q = Qp + p * KK;
+        for (size_t ab = 0; ab < KK; ab++) {
+            if (ab / K == ab % K || !m->allowed[ab] || G[ab] == 0)
+                continue;
+            double eta = 0;
+            for (size_t k = 0; k < C; k++)
+                if (m->bpar[ab * C + k] >= 0) {
+                    eta += m->beta[ab * C + k] * z[k];
+                    S1[ab * C + k] += G[ab] * Q[ab] * z[k];
+                }
+            S0[ab] += G[ab] * exp(eta);
         }
+    }
+    for (size_t p = 0; p < np && Nem; p++) {
+        const double *z = C ? c->Zc + p * C : NULL, *E = Ep + p * K * M, *n = Nem + p * K * M;
+        for (size_t i = 0; i < K; i++) {
+            double row = 0;
+            for (size_t j = 0; j < M; j++)
+                row += n[i * M + j];
+            for (size_t j = 0; j < M; j++) {
+                size_t ij = i * M + j;
+                double h = n[ij] - E[ij] * row;
+                H0[ij] += h;
+                if (m->egam)
+                    for (size_t k = 0; k < C; k++)
+                        if (m->egpar[ij * C + k] >= 0)
+                            H1[ij * C + k] += h * z[k];
+            }
+        }
+    }
+    double *J = NULL;
+    if (m->P && Gq && (J = malloc(KK * m->P * sizeof *J)))
+        rate_jacobian(m, J);
     double n0 = 0;
-    for (size_t i = 0; i < K; i++)
-        n0 += s->N0[i];
+    if (N0)
+        for (size_t i = 0; i < K; i++)
+            n0 += N0[i];
     for (size_t k = 0; k < c->n; k++) {
         const thdef *t = &c->def[k];
         size_t i = (size_t)t->i, j = (size_t)t->j;
+        double v = 0;
         switch (t->kind) {
         case TH_RATE:
-            gr[k] = m->Q[i * K + j] * s->G[i * K + j];
+            v = m->Q[i * K + j] * S0[i * K + j];
             break;
-        case TH_PAR: {
-            double acc = 0;
-            if (J)
-                for (size_t ab = 0; ab < K * K; ab++)
+        case TH_PAR:
+            if (Gq) {
+                if (!J) {
+                    v = NAN;
+                    break;
+                }
+                for (size_t ab = 0; ab < KK; ab++)
                     if (m->expr[ab])
-                        acc += s->G[ab] * J[ab * m->P + i];
-            gr[k] = J ? acc : NAN;
+                        v += S0[ab] * J[ab * m->P + i];
+            }
             break;
-        }
+        case TH_BETA:
+            for (size_t q = 0; q < KK * C && Gq; q++)
+                if (m->bpar[q] == t->i)
+                    v += S1[q];
+            break;
         case TH_EM:
-            gr[k] = s->Nem[i * m->M + j] - m->E[i * m->M + j] * nem_row[i];
+            v = H0[i * M + j];
+            break;
+        case TH_EGAM:
+            for (size_t q = 0; q < K * M * C && Nem; q++)
+                if (m->egpar[q] == t->i)
+                    v += H1[q];
             break;
         case TH_INIT:
-            gr[k] = s->N0[i] - m->init[i] * n0;
+            v = N0 ? N0[i] - m->init[i] * n0 : 0;
             break;
         }
+        gr[k] = v;
     }
     free(J);
+}
+
+/* d ll / d theta from the statistics of an evaluation. */
+static void grad_theta(fitctx *c, const mjp_stats *s, double *gr)
+{
+    int hidden = c->d->mode == ST_MJP_HIDDEN;
+    chain(c, mjp_engine_rates(c->g), s->G, hidden ? mjp_engine_emission(c->g) : NULL, hidden ? s->Nem : NULL,
+          hidden ? s->N0 : NULL, gr);
 }
 
 /* Evaluate ll and (if gr) its gradient at theta. */
@@ -267,55 +373,64 @@ static double objective(const double *th, double *gr, void *ctx)
     return -ll * c->oscale;
 }
 
-/* Parametric M-step: maximise sum N_ab log q_ab - D_a q_ab over the rate
- * parameters (emission and initial are updated in closed form). */
-static double mstep_objective(const double *th, double *gr, void *ctx)
+/* Inner M-step: maximise the expected complete-data log-likelihood
+ *     sum_p sum_ab N_p[ab] log q_p[ab] - D_p[a] q_p[ab]
+ *   + sum_p sum_ij Nem_p[ij] log E_p[ij]
+ * over the theta entries in sel (rate formulas and covariate effects;
+ * emission logits and effects when the emission has covariates). */
+static double mstep_objective(const double *x, double *gr, void *ctx)
 {
     fitctx *c = ctx;
     st_mjp *m = c->m;
-    size_t K = m->K, P = m->P;
-    for (size_t p = 0; p < P; p++)
-        m->par[p] = m->ppos[p] ? exp(th[p]) : th[p];
-    st_err le;
-    if (st_mjp_update_q(m, &le) < 0)
+    const mjp_stats *s = c->ms;
+    size_t K = m->K, KK = K * K, M = m->M ? m->M : 1, C = m->C, np = c->npat;
+    for (size_t i = 0; i < c->nsel; i++)
+        c->thfull[c->sel[i]] = x[i];
+    if (set_theta(c, c->thfull) < 0)
         return INFINITY;
     double f = 0;
-    double *G = gr ? calloc(K * K, sizeof *G) : NULL;
-    for (size_t a = 0; a < K; a++)
-        for (size_t b = 0; b < K; b++) {
-            size_t ab = a * K + b;
-            if (a == b || !m->expr[ab])
-                continue;
-            double q = m->Q[ab];
-            if (c->mN[ab] > 0) {
-                if (!(q > 0)) {
-                    free(G);
-                    return INFINITY;
+    if (c->inner_rates) {
+        for (size_t p = 0; p < np; p++) {
+            const double *z = C ? c->Z + p * C : NULL;
+            double *Q = c->Qp + p * KK, *G = c->Gq + p * KK;
+            st_mjp_rates_at(m, z, Q);
+            for (size_t a = 0; a < K; a++)
+                for (size_t b = 0; b < K; b++) {
+                    size_t ab = a * K + b;
+                    G[ab] = 0;
+                    if (a == b || !m->allowed[ab])
+                        continue;
+                    double q = Q[ab], n = s->N[p * KK + ab], dd = s->D[p * K + a];
+                    if (n > 0) {
+                        if (!(q > 0))
+                            return INFINITY;
+                        f += n * log(q);
+                        G[ab] = n / q;
+                    }
+                    f -= dd * q;
+                    G[ab] -= dd;
                 }
-                f += c->mN[ab] * log(q);
-            }
-            f -= c->mD[a] * q;
-            if (G)
-                G[ab] = (c->mN[ab] > 0 ? c->mN[ab] / q : 0) - c->mD[a];
         }
+    }
+    if (c->inner_em) {
+        for (size_t p = 0; p < np; p++) {
+            double *E = c->Ep + p * K * M;
+            st_mjp_emission_at(m, C ? c->Z + p * C : NULL, E);
+            const double *n = s->Nem + p * K * M;
+            for (size_t ij = 0; ij < K * M; ij++)
+                if (n[ij] > 0) {
+                    if (!(E[ij] > 0))
+                        return INFINITY;
+                    f += n[ij] * log(E[ij]);
+                }
+        }
+    }
+    if (!isfinite(f))
+        return INFINITY;
     if (gr) {
-        if (!G)
-            return INFINITY;
-        double *J = malloc(K * K * P * sizeof *J);
-        if (!J) {
-            free(G);
-            return INFINITY;
-        }
-        rate_jacobian(m, J);
-        for (size_t p = 0; p < P; p++) {
-            double acc = 0;
-            for (size_t ab = 0; ab < K * K; ab++)
-                if (m->expr[ab])
-                    acc += G[ab] * J[ab * P + p];
-            gr[p] = -acc * c->mscale;
-        }
-        free(J);
-        free(G);
+        chain(c, c->Qp, c->inner_rates ? c->Gq : NULL, c->Ep, c->inner_em ? s->Nem : NULL, NULL, c->gfull);
+        for (size_t i = 0; i < c->nsel; i++)
+            gr[i] = -c->gfull[c->sel[i]] * c->mscale;
     }
     return -f * c->mscale;
 }
@@ -323,34 +438,25 @@ static double mstep_objective(const double *th, double *gr, void *ctx)
 static int mstep(fitctx *c, const mjp_stats *s)
 {
     st_mjp *m = c->m;
-    size_t K = m->K;
-    if (m->P) {
-        double th[ST_MJP_MAX_PARAMS];
-        for (size_t p = 0; p < m->P; p++)
-            th[p] = m->ppos[p] ? log(m->par[p]) : m->par[p];
-        double save[ST_MJP_MAX_PARAMS];
-        memcpy(save, m->par, m->P * sizeof *save);
-        c->mN = s->N;
-        c->mD = s->D;
-        double tot = 0;
-        for (size_t ab = 0; ab < K * K; ab++)
-            tot += s->N[ab];
-        c->mscale = 1.0 / fmax(tot, 1.0);
-        st_optim_opts o = {.method = ST_OPT_LBFGS, .ftol_rel = 1e-14, .xtol_rel = 1e-12, .max_eval = 500};
-        st_optim_result r;
-        st_err le;
-        int orc = st_optim_minimize(mstep_objective, c, th, m->P, &o, &r, &le);
-        if (orc < 0 || !isfinite(r.fmin)) {
-            memcpy(m->par, save, m->P * sizeof *save);
-        } else {
-            for (size_t p = 0; p < m->P; p++)
-                m->par[p] = m->ppos[p] ? exp(th[p]) : th[p];
-        }
-        if (st_mjp_update_q(m, &le) < 0)
-            return -1;
-    } else {
+    size_t K = m->K, KK = K * K, M = m->M ? m->M : 1, np = c->npat;
+    int hidden = c->d->mode == ST_MJP_HIDDEN;
+    /* closed forms on the statistics summed over patterns */
+    double *N = c->Nsum, *D = c->Dsum, *Nem = c->Nemsum;
+    memset(N, 0, KK * sizeof *N);
+    memset(D, 0, K * sizeof *D);
+    memset(Nem, 0, K * M * sizeof *Nem);
+    for (size_t p = 0; p < np; p++) {
+        for (size_t j = 0; j < KK; j++)
+            N[j] += s->N[p * KK + j];
+        for (size_t a = 0; a < K; a++)
+            D[a] += s->D[p * K + a];
+        if (hidden)
+            for (size_t j = 0; j < K * M; j++)
+                Nem[j] += s->Nem[p * K * M + j];
+    }
+    if (!c->inner_rates) {
         for (size_t a = 0; a < K; a++) {
-            if (!(s->D[a] > 0))
+            if (!(D[a] > 0))
                 continue;
             double sum = 0;
             for (size_t b = 0; b < K; b++) {
@@ -358,25 +464,24 @@ static int mstep(fitctx *c, const mjp_stats *s)
                 if (a == b)
                     continue;
                 if (m->allowed[ab] && !m->fixed[ab])
-                    m->Q[ab] = fmax(s->N[ab] / s->D[a], 1e-300);
+                    m->Q[ab] = fmax(N[ab] / D[a], 1e-300);
                 sum += m->Q[ab];
             }
             m->Q[a * K + a] = 0.0 - sum; /* +0, not -0, for absorbing states */
         }
     }
-    if (c->d->mode == ST_MJP_HIDDEN && !m->E_fixed) {
+    if (hidden && !m->E_fixed && !c->inner_em) {
         for (size_t i = 0; i < K; i++) {
             double sum = 0;
             for (size_t j = 0; j < m->M; j++)
                 if (c->estruct[i * m->M + j])
-                    sum += s->Nem[i * m->M + j];
+                    sum += Nem[i * m->M + j];
             if (sum > 0)
                 for (size_t j = 0; j < m->M; j++)
-                    m->E[i * m->M + j] =
-                        c->estruct[i * m->M + j] ? fmax(s->Nem[i * m->M + j] / sum, 1e-300) : 0;
+                    m->E[i * m->M + j] = c->estruct[i * m->M + j] ? fmax(Nem[i * m->M + j] / sum, 1e-300) : 0;
         }
     }
-    if (c->d->mode == ST_MJP_HIDDEN && m->init_estimate) {
+    if (hidden && m->init_estimate) {
         double sum = 0;
         for (size_t i = 0; i < K; i++)
             if (c->istruct[i])
@@ -385,7 +490,51 @@ static int mstep(fitctx *c, const mjp_stats *s)
             for (size_t i = 0; i < K; i++)
                 m->init[i] = c->istruct[i] ? fmax(s->N0[i] / sum, 1e-300) : 0;
     }
-    return 0;
+    if (!c->inner_rates && !c->inner_em)
+        return 0;
+    /* the rest by an inner L-BFGS from the current values */
+    get_theta(c, c->thfull);
+    c->nsel = 0;
+    for (size_t k = 0; k < c->n; k++) {
+        int kind = c->def[k].kind;
+        if ((c->inner_rates && (kind == TH_RATE || kind == TH_PAR || kind == TH_BETA)) ||
+            (c->inner_em && (kind == TH_EM || kind == TH_EGAM)))
+            c->sel[c->nsel++] = k;
+    }
+    if (!c->nsel)
+        return 0;
+    double *x = malloc(c->nsel * sizeof *x), *save = malloc(c->n * sizeof *save);
+    if (!x || !save) {
+        free(x);
+        free(save);
+        return -1;
+    }
+    memcpy(save, c->thfull, c->n * sizeof *save);
+    for (size_t i = 0; i < c->nsel; i++)
+        x[i] = c->thfull[c->sel[i]];
+    double tot = 0;
+    for (size_t j = 0; j < KK && c->inner_rates; j++)
+        tot += N[j];
+    for (size_t j = 0; j < K * M && c->inner_em; j++)
+        tot += Nem[j];
+    c->ms = s;
+    c->mscale = 1.0 / fmax(tot, 1.0);
+    st_optim_opts o = {.method = ST_OPT_LBFGS, .ftol_rel = 1e-14, .xtol_rel = 1e-12, .max_eval = 500};
+    st_optim_result r;
+    st_err le;
+    double f0 = mstep_objective(x, NULL, c);
+    int orc = st_optim_minimize(mstep_objective, c, x, c->nsel, &o, &r, &le);
+    /* NLopt's L-BFGS may stop with a generic failure after progress: the
+     * best point it saw still raises the expected log-likelihood */
+    if ((orc < 0 && le.code == ST_ENOMEM) || !isfinite(r.fmin) || !(r.fmin <= f0)) {
+        memcpy(c->thfull, save, c->n * sizeof *save);
+    } else {
+        for (size_t i = 0; i < c->nsel; i++)
+            c->thfull[c->sel[i]] = x[i];
+    }
+    free(x);
+    free(save);
+    return set_theta(c, c->thfull);
 }
 
 /* Hessian of ll in theta by forward differences of the analytic gradient
@@ -535,10 +684,80 @@ static int run_lbfgs(fitctx *c, double *th, int maxeval, double tol, int *conv, 
     return 0;
 }
 
+/* What the fit's parameter vector means, kept with the fit so that
+ * derived quantities can move the model along theta. */
+typedef struct thmap {
+    size_t n, K;
+    thdef *def;
+    int *eref;
+    int iref;
+} thmap;
+
+static void thmap_free(thmap *t)
+{
+    if (!t)
+        return;
+    free(t->def);
+    free(t->eref);
+    free(t);
+}
+
+static thmap *thmap_save(const fitctx *c)
+{
+    thmap *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    size_t K = c->m->K;
+    t->n = c->n;
+    t->K = K;
+    t->iref = c->iref;
+    t->def = malloc((c->n ? c->n : 1) * sizeof *t->def);
+    t->eref = malloc(K * sizeof *t->eref);
+    if (!t->def || !t->eref) {
+        thmap_free(t);
+        return NULL;
+    }
+    memcpy(t->def, c->def, c->n * sizeof *t->def);
+    memcpy(t->eref, c->eref, K * sizeof *t->eref);
+    return t;
+}
+
+int st_mjp_fit_get_theta(const st_mjp_fit *f, const st_mjp *m, double *th)
+{
+    const thmap *t = f->map;
+    if (!t || t->K != m->K)
+        return -1;
+    fitctx c;
+    memset(&c, 0, sizeof c);
+    c.m = (st_mjp *)m;
+    c.n = t->n;
+    c.def = t->def;
+    c.eref = t->eref;
+    c.iref = t->iref;
+    get_theta(&c, th);
+    return 0;
+}
+
+int st_mjp_fit_set_theta(const st_mjp_fit *f, st_mjp *m, const double *th)
+{
+    const thmap *t = f->map;
+    if (!t || t->K != m->K)
+        return -1;
+    fitctx c;
+    memset(&c, 0, sizeof c);
+    c.m = m;
+    c.n = t->n;
+    c.def = t->def;
+    c.eref = t->eref;
+    c.iref = t->iref;
+    return set_theta(&c, th);
+}
+
 void st_mjp_fit_free(st_mjp_fit *f)
 {
     if (!f)
         return;
+    thmap_free(f->map);
     free(f->Q_se);
     free(f->Q_lo);
     free(f->Q_hi);
@@ -546,6 +765,8 @@ void st_mjp_fit_free(st_mjp_fit *f)
     free(f->par_lo);
     free(f->par_hi);
     free(f->E_se);
+    free(f->beta_se);
+    free(f->egam_se);
     free(f->cov);
     free(f);
 }
@@ -624,6 +845,24 @@ static int fill_se(fitctx *c, st_mjp_fit *f, const double *cov)
                 f->par_lo[p] = m->par[p] - 1.959963984540054 * su;
                 f->par_hi[p] = m->par[p] + 1.959963984540054 * su;
             }
+        }
+    }
+    if (m->nbpar || m->negpar) {
+        f->beta_se = calloc(m->nbpar ? m->nbpar : 1, sizeof *f->beta_se);
+        f->egam_se = calloc(m->negpar ? m->negpar : 1, sizeof *f->egam_se);
+        if (!f->beta_se || !f->egam_se)
+            return -1;
+        for (size_t b = 0; b < m->nbpar; b++)
+            f->beta_se[b] = NAN;
+        for (size_t b = 0; b < m->negpar; b++)
+            f->egam_se[b] = NAN;
+        for (size_t k = 0; k < n; k++) {
+            const thdef *t = &c->def[k];
+            double su = sqrt(cov[k * n + k]);
+            if (t->kind == TH_BETA)
+                f->beta_se[t->i] = su;
+            else if (t->kind == TH_EGAM)
+                f->egam_se[t->i] = su;
         }
     }
     if (m->E && !m->E_fixed && c->d->mode == ST_MJP_HIDDEN) {
@@ -723,6 +962,8 @@ int st_mjp_fit_run(st_mjp *m, const st_mjp_data *d, const st_mjp_fit_opts *o, st
         return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "data compiled for %zu states, model has %zu", d->K, K);
     if (d->mode == ST_MJP_HIDDEN && (!m->E || m->M != d->M))
         return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "hidden data need the model's emission matrix");
+    if (d->C != m->C)
+        return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "data compiled for %zu covariates, model has %zu", d->C, m->C);
     st_mjp_fit *f = calloc(1, sizeof *f);
     fitctx c;
     memset(&c, 0, sizeof c);
@@ -730,7 +971,8 @@ int st_mjp_fit_run(st_mjp *m, const st_mjp_data *d, const st_mjp_fit_opts *o, st
     c.d = d;
     c.e = e;
     size_t M = m->M ? m->M : 1;
-    c.def = malloc((K * K + K * M + K + ST_MJP_MAX_PARAMS) * sizeof *c.def);
+    size_t KK = K * K, C = m->C, np = d->npat ? d->npat : 1;
+    c.def = malloc((KK + K * M + K + ST_MJP_MAX_PARAMS + m->nbpar + m->negpar) * sizeof *c.def);
     c.eref = calloc(K, sizeof *c.eref);
     c.estruct = calloc(K * M, 1);
     c.istruct = calloc(K, 1);
@@ -749,9 +991,35 @@ int st_mjp_fit_run(st_mjp *m, const st_mjp_data *d, const st_mjp_fit_opts *o, st
             }
     if ((rc = mjp_engine_new(&c.g, d, e)) < 0)
         goto out;
-    if ((rc = mjp_stats_alloc(&c.s, K, m->M, e)) < 0)
+    if ((rc = mjp_stats_alloc(&c.s, K, m->M, np, e)) < 0)
         goto out;
     build_defs(&c);
+    c.npat = np;
+    c.Z = d->Z;
+    c.inner_rates = m->P || m->nbpar;
+    c.inner_em = d->mode == ST_MJP_HIDDEN && !m->E_fixed && m->egam && m->negpar;
+    c.Zc = malloc(np * (C ? C : 1) * sizeof *c.Zc);
+    c.Qp = malloc(np * KK * sizeof *c.Qp);
+    c.Gq = malloc(np * KK * sizeof *c.Gq);
+    c.Ep = malloc(np * K * M * sizeof *c.Ep);
+    c.gfull = malloc((c.n ? c.n : 1) * sizeof *c.gfull);
+    c.thfull = malloc((c.n ? c.n : 1) * sizeof *c.thfull);
+    c.sel = malloc((c.n ? c.n : 1) * sizeof *c.sel);
+    c.S0 = malloc(KK * sizeof *c.S0);
+    c.S1 = malloc(KK * (C ? C : 1) * sizeof *c.S1);
+    c.H0 = malloc(K * M * sizeof *c.H0);
+    c.H1 = malloc(K * M * (C ? C : 1) * sizeof *c.H1);
+    c.Nsum = malloc(KK * sizeof *c.Nsum);
+    c.Dsum = malloc(K * sizeof *c.Dsum);
+    c.Nemsum = malloc(K * M * sizeof *c.Nemsum);
+    if (!c.Zc || !c.Qp || !c.Gq || !c.Ep || !c.gfull || !c.thfull || !c.sel || !c.S0 || !c.S1 || !c.H0 ||
+        !c.H1 || !c.Nsum || !c.Dsum || !c.Nemsum) {
+        rc = st_err_nomem(e, "fit");
+        goto out;
+    }
+    for (size_t p = 0; p < np; p++)
+        for (size_t k = 0; k < C; k++)
+            c.Zc[p * C + k] = d->Z[p * C + k] - m->cmean[k];
     c.oscale = 1.0 / fmax(1.0, (double)(d->nobs_all - d->nsubj_all));
     size_t n = c.n;
     th = malloc((n ? n : 1) * sizeof *th);
@@ -763,7 +1031,7 @@ int st_mjp_fit_run(st_mjp *m, const st_mjp_data *d, const st_mjp_fit_opts *o, st
     }
     int method = o->method;
     int h_valid = 0;
-    if (d->mode == ST_MJP_EXACT && !m->P && method != ST_MJP_FIT_LBFGS) {
+    if (d->mode == ST_MJP_EXACT && !m->P && !m->nbpar && method != ST_MJP_FIT_LBFGS) {
         if ((rc = exact_closed_form(&c, f, o->want_se)) < 0)
             goto out;
         f->nfree = n;
@@ -785,6 +1053,14 @@ int st_mjp_fit_run(st_mjp *m, const st_mjp_data *d, const st_mjp_fit_opts *o, st
         newton_polish(&c, th, gr, H, 3, o->want_se, &h_valid);
         f->iterations = c.nevals;
         f->converged = conv;
+    } else if (m->nbpar || c.inner_em) {
+        /* covariate effects: EM's M-step is itself an optimisation over
+         * every pattern, so go straight to L-BFGS and finish with Newton */
+        f->method = "L-BFGS + Newton";
+        if ((rc = run_lbfgs(&c, th, 5000, tol, &conv, e)) < 0)
+            goto out;
+        newton_polish(&c, th, gr, H, 3, o->want_se, &h_valid);
+        f->iterations = c.nevals;
     } else {
         /* default: EM gets close fast (exact M-steps), Newton steps on the
          * Hessian finish; L-BFGS takes over if Newton cannot */
@@ -839,6 +1115,10 @@ int st_mjp_fit_run(st_mjp *m, const st_mjp_data *d, const st_mjp_fit_opts *o, st
         }
     }
 finish:
+    if (!(f->map = thmap_save(&c))) {
+        rc = st_err_nomem(e, "fit");
+        goto out;
+    }
     f->loglik = c.s.ll;
     f->minus2loglik = 0.0 - 2 * c.s.ll; /* +0, not -0, when the likelihood is 1 */
     f->aic = f->minus2loglik + 2.0 * (double)f->nfree;
@@ -850,6 +1130,20 @@ out:
     mjp_stats_free(&c.s);
     mjp_engine_free(c.g);
     free(c.def);
+    free(c.Zc);
+    free(c.Qp);
+    free(c.Gq);
+    free(c.Ep);
+    free(c.gfull);
+    free(c.thfull);
+    free(c.sel);
+    free(c.S0);
+    free(c.S1);
+    free(c.H0);
+    free(c.H1);
+    free(c.Nsum);
+    free(c.Dsum);
+    free(c.Nemsum);
     free(c.eref);
     free(c.estruct);
     free(c.istruct);

@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +66,160 @@ static int read_emission_node(st_mjp *m, const st_ydoc *doc, const st_ynode *em,
     return 0;
 }
 
+
+/* Effects of one covariate: a mapping FROM-TO: value (0-based states or
+ * labels) on the rates (misc 0) or the misclassification probabilities. */
+static int read_effects(st_mjp *m, const st_ydoc *doc, const st_ynode *map, size_t c, int misc, st_err *e)
+{
+    size_t K = m->K;
+    if (st_ynode_kind(map) != ST_YMAP)
+        return st_ynode_error(doc, map, e, ST_EDATA, "effects must be a mapping FROM-TO: value");
+    for (size_t r = 0; r < st_ynode_len(map); r++) {
+        const char *key = st_ymap_key_at(map, r);
+        const st_ynode *val = st_ymap_value_at(map, r);
+        int i, j, rc;
+        if (mjp_parse_pair(m, key, strlen(key), 0, &i, &j) < 0 || i < 0 || j < 0 || i >= (int)K ||
+            j >= (int)K || i == j)
+            return st_ynode_error(doc, val, e, ST_EDATA, "'%s' is not FROM-TO for two different states", key);
+        size_t ab = (size_t)i * (misc ? m->M : K) + (size_t)j;
+        if (misc ? !(m->E[ab] > 0) : !m->allowed[ab])
+            return st_ynode_error(doc, val, e, ST_EDATA, "%s %s is not %s", misc ? "misclassification" : "transition",
+                                  key, misc ? "possible (its emission probability is 0)" : "allowed");
+        double x;
+        if ((rc = st_ynode_double(doc, val, -INFINITY, INFINITY, &x, e)) < 0)
+            return rc;
+        int *par = misc ? m->egpar : m->bpar;
+        if (par[ab * m->C + c] >= 0)
+            return st_ynode_error(doc, val, e, ST_EDATA, "effect on %s given twice", key);
+        mjp_effect_new(m, ab, c, misc);
+        (misc ? m->egam : m->beta)[ab * m->C + c] = x;
+    }
+    return 0;
+}
+
+/* covariates: {names: [...], centre: {name: value}, rates: {name: {FROM-TO:
+ * log hazard ratio}}, shared: {name: [labels]}, misclassification: {name:
+ * {FROM-TO: log odds ratio}}}; timecuts: [t1, t2, ...]. */
+static int read_covariates(st_mjp *m, const st_ydoc *doc, const st_ynode *ncov, const st_ynode *ncut, st_err *e)
+{
+    int rc;
+    const st_ynode *nnames = NULL, *ncentre = NULL, *nrates = NULL, *nshared = NULL, *nmisc = NULL;
+    if (ncov) {
+        if (st_ynode_kind(ncov) != ST_YMAP)
+            return st_ynode_error(doc, ncov, e, ST_EDATA, "covariates must be a mapping with 'names'");
+        nnames = st_ymap_get(doc, ncov, "names");
+        ncentre = st_ymap_get(doc, ncov, "centre");
+        nrates = st_ymap_get(doc, ncov, "rates");
+        nshared = st_ymap_get(doc, ncov, "shared");
+        nmisc = st_ymap_get(doc, ncov, "misclassification");
+        if ((rc = st_ymap_check_unknown(doc, ncov, e)) < 0)
+            return rc;
+    }
+    if (nnames) {
+        size_t n = st_ynode_len(nnames);
+        if (st_ynode_kind(nnames) != ST_YSEQ || n > ST_MJP_MAX_COVS)
+            return st_ynode_error(doc, nnames, e, ST_EDATA, "names must be a list of at most %d covariates",
+                                  ST_MJP_MAX_COVS);
+        const char *names[ST_MJP_MAX_COVS];
+        for (size_t i = 0; i < n; i++)
+            if ((rc = st_ynode_string(doc, st_yseq_at(nnames, i), &names[i], e)) < 0)
+                return rc;
+        if ((rc = st_mjp_set_covariates(m, names, n, e)) < 0) {
+            char msg[512];
+            snprintf(msg, sizeof msg, "%s", e->msg);
+            return st_ynode_error(doc, nnames, e, ST_EDATA, "%s", msg);
+        }
+    }
+    if (ncut) {
+        double *v = NULL;
+        size_t n;
+        if ((rc = st_ynode_vector(doc, ncut, 0, -INFINITY, INFINITY, &v, &n, e)) < 0)
+            return rc;
+        rc = st_mjp_set_timecuts(m, v, n, e);
+        free(v);
+        if (rc < 0) {
+            char msg[512];
+            snprintf(msg, sizeof msg, "%s", e->msg);
+            return st_ynode_error(doc, ncut, e, ST_EDATA, "%s", msg);
+        }
+        /* only the effects the file lists */
+        for (size_t i = 0; i < m->K * m->K * m->C; i++)
+            m->bpar[i] = -1;
+    }
+    if (nmisc && (!m->E || m->M != m->K))
+        return st_ynode_error(doc, nmisc, e, ST_EDATA,
+                              "misclassification effects need an emission matrix with as many symbols as states");
+    if (nmisc && !m->egam) {
+        size_t n = m->K * m->K * (m->C ? m->C : 1);
+        m->egam = calloc(n, sizeof *m->egam);
+        m->egpar = malloc(n * sizeof *m->egpar);
+        if (!m->egam || !m->egpar)
+            return st_err_nomem(e, "covariates");
+        for (size_t i = 0; i < n; i++)
+            m->egpar[i] = -1;
+    }
+    const st_ynode *sect[2] = {nrates, nmisc};
+    for (int misc = 0; misc < 2; misc++) {
+        const st_ynode *sn = sect[misc];
+        if (!sn)
+            continue;
+        if (st_ynode_kind(sn) != ST_YMAP)
+            return st_ynode_error(doc, sn, e, ST_EDATA, "must be a mapping covariate: effects");
+        for (size_t i = 0; i < st_ynode_len(sn); i++) {
+            const char *name = st_ymap_key_at(sn, i);
+            int c = st_mjp_covariate_index(m, name);
+            if (c < 0)
+                return st_ynode_error(doc, st_ymap_value_at(sn, i), e, ST_EDATA, "'%s' is not a covariate", name);
+            if ((rc = read_effects(m, doc, st_ymap_value_at(sn, i), (size_t)c, misc, e)) < 0)
+                return rc;
+        }
+    }
+    if (nshared) {
+        if (st_ynode_kind(nshared) != ST_YMAP)
+            return st_ynode_error(doc, nshared, e, ST_EDATA, "shared must be a mapping covariate: [labels]");
+        for (size_t i = 0; i < st_ynode_len(nshared); i++) {
+            const char *name = st_ymap_key_at(nshared, i);
+            const st_ynode *ln = st_ymap_value_at(nshared, i);
+            long *lab = NULL;
+            size_t n;
+            if ((rc = st_ynode_long_vector(doc, ln, 0, -1000000, 1000000, &lab, &n, e)) < 0)
+                return rc;
+            char spec[4096];
+            size_t len = (size_t)snprintf(spec, sizeof spec, "%s=", name);
+            for (size_t j = 0; j < n && len < sizeof spec; j++)
+                len += (size_t)snprintf(spec + len, sizeof spec - len, "%s%ld", j ? "," : "", lab[j]);
+            free(lab);
+            if (len >= sizeof spec || st_mjp_set_constraint(m, spec, e) < 0) {
+                char msg[512];
+                snprintf(msg, sizeof msg, "%s", len >= sizeof spec ? "too many labels" : e->msg);
+                return st_ynode_error(doc, ln, e, ST_EDATA, "%s", msg);
+            }
+        }
+    }
+    st_mjp_number_effects(m);
+    /* shared effects must have one value */
+    size_t KK = m->K * m->K, C = m->C;
+    for (size_t i = 0; i < KK * C; i++)
+        for (size_t j = 0; j < i; j++)
+            if (m->bpar[i] >= 0 && m->bpar[i] == m->bpar[j] && m->beta[i] != m->beta[j])
+                return st_ynode_error(doc, nshared, e, ST_EDATA, "shared effects of '%s' have different values",
+                                      m->cnames[i % C]);
+    if (ncentre) {
+        if (st_ynode_kind(ncentre) != ST_YMAP)
+            return st_ynode_error(doc, ncentre, e, ST_EDATA, "centre must be a mapping covariate: value");
+        for (size_t i = 0; i < st_ynode_len(ncentre); i++) {
+            const char *name = st_ymap_key_at(ncentre, i);
+            int c = st_mjp_covariate_index(m, name);
+            if (c < 0)
+                return st_ynode_error(doc, st_ymap_value_at(ncentre, i), e, ST_EDATA, "'%s' is not a covariate",
+                                      name);
+            if ((rc = st_ynode_double(doc, st_ymap_value_at(ncentre, i), -INFINITY, INFINITY, &m->cmean[c], e)) < 0)
+                return rc;
+        }
+    }
+    return 0;
+}
+
 static int read_doc(st_mjp **out, const st_ydoc *doc, st_err *e)
 {
     const st_ynode *root = st_ydoc_root(doc);
@@ -85,6 +240,8 @@ static int read_doc(st_mjp **out, const st_ydoc *doc, st_err *e)
     const st_ynode *ninit = st_ymap_get(doc, root, "initial");
     const st_ynode *nest = st_ymap_get(doc, root, "estimate_initial");
     const st_ynode *nem = st_ymap_get(doc, root, "emission");
+    const st_ynode *ncov = st_ymap_get(doc, root, "covariates");
+    const st_ynode *ncut = st_ymap_get(doc, root, "timecuts");
     (void)st_ymap_get(doc, root, "fit"); /* results of mjp-infer: ignored */
     if ((rc = st_ymap_check_unknown(doc, root, e)) < 0)
         return rc;
@@ -310,6 +467,8 @@ static int read_doc(st_mjp **out, const st_ydoc *doc, st_err *e)
         goto fail;
     if (nem && (rc = read_emission_node(m, doc, nem, e)) < 0)
         goto fail;
+    if ((ncov || ncut) && (rc = read_covariates(m, doc, ncov, ncut, e)) < 0)
+        goto fail;
     *out = m;
     return 0;
 fail:
@@ -383,6 +542,121 @@ static void write_mask(st_yw *w, const char *key, const unsigned char *mask, siz
     free(v);
 }
 
+
+/* Effects of covariate c as a mapping FROM-TO: value (cells with an effect). */
+static void write_effects(st_yw *w, const st_mjp *m, const char *key, const double *v, const int *par, size_t ncell,
+                          size_t cols, size_t c)
+{
+    size_t C = m->C;
+    int any = 0;
+    for (size_t ab = 0; ab < ncell; ab++)
+        any |= par[ab * C + c] >= 0;
+    if (!any)
+        return;
+    st_yw_begin_map(w, key);
+    for (size_t ab = 0; ab < ncell; ab++)
+        if (par[ab * C + c] >= 0) {
+            char pair[160];
+            write_state_pair(pair, sizeof pair, m, ab / cols, ab % cols);
+            st_yw_key_double(w, pair, v[ab * C + c]);
+        }
+    st_yw_end(w);
+}
+
+/* Group labels of covariate c's cells when some share a parameter. */
+static void write_shared(st_yw *w, const st_mjp *m, const int *par, size_t ncell, size_t c)
+{
+    size_t C = m->C, n = 0;
+    long lab[ST_MJP_MAX_STATES * ST_MJP_MAX_STATES];
+    int shared = 0;
+    for (size_t ab = 0; ab < ncell; ab++)
+        if (par[ab * C + c] >= 0) {
+            for (size_t q = 0; q < ab; q++)
+                shared |= par[q * C + c] == par[ab * C + c];
+            lab[n++] = par[ab * C + c] + 1;
+        }
+    if (shared)
+        st_yw_key_long_vector(w, m->cnames[c], lab, n);
+}
+
+static void write_covariates(st_yw *w, const st_mjp *m)
+{
+    size_t K = m->K, C = m->C, C0 = C - m->ncut;
+    if (!C)
+        return;
+    st_yw_begin_map(w, "covariates");
+    if (C0)
+        st_yw_key_string_vector(w, "names", (const char *const *)m->cnames, C0);
+    st_yw_begin_map(w, "centre");
+    for (size_t c = 0; c < C; c++)
+        st_yw_key_double(w, m->cnames[c], m->cmean[c]);
+    st_yw_end(w);
+    st_yw_begin_map(w, "rates");
+    for (size_t c = 0; c < C; c++)
+        write_effects(w, m, m->cnames[c], m->beta, m->bpar, K * K, K, c);
+    st_yw_end(w);
+    int anyshared = 0;
+    for (size_t i = 0; i < K * K * C; i++)
+        for (size_t j = 0; j < i && !anyshared; j++)
+            anyshared |= m->bpar[i] >= 0 && m->bpar[i] == m->bpar[j] && i % C == j % C;
+    if (anyshared) {
+        st_yw_begin_map(w, "shared");
+        for (size_t c = 0; c < C; c++)
+            write_shared(w, m, m->bpar, K * K, c);
+        st_yw_end(w);
+    }
+    if (m->egam) {
+        st_yw_begin_map(w, "misclassification");
+        for (size_t c = 0; c < C; c++)
+            write_effects(w, m, m->cnames[c], m->egam, m->egpar, K * m->M, m->M, c);
+        st_yw_end(w);
+    }
+    st_yw_end(w);
+    if (m->ncut)
+        st_yw_key_vector(w, "timecuts", m->tcut, m->ncut);
+}
+
+/* fit: the ratios exp(effect) with 95% intervals and the effect's se. */
+static void write_ratios(st_yw *w, const st_mjp *m, const char *key, const double *v, const int *par,
+                         const double *se, size_t ncell, size_t cols)
+{
+    size_t C = m->C;
+    int any = 0;
+    for (size_t i = 0; i < ncell * C; i++)
+        any |= par[i] >= 0;
+    if (!any)
+        return;
+    st_yw_begin_map(w, key);
+    for (size_t c = 0; c < C; c++) {
+        int anyc = 0;
+        for (size_t ab = 0; ab < ncell; ab++)
+            anyc |= par[ab * C + c] >= 0;
+        if (!anyc)
+            continue;
+        st_yw_begin_map(w, m->cnames[c]);
+        for (size_t ab = 0; ab < ncell; ab++) {
+            int b = par[ab * C + c];
+            if (b < 0)
+                continue;
+            char pair[160];
+            write_state_pair(pair, sizeof pair, m, ab / cols, ab % cols);
+            double x = v[ab * C + c], s = se ? se[b] : NAN;
+            st_yw_begin_map(w, pair);
+            st_yw_key_double(w, "ratio", exp(x));
+            if (isfinite(s) && isfinite(exp(x - 1.959963984540054 * s)) && isfinite(exp(x + 1.959963984540054 * s))) {
+                st_yw_key_double(w, "lower", exp(x - 1.959963984540054 * s));
+                st_yw_key_double(w, "upper", exp(x + 1.959963984540054 * s));
+                st_yw_key_double(w, "log_se", s);
+            } else {
+                st_yw_key_string(w, "log_se", "unavailable");
+            }
+            st_yw_end(w);
+        }
+        st_yw_end(w);
+    }
+    st_yw_end(w);
+}
+
 int st_mjp_write(FILE *fp, const st_mjp *m, const st_mjp_fit *fit, const st_mjp_data *d,
                  const double *ptimes, size_t npt, st_err *e)
 {
@@ -438,6 +712,7 @@ int st_mjp_write(FILE *fp, const st_mjp *m, const st_mjp_fit *fit, const st_mjp_
         st_yw_key_bool(&w, "fixed", m->E_fixed);
         st_yw_end(&w);
     }
+    write_covariates(&w, m);
     if (fit) {
         st_yw_begin_map(&w, "fit");
         st_yw_key_string(&w, "method", fit->method);
@@ -450,7 +725,9 @@ int st_mjp_write(FILE *fp, const st_mjp *m, const st_mjp_fit *fit, const st_mjp_
         st_yw_key_double(&w, "max_gradient", fit->grad_norm);
         if (d) {
             st_yw_key_long(&w, "subjects", (long)d->nsubj_all);
-            st_yw_key_long(&w, "observations", (long)d->nobs_all);
+            st_yw_key_long(&w, "observations", (long)(d->nobs_all - d->ninserted));
+            if (d->ninserted)
+                st_yw_key_long(&w, "added_at_timecuts", (long)d->ninserted);
             st_yw_key_long(&w, "skipped_subjects", (long)d->nskipped_all);
         }
         if (m->P)
@@ -497,6 +774,18 @@ int st_mjp_write(FILE *fp, const st_mjp *m, const st_mjp_fit *fit, const st_mjp_
             }
             st_yw_end(&w);
         }
+        if (fit->lr_against) {
+            st_yw_begin_map(&w, "lrtest");
+            st_yw_key_string(&w, "against", fit->lr_against);
+            st_yw_key_double(&w, "lr", fit->lr);
+            st_yw_key_long(&w, "df", (long)fit->lr_df);
+            st_yw_key_double(&w, "p_value", fit->lr_p);
+            st_yw_end(&w);
+        }
+        if (m->nbpar)
+            write_ratios(&w, m, "hazard_ratios", m->beta, m->bpar, fit->beta_se, K * K, K);
+        if (m->egam && m->negpar)
+            write_ratios(&w, m, "misclassification_odds_ratios", m->egam, m->egpar, fit->egam_se, K * m->M, m->M);
         if (fit->E_se) {
             int fin = 1;
             for (size_t i = 0; i < K * m->M; i++)
@@ -574,6 +863,43 @@ int st_mjp_emission_states(const char *path, size_t *K, st_err *e)
         goto out;
     }
     *K = st_ynode_len(mat);
+out:
+    st_ydoc_free(doc);
+    return rc;
+}
+
+int st_mjp_read_fit_summary(const char *path, st_mjp_fit_summary *s, st_err *e)
+{
+    st_ydoc *doc;
+    memset(s, 0, sizeof *s);
+    int rc = st_ydoc_load(&doc, path, e);
+    if (rc < 0)
+        return rc;
+    const st_ynode *root = st_ydoc_root(doc), *fit, *n;
+    if ((rc = st_ymodel_header(doc, "mjp", e)) < 0)
+        goto out;
+    if (!(fit = st_ymap_get(doc, root, "fit"))) {
+        rc = st_ynode_error(doc, root, e, ST_EDATA, "no 'fit' section: not a model fitted by mjp-infer");
+        goto out;
+    }
+    if ((rc = st_ymap_require(doc, fit, "loglik", &n, e)) < 0 ||
+        (rc = st_ynode_double(doc, n, -INFINITY, INFINITY, &s->loglik, e)) < 0)
+        goto out;
+    long v;
+    if ((rc = st_ymap_require(doc, fit, "free_parameters", &n, e)) < 0 ||
+        (rc = st_ynode_long(doc, n, 0, 1000000000L, &v, e)) < 0)
+        goto out;
+    s->nfree = (size_t)v;
+    if ((n = st_ymap_get(doc, fit, "subjects")) && (rc = st_ynode_long(doc, n, 0, LONG_MAX, &v, e)) == 0)
+        s->subjects = (size_t)v;
+    if (rc < 0)
+        goto out;
+    if ((n = st_ymap_get(doc, fit, "observations")) && (rc = st_ynode_long(doc, n, 0, LONG_MAX, &v, e)) == 0)
+        s->observations = (size_t)v;
+    if (rc < 0)
+        goto out;
+    if ((n = st_ymap_get(doc, fit, "converged")))
+        rc = st_ynode_bool(doc, n, &s->converged, e);
 out:
     st_ydoc_free(doc);
     return rc;

@@ -53,6 +53,33 @@ typedef struct st_mjp {
     double *par;
     unsigned char *ppos; /* parameter is positive (optimised on the log scale) */
     st_expr **expr;
+    /* Covariates (issue 16): C named covariates, centred at cmean (msm's
+     * default: their means over the intervals' start rows; 0 = no
+     * centring).  On the rates, log-linear:
+     *     q_ab(z) = q_ab exp(sum_c beta[ab C + c] (z_c - cmean[c]))
+     * with q_ab the baseline (Q, or the rate formula), z the covariates in
+     * force at the start of an interval (piecewise constant between
+     * observations).  bpar[ab C + c] is the free parameter the effect is
+     * (several cells may share one: msm's constraint), -1 where there is
+     * no effect (beta 0).  On misclassification probabilities (hidden
+     * models with M == K), logistic with the diagonal as reference:
+     *     E_ij(z) = E_ij e^{g_ij} / sum_k E_ik e^{g_ik},
+     *     g_ij = sum_c egam[ij C + c] (z_c - cmean[c]),  g_ii = 0
+     * with egpar as bpar.  The last ncut covariates are the indicators of
+     * the time periods [tcut[i], tcut[i+1]) (tcut[ncut] = inf), i >= 0,
+     * after the first period (msm's pci): observations are added at the
+     * cut points (state unknown), so rates change there. */
+    size_t C;
+    char **cnames;
+    double *cmean;
+    double *beta;        /* K*K x C */
+    int *bpar;           /* K*K x C */
+    size_t nbpar;
+    double *egam;        /* K*M x C (NULL without emission covariates) */
+    int *egpar;          /* K*M x C */
+    size_t negpar;
+    size_t ncut;
+    double *tcut;
 } st_mjp;
 
 /* A model with K states, no transitions allowed yet, uniform initial. */
@@ -79,6 +106,47 @@ int st_mjp_check_emission(const double *E, size_t K, size_t M, const char *src, 
 /* Evaluate a parametric model's rates at m->par into m->Q (no-op for free
  * rates).  ST_EDATA if a rate is negative or not finite. */
 int st_mjp_update_q(st_mjp *m, st_err *e);
+
+/* ---------------------------------------------------------- covariates */
+
+#define ST_MJP_MAX_COVS 32
+
+/* Declare the model's covariates (names in order; time periods come from
+ * st_mjp_set_timecuts), no effects yet, no centring. */
+int st_mjp_set_covariates(st_mjp *m, const char *const *names, size_t C, st_err *e);
+/* Effects on the rates from a specification: "sex,dage" (these
+ * covariates on every allowed transition) or "A-B:sex+dage" (on one
+ * transition; states as in --allowed, minus base); each new effect is a
+ * free parameter of its own, starting at 0.  Unknown names are errors. */
+int st_mjp_add_effects(st_mjp *m, const char *spec, int base, st_err *e);
+/* msm's constraint: "sex=1,1,2,..." gives the effects of covariate sex,
+ * in the order of the transitions that have it (row by row), group
+ * labels; effects with the same label share one parameter. */
+int st_mjp_set_constraint(st_mjp *m, const char *spec, st_err *e);
+/* Effects on misclassification: covariates "sex,dage" on every free
+ * off-diagonal emission probability (msm's misccovariates). */
+int st_mjp_add_misc_effects(st_mjp *m, const char *spec, st_err *e);
+/* Piecewise-constant rates (msm's pci): cut points, increasing; adds the
+ * covariates "timeperiod[a,b)" with effects on every allowed transition. */
+int st_mjp_set_timecuts(st_mjp *m, const double *cuts, size_t n, st_err *e);
+/* Index of covariate name, -1 if none. */
+int st_mjp_covariate_index(const st_mjp *m, const char *name);
+/* Number the free effects 0.. in the order of the cells (after
+ * constraints), setting nbpar and negpar. */
+void st_mjp_number_effects(st_mjp *m);
+/* Rates at covariate values z (C values, not centred) into Q (K x K). */
+void st_mjp_rates_at(const st_mjp *m, const double *z, double *Q);
+/* Emission at z into E (K x M); a copy of m->E without emission effects. */
+void st_mjp_emission_at(const st_mjp *m, const double *z, double *E);
+/* Move the centre of the covariates to zc (C values), keeping the rates
+ * (and misclassification probabilities) at every covariate value: the
+ * baseline Q and E are those at zc (formula rates: only the centre moves). */
+int st_mjp_set_centre(st_mjp *m, const double *zc, st_err *e);
+struct st_mjp_data;
+/* Every time period of the model holds some interval of the data. */
+int st_mjp_check_periods(const st_mjp *m, const struct st_mjp_data *d, st_err *e);
+/* Time-period indicators of time t into z[C - ncut .. C - 1]. */
+void st_mjp_period_at(const st_mjp *m, double t, double *z);
 
 /* State index of a label or decimal index text, -1 if none. */
 int st_mjp_state_index(const st_mjp *m, const char *s);
@@ -130,10 +198,25 @@ typedef struct st_mjp_data {
     size_t *grp;
     size_t ngroups, bgroups;
     size_t nsubj_all, nobs_all, nskipped_all;
+    /* Covariate patterns (issue 16): the distinct covariate vectors of the
+     * whole data (npat x C, sorted; npat = 1 and C = 0 without
+     * covariates), and each observation's pattern: the interval ending at
+     * observation k has the rates of pat[k - 1], observation k the
+     * emission of pat[k].  zmean: mean of the covariates over the start
+     * rows of the intervals (what msm centres at); ninserted: observations
+     * added at time cut points (whole data), their y the last censor
+     * code (any state). */
+    size_t C, npat;
+    double *Z;
+    size_t *pat;
+    double *zmean;
+    size_t ninserted;
 } st_mjp_data;
 
 /* Build data from a table with columns seq (optional: one subject), t,
- * state (or `obs` for hidden data when present), obstype (optional).
+ * state (or `obs` for hidden data when present), obstype (optional), and
+ * the model's covariates (by name; a missing or non-finite value is an
+ * error naming the row).
  * state values are `base`-based state indices (or censor codes).  Checks:
  * decreasing times, states outside the model, zero-length intervals with
  * a change of state, exact jumps forbidden by the mask, transitions that
@@ -195,13 +278,27 @@ typedef struct st_mjp_fit {
     double *Q_se, *Q_lo, *Q_hi;   /* K x K */
     double *par_se, *par_lo, *par_hi; /* P (parametric models) */
     double *E_se;                 /* K x M (estimated emission) */
+    double *beta_se;              /* nbpar: covariate effects on the rates */
+    double *egam_se;              /* negpar: effects on misclassification */
     double *cov;                  /* nfree x nfree covariance of theta */
+    void *map;                    /* what theta means (st_mjp_fit_get_theta) */
+    /* likelihood-ratio test against a nested fit (set by the caller;
+     * written when lr_against is not NULL) */
+    const char *lr_against;
+    double lr, lr_p;
+    size_t lr_df;
 } st_mjp_fit;
 
 /* Fit m in place (Q, parameters, emission, initial) to d. */
 int st_mjp_fit_run(st_mjp *m, const st_mjp_data *d, const st_mjp_fit_opts *o, st_mjp_fit **fit,
                    st_err *e);
 void st_mjp_fit_free(st_mjp_fit *f);
+/* The fit's parameter vector theta (nfree: log rates or formula
+ * parameters, covariate effects, emission and initial logits) of model m
+ * (the fitted model or a copy), and m set from theta; -1 if m does not
+ * have the fitted model's structure (or a rate formula fails). */
+int st_mjp_fit_get_theta(const st_mjp_fit *f, const st_mjp *m, double *th);
+int st_mjp_fit_set_theta(const st_mjp_fit *f, st_mjp *m, const double *th);
 
 /* Log-likelihood of d under m (conditional on each subject's first state
  * for exact and panel data; hidden data include the initial distribution). */
@@ -244,6 +341,83 @@ int st_mjp_stationary(const st_mjp *m, double *pi, st_err *e);
  * state is absorbing (visits are then infinite). */
 int st_mjp_expected_visits(const st_mjp *m, double *visits, st_err *e);
 
+/* --------------------------------------------------- derived quantities */
+
+/* At covariate values z (C values; NULL: the centre), as msm's
+ * pmatrix.msm, totlos.msm, efpt.msm, pnext.msm, sojourn.msm, qmatrix.msm:
+ *   PMATRIX  P(t) = exp(Q(z) t), K x K
+ *   TOTLOS   expected time in state s up to horizon t (INFINITY: for
+ *            life) from start state r, K x K (INFINITY for absorbing s
+ *            reachable from r when t is infinite)
+ *   EFPT     expected first passage time to state `state` from each
+ *            state, K (INFINITY where another absorbing state may come
+ *            first)
+ *   PNEXT    probability that the next state from r is s, K x K (NAN
+ *            for absorbing r)
+ *   SOJOURN  mean sojourn time -1/q_rr, K (INFINITY for absorbing)
+ *   QMATRIX  Q(z), K x K */
+enum { ST_MJP_D_PMATRIX, ST_MJP_D_TOTLOS, ST_MJP_D_EFPT, ST_MJP_D_PNEXT, ST_MJP_D_SOJOURN, ST_MJP_D_QMATRIX };
+
+typedef struct st_mjp_dspec {
+    int kind;
+    double t;        /* PMATRIX: time; TOTLOS: horizon */
+    int state;       /* EFPT: target state */
+    const double *z; /* covariate values or NULL */
+} st_mjp_dspec;
+
+/* Number of values of quantity kind (K x K or K). */
+size_t st_mjp_derived_size(const st_mjp *m, int kind);
+int st_mjp_derived(const st_mjp *m, const st_mjp_dspec *s, double *v, st_err *e);
+
+/* Intervals: delta method (on the log scale for positive quantities,
+ * logit for probabilities, log(-q) for diagonal rates), or the
+ * quantiles of the quantity over `draws` parameter vectors drawn from the
+ * asymptotic normal distribution of the estimates (msm's ci = "normal";
+ * R's quantile type 7), seeded. */
+enum { ST_MJP_CI_NONE, ST_MJP_CI_DELTA, ST_MJP_CI_NORMAL };
+typedef struct st_mjp_ci_opts {
+    int method;
+    size_t draws;  /* default 1000 */
+    uint64_t seed;
+    double level;  /* default 0.95 */
+} st_mjp_ci_opts;
+
+/* est, se, lo, hi: st_mjp_derived_size values each, for model m fitted by
+ * f (with standard errors).  Entries without an interval (exact 0 or 1,
+ * infinite) have lo = hi = est and se NaN; se of simulated intervals is
+ * the standard deviation of the draws. */
+int st_mjp_derived_ci(const st_mjp *m, const st_mjp_fit *f, const st_mjp_dspec *s, const st_mjp_ci_opts *o,
+                      double *est, double *se, double *lo, double *hi, st_err *e);
+
+/* ---------------------------------------------------- model comparison */
+
+/* What the fit section of a model file written by mjp-infer says. */
+typedef struct st_mjp_fit_summary {
+    double loglik;
+    size_t nfree, subjects, observations;
+    int converged;
+} st_mjp_fit_summary;
+int st_mjp_read_fit_summary(const char *path, st_mjp_fit_summary *s, st_err *e);
+
+/* Likelihood-ratio test of a nested fit (ll0, n0 free parameters) against
+ * a larger one (ll1, n1): LR = 2 (ll1 - ll0), df = n1 - n0 > 0, p the
+ * chi-square upper tail.  ST_EUSAGE if df <= 0. */
+int st_mjp_lrtest(double ll0, size_t n0, double ll1, size_t n1, double *lr, size_t *df, double *p, st_err *e);
+/* Upper tail of the chi-square distribution with df degrees of freedom. */
+double st_mjp_chisq_upper(double x, double df);
+
+/* Prevalence (msm's prevalence.msm with interp = "start"): at each time,
+ * the number of subjects observed in each state (the state of the last
+ * observation at or before the time, subjects between their first and
+ * last observation, or absorbed before it) and the number expected from
+ * the observed distribution at time t0 moved by P(t - t0) at each subject
+ * at risk's covariates (piecewise between its observations).  obs and ex
+ * are ntimes x K (collective under MPI: summed per subject block).
+ * Panel data with known states (observations added at time cuts are
+ * skipped). */
+int st_mjp_prevalence(const st_mjp *m, const st_mjp_data *d, const double *times, size_t ntimes, double t0,
+                      double *obs, double *ex, st_err *e);
+
 /* ------------------------------------------------------------- writing */
 
 /* Write the model (and the fit, with summaries, when fit != NULL) as YAML.
@@ -265,6 +439,7 @@ typedef struct st_mjp_sample_opts {
     size_t nrandom;      /* observations per path at time 0 and uniform times */
     int emit;            /* draw an observed symbol from m->E */
     uint64_t seed;
+    size_t max_jumps;    /* jumps per path, at most (0: 1,000,000) */
 } st_mjp_sample_opts;
 
 /* Rows written by st_mjp_sample: seq, t, state[, obs]. */
@@ -273,7 +448,11 @@ typedef int (*st_mjp_row_fn)(const double *row, size_t ncols, void *ctx, st_err 
 /* Sample paths (Gillespie) and emit rows in path order through fn.  Paths
  * are drawn in parallel, each from its own random stream (path k uses the
  * seed's stream k), so the output does not depend on the thread count.
- * PATH scheme: the initial state, each jump, and a last row at `until`. */
+ * PATH scheme: the initial state, each jump, and a last row at `until`.
+ * A path has at most max_jumps jumps: an until that must exceed it (no
+ * absorbing state, until x the smallest exit rate above it) is refused
+ * up front (ST_EUSAGE), a path that exceeds it stops the run (ST_EDATA);
+ * the paths in flight are held to 256 MB. */
 int st_mjp_sample(const st_mjp *m, const st_mjp_sample_opts *o, st_mjp_row_fn fn, void *ctx,
                   st_err *e);
 

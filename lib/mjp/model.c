@@ -60,6 +60,13 @@ void st_mjp_free(st_mjp *m)
         for (size_t i = 0; i < m->K * m->K; i++)
             st_expr_free(m->expr[i]);
     free(m->expr);
+    free_strings(m->cnames, m->C);
+    free(m->cmean);
+    free(m->beta);
+    free(m->bpar);
+    free(m->egam);
+    free(m->egpar);
+    free(m->tcut);
     free(m);
 }
 
@@ -120,6 +127,41 @@ int st_mjp_copy(st_mjp **dst, const st_mjp *s, st_err *e)
                     fail = 1;
         }
     }
+    if (!fail && s->C) {
+        size_t C = s->C, KM = K * (s->M ? s->M : 1);
+        m->C = C;
+        m->cnames = dup_strings(s->cnames, C, &fail);
+        m->cmean = malloc(C * sizeof *m->cmean);
+        m->beta = malloc(K * K * C * sizeof *m->beta);
+        m->bpar = malloc(K * K * C * sizeof *m->bpar);
+        if (!m->cnames || !m->cmean || !m->beta || !m->bpar)
+            fail = 1;
+        else {
+            memcpy(m->cmean, s->cmean, C * sizeof *m->cmean);
+            memcpy(m->beta, s->beta, K * K * C * sizeof *m->beta);
+            memcpy(m->bpar, s->bpar, K * K * C * sizeof *m->bpar);
+        }
+        m->nbpar = s->nbpar;
+        if (!fail && s->egam) {
+            m->egam = malloc(KM * C * sizeof *m->egam);
+            m->egpar = malloc(KM * C * sizeof *m->egpar);
+            if (!m->egam || !m->egpar)
+                fail = 1;
+            else {
+                memcpy(m->egam, s->egam, KM * C * sizeof *m->egam);
+                memcpy(m->egpar, s->egpar, KM * C * sizeof *m->egpar);
+            }
+        }
+        m->negpar = s->negpar;
+    }
+    if (!fail && s->ncut) {
+        m->tcut = malloc(s->ncut * sizeof *m->tcut);
+        if (!m->tcut)
+            fail = 1;
+        else
+            memcpy(m->tcut, s->tcut, s->ncut * sizeof *m->tcut);
+        m->ncut = s->ncut;
+    }
     if (fail) {
         st_mjp_free(m);
         return st_err_nomem(e, "model copy");
@@ -177,7 +219,7 @@ int st_mjp_rate_compile(st_expr **x, const char *text, const char *const *names,
 
 double st_mjp_rate_eval(const st_expr *x, const double *par, double *grad)
 {
-    st_expr_args a = {NULL, par};
+    st_expr_args a = {NULL, par, NULL};
     return grad ? st_expr_eval_grad(x, &a, grad) : st_expr_eval1(x, &a);
 }
 

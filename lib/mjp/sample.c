@@ -8,7 +8,9 @@
 #include "core/rng.h"
 #include "mjp/mjp.h"
 
-#define CHUNK 256 /* paths drawn in parallel before their rows are written */
+#define CHUNK 256 /* paths drawn in parallel before their rows are written, at most */
+#define INFLIGHT_BYTES (256.0 * 1048576) /* memory of the paths in flight, at most */
+#define DEFAULT_MAX_JUMPS 1000000
 
 typedef struct path {
     size_t n, cap;
@@ -18,7 +20,8 @@ typedef struct path {
     double *ot; /* observation times */
     int *os;    /* state at each observation */
     int *oy;    /* observed symbol */
-    int fail;
+    int fail;   /* 1 no memory, 2 more jumps than allowed */
+    double tfail; /* time reached when the jumps ran out */
 } path;
 
 static int push(path *p, double t, int s)
@@ -56,6 +59,7 @@ static void draw_path(const st_mjp *m, const st_mjp_sample_opts *o, st_rng *r, p
     p->fail = 0;
     int s = (int)st_rng_categorical(r, m->init, K);
     double t = 0;
+    size_t maxj = o->max_jumps ? o->max_jumps : DEFAULT_MAX_JUMPS;
     if (push(p, 0, s) < 0)
         goto nomem;
     for (;;) {
@@ -65,6 +69,11 @@ static void draw_path(const st_mjp *m, const st_mjp_sample_opts *o, st_rng *r, p
         t += st_rng_exponential(r) / rate;
         if (t >= o->until)
             break;
+        if (p->n > maxj) {
+            p->fail = 2;
+            p->tfail = t;
+            return;
+        }
         for (size_t j = 0; j < K; j++)
             w[j] = (int)j == s ? 0 : m->Q[(size_t)s * K + j];
         s = (int)st_rng_categorical(r, w, K);
@@ -136,6 +145,26 @@ int st_mjp_sample(const st_mjp *m, const st_mjp_sample_opts *o, st_mjp_row_fn fn
         return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "--obs-every gives more than 1e8 observations per path");
     if (o->emit && !m->E)
         return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "no emission matrix to draw observations from");
+    /* Jumps per path are bounded (max_jumps): refuse up front what must
+     * exceed it -- every state left at some rate, so the path jumps about
+     * until x that rate times at least -- and keep the paths in flight
+     * within INFLIGHT_BYTES. */
+    size_t K = m->K, maxj = o->max_jumps ? o->max_jumps : DEFAULT_MAX_JUMPS;
+    double minrate = INFINITY;
+    for (size_t i = 0; i < K; i++)
+        minrate = fmin(minrate, -m->Q[i * K + i]);
+    if (minrate > 0 && o->until * minrate > (double)maxj)
+        return st_err_set(e, ST_EUSAGE, NULL, 0, 0,
+                          "--until %g gives about %.3g jumps per path (no state is absorbing; each is left at "
+                          "rate %g or more): at most %zu are allowed (--max-jumps)",
+                          o->until, o->until * minrate, minrate, maxj);
+    size_t nobs_max = o->scheme == ST_MJP_SAMPLE_EVERY    ? (size_t)floor(o->until / o->every + 1e-9) + 1
+                      : o->scheme == ST_MJP_SAMPLE_TIMES  ? o->ntimes
+                      : o->scheme == ST_MJP_SAMPLE_RANDOM ? o->nrandom
+                                                          : maxj + 2;
+    double per_path = (double)(maxj + 1) * (sizeof(double) + sizeof(int)) +
+                      (double)nobs_max * (sizeof(double) + 2 * sizeof(int));
+    size_t chunk = INFLIGHT_BYTES / per_path >= CHUNK ? CHUNK : (size_t)fmax(1, floor(INFLIGHT_BYTES / per_path));
     path *paths = calloc(CHUNK, sizeof *paths);
     st_rng *rngs = malloc(CHUNK * sizeof *rngs);
     int rc = 0;
@@ -147,8 +176,8 @@ int st_mjp_sample(const st_mjp *m, const st_mjp_sample_opts *o, st_mjp_row_fn fn
     st_rng base;
     st_rng_seed(&base, o->seed);
     size_t ncols = o->emit ? 4 : 3;
-    for (size_t c0 = 0; c0 < o->npaths && rc == 0; c0 += CHUNK) {
-        size_t nc = o->npaths - c0 < CHUNK ? o->npaths - c0 : CHUNK;
+    for (size_t c0 = 0; c0 < o->npaths && rc == 0; c0 += chunk) {
+        size_t nc = o->npaths - c0 < chunk ? o->npaths - c0 : chunk;
         for (size_t k = 0; k < nc; k++) {
             rngs[k] = base; /* path c0+k: the seed's stream c0+k */
             st_rng_jump(&base);
@@ -158,6 +187,13 @@ int st_mjp_sample(const st_mjp *m, const st_mjp_sample_opts *o, st_mjp_row_fn fn
             draw_path(m, o, &rngs[k], &paths[k]);
         for (size_t k = 0; k < nc && rc == 0; k++) {
             path *p = &paths[k];
+            if (p->fail == 2) {
+                rc = st_err_set(e, ST_EDATA, NULL, 0, 0,
+                                "path %zu makes more than %zu jumps by time %g (--until %g): raise --max-jumps or "
+                                "shorten --until",
+                                c0 + k, maxj, p->tfail, o->until);
+                break;
+            }
             if (p->fail) {
                 rc = st_err_nomem(e, "path");
                 break;

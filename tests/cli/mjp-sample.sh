@@ -67,4 +67,24 @@ p=$(awk -F, 'NR > 1 && $2 == 2 { n++; if ($3 == 0) z++ } END { print z / n }' "$
 want=$(awk 'BEGIN { printf "%.10f", 0.2/0.9 + 0.7/0.9 * exp(-1.8) }')
 check "P(X_2 = 0) = $p vs $want" approx "$p" "$want" 0.03
 
+# jumps per path are bounded (issue 18): refused up front when every state
+# is left at a positive rate, stopped with the path and time otherwise
+expect_error 2 "gives about 1.97e\+300 jumps per path .*at most 1000000 are allowed" "--until 1e300, no absorbing state" \
+    mjp-sample -m "$top_srcdir/data/mjp-ratchet.yaml" -n 10 --until 1e300
+expect_exit 0 "--until 1e300 with an absorbing state" mjp-sample -m "$data/mjp-illness.yaml" -n 10 --until 1e300
+check "every path ends at 1e300" test "$(awk -F, 'NR > 1 && $2 == 1e+300' "$tmp/out" | wc -l)" -eq 10
+cat >"$tmp/fast.yaml" <<'EOF'
+model: mjp
+version: 1
+Q:
+  - [-1, 1, 0]
+  - [1, -1.000000000001, 1e-12]
+  - [1e-12, 0, -1e-12]
+EOF
+expect_error 1 "makes more than 1000 jumps by time .*raise --max-jumps" "a path past --max-jumps" \
+    mjp-sample -m "$tmp/fast.yaml" -n 5 --until 1e9 --max-jumps 1000 -o "$tmp/fast.csv"
+check "no file left by the failed run" test ! -e "$tmp/fast.csv"
+expect_exit 0 "within --max-jumps" mjp-sample -m "$tmp/fast.yaml" -n 5 --until 100 --max-jumps 1000
+expect_error 2 "--max-jumps must be" "bad --max-jumps" mjp-sample -m "$m2" -n 1 --until 1 --max-jumps 0
+
 done_testing

@@ -269,6 +269,26 @@ if command -v mjp-sample >/dev/null 2>&1 && [ -f "$d/mjp-ratchet.yaml" ]; then
         awk -F, 'NR > 1 && $1 % 2 && NR % 3 == 0 && $3 < 2 { $3 = 99 } { print $1 "," $2 "," $3 }' >"$tmp/cyc.csv"
     same_ranks "mjp-infer --panel, cyclic Q, censored" mjp-infer -v --panel -m "$tmp/cyc.yaml" --censor 99=0,1 \
         "$tmp/cyc.csv"
+    # covariates (issue 16): msm's cav with sex, donor age and time periods
+    # (deaths exact: forward-backward blocks, a pattern per subject); the
+    # mixed panel with a time-varying covariate and one per subject (a
+    # pattern per observation, plain counts and generic subjects); derived
+    # quantities and prevalence from the fitted model
+    awk -F, 'NR == 1 { print "seq,t,state,obstype,sex,dage"; next }
+             { gsub(/"/, ""); print $1 "," $3 "," $8 - 1 "," ($8 == 4 ? 3 : 1) "," $5 "," $4 }' \
+        "$top_srcdir/data/cav.csv" >"$tmp/cav.csv"
+    same_ranks "mjp-infer --covariates sex,dage --pci 5,10 (cav)" mjp-infer -q --allowed 0-1,0-3,1-0,1-2,1-3,2-1,2-3 \
+        --covariates sex,dage --pci 5,10 "$tmp/cav.csv"
+    awk -F, -v OFS=, 'NR == 1 { print $0, "x", "w"; next } { print $0, $1 % 2, $2 / 10 + ($1 % 7) / 3 }' "$tmp/mix.csv" \
+        >"$tmp/mixcov.csv"
+    same_ranks "mjp-infer --covariates x,w, time-varying, 4 blocks" mjp-infer -q --panel -m "$e/mjp-illness.yaml" \
+        --censor 99=0,1 --covariates x,w --constraint w=1,1,2,2 "$tmp/mixcov.csv"
+    awk -F, -v OFS=, 'NR == 1 { print $0, "x", "w"; next } ($4 == 1) { print $1, $2, $3, $4, $1 % 2, $2 / 10 }' \
+        "$tmp/mix.csv" | awk -F, -v OFS=, '$3 != 99' >"$tmp/plaincov.csv"
+    same_ranks "mjp-infer --covariates x,w, plain panel, --em" mjp-infer -q --panel --em -m "$e/mjp-illness.yaml" \
+        --covariates x,w "$tmp/plaincov.csv"
+    same_ranks "mjp-infer --derive prevalence (cav)" mjp-infer -q --allowed 0-1,0-3,1-0,1-2,1-3,2-1,2-3 \
+        --covariates sex --derive prevalence=- --derive totlos=- -o /dev/null "$tmp/cav.csv"
     # exact paths: jumps and dwell per block
     mjp-sample -m "$e/mjp-illness.yaml" -n 3000 --until 5 --seed 13 -o "$tmp/exact.csv" 2>/dev/null
     same_ranks "mjp-infer --exact, 3000 paths" mjp-infer -q --exact -K 3 "$tmp/exact.csv"

@@ -59,6 +59,13 @@ if command -v mjp-sample >/dev/null 2>&1 && [ -f "$d/mjp-ratchet.yaml" ]; then
     same_bytes "mjp-sample" mjp-sample -m "$d/mjp-ratchet.yaml" -n 60 --until 10 --obs-every 0.5 --seed 7
     mjp-sample -m "$d/mjp-ratchet.yaml" -n 200 --until 10 --obs-every 0.5 --seed 1 -o "$tmp/mjp.csv" 2>/dev/null
     same_bytes "mjp-infer --panel" mjp-infer -q --panel -m "$d/mjp-ratchet-start.yaml" "$tmp/mjp.csv"
+    awk -F, 'NR == 1 { print "seq,t,state,obstype,sex,dage"; next }
+             { gsub(/"/, ""); print $1 "," $3 "," $8 - 1 "," ($8 == 4 ? 3 : 1) "," $5 "," $4 }' \
+        "$top_srcdir/data/cav.csv" >"$tmp/cav.csv"
+    same_bytes "mjp-infer --covariates sex,dage --pci 5,10" mjp-infer -q --allowed 0-1,0-3,1-0,1-2,1-3,2-1,2-3 \
+        --covariates sex,dage --pci 5,10 "$tmp/cav.csv"
+    same_bytes "mjp-infer --derive, --ci normal" mjp-infer -q --allowed 0-1,0-3,1-0,1-2,1-3,2-1,2-3 \
+        --covariates sex --at sex=1 --times 1,5 --derive pmatrix=- --ci normal -o /dev/null "$tmp/cav.csv"
 else
     skip "mjp programs not built"
 fi
