@@ -49,6 +49,14 @@ tests_unit_test_optim_SOURCES = tests/unit/test_optim.c
 tests_unit_test_optim_CFLAGS = $(CHECK_CFLAGS_ALL)
 tests_unit_test_optim_LDADD = $(CHECK_LIBS_ALL)
 
+# special functions (digamma, trigamma) for Gamma and negative-binomial fits
+lib_libstoch_a_SOURCES += lib/core/specfun.c
+noinst_HEADERS += lib/core/specfun.h
+check_PROGRAMS += tests/unit/test_specfun
+tests_unit_test_specfun_SOURCES = tests/unit/test_specfun.c
+tests_unit_test_specfun_CFLAGS = $(CHECK_CFLAGS_ALL)
+tests_unit_test_specfun_LDADD = $(CHECK_LIBS_ALL)
+
 # MCMC summaries: rank-normalised split R-hat and effective sample sizes
 lib_libstoch_a_SOURCES += lib/core/mcmc.c
 noinst_HEADERS += lib/core/mcmc.h

@@ -12,11 +12,15 @@
 #include "hmm/hmm.h"
 
 static const char USAGE[] =
-    "Usage: hmm-decode -m MODEL [--viterbi | --posterior | --score] [OPTION]... [DATA]...\n"
+    "Usage: hmm-decode -m MODEL [--viterbi | --posterior | --score | --sample N]\n"
+    "                  [OPTION]... [DATA]...\n"
     "Decode the sequences in DATA (CSV, plain or gzip, or binary streams; stdin\n"
     "if none) under the hidden Markov model in MODEL (stoch-model(5)).  A column\n"
     "'seq' groups rows into sequences; the value columns are the model's\n"
     "'columns' when the data have them, else all but seq, t and state, or -c.\n"
+    "seq and t are written as given (string ids, dates); states and symbols as\n"
+    "the model's labels when it has them.  A row of NaN is a step without an\n"
+    "observation.\n"
     "\n"
     "  -m, --model FILE     model file (required)\n"
     "      --viterbi        most probable state path: seq,t,state (default)\n"
@@ -24,6 +28,10 @@ static const char USAGE[] =
     "                       being the most probable state at each step\n"
     "      --score          one row per sequence: seq,n,logl (log-likelihood);\n"
     "                       with --viterbi also the path's joint log-probability\n"
+    "      --sample N       N state paths per sequence drawn from the posterior\n"
+    "                       (forward filtering, backward sampling), 1..1e9:\n"
+    "                       seq,path,t,state; reproducible with --seed\n"
+    "      --seed S         seed of --sample (default 1)\n"
     "  -c, --columns LIST   value columns\n"
     "      --seq-col NAME   read column NAME as seq (the sequence ids)\n"
     "      --time-col NAME  read column NAME as t (not a value column)\n"
@@ -46,7 +54,70 @@ static const char USAGE[] =
     "  hmm-decode -m fit.yaml data.csv > states.csv\n"
     "  hmm-decode -m fit.yaml --posterior -o post.stb data.csv\n";
 
-enum { OPT_VITERBI = ST_OPT_TOOL, OPT_POSTERIOR, OPT_SCORE, OPT_WITH_DATA };
+/* --sample: paths per call bounded so that memory stays small for any N */
+#define PATH_ROWS ((size_t)1 << 22)
+
+/* --sample: draw and write the paths, a bounded number of rows at a time
+ * (several short sequences per call, or a share of one long sequence's
+ * paths); rows holds 4096 rows of 4 columns. */
+static int write_paths(st_hmm *m, const st_hmm_data *d, const st_table *tab, int tcol, size_t np, uint64_t seed,
+                       st_writer *w, double *rows, st_err *e)
+{
+    int rc = ST_OK, *paths = NULL;
+    size_t nb = 0;
+    for (size_t s0 = 0; s0 < d->nseq && rc == ST_OK;) {
+        size_t s1 = s0 + 1, T0 = d->off[s0 + 1] - d->off[s0];
+        while (s1 < d->nseq && (d->off[s1 + 1] - d->off[s0]) * np <= PATH_ROWS)
+            s1++;
+        /* one long sequence: its paths in shares */
+        size_t pstep = s1 - s0 == 1 && T0 * np > PATH_ROWS ? (PATH_ROWS / T0 ? PATH_ROWS / T0 : 1) : np;
+        for (size_t p0 = 0; p0 < np && rc == ST_OK; p0 += pstep) {
+            size_t pn = np - p0 < pstep ? np - p0 : pstep;
+            size_t need = (d->off[s1] - d->off[s0]) * pn;
+            free(paths);
+            if (!(paths = malloc(need * sizeof *paths))) {
+                rc = st_err_nomem(e, "sampled paths");
+                break;
+            }
+            if ((rc = st_hmm_sample_paths(m, d, s0, s1, p0, pn, seed, paths, NULL, e)) < 0)
+                break;
+            for (size_t s = s0; s < s1 && rc == ST_OK; s++) {
+                size_t T = d->off[s + 1] - d->off[s];
+                const int *ps = paths + (d->off[s] - d->off[s0]) * pn;
+                for (size_t p = 0; p < pn && rc == ST_OK; p++)
+                    for (size_t t = 0; t < T && rc == ST_OK; t++) {
+                        double *row = rows + nb * 4;
+                        size_t i = d->off[s] + t;
+                        row[0] = d->seqid[s];
+                        row[1] = (double)(p0 + p);
+                        row[2] = tcol >= 0 ? st_table_get(tab, i, (size_t)tcol) : (double)t;
+                        row[3] = ps[p * T + t];
+                        if (++nb == 4096) {
+                            rc = st_writer_rows(w, rows, nb, e);
+                            nb = 0;
+                        }
+                    }
+            }
+        }
+        s0 = s1;
+    }
+    free(paths);
+    if (rc == ST_OK && nb)
+        rc = st_writer_rows(w, rows, nb, e);
+    return rc;
+}
+
+/* A dictionary of n labels whose codes are their indices. */
+static int make_dict(st_strdict **d, const char *const *labels, size_t n, st_err *e)
+{
+    int rc = st_strdict_new(d, e);
+    double code;
+    for (size_t i = 0; rc == ST_OK && i < n; i++)
+        rc = st_strdict_intern(*d, labels[i], strlen(labels[i]), &code, e);
+    return rc;
+}
+
+enum { OPT_VITERBI = ST_OPT_TOOL, OPT_POSTERIOR, OPT_SCORE, OPT_SAMPLE, OPT_WITH_DATA };
 
 int main(int argc, char **argv)
 {
@@ -54,6 +125,7 @@ int main(int argc, char **argv)
     st_cli_init(&cli, "hmm-decode", USAGE);
     const char *model = NULL, *columns = NULL;
     int viterbi = 0, posterior = 0, score = 0, with_data = 0;
+    long npaths = 0;
     static const struct option longopts[] = {ST_CLI_LONGOPTS,
                                              ST_CLI_OPT_SEQ_COL,
                                              ST_CLI_OPT_TIME_COL,
@@ -64,6 +136,7 @@ int main(int argc, char **argv)
                                              {"viterbi", no_argument, NULL, OPT_VITERBI},
                                              {"posterior", no_argument, NULL, OPT_POSTERIOR},
                                              {"score", no_argument, NULL, OPT_SCORE},
+                                             {"sample", required_argument, NULL, OPT_SAMPLE},
                                              {"with-data", no_argument, NULL, OPT_WITH_DATA},
                                              {NULL, 0, NULL, 0}};
     int c;
@@ -88,6 +161,10 @@ int main(int argc, char **argv)
         case OPT_SCORE:
             score = 1;
             break;
+        case OPT_SAMPLE:
+            if (st_parse_long(optarg, &npaths) < 0 || npaths < 1 || npaths > 1000000000L)
+                st_cli_usage_error(&cli, "--sample must be an integer from 1 to 1e9, not '%s'", optarg);
+            break;
         case OPT_WITH_DATA:
             with_data = 1;
             break;
@@ -101,10 +178,12 @@ int main(int argc, char **argv)
         st_cli_usage_error(&cli, "--viterbi and --posterior exclude each other");
     if (score && posterior)
         st_cli_usage_error(&cli, "--score and --posterior exclude each other");
-    if (!posterior && !score)
+    if (npaths && (viterbi || posterior || score))
+        st_cli_usage_error(&cli, "--sample excludes --viterbi, --posterior and --score");
+    if (!posterior && !score && !npaths)
         viterbi = 1;
-    if (with_data && score)
-        st_cli_usage_error(&cli, "--with-data applies to --viterbi and --posterior, not --score");
+    if (with_data && (score || npaths))
+        st_cli_usage_error(&cli, "--with-data applies to --viterbi and --posterior, not --score or --sample");
     if (cli.compress && st_cli_output_format(&cli) != ST_FMT_BIN)
         st_cli_usage_error(&cli, "--compress applies to binary output (--format bin)");
     st_cli_threads(&cli);
@@ -119,22 +198,29 @@ int main(int argc, char **argv)
     double *post = NULL, *ll = NULL, *lp = NULL, *rows = NULL;
     int *path = NULL;
     char **names = NULL;
+    st_strdict *sdict = NULL, **ldict = NULL;
     size_t nc = 0;
     char *meta = NULL;
     int rc = st_hmm_read(&m, model, &e);
     if (rc < 0)
         goto out;
-    if ((rc = st_table_read_many(&tab, (const char *const *)argv + optind, (size_t)(argc - optind), &e)) < 0)
-        goto out;
-    if ((rc = st_hmm_data_for_model(&d, tab, m, columns, &e)) < 0)
+    {
+        char *strcols = NULL;
+        st_reader_opts ro = st_hmm_reader_opts(m, m->family, columns, &strcols);
+        rc = st_table_read_opts(&tab, (const char *const *)argv + optind, (size_t)(argc - optind), &ro, &e);
+        free(strcols);
+        if (rc < 0)
+            goto out;
+    }
+    if ((rc = st_hmm_data_for_model_paths(&d, tab, m, columns, (const char *const *)argv + optind,
+                                          (size_t)(argc - optind), &e)) < 0)
         goto out;
     if (d->D != m->D) {
         rc = st_err_set(&e, ST_EDATA, d->source, 0, 0, "the data have %zu value columns, the model %s %zu", d->D,
                         model, m->D);
         goto out;
     }
-    if ((rc = m->family == ST_HMM_AR ? st_hmm_data_check_ar(d, m->order, &e)
-                                      : st_hmm_data_check(d, m->family, m->cov, m->nsym, &e)) < 0)
+    if ((rc = st_hmm_data_check_model(d, m, &e)) < 0)
         goto out;
     size_t K = m->K, N = d->total;
     int tcol = st_table_col(tab, "t");
@@ -162,6 +248,8 @@ int main(int argc, char **argv)
         if ((rc = st_hmm_posterior(m, d, post, ll, &e)) < 0)
             goto out;
         nc = 3 + K;
+    } else if (npaths) {
+        nc = 4; /* sampled in the writing loop below */
     } else {
         if (!(path = malloc(N * sizeof *path))) {
             rc = st_err_nomem(&e, "paths");
@@ -172,6 +260,20 @@ int main(int argc, char **argv)
         nc = 3;
     }
     size_t nstate = nc; /* columns before the carried data */
+    int seqcol = st_table_col(tab, "seq");
+    /* state labels (the model's) and symbol labels (--with-data) as
+     * dictionaries whose codes are the indices */
+    if (m->statelabels && (rc = make_dict(&sdict, (const char *const *)m->statelabels, K, &e)) < 0)
+        goto out;
+    if (with_data && d->labels) {
+        if (!(ldict = calloc(d->D, sizeof *ldict))) {
+            rc = st_err_nomem(&e, "labels");
+            goto out;
+        }
+        for (size_t j = 0; j < d->D; j++)
+            if (d->labels[j] && (rc = make_dict(&ldict[j], (const char *const *)d->labels[j], d->nlab[j], &e)) < 0)
+                goto out;
+    }
     if (with_data)
         nc += d->D;
     names = calloc(nc, sizeof *names);
@@ -194,7 +296,7 @@ int main(int argc, char **argv)
                     goto out;
                 }
             names[j] = strdup(dn);
-            dt[j] = ST_F8;
+            dt[j] = ldict && ldict[j - nstate] ? ST_STR : ST_F8;
             if (!names[j]) {
                 free(dt);
                 rc = st_err_nomem(&e, "names");
@@ -204,23 +306,31 @@ int main(int argc, char **argv)
         }
         if (score)
             snprintf(buf, sizeof buf, "%s", j == 0 ? "seq" : j == 1 ? "n" : j == 2 ? "logl" : "viterbi_logp");
+        else if (npaths)
+            snprintf(buf, sizeof buf, "%s", j == 0 ? "seq" : j == 1 ? "path" : j == 2 ? "t" : "state");
         else if (j < 3)
             snprintf(buf, sizeof buf, "%s", j == 0 ? "seq" : j == 1 ? "t" : "state");
         else
             snprintf(buf, sizeof buf, "p%zu", j - 3);
         names[j] = strdup(buf);
-        dt[j] = (score ? j < 2 : j < 3) ? ST_I8 : ST_F8;
+        dt[j] = (score ? j < 2 : npaths ? 1 : j < 3) ? ST_I8 : ST_F8;
+        if (j == 0 && seqcol >= 0)
+            dt[j] = st_carry_dtype(tab->dtypes[seqcol], ST_I8);
+        if (sdict && !score && j == (npaths ? 3u : 2u))
+            dt[j] = ST_STR;
         if (!names[j]) {
             free(dt);
             rc = st_err_nomem(&e, "names");
             goto out;
         }
     }
-    if (!score && tcol >= 0) { /* t as given: may be non-integer */
+    if (!score && tcol >= 0 && !st_dtype_is_numeric(tab->dtypes[tcol])) {
+        dt[npaths ? 2 : 1] = st_carry_dtype(tab->dtypes[tcol], ST_I8);
+    } else if (!score && tcol >= 0) { /* t as given: may be non-integer */
         for (size_t i = 0; i < tab->nrows; i++) {
             double t = st_table_get(tab, i, (size_t)tcol);
             if (t != floor(t) || fabs(t) > 9e15) {
-                dt[1] = ST_F8;
+                dt[npaths ? 2 : 1] = ST_F8;
                 break;
             }
         }
@@ -239,8 +349,19 @@ int main(int argc, char **argv)
     free(dt);
     if (rc < 0)
         goto out;
+    if (seqcol >= 0 && (rc = st_writer_carry(w, 0, tab, (size_t)seqcol, &e)) < 0)
+        goto out;
+    if (!score && tcol >= 0 && (rc = st_writer_carry(w, npaths ? 2 : 1, tab, (size_t)tcol, &e)) < 0)
+        goto out;
+    if (sdict && !score && (rc = st_writer_source(w, npaths ? 3 : 2, ST_STR, sdict, &e)) < 0)
+        goto out;
+    for (size_t j = 0; ldict && j < d->D; j++)
+        if (ldict[j] && (rc = st_writer_source(w, nstate + j, ST_STR, ldict[j], &e)) < 0)
+            goto out;
     size_t nb = 0;
-    if (score) {
+    if (npaths)
+        rc = write_paths(m, d, tab, tcol, (size_t)npaths, cli.seed, w, rows, &e);
+    else if (score) {
         for (size_t s = 0; s < d->nseq && rc == ST_OK; s++) {
             double *row = rows + nb * nc;
             row[0] = d->seqid[s];
@@ -287,6 +408,10 @@ int main(int argc, char **argv)
     }
 out:
     st_writer_free(w);
+    st_strdict_free(sdict);
+    for (size_t j = 0; ldict && j < d->D; j++)
+        st_strdict_free(ldict[j]);
+    free(ldict);
     if (names)
         for (size_t j = 0; j < nc; j++)
             free(names[j]);

@@ -25,16 +25,30 @@ static const char USAGE[] =
     "                       table (K, logL, parameters, AIC, BIC) to stderr and\n"
     "                       writes the model chosen by --select\n"
     "  -e, --emission TYPE  categorical, poisson, gaussian (default), gmm (mixture\n"
-    "                       of diagonal Gaussians per state) or ar (autoregressive\n"
-    "                       Gaussian, diagonal noise); gaussian-diag, gaussian-full,\n"
+    "                       of Gaussians per state), ar (autoregressive Gaussian),\n"
+    "                       bernoulli (binary channels), multinomial (counts of\n"
+    "                       the columns' categories out of n trials), gamma,\n"
+    "                       lognormal, regression (Gaussian responses on\n"
+    "                       --covariates); gaussian-diag, gaussian-full,\n"
     "                       gaussian-spherical and gaussian-tied also set --cov\n"
     "      --components M   gmm: components per state, 1..256 (default 2)\n"
     "      --order P        ar: autoregressive order, 1..64 (default 1); the first\n"
     "                       P rows of each sequence are conditioned on\n"
-    "      --cov TYPE       Gaussian covariance: diag (default), full, spherical,\n"
-    "                       tied (one matrix for all states)\n"
+    "      --cov TYPE       covariance: diag (default), full, spherical, tied (one\n"
+    "                       matrix for all states) for gaussian; diag or full for\n"
+    "                       gmm components and ar and regression noise\n"
+    "      --covariates LIST  regression: covariate columns (the responses are\n"
+    "                       -c, or all other value columns)\n"
+    "      --trials N       multinomial: every row's counts sum to N (default:\n"
+    "                       each row's own sum; recorded when all rows agree)\n"
     "      --symbols LIST   categorical: symbols per column (default: largest\n"
-    "                       symbol in the data + 1)\n"
+    "                       symbol in the data + 1); a column of text (A,C,G,T)\n"
+    "                       is a channel of labels, recorded in the model\n"
+    "      --durations FAM  a hidden semi-Markov model: explicit state durations,\n"
+    "                       nonparametric, poisson or negbin (shift + Poisson or\n"
+    "                       negative binomial), on SHIFT..MAX; no self-transitions\n"
+    "      --max-duration D durations: the longest, 1..100000 (required)\n"
+    "      --shift S        durations: the shortest, 1..D (default 1)\n"
     "      --topology T     ergodic (default), left-right[:MAXJUMP], cyclic,\n"
     "                       linear-chain; masked transitions stay exactly 0\n"
     "      --mask FILE      transition mask: YAML 'mask:' K x K matrix of 0/1\n"
@@ -43,7 +57,8 @@ static const char USAGE[] =
     "      --pseudo A       Dirichlet pseudo-count on start and allowed\n"
     "                       transitions, >= 0 (default 0)\n"
     "      --init MODEL     start from this model (its K, emission and mask)\n"
-    "      --fix LIST       keep any of start,transitions,emissions at --init\n"
+    "      --fix LIST       keep any of start,transitions,emissions,durations at\n"
+    "                       --init\n"
     "  -c, --columns LIST   value columns (default: all but seq, t and state)\n"
     "      --seq-col NAME   read column NAME as seq (the sequence ids)\n"
     "      --time-col NAME  read column NAME as t (not a value column)\n"
@@ -61,7 +76,14 @@ static const char USAGE[] =
     "                       variance)\n"
     "      --prob-floor P   floor on estimated probabilities, 0..0.01 (default 1e-10)\n"
     "      --select CRIT    bic (default) or aic: the K written for a range\n"
-    "      --seed S         seed of the restarts (default 1)\n"
+    "      --seed S         seed of the restarts and the bootstrap (default 1)\n"
+    "      --se             standard errors of the estimates (observed information\n"
+    "                       from the numerical Hessian of the log-likelihood, delta\n"
+    "                       method), written with the model; --tol 1e-12 unless\n"
+    "                       given\n"
+    "      --bootstrap B    parametric bootstrap percentile intervals from B refits\n"
+    "                       of data drawn from the fit, 2..100000\n"
+    "      --level L        level of the bootstrap intervals, 0..1 (default 0.95)\n"
     "Output:\n"
     "  -o, --output FILE    write the model to FILE (atomically), else stdout\n"
     "      --trace FILE     write the EM log-likelihood trace to FILE, a stream\n"
@@ -96,6 +118,14 @@ enum {
     OPT_ORDER,
     OPT_COMPONENTS,
     OPT_ACCELERATE,
+    OPT_COVARIATES,
+    OPT_TRIALS,
+    OPT_DURATIONS,
+    OPT_MAXDUR,
+    OPT_SHIFT,
+    OPT_SE,
+    OPT_BOOTSTRAP,
+    OPT_LEVEL,
     OPT_TRACE
 };
 
@@ -182,6 +212,16 @@ static int parse_family(const char *s, st_hmm_family *f, st_hmm_cov *cov, int *c
         *f = ST_HMM_AR;
     else if (strcmp(s, "gmm") == 0 || strcmp(s, "gaussian-mixture") == 0)
         *f = ST_HMM_GMM;
+    else if (strcmp(s, "bernoulli") == 0)
+        *f = ST_HMM_BERNOULLI;
+    else if (strcmp(s, "multinomial") == 0)
+        *f = ST_HMM_MULTINOMIAL;
+    else if (strcmp(s, "gamma") == 0)
+        *f = ST_HMM_GAMMA;
+    else if (strcmp(s, "lognormal") == 0 || strcmp(s, "log-normal") == 0)
+        *f = ST_HMM_LOGNORMAL;
+    else if (strcmp(s, "regression") == 0)
+        *f = ST_HMM_REGRESSION;
     else if (strncmp(s, "gaussian-", 9) == 0) {
         *f = ST_HMM_GAUSSIAN;
         for (int i = 0; i < 4; i++)
@@ -216,8 +256,10 @@ int main(int argc, char **argv)
     o.family = ST_HMM_GAUSSIAN;
     o.restarts = 4;
     long klo = -1, khi = -1;
-    int cov_set = 0, restarts_set = 0, select_aic = 0;
-    const char *columns = NULL, *symbols = NULL, *mask_path = NULL, *init_path = NULL, *fix = NULL, *trace = NULL;
+    int cov_set = 0, restarts_set = 0, select_aic = 0, want_se = 0, level_set = 0;
+    long nboot = 0;
+    double level = 0.95;
+    const char *columns = NULL, *symbols = NULL, *mask_path = NULL, *init_path = NULL, *fix = NULL, *covs = NULL, *trace = NULL;
     static const struct option longopts[] = {ST_CLI_LONGOPTS,
                                              ST_CLI_OPT_SEQ_COL,
                                              ST_CLI_OPT_TIME_COL,
@@ -244,6 +286,14 @@ int main(int argc, char **argv)
                                              {"order", required_argument, NULL, OPT_ORDER},
                                              {"components", required_argument, NULL, OPT_COMPONENTS},
                                              {"accelerate", no_argument, NULL, OPT_ACCELERATE},
+                                             {"covariates", required_argument, NULL, OPT_COVARIATES},
+                                             {"trials", required_argument, NULL, OPT_TRIALS},
+                                             {"durations", required_argument, NULL, OPT_DURATIONS},
+                                             {"max-duration", required_argument, NULL, OPT_MAXDUR},
+                                             {"shift", required_argument, NULL, OPT_SHIFT},
+                                             {"se", no_argument, NULL, OPT_SE},
+                                             {"bootstrap", required_argument, NULL, OPT_BOOTSTRAP},
+                                             {"level", required_argument, NULL, OPT_LEVEL},
                                              {"trace", required_argument, NULL, OPT_TRACE},
                                              {NULL, 0, NULL, 0}};
     int c;
@@ -261,7 +311,8 @@ int main(int argc, char **argv)
             break;
         case 'e':
             if (parse_family(optarg, &o.family, &o.cov, &cov_set) < 0)
-                st_cli_usage_error(&cli, "--emission must be categorical, poisson, gaussian, gaussian-COV, gmm or ar, not '%s'", optarg);
+                st_cli_usage_error(&cli, "--emission must be categorical, poisson, gaussian, gaussian-COV, gmm, ar, bernoulli, "
+                                         "multinomial, gamma, lognormal or regression, not '%s'", optarg);
             break;
         case OPT_COV:
             if (parse_cov(optarg, &o.cov) < 0)
@@ -346,6 +397,51 @@ int main(int argc, char **argv)
         case OPT_ACCELERATE:
             o.accelerate = 1;
             break;
+        case OPT_COVARIATES:
+            if (!*optarg)
+                st_cli_usage_error(&cli, "--covariates needs a list of column names");
+            covs = optarg;
+            o.ncov = 1;
+            for (const char *q = optarg; *q; q++)
+                o.ncov += *q == ',';
+            break;
+        case OPT_DURATIONS:
+            if (strcmp(optarg, "nonparametric") == 0)
+                o.dur = ST_HMM_DUR_NONPAR;
+            else if (strcmp(optarg, "poisson") == 0)
+                o.dur = ST_HMM_DUR_POISSON;
+            else if (strcmp(optarg, "negbin") == 0)
+                o.dur = ST_HMM_DUR_NEGBIN;
+            else
+                st_cli_usage_error(&cli, "--durations must be nonparametric, poisson or negbin, not '%s'", optarg);
+            break;
+        case OPT_MAXDUR:
+            if (st_parse_long(optarg, &l) < 0 || l < 1 || l > 100000)
+                st_cli_usage_error(&cli, "--max-duration must be an integer from 1 to 100000, not '%s'", optarg);
+            o.dmax = (size_t)l;
+            break;
+        case OPT_SHIFT:
+            if (st_parse_long(optarg, &l) < 0 || l < 1 || l > 100000)
+                st_cli_usage_error(&cli, "--shift must be an integer from 1 to 100000, not '%s'", optarg);
+            o.dshift = (size_t)l;
+            break;
+        case OPT_SE:
+            want_se = 1;
+            break;
+        case OPT_BOOTSTRAP:
+            if (st_parse_long(optarg, &nboot) < 0 || nboot < 2 || nboot > 100000)
+                st_cli_usage_error(&cli, "--bootstrap must be an integer from 2 to 100000, not '%s'", optarg);
+            break;
+        case OPT_LEVEL:
+            if (st_parse_double(optarg, &level) < 0 || !(level > 0 && level < 1))
+                st_cli_usage_error(&cli, "--level must be a number between 0 and 1, not '%s'", optarg);
+            level_set = 1;
+            break;
+        case OPT_TRIALS:
+            if (st_parse_long(optarg, &l) < 0 || l < 1 || l > 1000000000000000L)
+                st_cli_usage_error(&cli, "--trials must be an integer from 1 to 1e15, not '%s'", optarg);
+            o.trials = l;
+            break;
         case OPT_TRACE:
             trace = optarg;
             break;
@@ -365,8 +461,31 @@ int main(int argc, char **argv)
         st_cli_usage_error(&cli, "-K N (or a range LO..HI) is required");
     if (init_path && klo >= 0 && klo != khi)
         st_cli_usage_error(&cli, "--init fixes K: a range -K does not apply");
-    if (cov_set && o.family != ST_HMM_GAUSSIAN)
-        st_cli_usage_error(&cli, "--cov applies to --emission gaussian");
+    if (cov_set && o.family != ST_HMM_GAUSSIAN && o.family != ST_HMM_GMM && o.family != ST_HMM_AR &&
+        o.family != ST_HMM_REGRESSION)
+        st_cli_usage_error(&cli, "--cov applies to --emission gaussian, gmm, ar and regression");
+    if (cov_set && o.family != ST_HMM_GAUSSIAN && o.cov != ST_HMM_COV_DIAG && o.cov != ST_HMM_COV_FULL)
+        st_cli_usage_error(&cli, "--cov must be diag or full for --emission gmm, ar and regression");
+    if (covs && o.family != ST_HMM_REGRESSION)
+        st_cli_usage_error(&cli, "--covariates applies to --emission regression");
+    if (o.family == ST_HMM_REGRESSION && !covs && !init_path)
+        st_cli_usage_error(&cli, "--emission regression needs --covariates LIST");
+    if (o.trials && o.family != ST_HMM_MULTINOMIAL)
+        st_cli_usage_error(&cli, "--trials applies to --emission multinomial");
+    if ((o.dmax || o.dshift) && !o.dur)
+        st_cli_usage_error(&cli, "--max-duration and --shift apply to --durations");
+    if (o.dur && !o.dmax)
+        st_cli_usage_error(&cli, "--durations needs --max-duration D");
+    if (o.dur && o.dshift > o.dmax)
+        st_cli_usage_error(&cli, "--shift %zu is more than --max-duration %zu", o.dshift, o.dmax);
+    if (o.dur && o.start_stationary)
+        st_cli_usage_error(&cli, "--durations and --start stationary exclude each other");
+    if (want_se && !(o.tol > 0))
+        o.tol = 1e-12; /* the SEs are those of the maximum: converge closely */
+    if (level_set && !nboot)
+        st_cli_usage_error(&cli, "--level applies to --bootstrap");
+    if (o.dur && init_path)
+        st_cli_usage_error(&cli, "--init gives the durations: --durations does not apply");
     if (o.order && o.family != ST_HMM_AR)
         st_cli_usage_error(&cli, "--order applies to --emission ar");
     if (o.ncomp && o.family != ST_HMM_GMM)
@@ -384,8 +503,10 @@ int main(int argc, char **argv)
                 o.fix_trans = 1;
             else if (strcmp(tok, "emissions") == 0)
                 o.fix_emis = 1;
+            else if (strcmp(tok, "durations") == 0)
+                o.fix_dur = 1;
             else
-                st_cli_usage_error(&cli, "--fix takes start, transitions, emissions, not '%s'", tok);
+                st_cli_usage_error(&cli, "--fix takes start, transitions, emissions, durations, not '%s'", tok);
         }
         free(copy);
     }
@@ -427,7 +548,8 @@ int main(int argc, char **argv)
         o.mask = mask;
     }
     const char *const *inputs = (const char *const *)argv + optind;
-    if ((rc = st_hmm_data_read(&d, inputs, (size_t)(argc - optind), init, columns, &e)) < 0)
+    if ((rc = st_hmm_data_read_fam(&d, inputs, (size_t)(argc - optind), init, columns, covs,
+                                   init ? init->family : o.family, &e)) < 0)
         goto out;
     { /* -vv: what each rank holds, logged by rank 0 (every rank takes part:
        * st_mpi_cli_start silences the others, so their verbosity differs) */
@@ -509,6 +631,26 @@ int main(int argc, char **argv)
     st_progress_end(&bar);
     if (table)
         fprintf(stderr, "hmm-fit: selected K=%zu by %s\n", best->K, select_aic ? "AIC" : "BIC");
+    if (want_se) {
+        size_t nfree = 0;
+        double dec;
+        if ((rc = st_hmm_stderr(best, d, &o, &best->se, &nfree, &dec, &e)) < 0)
+            goto out;
+        st_cli_log(&cli, 2, "standard errors of %zu free parameters; Newton decrement %.3g", nfree, dec);
+        if (!(dec < 1e-4))
+            st_cli_log(&cli, 1, "warning: the fit is not at the maximum (a Newton step would gain %.3g in logL): "
+                                "the standard errors are approximate; fit with a smaller --tol",
+                       dec);
+    }
+    if (nboot) {
+        o.K = best->K;
+        if ((rc = st_hmm_bootstrap(best, d, &o, nboot, level, cli.seed, &best->boot_lo, &best->boot_hi, &e)) < 0)
+            goto out;
+        best->nboot = best->boot_lo->nboot;
+        best->boot_level = level;
+        if (best->nboot < nboot)
+            st_cli_log(&cli, 1, "warning: %ld of %ld bootstrap refits failed and were left out", nboot - best->nboot, nboot);
+    }
     if (pc.trace && (rc = write_trace(trace, &pc, &e)) < 0)
         goto out;
     if ((rc = st_output_open(&out, cli.output, 0, &e)) < 0)

@@ -15,7 +15,8 @@ static const char USAGE[] =
     "Draw SEQS sequences of LENGTH steps from the hidden Markov model in MODEL\n"
     "(stoch-model(5)) and write them as a stream with the columns seq, t,\n"
     "state, then the emission columns (names from the model's 'columns', else\n"
-    "x1, x2, ...).  Sequence s uses the s-th random stream of --seed, so the\n"
+    "x1, x2, ...); states and categorical symbols as the model's labels when it\n"
+    "has them.  Sequence s uses the s-th random stream of --seed, so the\n"
     "output does not depend on -j.\n"
     "\n"
     "  -m, --model FILE     model file (required)\n"
@@ -89,10 +90,23 @@ int main(int argc, char **argv)
     int *states = NULL;
     double *x = NULL, *rows = NULL;
     char *meta = NULL;
+    st_strdict **dicts = NULL;
+    size_t nc = 0;
     int rc = st_hmm_read(&m, model, &e);
     if (rc < 0)
         goto out;
-    size_t D = m->D, nc = 3 + D;
+    if (m->family == ST_HMM_REGRESSION) {
+        rc = st_err_set(&e, ST_EDATA, model, 0, 0,
+                        "a regression model is conditional on its covariates: hmm-sample cannot draw them");
+        goto out;
+    }
+    if (m->family == ST_HMM_MULTINOMIAL && m->trials < 1) {
+        rc = st_err_set(&e, ST_EDATA, model, 0, 0,
+                        "a multinomial model needs 'trials' (the counts per row) to be sampled");
+        goto out;
+    }
+    size_t D = m->D;
+    nc = 3 + D;
     size_t per = (size_t)T >= BLOCK_ROWS ? 1 : BLOCK_ROWS / (size_t)T;
     if (per > (size_t)n)
         per = (size_t)n;
@@ -118,7 +132,12 @@ int main(int argc, char **argv)
             rc = st_err_nomem(&e, "names");
             goto out;
         }
-        dt[j] = j < 3 || m->family == ST_HMM_CATEGORICAL || m->family == ST_HMM_POISSON ? ST_I8 : ST_F8;
+        dt[j] = j < 3 || m->family == ST_HMM_CATEGORICAL || m->family == ST_HMM_POISSON ||
+                        m->family == ST_HMM_BERNOULLI || m->family == ST_HMM_MULTINOMIAL
+                    ? ST_I8
+                    : ST_F8;
+        if ((j == 2 && m->statelabels) || (j > 2 && m->family == ST_HMM_CATEGORICAL && m->symlabels && m->symlabels[j - 3]))
+            dt[j] = ST_STR;
     }
     int fmt = st_cli_output_format(&cli);
     if ((rc = st_output_open(&out, cli.output, fmt == ST_FMT_BIN, &e)) < 0)
@@ -128,6 +147,26 @@ int main(int argc, char **argv)
     st_writer_opts wo = {.format = fmt, .codec = cli.compress ? ST_CODEC_ZLIB : ST_CODEC_RAW, .meta_json = meta};
     if ((rc = st_writer_new(&w, out.fp, (const char *const *)names, dt, nc, &wo, &e)) < 0)
         goto out;
+    /* labels: the model's names of states and symbols, codes = indices */
+    if (!(dicts = calloc(nc, sizeof *dicts))) {
+        rc = st_err_nomem(&e, "labels");
+        goto out;
+    }
+    for (size_t j = 2; j < nc; j++) {
+        const char *const *lab = j == 2 ? (const char *const *)m->statelabels
+                                 : m->family == ST_HMM_CATEGORICAL && m->symlabels
+                                     ? (const char *const *)m->symlabels[j - 3]
+                                     : NULL;
+        size_t nl = j == 2 ? m->K : lab ? m->nsym[j - 3] : 0;
+        if (!lab)
+            continue;
+        double code;
+        rc = st_strdict_new(&dicts[j], &e);
+        for (size_t v = 0; rc == ST_OK && v < nl; v++)
+            rc = st_strdict_intern(dicts[j], lab[v], strlen(lab[v]), &code, &e);
+        if (rc < 0 || (rc = st_writer_source(w, j, ST_STR, dicts[j], &e)) < 0)
+            goto out;
+    }
     st_rng base;
     st_rng_stream(&base, cli.seed, 0);
     st_progress bar;
@@ -159,6 +198,9 @@ int main(int argc, char **argv)
     w = NULL;
 out:
     st_writer_free(w);
+    for (size_t j = 0; dicts && j < nc; j++)
+        st_strdict_free(dicts[j]);
+    free(dicts);
     if (names)
         for (size_t j = 0; m && j < 3 + m->D; j++)
             free(names[j]);

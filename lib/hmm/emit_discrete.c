@@ -34,10 +34,21 @@ static void cat_eval(const st_hmm *m, const double *x, size_t n, double *B, doub
     for (size_t t = 0; t < n; t++) {
         double *b = B + t * K;
         const double *xt = x + t * D;
-        const double *p0 = m->cache + m->symoff[0] + (size_t)xt[0] * K;
+        size_t c0 = 0;
+        while (c0 < D && isnan(xt[c0])) /* a missing symbol: a factor 1 */
+            c0++;
+        if (c0 == D) {
+            for (size_t k = 0; k < K; k++)
+                b[k] = 1;
+            logs[t] = 0;
+            continue;
+        }
+        const double *p0 = m->cache + m->symoff[c0] + (size_t)xt[c0] * K;
         for (size_t k = 0; k < K; k++)
             b[k] = p0[k];
-        for (size_t c = 1; c < D; c++) {
+        for (size_t c = c0 + 1; c < D; c++) {
+            if (isnan(xt[c]))
+                continue;
             const double *p = m->cache + m->symoff[c] + (size_t)xt[c] * K;
             for (size_t k = 0; k < K; k++)
                 b[k] *= p[k];
@@ -52,6 +63,8 @@ static void cat_logpdf(const st_hmm *m, const double *x, size_t t, double *out)
     for (size_t k = 0; k < K; k++)
         out[k] = 0;
     for (size_t c = 0; c < m->D; c++) {
+        if (isnan(x[c]))
+            continue;
         const double *p = m->cache + m->symoff[c] + (size_t)x[c] * K;
         for (size_t k = 0; k < K; k++)
             out[k] += log(p[k]);
@@ -69,6 +82,8 @@ static void cat_accum(const st_hmm *m, const double *x, size_t n, const double *
     for (size_t t = 0; t < n; t++) {
         const double *g = gamma + t * K;
         for (size_t c = 0; c < D; c++) {
+            if (isnan(x[t * D + c]))
+                continue;
             double *s = stats + m->symoff[c] + (size_t)x[t * D + c] * K;
             for (size_t k = 0; k < K; k++)
                 s[k] += g[k];
@@ -163,7 +178,8 @@ static int cat_init(st_hmm *m, const st_hmm_data *d, st_rng *g, int restart, con
             ones[v] = 1;
         }
         for (size_t i = 0; i < d->total; i++)
-            f[(size_t)d->x[i * D + c]] += 1;
+            if (!isnan(d->x[i * D + c]))
+                f[(size_t)d->x[i * D + c]] += 1;
         double s = 0;
         for (size_t v = 0; v < M; v++)
             s += f[v];
@@ -224,6 +240,12 @@ static void pois_eval(const st_hmm *m, const double *x, size_t n, double *B, dou
     size_t K = m->K, D = m->D;
     for (size_t t = 0; t < n; t++) {
         double *b = B + t * K;
+        if (st_hmm_row_missing(x + t * D, D)) {
+            for (size_t k = 0; k < K; k++)
+                b[k] = 1;
+            logs[t] = 0;
+            continue;
+        }
         double lf = pois_row(m, x + t * D, b);
         double mx = b[0];
         for (size_t k = 1; k < K; k++)
@@ -236,6 +258,12 @@ static void pois_eval(const st_hmm *m, const double *x, size_t n, double *B, dou
 
 static void pois_logpdf(const st_hmm *m, const double *x, size_t t, double *out)
 {
+    (void)t;
+    if (st_hmm_row_missing(x, m->D)) {
+        for (size_t k = 0; k < m->K; k++)
+            out[k] = 0;
+        return;
+    }
     double lf = pois_row(m, x, out);
     for (size_t k = 0; k < m->K; k++)
         out[k] -= lf;
@@ -252,6 +280,8 @@ static void pois_accum(const st_hmm *m, const double *x, size_t n, const double 
     double *N = stats, *S = stats + K;
     for (size_t t = 0; t < n; t++) {
         const double *g = gamma + t * K, *xt = x + t * D;
+        if (st_hmm_row_missing(xt, D))
+            continue;
         for (size_t k = 0; k < K; k++) {
             N[k] += g[k];
             for (size_t d = 0; d < D; d++)
@@ -313,9 +343,15 @@ static int pois_init(st_hmm *m, const st_hmm_data *d, st_rng *g, int restart, co
     for (size_t c = 0; c < D; c++) {
         double mean = 0;
         size_t j = 0;
-        for (size_t i = 0; i < n && j < ns; i += step, j++) {
+        for (size_t i = 0; i < n && j < ns; i += step) {
+            if (isnan(d->x[i * D + c]))
+                continue;
             v[j] = d->x[i * D + c];
-            mean += v[j];
+            mean += v[j++];
+        }
+        if (j == 0) { /* every sampled row missing */
+            v[0] = 0;
+            j = 1;
         }
         mean /= (double)j;
         qsort(v, j, sizeof *v, cmp_double);

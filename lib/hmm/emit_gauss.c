@@ -41,20 +41,62 @@ static void tri_inverse(const double *L, size_t n, double *Li)
     }
 }
 
+int st_hmm_chol_cache(const double *S, size_t D, double *L, double *Linv, double *logdet)
+{
+    memcpy(L, S, D * D * sizeof *L);
+    st_err tmp;
+    st_err_clear(&tmp);
+    if (st_chol(L, D, 0, NULL, &tmp) < 0)
+        return ST_ENUMERIC;
+    tri_inverse(L, D, Linv);
+    double s = 0;
+    for (size_t d = 0; d < D; d++)
+        s += log(L[d * D + d]);
+    *logdet = 2 * s;
+    return ST_OK;
+}
+
+int st_hmm_floor_cov(double *S, size_t D, const double *vf, int *floored, double *work)
+{
+    for (size_t d = 0; d < D; d++)
+        if (!(S[d * D + d] >= vf[d])) {
+            S[d * D + d] = vf[d];
+            *floored = 1;
+        }
+    memcpy(work, S, D * D * sizeof *work);
+    double jit = 0;
+    st_err t2;
+    st_err_clear(&t2);
+    if (st_chol(work, D, 12, &jit, &t2) < 0)
+        return ST_ENUMERIC;
+    if (jit > 0) {
+        for (size_t d = 0; d < D; d++)
+            S[d * D + d] += jit;
+        *floored = 1;
+    }
+    return ST_OK;
+}
+
 static int gauss_prepare(st_hmm *m, st_err *e)
 {
     size_t K = m->K, D = m->D;
     switch (m->cov) {
-    case ST_HMM_COV_DIAG:
+    case ST_HMM_COV_DIAG: {
+        /* precisions (K x D), then the means and precisions transposed (D x K)
+         * for the vector kernel of gauss_row */
+        double *muT = m->cache + K * D, *pT = muT + K * D;
         for (size_t k = 0; k < K; k++) {
             double s = 0;
             for (size_t d = 0; d < D; d++) {
                 m->cache[k * D + d] = 1 / m->var[k * D + d];
                 s += log(m->var[k * D + d]);
+                muT[d * K + k] = m->mean[k * D + d];
+                pT[d * K + k] = m->cache[k * D + d];
             }
             m->lognorm[k] = -0.5 * ((double)D * LOG_2PI + s);
         }
         break;
+    }
     case ST_HMM_COV_SPHERICAL:
         for (size_t k = 0; k < K; k++) {
             m->cache[k] = 1 / m->var[k];
@@ -93,7 +135,7 @@ static int gauss_prepare(st_hmm *m, st_err *e)
  * if xhat != NULL, xhat = x with the missing entries replaced by
  * E[x_m | x_o] and C (D x D, zero outside the missing block) = Cov[x_m | x_o].
  * Returns -1 if S_oo is not positive definite (or no memory). */
-static int missing_gauss(const double *x, const double *mu, const double *S, size_t D, double *lp, double *xhat,
+int st_hmm_missing_gauss(const double *x, const double *mu, const double *S, size_t D, double *lp, double *xhat,
                          double *C)
 {
     size_t no = 0, nm = 0;
@@ -155,6 +197,51 @@ static int missing_gauss(const double *x, const double *mu, const double *S, siz
     return rc;
 }
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define GAUSS_X86 1
+#include <immintrin.h>
+
+static int have_avx2(void)
+{
+    static int cached = -1;
+    int v = cached;
+    if (v < 0) {
+        __builtin_cpu_init();
+        v = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+        cached = v;
+    }
+    return v;
+}
+
+/* Diagonal, no missing value: four states at a time from the transposed
+ * means and precisions, the same operations per state as the scalar loop
+ * (r = x - mu, then (r r) p added in dimension order, then lognorm - s/2),
+ * so the same bits. */
+__attribute__((target("avx2,fma"))) static void diag_row_avx2(const st_hmm *m, const double *x, double *out)
+{
+    size_t K = m->K, D = m->D, K4 = K & ~(size_t)3, k = 0;
+    const double *muT = m->cache + K * D, *pT = muT + K * D;
+    __m256d half = _mm256_set1_pd(0.5);
+    for (; k < K4; k += 4) {
+        __m256d s = _mm256_setzero_pd();
+        for (size_t d = 0; d < D; d++) {
+            __m256d r = _mm256_sub_pd(_mm256_set1_pd(x[d]), _mm256_loadu_pd(muT + d * K + k));
+            s = _mm256_add_pd(s, _mm256_mul_pd(_mm256_mul_pd(r, r), _mm256_loadu_pd(pT + d * K + k)));
+        }
+        _mm256_storeu_pd(out + k, _mm256_sub_pd(_mm256_loadu_pd(m->lognorm + k), _mm256_mul_pd(half, s)));
+    }
+    for (; k < K; k++) {
+        const double *mu = m->mean + k * D, *p = m->cache + k * D;
+        double s = 0;
+        for (size_t d = 0; d < D; d++) {
+            double r = x[d] - mu[d];
+            s += r * r * p[d];
+        }
+        out[k] = m->lognorm[k] - 0.5 * s;
+    }
+}
+#endif
+
 /* Log densities of one row; rows with NaN take the marginal over the
  * observed dimensions. */
 static void gauss_row(const st_hmm *m, const double *x, double *out)
@@ -163,6 +250,12 @@ static void gauss_row(const st_hmm *m, const double *x, double *out)
     int missing = 0;
     for (size_t d = 0; d < D; d++)
         missing |= isnan(x[d]);
+#ifdef GAUSS_X86
+    if (m->cov == ST_HMM_COV_DIAG && !missing && K >= 4 && have_avx2()) {
+        diag_row_avx2(m, x, out);
+        return;
+    }
+#endif
     switch (m->cov) {
     case ST_HMM_COV_DIAG:
         for (size_t k = 0; k < K; k++) {
@@ -211,7 +304,7 @@ static void gauss_row(const st_hmm *m, const double *x, double *out)
             const double *Li = m->cache + (m->cov == ST_HMM_COV_FULL ? k * D * D : 0);
             if (missing) {
                 const double *S = m->var + (m->cov == ST_HMM_COV_FULL ? k * D * D : 0);
-                if (missing_gauss(x, mu, S, D, &out[k], NULL, NULL) < 0)
+                if (st_hmm_missing_gauss(x, mu, S, D, &out[k], NULL, NULL) < 0)
                     out[k] = -INFINITY;
                 continue;
             }
@@ -248,6 +341,30 @@ static void gauss_eval(const st_hmm *m, const double *x, size_t n, double *B, do
     }
 }
 
+#ifdef GAUSS_X86
+/* One complete row's diagonal statistics for every state, the scalar
+ * loop's operations four dimensions at a time (D a multiple of 4), states
+ * with zero weight skipped as there. */
+__attribute__((target("avx2,fma"))) static void diag_acc_avx2(const st_hmm *m, const double *x, const double *g,
+                                                                double *N, double *S1, double *S2)
+{
+    size_t K = m->K, D = m->D;
+    for (size_t k = 0; k < K; k++) {
+        if (g[k] == 0)
+            continue;
+        const double *mu = m->mean + k * D;
+        double *nk = N + k * D, *s1 = S1 + k * D, *s2 = S2 + k * D;
+        __m256d gk = _mm256_set1_pd(g[k]);
+        for (size_t d = 0; d < D; d += 4) {
+            __m256d r = _mm256_sub_pd(_mm256_loadu_pd(x + d), _mm256_loadu_pd(mu + d)), gr = _mm256_mul_pd(gk, r);
+            _mm256_storeu_pd(nk + d, _mm256_add_pd(_mm256_loadu_pd(nk + d), gk));
+            _mm256_storeu_pd(s1 + d, _mm256_add_pd(_mm256_loadu_pd(s1 + d), gr));
+            _mm256_storeu_pd(s2 + d, _mm256_add_pd(_mm256_loadu_pd(s2 + d), _mm256_mul_pd(gr, r)));
+        }
+    }
+}
+#endif
+
 static size_t gauss_nstats(const st_hmm *m)
 {
     size_t K = m->K, D = m->D;
@@ -259,14 +376,25 @@ static void gauss_accum(const st_hmm *m, const double *x, size_t n, const double
     size_t K = m->K, D = m->D;
     if (!is_full(m)) {
         double *N = stats, *S1 = stats + K * D, *S2 = stats + 2 * K * D;
+#ifdef GAUSS_X86
+        int vec = m->cov == ST_HMM_COV_DIAG && D % 4 == 0 && have_avx2();
+#endif
         for (size_t t = 0; t < n; t++) {
             const double *g = gamma + t * K, *xt = x + t * D;
             int missing = 0;
             for (size_t d = 0; d < D; d++)
                 missing |= isnan(xt[d]);
+#ifdef GAUSS_X86
+            if (vec && !missing) {
+                diag_acc_avx2(m, xt, g, N, S1, S2);
+                continue;
+            }
+#endif
             for (size_t k = 0; k < K; k++) {
                 const double *mu = m->mean + k * D;
                 double gk = g[k], *nk = N + k * D, *s1 = S1 + k * D, *s2 = S2 + k * D;
+                if (gk == 0) /* adds nothing (0 or -0 to each sum) */
+                    continue;
                 if (!missing) {
                     for (size_t d = 0; d < D; d++) {
                         double r = xt[d] - mu[d], gr = gk * r;
@@ -305,7 +433,7 @@ static void gauss_accum(const st_hmm *m, const double *x, size_t n, const double
                 if (gk == 0)
                     continue;
                 const double *S = m->var + (m->cov == ST_HMM_COV_FULL ? k * D * D : 0);
-                if (missing_gauss(xt, mu, S, D, &lp, xh, C) < 0)
+                if (st_hmm_missing_gauss(xt, mu, S, D, &lp, xh, C) < 0)
                     continue;
                 xr = xh;
             }
@@ -398,27 +526,11 @@ static int gauss_mstep(st_hmm *m, const double *stats, st_hmm_mctx *cx, st_err *
             m->var[i] = tied[i] / Ntot;
     /* Floors: diagonal entries at least the variance floor; then jitter
      * the diagonal until the Cholesky factorisation succeeds. */
-    for (size_t k = 0; k < nm; k++) {
-        double *S = m->var + k * DD;
-        for (size_t d = 0; d < D; d++)
-            if (!(S[d * D + d] >= vf[d])) {
-                S[d * D + d] = vf[d];
-                cx->floored = 1;
-            }
-        memcpy(tmp, S, DD * sizeof *tmp);
-        double jit = 0;
-        st_err t2;
-        st_err_clear(&t2);
-        if (st_chol(tmp, D, 12, &jit, &t2) < 0) {
+    for (size_t k = 0; k < nm; k++)
+        if (st_hmm_floor_cov(m->var + k * DD, D, vf, &cx->floored, tmp) < 0) {
             free(tmp);
             return st_err_set(e, ST_ENUMERIC, NULL, 0, 0, "covariance of state %zu stays singular after jitter", k);
         }
-        if (jit > 0) {
-            for (size_t d = 0; d < D; d++)
-                S[d * D + d] += jit;
-            cx->floored = 1;
-        }
-    }
     free(tmp);
     return ST_OK;
 }

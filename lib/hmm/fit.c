@@ -88,7 +88,7 @@ static void finish_seq(const st_hmm *m, const st_hmm_data *d, size_t s, const st
  * batched (st_hmm_fb_batch), any other one sequence at a time. */
 static int estep(const st_hmm *m, const st_hmm_data *d, estep_out *r, st_err *e)
 {
-    size_t K = m->K, Tmax = st_hmm_data_maxlen(d), NB = ST_HMM_BATCH;
+    size_t K = m->K, Tmax = st_hmm_data_maxlen(d);
     Tmax = Tmax ? Tmax : 1; /* a rank's share may hold no sequence */
     size_t nst = r->nst, chunk = SLOT_BUDGET / nst;
     /* blocks of the whole data; a share (st_hmm_data_read) holds exactly
@@ -103,13 +103,22 @@ static int estep(const st_hmm *m, const st_hmm_data *d, estep_out *r, st_err *e)
     s_lo -= first;
     s_hi -= first;
     size_t ch = s_hi - s_lo < chunk ? s_hi - s_lo : chunk;
-    int batching = K >= ST_HMM_BATCH_MIN_K;
+    int batching = K >= ST_HMM_BATCH_MIN_K && !m->dur;
+    int lanes = !batching && st_hmm_lanes_worth(m) && !getenv("ST_HMM_NO_LANES");
+    /* work items: groups of consecutive sequences, fixed by the data */
+    size_t NB = lanes ? ST_HMM_LANES : ST_HMM_BATCH;
+    size_t eta_off = 1 + K + K * K + st_hmm_ops(m)->nstats(m); /* durations' statistics in a slot */
     int nthreads = 1;
 #ifdef _OPENMP
     nthreads = st_hmm_worth_threads(m, d) ? omp_get_max_threads() : 1;
 #endif
-    double need = (double)nthreads * (batching ? (double)NB : 1.0) * (3.0 * (double)Tmax * (double)K + (double)K * (double)K) *
-                      sizeof(double) + (double)ch * (double)nst * sizeof(double);
+    /* per thread: NB workspaces when batching, else one, and with lanes the
+     * lanes' (alpha, w, gamma, emissions: 4 x 8 doubles per row and state) */
+    double need = (double)nthreads * ((batching ? (double)NB : 1.0) *
+                                          (3.0 * (double)Tmax * (double)K + (double)K * (double)K) +
+                                      (lanes ? 33.0 * (double)Tmax * (double)K : 0)) *
+                      sizeof(double) +
+                  (double)ch * (double)nst * sizeof(double);
     int rc0 = st_hmm_check_memory(need, "the forward-backward workspace", e);
     double *slots = rc0 < 0 ? NULL : malloc((ch ? ch : 1) * nst * sizeof *slots);
     double *part = rc0 < 0 ? NULL : calloc(nblk ? nblk * nst : 1, sizeof *part);
@@ -127,10 +136,13 @@ static int estep(const st_hmm *m, const st_hmm_data *d, estep_out *r, st_err *e)
 #pragma omp parallel if (st_hmm_worth_threads(m, d))
     {
         st_hmm_ws *w[ST_HMM_BATCH] = {NULL};
+        st_hmm_lws *lw = NULL;
         size_t nws = batching ? NB : 1;
         int ok = 1;
         for (size_t q = 0; q < nws; q++)
-            ok &= (w[q] = st_hmm_ws_new(K, Tmax)) != NULL;
+            ok &= (w[q] = st_hmm_ws_new_for(m, Tmax)) != NULL;
+        if (lanes)
+            ok &= (lw = st_hmm_lws_new(K, Tmax)) != NULL;
         if (!ok) {
 #pragma omp atomic write
             nomem = 1;
@@ -147,6 +159,35 @@ static int estep(const st_hmm *m, const st_hmm_data *d, estep_out *r, st_err *e)
                     size_t s = s0 + i;
                     memset(slots + i * nst, 0, nst * sizeof *slots);
                     same &= d->off[s + 1] - d->off[s] == T0;
+                }
+                if (lanes) { /* 8 or 4 sequences of equal length in the lanes of vectors */
+                    size_t done = i0;
+                    for (size_t q0 = i0; q0 < i1;) {
+                        size_t Tq = d->off[s0 + q0 + 1] - d->off[s0 + q0], q1 = q0 + 1;
+                        while (q1 < i1 && q1 - q0 < ST_HMM_LANES && d->off[s0 + q1 + 1] - d->off[s0 + q1] == Tq)
+                            q1++;
+                        size_t nl = q1 - q0 >= 8 ? 8 : q1 - q0 >= 4 ? 4 : 0;
+                        if (!nl || q0 != done)
+                            break;
+                        const double *xs[ST_HMM_LANES];
+                        double *sl[ST_HMM_LANES];
+                        for (size_t i = 0; i < nl; i++) {
+                            xs[i] = d->x + d->off[s0 + q0 + i] * d->D;
+                            sl[i] = slots + (q0 + i) * nst;
+                        }
+                        if (!st_hmm_fb_lanes(m, xs, nl, Tq, lw, sl))
+                            break; /* a step needs the log-space redo: one at a time from here */
+                        q0 += nl;
+                        done = q0;
+                    }
+                    for (size_t i = done; i < i1; i++) {
+                        size_t s = s0 + i, T = d->off[s + 1] - d->off[s];
+                        double *slot = slots + i * nst;
+                        memset(slot, 0, nst * sizeof *slot);
+                        st_hmm_fb(m, d->x + d->off[s] * d->D, T, w[0], &slot[0], slot + 1 + K);
+                        finish_seq(m, d, s, w[0], slot, &bad);
+                    }
+                    continue;
                 }
                 if (same) {
                     const double *xs[ST_HMM_BATCH];
@@ -165,7 +206,10 @@ static int estep(const st_hmm *m, const st_hmm_data *d, estep_out *r, st_err *e)
                 for (size_t i = i0; i < i1; i++) {
                     size_t s = s0 + i, T = d->off[s + 1] - d->off[s];
                     double *slot = slots + i * nst;
-                    st_hmm_fb(m, d->x + d->off[s] * d->D, T, w[0], &slot[0], slot + 1 + K);
+                    if (m->dur)
+                        st_hsmm_fb(m, d->x + d->off[s] * d->D, T, w[0], &slot[0], slot + 1 + K, slot + eta_off);
+                    else
+                        st_hmm_fb(m, d->x + d->off[s] * d->D, T, w[0], &slot[0], slot + 1 + K);
                     finish_seq(m, d, s, w[0], slot, &bad);
                 }
             }
@@ -179,6 +223,7 @@ static int estep(const st_hmm *m, const st_hmm_data *d, estep_out *r, st_err *e)
         }
         for (size_t q = 0; q < nws; q++)
             st_hmm_ws_free(w[q]);
+        st_hmm_lws_free(lw);
     }
     free(slots);
     /* every rank learns of a failure on any rank (the first impossible
@@ -284,6 +329,8 @@ static int mstep(st_hmm *m, const double *acc, const st_hmm_fit_opts *o, st_hmm_
     }
     if (!o->fix_emis && (rc = st_hmm_ops(m)->mstep(m, es, cx, e)) < 0)
         goto out;
+    if (m->dur && !o->fix_dur && (rc = st_hmm_dur_mstep(m, es + st_hmm_ops(m)->nstats(m), cx, e)) < 0)
+        goto out;
     rc = st_hmm_prepare(m, e);
 out:
     free(cnt);
@@ -292,10 +339,15 @@ out:
 
 static size_t stats_len(const st_hmm *m)
 {
-    return 1 + m->K + m->K * m->K + st_hmm_ops(m)->nstats(m);
+    return 1 + m->K + m->K * m->K + st_hmm_ops(m)->nstats(m) + (m->dur ? m->K * m->dmax : 0);
 }
 
-static int make_mctx(const st_hmm_data *d, const st_hmm_fit_opts *o, st_hmm_mctx *cx, double **vf, st_err *e)
+/* Floors for family f.  The default variance floor is relative to each
+ * column's variance; for log-normal emissions (variances of log x) to
+ * var(x) / mean(x)^2, the delta-method variance of log x, so that it
+ * follows from the whole data's figures alone. */
+static int make_mctx(const st_hmm_data *d, st_hmm_family f, const st_hmm_fit_opts *o, st_hmm_mctx *cx, double **vf,
+                     st_err *e)
 {
     size_t D = d->D;
     double *mean = malloc(2 * D * sizeof *mean);
@@ -303,8 +355,10 @@ static int make_mctx(const st_hmm_data *d, const st_hmm_fit_opts *o, st_hmm_mctx
         return st_err_nomem(e, "floors");
     double *var = mean + D;
     st_hmm_data_colvar(d, mean, var);
-    for (size_t j = 0; j < D; j++)
-        mean[j] = o->var_floor >= 0 ? o->var_floor : ST_HMM_VAR_FLOOR_REL * var[j];
+    for (size_t j = 0; j < D; j++) {
+        double v = f == ST_HMM_LOGNORMAL && mean[j] > 0 ? var[j] / (mean[j] * mean[j]) : var[j];
+        mean[j] = o->var_floor >= 0 ? o->var_floor : ST_HMM_VAR_FLOOR_REL * v;
+    }
     *vf = mean;
     cx->var_floor = mean;
     cx->prob_floor = o->prob_floor >= 0 ? o->prob_floor : ST_HMM_PROB_FLOOR;
@@ -316,7 +370,7 @@ int st_hmm_em_step(st_hmm *m, const st_hmm_data *d, const st_hmm_fit_opts *o, do
 {
     st_hmm_mctx cx;
     double *vf;
-    int rc = make_mctx(d, o, &cx, &vf, e);
+    int rc = make_mctx(d, m->family, o, &cx, &vf, e);
     if (rc < 0)
         return rc;
     estep_out r;
@@ -335,17 +389,18 @@ int st_hmm_em_step(st_hmm *m, const st_hmm_data *d, const st_hmm_fit_opts *o, do
     return rc;
 }
 
-/* A random starting model for restart r. */
+/* A random starting model for restart r; mean0: the durations' starting
+ * mean. */
 static int init_model(st_hmm **out, const st_hmm_data *d, const st_hmm_fit_opts *o, const size_t *nsym,
-                      int r, const st_hmm_mctx *cx, st_err *e)
+                      int r, const st_hmm_mctx *cx, double mean0, st_err *e)
 {
     size_t K = o->K;
     st_hmm *m;
-    int rc = o->family == ST_HMM_AR    ? st_hmm_new_ar(&m, K, d->D, o->order ? o->order : 1, e)
-             : o->family == ST_HMM_GMM ? st_hmm_new_gmm(&m, K, d->D, o->ncomp ? o->ncomp : 2, e)
-                                       : st_hmm_new(&m, K, d->D, o->family, o->cov, nsym, e);
+    st_hmm_shape sh = {o->family, o->cov, nsym, o->order ? o->order : 1, o->ncomp ? o->ncomp : 2, o->ncov};
+    int rc = st_hmm_new_shape(&m, K, d->D, &sh, e);
     if (rc < 0)
         return rc;
+    m->trials = o->trials;
     st_rng g;
     st_rng_stream(&g, o->seed, (uint64_t)r);
     m->topology = o->topology;
@@ -355,6 +410,13 @@ static int init_model(st_hmm **out, const st_hmm_data *d, const st_hmm_fit_opts 
         memcpy(m->mask, o->mask, K * K);
     else
         st_hmm_topology_mask(o->topology, o->maxjump, K, m->mask);
+    if (o->dur) {
+        if ((rc = st_hmm_set_durations(m, o->dur, o->dmax, o->dshift ? o->dshift : 1, e)) < 0) {
+            st_hmm_free(m);
+            return rc;
+        }
+        st_hmm_dur_init(m, mean0, &g, r);
+    }
     for (size_t i = 0; i < K; i++) {
         double s = 0, nfree = 0;
         for (size_t j = 0; j < K; j++)
@@ -364,6 +426,8 @@ static int init_model(st_hmm **out, const st_hmm_data *d, const st_hmm_fit_opts 
             m->trans[i * K + j] = v;
             s += v;
         }
+        if (o->dur && !(s > 0)) /* an absorbing state of a semi-Markov model */
+            continue;
         if (!(s > 0)) {
             st_hmm_free(m);
             return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "transition mask row %zu allows no transition", i);
@@ -407,24 +471,38 @@ static size_t param_arrays(st_hmm *m, const st_hmm_fit_opts *o, parr *a)
     case ST_HMM_POISSON:
         a[n++] = (parr){m->rate, K * D};
         break;
-    case ST_HMM_GAUSSIAN:
-        a[n++] = (parr){m->mean, K * D};
-        a[n++] = (parr){m->var, m->cov == ST_HMM_COV_DIAG        ? K * D
-                                : m->cov == ST_HMM_COV_SPHERICAL ? K
-                                : m->cov == ST_HMM_COV_FULL      ? K * D * D
-                                                                 : D * D};
+    case ST_HMM_BERNOULLI:
+        a[n++] = (parr){m->bern, K * D};
         break;
-    case ST_HMM_AR:
-        a[n++] = (parr){m->mean, K * D};
-        a[n++] = (parr){m->var, K * D};
-        a[n++] = (parr){m->ar, K * D * D * m->order};
+    case ST_HMM_MULTINOMIAL:
+        a[n++] = (parr){m->mprob, K * D};
+        break;
+    case ST_HMM_GAMMA:
+        a[n++] = (parr){m->shape, K * D};
+        a[n++] = (parr){m->scale, K * D};
         break;
     case ST_HMM_GMM:
         a[n++] = (parr){m->weight, K * m->ncomp};
-        a[n++] = (parr){m->mean, K * m->ncomp * D};
-        a[n++] = (parr){m->var, K * m->ncomp * D};
+        /* fall through */
+    case ST_HMM_GAUSSIAN:
+    case ST_HMM_AR:
+    case ST_HMM_LOGNORMAL:
+    case ST_HMM_REGRESSION:
+        a[n++] = (parr){m->mean, st_hmm_mean_len(m)};
+        a[n++] = (parr){m->var, st_hmm_var_len(m)};
+        if (st_hmm_ar_len(m))
+            a[n++] = (parr){m->ar, st_hmm_ar_len(m)};
         break;
     }
+    return n;
+}
+
+/* ... and the durations' */
+static size_t param_arrays_all(st_hmm *m, const st_hmm_fit_opts *o, parr *a)
+{
+    size_t n = param_arrays(m, o, a);
+    if (m->dur && !o->fix_dur)
+        a[n++] = m->dur == ST_HMM_DUR_NONPAR ? (parr){m->dprob, m->K * m->dmax} : (parr){m->dpar, 2 * m->K};
     return n;
 }
 
@@ -467,7 +545,7 @@ static int run_em(st_hmm *m, const st_hmm_data *d, const st_hmm_fit_opts *o, int
     if (!r.acc)
         return st_err_nomem(e, "E-step");
     parr pa[8];
-    size_t na = param_arrays(m, o, pa), np = param_len(pa, na);
+    size_t na = param_arrays_all(m, o, pa), np = param_len(pa, na);
     double *th0 = NULL, *th1 = NULL, *th2 = NULL, *prop = NULL;
     if (o->accelerate && np > 0) {
         th0 = malloc(4 * np * sizeof *th0);
@@ -602,9 +680,38 @@ static int fit_impl(st_hmm **out, st_hmm **starts_out, const st_hmm_data *d, con
         return st_err_set(e, ST_EDATA, d->source, 0, 0, "the initial model has %zu data columns, the data %zu",
                           o->init->D, d->D);
     size_t order = o->init ? o->init->order : (o->order ? o->order : 1);
-    int rc = fam == ST_HMM_AR ? st_hmm_data_check_ar(d, order, e) : st_hmm_data_check(d, fam, cov, nsym, e);
+    st_hmm_shape sh = {fam, cov, nsym, order, o->init ? o->init->ncomp : o->ncomp, o->init ? o->init->ncov : o->ncov};
+    long trials = o->init ? o->init->trials : o->trials;
+    int rc = st_hmm_data_check_spec(d, &sh, trials, e);
     if (rc < 0)
         return rc;
+    { /* the whole data's figures: is anything observed at all? */
+        double *fig = malloc(3 * d->D * sizeof *fig);
+        if (!fig)
+            return st_err_nomem(e, "column figures");
+        st_hmm_data_colfigs(d, fig, fig + d->D, fig + 2 * d->D);
+        int any = 0;
+        for (size_t j = 0; j < d->D; j++)
+            any |= fig[2 * d->D + j] > -INFINITY;
+        free(fig);
+        if (!any)
+            return st_err_set(e, ST_EDATA, d->source, 0, 0, "every value is missing: nothing to fit");
+    }
+    if (fam == ST_HMM_MULTINOMIAL && trials == 0) { /* every row the same n: record it (for sampling) */
+        long lo = LONG_MAX, hi = -1;
+        for (size_t i = 0; i < d->total; i++) {
+            double n = 0;
+            if (st_hmm_row_missing(d->x + i * d->D, d->D))
+                continue;
+            for (size_t j = 0; j < d->D; j++)
+                n += d->x[i * d->D + j];
+            lo = (long)n < lo ? (long)n : lo;
+            hi = (long)n > hi ? (long)n : hi;
+        }
+        hi = st_mpi_max_long(hi); /* collective: a share's rows are not the whole */
+        lo = -st_mpi_max_long(-lo);
+        trials = lo == hi && lo > 0 ? lo : 0;
+    }
     size_t *own_nsym = NULL;
     if (fam == ST_HMM_CATEGORICAL && !nsym) { /* largest symbol of the whole data + 1 */
         double *fig = malloc(3 * d->D * sizeof *fig);
@@ -620,11 +727,12 @@ static int fit_impl(st_hmm **out, st_hmm **starts_out, const st_hmm_data *d, con
     }
     st_hmm_mctx cx;
     double *vf = NULL;
-    if ((rc = make_mctx(d, o, &cx, &vf, e)) < 0) {
+    if ((rc = make_mctx(d, fam, o, &cx, &vf, e)) < 0) {
         free(own_nsym);
         return rc;
     }
-    if (fam == ST_HMM_GAUSSIAN || fam == ST_HMM_GMM || fam == ST_HMM_AR)
+    if (fam == ST_HMM_GAUSSIAN || fam == ST_HMM_GMM || fam == ST_HMM_AR || fam == ST_HMM_REGRESSION ||
+        fam == ST_HMM_GAMMA)
         for (size_t j = 0; j < d->D; j++)
             if (!isfinite(vf[j]) || vf[j] > 1e290) {
                 free(own_nsym);
@@ -633,11 +741,27 @@ static int fit_impl(st_hmm **out, st_hmm **starts_out, const st_hmm_data *d, con
                                   "column '%s': values too large for a Gaussian model (their variance overflows); rescale them",
                                   d->names ? d->names[j] : "?");
             }
+    if ((o->init ? o->init->dur : o->dur) && (o->start_stationary || (o->init && o->init->start_stationary))) {
+        free(own_nsym);
+        free(vf);
+        return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "a model with durations has no stationary start");
+    }
+    if (!o->init && o->dur && (o->dmax < 1 || (o->dshift ? o->dshift : 1) > o->dmax)) {
+        free(own_nsym);
+        free(vf);
+        return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "durations need a maximum >= the shift (%zu), not %zu",
+                          o->dshift ? o->dshift : 1, o->dmax);
+    }
+    /* durations start around half the mean length of a state's share of a sequence */
+    double mean0 = (double)gtotal / (double)(d->gnseq ? d->gnseq : d->nseq) / (2.0 * (double)K);
     st_hmm_fit_opts oo = *o;
     oo.K = K;
     oo.family = fam;
-    oo.cov = fam == ST_HMM_AR || fam == ST_HMM_GMM ? ST_HMM_COV_DIAG : cov;
+    oo.cov = cov;
     oo.order = order;
+    oo.ncomp = sh.ncomp;
+    oo.ncov = sh.ncov;
+    oo.trials = trials;
     int restarts = o->init ? 1 : (o->restarts > 0 ? o->restarts : 1);
     st_hmm *best = NULL;
     /* data-driven starts come from the init sample (d itself when small) */
@@ -658,7 +782,7 @@ static int fit_impl(st_hmm **out, st_hmm **starts_out, const st_hmm_data *d, con
                 rc = st_hmm_stationary(m, m->start, e);
             }
         } else if (starts_out) {
-            if ((rc = init_model(&m, sd, &oo, nsym, r, &cx, e)) < 0)
+            if ((rc = init_model(&m, sd, &oo, nsym, r, &cx, mean0, e)) < 0)
                 break;
             starts_out[r] = m;
             continue;
@@ -666,7 +790,7 @@ static int fit_impl(st_hmm **out, st_hmm **starts_out, const st_hmm_data *d, con
             if ((rc = st_hmm_copy(&m, o->starts[r], e)) == ST_OK)
                 rc = st_hmm_prepare(m, e);
         } else {
-            rc = init_model(&m, sd, &oo, nsym, r, &cx, e);
+            rc = init_model(&m, sd, &oo, nsym, r, &cx, mean0, e);
         }
         if (rc == ST_OK)
             rc = run_em(m, d, &oo, r, &cx, e);
@@ -686,6 +810,16 @@ static int fit_impl(st_hmm **out, st_hmm **starts_out, const st_hmm_data *d, con
     free(vf);
     if (rc == ST_OK && best && d->names)
         rc = st_hmm_set_colnames(best, (const char *const *)d->names, e);
+    for (size_t j = 0; rc == ST_OK && best && d->labels && j < d->D; j++) /* symbols spelled as labels */
+        if (d->labels[j] && !(best->symlabels && best->symlabels[j])) {
+            if (best->nsym[j] != d->nlab[j])
+                rc = st_err_set(e, ST_EUSAGE, d->source, 0, 0, "column '%s' has %zu labels, the model %zu symbols",
+                                d->names[j], d->nlab[j], best->nsym[j]);
+            else
+                rc = st_hmm_set_symlabels(best, j, (const char *const *)d->labels[j], e);
+        }
+    if (rc == ST_OK && best && o->init && o->init->statelabels && !best->statelabels)
+        rc = st_hmm_set_statelabels(best, (const char *const *)o->init->statelabels, e);
     if (rc < 0) {
         st_hmm_free(best);
         return rc;

@@ -50,10 +50,32 @@ st_hmm_ws *st_hmm_ws_new(size_t K, size_t Tmax)
     return w;
 }
 
+st_hmm_ws *st_hmm_ws_new_for(const st_hmm *m, size_t Tmax)
+{
+    st_hmm_ws *w = st_hmm_ws_new(m->K, Tmax);
+    if (!w || !m->dur)
+        return w;
+    size_t K = m->K;
+    w->Dm = m->dmax;
+    w->E = malloc(w->Tmax * K * sizeof *w->E);
+    w->F = malloc(w->Tmax * K * sizeof *w->F);
+    w->win = malloc(2 * K * m->dmax * sizeof *w->win);
+    w->u = malloc(6 * K * sizeof *w->u);
+    if (!w->E || !w->F || !w->win || !w->u) {
+        st_hmm_ws_free(w);
+        return NULL;
+    }
+    return w;
+}
+
 void st_hmm_ws_free(st_hmm_ws *w)
 {
     if (!w)
         return;
+    free(w->E);
+    free(w->F);
+    free(w->win);
+    free(w->u);
     free(w->B);
     free(w->alpha);
     free(w->gamma);
@@ -61,6 +83,7 @@ void st_hmm_ws_free(st_hmm_ws *w)
     free(w->c);
     free(w->v);
     free(w->AT);
+    free(w->pk);
     free(w->bp);
     free(w);
 }
@@ -91,16 +114,13 @@ static int rescale_step(const st_hmm *m, const double *xt, size_t t, const doubl
 /* Forward pass over B (already evaluated); alpha rows normalised. */
 /* One forward step at t given pred (alpha_t-1 A, or start): alpha_t, c_t,
  * the log-likelihood terms.  Returns 0 if the step is impossible. */
-static int forward_step(const st_hmm *m, const double *x, size_t t, st_hmm_ws *w, const double *pred, double *ll,
-                        double *cprod)
+/* The rest of the step once a = pred * b and c = sum_k a[k] (in k order)
+ * are computed. */
+static int forward_step_rest(const st_hmm *m, const double *x, size_t t, st_hmm_ws *w, const double *pred, double c,
+                             double *ll, double *cprod)
 {
     size_t K = m->K, D = m->D;
     double *b = w->B + t * K, *a = w->alpha + t * K, *lp = w->v + K;
-    double c = 0;
-    for (size_t k = 0; k < K; k++) {
-        a[k] = pred[k] * b[k];
-        c += a[k];
-    }
     if (!(c >= UNDERFLOW)) {
         if (!rescale_step(m, x + t * D, t, pred, b, &w->logs[t], lp))
             return 0;
@@ -126,6 +146,19 @@ static int forward_step(const st_hmm *m, const double *x, size_t t, st_hmm_ws *w
     return 1;
 }
 
+static int forward_step(const st_hmm *m, const double *x, size_t t, st_hmm_ws *w, const double *pred, double *ll,
+                        double *cprod)
+{
+    size_t K = m->K;
+    double *b = w->B + t * K, *a = w->alpha + t * K;
+    double c = 0;
+    for (size_t k = 0; k < K; k++) {
+        a[k] = pred[k] * b[k];
+        c += a[k];
+    }
+    return forward_step_rest(m, x, t, w, pred, c, ll, cprod);
+}
+
 static void forward_pass(const st_hmm *m, const double *x, size_t T, st_hmm_ws *w, double *logl)
 {
     size_t K = m->K;
@@ -145,6 +178,10 @@ static void forward_pass(const st_hmm *m, const double *x, size_t T, st_hmm_ws *
 
 void st_hmm_forward(const st_hmm *m, const double *x, size_t T, st_hmm_ws *w, double *logl)
 {
+    if (m->dur) {
+        st_hsmm_forward(m, x, T, w, logl);
+        return;
+    }
     st_hmm_ops(m)->eval(m, x, T, w->B, w->logs);
     forward_pass(m, x, T, w, logl);
 }
@@ -173,6 +210,10 @@ static void transpose(const double *A, size_t K, double *AT)
 void st_hmm_fb(const st_hmm *m, const double *x, size_t T, st_hmm_ws *w, double *logl, double *xi)
 {
     size_t K = m->K;
+    if (m->dur) {
+        st_hsmm_fb(m, x, T, w, logl, xi, NULL);
+        return;
+    }
     st_hmm_forward(m, x, T, w, logl);
     if (!(*logl > -INFINITY))
         return;
@@ -204,6 +245,13 @@ void st_hmm_fb_batch(const st_hmm *m, const double *const *x, size_t T, st_hmm_w
     double *pout[ST_HMM_BATCH], *cp = w[0]->AT;
     double ll[ST_HMM_BATCH], cprod[ST_HMM_BATCH];
     int alive[ST_HMM_BATCH];
+    if (!w[0]->pk && !(w[0]->pk = malloc(2 * K * K * sizeof *w[0]->pk))) { /* no memory: one at a time */
+        for (size_t s = 0; s < nb; s++)
+            st_hmm_fb(m, x[s], T, w[s], &logl[s], xi[s]);
+        return;
+    }
+    double *Ap = w[0]->pk, *ATp = Ap + K * K;
+    st_hmm_pack8(m->trans, K, Ap);
     for (size_t s = 0; s < nb; s++) {
         st_hmm_ops(m)->eval(m, x[s], T, w[s]->B, w[s]->logs);
         /* pred lives in AT, free until the backward pass */
@@ -214,11 +262,25 @@ void st_hmm_fb_batch(const st_hmm *m, const double *const *x, size_t T, st_hmm_w
     }
     /* forward: per-sequence steps, then one batched a^T A for all */
     for (size_t t = 0; t < T; t++) {
-        size_t n = 0;
-        for (size_t s = 0; s < nb; s++) {
-            if (!alive[s])
-                continue;
-            if (!forward_step(m, x[s], t, w[s], w[s]->AT, &ll[s], &cprod[s])) {
+        size_t n = 0, na = 0, as[ST_HMM_BATCH];
+        double c[ST_HMM_BATCH];
+        for (size_t s = 0; s < nb; s++)
+            if (alive[s]) {
+                as[na++] = s;
+                c[s] = 0;
+            }
+        /* a = pred b and the normalisers, the sequences' sums interleaved
+         * (each still over k in order) so that their chains overlap */
+        for (size_t k = 0; k < K; k++)
+            for (size_t q = 0; q < na; q++) {
+                size_t s = as[q];
+                double v = w[s]->AT[k] * w[s]->B[t * K + k];
+                w[s]->alpha[t * K + k] = v;
+                c[s] += v;
+            }
+        for (size_t q = 0; q < na; q++) {
+            size_t s = as[q];
+            if (!forward_step_rest(m, x[s], t, w[s], w[s]->AT, c[s], &ll[s], &cprod[s])) {
                 alive[s] = 0;
                 continue;
             }
@@ -226,12 +288,13 @@ void st_hmm_fb_batch(const st_hmm *m, const double *const *x, size_t T, st_hmm_w
             pout[n++] = w[s]->AT;
         }
         if (t + 1 < T && n)
-            st_hmm_vecmat_batch(ain, n, m->trans, K, pout);
+            st_hmm_vecmat_batch(ain, n, m->trans, Ap, K, pout);
     }
     for (size_t s = 0; s < nb; s++)
         logl[s] = alive[s] ? ll[s] + log(cprod[s]) : -INFINITY;
-    /* backward: trans^T once, kept in the first workspace's AT */
+    /* backward: trans^T once, kept in the first workspace's AT, and packed */
     transpose(m->trans, K, cp);
+    st_hmm_pack8(cp, K, ATp);
     double *beta[ST_HMM_BATCH], *nbv[ST_HMM_BATCH];
     for (size_t s = 0; s < nb; s++) {
         beta[s] = w[s]->v;
@@ -249,7 +312,7 @@ void st_hmm_fb_batch(const st_hmm *m, const double *const *x, size_t T, st_hmm_w
             pout[n++] = nbv[s];
         }
         if (t > 0 && n) {
-            st_hmm_vecmat_batch(ain, n, cp, K, pout);
+            st_hmm_vecmat_batch(ain, n, cp, ATp, K, pout);
             for (size_t s = 0; s < nb; s++) {
                 double *tmp = beta[s];
                 beta[s] = nbv[s];
@@ -296,7 +359,7 @@ int st_hmm_loglik(st_hmm *m, const st_hmm_data *d, double *logl, double *total, 
     int nomem = 0;
 #pragma omp parallel if (st_hmm_worth_threads(m, d))
     {
-        st_hmm_ws *w = st_hmm_ws_new(m->K, Tmax);
+        st_hmm_ws *w = st_hmm_ws_new_for(m, Tmax);
         if (!w) {
 #pragma omp atomic write
             nomem = 1;
@@ -332,7 +395,7 @@ int st_hmm_posterior(st_hmm *m, const st_hmm_data *d, double *post, double *logl
     int nomem = 0;
 #pragma omp parallel if (st_hmm_worth_threads(m, d))
     {
-        st_hmm_ws *w = st_hmm_ws_new(K, Tmax);
+        st_hmm_ws *w = st_hmm_ws_new_for(m, Tmax);
         if (!w) {
 #pragma omp atomic write
             nomem = 1;
@@ -411,6 +474,8 @@ int st_hmm_viterbi(st_hmm *m, const st_hmm_data *d, int *path, double *logp, st_
     int rc = st_hmm_prepare(m, e);
     if (rc < 0)
         return rc;
+    if (m->dur)
+        return st_hsmm_viterbi(m, d, path, logp, e);
     size_t K = m->K, Tmax = st_hmm_data_maxlen(d);
     double *logAT = malloc((K * K + K) * sizeof *logAT), *logpi = logAT ? logAT + K * K : NULL;
     if (!logAT)

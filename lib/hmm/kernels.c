@@ -100,11 +100,13 @@ __attribute__((target("avx2,fma"))) static void vecmat_avx2(const double *restri
     }
 }
 
-/* Same sums as vecmat_avx2 (per element, i ascending, fused), for up to 4
- * vectors at once: each row block of A is loaded once for all of them. */
+/* Same sums as vecmat_avx2 (per element, i ascending, fused below K & ~3,
+ * multiply-then-add beyond), for up to 6 vectors at once from A packed in
+ * panels of 8 columns (st_hmm_pack8): each panel is read contiguously once
+ * for all the vectors, a 6 x 8 or 4 x 8 register tile. */
 __attribute__((target("avx2,fma"))) static void vecmat_batch_avx2(const double *const *a, size_t nb,
-                                                                   const double *restrict A, size_t K,
-                                                                   double *const *out)
+                                                                   const double *restrict Ap, const double *restrict A,
+                                                                   size_t K, double *const *out)
 {
     if (nb < 2) {
         if (nb == 1)
@@ -112,14 +114,14 @@ __attribute__((target("avx2,fma"))) static void vecmat_batch_avx2(const double *
         return;
     }
     const double *a0 = a[0], *a1 = a[1], *a2 = nb > 2 ? a[2] : a[1], *a3 = nb > 3 ? a[3] : a[1];
-    size_t j = 0;
-    /* 16-wide blocks as in vecmat_avx2, two at a time per sequence pair */
-    for (; j + 16 <= K; j += 16) {
-        for (size_t h = 0; h < 16; h += 8) {
-            __m256d c00 = _mm256_setzero_pd(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00,
-                    c31 = c00;
-            for (size_t i = 0; i < K; i++) {
-                const double *r = A + i * K + j + h;
+    size_t K8 = K & ~(size_t)7, j = 0;
+    if (nb > 4) { /* a 6 x 8 tile: twelve accumulators, each panel row read once for six vectors */
+        const double *a4 = a[4], *a5 = nb > 5 ? a[5] : a[4];
+        for (; j < K8; j += 8) {
+            __m256d z = _mm256_setzero_pd(), c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z,
+                    c40 = z, c41 = z, c50 = z, c51 = z;
+            const double *r = Ap + j * K;
+            for (size_t i = 0; i < K; i++, r += 8) {
                 __m256d x0 = _mm256_loadu_pd(r), x1 = _mm256_loadu_pd(r + 4), b;
                 b = _mm256_broadcast_sd(a0 + i);
                 c00 = _mm256_fmadd_pd(b, x0, c00);
@@ -133,19 +135,59 @@ __attribute__((target("avx2,fma"))) static void vecmat_batch_avx2(const double *
                 b = _mm256_broadcast_sd(a3 + i);
                 c30 = _mm256_fmadd_pd(b, x0, c30);
                 c31 = _mm256_fmadd_pd(b, x1, c31);
+                b = _mm256_broadcast_sd(a4 + i);
+                c40 = _mm256_fmadd_pd(b, x0, c40);
+                c41 = _mm256_fmadd_pd(b, x1, c41);
+                b = _mm256_broadcast_sd(a5 + i);
+                c50 = _mm256_fmadd_pd(b, x0, c50);
+                c51 = _mm256_fmadd_pd(b, x1, c51);
             }
-            _mm256_storeu_pd(out[0] + j + h, c00);
-            _mm256_storeu_pd(out[0] + j + h + 4, c01);
-            _mm256_storeu_pd(out[1] + j + h, c10);
-            _mm256_storeu_pd(out[1] + j + h + 4, c11);
-            if (nb > 2) {
-                _mm256_storeu_pd(out[2] + j + h, c20);
-                _mm256_storeu_pd(out[2] + j + h + 4, c21);
+            _mm256_storeu_pd(out[0] + j, c00);
+            _mm256_storeu_pd(out[0] + j + 4, c01);
+            _mm256_storeu_pd(out[1] + j, c10);
+            _mm256_storeu_pd(out[1] + j + 4, c11);
+            _mm256_storeu_pd(out[2] + j, c20);
+            _mm256_storeu_pd(out[2] + j + 4, c21);
+            _mm256_storeu_pd(out[3] + j, c30);
+            _mm256_storeu_pd(out[3] + j + 4, c31);
+            _mm256_storeu_pd(out[4] + j, c40);
+            _mm256_storeu_pd(out[4] + j + 4, c41);
+            if (nb > 5) {
+                _mm256_storeu_pd(out[5] + j, c50);
+                _mm256_storeu_pd(out[5] + j + 4, c51);
             }
-            if (nb > 3) {
-                _mm256_storeu_pd(out[3] + j + h, c30);
-                _mm256_storeu_pd(out[3] + j + h + 4, c31);
-            }
+        }
+    }
+    for (; j < K8; j += 8) {
+        __m256d c00 = _mm256_setzero_pd(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00,
+                c31 = c00;
+        const double *r = Ap + j * K;
+        for (size_t i = 0; i < K; i++, r += 8) {
+            __m256d x0 = _mm256_loadu_pd(r), x1 = _mm256_loadu_pd(r + 4), b;
+            b = _mm256_broadcast_sd(a0 + i);
+            c00 = _mm256_fmadd_pd(b, x0, c00);
+            c01 = _mm256_fmadd_pd(b, x1, c01);
+            b = _mm256_broadcast_sd(a1 + i);
+            c10 = _mm256_fmadd_pd(b, x0, c10);
+            c11 = _mm256_fmadd_pd(b, x1, c11);
+            b = _mm256_broadcast_sd(a2 + i);
+            c20 = _mm256_fmadd_pd(b, x0, c20);
+            c21 = _mm256_fmadd_pd(b, x1, c21);
+            b = _mm256_broadcast_sd(a3 + i);
+            c30 = _mm256_fmadd_pd(b, x0, c30);
+            c31 = _mm256_fmadd_pd(b, x1, c31);
+        }
+        _mm256_storeu_pd(out[0] + j, c00);
+        _mm256_storeu_pd(out[0] + j + 4, c01);
+        _mm256_storeu_pd(out[1] + j, c10);
+        _mm256_storeu_pd(out[1] + j + 4, c11);
+        if (nb > 2) {
+            _mm256_storeu_pd(out[2] + j, c20);
+            _mm256_storeu_pd(out[2] + j + 4, c21);
+        }
+        if (nb > 3) {
+            _mm256_storeu_pd(out[3] + j, c30);
+            _mm256_storeu_pd(out[3] + j + 4, c31);
         }
     }
     /* the rest exactly as vecmat_avx2 does it */
@@ -214,8 +256,16 @@ __attribute__((target("avx2,fma"))) static void matvec_avx2(const double *restri
 }
 
 /* X += sum_t a_t w_t^T: blocks of TB time steps (so that the rows read stay
- * in L2), 4 x 8 register tiles of X. */
-#define TB 64
+ * in L1), 4 x 12 register tiles of X (then 4 x 4 up to K & ~7); per
+ * element the sum runs over t in order, fused for rows below K & ~3 and
+ * columns below K & ~7, multiply-then-add beyond. */
+#define TB 32
+#define FMA3(b, c0, c1, c2)                     \
+    do {                                        \
+        c0 = _mm256_fmadd_pd(b, w0, c0);        \
+        c1 = _mm256_fmadd_pd(b, w1, c1);        \
+        c2 = _mm256_fmadd_pd(b, w2, c2);        \
+    } while (0)
 __attribute__((target("avx2,fma"))) static void outer_acc_avx2(double *restrict X, const double *restrict a,
                                                                 const double *restrict w, size_t T, size_t K)
 {
@@ -226,35 +276,51 @@ __attribute__((target("avx2,fma"))) static void outer_acc_avx2(double *restrict 
         for (; i < K4; i += 4) {
             double *x0 = X + i * K, *x1 = x0 + K, *x2 = x1 + K, *x3 = x2 + K;
             size_t j = 0;
-            for (; j < K8; j += 8) {
-                __m256d c00 = _mm256_loadu_pd(x0 + j), c01 = _mm256_loadu_pd(x0 + j + 4);
-                __m256d c10 = _mm256_loadu_pd(x1 + j), c11 = _mm256_loadu_pd(x1 + j + 4);
-                __m256d c20 = _mm256_loadu_pd(x2 + j), c21 = _mm256_loadu_pd(x2 + j + 4);
-                __m256d c30 = _mm256_loadu_pd(x3 + j), c31 = _mm256_loadu_pd(x3 + j + 4);
+            for (; j + 12 <= K8; j += 12) {
+                __m256d c00 = _mm256_loadu_pd(x0 + j), c01 = _mm256_loadu_pd(x0 + j + 4), c02 = _mm256_loadu_pd(x0 + j + 8);
+                __m256d c10 = _mm256_loadu_pd(x1 + j), c11 = _mm256_loadu_pd(x1 + j + 4), c12 = _mm256_loadu_pd(x1 + j + 8);
+                __m256d c20 = _mm256_loadu_pd(x2 + j), c21 = _mm256_loadu_pd(x2 + j + 4), c22 = _mm256_loadu_pd(x2 + j + 8);
+                __m256d c30 = _mm256_loadu_pd(x3 + j), c31 = _mm256_loadu_pd(x3 + j + 4), c32 = _mm256_loadu_pd(x3 + j + 8);
                 for (size_t t = t0; t < t1; t++) {
                     const double *at = a + t * K + i, *wt = w + t * K + j;
-                    __m256d w0 = _mm256_loadu_pd(wt), w1 = _mm256_loadu_pd(wt + 4), b;
+                    __m256d w0 = _mm256_loadu_pd(wt), w1 = _mm256_loadu_pd(wt + 4), w2 = _mm256_loadu_pd(wt + 8), b;
                     b = _mm256_broadcast_sd(at);
-                    c00 = _mm256_fmadd_pd(b, w0, c00);
-                    c01 = _mm256_fmadd_pd(b, w1, c01);
+                    FMA3(b, c00, c01, c02);
                     b = _mm256_broadcast_sd(at + 1);
-                    c10 = _mm256_fmadd_pd(b, w0, c10);
-                    c11 = _mm256_fmadd_pd(b, w1, c11);
+                    FMA3(b, c10, c11, c12);
                     b = _mm256_broadcast_sd(at + 2);
-                    c20 = _mm256_fmadd_pd(b, w0, c20);
-                    c21 = _mm256_fmadd_pd(b, w1, c21);
+                    FMA3(b, c20, c21, c22);
                     b = _mm256_broadcast_sd(at + 3);
-                    c30 = _mm256_fmadd_pd(b, w0, c30);
-                    c31 = _mm256_fmadd_pd(b, w1, c31);
+                    FMA3(b, c30, c31, c32);
                 }
                 _mm256_storeu_pd(x0 + j, c00);
                 _mm256_storeu_pd(x0 + j + 4, c01);
+                _mm256_storeu_pd(x0 + j + 8, c02);
                 _mm256_storeu_pd(x1 + j, c10);
                 _mm256_storeu_pd(x1 + j + 4, c11);
+                _mm256_storeu_pd(x1 + j + 8, c12);
                 _mm256_storeu_pd(x2 + j, c20);
                 _mm256_storeu_pd(x2 + j + 4, c21);
+                _mm256_storeu_pd(x2 + j + 8, c22);
                 _mm256_storeu_pd(x3 + j, c30);
                 _mm256_storeu_pd(x3 + j + 4, c31);
+                _mm256_storeu_pd(x3 + j + 8, c32);
+            }
+            for (; j + 4 <= K8; j += 4) {
+                __m256d c0 = _mm256_loadu_pd(x0 + j), c1 = _mm256_loadu_pd(x1 + j), c2 = _mm256_loadu_pd(x2 + j),
+                        c3 = _mm256_loadu_pd(x3 + j);
+                for (size_t t = t0; t < t1; t++) {
+                    const double *at = a + t * K + i;
+                    __m256d w0 = _mm256_loadu_pd(w + t * K + j);
+                    c0 = _mm256_fmadd_pd(_mm256_broadcast_sd(at), w0, c0);
+                    c1 = _mm256_fmadd_pd(_mm256_broadcast_sd(at + 1), w0, c1);
+                    c2 = _mm256_fmadd_pd(_mm256_broadcast_sd(at + 2), w0, c2);
+                    c3 = _mm256_fmadd_pd(_mm256_broadcast_sd(at + 3), w0, c3);
+                }
+                _mm256_storeu_pd(x0 + j, c0);
+                _mm256_storeu_pd(x1 + j, c1);
+                _mm256_storeu_pd(x2 + j, c2);
+                _mm256_storeu_pd(x3 + j, c3);
             }
             for (; j < K; j++) /* leftover columns */
                 for (size_t t = t0; t < t1; t++) {
@@ -301,14 +367,24 @@ void st_hmm_vecmat(const double *a, const double *A, size_t K, double *out)
     vecmat_c(a, A, K, out);
 }
 
-void st_hmm_vecmat_batch(const double *const *a, size_t nb, const double *A, size_t K, double *const *out)
+void st_hmm_pack8(const double *A, size_t K, double *Ap)
+{
+    size_t K8 = K & ~(size_t)7;
+    for (size_t j = 0; j < K8; j += 8)
+        for (size_t i = 0; i < K; i++)
+            memcpy(Ap + j * K + i * 8, A + i * K + j, 8 * sizeof *Ap);
+}
+
+void st_hmm_vecmat_batch(const double *const *a, size_t nb, const double *A, const double *Ap, size_t K,
+                         double *const *out)
 {
 #ifdef ST_HMM_X86
     if (K >= 4 && have_avx2()) {
-        vecmat_batch_avx2(a, nb, A, K, out);
+        vecmat_batch_avx2(a, nb, Ap, A, K, out);
         return;
     }
 #endif
+    (void)Ap;
     vecmat_batch_c(a, nb, A, K, out);
 }
 

@@ -17,6 +17,11 @@ const char *st_hmm_family_name(st_hmm_family f)
     case ST_HMM_GAUSSIAN: return "gaussian";
     case ST_HMM_AR: return "ar-gaussian";
     case ST_HMM_GMM: return "gaussian-mixture";
+    case ST_HMM_BERNOULLI: return "bernoulli";
+    case ST_HMM_MULTINOMIAL: return "multinomial";
+    case ST_HMM_GAMMA: return "gamma";
+    case ST_HMM_LOGNORMAL: return "lognormal";
+    case ST_HMM_REGRESSION: return "regression";
     }
     return "?";
 }
@@ -40,8 +45,18 @@ const st_hmm_emis_ops *st_hmm_ops(const st_hmm *m)
     case ST_HMM_GAUSSIAN: return &st_hmm_ops_gaussian;
     case ST_HMM_AR: return &st_hmm_ops_ar;
     case ST_HMM_GMM: return &st_hmm_ops_gmm;
+    case ST_HMM_BERNOULLI: return &st_hmm_ops_bernoulli;
+    case ST_HMM_MULTINOMIAL: return &st_hmm_ops_multinomial;
+    case ST_HMM_GAMMA: return &st_hmm_ops_gamma;
+    case ST_HMM_LOGNORMAL: return &st_hmm_ops_lognormal;
+    case ST_HMM_REGRESSION: return &st_hmm_ops_regression;
     }
     return NULL;
+}
+
+size_t st_hmm_dy(const st_hmm *m)
+{
+    return m->D - m->ncov;
 }
 
 static size_t var_size(size_t K, size_t D, st_hmm_cov cov)
@@ -55,35 +70,100 @@ static size_t var_size(size_t K, size_t D, st_hmm_cov cov)
     return 0;
 }
 
-size_t st_hmm_cache_size(const st_hmm *m)
+/* Rows of mean (and of diagonal var): states, or states x components. */
+static size_t nunits(const st_hmm *m)
+{
+    return m->family == ST_HMM_GMM ? m->K * m->ncomp : m->K;
+}
+
+size_t st_hmm_mean_len(const st_hmm *m)
 {
     switch (m->family) {
+    case ST_HMM_GAUSSIAN:
+    case ST_HMM_AR:
+    case ST_HMM_GMM:
+    case ST_HMM_LOGNORMAL:
+    case ST_HMM_REGRESSION: return nunits(m) * st_hmm_dy(m);
+    default: return 0;
+    }
+}
+
+size_t st_hmm_var_len(const st_hmm *m)
+{
+    size_t Dy = st_hmm_dy(m);
+    switch (m->family) {
+    case ST_HMM_GAUSSIAN: return var_size(m->K, m->D, m->cov);
+    case ST_HMM_AR:
+    case ST_HMM_GMM:
+    case ST_HMM_REGRESSION: return nunits(m) * Dy * (m->cov == ST_HMM_COV_FULL ? Dy : 1);
+    case ST_HMM_LOGNORMAL: return m->K * m->D;
+    default: return 0;
+    }
+}
+
+size_t st_hmm_ar_len(const st_hmm *m)
+{
+    if (m->family == ST_HMM_AR)
+        return m->K * m->D * m->D * m->order;
+    if (m->family == ST_HMM_REGRESSION)
+        return m->K * st_hmm_dy(m) * m->ncov;
+    return 0;
+}
+
+size_t st_hmm_cache_size(const st_hmm *m)
+{
+    size_t K = m->K, D = m->D, Dy = st_hmm_dy(m);
+    switch (m->family) {
     case ST_HMM_CATEGORICAL: return m->symoff[m->D - 1] + m->K * m->nsym[m->D - 1];
-    case ST_HMM_POISSON: return m->K * m->D;
-    case ST_HMM_GAUSSIAN: /* full and tied keep L^-1 and L */
+    case ST_HMM_POISSON: return K * D;
+    case ST_HMM_GAUSSIAN: /* full and tied keep L^-1 and L; diag also the means and precisions transposed */
         return var_size(m->K, m->D, m->cov) *
-               (m->cov == ST_HMM_COV_FULL || m->cov == ST_HMM_COV_TIED ? 2 : 1);
-    case ST_HMM_AR: return m->K * m->D;
-    case ST_HMM_GMM: return m->K * m->ncomp * (m->D + 1); /* precisions, log constants */
+               (m->cov == ST_HMM_COV_FULL || m->cov == ST_HMM_COV_TIED ? 2 : m->cov == ST_HMM_COV_DIAG ? 3 : 1);
+    case ST_HMM_AR:
+    case ST_HMM_REGRESSION: /* precisions, or L^-1 and L */
+        return m->cov == ST_HMM_COV_FULL ? 2 * K * Dy * Dy : K * Dy;
+    case ST_HMM_GMM: /* precisions or L^-1 and L, then the log constants */
+        return K * m->ncomp * (m->cov == ST_HMM_COV_FULL ? 2 * D * D + 1 : D + 1);
+    case ST_HMM_BERNOULLI: return 2 * K * D; /* log p, log(1 - p) */
+    case ST_HMM_MULTINOMIAL: return K * D;  /* log p */
+    case ST_HMM_GAMMA: return 2 * K * D;    /* 1 / scale, -lgamma(a) - a log scale */
+    case ST_HMM_LOGNORMAL: return 2 * K * D; /* precisions, -log(2 pi v) / 2 */
     }
     return 0;
 }
 
-int st_hmm_new(st_hmm **out, size_t K, size_t D, st_hmm_family family, st_hmm_cov cov,
-               const size_t *nsym, st_err *e)
+int st_hmm_new_shape(st_hmm **out, size_t K, size_t D, const st_hmm_shape *sh, st_err *e)
 {
     *out = NULL;
+    st_hmm_family family = sh->family;
     if (K < 1 || D < 1)
         return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "a model needs at least one state and one data column");
     if (K > 65536 || D > 65536)
         return st_err_set(e, ST_ENOMEM, NULL, 0, 0, "%zu states x %zu columns is beyond the supported size (65536)", K, D);
+    if (family == ST_HMM_AR && (sh->order < 1 || sh->order > 64))
+        return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "the AR order must be from 1 to 64, not %zu", sh->order);
+    if (family == ST_HMM_GMM && (sh->ncomp < 1 || sh->ncomp > 256))
+        return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "mixture components must be from 1 to 256, not %zu", sh->ncomp);
+    if (family == ST_HMM_REGRESSION && (sh->ncov < 1 || sh->ncov >= D))
+        return st_err_set(e, ST_EUSAGE, NULL, 0, 0,
+                          "a regression needs 1 to %zu covariates among its %zu columns (at least one response), not %zu",
+                          D - 1, D, sh->ncov);
+    if ((family == ST_HMM_AR || family == ST_HMM_GMM || family == ST_HMM_REGRESSION) && sh->cov != ST_HMM_COV_DIAG &&
+        sh->cov != ST_HMM_COV_FULL)
+        return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "%s emissions take a diag or full covariance, not %s",
+                          st_hmm_family_name(family), st_hmm_cov_name(sh->cov));
     st_hmm *m = calloc(1, sizeof *m);
     if (!m)
         return st_err_nomem(e, "model");
     m->K = K;
     m->D = D;
     m->family = family;
-    m->cov = cov;
+    m->cov = family == ST_HMM_GAUSSIAN || family == ST_HMM_AR || family == ST_HMM_GMM || family == ST_HMM_REGRESSION
+                 ? sh->cov
+                 : ST_HMM_COV_DIAG;
+    m->order = family == ST_HMM_AR ? sh->order : 0;
+    m->ncomp = family == ST_HMM_GMM ? sh->ncomp : 0;
+    m->ncov = family == ST_HMM_REGRESSION ? sh->ncov : 0;
     m->start = calloc(K, sizeof *m->start);
     m->trans = calloc(K * K, sizeof *m->trans);
     m->mask = malloc(K * K);
@@ -99,7 +179,7 @@ int st_hmm_new(st_hmm **out, size_t K, size_t D, st_hmm_family family, st_hmm_co
             goto nomem;
         size_t tot = 0;
         for (size_t c = 0; c < D; c++) {
-            size_t M = nsym ? nsym[c] : 0;
+            size_t M = sh->nsym ? sh->nsym[c] : 0;
             if (M < 1 || M > 1000000) {
                 st_hmm_free(m);
                 return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "channel %zu needs 1 to 1000000 symbols, not %zu", c + 1, M);
@@ -108,38 +188,41 @@ int st_hmm_new(st_hmm **out, size_t K, size_t D, st_hmm_family family, st_hmm_co
             m->symoff[c] = tot;
             tot += K * M;
         }
-        m->prob = calloc(tot, sizeof *m->prob);
-        if (!m->prob)
+        if (!(m->prob = calloc(tot, sizeof *m->prob)))
             goto nomem;
         break;
     }
     case ST_HMM_POISSON:
-        m->rate = calloc(K * D, sizeof *m->rate);
-        if (!m->rate)
+        if (!(m->rate = calloc(K * D, sizeof *m->rate)))
             goto nomem;
         break;
-    case ST_HMM_GAUSSIAN:
-        m->mean = calloc(K * D, sizeof *m->mean);
-        m->var = calloc(var_size(K, D, cov), sizeof *m->var);
-        if (!m->mean || !m->var)
+    case ST_HMM_BERNOULLI:
+        if (!(m->bern = calloc(K * D, sizeof *m->bern)))
+            goto nomem;
+        break;
+    case ST_HMM_MULTINOMIAL:
+        if (!(m->mprob = calloc(K * D, sizeof *m->mprob)))
+            goto nomem;
+        break;
+    case ST_HMM_GAMMA:
+        m->shape = calloc(K * D, sizeof *m->shape);
+        m->scale = calloc(K * D, sizeof *m->scale);
+        if (!m->shape || !m->scale)
             goto nomem;
         break;
     case ST_HMM_GMM:
-        m->cov = ST_HMM_COV_DIAG;
-        m->ncomp = 1;
-        m->weight = calloc(K, sizeof *m->weight);
-        m->mean = calloc(K * D, sizeof *m->mean);
-        m->var = calloc(K * D, sizeof *m->var);
-        if (!m->weight || !m->mean || !m->var)
+        if (!(m->weight = calloc(K * m->ncomp, sizeof *m->weight)))
             goto nomem;
-        break;
+        /* fall through */
+    case ST_HMM_GAUSSIAN:
     case ST_HMM_AR:
-        m->cov = ST_HMM_COV_DIAG;
-        m->order = 1;
-        m->mean = calloc(K * D, sizeof *m->mean);
-        m->var = calloc(K * D, sizeof *m->var);
-        m->ar = calloc(K * D * D, sizeof *m->ar);
-        if (!m->mean || !m->var || !m->ar)
+    case ST_HMM_LOGNORMAL:
+    case ST_HMM_REGRESSION:
+        m->mean = calloc(st_hmm_mean_len(m), sizeof *m->mean);
+        m->var = calloc(st_hmm_var_len(m), sizeof *m->var);
+        if (!m->mean || !m->var)
+            goto nomem;
+        if (st_hmm_ar_len(m) && !(m->ar = calloc(st_hmm_ar_len(m), sizeof *m->ar)))
             goto nomem;
         break;
     default:
@@ -156,61 +239,39 @@ nomem:
     return st_err_nomem(e, "model parameters");
 }
 
+int st_hmm_new(st_hmm **out, size_t K, size_t D, st_hmm_family family, st_hmm_cov cov, const size_t *nsym,
+               st_err *e)
+{
+    st_hmm_shape sh = {family, cov, nsym, 1, 1, 0};
+    if (family == ST_HMM_AR || family == ST_HMM_GMM)
+        sh.cov = ST_HMM_COV_DIAG;
+    if (family == ST_HMM_REGRESSION)
+        sh.ncov = D > 1 ? D - 1 : 1;
+    return st_hmm_new_shape(out, K, D, &sh, e);
+}
+
 int st_hmm_new_ar(st_hmm **out, size_t K, size_t D, size_t order, st_err *e)
 {
-    if (order < 1 || order > 64)
-        return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "the AR order must be from 1 to 64, not %zu", order);
-    int rc = st_hmm_new(out, K, D, ST_HMM_AR, ST_HMM_COV_DIAG, NULL, e);
-    if (rc < 0)
-        return rc;
-    st_hmm *m = *out;
-    double *ar = calloc(K * D * D * order, sizeof *ar);
-    if (!ar) {
-        st_hmm_free(m);
-        *out = NULL;
-        return st_err_nomem(e, "AR coefficients");
-    }
-    free(m->ar);
-    m->ar = ar;
-    m->order = order;
-    return ST_OK;
+    st_hmm_shape sh = {ST_HMM_AR, ST_HMM_COV_DIAG, NULL, order, 0, 0};
+    return st_hmm_new_shape(out, K, D, &sh, e);
 }
 
 int st_hmm_new_gmm(st_hmm **out, size_t K, size_t D, size_t M, st_err *e)
 {
-    if (M < 1 || M > 256)
-        return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "mixture components must be from 1 to 256, not %zu", M);
-    int rc = st_hmm_new(out, K, D, ST_HMM_GMM, ST_HMM_COV_DIAG, NULL, e);
-    if (rc < 0)
-        return rc;
-    st_hmm *m = *out;
-    double *w = calloc(K * M, sizeof *w), *mu = calloc(K * M * D, sizeof *mu), *v = calloc(K * M * D, sizeof *v),
-           *cache = calloc(K * M * (D + 1), sizeof *cache);
-    if (!w || !mu || !v || !cache) {
-        free(w);
-        free(mu);
-        free(v);
-        free(cache);
-        st_hmm_free(m);
-        *out = NULL;
-        return st_err_nomem(e, "mixture parameters");
-    }
-    free(m->weight);
-    free(m->mean);
-    free(m->var);
-    free(m->cache);
-    m->weight = w;
-    m->mean = mu;
-    m->var = v;
-    m->cache = cache;
-    m->ncomp = M;
-    return ST_OK;
+    st_hmm_shape sh = {ST_HMM_GMM, ST_HMM_COV_DIAG, NULL, 0, M, 0};
+    return st_hmm_new_shape(out, K, D, &sh, e);
 }
 
 void st_hmm_free(st_hmm *m)
 {
     if (!m)
         return;
+    if (m->symlabels) { /* before nsym */
+        for (size_t j = 0; j < m->D; j++)
+            st_hmm_set_symlabels(m, j, NULL, NULL);
+        free(m->symlabels);
+    }
+    st_hmm_set_statelabels(m, NULL, NULL);
     free(m->start);
     free(m->trans);
     free(m->mask);
@@ -222,14 +283,66 @@ void st_hmm_free(st_hmm *m)
     free(m->var);
     free(m->ar);
     free(m->weight);
+    free(m->bern);
+    free(m->mprob);
+    free(m->shape);
+    free(m->scale);
     free(m->cache);
     free(m->lognorm);
+    st_hmm_free(m->se);
+    st_hmm_free(m->boot_lo);
+    st_hmm_free(m->boot_hi);
+    free(m->dprob);
+    free(m->dpar);
+    free(m->dsurv);
     if (m->colnames) {
         for (size_t j = 0; j < m->D; j++)
             free(m->colnames[j]);
         free(m->colnames);
     }
     free(m);
+}
+
+static void free_strings(char **s, size_t n)
+{
+    if (s)
+        for (size_t i = 0; i < n; i++)
+            free(s[i]);
+    free(s);
+}
+
+static int dup_strings(char ***out, const char *const *s, size_t n, st_err *e)
+{
+    char **d = calloc(n ? n : 1, sizeof *d);
+    if (!d)
+        return st_err_nomem(e, "labels");
+    for (size_t i = 0; i < n; i++)
+        if (!(d[i] = strdup(s[i]))) {
+            free_strings(d, i);
+            return st_err_nomem(e, "labels");
+        }
+    *out = d;
+    return ST_OK;
+}
+
+int st_hmm_set_symlabels(st_hmm *m, size_t c, const char *const *labels, st_err *e)
+{
+    if (m->symlabels && m->symlabels[c]) {
+        free_strings(m->symlabels[c], m->nsym[c]);
+        m->symlabels[c] = NULL;
+    }
+    if (!labels)
+        return ST_OK;
+    if (!m->symlabels && !(m->symlabels = calloc(m->D, sizeof *m->symlabels)))
+        return st_err_nomem(e, "labels");
+    return dup_strings(&m->symlabels[c], labels, m->nsym[c], e);
+}
+
+int st_hmm_set_statelabels(st_hmm *m, const char *const *labels, st_err *e)
+{
+    free_strings(m->statelabels, m->K);
+    m->statelabels = NULL;
+    return labels ? dup_strings(&m->statelabels, labels, m->K, e) : ST_OK;
 }
 
 int st_hmm_set_colnames(st_hmm *m, const char *const *names, st_err *e)
@@ -251,12 +364,17 @@ int st_hmm_set_colnames(st_hmm *m, const char *const *names, st_err *e)
     return ST_OK;
 }
 
+#define COPY(field, n)                                                  \
+    do {                                                                \
+        if (m->field)                                                   \
+            memcpy(c->field, m->field, (n) * sizeof *c->field);         \
+    } while (0)
+
 int st_hmm_copy(st_hmm **out, const st_hmm *m, st_err *e)
 {
     st_hmm *c;
-    int rc = m->family == ST_HMM_AR    ? st_hmm_new_ar(&c, m->K, m->D, m->order, e)
-             : m->family == ST_HMM_GMM ? st_hmm_new_gmm(&c, m->K, m->D, m->ncomp, e)
-                                       : st_hmm_new(&c, m->K, m->D, m->family, m->cov, m->nsym, e);
+    st_hmm_shape sh = {m->family, m->cov, m->nsym, m->order, m->ncomp, m->ncov};
+    int rc = st_hmm_new_shape(&c, m->K, m->D, &sh, e);
     if (rc < 0)
         return rc;
     size_t K = m->K, D = m->D;
@@ -265,20 +383,25 @@ int st_hmm_copy(st_hmm **out, const st_hmm *m, st_err *e)
     memcpy(c->mask, m->mask, K * K);
     memcpy(c->lognorm, m->lognorm, K * sizeof *c->lognorm);
     memcpy(c->cache, m->cache, st_hmm_cache_size(m) * sizeof *c->cache);
-    if (m->prob)
-        memcpy(c->prob, m->prob, st_hmm_cache_size(m) * sizeof *c->prob);
-    if (m->rate)
-        memcpy(c->rate, m->rate, K * D * sizeof *c->rate);
-    if (m->family == ST_HMM_GMM) {
-        memcpy(c->weight, m->weight, K * m->ncomp * sizeof *c->weight);
-        memcpy(c->mean, m->mean, K * m->ncomp * D * sizeof *c->mean);
-        memcpy(c->var, m->var, K * m->ncomp * D * sizeof *c->var);
-    } else if (m->mean) {
-        memcpy(c->mean, m->mean, K * D * sizeof *c->mean);
-        memcpy(c->var, m->var, var_size(K, D, m->cov) * sizeof *c->var);
+    COPY(prob, st_hmm_cache_size(m));
+    COPY(rate, K * D);
+    COPY(weight, K * m->ncomp);
+    COPY(mean, st_hmm_mean_len(m));
+    COPY(var, st_hmm_var_len(m));
+    COPY(ar, st_hmm_ar_len(m));
+    COPY(bern, K * D);
+    COPY(mprob, K * D);
+    COPY(shape, K * D);
+    COPY(scale, K * D);
+    c->trials = m->trials;
+    if (m->dur && (rc = st_hmm_set_durations(c, m->dur, m->dmax, m->dshift, e)) < 0) {
+        st_hmm_free(c);
+        return rc;
     }
-    if (m->ar)
-        memcpy(c->ar, m->ar, K * D * D * m->order * sizeof *c->ar);
+    memcpy(c->mask, m->mask, K * K); /* set_durations cleared the diagonal only */
+    COPY(dprob, K * m->dmax);
+    COPY(dpar, 2 * K);
+    COPY(dsurv, K * (m->dmax + 1));
     c->topology = m->topology;
     c->maxjump = m->maxjump;
     c->start_stationary = m->start_stationary;
@@ -292,8 +415,58 @@ int st_hmm_copy(st_hmm **out, const st_hmm *m, st_err *e)
         st_hmm_free(c);
         return rc;
     }
+    for (size_t j = 0; m->symlabels && j < D; j++)
+        if (m->symlabels[j] && (rc = st_hmm_set_symlabels(c, j, (const char *const *)m->symlabels[j], e)) < 0) {
+            st_hmm_free(c);
+            return rc;
+        }
+    if (m->statelabels && (rc = st_hmm_set_statelabels(c, (const char *const *)m->statelabels, e)) < 0) {
+        st_hmm_free(c);
+        return rc;
+    }
     *out = c;
     return ST_OK;
+}
+
+int st_hmm_set_durations(st_hmm *m, st_hmm_dur dur, size_t dmax, size_t shift, st_err *e)
+{
+    size_t K = m->K;
+    if (dur == ST_HMM_DUR_NONE)
+        return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "no duration family given");
+    if (dmax < 1 || dmax > 100000 || shift < 1 || shift > dmax)
+        return st_err_set(e, ST_EUSAGE, NULL, 0, 0,
+                          "durations need 1 <= shift <= max <= 100000, not shift %zu and max %zu", shift, dmax);
+    double *p = calloc(K * dmax, sizeof *p), *par = calloc(2 * K, sizeof *par),
+           *S = calloc(K * (dmax + 1), sizeof *S);
+    if (!p || !par || !S) {
+        free(p);
+        free(par);
+        free(S);
+        return st_err_nomem(e, "durations");
+    }
+    free(m->dprob);
+    free(m->dpar);
+    free(m->dsurv);
+    m->dprob = p;
+    m->dpar = par;
+    m->dsurv = S;
+    m->dur = dur;
+    m->dmax = dmax;
+    m->dshift = shift;
+    m->start_stationary = 0;
+    for (size_t k = 0; k < K; k++) {
+        m->mask[k * K + k] = 0;
+        m->trans[k * K + k] = 0;
+    }
+    return ST_OK;
+}
+
+int st_hmm_absorbing(const st_hmm *m, size_t k)
+{
+    for (size_t j = 0; j < m->K; j++)
+        if (j != k && m->mask[k * m->K + j])
+            return 0;
+    return 1;
 }
 
 /* ------------------------------------------------------------ topology */
@@ -368,15 +541,55 @@ static int check_row(const double *p, const unsigned char *mask, size_t n, const
     return ST_OK;
 }
 
+static int validate_durations(const st_hmm *m, st_err *e)
+{
+    size_t K = m->K, Dm = m->dmax;
+    if (m->start_stationary)
+        return st_err_set(e, ST_EDATA, NULL, 0, 0, "a model with durations has no stationary start");
+    for (size_t k = 0; k < K; k++) {
+        if (m->mask[k * K + k])
+            return st_err_set(e, ST_EDATA, NULL, 0, 0, "state %zu: a model with durations has no self-transitions", k);
+        if (st_hmm_absorbing(m, k))
+            continue;
+        if (m->dur == ST_HMM_DUR_NONPAR) {
+            const double *p = m->dprob + k * Dm;
+            for (size_t d = 0; d + 1 < m->dshift; d++)
+                if (p[d] != 0)
+                    return st_err_set(e, ST_EDATA, NULL, 0, 0, "duration %zu of state %zu is below the shift %zu but not 0", d + 1,
+                                      k, m->dshift);
+            int rc = check_row(p, NULL, Dm, "duration", k, e);
+            if (rc < 0)
+                return rc;
+        } else {
+            const double *par = m->dpar + 2 * k;
+            if (!(par[0] > 0) || !isfinite(par[0]))
+                return st_err_set(e, ST_EDATA, NULL, 0, 0, "duration %s of state %zu must be positive and finite",
+                                  m->dur == ST_HMM_DUR_POISSON ? "lambda" : "size r", k);
+            if (m->dur == ST_HMM_DUR_NEGBIN && !(par[1] > 0 && par[1] < 1))
+                return st_err_set(e, ST_EDATA, NULL, 0, 0, "duration probability p of state %zu must be in (0, 1)", k);
+        }
+    }
+    return ST_OK;
+}
+
 int st_hmm_validate(st_hmm *m, st_err *e)
 {
     size_t K = m->K, D = m->D;
     int rc;
     if ((rc = check_row(m->start, NULL, K, "start", 0, e)) < 0)
         return rc;
-    for (size_t i = 0; i < K; i++)
+    for (size_t i = 0; i < K; i++) {
+        if (m->dur && st_hmm_absorbing(m, i)) { /* an HSMM's absorbing state: a row of zeros */
+            for (size_t j = 0; j < K; j++)
+                if (m->trans[i * K + j] != 0)
+                    return st_err_set(e, ST_EDATA, NULL, 0, 0, "transition row %zu: state %zu has no allowed exit, its row must be 0", i, i);
+            continue;
+        }
         if ((rc = check_row(m->trans + i * K, m->mask + i * K, K, "transition", i, e)) < 0)
             return rc;
+    }
+    if (m->dur && (rc = validate_durations(m, e)) < 0)
+        return rc;
     switch (m->family) {
     case ST_HMM_CATEGORICAL:
         for (size_t c = 0; c < D; c++)
@@ -392,45 +605,63 @@ int st_hmm_validate(st_hmm *m, st_err *e)
             if (!(m->rate[i] > 0) || !isfinite(m->rate[i]))
                 return st_err_set(e, ST_EDATA, NULL, 0, 0, "Poisson rate of state %zu, column %zu must be positive and finite", i / D, i % D);
         break;
+    case ST_HMM_BERNOULLI:
+        for (size_t i = 0; i < K * D; i++)
+            if (!(m->bern[i] >= 0 && m->bern[i] <= 1))
+                return st_err_set(e, ST_EDATA, NULL, 0, 0, "Bernoulli probability of state %zu, column %zu must be in [0, 1]",
+                                  i / D, i % D);
+        break;
+    case ST_HMM_MULTINOMIAL:
+        for (size_t k = 0; k < K; k++)
+            if ((rc = check_row(m->mprob + k * D, NULL, D, "multinomial probability", k, e)) < 0)
+                return rc;
+        if (m->trials < 0)
+            return st_err_set(e, ST_EDATA, NULL, 0, 0, "the number of trials must be >= 0 (0: each row's own)");
+        break;
+    case ST_HMM_GAMMA:
+        for (size_t i = 0; i < K * D; i++)
+            if (!(m->shape[i] > 0) || !isfinite(m->shape[i]) || !(m->scale[i] > 0) || !isfinite(m->scale[i]))
+                return st_err_set(e, ST_EDATA, NULL, 0, 0,
+                                  "Gamma shape and scale of state %zu, column %zu must be positive and finite", i / D, i % D);
+        break;
     case ST_HMM_GMM:
         for (size_t k = 0; k < K; k++)
             if ((rc = check_row(m->weight + k * m->ncomp, NULL, m->ncomp, "mixture weight", k, e)) < 0)
                 return rc;
-        for (size_t i = 0; i < K * m->ncomp * D; i++) {
-            if (!isfinite(m->mean[i]))
-                return st_err_set(e, ST_EDATA, NULL, 0, 0, "a mixture mean of state %zu is not finite", i / (m->ncomp * D));
-            if (!(m->var[i] > 0) || !isfinite(m->var[i]))
-                return st_err_set(e, ST_EDATA, NULL, 0, 0, "a mixture variance of state %zu must be positive and finite",
-                                  i / (m->ncomp * D));
-        }
-        break;
+        /* fall through - means and (co)variances per component */
     case ST_HMM_AR:
-        for (size_t i = 0; i < K * D * D * m->order; i++)
+    case ST_HMM_REGRESSION:
+    case ST_HMM_LOGNORMAL:
+    case ST_HMM_GAUSSIAN: {
+        size_t nar = st_hmm_ar_len(m), nmean = st_hmm_mean_len(m), Dy = st_hmm_dy(m);
+        size_t per = m->family == ST_HMM_GMM ? m->ncomp : 1; /* units per state */
+        const char *unit = m->family == ST_HMM_GMM ? "a mixture component of state" : "state";
+        for (size_t i = 0; i < nar; i++)
             if (!isfinite(m->ar[i]))
-                return st_err_set(e, ST_EDATA, NULL, 0, 0, "an AR coefficient of state %zu is not finite", i / (D * D * m->order));
-        /* fall through - intercepts and variances as for a diagonal Gaussian */
-    case ST_HMM_GAUSSIAN:
-        for (size_t i = 0; i < K * D; i++)
+                return st_err_set(e, ST_EDATA, NULL, 0, 0, "a %s coefficient of state %zu is not finite",
+                                  m->family == ST_HMM_AR ? "AR" : "regression", i / (nar / K));
+        for (size_t i = 0; i < nmean; i++)
             if (!isfinite(m->mean[i]))
-                return st_err_set(e, ST_EDATA, NULL, 0, 0, "mean of state %zu is not finite", i / D);
+                return st_err_set(e, ST_EDATA, NULL, 0, 0, "mean of %s %zu is not finite", unit, i / (Dy * per));
         if (m->cov == ST_HMM_COV_DIAG || m->cov == ST_HMM_COV_SPHERICAL) {
-            size_t n = var_size(K, D, m->cov);
+            size_t n = st_hmm_var_len(m), w = m->cov == ST_HMM_COV_DIAG ? Dy * per : 1;
             for (size_t i = 0; i < n; i++)
                 if (!(m->var[i] > 0) || !isfinite(m->var[i]))
-                    return st_err_set(e, ST_EDATA, NULL, 0, 0, "variance of state %zu must be positive and finite",
-                                      m->cov == ST_HMM_COV_DIAG ? i / D : i);
+                    return st_err_set(e, ST_EDATA, NULL, 0, 0, "variance of %s %zu must be positive and finite", unit,
+                                      i / w);
         } else {
-            size_t nm = m->cov == ST_HMM_COV_FULL ? K : 1;
+            size_t nm = m->cov == ST_HMM_COV_TIED ? 1 : K * per;
             for (size_t k = 0; k < nm; k++) {
-                const double *S = m->var + k * D * D;
-                for (size_t i = 0; i < D * D; i++)
+                const double *S = m->var + k * Dy * Dy;
+                for (size_t i = 0; i < Dy * Dy; i++)
                     if (!isfinite(S[i]))
-                        return st_err_set(e, ST_EDATA, NULL, 0, 0, "covariance of state %zu is not finite", k);
-                if (st_mat_asymmetry(S, D) > 1e-9)
-                    return st_err_set(e, ST_EDATA, NULL, 0, 0, "covariance of state %zu is not symmetric", k);
+                        return st_err_set(e, ST_EDATA, NULL, 0, 0, "covariance of %s %zu is not finite", unit, k / per);
+                if (st_mat_asymmetry(S, Dy) > 1e-9)
+                    return st_err_set(e, ST_EDATA, NULL, 0, 0, "covariance of %s %zu is not symmetric", unit, k / per);
             }
         }
         break;
+    }
     }
     if ((rc = st_hmm_prepare(m, e)) < 0)
         return rc;
@@ -439,7 +670,10 @@ int st_hmm_validate(st_hmm *m, st_err *e)
 
 int st_hmm_prepare(st_hmm *m, st_err *e)
 {
-    return st_hmm_ops(m)->prepare(m, e);
+    int rc = st_hmm_ops(m)->prepare(m, e);
+    if (rc == ST_OK && m->dur)
+        rc = st_hmm_dur_prepare(m, e);
+    return rc;
 }
 
 long st_hmm_nparams(const st_hmm *m)
@@ -453,7 +687,7 @@ long st_hmm_nparams(const st_hmm *m)
         if (free_ > 0)
             p += free_ - 1;
     }
-    return p + st_hmm_ops(m)->nparams(m);
+    return p + st_hmm_ops(m)->nparams(m) + st_hmm_dur_nparams(m);
 }
 
 double st_hmm_aic(const st_hmm *m)

@@ -21,6 +21,10 @@ int st_hmm_sample_next(const st_hmm *m, st_rng *base, size_t n, size_t T, int *s
 #pragma omp parallel for schedule(dynamic, 16)
     for (size_t s = 0; s < n; s++) {
         st_rng *r = &g[s];
+        if (m->dur) {
+            st_hsmm_sample_seq(m, r, T, states + s * T, x + s * T * D);
+            continue;
+        }
         size_t k = st_rng_categorical(r, m->start, K);
         for (size_t t = 0; t < T; t++) {
             if (t > 0)

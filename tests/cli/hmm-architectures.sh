@@ -13,7 +13,7 @@ if [ "${STOCH_LONG_TESTS:-0}" != 1 ]; then
     exit 0
 fi
 command -v make >/dev/null 2>&1 || { skip "make is not installed"; done_testing; exit 0; }
-cp "$top_srcdir/examples/hmm-architectures/Makefile" "$tmp/Makefile"
+cp "$top_srcdir/examples/hmm-architectures/Makefile" "$top_srcdir/examples/hmm-architectures/compare.awk" "$tmp/"
 if make -C "$tmp" DATA="$top_srcdir/data" N="${HMM_ARCH_N:-30000}" T="${HMM_ARCH_T:-50}" RESTARTS=2 >"$tmp/log" 2>&1; then
     ok "the experiment ran"
 else

@@ -66,6 +66,33 @@ expect_error 1 "imp.csv: sequence 0 has probability zero" "a sequence impossible
 expect_error 1 "probability zero" "also for Viterbi" hmm-decode -m "$tmp/zero.yaml" "$tmp/imp.csv"
 expect_error 1 "missing.yaml" "a missing model file" hmm-decode -m "$tmp/missing.yaml" "$tmp/one.csv"
 printf 'x\n0\nNaN\n' > "$tmp/nan.csv"
-expect_error 1 "row 2 .*missing value" "NaN in categorical data" hmm-decode -m "$m" "$tmp/nan.csv"
+expect_exit 0 "NaN in categorical data: a step without an observation" hmm-decode -m "$m" "$tmp/nan.csv"
+printf 'x\n0\n7\n' > "$tmp/sym7.csv"
+expect_error 1 "sym7.csv:3:1: column .x.: symbol 7 out of range" "a symbol outside the model: file:line:col" hmm-decode -m "$m" "$tmp/sym7.csv"
+
+# ---- posterior path sampling (forward filtering, backward sampling)
+hmm-sample -m "$m4" -n 3 -T 40 --seed 5 > "$tmp/cyc3.csv"
+expect_exit 0 "10,000 sampled paths per sequence" hmm-decode -m "$m4" --sample 10000 --seed 3 "$tmp/cyc3.csv"
+mv "$tmp/out" "$tmp/paths.csv"
+check "header seq,path,t,state and 1,200,000 rows" sh -c "head -1 '$tmp/paths.csv' | grep -qx 'seq,path,t,state' && [ \$(wc -l < '$tmp/paths.csv') -eq 1200001 ]"
+hmm-decode -m "$m4" --posterior "$tmp/cyc3.csv" > "$tmp/post3.csv"
+# every state frequency within 5 binomial standard errors of the posterior
+# (the variance floored at that of one count in 10,000, for p near 0 or 1)
+z=$(awk -F, 'NR == FNR { if (FNR > 1) c[$1 "," $3 "," $4]++; next }
+    FNR > 1 { for (k = 0; k < 4; k++) { p = $(4 + k); f = c[$1 "," $2 "," k] / 10000; v = p * (1 - p)
+              se = sqrt((v > 1e-4 ? v : 1e-4) / 10000); d = f - p; if (d < 0) d = -d
+              if (se == 0) { if (d > 1e-12) bad = 1; continue } if (d / se > mz) mz = d / se } }
+    END { if (bad) print 99; else printf "%.3f", mz }' "$tmp/paths.csv" "$tmp/post3.csv")
+check "empirical marginals match the posterior (largest |z| $z of 480)" awk -v z="$z" 'BEGIN { exit !(z < 5 && z > 1) }'
+expect_exit 0 "sampled paths with -j1" hmm-decode -m "$m4" --sample 50 --seed 3 -j1 "$tmp/cyc.csv"
+cp "$tmp/out" "$tmp/s1"
+expect_exit 0 "sampled paths with -j2" hmm-decode -m "$m4" --sample 50 --seed 3 -j2 "$tmp/cyc.csv"
+check "identical for any -j" cmp -s "$tmp/s1" "$tmp/out"
+expect_exit 0 "another seed" hmm-decode -m "$m4" --sample 50 --seed 4 "$tmp/cyc.csv"
+check "gives other paths" sh -c "! cmp -s '$tmp/s1' '$tmp/out'"
+check "the first 10 paths of 50 are the 10 paths of --sample 10" sh -c "hmm-decode -m '$m4' --sample 10 --seed 3 '$tmp/cyc.csv' | awk -F, 'NR == 1 || \$2 < 10' > '$tmp/s10' && awk -F, 'NR == 1 || \$2 < 10' '$tmp/s1' | cmp -s - '$tmp/s10'"
+expect_error 2 "--sample excludes" "--sample with --posterior" hmm-decode -m "$m4" --sample 5 --posterior "$tmp/cyc.csv"
+expect_error 2 "--sample must be an integer" "--sample 0" hmm-decode -m "$m4" --sample 0 "$tmp/cyc.csv"
+expect_error 1 "probability zero" "an impossible sequence" hmm-decode -m "$tmp/zero.yaml" --sample 3 "$tmp/imp.csv"
 
 done_testing

@@ -132,12 +132,15 @@ if command -v hmm-sample >/dev/null 2>&1 && [ -f "$d/hmm-full-3.yaml" ]; then
         hmm-fit -q -K 3 -r 2 --max-iter 1 -o "$tmp/whole.yaml" "$tmp/g.csv" 2>/dev/null
         check "hmm-fit: the init sample's cap changes the starts (so the capped runs used it)" \
             test -s "$tmp/capped.yaml" -a -s "$tmp/whole.yaml" -a "$(cksum <"$tmp/capped.yaml")" != "$(cksum <"$tmp/whole.yaml")"
+        # issue 21: durations (HSMM), standard errors and the bootstrap over shares
+        same_ranks "hmm-fit --durations poisson, share of the data" hmm-fit -v -K 2 --durations poisson --max-duration 12 -r 1 --max-iter 10 "$tmp/g.csv"
+        same_ranks "hmm-fit --se --bootstrap, share of the data" hmm-fit -q -K 2 -r 1 --max-iter 20 --se --bootstrap 4 "$tmp/g20.csv"
         # bad data in rank 1's share (and later in rank 2's): any number of
         # ranks reports the first bad row of the whole data, numbered as in
         # the whole data
         awk -F, 'NR == 1 { print; next } { n++; a = $3 > 1.5; b = $4 > 0 }
             n == 183 { a = -1 } n == 290 { b = 2.5 } { print $1 "," $2 "," a "," b }' "$tmp/g10.csv" >"$tmp/bad.csv"
-        expect_error 1 "bad\.csv.*data row 183 \(seq 7, column 'a'\): symbol -1 is not a non-negative integer" \
+        expect_error 1 "bad\.csv:184:3: column 'a': symbol -1 is not a non-negative integer" \
             "hmm-fit: bad row in one process" hmm-fit -q -K 2 -e categorical "$tmp/bad.csv"
         grep '^hmm-fit:' "$tmp/err" >"$tmp/bad1.err"
         for np in 2 3; do

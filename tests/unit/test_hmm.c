@@ -15,6 +15,14 @@
 #define LOG_2PI 1.8378770664093454836
 
 /* ---- independent log densities ---- */
+/* log N2(r; 0, S) for a 2 x 2 covariance S (row-major), closed form */
+static double ref_n2(const double *r, const double *S)
+{
+    double a = S[0], b = S[1], d = S[3], det = a * d - b * b;
+    double q = (d * r[0] * r[0] - 2 * b * r[0] * r[1] + a * r[1] * r[1]) / det;
+    return -0.5 * (2 * LOG_2PI + log(det) + q);
+}
+
 /* x points at row t of a sequence (AR: the rows before it are its past). */
 static double ref_logdens_t(const st_hmm *m, const double *x, size_t t, size_t k)
 {
@@ -23,16 +31,19 @@ static double ref_logdens_t(const st_hmm *m, const double *x, size_t t, size_t k
         return NAN;
     if (t < p)
         return 0;
-    double s = 0;
+    double s = 0, r[64];
     for (size_t d = 0; d < D; d++) {
         double mu = m->mean[k * D + d];
         for (size_t l = 1; l <= p; l++)
             for (size_t e = 0; e < D; e++)
                 mu += m->ar[((k * D + d) * p + l - 1) * D + e] * (x - l * D)[e];
-        double v = m->var[k * D + d], r = x[d] - mu;
-        s += -0.5 * (LOG_2PI + log(v) + r * r / v);
+        r[d] = x[d] - mu;
+        if (m->cov == ST_HMM_COV_DIAG) {
+            double v = m->var[k * D + d];
+            s += -0.5 * (LOG_2PI + log(v) + r[d] * r[d] / v);
+        }
     }
-    return s;
+    return m->cov == ST_HMM_COV_DIAG ? s : ref_n2(r, m->var + k * 4); /* full: D = 2 */
 }
 
 static double ref_logdens(const st_hmm *m, const double *x, size_t k)
@@ -42,12 +53,64 @@ static double ref_logdens(const st_hmm *m, const double *x, size_t k)
     switch (m->family) {
     case ST_HMM_AR:
         return NAN; /* needs t: ref_logdens_t */
-    case ST_HMM_GMM: { /* log sum_c w_c prod_d N(x_d; mu, v), NaN dimensions left out */
+    case ST_HMM_BERNOULLI:
+        for (size_t d = 0; d < D; d++)
+            if (!isnan(x[d]))
+                s += log(x[d] == 1 ? m->bern[k * D + d] : 1 - m->bern[k * D + d]);
+        return s;
+    case ST_HMM_MULTINOMIAL: { /* log (n! / prod x! prod p^x) */
+        double n = 0;
+        for (size_t d = 0; d < D; d++) {
+            n += x[d];
+            s += x[d] * log(m->mprob[k * D + d]) - lgamma(x[d] + 1);
+        }
+        return s + lgamma(n + 1);
+    }
+    case ST_HMM_GAMMA:
+        for (size_t d = 0; d < D; d++) {
+            if (isnan(x[d]))
+                continue;
+            double a = m->shape[k * D + d], sc = m->scale[k * D + d];
+            s += (a - 1) * log(x[d]) - x[d] / sc - lgamma(a) - a * log(sc);
+        }
+        return s;
+    case ST_HMM_LOGNORMAL:
+        for (size_t d = 0; d < D; d++) {
+            if (isnan(x[d]))
+                continue;
+            double v = m->var[k * D + d], r = log(x[d]) - m->mean[k * D + d];
+            s += -log(x[d]) - 0.5 * (LOG_2PI + log(v) + r * r / v);
+        }
+        return s;
+    case ST_HMM_REGRESSION: { /* D = 3: responses x0, x1, covariate x2 */
+        double r[2];
+        for (size_t d = 0; d < 2; d++)
+            r[d] = x[d] - m->mean[k * 2 + d] - m->ar[k * 2 + d] * x[2];
+        if (m->cov == ST_HMM_COV_FULL)
+            return ref_n2(r, m->var + k * 4);
+        for (size_t d = 0; d < 2; d++)
+            s += -0.5 * (LOG_2PI + log(m->var[k * 2 + d]) + r[d] * r[d] / m->var[k * 2 + d]);
+        return s;
+    }
+    case ST_HMM_GMM: { /* log sum_c w_c N(x; mu, S), NaN dimensions left out */
         size_t M = m->ncomp;
         double tot = 0;
         for (size_t c = 0; c < M; c++) {
             size_t i = k * M + c;
             double l = log(m->weight[i]);
+            if (m->cov == ST_HMM_COV_FULL) { /* D = 2 */
+                const double *S = m->var + i * 4, *mu = m->mean + i * 2;
+                if (isnan(x[0]) || isnan(x[1])) {
+                    int j = isnan(x[0]) ? 1 : 0;
+                    double v = S[j * 3], r = x[j] - mu[j];
+                    l += -0.5 * (LOG_2PI + log(v) + r * r / v);
+                } else {
+                    double r[2] = {x[0] - mu[0], x[1] - mu[1]};
+                    l += ref_n2(r, S);
+                }
+                tot += exp(l);
+                continue;
+            }
             for (size_t d = 0; d < D; d++) {
                 if (isnan(x[d]))
                     continue;
@@ -346,6 +409,143 @@ START_TEST(test_brute_gmm)
 }
 END_TEST
 
+/* Mixtures of two full-covariance Gaussians per state, with a missing
+ * value (the marginal of the observed coordinate). */
+START_TEST(test_brute_gmm_full)
+{
+    st_err e;
+    st_hmm *m;
+    st_hmm_shape sh = {ST_HMM_GMM, ST_HMM_COV_FULL, NULL, 0, 2, 0};
+    ck_assert_int_eq(st_hmm_new_shape(&m, 3, 2, &sh, &e), 0);
+    set_chain(m, start3, trans3);
+    const double w[] = {0.2, 0.8, 0.6, 0.4, 0.5, 0.5};
+    memcpy(m->weight, w, sizeof w);
+    for (size_t i = 0; i < 6; i++) {
+        m->mean[2 * i] = 2 * sin(1.7 * (double)i);
+        m->mean[2 * i + 1] = cos(0.9 * (double)i);
+        double *S = m->var + 4 * i;
+        S[0] = 0.5 + 0.2 * (double)i;
+        S[3] = 1.2 - 0.1 * (double)i;
+        S[1] = S[2] = 0.3 * sin((double)i) * sqrt(S[0] * S[3]);
+    }
+    compare(m, gx, 6);
+    double x[12];
+    memcpy(x, gx, sizeof x);
+    x[5] = NAN;
+    x[8] = NAN;
+    compare(m, x, 6);
+    st_hmm_free(m);
+}
+END_TEST
+
+/* AR(1) with full noise covariance on two columns. */
+START_TEST(test_brute_ar_full)
+{
+    st_err e;
+    st_hmm *m;
+    st_hmm_shape sh = {ST_HMM_AR, ST_HMM_COV_FULL, NULL, 1, 0, 0};
+    ck_assert_int_eq(st_hmm_new_shape(&m, 3, 2, &sh, &e), 0);
+    set_chain(m, start3, trans3);
+    const double c[] = {0.1, -0.2, 1, 0.5, -1, 0};
+    const double v[] = {0.5, 0.2, 0.2, 1.2, 0.8, -0.3, -0.3, 0.3, 2, 1, 1, 1};
+    memcpy(m->mean, c, sizeof c);
+    memcpy(m->var, v, sizeof v);
+    for (size_t i = 0; i < 12; i++)
+        m->ar[i] = 0.4 * cos((double)i + 1);
+    compare(m, gx, 6);
+    st_hmm_free(m);
+}
+END_TEST
+
+/* Binary channels, one of them missing at one step. */
+START_TEST(test_brute_bernoulli)
+{
+    st_err e;
+    st_hmm *m;
+    ck_assert_int_eq(st_hmm_new(&m, 3, 2, ST_HMM_BERNOULLI, 0, NULL, &e), 0);
+    set_chain(m, start3, trans3);
+    const double p[] = {0.9, 0.1, 0.5, 0.6, 0.05, 0.7};
+    memcpy(m->bern, p, sizeof p);
+    double x[] = {1, 0, 0, 0, 1, 1, 0, 1, NAN, 1, 1, 0};
+    compare(m, x, 6);
+    st_hmm_free(m);
+}
+END_TEST
+
+/* Counts of three categories out of varying n (hmmlearn's MultinomialHMM). */
+START_TEST(test_brute_multinomial)
+{
+    st_err e;
+    st_hmm *m;
+    ck_assert_int_eq(st_hmm_new(&m, 3, 3, ST_HMM_MULTINOMIAL, 0, NULL, &e), 0);
+    set_chain(m, start3, trans3);
+    const double p[] = {0.7, 0.2, 0.1, 0.1, 0.3, 0.6, 1.0 / 3, 1.0 / 3, 1.0 / 3};
+    memcpy(m->mprob, p, sizeof p);
+    const double x[] = {3, 1, 0, 0, 2, 2, 1, 1, 1, 5, 0, 0, 0, 0, 0, 2, 3, 4};
+    compare(m, x, 6);
+    st_hmm_free(m);
+}
+END_TEST
+
+/* Gamma columns, a missing value. */
+START_TEST(test_brute_gamma)
+{
+    st_err e;
+    st_hmm *m;
+    ck_assert_int_eq(st_hmm_new(&m, 3, 2, ST_HMM_GAMMA, 0, NULL, &e), 0);
+    set_chain(m, start3, trans3);
+    const double a[] = {0.5, 2, 5, 1, 20, 3.5}, sc[] = {2, 0.5, 0.2, 3, 0.1, 1};
+    memcpy(m->shape, a, sizeof a);
+    memcpy(m->scale, sc, sizeof sc);
+    double x[] = {0.3, 1.2, 2.5, 0.7, NAN, 2.2, 0.05, 4, 1.1, 1.9, 0.9, 3.3};
+    compare(m, x, 6);
+    st_hmm_free(m);
+}
+END_TEST
+
+/* Log-normal columns, a missing value. */
+START_TEST(test_brute_lognormal)
+{
+    st_err e;
+    st_hmm *m;
+    ck_assert_int_eq(st_hmm_new(&m, 3, 2, ST_HMM_LOGNORMAL, 0, NULL, &e), 0);
+    set_chain(m, start3, trans3);
+    const double mu[] = {0, 1, -1, 0.5, 2, -0.3}, v[] = {0.3, 1, 2, 0.5, 0.1, 0.8};
+    memcpy(m->mean, mu, sizeof mu);
+    memcpy(m->var, v, sizeof v);
+    double x[] = {0.3, 1.2, 2.5, 0.7, NAN, 2.2, 0.05, 4, 1.1, 1.9, 0.9, 3.3};
+    compare(m, x, 6);
+    st_hmm_free(m);
+}
+END_TEST
+
+/* Two responses regressed on one covariate, diagonal and full noise. */
+START_TEST(test_brute_regression)
+{
+    st_err e;
+    for (int full = 0; full < 2; full++) {
+        st_hmm *m;
+        st_hmm_shape sh = {ST_HMM_REGRESSION, full ? ST_HMM_COV_FULL : ST_HMM_COV_DIAG, NULL, 0, 0, 1};
+        ck_assert_int_eq(st_hmm_new_shape(&m, 3, 3, &sh, &e), 0);
+        set_chain(m, start3, trans3);
+        const double c[] = {0, 1, -1, 0.5, 2, -0.3}, w[] = {1, -0.5, 0.2, 0, -2, 1.5};
+        memcpy(m->mean, c, sizeof c);
+        memcpy(m->ar, w, sizeof w);
+        if (full) {
+            const double v[] = {0.5, 0.2, 0.2, 1.2, 0.8, -0.3, -0.3, 0.3, 2, 1, 1, 1};
+            memcpy(m->var, v, sizeof v);
+        } else {
+            const double v[] = {0.3, 1, 2, 0.5, 0.1, 0.8};
+            memcpy(m->var, v, sizeof v);
+        }
+        const double x[] = {0.1, 0.3, 1, 2.2, -0.5, 0.3, 1.7, -1.4, -1, -1.2, 2.5, 0,
+                            -2, 3.3, 2, 0.4, -0.2, -0.7};
+        compare(m, x, 6);
+        st_hmm_free(m);
+    }
+}
+END_TEST
+
 /* Masked transitions (left-right) give exact zeros in the posteriors of
  * unreachable states, and Viterbi never takes a masked step. */
 START_TEST(test_brute_left_right)
@@ -460,8 +660,8 @@ END_TEST
 
 /* Batched forward-backward (several sequences against one read of trans)
  * gives the same bits as one sequence at a time, for sizes that exercise
- * every remainder path of the kernels (K = 70 = 4 x 16 + 4 + 2), and for
- * a batch with fewer than four sequences. */
+ * every remainder path of the kernels (K = 70 = 8 x 8 + 4 + 2), and for
+ * batches of 2 to 6 sequences (both register tiles, with unused rows). */
 START_TEST(test_batch_bitwise)
 {
     st_err e;
@@ -481,13 +681,13 @@ START_TEST(test_batch_bitwise)
         m->var[i] = 0.5 + st_rng_uniform(&g);
     }
     ck_assert_int_eq(st_hmm_validate(m, &e), 0);
-    double *x = malloc(4 * T * D * sizeof *x);
-    int *st = malloc(4 * T * sizeof *st);
-    ck_assert_int_eq(st_hmm_sample(m, 4, T, 3, st, x, &e), 0);
-    for (size_t nb = 2; nb <= 4; nb++) {
-        st_hmm_ws *w[4], *w1 = st_hmm_ws_new(K, T);
-        const double *xs[4];
-        double *xi[4], ll[4];
+    double *x = malloc(6 * T * D * sizeof *x);
+    int *st = malloc(6 * T * sizeof *st);
+    ck_assert_int_eq(st_hmm_sample(m, 6, T, 3, st, x, &e), 0);
+    for (size_t nb = 2; nb <= 6; nb++) {
+        st_hmm_ws *w[6], *w1 = st_hmm_ws_new(K, T);
+        const double *xs[6];
+        double *xi[6], ll[6];
         for (size_t s = 0; s < nb; s++) {
             w[s] = st_hmm_ws_new(K, T);
             xs[s] = x + s * T * D;
@@ -511,6 +711,87 @@ START_TEST(test_batch_bitwise)
     free(x);
     free(st);
     st_hmm_free(m);
+}
+END_TEST
+
+/* The statistics finish_seq puts in a slot, one sequence at a time. */
+static void slot_single(const st_hmm *m, const double *x, size_t T, double *slot)
+{
+    size_t K = m->K;
+    st_hmm_ws *w = st_hmm_ws_new(K, T);
+    st_hmm_fb(m, x, T, w, &slot[0], slot + 1 + K);
+    memcpy(slot + 1, w->gamma, K * sizeof *slot);
+    st_hmm_ops(m)->accum(m, x, T, w->gamma, slot + 1 + K + K * K);
+    st_hmm_ws_free(w);
+}
+
+/* Four and eight sequences in the lanes of vectors (lanes.c) give the
+ * same bits as one at a time, for state counts that exercise every
+ * remainder of the kernels (K = 4, 5, 8, 9, 12, 13, 16, 21) and for the
+ * fused categorical lookup and the other families' emissions. */
+START_TEST(test_lanes_bitwise)
+{
+    st_err e;
+    st_rng g;
+    st_rng_seed(&g, 8);
+    const size_t Ks[] = {4, 5, 8, 9, 12, 13, 16, 21};
+    for (size_t ki = 0; ki < sizeof Ks / sizeof Ks[0]; ki++)
+        for (int fam = 0; fam < 4; fam++) {
+            size_t K = Ks[ki], D = fam == 1 ? 2 : 1, T = 57, nsym[2] = {6, 3};
+            st_hmm *m;
+            st_hmm_family f = fam < 2 ? ST_HMM_CATEGORICAL : fam == 2 ? ST_HMM_GAUSSIAN : ST_HMM_POISSON;
+            ck_assert_int_eq(st_hmm_new(&m, K, D, f, ST_HMM_COV_DIAG, nsym, &e), 0);
+            if (!st_hmm_lanes_ok(m)) { /* no AVX2: nothing to compare */
+                st_hmm_free(m);
+                return;
+            }
+            double ones[32];
+            for (size_t k = 0; k < 32; k++)
+                ones[k] = 1;
+            st_rng_dirichlet(&g, ones, K, m->start);
+            for (size_t i = 0; i < K; i++)
+                st_rng_dirichlet(&g, ones, K, m->trans + i * K);
+            for (size_t c = 0; fam < 2 && c < D; c++)
+                for (size_t k = 0; k < K; k++)
+                    st_rng_dirichlet(&g, ones, nsym[c], m->prob + m->symoff[c] + k * nsym[c]);
+            for (size_t i = 0; f == ST_HMM_GAUSSIAN && i < K * D; i++) {
+                m->mean[i] = 3 * st_rng_normal(&g);
+                m->var[i] = 0.5 + st_rng_uniform(&g);
+            }
+            for (size_t i = 0; f == ST_HMM_POISSON && i < K * D; i++)
+                m->rate[i] = 0.5 + 6 * st_rng_uniform(&g);
+            ck_assert_int_eq(st_hmm_validate(m, &e), 0);
+            double *x = malloc(8 * T * D * sizeof *x);
+            int *st = malloc(8 * T * sizeof *st);
+            ck_assert_int_eq(st_hmm_sample(m, 8, T, 3 + ki, st, x, &e), 0);
+            size_t nst = 1 + K + K * K + st_hmm_ops(m)->nstats(m);
+            double *sl = calloc(8 * nst, sizeof *sl), *one = calloc(nst, sizeof *one);
+            st_hmm_lws *lw = st_hmm_lws_new(K, T);
+            for (size_t n = 4; n <= 8; n += 4) {
+                const double *xs[8];
+                double *slots[8];
+                memset(sl, 0, 8 * nst * sizeof *sl);
+                for (size_t q = 0; q < n; q++) {
+                    xs[q] = x + q * T * D;
+                    slots[q] = sl + q * nst;
+                }
+                ck_assert_int_eq(st_hmm_fb_lanes(m, xs, n, T, lw, slots), 1);
+                for (size_t q = 0; q < n; q++) {
+                    memset(one, 0, nst * sizeof *one);
+                    slot_single(m, xs[q], T, one);
+                    for (size_t i = 0; i < nst; i++)
+                        ck_assert_msg(memcmp(&one[i], &slots[q][i], sizeof *one) == 0,
+                                      "K %zu family %d lanes %zu sequence %zu entry %zu: %.17g vs %.17g", K, fam, n, q,
+                                      i, one[i], slots[q][i]);
+                }
+            }
+            st_hmm_lws_free(lw);
+            free(sl);
+            free(one);
+            free(x);
+            free(st);
+            st_hmm_free(m);
+        }
 }
 END_TEST
 
@@ -650,7 +931,15 @@ static Suite *hmm_suite(void)
     tcase_add_test(tc, test_brute_left_right);
     tcase_add_test(tc, test_brute_ar);
     tcase_add_test(tc, test_brute_gmm);
+    tcase_add_test(tc, test_brute_gmm_full);
+    tcase_add_test(tc, test_brute_ar_full);
+    tcase_add_test(tc, test_brute_bernoulli);
+    tcase_add_test(tc, test_brute_multinomial);
+    tcase_add_test(tc, test_brute_gamma);
+    tcase_add_test(tc, test_brute_lognormal);
+    tcase_add_test(tc, test_brute_regression);
     tcase_add_test(tc, test_batch_bitwise);
+    tcase_add_test(tc, test_lanes_bitwise);
     tcase_add_test(tc, test_underflow_fallback);
     tcase_add_test(tc, test_impossible);
     tcase_add_test(tc, test_sample);

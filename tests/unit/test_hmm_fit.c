@@ -14,6 +14,7 @@
 
 #include "check_util.h"
 #include "core/linalg.h"
+#include "core/specfun.h"
 #include "hmm/hmm.h"
 
 /* Number of standard errors allowed in the recovery checks. */
@@ -41,7 +42,7 @@ static st_hmm *truth(st_hmm_family f, st_hmm_cov cov, size_t K)
     st_err e;
     st_hmm *m;
     size_t nsym[2] = {4, 3};
-    size_t D = f == ST_HMM_CATEGORICAL ? 2 : 2;
+    size_t D = f == ST_HMM_MULTINOMIAL ? 3 : 2;
     ck_assert_int_eq(st_hmm_new(&m, K, D, f, cov, nsym, &e), 0);
     for (size_t i = 0; i < K; i++) {
         m->start[i] = 1.0 / (double)K;
@@ -59,6 +60,34 @@ static st_hmm *truth(st_hmm_family f, st_hmm_cov cov, size_t K)
         }
         break;
     default:
+        break;
+    case ST_HMM_BERNOULLI:
+        for (size_t k = 0; k < K; k++) {
+            m->bern[k * 2] = 0.1 + 0.35 * (double)k;
+            m->bern[k * 2 + 1] = 0.8 - 0.3 * (double)k;
+        }
+        break;
+    case ST_HMM_MULTINOMIAL:
+        m->trials = 10;
+        for (size_t k = 0; k < K; k++)
+            for (size_t v = 0; v < 3; v++)
+                m->mprob[k * 3 + v] = v == k ? 0.6 : 0.2;
+        break;
+    case ST_HMM_GAMMA:
+        for (size_t k = 0; k < K; k++) {
+            m->shape[k * 2] = 2 + 3.0 * (double)k;
+            m->scale[k * 2] = 1.0 / (1 + (double)k);
+            m->shape[k * 2 + 1] = 0.8 + (double)k;
+            m->scale[k * 2 + 1] = 2 + (double)k;
+        }
+        break;
+    case ST_HMM_LOGNORMAL:
+        for (size_t k = 0; k < K; k++) {
+            m->mean[k * 2] = 1.5 * (double)k;
+            m->mean[k * 2 + 1] = (k % 2 ? -1.0 : 0.5) + 0.5 * (double)k;
+            m->var[k * 2] = 0.3 + 0.1 * (double)k;
+            m->var[k * 2 + 1] = 0.6 - 0.1 * (double)k;
+        }
         break;
     case ST_HMM_POISSON:
         for (size_t k = 0; k < K; k++) {
@@ -134,6 +163,20 @@ static size_t emis_vec(const st_hmm *m, size_t k, double *v)
         for (size_t d = 0; d < D; d++)
             v[n++] = m->rate[k * D + d];
         break;
+    case ST_HMM_BERNOULLI:
+        for (size_t d = 0; d < D; d++)
+            v[n++] = m->bern[k * D + d];
+        break;
+    case ST_HMM_MULTINOMIAL:
+        for (size_t d = 0; d < D; d++)
+            v[n++] = m->mprob[k * D + d];
+        break;
+    case ST_HMM_GAMMA:
+        for (size_t d = 0; d < D; d++)
+            v[n++] = m->shape[k * D + d] * m->scale[k * D + d];
+        break;
+    case ST_HMM_LOGNORMAL:
+    case ST_HMM_REGRESSION:
     case ST_HMM_GAUSSIAN:
     case ST_HMM_AR:
     case ST_HMM_GMM: /* first component */
@@ -230,8 +273,38 @@ static void recover(st_hmm_family f, st_hmm_cov cov)
                 ck_assert_near(fit->rate[q * D + j], r, NSD * sqrt(r / N));
             }
             break;
-        case ST_HMM_AR:  /* test_recover_ar */
-        case ST_HMM_GMM: /* test_recover_gmm */
+        case ST_HMM_AR:         /* test_recover_ar */
+        case ST_HMM_GMM:        /* test_recover_gmm */
+        case ST_HMM_REGRESSION: /* test_recover_regression */
+            break;
+        case ST_HMM_BERNOULLI:
+            for (size_t j = 0; j < D; j++) {
+                double p = tr->bern[k * D + j];
+                ck_assert_near(fit->bern[q * D + j], p, NSD * sqrt(p * (1 - p) / N));
+            }
+            break;
+        case ST_HMM_MULTINOMIAL:
+            for (size_t j = 0; j < D; j++) {
+                double p = tr->mprob[k * D + j];
+                ck_assert_near(fit->mprob[q * D + j], p, NSD * sqrt(p * (1 - p) / (N * 10)));
+            }
+            ck_assert_int_eq(fit->trials, 10); /* every row sums to 10: recorded */
+            break;
+        case ST_HMM_GAMMA:
+            for (size_t j = 0; j < D; j++) {
+                /* Fisher information of (a, s): N [[psi'(a), 1/s], [1/s, a/s^2]] */
+                double a = tr->shape[k * D + j], sc = tr->scale[k * D + j], tg = st_trigamma(a);
+                double va = a / (N * (a * tg - 1)), vs = tg * sc * sc / (N * (a * tg - 1));
+                ck_assert_near(fit->shape[q * D + j], a, NSD * sqrt(va));
+                ck_assert_near(fit->scale[q * D + j], sc, NSD * sqrt(vs));
+            }
+            break;
+        case ST_HMM_LOGNORMAL:
+            for (size_t j = 0; j < D; j++) {
+                double v = tr->var[k * D + j];
+                ck_assert_near(fit->mean[q * D + j], tr->mean[k * D + j], NSD * sqrt(v / N));
+                ck_assert_near(fit->var[q * D + j], v, NSD * v * sqrt(2 / N));
+            }
             break;
         case ST_HMM_GAUSSIAN:
             for (size_t j = 0; j < D; j++) {
@@ -293,6 +366,167 @@ END_TEST
 START_TEST(test_recover_gauss_spherical) { recover(ST_HMM_GAUSSIAN, ST_HMM_COV_SPHERICAL); }
 END_TEST
 START_TEST(test_recover_gauss_tied) { recover(ST_HMM_GAUSSIAN, ST_HMM_COV_TIED); }
+END_TEST
+START_TEST(test_recover_bernoulli) { recover(ST_HMM_BERNOULLI, 0); }
+END_TEST
+START_TEST(test_recover_multinomial) { recover(ST_HMM_MULTINOMIAL, 0); }
+END_TEST
+START_TEST(test_recover_gamma) { recover(ST_HMM_GAMMA, 0); }
+END_TEST
+START_TEST(test_recover_lognormal) { recover(ST_HMM_LOGNORMAL, 0); }
+END_TEST
+
+/* Covariance entries: var(S_ab) = (S_aa S_bb + S_ab^2) / N. */
+static void check_cov(const double *fit, const double *tr, size_t D, double N)
+{
+    for (size_t i = 0; i < D * D; i++) {
+        size_t a = i / D, b = i % D;
+        double sd = sqrt((tr[a * D + a] * tr[b * D + b] + tr[i] * tr[i]) / N);
+        ck_assert_near(fit[i], tr[i], NSD * sd);
+    }
+}
+
+/* Regression on two covariates (u ~ N(0, 1) iid), two responses, two
+ * states, diagonal and full noise: intercepts within NSD sqrt(v/N_k),
+ * slopes within NSD sqrt(v/N_k) (var(u) = 1), noise (co)variances as
+ * covariances. */
+START_TEST(test_recover_regression)
+{
+    for (int full = 0; full < 2; full++) {
+        st_err e;
+        st_err_clear(&e);
+        st_hmm *tr;
+        size_t K = 2, D = 4, Dy = 2, n = 20, T = 500;
+        st_hmm_shape sh = {ST_HMM_REGRESSION, full ? ST_HMM_COV_FULL : ST_HMM_COV_DIAG, NULL, 0, 0, 2};
+        ck_assert_int_eq(st_hmm_new_shape(&tr, K, D, &sh, &e), 0);
+        const double a[] = {0.9, 0.1, 0.2, 0.8}, s0[] = {0.5, 0.5};
+        const double c[] = {1, 0, -1, 2}, W[] = {1, -1, 0.5, 0, /* state 1 */ -2, 0.3, 0, 1};
+        const double vd[] = {0.3, 0.5, 0.8, 0.2}, vf[] = {0.5, 0.2, 0.2, 0.4, 1, -0.3, -0.3, 0.6};
+        memcpy(tr->trans, a, sizeof a);
+        memcpy(tr->start, s0, sizeof s0);
+        memcpy(tr->mean, c, sizeof c);
+        memcpy(tr->ar, W, sizeof W);
+        if (full)
+            memcpy(tr->var, vf, sizeof vf);
+        else
+            memcpy(tr->var, vd, sizeof vd);
+        ck_assert_int_eq(st_hmm_validate(tr, &e), 0);
+        int *st = malloc(n * T * sizeof *st);
+        double *x = malloc(n * T * D * sizeof *x);
+        st_rng g;
+        st_rng_seed(&g, 31);
+        for (size_t i = 0; i < n * T; i++) /* the covariates, before sampling the responses */
+            x[i * D + 2] = st_rng_normal(&g), x[i * D + 3] = st_rng_normal(&g);
+        ck_assert_int_eq(st_hmm_sample(tr, n, T, 9, st, x, &e), 0);
+        size_t len[20];
+        for (size_t i = 0; i < n; i++)
+            len[i] = T;
+        st_hmm_data *d;
+        ck_assert_int_eq(st_hmm_data_new(&d, n, len, D, x, &e), 0);
+        st_hmm_fit_opts o;
+        st_hmm_fit_opts_init(&o);
+        o.K = K;
+        o.family = ST_HMM_REGRESSION;
+        o.cov = sh.cov;
+        o.ncov = 2;
+        o.restarts = 3;
+        st_hmm *fit;
+        ck_assert_msg(st_hmm_fit(&fit, d, &o, &e) == 0, "%s", e.msg);
+        double lt;
+        ck_assert_int_eq(st_hmm_loglik(tr, d, NULL, &lt, &e), 0);
+        ck_assert(fit->logl >= lt - 1e-6 * fabs(lt));
+        size_t perm[2] = {0, 1};
+        if (fabs(fit->mean[2] - c[0]) + fabs(fit->mean[0] - c[2]) < fabs(fit->mean[0] - c[0]) + fabs(fit->mean[2] - c[2]))
+            perm[0] = 1, perm[1] = 0;
+        for (size_t k = 0; k < K; k++) {
+            size_t q = perm[k];
+            double Nk = (double)(n * T) * (k == 0 ? 2.0 / 3 : 1.0 / 3);
+            for (size_t j = 0; j < Dy; j++) {
+                double v = full ? vf[k * 4 + j * 3] : vd[k * 2 + j];
+                ck_assert_near(fit->mean[q * Dy + j], c[k * Dy + j], NSD * sqrt(v / Nk));
+                for (size_t u = 0; u < 2; u++)
+                    ck_assert_near(fit->ar[(q * Dy + j) * 2 + u], W[(k * Dy + j) * 2 + u], NSD * sqrt(v / Nk));
+                if (!full)
+                    ck_assert_near(fit->var[q * Dy + j], v, NSD * v * sqrt(2 / Nk));
+            }
+            if (full)
+                check_cov(fit->var + q * 4, vf + k * 4, Dy, Nk);
+        }
+        ck_assert_int_eq(st_hmm_nparams(fit), 1 + 2 + 2 * (2 + 4 + (full ? 3 : 2)));
+        st_hmm_free(fit);
+        st_hmm_free(tr);
+        st_hmm_data_free(d);
+        free(st);
+        free(x);
+    }
+}
+END_TEST
+
+/* AR(1) and a two-component mixture with full covariances: the fits are at
+ * least as likely as the truth and recover the covariances. */
+START_TEST(test_recover_full_noise)
+{
+    st_err e;
+    st_err_clear(&e);
+    size_t K = 2, D = 2, n = 20, T = 500;
+    const double a[] = {0.95, 0.05, 0.1, 0.9}, s0[] = {0.5, 0.5};
+    for (int gmm = 0; gmm < 2; gmm++) {
+        st_hmm *tr;
+        st_hmm_shape sh = {gmm ? ST_HMM_GMM : ST_HMM_AR, ST_HMM_COV_FULL, NULL, 1, 2, 0};
+        ck_assert_int_eq(st_hmm_new_shape(&tr, K, D, &sh, &e), 0);
+        memcpy(tr->trans, a, sizeof a);
+        memcpy(tr->start, s0, sizeof s0);
+        size_t nu = gmm ? 4 : 2; /* components (or states) */
+        for (size_t i = 0; i < nu; i++) {
+            double *S = tr->var + i * 4;
+            S[0] = 0.4 + 0.2 * (double)i;
+            S[3] = 0.9 - 0.15 * (double)i;
+            S[1] = S[2] = (i % 2 ? -0.5 : 0.6) * sqrt(S[0] * S[3]);
+            /* mixtures: the states far apart, their components nearer */
+            tr->mean[i * 2] = gmm ? (i < 2 ? -9.0 : 6.0) + 3.0 * (double)i : (i ? -1.0 : 1.0);
+            tr->mean[i * 2 + 1] = gmm ? (i % 2 ? 3.0 : -3.0) : 0.5;
+        }
+        if (gmm) {
+            const double w[] = {0.4, 0.6, 0.7, 0.3};
+            memcpy(tr->weight, w, sizeof w);
+        } else {
+            const double A[] = {0.5, 0.2, -0.1, 0.6, -0.4, 0, 0.3, 0.2};
+            memcpy(tr->ar, A, sizeof A);
+        }
+        ck_assert_int_eq(st_hmm_validate(tr, &e), 0);
+        st_hmm_data *d = sample(tr, n, T, 17);
+        st_hmm_fit_opts o;
+        st_hmm_fit_opts_init(&o);
+        o.K = K;
+        o.family = sh.family;
+        o.cov = ST_HMM_COV_FULL;
+        o.ncomp = 2;
+        o.order = 1;
+        o.restarts = 4;
+        o.seed = 3;
+        st_hmm *fit;
+        ck_assert_msg(st_hmm_fit(&fit, d, &o, &e) == 0, "%s", e.msg);
+        double lt;
+        ck_assert_int_eq(st_hmm_loglik(tr, d, NULL, &lt, &e), 0);
+        ck_assert_msg(fit->logl >= lt - 1e-6 * fabs(lt), "%s: fit %.10g < truth %.10g", gmm ? "gmm" : "ar", fit->logl, lt);
+        /* match each true unit (component or state) to the fitted one with the nearest mean */
+        for (size_t i = 0; i < nu; i++) {
+            size_t best = 0;
+            double bd = INFINITY;
+            for (size_t j = 0; j < nu; j++) {
+                double dd = hypot(fit->mean[j * 2] - tr->mean[i * 2], fit->mean[j * 2 + 1] - tr->mean[i * 2 + 1]);
+                if (dd < bd)
+                    bd = dd, best = j;
+            }
+            double Ni = (double)(n * T) * (gmm ? 0.5 * tr->weight[i] : (i == 0 ? 2.0 / 3 : 1.0 / 3));
+            check_cov(fit->var + best * 4, tr->var + i * 4, D, Ni);
+        }
+        ck_assert_int_eq(st_hmm_nparams(fit), 1 + 2 + (gmm ? 2 * (1 + 2 * (2 + 3)) : 2 * (2 + 4 + 3)));
+        st_hmm_free(fit);
+        st_hmm_free(tr);
+        st_hmm_data_free(d);
+    }
+}
 END_TEST
 
 /* AR(1)-HMM, 2 states, 2 columns: intercepts, coefficients and variances
@@ -724,8 +958,11 @@ START_TEST(test_bad_data)
     ck_assert_int_eq(st_hmm_data_check(d, ST_HMM_CATEGORICAL, 0, nsym, &e), ST_EDATA);
     ck_assert_ptr_nonnull(strstr(e.msg, "out of range"));
     d->x[2] = NAN;
-    ck_assert_int_eq(st_hmm_data_check(d, ST_HMM_GAUSSIAN, ST_HMM_COV_DIAG, NULL, &e), ST_EDATA); /* whole row missing */
-    ck_assert_int_eq(st_hmm_data_check(d, ST_HMM_GAUSSIAN, ST_HMM_COV_FULL, NULL, &e), ST_EDATA);
+    /* a whole row missing: a step without an observation (issue 13) */
+    ck_assert_int_eq(st_hmm_data_check(d, ST_HMM_GAUSSIAN, ST_HMM_COV_DIAG, NULL, &e), 0);
+    ck_assert_int_eq(st_hmm_data_check(d, ST_HMM_GAUSSIAN, ST_HMM_COV_FULL, NULL, &e), 0);
+    ck_assert_int_eq(st_hmm_data_check(d, ST_HMM_CATEGORICAL, 0, NULL, &e), 0);
+    ck_assert_int_eq(st_hmm_data_check(d, ST_HMM_POISSON, 0, NULL, &e), 0);
     d->x[2] = -1;
     ck_assert_int_eq(st_hmm_data_check(d, ST_HMM_POISSON, 0, NULL, &e), ST_EDATA);
     st_hmm_fit_opts o;
@@ -750,6 +987,12 @@ static Suite *hmm_fit_suite(void)
     tcase_add_test(tc, test_recover_gauss_full);
     tcase_add_test(tc, test_recover_gauss_spherical);
     tcase_add_test(tc, test_recover_gauss_tied);
+    tcase_add_test(tc, test_recover_bernoulli);
+    tcase_add_test(tc, test_recover_multinomial);
+    tcase_add_test(tc, test_recover_gamma);
+    tcase_add_test(tc, test_recover_lognormal);
+    tcase_add_test(tc, test_recover_regression);
+    tcase_add_test(tc, test_recover_full_noise);
     tcase_add_test(tc, test_recover_ar);
     tcase_add_test(tc, test_recover_gmm);
     tcase_add_test(tc, test_missing_full);

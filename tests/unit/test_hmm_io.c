@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "check_util.h"
-#include "hmm/hmm.h"
+#include "hmm/internal.h"
 
 static st_hmm *roundtrip(st_hmm *m)
 {
@@ -30,10 +30,7 @@ static st_hmm *roundtrip(st_hmm *m)
     return r;
 }
 
-static void same(const double *a, const double *b, size_t n)
-{
-    ck_assert(memcmp(a, b, n * sizeof *a) == 0);
-}
+#define same(a, b, n) ck_assert_msg(memcmp((a), (b), (n) * sizeof *(a)) == 0, "%s differs", #a)
 
 START_TEST(test_roundtrip_all)
 {
@@ -236,11 +233,163 @@ START_TEST(test_bad_covariance)
 }
 END_TEST
 
+/* A random positive definite D x D matrix into S. */
+static void rand_spd(st_rng *g, size_t D, double *S)
+{
+    double A[16];
+    for (size_t i = 0; i < D * D; i++)
+        A[i] = st_rng_normal(g);
+    for (size_t i = 0; i < D; i++)
+        for (size_t j = 0; j < D; j++) {
+            double v = i == j ? 0.5 : 0;
+            for (size_t k = 0; k < D; k++)
+                v += A[i * D + k] * A[j * D + k];
+            S[i * D + j] = v;
+        }
+}
+
+/* The families and shapes added for issue 21: Bernoulli, multinomial (with
+ * and without trials), Gamma, log-normal, regression (diag and full),
+ * AR and mixtures with full covariances; every array back bit for bit. */
+START_TEST(test_roundtrip_more)
+{
+    st_err e;
+    st_rng g;
+    st_rng_seed(&g, 8);
+    const st_hmm_shape shapes[] = {
+        {ST_HMM_BERNOULLI, ST_HMM_COV_DIAG, NULL, 0, 0, 0},   {ST_HMM_MULTINOMIAL, ST_HMM_COV_DIAG, NULL, 0, 0, 0},
+        {ST_HMM_MULTINOMIAL, ST_HMM_COV_DIAG, NULL, 0, 0, 0}, {ST_HMM_GAMMA, ST_HMM_COV_DIAG, NULL, 0, 0, 0},
+        {ST_HMM_LOGNORMAL, ST_HMM_COV_DIAG, NULL, 0, 0, 0},   {ST_HMM_REGRESSION, ST_HMM_COV_DIAG, NULL, 0, 0, 1},
+        {ST_HMM_REGRESSION, ST_HMM_COV_FULL, NULL, 0, 0, 2},  {ST_HMM_AR, ST_HMM_COV_FULL, NULL, 2, 0, 0},
+        {ST_HMM_GMM, ST_HMM_COV_FULL, NULL, 0, 2, 0},
+    };
+    double ones[4] = {1, 1, 1, 1};
+    for (size_t f = 0; f < sizeof shapes / sizeof shapes[0]; f++) {
+        const st_hmm_shape *sh = &shapes[f];
+        size_t K = 2, D = sh->ncov == 2 ? 4 : 3;
+        st_hmm *m;
+        ck_assert_int_eq(st_hmm_new_shape(&m, K, D, sh, &e), 0);
+        st_rng_dirichlet(&g, ones, K, m->start);
+        for (size_t i = 0; i < K; i++)
+            st_rng_dirichlet(&g, ones, K, m->trans + i * K);
+        for (size_t i = 0; i < K * D; i++) {
+            if (m->bern)
+                m->bern[i] = st_rng_uniform(&g);
+            if (m->shape) {
+                m->shape[i] = 0.1 + 5 * st_rng_uniform(&g);
+                m->scale[i] = 0.1 + 5 * st_rng_uniform(&g);
+            }
+        }
+        if (m->mprob) {
+            for (size_t k = 0; k < K; k++)
+                st_rng_dirichlet(&g, ones, D, m->mprob + k * D);
+            m->trials = f == 1 ? 12 : 0;
+        }
+        if (m->weight)
+            for (size_t k = 0; k < K; k++)
+                st_rng_dirichlet(&g, ones, m->ncomp, m->weight + k * m->ncomp);
+        for (size_t i = 0; i < st_hmm_mean_len(m); i++)
+            m->mean[i] = st_rng_normal(&g);
+        for (size_t i = 0; i < st_hmm_ar_len(m); i++)
+            m->ar[i] = st_rng_normal(&g);
+        size_t Dy = st_hmm_dy(m), nv = st_hmm_var_len(m);
+        if (m->cov == ST_HMM_COV_FULL)
+            for (size_t b = 0; b < nv / (Dy * Dy); b++)
+                rand_spd(&g, Dy, m->var + b * Dy * Dy);
+        else
+            for (size_t i = 0; i < nv; i++)
+                m->var[i] = 0.1 + st_rng_uniform(&g);
+        st_err_clear(&e);
+        ck_assert_msg(st_hmm_validate(m, &e) == 0, "shape %zu: %s", f, e.msg);
+        st_hmm *r = roundtrip(m);
+        ck_assert_int_eq(r->family, m->family);
+        ck_assert_int_eq(r->cov, m->cov);
+        ck_assert_int_eq(r->D, D);
+        ck_assert_int_eq(r->ncov, m->ncov);
+        ck_assert_int_eq(r->order, m->order);
+        ck_assert_int_eq(r->ncomp, m->ncomp);
+        ck_assert_int_eq(r->trials, m->trials);
+        same(r->start, m->start, K);
+        same(r->trans, m->trans, K * K);
+        if (m->bern)
+            same(r->bern, m->bern, K * D);
+        if (m->mprob)
+            same(r->mprob, m->mprob, K * D);
+        if (m->shape) {
+            same(r->shape, m->shape, K * D);
+            same(r->scale, m->scale, K * D);
+        }
+        if (m->weight)
+            same(r->weight, m->weight, K * m->ncomp);
+        if (m->mean) {
+            same(r->mean, m->mean, st_hmm_mean_len(m));
+            same(r->var, m->var, nv);
+        }
+        if (m->ar)
+            same(r->ar, m->ar, st_hmm_ar_len(m));
+        ck_assert_int_eq(st_hmm_nparams(r), st_hmm_nparams(m));
+        st_hmm_free(r);
+        st_hmm_free(m);
+    }
+}
+END_TEST
+
+/* Durations of each family (a left-right model: its last state absorbing,
+ * its transition row all 0) written and read back bit for bit. */
+START_TEST(test_roundtrip_durations)
+{
+    st_err e;
+    st_rng g;
+    st_rng_seed(&g, 9);
+    for (int f = ST_HMM_DUR_NONPAR; f <= ST_HMM_DUR_NEGBIN; f++) {
+        size_t K = 3, Dm = 6, sh = f == ST_HMM_DUR_NONPAR ? 1 : 2;
+        st_hmm *m;
+        ck_assert_int_eq(st_hmm_new(&m, K, 1, ST_HMM_GAUSSIAN, ST_HMM_COV_DIAG, NULL, &e), 0);
+        m->topology = ST_HMM_LEFT_RIGHT;
+        st_hmm_topology_mask(ST_HMM_LEFT_RIGHT, 0, K, m->mask);
+        ck_assert_int_eq(st_hmm_set_durations(m, (st_hmm_dur)f, Dm, sh, &e), 0);
+        const double a[] = {0, 0.3, 0.7, 0, 0, 1, 0, 0, 0}, s0[] = {1, 0, 0};
+        memcpy(m->trans, a, sizeof a);
+        memcpy(m->start, s0, sizeof s0);
+        for (size_t k = 0; k < K; k++) {
+            m->mean[k] = st_rng_normal(&g);
+            m->var[k] = 0.5 + st_rng_uniform(&g);
+            m->dpar[2 * k] = 0.5 + 4 * st_rng_uniform(&g);
+            m->dpar[2 * k + 1] = 0.1 + 0.8 * st_rng_uniform(&g);
+            double ones[6] = {1, 1, 1, 1, 1, 1};
+            st_rng_dirichlet(&g, ones, Dm, m->dprob + k * Dm);
+        }
+        for (size_t k = 0; k < K; k++) { /* what the family does not use is 0 */
+            if (f == ST_HMM_DUR_NONPAR)
+                m->dpar[2 * k] = 0;
+            if (f != ST_HMM_DUR_NEGBIN)
+                m->dpar[2 * k + 1] = 0;
+        }
+        st_err_clear(&e);
+        ck_assert_msg(st_hmm_validate(m, &e) == 0, "%s", e.msg);
+        st_hmm *r = roundtrip(m);
+        ck_assert_int_eq(r->dur, f);
+        ck_assert_int_eq(r->dmax, Dm);
+        ck_assert_int_eq(r->dshift, sh);
+        same(r->trans, m->trans, K * K);
+        same(r->dprob, m->dprob, K * Dm);
+        if (f != ST_HMM_DUR_NONPAR)
+            same(r->dpar, m->dpar, 2 * K);
+        ck_assert(st_hmm_absorbing(r, 2) && !st_hmm_absorbing(r, 1));
+        ck_assert_int_eq(st_hmm_nparams(r), st_hmm_nparams(m));
+        st_hmm_free(r);
+        st_hmm_free(m);
+    }
+}
+END_TEST
+
 static Suite *hmm_io_suite(void)
 {
     Suite *s = suite_create("hmm_io");
     TCase *tc = tcase_create("io");
     tcase_add_test(tc, test_roundtrip_all);
+    tcase_add_test(tc, test_roundtrip_more);
+    tcase_add_test(tc, test_roundtrip_durations);
     tcase_add_test(tc, test_bad_files);
     tcase_add_test(tc, test_bad_covariance);
     suite_add_tcase(s, tc);
