@@ -63,7 +63,7 @@ for mode in bernoulli multinomial gamma lognormal regression-diag regression-ful
     cols=
     case $mode in regression-*) cols="-c y1,y2,u1,u2" ;; esac
     expect_exit 0 "hmm-fit from the same start ($mode)" \
-        hmm-fit -v --init "$tmp/$mode-init.yaml" $cols --max-iter $n --tol 1e-300 --prob-floor 0 --min-var 1e-300 \
+        hmm-fit -vv --init "$tmp/$mode-init.yaml" $cols --max-iter $n --tol 1e-300 --prob-floor 0 --min-var 1e-300 \
         -o "$tmp/$mode-fit.yaml" "$tmp/$mode.csv"
     sed -n 's/.* iteration \([0-9]*\) logL \([^ ]*\) .*/\2/p' "$tmp/err" > "$tmp/$mode-ours.txt"
     # EM stops early when logL stops changing in the last digit

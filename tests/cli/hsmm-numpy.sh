@@ -22,7 +22,7 @@ for mode in nonparametric poisson; do
         continue
     fi
     expect_exit 0 "hmm-fit from the same start ($mode durations)" \
-        hmm-fit -v --init "$tmp/$mode-init.yaml" --max-iter $n --tol 1e-300 --prob-floor 0 --min-var 1e-300 \
+        hmm-fit -vv --init "$tmp/$mode-init.yaml" --max-iter $n --tol 1e-300 --prob-floor 0 --min-var 1e-300 \
         -o "$tmp/$mode-fit.yaml" "$tmp/d.csv"
     sed -n 's/.* iteration \([0-9]*\) logL \([^ ]*\) .*/\2/p' "$tmp/err" > "$tmp/$mode-ours.txt"
     check "$n iterations logged ($mode)" [ "$(wc -l < "$tmp/$mode-ours.txt")" -eq $n ]
