@@ -2,7 +2,7 @@
 
 lib_libstoch_a_SOURCES += lib/mjp/model.c lib/mjp/data.c lib/mjp/lik.c \
 	lib/mjp/fit.c lib/mjp/summary.c lib/mjp/sample.c lib/mjp/io.c lib/mjp/covariates.c lib/mjp/derived.c \
-	lib/mjp/compare.c lib/mjp/report.c
+	lib/mjp/compare.c lib/mjp/report.c lib/mjp/boot.c
 lib_libstoch_a_SOURCES += lib/mjp/pgrid.c
 noinst_HEADERS += lib/mjp/mjp.h lib/mjp/internal.h
 

@@ -67,10 +67,11 @@ static const char USAGE[] =
     "      --times T,...    times for pmatrix and prevalence\n"
     "      --totlos-to T    horizon of totlos (default: for life)\n"
     "      --efpt-to S      target state of efpt\n"
-    "      --ci delta|normal|none  intervals: delta method (default), simulated\n"
-    "                       from the estimates' normal law (msm's ci = \"normal\",\n"
-    "                       seeded by --seed), or none\n"
-    "      --ci-draws B     draws for --ci normal (default 1000)\n"
+    "      --ci delta|normal|bootstrap|none  intervals: delta method (default),\n"
+    "                       simulated from the estimates' normal law (msm's\n"
+    "                       ci = \"normal\"), parametric bootstrap (data simulated\n"
+    "                       from the fit, refitted), seeded by --seed; or none\n"
+    "      --ci-draws B     draws or bootstrap data sets (default 1000)\n"
     "      --lrtest FIT0    likelihood-ratio test against a nested fit's model file\n"
     "      --pmatrix-grid FILE  write P(t) on a grid of times to FILE, a stream\n"
     "                       from,t,p0..p(K-1),stay (binary for *.stb, else CSV)\n"
@@ -541,8 +542,10 @@ int main(int argc, char **argv)
                 co.method = ST_MJP_CI_NORMAL;
             else if (!strcmp(optarg, "none"))
                 co.method = ST_MJP_CI_NONE;
+            else if (!strcmp(optarg, "bootstrap"))
+                co.method = ST_MJP_CI_BOOT;
             else
-                st_cli_usage_error(&cli, "--ci must be delta, normal or none, not '%s'", optarg);
+                st_cli_usage_error(&cli, "--ci must be delta, normal, bootstrap or none, not '%s'", optarg);
             break;
         case OPT_TIMES:
             free(dtimes);
@@ -804,6 +807,16 @@ int main(int argc, char **argv)
         else
             rc = st_mjp_parse_at(m, ats[i], atz[natz++], &err);
     }
+    double *bth = NULL;
+    if (rc == 0 && co.method == ST_MJP_CI_BOOT && ndrq) {
+        rc = st_mjp_bootstrap(m, fit, d, co.draws, cli.seed, &bth, &co.nboot, &err);
+        co.boot = bth;
+        if (rc == 0)
+            st_cli_log(&cli, 2, "bootstrap: %zu of %zu refits used", co.nboot, co.draws);
+        if (rc == 0 && co.nboot < co.draws)
+            st_cli_log(&cli, 1, "warning: %zu of %zu bootstrap refits failed and were left out", co.draws - co.nboot,
+                       co.draws);
+    }
     for (size_t i = 0; i < ndrq && rc == 0; i++) {
         st_mjp_table *t = NULL;
         if (drq[i].kind == D_PREVALENCE)
@@ -817,6 +830,7 @@ int main(int argc, char **argv)
     }
     for (size_t i = 0; i < natz; i++)
         free(atz[i]);
+    free(bth);
     if (rc == 0)
         rc = st_output_open(&out, cli.output, 0, &err);
     if (rc == 0)

@@ -408,13 +408,32 @@ int st_mjp_derived(const st_mjp *m, const st_mjp_dspec *s, double *v, st_err *e)
  * quantiles of the quantity over `draws` parameter vectors drawn from the
  * asymptotic normal distribution of the estimates (msm's ci = "normal";
  * R's quantile type 7), seeded. */
-enum { ST_MJP_CI_NONE, ST_MJP_CI_DELTA, ST_MJP_CI_NORMAL };
+enum { ST_MJP_CI_NONE, ST_MJP_CI_DELTA, ST_MJP_CI_NORMAL, ST_MJP_CI_BOOT };
 typedef struct st_mjp_ci_opts {
     int method;
     size_t draws;  /* default 1000 */
     uint64_t seed;
     double level;  /* default 0.95 */
+    /* ST_MJP_CI_BOOT: the parameter vectors of nboot refits
+     * (st_mjp_bootstrap), used as the normal draws are */
+    const double *boot;
+    size_t nboot;
 } st_mjp_ci_opts;
+
+/* Parametric bootstrap: B data sets simulated from the fitted model m
+ * (Gillespie paths, piecewise-constant rates of each interval's
+ * covariates and time period) on the design of d: each subject starts in
+ * its first observed state (a censored one: the first state it may be)
+ * and is observed at its times; a subject whose data end in an exact
+ * death time (obstype 3) has its simulated death recorded at its exact
+ * time, and follow-up ends at an absorbing state.  Each is refitted
+ * (default method, from the estimates); *theta (malloc'ed) gets the
+ * nok <= B parameter vectors (f's parametrisation) of the refits that
+ * succeeded.  Replicate b uses random stream b of seed, so results do
+ * not depend on threads.  Exact and panel data, one process, rate
+ * matrices (not formulas). */
+int st_mjp_bootstrap(const st_mjp *m, const st_mjp_fit *f, const struct st_mjp_data *d, size_t B, uint64_t seed,
+                     double **theta, size_t *nok, st_err *e);
 
 /* est, se, lo, hi: st_mjp_derived_size values each, for model m fitted by
  * f (with standard errors).  Entries without an interval (exact 0 or 1,

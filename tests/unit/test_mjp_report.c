@@ -3,7 +3,7 @@
  * forms and direct counts, state labels (text state columns mapped by the
  * model's labels, written back as labels), msm's deathexact, the range
  * and labels of a state column, and the refusal of states that the data
- * never show. */
+ * never show; the parametric bootstrap against the observed information. */
 #include "config.h"
 
 #include <math.h>
@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "check_util.h"
+#include "core/rng.h"
 #include "core/stream.h"
 #include "mjp/mjp.h"
 
@@ -265,6 +266,85 @@ START_TEST(test_prevalence_table)
 }
 END_TEST
 
+
+/* Parametric bootstrap on a 2-state panel (q01 = 0.4, q10 = 0.2, 400
+ * subjects seen at 0..5): the spread of the refits' log rates matches the
+ * observed-information standard errors (the Monte Carlo error of an SD
+ * from 200 refits is about 5 %: 20 % allowed), they centre on the
+ * estimates, and the same seed gives the same refits. */
+START_TEST(test_bootstrap)
+{
+    st_table *tab = calloc(1, sizeof *tab);
+    static const char *cols[] = {"seq", "t", "state"};
+    tab->ncols = 3;
+    tab->names = calloc(3, sizeof *tab->names);
+    tab->dtypes = calloc(3, sizeof *tab->dtypes);
+    for (int j = 0; j < 3; j++)
+        tab->names[j] = strdup(cols[j]);
+    tab->source = strdup("test");
+    size_t ns = 400, nv = 6;
+    tab->data = malloc(ns * nv * 3 * sizeof *tab->data);
+    st_rng g;
+    st_rng_seed(&g, 3);
+    double a = 0.4, b = 0.2;
+    for (size_t s = 0; s < ns; s++) {
+        int x = st_rng_uniform(&g) < 0.5;
+        for (size_t v = 0; v < nv; v++) {
+            if (v) {
+                double p01 = a / (a + b) * (1 - exp(-(a + b))), p10 = b / (a + b) * (1 - exp(-(a + b)));
+                x = x ? !(st_rng_uniform(&g) < p10) : st_rng_uniform(&g) < p01;
+            }
+            double *r = tab->data + tab->nrows++ * 3;
+            r[0] = (double)s, r[1] = (double)v, r[2] = x;
+        }
+    }
+    st_mjp *m;
+    st_err e;
+    ck_assert_int_eq(st_mjp_new(&m, 2, &e), 0);
+    m->allowed[1] = m->allowed[2] = 1;
+    m->Q[0] = -0.3, m->Q[1] = 0.3, m->Q[2] = 0.3, m->Q[3] = -0.3;
+    st_mjp_data *d;
+    ck_assert_int_eq(st_mjp_data_from_table(&d, tab, m, ST_MJP_PANEL, 0, NULL, 0, &e), 0);
+    st_mjp_fit_opts fo = {.method = ST_MJP_FIT_AUTO, .want_se = 1};
+    st_mjp_fit *f;
+    ck_assert_msg(st_mjp_fit_run(m, d, &fo, &f, &e) == 0, "%s", e.msg);
+    ck_assert_int_eq((int)f->nfree, 2);
+    double th0[2];
+    ck_assert_int_eq(st_mjp_fit_get_theta(f, m, th0), 0);
+    double *th, *th2;
+    size_t nok, nok2, B = 200;
+    ck_assert_msg(st_mjp_bootstrap(m, f, d, B, 7, &th, &nok, &e) == 0, "%s", e.msg);
+    ck_assert_int_eq((int)nok, (int)B);
+    for (int k = 0; k < 2; k++) {
+        double mean = 0, ss = 0;
+        for (size_t i = 0; i < nok; i++)
+            mean += th[i * 2 + k];
+        mean /= (double)nok;
+        for (size_t i = 0; i < nok; i++)
+            ss += (th[i * 2 + k] - mean) * (th[i * 2 + k] - mean);
+        double sd = sqrt(ss / (double)(nok - 1)), se = sqrt(f->cov[k * 2 + k]);
+        ck_assert_msg(fabs(sd / se - 1) < 0.2, "theta %d: bootstrap sd %g, se %g", k, sd, se);
+        ck_assert_msg(fabs(mean - th0[k]) < 3 * se / sqrt((double)nok) + 0.1 * se, "theta %d: mean %g, estimate %g", k,
+                      mean, th0[k]);
+    }
+    ck_assert_int_eq(st_mjp_bootstrap(m, f, d, 20, 7, &th2, &nok2, &e), 0);
+    ck_assert_int_eq(memcmp(th, th2, 20 * 2 * sizeof *th), 0); /* replicate b from stream b */
+    free(th2);
+    /* intervals from the refits: percentile, around the estimate */
+    st_mjp_ci_opts co = {.method = ST_MJP_CI_BOOT, .boot = th, .nboot = nok};
+    st_mjp_dspec sp = {.kind = ST_MJP_D_SOJOURN};
+    double est[2], se[2], lo[2], hi[2];
+    ck_assert_int_eq(st_mjp_derived_ci(m, f, &sp, &co, est, se, lo, hi, &e), 0);
+    for (int i = 0; i < 2; i++)
+        ck_assert_msg(lo[i] < est[i] && est[i] < hi[i], "%g %g %g", lo[i], est[i], hi[i]);
+    free(th);
+    st_mjp_fit_free(f);
+    st_mjp_data_free(d);
+    st_mjp_free(m);
+    st_table_free(tab);
+}
+END_TEST
+
 static Suite *mjp_report_suite(void)
 {
     Suite *s = suite_create("mjp_report");
@@ -275,6 +355,7 @@ static Suite *mjp_report_suite(void)
     tcase_add_test(tc, test_labels_and_deathexact);
     tcase_add_test(tc, test_observed_states);
     tcase_add_test(tc, test_prevalence_table);
+    tcase_add_test(tc, test_bootstrap);
     suite_add_tcase(s, tc);
     return s;
 }
