@@ -489,6 +489,10 @@ typedef struct st_mjp_table {
     int base;
 } st_mjp_table;
 void st_mjp_table_free(st_mjp_table *t);
+/* The model's labels as a dictionary (code i = state i) for writing
+ * state columns as text; *d NULL when the model has no labels or its
+ * labels are numbers (then states are written as numbers). */
+int st_mjp_label_dict(const st_mjp *m, st_strdict **d, st_err *e);
 
 /* A derived quantity (ST_MJP_D_*) with its intervals, at each covariate
  * vector at[0..nat) (nat 0: the centre), and for P(t) at each time:

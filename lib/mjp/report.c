@@ -39,6 +39,25 @@ static int numeric_labels(const st_mjp *m)
     return 1;
 }
 
+int st_mjp_label_dict(const st_mjp *m, st_strdict **d, st_err *e)
+{
+    *d = NULL;
+    if (!m->labels || numeric_labels(m))
+        return 0;
+    int rc = st_strdict_new(d, e);
+    for (size_t i = 0; rc == 0 && i < m->K; i++) {
+        double code;
+        rc = st_strdict_intern(*d, m->labels[i], strlen(m->labels[i]), &code, e);
+        if (rc == 0 && code != (double)i)
+            rc = st_err_set(e, ST_EDATA, NULL, 0, 0, "label '%s' given twice", m->labels[i]);
+    }
+    if (rc < 0) {
+        st_strdict_free(*d);
+        *d = NULL;
+    }
+    return rc;
+}
+
 /* A table of ncol columns (names: pointers kept, to static strings or the
  * model's covariate names) with
  * room for nrow rows; state columns are those whose name is one of from,
@@ -59,18 +78,12 @@ static int table_new(st_mjp_table **out, const st_mjp *m, const char *const *nam
         st_mjp_table_free(t);
         return st_err_nomem(e, "table");
     }
-    int lab = m->labels && !numeric_labels(m);
-    if (lab) {
-        int rc = st_strdict_new(&t->labels, e);
-        for (size_t i = 0; rc == 0 && i < m->K; i++) {
-            double code;
-            rc = st_strdict_intern(t->labels, m->labels[i], strlen(m->labels[i]), &code, e);
-        }
-        if (rc < 0) {
-            st_mjp_table_free(t);
-            return rc;
-        }
+    int rc = st_mjp_label_dict(m, &t->labels, e);
+    if (rc < 0) {
+        st_mjp_table_free(t);
+        return rc;
     }
+    int lab = t->labels != NULL;
     for (size_t j = 0; j < ncol; j++) {
         t->names[j] = names[j];
         int state = !strcmp(names[j], "from") || !strcmp(names[j], "to") || !strcmp(names[j], "state");

@@ -60,4 +60,5 @@ expect_error 1 "column 'pdiag' holds text" "a text covariate" mjp-infer --base 1
 printf 'seq,t,state\nA-17,0,1\nA-17,1,x\n' >"$tmp/ids.csv"
 printf 'seq,t,state\nA-17,0,1\nA-17,-1,2\n' >"$tmp/ids2.csv"
 expect_error 1 "subject A-17, row 2: time -1 is before" "text ids in messages" mjp-infer --base 1 -K 2 "$tmp/ids2.csv"
+
 done_testing
