@@ -14,3 +14,8 @@ tests_unit_test_cli_LDADD = $(CHECK_LIBS_ALL)
 tests_unit_test_resource_SOURCES = tests/unit/test_resource.c
 tests_unit_test_resource_CFLAGS = $(CHECK_CFLAGS_ALL)
 tests_unit_test_resource_LDADD = $(CHECK_LIBS_ALL)
+
+TESTS += tests/cli/conventions.sh
+dist_check_SCRIPTS += tests/cli/conventions.sh
+TESTS += tests/cli/badinput.sh
+dist_check_SCRIPTS += tests/cli/badinput.sh

@@ -48,3 +48,12 @@ check_PROGRAMS += tests/unit/test_optim
 tests_unit_test_optim_SOURCES = tests/unit/test_optim.c
 tests_unit_test_optim_CFLAGS = $(CHECK_CFLAGS_ALL)
 tests_unit_test_optim_LDADD = $(CHECK_LIBS_ALL)
+
+# MCMC summaries: rank-normalised split R-hat and effective sample sizes
+lib_libstoch_a_SOURCES += lib/core/mcmc.c
+noinst_HEADERS += lib/core/mcmc.h
+
+check_PROGRAMS += tests/unit/test_mcmc
+tests_unit_test_mcmc_SOURCES = tests/unit/test_mcmc.c
+tests_unit_test_mcmc_CFLAGS = $(CHECK_CFLAGS_ALL)
+tests_unit_test_mcmc_LDADD = $(CHECK_LIBS_ALL)

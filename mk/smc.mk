@@ -3,9 +3,9 @@
 
 lib_libstoch_a_SOURCES += lib/smc/model.c lib/smc/model_load.c lib/smc/model_builtin.c \
 	lib/smc/model_eval.c lib/smc/model_grad.c lib/smc/model_builtin_par.c lib/smc/model_write.c \
-	lib/smc/func.c lib/smc/series.c lib/smc/fit.c lib/smc/resample.c \
+	lib/smc/func.c lib/smc/series.c lib/smc/fit.c lib/smc/pmmh.c lib/smc/resample.c \
 	lib/smc/filter.c lib/smc/smooth.c
-noinst_HEADERS += lib/smc/func.h lib/smc/series.h lib/smc/fit.h lib/smc/dist.h lib/smc/model.h lib/smc/model_internal.h lib/smc/resample.h \
+noinst_HEADERS += lib/smc/func.h lib/smc/series.h lib/smc/fit.h lib/smc/pmmh.h lib/smc/dist.h lib/smc/model.h lib/smc/model_internal.h lib/smc/resample.h \
 	lib/smc/pf.h lib/smc/pf_internal.h
 
 bin_PROGRAMS += tools/pf-smooth tools/pf-resample tools/pf-fit
@@ -13,7 +13,10 @@ tools_pf_smooth_SOURCES = tools/pf-smooth.c
 tools_pf_fit_SOURCES = tools/pf-fit.c
 tools_pf_resample_SOURCES = tools/pf-resample.c
 
-check_PROGRAMS += tests/unit/test_smc_resample tests/unit/test_smc_model tests/unit/test_smc_pf tests/unit/test_smc_fit
+check_PROGRAMS += tests/unit/test_smc_resample tests/unit/test_smc_model tests/unit/test_smc_pf tests/unit/test_smc_fit tests/unit/test_smc_pmmh
+tests_unit_test_smc_pmmh_SOURCES = tests/unit/test_smc_pmmh.c
+tests_unit_test_smc_pmmh_CFLAGS = $(CHECK_CFLAGS_ALL)
+tests_unit_test_smc_pmmh_LDADD = $(CHECK_LIBS_ALL)
 tests_unit_test_smc_fit_SOURCES = tests/unit/test_smc_fit.c
 tests_unit_test_smc_fit_CFLAGS = $(CHECK_CFLAGS_ALL)
 tests_unit_test_smc_fit_LDADD = $(CHECK_LIBS_ALL)

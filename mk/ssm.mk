@@ -4,9 +4,9 @@
 lib_libstoch_a_SOURCES += lib/ssm/kalman.c lib/ssm/structural.c lib/ssm/forecast.c \
 	lib/ssm/s4d.c lib/ssm/model_io.c lib/ssm/families.c lib/ssm/select.c lib/ssm/output.c lib/ssm/batch.c \
 	lib/ssm/fam_structural.c lib/ssm/fam_matrix.c lib/ssm/fam_s4d.c \
-	lib/ssm/ets.c lib/ssm/fam_ets.c lib/ssm/calendar.c
+	lib/ssm/ets.c lib/ssm/fam_ets.c lib/ssm/calendar.c lib/ssm/mxpar.c
 noinst_HEADERS += lib/ssm/kalman.h lib/ssm/structural.h lib/ssm/forecast.h \
-	lib/ssm/s4d.h lib/ssm/model_io.h lib/ssm/family.h lib/ssm/internal.h lib/ssm/batch.h lib/ssm/ets.h lib/ssm/calendar.h
+	lib/ssm/s4d.h lib/ssm/model_io.h lib/ssm/family.h lib/ssm/internal.h lib/ssm/batch.h lib/ssm/ets.h lib/ssm/calendar.h lib/ssm/mxpar.h
 
 check_PROGRAMS += tests/unit/test_kalman
 tests_unit_test_kalman_SOURCES = tests/unit/test_kalman.c
@@ -33,8 +33,8 @@ check_PROGRAMS += tests/unit/test_ssm_forecast
 tests_unit_test_ssm_forecast_SOURCES = tests/unit/test_ssm_forecast.c
 tests_unit_test_ssm_forecast_CFLAGS = $(CHECK_CFLAGS_ALL)
 tests_unit_test_ssm_forecast_LDADD = $(CHECK_LIBS_ALL)
-TESTS += tests/cli/ssm-forecast.sh tests/cli/ssm-forecast-peers.sh tests/cli/ssm-ets-r.sh
-dist_check_SCRIPTS += tests/cli/ssm-forecast.sh tests/cli/ssm-forecast-peers.sh tests/cli/ssm-ets-r.sh
+TESTS += tests/cli/ssm-forecast.sh tests/cli/ssm-forecast-peers.sh tests/cli/ssm-ets-r.sh tests/cli/ssm-matrix-mle.sh tests/cli/ssm-matrix-peers.sh
+dist_check_SCRIPTS += tests/cli/ssm-forecast.sh tests/cli/ssm-forecast-peers.sh tests/cli/ssm-ets-r.sh tests/cli/ssm-matrix-mle.sh tests/cli/ssm-matrix-peers.sh
 
 # make demo: the Nile and (log) airline passengers, forecasts, decomposition
 # and a holdout evaluation.

@@ -15,8 +15,8 @@ bin_PROGRAMS += tools/stoch-cat
 tools_stoch_cat_SOURCES = tools/stoch-cat.c
 dist_man_MANS += man/man1/stoch-cat.1 man/man5/stoch-stream.5
 
-TESTS += tests/cli/stoch-cat.sh
-dist_check_SCRIPTS += tests/cli/stoch-cat.sh
+TESTS += tests/cli/stoch-cat.sh tests/cli/roles.sh tests/cli/streams-issue13.sh
+dist_check_SCRIPTS += tests/cli/stoch-cat.sh tests/cli/roles.sh tests/cli/streams-issue13.sh
 EXTRA_DIST += tests/cli/numpy_read_stream.py tests/cli/shortest_vs_python.py
 
 # make demo: a stoch-cat round trip of a real data set.

@@ -1,22 +1,29 @@
 # uq: uncertainty scores for language-model generations (uq-entropy) and
 # their evaluation (uq-eval).  Appends to the variables of Makefile.am.
 
-lib_libstoch_a_SOURCES += lib/uq/arena.c lib/uq/json.c lib/uq/input.c lib/uq/text.c lib/uq/cluster.c \
+lib_libstoch_a_SOURCES += lib/uq/arena.c lib/uq/json_simd.cpp lib/uq/input.c lib/uq/text.c lib/uq/cluster.c \
 	lib/uq/scores.c lib/uq/tokens.c lib/uq/sar.c lib/uq/density.c lib/uq/spectral.c lib/uq/metrics.c lib/uq/run.c lib/uq/eval.c
 lib_libstoch_a_SOURCES += lib/uq/curves.c
 noinst_HEADERS += lib/uq/curves.h
 noinst_HEADERS += lib/uq/uq.h lib/uq/run.h lib/uq/eval.h lib/uq/json.h lib/uq/text.h lib/uq/unicode_tables.h
 
+# The JSON input (lib/uq/json_simd.cpp) is C++ on libsimdjson: a program
+# that reads it links with the C++ compiler, which automake picks when a
+# program names a C++ source (nodist_EXTRA_*: never built, it only names
+# the linker).
 check_PROGRAMS += tests/unit/test_uq_input tests/unit/test_uq_scores tests/unit/test_uq_metrics
 tests_unit_test_uq_input_SOURCES = tests/unit/test_uq_input.c
+nodist_EXTRA_tests_unit_test_uq_input_SOURCES = cxx-link.cpp
 tests_unit_test_uq_input_CFLAGS = $(CHECK_CFLAGS_ALL)
-tests_unit_test_uq_input_LDADD = $(CHECK_LIBS_ALL)
+tests_unit_test_uq_input_LDADD = $(CHECK_LIBS_ALL) $(SIMDJSON_LIBS)
 tests_unit_test_uq_scores_SOURCES = tests/unit/test_uq_scores.c
+nodist_EXTRA_tests_unit_test_uq_scores_SOURCES = cxx-link.cpp
 tests_unit_test_uq_scores_CFLAGS = $(CHECK_CFLAGS_ALL)
-tests_unit_test_uq_scores_LDADD = $(CHECK_LIBS_ALL)
+tests_unit_test_uq_scores_LDADD = $(CHECK_LIBS_ALL) $(SIMDJSON_LIBS)
 tests_unit_test_uq_metrics_SOURCES = tests/unit/test_uq_metrics.c
+nodist_EXTRA_tests_unit_test_uq_metrics_SOURCES = cxx-link.cpp
 tests_unit_test_uq_metrics_CFLAGS = $(CHECK_CFLAGS_ALL)
-tests_unit_test_uq_metrics_LDADD = $(CHECK_LIBS_ALL)
+tests_unit_test_uq_metrics_LDADD = $(CHECK_LIBS_ALL) $(SIMDJSON_LIBS)
 check_PROGRAMS += tests/unit/test_uq_curves
 tests_unit_test_uq_curves_SOURCES = tests/unit/test_uq_curves.c
 tests_unit_test_uq_curves_CFLAGS = $(CHECK_CFLAGS_ALL)
@@ -24,6 +31,8 @@ tests_unit_test_uq_curves_LDADD = $(CHECK_LIBS_ALL)
 
 bin_PROGRAMS += tools/uq-entropy tools/uq-eval
 tools_uq_entropy_SOURCES = tools/uq-entropy.c
+nodist_EXTRA_tools_uq_entropy_SOURCES = cxx-link.cpp
+tools_uq_entropy_LDADD = $(ST_LIBS) $(SIMDJSON_LIBS)
 tools_uq_eval_SOURCES = tools/uq-eval.c
 dist_man_MANS += man/man1/uq-entropy.1 man/man1/uq-eval.1 man/man5/stoch-uq-input.5
 

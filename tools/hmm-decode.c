@@ -25,6 +25,10 @@ static const char USAGE[] =
     "      --score          one row per sequence: seq,n,logl (log-likelihood);\n"
     "                       with --viterbi also the path's joint log-probability\n"
     "  -c, --columns LIST   value columns\n"
+    "      --seq-col NAME   read column NAME as seq (the sequence ids)\n"
+    "      --time-col NAME  read column NAME as t (not a value column)\n"
+    "      --state-col NAME read column NAME as state (not a value column)\n"
+    "      --no-header      CSV input has no header line: columns c1, c2, ...\n"
     "      --with-data      (--viterbi, --posterior) append the value columns\n"
     "                       of the data to each row, as stoch-plot states draws\n"
     "  -o, --output FILE    write FILE (atomically) instead of stdout\n"
@@ -51,6 +55,10 @@ int main(int argc, char **argv)
     const char *model = NULL, *columns = NULL;
     int viterbi = 0, posterior = 0, score = 0, with_data = 0;
     static const struct option longopts[] = {ST_CLI_LONGOPTS,
+                                             ST_CLI_OPT_SEQ_COL,
+                                             ST_CLI_OPT_TIME_COL,
+                                             ST_CLI_OPT_STATE_COL,
+                                             ST_CLI_OPT_NO_HEADER,
                                              {"model", required_argument, NULL, 'm'},
                                              {"columns", required_argument, NULL, 'c'},
                                              {"viterbi", no_argument, NULL, OPT_VITERBI},

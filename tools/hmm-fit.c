@@ -45,6 +45,10 @@ static const char USAGE[] =
     "      --init MODEL     start from this model (its K, emission and mask)\n"
     "      --fix LIST       keep any of start,transitions,emissions at --init\n"
     "  -c, --columns LIST   value columns (default: all but seq, t and state)\n"
+    "      --seq-col NAME   read column NAME as seq (the sequence ids)\n"
+    "      --time-col NAME  read column NAME as t (not a value column)\n"
+    "      --state-col NAME read column NAME as state (not a value column)\n"
+    "      --no-header      CSV input has no header line: columns c1, c2, ...\n"
     "Fitting:\n"
     "  -r, --restarts R     random restarts, best log-likelihood kept, 1..10000\n"
     "                       (default 4; 1 with --init)\n"
@@ -206,6 +210,10 @@ int main(int argc, char **argv)
     int cov_set = 0, restarts_set = 0, select_aic = 0;
     const char *columns = NULL, *symbols = NULL, *mask_path = NULL, *init_path = NULL, *fix = NULL, *trace = NULL;
     static const struct option longopts[] = {ST_CLI_LONGOPTS,
+                                             ST_CLI_OPT_SEQ_COL,
+                                             ST_CLI_OPT_TIME_COL,
+                                             ST_CLI_OPT_STATE_COL,
+                                             ST_CLI_OPT_NO_HEADER,
                                              {"states", required_argument, NULL, 'K'},
                                              {"emission", required_argument, NULL, 'e'},
                                              {"columns", required_argument, NULL, 'c'},

@@ -27,6 +27,12 @@ static const char USAGE[] =
     "                       state, each jump, and the end of observation\n"
     "      --panel          snapshots at irregular times (msm's panel data)\n"
     "      --hidden         snapshots seen through an emission matrix\n"
+    "Columns:\n"
+    "      --seq-col NAME   read column NAME as seq (e.g. msm's PTNUM)\n"
+    "      --time-col NAME  read column NAME as t (e.g. years)\n"
+    "      --state-col NAME read column NAME as state\n"
+    "      --obstype-col NAME  read column NAME as obstype\n"
+    "      --no-header      CSV input has no header line: columns c1, c2, ...\n"
     "Model:\n"
     "  -m, --model FILE     starting model: Q (start values), allowed mask,\n"
     "                       fixed rates, rate formulas, emission, initial\n"
@@ -344,6 +350,11 @@ int main(int argc, char **argv)
     st_cli cli;
     st_cli_init(&cli, "mjp-infer", USAGE);
     static const struct option longopts[] = {ST_CLI_LONGOPTS,
+                                             ST_CLI_OPT_SEQ_COL,
+                                             ST_CLI_OPT_TIME_COL,
+                                             ST_CLI_OPT_STATE_COL,
+                                             ST_CLI_OPT_OBSTYPE_COL,
+                                             ST_CLI_OPT_NO_HEADER,
                                              {"exact", no_argument, NULL, OPT_EXACT},
                                              {"panel", no_argument, NULL, OPT_PANEL},
                                              {"hidden", no_argument, NULL, OPT_HIDDEN},

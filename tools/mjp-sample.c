@@ -22,6 +22,8 @@ static const char USAGE[] =
     "and a last row at T):\n"
     "      --obs-every D    snapshots at 0, D, 2D, ... <= T (D > 0)\n"
     "      --obs-times FILE snapshots at the times of column t of FILE\n"
+    "      --time-col NAME  read column NAME of FILE as t\n"
+    "      --no-header      FILE (CSV) has no header line: columns c1, c2, ...\n"
     "      --obs-random K   K snapshots per path: time 0 and K-1 uniform\n"
     "                       times on (0, T), sorted (K >= 2)\n"
     "      --emission FILE  draw an observed symbol (column obs) from the\n"
@@ -53,6 +55,8 @@ int main(int argc, char **argv)
     st_cli cli;
     st_cli_init(&cli, "mjp-sample", USAGE);
     static const struct option longopts[] = {ST_CLI_LONGOPTS,
+                                             ST_CLI_OPT_TIME_COL,
+                                             ST_CLI_OPT_NO_HEADER,
                                              {"model", required_argument, NULL, 'm'},
                                              {"paths", required_argument, NULL, 'n'},
                                              {"until", required_argument, NULL, OPT_UNTIL},

@@ -1,6 +1,7 @@
 /* pf-fit: maximum likelihood for particle models by stochastic gradient
- * ascent with PPG or PaRIS scores.  Thin driver: options, read, st_pf_fit,
- * write the model with its estimates. */
+ * ascent with PPG or PaRIS scores, or the posterior by particle marginal
+ * Metropolis-Hastings.  Thin driver: options, read, st_pf_fit or
+ * st_pf_pmmh, write the model with its estimates. */
 #include "config.h"
 
 #include <getopt.h>
@@ -15,13 +16,15 @@
 #include "core/yaml.h"
 #include "smc/fit.h"
 #include "smc/model.h"
+#include "smc/pmmh.h"
 #include "smc/series.h"
 
 static const char usage[] =
     "Usage: pf-fit (-m MODEL | --builtin NAME) [OPTIONS] [DATA...]\n"
     "Maximum likelihood for a state-space model by stochastic gradient ascent\n"
     "on the log-likelihood, with the score (gradient) estimated by a particle\n"
-    "smoother (Fisher's identity).  Writes the model with the estimates.\n"
+    "smoother (Fisher's identity), or its Bayesian posterior by particle\n"
+    "marginal Metropolis-Hastings.  Writes the model with the estimates.\n"
     "DATA (CSV or binary stream, default stdin) has the model's observation\n"
     "columns, its covariates, and optionally t and seq (independent series).\n"
     "\n"
@@ -29,10 +32,17 @@ static const char usage[] =
     "  -m, --model FILE       model file (stoch-model(5), model: pf)\n"
     "      --builtin NAME     stochastic-volatility, growth or bearings-only\n"
     "      --fix LIST         parameters held at their values (comma-separated)\n"
+    "Columns:\n"
+    "      --seq-col NAME     read column NAME as seq (the series ids)\n"
+    "      --time-col NAME    read column NAME as t\n"
+    "      --no-header        CSV input has no header line: columns c1, c2, ...\n"
     "Method:\n"
     "      --method M         ppg-sga (default): scores from Parisian particle\n"
     "                         Gibbs, its chain carried from step to step;\n"
-    "                         paris-sga: scores from one PaRIS run per step\n"
+    "                         paris-sga: scores from one PaRIS run per step;\n"
+    "                         pmmh: particle marginal Metropolis-Hastings with\n"
+    "                         the model's priors (flat where none), estimates\n"
+    "                         are posterior means\n"
     "  -N, --particles N      particles, >= 2 (default 100)\n"
     "  -K, --backward K       backward draws per particle, >= 2 (default 2)\n"
     "      --steps N          ascent steps (default 400)\n"
@@ -41,11 +51,22 @@ static const char usage[] =
     "                         observation, at most 0.5 each\n"
     "      --decay D          0..1 (default 0.6)\n"
     "      --sweeps S         PPG sweeps per step (default 1)\n"
-    "      --burn B           PPG sweeps before the first step (default 10)\n"
+    "      --burn B           PPG sweeps before the first step (default 10);\n"
+    "                         pmmh: burn-in iterations per chain, during which\n"
+    "                         the proposal adapts (default 1000)\n"
     "      --average-from S   the estimate averages the steps from S on\n"
     "                         (default half-way)\n"
+    "PMMH:\n"
+    "      --chains C         chains, run in parallel threads (default 4)\n"
+    "      --iter N           kept iterations per chain (default 2000)\n"
+    "      --proposal-sd S    random-walk sd on the unconstrained scale before\n"
+    "                         the covariance adapts (default 0.05)\n"
+    "      --init-sd S        spread of chains 2.. around the model's values on\n"
+    "                         the unconstrained scale (default 0.1)\n"
     "Output:\n"
     "      --trace FILE       step, parameters and score of every step\n"
+    "      --chain FILE       pmmh: chain, iter, loglik, logprior, accepted and\n"
+    "                         the parameters of every kept iteration\n"
     "Common:\n"
     "  -o, --output FILE      write here (atomically) instead of stdout\n"
     "      --seed N           random seed (default 1)\n"
@@ -63,7 +84,12 @@ enum {
     OPT_SWEEPS,
     OPT_BURN,
     OPT_AVG,
-    OPT_TRACE
+    OPT_TRACE,
+    OPT_CHAINS,
+    OPT_ITER,
+    OPT_PROPOSAL_SD,
+    OPT_INIT_SD,
+    OPT_CHAIN
 };
 
 static long parse_long_opt(const st_cli *cli, const char *opt, const char *arg, long lo, long hi)
@@ -156,6 +182,90 @@ done:
     return rc;
 }
 
+/* --chain: one row per kept iteration of every chain. */
+static int write_chain(const char *path, const st_pf_model *m, const st_pf_pmmh_result *r, st_err *e)
+{
+    static const char *const fixed_names[] = {"chain", "iter", "loglik", "logprior", "accepted"};
+    size_t np = r->npar, nc = 5 + np;
+    const char **names = calloc(nc, sizeof *names);
+    double *row = malloc(nc * sizeof *row);
+    st_output out;
+    memset(&out, 0, sizeof out);
+    st_writer *w = NULL;
+    int rc = 0;
+    if (!names || !row) {
+        rc = st_err_nomem(e, "chain");
+        goto done;
+    }
+    for (size_t j = 0; j < 5; j++)
+        names[j] = fixed_names[j];
+    for (size_t k = 0; k < np; k++)
+        names[5 + k] = st_pf_model_parname(m, k);
+    if ((rc = st_output_open(&out, path, 0, e)) < 0)
+        goto done;
+    st_writer_opts wo = {.format = ST_FMT_CSV, .codec = ST_CODEC_RAW};
+    if ((rc = st_writer_new(&w, out.fp, names, NULL, nc, &wo, e)) < 0)
+        goto done;
+    for (size_t c = 0; c < r->chains && rc == 0; c++)
+        for (size_t i = 0; i < r->iter && rc == 0; i++) {
+            size_t q = c * r->iter + i;
+            row[0] = (double)(c + 1);
+            row[1] = (double)(i + 1);
+            row[2] = r->loglik[q];
+            row[3] = r->logprior[q];
+            row[4] = r->accepted[q];
+            memcpy(row + 5, r->theta + q * np, np * sizeof *row);
+            rc = st_writer_row(w, row, e);
+        }
+    if (rc == 0)
+        rc = st_writer_close(w, e);
+    w = NULL;
+    if (rc == 0)
+        rc = st_output_close(&out, e);
+done:
+    st_writer_free(w);
+    if (rc < 0)
+        st_output_abort(&out);
+    free(names);
+    free(row);
+    return rc;
+}
+
+/* The fit: section of a PMMH run: settings, acceptance, and per parameter
+ * the posterior summary. */
+static void write_pmmh_fit(st_yw *w, const st_pf_model *m, const st_pf_pmmh_opts *po, const st_pf_pmmh_result *r,
+                           const unsigned char *fixed, size_t nseries)
+{
+    st_yw_begin_map(w, "fit");
+    st_yw_key_string(w, "method", "pmmh");
+    st_yw_key_long(w, "particles", (long)po->pf.N);
+    st_yw_key_long(w, "chains", (long)po->chains);
+    st_yw_key_long(w, "iter", (long)po->iter);
+    st_yw_key_long(w, "burn", (long)po->burn);
+    st_yw_key_double(w, "proposal_sd", po->scale0);
+    st_yw_key_double(w, "init_sd", po->init_sd);
+    st_yw_key_long(w, "series", (long)nseries);
+    st_yw_key_vector(w, "acceptance", r->accept_rate, r->chains);
+    st_yw_begin_map(w, "posterior");
+    for (size_t k = 0; k < r->npar; k++) {
+        if (fixed[k])
+            continue;
+        const st_mcmc_summary *s = &r->summary[k];
+        st_yw_begin_map(w, st_pf_model_parname(m, k));
+        st_yw_key_double(w, "mean", s->mean);
+        st_yw_key_double(w, "sd", s->sd);
+        st_yw_key_double(w, "q2.5", s->q025);
+        st_yw_key_double(w, "q50", s->q50);
+        st_yw_key_double(w, "q97.5", s->q975);
+        st_yw_key_double(w, "rhat", s->rhat);
+        st_yw_key_double(w, "ess_bulk", s->ess_bulk);
+        st_yw_key_double(w, "ess_tail", s->ess_tail);
+        st_yw_end(w);
+    }
+    st_yw_end(w);
+    st_yw_end(w);
+}
+
 int main(int argc, char **argv)
 {
     st_cli_passive_openmp(argv);
@@ -163,9 +273,16 @@ int main(int argc, char **argv)
     st_cli_init(&cli, "pf-fit", usage);
     st_pf_fit_opts fo;
     st_pf_fit_opts_init(&fo);
-    const char *model = NULL, *builtin = NULL, *fix = NULL, *trace = NULL;
+    st_pf_pmmh_opts po;
+    st_pf_pmmh_opts_init(&po);
+    const char *model = NULL, *builtin = NULL, *fix = NULL, *trace = NULL, *chain = NULL;
+    int pmmh = 0;
+    long burn = -1;
     static const struct option longopts[] = {
         ST_CLI_LONGOPTS,
+        ST_CLI_OPT_SEQ_COL,
+        ST_CLI_OPT_TIME_COL,
+        ST_CLI_OPT_NO_HEADER,
         {"model", required_argument, NULL, 'm'},
         {"builtin", required_argument, NULL, OPT_BUILTIN},
         {"fix", required_argument, NULL, OPT_FIX},
@@ -179,6 +296,11 @@ int main(int argc, char **argv)
         {"burn", required_argument, NULL, OPT_BURN},
         {"average-from", required_argument, NULL, OPT_AVG},
         {"trace", required_argument, NULL, OPT_TRACE},
+        {"chains", required_argument, NULL, OPT_CHAINS},
+        {"iter", required_argument, NULL, OPT_ITER},
+        {"proposal-sd", required_argument, NULL, OPT_PROPOSAL_SD},
+        {"init-sd", required_argument, NULL, OPT_INIT_SD},
+        {"chain", required_argument, NULL, OPT_CHAIN},
         {NULL, 0, NULL, 0}};
     int c;
     while ((c = getopt_long(argc, argv, ST_CLI_SHORTOPTS "m:N:K:", longopts, NULL)) != -1) {
@@ -193,8 +315,10 @@ int main(int argc, char **argv)
                 fo.method = ST_FIT_PPG_SGA;
             else if (strcmp(optarg, "paris-sga") == 0)
                 fo.method = ST_FIT_PARIS_SGA;
+            else if (strcmp(optarg, "pmmh") == 0)
+                pmmh = 1;
             else
-                st_cli_usage_error(&cli, "--method must be ppg-sga or paris-sga, not '%s'", optarg);
+                st_cli_usage_error(&cli, "--method must be ppg-sga, paris-sga or pmmh, not '%s'", optarg);
             break;
         case 'N': fo.pf.N = (size_t)parse_long_opt(&cli, "-N/--particles", optarg, 2, 100000000); break;
         case 'K': fo.pf.K = (size_t)parse_long_opt(&cli, "-K/--backward", optarg, 2, 1000); break;
@@ -202,9 +326,14 @@ int main(int argc, char **argv)
         case OPT_STEP_SIZE: fo.step0 = parse_double_opt(&cli, "--step-size", optarg, 1e-12, 1e12); break;
         case OPT_DECAY: fo.decay = parse_double_opt(&cli, "--decay", optarg, 0, 1); break;
         case OPT_SWEEPS: fo.sweeps = (size_t)parse_long_opt(&cli, "--sweeps", optarg, 1, 1000000); break;
-        case OPT_BURN: fo.burn = (size_t)parse_long_opt(&cli, "--burn", optarg, 0, 1000000); break;
+        case OPT_BURN: burn = parse_long_opt(&cli, "--burn", optarg, 0, 100000000); break;
         case OPT_AVG: fo.average_from = (size_t)parse_long_opt(&cli, "--average-from", optarg, 1, 100000000); break;
         case OPT_TRACE: trace = optarg; break;
+        case OPT_CHAINS: po.chains = (size_t)parse_long_opt(&cli, "--chains", optarg, 1, 10000); break;
+        case OPT_ITER: po.iter = (size_t)parse_long_opt(&cli, "--iter", optarg, 1, 100000000); break;
+        case OPT_PROPOSAL_SD: po.scale0 = parse_double_opt(&cli, "--proposal-sd", optarg, 1e-12, 1e6); break;
+        case OPT_INIT_SD: po.init_sd = parse_double_opt(&cli, "--init-sd", optarg, 0, 1e6); break;
+        case OPT_CHAIN: chain = optarg; break;
         default: st_cli_usage_error(&cli, NULL);
         }
     }
@@ -212,7 +341,17 @@ int main(int argc, char **argv)
         st_cli_usage_error(&cli, "give a model: -m FILE or --builtin NAME (one of them)");
     if (fo.average_from > fo.steps)
         st_cli_usage_error(&cli, "--average-from %zu is beyond --steps %zu", fo.average_from, fo.steps);
+    if (pmmh && trace)
+        st_cli_usage_error(&cli, "--trace is for the score-ascent methods (pmmh writes --chain)");
+    if (!pmmh && chain)
+        st_cli_usage_error(&cli, "--chain is for --method pmmh");
+    if (burn >= 0) {
+        fo.burn = (size_t)burn;
+        po.burn = (size_t)burn;
+    }
     fo.pf.seed = cli.seed;
+    po.pf.N = fo.pf.N;
+    po.pf.seed = cli.seed;
     st_cli_threads(&cli);
 
     st_err err;
@@ -227,6 +366,7 @@ int main(int argc, char **argv)
     st_pf_data *d = NULL;
     unsigned char *fixed = NULL;
     st_pf_fit_result *res = NULL;
+    st_pf_pmmh_result *pres = NULL;
     int rc;
 
     if (builtin) {
@@ -251,6 +391,7 @@ int main(int argc, char **argv)
     if (fix && (rc = fixed_flags(m, fix, fixed, &err)) < 0)
         goto done;
     fo.fixed = fixed;
+    po.fixed = fixed;
     const char *const *paths = (const char *const *)(argv + optind);
     if ((rc = st_table_read_many(&tab, paths, (size_t)(argc - optind), &err)) < 0)
         goto done;
@@ -272,6 +413,41 @@ int main(int argc, char **argv)
         if ((rc = st_pf_series_extract(m, tab, &cols, &groups[gi], &ser[gi], &err)) < 0)
             goto done;
         d[gi] = ser[gi].d;
+    }
+    if (pmmh) {
+        st_cli_log(&cli, 2, "%zu parameters, %zu series, PMMH: %zu chains of %zu + %zu iterations", st_pf_model_npar(m),
+                   ngroups, po.chains, po.burn, po.iter);
+        if ((rc = st_pf_pmmh(m, d, ngroups, &po, &pres, &err)) < 0) {
+            if (err.file[0] == '\0')
+                snprintf(err.file, sizeof err.file, "%s", tab->source);
+            goto done;
+        }
+        for (size_t k = 0; k < pres->npar; k++)
+            if (!fixed[k])
+                st_cli_log(&cli, 2, "%s: mean %.6g sd %.6g 95%% [%.6g, %.6g] R-hat %.4f ESS %.0f",
+                           st_pf_model_parname(m, k), pres->summary[k].mean, pres->summary[k].sd, pres->summary[k].q025,
+                           pres->summary[k].q975, pres->summary[k].rhat, pres->summary[k].ess_bulk);
+        for (size_t k = 0; k < pres->npar; k++)
+            if (!fixed[k] && !(pres->summary[k].rhat < 1.05)) {
+                st_cli_log(&cli, 1, "warning: R-hat of %s is %.3g (> 1.05): the chains have not mixed; more "
+                           "particles (-N), --burn or --iter", st_pf_model_parname(m, k), pres->summary[k].rhat);
+                break;
+            }
+        if ((rc = st_pf_model_set_pars(m, pres->estimate, &err)) < 0)
+            goto done;
+        if (chain && (rc = write_chain(chain, m, pres, &err)) < 0)
+            goto done;
+        if ((rc = st_output_open(&out, cli.output, 0, &err)) < 0)
+            goto done;
+        st_yw w;
+        st_yw_init(&w, out.fp);
+        st_yw_comment(&w, "written by pf-fit %s, seed %llu, %s; parameters at their posterior means",
+                      ST_VERSION_STRING, (unsigned long long)cli.seed, tab->source);
+        if ((rc = st_pf_model_write(m, &w, &err)) < 0)
+            goto done;
+        write_pmmh_fit(&w, m, &po, pres, fixed, ngroups);
+        rc = st_yw_finish(&w, &err);
+        goto done;
     }
     st_cli_log(&cli, 2, "%zu parameters, %zu series, %zu steps of %s", st_pf_model_npar(m), ngroups, fo.steps,
                fo.method == ST_FIT_PPG_SGA ? "PPG score ascent" : "PaRIS score ascent");
@@ -310,6 +486,7 @@ int main(int argc, char **argv)
     rc = st_yw_finish(&w, &err);
 done:
     st_pf_fit_result_free(res);
+    st_pf_pmmh_result_free(pres);
     if (ser)
         for (size_t gi = 0; gi < ngroups; gi++)
             st_pf_series_free(&ser[gi]);

@@ -46,6 +46,8 @@ static const char usage[] =
     "      --temperature T    divide log-weights by T > 0 (default 1)\n"
     "      --ess X            resample when ESS < X * (unfinished), 0..1 (default 0.5)\n"
     "      --always           resample at every step\n"
+    "      --seq-col NAME     read column NAME as step (the groups of rows)\n"
+    "      --id-col NAME      read column NAME as particle\n"
     "  -o, --output FILE      write here (atomically) instead of stdout\n"
     "      --format csv|bin   output format (default csv; bin for -o *.stb)\n"
     "      --compress         zlib-compress binary chunks\n"
@@ -170,9 +172,13 @@ int main(int argc, char **argv)
 {
     st_cli cli;
     st_cli_init(&cli, "pf-resample", usage);
+    st_cli_role_reads_as(&cli, ST_ROLE_SEQ, "step");
+    st_cli_role_reads_as(&cli, ST_ROLE_ID, "particle");
     st_rs_session_opts so = {{ST_RS_SYSTEMATIC, 1.0, 0.5, 0}, ST_RS_W_SOFTMAX, 0};
     size_t npart = 0;
     static const struct option longopts[] = {ST_CLI_LONGOPTS,
+                                             ST_CLI_OPT_SEQ_COL,
+                                             ST_CLI_OPT_ID_COL,
                                              {"scheme", required_argument, NULL, OPT_SCHEME},
                                              {"temperature", required_argument, NULL, OPT_TEMP},
                                              {"ess", required_argument, NULL, OPT_ESS},

@@ -30,6 +30,10 @@ static const char usage[] =
     "  -m, --model FILE       model file (stoch-model(5), model: pf)\n"
     "      --builtin NAME     built-in model with its default parameters:\n"
     "                         stochastic-volatility, growth, bearings-only\n"
+    "Columns:\n"
+    "      --seq-col NAME     read column NAME as seq (the series ids)\n"
+    "      --time-col NAME    read column NAME as t\n"
+    "      --no-header        CSV input has no header line: columns c1, c2, ...\n"
     "Algorithm:\n"
     "      --filter           bootstrap filter only (default)\n"
     "      --smoother S       ffbsm | ffbsi | paris | fixed-lag:L | pg | ppg\n"
@@ -203,6 +207,9 @@ int main(int argc, char **argv)
     st_pf_opts_init(&opt.pf);
     static const struct option longopts[] = {
         ST_CLI_LONGOPTS,
+        ST_CLI_OPT_SEQ_COL,
+        ST_CLI_OPT_TIME_COL,
+        ST_CLI_OPT_NO_HEADER,
         {"model", required_argument, NULL, 'm'},
         {"builtin", required_argument, NULL, OPT_BUILTIN},
         {"filter", no_argument, NULL, OPT_FILTER},

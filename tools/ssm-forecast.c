@@ -316,7 +316,8 @@ int main(int argc, char **argv)
     /* first input: columns */
     const char *first = optind < argc ? argv[optind] : NULL;
     st_reader_opts ropts = st_cli_reader_opts(&cli);
-    ropts.any_type = 1; /* text ids, dates */
+    ropts.any_type = 1;    /* text ids, dates */
+    ropts.keep_names = 1;  /* --seq-col and --time-col are looked up by name */
     ropts.promote = 1;
     if ((rc = st_reader_open_opts(&rd, first, &ropts, &err)) < 0)
         goto done;

@@ -25,6 +25,9 @@ static const char USAGE[] =
     "  -s, --seq LIST       keep rows whose seq id is in LIST: ids, and integer\n"
     "                       ranges, e.g. 1,3..5 or p01,p07\n"
     "      --seq-col NAME   the seq column for --seq and --describe (default seq)\n"
+    "      --time-col NAME, --state-col NAME, --id-col NAME, --obstype-col NAME,\n"
+    "      --label-col NAME the columns other programs are told to read for\n"
+    "                       these roles: each must be in every input (a check)\n"
     "  -n, --head N         stop after N output rows (N >= 0)\n"
     "Input:\n"
     "      --no-header      CSV input has no header line: columns c1, c2, ...\n"
@@ -331,6 +334,13 @@ static int setup(run *R, st_reader *r, st_output *out, st_err *e)
                               st_cli_role_name(R->cli, ST_ROLE_SEQ));
         return rc;
     }
+    for (int k = 0; k < ST_ROLE_N; k++) { /* the other roles: named columns must be there */
+        int col;
+        if (k != ST_ROLE_SEQ && R->cli->role[k] &&
+            (rc = st_cli_role_col(R->cli, (st_role)k, st_reader_names(r), R->ncols_in, 1, st_reader_path(r), &col,
+                                  e)) < 0)
+            return rc;
+    }
     if (R->seqcol_in >= 0) {
         st_dtype sdt = st_reader_dtype(r, (size_t)R->seqcol_in);
         R->numeric_seq = st_dtype_is_numeric(sdt);
@@ -568,6 +578,11 @@ int main(int argc, char **argv)
     opts o = {.head = -1};
     static const struct option longopts[] = {ST_CLI_LONGOPTS,
                                              ST_CLI_OPT_SEQ_COL,
+                                             ST_CLI_OPT_TIME_COL,
+                                             ST_CLI_OPT_STATE_COL,
+                                             ST_CLI_OPT_ID_COL,
+                                             ST_CLI_OPT_OBSTYPE_COL,
+                                             ST_CLI_OPT_LABEL_COL,
                                              ST_CLI_OPT_NO_HEADER,
                                              {"columns", required_argument, NULL, 'c'},
                                              {"seq", required_argument, NULL, 's'},
@@ -619,6 +634,7 @@ int main(int argc, char **argv)
     R.ropts = st_cli_reader_opts(&cli);
     R.ropts.any_type = 1;
     R.ropts.promote = 1;
+    R.ropts.keep_names = 1; /* a copy keeps the names; role columns are looked up */
     R.ropts.str_cols = o.str_cols;
     int rc = st_output_open(&out, cli.output, !o.describe && st_cli_output_format(&cli) == ST_FMT_BIN, &e);
     if (rc == 0)

@@ -50,6 +50,8 @@ static const char USAGE[] =
     "                       the iteration column (default iter)\n"
     "      --data FILE      observations or history (forecast, smooth)\n"
     "      --draws FILE     sampled trajectories, pf-smooth --draws (smooth)\n"
+    "      --seq-col NAME   read column NAME of --data as seq\n"
+    "      --time-col NAME  read column NAME of --data as t\n"
     "      --seq LIST       sequences to draw, e.g. 1,3..5 (default: all;\n"
     "                       states: the first)\n"
     "      --max-panels N   small multiples at most, 1..100 (default 12)\n"
@@ -116,6 +118,8 @@ int main(int argc, char **argv)
     const char *data = NULL, *draws = NULL, *gnuplot = NULL;
     int type = -1, script = 0;
     static const struct option longopts[] = {ST_CLI_LONGOPTS,
+                                             ST_CLI_OPT_SEQ_COL,
+                                             ST_CLI_OPT_TIME_COL,
                                              {"type", required_argument, NULL, OPT_TYPE},
                                              {"script", no_argument, NULL, OPT_SCRIPT},
                                              {"size", required_argument, NULL, OPT_SIZE},
@@ -226,6 +230,10 @@ int main(int argc, char **argv)
         st_cli_usage_error(&cli, "--draws applies to smooth");
     if (data && o.kind != ST_PLOT_FORECAST && o.kind != ST_PLOT_SMOOTH)
         st_cli_usage_error(&cli, "--data applies to forecast and smooth");
+    if ((cli.role[ST_ROLE_SEQ] || cli.role[ST_ROLE_TIME]) && !data)
+        st_cli_usage_error(&cli, "--seq-col and --time-col name columns of --data");
+    if (cli.role[ST_ROLE_TIME] && o.time)
+        st_cli_usage_error(&cli, "give the time column of --data once: --time-col or -t");
     if (o.panels && o.kind != ST_PLOT_SMOOTH && o.kind != ST_PLOT_TRANSITION)
         st_cli_usage_error(&cli, "--panels applies to smooth and transition");
     const char *path = cli.output && strcmp(cli.output, "-") != 0 ? cli.output : NULL;
@@ -258,11 +266,14 @@ int main(int argc, char **argv)
     char *text = NULL, *msgs = NULL;
     size_t len = 0;
     FILE *mem = NULL;
-    int rc = st_table_read_many(&main_t, (const char *const *)argv + optind, (size_t)(argc - optind), &e);
+    /* the role options name columns of --data; the programs' outputs use
+     * the fixed names */
+    const st_reader_opts ours = {.keep_names = 1};
+    int rc = st_table_read_opts(&main_t, (const char *const *)argv + optind, (size_t)(argc - optind), &ours, &e);
     if (rc == 0 && data)
         rc = st_table_read(&data_t, data, &e);
     if (rc == 0 && draws)
-        rc = st_table_read(&draws_t, draws, &e);
+        rc = st_table_read_opts(&draws_t, &draws, 1, &ours, &e);
     if (rc < 0)
         goto done;
     /* the script names the picture: the final name for --script, else the

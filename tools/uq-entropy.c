@@ -72,6 +72,7 @@ static const char USAGE[] =
     "      --csv-long          inputs are CSV (or binary) streams with columns id,\n"
     "                          sample (0 = greedy), logprob and optional cluster,\n"
     "                          temperature, correct, quality\n"
+    "      --id-col NAME       (--csv-long) read column NAME as id\n"
     "      --max-line BYTES    longest accepted input line, with an optional K, M or G\n"
     "                          suffix; default 256M (memory stays below about\n"
     "                          this plus the parsed numbers of a line per thread)\n"
@@ -244,6 +245,7 @@ int main(int argc, char **argv)
     static const char *const semc_variants[] = {"kuhn", "polygraph", NULL};
     static const struct option longopts[] = {
         ST_CLI_LONGOPTS,
+        ST_CLI_OPT_ID_COL,
         {"scores", required_argument, NULL, 's'},
         {"cluster", required_argument, NULL, OPT_CLUSTER},
         {"equiv", required_argument, NULL, OPT_EQUIV},
@@ -369,6 +371,8 @@ int main(int argc, char **argv)
     }
     if (!scores)
         st_cli_usage_error(&cli, "--scores is required");
+    if (cli.role[ST_ROLE_ID] && !ro.csv_long)
+        st_cli_usage_error(&cli, "--id-col names a column of --csv-long input (JSON input has the key id)");
     int *which;
     const char **score_names;
     char *score_text;

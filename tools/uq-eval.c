@@ -22,6 +22,7 @@ static const char USAGE[] =
     "interval, NaN without --bootstrap).\n"
     "\n"
     "  -l, --labels COLUMN     label column (required)\n"
+    "      --id-col NAME       read column NAME of SCORES and LABELS as id\n"
     "  -c, --columns LIST      score columns to evaluate; default every column but\n"
     "                          id, temperature, correct, quality and the labels\n"
     "      --confidence LIST   columns that are confidences (higher = more likely\n"
@@ -279,6 +280,7 @@ int main(int argc, char **argv)
     double threshold = NAN;
     static const struct option longopts[] = {
         ST_CLI_LONGOPTS,
+        ST_CLI_OPT_ID_COL,
         {"labels", required_argument, NULL, 'l'},
         {"columns", required_argument, NULL, 'c'},
         {"confidence", required_argument, NULL, OPT_CONF},
@@ -466,7 +468,25 @@ int main(int argc, char **argv)
     }
     /* score columns */
     size_t ncols = 0;
-    for (size_t j = 0; j < s.nc; j++) {
+    if (!columns) { /* numbers only; a text column (a prompt, a model name) is not a score: said so */
+        int skip[5] = {sid, stemp, labcol_idx, st_reader_col(s.r, "correct"), st_reader_col(s.r, "quality")};
+        st_dtype *dt = malloc((s.nc ? s.nc : 1) * sizeof *dt);
+        int *picked = NULL;
+        if (!dt) {
+            rc = st_err_nomem(&e, "columns");
+            goto done;
+        }
+        for (size_t j = 0; j < s.nc; j++)
+            dt[j] = st_reader_dtype(s.r, j);
+        rc = st_cli_value_cols(&cli, sname, st_reader_names(s.r), dt, s.nc, skip, 5, ST_KIND_NUMBER, &picked, &ncols,
+                               &e);
+        free(dt);
+        if (rc < 0)
+            goto done;
+        memcpy(cols, picked, ncols * sizeof *cols);
+        free(picked);
+    }
+    for (size_t j = 0; columns && j < s.nc; j++) {
         const char *name = st_reader_name(s.r, j);
         if ((int)j == sid || (int)j == stemp || (int)j == labcol_idx)
             continue;

@@ -47,7 +47,7 @@ score <- function(set, file) {
         for (meth in c("ets", "auto.arima")) {
             f <- if (meth == "ets") ets(train) else auto.arima(train)
             fc <- forecast(f, h = h, level = c(80, 95))
-            out <- rbind(out, data.frame(series = nm, method = meth,
+            out <- rbind(out, data.frame(series = nm, method = paste0("R-", meth),
                 mase = mean(abs(test - fc$mean)) / scale,
                 cover80 = mean(test >= fc$lower[, 1] & test <= fc$upper[, 1]),
                 cover95 = mean(test >= fc$lower[, 2] & test <= fc$upper[, 2])))
@@ -64,7 +64,7 @@ for set in monthly:24 quarterly:8; do
     name=${set%:*} h=${set#*:}
     for model in auto ets structural; do
         "$tool" --model "$model" --seq-col series -c y -t month --holdout "$h" -q "$dir/$name.csv" |
-            awk -F, -v m="$model" 'NR > 1 { print $1, m, $4, $6, $7 }' >>"$dir/ours-$name.txt"
+            awk -F, -v m="$model" 'NR > 1 { print $1, "ours-" m, $4, $6, $7 }' >>"$dir/ours-$name.txt"
     done
 done
 echo "| series set | method | mean MASE | cover 80 % | cover 95 % |"

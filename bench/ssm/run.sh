@@ -12,12 +12,15 @@
 # convention).  Run from a built tree:  sh bench/ssm/run.sh
 # Environment: NSERIES (default 1000), NPEER (default 100), NAUTO (series
 # for the auto row, default 200: it fits both families at two origins),
-# RUNS (default 3), BUILD (build tree, default .).
+# RUNS (default 3), BUILD (build tree, default .), ROWS (our rows, default
+# "bsm ets auto bsm2"), NO_R=1 (no R rows).
 set -e
 NSERIES=${NSERIES:-1000}
 NPEER=${NPEER:-100}
 NAUTO=${NAUTO:-200}
 RUNS=${RUNS:-3}
+ROWS=${ROWS:-bsm ets auto bsm2}
+want() { case " $ROWS " in *" $1 "*) return 0 ;; esac; return 1; }
 BUILD=${BUILD:-.}
 tool="$BUILD/tools/ssm-forecast"
 [ -x "$tool" ] || { echo "bench/ssm: build first ($tool missing)" >&2; exit 1; }
@@ -56,7 +59,7 @@ peer_timed() {
     : >"$dir/$name.wall"
     i=0
     while [ "$i" -lt "$RUNS" ]; do
-        "$@" >"$dir/ptime"
+        "$@" >"$dir/ptime" 2>/dev/null
         awk -v n="$n" '{ printf "%.6g\n", $1 / n >> cpu; printf "%.6g\n", $2 / n >> wall }' \
             cpu="$dir/$name.cpu" wall="$dir/$name.wall" "$dir/ptime"
         i=$((i + 1))
@@ -87,19 +90,28 @@ echo
 echo "| what | series / CPU s | series / wall s |"
 echo "| --- | ---: | ---: |"
 
-timed bsm "$NSERIES" "$tool" --model trend+seasonal:12 -H 12 -j 1 -q -o "$dir/fc-bsm.csv" "$dir/series.csv"
-row bsm "ssm-forecast trend+seasonal:12 -j 1"
-timed ets "$NSERIES" "$tool" --model ets --period 12 -H 12 -j 1 -q -o "$dir/fc-ets.csv" "$dir/series.csv"
-row ets "ssm-forecast ets --period 12 -j 1"
-timed auto "$NAUTO" "$tool" --model auto --period 12 -H 12 -j 1 -q -o "$dir/fc-auto.csv" "$dir/auto.csv"
-row auto "ssm-forecast auto --period 12 -j 1 (structural or ETS; first $NAUTO series)"
-timed bsm2 "$NSERIES" "$tool" --model trend+seasonal:12 -H 12 -j 2 -q -o "$dir/fc-bsm2.csv" "$dir/series.csv"
-row bsm2 "ssm-forecast trend+seasonal:12 -j 2"
-cmp -s "$dir/fc-bsm.csv" "$dir/fc-bsm2.csv" && same=yes || same=NO
+if want bsm; then
+    timed bsm "$NSERIES" "$tool" --model trend+seasonal:12 -H 12 -j 1 -q -o "$dir/fc-bsm.csv" "$dir/series.csv"
+    row bsm "ssm-forecast trend+seasonal:12 -j 1"
+fi
+if want ets; then
+    timed ets "$NSERIES" "$tool" --model ets --period 12 -H 12 -j 1 -q -o "$dir/fc-ets.csv" "$dir/series.csv"
+    row ets "ssm-forecast ets --period 12 -j 1"
+fi
+if want auto; then
+    timed auto "$NAUTO" "$tool" --model auto --period 12 -H 12 -j 1 -q -o "$dir/fc-auto.csv" "$dir/auto.csv"
+    row auto "ssm-forecast auto --period 12 -j 1 (structural, ETS or ARIMA; first $NAUTO series)"
+fi
+same=not-run
+if want bsm2 && want bsm; then
+    timed bsm2 "$NSERIES" "$tool" --model trend+seasonal:12 -H 12 -j 2 -q -o "$dir/fc-bsm2.csv" "$dir/series.csv"
+    row bsm2 "ssm-forecast trend+seasonal:12 -j 2"
+    cmp -s "$dir/fc-bsm.csv" "$dir/fc-bsm2.csv" && same=yes || same=NO
+fi
 
 have_sm=0 have_r=0
 /usr/bin/python3 -c 'import statsmodels' 2>/dev/null && have_sm=1
-command -v Rscript >/dev/null 2>&1 && Rscript -e 'library(forecast)' >/dev/null 2>&1 && have_r=1
+[ -z "$NO_R" ] && command -v Rscript >/dev/null 2>&1 && Rscript -e 'library(forecast)' >/dev/null 2>&1 && have_r=1
 if [ "$have_sm" = 1 ]; then
     cat >"$dir/sm.py" <<'PY'
 import math, sys, time, warnings
@@ -150,6 +162,7 @@ echo "-j 2 gives the same bytes as -j 1: $same"
 
 # ratios per CPU second from the median runs (and from the best runs)
 ratio() { # OURS PEER
+    [ -s "$dir/$1.cpu" ] && [ -s "$dir/$2.cpu" ] || { echo "not run"; return; }
     a=$(stats "$dir/$1.cpu") b=$(stats "$dir/$2.cpu")
     set -- $a $b
     awk -v a1="$1" -v a2="$2" -v b1="$3" -v b2="$4" 'BEGIN { printf "%.0fx (best runs %.0fx)", b2 / a2, b1 / a1 }'

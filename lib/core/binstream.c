@@ -315,10 +315,9 @@ static int load_chunk(st_reader *r, st_err *e)
 
 static int decode_error(const st_reader *r, size_t j, long long row, st_err *e, const char *fmt, const char *what)
 {
-    st_err_set(e, ST_EDATA, r->path, 0, 0, "row %lld: column '%.100s': ", row + 1, r->names[j]);
-    size_t k = strlen(e->msg);
-    snprintf(e->msg + k, sizeof e->msg - k, fmt, what);
-    return ST_EDATA;
+    char why[sizeof e->msg];
+    snprintf(why, sizeof why, fmt, what);
+    return st_err_set(e, ST_EDATA, r->path, 0, 0, "row %lld: column '%.100s': %s", row + 1, r->names[j], why);
 }
 
 #define TWO53 9007199254740992.0
@@ -426,34 +425,51 @@ static int decode_row(st_reader *r, const unsigned char *rec, double *row, long 
  * rows must be decoded again by decode_row (a promotion, or the error). */
 static int decode_plain(const st_reader *r, const unsigned char *src, double *dst, size_t k)
 {
-    uint64_t big = 0;
+    /* the column layout in locals: the byte copies below may alias r */
+    const st_dtype *dt = r->dtypes;
+    const size_t *off = r->coloff;
     size_t nc = r->ncols, rs = r->rowsize;
-    for (size_t i = 0; i < k; i++, src += rs, dst += nc) {
+    uint64_t big = 0;
+    /* a column at a time over blocks of rows that stay in the cache: one
+     * type per inner loop, so no branch per cell */
+    enum { BLOCK = 256 };
+    for (size_t i0 = 0; i0 < k; i0 += BLOCK) {
+        size_t m = k - i0 < BLOCK ? k - i0 : BLOCK;
+        const unsigned char *s0 = src + i0 * rs;
+        double *d0 = dst + i0 * nc;
         for (size_t j = 0; j < nc; j++) {
-            const unsigned char *p = src + r->coloff[j];
-            switch (r->dtypes[j]) {
+            const unsigned char *p = s0 + off[j];
+            double *d = d0 + j;
+            switch (dt[j]) {
             case ST_F8:
-                memcpy(&dst[j], p, 8);
+                for (size_t i = 0; i < m; i++) {
+                    double x;
+                    memcpy(&x, p + i * rs, 8);
+                    d[i * nc] = x;
+                }
                 break;
-            case ST_F4: {
-                float f;
-                memcpy(&f, p, 4);
-                dst[j] = f;
+            case ST_F4:
+                for (size_t i = 0; i < m; i++) {
+                    float f;
+                    memcpy(&f, p + i * rs, 4);
+                    d[i * nc] = f;
+                }
                 break;
-            }
-            case ST_I8: {
-                int64_t v;
-                memcpy(&v, p, 8);
-                dst[j] = (double)v;
-                big |= (uint64_t)v + (UINT64_C(1) << 53) > (UINT64_C(1) << 54);
+            case ST_I8:
+                for (size_t i = 0; i < m; i++) {
+                    int64_t v;
+                    memcpy(&v, p + i * rs, 8);
+                    d[i * nc] = (double)v;
+                    big |= (uint64_t)v + (UINT64_C(1) << 53) > (UINT64_C(1) << 54);
+                }
                 break;
-            }
-            default: {
-                int32_t v;
-                memcpy(&v, p, 4);
-                dst[j] = v;
+            default:
+                for (size_t i = 0; i < m; i++) {
+                    int32_t v;
+                    memcpy(&v, p + i * rs, 4);
+                    d[i * nc] = v;
+                }
                 break;
-            }
             }
         }
     }

@@ -22,20 +22,45 @@ void st_cli_init(st_cli *c, const char *prog, const char *usage)
     c->usage = usage;
     c->seed = 1;
     c->verbosity = 1;
+    st_reader_set_renames(NULL, 0);
+    st_reader_set_no_header(0);
+}
+
+/* Print "prog: " and the formatted message on one line, at most max - 1
+ * bytes (st_msg_fit: its start and end are kept). */
+static void print_msg(const char *prog, size_t max, const char *fmt, va_list ap)
+{
+    char text[8192], line[8192];
+    vsnprintf(text, sizeof text, fmt, ap);
+    st_msg_fit(line, max < sizeof line ? max : sizeof line, text);
+    fprintf(stderr, "%s: %s\n", prog, line);
 }
 
 _Noreturn void st_cli_usage_error(const st_cli *c, const char *fmt, ...)
 {
     if (fmt) {
         va_list ap;
-        fprintf(stderr, "%s: ", c->prog);
         va_start(ap, fmt);
-        vfprintf(stderr, fmt, ap);
+        print_msg(c->prog, sizeof(((st_err *)0)->msg), fmt, ap);
         va_end(ap);
-        fputc('\n', stderr);
     }
     fprintf(stderr, "Try '%s --help' for more information.\n", c->prog);
     exit(2);
+}
+
+static const char *const role_dashed[ST_ROLE_N] = {"--seq-col", "--time-col", "--state-col", "--id-col",
+                                                   "--obstype-col", "--label-col"};
+
+/* The role options as renames for every reader (core/stream.h): the
+ * user's column is read under the name the program looks for. */
+static void cli_set_renames(const st_cli *c)
+{
+    st_rename ren[ST_ROLE_N];
+    size_t n = 0;
+    for (int k = 0; k < ST_ROLE_N; k++)
+        if (c->role[k])
+            ren[n++] = (st_rename){c->role[k], c->role_as[k] ? c->role_as[k] : st_role_default((st_role)k), role_dashed[k]};
+    st_reader_set_renames(ren, n);
 }
 
 int st_cli_common(st_cli *c, int opt, const char *arg, char *const argv[])
@@ -48,6 +73,8 @@ int st_cli_common(st_cli *c, int opt, const char *arg, char *const argv[])
         printf("%s (stochtools) %s\nLicense: MIT <https://opensource.org/licenses/MIT>\n", c->prog, ST_VERSION_STRING);
         exit(fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1);
     case 'o':
+        if (!*arg)
+            st_cli_usage_error(c, "-o/--output needs a file name");
         c->output = arg;
         return 1;
     case ST_OPT_FORMAT:
@@ -63,6 +90,7 @@ int st_cli_common(st_cli *c, int opt, const char *arg, char *const argv[])
         return 1;
     case ST_OPT_NO_HEADER:
         c->no_header = 1;
+        st_reader_set_no_header(1);
         return 1;
     case ST_OPT_SEED:
         if (st_parse_u64(arg, &c->seed) < 0)
@@ -94,6 +122,7 @@ int st_cli_common(st_cli *c, int opt, const char *arg, char *const argv[])
             if (!*arg)
                 st_cli_usage_error(c, "--%s needs a column name", st_role_option((st_role)(opt - ST_OPT_ROLE)));
             c->role[opt - ST_OPT_ROLE] = arg;
+            cli_set_renames(c);
             return 1;
         }
         return 0;
@@ -146,6 +175,89 @@ int st_cli_role_col(const st_cli *c, st_role role, char *const *names, size_t nc
                       st_role_option(role), have);
 }
 
+void st_cli_role_reads_as(st_cli *c, st_role role, const char *name)
+{
+    if ((unsigned)role < ST_ROLE_N)
+        c->role_as[role] = name;
+    cli_set_renames(c);
+}
+
+static unsigned kind_of(const st_dtype *dtypes, size_t j)
+{
+    st_dtype d = dtypes ? dtypes[j] : ST_F8;
+    return st_dtype_is_numeric(d) ? ST_KIND_NUMBER : st_dtype_is_time(d) ? ST_KIND_TIME : ST_KIND_TEXT;
+}
+
+static const char *kind_name(unsigned k)
+{
+    return k == ST_KIND_NUMBER ? "numbers" : k == ST_KIND_TIME ? "times" : "text";
+}
+
+/* "a, b (text), c (times)": the names of the columns j with pick[j] == want,
+ * each followed by its kind when more than one kind is listed. */
+static void list_cols(char *buf, size_t cap, char *const *names, const st_dtype *dtypes, const unsigned char *pick,
+                      size_t ncols, int with_kind)
+{
+    size_t h = 0;
+    buf[0] = '\0';
+    for (size_t j = 0; j < ncols && h + 1 < cap; j++) {
+        if (!pick[j])
+            continue;
+        int w = snprintf(buf + h, cap - h, "%s%s%s%s%s", h ? ", " : "", names[j], with_kind ? " (" : "",
+                         with_kind ? kind_name(kind_of(dtypes, j)) : "", with_kind ? ")" : "");
+        h = w < 0 ? h : h + (size_t)w >= cap ? cap - 1 : h + (size_t)w;
+    }
+}
+
+int st_cli_value_cols(const st_cli *c, const char *file, char *const *names, const st_dtype *dtypes, size_t ncols,
+                      const int *skip, size_t nskip, unsigned want, int **idx, size_t *n, st_err *e)
+{
+    *idx = NULL;
+    *n = 0;
+    unsigned char *cand = calloc(ncols ? ncols : 1, 2);
+    int *out = malloc((ncols ? ncols : 1) * sizeof *out);
+    if (!cand || !out) {
+        free(cand);
+        free(out);
+        return st_err_nomem(e, "columns");
+    }
+    unsigned char *used = cand + ncols, *left = cand; /* cand: candidates, then reused as "left out" */
+    for (size_t j = 0; j < ncols; j++)
+        cand[j] = 1;
+    for (size_t k = 0; k < nskip; k++)
+        if (skip[k] >= 0 && (size_t)skip[k] < ncols)
+            cand[skip[k]] = 0;
+    unsigned kinds = 0, ukinds = 0;
+    for (size_t j = 0; j < ncols; j++) {
+        if (!cand[j])
+            continue;
+        unsigned k = kind_of(dtypes, j);
+        kinds |= k;
+        if (k & want) {
+            used[j] = 1;
+            ukinds |= k;
+            out[(*n)++] = (int)j;
+        }
+    }
+    if (kinds & (kinds - 1)) { /* candidates of more than one kind */
+        char u[300], l[300];
+        list_cols(u, sizeof u, names, dtypes, used, ncols, (ukinds & (ukinds - 1)) != 0);
+        for (size_t j = 0; j < ncols; j++)
+            left[j] = left[j] && !used[j];
+        list_cols(l, sizeof l, names, dtypes, left, ncols, 1);
+        const char *f = file ? file : "<stdin>";
+        int one = (ukinds & (ukinds - 1)) == 0;
+        if (*n && *l)
+            st_cli_log(c, 1, "%s: value columns %s%s%s%s; not %s (name the columns with -c)", f, u, one ? " (" : "",
+                       one ? kind_name(ukinds) : "", one ? ")" : "", l);
+        else if (*n)
+            st_cli_log(c, 1, "%s: value columns %s (name the columns with -c)", f, u);
+    }
+    free(cand);
+    *idx = out;
+    return ST_OK;
+}
+
 st_reader_opts st_cli_reader_opts(const st_cli *c)
 {
     st_reader_opts o = {0};
@@ -158,11 +270,9 @@ void st_cli_log(const st_cli *c, int level, const char *fmt, ...)
     if (c->verbosity < level)
         return;
     va_list ap;
-    fprintf(stderr, "%s: ", c->prog);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    print_msg(c->prog, 8192, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
 }
 
 int st_cli_progress(const st_cli *c)
@@ -306,19 +416,26 @@ int st_parse_range(const char *s, long *lo, long *hi)
 
 /* ---- atomic output ---- */
 
-/* The temporary being written, removed if a signal ends the program.
- * One output file per program is all the tools need. */
-static char *volatile pending_tmp;
+/* Temporaries being written, removed if a signal ends the program (a
+ * program has at most a few outputs open at once: the data, a model, a
+ * trace). */
+#define MAX_PENDING 8
+static char *volatile pending_tmp[MAX_PENDING];
 
 static void remove_pending(int sig)
 {
-    char *p = pending_tmp;
-    if (p)
-        unlink(p);
+    for (int i = 0; i < MAX_PENDING; i++) {
+        char *p = pending_tmp[i];
+        if (p)
+            unlink(p);
+    }
     signal(sig, SIG_DFL);
     raise(sig);
 }
 
+/* Remove temporaries on SIGINT, SIGTERM, SIGHUP and SIGPIPE -- except a
+ * signal that was ignored when the program started (a background job of a
+ * non-interactive shell ignores SIGINT, nohup SIGHUP): it stays ignored. */
 static void watch_signals(void)
 {
     static int installed;
@@ -327,6 +444,9 @@ static void watch_signals(void)
     installed = 1;
     int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
     for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+        struct sigaction old;
+        if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+            continue;
         struct sigaction sa;
         memset(&sa, 0, sizeof sa);
         sa.sa_handler = remove_pending;
@@ -335,47 +455,200 @@ static void watch_signals(void)
     }
 }
 
+static void pending_add(char *p)
+{
+    for (int i = 0; i < MAX_PENDING; i++)
+        if (!pending_tmp[i]) {
+            pending_tmp[i] = p;
+            return;
+        }
+}
+
+static void pending_remove(const char *p)
+{
+    for (int i = 0; i < MAX_PENDING; i++)
+        if (pending_tmp[i] == p)
+            pending_tmp[i] = NULL;
+}
+
+/* The descriptor a path names by number: /dev/stdout, /dev/stderr,
+ * /dev/fd/N, /proc/self/fd/N (and /proc/PID/fd/N of this process); -1 for
+ * any other path.  Such an output is the descriptor the program was given,
+ * written at its offset (as a shell redirection would), never reopened,
+ * truncated or replaced. */
+static int fd_of_path(const char *p)
+{
+    if (strcmp(p, "/dev/stdout") == 0)
+        return 1;
+    if (strcmp(p, "/dev/stderr") == 0)
+        return 2;
+    const char *num = NULL;
+    char self[64];
+    snprintf(self, sizeof self, "/proc/%ld/fd/", (long)getpid());
+    if (strncmp(p, "/dev/fd/", 8) == 0)
+        num = p + 8;
+    else if (strncmp(p, "/proc/self/fd/", 14) == 0)
+        num = p + 14;
+    else if (strncmp(p, self, strlen(self)) == 0)
+        num = p + strlen(self);
+    long n;
+    if (!num || st_parse_long(num, &n) < 0 || n < 0 || n > INT_MAX || !(*num >= '0' && *num <= '9'))
+        return -1;
+    return (int)n;
+}
+
+/* Follow symbolic links from path to the file they end at (which need not
+ * exist yet): *target (malloc'ed) gets its path, *fd the descriptor if a
+ * link in the chain is one (fd_of_path), else -1; *st its status and
+ * *exists whether it exists. */
+static int resolve_output(const char *path, char **target, int *fd, struct stat *st, int *exists, st_err *e)
+{
+    char *p = strdup(path);
+    *target = NULL;
+    *fd = -1;
+    *exists = 0;
+    if (!p)
+        return st_err_nomem(e, "output file name");
+    for (int hops = 0;; hops++) {
+        if ((*fd = fd_of_path(p)) >= 0) {
+            *target = p;
+            return ST_OK;
+        }
+        if (lstat(p, st) != 0) {
+            int err = errno;
+            if (err == ENOENT) {
+                *target = p;
+                return ST_OK;
+            }
+            free(p);
+            return st_err_set(e, ST_EIO, path, 0, 0, "cannot write output: %s", strerror(err));
+        }
+        if (!S_ISLNK(st->st_mode)) {
+            *exists = 1;
+            *target = p;
+            return ST_OK;
+        }
+        if (hops >= 40) {
+            free(p);
+            return st_err_set(e, ST_EIO, path, 0, 0, "cannot write output: %s", strerror(ELOOP));
+        }
+        /* the link's text, relative to the link's directory */
+        size_t cap = (size_t)st->st_size + 1 > 256 ? (size_t)st->st_size + 1 : 256;
+        char *link = malloc(cap);
+        ssize_t k = link ? readlink(p, link, cap - 1) : -1;
+        if (k < 0) {
+            int err = link ? errno : ENOMEM;
+            free(link);
+            free(p);
+            return st_err_set(e, ST_EIO, path, 0, 0, "cannot follow the link: %s", strerror(err));
+        }
+        link[k] = '\0';
+        char *next = link;
+        const char *slash = strrchr(p, '/');
+        if (link[0] != '/' && slash) {
+            size_t dlen = (size_t)(slash - p) + 1;
+            next = malloc(dlen + (size_t)k + 1);
+            if (next) {
+                memcpy(next, p, dlen);
+                memcpy(next + dlen, link, (size_t)k + 1);
+            }
+            free(link);
+            if (!next) {
+                free(p);
+                return st_err_nomem(e, "output file name");
+            }
+        }
+        free(p);
+        p = next;
+    }
+}
+
 int st_output_open(st_output *o, const char *path, int binary, st_err *e)
 {
     memset(o, 0, sizeof *o);
-    if (!path || strcmp(path, "-") == 0) {
-        if (binary && isatty(STDOUT_FILENO))
+    if (path && !*path)
+        return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "the output file name is empty");
+    if (!path || strcmp(path, "-") == 0)
+        path = "/dev/stdout";
+    char *target;
+    int fd, exists;
+    struct stat st;
+    int rc = resolve_output(path, &target, &fd, &st, &exists, e);
+    if (rc < 0)
+        return rc;
+    if (fd >= 0) {
+        /* a descriptor the program was given: written in place */
+        free(target);
+        if (binary && isatty(fd))
             return st_err_set(e, ST_EUSAGE, NULL, 0, 0,
                               "refusing to write binary data to a terminal: use --format csv or redirect");
-        o->fp = stdout;
+        if (fd == STDOUT_FILENO) {
+            o->fp = stdout;
+            return ST_OK;
+        }
+        int d = dup(fd);
+        o->fp = d >= 0 ? fdopen(d, "wb") : NULL;
+        if (!o->fp) {
+            int err = errno;
+            if (d >= 0)
+                close(d);
+            return st_err_set(e, ST_EIO, path, 0, 0, "cannot write output: %s", strerror(err));
+        }
+        o->path = strdup(path);
         return ST_OK;
     }
-    /* A device or FIFO (-o /dev/null, a named pipe) is written in place:
-     * renaming a temporary over it would replace the device itself. */
-    struct stat st;
-    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-        if (S_ISDIR(st.st_mode))
-            return st_err_set(e, ST_EIO, path, 0, 0, "cannot write output: is a directory");
+    if (exists && S_ISDIR(st.st_mode)) {
+        free(target);
+        return st_err_set(e, ST_EIO, path, 0, 0, "cannot write output: is a directory");
+    }
+    if (exists && !S_ISREG(st.st_mode)) {
+        /* A device, FIFO or socket (-o /dev/null, a named pipe) is written
+         * in place: renaming a temporary over it would replace it. */
+        free(target);
         o->fp = fopen(path, "wb");
         if (!o->fp)
             return st_err_set(e, ST_EIO, path, 0, 0, "cannot open output: %s", strerror(errno));
+        o->path = strdup(path);
         return ST_OK;
     }
-    size_t n = strlen(path);
-    o->path = strdup(path);
-    o->tmppath = malloc(n + 16);
-    if (!o->path || !o->tmppath) {
+    /* A regular file, new or replaced: write ".NAME.stochtmp.XXXXXX" beside
+     * the target (after the links), rename it over the target on success.
+     * The leading dot keeps it out of globs such as *.csv. */
+    const char *slash = strrchr(target, '/');
+    size_t dlen = slash ? (size_t)(slash - target) + 1 : 0;
+    const char *base = target + dlen;
+    size_t blen = strlen(base);
+    if (blen > 200)
+        blen = 200; /* stays within NAME_MAX with the suffix */
+    o->path = target;
+    o->tmppath = malloc(dlen + blen + 32);
+    if (!o->tmppath) {
         st_output_abort(o);
         return st_err_nomem(e, "output file name");
     }
-    snprintf(o->tmppath, n + 16, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(o->tmppath);
+    snprintf(o->tmppath, dlen + blen + 32, "%.*s.%.*s.stochtmp.XXXXXX", (int)dlen, target, (int)blen, base);
+    fd = mkstemp(o->tmppath);
     if (fd < 0) {
         int err = errno;
         free(o->tmppath);
         o->tmppath = NULL;
         st_output_abort(o);
+        if (err == EACCES || err == EROFS)
+            return st_err_set(e, ST_EIO, path, 0, 0,
+                              "cannot write output: no temporary file can be made in its directory (%s)", strerror(err));
         return st_err_set(e, ST_EIO, path, 0, 0, "cannot create output: %s", strerror(err));
     }
-    /* mkstemp gives 0600; an output file should get the usual umask mode. */
-    mode_t mask = umask(0);
-    umask(mask);
-    fchmod(fd, 0666 & ~mask);
+    if (exists) {
+        /* keep the file's owner (when allowed) and mode */
+        if (st.st_uid != geteuid() || st.st_gid != getegid())
+            (void)!fchown(fd, st.st_uid, st.st_gid);
+        fchmod(fd, st.st_mode & 07777);
+    } else {
+        /* mkstemp gives 0600; a new file gets the usual umask mode */
+        mode_t mask = umask(0);
+        umask(mask);
+        fchmod(fd, 0666 & ~mask);
+    }
     o->fp = fdopen(fd, "wb");
     if (!o->fp) {
         close(fd);
@@ -384,7 +657,7 @@ int st_output_open(st_output *o, const char *path, int binary, st_err *e)
         return st_err_nomem(e, "output stream");
     }
     watch_signals();
-    pending_tmp = o->tmppath;
+    pending_add(o->tmppath);
     return ST_OK;
 }
 
@@ -397,7 +670,7 @@ int st_output_close(st_output *o, st_err *e)
     if (o->fp == stdout) {
         o->fp = NULL;
         if (bad)
-            return st_err_set(e, ST_EIO, NULL, 0, 0, "write error on standard output: %s", strerror(err));
+            return st_err_set(e, ST_EIO, "<stdout>", 0, 0, "write error: %s", strerror(err));
         return ST_OK;
     }
     if (fclose(o->fp) != 0 && !bad) {
@@ -405,18 +678,23 @@ int st_output_close(st_output *o, st_err *e)
         err = errno;
     }
     o->fp = NULL;
-    if (!o->tmppath) /* a device or FIFO written in place */
-        return bad ? st_err_set(e, ST_EIO, NULL, 0, 0, "write error on output: %s", strerror(err)) : ST_OK;
+    int rc = ST_OK;
+    if (!o->tmppath) { /* a device, FIFO or descriptor written in place */
+        if (bad)
+            rc = st_err_set(e, ST_EIO, o->path ? o->path : "<output>", 0, 0, "write error: %s", strerror(err));
+        free(o->path);
+        o->path = NULL;
+        return rc;
+    }
     if (!bad && rename(o->tmppath, o->path) != 0) {
         bad = 1;
         err = errno;
     }
-    int rc = ST_OK;
     if (bad) {
         unlink(o->tmppath);
         rc = st_err_set(e, ST_EIO, o->path, 0, 0, "cannot write output: %s", strerror(err));
     }
-    pending_tmp = NULL;
+    pending_remove(o->tmppath);
     free(o->tmppath);
     free(o->path);
     o->tmppath = o->path = NULL;
@@ -432,7 +710,7 @@ void st_output_abort(st_output *o)
     o->fp = NULL;
     if (o->tmppath) {
         unlink(o->tmppath);
-        pending_tmp = NULL;
+        pending_remove(o->tmppath);
     }
     free(o->tmppath);
     free(o->path);
@@ -454,7 +732,7 @@ int st_cli_finish(const st_cli *c, st_output *o, int rc, const st_err *e)
         return 1;
     }
     if (fflush(stdout) != 0 || ferror(stdout)) {
-        fprintf(stderr, "%s: write error on standard output: %s\n", c->prog, strerror(errno));
+        fprintf(stderr, "%s: <stdout>: write error: %s\n", c->prog, strerror(errno));
         return 1;
     }
     return 0;

@@ -98,6 +98,7 @@ typedef struct st_cli {
     int verbosity;      /* 0 with -q, 1 by default, 2+ with -v (repeatable) */
     int no_header;      /* --no-header (ST_CLI_OPT_NO_HEADER) */
     const char *role[ST_ROLE_N]; /* --seq-col etc.; NULL: not given */
+    const char *role_as[ST_ROLE_N]; /* st_cli_role_reads_as; NULL: st_role_default */
 } st_cli;
 
 void st_cli_init(st_cli *c, const char *prog, const char *usage);
@@ -138,6 +139,32 @@ const char *st_cli_role_name(const st_cli *c, st_role role);
  * columns (file names the input).  Returns 0 or the error. */
 int st_cli_role_col(const st_cli *c, st_role role, char *const *names, size_t ncols, int required, const char *file,
                     int *col, st_err *e);
+/* Roles by rename (core/stream.h st_rename): a role option makes every
+ * reader the program opens afterwards read the named column under the
+ * role's fixed name (--seq-col PTNUM: column PTNUM is read as seq), so
+ * that the program and its family library find it as they always did.
+ * Programs that look roles up by the user's name (st_cli_role_col:
+ * stoch-cat, ssm-forecast) open their readers with opts.keep_names.
+ * --no-header likewise applies to every CSV reader opened afterwards.
+ *
+ * A program whose column for a role has another fixed name says so before
+ * parsing the options (pf-resample's groups are 'step', its items
+ * 'particle'):  st_cli_role_reads_as(&cli, ST_ROLE_SEQ, "step"); */
+void st_cli_role_reads_as(st_cli *c, st_role role, const char *name);
+
+/* Value columns picked by default (no -c): the columns of names[0..ncols)
+ * not in skip[0..nskip) (the role columns and others the program reads;
+ * negative entries are ignored) whose kind is in want (ST_KIND_* bits: a
+ * column's kind is numbers, text or times, from dtypes; NULL: all
+ * numbers).  When those candidates are of more than one kind, it says on
+ * stderr which it used and which it left out (unless -q), so that a text
+ * or date column is never dropped, nor used, without a word.  *idx is
+ * malloc'ed (*n may be 0: the caller says what is missing).  file names
+ * the input in the note.  Returns 0 or ST_ENOMEM. */
+enum { ST_KIND_NUMBER = 1, ST_KIND_TEXT = 2, ST_KIND_TIME = 4 };
+int st_cli_value_cols(const st_cli *c, const char *file, char *const *names, const st_dtype *dtypes, size_t ncols,
+                      const int *skip, size_t nskip, unsigned want, int **idx, size_t *n, st_err *e);
+
 /* The reader options from the command line (--no-header). */
 st_reader_opts st_cli_reader_opts(const st_cli *c);
 

@@ -582,7 +582,7 @@ int st_csv_open(st_reader *r, const st_reader_opts *o, st_err *e)
     long hline = r->lineno;
     if ((rc = split_rest(r, line, n, 0, hline, &nf, e)) < 0)
         return rc;
-    int no_header = o && o->no_header;
+    int no_header = (o && o->no_header) || st_default_no_header();
     if (no_header) { /* the line is data: read it again */
         r->pos = r->scan = r->keep;
         r->lineno = lineno;
@@ -604,6 +604,8 @@ int st_csv_open(st_reader *r, const st_reader_opts *o, st_err *e)
         if ((rc = st_check_names(r->names, r->ncols, r->path, hline, e)) < 0)
             return rc;
     }
+    if ((rc = st_apply_renames(r, o && o->keep_names, no_header ? 0 : hline, e)) < 0)
+        return rc;
     size_t nc = r->ncols;
     r->dtypes = calloc(nc, sizeof *r->dtypes); /* ST_F8 */
     r->kind = calloc(nc, sizeof *r->kind);     /* ST_K_NUM */

@@ -7,6 +7,7 @@
 #ifndef ST_CORE_ERR_H
 #define ST_CORE_ERR_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 enum {
@@ -29,6 +30,12 @@ typedef struct st_err {
     char msg[512];    /* one line, no trailing period or newline */
 } st_err;
 
+/* Messages: one line (line breaks become spaces, other control characters
+ * '?'), at most sizeof msg - 1 bytes.  A longer message keeps its start
+ * and its end around " ... ", so the reason survives a long quotation of
+ * the user's text wherever it stands; sites still quote only a short
+ * excerpt of long text (st_msg_excerpt). */
+
 /* Reset to "no error". */
 void st_err_clear(st_err *e);
 
@@ -36,6 +43,10 @@ void st_err_clear(st_err *e);
  * offset -1 mean "not known".  The message is printf-formatted. */
 int st_err_set(st_err *e, int code, const char *file, long line, long col,
                const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+/* The same with a va_list (for wrappers that add a location). */
+int st_err_setv(st_err *e, int code, const char *file, long line, long col, const char *fmt, va_list ap)
+    __attribute__((format(printf, 6, 0)));
 
 /* Same, locating the problem by byte offset instead of line. */
 int st_err_set_offset(st_err *e, int code, const char *file, long long offset,
@@ -46,6 +57,16 @@ int st_err_nomem(st_err *e, const char *what);
 
 /* Prefix the existing message with a context, e.g. "seq 3: ". */
 void st_err_prefix(st_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Copy src into dst (size bytes) as a message is kept: on one line, and
+ * if longer than size - 1 its start and end around " ... ", whole UTF-8
+ * characters.  Returns the length written. */
+size_t st_msg_fit(char *dst, size_t size, const char *src);
+
+/* A short excerpt of user text s for a message: all of it when it has at
+ * most max bytes (max < size), else its first bytes and "..." (whole UTF-8
+ * characters), on one line.  Returns dst. */
+const char *st_msg_excerpt(char *dst, size_t size, const char *s, size_t max);
 
 /* Format "file:line:col: msg" (parts that are unknown are left out) into buf. */
 const char *st_err_format(const st_err *e, char *buf, size_t n);

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include "core/expr.h"
+#include "core/vmath.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -808,6 +809,47 @@ void st_expr_free(st_expr *p)
     free(p);
 }
 
+/* A copy of p with its first ncode instructions. */
+static st_expr *copy_prefix(const st_expr *p, size_t ncode)
+{
+    st_expr *x = calloc(1, sizeof *x);
+    if (!x)
+        return NULL;
+    x->text = strdup(p->text);
+    x->ncode = ncode;
+    x->code = malloc((ncode ? ncode : 1) * sizeof *x->code);
+    x->npool = p->npool;
+    x->pool = malloc((p->npool ? p->npool : 1) * sizeof *x->pool);
+    x->nd = p->nd;
+    x->npar = p->npar;
+    x->dpar = p->dpar ? malloc((p->nd ? p->nd : 1) * sizeof *x->dpar) : NULL;
+    if (!x->text || !x->code || !x->pool || (p->dpar && !x->dpar)) {
+        st_expr_free(x);
+        return NULL;
+    }
+    memcpy(x->code, p->code, x->ncode * sizeof *x->code);
+    memcpy(x->pool, p->pool, p->npool * sizeof *x->pool);
+    if (p->dpar)
+        memcpy(x->dpar, p->dpar, p->nd * sizeof *x->dpar);
+    x->varies = p->varies;
+    x->maxdepth = p->maxdepth; /* an upper bound for a prefix */
+    return x;
+}
+
+st_expr *st_expr_clone(const st_expr *p)
+{
+    return p ? copy_prefix(p, p->ncode) : NULL;
+}
+
+int st_expr_exp_arg(const st_expr *p, st_expr **arg)
+{
+    *arg = NULL;
+    if (p->ncode < 2 || p->code[p->ncode - 1].op != OP_F1 || p->code[p->ncode - 1].fn != F_EXP)
+        return 0;
+    /* the code before the final exp computes its argument */
+    return (*arg = copy_prefix(p, p->ncode - 1)) ? 1 : -1;
+}
+
 const char *st_expr_text(const st_expr *p)
 {
     return p->text;
@@ -853,36 +895,23 @@ size_t st_expr_deriv_par(const st_expr *p, size_t k)
 
 /* ------------------------------------------------------------ block kernels */
 
-/* Elementwise kernels over whole blocks.  They are the hook for
- * lib/core/vmath's vector exp/log/log1p (SLEEF) once it is on main:
- * replace the loops by st_vexp / st_vlog / st_vlog1p. */
-static void v_exp(double *d, const double *a, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        d[i] = exp(a[i]);
-}
-
-static void v_log(double *d, const double *a, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        d[i] = log(a[i]);
-}
-
-static void v_log1p(double *d, const double *a, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        d[i] = log1p(a[i]);
-}
-
+/* Elementwise kernels over whole blocks: lib/core/vmath's SIMD kernels
+ * (SLEEF's exp, log and log1p, at most 1 ulp; plain arithmetic rounded as
+ * the scalar operators round), so an expression costs about what the
+ * same arithmetic written by hand over the block costs. */
 static void v_apply1(int fn, double *d, const double *a, size_t n)
 {
     switch (fn) {
-    case F_EXP: v_exp(d, a, n); break;
-    case F_LOG: v_log(d, a, n); break;
-    case F_LOG1P: v_log1p(d, a, n); break;
+    case F_EXP: st_vexp(d, a, n); break;
+    case F_LOG: st_vlog(d, a, n); break;
+    case F_LOG1P: st_vlog1p(d, a, n); break;
     case F_SQRT:
         for (size_t i = 0; i < n; i++)
             d[i] = sqrt(a[i]);
+        break;
+    case F_ABS:
+        for (size_t i = 0; i < n; i++)
+            d[i] = fabs(a[i]);
         break;
     case F_COS:
         for (size_t i = 0; i < n; i++)
@@ -928,6 +957,57 @@ typedef struct slot {
         }                                                               \
     } while (0)
 
+/* dst = a op b for op + - * /, by vmath's kernels: each rounds as the
+ * scalar operator does, so the values are those of a scalar loop.  With
+ * one side uniform: u + v = 1 v + u, u - v = -1 v + u, v - u = 1 v + (-u),
+ * u v = u v + (-0) (adding -0 changes no value, not even a zero's sign);
+ * a division by a power of two multiplies by its reciprocal (exact, so
+ * the same value); other divisions by or of a uniform value divide by a
+ * block filled with it. */
+static void v_arith(int op, double *dst, slot a, slot b, size_t n)
+{
+    if (a.uniform && b.uniform) {
+        dst[0] = apply2(op, a.v[0], b.v[0]);
+        return;
+    }
+    if (!a.uniform && !b.uniform) {
+        switch (op) {
+        case OP_ADD: st_vadd(dst, a.v, b.v, n); break;
+        case OP_SUB: st_vsub(dst, a.v, b.v, n); break;
+        case OP_MUL: st_vmul(dst, a.v, b.v, n); break;
+        default: st_vdiv(dst, a.v, b.v, n); break;
+        }
+        return;
+    }
+    double u = a.uniform ? a.v[0] : b.v[0];
+    const double *v = a.uniform ? b.v : a.v;
+    switch (op) {
+    case OP_ADD: st_vaffine(dst, 1.0, v, u, n); break;
+    case OP_SUB:
+        if (a.uniform)
+            st_vaffine(dst, -1.0, v, u, n);
+        else
+            st_vaffine(dst, 1.0, v, -u, n);
+        break;
+    case OP_MUL: st_vaffine(dst, u, v, -0.0, n); break;
+    default: {
+        int ex;
+        if (!a.uniform && frexp(u, &ex) == 0.5 && ex > -1020 && ex < 1020) {
+            /* by a power of two: times its exact reciprocal, the same value */
+            st_vaffine(dst, 1 / u, v, -0.0, n);
+            break;
+        }
+        double fill[ST_EXPR_BLOCK];
+        for (size_t i = 0; i < n; i++)
+            fill[i] = u;
+        if (a.uniform)
+            st_vdiv(dst, fill, v, n);
+        else
+            st_vdiv(dst, v, fill, n);
+    }
+    }
+}
+
 static inline slot load(const st_expr *p, const instr *in, const st_expr_args *args)
 {
     slot s;
@@ -937,8 +1017,13 @@ static inline slot load(const st_expr *p, const instr *in, const st_expr_args *a
         s.uniform = 1;
         break;
     case OP_PAR:
-        s.v = &args->par[in->arg];
-        s.uniform = 1;
+        if (args->par_in) {
+            s.v = args->par_in->v + (size_t)in->arg * args->par_in->stride;
+            s.uniform = 0;
+        } else {
+            s.v = &args->par[in->arg];
+            s.uniform = 1;
+        }
         break;
     default: {
         const st_expr_in *x = &args->in[in->slot];
@@ -971,7 +1056,7 @@ static int vm(const st_expr *p, const st_expr_args *args, size_t n, double *out,
         case OP_NOT:
         case OP_F1: {
             slot a = st[sp];
-            double *dst = buf + (size_t)sp * n;
+            double *dst = sp ? buf + (size_t)sp * n : out; /* the result lands in out */
             size_t m = a.uniform ? 1 : n;
             if (in->op == OP_NEG)
                 for (size_t i = 0; i < m; i++)
@@ -979,6 +1064,8 @@ static int vm(const st_expr *p, const st_expr_args *args, size_t n, double *out,
             else if (in->op == OP_NOT)
                 for (size_t i = 0; i < m; i++)
                     dst[i] = a.v[i] == 0;
+            else if (a.uniform)
+                dst[0] = apply1(in->fn, a.v[0]); /* as folding and vm_d compute it */
             else
                 v_apply1(in->fn, dst, a.v, m);
             st[sp].v = dst;
@@ -987,7 +1074,7 @@ static int vm(const st_expr *p, const st_expr_args *args, size_t n, double *out,
         case OP_SELECT: {
             slot c = st[sp - 2], a = st[sp - 1], b = st[sp];
             sp -= 2;
-            double *dst = buf + (size_t)sp * n;
+            double *dst = sp ? buf + (size_t)sp * n : out; /* the result lands in out */
             if (c.uniform) {
                 slot pick = c.v[0] != 0 ? a : b;
                 size_t m = pick.uniform ? 1 : n;
@@ -1005,7 +1092,7 @@ static int vm(const st_expr *p, const st_expr_args *args, size_t n, double *out,
         case OP_F2: {
             slot a = st[sp - 1], b = st[sp];
             sp--;
-            double *dst = buf + (size_t)sp * n;
+            double *dst = sp ? buf + (size_t)sp * n : out; /* the result lands in out */
             switch (in->fn) {
             case F_POW: BINARY_LOOP(pow(x_, y_)); break;
             case F_ATAN2: BINARY_LOOP(atan2(x_, y_)); break;
@@ -1019,16 +1106,15 @@ static int vm(const st_expr *p, const st_expr_args *args, size_t n, double *out,
         default: {
             slot a = st[sp - 1], b = st[sp];
             sp--;
-            double *dst = buf + (size_t)sp * n;
+            double *dst = sp ? buf + (size_t)sp * n : out; /* the result lands in out */
             switch (in->op) {
-            case OP_ADD: BINARY_LOOP(x_ + y_); break;
-            case OP_SUB: BINARY_LOOP(x_ - y_); break;
-            case OP_MUL: BINARY_LOOP(x_ * y_); break;
-            case OP_DIV: BINARY_LOOP(x_ / y_); break;
+            case OP_ADD:
+            case OP_SUB:
+            case OP_MUL:
+            case OP_DIV: v_arith(in->op, dst, a, b, n); break;
             case OP_POW:
                 if (b.uniform && b.v[0] == 2.0 && !a.uniform) {
-                    for (size_t i = 0; i < n; i++)
-                        dst[i] = a.v[i] * a.v[i];
+                    st_vmul(dst, a.v, a.v, n);
                 } else {
                     BINARY_LOOP(pow(x_, y_));
                 }
@@ -1061,7 +1147,9 @@ int st_expr_eval(const st_expr *p, const st_expr_args *a, size_t n, double *out,
 double st_expr_eval1(const st_expr *p, const st_expr_args *a)
 {
     double buf[ST_EXPR_MAXSTACK], v = NAN;
-    vm(p, a, 1, &v, buf);
+    st_expr_args u = *a;
+    u.par_in = NULL;
+    vm(p, &u, 1, &v, buf);
     return v;
 }
 
@@ -1100,9 +1188,11 @@ static dslot localise(dslot s, size_t nd, double *lv, double *ld)
 /* Tangent k of slot s at value index i (0 outside its mask). */
 #define TAN(s, k, i) (((s).mask & BIT(k)) ? (s).d[(k) * (s).ds + (i) * (s).vs] : 0.0)
 
-static int vm_d(const st_expr *p, const st_expr_args *args, size_t n, double *out, double *dout,
+static int vm_d(const st_expr *p, const st_expr_args *args_in, size_t n, double *out, double *dout,
                 double *buf, double *dbuf)
 {
+    st_expr_args argv = *args_in, *args = &argv;
+    argv.par_in = NULL; /* tangents are seeded for uniform parameters */
     dslot st[ST_EXPR_MAXSTACK];
     size_t nd = p->nd;
     size_t dstride = (nd ? nd : 1) * n;      /* tangents of one stack slot */
@@ -1259,7 +1349,7 @@ static int vm_d(const st_expr *p, const st_expr_args *args, size_t n, double *ou
                 double x = a.v[i * a.vs], y = b.v[i * b.vs];
                 dst[i] = fn >= 0 ? apply_f2(fn, x, y) : apply2(op, x, y);
             }
-            st[sp] = (dslot){dst, dd, m == 1 ? 0 : 1, n, mask};
+            st[sp] = (dslot){dst, dd, (a.vs || b.vs) ? 1 : 0, n, mask}; /* varying even when n is 1 */
             break;
         }
         }

@@ -91,6 +91,13 @@ int st_expr_compile(st_expr **out, const char *text, const st_expr_env *env,
                     const st_expr_src *src, st_err *e);
 void st_expr_free(st_expr *p);
 
+/* A copy of p (NULL if memory runs out, or p is NULL). */
+st_expr *st_expr_clone(const st_expr *p);
+/* If the outermost operation of p is exp(E): *arg = a program computing
+ * E (same environment and text) and 1; else *arg = NULL and 0; -1 if
+ * memory runs out.  A density with a log-scale argument uses it to take
+ * the log of exp(E) as E.  The caller frees *arg. */
+int st_expr_exp_arg(const st_expr *p, st_expr **arg);
 /* The source text (for messages). */
 const char *st_expr_text(const st_expr *p);
 /* An excerpt of the text for messages: all of it when short, else its
@@ -117,6 +124,11 @@ typedef struct st_expr_in {
 typedef struct st_expr_args {
     const st_expr_in *in; /* the slots the environment's variables name */
     const double *par;    /* live parameter values (npar of them) */
+    /* Non-NULL: live parameters that differ between particles, parameter
+     * k of particle p at par_in->v[k * par_in->stride + p] (par is then
+     * not read).  st_expr_eval only: st_expr_eval1, st_expr_eval_d and
+     * st_expr_eval_grad read par. */
+    const st_expr_in *par_in;
 } st_expr_args;
 
 /* Scratch space for one thread (values only). */

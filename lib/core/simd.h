@@ -33,6 +33,7 @@ typedef struct st_simd_ops {
     void (*vgather)(double *y, const double *x, const uint32_t *idx, size_t n);
     void (*vnan_to)(double *x, size_t n, double nanval, double infval);
     void (*vceil_clip)(int32_t *k, const double *x, size_t n, double hi);
+    int (*vall_in)(const double *x, size_t n, double lo, double hi);
 } st_simd_ops;
 
 /* The kernels of the path in use (chosen at the first call). */

@@ -538,6 +538,23 @@ static void k_vnan_to(double *x, size_t n, double nanval, double infval)
         x[i] = x[i] != x[i] ? nanval : x[i] == INFINITY ? infval : x[i];
 }
 
+/* 1 if lo <= x[i] <= hi for every i (NaN fails) */
+static int k_vall_in(const double *x, size_t n, double lo, double hi)
+{
+    const st_vd l = ST_VSET1(lo), h = ST_VSET1(hi);
+    size_t i = 0;
+    for (; i + ST_SIMD_W <= n; i += ST_SIMD_W) {
+        st_vd v;
+        memcpy(&v, x + i, sizeof v);
+        if (ST_VANY((v < l) | (v > h) | (v != v)))
+            return 0;
+    }
+    for (; i < n; i++)
+        if (!(x[i] >= lo && x[i] <= hi))
+            return 0;
+    return 1;
+}
+
 /* Log-sum-exp of a block with its prefix sums, in one pass (vmath.h,
  * st_vlse_scan).  The association is fixed: the partial sums of each
  * group of four (zeros past n), each added to the running total, so that
@@ -616,5 +633,5 @@ static void k_lse_scan(const double *lw, size_t n, double *w, double *cum, doubl
 
 const st_simd_ops ST_SIMD_OPS = {
     ST_SIMD_PATH, k_vexp, k_vlog, k_vlog1p, k_normal_fill, k_uniform_fill, k_lse_scan,
-    k_vadd, k_vsub, k_vmul, k_vdiv, k_vaffine, k_vaxpy, k_vgather, k_vnan_to, k_vceil_clip,
+    k_vadd, k_vsub, k_vmul, k_vdiv, k_vaffine, k_vaxpy, k_vgather, k_vnan_to, k_vceil_clip, k_vall_in,
 };

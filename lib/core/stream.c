@@ -79,6 +79,87 @@ int st_check_names(char *const *names, size_t n, const char *file, long line, st
 /* Binary input: the <i8 columns named in list are read as ids (their
  * decimal text) from the first row, as a promotion would make them; other
  * binary columns keep their type. */
+/* ---- process-wide column renames (roles) and --no-header */
+static st_rename g_renames[ST_MAX_RENAMES];
+static size_t g_nrenames;
+static int g_no_header;
+
+void st_reader_set_renames(const st_rename *ren, size_t n)
+{
+    g_nrenames = 0;
+    for (size_t k = 0; k < n && k < ST_MAX_RENAMES; k++)
+        g_renames[g_nrenames++] = ren[k];
+}
+
+void st_reader_set_no_header(int on)
+{
+    g_no_header = on != 0;
+}
+
+int st_default_no_header(void)
+{
+    return g_no_header;
+}
+
+static int find_name(char *const *names, size_t n, const char *name)
+{
+    for (size_t j = 0; j < n; j++)
+        if (strcmp(names[j], name) == 0)
+            return (int)j;
+    return -1;
+}
+
+int st_apply_renames(st_reader *r, int keep_names, long line, st_err *e)
+{
+    if (keep_names || g_nrenames == 0)
+        return ST_OK;
+    /* decide every rename on the input's own names first, so that one
+     * rename cannot feed another (--seq-col t --time-col seq swaps) */
+    int from[ST_MAX_RENAMES];
+    for (size_t k = 0; k < g_nrenames; k++) {
+        const st_rename *q = &g_renames[k];
+        int same = strcmp(q->from, q->to) == 0;
+        int f = find_name(r->names, r->ncols, q->from), to = find_name(r->names, r->ncols, q->to);
+        from[k] = same ? -1 : f;
+        for (size_t m = 0; m < k; m++)
+            if (f >= 0 && strcmp(g_renames[m].from, q->from) == 0)
+                return st_err_set(e, ST_EDATA, r->path, line, line ? (long)f + 1 : 0,
+                                  "%s and %s both name column '%.100s'", g_renames[m].option, q->option, q->from);
+        if (f < 0 && (same || to < 0)) {
+            char have[200];
+            size_t h = 0;
+            have[0] = '\0';
+            for (size_t j = 0; j < r->ncols && h + 1 < sizeof have; j++) {
+                int w = snprintf(have + h, sizeof have - h, "%s%s", j ? "," : "", r->names[j]);
+                h = w < 0 ? h : h + (size_t)w >= sizeof have ? sizeof have - 1 : h + (size_t)w;
+            }
+            return st_err_set(e, ST_EDATA, r->path, line, 0, "%s: no column '%.100s' (the input has %s)", q->option,
+                              q->from, have);
+        }
+        if (!same && f >= 0 && to >= 0) {
+            int moved = 0; /* the column `to` is itself renamed away */
+            for (size_t m = 0; m < g_nrenames; m++)
+                moved |= m != k && strcmp(g_renames[m].from, q->to) == 0;
+            if (!moved)
+                return st_err_set(e, ST_EDATA, r->path, line, line ? (long)f + 1 : 0,
+                                  "%s %.100s: the input also has a column '%.100s' (rename one of them)", q->option,
+                                  q->from, q->to);
+        }
+    }
+    for (size_t k = 0; k < g_nrenames; k++) {
+        if (from[k] < 0)
+            continue;
+        char *s = strdup(g_renames[k].to);
+        if (!s)
+            return st_err_nomem(e, "column names");
+        free(r->names[from[k]]);
+        r->names[from[k]] = s;
+    }
+    /* two options naming the same column make two equal names: the
+     * duplicate check says which */
+    return st_check_names(r->names, r->ncols, r->path, line, e);
+}
+
 static int bin_force_ids(st_reader *r, const char *list, st_err *e)
 {
     for (const char *p = list; p && *p;) {
@@ -120,6 +201,8 @@ int st_reader_open_opts(st_reader **out, const char *path, const st_reader_opts 
             rc = st_err_set(e, ST_EDATA, r->path, 0, 0, "empty input (no header line)");
         else if (r->len - r->pos >= 4 && memcmp(r->buf + r->pos, st_bin_magic, 4) == 0) {
             rc = st_bin_open(r, e);
+            if (rc == 0)
+                rc = st_apply_renames(r, opts && opts->keep_names, 0, e);
             if (rc == 0 && opts)
                 rc = bin_force_ids(r, opts->id_cols, e);
             for (size_t j = 0; rc == 0 && !r->any_type && j < r->ncols; j++)
@@ -272,14 +355,13 @@ long st_reader_line(const st_reader *r)
 
 int st_reader_error(const st_reader *r, st_err *e, int code, const char *fmt, ...)
 {
-    char msg[sizeof e->msg];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    st_err_setv(e, code, r->path, r->format == ST_FMT_BIN ? 0 : r->last, 0, fmt, ap);
     va_end(ap);
     if (r->format == ST_FMT_BIN)
-        return st_err_set(e, code, r->path, 0, 0, "row %ld: %s", r->last + 1, msg);
-    return st_err_set(e, code, r->path, r->last, 0, "%s", msg);
+        st_err_prefix(e, "row %ld: ", r->last + 1);
+    return code;
 }
 
 int st_reader_next(st_reader *r, double *row, st_err *e)
@@ -585,11 +667,10 @@ int st_writer_carry_reader(st_writer *w, size_t j, const st_reader *r, size_t rj
 
 static int row_error(st_writer *w, size_t j, st_err *e, const char *fmt, const char *what)
 {
-    st_err_set(e, ST_EDATA, NULL, 0, 0, "row %lld: column '%.100s' (%s) ", w->rows + 1, w->names[j],
-               st_dtype_name(w->dtypes[j]));
-    size_t k = strlen(e->msg);
-    snprintf(e->msg + k, sizeof e->msg - k, fmt, what);
-    return ST_EDATA;
+    char why[sizeof e->msg];
+    snprintf(why, sizeof why, fmt, what);
+    return st_err_set(e, ST_EDATA, NULL, 0, 0, "row %lld: column '%.100s' (%s) %s", w->rows + 1, w->names[j],
+                      st_dtype_name(w->dtypes[j]), why);
 }
 
 static int bad_int(st_writer *w, size_t j, double v, st_err *e)

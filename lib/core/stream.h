@@ -204,7 +204,38 @@ typedef struct st_reader_opts {
      * (pf-resample -N), where looking ahead would wait for rows not yet
      * written. */
     int no_lookahead;
+    /* 1: the process's column renames (st_reader_set_renames) are not
+     * applied: for a program that finds its role columns by the user's
+     * names (stoch-cat), or for an input that is another program's output
+     * (stoch-plot's main input). */
+    int keep_names;
 } st_reader_opts;
+
+/* Column roles by rename.  Programs find the columns they read by what
+ * they mean under fixed names (seq, t, state, obstype, id, label); a
+ * user's data may call them otherwise (msm's cav: PTNUM, years).  A rename
+ * makes every reader opened afterwards in the process give column `from`
+ * the name `to` (the --seq-col, --time-col, ... options of core/cli set
+ * them, so that the programs and the family libraries keep their names):
+ *   - the input has `from`: it is read as `to` (`from` == `to`: nothing);
+ *   - it has `from` and another column `to`: an error naming the option;
+ *   - it has no `from` but has `to` (another program's output, which uses
+ *     the fixed names): read as it is;
+ *   - it has neither: an error naming the option and the input's columns.
+ * Renames apply before reader options that name columns (str_cols,
+ * id_cols), so those use the fixed names.  The strings must stay valid
+ * (argv).  opts.keep_names turns them off for one reader. */
+typedef struct st_rename {
+    const char *from;   /* the user's column name */
+    const char *to;     /* the name the program reads */
+    const char *option; /* the option that asked for it, for messages ("--seq-col") */
+} st_rename;
+#define ST_MAX_RENAMES 8
+/* Set the process's renames (n <= ST_MAX_RENAMES; n == 0 clears them). */
+void st_reader_set_renames(const st_rename *ren, size_t n);
+/* Process-wide --no-header: every CSV reader opened afterwards reads its
+ * first line as data (as opts.no_header). */
+void st_reader_set_no_header(int on);
 
 /* Open path (NULL or "-" is stdin).  Reads the header (CSV header line or
  * binary header) and, for CSV, looks ahead to decide the column types

@@ -182,5 +182,10 @@ int st_seq_check(st_seqset *s, double v, st_dtype dt, const st_strdict *dict, co
  * characters, no duplicates.  On error fills e (file, line 1 for CSV,
  * column number) and returns ST_EDATA. */
 int st_check_names(char *const *names, size_t n, const char *file, long line, st_err *e);
+/* The process's renames (st_reader_set_renames) on r's names, unless
+ * keep_names; line: the header line for messages (0 for binary). */
+int st_apply_renames(st_reader *r, int keep_names, long line, st_err *e);
+/* The process-wide --no-header (st_reader_set_no_header). */
+int st_default_no_header(void);
 
 #endif

@@ -175,3 +175,8 @@ void st_vceil_clip(int32_t *k, const double *x, size_t n, double hi)
 {
     st_simd_ops_get()->vceil_clip(k, x, n, hi);
 }
+
+int st_vall_in(const double *x, size_t n, double lo, double hi)
+{
+    return st_simd_ops_get()->vall_in(x, n, lo, hi);
+}

@@ -62,6 +62,9 @@ void st_vgather(double *y, const double *x, const uint32_t *idx, size_t n);
 void st_vnan_to(double *x, size_t n, double nanval, double infval);
 /* k[i] = ceil(x[i]) with x[i] clipped to [0, hi] (NaN as 0); hi < 2^31. */
 void st_vceil_clip(int32_t *k, const double *x, size_t n, double hi);
+/* 1 if lo <= x[i] <= hi for every i < n, 0 if not (a NaN is never in):
+ * the particle models check a block of arguments in one pass. */
+int st_vall_in(const double *x, size_t n, double lo, double hi);
 
 /* Log-sum-exp of n log-weights with the weights' prefix sums, in one pass
  * (the particle filter's weighting step): m = max lw (-Inf when all are),

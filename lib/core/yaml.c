@@ -17,10 +17,11 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <yaml.h>
 
-/* Mapping-only parts, kept out of st_ynode so that the many scalar nodes
- * of a big matrix stay small (48 bytes + text). */
+/* Mapping-only parts, kept out of the container so that the many
+ * sequences of a big matrix stay small. */
 typedef struct ymap {
     st_ynode **keys;      /* keys (scalars), parallel to items */
     unsigned char *used;  /* key asked for by the reader */
@@ -28,17 +29,34 @@ typedef struct ymap {
     size_t nasked, capasked;
 } ymap;
 
+/* Every node starts with this 12-byte header.  A scalar's text follows it
+ * directly (NUL-terminated, TXT), so that a one-digit number in a big
+ * matrix costs 16 bytes of arena plus its parent's pointer; sequences and
+ * mappings are a ycont (CT).  The input size limit keeps marks in 32 bits. */
 struct st_ynode {
     unsigned char kind;       /* st_ykind */
     unsigned char quoted;     /* scalar was quoted or block (not plain) */
     unsigned char flowq;      /* scalar was single- or double-quoted */
     unsigned char want_value; /* mapping being built: key read, value next */
-    uint32_t line, col;       /* 1-based; the input size limit keeps them small */
-    uint32_t n, cap;          /* children */
-    char *text;               /* scalar text, NUL-terminated */
-    st_ynode **items;         /* sequence items / mapping values */
-    ymap *mx;                 /* mappings only */
+    uint32_t line, col;       /* 1-based */
 };
+
+typedef struct ycont {
+    st_ynode h;
+    uint32_t n, cap;  /* children */
+    st_ynode **items; /* sequence items / mapping values (trimmed to n when closed) */
+    ymap *mx;         /* mappings only */
+} ycont;
+
+static inline char *TXT(const st_ynode *n)
+{
+    return (char *)(uintptr_t)n + sizeof *n;
+}
+
+static inline ycont *CT(const st_ynode *n)
+{
+    return (ycont *)(uintptr_t)n;
+}
 
 typedef struct arena_blk {
     struct arena_blk *next;
@@ -54,13 +72,18 @@ struct st_ydoc {
     size_t ncont, capcont;
 };
 
+static const char *shown(const st_ynode *n, char *buf, size_t size);
+
 /* ------------------------------------------------------------- memory */
 
-static void *arena_alloc(st_ydoc *d, size_t size)
+/* size bytes aligned to align (4 or 8) */
+static void *arena_alloc(st_ydoc *d, size_t size, size_t align)
 {
-    size = (size + 7) & ~(size_t)7;
-    arena_blk *b = d->arena;
-    if (!b || b->cap - b->used < size) {
+    arena_blk *b0 = d->arena;
+    if (b0)
+        b0->used = (b0->used + align - 1) & ~(align - 1);
+    arena_blk *b = b0;
+    if (!b || b->used > b->cap || b->cap - b->used < size) {
         size_t cap = size > 65536 ? size : 65536;
         b = malloc(sizeof *b + cap);
         if (!b)
@@ -80,11 +103,11 @@ void st_ydoc_free(st_ydoc *d)
     if (!d)
         return;
     for (size_t i = 0; i < d->ncont; i++) {
-        free(d->containers[i]->items);
-        if (d->containers[i]->mx) {
-            free(d->containers[i]->mx->keys);
-            free(d->containers[i]->mx->used);
-            free(d->containers[i]->mx->asked);
+        free(CT(d->containers[i])->items);
+        if (CT(d->containers[i])->mx) {
+            free(CT(d->containers[i])->mx->keys);
+            free(CT(d->containers[i])->mx->used);
+            free(CT(d->containers[i])->mx->asked);
         }
     }
     free(d->containers);
@@ -102,22 +125,22 @@ const st_ynode *st_ydoc_root(const st_ydoc *doc) { return doc ? doc->root : NULL
 st_ykind st_ynode_kind(const st_ynode *n) { return (st_ykind)n->kind; }
 long st_ynode_line(const st_ynode *n) { return n ? n->line : 0; }
 long st_ynode_col(const st_ynode *n) { return n ? n->col : 0; }
-const char *st_ynode_text(const st_ynode *n) { return n && n->kind == ST_YSCALAR ? n->text : NULL; }
-size_t st_ynode_len(const st_ynode *n) { return n && n->kind != ST_YSCALAR ? n->n : 0; }
+const char *st_ynode_text(const st_ynode *n) { return n && n->kind == ST_YSCALAR ? TXT(n) : NULL; }
+size_t st_ynode_len(const st_ynode *n) { return n && n->kind != ST_YSCALAR ? CT(n)->n : 0; }
 
 const st_ynode *st_yseq_at(const st_ynode *n, size_t i)
 {
-    return n && n->kind == ST_YSEQ && i < n->n ? n->items[i] : NULL;
+    return n && n->kind == ST_YSEQ && i < CT(n)->n ? CT(n)->items[i] : NULL;
 }
 
 const char *st_ymap_key_at(const st_ynode *n, size_t i)
 {
-    return n && n->kind == ST_YMAP && i < n->n ? n->mx->keys[i]->text : NULL;
+    return n && n->kind == ST_YMAP && i < CT(n)->n ? TXT(CT(n)->mx->keys[i]) : NULL;
 }
 
 const st_ynode *st_ymap_value_at(const st_ynode *n, size_t i)
 {
-    return n && n->kind == ST_YMAP && i < n->n ? n->items[i] : NULL;
+    return n && n->kind == ST_YMAP && i < CT(n)->n ? CT(n)->items[i] : NULL;
 }
 
 static const char *doc_path(const st_ydoc *doc)
@@ -141,12 +164,11 @@ int st_ynode_error(const st_ydoc *doc, const st_ynode *n, st_err *e, int code,
 {
     if (!e)
         return code;
-    char msg[sizeof e->msg];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    st_err_setv(e, code, doc_path(doc), n ? n->line : 0, n ? n->col : 0, fmt, ap);
     va_end(ap);
-    return st_err_set(e, code, doc_path(doc), n ? n->line : 0, n ? n->col : 0, "%s", msg);
+    return code;
 }
 
 /* ------------------------------------------------------------ loading */
@@ -219,21 +241,28 @@ static int doc_nomem(st_ydoc *d, st_err *e)
     return st_err_set(e, ST_ENOMEM, d->path, 0, 0, "out of memory reading YAML");
 }
 
-static st_ynode *new_node(st_ydoc *d, st_ykind kind, yaml_mark_t m)
+/* A node; a scalar with room for textlen bytes of text and a NUL. */
+/* A mapping's ymap, made when first needed (an empty mapping has none). */
+static ymap *map_mx(st_ydoc *d, st_ynode *m)
 {
-    st_ynode *n = arena_alloc(d, sizeof *n);
+    if (!CT(m)->mx) {
+        CT(m)->mx = arena_alloc(d, sizeof(ymap), _Alignof(ymap));
+        if (CT(m)->mx)
+            memset(CT(m)->mx, 0, sizeof(ymap));
+    }
+    return CT(m)->mx;
+}
+
+static st_ynode *new_node(st_ydoc *d, st_ykind kind, yaml_mark_t m, size_t textlen)
+{
+    size_t size = kind == ST_YSCALAR ? sizeof(st_ynode) + textlen + 1 : sizeof(ycont);
+    st_ynode *n = arena_alloc(d, size, kind == ST_YSCALAR ? _Alignof(st_ynode) : _Alignof(ycont));
     if (!n)
         return NULL;
-    memset(n, 0, sizeof *n);
+    memset(n, 0, kind == ST_YSCALAR ? sizeof *n : sizeof(ycont));
     n->kind = (unsigned char)kind;
     n->line = (uint32_t)m.line + 1;
     n->col = (uint32_t)m.column + 1;
-    if (kind == ST_YMAP) {
-        n->mx = arena_alloc(d, sizeof *n->mx);
-        if (!n->mx)
-            return NULL;
-        memset(n->mx, 0, sizeof *n->mx);
-    }
     if (kind != ST_YSCALAR) {
         if (d->ncont == d->capcont) {
             size_t nc = d->capcont ? 2 * d->capcont : 64;
@@ -258,9 +287,11 @@ static int attach(builder *b, st_ynode *child, st_err *e)
         return 0;
     }
     st_ynode *p = b->stack[b->depth - 1];
+    if (p->kind == ST_YMAP && !map_mx(d, p))
+        return doc_nomem(d, e);
     if (p->kind == ST_YMAP) {
         if (p->want_value) {
-            p->items[p->n++] = child;
+            CT(p)->items[CT(p)->n++] = child;
             p->want_value = 0;
             return 0;
         }
@@ -268,26 +299,26 @@ static int attach(builder *b, st_ynode *child, st_err *e)
             return st_err_set(e, ST_EFORMAT, d->path, child->line, child->col,
                               "mapping keys must be scalars");
     }
-    if (p->n == p->cap) {
-        size_t nc = p->cap ? 2 * p->cap : 4;
-        st_ynode **it = realloc(p->items, nc * sizeof *it);
+    if (CT(p)->n == CT(p)->cap) {
+        size_t nc = CT(p)->cap ? 2 * CT(p)->cap : 4;
+        st_ynode **it = realloc(CT(p)->items, nc * sizeof *it);
         if (!it)
             return doc_nomem(d, e);
-        p->items = it;
+        CT(p)->items = it;
         if (p->kind == ST_YMAP) {
-            st_ynode **k = realloc(p->mx->keys, nc * sizeof *k);
+            st_ynode **k = realloc(CT(p)->mx->keys, nc * sizeof *k);
             if (!k)
                 return doc_nomem(d, e);
-            p->mx->keys = k;
+            CT(p)->mx->keys = k;
         }
-        p->cap = nc;
+        CT(p)->cap = nc;
     }
     if (p->kind == ST_YMAP) {
-        p->mx->keys[p->n] = child;
-        p->items[p->n] = NULL;
+        CT(p)->mx->keys[CT(p)->n] = child;
+        CT(p)->items[CT(p)->n] = NULL;
         p->want_value = 1;
     } else {
-        p->items[p->n++] = child;
+        CT(p)->items[CT(p)->n++] = child;
     }
     return 0;
 }
@@ -311,21 +342,21 @@ static int cmp_keyidx(const void *a, const void *b)
  * document order) that repeats an earlier one. */
 static int finish_map(st_ydoc *d, st_ynode *m, st_err *e)
 {
-    if (m->n == 0)
+    if (CT(m)->n == 0)
         return 0;
-    m->mx->used = calloc(m->n, 1);
-    keyidx *ki = malloc(m->n * sizeof *ki);
-    if (!m->mx->used || !ki) {
+    CT(m)->mx->used = calloc(CT(m)->n, 1);
+    keyidx *ki = malloc(CT(m)->n * sizeof *ki);
+    if (!CT(m)->mx->used || !ki) {
         free(ki);
         return doc_nomem(d, e);
     }
-    for (size_t i = 0; i < m->n; i++) {
-        ki[i].key = m->mx->keys[i]->text;
+    for (size_t i = 0; i < CT(m)->n; i++) {
+        ki[i].key = TXT(CT(m)->mx->keys[i]);
         ki[i].idx = i;
     }
-    qsort(ki, m->n, sizeof *ki, cmp_keyidx);
+    qsort(ki, CT(m)->n, sizeof *ki, cmp_keyidx);
     size_t dup = SIZE_MAX, first = 0;
-    for (size_t i = 1; i < m->n; i++)
+    for (size_t i = 1; i < CT(m)->n; i++)
         if (strcmp(ki[i].key, ki[i - 1].key) == 0 && ki[i].idx < dup &&
             (i < 2 || strcmp(ki[i - 2].key, ki[i].key) != 0)) {
             dup = ki[i].idx;
@@ -333,12 +364,29 @@ static int finish_map(st_ydoc *d, st_ynode *m, st_err *e)
         }
     free(ki);
     if (dup != SIZE_MAX) {
-        const st_ynode *k = m->mx->keys[dup];
+        const st_ynode *k = CT(m)->mx->keys[dup];
+        char sb[64];
         return st_err_set(e, ST_EFORMAT, d->path, k->line, k->col,
-                          "duplicate key '%s' (first at line %ld)", k->text,
-                          (long)m->mx->keys[first]->line);
+                          "duplicate key '%s' (first at line %ld)", shown(k, sb, sizeof sb),
+                          (long)CT(m)->mx->keys[first]->line);
     }
     return 0;
+}
+
+/* A closed container gives back the unused part of its child arrays. */
+static void trim(ycont *c)
+{
+    if (c->cap <= c->n || c->n == 0)
+        return;
+    st_ynode **it = realloc(c->items, c->n * sizeof *it);
+    if (it)
+        c->items = it;
+    if (c->mx) {
+        st_ynode **k = realloc(c->mx->keys, c->n * sizeof *k);
+        if (k)
+            c->mx->keys = k;
+    }
+    c->cap = c->n;
 }
 
 static int push(builder *b, st_ynode *n, st_err *e)
@@ -419,14 +467,12 @@ static int build(st_ydoc *d, const unsigned char *s, size_t len, st_err *e)
                 rc = st_err_set(e, ST_EFORMAT, d->path, ml, mc, "NUL character in a string");
                 break;
             }
-            n = new_node(d, ST_YSCALAR, m);
-            if (n)
-                n->text = arena_alloc(d, ev.data.scalar.length + 1);
-            if (!n || !n->text) {
+            n = new_node(d, ST_YSCALAR, m, ev.data.scalar.length);
+            if (!n) {
                 rc = doc_nomem(d, e);
                 break;
             }
-            memcpy(n->text, ev.data.scalar.value, ev.data.scalar.length + 1);
+            memcpy(TXT(n), ev.data.scalar.value, ev.data.scalar.length + 1);
             n->quoted = ev.data.scalar.style != YAML_PLAIN_SCALAR_STYLE;
             n->flowq = ev.data.scalar.style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
                        ev.data.scalar.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE;
@@ -443,7 +489,7 @@ static int build(st_ydoc *d, const unsigned char *s, size_t len, st_err *e)
             }
             if (anchor || tag)
                 break;
-            n = new_node(d, ev.type == YAML_SEQUENCE_START_EVENT ? ST_YSEQ : ST_YMAP, m);
+            n = new_node(d, ev.type == YAML_SEQUENCE_START_EVENT ? ST_YSEQ : ST_YMAP, m, 0);
             if (!n) {
                 rc = doc_nomem(d, e);
                 break;
@@ -459,6 +505,7 @@ static int build(st_ydoc *d, const unsigned char *s, size_t len, st_err *e)
                 break;
             }
             n = b.stack[--b.depth];
+            trim(CT(n));
             if (n->kind == ST_YMAP)
                 rc = finish_map(d, n, e);
             break;
@@ -479,7 +526,7 @@ static int build(st_ydoc *d, const unsigned char *s, size_t len, st_err *e)
         return rc;
     if (ndocs == 0 || !d->root)
         return st_err_set(e, ST_EFORMAT, d->path, 1, 1, "empty file: no YAML document");
-    if (d->root->kind == ST_YSCALAR && !d->root->quoted && d->root->text[0] == '\0')
+    if (d->root->kind == ST_YSCALAR && !d->root->quoted && TXT(d->root)[0] == '\0')
         return st_err_set(e, ST_EFORMAT, d->path, d->root->line, d->root->col,
                           "empty YAML document");
     return 0;
@@ -526,6 +573,16 @@ int st_ydoc_load(st_ydoc **out, const char *path, st_err *e)
     FILE *fp = from_stdin ? stdin : fopen(path, "rb");
     if (!fp)
         return st_err_set(e, ST_EIO, name, 0, 0, "cannot open: %s", strerror(errno));
+    /* The size limit is checked before reading a regular file, and a pipe
+     * is read no further than one byte past it. */
+    struct stat st;
+    if (fstat(fileno(fp), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > ST_YAML_MAX_BYTES) {
+        if (!from_stdin)
+            fclose(fp);
+        return st_err_set(e, ST_ENOMEM, name, 0, 0,
+                          "model file of %lld bytes is larger than the %d MiB limit",
+                          (long long)st.st_size, ST_YAML_MAX_BYTES >> 20);
+    }
     size_t cap = 65536, len = 0;
     char *buf = malloc(cap);
     int rc = 0;
@@ -539,13 +596,14 @@ int st_ydoc_load(st_ydoc **out, const char *path, st_err *e)
                                 ST_YAML_MAX_BYTES >> 20);
                 break;
             }
-            char *nb = realloc(buf, 2 * cap);
+            size_t ncap = 2 * cap > (size_t)ST_YAML_MAX_BYTES + 1 ? (size_t)ST_YAML_MAX_BYTES + 1 : 2 * cap;
+            char *nb = realloc(buf, ncap);
             if (!nb) {
                 rc = st_err_set(e, ST_ENOMEM, name, 0, 0, "out of memory reading YAML");
                 break;
             }
             buf = nb;
-            cap *= 2;
+            cap = ncap;
         }
         size_t got = fread(buf + len, 1, cap - len, fp);
         len += got;
@@ -572,25 +630,25 @@ static void note_asked(const st_ydoc *cdoc, const st_ynode *cmap, const char *ke
 {
     st_ydoc *doc = (st_ydoc *)cdoc;
     st_ynode *map = (st_ynode *)cmap;
-    if (!doc)
+    if (!doc || !map_mx(doc, map))
         return;
-    for (size_t i = 0; i < map->mx->nasked; i++)
-        if (strcmp(map->mx->asked[i], key) == 0)
+    for (size_t i = 0; i < CT(map)->mx->nasked; i++)
+        if (strcmp(CT(map)->mx->asked[i], key) == 0)
             return;
-    if (map->mx->nasked == map->mx->capasked) {
-        size_t nc = map->mx->capasked ? 2 * map->mx->capasked : 8;
-        char **a = realloc(map->mx->asked, nc * sizeof *a);
+    if (CT(map)->mx->nasked == CT(map)->mx->capasked) {
+        size_t nc = CT(map)->mx->capasked ? 2 * CT(map)->mx->capasked : 8;
+        char **a = realloc(CT(map)->mx->asked, nc * sizeof *a);
         if (!a)
             return;
-        map->mx->asked = a;
-        map->mx->capasked = nc;
+        CT(map)->mx->asked = a;
+        CT(map)->mx->capasked = nc;
     }
     size_t len = strlen(key);
-    char *copy = arena_alloc(doc, len + 1);
+    char *copy = arena_alloc(doc, len + 1, 1);
     if (!copy)
         return;
     memcpy(copy, key, len + 1);
-    map->mx->asked[map->mx->nasked++] = copy;
+    CT(map)->mx->asked[CT(map)->mx->nasked++] = copy;
 }
 
 const st_ynode *st_ymap_get(const st_ydoc *doc, const st_ynode *map, const char *key)
@@ -598,10 +656,10 @@ const st_ynode *st_ymap_get(const st_ydoc *doc, const st_ynode *map, const char 
     if (!map || map->kind != ST_YMAP)
         return NULL;
     note_asked(doc, map, key);
-    for (size_t i = 0; i < map->n; i++)
-        if (strcmp(map->mx->keys[i]->text, key) == 0) {
-            map->mx->used[i] = 1;
-            return map->items[i];
+    for (size_t i = 0; i < CT(map)->n; i++)
+        if (strcmp(TXT(CT(map)->mx->keys[i]), key) == 0) {
+            CT(map)->mx->used[i] = 1;
+            return CT(map)->items[i];
         }
     return NULL;
 }
@@ -612,7 +670,7 @@ static const char *kind_name(const st_ynode *n)
         return "a mapping";
     if (n->kind == ST_YSEQ)
         return "a list";
-    if (!n->quoted && n->text[0] == '\0')
+    if (!n->quoted && TXT(n)[0] == '\0')
         return "an empty value";
     return "a scalar";
 }
@@ -674,35 +732,36 @@ int st_ymap_check_unknown(const st_ydoc *doc, const st_ynode *map, st_err *e)
     int rc = expect_map(doc, map, e);
     if (rc)
         return rc;
-    for (size_t i = 0; i < map->n; i++) {
-        if (map->mx->used[i])
+    for (size_t i = 0; i < CT(map)->n; i++) {
+        if (CT(map)->mx->used[i])
             continue;
-        const st_ynode *k = map->mx->keys[i];
+        const st_ynode *k = CT(map)->mx->keys[i];
         /* A hint: the nearest key the reader knows, or the list of them. */
         size_t best = SIZE_MAX, bi = 0;
-        for (size_t j = 0; j < map->mx->nasked; j++) {
-            size_t dj = edit_distance(k->text, map->mx->asked[j]);
+        for (size_t j = 0; j < CT(map)->mx->nasked; j++) {
+            size_t dj = edit_distance(TXT(k), CT(map)->mx->asked[j]);
             if (dj < best)
                 best = dj, bi = j;
         }
-        size_t klen = strlen(k->text);
+        size_t klen = strlen(TXT(k));
+        char sb[64];
         if (best <= 2 && best < klen)
             return st_ynode_error(doc, k, e, ST_EDATA, "unknown key '%s' (did you mean '%s'?)",
-                                  k->text, map->mx->asked[bi]);
+                                  shown(k, sb, sizeof sb), CT(map)->mx->asked[bi]);
         char list[200];
         size_t len = 0;
         list[0] = '\0';
-        for (size_t j = 0; j < map->mx->nasked && len < sizeof list; j++) {
-            int w = snprintf(list + len, sizeof list - len, "%s%s", j ? ", " : "", map->mx->asked[j]);
+        for (size_t j = 0; j < CT(map)->mx->nasked && len < sizeof list; j++) {
+            int w = snprintf(list + len, sizeof list - len, "%s%s", j ? ", " : "", CT(map)->mx->asked[j]);
             if (w > 0)
                 len += (size_t)w;
         }
         if (len >= sizeof list)
             memcpy(list + sizeof list - 4, "...", 4);
-        if (map->mx->nasked)
+        if (CT(map)->mx->nasked)
             return st_ynode_error(doc, k, e, ST_EDATA, "unknown key '%s' (known keys here: %s)",
-                                  k->text, list);
-        return st_ynode_error(doc, k, e, ST_EDATA, "unknown key '%s'", k->text);
+                                  shown(k, sb, sizeof sb), list);
+        return st_ynode_error(doc, k, e, ST_EDATA, "unknown key '%s'", shown(k, sb, sizeof sb));
     }
     return 0;
 }
@@ -712,19 +771,14 @@ int st_ymap_check_unknown(const st_ydoc *doc, const st_ynode *map, st_err *e)
 /* Print a scalar's text for a message, shortened to fit. */
 static const char *shown(const st_ynode *n, char *buf, size_t size)
 {
-    const char *t = n->text;
-    size_t len = strlen(t);
-    if (len + 1 <= size)
-        return t;
-    snprintf(buf, size, "%.*s...", (int)(size - 4), t);
-    return buf;
+    return st_msg_excerpt(buf, size, TXT(n), size - 1);
 }
 
 static int expect_scalar(const st_ydoc *doc, const st_ynode *n, const char *what, st_err *e)
 {
     if (!n)
         return st_err_set(e, ST_EINTERNAL, doc_path(doc), 0, 0, "no node for %s", what);
-    if (n->kind != ST_YSCALAR || (!n->quoted && n->text[0] == '\0'))
+    if (n->kind != ST_YSCALAR || (!n->quoted && TXT(n)[0] == '\0'))
         return st_ynode_error(doc, n, e, ST_EDATA, "expected %s, found %s", what, kind_name(n));
     return 0;
 }
@@ -782,10 +836,10 @@ static int is_nonfinite_spelling(const char *s)
 static int parse_double(const st_ydoc *doc, const st_ynode *n, double *x, st_err *e)
 {
     char *end;
-    *x = strtod(n->text, &end);
+    *x = strtod(TXT(n), &end);
     if (*end != '\0')
         return st_ynode_error(doc, n, e, ST_EINTERNAL,
-                              "cannot read number '%.40s' (LC_NUMERIC is not \"C\"?)", n->text);
+                              "cannot read number '%.40s' (LC_NUMERIC is not \"C\"?)", TXT(n));
     return 0;
 }
 
@@ -810,11 +864,11 @@ static int range_error_d(const st_ydoc *doc, const st_ynode *n, double lo, doubl
     format_bound(b, sizeof b, hi);
     if (isinf(lo))
         return st_ynode_error(doc, n, e, ST_EDATA, "value %s out of range: must be <= %s",
-                              n->text, b);
+                              TXT(n), b);
     if (isinf(hi))
         return st_ynode_error(doc, n, e, ST_EDATA, "value %s out of range: must be >= %s",
-                              n->text, a);
-    return st_ynode_error(doc, n, e, ST_EDATA, "value %s out of range [%s, %s]", n->text, a, b);
+                              TXT(n), a);
+    return st_ynode_error(doc, n, e, ST_EDATA, "value %s out of range [%s, %s]", TXT(n), a, b);
 }
 
 int st_ynode_double(const st_ydoc *doc, const st_ynode *n, double lo, double hi, double *out,
@@ -824,10 +878,10 @@ int st_ynode_double(const st_ydoc *doc, const st_ynode *n, double lo, double hi,
     if (rc)
         return rc;
     char sb[64];
-    if (!n->quoted && is_nonfinite_spelling(n->text))
+    if (!n->quoted && is_nonfinite_spelling(TXT(n)))
         return st_ynode_error(doc, n, e, ST_EDATA, "non-finite number '%s' is not allowed",
-                              n->text);
-    if (n->quoted || number_syntax(n->text) == 0)
+                              shown(n, sb, sizeof sb));
+    if (n->quoted || number_syntax(TXT(n)) == 0)
         return st_ynode_error(doc, n, e, ST_EDATA, "expected a number, found %s'%s'",
                               n->quoted ? "the quoted string " : "",
                               shown(n, sb, sizeof sb));
@@ -849,18 +903,18 @@ int st_ynode_long(const st_ydoc *doc, const st_ynode *n, long lo, long hi, long 
     if (rc)
         return rc;
     char sb[64];
-    int syn = n->quoted ? 0 : number_syntax(n->text);
+    int syn = n->quoted ? 0 : number_syntax(TXT(n));
     if (syn == 0) {
-        if (!n->quoted && is_nonfinite_spelling(n->text))
+        if (!n->quoted && is_nonfinite_spelling(TXT(n)))
             return st_ynode_error(doc, n, e, ST_EDATA, "non-finite number '%s' is not allowed",
-                                  n->text);
+                                  shown(n, sb, sizeof sb));
         return st_ynode_error(doc, n, e, ST_EDATA, "expected an integer, found %s'%s'",
                               n->quoted ? "the quoted string " : "", shown(n, sb, sizeof sb));
     }
     long v;
     if (syn == 1) {
         errno = 0;
-        v = strtol(n->text, NULL, 10);
+        v = strtol(TXT(n), NULL, 10);
         if (errno == ERANGE)
             return st_ynode_error(doc, n, e, ST_EDATA, "integer '%s' is too large",
                                   shown(n, sb, sizeof sb));
@@ -881,11 +935,11 @@ int st_ynode_long(const st_ydoc *doc, const st_ynode *n, long lo, long hi, long 
     if (v < lo || v > hi) {
         if (lo == LONG_MIN)
             return st_ynode_error(doc, n, e, ST_EDATA, "value %s out of range: must be <= %ld",
-                                  n->text, hi);
+                                  TXT(n), hi);
         if (hi == LONG_MAX)
             return st_ynode_error(doc, n, e, ST_EDATA, "value %s out of range: must be >= %ld",
-                                  n->text, lo);
-        return st_ynode_error(doc, n, e, ST_EDATA, "value %s out of range [%ld, %ld]", n->text,
+                                  TXT(n), lo);
+        return st_ynode_error(doc, n, e, ST_EDATA, "value %s out of range [%ld, %ld]", TXT(n),
                               lo, hi);
     }
     *out = v;
@@ -900,11 +954,11 @@ int st_ynode_bool(const st_ydoc *doc, const st_ynode *n, int *out, st_err *e)
     static const char *const t[] = {"true", "True", "TRUE"}, *const f[] = {"false", "False", "FALSE"};
     if (!n->quoted)
         for (int i = 0; i < 3; i++) {
-            if (strcmp(n->text, t[i]) == 0) {
+            if (strcmp(TXT(n), t[i]) == 0) {
                 *out = 1;
                 return 0;
             }
-            if (strcmp(n->text, f[i]) == 0) {
+            if (strcmp(TXT(n), f[i]) == 0) {
                 *out = 0;
                 return 0;
             }
@@ -919,7 +973,7 @@ int st_ynode_string(const st_ydoc *doc, const st_ynode *n, const char **out, st_
     int rc = expect_scalar(doc, n, "a string", e);
     if (rc)
         return rc;
-    *out = n->text;
+    *out = TXT(n);
     return 0;
 }
 
@@ -966,16 +1020,16 @@ int st_ynode_vector(const st_ydoc *doc, const st_ynode *n, size_t want_n, double
     int rc = expect_list(doc, n, "a list of numbers", e);
     if (rc)
         return rc;
-    if (want_n && n->n != want_n)
+    if (want_n && CT(n)->n != want_n)
         return st_ynode_error(doc, n, e, ST_EDATA, "expected a list of %zu numbers, found %zu",
-                              want_n, (size_t)n->n);
-    if (n->n == 0)
+                              want_n, (size_t)CT(n)->n);
+    if (CT(n)->n == 0)
         return st_ynode_error(doc, n, e, ST_EDATA, "expected a non-empty list of numbers");
-    double *x = malloc(n->n * sizeof *x);
+    double *x = malloc(CT(n)->n * sizeof *x);
     if (!x)
-        return st_ynode_error(doc, n, e, ST_ENOMEM, "out of memory for %zu numbers", (size_t)n->n);
-    for (size_t i = 0; i < n->n; i++) {
-        rc = st_ynode_double(doc, n->items[i], lo, hi, &x[i], e);
+        return st_ynode_error(doc, n, e, ST_ENOMEM, "out of memory for %zu numbers", (size_t)CT(n)->n);
+    for (size_t i = 0; i < CT(n)->n; i++) {
+        rc = st_ynode_double(doc, CT(n)->items[i], lo, hi, &x[i], e);
         if (rc) {
             free(x);
             return rc;
@@ -983,7 +1037,7 @@ int st_ynode_vector(const st_ydoc *doc, const st_ynode *n, size_t want_n, double
     }
     *v = x;
     if (len)
-        *len = n->n;
+        *len = CT(n)->n;
     return 0;
 }
 
@@ -994,16 +1048,16 @@ int st_ynode_long_vector(const st_ydoc *doc, const st_ynode *n, size_t want_n, l
     int rc = expect_list(doc, n, "a list of integers", e);
     if (rc)
         return rc;
-    if (want_n && n->n != want_n)
+    if (want_n && CT(n)->n != want_n)
         return st_ynode_error(doc, n, e, ST_EDATA, "expected a list of %zu integers, found %zu",
-                              want_n, (size_t)n->n);
-    if (n->n == 0)
+                              want_n, (size_t)CT(n)->n);
+    if (CT(n)->n == 0)
         return st_ynode_error(doc, n, e, ST_EDATA, "expected a non-empty list of integers");
-    long *x = malloc(n->n * sizeof *x);
+    long *x = malloc(CT(n)->n * sizeof *x);
     if (!x)
-        return st_ynode_error(doc, n, e, ST_ENOMEM, "out of memory for %zu integers", (size_t)n->n);
-    for (size_t i = 0; i < n->n; i++) {
-        rc = st_ynode_long(doc, n->items[i], lo, hi, &x[i], e);
+        return st_ynode_error(doc, n, e, ST_ENOMEM, "out of memory for %zu integers", (size_t)CT(n)->n);
+    for (size_t i = 0; i < CT(n)->n; i++) {
+        rc = st_ynode_long(doc, CT(n)->items[i], lo, hi, &x[i], e);
         if (rc) {
             free(x);
             return rc;
@@ -1011,7 +1065,7 @@ int st_ynode_long_vector(const st_ydoc *doc, const st_ynode *n, size_t want_n, l
     }
     *v = x;
     if (len)
-        *len = n->n;
+        *len = CT(n)->n;
     return 0;
 }
 
@@ -1022,36 +1076,36 @@ int st_ynode_matrix(const st_ydoc *doc, const st_ynode *n, size_t want_rows, siz
     int rc = expect_list(doc, n, "a matrix (a list of rows)", e);
     if (rc)
         return rc;
-    if (want_rows && n->n != want_rows)
+    if (want_rows && CT(n)->n != want_rows)
         return st_ynode_error(doc, n, e, ST_EDATA, "expected a matrix of %zu rows, found %zu",
-                              want_rows, (size_t)n->n);
-    if (n->n == 0)
+                              want_rows, (size_t)CT(n)->n);
+    if (CT(n)->n == 0)
         return st_ynode_error(doc, n, e, ST_EDATA, "expected a non-empty matrix (a list of rows)");
-    for (size_t i = 0; i < n->n; i++) {
-        const st_ynode *r = n->items[i];
+    for (size_t i = 0; i < CT(n)->n; i++) {
+        const st_ynode *r = CT(n)->items[i];
         if (r->kind != ST_YSEQ)
             return st_ynode_error(doc, r, e, ST_EDATA,
                                   "row %zu: expected a list of numbers, found %s", i, kind_name(r));
     }
-    size_t c = n->items[0]->n;
+    size_t c = CT(CT(n)->items[0])->n;
     if (want_cols && c != want_cols)
-        return st_ynode_error(doc, n->items[0], e, ST_EDATA,
+        return st_ynode_error(doc, CT(n)->items[0], e, ST_EDATA,
                               "row 0 has %zu entries, expected %zu", c, want_cols);
     if (c == 0)
-        return st_ynode_error(doc, n->items[0], e, ST_EDATA, "row 0 is empty");
-    for (size_t i = 1; i < n->n; i++)
-        if (n->items[i]->n != c)
-            return st_ynode_error(doc, n->items[i], e, ST_EDATA,
+        return st_ynode_error(doc, CT(n)->items[0], e, ST_EDATA, "row 0 is empty");
+    for (size_t i = 1; i < CT(n)->n; i++)
+        if (CT(CT(n)->items[i])->n != c)
+            return st_ynode_error(doc, CT(n)->items[i], e, ST_EDATA,
                                   "ragged matrix: row %zu has %zu entries, row 0 has %zu", i,
-                                  (size_t)n->items[i]->n, c);
-    if (n->n > SIZE_MAX / sizeof(double) / c)
+                                  (size_t)CT(CT(n)->items[i])->n, c);
+    if (CT(n)->n > SIZE_MAX / sizeof(double) / c)
         return st_ynode_error(doc, n, e, ST_ENOMEM, "matrix too large");
-    double *x = malloc(n->n * c * sizeof *x);
+    double *x = malloc(CT(n)->n * c * sizeof *x);
     if (!x)
-        return st_ynode_error(doc, n, e, ST_ENOMEM, "out of memory for a %zu x %zu matrix", (size_t)n->n, c);
-    for (size_t i = 0; i < n->n; i++)
+        return st_ynode_error(doc, n, e, ST_ENOMEM, "out of memory for a %zu x %zu matrix", (size_t)CT(n)->n, c);
+    for (size_t i = 0; i < CT(n)->n; i++)
         for (size_t j = 0; j < c; j++) {
-            rc = st_ynode_double(doc, n->items[i]->items[j], lo, hi, &x[i * c + j], e);
+            rc = st_ynode_double(doc, CT(CT(n)->items[i])->items[j], lo, hi, &x[i * c + j], e);
             if (rc) {
                 free(x);
                 return rc;
@@ -1059,7 +1113,7 @@ int st_ynode_matrix(const st_ydoc *doc, const st_ynode *n, size_t want_rows, siz
         }
     *m = x;
     if (rows)
-        *rows = n->n;
+        *rows = CT(n)->n;
     if (cols)
         *cols = c;
     return 0;
@@ -1072,14 +1126,14 @@ static const st_ynode *cell_node(const st_ynode *n, size_t rows, size_t cols, si
 {
     if (!n || n->kind != ST_YSEQ)
         return n;
-    if (rows == 1 && n->n == cols && (cols == 0 || n->items[0]->kind == ST_YSCALAR))
-        return j == SIZE_MAX ? n : n->items[j];
-    if (n->n != rows || i >= rows)
+    if (rows == 1 && CT(n)->n == cols && (cols == 0 || CT(n)->items[0]->kind == ST_YSCALAR))
+        return j == SIZE_MAX ? n : CT(n)->items[j];
+    if (CT(n)->n != rows || i >= rows)
         return n;
-    const st_ynode *r = n->items[i];
-    if (j == SIZE_MAX || r->kind != ST_YSEQ || r->n != cols)
+    const st_ynode *r = CT(n)->items[i];
+    if (j == SIZE_MAX || r->kind != ST_YSEQ || CT(r)->n != cols)
         return r;
-    return r->items[j];
+    return CT(r)->items[j];
 }
 
 int st_ynode_check_stochastic(const st_ydoc *doc, const st_ynode *n, const double *m, size_t rows,

@@ -24,8 +24,9 @@
 
 typedef enum { ST_YSCALAR, ST_YSEQ, ST_YMAP } st_ykind;
 
-/* Larger inputs are refused up front (the tree needs ~30x the text). */
-#define ST_YAML_MAX_BYTES (64 << 20)
+/* Larger inputs are refused up front: the tree takes up to ~20 bytes per
+ * byte of text (stoch-model(5) states the bound). */
+#define ST_YAML_MAX_BYTES (32 << 20)
 
 typedef struct st_ynode st_ynode;
 typedef struct st_ydoc st_ydoc;

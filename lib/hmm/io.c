@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/linalg.h"
 #include "hmm/internal.h"
 
 #define ROW_TOL 1e-9
@@ -148,6 +149,27 @@ static int rows_stochastic(const st_ydoc *doc, const st_ynode *n, const double *
     return st_ynode_check_stochastic(doc, n, p, rows, cols, ROW_TOL, e);
 }
 
+/* The nb D x D blocks of v (rows of node n) symmetric, with the tolerance
+ * of st_hmm_validate; the message names the line and column of the entry
+ * farthest from its mirror. */
+static int check_symmetric(const st_ydoc *doc, const st_ynode *n, const double *v, size_t nb, size_t D, st_err *e)
+{
+    for (size_t k = 0; k < nb; k++) {
+        const double *S = v + k * D * D;
+        if (st_mat_asymmetry(S, D) <= 1e-9)
+            continue;
+        size_t bi = 1, bj = 0;
+        for (size_t i = 0; i < D; i++)
+            for (size_t j = 0; j < i; j++)
+                if (fabs(S[i * D + j] - S[j * D + i]) > fabs(S[bi * D + bj] - S[bj * D + bi]))
+                    bi = i, bj = j;
+        return st_ynode_error(doc, st_yseq_at(st_yseq_at(n, k * D + bi), bj), e, ST_EDATA,
+                              "covariance of state %zu is not symmetric ([%zu,%zu] = %g but [%zu,%zu] = %g)", k,
+                              bi + 1, bj + 1, S[bi * D + bj], bj + 1, bi + 1, S[bj * D + bi]);
+    }
+    return ST_OK;
+}
+
 static int read_emission(st_hmm *m, const st_ydoc *doc, const st_ynode *em, st_err *e)
 {
     size_t K = m->K, D = m->D, r, c;
@@ -205,14 +227,20 @@ static int read_emission(st_hmm *m, const st_ydoc *doc, const st_ynode *em, st_e
             break;
         case ST_HMM_COV_FULL:
             if ((rc = st_ymap_require(doc, em, "covariances", &n, e)) < 0 ||
-                (rc = st_ynode_matrix(doc, n, K * D, D, -INFINITY, INFINITY, &v, &r, &c, e)) < 0)
+                (rc = st_ynode_matrix(doc, n, K * D, D, -INFINITY, INFINITY, &v, &r, &c, e)) < 0 ||
+                (rc = check_symmetric(doc, n, v, K, D, e)) < 0) {
+                free(v);
                 return rc;
+            }
             memcpy(m->var, v, K * D * D * sizeof *v);
             break;
         case ST_HMM_COV_TIED:
             if ((rc = st_ymap_require(doc, em, "covariance_matrix", &n, e)) < 0 ||
-                (rc = st_ynode_matrix(doc, n, D, D, -INFINITY, INFINITY, &v, &r, &c, e)) < 0)
+                (rc = st_ynode_matrix(doc, n, D, D, -INFINITY, INFINITY, &v, &r, &c, e)) < 0 ||
+                (rc = check_symmetric(doc, n, v, 1, D, e)) < 0) {
+                free(v);
                 return rc;
+            }
             memcpy(m->var, v, D * D * sizeof *v);
             break;
         }

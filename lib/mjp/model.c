@@ -219,7 +219,7 @@ int st_mjp_rate_compile(st_expr **x, const char *text, const char *const *names,
 
 double st_mjp_rate_eval(const st_expr *x, const double *par, double *grad)
 {
-    st_expr_args a = {NULL, par};
+    st_expr_args a = {NULL, par, NULL};
     return grad ? st_expr_eval_grad(x, &a, grad) : st_expr_eval1(x, &a);
 }
 

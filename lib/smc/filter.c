@@ -40,6 +40,14 @@ uint64_t pf_seed(uint64_t seed, int family)
     return z ^ (z >> 31);
 }
 
+uint64_t st_pf_derive_seed(uint64_t seed, uint64_t i, uint64_t j)
+{
+    uint64_t z = seed + 0x9E3779B97F4A7C15ull * (i + 1) + 0xBF58476D1CE4E5B9ull * (j + 1);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
 void pf_streams(st_rng *r, size_t n, uint64_t seed, int family)
 {
     st_rng cur;

@@ -34,44 +34,14 @@ void st_pf_fit_result_free(st_pf_fit_result *r)
     free(r);
 }
 
-/* theta <-> eta by constraint, and d theta / d eta. */
-static double to_eta(st_pf_constraint c, double th)
-{
-    switch (c) {
-    case ST_PF_POSITIVE: return log(th);
-    case ST_PF_UNIT: return st_tr_interval_inv(th, 0, 1);
-    case ST_PF_SIGNED_UNIT: return st_tr_interval_inv(th, -1, 1);
-    default: return th;
-    }
-}
-
-static double from_eta(st_pf_constraint c, double eta)
-{
-    switch (c) {
-    case ST_PF_POSITIVE: return exp(eta);
-    case ST_PF_UNIT: return st_tr_interval(eta, 0, 1);
-    case ST_PF_SIGNED_UNIT: return st_tr_interval(eta, -1, 1);
-    default: return eta;
-    }
-}
-
-static double dtheta_deta(st_pf_constraint c, double th)
-{
-    switch (c) {
-    case ST_PF_POSITIVE: return th;
-    case ST_PF_UNIT: return th * (1 - th);
-    case ST_PF_SIGNED_UNIT: return (th + 1) * (1 - th) / 2;
-    default: return 1;
-    }
-}
+#define to_eta st_pf_constraint_to_eta
+#define from_eta st_pf_constraint_from_eta
+#define dtheta_deta st_pf_constraint_dtheta
 
 /* The seed of series s at step n: one stream family per (step, series). */
 static uint64_t step_seed(uint64_t seed, size_t n, size_t s)
 {
-    uint64_t z = seed + 0x9E3779B97F4A7C15ull * (uint64_t)(n + 1) + 0xBF58476D1CE4E5B9ull * (uint64_t)(s + 1);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
+    return st_pf_derive_seed(seed, n, s);
 }
 
 int st_pf_fit(st_pf_model *m, const st_pf_data *d, size_t nseries, const st_pf_fit_opts *o, st_pf_fit_result **res,

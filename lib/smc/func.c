@@ -170,7 +170,7 @@ int st_pf_funcs_eval(const st_pf_funcs *f, const st_pf_step *s, const double *Xp
 {
     const st_pf_model *m = f->m;
     st_expr_in in[ST_PF_NFSLOTS] = {{Xp, ps}, {X, xs}, {s->y, 0}, {&s->t, 0}, {s->cov, 0}};
-    st_expr_args args = {in, st_pf_model_parvalues(m)};
+    st_expr_args args = {in, st_pf_model_parvalues(m), NULL};
     for (size_t i = 0; i < f->nt; i++) {
         const fterm *t = &f->t[i];
         double *o = out + t->off * ST_PF_BLOCK;

@@ -41,13 +41,33 @@ typedef struct st_pf_step {
     const double *cov; /* ncov covariates */
 } st_pf_step;
 
-/* Per-thread scratch space. */
+/* Per-thread scratch space, and per-particle parameters.
+ *
+ * par (NULL: none): the block's particles each have their own parameter
+ * vector (iterated filtering): parameter k of the block's particle p is
+ * par[k * par_stride + p], on the model's natural scale, within its
+ * constraints.  init, transition, logtrans and logobs read them instead
+ * of the model's values: YAML models evaluate their expressions with
+ * them over the block; the stochastic-volatility model has its own
+ * per-particle code; the other built-in models set shadow (the caller's
+ * st_pf_model_clone of the model, one per thread) particle by particle.
+ * A vector the model refuses is ST_EDATA naming the particle.  The
+ * gradients, loginit and trans_bound read the model's values (par must
+ * be NULL). */
 typedef struct st_pf_work {
     st_expr_work ew;
     double arg[4][ST_PF_BLOCK];
     double tmp[ST_PF_MAXDIM][ST_PF_BLOCK];
     double mat[ST_PF_MAXDIM * ST_PF_MAXDIM];
+    const double *par;
+    size_t par_stride;
+    st_pf_model *shadow;
 } st_pf_work;
+
+/* A copy of m that owns all it holds (st_pf_model_free). */
+int st_pf_model_clone(st_pf_model **out, const st_pf_model *m, st_err *e);
+/* 1 if per-particle parameters (st_pf_work.par) need w->shadow for m. */
+int st_pf_model_needs_shadow(const st_pf_model *m);
 
 /* Load a `model: pf` YAML file (path "-" is stdin). */
 int st_pf_model_load(st_pf_model **m, const char *path, st_err *e);
@@ -123,6 +143,35 @@ st_pf_constraint st_pf_model_constraint(const st_pf_model *m, size_t k);
 /* 1 if v satisfies c strictly (positive: v > 0, unit: 0 < v < 1,
  * signed-unit: -1 < v < 1, free: finite). */
 int st_pf_constraint_holds(st_pf_constraint c, double v);
+/* The unconstrained scale eta of a parameter: log theta (positive),
+ * logit theta (unit), logit((theta + 1) / 2) (signed-unit), theta (free);
+ * back; and d theta / d eta at theta (its log is the log Jacobian of a
+ * density moved to eta). */
+double st_pf_constraint_to_eta(st_pf_constraint c, double theta);
+double st_pf_constraint_from_eta(st_pf_constraint c, double eta);
+double st_pf_constraint_dtheta(st_pf_constraint c, double theta);
+
+/* Priors (`priors:`, stoch-model(5)) on the parameters' natural scale:
+ * normal (mean, sd), lognormal (meanlog, sdlog), gamma (shape, rate or
+ * scale), beta (shape1, shape2, on (lower, upper), default (0, 1)),
+ * uniform (lower, upper), half-normal (sd).  A parameter without one has
+ * a flat prior.  st_pf_model_logprior sums the log densities of theta's
+ * parameters that have a prior (normalised densities); -Inf outside a
+ * support. */
+typedef enum {
+    ST_PRIOR_NONE = 0,
+    ST_PRIOR_NORMAL,
+    ST_PRIOR_LOGNORMAL,
+    ST_PRIOR_GAMMA,
+    ST_PRIOR_BETA,
+    ST_PRIOR_UNIFORM,
+    ST_PRIOR_HALFNORMAL
+} st_pf_prior_kind;
+extern const char *const st_pf_prior_names[]; /* "none", "normal", ..., "half-normal" */
+st_pf_prior_kind st_pf_model_prior(const st_pf_model *m, size_t k);
+double st_pf_model_logprior(const st_pf_model *m, const double *theta);
+/* The log prior density of parameter k alone at value v (0 if it has none). */
+double st_pf_model_logprior1(const st_pf_model *m, size_t k, double v);
 
 /* Scratch space of the gradients, one per thread. */
 typedef struct st_pf_gwork st_pf_gwork;

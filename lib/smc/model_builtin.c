@@ -290,6 +290,12 @@ int pf_builtin_init(const st_pf_model *m, const st_pf_step *s, double *X, size_t
     case ST_PF_STOCHVOL: {
         double sd = m->sigma / sqrt(1 - m->phi * m->phi), *z = w->tmp[0];
         st_rng_normal_fill(r, z, n);
+        if (w->par) { /* per-particle (mu, phi, sigma) */
+            const double *mu = w->par, *phi = mu + w->par_stride, *sg = phi + w->par_stride;
+            for (size_t p = 0; p < n; p++)
+                X[p] = mu[p] + sg[p] / sqrt(1 - phi[p] * phi[p]) * z[p];
+            return 0;
+        }
         st_vaffine(X, sd, z, m->mu, n); /* mu + sd z */
         return 0;
     }
@@ -323,6 +329,12 @@ int pf_builtin_transition(const st_pf_model *m, const st_pf_step *s, const doubl
     case ST_PF_STOCHVOL: {
         double *z = w->tmp[0];
         st_rng_normal_fill(r, z, n);
+        if (w->par) {
+            const double *mu = w->par, *phi = mu + w->par_stride, *sg = phi + w->par_stride;
+            for (size_t p = 0; p < n; p++)
+                Xnew[p] = mu[p] * (1 - phi[p]) + phi[p] * Xprev[p] + sg[p] * z[p];
+            return 0;
+        }
         st_vaffine(Xnew, m->phi, Xprev, m->mu * (1 - m->phi), n); /* mu (1 - phi) + phi x */
         st_vaxpy(Xnew, m->sigma, z, n);                            /* ... + sigma z */
         return 0;
@@ -352,6 +364,14 @@ int pf_builtin_logtrans(const st_pf_model *m, const st_pf_step *s, const double 
         lg_logtrans(m->dx, m->A, m->Lq, m->logdetq, Xprev, pstride, Xnew, nstride, n, out, w);
         return 0;
     case ST_PF_STOCHVOL: {
+        if (w->par) {
+            const double *mu = w->par, *phi = mu + w->par_stride, *sg = phi + w->par_stride;
+            for (size_t p = 0; p < n; p++) {
+                double z = (Xnew[p] - mu[p] * (1 - phi[p]) - phi[p] * Xprev[p]) / sg[p];
+                out[p] = -log(sg[p]) - ST_LOG_SQRT_2PI - 0.5 * z * z;
+            }
+            return 0;
+        }
         double c = m->mu * (1 - m->phi), is = 1 / m->sigma,
                c0 = -log(m->sigma) - ST_LOG_SQRT_2PI;
         for (size_t p = 0; p < n; p++) {

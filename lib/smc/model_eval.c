@@ -5,6 +5,7 @@
 #include "smc/model.h"
 
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -35,14 +36,68 @@ void pf_fill_in(st_expr_in *in, const st_pf_step *s, const double *X, size_t str
     in[PF_SLOT_COV] = (st_expr_in){s->cov, 0};
 }
 
-/* Evaluate argument a over the block into out; returns the uniform flag. */
-static int eval_arg(const st_pf_model *m, const parg *a, const st_pf_step *s, const double *X,
-                    size_t stride, size_t n, double *out, st_pf_work *w)
+/* Evaluate x over the block into out (per-particle parameters when w
+ * has them); returns the uniform flag. */
+static int eval_expr(const st_pf_model *m, const st_expr *x, const st_pf_step *s, const double *X,
+                     size_t stride, size_t n, double *out, st_pf_work *w)
 {
     st_expr_in in[PF_NSLOTS];
     pf_fill_in(in, s, X, stride);
-    st_expr_args args = {in, m->parvalues};
-    return st_expr_eval(a->x, &args, n, out, &w->ew);
+    st_expr_in pin = {w->par, w->par_stride};
+    st_expr_args args = {in, m->parvalues, w->par ? &pin : NULL};
+    return st_expr_eval(x, &args, n, out, &w->ew);
+}
+
+static int eval_arg(const st_pf_model *m, const parg *a, const st_pf_step *s, const double *X,
+                    size_t stride, size_t n, double *out, st_pf_work *w)
+{
+    return eval_expr(m, a->x, s, X, stride, n, out, w);
+}
+
+/* r = v - mean over the block: v a row (vrow) or the constant vc, mean a
+ * row or uniform (muni). */
+static void residual(double *r, const double *vrow, double vc, const double *mean, int muni, size_t n)
+{
+    if (vrow) {
+        if (muni)
+            st_vaffine(r, 1.0, vrow, -mean[0], n);
+        else
+            st_vsub(r, vrow, mean, n);
+    } else if (muni) {
+        double c = vc - mean[0];
+        for (size_t p = 0; p < n; p++)
+            r[p] = c;
+    } else {
+        st_vaffine(r, -1.0, mean, vc, n);
+    }
+}
+
+/* out += log N(v; mean, sd) for a normal whose sd is exp(E) and varies:
+ * log sd is E itself and 1 / sd is exp(-E), one exp and no log per
+ * particle (as a built-in model computes it).  0: not done here (values
+ * to check or report: the general path does it), 1: done. */
+static int normal_logsd(const st_pf_model *m, const pdist *d, const st_pf_step *s, const double *X, size_t xstride,
+                        const double *vrow, double vc, size_t n, double *out, st_pf_work *w)
+{
+    double *mean = w->arg[0], *lsd = w->arg[1], *z = w->arg[2], *isd = w->arg[3];
+    int muni = eval_arg(m, &d->a[0], s, X, xstride, n, mean, w);
+    if (!st_vall_in(mean, muni ? 1 : n, -DBL_MAX, DBL_MAX))
+        return 0;
+    if (eval_expr(m, d->lsd, s, X, xstride, n, lsd, w) || !st_vall_in(lsd, n, -700, 700))
+        return 0; /* uniform, or exp(E) near the end of the range */
+    st_vaffine(isd, -1.0, lsd, -0.0, n);
+    st_vexp(isd, isd, n);
+    if (!vrow && muni) { /* an observation with a uniform mean: (v - mean) exp(-E) in one pass */
+        st_vaffine(z, vc - mean[0], isd, -0.0, n);
+    } else {
+        residual(z, vrow, vc, mean, muni, n);
+        st_vmul(z, z, isd, n);
+    }
+    st_vmul(z, z, z, n);
+    st_vaffine(z, -0.5, z, -ST_LOG_SQRT_2PI, n);
+    st_vsub(z, z, lsd, n);
+    st_vadd(out, out, z, n);
+    return 1;
 }
 
 /* The value of an argument that does not depend on the state. */
@@ -50,11 +105,50 @@ static double eval_uniform(const st_pf_model *m, const parg *a, const st_pf_step
 {
     st_expr_in in[PF_NSLOTS];
     pf_fill_in(in, s, NULL, 0);
-    st_expr_args args = {in, m->parvalues};
+    st_expr_args args = {in, m->parvalues, NULL};
     return st_expr_eval1(a->x, &args);
 }
 
 #define ARG(k, p) (uni[k] ? w->arg[k][0] : w->arg[k][p])
+
+/* The closed range [lo, hi] of argument k of d (positive: from the
+ * smallest subnormal), or 0 if it is not a range (a count). */
+static int arg_range(const pdist *d, int k, double *lo, double *hi)
+{
+    const double pos = 0x1p-1074;
+    *lo = -DBL_MAX;
+    *hi = DBL_MAX;
+    switch (d->kind) {
+    case D_NORMAL:
+    case D_LOGNORMAL:
+        if (k == 1)
+            *lo = pos;
+        break;
+    case D_STUDENT:
+        if (k == 0 || k == 2)
+            *lo = pos;
+        break;
+    case D_GAMMA: *lo = pos; break;
+    case D_POISSON: *lo = 0; break;
+    case D_BINOMIAL:
+        if (k == 0)
+            return 0;
+        *lo = 0;
+        *hi = 1;
+        break;
+    case D_NEGBIN:
+        if (k == 0)
+            *lo = pos;
+        else if (d->nb_mean)
+            *lo = 0;
+        else {
+            *lo = pos;
+            *hi = 1;
+        }
+        break;
+    }
+    return 1;
+}
 
 /* Evaluate and check the univariate arguments of d. */
 int pf_univariate_args(const st_pf_model *m, const pcomp *c, const pdist *d, const st_pf_step *s,
@@ -65,6 +159,11 @@ int pf_univariate_args(const st_pf_model *m, const pcomp *c, const pdist *d, con
         uni[k] = eval_arg(m, &d->a[k], s, X, stride, n, w->arg[k], w);
         size_t cnt = uni[k] ? 1 : n;
         const double *v = w->arg[k];
+        /* the block in one vector pass; the particle and the reason only
+         * when a value is out of its range */
+        double lo, hi;
+        if (arg_range(d, k, &lo, &hi) && st_vall_in(v, cnt, lo, hi))
+            continue;
         for (size_t p = 0; p < cnt; p++) {
             double x = v[p];
             const char *why = NULL;
@@ -160,9 +259,24 @@ static int comp_sample(const st_pf_model *m, const pcomp *c, const st_pf_step *s
                        size_t xstride, double *Y, size_t ystride, size_t n, st_rng *r,
                        st_pf_work *w, st_err *e)
 {
-    int uni[3], rc;
+    int uni[3], rc = 0;
     for (size_t k = 0; k < c->nd; k++) {
         const pdist *d = &c->d[k];
+        if (d->kind == D_MVNORMAL && d->full && w->par && n > 1) {
+            /* a full covariance per particle: one particle at a time */
+            pcomp one = *c;
+            one.d = (pdist *)d;
+            one.nd = 1;
+            const double *par = w->par;
+            for (size_t p = 0; p < n && rc == 0; p++) {
+                w->par = par + p;
+                rc = comp_sample(m, &one, s, X + p, xstride, Y + p, ystride, 1, r, w, e);
+            }
+            w->par = par;
+            if (rc < 0)
+                return rc;
+            continue;
+        }
         if (d->kind == D_MVNORMAL) {
             int muni[ST_PF_MAXDIM], suni[ST_PF_MAXDIM];
             if ((rc = mvn_setup(m, c, d, s, X, xstride, n, muni, suni, w, e)) < 0)
@@ -189,25 +303,33 @@ static int comp_sample(const st_pf_model *m, const pcomp *c, const st_pf_step *s
             return rc;
         double *y = Y + d->off * ystride;
         switch (d->kind) {
-        case D_NORMAL: {
+        case D_NORMAL:
+        case D_LOGNORMAL: {
+            /* y = mean + sd z, rounded as written, by the vector kernels */
             double *z = w->arg[3];
             st_rng_normal_fill(r, z, n);
-            for (size_t p = 0; p < n; p++)
-                y[p] = ARG(0, p) + ARG(1, p) * z[p];
+            if (uni[1]) {
+                if (uni[0]) {
+                    st_vaffine(y, w->arg[1][0], z, w->arg[0][0], n);
+                } else {
+                    memcpy(y, w->arg[0], n * sizeof *y);
+                    st_vaxpy(y, w->arg[1][0], z, n);
+                }
+            } else {
+                st_vmul(z, w->arg[1], z, n);
+                if (uni[0])
+                    st_vaffine(y, 1.0, z, w->arg[0][0], n);
+                else
+                    st_vadd(y, w->arg[0], z, n);
+            }
+            if (d->kind == D_LOGNORMAL)
+                st_vexp(y, y, n);
             break;
         }
         case D_STUDENT:
             for (size_t p = 0; p < n; p++)
                 y[p] = ARG(1, p) + ARG(2, p) * st_rng_student_t(r, ARG(0, p));
             break;
-        case D_LOGNORMAL: {
-            double *z = w->arg[3];
-            st_rng_normal_fill(r, z, n);
-            for (size_t p = 0; p < n; p++)
-                y[p] = ARG(0, p) + ARG(1, p) * z[p];
-            st_vexp(y, y, n);
-            break;
-        }
         case D_GAMMA:
             for (size_t p = 0; p < n; p++)
                 y[p] = d->gamma_scale ? st_rng_gamma(r, ARG(0, p)) * ARG(1, p)
@@ -239,7 +361,7 @@ static int comp_logpdf(const st_pf_model *m, const pcomp *c, const st_pf_step *s
                        size_t xstride, const double *V, size_t vstride, const double *vconst,
                        size_t n, double *out, st_pf_work *w, st_err *e)
 {
-    int uni[3], rc;
+    int uni[3], rc = 0;
     for (size_t di = 0; di < c->nd; di++) {
         const pdist *d = &c->d[di];
         /* observed components (missing observations are NaN) */
@@ -249,6 +371,20 @@ static int comp_logpdf(const st_pf_model *m, const pcomp *c, const st_pf_step *s
                 obs[k++] = i;
         if (k == 0)
             continue;
+        if (d->kind == D_MVNORMAL && d->full && w->par && n > 1) {
+            pcomp one = *c;
+            one.d = (pdist *)d;
+            one.nd = 1;
+            const double *par = w->par;
+            for (size_t p = 0; p < n && rc == 0; p++) {
+                w->par = par + p;
+                rc = comp_logpdf(m, &one, s, X + p, xstride, V ? V + p : NULL, vstride, vconst, 1, out + p, w, e);
+            }
+            w->par = par;
+            if (rc < 0)
+                return rc;
+            continue;
+        }
         if (d->kind == D_MVNORMAL) {
             int muni[ST_PF_MAXDIM], suni[ST_PF_MAXDIM];
             if ((rc = mvn_setup(m, c, d, s, X, xstride, n, muni, suni, w, e)) < 0)
@@ -295,29 +431,35 @@ static int comp_logpdf(const st_pf_model *m, const pcomp *c, const st_pf_step *s
             }
             continue;
         }
-        if ((rc = pf_univariate_args(m, c, d, s, X, xstride, n, uni, w, e)) < 0)
-            return rc;
         const double *v = vconst ? NULL : V + d->off * vstride;
         double yc = vconst ? vconst[d->off] : 0;
+        if (d->kind == D_NORMAL && d->lsd && (st_expr_varies(d->a[1].x) || w->par) &&
+            normal_logsd(m, d, s, X, xstride, v, yc, n, out, w))
+            continue;
+        if ((rc = pf_univariate_args(m, c, d, s, X, xstride, n, uni, w, e)) < 0)
+            return rc;
 #define VAL(p) (vconst ? yc : v[p])
         switch (d->kind) {
-        case D_NORMAL:
+        case D_NORMAL: {
+            /* out += -0.5 z^2 - log sd - log sqrt(2 pi), z = (v - mean) / sd */
+            double *z = w->arg[2];
+            residual(z, v, yc, w->arg[0], uni[0], n);
             if (uni[1]) {
-                double sd = w->arg[1][0], c0 = -log(sd) - ST_LOG_SQRT_2PI, is = 1 / sd;
-                for (size_t p = 0; p < n; p++) {
-                    double z = (VAL(p) - ARG(0, p)) * is;
-                    out[p] += -0.5 * z * z + c0;
-                }
+                double sd = w->arg[1][0], c0 = -log(sd) - ST_LOG_SQRT_2PI;
+                st_vaffine(z, 1 / sd, z, -0.0, n);
+                st_vmul(z, z, z, n);
+                st_vaffine(z, -0.5, z, c0, n);
             } else {
-                /* st_lpdf_normal with the block's logs of sd from the vector log */
                 double *lsd = w->arg[3];
                 st_vlog(lsd, w->arg[1], n);
-                for (size_t p = 0; p < n; p++) {
-                    double z = (VAL(p) - ARG(0, p)) / w->arg[1][p];
-                    out[p] += -0.5 * z * z - lsd[p] - ST_LOG_SQRT_2PI;
-                }
+                st_vdiv(z, z, w->arg[1], n);
+                st_vmul(z, z, z, n);
+                st_vaffine(z, -0.5, z, -ST_LOG_SQRT_2PI, n);
+                st_vsub(z, z, lsd, n);
             }
+            st_vadd(out, out, z, n);
             break;
+        }
         case D_STUDENT:
             for (size_t p = 0; p < n; p++)
                 out[p] += st_lpdf_student(VAL(p), ARG(0, p), ARG(1, p), ARG(2, p));

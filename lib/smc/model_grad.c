@@ -111,7 +111,7 @@ static void acc_arg(const st_pf_model *m, const parg *a, const st_pf_step *s, co
         return;
     st_expr_in in[PF_NSLOTS];
     pf_fill_in(in, s, X, stride);
-    st_expr_args args = {in, m->parvalues};
+    st_expr_args args = {in, m->parvalues, NULL};
     double val[ST_PF_BLOCK];
     int uni = st_expr_eval_d(a->x, &args, n, val, gw->dval, &w->ew, gw->dwork);
     for (size_t k = 0; k < nd; k++) {
@@ -135,7 +135,7 @@ static int mvn_grad(const st_pf_model *m, const pcomp *c, const pdist *d, const 
     size_t dim = d->dim;
     st_expr_in in[PF_NSLOTS];
     pf_fill_in(in, s, X, xstride);
-    st_expr_args args = {in, m->parvalues};
+    st_expr_args args = {in, m->parvalues, NULL};
 #define VAL(i, p) (vconst ? vconst[d->off + (i)] : V[(d->off + (i)) * vstride + (p)])
     if (!d->full) {
         for (size_t a = 0; a < k; a++) {

@@ -31,6 +31,7 @@ typedef struct pdist {
     int kind;
     size_t dim, off;   /* components off .. off+dim-1 */
     parg a[3];         /* univariate arguments, in the kind's order */
+    st_expr *lsd;      /* normal with sd = exp(E): E, the log of sd (NULL otherwise) */
     int nb_mean;       /* negbinomial given by mean instead of prob */
     int gamma_scale;   /* gamma given by scale instead of rate */
     parg *mean;        /* mvnormal: dim means */
@@ -45,6 +46,14 @@ typedef struct pcomp {
     size_t dim;
 } pcomp;
 
+/* A prior on one parameter (natural scale): kind ST_PRIOR_NONE is flat;
+ * a, b, lo, hi as the kind reads them (stoch-model(5)). */
+typedef struct pf_prior {
+    int kind;
+    double a, b, lo, hi;
+    long line, col;
+} pf_prior;
+
 struct st_pf_model {
     st_pf_kind kind;
     size_t dx, dy, ncov;
@@ -55,6 +64,7 @@ struct st_pf_model {
     char **parnames;
     double *parvalues;
     unsigned char *parcons; /* st_pf_constraint of each parameter */
+    pf_prior *prior;        /* npar priors (NULL: none given) */
     /* YAML models */
     pcomp init, trans, obs;
     /* `functionals:` (any model): names and expressions */

@@ -5,6 +5,7 @@
 #include "smc/model.h"
 
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 
 #include "core/linalg.h"
+#include "core/optim.h"
 #include "core/yaml.h"
 #include "smc/dist.h"
 #include "smc/model_internal.h"
@@ -217,6 +219,8 @@ static int read_dist(loader *L, const st_ynode *n, const st_expr_env *env, pdist
         if ((rc = compile_arg(L, an, names[i], env, &d->a[i])) < 0)
             return rc;
     }
+    if (d->kind == D_NORMAL && st_expr_exp_arg(d->a[1].x, &d->lsd) < 0)
+        return st_err_nomem(e, "model");
     return st_ymap_check_unknown(doc, n, e);
 }
 
@@ -289,6 +293,36 @@ int st_pf_constraint_holds(st_pf_constraint c, double v)
     }
 }
 
+double st_pf_constraint_to_eta(st_pf_constraint c, double th)
+{
+    switch (c) {
+    case ST_PF_POSITIVE: return log(th);
+    case ST_PF_UNIT: return st_tr_interval_inv(th, 0, 1);
+    case ST_PF_SIGNED_UNIT: return st_tr_interval_inv(th, -1, 1);
+    default: return th;
+    }
+}
+
+double st_pf_constraint_from_eta(st_pf_constraint c, double eta)
+{
+    switch (c) {
+    case ST_PF_POSITIVE: return exp(eta);
+    case ST_PF_UNIT: return st_tr_interval(eta, 0, 1);
+    case ST_PF_SIGNED_UNIT: return st_tr_interval(eta, -1, 1);
+    default: return eta;
+    }
+}
+
+double st_pf_constraint_dtheta(st_pf_constraint c, double th)
+{
+    switch (c) {
+    case ST_PF_POSITIVE: return th;
+    case ST_PF_UNIT: return th * (1 - th);
+    case ST_PF_SIGNED_UNIT: return (th + 1) * (1 - th) / 2;
+    default: return 1;
+    }
+}
+
 /* `constraints:` parameter: free | positive | unit | signed-unit. */
 static int read_constraints(loader *L, const st_ynode *n)
 {
@@ -311,6 +345,149 @@ static int read_constraints(loader *L, const st_ynode *n)
             return st_ynode_error(L->doc, vn, L->e, ST_EDATA, "parameter '%s' = %g is not %s", name, m->parvalues[k],
                                   c == ST_PF_POSITIVE ? "positive" : c == ST_PF_UNIT ? "in (0, 1)" : "in (-1, 1)");
         m->parcons[k] = (unsigned char)c;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------ priors */
+
+const char *const st_pf_prior_names[] = {"none", "normal", "lognormal", "gamma", "beta", "uniform", "half-normal", NULL};
+
+st_pf_prior_kind st_pf_model_prior(const st_pf_model *m, size_t k)
+{
+    return m->prior ? (st_pf_prior_kind)m->prior[k].kind : ST_PRIOR_NONE;
+}
+
+static double prior_lpdf(const pf_prior *p, double v)
+{
+    if (!isfinite(v))
+        return -INFINITY;
+    switch (p->kind) {
+    case ST_PRIOR_NORMAL: return st_lpdf_normal(v, p->a, p->b);
+    case ST_PRIOR_LOGNORMAL: return v > 0 ? st_lpdf_lognormal(v, p->a, p->b) : -INFINITY;
+    case ST_PRIOR_GAMMA: return v > 0 ? st_lpdf_gamma(v, p->a, p->b) : -INFINITY;
+    case ST_PRIOR_BETA: {
+        double w = p->hi - p->lo, u = (v - p->lo) / w;
+        if (!(u > 0 && u < 1))
+            return -INFINITY;
+        return lgamma(p->a + p->b) - lgamma(p->a) - lgamma(p->b) + (p->a - 1) * log(u) + (p->b - 1) * log1p(-u) -
+               log(w);
+    }
+    case ST_PRIOR_UNIFORM: return v >= p->lo && v <= p->hi ? -log(p->hi - p->lo) : -INFINITY;
+    case ST_PRIOR_HALFNORMAL: return v >= 0 ? M_LN2 + st_lpdf_normal(v, 0, p->b) : -INFINITY;
+    default: return 0;
+    }
+}
+
+double st_pf_model_logprior1(const st_pf_model *m, size_t k, double v)
+{
+    return m->prior ? prior_lpdf(&m->prior[k], v) : 0;
+}
+
+double st_pf_model_logprior(const st_pf_model *m, const double *theta)
+{
+    double s = 0;
+    if (m->prior)
+        for (size_t k = 0; k < m->npar; k++)
+            s += prior_lpdf(&m->prior[k], theta[k]);
+    return s;
+}
+
+/* One argument of a prior: a number in [lo, hi] (or def when absent and
+ * def is not NaN). */
+static int prior_arg(loader *L, const st_ynode *n, const char *key, double lo, double hi, double def, double *out)
+{
+    const st_ynode *v = st_ymap_get(L->doc, n, key);
+    if (!v) {
+        if (!isnan(def)) {
+            *out = def;
+            return 0;
+        }
+        return st_ynode_error(L->doc, n, L->e, ST_EDATA, "this prior needs '%s'", key);
+    }
+    int rc = st_ynode_double(L->doc, v, -DBL_MAX, DBL_MAX, out, L->e);
+    if (rc == 0 && !(*out >= lo && *out <= hi))
+        return st_ynode_error(L->doc, v, L->e, ST_EDATA, "the prior's '%s' = %g must be > 0", key, *out);
+    return rc;
+}
+
+/* `priors:` parameter: {dist: ..., its arguments}. */
+static int read_priors(loader *L, const st_ynode *n)
+{
+    st_pf_model *m = L->m;
+    if (st_ynode_kind(n) != ST_YMAP)
+        return st_ynode_error(L->doc, n, L->e, ST_EDATA, "'priors' must be a mapping parameter: {dist: ..., ...}");
+    if (!(m->prior = calloc(m->npar ? m->npar : 1, sizeof *m->prior)))
+        return st_err_nomem(L->e, "priors");
+    const double pos = 0x1p-1074, big = DBL_MAX;
+    for (size_t i = 0; i < st_ynode_len(n); i++) {
+        const char *name = st_ymap_key_at(n, i);
+        const st_ynode *pn = st_ymap_value_at(n, i);
+        size_t k = 0;
+        while (k < m->npar && strcmp(m->parnames[k], name) != 0)
+            k++;
+        if (k == m->npar)
+            return st_ynode_error(L->doc, pn, L->e, ST_EDATA, "prior on '%s', which is not a parameter", name);
+        if (st_ynode_kind(pn) != ST_YMAP)
+            return st_ynode_error(L->doc, pn, L->e, ST_EDATA, "the prior of '%s' must be a mapping {dist: ..., ...}",
+                                  name);
+        const st_ynode *dn;
+        int kind, rc;
+        if ((rc = st_ymap_require(L->doc, pn, "dist", &dn, L->e)) < 0 ||
+            (rc = st_ynode_enum(L->doc, dn, st_pf_prior_names + 1, &kind, L->e)) < 0)
+            return rc;
+        pf_prior *p = &m->prior[k];
+        p->kind = kind + 1;
+        p->line = st_ynode_line(pn);
+        p->col = st_ynode_col(pn);
+        switch (p->kind) {
+        case ST_PRIOR_NORMAL:
+            rc = prior_arg(L, pn, "mean", -big, big, NAN, &p->a);
+            if (rc == 0)
+                rc = prior_arg(L, pn, "sd", pos, big, NAN, &p->b);
+            break;
+        case ST_PRIOR_LOGNORMAL:
+            rc = prior_arg(L, pn, "meanlog", -big, big, NAN, &p->a);
+            if (rc == 0)
+                rc = prior_arg(L, pn, "sdlog", pos, big, NAN, &p->b);
+            break;
+        case ST_PRIOR_GAMMA:
+            rc = prior_arg(L, pn, "shape", pos, big, NAN, &p->a);
+            if (rc == 0 && st_ymap_get(L->doc, pn, "scale")) {
+                rc = prior_arg(L, pn, "scale", pos, big, NAN, &p->b);
+                p->b = 1 / p->b;
+            } else if (rc == 0) {
+                rc = prior_arg(L, pn, "rate", pos, big, NAN, &p->b);
+            }
+            break;
+        case ST_PRIOR_BETA:
+            rc = prior_arg(L, pn, "shape1", pos, big, NAN, &p->a);
+            if (rc == 0)
+                rc = prior_arg(L, pn, "shape2", pos, big, NAN, &p->b);
+            if (rc == 0)
+                rc = prior_arg(L, pn, "lower", -big, big, 0, &p->lo);
+            if (rc == 0)
+                rc = prior_arg(L, pn, "upper", -big, big, 1, &p->hi);
+            break;
+        case ST_PRIOR_UNIFORM:
+            rc = prior_arg(L, pn, "lower", -big, big, NAN, &p->lo);
+            if (rc == 0)
+                rc = prior_arg(L, pn, "upper", -big, big, NAN, &p->hi);
+            break;
+        default: /* half-normal */
+            rc = prior_arg(L, pn, "sd", pos, big, NAN, &p->b);
+            break;
+        }
+        if (rc < 0)
+            return rc;
+        if ((p->kind == ST_PRIOR_BETA || p->kind == ST_PRIOR_UNIFORM) && !(p->lo < p->hi && isfinite(p->hi - p->lo)))
+            return st_ynode_error(L->doc, pn, L->e, ST_EDATA, "the prior of '%s' needs lower < upper", name);
+        if (!isfinite(prior_lpdf(p, m->parvalues[k])))
+            return st_ynode_error(L->doc, pn, L->e, ST_EDATA,
+                                  "parameter '%s' = %g has zero density under its prior (%s)", name,
+                                  m->parvalues[k], st_pf_prior_names[p->kind]);
+        if ((rc = st_ymap_check_unknown(L->doc, pn, L->e)) < 0)
+            return rc;
     }
     return 0;
 }
@@ -487,6 +664,9 @@ static int load_root(loader *L)
     const st_ynode *fn = st_ymap_get(doc, root, "functionals");
     if (fn && (rc = read_functionals(L, fn)) < 0)
         return rc;
+    const st_ynode *prn = st_ymap_get(doc, root, "priors");
+    if (prn && (rc = read_priors(L, prn)) < 0)
+        return rc;
     (void)st_ymap_get(doc, root, "fit"); /* results written by pf-fit: read and ignored */
     return st_ymap_check_unknown(doc, root, e);
 }
@@ -532,18 +712,20 @@ int st_pf_model_load(st_pf_model **m, const char *path, st_err *e)
     int rc = 0;
     while (buf) {
         if (len + 1 >= cap) {
-            if (cap > (64u << 20)) {
-                rc = st_err_set(e, ST_EDATA, name, 0, 0, "model file larger than 64 MiB");
+            if (len > ST_YAML_MAX_BYTES) {
+                rc = st_err_set(e, ST_EDATA, name, 0, 0, "model file is larger than the %d MiB limit",
+                                ST_YAML_MAX_BYTES >> 20);
                 break;
             }
-            char *nb = realloc(buf, cap * 2);
+            size_t ncap = cap * 2 > (size_t)ST_YAML_MAX_BYTES + 2 ? (size_t)ST_YAML_MAX_BYTES + 2 : cap * 2;
+            char *nb = realloc(buf, ncap);
             if (!nb) {
                 free(buf);
                 buf = NULL;
                 break;
             }
             buf = nb;
-            cap *= 2;
+            cap = ncap;
         }
         size_t k = fread(buf + len, 1, cap - 1 - len, fp);
         len += k;

@@ -124,6 +124,48 @@ int st_pf_model_write(const st_pf_model *m, st_yw *w, st_err *e)
         write_comp(w, &m->trans);
         write_comp(w, &m->obs);
     }
+    size_t npri = 0;
+    for (size_t k = 0; m->prior && k < m->npar; k++)
+        npri += m->prior[k].kind != ST_PRIOR_NONE;
+    if (npri) {
+        st_yw_begin_map(w, "priors");
+        for (size_t k = 0; k < m->npar; k++) {
+            const pf_prior *p = &m->prior[k];
+            if (p->kind == ST_PRIOR_NONE)
+                continue;
+            st_yw_begin_map(w, m->parnames[k]);
+            st_yw_key_string(w, "dist", st_pf_prior_names[p->kind]);
+            switch (p->kind) {
+            case ST_PRIOR_NORMAL:
+                st_yw_key_double(w, "mean", p->a);
+                st_yw_key_double(w, "sd", p->b);
+                break;
+            case ST_PRIOR_LOGNORMAL:
+                st_yw_key_double(w, "meanlog", p->a);
+                st_yw_key_double(w, "sdlog", p->b);
+                break;
+            case ST_PRIOR_GAMMA:
+                st_yw_key_double(w, "shape", p->a);
+                st_yw_key_double(w, "rate", p->b);
+                break;
+            case ST_PRIOR_BETA:
+                st_yw_key_double(w, "shape1", p->a);
+                st_yw_key_double(w, "shape2", p->b);
+                st_yw_key_double(w, "lower", p->lo);
+                st_yw_key_double(w, "upper", p->hi);
+                break;
+            case ST_PRIOR_UNIFORM:
+                st_yw_key_double(w, "lower", p->lo);
+                st_yw_key_double(w, "upper", p->hi);
+                break;
+            default:
+                st_yw_key_double(w, "sd", p->b);
+                break;
+            }
+            st_yw_end(w);
+        }
+        st_yw_end(w);
+    }
     if (m->nfunc) {
         st_yw_begin_map(w, "functionals");
         for (size_t k = 0; k < m->nfunc; k++)

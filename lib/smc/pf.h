@@ -71,6 +71,10 @@ typedef struct st_pf_opts {
     double *ref_out;
 } st_pf_opts;
 
+/* The seed of run (i, j) of a method that runs many filters from one seed
+ * (step and series, chain and iteration): SplitMix64 of the three. */
+uint64_t st_pf_derive_seed(uint64_t seed, uint64_t i, uint64_t j);
+
 /* Defaults: N 1000, systematic, ess 0.5, seed 1, K 2, burn 10, iter 50. */
 void st_pf_opts_init(st_pf_opts *o);
 

@@ -762,7 +762,7 @@ static int make_threads(pf_thread ***th, int *nth, st_err *e)
     if (!*th)
         return st_err_nomem(e, "work space");
     for (int i = 0; i < *nth; i++)
-        if (!((*th)[i] = malloc(sizeof *(*th)[i])))
+        if (!((*th)[i] = calloc(1, sizeof *(*th)[i]))) /* no per-particle parameters */
             return st_err_nomem(e, "work space");
     return 0;
 }

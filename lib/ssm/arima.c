@@ -214,9 +214,12 @@ int st_arima_q0(const double *phi, size_t np, const double *theta, size_t nq, do
         rc = st_err_nomem(e, "ARIMA covariance");
         goto out;
     }
-    memcpy(ph, phi, np * sizeof *ph);
+    /* phi or theta may be NULL when its order is 0 (memcpy's arguments may not be) */
+    if (np)
+        memcpy(ph, phi, np * sizeof *ph);
     th[0] = 1;
-    memcpy(th + 1, theta, nq * sizeof *th);
+    if (nq)
+        memcpy(th + 1, theta, nq * sizeof *th);
     /* MA(infinity) weights psi_0..psi_r */
     for (size_t j = 0; j <= r; j++) {
         double v = j <= nq ? th[j] : 0;
@@ -296,6 +299,8 @@ typedef struct kf {
     double *a, *anew, *P, *Pnew, *Pold, *X, *M, *Q0;
     size_t *dnz;  /* indices of the non-zero delta_j */
     size_t ndnz;
+    size_t *pnz, npnz; /* non-zero phi_i (seasonal models: a few of np) */
+    size_t *rnz, nrnz; /* non-zero entries of (1, theta) */
 } kf;
 
 static void kf_free(kf *k)
@@ -313,6 +318,8 @@ static void kf_free(kf *k)
     free(k->M);
     free(k->Q0);
     free(k->dnz);
+    free(k->pnz);
+    free(k->rnz);
     memset(k, 0, sizeof *k);
 }
 
@@ -338,8 +345,10 @@ static int kf_init(kf *k, const st_arima_spec *s, st_err *e)
     k->X = calloc(rd * rd, sizeof(double));
     k->M = calloc(rd, sizeof(double));
     k->Q0 = calloc(r * r, sizeof(double));
+    k->pnz = calloc(k->np + 1, sizeof(size_t));
+    k->rnz = calloc(r, sizeof(size_t));
     if (!k->phi || !k->theta || !k->delta || !k->dnz || !k->Rv || !k->a || !k->anew || !k->P ||
-        !k->Pnew || !k->Pold || !k->X || !k->M || !k->Q0) {
+        !k->Pnew || !k->Pold || !k->X || !k->M || !k->Q0 || !k->pnz || !k->rnz) {
         kf_free(k);
         return st_err_nomem(e, "ARIMA filter");
     }
@@ -360,8 +369,15 @@ static int kf_set(kf *k, const st_arima_spec *s, const double *coef, int trans, 
     st_arima_expand(s, coef, trans, k->phi, k->theta);
     if (!trans && (!ar_stationary(coef, (size_t)s->p) || !ar_stationary(coef + s->p + s->q, (size_t)s->P)))
         return st_err_set(e, ST_EDATA, NULL, 0, 0, "ARIMA: the AR part is not stationary");
-    for (size_t i = 0; i < k->r; i++)
+    k->nrnz = k->npnz = 0;
+    for (size_t i = 0; i < k->r; i++) {
         k->Rv[i] = i == 0 ? 1 : i <= k->nq ? k->theta[i - 1] : 0;
+        if (k->Rv[i] != 0)
+            k->rnz[k->nrnz++] = i;
+    }
+    for (size_t i = 0; i < k->np; i++)
+        if (k->phi[i] != 0)
+            k->pnz[k->npnz++] = i;
     return st_arima_q0(k->phi, k->np, k->theta, k->nq, k->Q0, e);
 }
 
@@ -415,13 +431,18 @@ static void predict_cov(kf *k)
         for (size_t j = 1; j < nd; j++)
             memcpy(X + (r + j) * rd, P + (r + j - 1) * rd, rd * sizeof *X);
     }
-    /* Pnew = X T': the lower triangle of T applied to each row of X */
+    /* Pnew = X T': the lower triangle of T applied to each row of X (the
+     * shift part a copy, then the few non-zero phi) */
     for (size_t i = 0; i < rd; i++) {
         const double *xi = X + i * rd;
         double *pi = Pn + i * rd;
         size_t jmax = i < r - 1 ? i : r - 1;
-        for (size_t j = 0; j <= jmax; j++)
-            pi[j] = (j < np ? k->phi[j] * xi[0] : 0) + (j + 1 < r ? xi[j + 1] : 0);
+        size_t jc = jmax < r - 1 ? jmax + 1 : r - 1; /* entries j < jc copy xi[j + 1] */
+        memcpy(pi, xi + 1, jc * sizeof *pi);
+        if (jmax == r - 1)
+            pi[r - 1] = 0;
+        for (size_t t = 0; t < k->npnz && k->pnz[t] <= jmax; t++)
+            pi[k->pnz[t]] += k->phi[k->pnz[t]] * xi[0];
         if (i >= r) {
             double v = xi[0];
             for (size_t t = 0; t < k->ndnz; t++)
@@ -431,9 +452,11 @@ static void predict_cov(kf *k)
                 pi[j] = xi[j - 1];
         }
     }
-    for (size_t i = 0; i < r; i++)
-        for (size_t j = 0; j <= i; j++)
+    for (size_t a = 0; a < k->nrnz; a++)
+        for (size_t b = 0; b <= a; b++) {
+            size_t i = k->rnz[a], j = k->rnz[b];
             Pn[i * rd + j] += k->Rv[i] * k->Rv[j];
+        }
     for (size_t i = 0; i < rd; i++)
         for (size_t j = 0; j < i; j++)
             Pn[j * rd + i] = Pn[i * rd + j];
@@ -456,16 +479,21 @@ static void kf_start(kf *k)
  * settles last) */
 static int converged(const double *A, const double *B, size_t rd)
 {
-    double dmax = 0, pmax = 0;
+    double pmax = 0;
     for (size_t i = 0; i < rd; i++) {
-        dmax = fmax(dmax, fabs(A[i * rd + i] - B[i * rd + i]));
-        pmax = fmax(pmax, fabs(A[i * rd + i]));
+        double a = fabs(A[i * rd + i]);
+        pmax = a > pmax ? a : pmax;
     }
-    if (!(dmax <= TOL_STEADY * pmax) || !(pmax < GAIN_DIFFUSE))
+    if (!(pmax < GAIN_DIFFUSE))
         return 0;
+    const double tol = TOL_STEADY * pmax;
+    for (size_t i = 0; i < rd; i++)
+        if (!(fabs(A[i * rd + i] - B[i * rd + i]) <= tol))
+            return 0;
     for (size_t i = 0; i < rd * rd; i++)
-        dmax = fmax(dmax, fabs(A[i] - B[i]));
-    return dmax <= TOL_STEADY * pmax;
+        if (!(fabs(A[i] - B[i]) <= tol))
+            return 0;
+    return 1;
 }
 
 /* R's ARIMA_Like over w[0..n-1]; leaves the filtered state in a, P. */
@@ -597,6 +625,7 @@ typedef struct fitctx {
     double *w, *wd, *res;
     double scale[ST_ARIMA_MAXCOEF];
     int trans;      /* ML over transformed AR parts */
+    int central;    /* central differences for the gradient (the final polish) */
     double nused;
     int failed_alloc;
 } fitctx;
@@ -635,13 +664,32 @@ static void unscale(const fitctx *c, const double *x, double *coef)
         coef[i] = x[i] * c->scale[i];
 }
 
+/* Forward differences (n + 1 evaluations instead of 2n + 1): with steps
+ * sqrt(eps) max(|x|, 1) the gradient error is ~1e-7 relative, far below
+ * what the optimiser's tolerances need. */
+static void fwd_grad(double (*f)(const double *, double *, void *), void *ctx, const double *x,
+                     size_t n, double f0, double *grad)
+{
+    double xx[ST_ARIMA_MAXCOEF];
+    memcpy(xx, x, n * sizeof *xx);
+    for (size_t i = 0; i < n; i++) {
+        volatile double t = x[i] + 1.4901161193847656e-08 * fmax(fabs(x[i]), 1.0);
+        double h = t - x[i];
+        xx[i] = t;
+        double fp = f(xx, NULL, ctx);
+        xx[i] = x[i];
+        grad[i] = (fp - f0) / h;
+    }
+}
+
 /* n_used times R's armaCSS */
 static double css_obj(const double *x, double *grad, void *ctx)
 {
     fitctx *c = ctx;
     if (grad) {
-        st_optim_numgrad(css_obj, ctx, x, c->ncoef, grad);
-        return css_obj(x, NULL, ctx);
+        double f0 = css_obj(x, NULL, ctx);
+        fwd_grad(css_obj, ctx, x, c->ncoef, f0, grad);
+        return f0;
     }
     double coef[ST_ARIMA_MAXCOEF];
     unscale(c, x, coef);
@@ -670,8 +718,13 @@ static double ml_obj(const double *x, double *grad, void *ctx)
 {
     fitctx *c = ctx;
     if (grad) {
-        st_optim_numgrad(ml_obj, ctx, x, c->ncoef, grad);
-        return ml_obj(x, NULL, ctx);
+        if (c->central) {
+            st_optim_numgrad(ml_obj, ctx, x, c->ncoef, grad);
+            return ml_obj(x, NULL, ctx);
+        }
+        double f0 = ml_obj(x, NULL, ctx);
+        fwd_grad(ml_obj, ctx, x, c->ncoef, f0, grad);
+        return f0;
     }
     double coef[ST_ARIMA_MAXCOEF];
     st_arima_ll ll;
@@ -1037,34 +1090,38 @@ static void trans_jacobian(const fitctx *c, const double *raw, double *J)
     }
 }
 
-/* R's var.coef (A' H^-1 A with the Hessian H of n_used x armafn in the
- * optimiser's coordinates) into se; var_ok = 0 if a diagonal is negative
- * (or the Hessian is singular): forecast's checkarima. */
-static void coef_variance(fitctx *c, const double *x, st_arima_fit *f)
+/* R's var.coef: A' H^-1 A with H the Hessian of the objective (n_used
+ * times armafn, or armaCSS for CSS fits) in the optimiser's coordinates
+ * x and A = d coef / d x; se and var_ok (no negative diagonal: forecast's
+ * checkarima). */
+static void coef_variance(fitctx *c, const double *x, int css, st_arima_fit *f)
 {
     size_t n = c->ncoef;
     if (n == 0)
         return;
     double *H = malloc(n * n * sizeof *H), *J = malloc(n * n * sizeof *J), *B = malloc(n * n * sizeof *B);
+    f->var_ok = 0;
     if (!H || !J || !B)
         goto out;
-    st_optim_numhess(ml_obj, c, x, n, H);
+    st_optim_numhess(css ? css_obj : ml_obj, c, x, n, H);
     for (size_t i = 0; i < n * n; i++)
-        if (!isfinite(H[i])) {
-            f->var_ok = 0;
+        if (!isfinite(H[i]))
             goto out;
-        }
-    double raw[ST_ARIMA_MAXCOEF];
-    for (size_t i = 0; i < n; i++)
-        raw[i] = x[i] * c->scale[i];
-    trans_jacobian(c, raw, J);
+    if (css) {
+        memset(J, 0, n * n * sizeof *J);
+        for (size_t i = 0; i < n; i++)
+            J[i * n + i] = c->scale[i];
+    } else {
+        double raw[ST_ARIMA_MAXCOEF];
+        for (size_t i = 0; i < n; i++)
+            raw[i] = x[i] * c->scale[i];
+        trans_jacobian(c, raw, J);
+    }
     /* J holds d coef_j / d x_i (the scale folded in); B = H^-1 J */
     memcpy(B, J, n * n * sizeof *B);
     st_err e;
-    if (st_lu_solve(H, n, B, n, &e) < 0) {
-        f->var_ok = 0;
+    if (st_lu_solve(H, n, B, n, &e) < 0)
         goto out;
-    }
     f->var_ok = 1;
     for (size_t j = 0; j < n; j++) {
         double v = 0;
@@ -1082,6 +1139,51 @@ out:
     free(B);
 }
 
+/* the optimiser's scales: 1 for the ARMA part, 10 standard errors of the
+ * regression start for the regression part (R's parscale) */
+static void set_scales(fitctx *c, double *init)
+{
+    double se[ST_ARIMA_MAXCOEF];
+    regression_start(c, init + c->narma, se);
+    for (size_t j = 0; j < c->nx; j++) {
+        double sc = 10 * se[j];
+        c->scale[c->narma + j] = isfinite(sc) && sc > 0 ? sc : fmax(fabs(init[c->narma + j]), 1);
+    }
+}
+
+int st_arima_variance(st_arima_fit *f, const double *y, const double *x, size_t n, st_err *e)
+{
+    fitctx c;
+    int rc = fitctx_init(&c, &f->spec, y, x, n, e);
+    if (rc < 0)
+        return rc;
+    const st_arima_spec *s = &f->spec;
+    double init[ST_ARIMA_MAXCOEF] = {0}, xo[ST_ARIMA_MAXCOEF];
+    set_scales(&c, init);
+    for (size_t i = 0; i < ST_ARIMA_MAXCOEF; i++)
+        f->se[i] = NAN;
+    if (f->method == ST_ARIMA_CSS) {
+        c.ncond = c.k.nd + (size_t)s->p + (size_t)s->s * (size_t)s->P;
+        for (size_t i = 0; i < c.ncoef; i++)
+            xo[i] = f->coef[i] / c.scale[i];
+        coef_variance(&c, xo, 1, f);
+    } else {
+        double raw[ST_ARIMA_MAXCOEF];
+        memcpy(raw, f->coef, c.ncoef * sizeof *raw);
+        c.trans = 1;
+        if (st_tr_stationary_ar_inv(f->coef, (size_t)s->p, raw) < 0 ||
+            st_tr_stationary_ar_inv(f->coef + s->p + s->q, (size_t)s->P, raw + s->p + s->q) < 0)
+            f->var_ok = 0;
+        else {
+            for (size_t i = 0; i < c.ncoef; i++)
+                xo[i] = raw[i] / c.scale[i];
+            coef_variance(&c, xo, 0, f);
+        }
+    }
+    fitctx_free(&c);
+    return 0;
+}
+
 int st_arima_estimate(const st_arima_spec *s, const double *y, const double *x, size_t n, int method,
                  int want_var, st_arima_fit *f, st_err *e)
 {
@@ -1090,18 +1192,14 @@ int st_arima_estimate(const st_arima_spec *s, const double *y, const double *x, 
     int rc = fitctx_init(&c, s, y, x, n, e);
     if (rc < 0)
         return rc;
-    size_t nc = c.ncoef, narma = c.narma;
+    size_t nc = c.ncoef;
     int anyna = 0;
     for (size_t t = 0; t < n; t++)
         anyna |= isnan(y[t]);
     if (method == ST_ARIMA_CSS_ML && anyna)
         method = ST_ARIMA_ML;
-    double init[ST_ARIMA_MAXCOEF] = {0}, se[ST_ARIMA_MAXCOEF], xo[ST_ARIMA_MAXCOEF];
-    regression_start(&c, init + narma, se);
-    for (size_t j = 0; j < c.nx; j++) {
-        double sc = 10 * se[j];
-        c.scale[narma + j] = isfinite(sc) && sc > 0 ? sc : fmax(fabs(init[narma + j]), 1);
-    }
+    double init[ST_ARIMA_MAXCOEF] = {0}, xo[ST_ARIMA_MAXCOEF];
+    set_scales(&c, init);
     int nevals = 0, converged = 1;
     double css_sigma2 = NAN;
     st_optim_opts oo = {0};
@@ -1134,6 +1232,11 @@ int st_arima_estimate(const st_arima_spec *s, const double *y, const double *x, 
             }
             if ((rc = finish(&c, init, method, css_sigma2, f, e)) < 0)
                 goto out;
+            if (want_var) {
+                for (size_t i = 0; i < nc; i++)
+                    xo[i] = init[i] / c.scale[i];
+                coef_variance(&c, xo, 1, f);
+            }
             goto done;
         }
         if (!ar_stationary(init, (size_t)s->p) || !ar_stationary(init + s->p + s->q, (size_t)s->P)) {
@@ -1156,16 +1259,17 @@ int st_arima_estimate(const st_arima_spec *s, const double *y, const double *x, 
     for (size_t i = 0; i < nc; i++)
         xo[i] = raw[i] / c.scale[i];
     if (nc > 0) {
-        /* L-BFGS; a run that stops short (NLopt gives up on a line
-         * search now and then) is restarted once from its best point */
+        /* L-BFGS on forward differences, then a polish from its point on
+         * central differences (forward ones stop ~1e-5 short in loglik;
+         * this also restarts a run NLopt gave up on) */
         st_err oe;
         int orc = 0;
         for (int run = 0; run < 2; run++) {
+            c.central = run == 1;
             orc = st_optim_minimize(ml_obj, &c, xo, nc, &oo, &res, &oe);
             nevals += res.nevals;
-            if (orc == 0 && res.converged)
-                break;
         }
+        c.central = 0;
         if (!isfinite(ml_obj(xo, NULL, &c))) {
             rc = st_err_set(e, ST_ENUMERIC, NULL, 0, 0, "ARIMA: the likelihood could not be evaluated (%s)", orc < 0 ? oe.msg : "not finite");
             goto out;
@@ -1185,7 +1289,7 @@ int st_arima_estimate(const st_arima_spec *s, const double *y, const double *x, 
     if ((rc = finish(&c, coef, method, NAN, f, e)) < 0)
         goto out;
     if (want_var)
-        coef_variance(&c, xo, f);
+        coef_variance(&c, xo, 0, f);
 done:
     f->nevals = nevals;
     f->converged = converged;

@@ -145,6 +145,10 @@ int st_arima_evaluate(const st_arima_spec *s, const double *coef, const double *
 int st_arima_estimate(const st_arima_spec *s, const double *y, const double *x, size_t n, int method,
                  int want_var, st_arima_fit *f, st_err *e);
 
+/* The coefficients' standard errors and R's checkarima test (var_ok)
+ * for a fit of y, x made without want_var (same numbers as with it). */
+int st_arima_variance(st_arima_fit *f, const double *y, const double *x, size_t n, st_err *e);
+
 /* The exact diffuse log-likelihood (sigma2 concentrated) of y at coef:
  * Kalman filter of lib/ssm/kalman.c with the lagged values diffuse, the
  * log F_inf terms of the diffuse steps left out (they depend only on the

@@ -38,7 +38,7 @@ typedef struct search {
  * the checks reject it.  f is filled (and must be freed) when *ic is
  * finite, else left empty. */
 static double myarima(search *S, int p, int q, int P, int Q, int constant, int approx,
-                      st_arima_fit *f)
+                      double best_ic, st_arima_fit *f)
 {
     memset(f, 0, sizeof *f);
     st_arima_spec sp = {p, S->d, q, P, S->D, Q, S->m, 0, 0, S->nreg};
@@ -51,7 +51,7 @@ static double myarima(search *S, int p, int q, int P, int Q, int constant, int a
         sp.mean = constant;
     st_err e;
     S->nfitted++;
-    if (st_arima_estimate(&sp, S->y, S->x, S->n, approx ? ST_ARIMA_CSS : ST_ARIMA_CSS_ML, 1, f, &e) < 0) {
+    if (st_arima_estimate(&sp, S->y, S->x, S->n, approx ? ST_ARIMA_CSS : ST_ARIMA_CSS_ML, 0, f, &e) < 0) {
         memset(f, 0, sizeof *f);
         return INFINITY;
     }
@@ -65,7 +65,11 @@ static double myarima(search *S, int p, int q, int P, int Q, int constant, int a
     ic = S->use_aic ? f->aic : f->aicc;
     if (!isfinite(ic) && !(ic < 0))
         ic = INFINITY;
-    if (f->minroot < 1.01 || !f->var_ok || isnan(ic))
+    if (f->minroot < 1.01 || isnan(ic))
+        ic = INFINITY;
+    /* checkarima's Hessian only where it can matter: a model that would
+     * become the best (the others' criterion is never used) */
+    if (ic < best_ic && (st_arima_variance(f, S->y, S->x, S->n, &e) < 0 || !f->var_ok))
         ic = INFINITY;
     if (ic == INFINITY) {
         st_arima_fit_free(f);
@@ -209,7 +213,7 @@ static int stepwise(search *S, const st_arima_auto_opts *o, int max_p, int max_q
     int k = 0;
     double ic;
 #define TRY(pp, qq, PP, QQ, cc) \
-    (ic = myarima(S, (pp), (qq), (PP), (QQ), (cc), S->approximation, &f), \
+    (ic = myarima(S, (pp), (qq), (PP), (QQ), (cc), S->approximation, *best_ic, &f), \
      res[k++] = (tried){(pp), (qq), (PP), (QQ), (cc), ic}, ic)
     (void)TRY(p, q, P, Q, constant);
     keep(best, best_ic, &f, ic);
@@ -480,7 +484,7 @@ int st_arima_auto(const double *y, const double *x, size_t n, size_t nreg, int p
                         if (i + j + I + J > o->max_order)
                             continue;
                         for (int K = 0; K <= constant; K++) {
-                            double ic = myarima(&S, i, j, I, J, K, S.approximation, &f);
+                            double ic = myarima(&S, i, j, I, J, K, S.approximation, best_ic, &f);
                             if (nres < o->nmodels)
                                 res[nres++] = (tried){i, j, I, J, K, ic};
                             keep(best, &best_ic, &f, ic);
@@ -499,7 +503,7 @@ int st_arima_auto(const double *y, const double *x, size_t n, size_t nreg, int p
             if (isnan(res[i].ic))
                 continue;
             st_arima_fit f;
-            double ic = myarima(&S, res[i].p, res[i].q, res[i].P, res[i].Q, res[i].c & 1, 0, &f);
+            double ic = myarima(&S, res[i].p, res[i].q, res[i].P, res[i].Q, res[i].c & 1, 0, INFINITY, &f);
             if (ic < INFINITY) {
                 *best = f;
                 best_ic = ic;

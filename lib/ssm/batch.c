@@ -76,7 +76,10 @@ int st_ssmf_future_load(st_ssmf_future *f, const char *path, const st_reader *rd
 {
     memset(f, 0, sizeof *f);
     f->path = path;
-    int rc = st_table_read(&f->tab, path, e);
+    /* the future values keep their names (seq, the -x columns): the role
+     * options name columns of the data (ssm-forecast looks them up) */
+    const st_reader_opts keep = {.keep_names = 1};
+    int rc = st_table_read_opts(&f->tab, &path, 1, &keep, e);
     if (rc < 0)
         return rc;
     if (!(f->xcol = malloc((nx ? nx : 1) * sizeof(int))))

@@ -246,7 +246,7 @@ static int ets_read(const st_ydoc *doc, const st_ynode *root, size_t nreg, void 
     P[k++] = (pdef){"phi", &p->phi, 0, 1, mod.damped};
     P[k++] = (pdef){"l", &p->l, -INFINITY, INFINITY, 1};
     P[k++] = (pdef){"b", &p->b, -INFINITY, INFINITY, mod.trend != 0};
-    static char snames[ST_ETS_MAXM][8];
+    char snames[ST_ETS_MAXM][16]; /* local: model files may be read from several threads */
     for (int j = 0; j < mod.m - 1 && mod.season; j++) {
         snprintf(snames[j], sizeof snames[j], "s%d", j);
         P[k++] = (pdef){snames[j], &p->s[j], -INFINITY, INFINITY, 1};

@@ -119,7 +119,19 @@ static int check_cov(const double *A, size_t n, const char *name, st_err *e)
     return 0;
 }
 
+static int check_model(const st_ssm *s, int diagonal_H, st_err *e);
+
 int st_ssm_check(const st_ssm *s, st_err *e)
+{
+    return check_model(s, 1, e);
+}
+
+int st_ssm_check_model(const st_ssm *s, st_err *e)
+{
+    return check_model(s, 0, e);
+}
+
+static int check_model(const st_ssm *s, int diagonal_H, st_err *e)
 {
     size_t p = s->p, m = s->m, r = s->r;
     if (!all_finite(s->T, m * m) || !all_finite(s->Z, p * m) || !all_finite(s->R, m * r) ||
@@ -130,7 +142,7 @@ int st_ssm_check(const st_ssm *s, st_err *e)
     if ((rc = check_cov(s->Q, r, "Q", e)) < 0 || (rc = check_cov(s->H, p, "H", e)) < 0 ||
         (rc = check_cov(s->P1, m, "P1", e)) < 0)
         return rc;
-    for (size_t i = 0; i < p; i++)
+    for (size_t i = 0; i < p && diagonal_H; i++)
         for (size_t j = 0; j < p; j++)
             if (i != j && s->H[i * p + j] != 0)
                 return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "H must be diagonal (correlated observation noise is not supported)");
@@ -141,6 +153,84 @@ int st_ssm_check(const st_ssm *s, st_err *e)
             if (s->P1[i * m + j] != 0 || s->P1[j * m + i] != 0)
                 return st_err_set(e, ST_EDATA, NULL, 0, 0, "P1 row %zu must be zero for a diffuse state", i + 1);
     }
+    return 0;
+}
+
+int st_ssm_H_is_diagonal(const st_ssm *s)
+{
+    size_t p = s->p;
+    for (size_t i = 0; i < p; i++)
+        for (size_t j = 0; j < p; j++)
+            if (i != j && s->H[i * p + j] != 0)
+                return 0;
+    return 1;
+}
+
+int st_ssm_decorrelate(const st_ssm *s, st_ssm *sw, const double *y, size_t n, double *yw,
+                       st_err *e)
+{
+    size_t p = s->p, m = s->m, r = s->r;
+    if (sw->p != p || sw->m != m || sw->r != r)
+        return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "st_ssm_decorrelate: dimensions differ");
+    if (s->Zt || s->dt)
+        return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "a full H needs a time-invariant Z and d");
+    double *L = sw->H; /* unit lower triangle below the diagonal, D on it */
+    memcpy(L, s->H, p * p * sizeof(double));
+    /* H = L D L' (L unit lower triangular), column by column */
+    for (size_t j = 0; j < p; j++) {
+        double dj = L[j * p + j];
+        for (size_t k = 0; k < j; k++)
+            dj -= L[j * p + k] * L[j * p + k] * L[k * p + k];
+        if (!(dj > 0) || !isfinite(dj))
+            return st_err_set(e, ST_ENUMERIC, NULL, 0, 0, "H is not positive definite (pivot %zu of its LDL' factorisation is %g)", j + 1, dj);
+        L[j * p + j] = dj;
+        for (size_t i = j + 1; i < p; i++) {
+            double v = L[i * p + j];
+            for (size_t k = 0; k < j; k++)
+                v -= L[i * p + k] * L[j * p + k] * L[k * p + k];
+            L[i * p + j] = v / dj;
+        }
+    }
+    /* x <- L^{-1} x for x of p rows with stride */
+#define LSOLVE(x, stride)                                                  \
+    for (size_t i_ = 0; i_ < p; i_++)                                     \
+        for (size_t k_ = 0; k_ < i_; k_++)                                \
+            (x)[i_ * (stride)] -= L[i_ * p + k_] * (x)[k_ * (stride)]
+    memcpy(sw->Z, s->Z, p * m * sizeof(double));
+    for (size_t c = 0; c < m; c++) {
+        double *zc = sw->Z + c;
+        LSOLVE(zc, m);
+    }
+    memcpy(sw->d, s->d, p * sizeof(double));
+    LSOLVE(sw->d, 1);
+    for (size_t t = 0; t < n; t++) {
+        const double *yt = y + t * p;
+        double *wt = yw + t * p;
+        size_t nmiss = 0;
+        for (size_t i = 0; i < p; i++)
+            nmiss += isnan(yt[i]);
+        memcpy(wt, yt, p * sizeof(double));
+        if (nmiss == p)
+            continue;
+        if (nmiss)
+            return st_err_set(e, ST_EDATA, NULL, 0, 0, "time point %zu has %zu of its %zu values missing: a partly missing observation needs a diagonal H", t + 1, nmiss, p);
+        LSOLVE(wt, 1);
+    }
+#undef LSOLVE
+    /* H* = D */
+    for (size_t i = 0; i < p; i++)
+        for (size_t j = 0; j < p; j++)
+            if (i != j)
+                sw->H[i * p + j] = 0;
+    memcpy(sw->T, s->T, m * m * sizeof(double));
+    memcpy(sw->R, s->R, m * r * sizeof(double));
+    memcpy(sw->Q, s->Q, r * r * sizeof(double));
+    memcpy(sw->c, s->c, m * sizeof(double));
+    memcpy(sw->a1, s->a1, m * sizeof(double));
+    memcpy(sw->P1, s->P1, m * m * sizeof(double));
+    memcpy(sw->diffuse, s->diffuse, m);
+    sw->Zt = NULL;
+    sw->dt = NULL;
     return 0;
 }
 

@@ -10,7 +10,7 @@
  * observations are NaN, per element: multivariate observations are
  * processed one element at a time (univariate treatment, Durbin & Koopman
  * 2012 sec. 6.4), so partly missing vectors need no special case.  H must
- * be diagonal.
+ * be diagonal (a full H goes through st_ssm_decorrelate first).
  *
  * Log-likelihood convention (Durbin & Koopman 2012 sec. 7.2.2, as KFAS):
  *     logL = -1/2 sum_{regular steps} (log 2pi + log F + v^2/F)
@@ -55,6 +55,20 @@ int st_ssm_copy(st_ssm **dst, const st_ssm *src, st_err *e);
  * semi-definite (H diagonal), diffuse states with zero P1 rows.  The message
  * names the matrix. */
 int st_ssm_check(const st_ssm *s, st_err *e);
+/* The same checks with H allowed to be full (symmetric, semi-definite). */
+int st_ssm_check_model(const st_ssm *s, st_err *e);
+/* 1 if H has no non-zero off-diagonal entry. */
+int st_ssm_H_is_diagonal(const st_ssm *s);
+/* A model with a full H as one the filter takes (diagonal H): with
+ * H = L D L' (L unit lower triangular), y*_t = L^{-1} y_t, Z* = L^{-1} Z,
+ * d* = L^{-1} d, H* = D, the rest copied into sw (allocated with the same
+ * dimensions).  The state process, its filtered and smoothed moments and
+ * the log-likelihood (|L| = 1) are those of the original model; v, F and
+ * eps refer to y*.  yw: n x p.  A time point with some but not all of its
+ * values missing is ST_EDATA (its decorrelation would depend on the
+ * pattern); H not positive definite is ST_ENUMERIC.  O(n p^2 + p^2 m). */
+int st_ssm_decorrelate(const st_ssm *s, st_ssm *sw, const double *y, size_t n, double *yw,
+                       st_err *e);
 
 /* Summary of a likelihood evaluation, enough to concentrate a scale:
  * with all variances multiplied by s, logL(s) = -1/2 [nreg log(2pi s) +

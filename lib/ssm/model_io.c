@@ -10,6 +10,7 @@
 #include "core/linalg.h"
 #include "core/optim.h"
 #include "core/yaml.h"
+#include "ssm/mxpar.h"
 
 void st_ssm_file_free(st_ssm_file *f)
 {
@@ -45,7 +46,119 @@ static int check_cov_node(const st_ydoc *doc, const st_ynode *n, const double *A
     return rc;
 }
 
-static int read_matrix(const st_ydoc *doc, const st_ynode *map, st_ssm **out, st_err *e)
+/* What entries of the matrices may use: the parameters of a model file
+ * (NULL or npar 0: numbers only), and the expression entries found. */
+typedef struct mx_reader {
+    st_mxpar *mp;
+    size_t cap;
+} mx_reader;
+
+static int add_entry(mx_reader *rd, int mat, size_t idx, st_expr *ex, st_err *e)
+{
+    st_mxpar *mp = rd->mp;
+    if (mp->nent == rd->cap) {
+        size_t cap = rd->cap ? 2 * rd->cap : 16;
+        st_mxpar_entry *ne = realloc(mp->ent, cap * sizeof *ne);
+        if (!ne) {
+            st_expr_free(ex);
+            return st_err_nomem(e, "matrix model");
+        }
+        mp->ent = ne;
+        rd->cap = cap;
+    }
+    mp->ent[mp->nent++] = (st_mxpar_entry){mat, idx, ex};
+    mp->used[mat] = 1;
+    return 0;
+}
+
+/* One entry: a number, or an expression of the parameters (its value at
+ * the starting values). */
+static int read_entry(const st_ydoc *doc, const st_ynode *n, mx_reader *rd, int mat, size_t idx,
+                      double *out, st_err *e)
+{
+    if (st_ynode_kind(n) != ST_YSCALAR)
+        return st_ynode_error(doc, n, e, ST_EDATA, "an entry of %s must be a number or an expression", st_mx_names[mat]);
+    st_err ne;
+    if (st_ynode_double(doc, n, -INFINITY, INFINITY, out, &ne) == 0)
+        return 0;
+    st_mxpar *mp = rd->mp;
+    const char *names[ST_MXPAR_MAXPAR];
+    for (size_t i = 0; i < mp->npar; i++)
+        names[i] = mp->name[i];
+    st_expr_env env = {NULL, 0, names, mp->value, mp->npar, 1, "matrix entry"};
+    long line, col;
+    st_ynode_text_pos(n, &line, &col);
+    st_expr_src src = {st_ydoc_path(doc), line, col};
+    st_expr *ex;
+    int rc = st_expr_compile(&ex, st_ynode_text(n), &env, &src, e);
+    if (rc < 0)
+        return rc;
+    double v;
+    if (st_expr_constant(ex, &v)) {
+        st_expr_free(ex);
+    } else {
+        st_expr_args a = {.par = mp->value};
+        v = st_expr_eval1(ex, &a);
+        if ((rc = add_entry(rd, mat, idx, ex, e)) < 0)
+            return rc;
+    }
+    if (!isfinite(v))
+        return st_ynode_error(doc, n, e, ST_EDATA, "entry of %s is not finite at the starting values", st_mx_names[mat]);
+    *out = v;
+    return 0;
+}
+
+/* A matrix (vec 0) or vector (vec 1) of entries, as st_ynode_matrix /
+ * st_ynode_vector when the model has no parameters. */
+static int read_mat(const st_ydoc *doc, const st_ynode *n, mx_reader *rd, int mat, int vec,
+                    size_t want_rows, size_t want_cols, double **out, size_t *rows, size_t *cols,
+                    st_err *e)
+{
+    *out = NULL;
+    if (!rd || !rd->mp->npar) {
+        if (!vec)
+            return st_ynode_matrix(doc, n, want_rows, want_cols, -INFINITY, INFINITY, out, rows, cols, e);
+        *rows = 1;
+        return st_ynode_vector(doc, n, want_cols, -INFINITY, INFINITY, out, cols, e);
+    }
+    if (st_ynode_kind(n) != ST_YSEQ || st_ynode_len(n) == 0)
+        return st_ynode_error(doc, n, e, ST_EDATA, "%s must be a non-empty %s", st_mx_names[mat], vec ? "list" : "list of rows");
+    size_t nr = vec ? 1 : st_ynode_len(n), nc = vec ? st_ynode_len(n) : 0;
+    if (!vec) {
+        const st_ynode *r0 = st_yseq_at(n, 0);
+        if (st_ynode_kind(r0) != ST_YSEQ || st_ynode_len(r0) == 0)
+            return st_ynode_error(doc, r0, e, ST_EDATA, "a row of %s must be a non-empty list", st_mx_names[mat]);
+        nc = st_ynode_len(r0);
+    }
+    if (want_rows && nr != want_rows)
+        return st_ynode_error(doc, n, e, ST_EDATA, "%s must have %zu rows, not %zu", st_mx_names[mat], want_rows, nr);
+    if (want_cols && nc != want_cols)
+        return st_ynode_error(doc, n, e, ST_EDATA, "%s must have %zu %s, not %zu", st_mx_names[mat], want_cols, vec ? "entries" : "columns", nc);
+    double *v = malloc(nr * nc * sizeof(double));
+    if (!v)
+        return st_err_nomem(e, "matrix model");
+    int rc = 0;
+    for (size_t i = 0; i < nr && rc == 0; i++) {
+        const st_ynode *row = vec ? n : st_yseq_at(n, i);
+        if (st_ynode_kind(row) != ST_YSEQ || st_ynode_len(row) != nc) {
+            rc = st_ynode_error(doc, row, e, ST_EDATA, "row %zu of %s must be a list of %zu entries", i + 1, st_mx_names[mat], nc);
+            break;
+        }
+        for (size_t j = 0; j < nc && rc == 0; j++)
+            rc = read_entry(doc, st_yseq_at(row, j), rd, mat, i * nc + j, &v[i * nc + j], e);
+    }
+    if (rc < 0) {
+        free(v);
+        return rc;
+    }
+    *out = v;
+    *rows = nr;
+    *cols = nc;
+    return 0;
+}
+
+static int read_matrix(const st_ydoc *doc, const st_ynode *map, mx_reader *rd, st_ssm **out,
+                       st_err *e)
 {
     const st_ynode *nT, *nZ;
     int rc;
@@ -58,23 +171,23 @@ static int read_matrix(const st_ydoc *doc, const st_ynode *map, st_ssm **out, st
         return st_ynode_error(doc, nT, e, ST_EDATA, "T has %zu rows: matrix models have at most %d states (filtering costs n m^3 operations for a dense T)", st_ynode_len(nT), ST_SSM_MAX_STATES);
     if (st_ynode_len(nZ) > ST_SSM_MAX_STATES)
         return st_ynode_error(doc, nZ, e, ST_EDATA, "Z has %zu rows: matrix models observe at most %d variables", st_ynode_len(nZ), ST_SSM_MAX_STATES);
-    if ((rc = st_ynode_matrix(doc, nT, 0, 0, -INFINITY, INFINITY, &T, &m, &m2, e)) < 0)
+    if ((rc = read_mat(doc, nT, rd, ST_MX_T, 0, 0, 0, &T, &m, &m2, e)) < 0)
         goto out;
     if (m != m2) {
         rc = st_ynode_error(doc, nT, e, ST_EDATA, "T must be square, not %zu x %zu", m, m2);
         goto out;
     }
-    if ((rc = st_ynode_matrix(doc, nZ, 0, m, -INFINITY, INFINITY, &Z, &p, &mz, e)) < 0)
+    if ((rc = read_mat(doc, nZ, rd, ST_MX_Z, 0, 0, m, &Z, &p, &mz, e)) < 0)
         goto out;
     const st_ynode *n;
     if ((n = st_ymap_get(doc, map, "R"))) {
-        if ((rc = st_ynode_matrix(doc, n, m, 0, -INFINITY, INFINITY, &R, &rr, &r, e)) < 0)
+        if ((rc = read_mat(doc, n, rd, ST_MX_R, 0, m, 0, &R, &rr, &r, e)) < 0)
             goto out;
     } else {
         r = m;
     }
     if ((n = st_ymap_get(doc, map, "Q"))) {
-        if ((rc = st_ynode_matrix(doc, n, r, r, -INFINITY, INFINITY, &Q, &rr, &cc, e)) < 0 ||
+        if ((rc = read_mat(doc, n, rd, ST_MX_Q, 0, r, r, &Q, &rr, &cc, e)) < 0 ||
             (rc = check_cov_node(doc, n, Q, r, 1, "Q", e)) < 0)
             goto out;
     } else {
@@ -82,27 +195,21 @@ static int read_matrix(const st_ydoc *doc, const st_ynode *map, st_ssm **out, st
         goto out;
     }
     if ((n = st_ymap_get(doc, map, "H"))) {
-        if ((rc = st_ynode_matrix(doc, n, p, p, -INFINITY, INFINITY, &H, &rr, &cc, e)) < 0 ||
+        if ((rc = read_mat(doc, n, rd, ST_MX_H, 0, p, p, &H, &rr, &cc, e)) < 0 ||
             (rc = check_cov_node(doc, n, H, p, 1, "H", e)) < 0)
             goto out;
-        for (size_t i = 0; i < p; i++)
-            for (size_t j = 0; j < p; j++)
-                if (i != j && H[i * p + j] != 0) {
-                    rc = st_ynode_error(doc, n, e, ST_EDATA, "H must be diagonal (correlated observation noise is not supported)");
-                    goto out;
-                }
     } else {
         rc = st_ynode_error(doc, map, e, ST_EDATA, "missing key 'H'");
         goto out;
     }
-    if ((n = st_ymap_get(doc, map, "c")) && (rc = st_ynode_vector(doc, n, m, -INFINITY, INFINITY, &c, &len, e)) < 0)
+    if ((n = st_ymap_get(doc, map, "c")) && (rc = read_mat(doc, n, rd, ST_MX_C, 1, 1, m, &c, &rr, &len, e)) < 0)
         goto out;
-    if ((n = st_ymap_get(doc, map, "d")) && (rc = st_ynode_vector(doc, n, p, -INFINITY, INFINITY, &d, &len, e)) < 0)
+    if ((n = st_ymap_get(doc, map, "d")) && (rc = read_mat(doc, n, rd, ST_MX_D, 1, 1, p, &d, &rr, &len, e)) < 0)
         goto out;
-    if ((n = st_ymap_get(doc, map, "a1")) && (rc = st_ynode_vector(doc, n, m, -INFINITY, INFINITY, &a1, &len, e)) < 0)
+    if ((n = st_ymap_get(doc, map, "a1")) && (rc = read_mat(doc, n, rd, ST_MX_A1, 1, 1, m, &a1, &rr, &len, e)) < 0)
         goto out;
     if ((n = st_ymap_get(doc, map, "P1"))) {
-        if ((rc = st_ynode_matrix(doc, n, m, m, -INFINITY, INFINITY, &P1, &rr, &cc, e)) < 0 ||
+        if ((rc = read_mat(doc, n, rd, ST_MX_P1, 0, m, m, &P1, &rr, &cc, e)) < 0 ||
             (rc = check_cov_node(doc, n, P1, m, 0, "P1", e)) < 0)
             goto out;
     }
@@ -138,7 +245,7 @@ static int read_matrix(const st_ydoc *doc, const st_ynode *map, st_ssm **out, st
         memcpy(s->P1, P1, m * m * sizeof(double));
     for (size_t i = 0; i < m; i++)
         s->diffuse[i] = df ? df[i] != 0 : !P1;
-    if ((rc = st_ssm_check(s, e)) < 0) {
+    if ((rc = st_ssm_check_model(s, e)) < 0) {
         char msg[sizeof e->msg];
         snprintf(msg, sizeof msg, "%s", e->msg);
         st_ynode_error(doc, map, e, rc, "%s", msg);
@@ -217,7 +324,231 @@ int st_ssm_read_matrices(const st_ydoc *doc, const st_ynode *root, st_ssm **s, s
         return rc;
     if (st_ynode_kind(nmat) != ST_YMAP)
         return st_ynode_error(doc, nmat, e, ST_EDATA, "matrices must be a mapping (T, Z, R, Q, H, c, d, a1, P1, diffuse)");
-    return read_matrix(doc, nmat, s, e);
+    return read_matrix(doc, nmat, NULL, s, e);
+}
+
+int st_ssm_read_mxpar(const st_ydoc *doc, const st_ynode *root, st_mxpar **out, st_err *e)
+{
+    *out = NULL;
+    const st_ynode *nmat;
+    int rc = st_ymap_require(doc, root, "matrices", &nmat, e);
+    if (rc < 0)
+        return rc;
+    if (st_ynode_kind(nmat) != ST_YMAP)
+        return st_ynode_error(doc, nmat, e, ST_EDATA, "matrices must be a mapping (T, Z, R, Q, H, c, d, a1, P1, diffuse)");
+    st_mxpar *mp = calloc(1, sizeof *mp);
+    if (!mp)
+        return st_err_nomem(e, "matrix model");
+    mx_reader rd = {mp, 0};
+    const st_ynode *np = st_ymap_get(doc, root, "parameters");
+    const st_ynode *nc = st_ymap_get(doc, root, "constraints");
+    const st_ynode *nf = st_ymap_get(doc, root, "fixed");
+    if (!np && (nc || nf)) {
+        rc = st_ynode_error(doc, nc ? nc : nf, e, ST_EDATA, "'%s' needs 'parameters'", nc ? "constraints" : "fixed");
+        goto fail;
+    }
+    if (np) {
+        if (st_ynode_kind(np) != ST_YMAP || st_ynode_len(np) == 0) {
+            rc = st_ynode_error(doc, np, e, ST_EDATA, "parameters must be a non-empty mapping of name: starting value");
+            goto fail;
+        }
+        if (st_ynode_len(np) > ST_MXPAR_MAXPAR) {
+            rc = st_ynode_error(doc, np, e, ST_EDATA, "a matrix model has at most %d parameters, not %zu", ST_MXPAR_MAXPAR, st_ynode_len(np));
+            goto fail;
+        }
+        for (size_t i = 0; i < st_ynode_len(np); i++) {
+            const char *k = st_ymap_key_at(np, i);
+            const st_ynode *v = st_ymap_value_at(np, i);
+            size_t len = strlen(k);
+            int ok = len > 0 && len < sizeof mp->name[0] && !st_expr_reserved(k) && !(k[0] >= '0' && k[0] <= '9');
+            for (size_t j = 0; j < len && ok; j++)
+                ok = (k[j] >= 'a' && k[j] <= 'z') || (k[j] >= 'A' && k[j] <= 'Z') || (k[j] >= '0' && k[j] <= '9') || k[j] == '_';
+            if (!ok) {
+                rc = st_ynode_error(doc, v, e, ST_EDATA, "parameter name '%.40s' must be letters, digits and '_' (not starting with a digit, at most %zu bytes, not a function name)", k, sizeof mp->name[0] - 1);
+                goto fail;
+            }
+            for (size_t j = 0; j < i; j++)
+                if (strcmp(mp->name[j], k) == 0) {
+                    rc = st_ynode_error(doc, v, e, ST_EDATA, "parameter '%s' is given twice", k);
+                    goto fail;
+                }
+            memcpy(mp->name[i], k, len + 1);
+            if ((rc = st_ynode_double(doc, v, -INFINITY, INFINITY, &mp->value[i], e)) < 0)
+                goto fail;
+            mp->npar++;
+        }
+        for (size_t i = 0; nc && i < st_ynode_len(nc); i++) {
+            if (st_ynode_kind(nc) != ST_YMAP) {
+                rc = st_ynode_error(doc, nc, e, ST_EDATA, "constraints must be a mapping parameter: positive | unit | signed-unit | free");
+                goto fail;
+            }
+            const char *k = st_ymap_key_at(nc, i);
+            const st_ynode *v = st_ymap_value_at(nc, i);
+            size_t j = 0;
+            while (j < mp->npar && strcmp(mp->name[j], k) != 0)
+                j++;
+            if (j == mp->npar) {
+                rc = st_ynode_error(doc, v, e, ST_EDATA, "constraint on '%.40s', which is not a parameter", k);
+                goto fail;
+            }
+            if ((rc = st_ynode_enum(doc, v, st_mxpar_constraint_names, &mp->cons[j], e)) < 0)
+                goto fail;
+            double x = mp->value[j];
+            int c = mp->cons[j];
+            if ((c == ST_MXPAR_POSITIVE && !(x > 0)) || (c == ST_MXPAR_UNIT && !(x > 0 && x < 1)) || (c == ST_MXPAR_SIGNED_UNIT && !(x > -1 && x < 1))) {
+                rc = st_ynode_error(doc, v, e, ST_EDATA, "the starting value %g of '%s' is not %s", x, k, c == ST_MXPAR_POSITIVE ? "positive" : c == ST_MXPAR_UNIT ? "in (0, 1)" : "in (-1, 1)");
+                goto fail;
+            }
+        }
+        if (nc && st_ynode_kind(nc) != ST_YMAP) {
+            rc = st_ynode_error(doc, nc, e, ST_EDATA, "constraints must be a mapping parameter: positive | unit | signed-unit | free");
+            goto fail;
+        }
+        if (nf) {
+            if (st_ynode_kind(nf) != ST_YSEQ) {
+                rc = st_ynode_error(doc, nf, e, ST_EDATA, "fixed must be a list of parameter names");
+                goto fail;
+            }
+            for (size_t i = 0; i < st_ynode_len(nf); i++) {
+                const st_ynode *v = st_yseq_at(nf, i);
+                const char *k;
+                if ((rc = st_ynode_string(doc, v, &k, e)) < 0)
+                    goto fail;
+                size_t j = 0;
+                while (j < mp->npar && strcmp(mp->name[j], k) != 0)
+                    j++;
+                if (j == mp->npar) {
+                    rc = st_ynode_error(doc, v, e, ST_EDATA, "'%.40s' in fixed is not a parameter", k);
+                    goto fail;
+                }
+                if (mp->hold[j]) {
+                    rc = st_ynode_error(doc, v, e, ST_EDATA, "'%s' is listed twice in fixed", k);
+                    goto fail;
+                }
+                mp->hold[j] = 1;
+            }
+        }
+    }
+    if ((rc = read_matrix(doc, nmat, &rd, &mp->s, e)) < 0)
+        goto fail;
+    /* every parameter is used */
+    for (size_t j = 0; j < mp->npar; j++) {
+        int used = 0;
+        for (size_t k = 0; k < mp->nent && !used; k++)
+            for (size_t d = 0; d < st_expr_nderiv(mp->ent[k].ex) && !used; d++)
+                used = st_expr_deriv_par(mp->ent[k].ex, d) == j;
+        if (!used) {
+            rc = st_ynode_error(doc, np, e, ST_EDATA, "parameter '%s' appears in no matrix entry", mp->name[j]);
+            goto fail;
+        }
+    }
+    *out = mp;
+    return 0;
+fail:
+    st_mxpar_free(mp);
+    return rc;
+}
+
+int st_ssm_file_write_mxpar(FILE *fp, const st_mxpar *mp, st_err *e)
+{
+    return st_ssm_file_write_mxfit(fp, mp, NAN, NAN, 0, NULL, e);
+}
+
+int st_ssm_file_write_mxfit(FILE *fp, const st_mxpar *mp, double loglik, double aicc,
+                            size_t nobs, const double *se, st_err *e)
+{
+    if (!mp->npar)
+        return st_ssm_file_write_matrix(fp, mp->s, e);
+    const st_ssm *s = mp->s;
+    st_yw w;
+    st_yw_init(&w, fp);
+    st_yw_key_string(&w, "model", "ssm");
+    st_yw_key_long(&w, "version", 1);
+    st_yw_begin_map(&w, "parameters");
+    for (size_t i = 0; i < mp->npar; i++)
+        st_yw_key_double(&w, mp->name[i], mp->value[i]);
+    st_yw_end(&w);
+    int anycons = 0, anyhold = 0;
+    for (size_t i = 0; i < mp->npar; i++)
+        anycons |= mp->cons[i] != ST_MXPAR_FREE, anyhold |= mp->hold[i];
+    if (anycons) {
+        st_yw_begin_map(&w, "constraints");
+        for (size_t i = 0; i < mp->npar; i++)
+            if (mp->cons[i] != ST_MXPAR_FREE)
+                st_yw_key_string(&w, mp->name[i], st_mxpar_constraint_names[mp->cons[i]]);
+        st_yw_end(&w);
+    }
+    if (anyhold) {
+        const char *held[ST_MXPAR_MAXPAR];
+        size_t nh = 0;
+        for (size_t i = 0; i < mp->npar; i++)
+            if (mp->hold[i])
+                held[nh++] = mp->name[i];
+        st_yw_key_string_vector(&w, "fixed", held, nh);
+    }
+    st_yw_begin_map(&w, "matrices");
+    const double *mats[ST_MX_NMAT] = {s->T, s->Z, s->R, s->Q, s->H, s->c, s->d, s->a1, s->P1};
+    const size_t rows[ST_MX_NMAT] = {s->m, s->p, s->m, s->r, s->p, 1, 1, 1, s->m};
+    const size_t cols[ST_MX_NMAT] = {s->m, s->m, s->r, s->r, s->p, s->m, s->p, s->m, s->m};
+    int rc = 0;
+    for (int k = 0; k < ST_MX_NMAT && rc == 0; k++) {
+        size_t nn = rows[k] * cols[k];
+        if (!mp->used[k]) {
+            if (k >= ST_MX_C && k <= ST_MX_A1)
+                st_yw_key_vector(&w, st_mx_names[k], mats[k], nn);
+            else
+                st_yw_key_matrix(&w, st_mx_names[k], mats[k], rows[k], cols[k]);
+            continue;
+        }
+        char *buf = malloc(nn * 32);
+        const char **txt = malloc(nn * sizeof *txt);
+        if (!buf || !txt) {
+            free(buf);
+            free(txt);
+            rc = st_err_nomem(e, "model file");
+            break;
+        }
+        for (size_t i = 0; i < nn; i++) {
+            st_yw_format_double(buf + 32 * i, mats[k][i]);
+            txt[i] = buf + 32 * i;
+        }
+        for (size_t j = 0; j < mp->nent; j++)
+            if (mp->ent[j].mat == k)
+                txt[mp->ent[j].idx] = st_expr_text(mp->ent[j].ex);
+        if (k >= ST_MX_C && k <= ST_MX_A1)
+            st_yw_key_string_vector(&w, st_mx_names[k], txt, nn);
+        else
+            st_yw_key_string_matrix(&w, st_mx_names[k], txt, rows[k], cols[k]);
+        free(buf);
+        free(txt);
+    }
+    double *df = malloc(s->m * sizeof(double));
+    if (!df && rc == 0)
+        rc = st_err_nomem(e, "model file");
+    if (rc == 0) {
+        for (size_t i = 0; i < s->m; i++)
+            df[i] = s->diffuse[i];
+        st_yw_key_vector(&w, "diffuse", df, s->m);
+    }
+    free(df);
+    st_yw_end(&w);
+    if (isfinite(loglik))
+        st_yw_key_double(&w, "loglik", loglik);
+    if (isfinite(aicc))
+        st_yw_key_double(&w, "aicc", aicc);
+    if (nobs)
+        st_yw_key_long(&w, "nobs", (long)nobs);
+    int anyse = 0;
+    for (size_t i = 0; se && i < mp->npar; i++)
+        anyse |= isfinite(se[i]);
+    if (anyse) {
+        st_yw_comment(&w, "standard errors (observed information, delta method):");
+        for (size_t i = 0; i < mp->npar; i++)
+            if (isfinite(se[i]))
+                st_yw_comment(&w, "  %s: %.6g", mp->name[i], se[i]);
+    }
+    int rc2 = st_yw_finish(&w, e);
+    return rc < 0 ? rc : rc2;
 }
 
 int st_ssm_file_read(st_ssm_file *f, const char *path, size_t nreg, st_err *e)

@@ -37,6 +37,21 @@ int st_ssm_read_structural(const st_ydoc *doc, const st_ynode *root, size_t nreg
                            double *theta, st_err *e);
 int st_ssm_read_matrices(const st_ydoc *doc, const st_ynode *root, st_ssm **s, st_err *e);
 
+/* A matrix model whose entries may be expressions of named parameters
+ * (root keys 'parameters', 'constraints', 'fixed' and 'matrices';
+ * stoch-model(5)).  Without 'parameters' every entry is a number and
+ * (*out)->npar is 0.  H may be full. */
+struct st_mxpar;
+int st_ssm_read_mxpar(const st_ydoc *doc, const st_ynode *root, struct st_mxpar **out, st_err *e);
+/* Write one (its parameters at their current values, the entries that
+ * are expressions as their text). */
+int st_ssm_file_write_mxpar(FILE *fp, const struct st_mxpar *mp, st_err *e);
+/* The same with the fit's log-likelihood, AICc and observations (NaN /
+ * 0: left out) and standard errors (npar values, NaN or NULL: none) as
+ * comments. */
+int st_ssm_file_write_mxfit(FILE *fp, const struct st_mxpar *mp, double loglik, double aicc,
+                            size_t nobs, const double *se, st_err *e);
+
 /* Write a structural fit (with its log-likelihood and AICc as comments). */
 int st_ssm_file_write_fit(FILE *fp, const st_uc_fit *fit, int log, st_err *e);
 /* Write a matrix model. */

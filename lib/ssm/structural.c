@@ -956,8 +956,8 @@ int st_uc_fit_model(const st_uc_spec *sp, const double *y, size_t n, const doubl
     }
     /* Variances that collapsed to zero are a common local optimum of
      * structural models (a fixed seasonal pattern instead of an evolving
-     * one).  Revive them all at once to 1% of the reference variance and
-     * rerun; keep whichever is better. */
+     * one).  Revive them all at once (but the trend's) to 1% of the
+     * reference variance and rerun; keep whichever is better. */
     {
         size_t j = 0;
         int any = 0;
@@ -965,7 +965,10 @@ int st_uc_fit_model(const st_uc_spec *sp, const double *y, size_t n, const doubl
         for (size_t i = 0; i < sp->npar; i++) {
             if ((int)i == c.ref)
                 continue;
-            if (sp->ptype[i] == ST_UC_PVAR && u[j] < log(1e-6)) {
+            /* a level or slope variance at zero (a smooth or fixed trend) is
+             * usually the optimum itself, not a trap: not revived */
+            if (sp->ptype[i] == ST_UC_PVAR && u[j] < log(1e-6) && strcmp(sp->names[i], "sigma2.slope") != 0 &&
+                strcmp(sp->names[i], "sigma2.level") != 0) {
                 u[j] = log(0.01);
                 any = 1;
             }

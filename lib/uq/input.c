@@ -1,9 +1,9 @@
 /* JSON Lines input (stoch-uq-input(5)): one prompt per line, walked with
- * the pull parser of json.c straight into the caller's arena.  Only the
- * parts the requested scores need (ST_UQ_NEED_*) are converted and
- * validated; the rest is skipped, checked for JSON syntax only.  Checks
- * that relate two fields (sizes, sums) run once the object is complete,
- * since JSON keys come in any order. */
+ * the pull interface of json.h (simdjson On-Demand) straight into the
+ * caller's arena.  Only the parts the requested scores need (ST_UQ_NEED_*)
+ * are converted and validated; the rest is skipped, checked for JSON
+ * syntax only.  Checks that relate two fields (sizes, sums) run once the
+ * object is complete, since JSON keys come in any order. */
 #include "config.h"
 
 #include <math.h>
@@ -14,6 +14,8 @@
 
 #include "uq/json.h"
 #include "uq/uq.h"
+
+_Static_assert(ST_UQ_PADDING >= ST_JSON_PADDING, "ST_UQ_PADDING below the parser's padding");
 
 typedef struct ctx {
     st_json j;
@@ -144,9 +146,7 @@ static int number(ctx *c, double *x, const char *what)
     int t = st_json_peek(&c->j);
     if (!st_json_is_number_start(t))
         return fail(c, here(c), "%s is not a number", what);
-    int is_int;
-    long long iv;
-    return st_json_number(&c->j, x, &is_int, &iv);
+    return st_json_double(&c->j, x);
 }
 
 /* A number that is element [i1][i2] of p (names built only on error). */
@@ -157,9 +157,7 @@ static int number_at(ctx *c, double *x, const path *p, long i1, long i2)
         char name[256];
         return fail(c, here(c), "%s is not a number", elem(p, i1, i2, name, sizeof name));
     }
-    int is_int;
-    long long iv;
-    return st_json_number(&c->j, x, &is_int, &iv);
+    return st_json_double(&c->j, x);
 }
 
 /* A log-probability: finite (the parser refuses overflow) and <= 0. */
@@ -171,9 +169,7 @@ static int logprob(ctx *c, double *x, const path *what, long i1, long i2)
         return fail(c, here(c), "%s is not a number (or an object with a numeric \"logprob\")",
                     elem(what, i1, i2, name, sizeof name));
     long col = st_json_col(&c->j);
-    int is_int;
-    long long iv;
-    int rc = st_json_number(&c->j, x, &is_int, &iv);
+    int rc = st_json_double(&c->j, x);
     if (rc < 0)
         return rc;
     if (*x > 0)
@@ -210,7 +206,8 @@ static int token_object(ctx *c, double *lp, const path *what, long i1, long i2, 
             /* one token's alternatives: a list of numbers or token objects */
             if (st_json_peek(&c->j) != '[')
                 return fail(c, here(c), "%s is not a list of alternatives", elem(&tp, i1, -1, name, sizeof name));
-            st_json_array(&c->j);
+            if (st_json_array(&c->j) < 0)
+                return c->e->code;
             for (size_t a = 0; (rc = st_json_next(&c->j, a)) == 1; a++) {
                 double x;
                 if (st_json_peek(&c->j) == '{')
@@ -240,7 +237,8 @@ static int top_entry(ctx *c, const path *what, long t, dvec *top)
 {
     int ch = st_json_peek(&c->j), rc;
     if (ch == '[') {
-        st_json_array(&c->j);
+        if (st_json_array(&c->j) < 0)
+            return c->e->code;
         for (size_t a = 0; (rc = st_json_next(&c->j, a)) == 1; a++) {
             double x;
             if (st_json_peek(&c->j) == '{')
@@ -253,7 +251,8 @@ static int top_entry(ctx *c, const path *what, long t, dvec *top)
         return rc;
     }
     if (ch == '{') {
-        st_json_object(&c->j);
+        if (st_json_object(&c->j) < 0)
+            return c->e->code;
         const char *k;
         size_t kn;
         for (size_t a = 0; (rc = st_json_key(&c->j, a, &k, &kn)) == 1; a++) {
@@ -274,7 +273,8 @@ static int top_list(ctx *c, const path *what, dvec *top, zvec *off)
         char name[256];
         return fail(c, here(c), "%s is not a list", pstr(what, name, sizeof name));
     }
-    st_json_array(&c->j);
+    if (st_json_array(&c->j) < 0)
+        return c->e->code;
     int rc;
     off->n = 0;
     top->n = 0;
@@ -292,7 +292,8 @@ static int vector(ctx *c, const path *what, double lo, double hi, dvec *out)
     char name[256];
     if (st_json_peek(&c->j) != '[')
         return fail(c, here(c), "%s is not a list of numbers", pstr(what, name, sizeof name));
-    st_json_array(&c->j);
+    if (st_json_array(&c->j) < 0)
+        return c->e->code;
     int rc;
     for (size_t i = 0; (rc = st_json_next(&c->j, i)) == 1; i++) {
         long vc = here(c);
@@ -333,7 +334,8 @@ static int token_list(ctx *c, seq_acc *q, const path *what, int keep, int want_t
     char name[256];
     if (st_json_peek(&c->j) != '[')
         return fail(c, col, "%s is not a list of log-probabilities", pstr(what, name, sizeof name));
-    st_json_array(&c->j);
+    if (st_json_array(&c->j) < 0)
+        return c->e->code;
     int rc;
     size_t n = 0;
     double sum = 0;
@@ -376,7 +378,8 @@ static int logprobs_field(ctx *c, seq_acc *q, const path *what, int keep, int wa
     if (st_json_peek(&c->j) != '{')
         return token_list(c, q, what, keep, want_top);
     long col = here(c);
-    st_json_object(&c->j);
+    if (st_json_object(&c->j) < 0)
+        return c->e->code;
     const char *k;
     size_t kn;
     int rc, lists = 0;
@@ -457,7 +460,8 @@ static int nli_label(ctx *c, unsigned char *out, const path *p, long t, long a, 
          * labels stay, entail with contra is neutral, else the one that is
          * not neutral */
         unsigned char f, b;
-        st_json_array(&c->j);
+        if (st_json_array(&c->j) < 0)
+            return c->e->code;
         if ((rc = st_json_next(&c->j, 0)) != 1 || (rc = nli_label(c, &f, p, t, a, 0)) < 0 ||
             (rc = st_json_next(&c->j, 1)) != 1 || (rc = nli_label(c, &b, p, t, a, 1)) < 0 ||
             (rc = st_json_next(&c->j, 2)) != 0)
@@ -489,7 +493,8 @@ static int parse_claim(ctx *c, st_uq_claim *cl, claim_acc *ca, size_t idx)
     ca->col = here(c);
     if (st_json_peek(&c->j) != '{')
         return fail(c, ca->col, "%s is not an object", what);
-    st_json_object(&c->j);
+    if (st_json_object(&c->j) < 0)
+        return c->e->code;
     cl->correct = NAN;
     cl->p_true = NAN;
     zvec tok = {0};
@@ -510,7 +515,8 @@ static int parse_claim(ctx *c, st_uq_claim *cl, claim_acc *ca, size_t idx)
             snprintf(buf, sizeof buf, "%s.%s", what, span ? "span" : "tokens");
             if (st_json_peek(&c->j) != '[')
                 return fail(c, col, "%s is not a list of token indices", buf);
-            st_json_array(&c->j);
+            if (st_json_array(&c->j) < 0)
+                return c->e->code;
             for (size_t t = 0; (rc = st_json_next(&c->j, t)) == 1; t++) {
                 long long v;
                 long vc = here(c);
@@ -560,14 +566,16 @@ static int parse_claim(ctx *c, st_uq_claim *cl, claim_acc *ca, size_t idx)
             path np = {"greedy.claims", (long)idx, "nli"};
             if (st_json_peek(&c->j) != '[')
                 return fail(c, col, "%s is not a list (one list of labels per claim token)", buf);
-            st_json_array(&c->j);
+            if (st_json_array(&c->j) < 0)
+                return c->e->code;
             if ((rc = zpush(c, &ca->nli_off, 0)) < 0)
                 return rc;
             for (size_t t = 0; (rc = st_json_next(&c->j, t)) == 1; t++) {
                 long tc = here(c);
                 if (st_json_peek(&c->j) != '[')
                     return fail(c, tc, "%s[%zu] is not a list of labels", buf, t);
-                st_json_array(&c->j);
+                if (st_json_array(&c->j) < 0)
+                    return c->e->code;
                 for (size_t a = 0; (rc = st_json_next(&c->j, a)) == 1; a++) {
                     unsigned char lab;
                     if ((rc = nli_label(c, &lab, &np, (long)t, (long)a, -1)) < 0 || (rc = dpush(c, &nl, lab)) < 0)
@@ -604,7 +612,8 @@ static int claims_field(ctx *c, st_uq_prompt *p, claim_acc **cas)
     long col = here(c);
     if (st_json_peek(&c->j) != '[')
         return fail(c, col, "greedy.claims is not a list");
-    st_json_array(&c->j);
+    if (st_json_array(&c->j) < 0)
+        return c->e->code;
     size_t cap = 0, n = 0;
     st_uq_claim *cl = NULL;
     claim_acc *ca = NULL;
@@ -673,7 +682,8 @@ static int parse_seq(ctx *c, st_uq_prompt *p, st_uq_seq *s, long idx, seq_acc *q
     x->col = here(c);
     if (st_json_peek(&c->j) != '{')
         return fail(c, x->col, "%s is not an object", seq_name(name, sizeof name, idx));
-    st_json_object(&c->j);
+    if (st_json_object(&c->j) < 0)
+        return c->e->code;
     const char *k;
     size_t kn;
     int rc;
@@ -831,7 +841,8 @@ static int matrix(ctx *c, const char *what, double **out, size_t *n)
     long col = here(c);
     if (st_json_peek(&c->j) != '[')
         return fail(c, col, "%s is not a list of rows", what);
-    st_json_array(&c->j);
+    if (st_json_array(&c->j) < 0)
+        return c->e->code;
     dvec v = {0};
     size_t rows = 0, width = 0;
     int rc;
@@ -839,7 +850,8 @@ static int matrix(ctx *c, const char *what, double **out, size_t *n)
         long rcol = here(c);
         if (st_json_peek(&c->j) != '[')
             return fail(c, rcol, "%s row %zu is not a list", what, rows);
-        st_json_array(&c->j);
+        if (st_json_array(&c->j) < 0)
+            return c->e->code;
         size_t cnt = 0;
         path mp = {what, -1, NULL};
         for (; (rc = st_json_next(&c->j, cnt)) == 1; cnt++) {
@@ -881,7 +893,8 @@ static int embeddings(ctx *c, const char *what, double **out, size_t *rows, size
     long col = here(c);
     if (st_json_peek(&c->j) != '[')
         return fail(c, col, "%s is not a list of vectors", what);
-    st_json_array(&c->j);
+    if (st_json_array(&c->j) < 0)
+        return c->e->code;
     dvec v = {0};
     size_t r = 0, d = 0;
     int rc;
@@ -890,7 +903,8 @@ static int embeddings(ctx *c, const char *what, double **out, size_t *rows, size
         if (st_json_peek(&c->j) != '[')
             return fail(c, rcol, r ? "%s[%zu] is not a list of numbers" : "%s[%zu] is not a non-empty list of numbers",
                         what, r);
-        st_json_array(&c->j);
+        if (st_json_array(&c->j) < 0)
+            return c->e->code;
         size_t cnt = 0;
         path ep = {what, -1, NULL};
         for (; (rc = st_json_next(&c->j, cnt)) == 1; cnt++) {
@@ -934,7 +948,8 @@ static int inputs_field(ctx *c, st_uq_prompt *p, inputs_acc *ia)
     ia->col = here(c);
     if (st_json_peek(&c->j) != '{')
         return fail(c, ia->col, "inputs is not an object");
-    st_json_object(&c->j);
+    if (st_json_object(&c->j) < 0)
+        return c->e->code;
     const char *k;
     size_t kn;
     int rc;
@@ -947,7 +962,8 @@ static int inputs_field(ctx *c, st_uq_prompt *p, inputs_acc *ia)
             ia->map_col = col;
             if (st_json_peek(&c->j) != '[')
                 return fail(c, col, "inputs.map must list one input index per sample");
-            st_json_array(&c->j);
+            if (st_json_array(&c->j) < 0)
+                return c->e->code;
             for (size_t t = 0; (rc = st_json_next(&c->j, t)) == 1; t++) {
                 long long v;
                 long vc = here(c);
@@ -1085,7 +1101,8 @@ static int parse_prompt(ctx *c, st_uq_prompt *p)
             return fail(c, col0, "a line must hold one JSON object");
         return st_json_object(&c->j); /* malformed JSON */
     }
-    st_json_object(&c->j);
+    if (st_json_object(&c->j) < 0)
+        return c->e->code;
     int has_id = 0, rc;
     seq_acc gq;
     seq_ctx gx;
@@ -1142,7 +1159,8 @@ static int parse_prompt(ctx *c, st_uq_prompt *p)
             samples_col = col;
             if (st_json_peek(&c->j) != '[')
                 return fail(c, col, "samples is not a list");
-            st_json_array(&c->j);
+            if (st_json_array(&c->j) < 0)
+                return c->e->code;
             size_t n = 0;
             for (; (rc = st_json_next(&c->j, n)) == 1; n++) {
                 if (n == scap) {
@@ -1310,8 +1328,8 @@ void st_uq_prompt_free(st_uq_prompt *p)
     memset(p, 0, sizeof *p);
 }
 
-int st_uq_parse_line_arena(const char *text, size_t len, const char *file, long line,
-                           unsigned need, st_uq_arena *arena, st_uq_prompt *p, st_err *e)
+static int parse_line(const char *text, size_t len, int padded, const char *file, long line,
+                      unsigned need, st_uq_arena *arena, st_uq_prompt *p, st_err *e)
 {
     size_t i = 0;
     while (i < len && (text[i] == ' ' || text[i] == '\t' || text[i] == '\r' || text[i] == '\n'))
@@ -1328,8 +1346,21 @@ int st_uq_parse_line_arena(const char *text, size_t len, const char *file, long 
     c.e = e;
     c.file = file;
     c.line = line;
-    st_json_init(&c.j, text, len, file, line, e);
+    if (st_json_init(&c.j, text, len, padded, file, line, e) < 0)
+        return e->code;
     return parse_prompt(&c, p) < 0 ? e->code : 1;
+}
+
+int st_uq_parse_line_arena(const char *text, size_t len, const char *file, long line,
+                           unsigned need, st_uq_arena *arena, st_uq_prompt *p, st_err *e)
+{
+    return parse_line(text, len, 0, file, line, need, arena, p, e);
+}
+
+int st_uq_parse_padded_line(const char *text, size_t len, const char *file, long line,
+                            unsigned need, st_uq_arena *arena, st_uq_prompt *p, st_err *e)
+{
+    return parse_line(text, len, 1, file, line, need, arena, p, e);
 }
 
 int st_uq_parse_line(const char *text, size_t len, const char *file, long line,

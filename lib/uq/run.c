@@ -3,7 +3,8 @@
  * per claim).
  *
  * Reading: one buffer per input; lines are parsed where they lie in it (no
- * copy).  A line longer than the limit is refused as soon as the buffer
+ * copy; the buffer keeps ST_UQ_PADDING bytes of spaces after its data for
+ * the parser).  A line longer than the limit is refused as soon as the buffer
  * holds more than the limit without a newline, so memory stays below the
  * limit plus one read.  Lines are scored in batches of the complete lines
  * in the buffer: in parallel (OpenMP), then added in input order, so the
@@ -55,9 +56,10 @@ static int lines_open(lines *L, const char *path, size_t max_line, st_err *e)
         return st_err_set(e, ST_EIO, L->name, 0, 0, "cannot open: %s", strerror(errno));
     gzbuffer(L->gz, 1 << 17);
     L->cap = READ_CHUNK < max_line + 1 ? READ_CHUNK : max_line + 1;
-    L->buf = malloc(L->cap);
+    L->buf = malloc(L->cap + ST_UQ_PADDING);
     if (!L->buf)
         return st_err_nomem(e, "input buffer");
+    memset(L->buf, ' ', ST_UQ_PADDING);
     return 0;
 }
 
@@ -110,7 +112,7 @@ static int lines_fill(lines *L, st_err *e)
             nc = L->max_line + 1;
         if (nc <= L->cap)
             return line_too_long(L, e);
-        char *nb = realloc(L->buf, nc);
+        char *nb = realloc(L->buf, nc + ST_UQ_PADDING);
         if (!nb)
             return st_err_nomem(e, "input line");
         L->buf = nb;
@@ -139,6 +141,7 @@ static int lines_fill(lines *L, st_err *e)
             return line_too_long(L, e);
     }
     L->len += (size_t)got;
+    memset(L->buf + L->len, ' ', ST_UQ_PADDING);
     return 1;
 }
 
@@ -318,7 +321,7 @@ static void score_slot(slot *sl, const char *name, const st_uq_opts *o, const ac
 {
     st_uq_prompt p;
     st_err_clear(&sl->e);
-    sl->rc = st_uq_parse_line_arena(sl->text, sl->len, name, sl->line, pl->need, pl->arenas[th], &p, &sl->e);
+    sl->rc = st_uq_parse_padded_line(sl->text, sl->len, name, sl->line, pl->need, pl->arenas[th], &p, &sl->e);
     if (sl->rc == 1) {
         int r2 = score_into(&p, o, a, pl->works[th], &sl->rs, &sl->e);
         if (r2 < 0) {

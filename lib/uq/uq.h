@@ -127,9 +127,15 @@ int st_uq_parse_line(const char *text, size_t len, const char *file, long line,
                      st_uq_prompt *p, st_err *e);
 
 /* The same reading only the parts in need (ST_UQ_NEED_*), into an arena
- * that the caller resets once it is done with the prompt. */
+ * that the caller resets once it is done with the prompt.  The line is
+ * copied for the parser (simdjson reads past the end of its text). */
 int st_uq_parse_line_arena(const char *text, size_t len, const char *file, long line,
                            unsigned need, st_uq_arena *arena, st_uq_prompt *p, st_err *e);
+/* The same without the copy, for text followed by at least ST_UQ_PADDING
+ * readable bytes (their content does not matter). */
+#define ST_UQ_PADDING 64
+int st_uq_parse_padded_line(const char *text, size_t len, const char *file, long line,
+                            unsigned need, st_uq_arena *arena, st_uq_prompt *p, st_err *e);
 
 /* 1 if an id's text is an integer as the output keeps it (decimal digits,
  * no sign or leading zeros, at most 15), with *v its value; else 0, NaN. */

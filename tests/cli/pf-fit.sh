@@ -44,7 +44,27 @@ expect_exit 0 "the fitted built-in model reads back" pf-smooth -m "$tmp/sv.yaml"
 expect_exit 0 "refit a fitted model (the fit section is read and replaced)" pf-fit -m "$tmp/fit.yaml" -N 40 --steps 5 -o "$tmp/refit.yaml" "$tmp/lg.csv"
 check "one fit section" [ "$(grep -c '^fit:' "$tmp/refit.yaml")" -eq 1 ]
 
-expect_error 2 "--method must be ppg-sga or paris-sga" "unknown method" pf-fit -m "$tmp/lg.yaml" --method mle "$tmp/lg.csv"
+# pmmh: a prior on q, r held; the chain file; identical for any -j
+sed 's/^constraints:/priors: {q: {dist: gamma, shape: 2, rate: 1}}\nconstraints:/' "$tmp/lg.yaml" >"$tmp/lgp.yaml"
+expect_exit 0 "pmmh" pf-fit -m "$tmp/lgp.yaml" --method pmmh -N 100 --chains 3 --burn 60 --iter 50 --fix r --chain "$tmp/chain.csv" -o "$tmp/pm.yaml" "$tmp/lg.csv"
+check "pmmh recorded with its settings" grep -q "^  method: pmmh" "$tmp/pm.yaml"
+check "posterior summaries of the free parameters only" sh -c "grep -q '^    phi:' '$tmp/pm.yaml' && grep -q '^      rhat:' '$tmp/pm.yaml' && ! grep -q '^    r:' '$tmp/pm.yaml'"
+check "the prior is written back" grep -q "^    dist: gamma" "$tmp/pm.yaml"
+check "the model's phi is the posterior mean" awk '/^  phi:/ && !p { p = $2 } /^    phi:/ { s = 1 } s && /^      mean:/ { exit !($2 == p) }' "$tmp/pm.yaml"
+check "chain: header" [ "$(head -n 1 "$tmp/chain.csv")" = "chain,iter,loglik,logprior,accepted,phi,q,r" ]
+check "chain: 3 x 50 rows" [ "$(wc -l <"$tmp/chain.csv")" -eq 151 ]
+check "chain: r held, the others move, log prior finite" awk -F, 'NR > 1 { if ($8 != 0.5 || $4 !~ /^-?[0-9]/) bad = 1; a += $5 } END { exit !(!bad && a > 0) }' "$tmp/chain.csv"
+expect_exit 0 "the pmmh model reads back (pf-smooth)" pf-smooth -m "$tmp/pm.yaml" -N 100 --loglik "$tmp/lg.csv"
+pf-fit -m "$tmp/lgp.yaml" --method pmmh -N 50 --chains 3 --burn 10 --iter 10 --chain "$tmp/c1.csv" -j 1 "$tmp/lg.csv" >"$tmp/p1" 2>/dev/null
+pf-fit -m "$tmp/lgp.yaml" --method pmmh -N 50 --chains 3 --burn 10 --iter 10 --chain "$tmp/c2.csv" -j 2 "$tmp/lg.csv" >"$tmp/p2" 2>/dev/null
+check "pmmh: -j 1 and -j 2 give identical output and chains" sh -c "cmp -s '$tmp/p1' '$tmp/p2' && cmp -s '$tmp/c1.csv' '$tmp/c2.csv'"
+expect_error 2 "--chain is for --method pmmh" "--chain without pmmh" pf-fit -m "$tmp/lg.yaml" --chain "$tmp/x.csv" "$tmp/lg.csv"
+expect_error 2 "--trace is for the score-ascent" "--trace with pmmh" pf-fit -m "$tmp/lg.yaml" --method pmmh --trace "$tmp/x.csv" "$tmp/lg.csv"
+expect_error 2 "--chains must be" "no chains" pf-fit -m "$tmp/lg.yaml" --method pmmh --chains 0 "$tmp/lg.csv"
+sed 's/^constraints:/priors: {phi: {dist: uniform, lower: 0.6, upper: 1}}\nconstraints:/' "$tmp/lg.yaml" >"$tmp/lgu.yaml"
+expect_error 1 "parameter 'phi' = 0.5 has zero density under its prior" "a start outside the prior" pf-fit -m "$tmp/lgu.yaml" --method pmmh "$tmp/lg.csv"
+
+expect_error 2 "--method must be ppg-sga, paris-sga or pmmh" "unknown method" pf-fit -m "$tmp/lg.yaml" --method mle "$tmp/lg.csv"
 expect_error 2 "no parameter 'sigma'" "--fix of an unknown parameter" pf-fit -m "$tmp/lg.yaml" --fix sigma "$tmp/lg.csv"
 expect_error 2 "beyond --steps" "--average-from beyond the steps" pf-fit -m "$tmp/lg.yaml" --steps 10 --average-from 20 "$tmp/lg.csv"
 expect_error 2 "one of them" "no model" pf-fit "$tmp/lg.csv"

@@ -207,6 +207,25 @@ expect_error 1 'lazy.jsonl:1:[0-9]+: sim\[0\]\[1\] = 7 is outside' "... but is r
     uq-entropy -s eigv:sim "$tmp/lazy.jsonl"
 printf '%s\n' '{"id": 1, "greedy": {"logprobs": [-2]}, "prompt": {"x": [1, 2}}' >"$tmp/lazy2.jsonl"
 expect_error 1 "lazy2.jsonl:1:[0-9]+: malformed JSON" "JSON syntax is checked everywhere" uq-entropy -s g-nll "$tmp/lazy2.jsonl"
+# fields that are not read are still parsed by simdjson (stoch-uq-input(5),
+# LIMITS): a number beyond a double or a lone surrogate there is an error
+# at its column; a control character inside any string fails the whole
+# line before its fields are read, so it is reported although a positive
+# log-prob comes first
+printf '%s\n' '{"id": 1, "greedy": {"logprobs": [-2]}, "x": 1e400}' >"$tmp/lazy3.jsonl"
+expect_error 1 "lazy3.jsonl:1:46: malformed JSON: '1e400' is not a JSON number within the range of a double" \
+    "a number beyond a double is refused in a field that is not read" uq-entropy -s g-nll "$tmp/lazy3.jsonl"
+printf '%s\n' '{"id": 1, "greedy": {"logprobs": [-2]}, "x": ["\ud800"]}' >"$tmp/lazy4.jsonl"
+expect_error 1 'lazy4.jsonl:1:47: malformed JSON: bad escape in a string' \
+    "a lone surrogate is refused in a string that is not read" uq-entropy -s g-nll "$tmp/lazy4.jsonl"
+printf '{"id": 1, "greedy": {"logprobs": [2]}, "x": "a\tb"}\n' >"$tmp/lazy5.jsonl"
+expect_error 1 'lazy5.jsonl:1:47: malformed JSON: control character 0x09 in a string' \
+    "a control character in any string is reported before the fields are read" uq-entropy -s g-nll "$tmp/lazy5.jsonl"
+# numbers are converted exactly whatever their length: -0.25 written with
+# 5000 more zeros and a 1 past them rounds to -0.25, and g-nll is 0.25 + 0.5
+awk 'BEGIN { z = sprintf("%5000s", ""); gsub(/ /, "0", z); printf "{\"id\": 1, \"greedy\": {\"logprobs\": [-0.25%s1, -0.5]}}\n", z }' >"$tmp/long.jsonl"
+run uq-entropy -s g-nll "$tmp/long.jsonl"
+check "a 5007-character number is read exactly (g-nll $(tail -1 "$tmp/out"))" [ "$rc" -eq 0 ] && [ "$(tail -1 "$tmp/out")" = "1,0.75" ]
 # a line that parses but fails to score: an error naming it, and (under
 # ASan, as CI runs this) nothing leaked -- the parsed prompt used to be
 printf '%s\n' '{"id": 1, "samples": [{}, {}], "embeddings": [[1e200, 1], [1, 1e200]]}' >"$tmp/noscore.jsonl"

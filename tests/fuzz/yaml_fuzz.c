@@ -1,12 +1,7 @@
-/* libFuzzer harness for the model-file reader (not built by make; by hand,
- * after ./configure has written config.h):
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -std=c11 \
- *     -I. -Ilib tests/fuzz/yaml_fuzz.c lib/core/yaml.c lib/core/yaml_write.c lib/core/numfmt.c \
- *     lib/core/err.c -lyaml -lm -o yaml_fuzz
- *   mkdir -p corpus && cp tests/data/yaml/?*.yaml corpus
- *   ./yaml_fuzz -max_total_time=180 -max_len=4096 corpus
- * Loads the input, then drives every accessor over whatever tree loaded. */
-#include "config.h"
+/* Fuzz harness: the YAML model-file reader (lib/core/yaml.c) under every
+ * family.  Loads the input, then drives every accessor over whatever tree
+ * loaded.  Built and run by `make fuzz` (tests/fuzz/README.md). */
+#include "fuzz.h"
 
 #include <limits.h>
 #include <math.h>

@@ -50,7 +50,7 @@ static double ev(const char *text)
     static st_expr_work w;
     double x[2] = {0.5, -2.0}, out[1];
     st_expr_in in[3] = {{x, 1}, {&tval, 0}, {covv, 0}};
-    st_expr_args a = {in, parv};
+    st_expr_args a = {in, parv, NULL};
     st_expr_eval(p, &a, 1, out, &w);
     /* the same with live parameters */
     st_expr *q = NULL;
@@ -135,7 +135,7 @@ START_TEST(test_block_and_uniform)
     }
     double one = 1.0;
     st_expr_in in[3] = {{x, n}, {&one, 0}, {covv, 0}};
-    st_expr_args a = {in, parv};
+    st_expr_args a = {in, parv, NULL};
     ck_assert_int_eq(st_expr_eval(p, &a, n, out, &w), 0);
     for (int i = 0; i < n; i++)
         ck_assert_near(out[i], -1 + 0.9 * (i * 0.01 + 1), 1e-14);
@@ -214,7 +214,7 @@ START_TEST(test_derivatives)
         size_t nd = st_expr_nderiv(p);
         double *dw = malloc(st_expr_dwork_size(p, n) * sizeof *dw);
         double out[n], dout[3 * n], base[3] = {-0.7, 0.8, 1.3};
-        st_expr_args a = {in, base};
+        st_expr_args a = {in, base, NULL};
         int uni = st_expr_eval_d(p, &a, n, out, dout, &w, dw);
         double o2[n];
         ck_assert_int_eq(st_expr_eval(p, &a, n, o2, &w), uni);
@@ -239,7 +239,7 @@ START_TEST(test_derivatives)
         /* scalar gradient over all parameters, on particle 0 */
         double g[3], x0[2] = {x[0], 0};
         st_expr_in in1[3] = {{x0, 1}, {&tval, 0}, {covv, 0}};
-        st_expr_args a1 = {in1, base};
+        st_expr_args a1 = {in1, base, NULL};
         double v = st_expr_eval_grad(p, &a1, g);
         ck_assert_msg(v == out[0], "%s: eval_grad %g vs %g", cases[c], v, out[0]);
         for (size_t k = 0; k < nd; k++)
@@ -405,7 +405,7 @@ static void *long_chain(void *arg)
         static st_expr_work w;
         double x[4] = {0.5, 0.25, 0, 0}, out[2];
         st_expr_in in[3] = {{x, 2}, {&tval, 0}, {covv, 0}};
-        st_expr_args a = {in, parv};
+        st_expr_args a = {in, parv, NULL};
         st_expr_eval(p, &a, 2, out, &w);
         *ok = out[0] == 0.5 * (double)terms && out[1] == 0.25 * (double)terms;
         st_expr_free(p);
@@ -440,6 +440,154 @@ START_TEST(test_long_chain_small_stack)
 }
 END_TEST
 
+static int same_bits(double a, double b)
+{
+    return memcmp(&a, &b, sizeof a) == 0;
+}
+
+/* The block VM (vector kernels: SLEEF for exp/log/log1p, plain IEEE
+ * arithmetic otherwise) against the same expression evaluated one value
+ * at a time: arithmetic the same bits whatever side is uniform (signed
+ * zeros, infinities, NaN, subnormals, division by powers of two and by
+ * other constants), exp/log/log1p within 1 ulp of libm; uniform values
+ * computed by libm, as folding computes them. */
+START_TEST(test_vector_ops_bitwise)
+{
+    st_expr_env env = env2(1);
+    static const char *const texts[] = {
+        "x[0] + x[1]", "x[0] - x[1]", "x[0] * x[1]", "x[0] / x[1]", "mu + x[0]", "x[0] + mu", "mu - x[0]",
+        "x[0] - mu", "phi * x[0]", "x[0] * phi", "x[0] / 2", "x[0] / 0.25", "x[0] / 3", "x[0] / 0.5e-310",
+        "sigma / x[0]", "x[0] * 0", "-x[0] * 0", "x[0] ^ 2", "mu + phi * (x[0] - mu)", "x[0] - 0",
+        "0 - x[0]", "(x[0] - x[1]) * sigma / 2", "x[0] / 2^1030", "x[0] * 2^-1070 / 2"};
+    enum { n = 67 };
+    double x[2 * ST_EXPR_BLOCK];
+    static const double special[] = {0.0, -0.0, 1.0, -1.5, INFINITY, -INFINITY, NAN, 4.9e-324, -2.2e-308,
+                                     1e308, -1e-300, 3.0};
+    for (int i = 0; i < n; i++) {
+        x[i] = i < 12 ? special[i] : sin(i * 1.7) * pow(10.0, (i % 9) - 4);
+        x[ST_EXPR_BLOCK + i] = i < 12 ? special[11 - i] : cos(i * 0.3) * 3;
+    }
+    double one = 1.0, par[3] = {-0.0, 0.9, 0.5};
+    st_expr_in in[3] = {{x, ST_EXPR_BLOCK}, {&one, 0}, {covv, 0}};
+    st_expr_args a = {in, par, NULL};
+    static st_expr_work w;
+    for (size_t k = 0; k < sizeof texts / sizeof texts[0]; k++) {
+        st_expr *p = NULL;
+        st_err e;
+        ck_assert_msg(st_expr_compile(&p, texts[k], &env, NULL, &e) == 0, "%s: %s", texts[k], e.msg);
+        double out[ST_EXPR_BLOCK];
+        ck_assert_int_eq(st_expr_eval(p, &a, n, out, &w), 0);
+        for (int i = 0; i < n; i++) {
+            double xi[2] = {x[i], x[ST_EXPR_BLOCK + i]}, one_out;
+            st_expr_in in1[3] = {{xi, 1}, {&one, 0}, {covv, 0}};
+            st_expr_args a1 = {in1, par, NULL};
+            st_expr_eval(p, &a1, 1, &one_out, &w);
+            ck_assert_msg(same_bits(out[i], one_out) || (isnan(out[i]) && isnan(one_out)),
+                          "%s at %d: block %a, one value %a", texts[k], i, out[i], one_out);
+        }
+        st_expr_free(p);
+    }
+    /* exp, log, log1p over a block: within 1 ulp of libm */
+    static const char *const fn[] = {"exp(x[0])", "log(abs(x[0]))", "log1p(abs(x[0]))"};
+    for (int k = 0; k < 3; k++) {
+        st_expr *p = NULL;
+        st_err e;
+        ck_assert_int_eq(st_expr_compile(&p, fn[k], &env, NULL, &e), 0);
+        double out[ST_EXPR_BLOCK];
+        st_expr_eval(p, &a, n, out, &w);
+        for (int i = 12; i < n; i++) {
+            double v = fabs(x[i]), want = k == 0 ? exp(x[i]) : k == 1 ? log(v) : log1p(v);
+            ck_assert_msg(out[i] == want || fabs(out[i] - want) <= nextafter(fabs(want), INFINITY) - fabs(want), "%s at %g: %a vs %a",
+                          fn[k], x[i], out[i], want);
+        }
+        st_expr_free(p);
+    }
+    /* a uniform exp is libm's (what folding gives) */
+    st_expr *p = NULL;
+    st_err e;
+    ck_assert_int_eq(st_expr_compile(&p, "exp(phi) + log(sigma)", &env, NULL, &e), 0);
+    double out[ST_EXPR_BLOCK];
+    ck_assert_int_eq(st_expr_eval(p, &a, n, out, &w), 1);
+    ck_assert(same_bits(out[0], exp(0.9) + log(0.5)));
+    st_expr_free(p);
+}
+END_TEST
+
+/* Per-particle parameters (args.par_in): each particle's value is the
+ * expression at its own parameters; st_expr_eval1 and the derivatives
+ * read par. */
+START_TEST(test_per_particle_parameters)
+{
+    st_expr_env env = env2(1);
+    st_expr *p = NULL;
+    st_err e;
+    ck_assert_int_eq(st_expr_compile(&p, "mu + phi * (x[0] - mu) + sigma * exp(x[1] / 2)", &env, NULL, &e), 0);
+    enum { n = 100 };
+    double x[2 * n], P[3 * n], out[n], par[3] = {-1.0, 0.9, 0.5};
+    for (int i = 0; i < n; i++) {
+        x[i] = 0.1 * i - 3;
+        x[n + i] = cos(i);
+        P[i] = -1 + 0.01 * i;
+        P[n + i] = 0.5 + 0.004 * i;
+        P[2 * n + i] = 0.1 + 0.02 * i;
+    }
+    double one = 1.0;
+    st_expr_in in[3] = {{x, n}, {&one, 0}, {covv, 0}}, pin = {P, n};
+    st_expr_args a = {in, par, &pin};
+    static st_expr_work w;
+    ck_assert_int_eq(st_expr_eval(p, &a, n, out, &w), 0);
+    for (int i = 0; i < n; i++) {
+        double want = P[i] + P[n + i] * (x[i] - P[i]) + P[2 * n + i] * exp(x[n + i] / 2);
+        ck_assert_msg(fabs(out[i] - want) <= 1e-14 * (1 + fabs(want)), "particle %d: %g vs %g", i, out[i], want);
+    }
+    /* an expression of the parameters only varies with them */
+    st_expr *q = NULL;
+    ck_assert_int_eq(st_expr_compile(&q, "sigma / sqrt(1 - phi^2)", &env, NULL, &e), 0);
+    ck_assert_int_eq(st_expr_eval(q, &a, n, out, &w), 0);
+    for (int i = 0; i < n; i++)
+        ck_assert_near(out[i], P[2 * n + i] / sqrt(1 - P[n + i] * P[n + i]), 1e-15);
+    ck_assert_near(st_expr_eval1(q, &a), 0.5 / sqrt(1 - 0.81), 1e-15);
+    double g[3];
+    ck_assert_near(st_expr_eval_grad(q, &a, g), 0.5 / sqrt(1 - 0.81), 1e-15);
+    ck_assert_near(g[2], 1 / sqrt(1 - 0.81), 1e-14);
+    st_expr_free(q);
+    st_expr_free(p);
+}
+END_TEST
+
+/* exp(E) gives E; a copy evaluates as the original. */
+START_TEST(test_exp_arg_and_clone)
+{
+    st_expr_env env = env2(1);
+    st_expr *p = NULL, *q = NULL, *c = NULL;
+    st_err e;
+    ck_assert_int_eq(st_expr_compile(&p, "exp(mu + x[0] / 2)", &env, NULL, &e), 0);
+    ck_assert_int_eq(st_expr_exp_arg(p, &q), 1);
+    ck_assert_ptr_nonnull(q);
+    c = st_expr_clone(p);
+    ck_assert_ptr_nonnull(c);
+    double x[2] = {0.7, 0}, one = 1, o1, o2;
+    st_expr_in in[3] = {{x, 1}, {&one, 0}, {covv, 0}};
+    st_expr_args a = {in, parv, NULL};
+    static st_expr_work w;
+    st_expr_eval(q, &a, 1, &o1, &w);
+    ck_assert(o1 == -1.0 + 0.35);
+    st_expr_eval(c, &a, 1, &o2, &w);
+    st_expr_eval(p, &a, 1, &o1, &w);
+    ck_assert(same_bits(o1, o2));
+    ck_assert_int_eq(st_expr_nderiv(c), st_expr_nderiv(p));
+    ck_assert_str_eq(st_expr_text(c), "exp(mu + x[0] / 2)");
+    st_expr_free(q);
+    st_expr_free(c);
+    st_expr_free(p);
+    ck_assert_int_eq(st_expr_compile(&p, "2 * exp(x[0])", &env, NULL, &e), 0);
+    ck_assert_int_eq(st_expr_exp_arg(p, &q), 0);
+    ck_assert_ptr_null(q);
+    st_expr_free(p);
+    ck_assert_ptr_null(st_expr_clone(NULL));
+}
+END_TEST
+
 START_TEST(test_not_available_here)
 {
     st_expr_var v[2] = {{"x", 2, 0, 0, 1, "the initial distribution has no previous state"},
@@ -471,6 +619,9 @@ static Suite *make_suite(void)
     tcase_add_test(tc, test_limits);
     tcase_add_test(tc, test_long_chain_small_stack);
     tcase_add_test(tc, test_not_available_here);
+    tcase_add_test(tc, test_vector_ops_bitwise);
+    tcase_add_test(tc, test_per_particle_parameters);
+    tcase_add_test(tc, test_exp_arg_and_clone);
     suite_add_tcase(s, tc);
     return s;
 }

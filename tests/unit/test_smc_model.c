@@ -6,9 +6,11 @@
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "check_util.h"
+#include "core/yaml.h"
 #include "smc/dist.h"
 #include "smc/model.h"
 
@@ -288,6 +290,255 @@ START_TEST(test_runtime_bad_scale)
     double b;
     ck_assert_int_eq(st_pf_model_trans_bound(m, &s, &b), 0);
     st_pf_model_free(m);
+}
+END_TEST
+
+/* log f and log g at per-particle parameters (st_pf_work.par) equal the
+ * model set to each particle's vector: YAML (expressions over the block),
+ * built-in SV (its own code), linear-gaussian (a shadow copy set particle
+ * by particle), a YAML full covariance that depends on a parameter; with
+ * every particle at the model's values, SV's transition draws the same
+ * bits; a vector the model refuses names the particle. */
+static void per_particle_case(const char *text, size_t np, const double *lo, const double *hi)
+{
+    st_pf_model *m = load(text), *one = load(text), *shadow = NULL;
+    st_err e;
+    ck_assert_uint_eq(st_pf_model_npar(m), np);
+    enum { n = 40 };
+    size_t dx = st_pf_model_dx(m), dy = st_pf_model_dy(m);
+    double *P = malloc(np * n * sizeof *P), xp[4 * n], xn[4 * n], la[n], lb[1], y[4] = {0.3, -0.4, 0.1, 0.2};
+    for (size_t k = 0; k < np; k++)
+        for (int p = 0; p < n; p++)
+            P[k * n + p] = lo[k] + (hi[k] - lo[k]) * (p + 0.5) / n;
+    for (size_t i = 0; i < dx; i++)
+        for (int p = 0; p < n; p++) {
+            xp[i * n + p] = sin(p + 1.0 * i);
+            xn[i * n + p] = cos(0.7 * p - 1.0 * i);
+        }
+    ck_assert_int_eq(st_pf_model_clone(&shadow, m, &e), 0);
+    st_pf_step s = {2, 3.0, y, NULL};
+    (void)dy;
+    static st_pf_work w2;
+    for (int op = 0; op < 2; op++) {
+        memset(la, 0, sizeof la);
+        w2.par = P;
+        w2.par_stride = n;
+        w2.shadow = shadow;
+        int rc = op == 0 ? st_pf_model_logtrans(m, &s, xp, n, xn, n, n, la, &w2, &e)
+                         : st_pf_model_logobs(m, &s, xn, n, n, la, &w2, &e);
+        ck_assert_msg(rc == 0, "%s", e.msg);
+        w2.par = NULL;
+        for (int p = 0; p < n; p++) {
+            double th[64], x1[4], x0[4];
+            for (size_t k = 0; k < np; k++)
+                th[k] = P[k * n + p];
+            ck_assert_int_eq(st_pf_model_set_pars(one, th, &e), 0);
+            for (size_t i = 0; i < dx; i++) {
+                x0[i] = xp[i * n + p];
+                x1[i] = xn[i * n + p];
+            }
+            lb[0] = 0;
+            if (op == 0)
+                ck_assert_int_eq(st_pf_model_logtrans(one, &s, x0, 1, x1, 1, 1, lb, &w2, &e), 0);
+            else
+                ck_assert_int_eq(st_pf_model_logobs(one, &s, x1, 1, 1, lb, &w2, &e), 0);
+            ck_assert_msg(fabs(la[p] - lb[0]) < 1e-12 * (1 + fabs(lb[0])), "%s particle %d: %.17g vs %.17g",
+                          op ? "logobs" : "logtrans", p, la[p], lb[0]);
+        }
+    }
+    free(P);
+    st_pf_model_free(shadow);
+    st_pf_model_free(one);
+    st_pf_model_free(m);
+}
+
+START_TEST(test_per_particle_parameters)
+{
+    static const double svlo[3] = {-1, 0.5, 0.1}, svhi[3] = {1, 0.99, 0.8};
+    per_particle_case(sv_yaml, 3, svlo, svhi);
+    per_particle_case(sv_builtin, 3, svlo, svhi);
+    /* linear-gaussian 2 x 1: A (4), Q (3), C (2), R (1), m0 (2), P0 (3) */
+    static const double lglo[15] = {0.1, -0.2, 0.0, 0.5, 1.0, 0.1, 0.5, 1.0, 0.2, 0.5, -1, 0, 1, 0, 1};
+    static const double lghi[15] = {0.9, 0.2, 0.3, 0.8, 2.0, 0.3, 1.5, 1.5, 0.4, 2.0, 1, 1, 2, 0.2, 2};
+    per_particle_case("model: pf\nversion: 1\nbuiltin: linear-gaussian\nparameters:\n"
+                      "  A: [[0.9, 0], [0.1, 0.5]]\n  Q: [[1, 0.2], [0.2, 1]]\n  C: [[1, 0.3]]\n  R: [[1]]\n",
+                      15, lglo, lghi);
+    static const double mvlo[2] = {0.1, 0.5}, mvhi[2] = {0.9, 3};
+    per_particle_case("model: pf\nversion: 1\ndim: 2\nobservations: [a, b]\nparameters: {rho: 0.5, v: 1}\n"
+                      "initial: {dist: mvnormal, mean: [0, 0], diag: [1, 1]}\n"
+                      "transition: {dist: mvnormal, mean: ['rho * x[0]', 'x[1]'], cov: [[v, 'rho * v'], ['rho * v', v]]}\n"
+                      "observation: {dist: mvnormal, mean: ['x[0]', 'x[1]'], cov: [[v, 0], [0, '2 * v']]}\n",
+                      2, mvlo, mvhi);
+
+    /* SV: every particle at the model's values draws the model's bits */
+    st_pf_model *m = load(sv_builtin);
+    enum { n = 300 };
+    double P[3 * n], xp[n], a[n], b[n];
+    for (int p = 0; p < n; p++) {
+        P[p] = -0.5;
+        P[n + p] = 0.9;
+        P[2 * n + p] = 0.4;
+        xp[p] = 0.01 * p - 1;
+    }
+    st_rng r1, r2;
+    st_rng_seed(&r1, 5);
+    st_rng_seed(&r2, 5);
+    st_pf_step s = {1, 2.0, NULL, NULL};
+    st_err e;
+    static st_pf_work w2;
+    ck_assert_int_eq(st_pf_model_transition(m, &s, xp, n, a, n, n, &r1, &w2, &e), 0);
+    w2.par = P;
+    w2.par_stride = n;
+    ck_assert_int_eq(st_pf_model_transition(m, &s, xp, n, b, n, n, &r2, &w2, &e), 0);
+    ck_assert_mem_eq(a, b, sizeof a);
+    w2.par = NULL;
+    st_pf_model_free(m);
+
+    /* a vector the model refuses: a Q that is not positive definite */
+    m = load("model: pf\nversion: 1\nbuiltin: linear-gaussian\nparameters:\n"
+             "  A: [[0.9, 0], [0.1, 0.5]]\n  Q: [[1, 0.2], [0.2, 1]]\n  C: [[1, 0.3]]\n  R: [[1]]\n");
+    st_pf_model *sh = NULL;
+    ck_assert_int_eq(st_pf_model_clone(&sh, m, &e), 0);
+    double Q[15 * 2], x2[4] = {0, 0, 0, 0}, o2[2];
+    for (size_t k = 0; k < 15; k++)
+        Q[2 * k] = Q[2 * k + 1] = st_pf_model_par(m, k);
+    Q[2 * 5 + 1] = 3; /* Q[1][0] of particle 1 */
+    w2.par = Q;
+    w2.par_stride = 2;
+    w2.shadow = sh;
+    ck_assert_int_eq(st_pf_model_logtrans(m, &s, x2, 2, x2, 2, 2, o2, &w2, &e), ST_EDATA);
+    ck_assert_ptr_nonnull(strstr(e.msg, "particle 1"));
+    ck_assert_ptr_nonnull(strstr(e.msg, "positive definite"));
+    w2.shadow = NULL;
+    ck_assert_int_eq(st_pf_model_logtrans(m, &s, x2, 2, x2, 2, 2, o2, &w2, &e), ST_EINTERNAL);
+    w2.par = NULL;
+    st_pf_model_free(sh);
+    st_pf_model_free(m);
+}
+END_TEST
+
+/* A normal with sd = exp(E) takes log sd as E: the density to 1e-12, and
+ * the same errors as before when exp(E) is not a positive finite number. */
+START_TEST(test_normal_log_scale)
+{
+    st_pf_model *m = load("model: pf\nversion: 1\nparameters: {a: 0.5}\n"
+                          "initial: {dist: normal, mean: 0, sd: 1}\n"
+                          "transition: {dist: normal, mean: x, sd: 'exp(a * x)'}\n"
+                          "observation: {dist: normal, mean: 'x / 2', sd: 'exp(x * 300)'}\n");
+    enum { n = 50 };
+    double xp[n], xn[n], out[n], y = 0.25;
+    for (int p = 0; p < n; p++) {
+        xp[p] = -2 + 0.08 * p;
+        xn[p] = 1 - 0.03 * p;
+    }
+    st_pf_step s = {0, 1.0, &y, NULL};
+    st_err e;
+    ck_assert_int_eq(st_pf_model_logtrans(m, &s, xp, n, xn, n, n, out, &work, &e), 0);
+    for (int p = 0; p < n; p++)
+        ck_assert_near(out[p], st_lpdf_normal(xn[p], xp[p], exp(0.5 * xp[p])), 1e-12);
+    /* x = 1.5: exp(450) is finite; x = 2.4: exp(720) is not */
+    double xs[2] = {1.5, -1.0};
+    memset(out, 0, sizeof out);
+    ck_assert_int_eq(st_pf_model_logobs(m, &s, xs, 2, 2, out, &work, &e), 0);
+    ck_assert_near(out[0], st_lpdf_normal(0.25, 0.75, exp(450)), 1e-9);
+    xs[1] = 2.4;
+    ck_assert_int_eq(st_pf_model_logobs(m, &s, xs, 2, 2, out, &work, &e), ST_EDATA);
+    ck_assert_ptr_nonnull(strstr(e.msg, "is not finite"));
+    ck_assert_ptr_nonnull(strstr(e.msg, "particle 1"));
+    xs[1] = -2.6; /* exp(-780) = 0 */
+    ck_assert_int_eq(st_pf_model_logobs(m, &s, xs, 2, 2, out, &work, &e), ST_EDATA);
+    ck_assert_ptr_nonnull(strstr(e.msg, "is not positive"));
+    /* a copy evaluates alike after the original is gone */
+    st_pf_model *c = NULL;
+    ck_assert_int_eq(st_pf_model_clone(&c, m, &e), 0);
+    st_pf_model_free(m);
+    double o2[n];
+    ck_assert_int_eq(st_pf_model_logtrans(c, &s, xp, n, xn, n, n, o2, &work, &e), 0);
+    for (int p = 0; p < n; p++)
+        ck_assert_near(o2[p], st_lpdf_normal(xn[p], xp[p], exp(0.5 * xp[p])), 1e-12);
+    st_pf_model_free(c);
+}
+END_TEST
+
+/* `priors:`: each kind's log density against its closed form, flat
+ * parameters add nothing, a model written with priors reads back the
+ * same, and mistakes are located. */
+START_TEST(test_priors)
+{
+    st_pf_model *m = load("model: pf\nversion: 1\n"
+                          "parameters: {a: 0.5, b: 0.3, c: 2, d: 1, e: 0.2, f: 0.7, g: 3}\n"
+                          "priors:\n"
+                          "  a: {dist: normal, mean: 1, sd: 2}\n"
+                          "  b: {dist: lognormal, meanlog: -1, sdlog: 0.5}\n"
+                          "  c: {dist: gamma, shape: 2, rate: 3}\n"
+                          "  d: {dist: half-normal, sd: 1.5}\n"
+                          "  e: {dist: beta, shape1: 2, shape2: 5}\n"
+                          "  f: {dist: beta, shape1: 20, shape2: 1.5, lower: -1, upper: 1}\n"
+                          "initial: {dist: normal, mean: 0, sd: 1}\n"
+                          "transition: {dist: normal, mean: a * x, sd: 1}\n"
+                          "observation: {dist: normal, mean: x, sd: 1}\n");
+    ck_assert_int_eq(st_pf_model_prior(m, 0), ST_PRIOR_NORMAL);
+    ck_assert_int_eq(st_pf_model_prior(m, 6), ST_PRIOR_NONE);
+    double th[7] = {0.5, 0.3, 2, 1, 0.2, 0.7, 3};
+    double want[7] = {st_lpdf_normal(0.5, 1, 2),
+                      st_lpdf_normal(log(0.3), -1, 0.5) - log(0.3),
+                      2 * log(3.0) - lgamma(2) + log(2.0) - 3 * 2,
+                      log(2.0) + st_lpdf_normal(1, 0, 1.5),
+                      log(30.0) + log(0.2) + 4 * log(0.8), /* Beta(2, 5): 1 / B = 30 */
+                      lgamma(21.5) - lgamma(20) - lgamma(1.5) + 19 * log(0.85) + 0.5 * log(0.15) - log(2.0),
+                      0};
+    double tot = 0;
+    for (int k = 0; k < 7; k++) {
+        ck_assert_msg(fabs(st_pf_model_logprior1(m, (size_t)k, th[k]) - want[k]) < 1e-12, "prior %d: %.15g vs %.15g",
+                      k, st_pf_model_logprior1(m, (size_t)k, th[k]), want[k]);
+        tot += want[k];
+    }
+    ck_assert_near(st_pf_model_logprior(m, th), tot, 1e-12);
+    th[1] = -0.1; /* outside the lognormal's support */
+    ck_assert(isinf(st_pf_model_logprior(m, th)));
+    /* written and read back */
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&buf, &len);
+    st_yw w;
+    st_yw_init(&w, fp);
+    st_err e;
+    ck_assert_int_eq(st_pf_model_write(m, &w, &e), 0);
+    ck_assert_int_eq(st_yw_finish(&w, &e), 0);
+    fclose(fp);
+    st_pf_model *m2 = load(buf);
+    th[1] = 0.3;
+    ck_assert_near(st_pf_model_logprior(m2, th), tot, 1e-12);
+    free(buf);
+    st_pf_model_free(m2);
+    st_pf_model_free(m);
+    /* built-in models take priors on their parameter names */
+    m = load("model: pf\nversion: 1\nbuiltin: stochastic-volatility\nparameters: {mu: 0, phi: 0.9, sigma: 0.3}\n"
+             "priors: {sigma: {dist: half-normal, sd: 1}}\n");
+    ck_assert_int_eq(st_pf_model_prior(m, 2), ST_PRIOR_HALFNORMAL);
+    st_pf_model_free(m);
+    static const struct {
+        const char *priors, *msg;
+    } bad[] = {
+        {"priors: {z: {dist: normal, mean: 0, sd: 1}}", "prior on 'z', which is not a parameter"},
+        {"priors: {a: {dist: cauchy}}", "cauchy"},
+        {"priors: {a: {dist: normal, mean: 0}}", "needs 'sd'"},
+        {"priors: {a: {dist: normal, mean: 0, sd: -1}}", "sd"},
+        {"priors: {a: {dist: uniform, lower: 1, upper: 0}}", "lower < upper"},
+        {"priors: {a: {dist: gamma, shape: 1, rate: 1}}", "zero density under its prior"},
+        {"priors: {a: {dist: normal, mean: 0, sd: 1, df: 3}}", "df"},
+        {"priors: [a]", "mapping"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char text[512];
+        snprintf(text, sizeof text,
+                 "model: pf\nversion: 1\nparameters: {a: -0.5}\n%s\ninitial: {dist: normal, mean: 0, sd: 1}\n"
+                 "transition: {dist: normal, mean: a * x, sd: 1}\nobservation: {dist: normal, mean: x, sd: 1}\n",
+                 bad[i].priors);
+        st_err le = load_fail(text);
+        ck_assert_msg(strstr(le.msg, bad[i].msg) != NULL, "'%s': %s", bad[i].priors, le.msg);
+        ck_assert_int_eq(le.line, 4);
+    }
 }
 END_TEST
 
@@ -587,6 +838,9 @@ static Suite *make_suite(void)
     tcase_add_test(tc, test_covariates_and_names);
     tcase_add_test(tc, test_distribution_gradients);
     tcase_add_test(tc, test_model_gradients);
+    tcase_add_test(tc, test_per_particle_parameters);
+    tcase_add_test(tc, test_normal_log_scale);
+    tcase_add_test(tc, test_priors);
     suite_add_tcase(s, tc);
     return s;
 }

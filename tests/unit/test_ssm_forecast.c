@@ -13,6 +13,9 @@
 #include "check_util.h"
 #include "ssm/forecast.h"
 #include "ssm/model_io.h"
+#include "ssm/mxpar.h"
+#include "core/linalg.h"
+#include "core/yaml.h"
 
 START_TEST(test_mase_smape)
 {
@@ -188,6 +191,91 @@ START_TEST(test_matrix_file_roundtrip)
 }
 END_TEST
 
+
+/* A full H: the likelihood through the decorrelated model equals the
+ * dense Gaussian likelihood of the stacked observations (proper prior:
+ * y = (y_1..y_n) ~ N(mu, Sigma) computed directly). */
+START_TEST(test_full_H_dense)
+{
+    st_err e;
+    st_ssm *s;
+    size_t n = 4, p = 2;
+    ck_assert_int_eq(st_ssm_new(&s, p, 1, 1, &e), 0);
+    double phi = 0.6, q = 0.5, P1 = 0.5 / (1 - 0.36);
+    s->T[0] = phi, s->R[0] = 1, s->Q[0] = q, s->P1[0] = P1, s->a1[0] = 0.3;
+    s->Z[0] = 1, s->Z[1] = -0.8;
+    s->d[0] = 1, s->d[1] = 2;
+    s->H[0] = 1.2, s->H[1] = s->H[2] = 0.7, s->H[3] = 0.9;
+    double y[8] = {1.3, 1.1, 0.2, 2.8, NAN, NAN, 1.9, 1.2};
+    st_kalman_ll ll;
+    ck_assert_msg(st_mxpar_loglik(s, y, n, &ll, &e) == 0, "%s", e.msg);
+    /* dense: Cov(alpha_t, alpha_u) = phi^|t-u| P1 (stationary start) */
+    size_t idx[8], k = 0;
+    for (size_t t = 0; t < n; t++)
+        for (size_t i = 0; i < p; i++)
+            if (!isnan(y[t * p + i]))
+                idx[k++] = t * p + i;
+    double S[64], r[8];
+    for (size_t a = 0; a < k; a++) {
+        size_t ta = idx[a] / p, ia = idx[a] % p;
+        r[a] = y[idx[a]] - s->d[ia] - s->Z[ia] * s->a1[0] * pow(phi, (double)ta);
+        for (size_t b = 0; b < k; b++) {
+            size_t tb = idx[b] / p, ib = idx[b] % p;
+            double c = s->Z[ia] * s->Z[ib] * P1 * pow(phi, fabs((double)ta - (double)tb));
+            if (ta == tb)
+                c += s->H[ia * p + ib];
+            S[a * k + b] = c;
+        }
+    }
+    ck_assert_int_eq(st_chol(S, k, 0, NULL, &e), 0);
+    double logdet = st_chol_logdet(S, k);
+    st_chol_lower_solve(S, k, r, 1);
+    double quad = 0;
+    for (size_t a = 0; a < k; a++)
+        quad += r[a] * r[a];
+    double want = -0.5 * ((double)k * log(2 * M_PI) + logdet + quad);
+    ck_assert_msg(fabs(ll.loglik - want) < 1e-10, "loglik %.12f, dense %.12f", ll.loglik, want);
+    /* a partly missing time point is refused */
+    y[4] = 0.5;
+    ck_assert_int_lt(st_mxpar_loglik(s, y, n, &ll, &e), 0);
+    ck_assert_ptr_nonnull(strstr(e.msg, "partly missing"));
+    st_ssm_free(s);
+}
+END_TEST
+
+/* White noise y_t ~ N(0, s2) as a matrix model with s2 a parameter: the
+ * MLE is mean(y^2), the maximum -n/2 (log(2 pi s2) + 1). */
+START_TEST(test_mxpar_closed_form)
+{
+    const char *text = "model: ssm\nversion: 1\nparameters: {s2: 3}\nconstraints: {s2: positive}\n"
+                       "matrices:\n  T: [[0]]\n  Z: [[0]]\n  Q: [[1]]\n  H: [[s2]]\n  P1: [[1]]\n";
+    st_ydoc *doc;
+    st_err e;
+    ck_assert_int_eq(st_ydoc_load_string(&doc, text, strlen(text), "wn.yaml", &e), 0);
+    st_mxpar *mp;
+    ck_assert_msg(st_ssm_read_mxpar(doc, st_ydoc_root(doc), &mp, &e) == 0, "%s", e.msg);
+    st_ydoc_free(doc);
+    ck_assert_int_eq((int)mp->npar, 1);
+    ck_assert_int_eq(mp->cons[0], ST_MXPAR_POSITIVE);
+    double y[7] = {0.3, -1.2, 2.0, 0.7, NAN, -0.4, 1.1}, ss = 0;
+    size_t nobs = 0;
+    for (size_t t = 0; t < 7; t++)
+        if (!isnan(y[t]))
+            ss += y[t] * y[t], nobs++;
+    double s2 = ss / (double)nobs;
+    st_mxpar_result res;
+    ck_assert_msg(st_mxpar_fit(mp, y, 7, 1, &res, &e) == 0, "%s", e.msg);
+    ck_assert_msg(fabs(mp->value[0] - s2) < 1e-6 * s2, "s2 %.10f, closed form %.10f", mp->value[0], s2);
+    double want = -0.5 * (double)nobs * (log(2 * M_PI * s2) + 1);
+    ck_assert_msg(fabs(res.loglik - want) < 1e-9, "loglik %.12f, closed form %.12f", res.loglik, want);
+    /* se of a variance MLE: s2 sqrt(2 / n) */
+    ck_assert_msg(fabs(res.se[0] - s2 * sqrt(2.0 / (double)nobs)) < 1e-3 * s2, "se %g", res.se[0]);
+    ck_assert_int_eq((int)res.nfree, 1);
+    ck_assert_int_eq((int)res.nobs, (int)nobs);
+    st_mxpar_free(mp);
+}
+END_TEST
+
 START_TEST(test_model_file_errors)
 {
     static const struct { const char *text, *msg; } cases[] = {
@@ -200,7 +288,7 @@ START_TEST(test_model_file_errors)
         {"model: ssm\nversion: 1\nmatrices:\n  T: [[1, 0]]\n  Z: [[1, 0]]\n  Q: [[1]]\n  H: [[1]]\n", "square"},
         {"model: ssm\nversion: 1\nmatrices:\n  T: [[1]]\n  Z: [[1]]\n  Q: [[-1]]\n  H: [[1]]\n", "Q is singular or not positive definite"},
         {"model: ssm\nversion: 1\nmatrices:\n  T: [[1]]\n  Z: [[1, 2]]\n  Q: [[1]]\n  H: [[1]]\n", ""},
-        {"model: ssm\nversion: 1\nmatrices:\n  T: [[1]]\n  Z: [[1], [1]]\n  Q: [[1]]\n  H: [[1, 0.5], [0.5, 1]]\n", "H must be diagonal"},
+        {"model: ssm\nversion: 1\nmatrices:\n  T: [[1]]\n  Z: [[1], [1]]\n  Q: [[1]]\n  H: [[1, 2], [2, 1]]\n", "H is singular or not positive definite"},
         {"model: ssm\nversion: 1\nmatrices:\n  T: [[1]]\n  Z: [[1]]\n  Q: [[1]]\n  H: [[1]]\n  diffuse: [0.5]\n", "0 or 1"},
         {"model: hmm\nversion: 1\n", ""},
     };
@@ -333,6 +421,8 @@ static Suite *forecast_suite(void)
     tcase_add_test(tc, test_model_file_roundtrip);
     tcase_add_test(tc, test_matrix_file_roundtrip);
     tcase_add_test(tc, test_model_file_errors);
+    tcase_add_test(tc, test_full_H_dense);
+    tcase_add_test(tc, test_mxpar_closed_form);
     tcase_add_test(tc, test_families_and_choice);
     tcase_add_test(tc, test_ets_model_file);
     tcase_set_timeout(tc, 60);

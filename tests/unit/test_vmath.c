@@ -297,6 +297,36 @@ END_TEST
  * running sums non-decreasing and equal where a weight is zero, the total
  * and the sum of squares against long double sums; the same bits on the
  * paths of one family; all -Inf gives zeros. */
+/* st_vall_in on every path and length: a value out of range (below, above,
+ * NaN) at any position is found, the ends of the range are in. */
+START_TEST(test_all_in)
+{
+    double x[37];
+    for (size_t p = 0; p < sizeof paths / sizeof paths[0]; p++) {
+        if (st_simd_select(paths[p]) < 0)
+            continue;
+        for (size_t n = 0; n <= 37; n++) {
+            for (size_t i = 0; i < n; i++)
+                x[i] = i % 3 == 0 ? 0x1p-1074 : i % 3 == 1 ? 1.0 : 0.5;
+            ck_assert_int_eq(st_vall_in(x, n, 0x1p-1074, 1.0), 1);
+            for (size_t at = 0; at < n; at++) {
+                static const double bad[] = {0.0, -0.0, 1.0000000000000002, NAN, INFINITY, -1.0};
+                for (size_t b = 0; b < sizeof bad / sizeof bad[0]; b++) {
+                    double keep = x[at];
+                    x[at] = bad[b];
+                    ck_assert_msg(st_vall_in(x, n, 0x1p-1074, 1.0) == 0, "path %s, n %zu, %g at %zu",
+                                  st_simd_name(paths[p]), n, bad[b], at);
+                    x[at] = keep;
+                }
+            }
+        }
+    }
+    st_simd_select(st_simd_best());
+    double inf = INFINITY;
+    ck_assert_int_eq(st_vall_in(&inf, 1, -DBL_MAX, DBL_MAX), 0);
+}
+END_TEST
+
 START_TEST(test_lse_scan)
 {
     enum { n = 259 };
@@ -356,6 +386,7 @@ static Suite *vmath_suite(void)
     tcase_add_test(tc, test_selection);
     tcase_add_test(tc, test_elementwise_exact);
     tcase_add_test(tc, test_lse_scan);
+    tcase_add_test(tc, test_all_in);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "check_util.h"
 #include "core/yaml.h"
@@ -205,6 +206,19 @@ START_TEST(test_load_file_errors)
     ck_assert_int_eq(st_ydoc_load(&d, path, &e), ST_EFORMAT);
     snprintf(want, sizeof want, "%s:1:1: empty file: no YAML document", path);
     ck_assert_str_eq(fmt_err(&e), want);
+
+    /* A regular file over the limit is refused from its size, unread (a
+     * sparse file: reading it would take the time of 32 MiB of zeros and
+     * report a NUL byte instead). */
+    ck_assert_int_eq(truncate(path, (off_t)ST_YAML_MAX_BYTES + 1), 0);
+    ck_assert_int_eq(st_ydoc_load(&d, path, &e), ST_ENOMEM);
+    ck_assert_ptr_null(d);
+    snprintf(want, sizeof want, "%s: model file of %lld bytes is larger than the 32 MiB limit", path,
+             (long long)ST_YAML_MAX_BYTES + 1);
+    ck_assert_str_eq(fmt_err(&e), want);
+    ck_assert_int_eq(truncate(path, (off_t)ST_YAML_MAX_BYTES), 0);
+    ck_assert_int_eq(st_ydoc_load(&d, path, &e), ST_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(fmt_err(&e), "NUL"));
     remove(path);
 }
 END_TEST
