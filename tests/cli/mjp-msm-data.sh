@@ -61,4 +61,9 @@ printf 'seq,t,state\nA-17,0,1\nA-17,1,x\n' >"$tmp/ids.csv"
 printf 'seq,t,state\nA-17,0,1\nA-17,-1,2\n' >"$tmp/ids2.csv"
 expect_error 1 "subject A-17, row 2: time -1 is before" "text ids in messages" mjp-infer --base 1 -K 2 "$tmp/ids2.csv"
 
+# cav as shipped, columns by role (--seq-col, --time-col: lib/core's role options)
+expect_exit 0 "data/cav.csv as is, --seq-col PTNUM --time-col years" mjp-infer -q --seq-col PTNUM --time-col years \
+    --allowed $A --deathexact 4 -o "$tmp/r.yaml" "$top_srcdir/data/cav.csv"
+check "by role: -2logL 3968.798 (msm 1.7)" approx "$(m2ll "$tmp/r.yaml")" 3968.798 0.0005
+
 done_testing
