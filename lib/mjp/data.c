@@ -701,6 +701,23 @@ int st_mjp_table_states(const st_table *tab, int mode, const st_mjp_censor *cens
             l[k++] = (char *)s;
     }
     free(used);
+    /* text and numbers mixed ("1", "2", "0x"): a damaged number column,
+     * not labels */
+    size_t nnum = 0, first_text = k;
+    for (size_t i = 0; i < k; i++) {
+        double x;
+        if (st_parse_double(l[i], &x) == 0)
+            nnum++;
+        else if (first_text == k)
+            first_text = i;
+    }
+    if (nnum && first_text < k) {
+        int rc = st_err_set(e, ST_EDATA, tab->source, 0, 0,
+                            "column '%s' mixes state numbers and text ('%s'): labels must all be text",
+                            tab->names[col], l[first_text]);
+        free(l);
+        return rc;
+    }
     qsort(l, k, sizeof *l, cmp_str);
     for (size_t i = 0; i < k; i++)
         if (!(l[i] = strdup(l[i]))) {

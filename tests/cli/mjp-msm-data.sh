@@ -66,4 +66,8 @@ expect_exit 0 "data/cav.csv as is, --seq-col PTNUM --time-col years" mjp-infer -
     --allowed $A --deathexact 4 -o "$tmp/r.yaml" "$top_srcdir/data/cav.csv"
 check "by role: -2logL 3968.798 (msm 1.7)" approx "$(m2ll "$tmp/r.yaml")" 3968.798 0.0005
 
+# a damaged number ("1x" among 1..4) is an error, not a label
+awk -F, 'BEGIN { OFS = "," } NR == 2 { $9 = "\"1x\"" } 1' "$tmp/cav.csv" >"$tmp/junk.csv"
+expect_error 1 "mixes state numbers and text \\('1x'\\)" "numbers and text in the state column" mjp-infer --allowed $A "$tmp/junk.csv"
+
 done_testing
