@@ -2,7 +2,7 @@
 
 lib_libstoch_a_SOURCES += lib/mjp/model.c lib/mjp/data.c lib/mjp/lik.c \
 	lib/mjp/fit.c lib/mjp/summary.c lib/mjp/sample.c lib/mjp/io.c lib/mjp/covariates.c lib/mjp/derived.c \
-	lib/mjp/compare.c
+	lib/mjp/compare.c lib/mjp/report.c lib/mjp/boot.c
 lib_libstoch_a_SOURCES += lib/mjp/pgrid.c
 noinst_HEADERS += lib/mjp/mjp.h lib/mjp/internal.h
 
@@ -18,14 +18,18 @@ check_PROGRAMS += tests/unit/test_mjp_cov
 tests_unit_test_mjp_cov_SOURCES = tests/unit/test_mjp_cov.c
 tests_unit_test_mjp_cov_CFLAGS = $(CHECK_CFLAGS_ALL)
 tests_unit_test_mjp_cov_LDADD = $(CHECK_LIBS_ALL)
+check_PROGRAMS += tests/unit/test_mjp_report
+tests_unit_test_mjp_report_SOURCES = tests/unit/test_mjp_report.c
+tests_unit_test_mjp_report_CFLAGS = $(CHECK_CFLAGS_ALL)
+tests_unit_test_mjp_report_LDADD = $(CHECK_LIBS_ALL)
 check_PROGRAMS += tests/unit/test_mjp_model
 tests_unit_test_mjp_model_SOURCES = tests/unit/test_mjp_model.c
 tests_unit_test_mjp_model_CFLAGS = $(CHECK_CFLAGS_ALL)
 tests_unit_test_mjp_model_LDADD = $(CHECK_LIBS_ALL)
 
-TESTS += tests/cli/mjp-infer.sh tests/cli/mjp-sample.sh tests/cli/mjp-msm.sh tests/cli/mjp-covariates.sh \
+TESTS += tests/cli/mjp-infer.sh tests/cli/mjp-sample.sh tests/cli/mjp-msm.sh tests/cli/mjp-covariates.sh tests/cli/mjp-msm-data.sh \
 	tests/cli/mjp-msm-cov.sh
-dist_check_SCRIPTS += tests/cli/mjp-infer.sh tests/cli/mjp-sample.sh tests/cli/mjp-msm.sh tests/cli/mjp-covariates.sh \
+dist_check_SCRIPTS += tests/cli/mjp-infer.sh tests/cli/mjp-sample.sh tests/cli/mjp-msm.sh tests/cli/mjp-covariates.sh tests/cli/mjp-msm-data.sh \
 	tests/cli/mjp-msm-cov.sh
 
 dist_man_MANS += man/man1/mjp-infer.1 man/man1/mjp-sample.1

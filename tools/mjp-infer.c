@@ -20,6 +20,7 @@ static const char USAGE[] =
     "stdin if none) with columns seq (optional), t, state, and for --panel an\n"
     "optional obstype (1 snapshot, 2 exact transition time, 3 exact entry into\n"
     "an absorbing state); --hidden reads the observed symbol from obs (or state).\n"
+    "seq may be text, state may be text (labels), other columns are ignored.\n"
     "\n"
     "Data kind (default --panel):\n"
     "      --exact          paths observed continuously: rows are the initial\n"
@@ -38,11 +39,21 @@ static const char USAGE[] =
     "  -K, --states K       number of states without -m (default: from data)\n"
     "      --allowed LIST   allowed transitions FROM-TO,... e.g. 1-2,2-1,2-3\n"
     "                       (default without -m: all)\n"
-    "      --base B         state numbering of the data and LIST: 0 (default) or 1\n"
+    "      --base B         state numbering of the data and LIST: 0 or 1 (default:\n"
+    "                       1 when no state is 0, as msm's data, said on stderr)\n"
     "      --censor C=S,..  data value C means one of states S,... (repeatable)\n"
+    "      --deathexact S   observations of absorbing state S are exact entry times\n"
+    "                       (obstype 3, msm's deathexact)\n"
     "      --emission FILE  emission (misclassification) matrix for --hidden\n"
     "      --estimate-emission  estimate the emission matrix's nonzero entries\n"
     "      --estimate-initial   estimate the initial distribution (--hidden)\n"
+    "Covariates (log-linear on the rates, msm's covariates =):\n"
+    "      --covariates A,B     effects of columns A, B on every transition, or\n"
+    "      --covariates F-T:A+B on one transition (repeatable)\n"
+    "      --constraint A=1,1,2,...  share A's effect between transitions\n"
+    "      --misc-covariates A,B  logistic effects on misclassification (--hidden)\n"
+    "      --pci T1,T2,...  piecewise-constant rates with cuts at these times\n"
+    "      --no-centre      covariates not centred at their means\n"
     "Fitting (default: EM, then Newton steps on the Hessian; exact paths with\n"
     "free rates use the closed form):\n"
     "      --em             EM only (expected jumps and dwell times, Van Loan)\n"
@@ -71,6 +82,20 @@ static const char USAGE[] =
     "Output:\n"
     "      --pmatrix T,...  add P(t) = exp(Q t) for these t >= 0\n"
     "      --viterbi FILE   (--hidden) write the most likely true states\n"
+    "      --derive KIND=FILE  a derived quantity with intervals as a stream:\n"
+    "                       pmatrix, totlos, efpt, pnext, sojourn, qmatrix, or\n"
+    "                       prevalence (observed vs expected); repeatable\n"
+    "      --at A=V,...     covariate values for --derive (repeatable; default\n"
+    "                       the centre)\n"
+    "      --times T,...    times for pmatrix and prevalence\n"
+    "      --totlos-to T    horizon of totlos (default: for life)\n"
+    "      --efpt-to S      target state of efpt\n"
+    "      --ci delta|normal|bootstrap|none  intervals: delta method (default),\n"
+    "                       simulated from the estimates' normal law (msm's\n"
+    "                       ci = \"normal\"), parametric bootstrap (data simulated\n"
+    "                       from the fit, refitted), seeded by --seed; or none\n"
+    "      --ci-draws B     draws or bootstrap data sets (default 1000)\n"
+    "      --lrtest FIT0    likelihood-ratio test against a nested fit's model file\n"
     "      --pmatrix-grid FILE  write P(t) on a grid of times to FILE, a stream\n"
     "                       from,t,p0..p(K-1),stay (binary for *.stb, else CSV)\n"
     "      --grid T0:T1:N   the grid: N times from T0 to T1 (default 0 to the\n"
@@ -115,6 +140,7 @@ enum {
     OPT_CI_DRAWS,
     OPT_TIMES,
     OPT_LRTEST,
+    OPT_DEATHEXACT,
     OPT_PGRID,
     OPT_GRID
 };
@@ -127,328 +153,48 @@ typedef struct derive_req {
 #define D_PREVALENCE 6
 static const char *const DKIND[] = {"pmatrix", "totlos", "efpt", "pnext", "sojourn", "qmatrix", "prevalence"};
 
-/* Observed and expected numbers in each state at the times. */
-static int write_prevalence(const char *path, const st_mjp *m, const st_mjp_data *d, const double *times, size_t nt,
-                            int base, const st_cli *cli, st_err *e)
+/* A report table to a stream: binary for a .stb name (or as --format
+ * says), else CSV. */
+static int write_table(const char *path, const st_mjp_table *t, const st_cli *cli, st_err *e)
 {
-    size_t K = m->K;
-    double mm[2] = {INFINITY, -INFINITY}, *all = NULL, t0;
-    size_t total = 0;
-    for (size_t k = 0; k < d->nobs; k++)
-        mm[0] = fmin(mm[0], d->t[k]), mm[1] = fmax(mm[1], d->t[k]);
-    int rc = st_mpi_allgather(mm, 2, &all, &total, e);
-    if (rc < 0)
-        return rc;
-    double lo = INFINITY, hi = -INFINITY;
-    for (size_t i = 0; i + 2 <= total; i += 2)
-        lo = fmin(lo, all[i]), hi = fmax(hi, all[i + 1]);
-    free(all);
-    t0 = lo;
-    double deft[11], *obs = NULL, *ex = NULL;
-    if (!nt) { /* msm's default: 11 times from the first to the last */
-        for (int i = 0; i < 11; i++)
-            deft[i] = lo + (hi - lo) * i / 10.0;
-        times = deft, nt = 11;
-    }
-    obs = malloc(nt * K * sizeof *obs);
-    ex = malloc(nt * K * sizeof *ex);
-    st_output out = {0};
-    st_writer *w = NULL;
-    if (!obs || !ex) {
-        rc = st_err_nomem(e, "prevalence");
-        goto done;
-    }
-    if ((rc = st_mjp_prevalence(m, d, times, nt, t0, obs, ex, e)) < 0)
-        goto done;
-    static const char *names[] = {"t", "state", "observed", "expected", "observed_pct", "expected_pct"};
-    static const st_dtype dt[] = {ST_F8, ST_I8, ST_F8, ST_F8, ST_F8, ST_F8};
     size_t plen = strlen(path);
     int fmt = cli->format ? cli->format : plen > 4 && !strcmp(path + plen - 4, ".stb") ? ST_FMT_BIN : ST_FMT_CSV;
     st_writer_opts wo = {.format = fmt, .codec = cli->compress ? ST_CODEC_ZLIB : ST_CODEC_RAW};
-    if ((rc = st_output_open(&out, path, fmt == ST_FMT_BIN, e)) < 0 ||
-        (rc = st_writer_new(&w, out.fp, names, dt, 6, &wo, e)) < 0)
-        goto done;
-    for (size_t j = 0; j < nt && rc == 0; j++) {
-        double no = 0, ne = 0;
-        for (size_t i = 0; i < K; i++)
-            no += obs[j * K + i], ne += ex[j * K + i];
-        for (size_t i = 0; i < K && rc == 0; i++) {
-            double row[6] = {times[j], (double)(i + (size_t)base), obs[j * K + i], ex[j * K + i],
-                             no > 0 ? 100 * obs[j * K + i] / no : NAN, ne > 0 ? 100 * ex[j * K + i] / ne : NAN};
-            rc = st_writer_row(w, row, e);
-        }
-    }
-    if (rc == 0) {
-        rc = st_writer_close(w, e);
-        w = NULL;
-    }
-    if (rc == 0)
-        rc = st_output_close(&out, e);
-done:
-    st_writer_free(w);
-    if (rc < 0)
-        st_output_abort(&out);
-    free(obs);
-    free(ex);
-    return rc;
-}
-
-/* "NAME=V,NAME=V" (a name may hold commas: a piece without '=' joins the
- * next) into z, starting from the centre. */
-static int parse_at(const st_mjp *m, const char *spec, double *z, st_err *e)
-{
-    memcpy(z, m->cmean, m->C * sizeof *z);
-    char buf[4096];
-    if (strlen(spec) >= sizeof buf)
-        return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "--at: too long");
-    strcpy(buf, spec);
-    char *p = buf;
-    while (*p) {
-        char *eq = strchr(p, '=');
-        if (!eq)
-            return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "--at must be NAME=VALUE,..., not '%s'", spec);
-        *eq = 0;
-        char *v = eq + 1, *comma = strchr(v, ',');
-        if (comma)
-            *comma = 0;
-        int c = st_mjp_covariate_index(m, p);
-        double x;
-        if (c < 0)
-            return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "--at: '%s' is not a covariate of the model", p);
-        if (st_parse_double(v, &x) < 0 || !isfinite(x))
-            return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "--at: '%s' is not a number for %s", v, p);
-        z[c] = x;
-        p = comma ? comma + 1 : v + strlen(v);
-    }
-    return 0;
-}
-
-/* Which entries of a quantity are written. */
-static int derived_row(const st_mjp *m, int kind, size_t i)
-{
-    size_t K = m->K, r = i / K, c = i % K;
-    int absorbing = st_mjp_absorbing(m, kind == ST_MJP_D_SOJOURN || kind == ST_MJP_D_EFPT ? i : r);
-    switch (kind) {
-    case ST_MJP_D_PNEXT:
-        return !absorbing && r != c;
-    case ST_MJP_D_SOJOURN:
-        return !absorbing;
-    case ST_MJP_D_QMATRIX:
-        return r == c ? !absorbing : m->allowed[i];
-    default:
-        return 1;
-    }
-}
-
-/* One stream of a derived quantity: for each --at set (and each time for
- * pmatrix) the estimates with their intervals. */
-static int write_derived(const derive_req *rq, const st_mjp *m, const st_mjp_fit *fit, double *const *at,
-                         size_t nat, const double *ptimes, size_t npt, double tot, int efpt_to, int base,
-                         const st_mjp_ci_opts *co, const st_cli *cli, st_err *e)
-{
-    size_t K = m->K, C = m->C, nv = st_mjp_derived_size(m, rq->kind);
-    const char *tail[4][8] = {{"t", "from", "to", "p"},         {"horizon", "from", "state", "los"},
-                              {"to", "from", "efpt"},           {"from", "to", "p"}};
-    const char *const *cols;
-    size_t ntail;
-    static const char *soj[] = {"state", "mean"}, *qm[] = {"from", "to", "q"};
-    switch (rq->kind) {
-    case ST_MJP_D_PMATRIX:
-    case ST_MJP_D_TOTLOS:
-        cols = tail[rq->kind], ntail = 4;
-        break;
-    case ST_MJP_D_EFPT:
-    case ST_MJP_D_PNEXT:
-        cols = tail[rq->kind], ntail = 3;
-        break;
-    case ST_MJP_D_SOJOURN:
-        cols = soj, ntail = 2;
-        break;
-    default:
-        cols = qm, ntail = 3;
-        break;
-    }
-    size_t nc = C + ntail + 3;
-    const char **names = malloc(nc * sizeof *names);
-    st_dtype *dt = malloc(nc * sizeof *dt);
-    double *row = malloc(nc * sizeof *row), *est = malloc(4 * nv * sizeof *est);
-    int rc = 0;
     st_output out = {0};
     st_writer *w = NULL;
-    if (!names || !dt || !row || !est) {
-        rc = st_err_nomem(e, "derived quantities");
-        goto done;
-    }
-    double *se = est + nv, *lo = se + nv, *hi = lo + nv;
-    for (size_t c = 0; c < C; c++)
-        names[c] = m->cnames[c], dt[c] = ST_F8;
-    for (size_t j = 0; j < ntail; j++) {
-        names[C + j] = cols[j];
-        int state = !strcmp(cols[j], "from") || !strcmp(cols[j], "to") || !strcmp(cols[j], "state");
-        dt[C + j] = state ? ST_I8 : ST_F8;
-    }
-    names[C + ntail] = "se", names[C + ntail + 1] = "lower", names[C + ntail + 2] = "upper";
-    dt[C + ntail] = dt[C + ntail + 1] = dt[C + ntail + 2] = ST_F8;
-    size_t plen = strlen(rq->path);
-    int fmt = cli->format ? cli->format : plen > 4 && !strcmp(rq->path + plen - 4, ".stb") ? ST_FMT_BIN : ST_FMT_CSV;
-    st_writer_opts wo = {.format = fmt, .codec = cli->compress ? ST_CODEC_ZLIB : ST_CODEC_RAW};
-    if ((rc = st_output_open(&out, rq->path, fmt == ST_FMT_BIN, e)) < 0)
-        goto done;
-    if ((rc = st_writer_new(&w, out.fp, names, dt, nc, &wo, e)) < 0)
-        goto done;
-    size_t nt = rq->kind == ST_MJP_D_PMATRIX ? npt : 1;
-    for (size_t a = 0; a < (nat ? nat : 1) && rc == 0; a++)
-        for (size_t ti = 0; ti < nt && rc == 0; ti++) {
-            st_mjp_dspec sp = {.kind = rq->kind, .state = efpt_to, .z = nat ? at[a] : NULL};
-            sp.t = rq->kind == ST_MJP_D_PMATRIX ? ptimes[ti] : tot;
-            if ((rc = st_mjp_derived_ci(m, fit, &sp, co, est, se, lo, hi, e)) < 0)
-                break;
-            for (size_t i = 0; i < nv && rc == 0; i++) {
-                if (!derived_row(m, rq->kind, i))
-                    continue;
-                for (size_t c = 0; c < C; c++)
-                    row[c] = nat ? at[a][c] : m->cmean[c];
-                double *r = row + C;
-                long rr = (long)(i / K) + base, cc = (long)(i % K) + base;
-                switch (rq->kind) {
-                case ST_MJP_D_PMATRIX:
-                    r[0] = sp.t, r[1] = (double)rr, r[2] = (double)cc;
-                    break;
-                case ST_MJP_D_TOTLOS:
-                    r[0] = tot, r[1] = (double)rr, r[2] = (double)cc;
-                    break;
-                case ST_MJP_D_EFPT:
-                    r[0] = efpt_to + base, r[1] = (double)(i + (size_t)base);
-                    break;
-                case ST_MJP_D_SOJOURN:
-                    r[0] = (double)(i + (size_t)base);
-                    break;
-                default:
-                    r[0] = (double)rr, r[1] = (double)cc;
-                    break;
-                }
-                r[ntail - 1] = est[i];
-                r[ntail] = se[i], r[ntail + 1] = lo[i], r[ntail + 2] = hi[i];
-                rc = st_writer_row(w, row, e);
-            }
-        }
+    int rc = st_output_open(&out, path, fmt == ST_FMT_BIN, e);
+    if (rc == 0)
+        rc = st_writer_new(&w, out.fp, t->names, t->dt, t->ncol, &wo, e);
+    for (size_t j = 0; rc == 0 && j < t->ncol; j++)
+        if (t->dt[j] == ST_STR)
+            rc = st_writer_source(w, j, ST_STR, t->labels, e);
+    for (size_t i = 0; rc == 0 && i < t->nrow; i++)
+        rc = st_writer_row(w, t->v + i * t->ncol, e);
     if (rc == 0) {
         rc = st_writer_close(w, e);
         w = NULL;
     }
     if (rc == 0)
         rc = st_output_close(&out, e);
-done:
     st_writer_free(w);
     if (rc < 0)
         st_output_abort(&out);
-    free(names);
-    free(dt);
-    free(row);
-    free(est);
     return rc;
 }
 
 #define MAX_SPECS 64
 
-/* Declare the covariates named in the specifications (rates, then
- * misclassification, in order of first mention), then their effects, the
- * time periods and the constraints. */
-static int setup_covariates(st_mjp *m, char **specs, size_t nspec, const char *misc, char **cons, size_t ncons,
-                            const double *pci, size_t npci, int base, st_err *e)
-{
-    char *names[ST_MJP_MAX_COVS];
-    size_t nn = 0;
-    int rc = 0;
-    if (m->C && (nspec || misc || npci))
-        return st_err_set(e, ST_EUSAGE, NULL, 0, 0,
-                          "the model file has covariates already: give them there or here, not both");
-    for (size_t i = 0; i <= nspec && rc == 0; i++) {
-        const char *sp = i < nspec ? specs[i] : misc;
-        if (!sp)
-            continue;
-        const char *colon = i < nspec ? strchr(sp, ':') : NULL;
-        const char *p = colon ? colon + 1 : sp;
-        char sep = colon ? '+' : ',';
-        while (*p && rc == 0) {
-            const char *q = strchr(p, sep);
-            size_t len = q ? (size_t)(q - p) : strlen(p);
-            int dup = 0;
-            for (size_t j = 0; j < nn; j++)
-                dup |= strlen(names[j]) == len && !strncmp(names[j], p, len);
-            if (len == 0)
-                rc = st_err_set(e, ST_EUSAGE, NULL, 0, 0, "empty covariate name in '%s'", sp);
-            else if (!dup && nn == ST_MJP_MAX_COVS)
-                rc = st_err_set(e, ST_EUSAGE, NULL, 0, 0, "at most %d covariates", ST_MJP_MAX_COVS);
-            else if (!dup && !(names[nn++] = strndup(p, len)))
-                rc = st_err_nomem(e, "covariates");
-            p += len + (q ? 1 : 0);
-        }
-    }
-    if (rc == 0 && nn)
-        rc = st_mjp_set_covariates(m, (const char *const *)names, nn, e);
-    for (size_t i = 0; i < nspec && rc == 0; i++)
-        rc = st_mjp_add_effects(m, specs[i], base, e);
-    if (rc == 0 && misc)
-        rc = st_mjp_add_misc_effects(m, misc, e);
-    if (rc == 0 && npci)
-        rc = st_mjp_set_timecuts(m, pci, npci, e);
-    for (size_t i = 0; i < ncons && rc == 0; i++)
-        rc = st_mjp_set_constraint(m, cons[i], e);
-    if (rc == 0)
-        st_mjp_number_effects(m);
-    for (size_t i = 0; i < nn; i++)
-        free(names[i]);
-    return rc;
-}
-
 #define MAX_CENSOR 16
 
-/* "99=1,2" -> code and member mask (states minus base). */
-static int parse_censor(const char *s, int base, st_mjp_censor *c)
+/* State numbering when --base is not given: states from 1 (msm's
+ * convention) are read as 1-based when nothing in the data is 0 (and, with
+ * a model, the largest is K), and the choice is said on stderr. */
+static int detect_base(const st_cli *cli, int mode, double lo, double hi, int have_model, long K)
 {
-    memset(c, 0, sizeof *c);
-    const char *eq = strchr(s, '=');
-    if (!eq)
-        return -1;
-    char buf[64];
-    size_t len = (size_t)(eq - s);
-    if (len == 0 || len >= sizeof buf)
-        return -1;
-    memcpy(buf, s, len);
-    buf[len] = 0;
-    if (st_parse_double(buf, &c->code) < 0)
-        return -1;
-    const char *p = eq + 1;
-    int any = 0;
-    while (*p) {
-        char *end;
-        long v = strtol(p, &end, 10);
-        if (end == p || (*end && *end != ',') || v - base < 0 || v - base >= ST_MJP_MAX_STATES)
-            return -1;
-        c->member[v - base] = 1;
-        any = 1;
-        p = *end ? end + 1 : end;
-    }
-    return any ? 0 : -1;
-}
-
-/* Largest state value in the data (excluding censor codes), or -1. */
-static double max_state(const st_table *t, int hidden, const st_mjp_censor *cs, size_t nc)
-{
-    int col = hidden && st_table_col(t, "obs") >= 0 ? st_table_col(t, "obs") : st_table_col(t, "state");
-    double mx = -1;
-    if (col < 0)
-        return -1;
-    for (size_t i = 0; i < t->nrows; i++) {
-        double v = st_table_get(t, i, (size_t)col);
-        int cens = 0;
-        for (size_t c = 0; c < nc; c++)
-            cens |= v == cs[c].code;
-        if (!cens && isfinite(v) && v > mx)
-            mx = v;
-    }
-    return mx;
+    if (mode == ST_MJP_HIDDEN || !isfinite(lo) || !(lo >= 1) || (have_model && hi != (double)K))
+        return 0;
+    st_cli_log(cli, 1, "note: states numbered %g to %g: read as 1-based (msm's convention; --base 0 refuses it)", lo, hi);
+    return 1;
 }
 
 /* Viterbi paths: each rank decodes its subjects; the rows are gathered on
@@ -636,6 +382,7 @@ int main(int argc, char **argv)
                                              {"states", required_argument, NULL, 'K'},
                                              {"allowed", required_argument, NULL, OPT_ALLOWED},
                                              {"base", required_argument, NULL, OPT_BASE},
+                                             {"deathexact", required_argument, NULL, OPT_DEATHEXACT},
                                              {"censor", required_argument, NULL, OPT_CENSOR},
                                              {"emission", required_argument, NULL, OPT_EMISSION},
                                              {"estimate-emission", no_argument, NULL, OPT_EST_EM},
@@ -664,7 +411,8 @@ int main(int argc, char **argv)
                                              {"pmatrix-grid", required_argument, NULL, OPT_PGRID},
                                              {"grid", required_argument, NULL, OPT_GRID},
                                              {NULL, 0, NULL, 0}};
-    int mode = 0, base = 0, est_em = 0, est_init = 0;
+    int mode = 0, base = -1, est_em = 0, est_init = 0; /* base -1: detect */
+    const char *deathexact = NULL;
     long K = 0;
     const char *model = NULL, *allowed = NULL, *emission = NULL, *viterbi = NULL, *pgrid = NULL;
     double grid0 = 0, grid1 = -1; /* grid1 < 0: the longest follow-up */
@@ -717,10 +465,13 @@ int main(int argc, char **argv)
             base = (int)b;
             break;
         }
+        case OPT_DEATHEXACT:
+            deathexact = optarg;
+            break;
         case OPT_CENSOR:
             if (ncensor == MAX_CENSOR)
                 st_cli_usage_error(&cli, "at most %d --censor codes", MAX_CENSOR);
-            if (parse_censor(optarg, 0, &censor[ncensor]) < 0)
+            if (st_mjp_parse_censor(optarg, &censor[ncensor]) < 0)
                 st_cli_usage_error(&cli, "--censor must be CODE=STATE,STATE,..., not '%s'", optarg);
             ncensor++;
             break;
@@ -822,8 +573,10 @@ int main(int argc, char **argv)
                 co.method = ST_MJP_CI_NORMAL;
             else if (!strcmp(optarg, "none"))
                 co.method = ST_MJP_CI_NONE;
+            else if (!strcmp(optarg, "bootstrap"))
+                co.method = ST_MJP_CI_BOOT;
             else
-                st_cli_usage_error(&cli, "--ci must be delta, normal or none, not '%s'", optarg);
+                st_cli_usage_error(&cli, "--ci must be delta, normal, bootstrap or none, not '%s'", optarg);
             break;
         case OPT_TIMES:
             free(dtimes);
@@ -875,19 +628,8 @@ int main(int argc, char **argv)
         if (drq[i].kind == ST_MJP_D_EFPT && efpt_to < 0)
             st_cli_usage_error(&cli, "--derive efpt needs --efpt-to STATE");
     }
-    if (efpt_to >= 0 && efpt_to - base < 0)
-        st_cli_usage_error(&cli, "--efpt-to: no state %ld with --base %d", efpt_to, base);
     if (ndrq && co.method != ST_MJP_CI_NONE && !fo.want_se)
         st_cli_usage_error(&cli, "--derive with intervals needs the standard errors: drop --no-se or give --ci none");
-    for (size_t i = 0; i < ncensor; i++) {
-        /* members were parsed 0-based; shift for --base 1 */
-        if (base == 1) {
-            if (censor[i].member[0])
-                st_cli_usage_error(&cli, "--censor: state 0 does not exist with --base 1");
-            memmove(censor[i].member, censor[i].member + 1, ST_MJP_MAX_STATES - 1);
-            censor[i].member[ST_MJP_MAX_STATES - 1] = 0;
-        }
-    }
     st_cli_threads(&cli);
 
     st_err err;
@@ -900,9 +642,29 @@ int main(int argc, char **argv)
     /* under MPI each rank reads and processes only its share of the subject blocks */
     st_table_share sh = {0};
     int rc = st_mpi_cli_start(&cli, &argc, &argv, argc - optind, argv + optind, &err);
+    st_reader_opts ro = st_cli_reader_opts(&cli);
+    ro.any_type = 1; /* ids and labels may be text; unused text columns are ignored */
     if (rc == 0)
-        rc = st_table_read_share(&tab, (const char *const *)argv + optind, (size_t)(argc - optind), "seq",
-                                 st_mjp_block_groups, &sh, &err);
+        rc = st_table_read_share_opts(&tab, (const char *const *)argv + optind, (size_t)(argc - optind), "seq", &ro,
+                                      st_mjp_block_groups, &sh, &err);
+    /* the state column: numbers (range, over the whole data) or labels */
+    double slo = INFINITY, shi = -INFINITY;
+    char **slabels = NULL;
+    size_t nslabels = 0;
+    if (rc == 0)
+        rc = st_mjp_table_states(tab, mode, censor, ncensor, &slo, &shi, &slabels, &nslabels, &err);
+    if (rc == 0) {
+        double mm[2] = {slo, -shi}, *all = NULL;
+        size_t n = 0;
+        rc = st_mpi_allgather(mm, 2, &all, &n, &err);
+        for (size_t i = 0; rc == 0 && i + 2 <= n; i += 2)
+            slo = fmin(slo, all[i]), shi = fmax(shi, -all[i + 1]);
+        free(all);
+    }
+    if (rc == 0 && slabels && st_mpi_size() > 1 && !model)
+        rc = st_err_set(&err, ST_EUSAGE, NULL, 0, 0,
+                        "state labels under MPI: give the model (-m) with its labels, so that every rank "
+                        "numbers them alike");
     if (rc == 0 && model) {
         rc = st_mjp_read(&m, model, &err);
         if (rc == 0 && K && (size_t)K != m->K)
@@ -913,14 +675,17 @@ int main(int argc, char **argv)
             rc = st_mjp_emission_states(emission, &k, &err);
             K = (long)k;
         }
+        if (rc == 0 && base < 0 && !slabels)
+            base = detect_base(&cli, mode, slo, shi, K != 0, K);
+        if (rc == 0 && !K && slabels) {
+            K = (long)nslabels;
+            if (K < 2 || K > ST_MJP_MAX_STATES)
+                rc = st_err_set(&err, ST_EDATA, tab->source, 0, 0, "%zu state labels: the model needs 2 to %d states",
+                                nslabels, ST_MJP_MAX_STATES);
+        }
         if (rc == 0 && !K) {
-            double mx = max_state(tab, mode == ST_MJP_HIDDEN, censor, ncensor), *all = NULL;
-            size_t n = 0;
-            rc = st_mpi_allgather(&mx, 1, &all, &n, &err); /* the whole data's */
-            for (size_t i = 0; i < n; i++)
-                mx = fmax(mx, all[i]);
-            free(all);
-            if (rc == 0 && (mx < base + 1 || mx - base + 1 > ST_MJP_MAX_STATES))
+            double mx = shi;
+            if (rc == 0 && (!(mx >= base + 1) || mx - base + 1 > ST_MJP_MAX_STATES))
                 rc = st_err_set(&err, ST_EDATA, tab->source, 0, 0,
                                 "cannot tell the number of states from the data: give -K or -m");
             else if (rc == 0)
@@ -932,6 +697,26 @@ int main(int argc, char **argv)
             for (size_t i = 0; i < m->K * m->K; i++)
                 m->allowed[i] = i / m->K != i % m->K;
     }
+    if (rc == 0 && base < 0)
+        base = slabels ? 0 : detect_base(&cli, mode, slo, shi, 1, (long)m->K);
+    if (rc == 0 && slabels && !m->labels) {
+        if (nslabels != m->K)
+            rc = st_err_set(&err, ST_EDATA, tab->source, 0, 0, "%zu state labels in the data, %zu states in the model",
+                            nslabels, m->K);
+        else {
+            m->labels = slabels; /* sorted: the model file records the order */
+            slabels = NULL;
+        }
+    }
+    for (size_t i = 0; rc == 0 && i < ncensor && base == 1; i++) {
+        /* members were parsed 0-based; shift for 1-based states */
+        if (censor[i].member[0])
+            rc = st_err_set(&err, ST_EUSAGE, NULL, 0, 0, "--censor: state 0 does not exist with 1-based states");
+        memmove(censor[i].member, censor[i].member + 1, ST_MJP_MAX_STATES - 1);
+        censor[i].member[ST_MJP_MAX_STATES - 1] = 0;
+    }
+    if (rc == 0 && efpt_to >= 0 && efpt_to - base < 0)
+        rc = st_err_set(&err, ST_EUSAGE, NULL, 0, 0, "--efpt-to: no state %ld with 1-based states", efpt_to);
     if (rc == 0 && base == 1 && !m->labels) {
         /* 1-based data: name the states 1..K, so that the model file's
          * transitions (rates, hazard ratios) read as the data number them */
@@ -961,12 +746,20 @@ int main(int argc, char **argv)
     if (rc == 0 && est_init)
         m->init_estimate = 1;
     if (rc == 0)
-        rc = setup_covariates(m, specs, nspec, misc, cons, ncons, pci, npci, base, &err);
+        rc = st_mjp_setup_covariates(m, specs, nspec, misc, cons, ncons, pci, npci, base, &err);
+    st_mjp_data_opts dopt = {mode, base, censor, ncensor, -1};
+    if (rc == 0 && deathexact && (dopt.deathexact = st_mjp_state_index(m, deathexact)) < 0)
+        rc = st_err_set(&err, ST_EUSAGE, NULL, 0, 0, "--deathexact: no state '%s' in the model", deathexact);
+    if (rc == 0 && deathexact && !st_mjp_absorbing(m, (size_t)dopt.deathexact))
+        rc = st_err_set(&err, ST_EUSAGE, NULL, 0, 0, "--deathexact %s: the state is not absorbing", deathexact);
+    if (rc == 0 && deathexact && mode != ST_MJP_PANEL)
+        rc = st_err_set(&err, ST_EUSAGE, NULL, 0, 0, "--deathexact applies to panel data (--panel)");
     if (rc == 0 && st_mpi_size() > 1)
-        rc = st_mjp_data_from_share(&d, tab, m, mode, base, censor, ncensor, sh.ngroups, sh.nrows,
-                                    sh.blo * sh.block, sh.row0, &err);
+        rc = st_mjp_data_from_share_opts(&d, tab, m, &dopt, sh.ngroups, sh.nrows, sh.blo * sh.block, sh.row0, &err);
     else if (rc == 0)
-        rc = st_mjp_data_from_table(&d, tab, m, mode, base, censor, ncensor, &err);
+        rc = st_mjp_data_from_table_opts(&d, tab, m, &dopt, &err);
+    if (rc == 0)
+        rc = st_mjp_check_observed(m, d, model || allowed, base, &err);
     st_table_free(tab); /* d has what the fit needs */
     tab = NULL;
     if (rc == 0 && m->C) {
@@ -1054,15 +847,32 @@ int main(int argc, char **argv)
         else if (!(atz[natz] = malloc(m->C * sizeof *atz[natz])))
             rc = st_err_nomem(&err, "--at");
         else
-            rc = parse_at(m, ats[i], atz[natz++], &err);
+            rc = st_mjp_parse_at(m, ats[i], atz[natz++], &err);
     }
-    for (size_t i = 0; i < ndrq && rc == 0; i++)
-        rc = drq[i].kind == D_PREVALENCE
-                 ? write_prevalence(drq[i].path, m, d, dtimes, ndt, base, &cli, &err)
-                 : write_derived(&drq[i], m, fit, atz, natz, ndt ? dtimes : ptimes, ndt ? ndt : npt, tot,
-                                 (int)(efpt_to - base), base, &co, &cli, &err);
+    double *bth = NULL;
+    if (rc == 0 && co.method == ST_MJP_CI_BOOT && ndrq) {
+        rc = st_mjp_bootstrap(m, fit, d, co.draws, cli.seed, &bth, &co.nboot, &err);
+        co.boot = bth;
+        if (rc == 0)
+            st_cli_log(&cli, 2, "bootstrap: %zu of %zu refits used", co.nboot, co.draws);
+        if (rc == 0 && co.nboot < co.draws)
+            st_cli_log(&cli, 1, "warning: %zu of %zu bootstrap refits failed and were left out", co.draws - co.nboot,
+                       co.draws);
+    }
+    for (size_t i = 0; i < ndrq && rc == 0; i++) {
+        st_mjp_table *t = NULL;
+        if (drq[i].kind == D_PREVALENCE)
+            rc = st_mjp_prevalence_table(m, d, dtimes, ndt, base, &t, &err);
+        else
+            rc = st_mjp_derived_table(m, fit, drq[i].kind, atz, natz, ndt ? dtimes : ptimes, ndt ? ndt : npt, tot,
+                                      (int)(efpt_to - base), base, &co, &t, &err);
+        if (rc == 0 && st_mpi_rank() == 0)
+            rc = write_table(drq[i].path, t, &cli, &err);
+        st_mjp_table_free(t);
+    }
     for (size_t i = 0; i < natz; i++)
         free(atz[i]);
+    free(bth);
     if (rc == 0)
         rc = st_output_open(&out, cli.output, 0, &err);
     if (rc == 0)
@@ -1071,6 +881,9 @@ int main(int argc, char **argv)
     st_mjp_data_free(d);
     st_mjp_free(m);
     st_table_free(tab);
+    for (size_t i = 0; i < nslabels && slabels; i++)
+        free(slabels[i]);
+    free(slabels);
     free(ptimes);
     free(pci);
     free(dtimes);

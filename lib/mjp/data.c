@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/cli.h"
 #include "core/mpi.h"
 #include "core/stream.h"
 #include "mjp/internal.h"
@@ -91,12 +92,12 @@ static void obs_members(const st_mjp_data *d, int y, unsigned char *mem)
 /* Covariate values of table row r into z (the model's covariates but the
  * time periods); cz[c] the column of covariate c. */
 static int row_covariates(const st_table *tab, size_t r, const st_mjp *m, const int *cz, double *z,
-                          double sid, long row, st_err *e)
+                          const char *sid, long row, st_err *e)
 {
     for (size_t c = 0; c + m->ncut < m->C; c++) {
         double v = st_table_get(tab, r, (size_t)cz[c]);
         if (!isfinite(v))
-            return st_err_set(e, ST_EDATA, tab->source, 0, 0, "subject %.17g, row %ld: covariate '%s' is %s", sid,
+            return st_err_set(e, ST_EDATA, tab->source, 0, 0, "subject %s, row %ld: covariate '%s' is %s", sid,
                               row, m->cnames[c], isnan(v) ? "missing" : "not finite");
         z[c] = v;
     }
@@ -107,10 +108,12 @@ static int row_covariates(const st_table *tab, size_t r, const st_mjp *m, const 
  * share: tab is one rank's share (no "no rows / no subject" checks here).
  * *key gets the 0-based whole-data row of an error.  Covariate vectors
  * of the observations go to *zobs (nobs x C) for the pattern step. */
-static int build(st_mjp_data **out, double **zobs, const st_table *tab, const st_mjp *m, int mode, int base,
-                 const st_mjp_censor *censor, size_t ncensor, size_t group0, size_t row0, int share,
-                 size_t *key, st_err *e)
+static int build(st_mjp_data **out, double **zobs, const st_table *tab, const st_mjp *m,
+                 const st_mjp_data_opts *o, size_t group0, size_t row0, int share, size_t *key, st_err *e)
 {
+    int mode = o->mode, base = o->base, deathexact = o->deathexact;
+    const st_mjp_censor *censor = o->censor;
+    size_t ncensor = o->ncensor;
     *out = NULL;
     *zobs = NULL;
     *key = 0;
@@ -129,6 +132,22 @@ static int build(st_mjp_data **out, double **zobs, const st_table *tab, const st
     for (size_t c = 0; c + ncut < C; c++)
         if ((cz[c] = st_table_col(tab, m->cnames[c])) < 0)
             return st_err_set(e, ST_EDATA, src, 0, 0, "no column '%s' (a covariate)", m->cnames[c]);
+    /* text is fine in seq (ids), in the state column (labels) and in
+     * columns not used; times and covariates must be numbers */
+    int rcn = st_table_need_numeric(tab, (size_t)ct, e);
+    for (size_t c = 0; rcn == 0 && c + ncut < C; c++)
+        rcn = st_table_need_numeric(tab, (size_t)cz[c], e);
+    if (rcn == 0 && cot >= 0)
+        rcn = st_table_need_numeric(tab, (size_t)cot, e);
+    if (rcn < 0)
+        return rcn;
+    int labelled = tab->dtypes[cst] == ST_STR;
+    if (labelled && !(mode != ST_MJP_HIDDEN ? m->labels : NULL))
+        return st_err_set(e, ST_EDATA, src, 0, 0, "column '%s' holds text: state labels need a model with labels",
+                          tab->names[cst]);
+    if (!labelled && tab->dtypes[cst] != ST_F8 && tab->dtypes[cst] != ST_F4 && tab->dtypes[cst] != ST_I8 &&
+        tab->dtypes[cst] != ST_I4)
+        return st_table_need_numeric(tab, (size_t)cst, e);
     if (mode == ST_MJP_HIDDEN && !m->E)
         return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "hidden data need an emission matrix (--emission)");
     if (tab->nrows == 0 && !share)
@@ -185,6 +204,8 @@ static int build(st_mjp_data **out, double **zobs, const st_table *tab, const st
     for (size_t s = 0; s < ng; s++) {
         size_t first = n;
         double sid = g[s].seq;
+        char sbuf[ST_CELL_BUFSZ], vbuf[ST_CELL_BUFSZ];
+        const char *sidt = cseq >= 0 ? st_table_cell(tab, (size_t)cseq, sid, sbuf) : "0";
         size_t nextcut = 0;
         for (size_t r = g[s].start; r < g[s].start + g[s].n; r++) {
             long row = (long)(row0 + r) + 1;
@@ -193,55 +214,71 @@ static int build(st_mjp_data **out, double **zobs, const st_table *tab, const st
             double v = st_table_get(tab, r, (size_t)cst);
             double ot = cot >= 0 ? st_table_get(tab, r, (size_t)cot) : 1;
             if (!isfinite(t)) {
-                rc = st_err_set(e, ST_EDATA, src, 0, 0, "subject %.17g, row %ld: time is missing", sid, row);
+                rc = st_err_set(e, ST_EDATA, src, 0, 0, "subject %s, row %ld: time is missing", sidt, row);
                 goto fail;
             }
             if (n > first && t < d->t[n - 1]) {
                 rc = st_err_set(e, ST_EDATA, src, 0, 0,
-                                "subject %.17g, row %ld: time %g is before the previous time %g", sid,
+                                "subject %s, row %ld: time %g is before the previous time %g", sidt,
                                 row, t, d->t[n - 1]);
                 goto fail;
             }
             if (ot != 1 && ot != 2 && ot != 3) {
                 rc = st_err_set(e, ST_EDATA, src, 0, 0,
-                                "subject %.17g, row %ld: obstype %g is not 1, 2 or 3", sid, row, ot);
+                                "subject %s, row %ld: obstype %g is not 1, 2 or 3", sidt, row, ot);
                 goto fail;
             }
             if (mode != ST_MJP_PANEL && ot != 1) {
                 rc = st_err_set(e, ST_EDATA, src, 0, 0,
-                                "subject %.17g, row %ld: obstype %g applies to panel data (--panel)", sid,
+                                "subject %s, row %ld: obstype %g applies to panel data (--panel)", sidt,
                                 row, ot);
                 goto fail;
             }
             int y = 0, censored = 0;
             if (!isfinite(v)) {
-                rc = st_err_set(e, ST_EDATA, src, 0, 0, "subject %.17g, row %ld: %s is missing", sid,
+                rc = st_err_set(e, ST_EDATA, src, 0, 0, "subject %s, row %ld: %s is missing", sidt,
                                 row, mode == ST_MJP_HIDDEN ? "observation" : "state");
                 goto fail;
             }
+            const char *lab = labelled ? st_table_str(tab, (size_t)cst, v) : NULL;
+            double cv = v; /* a label that reads as a number can be a censor code */
+            if (labelled && st_parse_double(lab, &cv) < 0)
+                cv = NAN;
             for (size_t c = 0; c < ncensor && mode != ST_MJP_HIDDEN; c++)
-                if (!censored && v == censor[c].code) {
+                if (!censored && cv == censor[c].code) {
                     y = -(int)c - 1;
                     censored = 1;
                 }
-            if (!censored) {
+            if (!censored && labelled) {
+                y = -1;
+                for (size_t k = 0; k < K && y < 0; k++)
+                    if (strcmp(m->labels[k], lab) == 0)
+                        y = (int)k;
+                if (y < 0) {
+                    rc = st_err_set(e, ST_EDATA, src, 0, 0, "subject %s, row %ld: state '%s' is not a label of the model",
+                                    sidt, row, lab);
+                    goto fail;
+                }
+            } else if (!censored) {
                 double lim = mode == ST_MJP_HIDDEN ? (double)m->M : (double)K;
                 double idx = v - base;
                 if (idx != floor(idx) || idx < 0 || idx >= lim) {
                     rc = st_err_set(e, ST_EDATA, src, 0, 0,
-                                    "subject %.17g, row %ld: %s %g is outside the model (%d to %d)",
-                                    sid, row, mode == ST_MJP_HIDDEN ? "observed symbol" : "state", v,
+                                    "subject %s, row %ld: %s %g is outside the model (%d to %d)",
+                                    sidt, row, mode == ST_MJP_HIDDEN ? "observed symbol" : "state", v,
                                     base, base + (int)lim - 1);
                     goto fail;
                 }
                 y = (int)idx;
             } else if (mode == ST_MJP_EXACT || ot != 1) {
                 rc = st_err_set(e, ST_EDATA, src, 0, 0,
-                                "subject %.17g, row %ld: a censored state needs a panel snapshot", sid, row);
+                                "subject %s, row %ld: a censored state needs a panel snapshot", sidt, row);
                 goto fail;
             }
+            if (deathexact >= 0 && y == deathexact && mode == ST_MJP_PANEL)
+                ot = ST_MJP_OBS_DEATH; /* msm's deathexact: the entry time is exact, the state before unknown */
             double *zr = z + n * C;
-            if ((rc = row_covariates(tab, r, m, cz, zr, sid, row, e)) < 0)
+            if ((rc = row_covariates(tab, r, m, cz, zr, sidt, row, e)) < 0)
                 goto fail;
             /* observations at the cut points strictly inside the previous
              * interval: state unknown (known and held when the interval
@@ -286,20 +323,20 @@ static int build(st_mjp_data **out, double **zobs, const st_table *tab, const st
                         }
                 if (dt == 0 && !same) {
                     rc = st_err_set(e, ST_EDATA, src, 0, 0,
-                                    "subject %.17g, row %ld: state changes from %d to %d in a zero-length interval",
-                                    sid, row, yp + base, y + base);
+                                    "subject %s, row %ld: state changes from %d to %d in a zero-length interval",
+                                    sidt, row, yp + base, y + base);
                     goto fail;
                 }
                 if (ot == 3 && (y < 0 || !st_mjp_absorbing(m, (size_t)y))) {
                     rc = st_err_set(e, ST_EDATA, src, 0, 0,
-                                    "subject %.17g, row %ld: obstype 3 needs an absorbing state, not %g",
-                                    sid, row, v);
+                                    "subject %s, row %ld: obstype 3 needs an absorbing state, not %s", sidt, row,
+                                    st_table_cell(tab, (size_t)cst, v, vbuf));
                     goto fail;
                 }
                 if (!possible) {
                     rc = st_err_set(e, ST_EDATA, src, 0, 0,
-                                    "subject %.17g, row %ld: transition %d-%d is %s the allowed transitions",
-                                    sid, row, yp + base, y + base,
+                                    "subject %s, row %ld: transition %d-%d is %s the allowed transitions",
+                                    sidt, row, yp + base, y + base,
                                     (mode == ST_MJP_EXACT || ot == 2) ? "not among" : "impossible under");
                     goto fail;
                 }
@@ -451,9 +488,16 @@ static int patterns(st_mjp_data *d, double *zobs, st_err *e)
 int st_mjp_data_from_table(st_mjp_data **out, const st_table *tab, const st_mjp *m, int mode, int base,
                            const st_mjp_censor *censor, size_t ncensor, st_err *e)
 {
+    st_mjp_data_opts o = {mode, base, censor, ncensor, -1};
+    return st_mjp_data_from_table_opts(out, tab, m, &o, e);
+}
+
+int st_mjp_data_from_table_opts(st_mjp_data **out, const st_table *tab, const st_mjp *m, const st_mjp_data_opts *o,
+                                st_err *e)
+{
     size_t key;
     double *z;
-    int rc = build(out, &z, tab, m, mode, base, censor, ncensor, 0, 0, 0, &key, e);
+    int rc = build(out, &z, tab, m, o, 0, 0, 0, &key, e);
     if (rc == 0 && (rc = patterns(*out, z, e)) < 0) {
         st_mjp_data_free(*out);
         *out = NULL;
@@ -466,13 +510,20 @@ int st_mjp_data_from_share(st_mjp_data **out, const st_table *tab, const st_mjp 
                            const st_mjp_censor *censor, size_t ncensor, size_t ngroups, size_t nrows,
                            size_t group0, size_t row0, st_err *e)
 {
+    st_mjp_data_opts o = {mode, base, censor, ncensor, -1};
+    return st_mjp_data_from_share_opts(out, tab, m, &o, ngroups, nrows, group0, row0, e);
+}
+
+int st_mjp_data_from_share_opts(st_mjp_data **out, const st_table *tab, const st_mjp *m, const st_mjp_data_opts *o,
+                                size_t ngroups, size_t nrows, size_t group0, size_t row0, st_err *e)
+{
     *out = NULL;
     if (nrows == 0)
         return st_err_set(e, ST_EDATA, tab->source, 0, 0, "no data rows");
     st_mjp_data *d = NULL;
     size_t key = 0;
     double *z = NULL;
-    int rc = build(&d, &z, tab, m, mode, base, censor, ncensor, group0, row0, 1, &key, e);
+    int rc = build(&d, &z, tab, m, o, group0, row0, 1, &key, e);
     rc = st_mpi_agree_error(rc, key, e);
     if (rc < 0) {
         free(z);
@@ -595,4 +646,141 @@ int st_mjp_init_rates(st_mjp *m, const st_mjp_data *d, st_err *e)
     }
     free(acc);
     return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int st_mjp_table_states(const st_table *tab, int mode, const st_mjp_censor *censor, size_t ncensor, double *lo,
+                        double *hi, char ***labels, size_t *nlabels, st_err *e)
+{
+    int cobs = mode == ST_MJP_HIDDEN ? st_table_col(tab, "obs") : -1;
+    int col = cobs >= 0 ? cobs : st_table_col(tab, "state");
+    *lo = INFINITY, *hi = -INFINITY;
+    *labels = NULL, *nlabels = 0;
+    if (col < 0)
+        return 0; /* st_mjp_data_from_table says what is missing */
+    if (tab->dtypes[col] != ST_STR) {
+        for (size_t i = 0; i < tab->nrows; i++) {
+            double v = st_table_get(tab, i, (size_t)col);
+            int cens = 0;
+            for (size_t c = 0; c < ncensor && !cens; c++)
+                cens = v == censor[c].code;
+            if (!cens && isfinite(v))
+                *lo = fmin(*lo, v), *hi = fmax(*hi, v);
+        }
+        return 0;
+    }
+    /* labels: the distinct texts (not censor codes), sorted */
+    const st_strdict *dict = tab->dicts[col];
+    size_t n = st_strdict_size(dict), k = 0;
+    char **l = calloc(n ? n : 1, sizeof *l);
+    unsigned char *used = calloc(n ? n : 1, 1);
+    if (!l || !used) {
+        free(l);
+        free(used);
+        return st_err_nomem(e, "labels");
+    }
+    for (size_t i = 0; i < tab->nrows; i++) {
+        double v = st_table_get(tab, i, (size_t)col);
+        if (isfinite(v) && v >= 0 && v < (double)n)
+            used[(size_t)v] = 1;
+    }
+    for (size_t c = 0; c < n; c++) {
+        const char *s = st_strdict_str(dict, (double)c);
+        double x;
+        int cens = 0;
+        if (!used[c] || !s)
+            continue;
+        if (st_parse_double(s, &x) == 0)
+            for (size_t j = 0; j < ncensor && !cens; j++)
+                cens = x == censor[j].code;
+        if (!cens)
+            l[k++] = (char *)s;
+    }
+    free(used);
+    /* text and numbers mixed ("1", "2", "0x"): a damaged number column,
+     * not labels */
+    size_t nnum = 0, first_text = k;
+    for (size_t i = 0; i < k; i++) {
+        double x;
+        if (st_parse_double(l[i], &x) == 0)
+            nnum++;
+        else if (first_text == k)
+            first_text = i;
+    }
+    if (nnum && first_text < k) {
+        int rc = st_err_set(e, ST_EDATA, tab->source, 0, 0,
+                            "column '%s' mixes state numbers and text ('%s'): labels must all be text",
+                            tab->names[col], l[first_text]);
+        free(l);
+        return rc;
+    }
+    qsort(l, k, sizeof *l, cmp_str);
+    for (size_t i = 0; i < k; i++)
+        if (!(l[i] = strdup(l[i]))) {
+            for (size_t j = 0; j < i; j++)
+                free(l[j]);
+            free(l);
+            return st_err_nomem(e, "labels");
+        }
+    *labels = l;
+    *nlabels = k;
+    return 0;
+}
+
+int st_mjp_check_observed(const st_mjp *m, const st_mjp_data *d, int mask_given, int base, st_err *e)
+{
+    size_t K = m->K;
+    if (d->mode == ST_MJP_HIDDEN)
+        return 0; /* true states are not observed, by design */
+    double seen[ST_MJP_MAX_STATES] = {0}, *all = NULL;
+    unsigned char mem[ST_MJP_MAX_STATES];
+    for (size_t k = 0; k < d->nobs; k++) {
+        if (d->y[k] < 0 && d->censor[-d->y[k] - 1].code != d->censor[-d->y[k] - 1].code)
+            continue; /* added at a time cut: any state */
+        obs_members(d, d->y[k], mem);
+        for (size_t s = 0; s < K; s++)
+            if (mem[s])
+                seen[s] = 1;
+    }
+    size_t total = 0;
+    int rc = st_mpi_allgather(seen, K, &all, &total, e);
+    if (rc < 0)
+        return rc;
+    for (size_t i = K; i + K <= total; i += K)
+        for (size_t s = 0; s < K; s++)
+            seen[s] = fmax(seen[s], all[i + s]);
+    free(all);
+    unsigned char *reach = malloc(K * K);
+    if (!reach)
+        return st_err_nomem(e, "states");
+    reachability(m, reach);
+    for (size_t s = 0; s < K && rc == 0; s++) {
+        if (seen[s])
+            continue;
+        int from = 0;
+        for (size_t a = 0; a < K; a++)
+            from |= seen[a] && a != s && reach[a * K + s];
+        char name[64];
+        if (m->labels)
+            snprintf(name, sizeof name, "'%s'", m->labels[s]);
+        else
+            snprintf(name, sizeof name, "%zu", s + (size_t)base);
+        if (!from)
+            rc = st_err_set(e, ST_EDATA, NULL, 0, 0,
+                            "state %s never appears in the data and no observed state can reach it: "
+                            "its rates cannot be estimated%s",
+                            name, s == 0 && base == 0 ? " (states numbered from 1? --base 1)" : "");
+        else if (!mask_given)
+            rc = st_err_set(e, ST_EDATA, NULL, 0, 0,
+                            "state %s never appears in the data and every transition is allowed: nothing "
+                            "identifies its rates%s; give the transitions (--allowed or -m) if it is a state "
+                            "the data never show",
+                            name, s == 0 && base == 0 ? " (states numbered from 1? --base 1)" : "");
+    }
+    free(reach);
+    return rc;
 }

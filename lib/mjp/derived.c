@@ -231,9 +231,11 @@ int st_mjp_derived_ci(const st_mjp *m, const st_mjp_fit *f, const st_mjp_dspec *
     }
     if (o->method == ST_MJP_CI_NONE || n == 0)
         return 0;
+    if (o->method == ST_MJP_CI_BOOT && !o->boot)
+        return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "bootstrap intervals need the refits (st_mjp_bootstrap)");
     if (!f->cov)
         return st_err_set(e, ST_EUSAGE, NULL, 0, 0, "intervals need the fit's standard errors (not --no-se)");
-    for (size_t i = 0; i < n * n; i++)
+    for (size_t i = 0; i < n * n && o->method != ST_MJP_CI_BOOT; i++)
         if (!isfinite(f->cov[i]))
             return st_err_set(e, ST_ENUMERIC, NULL, 0, 0,
                               "intervals need the covariance of the estimates, which is not available");
@@ -304,17 +306,18 @@ int st_mjp_derived_ci(const st_mjp *m, const st_mjp_fit *f, const st_mjp_dspec *
         rc = 0;
         goto out;
     }
-    /* simulation: theta* = theta + L xi, xi ~ N(0, I) */
-    size_t B = o->draws ? o->draws : 1000;
+    /* simulation: theta* = theta + L xi, xi ~ N(0, I); or the bootstrap's refits */
+    int boot = o->method == ST_MJP_CI_BOOT;
+    size_t B = boot ? o->nboot : o->draws ? o->draws : 1000;
     L = malloc(n * n * sizeof *L);
-    draws = malloc(B * nv * sizeof *draws);
+    draws = malloc((B ? B : 1) * nv * sizeof *draws);
     if (!L || !draws) {
         rc = st_err_nomem(e, "intervals");
         goto out;
     }
     memcpy(L, f->cov, n * n * sizeof *L);
     st_err le;
-    if (st_chol(L, n, 5, NULL, &le) < 0) {
+    if (!boot && st_chol(L, n, 5, NULL, &le) < 0) {
         rc = st_err_set(e, ST_ENUMERIC, NULL, 0, 0, "the covariance of the estimates is not positive definite");
         goto out;
     }
@@ -323,9 +326,11 @@ int st_mjp_derived_ci(const st_mjp *m, const st_mjp_fit *f, const st_mjp_dspec *
     size_t ok = 0;
     double *x = G; /* n doubles of work */
     for (size_t b = 0; b < B; b++) {
-        for (size_t k = 0; k < n; k++)
+        if (boot)
+            memcpy(th, o->boot + b * n, n * sizeof *th);
+        for (size_t k = 0; k < n && !boot; k++)
             x[k] = st_rng_normal(&r);
-        for (size_t a = 0; a < n; a++) {
+        for (size_t a = 0; a < n && !boot; a++) {
             double acc = th0[a];
             for (size_t k = 0; k <= a; k++)
                 acc += L[a * n + k] * x[k];

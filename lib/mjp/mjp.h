@@ -17,6 +17,7 @@
 #include "core/err.h"
 #include "core/expr.h"
 #include "core/progress.h"
+#include "core/stream.h"
 
 /* ------------------------------------------------------------ formulas */
 
@@ -226,6 +227,36 @@ struct st_table;
 int st_mjp_data_from_table(st_mjp_data **d, const struct st_table *tab, const st_mjp *m, int mode,
                            int base, const st_mjp_censor *censor, size_t ncensor, st_err *e);
 void st_mjp_data_free(st_mjp_data *d);
+/* The same with the data conventions in one place.  deathexact >= 0: a
+ * panel observation of that state (0-based) is an exact entry time, the
+ * state just before unknown (obstype 3, msm's deathexact), whatever the
+ * obstype column says.  The state column may hold text: labels of the
+ * model (m->labels; a label that reads as a number may be a censor
+ * code).  Text is also allowed in seq (ids, printed in messages) and in
+ * columns the model does not use; t, obstype and covariates must be
+ * numbers. */
+typedef struct st_mjp_data_opts {
+    int mode, base;
+    const st_mjp_censor *censor;
+    size_t ncensor;
+    int deathexact;
+} st_mjp_data_opts;
+/* What the state column (obs for hidden data, when present) of this
+ * process's rows holds: numbers -> their range [*lo, *hi] without the
+ * censor codes (lo = inf when none); text -> the distinct labels, sorted,
+ * without texts that read as censor codes (*labels malloc'ed, each
+ * label too). */
+int st_mjp_table_states(const struct st_table *tab, int mode, const st_mjp_censor *censor, size_t ncensor,
+                        double *lo, double *hi, char ***labels, size_t *nlabels, st_err *e);
+/* Every state of the model appears in the data (as a state or as a member
+ * of a censor code) or is reachable from one that does: a state never
+ * observed and never reachable, or never observed while every transition
+ * is allowed (mask_given 0: nothing says it is a state the data cannot
+ * show), is ST_EDATA, not a phantom state with fitted rates.  Hidden data
+ * are not checked.  Collective under MPI. */
+int st_mjp_check_observed(const st_mjp *m, const st_mjp_data *d, int mask_given, int base, st_err *e);
+int st_mjp_data_from_table_opts(st_mjp_data **d, const struct st_table *tab, const st_mjp *m,
+                                const st_mjp_data_opts *o, st_err *e);
 
 /* Groups per subject block for a whole data set of ngroups seq groups and
  * nrows rows: about 2,048 intervals per block (so that the Van Loan
@@ -247,6 +278,9 @@ size_t st_mjp_nblocks(const st_mjp_data *d);
 int st_mjp_data_from_share(st_mjp_data **d, const struct st_table *tab, const st_mjp *m, int mode, int base,
                            const st_mjp_censor *censor, size_t ncensor, size_t ngroups, size_t nrows,
                            size_t group0, size_t row0, st_err *e);
+int st_mjp_data_from_share_opts(st_mjp_data **d, const struct st_table *tab, const st_mjp *m,
+                                const st_mjp_data_opts *o, size_t ngroups, size_t nrows, size_t group0, size_t row0,
+                                st_err *e);
 
 /* Crude starting rates for panel/exact data (msm's crudeinits): observed
  * transitions between consecutive observations over time spent in the
@@ -377,13 +411,32 @@ int st_mjp_derived(const st_mjp *m, const st_mjp_dspec *s, double *v, st_err *e)
  * quantiles of the quantity over `draws` parameter vectors drawn from the
  * asymptotic normal distribution of the estimates (msm's ci = "normal";
  * R's quantile type 7), seeded. */
-enum { ST_MJP_CI_NONE, ST_MJP_CI_DELTA, ST_MJP_CI_NORMAL };
+enum { ST_MJP_CI_NONE, ST_MJP_CI_DELTA, ST_MJP_CI_NORMAL, ST_MJP_CI_BOOT };
 typedef struct st_mjp_ci_opts {
     int method;
     size_t draws;  /* default 1000 */
     uint64_t seed;
     double level;  /* default 0.95 */
+    /* ST_MJP_CI_BOOT: the parameter vectors of nboot refits
+     * (st_mjp_bootstrap), used as the normal draws are */
+    const double *boot;
+    size_t nboot;
 } st_mjp_ci_opts;
+
+/* Parametric bootstrap: B data sets simulated from the fitted model m
+ * (Gillespie paths, piecewise-constant rates of each interval's
+ * covariates and time period) on the design of d: each subject starts in
+ * its first observed state (a censored one: the first state it may be)
+ * and is observed at its times; a subject whose data end in an exact
+ * death time (obstype 3) has its simulated death recorded at its exact
+ * time, and follow-up ends at an absorbing state.  Each is refitted
+ * (default method, from the estimates); *theta (malloc'ed) gets the
+ * nok <= B parameter vectors (f's parametrisation) of the refits that
+ * succeeded.  Replicate b uses random stream b of seed, so results do
+ * not depend on threads.  Exact and panel data, one process, rate
+ * matrices (not formulas). */
+int st_mjp_bootstrap(const st_mjp *m, const st_mjp_fit *f, const struct st_mjp_data *d, size_t B, uint64_t seed,
+                     double **theta, size_t *nok, st_err *e);
 
 /* est, se, lo, hi: st_mjp_derived_size values each, for model m fitted by
  * f (with standard errors).  Entries without an interval (exact 0 or 1,
@@ -422,6 +475,55 @@ int st_mjp_prevalence(const st_mjp *m, const st_mjp_data *d, const double *times
                       double *obs, double *ex, st_err *e);
 
 /* ------------------------------------------------------------- writing */
+
+/* --------------------------------------------------------------- reports */
+
+/* A report as a table to write as a stream: ncol columns (names point to
+ * static strings or the model's covariate names), nrow rows row-major in
+ * v.  State columns (from, to, state) hold the model's labels (ST_STR,
+ * codes into labels: code i is state i) when it has labels that are not
+ * numbers, else the state numbers of the data (state + base, ST_I8). */
+typedef struct st_mjp_table {
+    size_t ncol, nrow;
+    const char **names;
+    st_dtype *dt;
+    double *v;
+    struct st_strdict *labels;
+    int base;
+} st_mjp_table;
+void st_mjp_table_free(st_mjp_table *t);
+/* The model's labels as a dictionary (code i = state i) for writing
+ * state columns as text; *d NULL when the model has no labels or its
+ * labels are numbers (then states are written as numbers). */
+int st_mjp_label_dict(const st_mjp *m, st_strdict **d, st_err *e);
+
+/* A derived quantity (ST_MJP_D_*) with its intervals, at each covariate
+ * vector at[0..nat) (nat 0: the centre), and for P(t) at each time:
+ * columns the covariates, then per kind
+ *     pmatrix  t, from, to, p        totlos  horizon, from, state, los
+ *     efpt     to, from, efpt        pnext   from, to, p
+ *     sojourn  state, mean           qmatrix from, to, q
+ * then se, lower, upper.  Only the entries that exist are rows (next
+ * states and sojourns of transient states, allowed rates). */
+int st_mjp_derived_table(const st_mjp *m, const st_mjp_fit *fit, int kind, double *const *at, size_t nat,
+                         const double *times, size_t ntimes, double horizon, int efpt_to, int base,
+                         const st_mjp_ci_opts *co, st_mjp_table **out, st_err *e);
+/* msm's prevalence.msm: columns t, state, observed, expected,
+ * observed_pct, expected_pct at the times (ntimes 0: 11 times from the
+ * first to the last observation), expected from the first time.
+ * Collective under MPI. */
+int st_mjp_prevalence_table(const st_mjp *m, const struct st_mjp_data *d, const double *times, size_t ntimes,
+                            int base, st_mjp_table **out, st_err *e);
+/* "NAME=V,NAME=V" into z (C values), the centre for covariates not named. */
+int st_mjp_parse_at(const st_mjp *m, const char *spec, double *z, st_err *e);
+/* Declare the covariates named in the specifications (--covariates NAMES
+ * or FROM-TO:A+B, the misclassification covariates, rates first, in
+ * order of first mention), then their effects, the time periods (pci)
+ * and the constraints. */
+int st_mjp_setup_covariates(st_mjp *m, char *const *specs, size_t nspec, const char *misc, char *const *cons,
+                            size_t ncons, const double *pci, size_t npci, int base, st_err *e);
+/* "CODE=S,S,..." (states 0-based) into c; -1 if malformed. */
+int st_mjp_parse_censor(const char *s, st_mjp_censor *c);
 
 /* Write the model (and the fit, with summaries, when fit != NULL) as YAML.
  * ptimes[0..npt-1]: P(t) matrices to include. */

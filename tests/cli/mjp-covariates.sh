@@ -123,4 +123,20 @@ expect_error 2 "'bogus' is not a covariate" "--at unknown covariate" mjp-infer -
 expect_error 2 "--derive efpt needs --efpt-to" "efpt without a target" mjp-infer --allowed $A --derive efpt=/dev/null "$tmp/cav.csv"
 expect_error 2 "--derive must be KIND=FILE" "unknown derived quantity" mjp-infer --derive bogus=x.csv "$tmp/cav.csv"
 
+# parametric bootstrap intervals: seeded, the same bytes for any -j, the
+# estimate inside, an se near the delta method's for the majority (sex 0)
+B="--allowed $A6 --covariates sex --at sex=0 --times 5 --ci-draws 60"
+expect_exit 0 "--ci bootstrap" mjp-infer -j 1 $B --ci bootstrap --seed 3 --derive pmatrix="$tmp/b1.csv" --derive sojourn="$tmp/bs1.csv" -o /dev/null "$tmp/cav.csv"
+mjp-infer -j 2 $B --ci bootstrap --seed 3 --derive pmatrix="$tmp/b2.csv" --derive sojourn="$tmp/bs2.csv" -o /dev/null "$tmp/cav.csv"
+mjp-infer -j 1 $B --ci bootstrap --seed 4 --derive pmatrix="$tmp/b3.csv" -o /dev/null "$tmp/cav.csv"
+mjp-infer -j 1 $B --derive sojourn="$tmp/ds.csv" -o /dev/null "$tmp/cav.csv"
+check "bootstrap: -j 1 and -j 2 the same bytes" cmp -s "$tmp/b1.csv" "$tmp/b2.csv"
+check "bootstrap: another seed, other intervals" sh -c "! cmp -s '$tmp/b1.csv' '$tmp/b3.csv'"
+check "bootstrap: lower <= p <= upper" awk -F, 'NR > 1 && !($7 <= $5 && $5 <= $8) { exit 1 }' "$tmp/b1.csv"
+for r in 0 1 2; do
+    sb=$(awk -F, -v r=$r 'NR > 1 && $2 == r { print $4 }' "$tmp/bs1.csv")
+    sd=$(awk -F, -v r=$r 'NR > 1 && $2 == r { print $4 }' "$tmp/ds.csv")
+    check "bootstrap se of sojourn in $r within 40 % of the delta method's ($sb, $sd)" approx "$sb" "$sd" "$(awk -v s="$sd" 'BEGIN { print 0.4 * s }')"
+done
+
 done_testing
