@@ -189,7 +189,8 @@ int st_in_read(st_reader *r, void *dst, size_t n, size_t *got, st_err *e)
     size_t k = r->len - r->pos;
     if (k > n)
         k = n;
-    memcpy(d, r->buf + r->pos, k);
+    if (k) /* dst may be NULL for an empty read (a zero-length chunk) */
+        memcpy(d, r->buf + r->pos, k);
     r->pos += k;
     *got = k;
     /* Large reads bypass the buffer: payloads go straight to their place. */
